@@ -1,0 +1,164 @@
+#include "cli/args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "util/gpu.h"
+
+void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
+                     const char *help)
+{
+    if (s->n < sizeof s->opts / sizeof *s->opts)
+        s->opts[s->n++] = (reel_opt){name, type, dest, metavar, help};
+}
+
+void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_optset *s)
+{
+    fprintf(fp, "usage: reel %s %s\n\n", cmd, usage);
+    for (size_t i = 0; i < s->n; i++) {
+        const reel_opt *o = &s->opts[i];
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        fprintf(fp, "  %-28s %s\n", left, o->help);
+    }
+    fprintf(fp, "  %-28s %s\n", "--help", "show this help");
+}
+
+static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_error *err)
+{
+    char *end;
+    errno = 0;
+    switch (o->type) {
+    case OPT_STR:
+        *(const char **)o->dest = v;
+        return 0;
+    case OPT_INT: {
+        long x = strtol(v, &end, 10);
+        if (*v == '\0' || *end || errno || x < -2147483647L || x > 2147483647L)
+            return reel_fail(err, "reel %s: --%s needs an integer, got '%s'", cmd, o->name, v);
+        *(int *)o->dest = (int)x;
+        return 0;
+    }
+    case OPT_U64: {
+        unsigned long long x = strtoull(v, &end, 10);
+        if (*v == '\0' || *v == '-' || *end || errno)
+            return reel_fail(err, "reel %s: --%s needs a non-negative integer, got '%s'", cmd, o->name, v);
+        *(uint64_t *)o->dest = (uint64_t)x;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        double x = strtod(v, &end);
+        if (*v == '\0' || *end || errno || !isfinite(x))
+            return reel_fail(err, "reel %s: --%s needs a number, got '%s'", cmd, o->name, v);
+        *(double *)o->dest = x;
+        return 0;
+    }
+    case OPT_FLAG:
+        break;
+    }
+    return reel_fail(err, "reel %s: --%s takes no value", cmd, o->name);
+}
+
+int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
+               reel_error *err)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            reel_print_help(stdout, cmd, usage, s);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return reel_fail(err, "reel %s: unexpected argument '%s' (options start with --; see reel %s --help)",
+                             cmd, a, cmd);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const reel_opt *o = NULL;
+        for (size_t k = 0; k < s->n && !o; k++)
+            if (strlen(s->opts[k].name) == len && strncmp(s->opts[k].name, name, len) == 0)
+                o = &s->opts[k];
+        if (!o) {
+            char list[1024] = "";
+            size_t n = 0;
+            for (size_t k = 0; k < s->n; k++)
+                n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s--%s", k ? " " : "",
+                                      s->opts[k].name);
+            return reel_fail(err, "reel %s: unknown option '%.*s'; valid options: %s --help", cmd,
+                             (int)(len + 2), a, list);
+        }
+        if (o->type == OPT_FLAG) {
+            if (eq)
+                return reel_fail(err, "reel %s: --%s takes no value", cmd, o->name);
+            *(int *)o->dest = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v)
+            return reel_fail(err, "reel %s: --%s needs a value (%s)", cmd, o->name, o->metavar);
+        if (set_value(cmd, o, v, err))
+            return -1;
+    }
+    (void)usage;
+    return 0;
+}
+
+void reel_common_defaults(reel_common_opts *c)
+{
+    memset(c, 0, sizeof *c);
+    c->prep.split.seed = 42;
+    c->prep.split.test_fraction = 0.2;
+    c->prep.split.valid_fraction = 0.1;
+    c->prep.top_k = 10;
+    c->threads = 0;
+    c->device = "auto";
+}
+
+void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
+{
+    reel_data_opts *d = &c->prep.data;
+    reel_optset_add(s, "data", OPT_STR, &d->data, "FILE", "a CSV file or a dataset descriptor (.json); "
+                    "default data/movies.json");
+    reel_optset_add(s, "labels", OPT_STR, &d->labels, "A,B,C", "label columns holding 0/1");
+    reel_optset_add(s, "label-column", OPT_STR, &d->label_column, "COL", "one column listing label names");
+    reel_optset_add(s, "label-sep", OPT_STR, &d->label_sep, "SEP", "separator in --label-column (default |)");
+    reel_optset_add(s, "id", OPT_STR, &d->id, "COL", "id column carried to outputs (not a feature)");
+    reel_optset_add(s, "split-column", OPT_STR, &d->split_column, "COL",
+                    "column of train/valid/test marks fixing the split");
+    reel_optset_add(s, "seed", OPT_U64, &c->prep.split.seed, "N", "seed for splits, models, shuffles (42)");
+    reel_optset_add(s, "test-fraction", OPT_DOUBLE, &c->prep.split.test_fraction, "F",
+                    "fraction of rows held out for test (0.2)");
+    reel_optset_add(s, "valid-fraction", OPT_DOUBLE, &c->prep.split.valid_fraction, "F",
+                    "fraction of training rows for validation (0.1; 0 = none)");
+    reel_optset_add(s, "keep-unlabeled", OPT_FLAG, &d->keep_unlabeled, NULL,
+                    "keep rows with no positive label (dropped by default)");
+    reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
+                    "one-hot the K most frequent values of a text column (10)");
+}
+
+void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
+{
+    reel_optset_add(s, "threads", OPT_INT, &c->threads, "N", "CPU threads (default: all cores)");
+    reel_optset_add(s, "device", OPT_STR, &c->device, "auto|cpu|gpu", "where nets train (auto)");
+    reel_optset_add(s, "quiet", OPT_FLAG, &c->quiet, NULL, "no progress on stderr");
+}
+
+int reel_common_apply(reel_common_opts *c, reel_error *err)
+{
+    if (strcmp(c->device, "auto") != 0 && strcmp(c->device, "cpu") != 0 && strcmp(c->device, "gpu") != 0)
+        return reel_fail(err, "--device must be auto, cpu or gpu, got '%s'", c->device);
+    if (strcmp(c->device, "gpu") == 0 && reel_gpu_count() == 0)
+        return reel_fail(err, "--device gpu: %s", reel_gpu_absent_reason());
+    if (c->threads < 0)
+        return reel_fail(err, "--threads must be >= 1, got %d", c->threads);
+    if (c->threads == 0)
+        c->threads = omp_get_num_procs();
+    omp_set_num_threads(c->threads);
+    openblas_set_num_threads(c->threads);
+    c->prep.data.quiet = c->quiet;
+    return 0;
+}

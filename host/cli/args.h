@@ -1,0 +1,52 @@
+/* A small table-driven option parser shared by every subcommand:
+ * "--name value" or "--name=value"; errors list the valid options. */
+#ifndef REEL_ARGS_H
+#define REEL_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data/prepared.h"
+#include "util/error.h"
+
+enum { REEL_EXIT_OK = 0, REEL_EXIT_RUNTIME = 1, REEL_EXIT_USAGE = 2 };
+
+typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_DOUBLE, OPT_U64 } reel_opt_type;
+
+typedef struct {
+    const char *name; /* without the leading "--" */
+    reel_opt_type type;
+    void *dest;       /* int* for FLAG/INT, const char** for STR, double*, uint64_t* */
+    const char *metavar;
+    const char *help;
+} reel_opt;
+
+typedef struct {
+    reel_opt opts[64];
+    size_t n;
+} reel_optset;
+
+void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
+                     const char *help);
+/* Parses argv[0..argc) (after the subcommand). Returns 0, 1 when --help was
+ * given (help printed), or -1 (usage error in err). */
+int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
+               reel_error *err);
+void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_optset *s);
+
+/* Options every command that reads data shares. */
+typedef struct {
+    reel_prepare_opts prep;
+    int threads;
+    const char *device;
+    int quiet;
+} reel_common_opts;
+
+void reel_common_defaults(reel_common_opts *c);
+void reel_add_data_opts(reel_optset *s, reel_common_opts *c);
+void reel_add_run_opts(reel_optset *s, reel_common_opts *c);
+/* Validates and applies (thread counts for OpenMP and BLAS). */
+int reel_common_apply(reel_common_opts *c, reel_error *err);
+
+#endif

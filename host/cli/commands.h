@@ -1,0 +1,8 @@
+/* The subcommands of `reel`. Each returns an exit code (cli/args.h). */
+#ifndef REEL_COMMANDS_H
+#define REEL_COMMANDS_H
+
+int reel_cmd_compare(int argc, char **argv);
+int reel_cmd_info(int argc, char **argv);
+
+#endif

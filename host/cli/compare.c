@@ -1,0 +1,232 @@
+/* reel compare: train every chosen model on the same split, score each on
+ * the test rows, print a leaderboard (or JSON), optionally write
+ * metrics.json and predictions_<model>.csv under --out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "eval/run.h"
+#include "io/predictions.h"
+#include "util/fileio.h"
+
+static const char *USAGE = "[data options] [--models a,b,...] [--params FILE] [--out DIR] [--format table|json]";
+
+/* Models compared when --models is not given: definitions marked
+ * "default_compare". */
+static char *default_models(void)
+{
+    static char buf[1024];
+    size_t n = 0;
+    for (const char *const *name = reel_model_names(); *name; name++) {
+        const cJSON *def = reel_model_def(*name);
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def, "default_compare")))
+            n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s", n ? "," : "", *name);
+    }
+    return buf;
+}
+
+/* --params FILE: {"tree": {...}, "knn": {...}}. */
+static cJSON *read_params_file(const char *path, reel_error *err)
+{
+    char *text = reel_read_file(path, NULL, err);
+    if (!text)
+        return NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+    if (!j) {
+        size_t line = 1;
+        for (const char *s = text; end && s < end; s++)
+            line += *s == '\n';
+        reel_fail(err, "%s:%zu: invalid JSON", path, line);
+    } else if (!cJSON_IsObject(j)) {
+        reel_fail(err, "%s: must be a JSON object keyed by model name", path);
+        cJSON_Delete(j);
+        j = NULL;
+    } else {
+        for (cJSON *it = j->child; it; it = it->next)
+            if (!reel_model_def(it->string)) {
+                reel_fail(err, "%s: key '%s' is not a model; valid models: %s", path, it->string,
+                          reel_model_name_list());
+                cJSON_Delete(j);
+                j = NULL;
+                break;
+            }
+    }
+    free(text);
+    return j;
+}
+
+static void print_table(const reel_run *runs, size_t n)
+{
+    printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
+           "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device");
+    for (size_t i = 0; i < n; i++) {
+        const reel_metrics *m = &runs[i].metrics;
+        printf("%-10s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", runs[i].model.name,
+               m->samples_f1, m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1,
+               m->hamming_accuracy, runs[i].fit_seconds, runs[i].predict_seconds,
+               reel_model_device(&runs[i].model));
+    }
+}
+
+static cJSON *dataset_json(const reel_prepared *p)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "path", p->ds.csv_path);
+    cJSON_AddNumberToObject(d, "rows", (double)p->ds.n);
+    cJSON_AddNumberToObject(d, "train", (double)p->train.n);
+    cJSON_AddNumberToObject(d, "valid", (double)p->valid.n);
+    cJSON_AddNumberToObject(d, "test", (double)p->test.n);
+    cJSON_AddNumberToObject(d, "dropped_unlabeled", (double)p->ds.n_dropped_unlabeled);
+    cJSON_AddItemToObject(d, "features", cJSON_CreateStringArray((const char *const *)p->feature_names,
+                                                                 (int)p->d));
+    cJSON_AddItemToObject(d, "labels", cJSON_CreateStringArray((const char *const *)p->ds.labels, (int)p->L));
+    return d;
+}
+
+static int write_outputs(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n,
+                         const char *json, reel_error *err)
+{
+    if (reel_mkdir_p(dir, err))
+        return -1;
+    char *path = reel_path_join(dir, "metrics.json");
+    int rc = reel_write_file_atomic(path, json, err);
+    free(path);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "predictions_%s.csv", runs[i].model.name);
+        path = reel_path_join(dir, name);
+        rc = reel_write_predictions(path, &p->ds, p->test.rows, p->test.n, p->test.Y, runs[i].pred, runs[i].P,
+                                    err);
+        free(path);
+    }
+    return rc;
+}
+
+int reel_cmd_compare(int argc, char **argv)
+{
+    reel_common_opts c;
+    reel_common_defaults(&c);
+    const char *models = NULL, *out = NULL, *format = "table", *params_file = NULL;
+    reel_optset s = {0};
+    reel_add_data_opts(&s, &c);
+    reel_optset_add(&s, "models", OPT_STR, &models, "A,B", "models to compare (default: all marked default)");
+    reel_optset_add(&s, "params", OPT_STR, &params_file, "FILE",
+                    "JSON object of params keyed by model name");
+    reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write metrics.json and predictions_<model>.csv here");
+    reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "leaderboard format on stdout (table)");
+    reel_add_run_opts(&s, &c);
+    reel_error err = {{0}};
+    int r = reel_parse("compare", USAGE, &s, argc, argv, &err);
+    if (r)
+        goto usage_or_help;
+    if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0) {
+        reel_fail(&err, "reel compare: --format must be table or json, got '%s'", format);
+        goto usage;
+    }
+    if (!models)
+        models = default_models();
+    /* Check every model name before any work. */
+    char *list = strdup(models), *save = NULL;
+    char *names[64];
+    size_t n_models = 0;
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!reel_model_def(tok)) {
+            reel_fail(&err, "reel compare: unknown model '%s'; valid models: %s", tok, reel_model_name_list());
+            free(list);
+            goto usage;
+        }
+        if (n_models < 64)
+            names[n_models++] = tok;
+    }
+    if (n_models == 0) {
+        free(list);
+        reel_fail(&err, "reel compare: --models names no model");
+        goto usage;
+    }
+    if (reel_common_apply(&c, &err)) {
+        free(list);
+        goto usage;
+    }
+    cJSON *params = NULL;
+    if (params_file && !(params = read_params_file(params_file, &err))) {
+        free(list);
+        goto runtime;
+    }
+
+    reel_prepared p;
+    if (reel_prepare(&p, &c.prep, &err)) {
+        cJSON_Delete(params);
+        free(list);
+        goto runtime;
+    }
+    if (!c.quiet) {
+        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels; "
+                "loaded in %.2f s\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L,
+                p.load_seconds);
+        reel_prepared_warn(&p);
+    }
+    if (p.test.n == 0)
+        fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
+
+    reel_run *runs = calloc(n_models, sizeof *runs);
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out};
+    size_t done = 0;
+    int rc = REEL_EXIT_OK;
+    for (; done < n_models; done++) {
+        if (!c.quiet)
+            fprintf(stderr, "reel: [%zu/%zu] %s ...\n", done + 1, n_models, names[done]);
+        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[done]);
+        if (reel_run_model(&runs[done], &p, names[done], mp, &ro, &err)) {
+            rc = REEL_EXIT_RUNTIME;
+            break;
+        }
+        if (!c.quiet)
+            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", done + 1, n_models,
+                    names[done], runs[done].metrics.samples_f1, runs[done].fit_seconds);
+    }
+    if (rc == REEL_EXIT_OK) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddItemToObject(doc, "dataset", dataset_json(&p));
+        cJSON *arr = cJSON_AddArrayToObject(doc, "models");
+        for (size_t i = 0; i < n_models; i++)
+            cJSON_AddItemToArray(arr, reel_run_to_json(&runs[i], p.ds.labels));
+        char *json = cJSON_Print(doc);
+        size_t len = strlen(json);
+        char *json_nl = malloc(len + 2);
+        memcpy(json_nl, json, len);
+        memcpy(json_nl + len, "\n", 2);
+        if (out && write_outputs(out, &p, runs, n_models, json_nl, &err))
+            rc = REEL_EXIT_RUNTIME;
+        else if (strcmp(format, "json") == 0)
+            fputs(json_nl, stdout);
+        else
+            print_table(runs, n_models);
+        if (rc == REEL_EXIT_OK && out && !c.quiet)
+            fprintf(stderr, "reel: wrote %s/metrics.json and %zu prediction files\n", out, n_models);
+        cJSON_free(json);
+        free(json_nl);
+        cJSON_Delete(doc);
+    }
+    for (size_t i = 0; i < done; i++)
+        reel_run_free(&runs[i]);
+    free(runs);
+    reel_prepared_free(&p);
+    cJSON_Delete(params);
+    free(list);
+    if (rc != REEL_EXIT_OK)
+        fprintf(stderr, "reel compare: %s\n", err.msg);
+    return rc;
+
+usage_or_help:
+    if (r == 1)
+        return REEL_EXIT_OK;
+usage:
+    fprintf(stderr, "%s\n", err.msg);
+    return REEL_EXIT_USAGE;
+runtime:
+    fprintf(stderr, "reel compare: %s\n", err.msg);
+    return REEL_EXIT_RUNTIME;
+}

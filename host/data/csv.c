@@ -1,0 +1,202 @@
+#include "data/csv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CHUNK = 1 << 16 };
+
+struct reel_csv {
+    FILE *fp;
+    char *path;
+    unsigned char buf[CHUNK]; /* raw bytes from the file */
+    size_t pos, len;
+    int eof;
+    size_t line;        /* current physical line (1-based) */
+    size_t record_line; /* line where the current record began */
+    char *text;         /* the record's fields, each NUL-terminated */
+    size_t text_len, text_cap;
+    size_t *start; /* offset of each field in text */
+    size_t nfields, fields_cap;
+};
+
+reel_csv *reel_csv_open(const char *path, reel_error *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        reel_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    reel_csv *c = calloc(1, sizeof *c);
+    if (!c || !(c->path = malloc(strlen(path) + 1))) {
+        free(c);
+        fclose(fp);
+        reel_fail(err, "%s: out of memory", path);
+        return NULL;
+    }
+    strcpy(c->path, path);
+    c->fp = fp;
+    c->line = 1;
+    /* Skip a UTF-8 byte order mark. */
+    c->len = fread(c->buf, 1, CHUNK, fp);
+    if (c->len >= 3 && c->buf[0] == 0xEF && c->buf[1] == 0xBB && c->buf[2] == 0xBF)
+        c->pos = 3;
+    return c;
+}
+
+void reel_csv_close(reel_csv *c)
+{
+    if (!c)
+        return;
+    if (c->fp)
+        fclose(c->fp);
+    free(c->path);
+    free(c->text);
+    free(c->start);
+    free(c);
+}
+
+/* Next byte or -1 at end of file (-2 on a read error). */
+static int getbyte(reel_csv *c)
+{
+    if (c->pos == c->len) {
+        if (c->eof)
+            return -1;
+        c->len = fread(c->buf, 1, CHUNK, c->fp);
+        c->pos = 0;
+        if (c->len == 0) {
+            c->eof = 1;
+            return ferror(c->fp) ? -2 : -1;
+        }
+    }
+    return c->buf[c->pos++];
+}
+
+static int peekbyte(reel_csv *c)
+{
+    int b = getbyte(c);
+    if (b >= 0)
+        c->pos--; /* getbyte just read it from buf, so it can be put back */
+    return b;
+}
+
+static int put(reel_csv *c, char ch)
+{
+    if (c->text_len == c->text_cap) {
+        size_t cap = c->text_cap ? c->text_cap * 2 : 256;
+        char *t = realloc(c->text, cap);
+        if (!t)
+            return -1;
+        c->text = t;
+        c->text_cap = cap;
+    }
+    c->text[c->text_len++] = ch;
+    return 0;
+}
+
+static int begin_field(reel_csv *c)
+{
+    if (c->nfields == c->fields_cap) {
+        size_t cap = c->fields_cap ? c->fields_cap * 2 : 16;
+        size_t *s = realloc(c->start, cap * sizeof *s);
+        if (!s)
+            return -1;
+        c->start = s;
+        c->fields_cap = cap;
+    }
+    c->start[c->nfields++] = c->text_len;
+    return 0;
+}
+
+int reel_csv_next(reel_csv *c, reel_error *err)
+{
+    for (;;) {
+        c->nfields = 0;
+        c->text_len = 0;
+        c->record_line = c->line;
+        int b = peekbyte(c);
+        if (b == -2)
+            return reel_fail(err, "%s:%zu: read error", c->path, c->line);
+        if (b == -1)
+            return 0;
+        if (b == '\n' || b == '\r') { /* an empty line: skip it */
+            getbyte(c);
+            if (b == '\r' && peekbyte(c) == '\n')
+                getbyte(c);
+            c->line++;
+            continue;
+        }
+        break;
+    }
+    if (begin_field(c))
+        goto oom;
+    int quoted = 0, in_quotes = 0, after_quote = 0;
+    size_t quote_line = 0;
+    for (;;) {
+        int b = getbyte(c);
+        if (b == -2)
+            return reel_fail(err, "%s:%zu: read error", c->path, c->line);
+        if (in_quotes) {
+            if (b == -1)
+                return reel_fail(err, "%s:%zu: column %zu: unterminated quoted field (opened on line %zu)",
+                                 c->path, c->line, c->nfields, quote_line);
+            if (b == '"') {
+                if (peekbyte(c) == '"') { /* "" inside quotes is one quote */
+                    getbyte(c);
+                    if (put(c, '"'))
+                        goto oom;
+                } else {
+                    in_quotes = 0;
+                    after_quote = 1;
+                }
+                continue;
+            }
+            if (b == '\n')
+                c->line++;
+            if (put(c, (char)b))
+                goto oom;
+            continue;
+        }
+        if (b == -1 || b == '\n' || b == '\r' || b == ',') {
+            if (put(c, '\0'))
+                goto oom;
+            if (b == ',') {
+                if (begin_field(c))
+                    goto oom;
+                quoted = after_quote = 0;
+                continue;
+            }
+            if (b == '\r' && peekbyte(c) == '\n')
+                getbyte(c);
+            if (b != -1)
+                c->line++;
+            return 1;
+        }
+        if (b == '"' && !quoted && c->text_len == c->start[c->nfields - 1]) {
+            quoted = in_quotes = 1;
+            quote_line = c->line;
+            continue;
+        }
+        if (after_quote)
+            return reel_fail(err, "%s:%zu: column %zu: unexpected character '%c' after a closing quote",
+                             c->path, c->line, c->nfields, b);
+        if (b == '\0')
+            return reel_fail(err, "%s:%zu: column %zu: NUL byte in field (not a text CSV file?)",
+                             c->path, c->line, c->nfields);
+        if (put(c, (char)b))
+            goto oom;
+    }
+oom:
+    return reel_fail(err, "%s:%zu: out of memory", c->path, c->line);
+}
+
+size_t reel_csv_nfields(const reel_csv *c) { return c->nfields; }
+const char *reel_csv_field(const reel_csv *c, size_t i) { return c->text + c->start[i]; }
+size_t reel_csv_field_len(const reel_csv *c, size_t i)
+{
+    size_t end = i + 1 < c->nfields ? c->start[i + 1] : c->text_len;
+    return end - c->start[i] - 1;
+}
+size_t reel_csv_line(const reel_csv *c) { return c->record_line; }
+const char *reel_csv_path(const reel_csv *c) { return c->path; }

@@ -1,0 +1,29 @@
+/* A streaming RFC 4180 reader: quoted fields with commas, quotes and
+ * newlines inside, CRLF or LF line ends, a UTF-8 BOM. It holds one record at
+ * a time, so a file of any size is read in constant memory. */
+#ifndef REEL_CSV_H
+#define REEL_CSV_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+typedef struct reel_csv reel_csv;
+
+reel_csv *reel_csv_open(const char *path, reel_error *err);
+void reel_csv_close(reel_csv *c);
+
+/* Reads the next record: 1 when one was read, 0 at end of file, -1 on a
+ * malformed file (err names the file, line and column). Lines that are
+ * completely empty are skipped. */
+int reel_csv_next(reel_csv *c, reel_error *err);
+
+size_t reel_csv_nfields(const reel_csv *c);
+/* Field i of the current record, NUL-terminated (fields cannot hold NUL). */
+const char *reel_csv_field(const reel_csv *c, size_t i);
+size_t reel_csv_field_len(const reel_csv *c, size_t i);
+/* 1-based line on which the current record starts. */
+size_t reel_csv_line(const reel_csv *c);
+const char *reel_csv_path(const reel_csv *c);
+
+#endif

@@ -1,0 +1,51 @@
+/* A table with roles: label columns, an optional id column, an optional
+ * split column; every other column is a feature. Labels become a dense 0/1
+ * matrix Y (rows x labels). */
+#ifndef REEL_DATASET_H
+#define REEL_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/table.h"
+#include "util/error.h"
+
+/* How to read a dataset: from command-line flags and/or a JSON descriptor. */
+typedef struct {
+    const char *data;         /* a CSV file or a .json descriptor */
+    char *labels;             /* comma-separated 0/1 label columns */
+    char *label_column;       /* one column listing label names ... */
+    char *label_sep;          /* ... separated by this (default "|") */
+    char *id;                 /* id column carried to outputs */
+    char *split_column;       /* train / valid / test per row */
+    int keep_unlabeled;       /* keep rows with no positive label */
+    int quiet;
+} reel_data_opts;
+
+enum { REEL_SPLIT_NONE = -1, REEL_SPLIT_TRAIN = 0, REEL_SPLIT_VALID = 1, REEL_SPLIT_TEST = 2 };
+
+typedef struct {
+    reel_table table;
+    char *csv_path;
+    size_t n;       /* rows (== table.nrows) */
+    size_t L;       /* labels */
+    char **labels;  /* L names */
+    uint8_t *Y;     /* n x L */
+    int id_col;     /* table column or -1 */
+    int8_t *split;  /* n marks from the split column, or NULL */
+    int *features;  /* table columns that are features */
+    size_t n_features;
+    size_t n_dropped_unlabeled;
+} reel_dataset;
+
+/* Loads the dataset named by opts (a CSV, or a descriptor whose fields fill
+ * in what the flags leave unset). Prints the dropped-unlabeled count to
+ * stderr unless quiet. */
+int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *err);
+void reel_dataset_free(reel_dataset *ds);
+
+/* The default descriptor when no --data is given: data/movies.json in the
+ * working directory, else in the source tree reel was built from. */
+const char *reel_default_data(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* A dataset made ready for models: loaded, split, preprocessing fitted on
+ * the training rows, and float32 matrices for each split, raw (for trees)
+ * and standardised (for knn, ridge, nets). */
+#ifndef REEL_PREPARED_H
+#define REEL_PREPARED_H
+
+#include "data/dataset.h"
+#include "data/preprocess.h"
+#include "data/split.h"
+
+typedef struct {
+    float *X[2];  /* [0] raw, [1] standardised: n x d */
+    uint8_t *Y;   /* n x L */
+    size_t n;
+    const size_t *rows; /* dataset rows */
+} reel_part;
+
+typedef struct {
+    reel_dataset ds;
+    reel_split split;
+    reel_preproc pre;
+    size_t d, L;
+    char **feature_names; /* d, points into pre */
+    reel_part train, valid, test;
+    double load_seconds;
+} reel_prepared;
+
+typedef struct {
+    reel_data_opts data;
+    reel_split_opts split;
+    int top_k; /* categories one-hot encoded per text column */
+} reel_prepare_opts;
+
+int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err);
+void reel_prepared_free(reel_prepared *p);
+
+/* Warns on stderr about labels never positive in the training rows. */
+void reel_prepared_warn(const reel_prepared *p);
+
+#endif

@@ -1,0 +1,303 @@
+#include "data/preprocess.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void reel_preproc_free(reel_preproc *p)
+{
+    for (size_t k = 0; k < p->d; k++) {
+        free(p->f[k].name);
+        free(p->f[k].source);
+        free(p->f[k].category);
+    }
+    free(p->f);
+    free(p->mean);
+    free(p->scale);
+    memset(p, 0, sizeof *p);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static reel_feature *add(reel_preproc *p, size_t *cap, const char *source, reel_feat_kind kind,
+                         const char *suffix)
+{
+    if (p->d == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        p->f = realloc(p->f, *cap * sizeof *p->f);
+    }
+    reel_feature *f = &p->f[p->d++];
+    memset(f, 0, sizeof *f);
+    f->source = strdup(source);
+    f->kind = kind;
+    size_t len = strlen(source) + (suffix ? strlen(suffix) : 0) + 1;
+    f->name = malloc(len);
+    snprintf(f->name, len, "%s%s", source, suffix ? suffix : "");
+    return f;
+}
+
+/* Median of the non-missing training values (0 when all are missing). */
+static double median(const double *v, const size_t *rows, size_t n, size_t *n_missing)
+{
+    double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[rows[i]];
+        if (!isnan(x))
+            tmp[m++] = x;
+    }
+    *n_missing = n - m;
+    double med = 0;
+    if (m) {
+        qsort(tmp, m, sizeof *tmp, cmp_double);
+        med = m % 2 ? tmp[m / 2] : 0.5 * tmp[m / 2 - 1] + 0.5 * tmp[m / 2];
+    }
+    free(tmp);
+    return med;
+}
+
+typedef struct {
+    int32_t code;
+    size_t count;
+} code_count;
+
+static int by_count(const void *a, const void *b)
+{
+    const code_count *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return (x->code > y->code) - (x->code < y->code); /* ties: first seen first */
+}
+
+static void fit_text(reel_preproc *p, size_t *cap, const reel_column *c, const size_t *rows, size_t n,
+                     int top_k)
+{
+    code_count *cc = calloc(c->dict.n ? c->dict.n : 1, sizeof *cc);
+    for (size_t v = 0; v < c->dict.n; v++)
+        cc[v].code = (int32_t)v;
+    for (size_t i = 0; i < n; i++)
+        if (c->code[rows[i]] >= 0)
+            cc[c->code[rows[i]]].count++;
+    qsort(cc, c->dict.n, sizeof *cc, by_count);
+    for (size_t v = 0; v < c->dict.n && v < (size_t)top_k && cc[v].count > 0; v++) {
+        const char *val = c->dict.strs[cc[v].code];
+        size_t len = strlen(val) + 2;
+        char *suffix = malloc(len);
+        snprintf(suffix, len, "=%s", val);
+        reel_feature *f = add(p, cap, c->name, REEL_FEAT_ONEHOT, suffix);
+        f->category = strdup(val);
+        free(suffix);
+    }
+    add(p, cap, c->name, REEL_FEAT_OTHER, "=other");
+    free(cc);
+}
+
+int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows, size_t n, int top_k,
+                     reel_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (n == 0)
+        return reel_fail(err, "cannot fit preprocessing on zero training rows");
+    if (top_k < 1)
+        return reel_fail(err, "--top-categories must be >= 1, got %d", top_k);
+    p->top_k = top_k;
+    size_t cap = 0;
+    for (size_t j = 0; j < ds->n_features; j++) {
+        const reel_column *c = &ds->table.cols[ds->features[j]];
+        if (c->type == REEL_COL_TEXT) {
+            fit_text(p, &cap, c, rows, n, top_k);
+            continue;
+        }
+        size_t n_missing;
+        double med = median(c->num, rows, n, &n_missing);
+        add(p, &cap, c->name, REEL_FEAT_NUMERIC, NULL)->impute = med;
+        if (n_missing > 0)
+            add(p, &cap, c->name, REEL_FEAT_MISSING, "_missing");
+    }
+    /* Standardisation statistics, on the transformed training rows. */
+    float *X = malloc(n * p->d * sizeof *X);
+    if (!X) {
+        reel_preproc_free(p);
+        return reel_fail(err, "out of memory for %zu x %zu features", n, p->d);
+    }
+    if (reel_preproc_transform(p, &ds->table, rows, n, 0, X, err)) {
+        free(X);
+        reel_preproc_free(p);
+        return -1;
+    }
+    p->mean = calloc(p->d, sizeof *p->mean);
+    p->scale = calloc(p->d, sizeof *p->scale);
+    for (size_t k = 0; k < p->d; k++) {
+        double mean = 0, m2 = 0; /* Welford: stable for large magnitudes */
+        for (size_t i = 0; i < n; i++) {
+            double x = X[i * p->d + k], delta = x - mean;
+            mean += delta / (double)(i + 1);
+            m2 += delta * (x - mean);
+        }
+        double sd = sqrt(m2 / (double)n);
+        p->mean[k] = mean;
+        p->scale[k] = (sd > 0 && isfinite(sd)) ? sd : 1.0;
+    }
+    free(X);
+    return 0;
+}
+
+/* float32 cannot hold 1e300: clamp rather than produce inf. */
+static float to_float(double x)
+{
+    if (x > FLT_MAX)
+        return FLT_MAX;
+    if (x < -FLT_MAX)
+        return -FLT_MAX;
+    return (float)x;
+}
+
+int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
+                           int standardize, float *X, reel_error *err)
+{
+    int *col = malloc((p->d ? p->d : 1) * sizeof *col);
+    int32_t *cat = malloc((p->d ? p->d : 1) * sizeof *cat);
+    for (size_t k = 0; k < p->d; k++) {
+        const reel_feature *f = &p->f[k];
+        col[k] = reel_table_find(t, f->source);
+        if (col[k] < 0) {
+            free(col);
+            free(cat);
+            return reel_fail(err, "%s: column '%s' (a feature of the model) is missing", t->path, f->source);
+        }
+        const reel_column *c = &t->cols[col[k]];
+        cat[k] = -1;
+        if (f->kind == REEL_FEAT_ONEHOT && c->type == REEL_COL_TEXT)
+            cat[k] = reel_strdict_find(&c->dict, f->category);
+    }
+    for (size_t k = 0; k < p->d; k++) {
+        const reel_feature *f = &p->f[k];
+        const reel_column *c = &t->cols[col[k]];
+        char buf[64];
+        for (size_t ii = 0; ii < n; ii++) {
+            size_t i = rows ? rows[ii] : ii;
+            double v = 0;
+            switch (f->kind) {
+            case REEL_FEAT_NUMERIC:
+                if (c->type != REEL_COL_NUMERIC) {
+                    free(col);
+                    free(cat);
+                    return reel_fail(err, "%s:%zu: column '%s': '%s' is not a number (the model was trained "
+                                     "on a numeric column)", t->path, t->line[i], f->source,
+                                     reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf));
+                }
+                v = isnan(c->num[i]) ? f->impute : c->num[i];
+                break;
+            case REEL_FEAT_MISSING:
+                v = c->type == REEL_COL_NUMERIC ? isnan(c->num[i]) : c->code[i] < 0;
+                break;
+            case REEL_FEAT_ONEHOT:
+                if (c->type == REEL_COL_TEXT)
+                    v = cat[k] >= 0 && c->code[i] == cat[k];
+                else /* a text column that came out numeric in new data */
+                    v = strcmp(reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf), f->category) == 0;
+                break;
+            case REEL_FEAT_OTHER: {
+                const char *s = reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf);
+                v = *s != '\0';
+                for (size_t q = k; v && q-- > 0 && p->f[q].kind == REEL_FEAT_ONEHOT &&
+                                   strcmp(p->f[q].source, f->source) == 0;)
+                    if (strcmp(p->f[q].category, s) == 0)
+                        v = 0;
+                break;
+            }
+            }
+            X[ii * p->d + k] = to_float(v);
+        }
+    }
+    free(col);
+    free(cat);
+    if (standardize)
+        reel_preproc_standardize(p, X, n);
+    return 0;
+}
+
+void reel_preproc_standardize(const reel_preproc *p, float *X, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < p->d; k++)
+            X[i * p->d + k] = to_float(((double)X[i * p->d + k] - p->mean[k]) / p->scale[k]);
+}
+
+static const char *kind_names[] = {"numeric", "missing", "onehot", "other"};
+
+cJSON *reel_preproc_to_json(const reel_preproc *p)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "top_k", p->top_k);
+    cJSON *fs = cJSON_AddArrayToObject(j, "features");
+    for (size_t k = 0; k < p->d; k++) {
+        const reel_feature *f = &p->f[k];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", f->name);
+        cJSON_AddStringToObject(o, "source", f->source);
+        cJSON_AddStringToObject(o, "kind", kind_names[f->kind]);
+        if (f->kind == REEL_FEAT_NUMERIC)
+            cJSON_AddNumberToObject(o, "impute", f->impute);
+        if (f->category)
+            cJSON_AddStringToObject(o, "category", f->category);
+        cJSON_AddNumberToObject(o, "mean", p->mean[k]);
+        cJSON_AddNumberToObject(o, "scale", p->scale[k]);
+        cJSON_AddItemToArray(fs, o);
+    }
+    return j;
+}
+
+int reel_preproc_from_json(reel_preproc *p, const cJSON *j, reel_error *err)
+{
+    memset(p, 0, sizeof *p);
+    const cJSON *fs = cJSON_GetObjectItemCaseSensitive(j, "features");
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(j, "top_k");
+    if (!cJSON_IsArray(fs) || !cJSON_IsNumber(tk))
+        return reel_fail(err, "preprocessing: 'features' list or 'top_k' missing");
+    p->top_k = tk->valueint;
+    size_t d = (size_t)cJSON_GetArraySize(fs);
+    p->f = calloc(d ? d : 1, sizeof *p->f);
+    p->mean = calloc(d ? d : 1, sizeof *p->mean);
+    p->scale = calloc(d ? d : 1, sizeof *p->scale);
+    const cJSON *o;
+    cJSON_ArrayForEach(o, fs)
+    {
+        reel_feature *f = &p->f[p->d];
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+        const cJSON *mean = cJSON_GetObjectItemCaseSensitive(o, "mean");
+        const cJSON *scale = cJSON_GetObjectItemCaseSensitive(o, "scale");
+        if (!cJSON_IsString(name) || !cJSON_IsString(src) || !cJSON_IsString(kind) || !cJSON_IsNumber(mean) ||
+            !cJSON_IsNumber(scale)) {
+            reel_preproc_free(p);
+            return reel_fail(err, "preprocessing: feature %zu lacks name, source, kind, mean or scale", p->d);
+        }
+        int kk = -1;
+        for (int q = 0; q < 4; q++)
+            if (strcmp(kind->valuestring, kind_names[q]) == 0)
+                kk = q;
+        const cJSON *cat = cJSON_GetObjectItemCaseSensitive(o, "category");
+        if (kk < 0 || (kk == REEL_FEAT_ONEHOT && !cJSON_IsString(cat))) {
+            reel_preproc_free(p);
+            return reel_fail(err, "preprocessing: feature '%s' has a bad kind or category", name->valuestring);
+        }
+        f->name = strdup(name->valuestring);
+        f->source = strdup(src->valuestring);
+        f->kind = (reel_feat_kind)kk;
+        const cJSON *imp = cJSON_GetObjectItemCaseSensitive(o, "impute");
+        f->impute = cJSON_IsNumber(imp) ? imp->valuedouble : 0;
+        f->category = cJSON_IsString(cat) ? strdup(cat->valuestring) : NULL;
+        p->mean[p->d] = mean->valuedouble;
+        p->scale[p->d] = scale->valuedouble;
+        p->d++;
+    }
+    return 0;
+}

@@ -1,0 +1,254 @@
+#include "data/table.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "data/csv.h"
+
+int reel_is_missing_token(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    static const char *tokens[] = {"", "na", "n/a", "nan", "null"};
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
+        if (strlen(tokens[i]) == n && strncasecmp(s, tokens[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1: a number (stored in *v, maybe non-finite), 0: not a number. */
+static int parse_number(const char *s, double *v)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s || strpbrk(s, "xX")) /* no hex floats: "0x1F" is a code, not 31 */
+        return 0;
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    if (end == s)
+        return 0;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end)
+        return 0;
+    if (errno == ERANGE && fabs(*v) < 1.0)
+        *v = 0.0 * *v; /* underflow to zero is fine */
+    return 1;
+}
+
+static void column_free(reel_column *c)
+{
+    free(c->name);
+    free(c->num);
+    free(c->code);
+    free(c->bad_number);
+    reel_strdict_free(&c->dict);
+}
+
+void reel_table_free(reel_table *t)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        column_free(&t->cols[j]);
+    free(t->cols);
+    free(t->line);
+    free(t->path);
+    memset(t, 0, sizeof *t);
+}
+
+int reel_table_find(const reel_table *t, const char *name)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        if (strcmp(t->cols[j].name, name) == 0)
+            return (int)j;
+    return -1;
+}
+
+const char *reel_table_cell(const reel_table *t, size_t col, size_t row, char *buf, size_t bufsz)
+{
+    const reel_column *c = &t->cols[col];
+    if (c->type == REEL_COL_TEXT)
+        return c->code[row] < 0 ? "" : c->dict.strs[c->code[row]];
+    if (isnan(c->num[row]))
+        return "";
+    snprintf(buf, bufsz, "%.17g", c->num[row]);
+    return buf;
+}
+
+/* Turns a numeric column into a text column (the first n rows are filled). */
+static int make_text(reel_column *c, size_t n, size_t cap)
+{
+    c->code = malloc(cap * sizeof *c->code);
+    if (!c->code)
+        return -1;
+    char buf[64];
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(c->num[i])) {
+            c->code[i] = -1;
+            continue;
+        }
+        snprintf(buf, sizeof buf, "%.17g", c->num[i]);
+        if ((c->code[i] = reel_strdict_intern(&c->dict, buf)) < 0)
+            return -1;
+    }
+    free(c->num);
+    c->num = NULL;
+    c->type = REEL_COL_TEXT;
+    return 0;
+}
+
+static int grow_rows(reel_table *t, size_t cap)
+{
+    size_t *line = realloc(t->line, cap * sizeof *line);
+    if (!line)
+        return -1;
+    t->line = line;
+    for (size_t j = 0; j < t->ncols; j++) {
+        reel_column *c = &t->cols[j];
+        if (c->type == REEL_COL_NUMERIC) {
+            double *p = realloc(c->num, cap * sizeof *p);
+            if (!p)
+                return -1;
+            c->num = p;
+        } else {
+            int32_t *p = realloc(c->code, cap * sizeof *p);
+            if (!p)
+                return -1;
+            c->code = p;
+        }
+    }
+    return 0;
+}
+
+static int read_header(reel_table *t, reel_csv *csv, reel_error *err)
+{
+    int r = reel_csv_next(csv, err);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return reel_fail(err, "%s: empty file (a header row is required)", t->path);
+    t->ncols = reel_csv_nfields(csv);
+    t->cols = calloc(t->ncols, sizeof *t->cols);
+    if (!t->cols)
+        return reel_fail(err, "%s: out of memory", t->path);
+    for (size_t j = 0; j < t->ncols; j++) {
+        const char *name = reel_csv_field(csv, j);
+        char buf[32];
+        if (!*name) { /* e.g. R's unnamed row-number column */
+            snprintf(buf, sizeof buf, "column%zu", j + 1);
+            name = buf;
+        }
+        if (!(t->cols[j].name = strdup(name)))
+            return reel_fail(err, "%s: out of memory", t->path);
+        reel_strdict_init(&t->cols[j].dict);
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(t->cols[k].name, t->cols[j].name) == 0)
+                return reel_fail(err, "%s:%zu: duplicate column name '%s' (columns %zu and %zu)",
+                                 t->path, reel_csv_line(csv), name, k + 1, j + 1);
+    }
+    return 0;
+}
+
+int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
+{
+    memset(t, 0, sizeof *t);
+    if (!(t->path = strdup(path)))
+        return reel_fail(err, "%s: out of memory", path);
+    reel_csv *csv = reel_csv_open(path, err);
+    if (!csv)
+        goto fail;
+    if (read_header(t, csv, err))
+        goto fail;
+    size_t cap = 0;
+    int r;
+    while ((r = reel_csv_next(csv, err)) == 1) {
+        size_t line = reel_csv_line(csv), i = t->nrows;
+        if (reel_csv_nfields(csv) != t->ncols) {
+            reel_fail(err, "%s:%zu: row has %zu fields, the header has %zu", path, line,
+                      reel_csv_nfields(csv), t->ncols);
+            goto fail;
+        }
+        if (i == cap) {
+            cap = cap ? cap + cap / 2 : 1024;
+            if (grow_rows(t, cap))
+                goto oom;
+        }
+        t->line[i] = line;
+        for (size_t j = 0; j < t->ncols; j++) {
+            reel_column *c = &t->cols[j];
+            const char *s = reel_csv_field(csv, j);
+            double v;
+            if (reel_is_missing_token(s)) {
+                c->n_missing++;
+                if (c->type == REEL_COL_NUMERIC)
+                    c->num[i] = NAN;
+                else
+                    c->code[i] = -1;
+                continue;
+            }
+            int is_num = parse_number(s, &v);
+            if (is_num && !isfinite(v) && !c->bad_number_line) {
+                c->bad_number_line = line; /* an error only if the column stays numeric */
+                if (!(c->bad_number = strdup(s)))
+                    goto oom;
+            }
+            if (c->type == REEL_COL_NUMERIC && is_num) {
+                c->num[i] = v;
+                continue;
+            }
+            if (c->type == REEL_COL_NUMERIC && make_text(c, i, cap))
+                goto oom;
+            if ((c->code[i] = reel_strdict_intern(&c->dict, s)) < 0)
+                goto oom;
+        }
+        t->nrows++;
+    }
+    if (r < 0)
+        goto fail;
+    if (t->nrows == 0) {
+        reel_fail(err, "%s: no data rows after the header", path);
+        goto fail;
+    }
+    for (size_t j = 0; j < t->ncols; j++) {
+        reel_column *c = &t->cols[j];
+        if (c->type == REEL_COL_NUMERIC && c->bad_number_line) {
+            reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' is not a finite number", path,
+                      c->bad_number_line, j + 1, c->name, c->bad_number);
+            goto fail;
+        }
+    }
+    reel_csv_close(csv);
+    return 0;
+oom:
+    reel_fail(err, "%s: out of memory after %zu rows", path, t->nrows);
+fail:
+    reel_csv_close(csv);
+    reel_table_free(t);
+    return -1;
+}
+
+void reel_table_filter_rows(reel_table *t, const uint8_t *keep)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (!keep[i])
+            continue;
+        t->line[k] = t->line[i];
+        for (size_t j = 0; j < t->ncols; j++) {
+            reel_column *c = &t->cols[j];
+            if (c->type == REEL_COL_NUMERIC)
+                c->num[k] = c->num[i];
+            else
+                c->code[k] = c->code[i];
+        }
+        k++;
+    }
+    t->nrows = k;
+}

@@ -1,0 +1,127 @@
+#include "eval/metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+
+void reel_metrics_free(reel_metrics *m)
+{
+    free(m->label_precision);
+    free(m->label_recall);
+    free(m->label_f1);
+    free(m->support);
+    memset(m, 0, sizeof *m);
+}
+
+int reel_metrics_compute(reel_metrics *m, const uint8_t *Y, const uint8_t *P, size_t n, size_t L)
+{
+    memset(m, 0, sizeof *m);
+    m->n = n;
+    m->L = L;
+    size_t Ls = L ? L : 1;
+    m->label_precision = calloc(Ls, sizeof(double));
+    m->label_recall = calloc(Ls, sizeof(double));
+    m->label_f1 = calloc(Ls, sizeof(double));
+    m->support = calloc(Ls, sizeof(size_t));
+    size_t *tp = calloc(Ls, sizeof *tp), *fp = calloc(Ls, sizeof *fp), *fn = calloc(Ls, sizeof *fn);
+    if (!m->label_precision || !m->label_recall || !m->label_f1 || !m->support || !tp || !fp || !fn) {
+        free(tp);
+        free(fp);
+        free(fn);
+        reel_metrics_free(m);
+        return -1;
+    }
+    size_t correct_cells = 0, exact_rows = 0;
+    double sp = 0, sr = 0, sf = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t rtp = 0, rfp = 0, rfn = 0;
+        for (size_t k = 0; k < L; k++) {
+            int y = Y[i * L + k] != 0, p = P[i * L + k] != 0;
+            rtp += y && p;
+            rfp += !y && p;
+            rfn += y && !p;
+            tp[k] += y && p;
+            fp[k] += !y && p;
+            fn[k] += y && !p;
+        }
+        correct_cells += L - rfp - rfn;
+        exact_rows += rfp + rfn == 0;
+        sp += ratio((double)rtp, (double)(rtp + rfp));
+        sr += ratio((double)rtp, (double)(rtp + rfn));
+        sf += ratio(2.0 * (double)rtp, (double)(2 * rtp + rfp + rfn));
+    }
+    m->samples_precision = ratio(sp, (double)n);
+    m->samples_recall = ratio(sr, (double)n);
+    m->samples_f1 = ratio(sf, (double)n);
+    m->hamming_accuracy = ratio((double)correct_cells, (double)n * (double)L);
+    m->subset_accuracy = ratio((double)exact_rows, (double)n);
+    size_t TP = 0, FP = 0, FN = 0;
+    for (size_t k = 0; k < L; k++) {
+        TP += tp[k];
+        FP += fp[k];
+        FN += fn[k];
+        m->support[k] = tp[k] + fn[k];
+        m->label_precision[k] = ratio((double)tp[k], (double)(tp[k] + fp[k]));
+        m->label_recall[k] = ratio((double)tp[k], (double)(tp[k] + fn[k]));
+        m->label_f1[k] = ratio(2.0 * (double)tp[k], (double)(2 * tp[k] + fp[k] + fn[k]));
+        m->macro_precision += m->label_precision[k];
+        m->macro_recall += m->label_recall[k];
+        m->macro_f1 += m->label_f1[k];
+    }
+    m->macro_precision = ratio(m->macro_precision, (double)L);
+    m->macro_recall = ratio(m->macro_recall, (double)L);
+    m->macro_f1 = ratio(m->macro_f1, (double)L);
+    m->micro_precision = ratio((double)TP, (double)(TP + FP));
+    m->micro_recall = ratio((double)TP, (double)(TP + FN));
+    m->micro_f1 = ratio(2.0 * (double)TP, (double)(2 * TP + FP + FN));
+    free(tp);
+    free(fp);
+    free(fn);
+    return 0;
+}
+
+cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "samples_f1", m->samples_f1);
+    cJSON_AddNumberToObject(j, "samples_precision", m->samples_precision);
+    cJSON_AddNumberToObject(j, "samples_recall", m->samples_recall);
+    cJSON_AddNumberToObject(j, "micro_f1", m->micro_f1);
+    cJSON_AddNumberToObject(j, "micro_precision", m->micro_precision);
+    cJSON_AddNumberToObject(j, "micro_recall", m->micro_recall);
+    cJSON_AddNumberToObject(j, "macro_f1", m->macro_f1);
+    cJSON_AddNumberToObject(j, "macro_precision", m->macro_precision);
+    cJSON_AddNumberToObject(j, "macro_recall", m->macro_recall);
+    cJSON_AddNumberToObject(j, "hamming_accuracy", m->hamming_accuracy);
+    cJSON_AddNumberToObject(j, "subset_accuracy", m->subset_accuracy);
+    cJSON *per = cJSON_AddArrayToObject(j, "per_label");
+    for (size_t k = 0; k < m->L; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "label", labels[k]);
+        cJSON_AddNumberToObject(o, "precision", m->label_precision[k]);
+        cJSON_AddNumberToObject(o, "recall", m->label_recall[k]);
+        cJSON_AddNumberToObject(o, "f1", m->label_f1[k]);
+        cJSON_AddNumberToObject(o, "support", (double)m->support[k]);
+        cJSON_AddItemToArray(per, o);
+    }
+    return j;
+}
+
+void reel_threshold(const float *prob, const float *threshold, size_t n, size_t L, uint8_t *pred)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < L; k++)
+            pred[i * L + k] = prob[i * L + k] > threshold[k];
+}
+
+double reel_metric_by_name(const reel_metrics *m, const char *name)
+{
+    if (strcmp(name, "samples-f1") == 0)
+        return m->samples_f1;
+    if (strcmp(name, "micro-f1") == 0)
+        return m->micro_f1;
+    if (strcmp(name, "macro-f1") == 0)
+        return m->macro_f1;
+    return -1;
+}

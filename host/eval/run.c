@@ -1,0 +1,85 @@
+#include "eval/run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/timer.h"
+
+reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const reel_part *train,
+                              const reel_part *valid, const reel_run_opts *o)
+{
+    int s = m->kind->standardize ? 1 : 0;
+    reel_fit_ctx c = {
+        .d = p->d,
+        .L = p->L,
+        .feature_names = p->feature_names,
+        .label_names = p->ds.labels,
+        .X = train->X[s],
+        .Y = train->Y,
+        .n = train->n,
+        .Xv = valid ? valid->X[s] : NULL,
+        .Yv = valid ? valid->Y : NULL,
+        .nv = valid ? valid->n : 0,
+        .seed = o->seed,
+        .threads = o->threads,
+        .quiet = o->quiet,
+        .device = o->device,
+        .out_dir = o->out_dir,
+        .name = m->name,
+    };
+    return c;
+}
+
+void reel_run_free(reel_run *r)
+{
+    reel_model_free(&r->model);
+    free(r->P);
+    free(r->pred);
+    reel_metrics_free(&r->metrics);
+    memset(r, 0, sizeof *r);
+}
+
+int reel_run_model(reel_run *r, const reel_prepared *p, const char *name, const cJSON *user_params,
+                   const reel_run_opts *o, reel_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (reel_model_init(&r->model, name, user_params, err))
+        return -1;
+    reel_fit_ctx ctx = reel_fit_ctx_for(p, &r->model, &p->train, &p->valid, o);
+    double t0 = reel_now();
+    if (reel_model_fit(&r->model, &ctx, err))
+        goto fail;
+    r->fit_seconds = reel_now() - t0;
+    size_t n = p->test.n, L = p->L;
+    r->P = malloc((n ? n : 1) * L * sizeof *r->P);
+    r->pred = malloc((n ? n : 1) * L);
+    if (!r->P || !r->pred) {
+        reel_fail(err, "out of memory for %zu test predictions", n);
+        goto fail;
+    }
+    t0 = reel_now();
+    if (reel_model_predict_proba(&r->model, p->test.X[r->model.kind->standardize ? 1 : 0], n, r->P, err))
+        goto fail;
+    r->predict_seconds = reel_now() - t0;
+    reel_threshold(r->P, r->model.threshold, n, L, r->pred);
+    if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L)) {
+        reel_fail(err, "out of memory computing metrics");
+        goto fail;
+    }
+    return 0;
+fail:
+    reel_run_free(r);
+    return -1;
+}
+
+cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", r->model.name);
+    cJSON_AddItemToObject(j, "params", cJSON_Duplicate(r->model.params, 1));
+    cJSON_AddStringToObject(j, "device", reel_model_device(&r->model));
+    cJSON_AddItemToObject(j, "metrics", reel_metrics_to_json(&r->metrics, labels));
+    cJSON_AddNumberToObject(j, "fit_seconds", r->fit_seconds);
+    cJSON_AddNumberToObject(j, "predict_seconds", r->predict_seconds);
+    return j;
+}

@@ -1,0 +1,46 @@
+/* reel: train and compare multi-label classifiers on tabular data. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"compare", reel_cmd_compare, "train models on one split and print a leaderboard"},
+    {"info", reel_cmd_info, "version, build options, BLAS, threads and GPU"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: reel COMMAND [options]   (reel COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return REEL_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return REEL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("reel %s\n", REEL_VERSION);
+        return REEL_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "reel: unknown command '%s'; valid commands:", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, "\n");
+    return REEL_EXIT_USAGE;
+}

@@ -1,0 +1,152 @@
+/* The baselines every model must beat.
+ *  random: each label independently with probability p (the original's
+ *          random baseline); P is 0 or 1, drawn from (seed, row) so a row's
+ *          prediction does not depend on the batch it came in.
+ *  prior:  each label with its training frequency. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/model.h"
+#include "models/params.h"
+#include "util/rng.h"
+
+typedef struct {
+    size_t L;
+    uint64_t seed;
+    double p;
+} random_state;
+
+static void *random_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    random_state *s = malloc(sizeof *s);
+    if (!s) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    s->L = ctx->L;
+    s->seed = reel_param_seed(params, ctx->seed);
+    s->p = reel_param_num(params, "p");
+    return s;
+}
+
+static int random_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
+{
+    (void)X;
+    (void)err;
+    const random_state *s = state;
+    for (size_t i = 0; i < n; i++) {
+        reel_rng rng;
+        reel_rng_seed_stream(&rng, s->seed, i);
+        for (size_t k = 0; k < s->L; k++)
+            P[i * s->L + k] = reel_rng_uniform(&rng) < s->p ? 1.0f : 0.0f;
+    }
+    return 0;
+}
+
+static int random_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
+{
+    (void)out;
+    (void)err;
+    cJSON_AddNumberToObject(meta, "seed", (double)((const random_state *)state)->seed);
+    return 0;
+}
+
+static void *random_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+                         reel_error *err)
+{
+    (void)d;
+    (void)in;
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed");
+    if (!cJSON_IsNumber(seed)) {
+        reel_fail(err, "random model: metadata lacks 'seed'");
+        return NULL;
+    }
+    random_state *s = malloc(sizeof *s);
+    s->L = L;
+    s->seed = (uint64_t)seed->valuedouble;
+    s->p = reel_param_num(params, "p");
+    return s;
+}
+
+const reel_model_kind reel_kind_random = {
+    .name = "random",
+    .fit = random_fit,
+    .predict_proba = random_predict,
+    .save = random_save,
+    .load = random_load,
+    .free = free,
+};
+
+typedef struct {
+    size_t L;
+    float *prior;
+} prior_state;
+
+static void prior_free(void *state)
+{
+    prior_state *s = state;
+    if (s)
+        free(s->prior);
+    free(s);
+}
+
+static void *prior_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    (void)params;
+    prior_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->prior = calloc(ctx->L ? ctx->L : 1, sizeof *s->prior))) {
+        prior_free(s);
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    s->L = ctx->L;
+    for (size_t k = 0; k < ctx->L; k++) {
+        size_t pos = 0;
+        for (size_t i = 0; i < ctx->n; i++)
+            pos += ctx->Y[i * ctx->L + k];
+        s->prior[k] = (float)((double)pos / (double)ctx->n);
+    }
+    return s;
+}
+
+static int prior_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
+{
+    (void)X;
+    (void)err;
+    const prior_state *s = state;
+    for (size_t i = 0; i < n; i++)
+        memcpy(P + i * s->L, s->prior, s->L * sizeof *P);
+    return 0;
+}
+
+static int prior_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
+{
+    (void)meta;
+    const prior_state *s = state;
+    return reel_tensors_add(out, "prior", REEL_F32, 1, &s->L, s->prior, err);
+}
+
+static void *prior_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+                        reel_error *err)
+{
+    (void)params;
+    (void)d;
+    (void)meta;
+    const reel_tensor *t = reel_tensors_get(in, "prior", REEL_F32, L, err);
+    if (!t)
+        return NULL;
+    prior_state *s = calloc(1, sizeof *s);
+    s->L = L;
+    s->prior = malloc(t->nbytes ? t->nbytes : 1);
+    memcpy(s->prior, t->data, t->nbytes);
+    return s;
+}
+
+const reel_model_kind reel_kind_prior = {
+    .name = "prior",
+    .fit = prior_fit,
+    .predict_proba = prior_predict,
+    .save = prior_save,
+    .load = prior_load,
+    .free = prior_free,
+};

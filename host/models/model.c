@@ -1,0 +1,126 @@
+#include "models/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/model_defs.h"
+#include "models/params.h"
+
+/* Parsed definitions, built once on first use. */
+static cJSON *defs_parsed[64];
+static const char *def_names[65];
+static char name_list[1024];
+static int defs_ready;
+
+static void load_defs(void)
+{
+    if (defs_ready)
+        return;
+    size_t k = 0, len = 0;
+    for (size_t i = 0; reel_model_sources[i].name && k < 64; i++) {
+        cJSON *d = cJSON_Parse(reel_model_sources[i].json);
+        if (!d)
+            continue; /* tests/test_models.c checks every definition parses */
+        defs_parsed[k] = d;
+        def_names[k] = reel_model_sources[i].name;
+        len += (size_t)snprintf(name_list + len, len < sizeof name_list ? sizeof name_list - len : 0, "%s%s",
+                                k ? ", " : "", def_names[k]);
+        k++;
+    }
+    def_names[k] = NULL;
+    defs_ready = 1;
+}
+
+const char *const *reel_model_names(void)
+{
+    load_defs();
+    return def_names;
+}
+
+const char *reel_model_name_list(void)
+{
+    load_defs();
+    return name_list;
+}
+
+const cJSON *reel_model_def(const char *name)
+{
+    load_defs();
+    for (size_t k = 0; def_names[k]; k++)
+        if (strcmp(def_names[k], name) == 0)
+            return defs_parsed[k];
+    return NULL;
+}
+
+int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, reel_error *err)
+{
+    memset(m, 0, sizeof *m);
+    const cJSON *def = reel_model_def(name);
+    if (!def)
+        return reel_fail(err, "unknown model '%s'; valid models: %s", name, reel_model_name_list());
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(def, "kind");
+    const char *kind_name = cJSON_IsString(kind) ? kind->valuestring : name;
+    m->kind = reel_kind_find(kind_name);
+    if (!m->kind)
+        return reel_fail(err, "model '%s': kind '%s' is not built into this reel", name, kind_name);
+    m->params = reel_params_resolve(name, cJSON_GetObjectItemCaseSensitive(def, "params"), user_params, err);
+    if (!m->params)
+        return -1;
+    if (m->kind->check && m->kind->check(m->params, err)) {
+        cJSON_Delete(m->params);
+        m->params = NULL;
+        return -1;
+    }
+    m->name = strdup(name);
+    return 0;
+}
+
+static int set_thresholds(reel_model *m, reel_error *err)
+{
+    free(m->threshold);
+    m->threshold = malloc((m->L ? m->L : 1) * sizeof *m->threshold);
+    if (!m->threshold)
+        return reel_fail(err, "out of memory");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->params, "threshold");
+    float v = cJSON_IsNumber(t) ? (float)t->valuedouble : 0.5f;
+    for (size_t k = 0; k < m->L; k++)
+        m->threshold[k] = v;
+    return 0;
+}
+
+int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)
+{
+    if (m->state) {
+        m->kind->free(m->state);
+        m->state = NULL;
+    }
+    m->d = ctx->d;
+    m->L = ctx->L;
+    if (set_thresholds(m, err))
+        return -1;
+    m->state = m->kind->fit(m->params, ctx, err);
+    return m->state ? 0 : -1;
+}
+
+int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err)
+{
+    if (!m->state)
+        return reel_fail(err, "model '%s' is not trained", m->name);
+    return m->kind->predict_proba(m->state, X, n, P, err);
+}
+
+const char *reel_model_device(const reel_model *m)
+{
+    return m->kind->device && m->state ? m->kind->device(m->state) : "cpu";
+}
+
+void reel_model_free(reel_model *m)
+{
+    if (m->state)
+        m->kind->free(m->state);
+    cJSON_Delete(m->params);
+    free(m->name);
+    free(m->threshold);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,81 @@
+/* The one model interface. Every model kind (baselines, tree, forest, knn,
+ * ridge, mlp) fills a reel_model_kind; commands speak to models only
+ * through reel_model_* below. A model definition (models/<name>.json) names
+ * its kind, parameter spec, defaults and search grid; "box" and "u" are two
+ * definitions of the one kind "mlp". */
+#ifndef REEL_MODEL_H
+#define REEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "io/tensors.h"
+#include "util/error.h"
+
+/* Everything a fit may use. X matrices are row-major float32, standardised
+ * when the kind asked for it; Y are 0/1 bytes. */
+typedef struct {
+    size_t d, L;
+    char *const *feature_names; /* d */
+    char *const *label_names;   /* L */
+    const float *X;             /* training rows: n x d */
+    const uint8_t *Y;           /* n x L */
+    size_t n;
+    const float *Xv;            /* validation rows (nv may be 0) */
+    const uint8_t *Yv;
+    size_t nv;
+    uint64_t seed;
+    int threads;         /* >= 1 */
+    int quiet;           /* no progress output */
+    const char *device;  /* "auto", "cpu" or "gpu" */
+    const char *out_dir; /* where a kind may write extra files (history.csv); may be NULL */
+    const char *name;    /* model name for messages */
+} reel_fit_ctx;
+
+typedef struct reel_model_kind {
+    const char *name;
+    int standardize; /* wants standardised features */
+    /* Cross-key checks beyond the spec (may be NULL). */
+    int (*check)(const cJSON *params, reel_error *err);
+    /* Trains and returns the model's state, or NULL with err set. */
+    void *(*fit)(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err);
+    /* P (n x L) = probability of each label. */
+    int (*predict_proba)(const void *state, const float *X, size_t n, float *P, reel_error *err);
+    /* State to named tensors (+ extra metadata keys in meta). */
+    int (*save)(const void *state, reel_tensors *out, cJSON *meta, reel_error *err);
+    void *(*load)(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+                  reel_error *err);
+    void (*free)(void *state);
+    /* Where it ran ("cpu", "gpu: NAME"); NULL: always "cpu". */
+    const char *(*device)(const void *state);
+} reel_model_kind;
+
+typedef struct {
+    const reel_model_kind *kind;
+    char *name;       /* definition name: "tree", "box" */
+    cJSON *params;    /* resolved: defaults overlaid with the user's */
+    void *state;      /* NULL until fitted or loaded */
+    size_t d, L;
+    float *threshold; /* L decision thresholds: predict when P > threshold */
+} reel_model;
+
+/* Names of every model definition, NULL-terminated (static storage). */
+const char *const *reel_model_names(void);
+/* The parsed definition (owned by the registry), or NULL. */
+const cJSON *reel_model_def(const char *name);
+/* A comma-separated list of the model names, for messages (static). */
+const char *reel_model_name_list(void);
+
+/* Resolves params for model `name` (user may be NULL). */
+int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, reel_error *err);
+int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err);
+int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err);
+const char *reel_model_device(const reel_model *m);
+void reel_model_free(reel_model *m);
+
+/* The kind registry (models/registry.c). */
+const reel_model_kind *reel_kind_find(const char *name);
+
+#endif

@@ -1,0 +1,166 @@
+#include "models/params.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Whether value v is of the one type `t` under spec s (range, values). */
+static int matches(const cJSON *v, const char *t, const cJSON *s)
+{
+    const cJSON *min = cJSON_GetObjectItemCaseSensitive(s, "min");
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(s, "max");
+    const cJSON *xmin = cJSON_GetObjectItemCaseSensitive(s, "exclusive_min");
+    if (strcmp(t, "null") == 0)
+        return cJSON_IsNull(v);
+    if (strcmp(t, "bool") == 0)
+        return cJSON_IsBool(v);
+    if (strcmp(t, "array") == 0)
+        return cJSON_IsArray(v);
+    if (strcmp(t, "object") == 0)
+        return cJSON_IsObject(v);
+    if (strcmp(t, "int") == 0 || strcmp(t, "number") == 0) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return 0;
+        double x = v->valuedouble;
+        if (strcmp(t, "int") == 0 && (x != floor(x) || fabs(x) > 1e15))
+            return 0;
+        if (min && (x < min->valuedouble || (cJSON_IsTrue(xmin) && x == min->valuedouble)))
+            return 0;
+        if (max && x > max->valuedouble)
+            return 0;
+        return 1;
+    }
+    if (strcmp(t, "string") == 0) {
+        if (!cJSON_IsString(v))
+            return 0;
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(s, "values"), *e;
+        if (!values)
+            return 1;
+        cJSON_ArrayForEach(e, values) if (cJSON_IsString(e) && strcmp(e->valuestring, v->valuestring) == 0)
+            return 1;
+        return 0;
+    }
+    return 0;
+}
+
+/* "an integer >= 1, or null" etc., from the spec. */
+static void describe(const cJSON *s, char *buf, size_t n)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(s, "type");
+    const cJSON *min = cJSON_GetObjectItemCaseSensitive(s, "min");
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(s, "max");
+    const cJSON *xmin = cJSON_GetObjectItemCaseSensitive(s, "exclusive_min");
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(s, "values");
+    buf[0] = '\0';
+    size_t len = 0;
+    int ntypes = cJSON_IsArray(type) ? cJSON_GetArraySize(type) : 1;
+    for (int i = 0; i < ntypes; i++) {
+        const cJSON *t = cJSON_IsArray(type) ? cJSON_GetArrayItem(type, i) : type;
+        const char *ts = cJSON_IsString(t) ? t->valuestring : "?";
+        char part[256] = "";
+        if (strcmp(ts, "int") == 0 || strcmp(ts, "number") == 0) {
+            int k = snprintf(part, sizeof part, "%s", strcmp(ts, "int") == 0 ? "an integer" : "a number");
+            if (min)
+                k += snprintf(part + k, sizeof part - (size_t)k, " %s %g", cJSON_IsTrue(xmin) ? ">" : ">=",
+                              min->valuedouble);
+            if (max)
+                snprintf(part + k, sizeof part - (size_t)k, "%s <= %g", min ? " and" : "", max->valuedouble);
+        } else if (strcmp(ts, "string") == 0 && values) {
+            int k = snprintf(part, sizeof part, "one of");
+            const cJSON *e;
+            cJSON_ArrayForEach(e, values) if (cJSON_IsString(e)) k +=
+                snprintf(part + k, sizeof part - (size_t)k, " \"%s\"%s", e->valuestring, e->next ? "," : "");
+        } else if (strcmp(ts, "bool") == 0) {
+            snprintf(part, sizeof part, "true or false");
+        } else if (strcmp(ts, "array") == 0) {
+            snprintf(part, sizeof part, "a list");
+        } else if (strcmp(ts, "object") == 0) {
+            snprintf(part, sizeof part, "an object");
+        } else {
+            snprintf(part, sizeof part, "%s", ts);
+        }
+        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", i ? ", or " : "", part);
+    }
+}
+
+static int value_ok(const cJSON *v, const cJSON *s)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(s, "type"), *t;
+    if (cJSON_IsString(type))
+        return matches(v, type->valuestring, s);
+    cJSON_ArrayForEach(t, type) if (cJSON_IsString(t) && matches(v, t->valuestring, s)) return 1;
+    return 0;
+}
+
+cJSON *reel_params_resolve(const char *model, const cJSON *spec, const cJSON *user, reel_error *err)
+{
+    if (user && !cJSON_IsObject(user)) {
+        reel_fail(err, "params for %s: must be a JSON object of key: value", model);
+        return NULL;
+    }
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *s;
+    cJSON_ArrayForEach(s, spec)
+    {
+        const cJSON *def = cJSON_GetObjectItemCaseSensitive(s, "default");
+        cJSON_AddItemToObject(out, s->string, def ? cJSON_Duplicate(def, 1) : cJSON_CreateNull());
+    }
+    const cJSON *u;
+    cJSON_ArrayForEach(u, user)
+    {
+        const cJSON *ks = cJSON_GetObjectItemCaseSensitive(spec, u->string);
+        if (!ks) {
+            char keys[512] = "";
+            size_t len = 0;
+            cJSON_ArrayForEach(s, spec) len +=
+                (size_t)snprintf(keys + len, len < sizeof keys ? sizeof keys - len : 0, "%s%s",
+                                 len ? ", " : "", s->string);
+            reel_fail(err, "params for %s: unknown key '%s'; valid keys: %s", model, u->string,
+                      *keys ? keys : "(none)");
+            cJSON_Delete(out);
+            return NULL;
+        }
+        if (!value_ok(u, ks)) {
+            char allowed[512], *got = cJSON_PrintUnformatted(u);
+            describe(ks, allowed, sizeof allowed);
+            reel_fail(err, "params for %s: key '%s' must be %s; got %.80s", model, u->string, allowed,
+                      got ? got : "?");
+            cJSON_free(got);
+            cJSON_Delete(out);
+            return NULL;
+        }
+        cJSON_ReplaceItemInObjectCaseSensitive(out, u->string, cJSON_Duplicate(u, 1));
+    }
+    return out;
+}
+
+int reel_param_is_null(const cJSON *p, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+    return !v || cJSON_IsNull(v);
+}
+
+double reel_param_num(const cJSON *p, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+}
+
+long reel_param_int(const cJSON *p, const char *key) { return (long)reel_param_num(p, key); }
+
+int reel_param_bool(const cJSON *p, const char *key)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, key));
+}
+
+const char *reel_param_str(const cJSON *p, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+uint64_t reel_param_seed(const cJSON *p, uint64_t fallback)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "seed");
+    return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : fallback;
+}

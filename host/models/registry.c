@@ -1,0 +1,21 @@
+/* Every model kind built into reel. A new kind adds one line here and a
+ * models/<name>.json definition. */
+#include <string.h>
+
+#include "models/model.h"
+
+extern const reel_model_kind reel_kind_random, reel_kind_prior;
+
+static const reel_model_kind *const kinds[] = {
+    &reel_kind_random,
+    &reel_kind_prior,
+    NULL,
+};
+
+const reel_model_kind *reel_kind_find(const char *name)
+{
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(kinds[i]->name, name) == 0)
+            return kinds[i];
+    return NULL;
+}

@@ -1,0 +1,31 @@
+/* Outputs are written to a temporary file beside the target, flushed,
+ * fsync'ed and renamed, so a reader never sees a half-written file. */
+#ifndef REEL_FILEIO_H
+#define REEL_FILEIO_H
+
+#include <stdio.h>
+
+#include "util/error.h"
+
+typedef struct {
+    FILE *fp;
+    char *path;     /* final name */
+    char *tmp_path; /* where it is written first */
+} reel_outfile;
+
+int reel_outfile_open(reel_outfile *f, const char *path, reel_error *err);
+/* Flushes, syncs and renames into place; on any error removes the temp file. */
+int reel_outfile_commit(reel_outfile *f, reel_error *err);
+/* Abandons the write: the temporary file is removed, the target untouched. */
+void reel_outfile_abort(reel_outfile *f);
+
+/* Writes a whole string atomically. */
+int reel_write_file_atomic(const char *path, const char *text, reel_error *err);
+/* Reads a whole file into a NUL-terminated malloc'ed buffer. */
+char *reel_read_file(const char *path, size_t *len, reel_error *err);
+/* mkdir -p for one or more levels; ok when it exists. */
+int reel_mkdir_p(const char *dir, reel_error *err);
+/* dir + "/" + name, malloc'ed. */
+char *reel_path_join(const char *dir, const char *name);
+
+#endif

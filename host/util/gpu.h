@@ -1,0 +1,22 @@
+/* What GPU, if any, this build can use. Without CUDA it reports none. */
+#ifndef REEL_GPU_H
+#define REEL_GPU_H
+
+#include <stddef.h>
+
+typedef struct {
+    char name[256];
+    int major, minor;        /* compute capability */
+    size_t total_memory;     /* bytes */
+    int driver_version;      /* e.g. 13000 */
+    int runtime_version;
+} reel_gpu_info;
+
+/* Number of usable CUDA devices (0 when built without CUDA or none found). */
+int reel_gpu_count(void);
+/* Fills info for device 0; -1 when there is none. */
+int reel_gpu_query(reel_gpu_info *info);
+/* Why there is no GPU, for messages. */
+const char *reel_gpu_absent_reason(void);
+
+#endif

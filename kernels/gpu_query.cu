@@ -1,0 +1,45 @@
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu_query.h"
+
+static char absent_reason[512];
+
+extern "C" int reel_cuda_device_count(void)
+{
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found (%s)", cudaGetErrorString(e));
+        cudaGetLastError(); /* clear the sticky error */
+        return 0;
+    }
+    if (n == 0)
+        snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found");
+    return n;
+}
+
+extern "C" int reel_cuda_query(reel_gpu_info *info)
+{
+    if (reel_cuda_device_count() == 0)
+        return -1;
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess)
+        return -1;
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", prop.name);
+    info->major = prop.major;
+    info->minor = prop.minor;
+    info->total_memory = prop.totalGlobalMem;
+    cudaDriverGetVersion(&info->driver_version);
+    cudaRuntimeGetVersion(&info->runtime_version);
+    return 0;
+}
+
+extern "C" const char *reel_cuda_absent_reason(void)
+{
+    if (!absent_reason[0])
+        reel_cuda_device_count();
+    return absent_reason[0] ? absent_reason : "no CUDA GPU found";
+}

@@ -1,0 +1,18 @@
+# Turns every models/*.json into a C string so the binary carries its model
+# definitions (defaults, parameter specs, search grids) wherever it runs.
+file(GLOB files ${DIR}/*.json)
+list(SORT files)
+set(body "/* generated from the models folder by scripts/embed_models.cmake */\n#include \"models/model_defs.h\"\n")
+set(table "const reel_model_source reel_model_sources[] = {\n")
+set(i 0)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char def_${i}[] = {${hex}0x00};\n")
+  string(APPEND table "  {\"${name}\", def_${i}},\n")
+  math(EXPR i "${i}+1")
+endforeach()
+string(APPEND table "  {NULL, NULL}\n};\n")
+file(WRITE ${OUT}.tmp "${body}${table}")
+file(RENAME ${OUT}.tmp ${OUT})

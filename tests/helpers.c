@@ -1,0 +1,77 @@
+#include "helpers.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+
+static const char *tmp_dir(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        snprintf(dir, sizeof dir, "%s/reel-test-%ld", base, (long)getpid());
+        mkdir(dir, 0777);
+    }
+    return dir;
+}
+
+const char *tmp_path(const char *name)
+{
+    static char path[8][512];
+    static int slot;
+    slot = (slot + 1) % 8;
+    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir(), name);
+    return path[slot];
+}
+
+const char *tmp_write(const char *name, const char *text)
+{
+    const char *path = tmp_path(name);
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return NULL;
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+int run_reel(const char *args, char **out, char **err)
+{
+    const char *o = tmp_path("stdout.txt"), *e = tmp_path("stderr.txt");
+    size_t len = strlen(args) + strlen(o) + strlen(e) + strlen(REEL_BINARY) + 32;
+    char *cmd = malloc(len);
+    snprintf(cmd, len, "%s %s >%s 2>%s", REEL_BINARY, args, o, e);
+    int status = system(cmd);
+    free(cmd);
+    if (out)
+        *out = reel_read_file(o, NULL, NULL);
+    if (err)
+        *err = reel_read_file(e, NULL, NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}

@@ -1,0 +1,21 @@
+/* Shared by the test suites: temporary files and running the reel binary. */
+#ifndef REEL_TEST_HELPERS_H
+#define REEL_TEST_HELPERS_H
+
+#include <stddef.h>
+
+/* Writes text to a fresh file under a per-process temp dir; returns its
+ * path (static storage, valid until the next call with the same name). */
+const char *tmp_write(const char *name, const char *text);
+/* A fresh per-process temp directory path joined with name (not created). */
+const char *tmp_path(const char *name);
+
+/* Runs `reel ARGS` through /bin/sh; captures stdout and stderr (malloc'ed,
+ * may be NULL) and returns the exit code. */
+int run_reel(const char *args, char **out, char **err);
+
+int file_exists(const char *path);
+/* Number of entries in a directory (0 when missing). */
+int dir_entries(const char *path);
+
+#endif
