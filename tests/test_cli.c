@@ -1,0 +1,204 @@
+/* End to end: the reel binary on small CSVs the test writes itself. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "helpers.h"
+#include "util/fileio.h"
+
+/* 200 rows, two informative features, three labels. */
+static const char *write_small(void)
+{
+    static char csv[32768];
+    strcpy(csv, "name,a,b,colour,L1,L2,L3\n");
+    unsigned s = 7;
+    for (int i = 0; i < 200; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)(s >> 16) % 100;
+        s = s * 1103515245u + 12345u;
+        int b = (int)(s >> 16) % 100;
+        const char *colour = (i % 3 == 0) ? "red" : (i % 3 == 1 ? "\"dark, blue\"" : "");
+        sprintf(csv + strlen(csv), "film %d,%d,%d,%s,%d,%d,%d\n", i, a, b, colour, a > 50, b > 30,
+                (a <= 50 && b <= 30) || (a + b) % 2);
+    }
+    return tmp_write("small.csv", csv);
+}
+
+Test(cli, compare_json_schema)
+{
+    const char *csv = write_small();
+    char args[1024], *out, *err;
+    snprintf(args, sizeof args, "compare --data %s --labels L1,L2,L3 --id name --models random,prior "
+             "--format json --quiet", csv);
+    int rc = run_reel(args, &out, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "stdout is not JSON: %s", out);
+    const cJSON *ds = cJSON_GetObjectItem(doc, "dataset");
+    cr_expect_eq(cJSON_GetObjectItem(ds, "rows")->valueint, 200);
+    cr_expect_eq(cJSON_GetObjectItem(ds, "test")->valueint, 40);
+    cr_expect_eq(cJSON_GetObjectItem(ds, "train")->valueint + cJSON_GetObjectItem(ds, "valid")->valueint, 160);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ds, "labels")), 3);
+    /* a, b, colour=red, colour=dark, blue, colour=other */
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ds, "features")), 5);
+    const cJSON *models = cJSON_GetObjectItem(doc, "models");
+    cr_assert_eq(cJSON_GetArraySize(models), 2);
+    const char *keys[] = {"samples_f1", "samples_precision", "samples_recall", "micro_f1", "macro_f1",
+                          "hamming_accuracy", "subset_accuracy", "per_label"};
+    const cJSON *m;
+    cJSON_ArrayForEach(m, models)
+    {
+        cr_expect(cJSON_IsString(cJSON_GetObjectItem(m, "name")));
+        cr_expect(cJSON_IsObject(cJSON_GetObjectItem(m, "params")));
+        cr_expect(cJSON_IsString(cJSON_GetObjectItem(m, "device")));
+        cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(m, "fit_seconds")));
+        cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(m, "predict_seconds")));
+        const cJSON *met = cJSON_GetObjectItem(m, "metrics");
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+            cr_expect_not_null(cJSON_GetObjectItem(met, keys[k]), "metrics lack %s", keys[k]);
+        double f1 = cJSON_GetObjectItem(met, "samples_f1")->valuedouble;
+        cr_expect(f1 >= 0 && f1 <= 1);
+    }
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+}
+
+Test(cli, compare_table_and_outputs)
+{
+    const char *csv = write_small();
+    const char *dir = tmp_path("out_ok");
+    char args[1024], *out, *err;
+    snprintf(args, sizeof args, "compare --data %s --labels L1,L2,L3 --id name --models random,prior --out %s",
+             csv, dir);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    const char *cols[] = {"model", "samples-F1", "precision", "recall", "micro-F1", "macro-F1", "hamming",
+                          "fit s", "predict s"};
+    for (size_t k = 0; k < sizeof cols / sizeof *cols; k++)
+        cr_expect(strstr(out, cols[k]) != NULL, "leaderboard lacks column %s", cols[k]);
+    cr_expect(strstr(out, "random") && strstr(out, "prior"));
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    cr_expect(file_exists(path));
+    snprintf(path, sizeof path, "%s/predictions_random.csv", dir);
+    char *pred = reel_read_file(path, NULL, NULL);
+    cr_assert_not_null(pred);
+    cr_expect(strncmp(pred, "name,true,predicted,p_L1,p_L2,p_L3\n", 35) == 0, "header: %.60s", pred);
+    int lines = 0;
+    for (char *s = pred; *s; s++)
+        lines += *s == '\n';
+    cr_expect_eq(lines, 41, "header + 40 test rows");
+    cr_expect_eq(dir_entries(dir), 3, "metrics.json + 2 prediction files, no temp files left");
+    free(pred);
+    free(out);
+    free(err);
+}
+
+Test(cli, same_seed_same_output)
+{
+    const char *csv = write_small();
+    char args[1024], *a, *b;
+    snprintf(args, sizeof args, "compare --data %s --labels L1,L2,L3 --models random --format json --quiet "
+             "--seed 5", csv);
+    run_reel(args, &a, NULL);
+    run_reel(args, &b, NULL);
+    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+    cr_assert(ja && jb);
+    double fa = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(ja, "models"), 0),
+                                                        "metrics"), "samples_f1")->valuedouble;
+    double fb = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(jb, "models"), 0),
+                                                        "metrics"), "samples_f1")->valuedouble;
+    cr_expect_eq(fa, fb);
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    free(a);
+    free(b);
+}
+
+/* Runs a failing command: exit code, a one-line message naming `expect`,
+ * and nothing written under --out. */
+static void expect_failure(const char *name, const char *args_fmt, const char *file, int code, const char *expect)
+{
+    const char *dir = tmp_path(name);
+    char args[2048], *out, *err;
+    snprintf(args, sizeof args, args_fmt, file);
+    snprintf(args + strlen(args), sizeof args - strlen(args), " --out %s", dir);
+    int rc = run_reel(args, &out, &err);
+    cr_expect_eq(rc, code, "%s: exit %d, expected %d (stderr: %s)", name, rc, code, err);
+    cr_expect(err && strstr(err, expect), "%s: stderr '%s' lacks '%s'", name, err, expect);
+    int lines = 0;
+    for (char *s = err; s && *s; s++)
+        lines += *s == '\n';
+    cr_expect_eq(lines, 1, "%s: message should be one line: %s", name, err);
+    cr_expect_eq(dir_entries(dir), 0, "%s: nothing should be written", name);
+    free(out);
+    free(err);
+}
+
+#define LBL " --labels A,B --quiet --models random,prior"
+
+Test(cli, bad_input_cases)
+{
+    expect_failure("missing", "compare --data %s" LBL, "/nonexistent/file.csv", 1, "cannot open");
+    expect_failure("empty", "compare --data %s" LBL, tmp_write("e.csv", ""), 1, "empty file");
+    expect_failure("header", "compare --data %s" LBL, tmp_write("h.csv", "x,A,B\n"), 1, "no data rows");
+    expect_failure("ragged", "compare --data %s" LBL, tmp_write("r.csv", "x,A,B\n1,1,0\n2,1\n"), 1,
+                   "r.csv:3: row has 2 fields");
+    expect_failure("quote", "compare --data %s" LBL, tmp_write("q.csv", "x,A,B\n\"1,1,0\n"), 1,
+                   "unterminated quoted field");
+    expect_failure("nolabel", "compare --data %s --labels A,C --quiet", tmp_write("n.csv", "x,A,B\n1,1,0\n"), 1,
+                   "label column 'C' does not exist");
+    expect_failure("noid", "compare --data %s" LBL " --id title", tmp_write("i.csv", "x,A,B\n1,1,0\n"), 1,
+                   "--id column 'title' does not exist");
+    expect_failure("label01", "compare --data %s" LBL, tmp_write("l.csv", "x,A,B\n1,1,0\n2,yes,0\n"), 1,
+                   "l.csv:3: column 2 ('A'): label value 'yes' is not 0 or 1");
+    expect_failure("inf", "compare --data %s" LBL, tmp_write("f.csv", "x,A,B\n1,1,0\ninf,1,0\n"), 1,
+                   "f.csv:3: column 1 ('x'): 'inf' is not a finite number");
+    expect_failure("huge", "compare --data %s" LBL, tmp_write("g.csv", "x,A,B\n1,1,0\n1e999,1,0\n"), 1,
+                   "'1e999' is not a finite number");
+    expect_failure("dup", "compare --data %s" LBL, tmp_write("d.csv", "x,A,x,B\n1,1,2,0\n"), 1,
+                   "duplicate column name 'x'");
+    expect_failure("unlabeled", "compare --data %s" LBL, tmp_write("u.csv", "x,A,B\n1,0,0\n2,0,0\n"), 1,
+                   "no rows left after dropping 2 unlabeled rows");
+    expect_failure("badflag", "compare --data %s --bogus", "x.csv", 2, "unknown option '--bogus'; valid options:");
+    expect_failure("badmodel", "compare --data %s --models random,nope", "x.csv", 2,
+                   "unknown model 'nope'; valid models:");
+    expect_failure("badformat", "compare --data %s --format xml", "x.csv", 2, "--format must be table or json");
+    expect_failure("badfrac", "compare --data %s" LBL " --test-fraction 1.5", tmp_write("ok.csv", "x,A,B\n1,1,0\n"),
+                   1, "--test-fraction must be in [0, 1)");
+}
+
+Test(cli, never_positive_label_warns_but_runs)
+{
+    const char *csv = tmp_write("np.csv", "x,A,B\n1,1,0\n2,1,0\n3,1,0\n4,1,0\n5,1,0\n6,1,0\n7,1,0\n8,1,0\n");
+    char args[512], *out, *err;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior", csv);
+    cr_expect_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(err, "label 'B' is never positive"), "%s", err);
+    free(out);
+    free(err);
+}
+
+Test(cli, help_everywhere)
+{
+    char *out, *err;
+    cr_expect_eq(run_reel("--help", &out, &err), 0);
+    cr_expect(strstr(out, "compare"));
+    free(out);
+    free(err);
+    cr_expect_eq(run_reel("compare --help", &out, &err), 0);
+    cr_expect(strstr(out, "--models") && strstr(out, "--keep-unlabeled") && strstr(out, "--split-column"));
+    free(out);
+    free(err);
+    cr_expect_eq(run_reel("info", &out, &err), 0);
+    cr_expect(strstr(out, "blas:") && strstr(out, "gpu:"), "%s", out);
+    free(out);
+    free(err);
+    cr_expect_eq(run_reel("frobnicate", &out, &err), 2);
+    cr_expect(strstr(err, "unknown command 'frobnicate'"));
+    free(out);
+    free(err);
+}

@@ -1,0 +1,254 @@
+/* Roles (labels, id, split column), dropping unlabeled rows, descriptors,
+ * preprocessing and splits. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data/dataset.h"
+#include "data/prepared.h"
+#include "data/preprocess.h"
+#include "data/split.h"
+#include "helpers.h"
+
+static const char *SMALL = "id,x,kind,A,B\n"
+                           "m1,1,red,1,0\n"
+                           "m2,,blue,0,1\n"
+                           "m3,3,red,1,1\n"
+                           "m4,4,,0,0\n"
+                           "m5,5,green,1,0\n";
+
+static reel_data_opts opts_for(const char *path)
+{
+    reel_data_opts o = {0};
+    o.data = path;
+    o.labels = "A,B";
+    o.id = "id";
+    o.quiet = 1;
+    return o;
+}
+
+Test(dataset, roles_and_unlabeled_dropped)
+{
+    reel_data_opts o = opts_for(tmp_write("small.csv", SMALL));
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(ds.n, 4);
+    cr_expect_eq(ds.n_dropped_unlabeled, 1);
+    cr_expect_eq(ds.L, 2);
+    cr_expect_eq(ds.n_features, 2, "x and kind; id and labels are not features");
+    cr_expect_eq(ds.Y[1 * 2 + 1], 1);
+    cr_expect_eq(ds.Y[2 * 2 + 0], 1);
+    reel_dataset_free(&ds);
+    o.keep_unlabeled = 1;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
+    cr_expect_eq(ds.n, 5);
+    reel_dataset_free(&ds);
+}
+
+Test(dataset, label_list_column)
+{
+    const char *path = tmp_write("list.csv", "x,genres\n1,Drama|Comedy\n2,Comedy\n3,\n4, Action |Drama\n");
+    reel_data_opts o = {.data = path, .label_column = "genres", .quiet = 1};
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(ds.L, 3);
+    cr_expect_str_eq(ds.labels[0], "Action");
+    cr_expect_str_eq(ds.labels[1], "Comedy");
+    cr_expect_str_eq(ds.labels[2], "Drama");
+    cr_expect_eq(ds.n, 3);
+    const uint8_t want[] = {0, 1, 1, 0, 1, 0, 1, 0, 1};
+    cr_expect_arr_eq(ds.Y, want, 9);
+    reel_dataset_free(&ds);
+}
+
+Test(dataset, descriptor_relative_path)
+{
+    tmp_write("d.csv", SMALL);
+    const char *desc = tmp_write("d.json", "{\"path\": \"d.csv\", \"labels\": [\"A\", \"B\"], \"id\": \"id\"}");
+    reel_data_opts o = {.data = desc, .quiet = 1};
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(ds.L, 2);
+    cr_expect_eq(ds.id_col, 0);
+    reel_dataset_free(&ds);
+}
+
+static void load_bad(reel_data_opts o, const char *expect)
+{
+    reel_dataset ds;
+    reel_error err = {{0}};
+    cr_assert_neq(reel_dataset_load(&ds, &o, &err), 0, "should fail: %s", expect);
+    cr_expect(strstr(err.msg, expect) != NULL, "message '%s' lacks '%s'", err.msg, expect);
+}
+
+Test(dataset, bad_roles)
+{
+    const char *path = tmp_write("r.csv", SMALL);
+    reel_data_opts o = opts_for(path);
+    o.labels = "A,Nope";
+    load_bad(o, "label column 'Nope' does not exist");
+    o = opts_for(path);
+    o.id = "nope";
+    load_bad(o, "--id column 'nope' does not exist");
+    o = opts_for(path);
+    o.labels = "A,x";
+    load_bad(o, ":3: column 2 ('x'): label value '(missing)' is not 0 or 1");
+    o = opts_for(tmp_write("two.csv", "x,A\n1,2\n"));
+    o.id = NULL;
+    o.labels = "A";
+    load_bad(o, ":2: column 2 ('A'): label value '2' is not 0 or 1");
+    o = opts_for(tmp_write("nolab.csv", "x,A\n1,0\n2,0\n"));
+    o.id = NULL;
+    o.labels = "A";
+    load_bad(o, "no rows left after dropping 2 unlabeled rows");
+    o = opts_for(tmp_write("split.csv", "x,A,s\n1,1,train\n2,1,later\n"));
+    o.id = NULL;
+    o.labels = "A";
+    o.split_column = "s";
+    load_bad(o, ":3: column 3 ('s'): split value 'later' is not train, valid or test");
+}
+
+Test(split, seeded_and_disjoint)
+{
+    char csv[8192] = "x,A\n";
+    for (int i = 0; i < 200; i++)
+        sprintf(csv + strlen(csv), "%d,%d\n", i, 1);
+    reel_data_opts o = {.data = tmp_write("many.csv", csv), .labels = "A", .quiet = 1};
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
+    reel_split_opts so = {.seed = 42, .test_fraction = 0.2, .valid_fraction = 0.1};
+    reel_split a, b;
+    cr_assert_eq(reel_split_make(&a, &ds, &so, &err), 0);
+    cr_assert_eq(reel_split_make(&b, &ds, &so, &err), 0);
+    cr_expect_eq(a.n_test, 40);
+    cr_expect_eq(a.n_valid, 16);
+    cr_expect_eq(a.n_train, 144);
+    cr_expect_arr_eq(a.test, b.test, a.n_test * sizeof(size_t), "same seed, same split");
+    uint8_t seen[200] = {0};
+    for (size_t i = 0; i < a.n_train; i++)
+        seen[a.train[i]]++;
+    for (size_t i = 0; i < a.n_valid; i++)
+        seen[a.valid[i]]++;
+    for (size_t i = 0; i < a.n_test; i++)
+        seen[a.test[i]]++;
+    for (int i = 0; i < 200; i++)
+        cr_expect_eq(seen[i], 1, "row %d in exactly one part", i);
+    reel_split_free(&b);
+    so.seed = 43;
+    cr_assert_eq(reel_split_make(&b, &ds, &so, &err), 0);
+    cr_expect(memcmp(a.test, b.test, a.n_test * sizeof(size_t)) != 0, "another seed, another split");
+    reel_split_free(&a);
+    reel_split_free(&b);
+    so.valid_fraction = 0;
+    cr_assert_eq(reel_split_make(&a, &ds, &so, &err), 0);
+    cr_expect_eq(a.n_valid, 0);
+    reel_split_free(&a);
+    reel_dataset_free(&ds);
+}
+
+Test(split, split_column_with_and_without_valid)
+{
+    const char *path = tmp_write("sc.csv", "x,A,s\n1,1,train\n2,1,test\n3,1,train\n4,1,valid\n5,1,train\n");
+    reel_data_opts o = {.data = path, .labels = "A", .split_column = "s", .quiet = 1};
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    reel_split_opts so = {.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.5};
+    reel_split s;
+    cr_assert_eq(reel_split_make(&s, &ds, &so, &err), 0);
+    cr_expect_eq(s.n_test, 1);
+    cr_expect_eq(s.test[0], 1);
+    cr_expect_eq(s.n_valid, 1);
+    cr_expect_eq(s.valid[0], 3);
+    cr_expect_eq(s.n_train, 3);
+    reel_split_free(&s);
+    reel_dataset_free(&ds);
+    path = tmp_write("sc2.csv", "x,A,s\n1,1,train\n2,1,test\n3,1,train\n4,1,train\n5,1,train\n");
+    o.data = path;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
+    cr_assert_eq(reel_split_make(&s, &ds, &so, &err), 0);
+    cr_expect_eq(s.n_valid, 2, "half of the 4 train rows drawn as validation");
+    cr_expect_eq(s.n_train, 2);
+    reel_split_free(&s);
+    reel_dataset_free(&ds);
+}
+
+Test(split, kfold_balanced)
+{
+    int fold[103];
+    reel_error err;
+    cr_assert_eq(reel_kfold(103, 5, 42, fold, &err), 0);
+    int count[5] = {0};
+    for (int i = 0; i < 103; i++)
+        count[fold[i]]++;
+    for (int f = 0; f < 5; f++)
+        cr_expect(count[f] == 20 || count[f] == 21);
+    cr_expect_neq(reel_kfold(3, 5, 42, fold, &err), 0);
+}
+
+Test(preprocess, train_only_statistics)
+{
+    reel_data_opts o = opts_for(tmp_write("pp.csv", SMALL));
+    o.keep_unlabeled = 1;
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
+    /* Fit on rows 0..2 only: x = 1, missing, 3 -> median 2, an indicator. */
+    size_t train[] = {0, 1, 2};
+    reel_preproc p;
+    cr_assert_eq(reel_preproc_fit(&p, &ds, train, 3, 10, &err), 0, "%s", err.msg);
+    /* x, x_missing, kind=red, kind=blue, kind=other */
+    cr_assert_eq(p.d, 5);
+    cr_expect_str_eq(p.f[0].name, "x");
+    cr_expect_str_eq(p.f[1].name, "x_missing");
+    cr_expect_str_eq(p.f[2].name, "kind=red");
+    cr_expect_str_eq(p.f[3].name, "kind=blue");
+    cr_expect_str_eq(p.f[4].name, "kind=other");
+    cr_expect_float_eq(p.f[0].impute, 2.0, 1e-12);
+    float X[5 * 5];
+    cr_assert_eq(reel_preproc_transform(&p, &ds.table, NULL, 5, 0, X, &err), 0);
+    const float want[] = {1, 0, 1, 0, 0, /* m1 */ 2, 1, 0, 1, 0, /* m2: imputed */
+                          3, 0, 1, 0, 0, /* m3 */ 4, 0, 0, 0, 0, /* m4: kind missing */
+                          5, 0, 0, 0, 1 /* m5: green unseen -> other */};
+    for (int i = 0; i < 25; i++)
+        cr_expect_float_eq(X[i], want[i], 1e-6, "cell %d: %g vs %g", i, X[i], want[i]);
+    /* Standardisation: train mean of x is 2, population std sqrt(2/3). */
+    cr_expect_float_eq(p.mean[0], 2.0, 1e-12);
+    cr_expect_float_eq(p.scale[0], sqrt(2.0 / 3.0), 1e-12);
+    cr_expect_float_eq(p.scale[4], 1.0, 1e-12, "constant on train -> scale 1");
+    /* The transform survives a JSON round trip. */
+    cJSON *j = reel_preproc_to_json(&p);
+    reel_preproc q;
+    cr_assert_eq(reel_preproc_from_json(&q, j, &err), 0, "%s", err.msg);
+    float Y2[5 * 5];
+    cr_assert_eq(reel_preproc_transform(&q, &ds.table, NULL, 5, 1, Y2, &err), 0);
+    reel_preproc_transform(&p, &ds.table, NULL, 5, 1, X, &err);
+    cr_expect_arr_eq(X, Y2, sizeof X);
+    cJSON_Delete(j);
+    reel_preproc_free(&q);
+    reel_preproc_free(&p);
+    reel_dataset_free(&ds);
+}
+
+Test(preprocess, huge_values_stay_finite)
+{
+    reel_data_opts o = {.data = tmp_write("huge.csv", "x,A\n1e300,1\n-1e300,1\n0,1\n"), .labels = "A",
+                        .quiet = 1};
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
+    size_t rows[] = {0, 1, 2};
+    reel_preproc p;
+    cr_assert_eq(reel_preproc_fit(&p, &ds, rows, 3, 10, &err), 0);
+    float X[3];
+    reel_preproc_transform(&p, &ds.table, NULL, 3, 1, X, &err);
+    for (int i = 0; i < 3; i++)
+        cr_expect(isfinite(X[i]), "row %d: %g", i, X[i]);
+    reel_preproc_free(&p);
+    reel_dataset_free(&ds);
+}

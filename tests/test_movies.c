@@ -1,0 +1,38 @@
+/* Integration: `reel compare` on the fetched IMDB movies data (data/fetch_movies.sh).
+ * Skipped, visibly, when the data has not been fetched. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "helpers.h"
+
+#define MOVIES REEL_SOURCE_DIR "/data/movies.csv"
+
+Test(movies, baselines_on_the_real_data)
+{
+    if (!file_exists(MOVIES))
+        REEL_SKIP("%s not fetched (run data/fetch_movies.sh): movies integration test skipped", MOVIES);
+    char *out, *err;
+    int rc = run_reel("compare --data " REEL_SOURCE_DIR "/data/movies.json --models random,prior --format json",
+                      &out, &err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_expect(strstr(err, "dropped 12786 unlabeled rows"), "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc);
+    const cJSON *ds = cJSON_GetObjectItem(doc, "dataset");
+    cr_expect_eq(cJSON_GetObjectItem(ds, "rows")->valueint, 46002);
+    cr_expect_eq(cJSON_GetObjectItem(ds, "test")->valueint, 9201);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ds, "labels")), 7);
+    /* 15 numeric + budget_missing + mpaa one-hot (4 ratings + other) */
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ds, "features")), 21);
+    const cJSON *random = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "models"), 0);
+    double f1 = cJSON_GetObjectItem(cJSON_GetObjectItem(random, "metrics"), "samples_f1")->valuedouble;
+    cr_expect(fabs(f1 - 0.272) < 0.02, "random samples-F1 %g, scikit-learn measured 0.272", f1);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+}
