@@ -186,11 +186,12 @@ int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const siz
             switch (f->kind) {
             case REEL_FEAT_NUMERIC:
                 if (c->type != REEL_COL_NUMERIC) {
+                    reel_fail(err, "%s:%zu: column '%s': '%s' is not a number (the model was trained on a "
+                              "numeric column)", t->path, t->line[i], f->source,
+                              reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf));
                     free(col);
                     free(cat);
-                    return reel_fail(err, "%s:%zu: column '%s': '%s' is not a number (the model was trained "
-                                     "on a numeric column)", t->path, t->line[i], f->source,
-                                     reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf));
+                    return -1;
                 }
                 v = isnan(c->num[i]) ? f->impute : c->num[i];
                 break;
