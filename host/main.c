@@ -11,6 +11,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"compare", reel_cmd_compare, "train models on one split and print a leaderboard"},
+    {"train", reel_cmd_train, "train one model, score it on the test rows, save it"},
+    {"predict", reel_cmd_predict, "run a saved model on new rows"},
     {"info", reel_cmd_info, "version, build options, BLAS, threads and GPU"},
 };
 

@@ -23,9 +23,9 @@ static const char *tmp_dir(void)
 
 const char *tmp_path(const char *name)
 {
-    static char path[8][512];
+    static char path[256][512]; /* a ring: a path stays valid for 256 calls */
     static int slot;
-    slot = (slot + 1) % 8;
+    slot = (slot + 1) % 256;
     snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir(), name);
     return path[slot];
 }

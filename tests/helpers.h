@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /* Writes text to a fresh file under a per-process temp dir; returns its
- * path (static storage, valid until the next call with the same name). */
+ * path (static storage in a ring of 256). */
 const char *tmp_write(const char *name, const char *text);
 /* A fresh per-process temp directory path joined with name (not created). */
 const char *tmp_path(const char *name);

@@ -4,5 +4,7 @@
 
 int reel_cmd_compare(int argc, char **argv);
 int reel_cmd_info(int argc, char **argv);
+int reel_cmd_train(int argc, char **argv);
+int reel_cmd_predict(int argc, char **argv);
 
 #endif

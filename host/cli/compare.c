@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/params_file.h"
 #include "eval/run.h"
 #include "io/predictions.h"
 #include "util/fileio.h"
@@ -27,37 +28,6 @@ static char *default_models(void)
     return buf;
 }
 
-/* --params FILE: {"tree": {...}, "knn": {...}}. */
-static cJSON *read_params_file(const char *path, reel_error *err)
-{
-    char *text = reel_read_file(path, NULL, err);
-    if (!text)
-        return NULL;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
-    if (!j) {
-        size_t line = 1;
-        for (const char *s = text; end && s < end; s++)
-            line += *s == '\n';
-        reel_fail(err, "%s:%zu: invalid JSON", path, line);
-    } else if (!cJSON_IsObject(j)) {
-        reel_fail(err, "%s: must be a JSON object keyed by model name", path);
-        cJSON_Delete(j);
-        j = NULL;
-    } else {
-        for (cJSON *it = j->child; it; it = it->next)
-            if (!reel_model_def(it->string)) {
-                reel_fail(err, "%s: key '%s' is not a model; valid models: %s", path, it->string,
-                          reel_model_name_list());
-                cJSON_Delete(j);
-                j = NULL;
-                break;
-            }
-    }
-    free(text);
-    return j;
-}
-
 static void print_table(const reel_run *runs, size_t n)
 {
     printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
@@ -69,21 +39,6 @@ static void print_table(const reel_run *runs, size_t n)
                m->hamming_accuracy, runs[i].fit_seconds, runs[i].predict_seconds,
                reel_model_device(&runs[i].model));
     }
-}
-
-static cJSON *dataset_json(const reel_prepared *p)
-{
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "path", p->ds.csv_path);
-    cJSON_AddNumberToObject(d, "rows", (double)p->ds.n);
-    cJSON_AddNumberToObject(d, "train", (double)p->train.n);
-    cJSON_AddNumberToObject(d, "valid", (double)p->valid.n);
-    cJSON_AddNumberToObject(d, "test", (double)p->test.n);
-    cJSON_AddNumberToObject(d, "dropped_unlabeled", (double)p->ds.n_dropped_unlabeled);
-    cJSON_AddItemToObject(d, "features", cJSON_CreateStringArray((const char *const *)p->feature_names,
-                                                                 (int)p->d));
-    cJSON_AddItemToObject(d, "labels", cJSON_CreateStringArray((const char *const *)p->ds.labels, (int)p->L));
-    return d;
 }
 
 static int write_outputs(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n,
@@ -151,7 +106,7 @@ int reel_cmd_compare(int argc, char **argv)
         goto usage;
     }
     cJSON *params = NULL;
-    if (params_file && !(params = read_params_file(params_file, &err))) {
+    if (params_file && !(params = reel_read_params_by_model(params_file, &err))) {
         free(list);
         goto runtime;
     }
@@ -189,7 +144,7 @@ int reel_cmd_compare(int argc, char **argv)
     }
     if (rc == REEL_EXIT_OK) {
         cJSON *doc = cJSON_CreateObject();
-        cJSON_AddItemToObject(doc, "dataset", dataset_json(&p));
+        cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&p));
         cJSON *arr = cJSON_AddArrayToObject(doc, "models");
         for (size_t i = 0; i < n_models; i++)
             cJSON_AddItemToArray(arr, reel_run_to_json(&runs[i], p.ds.labels));

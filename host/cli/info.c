@@ -6,19 +6,59 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "io/model_file.h"
 #include "util/gpu.h"
+
+/* What a model file holds: the metadata, then each tensor's dtype and shape. */
+static int describe_model_file(const char *path)
+{
+    reel_model_file f;
+    reel_error err;
+    if (reel_model_file_load(&f, path, &err)) {
+        fprintf(stderr, "reel info: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
+    }
+    printf("%s: reel model, format %d\n", path, REEL_MODEL_FORMAT_VERSION);
+    printf("model: %s (kind %s), %zu features -> %zu labels\n", f.model.name, f.model.kind->name, f.pre.d,
+           f.model.L);
+    char *params = cJSON_PrintUnformatted(f.model.params);
+    printf("params: %s\n", params);
+    cJSON_free(params);
+    printf("labels:");
+    for (size_t k = 0; k < f.model.L; k++)
+        printf(" %s (threshold %g)", f.labels[k], (double)f.model.threshold[k]);
+    printf("\nfeatures:");
+    for (size_t k = 0; k < f.pre.d; k++)
+        printf(" %s", f.pre.f[k].name);
+    printf("\n");
+    const char *keys[] = {"reel_version", "training", "dataset"};
+    for (size_t k = 0; k < 3; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(f.meta, keys[k]);
+        if (!v)
+            continue;
+        char *s = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+        printf("%s: %s\n", keys[k], s ? s : v->valuestring);
+        cJSON_free(s);
+    }
+    reel_model_file_free(&f);
+    return REEL_EXIT_OK;
+}
 
 int reel_cmd_info(int argc, char **argv)
 {
     reel_optset s = {0};
     reel_error err;
-    int r = reel_parse("info", "", &s, argc, argv, &err);
+    const char *model_file = NULL;
+    reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "describe a saved model instead");
+    int r = reel_parse("info", "[--model-file FILE]", &s, argc, argv, &err);
     if (r == 1)
         return REEL_EXIT_OK;
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
+    if (model_file)
+        return describe_model_file(model_file);
     printf("reel %s\n", REEL_VERSION);
     printf("build: %s, C11", REEL_BUILD_TYPE);
 #ifdef REEL_HAVE_CUDA

@@ -83,3 +83,18 @@ cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
     cJSON_AddNumberToObject(j, "predict_seconds", r->predict_seconds);
     return j;
 }
+
+cJSON *reel_dataset_json(const reel_prepared *p)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "path", p->ds.csv_path);
+    cJSON_AddNumberToObject(d, "rows", (double)p->ds.n);
+    cJSON_AddNumberToObject(d, "train", (double)p->train.n);
+    cJSON_AddNumberToObject(d, "valid", (double)p->valid.n);
+    cJSON_AddNumberToObject(d, "test", (double)p->test.n);
+    cJSON_AddNumberToObject(d, "dropped_unlabeled", (double)p->ds.n_dropped_unlabeled);
+    cJSON_AddItemToObject(d, "features", cJSON_CreateStringArray((const char *const *)p->feature_names,
+                                                                 (int)p->d));
+    cJSON_AddItemToObject(d, "labels", cJSON_CreateStringArray((const char *const *)p->ds.labels, (int)p->L));
+    return d;
+}

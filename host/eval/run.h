@@ -36,4 +36,7 @@ reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const
 /* {"name", "params", "device", "metrics", "fit_seconds", "predict_seconds"} */
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels);
 
+/* {"path", "rows", "train", "valid", "test", "dropped_unlabeled", "features", "labels"} */
+cJSON *reel_dataset_json(const reel_prepared *p);
+
 #endif

@@ -1,0 +1,64 @@
+#include "cli/params_file.h"
+
+#include <stdlib.h>
+
+#include "models/model.h"
+#include "util/fileio.h"
+
+cJSON *reel_read_json_object(const char *path, reel_error *err)
+{
+    char *text = reel_read_file(path, NULL, err);
+    if (!text)
+        return NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+    if (!j) {
+        size_t line = 1, col = 1;
+        for (const char *s = text; end && s < end; s++) {
+            col = *s == '\n' ? 1 : col + 1;
+            line += *s == '\n';
+        }
+        reel_fail(err, "%s:%zu:%zu: invalid JSON", path, line, col);
+    } else if (!cJSON_IsObject(j)) {
+        reel_fail(err, "%s: must be a JSON object", path);
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    free(text);
+    return j;
+}
+
+cJSON *reel_read_params_by_model(const char *path, reel_error *err)
+{
+    cJSON *j = reel_read_json_object(path, err);
+    if (!j)
+        return NULL;
+    for (cJSON *it = j->child; it; it = it->next) {
+        if (!reel_model_def(it->string)) {
+            reel_fail(err, "%s: key '%s' is not a model (the file maps model names to params); valid models: %s",
+                      path, it->string, reel_model_name_list());
+            cJSON_Delete(j);
+            return NULL;
+        }
+        if (!cJSON_IsObject(it)) {
+            reel_fail(err, "%s: params of '%s' must be a JSON object", path, it->string);
+            cJSON_Delete(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+cJSON *reel_read_params_for(const char *path, const char *model, reel_error *err)
+{
+    cJSON *j = reel_read_json_object(path, err);
+    if (!j)
+        return NULL;
+    cJSON *sub = cJSON_GetObjectItemCaseSensitive(j, model);
+    if (cJSON_IsObject(sub)) {
+        cJSON *copy = cJSON_Duplicate(sub, 1);
+        cJSON_Delete(j);
+        return copy;
+    }
+    return j;
+}

@@ -1,0 +1,17 @@
+/* Reading --params files. */
+#ifndef REEL_PARAMS_FILE_H
+#define REEL_PARAMS_FILE_H
+
+#include <cjson/cJSON.h>
+
+#include "util/error.h"
+
+/* Parses a JSON object from path; errors give the line of a syntax error. */
+cJSON *reel_read_json_object(const char *path, reel_error *err);
+/* A file for several models: an object keyed by model name (checked). */
+cJSON *reel_read_params_by_model(const char *path, reel_error *err);
+/* Params for one model: the file is either that model's params object or
+ * an object keyed by model name holding it. Returns a new object. */
+cJSON *reel_read_params_for(const char *path, const char *model, reel_error *err);
+
+#endif

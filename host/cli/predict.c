@@ -1,0 +1,223 @@
+/* reel predict: a saved model on new rows, with the training preprocessing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "eval/metrics.h"
+#include "io/model_file.h"
+#include "io/predictions.h"
+#include "util/fileio.h"
+
+static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
+                           "[--format table|csv|json]";
+
+/* Every source column the model needs, checked at once so the message lists them all. */
+static int check_columns(const reel_preproc *pre, const reel_table *t, reel_error *err)
+{
+    char missing[768] = "";
+    size_t len = 0, n = 0;
+    for (size_t k = 0; k < pre->d; k++) {
+        const char *src = pre->f[k].source;
+        if (reel_table_find(t, src) >= 0 || (k > 0 && strcmp(pre->f[k - 1].source, src) == 0))
+            continue;
+        len += (size_t)snprintf(missing + len, len < sizeof missing ? sizeof missing - len : 0, "%s%s",
+                                n++ ? ", " : "", src);
+    }
+    return n ? reel_fail(err, "%s: missing %zu column%s the model needs: %s", t->path, n, n > 1 ? "s" : "",
+                         missing)
+             : 0;
+}
+
+typedef struct {
+    size_t k;
+    float p;
+} ranked;
+
+static int by_p(const void *a, const void *b)
+{
+    float x = ((const ranked *)a)->p, y = ((const ranked *)b)->p;
+    if (x != y)
+        return x < y ? 1 : -1;
+    return (((const ranked *)a)->k > ((const ranked *)b)->k) - (((const ranked *)a)->k < ((const ranked *)b)->k);
+}
+
+static const char *row_id(const reel_table *t, int id_col, size_t i, char *buf, size_t n)
+{
+    if (id_col >= 0)
+        return reel_table_cell(t, (size_t)id_col, i, buf, n);
+    snprintf(buf, n, "%zu", t->line[i]);
+    return buf;
+}
+
+int reel_cmd_predict(int argc, char **argv)
+{
+    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = "table";
+    int top = 0, quiet = 0, threads = 0;
+    reel_optset s = {0};
+    reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
+    reel_optset_add(&s, "data", OPT_STR, &data, "FILE", "CSV of new rows with the training columns");
+    reel_optset_add(&s, "id", OPT_STR, &id, "COL", "id column (default: the training one, when present)");
+    reel_optset_add(&s, "out", OPT_STR, &out, "FILE", "write predictions as CSV here");
+    reel_optset_add(&s, "top", OPT_INT, &top, "K", "also list the K most probable labels per row");
+    reel_optset_add(&s, "format", OPT_STR, &format, "table|csv|json", "stdout format (table)");
+    reel_optset_add(&s, "threads", OPT_INT, &threads, "N", "CPU threads");
+    reel_optset_add(&s, "quiet", OPT_FLAG, &quiet, NULL, "no progress on stderr");
+    reel_error err = {{0}};
+    int r = reel_parse("predict", USAGE, &s, argc, argv, &err);
+    if (r == 1)
+        return REEL_EXIT_OK;
+    if (r == 0 && (!model_file || !data))
+        r = reel_fail(&err, "reel predict: --model-file and --data are required");
+    if (r == 0 && strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+        r = reel_fail(&err, "reel predict: --format must be table, csv or json, got '%s'", format);
+    if (r == 0 && top < 0)
+        r = reel_fail(&err, "reel predict: --top must be >= 0");
+    if (r) {
+        fprintf(stderr, "%s\n", err.msg);
+        return REEL_EXIT_USAGE;
+    }
+    reel_common_opts c;
+    reel_common_defaults(&c);
+    c.threads = threads;
+    c.quiet = quiet;
+    reel_common_apply(&c, &err);
+
+    reel_model_file mf;
+    if (reel_model_file_load(&mf, model_file, &err)) {
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
+    }
+    reel_table t;
+    int rc = REEL_EXIT_RUNTIME;
+    if (reel_table_read_csv(&t, data, &err)) {
+        reel_model_file_free(&mf);
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
+    }
+    size_t n = t.nrows, L = mf.model.L, d = mf.pre.d;
+    float *X = malloc(n * (d ? d : 1) * sizeof *X), *P = malloc(n * L * sizeof *P);
+    uint8_t *pred = malloc(n * L), *Y = NULL;
+    if (!id) {
+        const cJSON *dsm = cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset");
+        const cJSON *idm = cJSON_GetObjectItemCaseSensitive(dsm, "id");
+        if (cJSON_IsString(idm) && reel_table_find(&t, idm->valuestring) >= 0)
+            id = idm->valuestring;
+    }
+    int id_col = id ? reel_table_find(&t, id) : -1;
+    if (id && id_col < 0) {
+        reel_fail(&err, "%s: --id column '%s' does not exist", data, id);
+        goto done;
+    }
+    if (check_columns(&mf.pre, &t, &err) ||
+        reel_preproc_transform(&mf.pre, &t, NULL, n, mf.model.kind->standardize, X, &err) ||
+        reel_model_predict_proba(&mf.model, X, n, P, &err))
+        goto done;
+    reel_threshold(P, mf.model.threshold, n, L, pred);
+
+    /* True labels, when the new data has every label column as 0/1. */
+    Y = malloc(n * L);
+    for (size_t k = 0; k < L && Y; k++) {
+        int j = reel_table_find(&t, mf.labels[k]);
+        for (size_t i = 0; Y && i < n; i++) {
+            double v = (j >= 0 && t.cols[j].type == REEL_COL_NUMERIC) ? t.cols[j].num[i] : NAN;
+            if (v == 0.0 || v == 1.0)
+                Y[i * L + k] = (uint8_t)v;
+            else {
+                free(Y);
+                Y = NULL;
+            }
+        }
+    }
+    if (out) {
+        reel_dataset view = {.table = t, .n = n, .L = L, .labels = mf.labels, .id_col = id_col};
+        size_t *rows = malloc(n * sizeof *rows);
+        for (size_t i = 0; i < n; i++)
+            rows[i] = i;
+        int bad = reel_write_predictions(out, &view, rows, n, Y, pred, P, &err);
+        free(rows);
+        if (bad)
+            goto done;
+    }
+    char buf[64];
+    ranked *rk = malloc(L * sizeof *rk);
+    if (strcmp(format, "json") == 0) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", row_id(&t, id_col, i, buf, sizeof buf));
+            cJSON *pl = cJSON_AddArrayToObject(o, "predicted");
+            cJSON *pr = cJSON_AddObjectToObject(o, "probabilities");
+            for (size_t k = 0; k < L; k++) {
+                if (pred[i * L + k])
+                    cJSON_AddItemToArray(pl, cJSON_CreateString(mf.labels[k]));
+                cJSON_AddNumberToObject(pr, mf.labels[k], P[i * L + k]);
+            }
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *js = cJSON_Print(arr);
+        printf("%s\n", js);
+        cJSON_free(js);
+        cJSON_Delete(arr);
+    } else if (strcmp(format, "csv") == 0) {
+        printf("id,predicted");
+        for (size_t k = 0; k < L; k++)
+            printf(",p_%s", mf.labels[k]);
+        printf("\n");
+        for (size_t i = 0; i < n; i++) {
+            reel_csv_write_field(stdout, row_id(&t, id_col, i, buf, sizeof buf));
+            printf(",\"");
+            for (size_t k = 0, first = 1; k < L; k++)
+                if (pred[i * L + k]) {
+                    printf("%s%s", first ? "" : "|", mf.labels[k]);
+                    first = 0;
+                }
+            printf("\"");
+            for (size_t k = 0; k < L; k++)
+                printf(",%.6g", (double)P[i * L + k]);
+            printf("\n");
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            printf("%-40.40s ", row_id(&t, id_col, i, buf, sizeof buf));
+            int any = 0;
+            for (size_t k = 0; k < L; k++)
+                if (pred[i * L + k]) {
+                    printf("%s%s", any ? "|" : "", mf.labels[k]);
+                    any = 1;
+                }
+            if (!any)
+                printf("(none)");
+            if (top > 0) {
+                for (size_t k = 0; k < L; k++)
+                    rk[k] = (ranked){k, P[i * L + k]};
+                qsort(rk, L, sizeof *rk, by_p);
+                printf("   top:");
+                for (size_t q = 0; q < (size_t)top && q < L; q++)
+                    printf(" %s %.2f", mf.labels[rk[q].k], (double)rk[q].p);
+            }
+            printf("\n");
+        }
+    }
+    free(rk);
+    if (!quiet && Y) {
+        reel_metrics m;
+        reel_metrics_compute(&m, Y, pred, n, L);
+        fprintf(stderr, "reel: %zu rows with labels: samples-F1 %.4f, micro-F1 %.4f, hamming accuracy %.4f\n", n,
+                m.samples_f1, m.micro_f1, m.hamming_accuracy);
+        reel_metrics_free(&m);
+    }
+    rc = REEL_EXIT_OK;
+done:
+    if (rc != REEL_EXIT_OK)
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+    free(X);
+    free(P);
+    free(pred);
+    free(Y);
+    reel_table_free(&t);
+    reel_model_file_free(&mf);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/* reel train: fit one model, score it on the test rows, optionally save it
+ * as a model file (safetensors + metadata). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/params_file.h"
+#include "eval/run.h"
+#include "io/model_file.h"
+#include "io/predictions.h"
+#include "util/fileio.h"
+
+static const char *USAGE = "--model NAME [data options] [--params FILE] [--save FILE] [--out DIR] "
+                           "[--format table|json] [--epochs N] [--batch-size N] [--lr X]";
+
+/* --epochs/--batch-size/--lr override the params of models that have them. */
+static int apply_overrides(cJSON *params, const char *model, int epochs, int batch, double lr, reel_error *err)
+{
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(reel_model_def(model), "params");
+    struct {
+        const char *flag, *key;
+        int set;
+        double value;
+    } o[] = {{"--epochs", "epochs", epochs > 0, epochs}, {"--batch-size", "batch_size", batch > 0, batch},
+             {"--lr", "lr", lr > 0, lr}};
+    for (size_t i = 0; i < 3; i++) {
+        if (!o[i].set)
+            continue;
+        if (!cJSON_GetObjectItemCaseSensitive(spec, o[i].key))
+            return reel_fail(err, "reel train: %s does not apply to model '%s' (it has no '%s' parameter)",
+                             o[i].flag, model, o[i].key);
+        cJSON_DeleteItemFromObjectCaseSensitive(params, o[i].key);
+        cJSON_AddNumberToObject(params, o[i].key, o[i].value);
+    }
+    return 0;
+}
+
+static void print_result(const reel_run *r, const reel_prepared *p)
+{
+    const reel_metrics *m = &r->metrics;
+    printf("model %s on %zu test rows (fit %.3f s, predict %.3f s, %s)\n", r->model.name, p->test.n,
+           r->fit_seconds, r->predict_seconds, reel_model_device(&r->model));
+    printf("samples  P %.4f  R %.4f  F1 %.4f\n", m->samples_precision, m->samples_recall, m->samples_f1);
+    printf("micro    P %.4f  R %.4f  F1 %.4f\n", m->micro_precision, m->micro_recall, m->micro_f1);
+    printf("macro    P %.4f  R %.4f  F1 %.4f\n", m->macro_precision, m->macro_recall, m->macro_f1);
+    printf("hamming accuracy %.4f, subset accuracy %.4f\n\n", m->hamming_accuracy, m->subset_accuracy);
+    printf("%-16s %9s %9s %9s %8s\n", "label", "precision", "recall", "F1", "support");
+    for (size_t k = 0; k < p->L; k++)
+        printf("%-16s %9.4f %9.4f %9.4f %8zu\n", p->ds.labels[k], m->label_precision[k], m->label_recall[k],
+               m->label_f1[k], m->support[k]);
+}
+
+int reel_cmd_train(int argc, char **argv)
+{
+    reel_common_opts c;
+    reel_common_defaults(&c);
+    const char *model = NULL, *params_file = NULL, *save = NULL, *out = NULL, *format = "table";
+    int epochs = 0, batch = 0;
+    double lr = 0;
+    reel_optset s = {0};
+    reel_optset_add(&s, "model", OPT_STR, &model, "NAME", "the model to train (see reel compare --help)");
+    reel_add_data_opts(&s, &c);
+    reel_optset_add(&s, "params", OPT_STR, &params_file, "FILE", "JSON params for the model");
+    reel_optset_add(&s, "save", OPT_STR, &save, "FILE", "write the trained model (safetensors)");
+    reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write metrics.json and predictions here");
+    reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "result format on stdout (table)");
+    reel_optset_add(&s, "epochs", OPT_INT, &epochs, "N", "nets: maximum epochs");
+    reel_optset_add(&s, "batch-size", OPT_INT, &batch, "N", "nets: batch size");
+    reel_optset_add(&s, "lr", OPT_DOUBLE, &lr, "X", "nets: learning rate");
+    reel_add_run_opts(&s, &c);
+    reel_error err = {{0}};
+    int r = reel_parse("train", USAGE, &s, argc, argv, &err);
+    if (r == 1)
+        return REEL_EXIT_OK;
+    if (r == 0 && !model)
+        r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_model_name_list());
+    if (r == 0 && !reel_model_def(model))
+        r = reel_fail(&err, "reel train: unknown model '%s'; valid models: %s", model, reel_model_name_list());
+    if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
+        r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
+    if (r == 0 && (epochs < 0 || batch < 0 || lr < 0))
+        r = reel_fail(&err, "reel train: --epochs, --batch-size and --lr must be positive");
+    if (r == 0)
+        r = reel_common_apply(&c, &err);
+    if (r) {
+        fprintf(stderr, "%s\n", err.msg);
+        return REEL_EXIT_USAGE;
+    }
+    cJSON *params = params_file ? reel_read_params_for(params_file, model, &err) : cJSON_CreateObject();
+    if (!params || apply_overrides(params, model, epochs, batch, lr, &err)) {
+        cJSON_Delete(params);
+        fprintf(stderr, "%s\n", err.msg);
+        return params ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
+    }
+    reel_prepared p;
+    if (reel_prepare(&p, &c.prep, &err)) {
+        cJSON_Delete(params);
+        fprintf(stderr, "reel train: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
+    }
+    if (!c.quiet) {
+        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels\n",
+                p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L);
+        reel_prepared_warn(&p);
+    }
+    reel_run run;
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out};
+    int rc = REEL_EXIT_RUNTIME;
+    if (out && reel_mkdir_p(out, &err))
+        goto done_prepared;
+    if (reel_run_model(&run, &p, model, params, &ro, &err))
+        goto done_prepared;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&p));
+    cJSON *mj = reel_run_to_json(&run, p.ds.labels);
+    cJSON_AddItemToObject(doc, "model", mj);
+    if (save) {
+        cJSON *training = cJSON_CreateObject();
+        cJSON_AddNumberToObject(training, "fit_seconds", run.fit_seconds);
+        cJSON_AddNumberToObject(training, "seed", (double)c.prep.split.seed);
+        cJSON_AddItemToObject(training, "test_metrics", cJSON_Duplicate(cJSON_GetObjectItem(mj, "metrics"), 1));
+        cJSON *dataset = reel_dataset_json(&p);
+        cJSON_DeleteItemFromObject(dataset, "features");
+        if (p.ds.id_col >= 0)
+            cJSON_AddStringToObject(dataset, "id", p.ds.table.cols[p.ds.id_col].name);
+        int bad = reel_model_file_save(save, &run.model, &p.pre, p.ds.labels, training, dataset, &err);
+        cJSON_Delete(training);
+        cJSON_Delete(dataset);
+        if (bad) {
+            cJSON_Delete(doc);
+            goto done_run;
+        }
+        if (!c.quiet)
+            fprintf(stderr, "reel: saved %s\n", save);
+    }
+    char *json = cJSON_Print(doc);
+    int bad = 0;
+    if (out) {
+        char *path = reel_path_join(out, "metrics.json"), *pp = reel_path_join(out, "predictions.csv");
+        size_t len = strlen(json);
+        char *nl = malloc(len + 2);
+        memcpy(nl, json, len);
+        memcpy(nl + len, "\n", 2);
+        bad = reel_write_file_atomic(path, nl, &err) ||
+              reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err);
+        free(nl);
+        free(path);
+        free(pp);
+    }
+    if (!bad) {
+        if (strcmp(format, "json") == 0)
+            printf("%s\n", json);
+        else
+            print_result(&run, &p);
+        rc = REEL_EXIT_OK;
+    }
+    cJSON_free(json);
+    cJSON_Delete(doc);
+done_run:
+    reel_run_free(&run);
+done_prepared:
+    reel_prepared_free(&p);
+    cJSON_Delete(params);
+    if (rc != REEL_EXIT_OK)
+        fprintf(stderr, "reel train: %s\n", err.msg);
+    return rc;
+}

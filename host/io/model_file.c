@@ -1,0 +1,165 @@
+#include "io/model_file.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+
+static void put_json(cJSON *meta, const char *key, const cJSON *value)
+{
+    char *s = cJSON_PrintUnformatted(value);
+    cJSON_AddStringToObject(meta, key, s ? s : "null");
+    cJSON_free(s);
+}
+
+int reel_model_file_save(const char *path, const reel_model *m, const reel_preproc *pre, char *const *labels,
+                         const cJSON *training, const cJSON *dataset, reel_error *err)
+{
+    if (!m->state)
+        return reel_fail(err, "model '%s' is not trained: nothing to save", m->name);
+    if (!m->kind->save)
+        return reel_fail(err, "model kind '%s' cannot be saved yet", m->kind->name);
+    reel_tensors t = {0};
+    cJSON *kind_meta = cJSON_CreateObject();
+    if (m->kind->save(m->state, &t, kind_meta, err)) {
+        reel_tensors_free(&t);
+        cJSON_Delete(kind_meta);
+        return -1;
+    }
+    cJSON *meta = cJSON_CreateObject();
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", REEL_MODEL_FORMAT_VERSION);
+    cJSON_AddStringToObject(meta, "format", "reel-model");
+    cJSON_AddStringToObject(meta, "format_version", ver);
+    cJSON_AddStringToObject(meta, "reel_version", REEL_VERSION);
+    cJSON_AddStringToObject(meta, "model", m->name);
+    cJSON_AddStringToObject(meta, "kind", m->kind->name);
+    put_json(meta, "params", m->params);
+    cJSON *pj = reel_preproc_to_json(pre);
+    put_json(meta, "preprocessing", pj);
+    cJSON_Delete(pj);
+    cJSON *names = cJSON_CreateArray();
+    for (size_t k = 0; k < pre->d; k++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(pre->f[k].name));
+    put_json(meta, "features", names);
+    cJSON_Delete(names);
+    cJSON *lab = cJSON_CreateStringArray((const char *const *)labels, (int)m->L);
+    put_json(meta, "labels", lab);
+    cJSON_Delete(lab);
+    cJSON *th = cJSON_CreateArray();
+    for (size_t k = 0; k < m->L; k++)
+        cJSON_AddItemToArray(th, cJSON_CreateNumber((double)m->threshold[k]));
+    put_json(meta, "thresholds", th);
+    cJSON_Delete(th);
+    cJSON_AddStringToObject(meta, "standardize", m->kind->standardize ? "true" : "false");
+    put_json(meta, "kind_state", kind_meta);
+    cJSON_Delete(kind_meta);
+    if (training)
+        put_json(meta, "training", training);
+    if (dataset)
+        put_json(meta, "dataset", dataset);
+    int rc = reel_safetensors_write(path, &t, meta, err);
+    cJSON_Delete(meta);
+    reel_tensors_free(&t);
+    return rc;
+}
+
+void reel_model_file_free(reel_model_file *f)
+{
+    if (f->labels)
+        for (size_t k = 0; k < f->model.L; k++)
+            free(f->labels[k]);
+    free(f->labels);
+    reel_model_free(&f->model);
+    reel_preproc_free(&f->pre);
+    cJSON_Delete(f->meta);
+    memset(f, 0, sizeof *f);
+}
+
+/* The metadata string `key`, parsed as JSON. */
+static const cJSON *meta_json(const reel_model_file *f, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(f->meta, key);
+}
+
+int reel_model_file_load(reel_model_file *f, const char *path, reel_error *err)
+{
+    memset(f, 0, sizeof *f);
+    reel_tensors t = {0};
+    cJSON *raw;
+    if (reel_safetensors_read(path, &t, &raw, err))
+        return -1;
+    /* Decode every metadata string that holds JSON (the others stay strings). */
+    f->meta = cJSON_CreateObject();
+    for (const cJSON *it = raw->child; it; it = it->next) {
+        cJSON *v = cJSON_Parse(it->valuestring);
+        cJSON_AddItemToObject(f->meta, it->string, v ? v : cJSON_CreateString(it->valuestring));
+    }
+    cJSON_Delete(raw);
+    const cJSON *format = meta_json(f, "format"), *version = meta_json(f, "format_version");
+    const cJSON *name = meta_json(f, "model"), *kind = meta_json(f, "kind"), *params = meta_json(f, "params");
+    const cJSON *labels = meta_json(f, "labels"), *th = meta_json(f, "thresholds");
+    const cJSON *pre = meta_json(f, "preprocessing"), *kind_state = meta_json(f, "kind_state");
+    int rc = -1;
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, "reel-model") != 0) {
+        reel_fail(err, "%s: not a reel model file (no \"format\": \"reel-model\" in its metadata)", path);
+        goto done;
+    }
+    if (!cJSON_IsNumber(version) || version->valueint != REEL_MODEL_FORMAT_VERSION) {
+        reel_fail(err, "%s: model format version %s; this reel reads version %d", path,
+                  cJSON_IsNumber(version) ? "unknown" : "missing", REEL_MODEL_FORMAT_VERSION);
+        goto done;
+    }
+    if (!cJSON_IsString(name) || !cJSON_IsString(kind) || !cJSON_IsObject(params) || !cJSON_IsArray(labels) ||
+        !cJSON_IsArray(th) || !cJSON_IsObject(pre) || cJSON_GetArraySize(labels) != cJSON_GetArraySize(th) ||
+        cJSON_GetArraySize(labels) < 1) {
+        reel_fail(err, "%s: metadata lacks model, kind, params, labels, thresholds or preprocessing", path);
+        goto done;
+    }
+    if (reel_model_init(&f->model, name->valuestring, params, err)) {
+        reel_error inner = *err;
+        reel_fail(err, "%s: %s", path, inner.msg);
+        goto done;
+    }
+    if (strcmp(f->model.kind->name, kind->valuestring) != 0) {
+        reel_fail(err, "%s: model '%s' is of kind '%s' here, but the file says '%s'", path, name->valuestring,
+                  f->model.kind->name, kind->valuestring);
+        goto done;
+    }
+    if (reel_preproc_from_json(&f->pre, pre, err)) {
+        reel_error inner = *err;
+        reel_fail(err, "%s: %s", path, inner.msg);
+        goto done;
+    }
+    size_t L = (size_t)cJSON_GetArraySize(labels);
+    f->model.d = f->pre.d;
+    f->model.L = L;
+    f->labels = calloc(L, sizeof *f->labels);
+    f->model.threshold = malloc(L * sizeof *f->model.threshold);
+    for (size_t k = 0; k < L; k++) {
+        const cJSON *l = cJSON_GetArrayItem(labels, (int)k), *v = cJSON_GetArrayItem(th, (int)k);
+        if (!cJSON_IsString(l) || !cJSON_IsNumber(v)) {
+            reel_fail(err, "%s: labels must be strings and thresholds numbers", path);
+            goto done;
+        }
+        f->labels[k] = strdup(l->valuestring);
+        f->model.threshold[k] = (float)v->valuedouble;
+    }
+    if (!f->model.kind->load) {
+        reel_fail(err, "%s: model kind '%s' cannot be loaded", path, kind->valuestring);
+        goto done;
+    }
+    f->model.state = f->model.kind->load(f->model.params, f->pre.d, L, &t, kind_state, err);
+    if (!f->model.state) {
+        reel_error inner = *err;
+        reel_fail(err, "%s: %s", path, inner.msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    reel_tensors_free(&t);
+    if (rc)
+        reel_model_file_free(f);
+    return rc;
+}
