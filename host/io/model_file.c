@@ -93,7 +93,7 @@ int reel_model_file_load(reel_model_file *f, const char *path, reel_error *err)
     /* Decode every metadata string that holds JSON (the others stay strings). */
     f->meta = cJSON_CreateObject();
     for (const cJSON *it = raw->child; it; it = it->next) {
-        cJSON *v = cJSON_Parse(it->valuestring);
+        cJSON *v = cJSON_ParseWithOpts(it->valuestring, NULL, 1);
         cJSON_AddItemToObject(f->meta, it->string, v ? v : cJSON_CreateString(it->valuestring));
     }
     cJSON_Delete(raw);
