@@ -1,0 +1,140 @@
+#include "targets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "data/dataset.h"
+#include "data/preprocess.h"
+#include "io/model_file.h"
+#include "io/safetensors.h"
+#include "models/model.h"
+
+/* The readers take paths, so inputs go through a per-process scratch file. */
+static const char *scratch(const char *suffix, const uint8_t *data, size_t size)
+{
+    static char path[4][256];
+    static int slot;
+    slot = (slot + 1) % 4;
+    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(path[slot], sizeof path[slot], "%s/reel-fuzz-%ld%s", dir, (long)getpid(), suffix);
+    FILE *fp = fopen(path[slot], "wb");
+    if (!fp)
+        return NULL;
+    fwrite(data, 1, size, fp);
+    fclose(fp);
+    return path[slot];
+}
+
+int reel_fuzz_csv(const uint8_t *data, size_t size)
+{
+    const char *path = scratch(".csv", data, size);
+    if (!path)
+        return 0;
+    reel_table t;
+    reel_error err;
+    if (reel_table_read_csv(&t, path, &err) != 0)
+        return 0;
+    /* Use the last column as labels, the first as id: exercises the roles,
+     * label checks, dropping unlabeled rows and preprocessing. */
+    char *labels = strdup(t.cols[t.ncols - 1].name), *id = strdup(t.cols[0].name);
+    reel_table_free(&t);
+    reel_data_opts o = {.data = path, .labels = labels, .id = t.ncols > 2 ? id : NULL, .quiet = 1};
+    reel_dataset ds;
+    if (reel_dataset_load(&ds, &o, &err) == 0) {
+        size_t *rows = malloc(ds.n * sizeof *rows);
+        for (size_t i = 0; i < ds.n; i++)
+            rows[i] = i;
+        reel_preproc p;
+        if (reel_preproc_fit(&p, &ds, rows, ds.n, 3, &err) == 0) {
+            float *X = malloc((ds.n ? ds.n : 1) * (p.d ? p.d : 1) * sizeof *X);
+            reel_preproc_transform(&p, &ds.table, rows, ds.n, 1, X, &err);
+            free(X);
+            reel_preproc_free(&p);
+        }
+        free(rows);
+        reel_dataset_free(&ds);
+    }
+    free(labels);
+    free(id);
+    return 0;
+}
+
+int reel_fuzz_params(const uint8_t *data, size_t size)
+{
+    cJSON *j = cJSON_ParseWithLength((const char *)data, size);
+    if (!j)
+        return 0;
+    reel_error err;
+    for (const char *const *name = reel_model_names(); *name; name++) {
+        reel_model m;
+        if (reel_model_init(&m, *name, j, &err) == 0)
+            reel_model_free(&m);
+    }
+    reel_preproc p;
+    if (reel_preproc_from_json(&p, j, &err) == 0)
+        reel_preproc_free(&p);
+    cJSON_Delete(j);
+    return 0;
+}
+
+int reel_fuzz_descriptor(const uint8_t *data, size_t size)
+{
+    /* The descriptor and its CSV ("path": "data.csv") share a folder. */
+    static char dir[256];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s/reel-fuzz-%ld", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+                 (long)getpid());
+        mkdir(dir, 0700);
+    }
+    char csv_path[300], path[300];
+    snprintf(csv_path, sizeof csv_path, "%s/data.csv", dir);
+    snprintf(path, sizeof path, "%s/d.json", dir);
+    FILE *fp = fopen(csv_path, "wb");
+    if (!fp)
+        return 0;
+    fputs("title,x,A,B\nm1,1,1,0\nm2,2,0,1\n", fp);
+    fclose(fp);
+    if (!(fp = fopen(path, "wb")))
+        return 0;
+    fwrite(data, 1, size, fp);
+    fclose(fp);
+    reel_data_opts o = {.data = path, .quiet = 1};
+    reel_dataset ds;
+    reel_error err;
+    if (reel_dataset_load(&ds, &o, &err) == 0)
+        reel_dataset_free(&ds);
+    return 0;
+}
+
+int reel_fuzz_model_file(const uint8_t *data, size_t size)
+{
+    reel_tensors t;
+    cJSON *meta;
+    reel_error err;
+    if (reel_safetensors_parse("fuzz", data, size, &t, &meta, &err) == 0) {
+        reel_tensors_free(&t);
+        cJSON_Delete(meta);
+    }
+    const char *path = scratch(".safetensors", data, size);
+    reel_model_file f;
+    if (path && reel_model_file_load(&f, path, &err) == 0) {
+        float X[64] = {0}, P[64];
+        if (f.pre.d <= 64 && f.model.L <= 64)
+            reel_model_predict_proba(&f.model, X, 1, P, &err);
+        reel_model_file_free(&f);
+    }
+    return 0;
+}
+
+const reel_fuzz_target reel_fuzz_targets[] = {
+    {"csv", reel_fuzz_csv},
+    {"params", reel_fuzz_params},
+    {"descriptor", reel_fuzz_descriptor},
+    {"model_file", reel_fuzz_model_file},
+    {NULL, NULL},
+};
