@@ -1,0 +1,45 @@
+/* The comparison report: report.html (one self-contained file, SVG charts
+ * drawn by reel, no network) and report.md, written under --out by
+ * `reel compare`. */
+#ifndef REEL_REPORT_H
+#define REEL_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eval/metrics.h"
+#include "util/error.h"
+
+/* One model's results on the test rows. */
+typedef struct {
+    const char *name;
+    const char *device;
+    const reel_metrics *metrics;
+    const float *P;       /* n x L probabilities */
+    const uint8_t *pred;  /* n x L predictions */
+    double fit_seconds, predict_seconds;
+    /* Per-epoch training history of nets (NULL/0 for other models). */
+    size_t epochs;
+    const double *train_loss, *valid_loss, *valid_f1; /* epochs each */
+} reel_report_model;
+
+typedef struct {
+    const char *title;          /* e.g. "reel compare: data/movies.csv" */
+    const char *dataset_path;
+    size_t n_rows, n_train, n_valid, n_test;
+    size_t L;
+    char *const *labels;        /* L */
+    size_t d;
+    char *const *features;      /* d */
+    const uint8_t *Y;           /* n_test x L true labels */
+    char *const *ids;           /* n_test row ids (titles) */
+    size_t n_models;
+    const reel_report_model *models;
+    const char *baseline;       /* name of the random baseline model to mark, or NULL */
+    uint64_t seed;              /* picks the example films */
+} reel_report;
+
+/* Writes dir/report.html and dir/report.md atomically. */
+int reel_report_write(const char *dir, const reel_report *r, reel_error *err);
+
+#endif
