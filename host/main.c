@@ -12,6 +12,8 @@ static const struct {
 } commands[] = {
     {"compare", reel_cmd_compare, "train models on one split and print a leaderboard"},
     {"train", reel_cmd_train, "train one model, score it on the test rows, save it"},
+    {"search", reel_cmd_search, "tune a model's params on validation data or k folds"},
+    {"select", reel_cmd_select, "choose features by dropping or shuffling them"},
     {"predict", reel_cmd_predict, "run a saved model on new rows"},
     {"info", reel_cmd_info, "version, build options, BLAS, threads and GPU"},
 };

@@ -136,6 +136,8 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
                     "fraction of training rows for validation (0.1; 0 = none)");
     reel_optset_add(s, "keep-unlabeled", OPT_FLAG, &d->keep_unlabeled, NULL,
                     "keep rows with no positive label (dropped by default)");
+    reel_optset_add(s, "features", OPT_STR, &d->features, "FILE",
+                    "keep only these feature columns (JSON list, or reel select's output)");
     reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
                     "one-hot the K most frequent values of a text column (10)");
 }

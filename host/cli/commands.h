@@ -6,5 +6,7 @@ int reel_cmd_compare(int argc, char **argv);
 int reel_cmd_info(int argc, char **argv);
 int reel_cmd_train(int argc, char **argv);
 int reel_cmd_predict(int argc, char **argv);
+int reel_cmd_search(int argc, char **argv);
+int reel_cmd_select(int argc, char **argv);
 
 #endif

@@ -338,6 +338,49 @@ static int drop_unlabeled(reel_dataset *ds, const reel_data_opts *opts, reel_err
     return 0;
 }
 
+/* --features FILE: keep only the listed feature columns. */
+static int keep_features(reel_dataset *ds, const char *path, reel_error *err)
+{
+    char *text = reel_read_file(path, NULL, err);
+    if (!text)
+        return -1;
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    const cJSON *list = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "kept") : doc;
+    int rc = -1;
+    if (!cJSON_IsArray(list)) {
+        reel_fail(err, "%s: --features needs a JSON list of feature names, or reel select's output with \"kept\"",
+                  path);
+        goto done;
+    }
+    uint8_t *keep = calloc(ds->table.ncols, 1);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        int j = cJSON_IsString(it) ? reel_table_find(&ds->table, it->valuestring) : -1;
+        size_t f = 0;
+        while (j >= 0 && f < ds->n_features && ds->features[f] != j)
+            f++;
+        if (j < 0 || f == ds->n_features) {
+            reel_fail(err, "%s: '%s' is not a feature column of %s", path,
+                      cJSON_IsString(it) ? it->valuestring : "(not a string)", ds->csv_path);
+            free(keep);
+            goto done;
+        }
+        keep[j] = 1;
+    }
+    size_t n = 0;
+    for (size_t f = 0; f < ds->n_features; f++)
+        if (keep[ds->features[f]])
+            ds->features[n++] = ds->features[f];
+    ds->n_features = n;
+    free(keep);
+    rc = 0;
+done:
+    cJSON_Delete(doc);
+    return rc;
+}
+
 int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *err)
 {
     memset(ds, 0, sizeof *ds);
@@ -396,6 +439,8 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
     for (size_t c = 0; c < ds->table.ncols; c++)
         if (!is_role[c])
             ds->features[ds->n_features++] = (int)c;
+    if (opts->features && keep_features(ds, opts->features, err))
+        goto done_roles;
     if (ds->n_features == 0) {
         reel_fail(err, "%s: no feature columns left after the label, id and split columns", m.csv);
         goto done_roles;

@@ -19,6 +19,8 @@ typedef struct {
     char *id;                 /* id column carried to outputs */
     char *split_column;       /* train / valid / test per row */
     int keep_unlabeled;       /* keep rows with no positive label */
+    const char *features;     /* JSON file: the feature columns to keep (a list, or
+                                 reel select's document with "kept") */
     int quiet;
 } reel_data_opts;
 

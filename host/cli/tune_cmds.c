@@ -1,0 +1,314 @@
+/* reel search and reel select: tuning without the test rows, then one
+ * final score of the chosen settings on the test split. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/params_file.h"
+#include "eval/run.h"
+#include "tune/search.h"
+#include "tune/select.h"
+#include "util/fileio.h"
+
+/* Options both commands share. */
+typedef struct {
+    reel_common_opts c;
+    const char *model, *params_file, *metric, *out, *format;
+    int folds;
+} tune_opts;
+
+static void add_tune_opts(reel_optset *s, tune_opts *t)
+{
+    reel_optset_add(s, "model", OPT_STR, &t->model, "NAME", "the model to tune");
+    reel_add_data_opts(s, &t->c);
+    reel_optset_add(s, "params", OPT_STR, &t->params_file, "FILE", "base params (default: the model's defaults)");
+    reel_optset_add(s, "folds", OPT_INT, &t->folds, "K", "K-fold cross-validation over the training rows "
+                    "(default: score on the validation split)");
+    reel_optset_add(s, "metric", OPT_STR, &t->metric, "NAME", "samples-f1 (default), micro-f1 or macro-f1");
+    reel_optset_add(s, "out", OPT_STR, &t->out, "DIR", "write the result JSON (and best params) here");
+    reel_optset_add(s, "format", OPT_STR, &t->format, "table|json", "result format on stdout (table)");
+    reel_add_run_opts(s, &t->c);
+}
+
+/* Parses and checks; returns -1 on usage error (printed), 1 for --help. */
+static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_opts *t, int argc, char **argv)
+{
+    reel_error err = {{0}};
+    int r = reel_parse(cmd, usage, s, argc, argv, &err);
+    if (r == 1)
+        return 1;
+    if (r == 0 && !t->model)
+        r = reel_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_model_name_list());
+    if (r == 0 && !reel_model_def(t->model))
+        r = reel_fail(&err, "reel %s: unknown model '%s'; valid models: %s", cmd, t->model, reel_model_name_list());
+    if (r == 0 && !reel_metric_known(t->metric))
+        r = reel_fail(&err, "reel %s: --metric must be samples-f1, micro-f1 or macro-f1, got '%s'", cmd, t->metric);
+    if (r == 0 && strcmp(t->format, "table") && strcmp(t->format, "json"))
+        r = reel_fail(&err, "reel %s: --format must be table or json, got '%s'", cmd, t->format);
+    if (r == 0 && (t->folds == 1 || t->folds < 0))
+        r = reel_fail(&err, "reel %s: --folds must be >= 2 (or 0 for the validation split)", cmd);
+    if (r == 0)
+        r = reel_common_apply(&t->c, &err);
+    if (r) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Fits params on the training rows and scores the test rows once. */
+static cJSON *test_metrics(const reel_prepared *p, const char *model, const cJSON *params, const tune_opts *t,
+                           const uint8_t *unused, reel_error *err)
+{
+    (void)unused;
+    reel_run run;
+    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, 1, NULL};
+    if (reel_run_model(&run, p, model, params, &ro, err))
+        return NULL;
+    cJSON *m = reel_metrics_to_json(&run.metrics, p->ds.labels);
+    reel_run_free(&run);
+    return m;
+}
+
+static int write_json(const char *dir, const char *name, const cJSON *doc, reel_error *err)
+{
+    if (reel_mkdir_p(dir, err))
+        return -1;
+    char *path = reel_path_join(dir, name), *text = cJSON_Print(doc);
+    size_t len = strlen(text);
+    char *nl = malloc(len + 2);
+    memcpy(nl, text, len);
+    memcpy(nl + len, "\n", 2);
+    int rc = reel_write_file_atomic(path, nl, err);
+    free(nl);
+    free(path);
+    cJSON_free(text);
+    return rc;
+}
+
+/* Keys of b that differ from the defaults a: a short label for a trial. */
+static char *diff_label(const cJSON *defaults, const cJSON *b)
+{
+    cJSON *d = cJSON_CreateObject();
+    for (const cJSON *it = b->child; it; it = it->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(defaults, it->string);
+        if (!v || !cJSON_Compare(v, it, 1))
+            cJSON_AddItemToObject(d, it->string, cJSON_Duplicate(it, 1));
+    }
+    char *s = d->child ? cJSON_PrintUnformatted(d) : strdup("(defaults)");
+    cJSON_Delete(d);
+    return s;
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const reel_trial *x = *(reel_trial *const *)a, *y = *(reel_trial *const *)b;
+    return (x->score < y->score) - (x->score > y->score);
+}
+
+int reel_cmd_search(int argc, char **argv)
+{
+    tune_opts t = {.metric = "samples-f1", .format = "table"};
+    reel_common_defaults(&t.c);
+    const char *grid_file = NULL, *strategy = "one-at-a-time";
+    int budget = 0;
+    reel_optset s = {0};
+    add_tune_opts(&s, &t);
+    reel_optset_add(&s, "grid", OPT_STR, &grid_file, "FILE", "JSON {param: [values]} (default: the model's grid)");
+    reel_optset_add(&s, "strategy", OPT_STR, &strategy, "NAME", "one-at-a-time (default), coordinate, grid, random");
+    reel_optset_add(&s, "budget", OPT_INT, &budget, "N", "random: number of trials");
+    int r = parse_tune("search", "--model NAME [data options] [--grid FILE] [--strategy S] [--budget N] "
+                       "[--folds K] [--metric M] [--out DIR] [--format table|json]", &s, &t, argc, argv);
+    if (r)
+        return r == 1 ? REEL_EXIT_OK : REEL_EXIT_USAGE;
+    reel_error err = {{0}};
+    if (!reel_strategy_known(strategy) || (strcmp(strategy, "random") == 0 && budget <= 0)) {
+        fprintf(stderr, "reel search: --strategy must be one-at-a-time, coordinate, grid or random (random needs "
+                "--budget N)\n");
+        return REEL_EXIT_USAGE;
+    }
+    cJSON *base = t.params_file ? reel_read_params_for(t.params_file, t.model, &err) : cJSON_CreateObject();
+    cJSON *grid = grid_file ? reel_read_json_object(grid_file, &err)
+                            : cJSON_Duplicate(cJSON_GetObjectItem(reel_model_def(t.model), "grid"), 1);
+    int rc = REEL_EXIT_RUNTIME;
+    reel_prepared p;
+    reel_scorer sc;
+    reel_search_result res = {0};
+    int have_p = 0, have_sc = 0;
+    if (!base || !grid)
+        goto done;
+    if (reel_prepare(&p, &t.c.prep, &err))
+        goto done;
+    have_p = 1;
+    if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
+        goto done;
+    have_sc = 1;
+    reel_search_opts so = {strategy, budget, t.c.threads, t.c.quiet};
+    if (!t.c.quiet)
+        fprintf(stderr, "reel search: %s, %s over %s, scored by %s on %s\n", t.model, strategy,
+                grid_file ? grid_file : "the model's grid", t.metric,
+                t.folds ? "k-fold cross-validation of the training rows" : "the validation split");
+    if (reel_search(&sc, grid, base, &so, &res, &err))
+        goto done;
+    const reel_trial *best = &res.trials[res.best];
+    cJSON *tm = test_metrics(&p, t.model, best->params, &t, NULL, &err);
+    if (!tm)
+        goto done;
+    /* The document: best params, every trial, and the test metrics once. */
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", t.model);
+    cJSON_AddStringToObject(doc, "strategy", strategy);
+    cJSON_AddStringToObject(doc, "metric", t.metric);
+    cJSON_AddNumberToObject(doc, "folds", t.folds);
+    cJSON *bj = cJSON_AddObjectToObject(doc, "best");
+    cJSON_AddItemToObject(bj, "params", cJSON_Duplicate(best->params, 1));
+    cJSON_AddNumberToObject(bj, "score", best->score);
+    cJSON_AddNumberToObject(bj, "score_std", best->score_std);
+    cJSON_AddNumberToObject(doc, "default_score", res.trials[res.base].score);
+    cJSON *tr = cJSON_AddArrayToObject(doc, "trials");
+    for (size_t i = 0; i < res.n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "params", cJSON_Duplicate(res.trials[i].params, 1));
+        cJSON_AddNumberToObject(o, "score", res.trials[i].score);
+        cJSON_AddNumberToObject(o, "score_std", res.trials[i].score_std);
+        cJSON_AddNumberToObject(o, "seconds", res.trials[i].seconds);
+        cJSON_AddItemToArray(tr, o);
+    }
+    cJSON_AddItemToObject(doc, "test_metrics", tm);
+    int bad = 0;
+    if (t.out) {
+        cJSON *bp = cJSON_CreateObject();
+        cJSON_AddItemToObject(bp, t.model, cJSON_Duplicate(best->params, 1));
+        bad = write_json(t.out, "search.json", doc, &err) || write_json(t.out, "best_params.json", bp, &err);
+        cJSON_Delete(bp);
+    }
+    if (!bad && strcmp(t.format, "json") == 0) {
+        char *text = cJSON_Print(doc);
+        printf("%s\n", text);
+        cJSON_free(text);
+    } else if (!bad) {
+        reel_trial **order = malloc(res.n * sizeof *order);
+        for (size_t i = 0; i < res.n; i++)
+            order[i] = &res.trials[i];
+        qsort(order, res.n, sizeof *order, by_score);
+        printf("%4s %9s %8s %8s  %s\n", "rank", t.metric, "std", "seconds", "params (changes from the base)");
+        for (size_t i = 0; i < res.n; i++) {
+            char *lab = diff_label(base, order[i]->params);
+            printf("%4zu %9.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->seconds,
+                   lab);
+            free(lab);
+        }
+        free(order);
+        char *bp = cJSON_PrintUnformatted(best->params);
+        printf("\nbest %s %.4f (defaults %.4f) with %s\ntest %s of the best: %.4f\n", t.metric, best->score,
+               res.trials[res.base].score, bp, t.metric,
+               cJSON_GetObjectItem(tm, strcmp(t.metric, "samples-f1") == 0 ? "samples_f1"
+                                       : strcmp(t.metric, "micro-f1") == 0 ? "micro_f1" : "macro_f1")->valuedouble);
+        cJSON_free(bp);
+        if (t.out)
+            printf("wrote %s/search.json and %s/best_params.json (reel train/compare --params accept it)\n", t.out,
+                   t.out);
+    }
+    cJSON_Delete(doc);
+    rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
+done:
+    if (rc != REEL_EXIT_OK)
+        fprintf(stderr, "reel search: %s\n", err.msg);
+    reel_search_result_free(&res);
+    if (have_sc)
+        reel_scorer_free(&sc);
+    if (have_p)
+        reel_prepared_free(&p);
+    cJSON_Delete(base);
+    cJSON_Delete(grid);
+    return rc;
+}
+
+int reel_cmd_select(int argc, char **argv)
+{
+    tune_opts t = {.metric = "samples-f1", .format = "table"};
+    reel_common_defaults(&t.c);
+    const char *method = "single-pass";
+    reel_optset s = {0};
+    add_tune_opts(&s, &t);
+    reel_optset_add(&s, "method", OPT_STR, &method, "NAME", "single-pass (default), backward, permutation");
+    int r = parse_tune("select", "--model NAME [data options] [--method M] [--folds K] [--params FILE] "
+                       "[--metric M] [--out DIR] [--format table|json]", &s, &t, argc, argv);
+    if (r)
+        return r == 1 ? REEL_EXIT_OK : REEL_EXIT_USAGE;
+    if (!reel_select_method_known(method)) {
+        fprintf(stderr, "reel select: --method must be single-pass, backward or permutation, got '%s'\n", method);
+        return REEL_EXIT_USAGE;
+    }
+    reel_error err = {{0}};
+    cJSON *params = t.params_file ? reel_read_params_for(t.params_file, t.model, &err) : cJSON_CreateObject();
+    int rc = REEL_EXIT_RUNTIME, have_p = 0, have_sc = 0;
+    reel_prepared p;
+    reel_scorer sc;
+    reel_select_result res = {0};
+    if (!params || reel_prepare(&p, &t.c.prep, &err))
+        goto done;
+    have_p = 1;
+    if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
+        goto done;
+    have_sc = 1;
+    if (reel_select(&sc, params, method, t.c.threads, t.c.quiet, &res, &err))
+        goto done;
+    /* Test metrics of the model on the kept features: rebuild the data with them. */
+    cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();
+    for (size_t g = 0; g < res.n; g++) {
+        cJSON_AddItemToArray(res.f[g].dropped ? dropped : kept, cJSON_CreateString(res.f[g].name));
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", res.f[g].name);
+        cJSON_AddNumberToObject(o, "delta", res.f[g].delta);
+        cJSON_AddBoolToObject(o, "dropped", res.f[g].dropped);
+        cJSON_AddItemToArray(feats, o);
+    }
+    reel_metrics met;
+    if (reel_score_test(&sc, params, res.mask, t.c.threads, &met, &err)) {
+        cJSON_Delete(kept);
+        cJSON_Delete(dropped);
+        cJSON_Delete(feats);
+        goto done;
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", t.model);
+    cJSON_AddStringToObject(doc, "method", method);
+    cJSON_AddStringToObject(doc, "metric", t.metric);
+    cJSON_AddNumberToObject(doc, "folds", t.folds);
+    cJSON_AddNumberToObject(doc, "reference_score", res.reference);
+    cJSON_AddNumberToObject(doc, "selected_score", res.final_score);
+    cJSON_AddItemToObject(doc, "features", feats);
+    cJSON_AddItemToObject(doc, "kept", kept);
+    cJSON_AddItemToObject(doc, "dropped", dropped);
+    cJSON_AddItemToObject(doc, "test_metrics", reel_metrics_to_json(&met, p.ds.labels));
+    int bad = t.out && write_json(t.out, "selection.json", doc, &err);
+    if (!bad && strcmp(t.format, "json") == 0) {
+        char *text = cJSON_Print(doc);
+        printf("%s\n", text);
+        cJSON_free(text);
+    } else if (!bad) {
+        printf("%-28s %10s  %s\n", "feature", "delta", "");
+        for (size_t g = 0; g < res.n; g++)
+            printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta, res.f[g].dropped ? "dropped" : "kept");
+        printf("\n%s %s: %.4f with every feature, %.4f with the %d kept; test %s %.4f\n", method, t.metric,
+               res.reference, res.final_score, cJSON_GetArraySize(kept), t.metric, reel_metric_by_name(&met, t.metric));
+        if (t.out)
+            printf("wrote %s/selection.json (use it with --features)\n", t.out);
+    }
+    reel_metrics_free(&met);
+    cJSON_Delete(doc);
+    rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
+done:
+    if (rc != REEL_EXIT_OK)
+        fprintf(stderr, "reel select: %s\n", err.msg);
+    reel_select_result_free(&res);
+    if (have_sc)
+        reel_scorer_free(&sc);
+    if (have_p)
+        reel_prepared_free(&p);
+    cJSON_Delete(params);
+    return rc;
+}

@@ -1,0 +1,200 @@
+#include "tune/scorer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/split.h"
+#include "eval/metrics.h"
+#include "models/model.h"
+
+int reel_metric_known(const char *name)
+{
+    return strcmp(name, "samples-f1") == 0 || strcmp(name, "micro-f1") == 0 || strcmp(name, "macro-f1") == 0;
+}
+
+void reel_scorer_free(reel_scorer *s)
+{
+    free(s->pool.X[0]);
+    free(s->pool.X[1]);
+    free(s->pool.Y);
+    free(s->fold);
+    memset(s, 0, sizeof *s);
+}
+
+int reel_scorer_init(reel_scorer *s, const reel_prepared *p, const char *model, const char *metric, int folds,
+                     uint64_t seed, const char *device, reel_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    s->model = model;
+    s->metric = metric;
+    s->folds = folds;
+    s->seed = seed;
+    s->device = device;
+    if (!reel_metric_known(metric))
+        return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1, got '%s'", metric);
+    if (folds == 0) {
+        if (p->valid.n == 0)
+            return reel_fail(err, "no validation rows to score on: use --valid-fraction > 0 or --folds K");
+        return 0;
+    }
+    /* The pool: training rows then validation rows. */
+    size_t n = p->train.n + p->valid.n, d = p->d, L = p->L;
+    s->pool.n = n;
+    for (int k = 0; k < 2; k++) {
+        s->pool.X[k] = malloc(n * d * sizeof(float));
+        memcpy(s->pool.X[k], p->train.X[k], p->train.n * d * sizeof(float));
+        memcpy(s->pool.X[k] + p->train.n * d, p->valid.X[k], p->valid.n * d * sizeof(float));
+    }
+    s->pool.Y = malloc(n * L);
+    memcpy(s->pool.Y, p->train.Y, p->train.n * L);
+    memcpy(s->pool.Y + p->train.n * L, p->valid.Y, p->valid.n * L);
+    s->fold = malloc(n * sizeof *s->fold);
+    if (reel_kfold(n, folds, seed, s->fold, err)) {
+        reel_scorer_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies the rows (where take[i] == want, or all when take is NULL) and the
+ * masked columns of a part. */
+static void subset(const reel_part *src, const int *take, int want, int invert, const uint8_t *mask, size_t d,
+                   size_t d_out, size_t L, reel_part *dst)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < src->n; i++)
+        n += !take || ((take[i] == want) != invert);
+    dst->n = n;
+    dst->X[0] = malloc((n ? n : 1) * (d_out ? d_out : 1) * sizeof(float));
+    dst->X[1] = malloc((n ? n : 1) * (d_out ? d_out : 1) * sizeof(float));
+    dst->Y = malloc((n ? n : 1) * L);
+    size_t r = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        if (take && (take[i] == want) == invert)
+            continue;
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0, c = 0; j < d; j++)
+                if (!mask || mask[j])
+                    dst->X[k][r * d_out + c++] = src->X[k][i * d + j];
+        memcpy(dst->Y + r * L, src->Y + i * L, L);
+        r++;
+    }
+}
+
+static void part_free(reel_part *x)
+{
+    free(x->X[0]);
+    free(x->X[1]);
+    free(x->Y);
+}
+
+/* Fits on train, scores on valid (the metric, and all metrics in *all when given). */
+static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part *train, const reel_part *valid,
+                     size_t d, char *const *names, int threads, double *score, reel_metrics *all,
+                     reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    reel_model m;
+    if (reel_model_init(&m, s->model, params, err))
+        return -1;
+    int st = m.kind->standardize ? 1 : 0;
+    reel_fit_ctx c = {
+        .d = d, .L = p->L, .feature_names = names, .label_names = p->ds.labels,
+        .X = train->X[st], .Y = train->Y, .n = train->n, .Xv = valid->X[st], .Yv = valid->Y, .nv = valid->n,
+        .seed = s->seed, .threads = threads, .quiet = 1, .device = s->device, .name = s->model,
+    };
+    float *P = malloc((valid->n ? valid->n : 1) * p->L * sizeof *P);
+    uint8_t *pred = malloc((valid->n ? valid->n : 1) * p->L);
+    int rc = -1;
+    if (reel_model_fit(&m, &c, err) == 0 && reel_model_predict_proba(&m, valid->X[st], valid->n, P, err) == 0) {
+        reel_threshold(P, m.threshold, valid->n, p->L, pred);
+        reel_metrics met;
+        reel_metrics_compute(&met, valid->Y, pred, valid->n, p->L);
+        *score = reel_metric_by_name(&met, s->metric);
+        if (all)
+            *all = met;
+        else
+            reel_metrics_free(&met);
+        rc = 0;
+    }
+    free(P);
+    free(pred);
+    reel_model_free(&m);
+    return rc;
+}
+
+int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, double *mean,
+               double *std, reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    size_t d = p->d, d_out = 0;
+    for (size_t j = 0; j < d; j++)
+        d_out += !mask || mask[j];
+    if (d_out == 0)
+        return reel_fail(err, "no features left to train on");
+    char **names = malloc(d_out * sizeof *names);
+    for (size_t j = 0, c = 0; j < d; j++)
+        if (!mask || mask[j])
+            names[c++] = p->feature_names[j];
+    *std = 0;
+    if (s->folds == 0) {
+        if (!mask) {
+            int rc = fit_score(s, params, &p->train, &p->valid, d, names, threads, mean, NULL, err);
+            free(names);
+            return rc;
+        }
+        reel_part tr, va;
+        subset(&p->train, NULL, 0, 0, mask, d, d_out, p->L, &tr);
+        subset(&p->valid, NULL, 0, 0, mask, d, d_out, p->L, &va);
+        int rc = fit_score(s, params, &tr, &va, d_out, names, threads, mean, NULL, err);
+        part_free(&tr);
+        part_free(&va);
+        free(names);
+        return rc;
+    }
+    double sum = 0, sum2 = 0;
+    for (int f = 0; f < s->folds; f++) {
+        reel_part tr, va;
+        subset(&s->pool, s->fold, f, 1, mask, d, d_out, p->L, &tr);
+        subset(&s->pool, s->fold, f, 0, mask, d, d_out, p->L, &va);
+        double v = 0;
+        int rc = fit_score(s, params, &tr, &va, d_out, names, threads, &v, NULL, err);
+        part_free(&tr);
+        part_free(&va);
+        if (rc) {
+            free(names);
+            return -1;
+        }
+        sum += v;
+        sum2 += v * v;
+    }
+    free(names);
+    *mean = sum / s->folds;
+    double var = sum2 / s->folds - *mean * *mean;
+    *std = var > 0 ? sqrt(var) : 0;
+    return 0;
+}
+
+int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, reel_metrics *out,
+                    reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    size_t d = p->d, d_out = 0;
+    for (size_t j = 0; j < d; j++)
+        d_out += !mask || mask[j];
+    char **names = malloc((d_out ? d_out : 1) * sizeof *names);
+    for (size_t j = 0, c = 0; j < d; j++)
+        if (!mask || mask[j])
+            names[c++] = p->feature_names[j];
+    reel_part tr, te;
+    subset(&p->train, NULL, 0, 0, mask, d, d_out, p->L, &tr);
+    subset(&p->test, NULL, 0, 0, mask, d, d_out, p->L, &te);
+    double v;
+    int rc = fit_score(s, params, &tr, &te, d_out, names, threads, &v, out, err);
+    part_free(&tr);
+    part_free(&te);
+    free(names);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* Hyperparameter search over a grid ({key: [values]}), scored without the
+ * test rows (tune/scorer.h). Strategies:
+ *  one-at-a-time  each key alone over its values, the others at their
+ *                 defaults; then the individually best values combined
+ *                 (the original system's method);
+ *  coordinate     keys in turn, each set to its best value given the best
+ *                 found so far, until a full pass changes nothing;
+ *  grid           the full Cartesian product;
+ *  random         `budget` distinct samples of the product (seeded). */
+#ifndef REEL_SEARCH_H
+#define REEL_SEARCH_H
+
+#include <cjson/cJSON.h>
+
+#include "tune/scorer.h"
+
+typedef struct {
+    cJSON *params; /* the user-level params of this trial (base + changes) */
+    double score, score_std, seconds;
+} reel_trial;
+
+typedef struct {
+    const char *strategy;
+    int budget;  /* random */
+    int threads; /* trials run in parallel, one thread each, when > 1 */
+    int quiet;
+} reel_search_opts;
+
+typedef struct {
+    reel_trial *trials; /* every distinct trial, in the order run */
+    size_t n;
+    size_t best;    /* index of the best trial */
+    size_t base;    /* index of the trial with the base (default) params */
+} reel_search_result;
+
+/* base: the params every trial starts from (may be NULL = defaults). */
+int reel_search(const reel_scorer *s, const cJSON *grid, const cJSON *base, const reel_search_opts *o,
+                reel_search_result *r, reel_error *err);
+void reel_search_result_free(reel_search_result *r);
+
+int reel_strategy_known(const char *name);
+
+#endif

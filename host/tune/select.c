@@ -1,0 +1,198 @@
+#include "tune/select.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/metrics.h"
+#include "models/model.h"
+#include "util/rng.h"
+
+int reel_select_method_known(const char *name)
+{
+    return strcmp(name, "single-pass") == 0 || strcmp(name, "backward") == 0 || strcmp(name, "permutation") == 0;
+}
+
+void reel_select_result_free(reel_select_result *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->f[i].name);
+    free(r->f);
+    free(r->mask);
+    memset(r, 0, sizeof *r);
+}
+
+/* group[k] = index of the source column of preprocessed feature k. */
+static size_t make_groups(const reel_prepared *p, reel_select_result *r, size_t *group)
+{
+    r->f = calloc(p->d, sizeof *r->f);
+    r->n = 0;
+    for (size_t k = 0; k < p->d; k++) {
+        const char *src = p->pre.f[k].source;
+        size_t g = 0;
+        while (g < r->n && strcmp(r->f[g].name, src) != 0)
+            g++;
+        if (g == r->n)
+            r->f[r->n++].name = strdup(src);
+        group[k] = g;
+    }
+    return r->n;
+}
+
+/* mask of the preprocessed features whose group is kept and not `skip`. */
+static void fill_mask(const size_t *group, size_t d, const reel_select_result *r, long skip, uint8_t *mask)
+{
+    for (size_t k = 0; k < d; k++)
+        mask[k] = !r->f[group[k]].dropped && (long)group[k] != skip;
+}
+
+/* Scores without each not-yet-dropped group (in parallel). */
+static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
+                              reel_select_result *r, double ref, int threads, int quiet, reel_error *err)
+{
+    size_t d = s->p->d;
+    int failed = 0;
+    reel_error first = {{0}};
+    int par = threads > 1;
+#pragma omp parallel for schedule(dynamic) num_threads(par ? threads : 1)
+    for (size_t g = 0; g < r->n; g++) {
+        if (r->f[g].dropped)
+            continue;
+        uint8_t *mask = malloc(d);
+        fill_mask(group, d, r, (long)g, mask);
+        double v, sd;
+        reel_error e;
+        if (reel_score(s, params, mask, par ? 1 : threads, &v, &sd, &e)) {
+#pragma omp critical
+            if (!failed++)
+                first = e;
+        } else {
+            r->f[g].delta = v - ref;
+            if (!quiet) {
+#pragma omp critical
+                fprintf(stderr, "reel select: without %-24s %.4f (%+.4f)\n", r->f[g].name, v, v - ref);
+            }
+        }
+        free(mask);
+    }
+    if (failed)
+        *err = first;
+    return failed ? -1 : 0;
+}
+
+static int permutation(const reel_scorer *s, const cJSON *params, const size_t *group, reel_select_result *r,
+                       int threads, reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    if (s->folds)
+        return reel_fail(err, "--method permutation uses the validation split: drop --folds");
+    reel_model m;
+    if (reel_model_init(&m, s->model, params, err))
+        return -1;
+    int st = m.kind->standardize ? 1 : 0;
+    reel_fit_ctx c = {
+        .d = p->d, .L = p->L, .feature_names = p->feature_names, .label_names = p->ds.labels,
+        .X = p->train.X[st], .Y = p->train.Y, .n = p->train.n, .Xv = p->valid.X[st], .Yv = p->valid.Y,
+        .nv = p->valid.n, .seed = s->seed, .threads = threads, .quiet = 1, .device = s->device, .name = s->model,
+    };
+    if (reel_model_fit(&m, &c, err)) {
+        reel_model_free(&m);
+        return -1;
+    }
+    size_t n = p->valid.n, d = p->d, L = p->L;
+    float *X = malloc(n * d * sizeof *X), *P = malloc(n * L * sizeof *P);
+    uint8_t *pred = malloc(n * L);
+    size_t *perm = malloc(n * sizeof *perm);
+    int rc = 0;
+    for (size_t g = 0; g < r->n && rc == 0; g++) {
+        memcpy(X, p->valid.X[st], n * d * sizeof *X);
+        for (size_t i = 0; i < n; i++)
+            perm[i] = i;
+        reel_rng rng;
+        reel_rng_seed_stream(&rng, s->seed, g);
+        reel_rng_shuffle(&rng, perm, n);
+        /* Shuffle the group's columns together, row for row. */
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < d; k++)
+                if (group[k] == g)
+                    X[i * d + k] = p->valid.X[st][perm[i] * d + k];
+        if ((rc = reel_model_predict_proba(&m, X, n, P, err)))
+            break;
+        reel_threshold(P, m.threshold, n, L, pred);
+        reel_metrics met;
+        reel_metrics_compute(&met, p->valid.Y, pred, n, L);
+        r->f[g].delta = reel_metric_by_name(&met, s->metric) - r->reference;
+        reel_metrics_free(&met);
+    }
+    free(X);
+    free(P);
+    free(pred);
+    free(perm);
+    reel_model_free(&m);
+    return rc;
+}
+
+int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, int quiet,
+                reel_select_result *r, reel_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!reel_select_method_known(method))
+        return reel_fail(err, "--method must be single-pass, backward or permutation, got '%s'", method);
+    size_t d = s->p->d;
+    size_t *group = malloc(d * sizeof *group);
+    uint8_t *mask = malloc(d);
+    make_groups(s->p, r, group);
+    int rc = -1;
+    if (reel_score(s, params, NULL, threads, &r->reference, &r->reference_std, err))
+        goto done;
+    if (!quiet)
+        fprintf(stderr, "reel select: reference score with all %zu features: %.4f\n", r->n, r->reference);
+    if (strcmp(method, "single-pass") == 0) {
+        if (score_without_each(s, params, group, r, r->reference, threads, quiet, err))
+            goto done;
+        for (size_t g = 0; g < r->n; g++)
+            r->f[g].dropped = r->f[g].delta >= 0;
+    } else if (strcmp(method, "permutation") == 0) {
+        if (permutation(s, params, group, r, threads, err))
+            goto done;
+        for (size_t g = 0; g < r->n; g++)
+            r->f[g].dropped = r->f[g].delta >= 0;
+    } else { /* backward */
+        double cur = r->reference;
+        for (;;) {
+            if (score_without_each(s, params, group, r, cur, threads, quiet, err))
+                goto done;
+            long best = -1;
+            size_t left = 0;
+            for (size_t g = 0; g < r->n; g++) {
+                if (r->f[g].dropped)
+                    continue;
+                left++;
+                if (r->f[g].delta > 0 && (best < 0 || r->f[g].delta > r->f[best].delta))
+                    best = (long)g;
+            }
+            if (best < 0 || left <= 1)
+                break;
+            r->f[best].dropped = 1;
+            cur += r->f[best].delta;
+            if (!quiet)
+                fprintf(stderr, "reel select: dropped %s, score now %.4f\n", r->f[best].name, cur);
+        }
+    }
+    size_t kept = 0;
+    for (size_t g = 0; g < r->n; g++)
+        kept += !r->f[g].dropped;
+    if (kept == 0) /* never drop everything: keep the least harmful one */
+        r->f[0].dropped = 0;
+    fill_mask(group, d, r, -1, mask);
+    double sd;
+    rc = reel_score(s, params, mask, threads, &r->final_score, &sd, err);
+    r->mask = mask;
+    mask = NULL;
+done:
+    free(group);
+    free(mask);
+    if (rc)
+        reel_select_result_free(r);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* Feature selection over the dataset's feature columns (a text column's
+ * one-hot group counts as one feature), scored without the test rows.
+ *  single-pass  the original's: drop each feature alone; every feature
+ *               whose removal does not lower the score is excluded;
+ *  backward     drop the feature whose removal helps most, re-score,
+ *               repeat until no removal helps;
+ *  permutation  permutation importance on the validation split: a
+ *               feature whose shuffling does not lower the score is
+ *               excluded. */
+#ifndef REEL_SELECT_H
+#define REEL_SELECT_H
+
+#include <cjson/cJSON.h>
+
+#include <stdint.h>
+
+#include "tune/scorer.h"
+
+typedef struct {
+    char *name;   /* source column */
+    double delta; /* score without (or with shuffled) it, minus the reference */
+    int dropped;
+} reel_feature_score;
+
+typedef struct {
+    double reference, reference_std; /* with every feature */
+    double final_score;              /* with the kept ones */
+    size_t n;
+    reel_feature_score *f;
+    uint8_t *mask; /* d: the preprocessed features kept */
+} reel_select_result;
+
+int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, int quiet,
+                reel_select_result *r, reel_error *err);
+void reel_select_result_free(reel_select_result *r);
+int reel_select_method_known(const char *name);
+
+#endif
