@@ -263,10 +263,24 @@ static int product(search *st, const cJSON *grid, const cJSON *base, int budget,
     return rc;
 }
 
+static int search_from(const reel_scorer *s, const cJSON *grid, const cJSON *base, const reel_search_opts *o,
+                       reel_search_result *r, reel_error *err);
+
 int reel_search(const reel_scorer *s, const cJSON *grid, const cJSON *base, const reel_search_opts *o,
                 reel_search_result *r, reel_error *err)
 {
     memset(r, 0, sizeof *r);
+    cJSON *empty = cJSON_CreateObject();
+    if (!base)
+        base = empty;
+    int rc = search_from(s, grid, base, o, r, err);
+    cJSON_Delete(empty);
+    return rc;
+}
+
+static int search_from(const reel_scorer *s, const cJSON *grid, const cJSON *base, const reel_search_opts *o,
+                       reel_search_result *r, reel_error *err)
+{
     if (!reel_strategy_known(o->strategy))
         return reel_fail(err, "--strategy must be one-at-a-time, coordinate, grid or random, got '%s'", o->strategy);
     if (strcmp(o->strategy, "random") == 0 && o->budget <= 0)

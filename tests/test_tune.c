@@ -1,0 +1,162 @@
+/* Search and feature selection: strategies visit what they should, the
+ * test rows are never read, folds work, --features applies a selection. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/prepared.h"
+#include "helpers.h"
+#include "tune/search.h"
+#include "tune/select.h"
+
+/* Label A follows feature a; b is noise; c is constant. */
+static const char *tune_csv(void)
+{
+    static char csv[65536];
+    strcpy(csv, "a,b,c,A,B\n");
+    unsigned s = 5;
+    for (int i = 0; i < 400; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)((s >> 8) % 100);
+        s = s * 1103515245u + 12345u;
+        int b = (int)((s >> 8) % 100);
+        sprintf(csv + strlen(csv), "%d,%d,7,%d,%d\n", a, b, a > 60, i % 3 == 0 || a <= 60);
+    }
+    return tmp_write("tune.csv", csv);
+}
+
+static void prepare(reel_prepared *p)
+{
+    reel_prepare_opts o = {0};
+    o.data.data = tune_csv();
+    o.data.labels = "A,B";
+    o.data.quiet = 1;
+    o.split = (reel_split_opts){.seed = 9, .test_fraction = 0.25, .valid_fraction = 0.25};
+    o.top_k = 10;
+    reel_error err;
+    cr_assert_eq(reel_prepare(p, &o, &err), 0, "%s", err.msg);
+}
+
+static reel_search_result run_search(reel_prepared *p, const char *strategy, int folds, int budget)
+{
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, p, "prior", "samples-f1", folds, 9, "cpu", &err), 0, "%s", err.msg);
+    cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.3, 0.5, 0.7]}");
+    cJSON *base = cJSON_CreateObject();
+    reel_search_opts o = {strategy, budget, 2, 1};
+    reel_search_result r;
+    cr_assert_eq(reel_search(&sc, grid, base, &o, &r, &err), 0, "%s", err.msg);
+    cJSON_Delete(grid);
+    cJSON_Delete(base);
+    reel_scorer_free(&sc);
+    return r;
+}
+
+Test(search, strategies_and_dedup)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_search_result r = run_search(&p, "one-at-a-time", 0, 0);
+    /* defaults (threshold 0.5) + 0.1, 0.3, 0.7 (0.5 is the default again): 4 distinct trials */
+    cr_expect_eq(r.n, 4, "trials: %zu", r.n);
+    for (size_t i = 0; i < r.n; i++)
+        cr_expect(r.trials[r.best].score >= r.trials[i].score);
+    cr_expect_eq(r.base, 0);
+    reel_search_result_free(&r);
+    r = run_search(&p, "grid", 0, 0);
+    cr_expect_eq(r.n, 4);
+    reel_search_result_free(&r);
+    r = run_search(&p, "random", 0, 2);
+    cr_expect_leq(r.n, 3, "defaults + at most 2 samples");
+    reel_search_result_free(&r);
+    r = run_search(&p, "coordinate", 3, 0);
+    cr_expect_eq(r.n, 4);
+    cr_expect_gt(r.trials[r.best].score_std + 1, 0);
+    reel_search_result_free(&r);
+    reel_prepared_free(&p);
+}
+
+Test(search, never_reads_the_test_rows)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_search_result a = run_search(&p, "one-at-a-time", 0, 0);
+    /* Shuffle (here: invert) every test label: the search must not notice. */
+    for (size_t i = 0; i < p.test.n * p.L; i++)
+        p.test.Y[i] = !p.test.Y[i];
+    memset(p.test.X[0], 0, p.test.n * p.d * sizeof(float));
+    reel_search_result b = run_search(&p, "one-at-a-time", 0, 0);
+    cr_assert_eq(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        cr_expect_eq(a.trials[i].score, b.trials[i].score);
+    cr_expect_eq(a.best, b.best);
+    reel_search_result_free(&a);
+    reel_search_result_free(&b);
+    reel_prepared_free(&p);
+}
+
+Test(search, bad_grid_fails_before_fitting)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
+    cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 7]}");
+    reel_search_opts o = {"grid", 0, 1, 1};
+    reel_search_result r;
+    cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
+    cr_expect(strstr(err.msg, "key 'threshold' must be a number >= 0 and <= 1; got 7"), "%s", err.msg);
+    cJSON_Delete(grid);
+    grid = cJSON_Parse("{\"nope\": [1]}");
+    cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
+    cr_expect(strstr(err.msg, "unknown key 'nope'"), "%s", err.msg);
+    cJSON_Delete(grid);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
+}
+
+Test(select, single_pass_keeps_what_matters_and_ignores_test)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_scorer sc;
+    reel_error err;
+    /* prior ignores features: every removal leaves the score equal -> all but one dropped. */
+    cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
+    reel_select_result r;
+    cr_assert_eq(reel_select(&sc, NULL, "single-pass", 2, 1, &r, &err), 0, "%s", err.msg);
+    cr_expect_eq(r.n, 3);
+    size_t kept = 0;
+    for (size_t g = 0; g < r.n; g++) {
+        cr_expect_float_eq(r.f[g].delta, 0.0, 1e-12);
+        kept += !r.f[g].dropped;
+    }
+    cr_expect_eq(kept, 1, "never drops every feature");
+    reel_select_result_free(&r);
+    cr_expect_neq(reel_select(&sc, NULL, "sideways", 2, 1, &r, &err), 0);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
+}
+
+Test(select, features_file_restricts_columns)
+{
+    reel_prepare_opts o = {0};
+    o.data.data = tune_csv();
+    o.data.labels = "A,B";
+    o.data.quiet = 1;
+    o.data.features = tmp_write("sel.json", "{\"kept\": [\"b\", \"a\"], \"dropped\": [\"c\"]}");
+    o.split = (reel_split_opts){.seed = 9, .test_fraction = 0.25, .valid_fraction = 0.25};
+    o.top_k = 10;
+    reel_prepared p;
+    reel_error err;
+    cr_assert_eq(reel_prepare(&p, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(p.d, 2);
+    cr_expect_str_eq(p.feature_names[0], "a");
+    reel_prepared_free(&p);
+    o.data.features = tmp_write("sel2.json", "[\"a\", \"zzz\"]");
+    cr_expect_neq(reel_prepare(&p, &o, &err), 0);
+    cr_expect(strstr(err.msg, "'zzz' is not a feature column"), "%s", err.msg);
+}
