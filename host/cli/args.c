@@ -147,6 +147,8 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "threads", OPT_INT, &c->threads, "N", "CPU threads (default: all cores)");
     reel_optset_add(s, "device", OPT_STR, &c->device, "auto|cpu|gpu", "where nets train (auto)");
     reel_optset_add(s, "quiet", OPT_FLAG, &c->quiet, NULL, "no progress on stderr");
+    reel_optset_add(s, "tune-thresholds", OPT_STR, &c->tune_thresholds, "per-label|global",
+                    "choose decision thresholds on the validation rows");
 }
 
 int reel_common_apply(reel_common_opts *c, reel_error *err)
@@ -155,6 +157,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         return reel_fail(err, "--device must be auto, cpu or gpu, got '%s'", c->device);
     if (strcmp(c->device, "gpu") == 0 && reel_gpu_count() == 0)
         return reel_fail(err, "--device gpu: %s", reel_gpu_absent_reason());
+    if (c->tune_thresholds && strcmp(c->tune_thresholds, "per-label") && strcmp(c->tune_thresholds, "global"))
+        return reel_fail(err, "--tune-thresholds must be per-label or global, got '%s'", c->tune_thresholds);
     if (c->threads < 0)
         return reel_fail(err, "--threads must be >= 1, got %d", c->threads);
     if (c->threads == 0)

@@ -41,6 +41,7 @@ typedef struct {
     int threads;
     const char *device;
     int quiet;
+    const char *tune_thresholds; /* NULL, per-label or global */
 } reel_common_opts;
 
 void reel_common_defaults(reel_common_opts *c);

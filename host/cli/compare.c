@@ -30,14 +30,19 @@ static char *default_models(void)
 
 static void print_table(const reel_run *runs, size_t n)
 {
-    printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
-           "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device");
+    int tuned = n > 0 && runs[0].untuned.L > 0;
+    printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s%s\n", "model", "samples-F1", "precision", "recall",
+           "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device",
+           "");
     for (size_t i = 0; i < n; i++) {
         const reel_metrics *m = &runs[i].metrics;
         printf("%-10s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", runs[i].model.name,
                m->samples_f1, m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1,
                m->hamming_accuracy, runs[i].fit_seconds, runs[i].predict_seconds,
                reel_model_device(&runs[i].model));
+        if (tuned)
+            printf("%-10s %s %.4f\n", "", "untuned (thresholds as the model set them): samples-F1",
+                   runs[i].untuned.samples_f1);
     }
 }
 
@@ -127,7 +132,7 @@ int reel_cmd_compare(int argc, char **argv)
         fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
 
     reel_run *runs = calloc(n_models, sizeof *runs);
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds};
     size_t done = 0;
     int rc = REEL_EXIT_OK;
     for (; done < n_models; done++) {

@@ -106,7 +106,7 @@ int reel_cmd_train(int argc, char **argv)
         reel_prepared_warn(&p);
     }
     reel_run run;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds};
     int rc = REEL_EXIT_RUNTIME;
     if (out && reel_mkdir_p(out, &err))
         goto done_prepared;

@@ -15,6 +15,7 @@ typedef struct {
     const char *device;
     int quiet;
     const char *out_dir; /* may be NULL */
+    const char *tune_thresholds; /* NULL, "per-label" or "global": chosen on the validation rows */
 } reel_run_opts;
 
 typedef struct {
@@ -22,6 +23,7 @@ typedef struct {
     float *P;       /* test probabilities: n_test x L */
     uint8_t *pred;  /* test predictions */
     reel_metrics metrics;
+    reel_metrics untuned; /* with the model's own thresholds, when they were tuned (else L == 0) */
     double fit_seconds, predict_seconds;
 } reel_run;
 
