@@ -268,22 +268,27 @@ void reel_trees_free(reel_trees *f)
 
 void reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P)
 {
-    size_t L = f->L, d = f->d;
+    enum { BLOCK = 256 }; /* rows walked through one tree before the next: its top stays in cache */
+    size_t L = f->L, d = f->d, n_blocks = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel num_threads(f->threads)
     {
-        double *acc = malloc((L ? L : 1) * sizeof *acc);
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            /* a fixed order of trees: the same sums on any thread count */
-            memset(acc, 0, L * sizeof *acc);
+        double *acc = malloc(BLOCK * (L ? L : 1) * sizeof *acc);
+#pragma omp for schedule(dynamic, 4)
+        for (size_t b = 0; b < n_blocks; b++) {
+            size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+            memset(acc, 0, BLOCK * L * sizeof *acc);
+            /* every row adds the trees in the same order: the same sums on any thread count */
             for (size_t t = 0; t < f->n_trees; t++) {
                 const reel_tree *tr = &f->trees[t];
-                const float *v = tr->value + reel_tree_leaf(tr, X + i * d) * L;
-                for (size_t k = 0; k < L; k++)
-                    acc[k] += v[k];
+                for (size_t i = lo; i < hi; i++) {
+                    const float *v = tr->value + reel_tree_leaf(tr, X + i * d) * L;
+                    for (size_t k = 0; k < L; k++)
+                        acc[(i - lo) * L + k] += v[k];
+                }
             }
-            for (size_t k = 0; k < L; k++)
-                P[i * L + k] = (float)(acc[k] / (double)f->n_trees);
+            for (size_t i = lo; i < hi; i++)
+                for (size_t k = 0; k < L; k++)
+                    P[i * L + k] = (float)(acc[(i - lo) * L + k] / (double)f->n_trees);
         }
         free(acc);
     }

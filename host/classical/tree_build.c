@@ -18,6 +18,13 @@
 /* Values closer than this are one value (scikit-learn's FEATURE_THRESHOLD). */
 #define FEATURE_THRESHOLD 1e-7
 
+/* One row in a feature's sorted list, with its value there (read in
+ * order by the sweeps instead of fetched from X). */
+typedef struct {
+    float x;
+    int32_t row;
+} entry;
+
 typedef struct {
     int32_t feature, pos; /* pos: rows going left */
     double threshold, improvement, impurity_left, impurity_right;
@@ -37,8 +44,8 @@ typedef struct {
     reel_rng *rng;
     size_t n, d, L, m; /* m: rows in the tree (weight > 0) */
     long mtry;         /* features to try per node */
-    int32_t *idx;      /* d x m: per feature, the rows sorted within each node's range */
-    int32_t *tmp;      /* m: partition buffer */
+    entry *idx;        /* d x m: per feature, the rows sorted within each node's range */
+    entry *tmp;        /* m: partition buffer */
     int32_t *perm;     /* d: feature draw order */
     uint8_t *goes_left; /* n, by row id */
     double *C, *cl;    /* L: node positives; left positives in a sweep */
@@ -106,11 +113,10 @@ static double row_weight(const builder *b, int32_t row) { return b->w ? (double)
  * 0 when the feature is constant there. */
 static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double W, double *best_score, split *best)
 {
-    const int32_t *rows = b->idx + (size_t)f * b->m + start;
-    const float *x = b->td->Xt + (size_t)f * b->n;
+    const entry *e = b->idx + (size_t)f * b->m + start;
     int32_t n = end - start;
     long msl = b->p->min_samples_leaf;
-    if ((double)x[rows[n - 1]] <= (double)x[rows[0]] + FEATURE_THRESHOLD)
+    if ((double)e[n - 1].x <= (double)e[0].x + FEATURE_THRESHOLD)
         return 0;
     const double *C = b->C;
     double *cl = b->cl, Ld = (double)b->L;
@@ -125,7 +131,7 @@ static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double 
     }
     const reel_tree_data *td = b->td;
     for (int32_t p = 0; p + 1 < n; p++) {
-        int32_t row = rows[p];
+        int32_t row = e[p].row;
         double u = row_weight(b, row);
         wl += u;
         for (int32_t j = td->pos_start[row]; j < td->pos_start[row + 1]; j++) {
@@ -139,7 +145,7 @@ static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double 
             continue;
         if (n - (p + 1) < msl)
             break;
-        double xv = x[row], xn = x[rows[p + 1]];
+        double xv = e[p].x, xn = e[p + 1].x;
         if (xn <= xv + FEATURE_THRESHOLD)
             continue;
         double score;
@@ -168,10 +174,9 @@ static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double 
  * feature is constant in the node. */
 static int try_random(builder *b, int32_t f, int32_t start, int32_t end, double W, double *best_score, split *best)
 {
-    const int32_t *rows = b->idx + (size_t)f * b->m + start;
-    const float *x = b->td->Xt + (size_t)f * b->n;
+    const entry *e = b->idx + (size_t)f * b->m + start;
     int32_t n = end - start;
-    double lo = x[rows[0]], hi = x[rows[n - 1]];
+    double lo = e[0].x, hi = e[n - 1].x;
     if (hi <= lo + FEATURE_THRESHOLD)
         return 0;
     double thr = (hi - lo) * reel_rng_uniform(b->rng) + lo;
@@ -181,7 +186,7 @@ static int try_random(builder *b, int32_t f, int32_t start, int32_t end, double 
     int32_t a = 0, z = n;
     while (a < z) {
         int32_t mid = a + (z - a) / 2;
-        if ((double)x[rows[mid]] <= thr)
+        if ((double)e[mid].x <= thr)
             a = mid + 1;
         else
             z = mid;
@@ -192,9 +197,9 @@ static int try_random(builder *b, int32_t f, int32_t start, int32_t end, double 
     double *cl = b->cl, wl = 0;
     memset(cl, 0, b->L * sizeof *cl);
     for (int32_t p = 0; p < pos; p++) {
-        double u = row_weight(b, rows[p]);
+        double u = row_weight(b, e[p].row);
         wl += u;
-        add_row(b, cl, rows[p], u);
+        add_row(b, cl, e[p].row, u);
     }
     double score = split_score(b, cl, wl, W);
     if (score > *best_score) {
@@ -234,13 +239,13 @@ static int find_split(builder *b, int32_t start, int32_t end, double W, double i
     if (s->feature < 0)
         return 0;
     /* impurities of the two children from the winner's left rows */
-    const int32_t *rows = b->idx + (size_t)s->feature * b->m + start;
+    const entry *e = b->idx + (size_t)s->feature * b->m + start;
     double *cl = b->cl, wl = 0;
     memset(cl, 0, b->L * sizeof *cl);
     for (int32_t p = 0; p < s->pos; p++) {
-        double u = row_weight(b, rows[p]);
+        double u = row_weight(b, e[p].row);
         wl += u;
-        add_row(b, cl, rows[p], u);
+        add_row(b, cl, e[p].row, u);
     }
     double wr = W - wl;
     s->impurity_left = impurity(b, cl, wl);
@@ -297,13 +302,13 @@ static int add_node(builder *b, int32_t start, int32_t end, int32_t depth, int32
         return -1;
     reel_tree *t = &b->t;
     int32_t id = (int32_t)t->n_nodes++;
-    const int32_t *rows = b->idx + (size_t)sorted_by * b->m;
+    const entry *e = b->idx + (size_t)sorted_by * b->m;
     double W = 0;
     memset(b->C, 0, b->L * sizeof *b->C);
     for (int32_t p = start; p < end; p++) {
-        double u = row_weight(b, rows[p]);
+        double u = row_weight(b, e[p].row);
         W += u;
-        add_row(b, b->C, rows[p], u);
+        add_row(b, b->C, e[p].row, u);
     }
     double imp = impurity(b, b->C, W);
     for (size_t k = 0; k < b->L; k++)
@@ -331,23 +336,23 @@ static int add_node(builder *b, int32_t start, int32_t end, int32_t depth, int32
  * of feature f) before those that go right, keeping both sorted. */
 static void partition(builder *b, int32_t f, int32_t start, int32_t pos, int32_t end)
 {
-    const int32_t *split_rows = b->idx + (size_t)f * b->m;
+    const entry *split_rows = b->idx + (size_t)f * b->m;
     for (int32_t p = start; p < end; p++)
-        b->goes_left[split_rows[p]] = p < pos;
+        b->goes_left[split_rows[p].row] = p < pos;
     for (size_t g = 0; g < b->d; g++) {
         if ((int32_t)g == f)
             continue;
-        int32_t *rows = b->idx + g * b->m;
+        entry *e = b->idx + g * b->m;
         int32_t nl = start, nr = 0;
         for (int32_t p = start; p < end; p++) {
-            int32_t row = rows[p];
-            int left = b->goes_left[row];
-            rows[nl] = row;
-            b->tmp[nr] = row;
+            entry v = e[p];
+            int left = b->goes_left[v.row];
+            e[nl] = v;
+            b->tmp[nr] = v;
             nl += left;
             nr += !left;
         }
-        memcpy(rows + nl, b->tmp, (size_t)nr * sizeof *rows);
+        memcpy(e + nl, b->tmp, (size_t)nr * sizeof *e);
     }
 }
 
@@ -433,8 +438,8 @@ static int grow(builder *b)
     pending root;
     if (add_node(b, 0, (int32_t)b->m, 0, 0, 1, &root))
         return -1;
-    /* depth-first: the stack pops the right child first, so push order
-     * does not matter for correctness; best-first: split budget */
+    /* depth-first pops the newest node (ids are renumbered into pre-order
+     * afterwards); best-first spends a budget of max_leaf_nodes - 1 splits */
     long splits_left = b->p->max_leaf_nodes > 0 ? b->p->max_leaf_nodes - 1 : -1;
     while (b->n_fr) {
         pending it = frontier_pop(b);
@@ -488,11 +493,12 @@ int reel_tree_fit(reel_tree *t, const reel_tree_data *td, const uint32_t *weight
     /* this tree's rows, in each feature's presorted order */
     for (size_t f = 0; f < td->d; f++) {
         const int32_t *order = td->order + f * td->n;
-        int32_t *rows = b.idx + f * b.m;
+        const float *x = td->Xt + f * td->n;
+        entry *e = b.idx + f * b.m;
         size_t k = 0;
         for (size_t i = 0; i < td->n; i++)
             if (!weight || weight[order[i]])
-                rows[k++] = order[i];
+                e[k++] = (entry){x[order[i]], order[i]};
     }
     b.t.L = td->L;
     int rc = grow(&b);
