@@ -266,13 +266,17 @@ void reel_trees_free(reel_trees *f)
     free(f);
 }
 
-void reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P)
+int reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P, reel_error *err)
 {
     enum { BLOCK = 256 }; /* rows walked through one tree before the next: its top stays in cache */
     size_t L = f->L, d = f->d, n_blocks = (n + BLOCK - 1) / BLOCK;
-#pragma omp parallel num_threads(f->threads)
+    int threads = n * f->n_trees > 100000 ? f->threads : 1; /* threads pay off past ~10^5 tree walks */
+    double *acc_all = malloc((size_t)threads * BLOCK * (L ? L : 1) * sizeof *acc_all);
+    if (!acc_all)
+        return reel_fail(err, "out of memory predicting %zu rows", n);
+#pragma omp parallel num_threads(threads)
     {
-        double *acc = malloc(BLOCK * (L ? L : 1) * sizeof *acc);
+        double *acc = acc_all + (size_t)omp_get_thread_num() * BLOCK * L;
 #pragma omp for schedule(dynamic, 4)
         for (size_t b = 0; b < n_blocks; b++) {
             size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
@@ -290,8 +294,9 @@ void reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P)
                 for (size_t k = 0; k < L; k++)
                     P[i * L + k] = (float)(acc[(i - lo) * L + k] / (double)f->n_trees);
         }
-        free(acc);
     }
+    free(acc_all);
+    return 0;
 }
 
 void reel_trees_importances(const reel_trees *f, double *imp)

@@ -109,7 +109,7 @@ typedef struct {
 reel_trees *reel_trees_new(size_t n_trees, size_t d, size_t L, int threads);
 void reel_trees_free(reel_trees *f);
 /* P (n x L) = mean over trees of the leaf values (parallel over rows). */
-void reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P);
+int reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P, reel_error *err);
 /* Mean of the importances of the trees that split at all, normalised
  * (scikit-learn's forest feature_importances_). */
 void reel_trees_importances(const reel_trees *f, double *imp);

@@ -27,9 +27,7 @@ static void *tree_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *
 
 static int tree_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
 {
-    (void)err;
-    reel_trees_predict(state, X, n, P);
-    return 0;
+    return reel_trees_predict(state, X, n, P, err);
 }
 
 static int tree_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
