@@ -5,10 +5,13 @@
 #include "models/model.h"
 
 extern const reel_model_kind reel_kind_random, reel_kind_prior;
+extern const reel_model_kind reel_kind_tree, reel_kind_forest;
 
 static const reel_model_kind *const kinds[] = {
     &reel_kind_random,
     &reel_kind_prior,
+    &reel_kind_tree,
+    &reel_kind_forest,
     NULL,
 };
 

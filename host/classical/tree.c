@@ -1,0 +1,456 @@
+/* A fitted tree's node arrays: prediction, cost-complexity pruning,
+ * feature importances, and sets of trees as tensors. */
+#include "classical/tree.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+void reel_tree_free(reel_tree *t)
+{
+    free(t->feature);
+    free(t->threshold);
+    free(t->left);
+    free(t->right);
+    free(t->value);
+    free(t->impurity);
+    free(t->n_samples);
+    free(t->weight);
+    memset(t, 0, sizeof *t);
+}
+
+static int tree_alloc(reel_tree *t, size_t n_nodes, size_t L)
+{
+    memset(t, 0, sizeof *t);
+    size_t n = n_nodes ? n_nodes : 1;
+    t->n_nodes = n_nodes;
+    t->L = L;
+    t->feature = malloc(n * sizeof *t->feature);
+    t->threshold = malloc(n * sizeof *t->threshold);
+    t->left = malloc(n * sizeof *t->left);
+    t->right = malloc(n * sizeof *t->right);
+    t->value = malloc(n * (L ? L : 1) * sizeof *t->value);
+    t->impurity = malloc(n * sizeof *t->impurity);
+    t->n_samples = malloc(n * sizeof *t->n_samples);
+    t->weight = malloc(n * sizeof *t->weight);
+    if (!t->feature || !t->threshold || !t->left || !t->right || !t->value || !t->impurity || !t->n_samples ||
+        !t->weight) {
+        reel_tree_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+size_t reel_tree_leaf(const reel_tree *t, const float *x)
+{
+    int32_t node = 0;
+    while (t->left[node] >= 0)
+        node = (double)x[t->feature[node]] <= t->threshold[node] ? t->left[node] : t->right[node];
+    return (size_t)node;
+}
+
+int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
+{
+    size_t n = t->n_nodes, L = t->L;
+    /* stack of (old node, new parent slot to fill) */
+    int32_t *stack = malloc((n ? n : 1) * sizeof *stack);
+    int32_t *parent_slot = malloc((n ? n : 1) * sizeof *parent_slot);
+    reel_tree out;
+    if (!stack || !parent_slot || tree_alloc(&out, n, L)) {
+        free(stack);
+        free(parent_slot);
+        return reel_fail(err, "tree: out of memory renumbering %zu nodes", n);
+    }
+    size_t top = 0, k = 0;
+    if (n) {
+        stack[top] = 0;
+        parent_slot[top++] = -1;
+    }
+    /* parent_slot: -1 root, 2*p for the left child of new node p, 2*p+1 right */
+    while (top) {
+        top--;
+        int32_t old = stack[top], slot = parent_slot[top];
+        int32_t id = (int32_t)k++;
+        if (slot >= 0) {
+            if (slot % 2 == 0)
+                out.left[slot / 2] = id;
+            else
+                out.right[slot / 2] = id;
+        }
+        int leaf = t->left[old] < 0 || (cut && cut[old]);
+        out.feature[id] = leaf ? -1 : t->feature[old];
+        out.threshold[id] = leaf ? 0 : t->threshold[old];
+        out.left[id] = out.right[id] = -1;
+        memcpy(out.value + (size_t)id * L, t->value + (size_t)old * L, L * sizeof *out.value);
+        out.impurity[id] = t->impurity[old];
+        out.n_samples[id] = t->n_samples[old];
+        out.weight[id] = t->weight[old];
+        if (!leaf) { /* right below left so the left subtree comes out first */
+            stack[top] = t->right[old];
+            parent_slot[top++] = 2 * id + 1;
+            stack[top] = t->left[old];
+            parent_slot[top++] = 2 * id;
+        }
+    }
+    free(stack);
+    free(parent_slot);
+    out.n_nodes = k;
+    reel_tree_free(t);
+    *t = out;
+    return 0;
+}
+
+/* scikit-learn's _cost_complexity_prune: collapses the weakest link while
+ * its alpha_eff <= ccp_alpha (ccp_alpha = +inf: down to the root). Marks
+ * collapsed nodes in cut; records each step's alpha and total leaf R when
+ * alphas is not NULL. */
+static int weakest_links(const reel_tree *t, double ccp_alpha, uint8_t *cut, double *alphas, double *impurities,
+                         size_t *count)
+{
+    size_t n = t->n_nodes;
+    double *r_node = malloc(n * sizeof *r_node), *r_branch = malloc(n * sizeof *r_branch);
+    int32_t *leaves = malloc(n * sizeof *leaves), *parent = malloc(n * sizeof *parent);
+    int32_t *size = malloc(n * sizeof *size);
+    uint8_t *gone = calloc(n, 1); /* below a collapsed node */
+    if (!r_node || !r_branch || !leaves || !parent || !size || !gone) {
+        free(r_node);
+        free(r_branch);
+        free(leaves);
+        free(parent);
+        free(size);
+        free(gone);
+        return -1;
+    }
+    memset(cut, 0, n);
+    parent[0] = -1;
+    for (size_t i = 0; i < n; i++) {
+        r_node[i] = t->weight[i] / t->weight[0] * t->impurity[i];
+        if (t->left[i] >= 0)
+            parent[t->left[i]] = parent[t->right[i]] = (int32_t)i;
+    }
+    /* children come after parents: a backwards pass sums subtrees */
+    for (size_t i = n; i-- > 0;) {
+        if (t->left[i] < 0) {
+            r_branch[i] = r_node[i];
+            leaves[i] = size[i] = 1;
+        } else {
+            r_branch[i] = r_branch[t->left[i]] + r_branch[t->right[i]];
+            leaves[i] = leaves[t->left[i]] + leaves[t->right[i]];
+            size[i] = 1 + size[t->left[i]] + size[t->right[i]];
+        }
+    }
+    size_t k = 0;
+    if (alphas) {
+        alphas[k] = 0;
+        impurities[k++] = r_branch[0];
+    }
+    while (leaves[0] > 1) {
+        double best = DBL_MAX;
+        size_t weakest = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (gone[i] || leaves[i] <= 1)
+                continue;
+            double a = (r_node[i] - r_branch[i]) / (leaves[i] - 1);
+            if (a < best) {
+                best = a;
+                weakest = i;
+            }
+        }
+        if (ccp_alpha < best)
+            break;
+        cut[weakest] = 1;
+        /* everything below the collapsed node leaves the tree: in pre-order
+         * its subtree is the run of nodes that follows it */
+        for (size_t j = weakest + 1; j < weakest + (size_t)size[weakest]; j++)
+            gone[j] = 1;
+        int32_t dropped = leaves[weakest] - 1;
+        double r_diff = r_node[weakest] - r_branch[weakest];
+        leaves[weakest] = 1;
+        r_branch[weakest] = r_node[weakest];
+        for (int32_t a = parent[weakest]; a >= 0; a = parent[a]) {
+            leaves[a] -= dropped;
+            r_branch[a] += r_diff;
+        }
+        if (alphas) {
+            alphas[k] = best;
+            impurities[k++] = r_branch[0];
+        }
+    }
+    if (count)
+        *count = k;
+    free(r_node);
+    free(r_branch);
+    free(leaves);
+    free(parent);
+    free(size);
+    free(gone);
+    return 0;
+}
+
+int reel_tree_prune(reel_tree *t, double ccp_alpha, reel_error *err)
+{
+    uint8_t *cut = malloc(t->n_nodes ? t->n_nodes : 1);
+    if (!cut || weakest_links(t, ccp_alpha, cut, NULL, NULL, NULL)) {
+        free(cut);
+        return reel_fail(err, "tree: out of memory pruning");
+    }
+    int rc = reel_tree_compact(t, cut, err);
+    free(cut);
+    return rc;
+}
+
+int reel_tree_pruning_path(const reel_tree *t, double **alphas, double **impurities, size_t *count,
+                           reel_error *err)
+{
+    size_t n = t->n_nodes ? t->n_nodes : 1;
+    uint8_t *cut = malloc(n);
+    *alphas = malloc(n * sizeof **alphas);
+    *impurities = malloc(n * sizeof **impurities);
+    if (!cut || !*alphas || !*impurities || weakest_links(t, INFINITY, cut, *alphas, *impurities, count)) {
+        free(cut);
+        free(*alphas);
+        free(*impurities);
+        *alphas = *impurities = NULL;
+        return reel_fail(err, "tree: out of memory for the pruning path");
+    }
+    free(cut);
+    return 0;
+}
+
+void reel_tree_importances(const reel_tree *t, size_t d, double *imp)
+{
+    memset(imp, 0, d * sizeof *imp);
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        if (t->left[i] < 0)
+            continue;
+        int32_t l = t->left[i], r = t->right[i];
+        imp[t->feature[i]] += t->weight[i] * t->impurity[i] - t->weight[l] * t->impurity[l] -
+                              t->weight[r] * t->impurity[r];
+    }
+    double sum = 0;
+    for (size_t f = 0; f < d; f++) {
+        imp[f] /= t->weight[0];
+        sum += imp[f];
+    }
+    if (sum > 0)
+        for (size_t f = 0; f < d; f++)
+            imp[f] /= sum;
+}
+
+/* ---- sets of trees ---- */
+
+reel_trees *reel_trees_new(size_t n_trees, size_t d, size_t L, int threads)
+{
+    reel_trees *f = calloc(1, sizeof *f);
+    if (!f || !(f->trees = calloc(n_trees ? n_trees : 1, sizeof *f->trees))) {
+        free(f);
+        return NULL;
+    }
+    f->n_trees = n_trees;
+    f->d = d;
+    f->L = L;
+    f->threads = threads > 0 ? threads : 1;
+    return f;
+}
+
+void reel_trees_free(reel_trees *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_trees; i++)
+        reel_tree_free(&f->trees[i]);
+    free(f->trees);
+    free(f);
+}
+
+int reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P, reel_error *err)
+{
+    enum { BLOCK = 256 }; /* rows walked through one tree before the next: its top stays in cache */
+    size_t L = f->L, d = f->d, n_blocks = (n + BLOCK - 1) / BLOCK;
+    int threads = n * f->n_trees > 100000 ? f->threads : 1; /* threads pay off past ~10^5 tree walks */
+    double *acc_all = malloc((size_t)threads * BLOCK * (L ? L : 1) * sizeof *acc_all);
+    if (!acc_all)
+        return reel_fail(err, "out of memory predicting %zu rows", n);
+#pragma omp parallel num_threads(threads)
+    {
+        double *acc = acc_all + (size_t)omp_get_thread_num() * BLOCK * L;
+#pragma omp for schedule(dynamic, 4)
+        for (size_t b = 0; b < n_blocks; b++) {
+            size_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
+            memset(acc, 0, BLOCK * L * sizeof *acc);
+            /* every row adds the trees in the same order: the same sums on any thread count */
+            for (size_t t = 0; t < f->n_trees; t++) {
+                const reel_tree *tr = &f->trees[t];
+                for (size_t i = lo; i < hi; i++) {
+                    const float *v = tr->value + reel_tree_leaf(tr, X + i * d) * L;
+                    for (size_t k = 0; k < L; k++)
+                        acc[(i - lo) * L + k] += v[k];
+                }
+            }
+            for (size_t i = lo; i < hi; i++)
+                for (size_t k = 0; k < L; k++)
+                    P[i * L + k] = (float)(acc[(i - lo) * L + k] / (double)f->n_trees);
+        }
+    }
+    free(acc_all);
+    return 0;
+}
+
+void reel_trees_importances(const reel_trees *f, double *imp)
+{
+    size_t d = f->d, used = 0;
+    double *one = malloc((d ? d : 1) * sizeof *one);
+    memset(imp, 0, d * sizeof *imp);
+    if (!one)
+        return;
+    for (size_t t = 0; t < f->n_trees; t++) {
+        if (f->trees[t].n_nodes <= 1)
+            continue;
+        reel_tree_importances(&f->trees[t], d, one);
+        for (size_t j = 0; j < d; j++)
+            imp[j] += one[j];
+        used++;
+    }
+    free(one);
+    double sum = 0;
+    for (size_t j = 0; j < d; j++)
+        sum += imp[j] /= (double)(used ? used : 1);
+    if (sum > 0)
+        for (size_t j = 0; j < d; j++)
+            imp[j] /= sum;
+}
+
+int reel_trees_save(const reel_trees *f, reel_tensors *out, reel_error *err)
+{
+    size_t total = 0, L = f->L;
+    for (size_t t = 0; t < f->n_trees; t++)
+        total += f->trees[t].n_nodes;
+    reel_tree all;
+    int32_t *counts = malloc((f->n_trees ? f->n_trees : 1) * sizeof *counts);
+    if (!counts || tree_alloc(&all, total, L)) {
+        free(counts);
+        return reel_fail(err, "tree: out of memory saving %zu nodes", total);
+    }
+    size_t at = 0;
+    for (size_t t = 0; t < f->n_trees; t++) {
+        const reel_tree *tr = &f->trees[t];
+        size_t n = tr->n_nodes;
+        counts[t] = (int32_t)n;
+        memcpy(all.feature + at, tr->feature, n * sizeof *all.feature);
+        memcpy(all.threshold + at, tr->threshold, n * sizeof *all.threshold);
+        memcpy(all.left + at, tr->left, n * sizeof *all.left);
+        memcpy(all.right + at, tr->right, n * sizeof *all.right);
+        memcpy(all.value + at * L, tr->value, n * L * sizeof *all.value);
+        memcpy(all.impurity + at, tr->impurity, n * sizeof *all.impurity);
+        memcpy(all.n_samples + at, tr->n_samples, n * sizeof *all.n_samples);
+        memcpy(all.weight + at, tr->weight, n * sizeof *all.weight);
+        at += n;
+    }
+    size_t nt = f->n_trees, vshape[2] = {total, L};
+    int rc = reel_tensors_add(out, "tree_nodes", REEL_I32, 1, &nt, counts, err) ||
+             reel_tensors_add(out, "feature", REEL_I32, 1, &total, all.feature, err) ||
+             reel_tensors_add(out, "threshold", REEL_F64, 1, &total, all.threshold, err) ||
+             reel_tensors_add(out, "left", REEL_I32, 1, &total, all.left, err) ||
+             reel_tensors_add(out, "right", REEL_I32, 1, &total, all.right, err) ||
+             reel_tensors_add(out, "value", REEL_F32, 2, vshape, all.value, err) ||
+             reel_tensors_add(out, "impurity", REEL_F64, 1, &total, all.impurity, err) ||
+             reel_tensors_add(out, "n_samples", REEL_I32, 1, &total, all.n_samples, err) ||
+             reel_tensors_add(out, "weight", REEL_F64, 1, &total, all.weight, err);
+    free(counts);
+    reel_tree_free(&all);
+    return rc ? -1 : 0;
+}
+
+/* Checks one loaded tree: features in range, children after their parent
+ * (so walking down always ends), leaves marked on both sides. */
+static int tree_valid(const reel_tree *t, size_t d)
+{
+    if (t->n_nodes == 0)
+        return 0;
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        int32_t l = t->left[i], r = t->right[i];
+        if (l < 0 || r < 0) {
+            if (l != -1 || r != -1)
+                return 0;
+            continue;
+        }
+        if ((size_t)l <= i || (size_t)r <= i || (size_t)l >= t->n_nodes || (size_t)r >= t->n_nodes ||
+            t->feature[i] < 0 || (size_t)t->feature[i] >= d)
+            return 0;
+    }
+    return 1;
+}
+
+reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err)
+{
+    const reel_tensor *counts = reel_tensors_get(in, "tree_nodes", REEL_I32, 0, err);
+    if (!counts)
+        return NULL;
+    size_t nt = counts->nbytes / sizeof(int32_t), total = 0;
+    const int32_t *c = counts->data;
+    for (size_t t = 0; t < nt; t++) {
+        if (c[t] <= 0) {
+            reel_fail(err, "tree model: tree %zu has %d nodes", t, (int)c[t]);
+            return NULL;
+        }
+        total += (size_t)c[t];
+    }
+    const reel_tensor *feature, *threshold, *left, *right, *value, *imp, *ns, *w;
+    if (!(feature = reel_tensors_get(in, "feature", REEL_I32, total, err)) ||
+        !(threshold = reel_tensors_get(in, "threshold", REEL_F64, total, err)) ||
+        !(left = reel_tensors_get(in, "left", REEL_I32, total, err)) ||
+        !(right = reel_tensors_get(in, "right", REEL_I32, total, err)) ||
+        !(value = reel_tensors_get(in, "value", REEL_F32, total * L, err)) ||
+        !(imp = reel_tensors_get(in, "impurity", REEL_F64, total, err)) ||
+        !(ns = reel_tensors_get(in, "n_samples", REEL_I32, total, err)) ||
+        !(w = reel_tensors_get(in, "weight", REEL_F64, total, err)))
+        return NULL;
+    if (nt == 0) {
+        reel_fail(err, "tree model: no trees");
+        return NULL;
+    }
+    reel_trees *f = reel_trees_new(nt, d, L, omp_get_max_threads());
+    if (!f) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    size_t at = 0;
+    for (size_t t = 0; t < nt; t++) {
+        reel_tree *tr = &f->trees[t];
+        size_t n = (size_t)c[t];
+        if (tree_alloc(tr, n, L)) {
+            reel_trees_free(f);
+            reel_fail(err, "out of memory");
+            return NULL;
+        }
+        memcpy(tr->feature, (const int32_t *)feature->data + at, n * sizeof(int32_t));
+        memcpy(tr->threshold, (const double *)threshold->data + at, n * sizeof(double));
+        memcpy(tr->left, (const int32_t *)left->data + at, n * sizeof(int32_t));
+        memcpy(tr->right, (const int32_t *)right->data + at, n * sizeof(int32_t));
+        memcpy(tr->value, (const float *)value->data + at * L, n * L * sizeof(float));
+        memcpy(tr->impurity, (const double *)imp->data + at, n * sizeof(double));
+        memcpy(tr->n_samples, (const int32_t *)ns->data + at, n * sizeof(int32_t));
+        memcpy(tr->weight, (const double *)w->data + at, n * sizeof(double));
+        at += n;
+        if (!tree_valid(tr, d)) {
+            reel_trees_free(f);
+            reel_fail(err, "tree model: tree %zu has a broken node structure", t);
+            return NULL;
+        }
+    }
+    return f;
+}
+
+int reel_model_importances(const reel_model *m, double *imp, reel_error *err)
+{
+    if (!m->kind || (strcmp(m->kind->name, "tree") != 0 && strcmp(m->kind->name, "forest") != 0))
+        return reel_fail(err, "model '%s' has no feature importances (only tree and forest do)",
+                         m->name ? m->name : "?");
+    if (!m->state)
+        return reel_fail(err, "model '%s' is not trained", m->name);
+    reel_trees_importances(m->state, imp);
+    return 0;
+}

@@ -1,0 +1,131 @@
+/* CART decision trees as scikit-learn grows them, for the `tree` kind (one
+ * multi-output tree) and the `forest` kind (bagged trees).
+ *
+ * One tree serves every label at once: the impurity of a node is the mean
+ * over labels of each label's gini or entropy, and a leaf holds the
+ * fraction of (weighted) positives of each label. Splits follow
+ * scikit-learn: candidate thresholds are midpoints between consecutive
+ * distinct values (values closer than 1e-7 count as one), rows go left when
+ * x <= threshold, and the split with the largest weighted impurity decrease
+ * wins. Rows carry integer weights (bootstrap counts); a row of weight 0 is
+ * not in the tree.
+ *
+ *   tree_build.c  growing a tree (presorted features, depth- or best-first)
+ *   tree.c        node arrays, prediction, cost-complexity pruning,
+ *                 importances, and sets of trees saved as tensors
+ *   tree_params.c the JSON params shared by both kinds */
+#ifndef REEL_TREE_H
+#define REEL_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "io/tensors.h"
+#include "models/model.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+typedef enum { REEL_TREE_GINI, REEL_TREE_ENTROPY } reel_tree_criterion;
+
+/* Growth settings with fractions already turned into counts. */
+typedef struct {
+    reel_tree_criterion criterion;
+    int random_splits;            /* splitter "random": one random threshold per feature */
+    long max_depth;               /* 0: unlimited */
+    long min_samples_split;       /* >= 2 */
+    long min_samples_leaf;        /* >= 1 */
+    long max_features;            /* features drawn per node; >= d: all */
+    long max_leaf_nodes;          /* 0: unlimited (depth-first); else best-first growth */
+    double min_impurity_decrease; /* >= 0 */
+    double ccp_alpha;             /* > 0: prune after growth */
+} reel_tree_params;
+
+/* One fitted tree. Nodes are in pre-order: the root is 0 and every child
+ * comes after its parent. */
+typedef struct {
+    size_t n_nodes, L;
+    int32_t *feature;     /* split feature; -1 at leaves */
+    double *threshold;    /* go left when x <= threshold; 0 at leaves */
+    int32_t *left, *right; /* children; -1 at leaves */
+    float *value;         /* n_nodes x L: fraction of positives */
+    double *impurity;     /* mean over labels */
+    int32_t *n_samples;   /* distinct training rows in the node */
+    double *weight;       /* their total weight */
+} reel_tree;
+
+/* The training rows in the form every tree grows from; built once and
+ * shared read-only by all trees of a forest. */
+typedef struct {
+    size_t n, d, L;
+    float *Xt;          /* d x n: X feature-major */
+    int32_t *order;     /* d x n: row ids sorted by each feature (stable) */
+    int32_t *pos_start; /* n + 1: row i's positive labels are */
+    uint8_t *pos_label; /*   pos_label[pos_start[i] .. pos_start[i + 1]) */
+    double *xlog2x;     /* n + 1: c * log2(c) for integer c, for entropy */
+} reel_tree_data;
+
+/* X is n x d row-major, Y n x L 0/1; needs 1 <= L <= 255. */
+int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
+                        reel_error *err);
+void reel_tree_data_free(reel_tree_data *td);
+
+/* Grows (and, when p->ccp_alpha > 0, prunes) a tree. weight: n integer row
+ * weights summing to at most n, or NULL for all 1. rng draws the features
+ * tried at each node and the random thresholds. */
+int reel_tree_fit(reel_tree *t, const reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
+                  reel_rng *rng, reel_error *err);
+void reel_tree_free(reel_tree *t);
+
+/* The leaf that row x (d values) falls into. */
+size_t reel_tree_leaf(const reel_tree *t, const float *x);
+
+/* Minimal cost-complexity pruning as scikit-learn's ccp_alpha: with
+ * R(t) = weight_t / weight_root * impurity_t, repeatedly collapse the
+ * internal node with the smallest alpha_eff = (R(t) - R(branch)) /
+ * (leaves - 1) while alpha_eff <= ccp_alpha. Renumbers the nodes. */
+int reel_tree_prune(reel_tree *t, double ccp_alpha, reel_error *err);
+/* The pruning path (cost_complexity_pruning_path): alphas[0] = 0 for the
+ * whole tree, then the alpha_eff of each collapse down to the root, with
+ * the total leaf impurity R after each. Both arrays are malloc'ed. */
+int reel_tree_pruning_path(const reel_tree *t, double **alphas, double **impurities, size_t *count,
+                           reel_error *err);
+/* Rewrites t in pre-order; nodes with cut[i] set become leaves and their
+ * descendants go (cut may be NULL). */
+int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err);
+
+/* Normalised total impurity decrease per feature (feature_importances_):
+ * imp has d entries, summing to 1 unless the tree is a single leaf. */
+void reel_tree_importances(const reel_tree *t, size_t d, double *imp);
+
+/* A set of trees: the state of both kinds (the tree kind holds one). */
+typedef struct {
+    size_t n_trees, d, L;
+    reel_tree *trees;
+    int threads; /* for prediction */
+} reel_trees;
+
+reel_trees *reel_trees_new(size_t n_trees, size_t d, size_t L, int threads);
+void reel_trees_free(reel_trees *f);
+/* P (n x L) = mean over trees of the leaf values (parallel over rows). */
+int reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P, reel_error *err);
+/* Mean of the importances of the trees that split at all, normalised
+ * (scikit-learn's forest feature_importances_). */
+void reel_trees_importances(const reel_trees *f, double *imp);
+/* Node arrays of all trees concatenated; "tree_nodes" holds each tree's count. */
+int reel_trees_save(const reel_trees *f, reel_tensors *out, reel_error *err);
+/* Checks every array and index (a damaged file fails with a message). */
+reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err);
+
+/* Feature importances of a fitted `tree` or `forest` model (d entries). */
+int reel_model_importances(const reel_model *m, double *imp, reel_error *err);
+
+/* ---- params (tree_params.c) ---- */
+
+/* Cross-key checks beyond the JSON spec: integer counts vs fractions. */
+int reel_tree_params_check(const cJSON *params, const char *model, reel_error *err);
+/* Settings for n training rows and d features from resolved params. */
+void reel_tree_params_get(const cJSON *params, size_t n, size_t d, reel_tree_params *p);
+
+#endif

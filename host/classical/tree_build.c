@@ -1,0 +1,611 @@
+/* Growing one CART tree as scikit-learn's BestSplitter / RandomSplitter
+ * with its depth-first and best-first builders do.
+ *
+ * Speed comes from sorting each feature once (reel_tree_data.order): the
+ * builder keeps, for every feature, the tree's rows in a list sorted by
+ * that feature, and every node owns one range [start, end) of all those
+ * lists. Searching a feature is then one left-to-right sweep over its range
+ * with running label counts; splitting a node partitions each list's range
+ * stably into the left rows then the right rows, which keeps both halves
+ * sorted. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classical/tree.h"
+
+/* Values closer than this are one value (scikit-learn's FEATURE_THRESHOLD). */
+#define FEATURE_THRESHOLD 1e-7
+
+/* One row in a feature's sorted list, with its value there (read in
+ * order by the sweeps instead of fetched from X). */
+typedef struct {
+    float x;
+    int32_t row;
+} entry;
+
+typedef struct {
+    int32_t feature, pos; /* pos: rows going left */
+    double threshold, improvement, impurity_left, impurity_right;
+} split;
+
+/* A grown node waiting to be expanded (or to stay a leaf). */
+typedef struct {
+    int32_t node, start, end, depth;
+    int expandable;
+    split s;
+} pending;
+
+typedef struct {
+    const reel_tree_data *td;
+    const reel_tree_params *p;
+    const uint32_t *w;
+    reel_rng *rng;
+    size_t n, d, L, m; /* m: rows in the tree (weight > 0) */
+    long mtry;         /* features to try per node */
+    entry *idx;        /* d x m: per feature, the rows sorted within each node's range */
+    entry *tmp;        /* m: partition buffer */
+    int32_t *perm;     /* d: feature draw order */
+    uint8_t *goes_left; /* n, by row id */
+    double *C, *cl;    /* L: node positives; left positives in a sweep */
+    double W_root;
+    reel_tree t; /* nodes in creation order */
+    size_t cap;
+    pending *fr; /* frontier: a stack (depth-first) or a max-heap (best-first) */
+    size_t n_fr, cap_fr;
+} builder;
+
+static double xlog2x(const builder *b, double c) { return b->td->xlog2x[(size_t)c]; }
+
+/* Mean over labels of the gini or entropy of a node holding weight W with
+ * C[k] positives of label k (scikit-learn's node_impurity). */
+static double impurity(const builder *b, const double *C, double W)
+{
+    double sum = 0;
+    for (size_t k = 0; k < b->L; k++) {
+        double p1 = C[k] / W, p0 = (W - C[k]) / W;
+        if (b->p->criterion == REEL_TREE_GINI) {
+            sum += 1.0 - (p1 * p1 + p0 * p0);
+        } else {
+            if (p1 > 0)
+                sum -= p1 * log2(p1);
+            if (p0 > 0)
+                sum -= p0 * log2(p0);
+        }
+    }
+    return sum / (double)b->L;
+}
+
+/* A score that orders splits as scikit-learn's proxy improvement
+ * -(W_left * imp_left + W_right * imp_right) does; counts are integers, so
+ * every sum below is exact. gini: sum_k (cl^2 + (wl-cl)^2) / wl + the same
+ * for the right; entropy: uses W*H = W log W - c log c - (W-c) log (W-c). */
+static double split_score(const builder *b, const double *cl, double wl, double W)
+{
+    double wr = W - wl, sl = 0, sr = 0;
+    const double *C = b->C;
+    if (b->p->criterion == REEL_TREE_GINI) {
+        for (size_t k = 0; k < b->L; k++) {
+            double cr = C[k] - cl[k];
+            sl += cl[k] * cl[k] + (wl - cl[k]) * (wl - cl[k]);
+            sr += cr * cr + (wr - cr) * (wr - cr);
+        }
+        return sl / wl + sr / wr;
+    }
+    for (size_t k = 0; k < b->L; k++) {
+        double cr = C[k] - cl[k];
+        sl += xlog2x(b, cl[k]) + xlog2x(b, wl - cl[k]) + xlog2x(b, cr) + xlog2x(b, wr - cr);
+    }
+    return sl / (double)b->L - xlog2x(b, wl) - xlog2x(b, wr);
+}
+
+static void add_row(const builder *b, double *cl, int32_t row, double u)
+{
+    const reel_tree_data *td = b->td;
+    for (int32_t j = td->pos_start[row]; j < td->pos_start[row + 1]; j++)
+        cl[td->pos_label[j]] += u;
+}
+
+static double row_weight(const builder *b, int32_t row) { return b->w ? (double)b->w[row] : 1.0; }
+
+/* Best threshold of feature f over the node's rows (BestSplitter): returns
+ * 0 when the feature is constant there. */
+static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double W, double *best_score, split *best)
+{
+    const entry *e = b->idx + (size_t)f * b->m + start;
+    int32_t n = end - start;
+    long msl = b->p->min_samples_leaf;
+    if ((double)e[n - 1].x <= (double)e[0].x + FEATURE_THRESHOLD)
+        return 0;
+    const double *C = b->C;
+    double *cl = b->cl, Ld = (double)b->L;
+    memset(cl, 0, b->L * sizeof *cl);
+    /* gini keeps sum_k cl^2, sum_k cl and sum_k C cl running, so a
+     * threshold costs O(1) however many labels there are */
+    int gini = b->p->criterion == REEL_TREE_GINI;
+    double SC = 0, SC2 = 0, sl2 = 0, sumcl = 0, dot = 0, wl = 0;
+    for (size_t k = 0; k < b->L; k++) {
+        SC += C[k];
+        SC2 += C[k] * C[k];
+    }
+    const reel_tree_data *td = b->td;
+    for (int32_t p = 0; p + 1 < n; p++) {
+        int32_t row = e[p].row;
+        double u = row_weight(b, row);
+        wl += u;
+        for (int32_t j = td->pos_start[row]; j < td->pos_start[row + 1]; j++) {
+            uint8_t k = td->pos_label[j];
+            sl2 += u * (2 * cl[k] + u);
+            dot += u * C[k];
+            cl[k] += u;
+        }
+        sumcl += u * (double)(td->pos_start[row + 1] - td->pos_start[row]);
+        if (p + 1 < msl)
+            continue;
+        if (n - (p + 1) < msl)
+            break;
+        double xv = e[p].x, xn = e[p + 1].x;
+        if (xn <= xv + FEATURE_THRESHOLD)
+            continue;
+        double score;
+        if (gini) {
+            double wr = W - wl;
+            double sl = 2 * sl2 - 2 * wl * sumcl + Ld * wl * wl;
+            double sr2 = SC2 - 2 * dot + sl2, sumcr = SC - sumcl;
+            double sr = 2 * sr2 - 2 * wr * sumcr + Ld * wr * wr;
+            score = sl / wl + sr / wr;
+        } else {
+            score = split_score(b, cl, wl, W);
+        }
+        if (score > *best_score) {
+            *best_score = score;
+            best->feature = f;
+            best->pos = p + 1;
+            best->threshold = xv / 2.0 + xn / 2.0;
+            if (best->threshold == xn) /* no double strictly between */
+                best->threshold = xv;
+        }
+    }
+    return 1;
+}
+
+/* One uniform random threshold for feature f (RandomSplitter); 0 when the
+ * feature is constant in the node. */
+static int try_random(builder *b, int32_t f, int32_t start, int32_t end, double W, double *best_score, split *best)
+{
+    const entry *e = b->idx + (size_t)f * b->m + start;
+    int32_t n = end - start;
+    double lo = e[0].x, hi = e[n - 1].x;
+    if (hi <= lo + FEATURE_THRESHOLD)
+        return 0;
+    double thr = (hi - lo) * reel_rng_uniform(b->rng) + lo;
+    if (thr == hi)
+        thr = lo;
+    /* rows with x <= thr form a prefix of the sorted list */
+    int32_t a = 0, z = n;
+    while (a < z) {
+        int32_t mid = a + (z - a) / 2;
+        if ((double)e[mid].x <= thr)
+            a = mid + 1;
+        else
+            z = mid;
+    }
+    int32_t pos = a;
+    if (pos < b->p->min_samples_leaf || n - pos < b->p->min_samples_leaf)
+        return 1;
+    double *cl = b->cl, wl = 0;
+    memset(cl, 0, b->L * sizeof *cl);
+    for (int32_t p = 0; p < pos; p++) {
+        double u = row_weight(b, e[p].row);
+        wl += u;
+        add_row(b, cl, e[p].row, u);
+    }
+    double score = split_score(b, cl, wl, W);
+    if (score > *best_score) {
+        *best_score = score;
+        best->feature = f;
+        best->pos = pos;
+        best->threshold = thr;
+    }
+    return 1;
+}
+
+/* The best split of a node over max_features drawn features, as
+ * scikit-learn draws them: features found constant still count as tried,
+ * but drawing goes on until one non-constant feature was tried. Returns 0
+ * when no split is allowed. */
+static int find_split(builder *b, int32_t start, int32_t end, double W, double imp, split *s)
+{
+    double best_score = -INFINITY;
+    s->feature = -1;
+    size_t d = b->d;
+    for (size_t i = 0; i < d; i++)
+        b->perm[i] = (int32_t)i;
+    long visited = 0, constant = 0;
+    for (size_t i = 0; i < d; i++) {
+        if (visited >= b->mtry && visited > constant)
+            break;
+        size_t j = i + (size_t)reel_rng_below(b->rng, d - i);
+        int32_t f = b->perm[j];
+        b->perm[j] = b->perm[i];
+        b->perm[i] = f;
+        visited++;
+        int varies = b->p->random_splits ? try_random(b, f, start, end, W, &best_score, s)
+                                         : sweep_best(b, f, start, end, W, &best_score, s);
+        if (!varies)
+            constant++;
+    }
+    if (s->feature < 0)
+        return 0;
+    /* impurities of the two children from the winner's left rows */
+    const entry *e = b->idx + (size_t)s->feature * b->m + start;
+    double *cl = b->cl, wl = 0;
+    memset(cl, 0, b->L * sizeof *cl);
+    for (int32_t p = 0; p < s->pos; p++) {
+        double u = row_weight(b, e[p].row);
+        wl += u;
+        add_row(b, cl, e[p].row, u);
+    }
+    double wr = W - wl;
+    s->impurity_left = impurity(b, cl, wl);
+    for (size_t k = 0; k < b->L; k++)
+        cl[k] = b->C[k] - cl[k];
+    s->impurity_right = impurity(b, cl, wr);
+    s->improvement = W / b->W_root * (imp - wr / W * s->impurity_right - wl / W * s->impurity_left);
+    return 1;
+}
+
+static int grow_nodes(builder *b)
+{
+    if (b->t.n_nodes < b->cap)
+        return 0;
+    size_t cap = b->cap ? 2 * b->cap : 64, L = b->L;
+    reel_tree *t = &b->t;
+#define GROW(field, count)                                                                                        \
+    do {                                                                                                          \
+        void *q = realloc(t->field, (count) * sizeof *t->field);                                                  \
+        if (!q)                                                                                                   \
+            return -1;                                                                                            \
+        t->field = q;                                                                                             \
+    } while (0)
+    GROW(feature, cap);
+    GROW(threshold, cap);
+    GROW(left, cap);
+    GROW(right, cap);
+    GROW(value, cap * L);
+    GROW(impurity, cap);
+    GROW(n_samples, cap);
+    GROW(weight, cap);
+#undef GROW
+    b->cap = cap;
+    return 0;
+}
+
+static int frontier_push(builder *b, const pending *it);
+
+/* Whether a node of n rows at `depth` may be split at all. */
+static int may_split(const builder *b, int32_t n, int32_t depth, double imp)
+{
+    const reel_tree_params *p = b->p;
+    return !((p->max_depth > 0 && depth >= p->max_depth) || n < p->min_samples_split ||
+             n < 2 * p->min_samples_leaf || imp <= DBL_EPSILON);
+}
+
+/* Creates the node of rows [start, end) and finds its split. `sorted_by` is
+ * a feature whose list is known to hold exactly these rows; `lists_ready`
+ * says every feature's list does (else the node can only be a leaf). */
+static int add_node(builder *b, int32_t start, int32_t end, int32_t depth, int32_t sorted_by, int lists_ready,
+                    pending *out)
+{
+    if (grow_nodes(b))
+        return -1;
+    reel_tree *t = &b->t;
+    int32_t id = (int32_t)t->n_nodes++;
+    const entry *e = b->idx + (size_t)sorted_by * b->m;
+    double W = 0;
+    memset(b->C, 0, b->L * sizeof *b->C);
+    for (int32_t p = start; p < end; p++) {
+        double u = row_weight(b, e[p].row);
+        W += u;
+        add_row(b, b->C, e[p].row, u);
+    }
+    double imp = impurity(b, b->C, W);
+    for (size_t k = 0; k < b->L; k++)
+        t->value[(size_t)id * b->L + k] = (float)(b->C[k] / W);
+    t->feature[id] = -1;
+    t->threshold[id] = 0;
+    t->left[id] = t->right[id] = -1;
+    t->impurity[id] = imp;
+    t->n_samples[id] = end - start;
+    t->weight[id] = W;
+    if (id == 0)
+        b->W_root = W;
+    memset(out, 0, sizeof *out);
+    out->node = id;
+    out->start = start;
+    out->end = end;
+    out->depth = depth;
+    out->expandable = lists_ready && may_split(b, end - start, depth, imp) &&
+                      find_split(b, start, end, W, imp, &out->s) &&
+                      !(out->s.improvement + DBL_EPSILON < b->p->min_impurity_decrease);
+    return frontier_push(b, out);
+}
+
+/* Moves each feature's rows of [start, end) that go left (x <= threshold
+ * of feature f) before those that go right, keeping both sorted. */
+static void partition(builder *b, int32_t f, int32_t start, int32_t pos, int32_t end)
+{
+    const entry *split_rows = b->idx + (size_t)f * b->m;
+    for (int32_t p = start; p < end; p++)
+        b->goes_left[split_rows[p].row] = p < pos;
+    for (size_t g = 0; g < b->d; g++) {
+        if ((int32_t)g == f)
+            continue;
+        entry *e = b->idx + g * b->m;
+        int32_t nl = start, nr = 0;
+        for (int32_t p = start; p < end; p++) {
+            entry v = e[p];
+            int left = b->goes_left[v.row];
+            e[nl] = v;
+            b->tmp[nr] = v;
+            nl += left;
+            nr += !left;
+        }
+        memcpy(e + nl, b->tmp, (size_t)nr * sizeof *e);
+    }
+}
+
+static int expand(builder *b, const pending *it)
+{
+    const split *s = &it->s;
+    int32_t pos = it->start + s->pos;
+    b->t.feature[it->node] = s->feature;
+    b->t.threshold[it->node] = s->threshold;
+    /* children that must be leaves need no sorted lists: skip the partition
+     * when both are (most nodes of the last level) */
+    int lists_ready = may_split(b, s->pos, it->depth + 1, s->impurity_left) ||
+                      may_split(b, it->end - pos, it->depth + 1, s->impurity_right);
+    if (lists_ready)
+        partition(b, s->feature, it->start, pos, it->end);
+    pending l, r;
+    if (add_node(b, it->start, pos, it->depth + 1, s->feature, lists_ready, &l) ||
+        add_node(b, pos, it->end, it->depth + 1, s->feature, lists_ready, &r))
+        return -1;
+    b->t.left[it->node] = l.node;
+    b->t.right[it->node] = r.node;
+    return 0;
+}
+
+/* ---- the frontier: LIFO for depth-first, max-heap on improvement for best-first ---- */
+
+static int heap_before(const pending *a, const pending *c)
+{
+    double ia = a->expandable ? a->s.improvement : -INFINITY, ic = c->expandable ? c->s.improvement : -INFINITY;
+    return ia > ic || (ia == ic && a->node < c->node);
+}
+
+static int frontier_push(builder *b, const pending *it)
+{
+    if (b->n_fr == b->cap_fr) {
+        size_t cap = b->cap_fr ? 2 * b->cap_fr : 64;
+        pending *q = realloc(b->fr, cap * sizeof *q);
+        if (!q)
+            return -1;
+        b->fr = q;
+        b->cap_fr = cap;
+    }
+    size_t i = b->n_fr++;
+    b->fr[i] = *it;
+    if (b->p->max_leaf_nodes > 0) {
+        while (i > 0 && heap_before(&b->fr[i], &b->fr[(i - 1) / 2])) {
+            pending t = b->fr[i];
+            b->fr[i] = b->fr[(i - 1) / 2];
+            b->fr[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    }
+    return 0;
+}
+
+static pending frontier_pop(builder *b)
+{
+    if (b->p->max_leaf_nodes <= 0)
+        return b->fr[--b->n_fr];
+    pending top = b->fr[0];
+    b->fr[0] = b->fr[--b->n_fr];
+    size_t i = 0, n = b->n_fr;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && heap_before(&b->fr[l], &b->fr[m]))
+            m = l;
+        if (r < n && heap_before(&b->fr[r], &b->fr[m]))
+            m = r;
+        if (m == i)
+            break;
+        pending t = b->fr[i];
+        b->fr[i] = b->fr[m];
+        b->fr[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* Grows the tree: depth-first (children of the last expanded node first)
+ * or, with max_leaf_nodes, best-first on improvement. */
+static int grow(builder *b)
+{
+    pending root;
+    if (add_node(b, 0, (int32_t)b->m, 0, 0, 1, &root))
+        return -1;
+    /* depth-first pops the newest node (ids are renumbered into pre-order
+     * afterwards); best-first spends a budget of max_leaf_nodes - 1 splits */
+    long splits_left = b->p->max_leaf_nodes > 0 ? b->p->max_leaf_nodes - 1 : -1;
+    while (b->n_fr) {
+        pending it = frontier_pop(b);
+        if (!it.expandable || splits_left == 0)
+            continue;
+        if (splits_left > 0)
+            splits_left--;
+        if (expand(b, &it))
+            return -1;
+    }
+    return 0;
+}
+
+static void builder_free(builder *b)
+{
+    free(b->idx);
+    free(b->tmp);
+    free(b->perm);
+    free(b->goes_left);
+    free(b->C);
+    free(b->cl);
+    free(b->fr);
+}
+
+int reel_tree_fit(reel_tree *t, const reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
+                  reel_rng *rng, reel_error *err)
+{
+    memset(t, 0, sizeof *t);
+    builder b = {.td = td, .p = p, .w = weight, .rng = rng, .n = td->n, .d = td->d, .L = td->L};
+    b.mtry = p->max_features > 0 && (size_t)p->max_features < td->d ? p->max_features : (long)td->d;
+    size_t total = 0;
+    for (size_t i = 0; i < td->n; i++) {
+        uint32_t u = weight ? weight[i] : 1;
+        b.m += u > 0;
+        total += u;
+    }
+    if (b.m == 0 || td->d == 0)
+        return reel_fail(err, "tree: no training rows with positive weight, or no features");
+    if (total > td->n)
+        return reel_fail(err, "tree: row weights sum to %zu, more than the %zu rows", total, td->n);
+    b.idx = malloc(td->d * b.m * sizeof *b.idx);
+    b.tmp = malloc(b.m * sizeof *b.tmp);
+    b.perm = malloc(td->d * sizeof *b.perm);
+    b.goes_left = malloc(td->n);
+    b.C = malloc(td->L * sizeof *b.C);
+    b.cl = malloc(td->L * sizeof *b.cl);
+    if (!b.idx || !b.tmp || !b.perm || !b.goes_left || !b.C || !b.cl) {
+        builder_free(&b);
+        return reel_fail(err, "tree: out of memory for %zu rows x %zu features", b.m, td->d);
+    }
+    /* this tree's rows, in each feature's presorted order */
+    for (size_t f = 0; f < td->d; f++) {
+        const int32_t *order = td->order + f * td->n;
+        const float *x = td->Xt + f * td->n;
+        entry *e = b.idx + f * b.m;
+        size_t k = 0;
+        for (size_t i = 0; i < td->n; i++)
+            if (!weight || weight[order[i]])
+                e[k++] = (entry){x[order[i]], order[i]};
+    }
+    b.t.L = td->L;
+    int rc = grow(&b);
+    builder_free(&b);
+    *t = b.t;
+    if (rc) {
+        reel_tree_free(t);
+        return reel_fail(err, "tree: out of memory growing the tree");
+    }
+    if (reel_tree_compact(t, NULL, err) || (p->ccp_alpha > 0 && reel_tree_prune(t, p->ccp_alpha, err))) {
+        reel_tree_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the shared training data ---- */
+
+/* Float bits mapped so unsigned order is numeric order. */
+static uint32_t sort_key(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+}
+
+/* Stable LSD radix sort of rows 0..n-1 by key, 8 bits a pass. */
+static void radix_argsort(const float *x, size_t n, int32_t *out, int32_t *buf, uint32_t *keys, uint32_t *kbuf)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (int32_t)i;
+        keys[i] = sort_key(x[i]);
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((keys[i] >> shift) & 0xff) + 1]++;
+        if (count[((keys[0] >> shift) & 0xff) + 1] == n)
+            continue; /* every key has the same byte here */
+        for (int c = 0; c < 256; c++)
+            count[c + 1] += count[c];
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(keys[i] >> shift) & 0xff]++;
+            buf[at] = out[i];
+            kbuf[at] = keys[i];
+        }
+        memcpy(out, buf, n * sizeof *out);
+        memcpy(keys, kbuf, n * sizeof *keys);
+    }
+}
+
+int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
+                        reel_error *err)
+{
+    memset(td, 0, sizeof *td);
+    if (n == 0 || n > INT32_MAX / 2 || L == 0 || L > 255)
+        return reel_fail(err, "tree: needs 1 to %d rows and 1 to 255 labels (got %zu rows, %zu labels)",
+                         INT32_MAX / 2, n, L);
+    td->n = n;
+    td->d = d;
+    td->L = L;
+    size_t npos = 0;
+    for (size_t i = 0; i < n * L; i++)
+        npos += Y[i] != 0;
+    td->Xt = malloc((d ? d : 1) * n * sizeof *td->Xt);
+    td->order = malloc((d ? d : 1) * n * sizeof *td->order);
+    td->pos_start = malloc((n + 1) * sizeof *td->pos_start);
+    td->pos_label = malloc(npos ? npos : 1);
+    td->xlog2x = malloc((n + 1) * sizeof *td->xlog2x);
+    int32_t *buf = malloc(n * sizeof *buf);
+    uint32_t *keys = malloc(n * sizeof *keys), *kbuf = malloc(n * sizeof *kbuf);
+    if (!td->Xt || !td->order || !td->pos_start || !td->pos_label || !td->xlog2x || !buf || !keys || !kbuf) {
+        free(buf);
+        free(keys);
+        free(kbuf);
+        reel_tree_data_free(td);
+        return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
+    }
+    for (size_t f = 0; f < d; f++) {
+        float *col = td->Xt + f * n;
+        for (size_t i = 0; i < n; i++)
+            col[i] = X[i * d + f];
+        radix_argsort(col, n, td->order + f * n, buf, keys, kbuf);
+    }
+    free(buf);
+    free(keys);
+    free(kbuf);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        td->pos_start[i] = (int32_t)j;
+        for (size_t k = 0; k < L; k++)
+            if (Y[i * L + k])
+                td->pos_label[j++] = (uint8_t)k;
+    }
+    td->pos_start[n] = (int32_t)j;
+    td->xlog2x[0] = 0;
+    for (size_t c = 1; c <= n; c++)
+        td->xlog2x[c] = (double)c * log2((double)c);
+    return 0;
+}
+
+void reel_tree_data_free(reel_tree_data *td)
+{
+    free(td->Xt);
+    free(td->order);
+    free(td->pos_start);
+    free(td->pos_label);
+    free(td->xlog2x);
+    memset(td, 0, sizeof *td);
+}
