@@ -4,6 +4,7 @@
  * params and edge cases. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,29 @@ Test(knn, reference_oracle_distance_weights)
     cr_expect_float_eq(P[0], 0.88235, 1e-5, "genre0 P %f", P[0]);
     cr_expect_float_eq(P[1], 0.29412, 1e-5, "genre1 P %f", P[1]);
     reel_model_free(&m);
+}
+
+Test(knn, huge_values_take_the_plain_path_with_the_same_answer)
+{
+    /* The oracle scaled by 1e20: float sums would overflow, so the search
+     * falls back to double loops; the vote shares do not change. */
+    const float X[] = {0, 1e20f, 2e20f, 3e20f}, q[] = {2.2e20f};
+    const uint8_t Y[] = {0, 1, 0, 1, 1, 0, 1, 1};
+    const char *metrics[] = {"euclidean", "manhattan", "chebyshev"};
+    for (int i = 0; i < 3; i++) {
+        reel_fit_ctx c = ctx_of(X, Y, 4, 1, 2, 1);
+        reel_model m;
+        char params[128];
+        snprintf(params, sizeof params, "{\"n_neighbors\": 3, \"weights\": \"distance\", \"metric\": \"%s\"}",
+                 metrics[i]);
+        fit_knn(&m, params, &c);
+        float P[2];
+        reel_error err;
+        cr_assert_eq(reel_model_predict_proba(&m, q, 1, P, &err), 0, "%s", err.msg);
+        cr_expect_float_eq(P[0], 0.88235, 1e-5, "%s: genre0 P %f", metrics[i], P[0]);
+        cr_expect_float_eq(P[1], 0.29412, 1e-5, "%s: genre1 P %f", metrics[i], P[1]);
+        reel_model_free(&m);
+    }
 }
 
 /* ---- scikit-learn fixtures ---- */

@@ -2,33 +2,66 @@
  *
  * Every query keeps its k best rows so far in a max-heap keyed on
  * (distance, index). Rows reach the heap through a cheap float32 filter:
- *   euclidean: ||q||^2 + ||x||^2 - 2 q.x with q.x from one sgemm per tile;
- *   manhattan, chebyshev: float loops over a transposed copy of X.
- * Both come with a rigorous rounding bound (the float dot or sum of d terms
- * is off by at most gamma_d = d u / (1 - d u) of its magnitude, u = 2^-24),
- * so the filter's lower bound never exceeds the row's true distance and a
- * row is skipped only when it provably cannot enter the heap. Survivors are
- * measured in double and compared exactly, which makes the answer
- * independent of BLAS, blocking and threads. */
+ * for a tile of 8 queries by up to LT training rows, tile_sums() adds up
+ * the float per-feature terms ((x - q)^2, |x - q| or their max) over a
+ * transposed copy of X, in registers, with AVX2/AVX-512 where the CPU has
+ * them.
+ *
+ * Why the filter is safe: each float term is off by at most a few units u
+ * = 2^-24 of its value and a float sum of d non-negative terms by at most
+ * gamma_d = d u / (1 - d u) of the total, in any order. So the float sum
+ * times (1 - c), with c = gamma_d + 4 u (plus margins), never exceeds the
+ * distance as computed in double. A row is skipped only when that lower
+ * bound already exceeds the k-th best distance so far: it could not enter
+ * the heap. Survivors are measured in double and compared exactly, which
+ * makes the answer independent of vector width, blocking and threads.
+ * Rows or queries with values beyond 1e15 (where float sums could
+ * overflow) and general minkowski p go through plain double loops. */
 #include "classical/knn_search.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Tile sizes, tuned on a 2 MB-L2 Xeon: a euclidean tile of products is
- * EQ x ET floats (512 KB); a manhattan/chebyshev tile of sums LQ x LT. */
-enum { EQ = 64, ET = 2048, LQ = 8, LT = 512 };
+/* A tile: LQ queries by LT training rows of float sums (16 KB, in L1),
+ * computed RB rows at a time with LQ x RB accumulators in registers. */
+enum { LQ = 8, LT = 512, RB = 8 };
 
-/* The filter's relative slack: gamma_d for the float part, with margin,
- * plus room for the double arithmetic around it. */
+/* Beyond this magnitude the float filter is not used. */
+#define FLOAT_SAFE 1e15
+
+/* Clones of the hot loops for wider vector units, chosen at run time
+ * (GCC and Clang on x86-64 Linux); elsewhere one portable version. */
+#if defined(__x86_64__) && defined(__linux__) && !defined(REEL_SANITIZE)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* The filter's relative slack c (see above), with a 5% margin and room for
+ * the double arithmetic around it. */
 static double filter_slack(size_t d)
 {
-    double u = ldexp(1.0, -24);
-    return 1.05 * (double)(d + 1) * u / (1.0 - (double)(d + 1) * u) + 1e-12;
+    double u = ldexp(1.0, -24), g = (double)(d + 1) * u / (1.0 - (double)(d + 1) * u);
+    return 1.05 * (g + 4 * u) + 1e-12;
+}
+
+/* The float just above the double x (x itself when exact): a threshold
+ * that never tightens the double comparison it replaces. */
+static float float_above(double x)
+{
+    float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+static int float_safe(const float *v, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!(fabsf(v[i]) <= FLOAT_SAFE))
+            return 0;
+    return 1;
 }
 
 int reel_knn_index_init(reel_knn_index *ix, const float *X, size_t n, size_t d, const char *metric, double p,
@@ -54,33 +87,22 @@ int reel_knn_index_init(reel_knn_index *ix, const float *X, size_t n, size_t d, 
                          "knn: key 'metric' must be one of \"minkowski\", \"euclidean\", \"manhattan\", "
                          "\"chebyshev\"; got \"%s\"",
                          metric);
+    if (ix->metric == REEL_KNN_MINKOWSKI || d == 0 || !float_safe(X, n * d))
+        return 0; /* plain double loops */
 
-    if (ix->metric == REEL_KNN_EUCLIDEAN) {
-        /* Stored already scaled by (1 - slack): the filter's lower bound. */
-        ix->sqnorm = malloc((n ? n : 1) * sizeof *ix->sqnorm);
-        if (!ix->sqnorm)
-            return reel_fail(err, "knn: out of memory for %zu row norms", n);
-        double keep = 1.0 - filter_slack(d);
-        for (size_t i = 0; i < n; i++) {
-            double s = 0;
-            for (size_t j = 0; j < d; j++)
-                s += (double)X[i * d + j] * X[i * d + j];
-            ix->sqnorm[i] = s * keep;
-        }
-    } else if (ix->metric == REEL_KNN_MANHATTAN || ix->metric == REEL_KNN_CHEBYSHEV) {
-        ix->XT = malloc((n * d > 0 ? n * d : 1) * sizeof *ix->XT);
-        if (!ix->XT)
-            return reel_fail(err, "knn: out of memory for a %zu x %zu copy of the training rows", n, d);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++)
-                ix->XT[j * n + i] = X[i * d + j];
-    }
+    /* The filter's copy: d x stride, rows padded with zeros to a multiple of RB. */
+    ix->stride = (n + RB - 1) / RB * RB;
+    ix->XT = calloc(d * ix->stride, sizeof *ix->XT);
+    if (!ix->XT)
+        return reel_fail(err, "knn: out of memory for a %zu x %zu copy of the training rows", n, d);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            ix->XT[j * ix->stride + i] = X[i * d + j];
     return 0;
 }
 
 void reel_knn_index_free(reel_knn_index *ix)
 {
-    free(ix->sqnorm);
     free(ix->XT);
     memset(ix, 0, sizeof *ix);
 }
@@ -196,74 +218,94 @@ static double exact_reduced(const reel_knn_index *ix, const float *x, const floa
     return isnan(s) ? INFINITY : s;
 }
 
-/* ---- the three scans; each handles queries [q0, q1) into heaps h[0..] ---- */
+/* ---- the float filter ---- */
 
-static void scan_euclidean(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h, float *G)
+/* One metric's term, accumulated: (x - q)^2 summed, |x - q| summed, or the max. */
+static inline float accumulate(reel_knn_metric metric, float s, float x, float q)
 {
-    size_t d = ix->d, n = ix->n, mq = q1 - q0;
-    double keep = 1.0 - filter_slack(d), qlo[EQ];
-    for (size_t a = 0; a < mq; a++) {
-        double s = 0;
-        for (size_t j = 0; j < d; j++)
-            s += (double)Q[(q0 + a) * d + j] * Q[(q0 + a) * d + j];
-        qlo[a] = s * keep;
-    }
-    for (size_t t0 = 0; t0 < n; t0 += ET) {
-        size_t nt = n - t0 < ET ? n - t0 : ET;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)nt, (int)d, 1.0f, Q + q0 * d,
-                    (int)d, ix->X + t0 * d, (int)d, 0.0f, G, (int)nt);
-        const double *xlo = ix->sqnorm + t0;
-        for (size_t a = 0; a < mq; a++) {
-            const float *g = G + a * nt, *q = Q + (q0 + a) * d;
-            best_k *hq = &h[a];
-            double thr = heap_bound(hq) - qlo[a];
-            for (size_t j = 0; j < nt; j++) {
-                if (hq->len < hq->k || xlo[j] - 2.0 * (double)g[j] <= thr) {
-                    heap_offer(hq, exact_reduced(ix, ix->X + (t0 + j) * d, q, INFINITY), (int32_t)(t0 + j));
-                    thr = heap_bound(hq) - qlo[a];
-                }
-            }
+    float v = x - q;
+    if (metric == REEL_KNN_EUCLIDEAN)
+        return s + v * v;
+    v = fabsf(v);
+    if (metric == REEL_KNN_MANHATTAN)
+        return s + v;
+    return v > s ? v : s;
+}
+
+/* acc[a * LT + t] = float sum for query a (qt: d x LQ, transposed) and
+ * training row t0 + t, t < nt rounded up to RB. */
+static inline void tile_sums_for(reel_knn_metric metric, const reel_knn_index *ix, size_t t0, size_t nt,
+                                 const float *qt, float *acc)
+{
+    for (size_t t = 0; t < nt; t += RB) {
+        float s[LQ][RB] = {{0}};
+        for (size_t f = 0; f < ix->d; f++) {
+            const float *x = ix->XT + f * ix->stride + t0 + t, *q = qt + f * LQ;
+#pragma GCC unroll 8
+            for (size_t a = 0; a < LQ; a++)
+#pragma GCC unroll 8
+                for (size_t r = 0; r < RB; r++)
+                    s[a][r] = accumulate(metric, s[a][r], x[r], q[a]);
         }
+        for (size_t a = 0; a < LQ; a++)
+            memcpy(acc + a * LT + t, s[a], sizeof s[a]);
     }
 }
 
-static void scan_l1_linf(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h, float *acc)
+/* One copy of the loops per metric, so each inner loop is branch-free. */
+VECTOR_CLONES static void tile_sums(const reel_knn_index *ix, size_t t0, size_t nt, const float *qt, float *acc)
+{
+    switch (ix->metric) {
+    case REEL_KNN_EUCLIDEAN:
+        tile_sums_for(REEL_KNN_EUCLIDEAN, ix, t0, nt, qt, acc);
+        break;
+    case REEL_KNN_MANHATTAN:
+        tile_sums_for(REEL_KNN_MANHATTAN, ix, t0, nt, qt, acc);
+        break;
+    default:
+        tile_sums_for(REEL_KNN_CHEBYSHEV, ix, t0, nt, qt, acc);
+        break;
+    }
+}
+
+/* Queries [q0, q1) (at most LQ) through the filter into heaps h. */
+static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h, float *acc)
 {
     size_t d = ix->d, n = ix->n, mq = q1 - q0;
-    int cheb = ix->metric == REEL_KNN_CHEBYSHEV;
+    float qt[LQ * 64], *qbuf = d <= 64 ? qt : malloc(d * LQ * sizeof *qbuf);
+    if (!qbuf)
+        return;
+    for (size_t f = 0; f < d; f++)
+        for (size_t a = 0; a < LQ; a++)
+            qbuf[f * LQ + a] = a < mq ? Q[(q0 + a) * d + f] : 0.0f;
     double grow = 1.0 / (1.0 - filter_slack(d));
     for (size_t t0 = 0; t0 < n; t0 += LT) {
         size_t nt = n - t0 < LT ? n - t0 : LT;
-        memset(acc, 0, LQ * LT * sizeof *acc);
-        for (size_t j = 0; j < d; j++) {
-            const float *col = ix->XT + j * n + t0;
-            for (size_t a = 0; a < mq; a++) {
-                float qv = Q[(q0 + a) * d + j], *s = acc + a * LT;
-                if (cheb)
-                    for (size_t t = 0; t < nt; t++) {
-                        float v = fabsf(col[t] - qv);
-                        s[t] = v > s[t] ? v : s[t];
-                    }
-                else
-                    for (size_t t = 0; t < nt; t++)
-                        s[t] += fabsf(col[t] - qv);
-            }
-        }
+        tile_sums(ix, t0, nt, qbuf, acc);
         for (size_t a = 0; a < mq; a++) {
             const float *s = acc + a * LT, *q = Q + (q0 + a) * d;
             best_k *hq = &h[a];
-            double thr = heap_bound(hq) * grow;
-            for (size_t t = 0; t < nt; t++) {
-                if (hq->len < hq->k || (double)s[t] <= thr) {
-                    heap_offer(hq, exact_reduced(ix, ix->X + (t0 + t) * d, q, INFINITY), (int32_t)(t0 + t));
-                    thr = heap_bound(hq) * grow;
-                }
+            float thr = float_above(heap_bound(hq) * grow);
+            for (size_t j0 = 0; j0 < nt; j0 += 16) {
+                size_t j1 = j0 + 16 < nt ? j0 + 16 : nt;
+                int hit = 0; /* any candidate among these 16? (vectorises) */
+                for (size_t t = j0; t < j1; t++)
+                    hit |= s[t] <= thr;
+                if (!hit)
+                    continue;
+                for (size_t t = j0; t < j1; t++)
+                    if (s[t] <= thr) {
+                        heap_offer(hq, exact_reduced(ix, ix->X + (t0 + t) * d, q, INFINITY), (int32_t)(t0 + t));
+                        thr = float_above(heap_bound(hq) * grow);
+                    }
             }
         }
     }
+    if (qbuf != qt)
+        free(qbuf);
 }
 
-/* Plain loops: general minkowski p (with early exit), and d = 0. */
+/* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
 static void scan_plain(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h)
 {
     for (size_t a = 0; a < q1 - q0; a++) {
@@ -278,54 +320,37 @@ int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k
 {
     if (k < 1 || k > ix->n)
         return reel_fail(err, "knn: n_neighbors (%zu) must be between 1 and the %zu training rows", k, ix->n);
-    if (ix->n > INT32_MAX || ix->n > (size_t)INT_MAX / (ix->d ? ix->d : 1))
+    if (ix->n > INT32_MAX)
         return reel_fail(err, "knn: %zu training rows are too many for one search", ix->n);
-    if (m == 0)
-        return 0;
-    int plain = ix->metric == REEL_KNN_MINKOWSKI || ix->d == 0;
-    int euclid = !plain && ix->metric == REEL_KNN_EUCLIDEAN;
-    size_t qblock = euclid ? EQ : plain ? 16 : LQ;
-    size_t nblocks = (m + qblock - 1) / qblock;
-    size_t scratch = euclid ? (size_t)EQ * ET : (size_t)LQ * LT;
+    size_t nblocks = (m + LQ - 1) / LQ;
     int failed = 0;
-
-    /* Each thread runs its sgemm calls single-threaded; BLAS threads
-     * would only fight the OpenMP ones. */
-    int blas_threads = openblas_get_num_threads();
-    if (euclid)
-        openblas_set_num_threads(1);
-
 #pragma omp parallel num_threads(threads > 0 ? threads : 1)
     {
-        best_k h[EQ > LQ ? EQ : LQ];
-        double *r = malloc(qblock * k * sizeof *r);
-        int32_t *i = malloc(qblock * k * sizeof *i);
-        float *buf = malloc(scratch * sizeof *buf);
-        if (!r || !i || !buf) {
+        best_k h[LQ];
+        double *r = malloc(LQ * k * sizeof *r);
+        int32_t *i = malloc(LQ * k * sizeof *i);
+        float *acc = malloc(LQ * LT * sizeof *acc);
+        if (!r || !i || !acc) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 4)
         for (size_t b = 0; b < nblocks; b++) {
-            if (!r || !i || !buf)
+            if (!r || !i || !acc)
                 continue;
-            size_t q0 = b * qblock, q1 = q0 + qblock < m ? q0 + qblock : m;
+            size_t q0 = b * LQ, q1 = q0 + LQ < m ? q0 + LQ : m;
             for (size_t a = 0; a < q1 - q0; a++)
                 h[a] = (best_k){.r = r + a * k, .i = i + a * k, .k = k, .len = 0};
-            if (euclid)
-                scan_euclidean(ix, Q, q0, q1, h, buf);
-            else if (plain)
-                scan_plain(ix, Q, q0, q1, h);
+            if (ix->XT && float_safe(Q + q0 * ix->d, (q1 - q0) * ix->d))
+                scan_filtered(ix, Q, q0, q1, h, acc);
             else
-                scan_l1_linf(ix, Q, q0, q1, h, buf);
+                scan_plain(ix, Q, q0, q1, h);
             for (size_t a = 0; a < q1 - q0; a++)
                 heap_drain(&h[a], ix, idx + (q0 + a) * k, dist + (q0 + a) * k);
         }
         free(r);
         free(i);
-        free(buf);
+        free(acc);
     }
-    if (euclid)
-        openblas_set_num_threads(blas_threads);
     return failed ? reel_fail(err, "knn: out of memory for the neighbour search (k = %zu)", k) : 0;
 }

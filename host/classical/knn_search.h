@@ -2,10 +2,10 @@
  *
  * "Exact" means: the k training rows with the smallest distance computed in
  * double precision from the float32 inputs, ties broken by the lower
- * training index, whatever the thread count. Fast paths (a float32 BLAS
- * product for euclidean distances, float32 loops for manhattan and
- * chebyshev) only ever prune rows that a proven error bound shows cannot
- * be among the k best; every surviving candidate is measured in double. */
+ * training index, whatever the thread count. The fast path (float32 sums
+ * over a transposed copy of X, vectorised) only ever prunes rows that a
+ * proven rounding bound shows cannot be among the k best; every surviving
+ * candidate is measured in double. */
 #ifndef REEL_KNN_SEARCH_H
 #define REEL_KNN_SEARCH_H
 
@@ -27,8 +27,8 @@ typedef struct {
     size_t n, d;
     reel_knn_metric metric;
     double p;       /* minkowski power (REEL_KNN_MINKOWSKI only) */
-    double *sqnorm; /* n squared row norms (euclidean) */
-    float *XT;      /* d x n transposed copy (manhattan, chebyshev) */
+    float *XT;      /* the filter's d x stride transposed copy; NULL: plain loops only */
+    size_t stride;  /* n rounded up to a multiple of 8 */
 } reel_knn_index;
 
 /* metric: "euclidean", "manhattan", "chebyshev" or "minkowski" (with p >= 1;
