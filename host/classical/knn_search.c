@@ -268,13 +268,25 @@ VECTOR_CLONES static void tile_sums(const reel_knn_index *ix, size_t t0, size_t 
     }
 }
 
+/* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
+static void scan_plain(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h)
+{
+    for (size_t a = 0; a < q1 - q0; a++) {
+        const float *q = Q + (q0 + a) * ix->d;
+        for (size_t t = 0; t < ix->n; t++)
+            heap_offer(&h[a], exact_reduced(ix, ix->X + t * ix->d, q, heap_bound(&h[a])), (int32_t)t);
+    }
+}
+
 /* Queries [q0, q1) (at most LQ) through the filter into heaps h. */
 static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h, float *acc)
 {
     size_t d = ix->d, n = ix->n, mq = q1 - q0;
     float qt[LQ * 64], *qbuf = d <= 64 ? qt : malloc(d * LQ * sizeof *qbuf);
-    if (!qbuf)
+    if (!qbuf) {
+        scan_plain(ix, Q, q0, q1, h);
         return;
+    }
     for (size_t f = 0; f < d; f++)
         for (size_t a = 0; a < LQ; a++)
             qbuf[f * LQ + a] = a < mq ? Q[(q0 + a) * d + f] : 0.0f;
@@ -303,16 +315,6 @@ static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, s
     }
     if (qbuf != qt)
         free(qbuf);
-}
-
-/* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
-static void scan_plain(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h)
-{
-    for (size_t a = 0; a < q1 - q0; a++) {
-        const float *q = Q + (q0 + a) * ix->d;
-        for (size_t t = 0; t < ix->n; t++)
-            heap_offer(&h[a], exact_reduced(ix, ix->X + t * ix->d, q, heap_bound(&h[a])), (int32_t)t);
-    }
 }
 
 int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k, int threads, int32_t *idx,
