@@ -83,7 +83,9 @@ static int set_thresholds(reel_model *m, reel_error *err)
     if (!m->threshold)
         return reel_fail(err, "out of memory");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->params, "threshold");
-    float v = cJSON_IsNumber(t) ? (float)t->valuedouble : 0.5f;
+    float v = cJSON_IsNumber(t)              ? (float)t->valuedouble
+              : m->kind->default_threshold ? m->kind->default_threshold(m->params)
+                                           : 0.5f;
     for (size_t k = 0; k < m->L; k++)
         m->threshold[k] = v;
     return 0;

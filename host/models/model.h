@@ -50,6 +50,9 @@ typedef struct reel_model_kind {
     void (*free)(void *state);
     /* Where it ran ("cpu", "gpu: NAME"); NULL: always "cpu". */
     const char *(*device)(const void *state);
+    /* The decision threshold when params hold no number under "threshold"
+     * (may be NULL: 0.5). Ridge's softmax output uses it for 0.03. */
+    float (*default_threshold)(const cJSON *params);
 } reel_model_kind;
 
 typedef struct {

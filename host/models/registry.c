@@ -6,12 +6,15 @@
 
 extern const reel_model_kind reel_kind_random, reel_kind_prior;
 extern const reel_model_kind reel_kind_tree, reel_kind_forest;
+extern const reel_model_kind reel_kind_knn, reel_kind_ridge;
 
 static const reel_model_kind *const kinds[] = {
     &reel_kind_random,
     &reel_kind_prior,
     &reel_kind_tree,
     &reel_kind_forest,
+    &reel_kind_knn,
+    &reel_kind_ridge,
     NULL,
 };
 

@@ -1,0 +1,327 @@
+/* The ridge kind: scikit-learn's RidgeClassifier, all labels at once.
+ *
+ * Each label's targets become +1/-1; with Xc, Yc the centred rows (when
+ * fit_intercept) the weights W minimise ||Yc - Xc W||^2 + alpha ||W||^2,
+ * so (Xc^T Xc + alpha I) W = Xc^T Yc, solved in double by Cholesky, or by
+ * the SVD of Xc when asked or when Cholesky finds the system singular
+ * (alpha 0). positive=true keeps W >= 0 by projected coordinate descent on
+ * the same objective. The intercept, never penalised, is
+ * b = mean(y) - mean(X) W. The decision value of a row is D = x W + b and
+ * a label is predicted when D > 0.
+ *
+ * Probabilities: output "decision" gives P = sigmoid(D), nudged so that
+ * P > 0.5 exactly when D > 0; output "softmax" (the original system's
+ * variant) gives P = softmax of D across labels, with a default threshold
+ * of 0.03 instead of 0.5.
+ *
+ * Saved tensors: "coef" F64 L x d (scikit-learn's coef_ layout) and
+ * "intercept" F64 L. */
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/model.h"
+#include "models/params.h"
+
+typedef struct {
+    size_t d, L;
+    double *coef;      /* L x d */
+    double *intercept; /* L */
+    int softmax;       /* output "softmax" */
+} ridge_state;
+
+static void ridge_free(void *state)
+{
+    ridge_state *s = state;
+    if (s) {
+        free(s->coef);
+        free(s->intercept);
+    }
+    free(s);
+}
+
+static ridge_state *ridge_new(const cJSON *params, size_t d, size_t L)
+{
+    ridge_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->d = d;
+    s->L = L;
+    const char *out = reel_param_str(params, "output");
+    s->softmax = out && strcmp(out, "softmax") == 0;
+    s->coef = calloc(d * L > 0 ? d * L : 1, sizeof *s->coef);
+    s->intercept = calloc(L ? L : 1, sizeof *s->intercept);
+    if (!s->coef || !s->intercept) {
+        ridge_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* W (d x L) from the SVD Xc = U S V^T: W = V diag(s / (s^2 + alpha)) U^T Yc.
+ * Singular values at or below the cutoff are dropped: scikit-learn's 1e-15,
+ * or with alpha 0 the relative cutoff of a least-squares solver, which
+ * gives the minimum-norm solution. Xc is overwritten. */
+static int solve_svd(double *Xc, const double *Yc, size_t n, size_t d, size_t L, double alpha, double *W,
+                     reel_error *err)
+{
+    size_t r = n < d ? n : d;
+    double *s = malloc(r * sizeof *s), *U = malloc(n * r * sizeof *U), *Vt = malloc(r * d * sizeof *Vt),
+           *UtY = malloc(r * L * sizeof *UtY);
+    int rc = 0;
+    if (!s || !U || !Vt || !UtY) {
+        rc = reel_fail(err, "ridge: out of memory for the SVD of %zu x %zu", n, d);
+        goto done;
+    }
+    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)n, (lapack_int)d, Xc, (lapack_int)d, s,
+                                     U, (lapack_int)r, Vt, (lapack_int)d);
+    if (info != 0) {
+        rc = reel_fail(err, "ridge: the SVD of the training rows failed (LAPACK dgesdd info %d)", (int)info);
+        goto done;
+    }
+    double cutoff = 1e-15;
+    if (alpha == 0.0 && r > 0 && (double)(n > d ? n : d) * DBL_EPSILON * s[0] > cutoff)
+        cutoff = (double)(n > d ? n : d) * DBL_EPSILON * s[0];
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)L, (int)n, 1.0, U, (int)r, Yc, (int)L, 0.0,
+                UtY, (int)L);
+    for (size_t i = 0; i < r; i++) {
+        double f = s[i] > cutoff ? s[i] / (s[i] * s[i] + alpha) : 0.0;
+        for (size_t l = 0; l < L; l++)
+            UtY[i * L + l] *= f;
+    }
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)L, (int)r, 1.0, Vt, (int)d, UtY, (int)L,
+                0.0, W, (int)L);
+done:
+    free(s);
+    free(U);
+    free(Vt);
+    free(UtY);
+    return rc;
+}
+
+/* W (d x L) from (A + alpha I) W = B by Cholesky. Returns 1 (W untouched)
+ * when the matrix is not numerically positive definite. A is overwritten. */
+static int solve_cholesky(double *A, const double *B, size_t d, size_t L, double alpha, double *W)
+{
+    for (size_t j = 0; j < d; j++)
+        A[j * d + j] += alpha;
+    double anorm = LAPACKE_dlansy(LAPACK_ROW_MAJOR, '1', 'U', (lapack_int)d, A, (lapack_int)d), rcond = 0;
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)d, A, (lapack_int)d) != 0)
+        return 1;
+    if (LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'U', (lapack_int)d, A, (lapack_int)d, anorm, &rcond) != 0 ||
+        !(rcond >= DBL_EPSILON))
+        return 1;
+    memcpy(W, B, d * L * sizeof *W);
+    return LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)d, (lapack_int)L, A, (lapack_int)d, W,
+                          (lapack_int)L) != 0;
+}
+
+/* W (d x L) >= 0 minimising 1/2 w^T (A + alpha I) w - b^T w per label, by
+ * cyclic coordinate descent with each coordinate clipped at 0: the same
+ * objective as ||Yc - Xc W||^2 + alpha ||W||^2 under W >= 0. */
+static void solve_positive(const double *A, const double *B, size_t d, size_t L, double alpha, double *W)
+{
+    double *g = malloc((d ? d : 1) * sizeof *g); /* b - (A + alpha I) w */
+    if (!g)
+        return;
+    for (size_t l = 0; l < L; l++) {
+        for (size_t j = 0; j < d; j++) {
+            W[j * L + l] = 0.0;
+            g[j] = B[j * L + l];
+        }
+        for (int sweep = 0; sweep < 100000; sweep++) {
+            double step = 0, size = 0;
+            for (size_t j = 0; j < d; j++) {
+                double ajj = A[j * d + j] + alpha, w = W[j * L + l];
+                if (!(ajj > 0))
+                    continue; /* a constant feature: its weight stays 0 */
+                double next = fmax(0.0, w + g[j] / ajj), delta = next - w;
+                if (delta == 0.0)
+                    continue;
+                W[j * L + l] = next;
+                for (size_t i = 0; i < d; i++)
+                    g[i] -= delta * (A[i * d + j] + (i == j ? alpha : 0.0));
+                step = fmax(step, fabs(delta));
+                size = fmax(size, fabs(next));
+            }
+            if (step <= 1e-14 * fmax(size, 1.0))
+                break;
+        }
+    }
+    free(g);
+}
+
+static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    size_t n = ctx->n, d = ctx->d, L = ctx->L;
+    double alpha = reel_param_num(params, "alpha");
+    int intercept = reel_param_bool(params, "fit_intercept"), positive = reel_param_bool(params, "positive");
+    const char *solver = reel_param_str(params, "solver");
+    int svd = solver && strcmp(solver, "svd") == 0;
+    if (n == 0) {
+        reel_fail(err, "ridge: no training rows");
+        return NULL;
+    }
+    ridge_state *s = ridge_new(params, d, L);
+    double *Xc = malloc((n * d > 0 ? n * d : 1) * sizeof *Xc), *Yc = malloc((n * L > 0 ? n * L : 1) * sizeof *Yc),
+           *mx = calloc(d ? d : 1, sizeof *mx), *my = calloc(L ? L : 1, sizeof *my),
+           *A = malloc((d * d > 0 ? d * d : 1) * sizeof *A), *B = malloc((d * L > 0 ? d * L : 1) * sizeof *B),
+           *W = calloc(d * L > 0 ? d * L : 1, sizeof *W);
+    if (!s || !Xc || !Yc || !mx || !my || !A || !B || !W) {
+        reel_fail(err, "ridge: out of memory for %zu x %zu training rows", n, d);
+        ridge_free(s);
+        s = NULL;
+        goto done;
+    }
+
+    /* Targets +1/-1; centre both sides in double when fitting an intercept. */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++)
+            Xc[i * d + j] = ctx->X[i * d + j];
+        for (size_t l = 0; l < L; l++)
+            Yc[i * L + l] = ctx->Y[i * L + l] ? 1.0 : -1.0;
+    }
+    if (intercept) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d; j++)
+                mx[j] += Xc[i * d + j];
+            for (size_t l = 0; l < L; l++)
+                my[l] += Yc[i * L + l];
+        }
+        for (size_t j = 0; j < d; j++)
+            mx[j] /= (double)n;
+        for (size_t l = 0; l < L; l++)
+            my[l] /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d; j++)
+                Xc[i * d + j] -= mx[j];
+            for (size_t l = 0; l < L; l++)
+                Yc[i * L + l] -= my[l];
+        }
+    }
+
+    if (d > 0 && L > 0) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)n, 1.0, Xc, (int)d, Xc, (int)d,
+                    0.0, A, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)L, (int)n, 1.0, Xc, (int)d, Yc, (int)L,
+                    0.0, B, (int)L);
+        if (positive)
+            solve_positive(A, B, d, L, alpha, W);
+        else if ((svd || solve_cholesky(A, B, d, L, alpha, W)) && solve_svd(Xc, Yc, n, d, L, alpha, W, err)) {
+            ridge_free(s);
+            s = NULL;
+            goto done;
+        }
+    }
+    for (size_t l = 0; l < L; l++) {
+        double b = my[l];
+        for (size_t j = 0; j < d; j++) {
+            s->coef[l * d + j] = W[j * L + l];
+            b -= mx[j] * W[j * L + l];
+        }
+        s->intercept[l] = intercept ? b : 0.0;
+    }
+done:
+    free(Xc);
+    free(Yc);
+    free(mx);
+    free(my);
+    free(A);
+    free(B);
+    free(W);
+    return s;
+}
+
+/* sigmoid(D) as a float that is > 0.5 exactly when D > 0. */
+static float decision_proba(double D)
+{
+    float p = (float)(1.0 / (1.0 + exp(-D)));
+    if (D > 0 && p <= 0.5f)
+        p = nextafterf(0.5f, 1.0f);
+    if (!(D > 0) && p > 0.5f)
+        p = 0.5f;
+    return p;
+}
+
+/* The decision value of row x for label l. */
+static double decision(const ridge_state *s, const float *x, size_t l)
+{
+    double v = s->intercept[l];
+    for (size_t j = 0; j < s->d; j++)
+        v += s->coef[l * s->d + j] * x[j];
+    return v;
+}
+
+static int ridge_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
+{
+    (void)err;
+    const ridge_state *s = state;
+    size_t L = s->L;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        const float *x = X + i * s->d;
+        float *p = P + i * L;
+        if (!s->softmax) {
+            for (size_t l = 0; l < L; l++)
+                p[l] = decision_proba(decision(s, x, l));
+            continue;
+        }
+        double top = -INFINITY, sum = 0;
+        for (size_t l = 0; l < L; l++)
+            top = fmax(top, decision(s, x, l));
+        for (size_t l = 0; l < L; l++)
+            sum += exp(decision(s, x, l) - top);
+        for (size_t l = 0; l < L; l++)
+            p[l] = (float)(exp(decision(s, x, l) - top) / sum);
+    }
+    return 0;
+}
+
+static int ridge_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
+{
+    (void)meta;
+    const ridge_state *s = state;
+    size_t cs[2] = {s->L, s->d};
+    if (reel_tensors_add(out, "coef", REEL_F64, 2, cs, s->coef, err))
+        return -1;
+    return reel_tensors_add(out, "intercept", REEL_F64, 1, &s->L, s->intercept, err);
+}
+
+static void *ridge_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+                        reel_error *err)
+{
+    (void)meta;
+    const reel_tensor *c = reel_tensors_get(in, "coef", REEL_F64, L * d, err);
+    const reel_tensor *b = c ? reel_tensors_get(in, "intercept", REEL_F64, L, err) : NULL;
+    if (!b)
+        return NULL;
+    ridge_state *s = ridge_new(params, d, L);
+    if (!s) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    memcpy(s->coef, c->data, c->nbytes);
+    memcpy(s->intercept, b->data, b->nbytes);
+    return s;
+}
+
+/* The softmax output is thresholded at 0.03 unless the user says otherwise. */
+static float ridge_default_threshold(const cJSON *params)
+{
+    const char *out = reel_param_str(params, "output");
+    return out && strcmp(out, "softmax") == 0 ? 0.03f : 0.5f;
+}
+
+const reel_model_kind reel_kind_ridge = {
+    .name = "ridge",
+    .standardize = 1,
+    .fit = ridge_fit,
+    .predict_proba = ridge_predict,
+    .save = ridge_save,
+    .load = ridge_load,
+    .free = ridge_free,
+    .default_threshold = ridge_default_threshold,
+};
