@@ -56,8 +56,15 @@ static reel_fit_ctx fit_ctx(const float *X, const uint8_t *Y, size_t n, size_t d
 static void fit_model(reel_model *m, const char *name, const char *params_json, const reel_fit_ctx *ctx)
 {
     reel_error err = {{0}};
-    cJSON *p = params_json ? cJSON_Parse(params_json) : NULL;
-    cr_assert(!params_json || p, "bad test params %s", params_json);
+    cJSON *p = params_json ? cJSON_Parse(params_json) : cJSON_CreateObject();
+    cr_assert(p, "bad test params %s", params_json);
+    /* The tests compare with scikit-learn, so unset keys take its defaults
+     * (reel's own defaults limit the depth and leaf size). */
+    int trees = strcmp(name, "tree") == 0 || strcmp(name, "forest") == 0;
+    if (trees && !cJSON_GetObjectItem(p, "max_depth"))
+        cJSON_AddNullToObject(p, "max_depth");
+    if (trees && !cJSON_GetObjectItem(p, "min_samples_leaf"))
+        cJSON_AddNumberToObject(p, "min_samples_leaf", 1);
     cr_assert_eq(reel_model_init(m, name, p, &err), 0, "%s", err.msg);
     cJSON_Delete(p);
     cr_assert_eq(reel_model_fit(m, ctx, &err), 0, "%s", err.msg);
