@@ -5,10 +5,12 @@
 #include "models/model.h"
 
 extern const reel_model_kind reel_kind_random, reel_kind_prior;
+extern const reel_model_kind reel_kind_mlp; /* nn/mlp.c */
 
 static const reel_model_kind *const kinds[] = {
     &reel_kind_random,
     &reel_kind_prior,
+    &reel_kind_mlp,
     NULL,
 };
 
