@@ -112,7 +112,7 @@ int reel_nn_spec_build(reel_nn_spec *s, const cJSON *layers, const char *head, s
 void reel_nn_init_params(const reel_nn_spec *s, uint64_t seed, float *params)
 {
     reel_rng rng;
-    reel_rng_seed(&rng, seed);
+    reel_rng_seed_stream(&rng, seed, 0);
     for (size_t i = 0; i < s->n_layers; i++) {
         const reel_nn_layer *l = &s->layer[i];
         double bound = 1.0 / sqrt((double)l->in);

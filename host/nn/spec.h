@@ -52,7 +52,8 @@ int reel_nn_layers_check(const cJSON *layers, reel_error *err);
 
 const char *reel_nn_act_name(reel_nn_act a);
 
-/* PyTorch's default Linear init: W and b uniform in +-1/sqrt(in). Draws in
+/* PyTorch's default Linear init: W and b uniform in +-1/sqrt(in). Draws from
+ * stream 0 of the seed (the shuffles use stream 1) in
  * buffer order (layer by layer, W row-major, then b), one double from
  * reel_rng per value, so a seed fixes every weight. */
 void reel_nn_init_params(const reel_nn_spec *s, uint64_t seed, float *params);
