@@ -5,8 +5,9 @@
 #include "models/model.h"
 
 extern const reel_model_kind reel_kind_random, reel_kind_prior;
-extern const reel_model_kind reel_kind_tree, reel_kind_forest;
-extern const reel_model_kind reel_kind_knn, reel_kind_ridge;
+extern const reel_model_kind reel_kind_tree, reel_kind_forest; /* classical/ */
+extern const reel_model_kind reel_kind_knn, reel_kind_ridge;    /* classical/ */
+extern const reel_model_kind reel_kind_mlp;                     /* nn/mlp.c */
 
 static const reel_model_kind *const kinds[] = {
     &reel_kind_random,
@@ -15,6 +16,7 @@ static const reel_model_kind *const kinds[] = {
     &reel_kind_forest,
     &reel_kind_knn,
     &reel_kind_ridge,
+    &reel_kind_mlp,
     NULL,
 };
 

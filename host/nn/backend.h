@@ -1,0 +1,69 @@
+/* Where a net's maths runs. A backend works at the level of "one training
+ * step on a batch" and "predict a batch", so the GPU side is free to keep
+ * everything on the device and fuse what it likes; the CPU backend
+ * (nn/cpu_backend.c) is the readable oracle the GPU one is tested against.
+ *
+ * A backend holds the flat parameter buffer (see nn/spec.h), its gradient
+ * and AdamW's two moment buffers, all of length spec->n_params.
+ *
+ * Training data is handed over once (set_data) and each epoch's row order
+ * once (set_order); a step then names a slice of that order, so a GPU
+ * backend copies the data to the device once per run and needs no host
+ * round trip per step. Losses are means over the batch (BCE: over batch and
+ * labels; softmax cross-entropy: over rows). */
+#ifndef REEL_NN_BACKEND_H
+#define REEL_NN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/spec.h"
+#include "util/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* torch.optim.AdamW's settings (decoupled weight decay on every parameter). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+} reel_adamw;
+
+typedef struct reel_nn_backend {
+    const char *name; /* "cpu", "cuda" */
+    /* A backend for this net; threads is a hint (CPU: predict/eval only).
+     * Parameters start at zero: call set_params. */
+    void *(*create)(const reel_nn_spec *spec, int threads, reel_error *err);
+    int (*set_params)(void *b, const float *params, reel_error *err);
+    int (*get_params)(void *b, float *params, reel_error *err);
+    /* The gradient of the last train_step (for tests). */
+    int (*get_grads)(void *b, float *grads, reel_error *err);
+    /* Training rows: X n x d, Y n x L (0/1 as float). The CPU backend keeps
+     * the pointers (they must outlive training); the GPU copies them. Also
+     * resets AdamW's moments. */
+    int (*set_data)(void *b, const float *X, const float *Y, size_t n, reel_error *err);
+    /* The row order of the coming steps: order[0..n) indexes the data. */
+    int (*set_order)(void *b, const uint32_t *order, size_t n, reel_error *err);
+    /* One step on rows order[start .. start+n): forward, loss, backward and
+     * AdamW update number `step` (1-based, for the bias correction). The
+     * batch's mean loss times n is added to an accumulator; when loss is not
+     * NULL the batch loss is also returned (on a GPU that waits for it). */
+    int (*train_step)(void *b, size_t start, size_t n, const reel_adamw *opt, long step, float *loss,
+                      reel_error *err);
+    /* Returns and clears the accumulator: sum over steps of n * batch loss. */
+    int (*take_loss_sum)(void *b, double *sum, reel_error *err);
+    /* P (n x L) = head outputs (sigmoid or softmax probabilities). */
+    int (*predict)(void *b, const float *X, size_t n, float *P, reel_error *err);
+    /* Mean loss over n rows (no update); P filled as predict when not NULL. */
+    int (*eval_loss)(void *b, const float *X, const float *Y, size_t n, double *loss, float *P,
+                     reel_error *err);
+    void (*destroy)(void *b);
+} reel_nn_backend;
+
+extern const reel_nn_backend reel_nn_cpu_backend;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,308 @@
+/* The CPU backend: the readable reference of a net's training step.
+ * Training steps run on one thread (at batch 10 there is nothing to split);
+ * predict and eval_loss split the rows into fixed chunks over OpenMP
+ * threads, each row computed by the same code, so results are identical
+ * for any thread count. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+#include "nn/backend.h"
+#include "nn/cpu_ops.h"
+
+#define CHUNK 256 /* rows per predict chunk */
+
+/* Training flushes denormal floats to zero (as torch.set_flush_denormal
+ * does): AdamW's moments of dead ReLU units decay into the denormal range,
+ * where x86 arithmetic is many times slower. Values that small (< 1e-38)
+ * change nothing a net computes. */
+static unsigned flush_denormals_begin(void)
+{
+#if defined(__SSE__)
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040); /* FTZ | DAZ */
+    return old;
+#else
+    return 0;
+#endif
+}
+
+static void flush_denormals_end(unsigned old)
+{
+#if defined(__SSE__)
+    _mm_setcsr(old);
+#else
+    (void)old;
+#endif
+}
+
+typedef struct {
+    reel_nn_spec spec;
+    int threads;
+    float *params, *grads, *m, *v;
+    /* training data (borrowed) and the current row order (owned) */
+    const float *X, *Y;
+    size_t n_data;
+    uint32_t *order;
+    size_t n_order;
+    /* step workspace for up to cap rows: batch inputs, targets, each
+     * layer's output, and two gradient buffers */
+    size_t cap;
+    float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
+    double loss_sum;
+} cpu_net;
+
+static void cpu_destroy(void *p)
+{
+    cpu_net *c = p;
+    if (!c)
+        return;
+    free(c->params);
+    free(c->grads);
+    free(c->m);
+    free(c->v);
+    free(c->order);
+    free(c->xb);
+    free(c->yb);
+    for (size_t l = 0; l < c->spec.n_layers; l++)
+        free(c->H[l]);
+    free(c->g0);
+    free(c->g1);
+    free(c);
+}
+
+static void *cpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
+{
+    cpu_net *c = calloc(1, sizeof *c);
+    if (!c) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    c->spec = *spec;
+    c->threads = threads > 0 ? threads : 1;
+    size_t n = spec->n_params;
+    c->params = calloc(n, sizeof(float));
+    c->grads = calloc(n, sizeof(float));
+    c->m = calloc(n, sizeof(float));
+    c->v = calloc(n, sizeof(float));
+    if (!c->params || !c->grads || !c->m || !c->v) {
+        cpu_destroy(c);
+        reel_fail(err, "out of memory for a net of %zu parameters", n);
+        return NULL;
+    }
+    return c;
+}
+
+/* Grows the step workspace to hold n rows. */
+static int reserve(cpu_net *c, size_t n, reel_error *err)
+{
+    if (n <= c->cap)
+        return 0;
+    const reel_nn_spec *s = &c->spec;
+    int bad = 0;
+    free(c->xb);
+    free(c->yb);
+    free(c->g0);
+    free(c->g1);
+    bad |= !(c->xb = malloc(n * s->d * sizeof(float)));
+    bad |= !(c->yb = malloc(n * s->L * sizeof(float)));
+    bad |= !(c->g0 = malloc(n * s->max_width * sizeof(float)));
+    bad |= !(c->g1 = malloc(n * s->max_width * sizeof(float)));
+    for (size_t l = 0; l < s->n_layers; l++) {
+        free(c->H[l]);
+        bad |= !(c->H[l] = malloc(n * s->layer[l].out * sizeof(float)));
+    }
+    c->cap = bad ? 0 : n;
+    return bad ? reel_fail(err, "out of memory for a batch of %zu rows", n) : 0;
+}
+
+static int cpu_set_params(void *p, const float *params, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    memcpy(c->params, params, c->spec.n_params * sizeof(float));
+    return 0;
+}
+
+static int cpu_get_params(void *p, float *params, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    memcpy(params, c->params, c->spec.n_params * sizeof(float));
+    return 0;
+}
+
+static int cpu_get_grads(void *p, float *grads, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    memcpy(grads, c->grads, c->spec.n_params * sizeof(float));
+    return 0;
+}
+
+static int cpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    c->X = X;
+    c->Y = Y;
+    c->n_data = n;
+    memset(c->m, 0, c->spec.n_params * sizeof(float));
+    memset(c->v, 0, c->spec.n_params * sizeof(float));
+    c->loss_sum = 0.0;
+    return 0;
+}
+
+static int cpu_set_order(void *p, const uint32_t *order, size_t n, reel_error *err)
+{
+    cpu_net *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (order[i] >= c->n_data)
+            return reel_fail(err, "row order: index %u is past the %zu data rows", order[i], c->n_data);
+    uint32_t *o = realloc(c->order, (n ? n : 1) * sizeof *o);
+    if (!o)
+        return reel_fail(err, "out of memory");
+    memcpy(o, order, n * sizeof *o);
+    c->order = o;
+    c->n_order = n;
+    return 0;
+}
+
+/* Forward through every layer from X (n rows), keeping each output in H. */
+static void forward_keep(cpu_net *c, const float *X, size_t n)
+{
+    const reel_nn_spec *s = &c->spec;
+    const float *A = X;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const reel_nn_layer *ly = &s->layer[l];
+        reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act,
+                                c->H[l]);
+        A = c->H[l];
+    }
+}
+
+static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt, long step, float *loss,
+                          reel_error *err)
+{
+    cpu_net *c = p;
+    const reel_nn_spec *s = &c->spec;
+    if (n == 0 || start + n > c->n_order)
+        return reel_fail(err, "train step: rows %zu..%zu are outside the row order of %zu", start, start + n,
+                         c->n_order);
+    if (reserve(c, n, err))
+        return -1;
+    for (size_t r = 0; r < n; r++) {
+        size_t row = c->order[start + r];
+        memcpy(c->xb + r * s->d, c->X + row * s->d, s->d * sizeof(float));
+        memcpy(c->yb + r * s->L, c->Y + row * s->L, s->L * sizeof(float));
+    }
+    unsigned csr = flush_denormals_begin();
+    forward_keep(c, c->xb, n);
+    size_t last = s->n_layers - 1;
+    double sum = reel_cpu_head(s->head, c->H[last], c->yb, n, s->L, c->g0, NULL);
+    float batch_loss = (float)(sum / reel_cpu_head_count(s->head, n, s->L));
+    /* Backward: g0 holds dLoss/dZ of layer l; g1 receives dLoss/dH of l-1. */
+    for (size_t l = last + 1; l-- > 0;) {
+        const reel_nn_layer *ly = &s->layer[l];
+        const float *A = l ? c->H[l - 1] : c->xb;
+        float *dA = l ? c->g1 : NULL;
+        reel_cpu_linear_backward(A, n, ly->in, c->params + ly->w_off, ly->out, c->g0, c->grads + ly->w_off,
+                                 c->grads + ly->b_off, dA);
+        if (l) {
+            reel_cpu_act_backward(s->layer[l - 1].act, c->H[l - 1], c->g1, n * ly->in);
+            float *t = c->g0;
+            c->g0 = c->g1;
+            c->g1 = t;
+        }
+    }
+    reel_cpu_adamw(c->params, c->grads, c->m, c->v, s->n_params, opt, step);
+    flush_denormals_end(csr);
+    c->loss_sum += (double)batch_loss * (double)n;
+    if (loss)
+        *loss = batch_loss;
+    return 0;
+}
+
+static int cpu_take_loss_sum(void *p, double *sum, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    *sum = c->loss_sum;
+    c->loss_sum = 0.0;
+    return 0;
+}
+
+/* Forward of one chunk with two ping-pong buffers; returns the summed loss
+ * (0 when Y is NULL) and writes the probabilities to P when not NULL. */
+static double forward_chunk(const cpu_net *c, const float *X, const float *Y, size_t n, float *P, float *buf)
+{
+    const reel_nn_spec *s = &c->spec;
+    float *a = buf, *b = buf + CHUNK * s->max_width;
+    const float *A = X;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const reel_nn_layer *ly = &s->layer[l];
+        reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act, a);
+        A = a;
+        float *t = a;
+        a = b;
+        b = t;
+    }
+    return reel_cpu_head(s->head, A, Y, n, s->L, NULL, P);
+}
+
+static int cpu_eval(void *p, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
+{
+    cpu_net *c = p;
+    const reel_nn_spec *s = &c->spec;
+    size_t chunks = (n + CHUNK - 1) / CHUNK;
+    float *buf = malloc((size_t)c->threads * 2 * CHUNK * s->max_width * sizeof(float));
+    double *part = calloc(chunks ? chunks : 1, sizeof *part);
+    if (!buf || !part) {
+        free(buf);
+        free(part);
+        return reel_fail(err, "out of memory");
+    }
+#pragma omp parallel for schedule(static) num_threads(c->threads)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * CHUNK, m = n - r0 < CHUNK ? n - r0 : CHUNK;
+        float *mine = buf + (size_t)omp_get_thread_num() * 2 * CHUNK * s->max_width;
+        part[k] = forward_chunk(c, X + r0 * s->d, Y ? Y + r0 * s->L : NULL, m, P ? P + r0 * s->L : NULL, mine);
+    }
+    double sum = 0.0; /* chunk sums added in chunk order: thread-count independent */
+    for (size_t k = 0; k < chunks; k++)
+        sum += part[k];
+    if (loss)
+        *loss = n ? sum / reel_cpu_head_count(s->head, n, s->L) : 0.0;
+    free(buf);
+    free(part);
+    return 0;
+}
+
+static int cpu_predict(void *p, const float *X, size_t n, float *P, reel_error *err)
+{
+    return cpu_eval(p, X, NULL, n, NULL, P, err);
+}
+
+static int cpu_eval_loss(void *p, const float *X, const float *Y, size_t n, double *loss, float *P,
+                         reel_error *err)
+{
+    return cpu_eval(p, X, Y, n, loss, P, err);
+}
+
+const reel_nn_backend reel_nn_cpu_backend = {
+    .name = "cpu",
+    .create = cpu_create,
+    .set_params = cpu_set_params,
+    .get_params = cpu_get_params,
+    .get_grads = cpu_get_grads,
+    .set_data = cpu_set_data,
+    .set_order = cpu_set_order,
+    .train_step = cpu_train_step,
+    .take_loss_sum = cpu_take_loss_sum,
+    .predict = cpu_predict,
+    .eval_loss = cpu_eval_loss,
+    .destroy = cpu_destroy,
+};

@@ -1,0 +1,215 @@
+/* The "mlp" model kind: a net built from a layer list (models/box.json and
+ * models/u.json are two definitions of it), trained with AdamW by
+ * nn/train.c on the CPU backend or, when there is a GPU, the CUDA one.
+ *
+ * Saved as torch's nn.Sequential state_dict would name it (see nn/spec.h):
+ * "<i>.weight" (out x in) and "<i>.bias" (out) for the Linear at module
+ * index i, so `net.load_state_dict` on the same Sequential takes the file. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/model.h"
+#include "models/params.h"
+#include "nn/backend.h"
+#include "nn/spec.h"
+#include "nn/train.h"
+#include "util/gpu.h"
+#ifdef REEL_HAVE_CUDA
+#include "nn_cuda.h"
+#endif
+
+typedef struct {
+    reel_nn_spec spec;
+    const reel_nn_backend *be;
+    void *b;       /* holds the trained parameters; predicts */
+    float *params; /* host copy, for save */
+    char device[300];
+    reel_nn_train_result train;
+} mlp_state;
+
+static void mlp_free(void *p)
+{
+    mlp_state *s = p;
+    if (!s)
+        return;
+    if (s->b)
+        s->be->destroy(s->b);
+    free(s->params);
+    free(s);
+}
+
+static int mlp_check(const cJSON *params, reel_error *err)
+{
+    reel_error e;
+    if (reel_nn_layers_check(cJSON_GetObjectItemCaseSensitive(params, "layers"), &e))
+        return reel_fail(err, "params for mlp: key 'layers': %s", e.msg);
+    if (reel_param_num(params, "beta1") >= 1.0 || reel_param_num(params, "beta2") >= 1.0)
+        return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
+    return 0;
+}
+
+static int build_spec(const cJSON *params, size_t d, size_t L, reel_nn_spec *spec, reel_error *err)
+{
+    reel_error e;
+    if (reel_nn_spec_build(spec, cJSON_GetObjectItemCaseSensitive(params, "layers"),
+                           reel_param_str(params, "head"), d, L, &e))
+        return reel_fail(err, "mlp: %s", e.msg);
+    return 0;
+}
+
+/* Picks the backend for ctx->device: "cpu", "gpu", or "auto" = the GPU
+ * when one is usable, saying which in one line. */
+static const reel_nn_backend *pick_backend(const reel_fit_ctx *ctx, char *label, size_t n, reel_error *err)
+{
+    const char *dev = ctx->device ? ctx->device : "auto";
+    const char *name = ctx->name ? ctx->name : "mlp";
+    snprintf(label, n, "cpu");
+    if (strcmp(dev, "cpu") == 0)
+        return &reel_nn_cpu_backend;
+    if (reel_gpu_count() > 0) {
+#ifdef REEL_HAVE_CUDA
+        reel_gpu_info info;
+        if (reel_gpu_query(&info) != 0)
+            snprintf(info.name, sizeof info.name, "CUDA device 0");
+        snprintf(label, n, "gpu: %.250s", info.name);
+        if (!ctx->quiet)
+            fprintf(stderr, "reel: %s: training on the GPU (%s)\n", name, info.name);
+        return &reel_nn_cuda_backend;
+#endif
+    }
+    if (strcmp(dev, "gpu") == 0) {
+        reel_fail(err, "%s: --device gpu: %s", name, reel_gpu_absent_reason());
+        return NULL;
+    }
+    if (!ctx->quiet)
+        fprintf(stderr, "reel: %s: training on the CPU (%s)\n", name, reel_gpu_absent_reason());
+    return &reel_nn_cpu_backend;
+}
+
+static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    mlp_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    if (build_spec(params, ctx->d, ctx->L, &s->spec, err))
+        goto fail;
+    if (!(s->be = pick_backend(ctx, s->device, sizeof s->device, err)))
+        goto fail;
+    if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
+        reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
+        goto fail;
+    }
+    uint64_t seed = reel_param_seed(params, ctx->seed);
+    reel_nn_init_params(&s->spec, seed, s->params);
+    if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
+        goto fail;
+    reel_nn_train_opts o = {
+        .opt = {.lr = reel_param_num(params, "lr"),
+                .beta1 = reel_param_num(params, "beta1"),
+                .beta2 = reel_param_num(params, "beta2"),
+                .eps = reel_param_num(params, "eps"),
+                .weight_decay = reel_param_num(params, "weight_decay")},
+        .batch_size = reel_param_int(params, "batch_size"),
+        .epochs = reel_param_int(params, "epochs"),
+        .patience = reel_param_int(params, "patience"),
+        .min_delta = reel_param_num(params, "min_delta"),
+        .restore_best = reel_param_bool(params, "restore_best"),
+        .threshold = (float)reel_param_num(params, "threshold"),
+        .seed = seed,
+    };
+    if (reel_nn_train(s->be, s->b, &s->spec, &o, ctx, &s->train, err) ||
+        s->be->get_params(s->b, s->params, err))
+        goto fail;
+    return s;
+fail:
+    mlp_free(s);
+    return NULL;
+}
+
+static int mlp_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
+{
+    const mlp_state *s = state;
+    return s->be->predict(s->b, X, n, P, err);
+}
+
+static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
+{
+    const mlp_state *s = state;
+    for (size_t i = 0; i < s->spec.n_layers; i++) {
+        const reel_nn_layer *l = &s->spec.layer[i];
+        char name[32];
+        size_t wshape[2] = {l->out, l->in};
+        snprintf(name, sizeof name, "%d.weight", l->module_index);
+        if (reel_tensors_add(out, name, REEL_F32, 2, wshape, s->params + l->w_off, err))
+            return -1;
+        snprintf(name, sizeof name, "%d.bias", l->module_index);
+        if (reel_tensors_add(out, name, REEL_F32, 1, &l->out, s->params + l->b_off, err))
+            return -1;
+    }
+    cJSON_AddStringToObject(meta, "head", s->spec.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
+    cJSON_AddNumberToObject(meta, "epochs_run", (double)s->train.epochs_run);
+    cJSON_AddNumberToObject(meta, "best_epoch", (double)s->train.best_epoch);
+    return 0;
+}
+
+static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+                      reel_error *err)
+{
+    (void)meta;
+    mlp_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    if (build_spec(params, d, L, &s->spec, err))
+        goto fail;
+    if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
+        reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
+        goto fail;
+    }
+    for (size_t i = 0; i < s->spec.n_layers; i++) {
+        const reel_nn_layer *l = &s->spec.layer[i];
+        char name[32];
+        snprintf(name, sizeof name, "%d.weight", l->module_index);
+        const reel_tensor *w = reel_tensors_get(in, name, REEL_F32, l->out * l->in, err);
+        if (!w)
+            goto fail;
+        if (w->ndim != 2 || w->shape[0] != l->out || w->shape[1] != l->in) {
+            reel_fail(err, "mlp: tensor '%s' must have shape [%zu, %zu] for these layers", name, l->out, l->in);
+            goto fail;
+        }
+        memcpy(s->params + l->w_off, w->data, w->nbytes);
+        snprintf(name, sizeof name, "%d.bias", l->module_index);
+        const reel_tensor *b = reel_tensors_get(in, name, REEL_F32, l->out, err);
+        if (!b)
+            goto fail;
+        memcpy(s->params + l->b_off, b->data, b->nbytes);
+    }
+    /* A loaded net predicts on the CPU. */
+    s->be = &reel_nn_cpu_backend;
+    snprintf(s->device, sizeof s->device, "cpu");
+    if (!(s->b = s->be->create(&s->spec, omp_get_max_threads(), err)) || s->be->set_params(s->b, s->params, err))
+        goto fail;
+    return s;
+fail:
+    mlp_free(s);
+    return NULL;
+}
+
+static const char *mlp_device(const void *state) { return ((const mlp_state *)state)->device; }
+
+const reel_model_kind reel_kind_mlp = {
+    .name = "mlp",
+    .standardize = 1,
+    .check = mlp_check,
+    .fit = mlp_fit,
+    .predict_proba = mlp_predict,
+    .save = mlp_save,
+    .load = mlp_load,
+    .free = mlp_free,
+    .device = mlp_device,
+};

@@ -1,0 +1,38 @@
+/* The training loop every backend shares: shuffle, steps, validation,
+ * early stopping, progress and history. */
+#ifndef REEL_NN_TRAIN_H
+#define REEL_NN_TRAIN_H
+
+#include "models/model.h"
+#include "nn/backend.h"
+#include "nn/spec.h"
+
+typedef struct {
+    reel_adamw opt;
+    long batch_size, epochs;
+    /* Early stopping: stop after `patience` epochs in a row without a
+     * validation loss below (reference - min_delta), where the reference is
+     * the last loss that did beat it. restore_best puts back the weights of
+     * the epoch with the lowest validation loss seen. */
+    long patience;
+    double min_delta;
+    int restore_best;
+    float threshold; /* for the validation F1 */
+    uint64_t seed;   /* the shuffles are drawn from stream 1 of this seed */
+} reel_nn_train_opts;
+
+typedef struct {
+    long epochs_run;
+    long best_epoch; /* 1-based; 0 without validation */
+    double best_val_loss;
+    int stopped_early;
+} reel_nn_train_result;
+
+/* Trains the net in backend b (its parameters already set) on ctx's
+ * training rows, validating on ctx's validation rows when there are any.
+ * Progress goes to stderr unless ctx->quiet; with ctx->out_dir the
+ * per-epoch history is written to <out_dir>/history_<name>.csv. */
+int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
+                  const reel_fit_ctx *ctx, reel_nn_train_result *res, reel_error *err);
+
+#endif

@@ -1,0 +1,568 @@
+/* The GPU backend: host/nn/cpu_backend.c's training step on the device.
+ *
+ *   forward   per layer: cuBLAS sgemm Z = A W^T, then one kernel adds the
+ *             bias and applies the activation in place
+ *   head      one kernel: sigmoid or softmax, the loss (reduced in the
+ *             block, added to a device accumulator) and d(loss)/d(logits)
+ *   backward  per layer: one kernel turns dH into dZ (activation backward)
+ *             and reduces it over the batch into the bias gradient; sgemm
+ *             for dW = dZ^T A and dA = dZ W
+ *   update    one AdamW kernel over the whole flat parameter buffer
+ *
+ * cuBLAS is column-major; a row-major matrix M is the column-major M^T, so
+ * the row-major products are written with their operands swapped (see
+ * gemm_* below). The training data goes to the device once (set_data), the
+ * row order once per epoch (set_order); a step waits for the device only
+ * when its loss is asked for. Every CUDA and cuBLAS call is checked and a
+ * failure is reported with file and line. This file uses nothing from the
+ * host library, so the two static libraries do not depend on each other. */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_cuda.h"
+
+#define HEAD_THREADS 256
+#define EVAL_CHUNK 4096 /* rows per predict / eval chunk */
+
+static int fail(reel_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(reel_error *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#define CUDA_OK(call)                                                                                        \
+    do {                                                                                                     \
+        cudaError_t e_ = (call);                                                                             \
+        if (e_ != cudaSuccess)                                                                               \
+            return fail(err, "%s:%d: CUDA error %s: %s (in %s)", __FILE__, __LINE__, cudaGetErrorName(e_),   \
+                        cudaGetErrorString(e_), #call);                                                      \
+    } while (0)
+
+#define CUBLAS_OK(call)                                                                                      \
+    do {                                                                                                     \
+        cublasStatus_t s_ = (call);                                                                          \
+        if (s_ != CUBLAS_STATUS_SUCCESS)                                                                     \
+            return fail(err, "%s:%d: cuBLAS error %s (in %s)", __FILE__, __LINE__, cublasGetStatusName(s_),  \
+                        #call);                                                                              \
+    } while (0)
+
+/* After a kernel launch: launch errors are reported where they happen. */
+#define LAUNCH_OK() CUDA_OK(cudaGetLastError())
+
+/* ---------------------------------------------------------------- kernels */
+
+__device__ static float activate(int act, float z)
+{
+    if (act == REEL_ACT_RELU)
+        return z > 0.0f ? z : 0.0f;
+    if (act == REEL_ACT_TANH)
+        return tanhf(z);
+    return z;
+}
+
+/* xb, yb = the batch's rows, picked through the row order. */
+__global__ static void gather_rows(const float *X, const float *Y, const uint32_t *order, size_t start, int n,
+                                   int d, int L, float *xb, float *yb)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n * (d + L))
+        return;
+    int r = i / (d + L), c = i % (d + L);
+    size_t row = order[start + (size_t)r];
+    if (c < d)
+        xb[r * d + c] = X[row * d + c];
+    else
+        yb[r * L + (c - d)] = Y[row * L + (c - d)];
+}
+
+/* Z = act(Z + b), in place; Z is n x out. */
+__global__ static void bias_activate(float *Z, const float *b, int n, int out, int act)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n * out)
+        Z[i] = activate(act, Z[i] + b[i % out]);
+}
+
+/* dH (n x out) becomes dZ = dH * act'(H); db[j] = sum over rows of dZ[., j].
+ * One thread per column, rows in order: the same sum as the CPU's. */
+__global__ static void activation_backward_bias(float *dH, const float *H, int n, int out, int act, float *db)
+{
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= out)
+        return;
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float g = dH[i * out + j], h = H[i * out + j];
+        if (act == REEL_ACT_RELU)
+            g = h > 0.0f ? g : 0.0f;
+        else if (act == REEL_ACT_TANH)
+            g *= 1.0f - h * h;
+        dH[i * out + j] = g;
+        s += g;
+    }
+    db[j] = s;
+}
+
+/* Loss of one row and, optionally, its gradient and probabilities (as
+ * nn/cpu_ops.c: BCE on logits, or softmax cross-entropy against the labels
+ * normalised to sum 1; a row without labels has no target). */
+__device__ static double head_row(int head, const float *z, const float *y, int L, float scale, float *g,
+                                  float *p)
+{
+    double loss = 0.0;
+    if (head == REEL_HEAD_SIGMOID) {
+        for (int k = 0; k < L; k++) {
+            float q = 1.0f / (1.0f + expf(-z[k]));
+            if (p)
+                p[k] = q;
+            if (!y)
+                continue;
+            double zd = z[k];
+            loss += (zd > 0 ? zd : 0) - zd * y[k] + log1p(exp(-fabs(zd)));
+            if (g)
+                g[k] = (q - y[k]) * scale;
+        }
+        return loss;
+    }
+    float zmax = z[0];
+    for (int k = 1; k < L; k++)
+        zmax = z[k] > zmax ? z[k] : zmax;
+    double se = 0.0;
+    for (int k = 0; k < L; k++)
+        se += exp((double)z[k] - zmax);
+    double lse = zmax + log(se);
+    if (p)
+        for (int k = 0; k < L; k++)
+            p[k] = (float)exp((double)z[k] - lse);
+    if (!y)
+        return 0.0;
+    double s = 0.0;
+    for (int k = 0; k < L; k++)
+        s += y[k];
+    for (int k = 0; k < L; k++) {
+        double t = s > 0 ? y[k] / s : 0.0;
+        loss += t * (lse - z[k]);
+        if (g)
+            g[k] = s > 0 ? (float)(exp((double)z[k] - lse) - t) * scale : 0.0f;
+    }
+    return loss;
+}
+
+/* One block: every thread takes rows tid, tid+blockDim, ...; the row losses
+ * are reduced in a fixed tree, so the sum does not vary between runs.
+ * Training (batch_loss != NULL): batch_loss = sum / count, and
+ * acc += batch_loss * n. Evaluation: acc += sum. */
+__global__ static void head_loss(const float *Z, const float *Y, int n, int L, int head, float scale, double count,
+                                 float *G, float *P, double *acc, float *batch_loss)
+{
+    __shared__ double part[HEAD_THREADS];
+    double s = 0.0;
+    for (int i = threadIdx.x; i < n; i += blockDim.x)
+        s += head_row(head, Z + (size_t)i * L, Y ? Y + (size_t)i * L : NULL, L, scale,
+                      G ? G + (size_t)i * L : NULL, P ? P + (size_t)i * L : NULL);
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w /= 2) {
+        if ((int)threadIdx.x < w)
+            part[threadIdx.x] += part[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x != 0 || !acc)
+        return;
+    if (batch_loss) {
+        float mean = (float)(part[0] / count);
+        *batch_loss = mean;
+        *acc += (double)mean * n;
+    } else {
+        *acc += part[0];
+    }
+}
+
+/* torch.optim.AdamW on the flat buffer, in the CPU backend's float order. */
+__global__ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float b1,
+                             float c1, float b2, float c2, float step_size, float bc2_sqrt, float eps)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    float pi = p[i] * decay, gi = g[i];
+    float mi = m[i] * b1 + gi * c1;
+    float vi = v[i] * b2 + gi * gi * c2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+}
+
+static unsigned blocks_for(size_t n, unsigned threads) { return (unsigned)((n + threads - 1) / threads); }
+
+/* ------------------------------------------------------------ the backend */
+
+typedef struct {
+    reel_nn_spec spec;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    float *params, *grads, *m, *v; /* device, n_params each */
+    float *X, *Y;                  /* training data on the device */
+    size_t n_data;
+    uint32_t *order;
+    size_t n_order, order_cap;
+    size_t cap; /* step workspace rows */
+    float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
+    double *loss_acc;  /* sum over steps of n * batch loss */
+    float *batch_loss; /* the last step's */
+    float *ex, *ey, *ea, *eb, *ep; /* eval chunk: inputs, targets, ping-pong, probabilities */
+    double *eval_acc;
+} gpu_net;
+
+static void gfree(void *p)
+{
+    if (p)
+        cudaFree(p);
+}
+
+static void gpu_destroy(void *p)
+{
+    gpu_net *c = (gpu_net *)p;
+    if (!c)
+        return;
+    gfree(c->params);
+    gfree(c->grads);
+    gfree(c->m);
+    gfree(c->v);
+    gfree(c->X);
+    gfree(c->Y);
+    gfree(c->order);
+    gfree(c->xb);
+    gfree(c->yb);
+    for (size_t l = 0; l < c->spec.n_layers; l++)
+        gfree(c->H[l]);
+    gfree(c->g0);
+    gfree(c->g1);
+    gfree(c->loss_acc);
+    gfree(c->batch_loss);
+    gfree(c->ex);
+    gfree(c->ey);
+    gfree(c->ea);
+    gfree(c->eb);
+    gfree(c->ep);
+    gfree(c->eval_acc);
+    if (c->blas)
+        cublasDestroy(c->blas);
+    if (c->stream)
+        cudaStreamDestroy(c->stream);
+    free(c);
+}
+
+static int dalloc(float **p, size_t count, reel_error *err)
+{
+    CUDA_OK(cudaMalloc((void **)p, (count ? count : 1) * sizeof(float)));
+    return 0;
+}
+
+static int setup(gpu_net *c, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    size_t n = s->n_params;
+    CUDA_OK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    CUBLAS_OK(cublasCreate(&c->blas));
+    CUBLAS_OK(cublasSetStream(c->blas, c->stream));
+    CUBLAS_OK(cublasSetMathMode(c->blas, CUBLAS_PEDANTIC_MATH)); /* true fp32, no TF32 */
+    if (dalloc(&c->params, n, err) || dalloc(&c->grads, n, err) || dalloc(&c->m, n, err) || dalloc(&c->v, n, err))
+        return -1;
+    CUDA_OK(cudaMemset(c->params, 0, n * sizeof(float)));
+    CUDA_OK(cudaMemset(c->grads, 0, n * sizeof(float)));
+    CUDA_OK(cudaMemset(c->m, 0, n * sizeof(float)));
+    CUDA_OK(cudaMemset(c->v, 0, n * sizeof(float)));
+    CUDA_OK(cudaMalloc((void **)&c->loss_acc, sizeof(double)));
+    CUDA_OK(cudaMalloc((void **)&c->eval_acc, sizeof(double)));
+    CUDA_OK(cudaMemset(c->loss_acc, 0, sizeof(double)));
+    if (dalloc(&c->batch_loss, 1, err))
+        return -1;
+    size_t w = s->max_width;
+    if (dalloc(&c->ex, EVAL_CHUNK * s->d, err) || dalloc(&c->ey, EVAL_CHUNK * s->L, err) ||
+        dalloc(&c->ea, EVAL_CHUNK * w, err) || dalloc(&c->eb, EVAL_CHUNK * w, err) ||
+        dalloc(&c->ep, EVAL_CHUNK * s->L, err))
+        return -1;
+    return 0;
+}
+
+static void *gpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
+{
+    (void)threads;
+    gpu_net *c = (gpu_net *)calloc(1, sizeof *c);
+    if (!c) {
+        fail(err, "out of memory");
+        return NULL;
+    }
+    c->spec = *spec;
+    if (setup(c, err)) {
+        gpu_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int reserve(gpu_net *c, size_t n, reel_error *err)
+{
+    if (n <= c->cap)
+        return 0;
+    const reel_nn_spec *s = &c->spec;
+    CUDA_OK(cudaStreamSynchronize(c->stream)); /* nothing may still use the old buffers */
+    c->cap = 0;
+    gfree(c->xb);
+    gfree(c->yb);
+    gfree(c->g0);
+    gfree(c->g1);
+    c->xb = c->yb = c->g0 = c->g1 = NULL;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        gfree(c->H[l]);
+        c->H[l] = NULL;
+    }
+    if (dalloc(&c->xb, n * s->d, err) || dalloc(&c->yb, n * s->L, err) || dalloc(&c->g0, n * s->max_width, err) ||
+        dalloc(&c->g1, n * s->max_width, err))
+        return -1;
+    for (size_t l = 0; l < s->n_layers; l++)
+        if (dalloc(&c->H[l], n * s->layer[l].out, err))
+            return -1;
+    c->cap = n;
+    return 0;
+}
+
+static int copy_flat(gpu_net *c, float *dst, const float *src, cudaMemcpyKind kind, reel_error *err)
+{
+    CUDA_OK(cudaMemcpyAsync(dst, src, c->spec.n_params * sizeof(float), kind, c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+static int gpu_set_params(void *p, const float *params, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    return copy_flat(c, c->params, params, cudaMemcpyHostToDevice, err);
+}
+
+static int gpu_get_params(void *p, float *params, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    return copy_flat(c, params, c->params, cudaMemcpyDeviceToHost, err);
+}
+
+static int gpu_get_grads(void *p, float *grads, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    return copy_flat(c, grads, c->grads, cudaMemcpyDeviceToHost, err);
+}
+
+static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    const reel_nn_spec *s = &c->spec;
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    gfree(c->X);
+    gfree(c->Y);
+    c->X = c->Y = NULL;
+    c->n_data = 0;
+    if (dalloc(&c->X, n * s->d, err) || dalloc(&c->Y, n * s->L, err))
+        return -1;
+    CUDA_OK(cudaMemcpy(c->X, X, n * s->d * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(c->Y, Y, n * s->L * sizeof(float), cudaMemcpyHostToDevice));
+    c->n_data = n;
+    CUDA_OK(cudaMemsetAsync(c->m, 0, s->n_params * sizeof(float), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->v, 0, s->n_params * sizeof(float), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
+    return 0;
+}
+
+static int gpu_set_order(void *p, const uint32_t *order, size_t n, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    for (size_t i = 0; i < n; i++)
+        if (order[i] >= c->n_data)
+            return fail(err, "row order: index %u is past the %zu data rows", order[i], c->n_data);
+    CUDA_OK(cudaStreamSynchronize(c->stream)); /* the previous order may still be read */
+    if (n > c->order_cap) {
+        gfree(c->order);
+        c->order = NULL;
+        c->order_cap = 0;
+        CUDA_OK(cudaMalloc((void **)&c->order, n * sizeof(uint32_t)));
+        c->order_cap = n;
+    }
+    CUDA_OK(cudaMemcpy(c->order, order, n * sizeof(uint32_t), cudaMemcpyHostToDevice));
+    c->n_order = n;
+    return 0;
+}
+
+/* Row-major H (n x out) = A (n x in) W^T: column-major H^T = W A^T, where
+ * the row-major W (out x in) is column-major W^T, hence op T on it. */
+static int gemm_forward(gpu_net *c, const float *A, int n, int in, const float *W, int out, float *H,
+                        reel_error *err)
+{
+    const float one = 1.0f, zero = 0.0f;
+    CUBLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, W, in, A, in, &zero, H, out));
+    return 0;
+}
+
+/* dW (out x in) = dZ^T A: column-major dW^T = A^T dZ. */
+static int gemm_weight_grad(gpu_net *c, const float *A, int n, int in, const float *dZ, int out, float *dW,
+                            reel_error *err)
+{
+    const float one = 1.0f, zero = 0.0f;
+    CUBLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, A, in, dZ, out, &zero, dW, in));
+    return 0;
+}
+
+/* dA (n x in) = dZ W: column-major dA^T = W^T dZ^T. */
+static int gemm_input_grad(gpu_net *c, const float *dZ, int n, int out, const float *W, int in, float *dA,
+                           reel_error *err)
+{
+    const float one = 1.0f, zero = 0.0f;
+    CUBLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, W, in, dZ, out, &zero, dA, in));
+    return 0;
+}
+
+/* Forward through the net from A (n rows); layer l's output goes to
+ * out[l] (out may repeat buffers for evaluation). Returns the logits. */
+static int forward(gpu_net *c, const float *A, int n, float *const *out, const float **logits, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const reel_nn_layer *ly = &s->layer[l];
+        int in = (int)ly->in, o = (int)ly->out;
+        if (gemm_forward(c, A, n, in, c->params + ly->w_off, o, out[l], err))
+            return -1;
+        bias_activate<<<blocks_for((size_t)n * o, 256), 256, 0, c->stream>>>(out[l], c->params + ly->b_off, n, o,
+                                                                                 (int)ly->act);
+        LAUNCH_OK();
+        A = out[l];
+    }
+    *logits = A;
+    return 0;
+}
+
+static double head_count(const reel_nn_spec *s, size_t n)
+{
+    return s->head == REEL_HEAD_SIGMOID ? (double)n * (double)s->L : (double)n;
+}
+
+static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt, long step, float *loss,
+                          reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    const reel_nn_spec *s = &c->spec;
+    if (n == 0 || start + n > c->n_order)
+        return fail(err, "train step: rows %zu..%zu are outside the row order of %zu", start, start + n,
+                    c->n_order);
+    if (reserve(c, n, err))
+        return -1;
+    int nb = (int)n, d = (int)s->d, L = (int)s->L;
+    gather_rows<<<blocks_for(n * (s->d + s->L), 256), 256, 0, c->stream>>>(c->X, c->Y, c->order, start, nb, d, L,
+                                                                             c->xb, c->yb);
+    LAUNCH_OK();
+    const float *logits;
+    if (forward(c, c->xb, nb, c->H, &logits, err))
+        return -1;
+    float scale = (float)(1.0 / head_count(s, n));
+    head_loss<<<1, HEAD_THREADS, 0, c->stream>>>(logits, c->yb, nb, L, (int)s->head, scale, head_count(s, n), c->g0,
+                                                 NULL, c->loss_acc, c->batch_loss);
+    LAUNCH_OK();
+    float *g0 = c->g0, *g1 = c->g1;
+    for (size_t l = s->n_layers; l-- > 0;) {
+        const reel_nn_layer *ly = &s->layer[l];
+        int in = (int)ly->in, out = (int)ly->out;
+        activation_backward_bias<<<blocks_for(ly->out, 128), 128, 0, c->stream>>>(g0, c->H[l], nb, out,
+                                                                                   (int)ly->act,
+                                                                                   c->grads + ly->b_off);
+        LAUNCH_OK();
+        const float *A = l ? c->H[l - 1] : c->xb;
+        if (gemm_weight_grad(c, A, nb, in, g0, out, c->grads + ly->w_off, err))
+            return -1;
+        if (l) {
+            if (gemm_input_grad(c, g0, nb, out, c->params + ly->w_off, in, g1, err))
+                return -1;
+            float *t = g0;
+            g0 = g1;
+            g1 = t;
+        }
+    }
+    adamw<<<blocks_for(s->n_params, 256), 256, 0, c->stream>>>(
+        c->params, c->grads, c->m, c->v, s->n_params, (float)(1.0 - opt->lr * opt->weight_decay), (float)opt->beta1,
+        (float)(1.0 - opt->beta1), (float)opt->beta2, (float)(1.0 - opt->beta2),
+        (float)(opt->lr / (1.0 - pow(opt->beta1, (double)step))), (float)sqrt(1.0 - pow(opt->beta2, (double)step)),
+        (float)opt->eps);
+    LAUNCH_OK();
+    if (loss) {
+        CUDA_OK(cudaMemcpyAsync(loss, c->batch_loss, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+        CUDA_OK(cudaStreamSynchronize(c->stream));
+    }
+    return 0;
+}
+
+static int gpu_take_loss_sum(void *p, double *sum, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    CUDA_OK(cudaMemcpyAsync(sum, c->loss_acc, sizeof(double), cudaMemcpyDeviceToHost, c->stream));
+    CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+/* Forward over X in chunks; P and the summed loss (when Y) come back. */
+static int gpu_eval(gpu_net *c, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    float *bufs[REEL_NN_MAX_LAYERS];
+    for (size_t l = 0; l < s->n_layers; l++)
+        bufs[l] = l % 2 ? c->eb : c->ea;
+    CUDA_OK(cudaMemsetAsync(c->eval_acc, 0, sizeof(double), c->stream));
+    for (size_t r0 = 0; r0 < n; r0 += EVAL_CHUNK) {
+        size_t m = n - r0 < EVAL_CHUNK ? n - r0 : EVAL_CHUNK;
+        CUDA_OK(cudaMemcpyAsync(c->ex, X + r0 * s->d, m * s->d * sizeof(float), cudaMemcpyHostToDevice, c->stream));
+        if (Y)
+            CUDA_OK(cudaMemcpyAsync(c->ey, Y + r0 * s->L, m * s->L * sizeof(float), cudaMemcpyHostToDevice,
+                                    c->stream));
+        const float *logits;
+        if (forward(c, c->ex, (int)m, bufs, &logits, err))
+            return -1;
+        head_loss<<<1, HEAD_THREADS, 0, c->stream>>>(logits, Y ? c->ey : NULL, (int)m, (int)s->L, (int)s->head, 0.0f,
+                                                     1.0, NULL, P ? c->ep : NULL, c->eval_acc, NULL);
+        LAUNCH_OK();
+        if (P)
+            CUDA_OK(cudaMemcpyAsync(P + r0 * s->L, c->ep, m * s->L * sizeof(float), cudaMemcpyDeviceToHost,
+                                    c->stream));
+        /* the next chunk overwrites ex/ey/ep: wait for this one's copies */
+        CUDA_OK(cudaStreamSynchronize(c->stream));
+    }
+    if (loss) {
+        double sum = 0.0;
+        CUDA_OK(cudaMemcpyAsync(&sum, c->eval_acc, sizeof(double), cudaMemcpyDeviceToHost, c->stream));
+        CUDA_OK(cudaStreamSynchronize(c->stream));
+        *loss = n ? sum / head_count(s, n) : 0.0;
+    }
+    return 0;
+}
+
+static int gpu_predict(void *p, const float *X, size_t n, float *P, reel_error *err)
+{
+    return gpu_eval((gpu_net *)p, X, NULL, n, NULL, P, err);
+}
+
+static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
+{
+    return gpu_eval((gpu_net *)p, X, Y, n, loss, P, err);
+}
+
+extern "C" const reel_nn_backend reel_nn_cuda_backend = {
+    "cuda",      gpu_create,       gpu_set_params, gpu_get_params, gpu_get_grads, gpu_set_data,
+    gpu_set_order, gpu_train_step, gpu_take_loss_sum, gpu_predict, gpu_eval_loss, gpu_destroy,
+};

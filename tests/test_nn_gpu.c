@@ -1,0 +1,213 @@
+/* The CUDA backend against the CPU backend: the same weights, data and
+ * steps on both must agree within atol + rtol * |cpu| (the largest
+ * difference is printed). Without a GPU, or in a build without CUDA, every
+ * test here is reported as skipped. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/backend.h"
+#include "nn/spec.h"
+#include "nn/train.h"
+#include "util/gpu.h"
+#include "util/rng.h"
+#ifdef REEL_HAVE_CUDA
+#include "nn_cuda.h"
+#endif
+
+/* The CUDA backend, or the test is skipped. The printed line is what CTest
+ * looks for (tests/CMakeLists.txt) to count the suite as skipped. */
+static const reel_nn_backend *gpu_backend(void)
+{
+#ifdef REEL_HAVE_CUDA
+    if (reel_gpu_count() == 0) {
+        printf("SKIPPED: no GPU: %s\n", reel_gpu_absent_reason());
+        fflush(stdout);
+        cr_skip_test("no GPU: %s", reel_gpu_absent_reason());
+    }
+    return &reel_nn_cuda_backend;
+#else
+    printf("SKIPPED: no GPU: this reel was built without CUDA\n");
+    fflush(stdout);
+    cr_skip_test("no GPU: this reel was built without CUDA");
+    return NULL;
+#endif
+}
+
+/* Largest |a-b| - rtol*|b| over n values, reported; returns whether all
+ * are within atol + rtol*|b|. */
+static int close_all(const char *what, const float *a, const float *b, size_t n, double atol, double rtol)
+{
+    double worst = 0, worst_abs = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        double r = e / (atol + rtol * fabs((double)b[i]));
+        worst_abs = fmax(worst_abs, e);
+        if (r > worst || isnan(r)) {
+            worst = r;
+            at = i;
+        }
+    }
+    printf("nn_gpu %s: largest difference %.3g (worst at %zu: gpu %.9g cpu %.9g, %.3g of tolerance)\n", what,
+           worst_abs, at, a[at], b[at], worst);
+    return worst <= 1.0;
+}
+
+typedef struct {
+    reel_nn_spec spec;
+    float *X, *Y, *params;
+    size_t n;
+    uint32_t *order;
+} setup;
+
+static void make(setup *s, const char *layers_json, const char *head, size_t d, size_t L, size_t n, uint64_t seed)
+{
+    reel_error err;
+    cJSON *layers = cJSON_Parse(layers_json);
+    cr_assert_eq(reel_nn_spec_build(&s->spec, layers, head, d, L, &err), 0, "%s", err.msg);
+    cJSON_Delete(layers);
+    s->n = n;
+    s->X = malloc(n * d * sizeof(float));
+    s->Y = malloc(n * L * sizeof(float));
+    s->params = malloc(s->spec.n_params * sizeof(float));
+    s->order = malloc(n * sizeof(uint32_t));
+    reel_rng rng;
+    reel_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n * d; i++)
+        s->X[i] = (float)(2 * reel_rng_uniform(&rng) - 1);
+    for (size_t i = 0; i < n * L; i++) /* labels that depend on the inputs, so training moves */
+        s->Y[i] = s->X[(i / L) * d + (i % L) % d] > 0.2f ? 1.0f : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        s->order[i] = (uint32_t)((i * 7919) % n);
+    reel_nn_init_params(&s->spec, seed, s->params);
+}
+
+static void unmake(setup *s)
+{
+    free(s->X);
+    free(s->Y);
+    free(s->params);
+    free(s->order);
+}
+
+/* Steps of batch 10 on both backends; compares losses, first gradients,
+ * final weights, probabilities and the evaluation loss. */
+static void compare(const char *layers_json, const char *head, size_t d, size_t L)
+{
+    const reel_nn_backend *gpu = gpu_backend(), *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, layers_json, head, d, L, 200, 42);
+    reel_error err;
+    void *bg = gpu->create(&s.spec, 1, &err), *bc = cpu->create(&s.spec, 1, &err);
+    cr_assert(bg && bc, "%s", err.msg);
+    const reel_nn_backend *be[2] = {gpu, cpu};
+    void *b[2] = {bg, bc};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(be[k]->set_params(b[k], s.params, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->set_data(b[k], s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->set_order(b[k], s.order, s.n, &err), 0, "%s", err.msg);
+    }
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
+    size_t np = s.spec.n_params, steps = 40;
+    float lg[40], lc[40];
+    float *gg = malloc(np * sizeof(float)), *gc = malloc(np * sizeof(float));
+    for (size_t t = 0; t < steps; t++) {
+        size_t start = (t * 10) % s.n;
+        for (int k = 0; k < 2; k++)
+            cr_assert_eq(be[k]->train_step(b[k], start, 10, &opt, (long)t + 1, k ? &lc[t] : &lg[t], &err), 0, "%s",
+                         err.msg);
+        if (t == 0) {
+            cr_assert_eq(gpu->get_grads(bg, gg, &err), 0);
+            cr_assert_eq(cpu->get_grads(bc, gc, &err), 0);
+            double gmax = 0;
+            for (size_t i = 0; i < np; i++)
+                gmax = fmax(gmax, fabs(gc[i]));
+            cr_expect(close_all("gradients of step 1", gg, gc, np, 1e-5 * gmax, 1e-4));
+        }
+    }
+    /* Products summed in another order differ by float rounding (~1e-7
+     * relative); AdamW's normalised step turns such noise in near-zero
+     * gradients into weight differences of up to ~lr per step, so the later
+     * comparisons allow more than the first gradients do. */
+    cr_expect(close_all("losses of 40 steps", lg, lc, steps, 1e-6, 1e-4));
+    double sg, sc;
+    cr_assert_eq(gpu->take_loss_sum(bg, &sg, &err), 0);
+    cr_assert_eq(cpu->take_loss_sum(bc, &sc, &err), 0);
+    printf("nn_gpu accumulated loss: gpu %.9g cpu %.9g\n", sg, sc);
+    cr_expect(fabs(sg - sc) <= 1e-5 * fabs(sc) + 1e-6);
+    cr_assert_eq(gpu->get_params(bg, gg, &err), 0);
+    cr_assert_eq(cpu->get_params(bc, gc, &err), 0);
+    cr_expect(close_all("weights after 40 steps", gg, gc, np, 5e-4, 1e-3));
+    /* predict and eval on the weights of each */
+    float *pg = malloc(s.n * L * sizeof(float)), *pc = malloc(s.n * L * sizeof(float));
+    double eg, ec;
+    cr_assert_eq(gpu->set_params(bg, s.params, &err), 0);
+    cr_assert_eq(cpu->set_params(bc, s.params, &err), 0);
+    cr_assert_eq(gpu->eval_loss(bg, s.X, s.Y, s.n, &eg, pg, &err), 0, "%s", err.msg);
+    cr_assert_eq(cpu->eval_loss(bc, s.X, s.Y, s.n, &ec, pc, &err), 0, "%s", err.msg);
+    cr_expect(close_all("probabilities", pg, pc, s.n * L, 1e-6, 1e-5));
+    printf("nn_gpu eval loss: gpu %.9g cpu %.9g\n", eg, ec);
+    cr_expect(fabs(eg - ec) <= 1e-5 * fabs(ec));
+    gpu->destroy(bg);
+    cpu->destroy(bc);
+    free(gg);
+    free(gc);
+    free(pg);
+    free(pc);
+    unmake(&s);
+}
+
+#define BOX                                                                                                   \
+    "[{\"width\":64,\"activation\":\"relu\"},{\"width\":64,\"activation\":\"relu\"},{\"width\":64,"            \
+    "\"activation\":\"relu\"},{\"width\":64,\"activation\":\"relu\"},{\"width\":64,\"activation\":\"relu\"},"  \
+    "{\"width\":64,\"activation\":\"relu\"},{\"width\":64,\"activation\":\"relu\"},{\"width\":64,"             \
+    "\"activation\":\"relu\"}]"
+#define U                                                                                                     \
+    "[{\"width\":64,\"activation\":\"none\"},{\"width\":32,\"activation\":\"relu\"},{\"width\":16,"            \
+    "\"activation\":\"relu\"},{\"width\":8,\"activation\":\"relu\"},{\"width\":16,\"activation\":\"relu\"},"   \
+    "{\"width\":32,\"activation\":\"relu\"},{\"width\":64,\"activation\":\"relu\"},{\"width\":128,"            \
+    "\"activation\":\"relu\"},{\"width\":64,\"activation\":\"relu\"}]"
+
+Test(nn_gpu, box_sigmoid_matches_cpu) { compare(BOX, "sigmoid", 21, 7); }
+Test(nn_gpu, u_softmax_matches_cpu) { compare(U, "softmax", 21, 7); }
+Test(nn_gpu, tanh_none_matches_cpu)
+{
+    compare("[{\"width\":33,\"activation\":\"tanh\"},{\"width\":17,\"activation\":\"none\"}]", "sigmoid", 5, 3);
+}
+
+/* The whole training loop (shuffles, epochs, validation) on both. */
+Test(nn_gpu, training_loop_matches_cpu)
+{
+    const reel_nn_backend *gpu = gpu_backend(), *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 600, 7);
+    uint8_t *Y8 = malloc(s.n * 7);
+    for (size_t i = 0; i < s.n * 7; i++)
+        Y8[i] = s.Y[i] > 0.5f;
+    reel_fit_ctx ctx = {.d = 21, .L = 7, .X = s.X, .Y = Y8, .n = 500, .Xv = s.X + 500 * 21, .Yv = Y8 + 500 * 7,
+                        .nv = 100, .seed = 3, .threads = 1, .quiet = 1, .device = "auto", .name = "gpu-test"};
+    reel_nn_train_opts o = {.opt = {3e-4, 0.9, 0.999, 1e-8, 1e-3}, .batch_size = 10, .epochs = 3, .patience = 5,
+                            .min_delta = 0.0, .restore_best = 0, .threshold = 0.5f, .seed = 3};
+    reel_error err;
+    float *pg = malloc(s.spec.n_params * sizeof(float)), *pc = malloc(s.spec.n_params * sizeof(float));
+    const reel_nn_backend *be[2] = {gpu, cpu};
+    float *out[2] = {pg, pc};
+    for (int k = 0; k < 2; k++) {
+        reel_nn_train_result r;
+        void *b = be[k]->create(&s.spec, 1, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(be[k]->set_params(b, s.params, &err), 0);
+        cr_assert_eq(reel_nn_train(be[k], b, &s.spec, &o, &ctx, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(r.epochs_run, 3);
+        cr_assert_eq(be[k]->get_params(b, out[k], &err), 0);
+        be[k]->destroy(b);
+    }
+    cr_expect(close_all("weights after 3 epochs of the training loop", pg, pc, s.spec.n_params, 2e-3, 1e-2));
+    free(pg);
+    free(pc);
+    free(Y8);
+    unmake(&s);
+}

@@ -1,0 +1,285 @@
+/* The mlp kind through the model interface on the CPU: the layer list and
+ * parameter table, init bounds, determinism (same seed -> bit-identical,
+ * any thread count), learning, early stopping, history file, save/load. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "models/model.h"
+#include "nn/spec.h"
+#include "nn/train.h"
+#include "util/fileio.h"
+#include "util/rng.h"
+
+/* A learnable problem: label k is on when feature k + feature k+1 > 0. */
+typedef struct {
+    float *X;
+    uint8_t *Y;
+    size_t n, d, L;
+} data;
+
+static data make_data(size_t n, uint64_t seed)
+{
+    data t = {malloc(n * 4 * sizeof(float)), malloc(n * 3), n, 4, 3};
+    reel_rng rng;
+    reel_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n * 4; i++)
+        t.X[i] = (float)(2 * reel_rng_uniform(&rng) - 1);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < 3; k++)
+            t.Y[i * 3 + k] = t.X[i * 4 + k] + t.X[i * 4 + k + 1] > 0;
+    return t;
+}
+
+static reel_fit_ctx ctx_for(const data *t, size_t n_train, int threads)
+{
+    reel_fit_ctx c = {.d = t->d, .L = t->L, .X = t->X, .Y = t->Y, .n = n_train,
+                      .Xv = t->X + n_train * t->d, .Yv = t->Y + n_train * t->L, .nv = t->n - n_train,
+                      .seed = 5, .threads = threads, .quiet = 1, .device = "cpu", .name = "t"};
+    return c;
+}
+
+static void fit(reel_model *m, const char *name, const char *params, const reel_fit_ctx *c)
+{
+    reel_error err;
+    cJSON *p = params ? cJSON_Parse(params) : NULL;
+    cr_assert_eq(reel_model_init(m, name, p, &err), 0, "%s", err.msg);
+    cJSON_Delete(p);
+    cr_assert_eq(reel_model_fit(m, c, &err), 0, "%s", err.msg);
+}
+
+Test(nn_train, box_and_u_layer_tables)
+{
+    reel_nn_spec s;
+    reel_error err;
+    const cJSON *box = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("box"), "params"), "layers");
+    cr_assert_eq(reel_nn_spec_build(&s, cJSON_GetObjectItem(box, "default"), "sigmoid", 21, 7, &err), 0);
+    cr_expect_eq(s.n_layers, 9);
+    /* 21*64+64 + 7*(64*64+64) + 64*7+7, as torch counts the box net */
+    cr_expect_eq(s.n_params, 1408 + 7 * 4160 + 455);
+    cr_expect_eq(s.layer[8].module_index, 16); /* Linear, ReLU pairs: the output Linear is "16" */
+    cr_expect_eq(s.layer[8].w_off, s.n_params - 455);
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("u"), "params"), "layers");
+    cr_assert_eq(reel_nn_spec_build(&s, cJSON_GetObjectItem(u, "default"), "sigmoid", 21, 7, &err), 0);
+    cr_expect_eq(s.n_layers, 10);
+    cr_expect_eq(s.layer[0].act, REEL_ACT_NONE);
+    cr_expect_eq(s.layer[1].module_index, 1); /* no module for "none" */
+    cr_expect_eq(s.layer[2].module_index, 3);
+    cr_expect_eq(s.layer[7].out, 128);
+    cr_expect_eq(s.max_width, 128);
+}
+
+Test(nn_train, bad_params_are_named)
+{
+    reel_model m;
+    reel_error err;
+    const char *bad[][2] = {
+        {"{\"layers\": [{\"width\": 0}]}", "width"},
+        {"{\"layers\": [{\"width\": 8, \"activation\": \"gelu\"}]}", "activation"},
+        {"{\"layers\": [{\"wdth\": 8}]}", "wdth"},
+        {"{\"layers\": 3}", "layers"},
+        {"{\"head\": \"linear\"}", "head"},
+        {"{\"lr\": 0}", "lr"},
+        {"{\"beta2\": 1}", "beta2"},
+        {"{\"batch_size\": 0}", "batch_size"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cJSON *p = cJSON_Parse(bad[i][0]);
+        cr_assert_not_null(p);
+        cr_expect_neq(reel_model_init(&m, "box", p, &err), 0, "accepted %s", bad[i][0]);
+        cr_expect(strstr(err.msg, bad[i][1]) != NULL, "message for %s does not name %s: %s", bad[i][0], bad[i][1],
+                  err.msg);
+        cJSON_Delete(p);
+        reel_model_free(&m);
+    }
+}
+
+Test(nn_train, init_is_pytorch_uniform)
+{
+    reel_nn_spec s;
+    reel_error err;
+    cJSON *l = cJSON_Parse("[{\"width\": 50}, {\"width\": 20}]");
+    cr_assert_eq(reel_nn_spec_build(&s, l, "sigmoid", 30, 5, &err), 0);
+    cJSON_Delete(l);
+    float *p = malloc(s.n_params * sizeof *p), *q = malloc(s.n_params * sizeof *q);
+    reel_nn_init_params(&s, 9, p);
+    reel_nn_init_params(&s, 9, q);
+    cr_expect_eq(memcmp(p, q, s.n_params * sizeof *p), 0, "same seed, different weights");
+    for (size_t i = 0; i < s.n_layers; i++) {
+        const reel_nn_layer *ly = &s.layer[i];
+        double bound = 1 / sqrt((double)ly->in), lo = 1, hi = -1;
+        for (size_t k = ly->w_off; k < ly->b_off + ly->out; k++) {
+            cr_assert(fabs(p[k]) <= bound, "layer %zu value %g outside +-%g", i, p[k], bound);
+            lo = fmin(lo, p[k] / bound);
+            hi = fmax(hi, p[k] / bound);
+        }
+        cr_expect(lo < -0.9 && hi > 0.9, "layer %zu does not fill its range: %g..%g", i, lo, hi);
+    }
+    reel_nn_init_params(&s, 10, q);
+    cr_expect_neq(memcmp(p, q, s.n_params * sizeof *p), 0, "seed ignored");
+    free(p);
+    free(q);
+}
+
+Test(nn_train, learns_a_learnable_problem)
+{
+    data t = make_data(1200, 1);
+    reel_fit_ctx c = ctx_for(&t, 1000, 2);
+    reel_model m;
+    fit(&m, "box", "{\"epochs\": 40, \"lr\": 0.003, \"batch_size\": 10, \"min_delta\": 0, \"patience\": 40}", &c);
+    float *P = malloc(200 * 3 * sizeof *P);
+    reel_error err;
+    cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, P, &err), 0);
+    size_t right = 0;
+    for (size_t i = 0; i < 200 * 3; i++)
+        right += (P[i] > 0.5f) == c.Yv[i];
+    printf("nn_train: box on a learnable problem: %zu / 600 validation cells right\n", right);
+    cr_expect(right > 580, "only %zu / 600 cells right", right);
+    free(P);
+    reel_model_free(&m);
+    free(t.X);
+    free(t.Y);
+}
+
+/* Same seed -> bit-identical weights and probabilities, on 1 or 2 threads. */
+Test(nn_train, deterministic_for_seed_and_threads)
+{
+    data t = make_data(700, 2);
+    float *P[3];
+    for (int r = 0; r < 3; r++) {
+        reel_fit_ctx c = ctx_for(&t, 500, r == 2 ? 2 : 1);
+        reel_model m;
+        fit(&m, "u", "{\"epochs\": 3}", &c);
+        P[r] = malloc(200 * 3 * sizeof(float));
+        reel_error err;
+        cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, P[r], &err), 0);
+        reel_model_free(&m);
+    }
+    cr_expect_eq(memcmp(P[0], P[1], 600 * sizeof(float)), 0, "two runs with one seed differ");
+    cr_expect_eq(memcmp(P[0], P[2], 600 * sizeof(float)), 0, "1 and 2 threads differ");
+    /* another seed gives another net */
+    reel_fit_ctx c = ctx_for(&t, 500, 1);
+    c.seed = 6;
+    reel_model m;
+    fit(&m, "u", "{\"epochs\": 3}", &c);
+    float *Q = malloc(600 * sizeof(float));
+    reel_error err;
+    cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, Q, &err), 0);
+    cr_expect_neq(memcmp(P[0], Q, 600 * sizeof(float)), 0, "seed ignored");
+    reel_model_free(&m);
+    for (int r = 0; r < 3; r++)
+        free(P[r]);
+    free(Q);
+    free(t.X);
+    free(t.Y);
+}
+
+static size_t count_lines(const char *text)
+{
+    size_t n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+/* min_delta larger than any loss: no epoch counts as an improvement, so
+ * training stops after 1 + patience epochs, with the best weights back. */
+Test(nn_train, early_stopping_and_history)
+{
+    data t = make_data(400, 3);
+    reel_fit_ctx c = ctx_for(&t, 300, 1);
+    c.out_dir = tmp_path("nn_history");
+    c.name = "box";
+    reel_nn_spec s;
+    reel_error err;
+    cJSON *l = cJSON_Parse("[{\"width\": 8}]");
+    cr_assert_eq(reel_nn_spec_build(&s, l, "sigmoid", 4, 3, &err), 0);
+    cJSON_Delete(l);
+    float *p = malloc(s.n_params * sizeof *p);
+    reel_nn_init_params(&s, 1, p);
+    void *b = reel_nn_cpu_backend.create(&s, 1, &err);
+    reel_nn_cpu_backend.set_params(b, p, &err);
+    reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 50, .patience = 2,
+                            .min_delta = 100.0, .restore_best = 1, .threshold = 0.5f, .seed = 1};
+    reel_nn_train_result r;
+    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_expect_eq(r.epochs_run, 3);
+    cr_expect(r.stopped_early);
+    cr_expect(r.best_epoch >= 1 && r.best_epoch <= 3);
+    /* the restored weights give the best validation loss */
+    float *Yv = malloc(100 * 3 * sizeof *Yv);
+    for (size_t i = 0; i < 300; i++)
+        Yv[i] = c.Yv[i];
+    double vloss;
+    cr_assert_eq(reel_nn_cpu_backend.eval_loss(b, c.Xv, Yv, 100, &vloss, NULL, &err), 0);
+    cr_expect(fabs(vloss - r.best_val_loss) < 1e-12, "restored val loss %.9g, best %.9g", vloss, r.best_val_loss);
+
+    char *path = reel_path_join(c.out_dir, "history_box.csv");
+    char *text = reel_read_file(path, NULL, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    cr_expect_eq(count_lines(text), 4, "header + 3 epochs:\n%s", text);
+    cr_expect(strncmp(text, "epoch,train_loss,val_loss,val_samples_f1", 40) == 0);
+    free(text);
+    free(path);
+
+    /* without validation rows: every epoch runs */
+    c.nv = 0;
+    o.epochs = 4;
+    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_expect_eq(r.epochs_run, 4);
+    cr_expect(!r.stopped_early);
+    reel_nn_cpu_backend.destroy(b);
+    free(p);
+    free(Yv);
+    free(t.X);
+    free(t.Y);
+}
+
+/* save -> load gives the same probabilities, under torch's state_dict names. */
+Test(nn_train, save_load_round_trip)
+{
+    data t = make_data(300, 4);
+    reel_fit_ctx c = ctx_for(&t, 250, 1);
+    reel_model m;
+    fit(&m, "u", "{\"epochs\": 2, \"head\": \"softmax\"}", &c);
+    reel_tensors bag = {0};
+    cJSON *meta = cJSON_CreateObject();
+    reel_error err;
+    cr_assert_eq(m.kind->save(m.state, &bag, meta, &err), 0, "%s", err.msg);
+    cr_expect_eq(bag.n, 20); /* 10 Linear layers */
+    const char *names[] = {"0.weight", "0.bias", "1.weight", "3.weight", "15.weight", "17.weight", "17.bias"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        cr_expect_not_null(reel_tensors_get(&bag, names[i], REEL_F32, 0, &err), "%s", err.msg);
+    const reel_tensor *w = reel_tensors_get(&bag, "0.weight", REEL_F32, 0, &err);
+    cr_expect(w->ndim == 2 && w->shape[0] == 64 && w->shape[1] == 4, "0.weight must be out x in");
+
+    void *loaded = m.kind->load(m.params, 4, 3, &bag, meta, &err);
+    cr_assert_not_null(loaded, "%s", err.msg);
+    float *P = malloc(50 * 3 * sizeof *P), *Q = malloc(50 * 3 * sizeof *Q);
+    cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 50, P, &err), 0);
+    cr_assert_eq(m.kind->predict_proba(loaded, c.Xv, 50, Q, &err), 0);
+    cr_expect_eq(memcmp(P, Q, 150 * sizeof *P), 0, "loaded net predicts differently");
+    for (size_t i = 0; i < 50; i++) /* softmax rows sum to 1 */
+        cr_expect(fabs(P[i * 3] + P[i * 3 + 1] + P[i * 3 + 2] - 1.0) < 1e-5);
+
+    /* a file for other layers is refused with the tensor named */
+    cJSON *other = cJSON_Parse("{\"layers\": [{\"width\": 5}]}");
+    reel_model m2;
+    cr_assert_eq(reel_model_init(&m2, "u", other, &err), 0, "%s", err.msg);
+    cr_expect_null(m.kind->load(m2.params, 4, 3, &bag, meta, &err));
+    cr_expect(strstr(err.msg, "0.weight") != NULL, "%s", err.msg);
+    reel_model_free(&m2);
+    cJSON_Delete(other);
+
+    m.kind->free(loaded);
+    reel_tensors_free(&bag);
+    cJSON_Delete(meta);
+    free(P);
+    free(Q);
+    reel_model_free(&m);
+    free(t.X);
+    free(t.Y);
+}
