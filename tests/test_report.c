@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "eval/report.h"
+#include "eval/svg.h"
 #include "helpers.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -496,5 +497,36 @@ Test(report, inconsistent_input_is_refused)
     cr_expect_eq(reel_report_write(dir, &f->r, &err), -1);
     cr_expect_not_null(strstr(err.msg, "labels"), "%s", err.msg);
     cr_expect_eq(dir_entries(dir), 0);
+    free_fixture(f);
+}
+
+Test(report, chart_names_are_cut_between_characters)
+{
+    char buf[128];
+    svg_shorten(buf, sizeof buf, "forest", 10);
+    cr_expect_str_eq(buf, "forest");
+    svg_shorten(buf, sizeof buf, "abcdefghijklmnop", 10);
+    cr_expect_str_eq(buf, "abcdefg...");
+    /* "\xc3\xa9" is one character (e-acute) of two bytes. */
+    svg_shorten(buf, sizeof buf, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 5);
+    cr_expect_str_eq(buf, "\xc3\xa9\xc3\xa9...");
+    cr_expect_eq(svg_chars("\xc3\xa9t\xc3\xa9"), 3);
+}
+
+Test(report, long_model_names_stay_whole_in_tables)
+{
+    fixture *f = make_fixture();
+    const char *name = "forest_tuned_with_a_rather_long_name_\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+    for (int m = 0; m < 3; m++)
+        if (strcmp(f->models[m].name, "forest") == 0)
+            f->models[m].name = name;
+    const char *dir = write_report(f, "long");
+    char *html = read_in(dir, "report.html");
+    cr_expect_null(check_markup(html));
+    char cell[160];
+    snprintf(cell, sizeof cell, "<td class=\"name\">%s</td>", name);
+    cr_expect_not_null(strstr(html, cell), "leaderboard keeps the whole name");
+    cr_expect_not_null(strstr(html, ">forest_tuned_with_a_rathe...</text>"), "charts cut it to 28 characters");
+    free(html);
     free_fixture(f);
 }

@@ -282,7 +282,10 @@ void chart_heatmap(FILE *fp, const char *title, const char *const *rows, size_t 
             svg_scale_color(v, color);
             snprintf(buf, sizeof buf, "%s, %s: F1 %.4f", rows[i], cols[j], v);
             svg_rect(fp, x, y, cell_w - 2, cell_h - 2, color, buf);
-            snprintf(buf, sizeof buf, "%.2f", v);
+            if (isnan(v))
+                snprintf(buf, sizeof buf, "n/a");
+            else
+                snprintf(buf, sizeof buf, "%.2f", v);
             svg_text(fp, x + (cell_w - 2) / 2, y + cell_h / 2 + 3, "middle", 0,
                      svg_scale_dark(v) ? "cell dark" : "cell", buf);
         }
