@@ -1,0 +1,370 @@
+/* report.html: one self-contained page (inline CSS, inline SVG, no scripts,
+ * no fonts or images from elsewhere), written as well-formed XHTML-style
+ * markup: every element closed and every text from the data escaped. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/charts.h"
+#include "eval/report_view.h"
+#include "eval/svg.h"
+
+#define esc reel_xml_escape
+
+static const char *STYLE =
+    "body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,sans-serif;"
+    "font-size:15px;line-height:1.45;color:#222;background:#fff;max-width:1240px;margin:24px auto;"
+    "padding:0 20px}\n"
+    "h1{font-size:26px;margin:0 0 12px}\n"
+    "h2{font-size:20px;margin:36px 0 10px;padding-bottom:4px;border-bottom:1px solid #ddd}\n"
+    "h3{font-size:16px;margin:18px 0 4px}\n"
+    "p.note{color:#555;margin:4px 0 10px}\n"
+    "table{border-collapse:collapse;margin:8px 0;font-size:14px}\n"
+    "th,td{padding:5px 10px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}\n"
+    "th{background:#f4f4f4;font-weight:600}\n"
+    ".num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+    "tr.best td{background:#eaf5ea}\n"
+    "tr.baseline td{color:#666;font-style:italic}\n"
+    "table.meta td:first-child{color:#555;padding-left:0}\n"
+    "table.meta td{border:none;padding:2px 14px 2px 0}\n"
+    ".scroll{overflow-x:auto}\n"
+    ".charts{display:flex;flex-wrap:wrap;gap:8px 28px;align-items:flex-start}\n"
+    "svg{font-family:inherit;display:block}\n"
+    "svg .ax{font-size:12px;fill:#333}\n"
+    "svg .lab{font-size:13px;fill:#222}\n"
+    "svg .ttl{font-size:14px;font-weight:600;fill:#222}\n"
+    "svg .leg{font-size:12.5px;fill:#222}\n"
+    "svg .cell{font-size:12px;fill:#111}\n"
+    "svg .cell.dark{fill:#fff}\n"
+    ".ok{color:#11711a;font-weight:600;white-space:nowrap}\n"
+    ".bad{color:#b3001b;text-decoration:line-through;white-space:nowrap}\n"
+    ".none{color:#999}\n"
+    "td.name{max-width:16em;overflow-wrap:anywhere}\n"
+    "td.device{white-space:nowrap}\n"
+    "table.examples{font-size:13.5px}\n"
+    "table.examples th{overflow-wrap:anywhere}\n"
+    "table.examples td,table.examples th{padding:5px 7px}\n"
+    "table.examples td:first-child{min-width:170px}\n"
+    "td.probs{white-space:nowrap;font-variant-numeric:tabular-nums}\n"
+    "code{font-size:13px;background:#f4f4f4;padding:1px 4px;border-radius:3px}\n"
+    "footer{margin:40px 0 20px;color:#888;font-size:13px}\n";
+
+static void cell_num(FILE *fp, const char *fmt, double v)
+{
+    fputs("<td class=\"num\">", fp);
+    fprintf(fp, fmt, v);
+    fputs("</td>", fp);
+}
+
+static void header(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("<h1>", fp);
+    esc(fp, r->title ? r->title : "reel compare");
+    fputs("</h1>\n<table class=\"meta\">\n<tr><td>Dataset</td><td><code>", fp);
+    esc(fp, r->dataset_path ? r->dataset_path : "(unnamed)");
+    fprintf(fp,
+            "</code></td></tr>\n<tr><td>Rows</td><td>%zu: %zu train, %zu validation, %zu test</td></tr>\n"
+            "<tr><td>Features</td><td>%zu</td></tr>\n<tr><td>Labels</td><td>%zu: ",
+            r->n_rows, r->n_train, r->n_valid, r->n_test, r->d, r->L);
+    for (size_t j = 0; j < r->L; j++) {
+        fputs(j ? ", " : "", fp);
+        esc(fp, r->labels[j]);
+    }
+    fputs("</td></tr>\n", fp);
+    if (v->best) {
+        fputs("<tr><td>Best model</td><td><strong>", fp);
+        esc(fp, v->best->name);
+        fprintf(fp, "</strong>, samples-F1 %.4f</td></tr>\n", v->best->metrics->samples_f1);
+    }
+    fputs("</table>\n", fp);
+    if (r->d > 0 && r->features) {
+        fprintf(fp, "<details><summary>The %zu features</summary><p>", r->d);
+        for (size_t j = 0; j < r->d; j++) {
+            fputs(j ? ", " : "", fp);
+            esc(fp, r->features[j]);
+        }
+        fputs("</p></details>\n", fp);
+    }
+}
+
+static void leaderboard(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("<h2 id=\"leaderboard\">Leaderboard</h2>\n<p class=\"note\">Scores on the test rows, best "
+          "samples-F1 first. Samples scores average over films, micro over all (film, genre) cells, "
+          "macro over genres.</p>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th><th>model</th>"
+          "<th class=\"num\">samples-F1</th><th class=\"num\">precision</th><th class=\"num\">recall</th>"
+          "<th class=\"num\">micro-F1</th><th class=\"num\">macro-F1</th><th class=\"num\">Hamming acc.</th>"
+          "<th class=\"num\">subset acc.</th><th class=\"num\">fit s</th><th class=\"num\">predict s</th>"
+          "<th>device</th></tr>\n",
+          fp);
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        const reel_metrics *s = m->metrics;
+        const char *cls = k == 0 ? " class=\"best\"" : report_is_baseline(v, m) ? " class=\"baseline\"" : "";
+        fprintf(fp, "<tr%s><td class=\"num\">%zu</td><td class=\"name\">", cls, k + 1);
+        esc(fp, m->name);
+        fputs("</td>", fp);
+        cell_num(fp, "%.4f", s->samples_f1);
+        cell_num(fp, "%.4f", s->samples_precision);
+        cell_num(fp, "%.4f", s->samples_recall);
+        cell_num(fp, "%.4f", s->micro_f1);
+        cell_num(fp, "%.4f", s->macro_f1);
+        cell_num(fp, "%.4f", s->hamming_accuracy);
+        cell_num(fp, "%.4f", s->subset_accuracy);
+        cell_num(fp, "%.3f", m->fit_seconds);
+        cell_num(fp, "%.3f", m->predict_seconds);
+        fputs("<td class=\"device\">", fp);
+        esc(fp, m->device ? m->device : "");
+        fputs("</td></tr>\n", fp);
+    }
+    fputs("</table></div>\n", fp);
+}
+
+static void score_chart(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    size_t n = r->n_models;
+    const char **names = malloc(n * sizeof *names);
+    double *f1 = malloc(n * sizeof *f1), *prec = malloc(n * sizeof *prec), *rec = malloc(n * sizeof *rec);
+    if (names && f1 && prec && rec) {
+        const reel_report_model *base = NULL;
+        for (size_t k = 0; k < n; k++) {
+            const reel_report_model *m = &r->models[v->order[k]];
+            names[k] = m->name;
+            f1[k] = m->metrics->samples_f1;
+            prec[k] = m->metrics->samples_precision;
+            rec[k] = m->metrics->samples_recall;
+            if (report_is_baseline(v, m))
+                base = m;
+        }
+        chart_series series[3] = {{"samples-F1", CHART_BLUE, f1, 0},
+                                  {"samples precision", CHART_ORANGE, prec, 0},
+                                  {"samples recall", CHART_GREEN, rec, 0}};
+        char label[160];
+        chart_refline ref = {0, label};
+        if (base) {
+            ref.value = base->metrics->samples_f1;
+            snprintf(label, sizeof label, "%s F1", base->name);
+        }
+        fputs("<div class=\"scroll\">\n", fp);
+        chart_grouped_bars(fp, "Samples scores per model", names, n, series, 3, base ? &ref : NULL, "model",
+                           "score");
+        fputs("</div>\n", fp);
+        if (base)
+            fputs("<p class=\"note\">The dashed line is the random baseline's samples-F1: a model below it "
+                  "has learnt nothing useful.</p>\n",
+                  fp);
+    }
+    free(names);
+    free(f1);
+    free(prec);
+    free(rec);
+}
+
+static void training_curves(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    int any = 0;
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        if (m->epochs == 0)
+            continue;
+        if (!any)
+            fputs("<h2 id=\"training\">Training curves</h2>\n<p class=\"note\">Per epoch: the loss on the "
+                  "training and validation rows, and samples-F1 on the validation rows.</p>\n",
+                  fp);
+        any = 1;
+        fputs("<h3>", fp);
+        esc(fp, m->name);
+        fprintf(fp, "</h3>\n<p class=\"note\">%zu epochs", m->epochs);
+        if (m->valid_f1) {
+            size_t at = 0;
+            for (size_t e = 1; e < m->epochs; e++)
+                if (m->valid_f1[e] > m->valid_f1[at] || isnan(m->valid_f1[at]))
+                    at = e;
+            fprintf(fp, "; best validation F1 %.4f at epoch %zu", m->valid_f1[at], at + 1);
+        }
+        fputs(".</p>\n<div class=\"charts\">\n", fp);
+        chart_series loss[2] = {{"train loss", CHART_BLUE, m->train_loss, 0},
+                                {"validation loss", CHART_VERMILION, m->valid_loss, 1}};
+        size_t n_loss = 0;
+        chart_series use[2];
+        for (int s = 0; s < 2; s++)
+            if (loss[s].values)
+                use[n_loss++] = loss[s];
+        if (n_loss)
+            chart_lines(fp, "Loss", m->epochs, use, n_loss, "epoch", "loss");
+        if (m->valid_f1) {
+            chart_series f1 = {"validation samples-F1", CHART_GREEN, m->valid_f1, 0};
+            chart_lines(fp, "Validation F1", m->epochs, &f1, 1, "epoch", "samples-F1");
+        }
+        fputs("</div>\n", fp);
+    }
+}
+
+static void genre_heatmap(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    size_t n = r->n_models, L = r->L;
+    const char **names = malloc(n * sizeof *names);
+    double *f1 = malloc(n * L * sizeof *f1);
+    if (names && f1) {
+        for (size_t k = 0; k < n; k++) {
+            const reel_report_model *m = &r->models[v->order[k]];
+            names[k] = m->name;
+            memcpy(f1 + k * L, m->metrics->label_f1, L * sizeof *f1);
+        }
+        fputs("<h2 id=\"genres\">F1 per genre</h2>\n<p class=\"note\">Darker is better. Models in "
+              "leaderboard order.</p>\n<div class=\"scroll\">\n",
+              fp);
+        chart_heatmap(fp, "F1 per genre and model", names, n, (const char *const *)r->labels, L, f1);
+        fputs("</div>\n", fp);
+    }
+    free(names);
+    free(f1);
+}
+
+static void confusion(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("<h2 id=\"confusion\">Genre confusion</h2>\n<p class=\"note\">For the best model, <strong>", fp);
+    esc(fp, v->best->name);
+    fputs("</strong>: test films where the first genre is true but missed while the second is predicted "
+          "but wrong.</p>\n",
+          fp);
+    if (v->n_pairs == 0) {
+        fputs("<p>No such films: the best model never swapped one genre for another.</p>\n", fp);
+        return;
+    }
+    fputs("<div class=\"charts\">\n<table>\n<tr><th class=\"num\">#</th><th>true genre, missed</th>"
+          "<th>predicted instead</th><th class=\"num\">films</th><th class=\"num\">share of the<br/>true genre's films</th></tr>\n",
+          fp);
+    char *names[REPORT_PAIRS];
+    double counts[REPORT_PAIRS];
+    for (size_t k = 0; k < v->n_pairs; k++) {
+        const report_pair *p = &v->pairs[k];
+        fprintf(fp, "<tr><td class=\"num\">%zu</td><td>", k + 1);
+        esc(fp, r->labels[p->a]);
+        fputs("</td><td>", fp);
+        esc(fp, r->labels[p->b]);
+        fprintf(fp, "</td><td class=\"num\">%zu</td><td class=\"num\">%.1f%%</td></tr>\n", p->count,
+                p->support_a ? 100.0 * (double)p->count / (double)p->support_a : 0.0);
+        size_t len = strlen(r->labels[p->a]) + strlen(r->labels[p->b]) + 8;
+        names[k] = malloc(len);
+        if (names[k])
+            snprintf(names[k], len, "%s \xe2\x86\x92 %s", r->labels[p->a], r->labels[p->b]); /* an arrow */
+        counts[k] = (double)p->count;
+    }
+    fputs("</table>\n", fp);
+    int ok = 1;
+    for (size_t k = 0; k < v->n_pairs; k++)
+        ok = ok && names[k];
+    if (ok)
+        chart_hbars(fp, "Films per confusion (true \xe2\x86\x92 predicted)", (const char *const *)names, counts,
+                    v->n_pairs, CHART_VERMILION, "films");
+    for (size_t k = 0; k < v->n_pairs; k++)
+        free(names[k]);
+    fputs("</div>\n", fp);
+}
+
+/* The predicted genres of one film: right ones green, wrong ones struck. */
+static void predicted_cell(FILE *fp, const report_view *v, const reel_report_model *m, size_t row)
+{
+    size_t L = v->r->L;
+    const uint8_t *y = v->r->Y + row * L, *p = m->pred + row * L;
+    int any = 0;
+    fputs("<td>", fp);
+    for (size_t j = 0; j < L; j++) {
+        if (!p[j])
+            continue;
+        fputs(any ? ", " : "", fp);
+        fputs(y[j] ? "<span class=\"ok\">" : "<del class=\"bad\">", fp);
+        esc(fp, v->r->labels[j]);
+        fputs(y[j] ? "</span>" : "</del>", fp);
+        any = 1;
+    }
+    if (!any)
+        fputs("<span class=\"none\">none</span>", fp);
+    fputs("</td>", fp);
+}
+
+static void examples(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    /* The best model's probabilities come before the model columns, so
+     * that they stay in view when many models make the table scroll. */
+    int probs = v->best && v->best->P;
+    fprintf(fp, "<h2 id=\"examples\">Example films</h2>\n<p class=\"note\">%zu test films drawn with seed "
+            "%llu. Predicted genres: <span class=\"ok\">right</span>, <del class=\"bad\">wrong</del>.",
+            v->n_examples, (unsigned long long)r->seed);
+    if (probs)
+        fputs(" The third column gives the best model's highest probabilities.", fp);
+    fputs("</p>\n<div class=\"scroll\"><table class=\"examples\">\n<tr><th>film</th><th>true genres</th>", fp);
+    if (probs) {
+        fputs("<th>", fp);
+        esc(fp, v->best->name);
+        fputs(" probabilities</th>", fp);
+    }
+    for (size_t k = 0; k < r->n_models; k++) {
+        fputs("<th>", fp);
+        esc(fp, r->models[v->order[k]].name);
+        fputs("</th>", fp);
+    }
+    fputs("</tr>\n", fp);
+    char buf[32];
+    for (size_t e = 0; e < v->n_examples; e++) {
+        size_t row = v->examples[e];
+        fputs("<tr class=\"example\"><td>", fp);
+        esc(fp, report_row_name(v, row, buf, sizeof buf));
+        fputs("</td><td>", fp);
+        int any = 0;
+        for (size_t j = 0; j < r->L; j++)
+            if (r->Y[row * r->L + j]) {
+                fputs(any ? ", " : "", fp);
+                esc(fp, r->labels[j]);
+                any = 1;
+            }
+        if (!any)
+            fputs("<span class=\"none\">none</span>", fp);
+        fputs("</td>", fp);
+        if (probs) {
+            size_t top[REPORT_TOP_PROBS];
+            size_t n_top = report_top_labels(v, v->best, row, top);
+            fputs("<td class=\"probs\">", fp);
+            for (size_t t = 0; t < n_top; t++) {
+                fputs(t ? "<br/>" : "", fp);
+                esc(fp, r->labels[top[t]]);
+                fprintf(fp, " %.2f", (double)v->best->P[row * r->L + top[t]]);
+            }
+            fputs("</td>", fp);
+        }
+        for (size_t k = 0; k < r->n_models; k++)
+            predicted_cell(fp, v, &r->models[v->order[k]], row);
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table></div>\n", fp);
+}
+
+void report_write_html(FILE *fp, const report_view *v)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
+          fp);
+    esc(fp, v->r->title ? v->r->title : "reel compare");
+    fprintf(fp, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", STYLE);
+    header(fp, v);
+    if (v->best) {
+        leaderboard(fp, v);
+        score_chart(fp, v);
+        training_curves(fp, v);
+        genre_heatmap(fp, v);
+        confusion(fp, v);
+    } else {
+        fputs("<p>No models were compared.</p>\n", fp);
+    }
+    examples(fp, v);
+    fputs("<footer>Written by reel " REEL_VERSION ". Markdown version: report.md.</footer>\n</body>\n</html>\n",
+          fp);
+}

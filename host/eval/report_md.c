@@ -1,0 +1,233 @@
+/* report.md: the report's tables in Markdown (the charts are in
+ * report.html). Text from the data is backslash-escaped so that a title
+ * with | or * or < cannot break a table or turn into markup. */
+#include <math.h>
+#include <string.h>
+
+#include "eval/report_view.h"
+
+/* Markdown text: punctuation that could start markup gets a backslash,
+ * line breaks become spaces (a table row is one line). */
+static void md(FILE *fp, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (strchr("\\`*_[]<>|~&#!", c))
+            fputc('\\', fp);
+        fputc(c < 0x20 ? ' ' : (int)c, fp);
+    }
+}
+
+static void header(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("# ", fp);
+    md(fp, r->title ? r->title : "reel compare");
+    fputs("\n\n- Dataset: ", fp);
+    md(fp, r->dataset_path ? r->dataset_path : "(unnamed)");
+    fprintf(fp, "\n- Rows: %zu (%zu train, %zu validation, %zu test)\n- Features: %zu\n- Labels (%zu): ",
+            r->n_rows, r->n_train, r->n_valid, r->n_test, r->d, r->L);
+    for (size_t j = 0; j < r->L; j++) {
+        fputs(j ? ", " : "", fp);
+        md(fp, r->labels[j]);
+    }
+    if (v->best) {
+        fputs("\n- Best model: **", fp);
+        md(fp, v->best->name);
+        fprintf(fp, "**, samples-F1 %.4f", v->best->metrics->samples_f1);
+    }
+    fputs("\n\nThe charts (scores, training curves, F1 per genre) are in report.html.\n", fp);
+}
+
+static void leaderboard(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first.\n\n"
+          "| # | model | samples-F1 | precision | recall | micro-F1 | macro-F1 | Hamming acc. | subset acc. "
+          "| fit s | predict s | device |\n"
+          "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+          fp);
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        const reel_metrics *s = m->metrics;
+        fprintf(fp, "| %zu | ", k + 1);
+        md(fp, m->name);
+        if (report_is_baseline(v, m))
+            fputs(" (baseline)", fp);
+        fprintf(fp, " | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f | ", s->samples_f1,
+                s->samples_precision, s->samples_recall, s->micro_f1, s->macro_f1, s->hamming_accuracy,
+                s->subset_accuracy, m->fit_seconds, m->predict_seconds);
+        md(fp, m->device ? m->device : "");
+        fputs(" |\n", fp);
+    }
+}
+
+static void training(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    int any = 0;
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        if (m->epochs == 0)
+            continue;
+        if (!any)
+            fputs("\n## Training\n\n| model | epochs | last train loss | last validation loss | best "
+                  "validation F1 | at epoch |\n|---|--:|--:|--:|--:|--:|\n",
+                  fp);
+        any = 1;
+        size_t last = m->epochs - 1, at = 0;
+        fputs("| ", fp);
+        md(fp, m->name);
+        fprintf(fp, " | %zu | ", m->epochs);
+        if (m->train_loss)
+            fprintf(fp, "%.4f", m->train_loss[last]);
+        fputs(" | ", fp);
+        if (m->valid_loss)
+            fprintf(fp, "%.4f", m->valid_loss[last]);
+        fputs(" | ", fp);
+        if (m->valid_f1) {
+            for (size_t e = 1; e < m->epochs; e++)
+                if (m->valid_f1[e] > m->valid_f1[at] || isnan(m->valid_f1[at]))
+                    at = e;
+            fprintf(fp, "%.4f | %zu |\n", m->valid_f1[at], at + 1);
+        } else {
+            fputs(" |  |\n", fp);
+        }
+    }
+}
+
+static void per_genre(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("\n## F1 per genre\n\n| model |", fp);
+    for (size_t j = 0; j < r->L; j++) {
+        fputc(' ', fp);
+        md(fp, r->labels[j]);
+        fputs(" |", fp);
+    }
+    fputs("\n|---|", fp);
+    for (size_t j = 0; j < r->L; j++)
+        fputs("--:|", fp);
+    fputc('\n', fp);
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        fputs("| ", fp);
+        md(fp, m->name);
+        fputs(" |", fp);
+        for (size_t j = 0; j < r->L; j++)
+            fprintf(fp, " %.2f |", m->metrics->label_f1[j]);
+        fputc('\n', fp);
+    }
+}
+
+static void confusion(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("\n## Genre confusion\n\nFor the best model, ", fp);
+    md(fp, v->best->name);
+    fputs(": test films where the first genre is true but missed while the second is predicted but "
+          "wrong.\n\n",
+          fp);
+    if (v->n_pairs == 0) {
+        fputs("No such films.\n", fp);
+        return;
+    }
+    fputs("| # | true genre, missed | predicted instead | films | of the films with the true genre |\n"
+          "|--:|---|---|--:|--:|\n",
+          fp);
+    for (size_t k = 0; k < v->n_pairs; k++) {
+        const report_pair *p = &v->pairs[k];
+        fprintf(fp, "| %zu | ", k + 1);
+        md(fp, r->labels[p->a]);
+        fputs(" | ", fp);
+        md(fp, r->labels[p->b]);
+        fprintf(fp, " | %zu | %.1f%% |\n", p->count,
+                p->support_a ? 100.0 * (double)p->count / (double)p->support_a : 0.0);
+    }
+}
+
+static void predicted(FILE *fp, const report_view *v, const reel_report_model *m, size_t row)
+{
+    size_t L = v->r->L;
+    const uint8_t *y = v->r->Y + row * L, *p = m->pred + row * L;
+    int any = 0;
+    for (size_t j = 0; j < L; j++) {
+        if (!p[j])
+            continue;
+        fputs(any ? ", " : "", fp);
+        fputs(y[j] ? "**" : "~~", fp);
+        md(fp, v->r->labels[j]);
+        fputs(y[j] ? "**" : "~~", fp);
+        any = 1;
+    }
+    if (!any)
+        fputs("none", fp);
+}
+
+static void examples(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    int probs = v->best && v->best->P;
+    fprintf(fp, "\n## Example films\n\n%zu test films drawn with seed %llu. Predicted genres: **right**, "
+            "~~wrong~~.\n\n| film | true genres |",
+            v->n_examples, (unsigned long long)r->seed);
+    if (probs) {
+        fputc(' ', fp);
+        md(fp, v->best->name);
+        fputs(" probabilities |", fp);
+    }
+    for (size_t k = 0; k < r->n_models; k++) {
+        fputc(' ', fp);
+        md(fp, r->models[v->order[k]].name);
+        fputs(" |", fp);
+    }
+    fputs("\n|---|---|", fp);
+    for (size_t k = 0; k < r->n_models + (size_t)probs; k++)
+        fputs("---|", fp);
+    fputc('\n', fp);
+    char buf[32];
+    for (size_t e = 0; e < v->n_examples; e++) {
+        size_t row = v->examples[e];
+        fputs("| ", fp);
+        md(fp, report_row_name(v, row, buf, sizeof buf));
+        fputs(" | ", fp);
+        int any = 0;
+        for (size_t j = 0; j < r->L; j++)
+            if (r->Y[row * r->L + j]) {
+                fputs(any ? ", " : "", fp);
+                md(fp, r->labels[j]);
+                any = 1;
+            }
+        fputs(any ? " |" : "none |", fp);
+        if (probs) {
+            size_t top[REPORT_TOP_PROBS];
+            size_t n_top = report_top_labels(v, v->best, row, top);
+            for (size_t t = 0; t < n_top; t++) {
+                fputs(t ? ", " : " ", fp);
+                md(fp, r->labels[top[t]]);
+                fprintf(fp, " %.2f", (double)v->best->P[row * r->L + top[t]]);
+            }
+            fputs(" |", fp);
+        }
+        for (size_t k = 0; k < r->n_models; k++) {
+            fputc(' ', fp);
+            predicted(fp, v, &r->models[v->order[k]], row);
+            fputs(" |", fp);
+        }
+        fputc('\n', fp);
+    }
+}
+
+void report_write_md(FILE *fp, const report_view *v)
+{
+    header(fp, v);
+    if (v->best) {
+        leaderboard(fp, v);
+        training(fp, v);
+        per_genre(fp, v);
+        confusion(fp, v);
+    } else {
+        fputs("\nNo models were compared.\n", fp);
+    }
+    examples(fp, v);
+}
