@@ -91,7 +91,27 @@ Test(cli, compare_table_and_outputs)
     for (char *s = pred; *s; s++)
         lines += *s == '\n';
     cr_expect_eq(lines, 41, "header + 40 test rows");
-    cr_expect_eq(dir_entries(dir), 3, "metrics.json + 2 prediction files, no temp files left");
+    cr_expect_eq(dir_entries(dir), 5, "metrics.json, report.html, report.md, 2 prediction files; no temp files");
+    /* The report carries the numbers of metrics.json. */
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    char *mj = reel_read_file(path, NULL, NULL);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = reel_read_file(path, NULL, NULL);
+    cr_assert(mj && html);
+    cJSON *doc = cJSON_Parse(mj);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "models"))
+    {
+        char num[32];
+        snprintf(num, sizeof num, "%.4f",
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(m, "metrics"), "samples_f1")->valuedouble);
+        cr_expect(strstr(html, num), "report.html lacks %s's samples-F1 %s", cJSON_GetObjectItem(m, "name")->valuestring,
+                  num);
+    }
+    cr_expect(strstr(html, "<svg"), "report.html has charts");
+    cJSON_Delete(doc);
+    free(mj);
+    free(html);
     free(pred);
     free(out);
     free(err);

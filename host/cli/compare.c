@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/params_file.h"
+#include "eval/report.h"
 #include "eval/run.h"
 #include "io/predictions.h"
 #include "util/fileio.h"
@@ -46,8 +47,54 @@ static void print_table(const reel_run *runs, size_t n)
     }
 }
 
+/* report.html and report.md from the runs. */
+static int write_report(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n, uint64_t seed,
+                        reel_error *err)
+{
+    reel_report_model *rm = calloc(n, sizeof *rm);
+    char **ids = malloc((p->test.n ? p->test.n : 1) * sizeof *ids);
+    char buf[64];
+    for (size_t i = 0; i < p->test.n; i++) {
+        const reel_dataset *ds = &p->ds;
+        size_t row = p->test.rows[i];
+        if (ds->id_col >= 0)
+            ids[i] = strdup(reel_table_cell(&ds->table, (size_t)ds->id_col, row, buf, sizeof buf));
+        else {
+            snprintf(buf, sizeof buf, "line %zu", ds->table.line[row]);
+            ids[i] = strdup(buf);
+        }
+    }
+    const char *baseline = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const reel_run *r = &runs[i];
+        const reel_history *h = r->model.kind->history ? r->model.kind->history(r->model.state) : NULL;
+        rm[i] = (reel_report_model){
+            .name = r->model.name, .device = reel_model_device(&r->model), .metrics = &r->metrics, .P = r->P,
+            .pred = r->pred, .fit_seconds = r->fit_seconds, .predict_seconds = r->predict_seconds,
+            .epochs = h ? h->epochs : 0, .train_loss = h ? h->train_loss : NULL,
+            .valid_loss = h ? h->valid_loss : NULL, .valid_f1 = h ? h->valid_f1 : NULL,
+        };
+        if (strcmp(r->model.kind->name, "random") == 0)
+            baseline = r->model.name;
+    }
+    char title[512];
+    snprintf(title, sizeof title, "reel compare: %s", p->ds.csv_path);
+    reel_report rep = {
+        .title = title, .dataset_path = p->ds.csv_path, .n_rows = p->ds.n, .n_train = p->train.n,
+        .n_valid = p->valid.n, .n_test = p->test.n, .L = p->L, .labels = p->ds.labels, .d = p->d,
+        .features = p->feature_names, .Y = p->test.Y, .ids = ids, .n_models = n, .models = rm,
+        .baseline = baseline, .seed = seed,
+    };
+    int rc = reel_report_write(dir, &rep, err);
+    for (size_t i = 0; i < p->test.n; i++)
+        free(ids[i]);
+    free(ids);
+    free(rm);
+    return rc;
+}
+
 static int write_outputs(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n,
-                         const char *json, reel_error *err)
+                         const char *json, uint64_t seed, reel_error *err)
 {
     if (reel_mkdir_p(dir, err))
         return -1;
@@ -62,6 +109,8 @@ static int write_outputs(const char *dir, const reel_prepared *p, const reel_run
                                     err);
         free(path);
     }
+    if (rc == 0 && p->test.n > 0)
+        rc = write_report(dir, p, runs, n, seed, err);
     return rc;
 }
 
@@ -158,14 +207,15 @@ int reel_cmd_compare(int argc, char **argv)
         char *json_nl = malloc(len + 2);
         memcpy(json_nl, json, len);
         memcpy(json_nl + len, "\n", 2);
-        if (out && write_outputs(out, &p, runs, n_models, json_nl, &err))
+        if (out && write_outputs(out, &p, runs, n_models, json_nl, c.prep.split.seed, &err))
             rc = REEL_EXIT_RUNTIME;
         else if (strcmp(format, "json") == 0)
             fputs(json_nl, stdout);
         else
             print_table(runs, n_models);
         if (rc == REEL_EXIT_OK && out && !c.quiet)
-            fprintf(stderr, "reel: wrote %s/metrics.json and %zu prediction files\n", out, n_models);
+            fprintf(stderr, "reel: wrote %s/metrics.json, report.html, report.md and %zu prediction files\n", out,
+                    n_models);
         cJSON_free(json);
         free(json_nl);
         cJSON_Delete(doc);

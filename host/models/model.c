@@ -126,3 +126,30 @@ void reel_model_free(reel_model *m)
     free(m->threshold);
     memset(m, 0, sizeof *m);
 }
+
+void reel_history_add(reel_history *h, double train_loss, double valid_loss, double valid_f1)
+{
+    size_t n = h->epochs + 1;
+    double *a = realloc(h->train_loss, n * sizeof *a), *b = realloc(h->valid_loss, n * sizeof *b),
+           *c = realloc(h->valid_f1, n * sizeof *c);
+    if (a)
+        h->train_loss = a;
+    if (b)
+        h->valid_loss = b;
+    if (c)
+        h->valid_f1 = c;
+    if (!a || !b || !c)
+        return; /* out of memory: the history stops growing, training goes on */
+    a[h->epochs] = train_loss;
+    b[h->epochs] = valid_loss;
+    c[h->epochs] = valid_f1;
+    h->epochs = n;
+}
+
+void reel_history_free(reel_history *h)
+{
+    free(h->train_loss);
+    free(h->valid_loss);
+    free(h->valid_f1);
+    memset(h, 0, sizeof *h);
+}

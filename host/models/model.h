@@ -34,6 +34,16 @@ typedef struct {
     const char *name;    /* model name for messages */
 } reel_fit_ctx;
 
+/* Per-epoch history of an iterative model (nets): NaN where there was no
+ * validation split. */
+typedef struct {
+    size_t epochs;
+    double *train_loss, *valid_loss, *valid_f1; /* epochs each */
+} reel_history;
+
+void reel_history_add(reel_history *h, double train_loss, double valid_loss, double valid_f1);
+void reel_history_free(reel_history *h);
+
 typedef struct reel_model_kind {
     const char *name;
     int standardize; /* wants standardised features */
@@ -53,6 +63,8 @@ typedef struct reel_model_kind {
     /* The decision threshold when params hold no number under "threshold"
      * (may be NULL: 0.5). Ridge's softmax output uses it for 0.03. */
     float (*default_threshold)(const cJSON *params);
+    /* The training history (may be NULL: not an iterative model). */
+    const reel_history *(*history)(const void *state);
 } reel_model_kind;
 
 typedef struct {

@@ -37,8 +37,11 @@ static void mlp_free(void *p)
     if (s->b)
         s->be->destroy(s->b);
     free(s->params);
+    reel_history_free(&s->train.history);
     free(s);
 }
+
+static const reel_history *mlp_history(const void *p) { return &((const mlp_state *)p)->train.history; }
 
 static int mlp_check(const cJSON *params, reel_error *err)
 {
@@ -212,4 +215,5 @@ const reel_model_kind reel_kind_mlp = {
     .load = mlp_load,
     .free = mlp_free,
     .device = mlp_device,
+    .history = mlp_history,
 };

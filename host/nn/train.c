@@ -171,6 +171,7 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
                 fprintf(stderr, "reel: %s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s\n", name, epoch,
                         o->epochs, train_loss, (double)n / secs, eta);
         }
+        reel_history_add(&res->history, train_loss, val_loss, nv ? vm.samples_f1 : NAN);
         if (h.path) {
             history_add(&h, "%ld,%.9g", epoch, train_loss);
             if (nv) /* without validation those columns stay empty */

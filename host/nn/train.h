@@ -26,6 +26,7 @@ typedef struct {
     long best_epoch; /* 1-based; 0 without validation */
     double best_val_loss;
     int stopped_early;
+    reel_history history; /* per epoch; freed by the owner with reel_history_free */
 } reel_nn_train_result;
 
 /* Trains the net in backend b (its parameters already set) on ctx's
