@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "util/interrupt.h"
 
 static const struct {
     const char *name;
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
         printf("reel %s\n", REEL_VERSION);
         return REEL_EXIT_OK;
     }
+    reel_interrupt_install();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 2, argv + 2);

@@ -10,7 +10,7 @@
 #include "data/prepared.h"
 #include "util/error.h"
 
-enum { REEL_EXIT_OK = 0, REEL_EXIT_RUNTIME = 1, REEL_EXIT_USAGE = 2 };
+enum { REEL_EXIT_OK = 0, REEL_EXIT_RUNTIME = 1, REEL_EXIT_USAGE = 2, REEL_EXIT_INTERRUPTED = 130 };
 
 typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_DOUBLE, OPT_U64 } reel_opt_type;
 

@@ -12,6 +12,7 @@
 #include "eval/run.h"
 #include "io/predictions.h"
 #include "util/fileio.h"
+#include "util/interrupt.h"
 
 static const char *USAGE = "[data options] [--models a,b,...] [--params FILE] [--out DIR] [--format table|json]";
 
@@ -180,53 +181,84 @@ int reel_cmd_compare(int argc, char **argv)
     if (p.test.n == 0)
         fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
 
+    /* A model that fails is reported and skipped; the others still run. */
     reel_run *runs = calloc(n_models, sizeof *runs);
+    char **failed = calloc(n_models, sizeof *failed), **failed_msg = calloc(n_models, sizeof *failed_msg);
     reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds};
-    size_t done = 0;
+    size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
-    for (; done < n_models; done++) {
-        if (!c.quiet)
-            fprintf(stderr, "reel: [%zu/%zu] %s ...\n", done + 1, n_models, names[done]);
-        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[done]);
-        if (reel_run_model(&runs[done], &p, names[done], mp, &ro, &err)) {
-            rc = REEL_EXIT_RUNTIME;
+    for (size_t i = 0; i < n_models; i++) {
+        if (reel_interrupted()) {
+            fprintf(stderr, "reel compare: interrupted after %zu of %zu models; nothing written\n", i, n_models);
+            rc = REEL_EXIT_INTERRUPTED;
             break;
         }
         if (!c.quiet)
-            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", done + 1, n_models,
-                    names[done], runs[done].metrics.samples_f1, runs[done].fit_seconds);
+            fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
+        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[i]);
+        if (reel_run_model(&runs[done], &p, names[i], mp, &ro, &err)) {
+            fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err.msg);
+            failed[n_failed] = names[i];
+            failed_msg[n_failed++] = strdup(err.msg);
+            continue;
+        }
+        if (!c.quiet)
+            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", i + 1, n_models, names[i],
+                    runs[done].metrics.samples_f1, runs[done].fit_seconds);
+        done++;
+    }
+    if (rc == REEL_EXIT_OK && done == 0) {
+        reel_fail(&err, "every model failed");
+        rc = REEL_EXIT_RUNTIME;
     }
     if (rc == REEL_EXIT_OK) {
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&p));
         cJSON *arr = cJSON_AddArrayToObject(doc, "models");
-        for (size_t i = 0; i < n_models; i++)
+        for (size_t i = 0; i < done; i++)
             cJSON_AddItemToArray(arr, reel_run_to_json(&runs[i], p.ds.labels));
+        if (n_failed) {
+            cJSON *fa = cJSON_AddArrayToObject(doc, "failed");
+            for (size_t i = 0; i < n_failed; i++) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "name", failed[i]);
+                cJSON_AddStringToObject(o, "error", failed_msg[i]);
+                cJSON_AddItemToArray(fa, o);
+            }
+        }
         char *json = cJSON_Print(doc);
         size_t len = strlen(json);
         char *json_nl = malloc(len + 2);
         memcpy(json_nl, json, len);
         memcpy(json_nl + len, "\n", 2);
-        if (out && write_outputs(out, &p, runs, n_models, json_nl, c.prep.split.seed, &err))
+        if (out && write_outputs(out, &p, runs, done, json_nl, c.prep.split.seed, &err))
             rc = REEL_EXIT_RUNTIME;
         else if (strcmp(format, "json") == 0)
             fputs(json_nl, stdout);
         else
-            print_table(runs, n_models);
+            print_table(runs, done);
         if (rc == REEL_EXIT_OK && out && !c.quiet)
             fprintf(stderr, "reel: wrote %s/metrics.json, report.html, report.md and %zu prediction files\n", out,
-                    n_models);
+                    done);
+        if (rc == REEL_EXIT_OK && n_failed) {
+            reel_fail(&err, "%zu of %zu models failed (see above)", n_failed, n_models);
+            rc = REEL_EXIT_RUNTIME;
+        }
         cJSON_free(json);
         free(json_nl);
         cJSON_Delete(doc);
     }
+    for (size_t i = 0; i < n_failed; i++)
+        free(failed_msg[i]);
+    free(failed);
+    free(failed_msg);
     for (size_t i = 0; i < done; i++)
         reel_run_free(&runs[i]);
     free(runs);
     reel_prepared_free(&p);
     cJSON_Delete(params);
     free(list);
-    if (rc != REEL_EXIT_OK)
+    if (rc == REEL_EXIT_RUNTIME)
         fprintf(stderr, "reel compare: %s\n", err.msg);
     return rc;
 

@@ -44,6 +44,8 @@ static void draw_valid(reel_split *s, const size_t *rows, size_t n, double frac,
     qsort(perm, n, sizeof *perm, cmp_size); /* same draw whatever order rows came in */
     reel_rng_shuffle(rng, perm, n);
     s->n_valid = part(frac, n);
+    if (s->n_valid >= n && n > 0) /* keep one row to train on */
+        s->n_valid = n - 1;
     s->n_train = n - s->n_valid;
     s->valid = copy_sorted(perm, s->n_valid);
     s->train = copy_sorted(perm + s->n_valid, s->n_train);
@@ -66,6 +68,8 @@ int reel_split_make(reel_split *s, const reel_dataset *ds, const reel_split_opts
             rows[i] = i;
         reel_rng_shuffle(&rng, rows, n);
         s->n_test = part(o->test_fraction, n);
+        if (s->n_test >= n && n > 0) /* keep one row to train on */
+            s->n_test = n - 1;
         s->test = copy_sorted(rows, s->n_test);
         draw_valid(s, rows + s->n_test, n - s->n_test, o->valid_fraction, &rng);
     } else {
