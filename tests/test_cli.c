@@ -222,3 +222,23 @@ Test(cli, help_everywhere)
     free(out);
     free(err);
 }
+
+Test(cli, a_failing_model_is_reported_and_the_others_still_run)
+{
+    const char *csv = tmp_write("tiny.csv", "x,A,B\n1,1,0\n2,0,1\n3,1,1\n4,1,0\n5,0,1\n6,1,0\n");
+    char args[512], *out, *err;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior,knn,random --format json --quiet",
+             csv);
+    int rc = run_reel(args, &out, &err);
+    cr_expect_eq(rc, 1, "exit %d", rc);
+    cr_expect(strstr(err, "knn failed: knn: n_neighbors (5) must not exceed the number of training rows"), "%s",
+              err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "models")), 2);
+    const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "failed"), 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(f, "name")->valuestring, "knn");
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+}
