@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data/dataset.h"
@@ -251,4 +252,54 @@ Test(preprocess, huge_values_stay_finite)
         cr_expect(isfinite(X[i]), "row %d: %g", i, X[i]);
     reel_preproc_free(&p);
     reel_dataset_free(&ds);
+}
+
+Test(preprocess, medians_match_sorting)
+{
+    /* Odd and even counts, duplicates, negatives: the imputed value is the median. */
+    const char *cases[][2] = {{"5\n1\n4\n1\n2\n9\n", "3"}, {"7\n-1\n3\n", "3"}, {"2\n2\n2\n2\n", "2"},
+                              {"10\n-3\n8\n8\n1\n", "8"}, {"0.5\n0.25\n", "0.375"}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char csv[256] = "x,A\n", *p = csv + strlen(csv);
+        for (const char *s = cases[c][0]; *s; s++) {
+            if (*s == '\n') {
+                strcpy(p, ",1\n");
+                p += 3;
+            } else
+                *p++ = *s;
+        }
+        strcpy(p, ",1\n"); /* one missing cell */
+        reel_data_opts o = {.data = tmp_write("med.csv", csv), .labels = "A", .quiet = 1};
+        reel_dataset ds;
+        reel_error err;
+        cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+        size_t rows[16];
+        for (size_t i = 0; i < ds.n; i++)
+            rows[i] = i;
+        reel_preproc pp;
+        cr_assert_eq(reel_preproc_fit(&pp, &ds, rows, ds.n, 10, &err), 0);
+        cr_expect_float_eq(pp.f[0].impute, atof(cases[c][1]), 1e-12, "case %zu: %g", c, pp.f[0].impute);
+        reel_preproc_free(&pp);
+        reel_dataset_free(&ds);
+    }
+}
+
+Test(csv, fast_number_path_agrees_with_strtod)
+{
+    const char *nums[] = {"0", "-0", "1.", ".5", "123456789012345", "1234567890123456", "0.1", "3.14159e-5",
+                          "-2.5E+10", "1e22", "1e23", "9007199254740993", "0.000000000000000000001", "+7",
+                          "00012.5000", "4.35", "1e-7"};
+    char csv[1024] = "x,A\n";
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+        sprintf(csv + strlen(csv), "%s,1\n", nums[i]);
+    reel_table t;
+    reel_error err;
+    cr_assert_eq(reel_table_read_csv(&t, tmp_write("nums.csv", csv), &err), 0, "%s", err.msg);
+    cr_assert_eq(t.cols[0].type, REEL_COL_NUMERIC);
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        double want = strtod(nums[i], NULL);
+        cr_expect(memcmp(&t.cols[0].num[i], &want, sizeof want) == 0, "%s: %.17g vs strtod %.17g", nums[i],
+                  t.cols[0].num[i], want);
+    }
+    reel_table_free(&t);
 }

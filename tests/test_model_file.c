@@ -39,6 +39,7 @@ Test(model_file, every_model_round_trips_bit_identically)
     o.data.quiet = 1;
     o.split = (reel_split_opts){.seed = 3, .test_fraction = 0.2, .valid_fraction = 0.2};
     o.top_k = 10;
+    o.keep_table = 1; /* the loaded preprocessing re-reads the table below */
     reel_prepared p;
     reel_error err;
     cr_assert_eq(reel_prepare(&p, &o, &err), 0, "%s", err.msg);

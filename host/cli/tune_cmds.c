@@ -59,7 +59,7 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
 }
 
 /* Fits params on the training rows and scores the test rows once. */
-static cJSON *test_metrics(const reel_prepared *p, const char *model, const cJSON *params, const tune_opts *t,
+static cJSON *test_metrics(reel_prepared *p, const char *model, const cJSON *params, const tune_opts *t,
                            const uint8_t *unused, reel_error *err)
 {
     (void)unused;

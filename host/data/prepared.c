@@ -26,22 +26,50 @@ void reel_prepared_free(reel_prepared *p)
     memset(p, 0, sizeof *p);
 }
 
-static int make_part(reel_prepared *p, reel_part *part, const size_t *rows, size_t n, reel_error *err)
+static int alloc_part(reel_prepared *p, reel_part *part, const size_t *rows, size_t n, reel_error *err)
 {
     part->n = n;
     part->rows = rows;
-    size_t cells = (n ? n : 1) * p->d;
-    part->X[0] = malloc(cells * sizeof(float));
-    part->X[1] = malloc(cells * sizeof(float));
+    part->X[0] = malloc((n ? n : 1) * (p->d ? p->d : 1) * sizeof(float));
     part->Y = malloc((n ? n : 1) * p->L);
-    if (!part->X[0] || !part->X[1] || !part->Y)
+    if (!part->X[0] || !part->Y)
         return reel_fail(err, "out of memory for %zu x %zu features", n, p->d);
-    if (reel_preproc_transform(&p->pre, &p->ds.table, rows, n, 0, part->X[0], err))
-        return -1;
-    memcpy(part->X[1], part->X[0], n * p->d * sizeof(float));
-    reel_preproc_standardize(&p->pre, part->X[1], n);
     for (size_t i = 0; i < n; i++)
         memcpy(part->Y + i * p->L, p->ds.Y + rows[i] * p->L, p->L);
+    return 0;
+}
+
+/* The raw matrices of the three parts, one source column at a time. */
+static int transform_parts(reel_prepared *p, int keep_table, reel_error *err)
+{
+    reel_part *parts[3] = {&p->train, &p->valid, &p->test};
+    for (size_t k0 = 0, k1; k0 < p->d; k0 = k1) {
+        const char *src = p->pre.f[k0].source;
+        for (k1 = k0 + 1; k1 < p->d && strcmp(p->pre.f[k1].source, src) == 0; k1++)
+            ;
+        for (int q = 0; q < 3; q++)
+            if (reel_preproc_transform_range(&p->pre, &p->ds.table, parts[q]->rows, parts[q]->n, k0, k1,
+                                             parts[q]->X[0], err))
+                return -1;
+        if (!keep_table)
+            reel_table_release(&p->ds.table, (size_t)reel_table_find(&p->ds.table, src));
+    }
+    return 0;
+}
+
+int reel_prepared_standardize(reel_prepared *p, reel_error *err)
+{
+    reel_part *parts[3] = {&p->train, &p->valid, &p->test};
+    for (int q = 0; q < 3; q++) {
+        reel_part *part = parts[q];
+        if (part->X[1])
+            continue;
+        size_t cells = (part->n ? part->n : 1) * (p->d ? p->d : 1);
+        if (!(part->X[1] = malloc(cells * sizeof(float))))
+            return reel_fail(err, "out of memory for %zu x %zu standardised features", part->n, p->d);
+        memcpy(part->X[1], part->X[0], part->n * p->d * sizeof(float));
+        reel_preproc_standardize(&p->pre, part->X[1], part->n);
+    }
     return 0;
 }
 
@@ -60,9 +88,9 @@ int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err)
     p->feature_names = malloc(p->d * sizeof *p->feature_names);
     for (size_t k = 0; k < p->d; k++)
         p->feature_names[k] = p->pre.f[k].name;
-    if (make_part(p, &p->train, p->split.train, p->split.n_train, err) ||
-        make_part(p, &p->valid, p->split.valid, p->split.n_valid, err) ||
-        make_part(p, &p->test, p->split.test, p->split.n_test, err))
+    if (alloc_part(p, &p->train, p->split.train, p->split.n_train, err) ||
+        alloc_part(p, &p->valid, p->split.valid, p->split.n_valid, err) ||
+        alloc_part(p, &p->test, p->split.test, p->split.n_test, err) || transform_parts(p, o->keep_table, err))
         goto fail;
     p->load_seconds = reel_now() - t0;
     return 0;

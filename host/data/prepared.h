@@ -9,7 +9,7 @@
 #include "data/split.h"
 
 typedef struct {
-    float *X[2];  /* [0] raw, [1] standardised: n x d */
+    float *X[2];  /* [0] raw, [1] standardised (made on demand): n x d */
     uint8_t *Y;   /* n x L */
     size_t n;
     const size_t *rows; /* dataset rows */
@@ -29,9 +29,16 @@ typedef struct {
     reel_data_opts data;
     reel_split_opts split;
     int top_k; /* categories one-hot encoded per text column */
+    int keep_table; /* keep the feature columns' cells (by default freed once transformed) */
 } reel_prepare_opts;
 
+/* Loads, splits, fits the preprocessing and makes the raw matrices. To
+ * bound memory, each feature column of the table is freed as soon as it is
+ * transformed (unless keep_table), and the standardised matrices are only
+ * made by reel_prepared_standardize. */
 int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err);
+/* Makes X[1] of every part, once. */
+int reel_prepared_standardize(reel_prepared *p, reel_error *err);
 void reel_prepared_free(reel_prepared *p);
 
 /* Warns on stderr about labels never positive in the training rows. */

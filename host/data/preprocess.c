@@ -19,11 +19,6 @@ void reel_preproc_free(reel_preproc *p)
     memset(p, 0, sizeof *p);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static reel_feature *add(reel_preproc *p, size_t *cap, const char *source, reel_feat_kind kind,
                          const char *suffix)
@@ -42,6 +37,38 @@ static reel_feature *add(reel_preproc *p, size_t *cap, const char *source, reel_
     return f;
 }
 
+/* The k-th smallest of a[0..n) (quickselect: a is reordered). */
+static double select_kth(double *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = a[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return a[k];
+    }
+    return a[k];
+}
+
 /* Median of the non-missing training values (0 when all are missing). */
 static double median(const double *v, const size_t *rows, size_t n, size_t *n_missing)
 {
@@ -54,9 +81,13 @@ static double median(const double *v, const size_t *rows, size_t n, size_t *n_mi
     }
     *n_missing = n - m;
     double med = 0;
-    if (m) {
-        qsort(tmp, m, sizeof *tmp, cmp_double);
-        med = m % 2 ? tmp[m / 2] : 0.5 * tmp[m / 2 - 1] + 0.5 * tmp[m / 2];
+    if (m % 2)
+        med = select_kth(tmp, m, m / 2);
+    else if (m) { /* the mean of the two middle values, as numpy */
+        double hi = select_kth(tmp, m, m / 2), lo = tmp[0];
+        for (size_t i = 1; i < m / 2; i++) /* after selection the lower half sits below m/2 */
+            lo = tmp[i] > lo ? tmp[i] : lo;
+        med = 0.5 * lo + 0.5 * hi;
     }
     free(tmp);
     return med;
@@ -120,31 +151,40 @@ int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows
         if (n_missing > 0)
             add(p, &cap, c->name, REEL_FEAT_MISSING, "_missing");
     }
-    /* Standardisation statistics, on the transformed training rows. */
-    float *X = malloc(n * p->d * sizeof *X);
-    if (!X) {
-        reel_preproc_free(p);
-        return reel_fail(err, "out of memory for %zu x %zu features", n, p->d);
-    }
-    if (reel_preproc_transform(p, &ds->table, rows, n, 0, X, err)) {
+    /* Standardisation statistics of the transformed training rows, a block
+     * of rows at a time (Welford: stable for large magnitudes). */
+    enum { BLOCK = 2048 };
+    float *X = malloc(BLOCK * (p->d ? p->d : 1) * sizeof *X);
+    double *m2 = calloc(p->d ? p->d : 1, sizeof *m2);
+    p->mean = calloc(p->d ? p->d : 1, sizeof *p->mean);
+    p->scale = calloc(p->d ? p->d : 1, sizeof *p->scale);
+    if (!X || !m2 || !p->mean || !p->scale) {
         free(X);
+        free(m2);
         reel_preproc_free(p);
-        return -1;
+        return reel_fail(err, "out of memory for %zu features", p->d);
     }
-    p->mean = calloc(p->d, sizeof *p->mean);
-    p->scale = calloc(p->d, sizeof *p->scale);
-    for (size_t k = 0; k < p->d; k++) {
-        double mean = 0, m2 = 0; /* Welford: stable for large magnitudes */
-        for (size_t i = 0; i < n; i++) {
-            double x = X[i * p->d + k], delta = x - mean;
-            mean += delta / (double)(i + 1);
-            m2 += delta * (x - mean);
+    for (size_t b = 0; b < n; b += BLOCK) {
+        size_t nb = n - b < BLOCK ? n - b : BLOCK;
+        if (reel_preproc_transform(p, &ds->table, rows + b, nb, 0, X, err)) {
+            free(X);
+            free(m2);
+            reel_preproc_free(p);
+            return -1;
         }
-        double sd = sqrt(m2 / (double)n);
-        p->mean[k] = mean;
+        for (size_t i = 0; i < nb; i++)
+            for (size_t k = 0; k < p->d; k++) {
+                double x = X[i * p->d + k], delta = x - p->mean[k];
+                p->mean[k] += delta / (double)(b + i + 1);
+                m2[k] += delta * (x - p->mean[k]);
+            }
+    }
+    for (size_t k = 0; k < p->d; k++) {
+        double sd = sqrt(m2[k] / (double)n);
         p->scale[k] = (sd > 0 && isfinite(sd)) ? sd : 1.0;
     }
     free(X);
+    free(m2);
     return 0;
 }
 
@@ -161,9 +201,19 @@ static float to_float(double x)
 int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
                            int standardize, float *X, reel_error *err)
 {
+    if (reel_preproc_transform_range(p, t, rows, n, 0, p->d, X, err))
+        return -1;
+    if (standardize)
+        reel_preproc_standardize(p, X, n);
+    return 0;
+}
+
+int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
+                                 size_t k0, size_t k1, float *X, reel_error *err)
+{
     int *col = malloc((p->d ? p->d : 1) * sizeof *col);
     int32_t *cat = malloc((p->d ? p->d : 1) * sizeof *cat);
-    for (size_t k = 0; k < p->d; k++) {
+    for (size_t k = k0; k < k1; k++) {
         const reel_feature *f = &p->f[k];
         col[k] = reel_table_find(t, f->source);
         if (col[k] < 0) {
@@ -176,7 +226,7 @@ int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const siz
         if (f->kind == REEL_FEAT_ONEHOT && c->type == REEL_COL_TEXT)
             cat[k] = reel_strdict_find(&c->dict, f->category);
     }
-    for (size_t k = 0; k < p->d; k++) {
+    for (size_t k = k0; k < k1; k++) {
         const reel_feature *f = &p->f[k];
         const reel_column *c = &t->cols[col[k]];
         char buf[64];
@@ -219,8 +269,6 @@ int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const siz
     }
     free(col);
     free(cat);
-    if (standardize)
-        reel_preproc_standardize(p, X, n);
     return 0;
 }
 

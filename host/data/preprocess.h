@@ -42,6 +42,10 @@ int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows
  * means rows 0..n-1. */
 int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
                            int standardize, float *X, reel_error *err);
+/* Only output features [k0, k1) into their columns of X (row stride d),
+ * raw: lets a caller transform column by column and free what it read. */
+int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
+                                 size_t k0, size_t k1, float *X, reel_error *err);
 /* In place: x = (x - mean) / scale, for a matrix already transformed raw. */
 void reel_preproc_standardize(const reel_preproc *p, float *X, size_t n);
 void reel_preproc_free(reel_preproc *p);

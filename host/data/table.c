@@ -23,6 +23,56 @@ int reel_is_missing_token(const char *s)
     return 0;
 }
 
+/* Clinger's fast path: a plain decimal ([-+]digits[.digits][e[-+]digits])
+ * with at most 15 significant digits and a power of ten within 1e22 is
+ * exactly (double)mantissa times or over 10^k, correctly rounded as strtod would.
+ * Returns 1 with *v set, or 0 to let strtod decide. */
+static int parse_fast(const char *s, double *v)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int neg = 0, digits = 0, frac = 0, any = 0;
+    uint64_t m = 0;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    for (; *s >= '0' && *s <= '9'; s++, any = 1)
+        if (m || *s != '0') {
+            if (++digits > 15)
+                return 0;
+            m = m * 10 + (uint64_t)(*s - '0');
+        }
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, any = 1, frac++)
+            if (m || *s != '0') {
+                if (++digits > 15)
+                    return 0;
+                m = m * 10 + (uint64_t)(*s - '0');
+            }
+    if (!any)
+        return 0;
+    int e = 0;
+    if (*s == 'e' || *s == 'E') {
+        int eneg = 0, edig = 0;
+        s++;
+        if (*s == '-' || *s == '+')
+            eneg = *s++ == '-';
+        for (; *s >= '0' && *s <= '9' && edig < 4; s++, edig++)
+            e = e * 10 + (*s - '0');
+        if (!edig)
+            return 0;
+        e = eneg ? -e : e;
+    }
+    if (*s)
+        return 0; /* trailing text (or spaces, or a long exponent): the slow path decides */
+    e -= frac;
+    double x = (double)m;
+    if (e < -22 || e > 22)
+        return 0;
+    x = e < 0 ? x / pow10[-e] : x * pow10[e];
+    *v = neg ? -x : x;
+    return 1;
+}
+
 /* 1: a number (stored in *v, maybe non-finite), 0: not a number. */
 static int parse_number(const char *s, double *v)
 {
@@ -71,9 +121,21 @@ int reel_table_find(const reel_table *t, const char *name)
     return -1;
 }
 
+void reel_table_release(reel_table *t, size_t col)
+{
+    reel_column *c = &t->cols[col];
+    free(c->num);
+    free(c->code);
+    c->num = NULL;
+    c->code = NULL;
+    c->released = 1;
+}
+
 const char *reel_table_cell(const reel_table *t, size_t col, size_t row, char *buf, size_t bufsz)
 {
     const reel_column *c = &t->cols[col];
+    if (c->released)
+        return "";
     if (c->type == REEL_COL_TEXT)
         return c->code[row] < 0 ? "" : c->dict.strs[c->code[row]];
     if (isnan(c->num[row]))
@@ -185,6 +247,10 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
             reel_column *c = &t->cols[j];
             const char *s = reel_csv_field(csv, j);
             double v;
+            if (c->type == REEL_COL_NUMERIC && parse_fast(s, &v)) {
+                c->num[i] = v; /* the common case: a plain number */
+                continue;
+            }
             if (reel_is_missing_token(s)) {
                 c->n_missing++;
                 if (c->type == REEL_COL_NUMERIC)
@@ -243,6 +309,8 @@ void reel_table_filter_rows(reel_table *t, const uint8_t *keep)
         t->line[k] = t->line[i];
         for (size_t j = 0; j < t->ncols; j++) {
             reel_column *c = &t->cols[j];
+            if (c->released)
+                continue;
             if (c->type == REEL_COL_NUMERIC)
                 c->num[k] = c->num[i];
             else

@@ -20,6 +20,7 @@ typedef struct {
     int32_t *code;  /* text: n codes into dict, -1 when missing */
     reel_strdict dict;
     size_t n_missing;
+    int released;           /* storage freed once consumed (cells read as missing) */
     size_t bad_number_line; /* first line with inf / overflow (0: none) */
     char *bad_number;       /* its text */
 } reel_column;
@@ -40,6 +41,8 @@ int reel_table_find(const reel_table *t, const char *name);
 /* Text of a cell (numeric cells are formatted); buf is used when needed.
  * Returns "" for a missing cell. */
 const char *reel_table_cell(const reel_table *t, size_t col, size_t row, char *buf, size_t bufsz);
+/* Frees a column's cells (the name stays); later reads see missing cells. */
+void reel_table_release(reel_table *t, size_t col);
 /* Keeps only the rows where keep[row] is non-zero, in order. */
 void reel_table_filter_rows(reel_table *t, const uint8_t *keep);
 

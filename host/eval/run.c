@@ -63,12 +63,16 @@ static int tune(reel_run *r, const reel_prepared *p, const char *mode, reel_erro
     return 0;
 }
 
-int reel_run_model(reel_run *r, const reel_prepared *p, const char *name, const cJSON *user_params,
+int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
                    const reel_run_opts *o, reel_error *err)
 {
     memset(r, 0, sizeof *r);
     if (reel_model_init(&r->model, name, user_params, err))
         return -1;
+    if (r->model.kind->standardize && reel_prepared_standardize(p, err)) {
+        reel_model_free(&r->model);
+        return -1;
+    }
     reel_fit_ctx ctx = reel_fit_ctx_for(p, &r->model, &p->train, &p->valid, o);
     double t0 = reel_now();
     if (reel_model_fit(&r->model, &ctx, err))

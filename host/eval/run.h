@@ -27,7 +27,7 @@ typedef struct {
     double fit_seconds, predict_seconds;
 } reel_run;
 
-int reel_run_model(reel_run *r, const reel_prepared *p, const char *name, const cJSON *user_params,
+int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
                    const reel_run_opts *o, reel_error *err);
 void reel_run_free(reel_run *r);
 

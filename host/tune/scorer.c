@@ -22,7 +22,7 @@ void reel_scorer_free(reel_scorer *s)
     memset(s, 0, sizeof *s);
 }
 
-int reel_scorer_init(reel_scorer *s, const reel_prepared *p, const char *model, const char *metric, int folds,
+int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const char *metric, int folds,
                      uint64_t seed, const char *device, reel_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -34,6 +34,9 @@ int reel_scorer_init(reel_scorer *s, const reel_prepared *p, const char *model, 
     s->device = device;
     if (!reel_metric_known(metric))
         return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1, got '%s'", metric);
+    /* Trials run in parallel and read the matrices: make them all now. */
+    if (reel_prepared_standardize(p, err))
+        return -1;
     if (folds == 0) {
         if (p->valid.n == 0)
             return reel_fail(err, "no validation rows to score on: use --valid-fraction > 0 or --folds K");

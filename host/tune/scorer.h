@@ -23,7 +23,7 @@ typedef struct {
     int *fold;
 } reel_scorer;
 
-int reel_scorer_init(reel_scorer *s, const reel_prepared *p, const char *model, const char *metric, int folds,
+int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const char *metric, int folds,
                      uint64_t seed, const char *device, reel_error *err);
 void reel_scorer_free(reel_scorer *s);
 
