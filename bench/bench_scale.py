@@ -77,7 +77,7 @@ def main():
     model = os.path.join(tmp, "ridge.safetensors")
     run([a.reel, "train", "--model", "ridge", "--data", path, "--labels", "A,B", "--save", model, "--quiet"])
     _, wall, rss = run([a.reel, "predict", "--model-file", model, "--data", path, "--out",
-                        os.path.join(tmp, "pred.csv"), "--format", "csv", "--quiet"])
+                        os.path.join(tmp, "pred.csv"), "--quiet"])
     print(f"predict ridge on all rows   wall {wall:6.1f} s  peak RSS {rss:7.0f} MiB = {rss / raw_mb:.2f}x raw")
     results["runs"]["predict"] = {"wall_s": wall, "peak_rss_mib": rss, "ratio": rss / raw_mb}
     print(json.dumps(results))

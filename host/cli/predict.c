@@ -54,7 +54,7 @@ static const char *row_id(const reel_table *t, int id_col, size_t i, char *buf, 
 
 int reel_cmd_predict(int argc, char **argv)
 {
-    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = "table";
+    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = NULL;
     int top = 0, quiet = 0, threads = 0;
     reel_optset s = {0};
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
@@ -62,7 +62,8 @@ int reel_cmd_predict(int argc, char **argv)
     reel_optset_add(&s, "id", OPT_STR, &id, "COL", "id column (default: the training one, when present)");
     reel_optset_add(&s, "out", OPT_STR, &out, "FILE", "write predictions as CSV here");
     reel_optset_add(&s, "top", OPT_INT, &top, "K", "also list the K most probable labels per row");
-    reel_optset_add(&s, "format", OPT_STR, &format, "table|csv|json", "stdout format (table)");
+    reel_optset_add(&s, "format", OPT_STR, &format, "table|csv|json",
+                    "stdout format (table; with --out, only a summary unless given)");
     reel_optset_add(&s, "threads", OPT_INT, &threads, "N", "CPU threads");
     reel_optset_add(&s, "quiet", OPT_FLAG, &quiet, NULL, "no progress on stderr");
     reel_error err = {{0}};
@@ -71,7 +72,7 @@ int reel_cmd_predict(int argc, char **argv)
         return REEL_EXIT_OK;
     if (r == 0 && (!model_file || !data))
         r = reel_fail(&err, "reel predict: --model-file and --data are required");
-    if (r == 0 && strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+    if (r == 0 && format && strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
         r = reel_fail(&err, "reel predict: --format must be table, csv or json, got '%s'", format);
     if (r == 0 && top < 0)
         r = reel_fail(&err, "reel predict: --top must be >= 0");
@@ -111,9 +112,25 @@ int reel_cmd_predict(int argc, char **argv)
         reel_fail(&err, "%s: --id column '%s' does not exist", data, id);
         goto done;
     }
-    if (check_columns(&mf.pre, &t, &err) ||
-        reel_preproc_transform(&mf.pre, &t, NULL, n, mf.model.kind->standardize, X, &err) ||
-        reel_model_predict_proba(&mf.model, X, n, P, &err))
+    if (check_columns(&mf.pre, &t, &err))
+        goto done;
+    /* Transform a source column at a time and free it: memory stays near one copy of the data. */
+    for (size_t k0 = 0, k1; k0 < d; k0 = k1) {
+        const char *src = mf.pre.f[k0].source;
+        for (k1 = k0 + 1; k1 < d && strcmp(mf.pre.f[k1].source, src) == 0; k1++)
+            ;
+        if (reel_preproc_transform_range(&mf.pre, &t, NULL, n, k0, k1, X, &err))
+            goto done;
+        int j = reel_table_find(&t, src);
+        int is_label = 0;
+        for (size_t k = 0; k < L; k++)
+            is_label |= strcmp(mf.labels[k], src) == 0;
+        if (j != id_col && !is_label)
+            reel_table_release(&t, (size_t)j);
+    }
+    if (mf.model.kind->standardize)
+        reel_preproc_standardize(&mf.pre, X, n);
+    if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
     reel_threshold(P, mf.model.threshold, n, L, pred);
 
@@ -143,7 +160,16 @@ int reel_cmd_predict(int argc, char **argv)
     }
     char buf[64];
     ranked *rk = malloc(L * sizeof *rk);
-    if (strcmp(format, "json") == 0) {
+    if (!format && out) {
+        size_t any = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < L; k++)
+                if (pred[i * L + k]) {
+                    any++;
+                    break;
+                }
+        printf("wrote %s: %zu rows, %zu with at least one predicted label\n", out, n, any);
+    } else if (format && strcmp(format, "json") == 0) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < n; i++) {
             cJSON *o = cJSON_CreateObject();
@@ -161,7 +187,7 @@ int reel_cmd_predict(int argc, char **argv)
         printf("%s\n", js);
         cJSON_free(js);
         cJSON_Delete(arr);
-    } else if (strcmp(format, "csv") == 0) {
+    } else if (format && strcmp(format, "csv") == 0) {
         printf("id,predicted");
         for (size_t k = 0; k < L; k++)
             printf(",p_%s", mf.labels[k]);
