@@ -30,22 +30,34 @@ static char *default_models(void)
     return buf;
 }
 
+static int by_samples_f1(const void *a, const void *b)
+{
+    const reel_run *ra = *(const reel_run *const *)a, *rb = *(const reel_run *const *)b;
+    double x = ra->metrics.samples_f1, y = rb->metrics.samples_f1;
+    if (x != y)
+        return (x < y) - (x > y);
+    return (ra > rb) - (ra < rb); /* ties keep the run order */
+}
+
+/* The leaderboard, best samples-F1 first. */
 static void print_table(const reel_run *runs, size_t n)
 {
-    int tuned = n > 0 && runs[0].untuned.L > 0;
-    printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s%s\n", "model", "samples-F1", "precision", "recall",
-           "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device",
-           "");
+    const reel_run **order = malloc((n ? n : 1) * sizeof *order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &runs[i];
+    qsort(order, n, sizeof *order, by_samples_f1);
+    printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
+           "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device");
     for (size_t i = 0; i < n; i++) {
-        const reel_metrics *m = &runs[i].metrics;
-        printf("%-10s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", runs[i].model.name,
-               m->samples_f1, m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1,
-               m->hamming_accuracy, runs[i].fit_seconds, runs[i].predict_seconds,
-               reel_model_device(&runs[i].model));
-        if (tuned)
-            printf("%-10s %s %.4f\n", "", "untuned (thresholds as the model set them): samples-F1",
-                   runs[i].untuned.samples_f1);
+        const reel_run *r = order[i];
+        const reel_metrics *m = &r->metrics;
+        printf("%-10s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", r->model.name, m->samples_f1,
+               m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1, m->hamming_accuracy,
+               r->fit_seconds, r->predict_seconds, reel_model_device(&r->model));
+        if (r->untuned.L)
+            printf("%-10s untuned (thresholds as the model set them): samples-F1 %.4f\n", "", r->untuned.samples_f1);
     }
+    free(order);
 }
 
 /* report.html and report.md from the runs. */
