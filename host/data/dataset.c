@@ -222,10 +222,12 @@ static int labels_from_list(reel_dataset *ds, const char *col, const char *sep, 
     is_role[j] = 1;
     if (!*sep)
         return reel_fail(err, "--label-sep must not be empty");
+    /* One pass: intern every name (in order of appearance) and remember
+     * (row, name) pairs; then sort the names so label order is stable. */
     reel_strdict names;
     reel_strdict_init(&names);
+    size_t n_pairs = 0, cap = 0, (*pairs)[2] = NULL;
     char buf[64];
-    /* First pass: the set of names, sorted so label order is stable. */
     for (size_t i = 0; i < ds->table.nrows; i++) {
         char *cell = strdup(reel_table_cell(&ds->table, (size_t)j, i, buf, sizeof buf));
         for (char *p = cell, *q; p; p = q) {
@@ -239,13 +241,20 @@ static int labels_from_list(reel_dataset *ds, const char *col, const char *sep, 
             size_t n = strlen(p);
             while (n && p[n - 1] == ' ')
                 p[--n] = '\0';
-            if (*p)
-                reel_strdict_intern(&names, p);
+            if (!*p)
+                continue;
+            if (n_pairs == cap) {
+                cap = cap ? cap * 2 : 1024;
+                pairs = realloc(pairs, cap * sizeof *pairs);
+            }
+            pairs[n_pairs][0] = i;
+            pairs[n_pairs++][1] = (size_t)reel_strdict_intern(&names, p);
         }
         free(cell);
     }
     if (names.n == 0) {
         reel_strdict_free(&names);
+        free(pairs);
         return reel_fail(err, "%s: label column '%s' holds no label names", ds->csv_path, col);
     }
     ds->L = names.n;
@@ -253,29 +262,14 @@ static int labels_from_list(reel_dataset *ds, const char *col, const char *sep, 
     for (size_t k = 0; k < ds->L; k++)
         ds->labels[k] = strdup(names.strs[k]);
     qsort(ds->labels, ds->L, sizeof *ds->labels, cmp_str);
-    reel_strdict_free(&names);
-    reel_strdict_init(&names);
+    size_t *sorted_of = malloc(ds->L * sizeof *sorted_of); /* first-seen code -> sorted position */
     for (size_t k = 0; k < ds->L; k++)
-        reel_strdict_intern(&names, ds->labels[k]);
+        sorted_of[reel_strdict_find(&names, ds->labels[k])] = k;
     ds->Y = calloc(ds->table.nrows * ds->L, 1);
-    for (size_t i = 0; i < ds->table.nrows; i++) {
-        char *cell = strdup(reel_table_cell(&ds->table, (size_t)j, i, buf, sizeof buf));
-        for (char *p = cell, *q; p; p = q) {
-            q = strstr(p, sep);
-            if (q) {
-                *q = '\0';
-                q += strlen(sep);
-            }
-            while (*p == ' ')
-                p++;
-            size_t n = strlen(p);
-            while (n && p[n - 1] == ' ')
-                p[--n] = '\0';
-            if (*p)
-                ds->Y[i * ds->L + (size_t)reel_strdict_find(&names, p)] = 1;
-        }
-        free(cell);
-    }
+    for (size_t q = 0; q < n_pairs; q++)
+        ds->Y[pairs[q][0] * ds->L + sorted_of[pairs[q][1]]] = 1;
+    free(sorted_of);
+    free(pairs);
     reel_strdict_free(&names);
     return 0;
 }
