@@ -1,0 +1,88 @@
+"""Loads a reel net's model file into PyTorch and reproduces reel's
+probabilities: the weights with safetensors.torch.load_file into the
+nn.Sequential that the model's params describe (Linear layers, each followed
+by its activation module; "none" adds no module), reel's standardisation from
+the file's metadata, then sigmoid or softmax.
+
+usage: check_torch_load.py MODEL.safetensors RAW_FEATURES.csv PREDICT.json [TOLERANCE]
+
+RAW_FEATURES.csv: a header of feature names, then one row per example: the
+features as reel's preprocessing outputs them before standardisation.
+PREDICT.json: `reel predict --format json` on the same rows. Prints the
+largest absolute difference; exit 0 when it is within TOLERANCE (default
+1e-5), 1 when not, 2 on any other problem.
+"""
+import csv
+import json
+import sys
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+
+
+def build_net(layers, d, L):
+    modules, width = [], d
+    for layer in layers:
+        modules.append(torch.nn.Linear(width, layer["width"]))
+        act = layer.get("activation", "relu")
+        if act != "none":
+            modules.append(ACTIVATIONS[act]())
+        width = layer["width"]
+    modules.append(torch.nn.Linear(width, L))
+    return torch.nn.Sequential(*modules)
+
+
+def main(argv):
+    if len(argv) not in (4, 5):
+        print(__doc__, file=sys.stderr)
+        return 2
+    model_path, features_path, predict_path = argv[1:4]
+    tol = float(argv[4]) if len(argv) == 5 else 1e-5
+
+    with safe_open(model_path, framework="pt") as f:
+        meta = {k: v for k, v in f.metadata().items()}
+    if meta.get("kind") != "mlp":
+        print(f"{model_path} is not a net (kind {meta.get('kind')})", file=sys.stderr)
+        return 2
+    params = json.loads(meta["params"])
+    pre = json.loads(meta["preprocessing"])
+    labels = json.loads(meta["labels"])
+    features = json.loads(meta["features"])
+
+    net = build_net(params["layers"], len(features), len(labels))
+    # strict: every tensor in the file must be a parameter of this Sequential and vice versa.
+    net.load_state_dict(load_file(model_path), strict=True)
+    net.eval()
+
+    with open(features_path, newline="") as f:
+        rows = list(csv.reader(f))
+    if rows[0] != features:
+        print(f"feature columns {rows[0]} differ from the model's {features}", file=sys.stderr)
+        return 2
+    raw = torch.tensor([[float(v) for v in r] for r in rows[1:]], dtype=torch.float64)
+    # reel standardises in double precision, then rounds to float32.
+    mean = torch.tensor([f["mean"] for f in pre["features"]], dtype=torch.float64)
+    scale = torch.tensor([f["scale"] for f in pre["features"]], dtype=torch.float64)
+    X = ((raw - mean) / scale).to(torch.float32) if meta.get("standardize") == "true" else raw.float()
+
+    with torch.no_grad():
+        logits = net(X)
+        P = torch.softmax(logits, dim=1) if params["head"] == "softmax" else torch.sigmoid(logits)
+
+    with open(predict_path) as f:
+        reel = json.load(f)
+    R = torch.tensor([[row["probabilities"][name] for name in labels] for row in reel], dtype=torch.float64)
+    if P.shape != R.shape:
+        print(f"torch gave shape {tuple(P.shape)}, reel {tuple(R.shape)}", file=sys.stderr)
+        return 2
+    diff = float((P.double() - R).abs().max())
+    print(f"torch {torch.__version__}: {P.shape[0]} rows x {P.shape[1]} labels, "
+          f"max abs difference {diff:.3g} (tolerance {tol:g})")
+    return 0 if diff <= tol else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

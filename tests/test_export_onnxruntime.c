@@ -1,0 +1,49 @@
+/* The exported ONNX graph run by onnxruntime gives reel predict's
+ * probabilities (tests/scripts/check_onnx.py). Needs a Python with numpy and
+ * onnxruntime ($REEL_PYTHON, /opt/reel-pyenv/bin/python3, /usr/bin/python3 or
+ * python3); skipped visibly without one. Its own executable, so a skip here
+ * never hides the result of test_export. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_fixture.h"
+
+static void check_net(const char *model, const char *params, double lr, const char *python)
+{
+    const char *m = export_train(model, params, "net.safetensors", lr);
+    const char *onnx = tmp_path("net.onnx");
+    char args[2048], *o = NULL, *e = NULL;
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, onnx);
+    cr_assert_eq(run_reel(args, &o, &e), 0, "%s", e);
+    free(o);
+    free(e);
+    size_t n, d;
+    const char *features;
+    free(export_raw_features(m, &n, &d, &features));
+    const char *pred = export_predict_json(m, NULL);
+    snprintf(args, sizeof args, "'%s' '%s' '%s' 1e-5", onnx, features, pred);
+    char *out = NULL;
+    int rc = export_run_script(python, "check_onnx.py", args, &out);
+    fprintf(stderr, "%s (%s): %s", model, params ? params : "defaults", out ? out : "(no output)\n");
+    cr_expect_eq(rc, 0, "check_onnx.py exit %d: %s", rc, out);
+    cr_expect(out && strstr(out, "max abs difference"), "%s", out);
+    free(out);
+}
+
+Test(export_onnxruntime, graph_matches_reel_predict)
+{
+    char tried[1024];
+    const char *python = export_find_python("numpy, onnxruntime", tried, sizeof tried);
+    if (!python)
+        REEL_SKIP("no Python with numpy and onnxruntime (tried %s); set REEL_PYTHON or pip install onnxruntime "
+                  "into /opt/reel-pyenv",
+                  tried);
+    check_net("box", NULL, 0.01, python);
+    check_net("u", NULL, 0.01, python);
+    check_net("box",
+              "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, \"activation\": \"none\"}], "
+              "\"head\": \"softmax\", \"threshold\": 0.2}",
+              0.1, python);
+}
