@@ -1,5 +1,6 @@
 #include "io/onnx.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ static void pb_msg(pb *b, int field, pb *sub)
 
 /* ---- ONNX messages (field numbers from onnx.proto) ---- */
 
-enum { ONNX_IR_VERSION = 8, ONNX_OPSET = 17, ONNX_FLOAT = 1, ATTR_INT = 2 };
+enum { ONNX_IR_VERSION = 8, ONNX_OPSET = 17, ONNX_FLOAT = 1, ONNX_BOOL = 9, ATTR_INT = 2 };
 enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_GRAPH = 7,
        MODEL_OPSET_IMPORT = 8, MODEL_METADATA_PROPS = 14 };
 enum { GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_INPUT = 11, GRAPH_OUTPUT = 12 };
@@ -120,27 +121,37 @@ static void add_node(pb *graph, const char *op, const char *name, const char *in
     pb_msg(graph, GRAPH_NODE, &node);
 }
 
-/* A float initializer; raw_data holds the values little-endian. */
-static void add_initializer(pb *graph, const char *name, int ndim, const size_t *dims, const float *v)
+/* An initializer of `count` elements; raw_data holds their bytes, little-endian. */
+static void add_initializer_raw(pb *graph, const char *name, int ndim, const size_t *dims, int data_type,
+                                const unsigned char *raw, size_t nbytes)
 {
     pb t = {0};
-    size_t count = 1;
-    for (int k = 0; k < ndim; k++) {
+    for (int k = 0; k < ndim; k++)
         pb_int(&t, TENSOR_DIMS, (int64_t)dims[k]);
-        count *= dims[k];
-    }
-    pb_int(&t, TENSOR_DATA_TYPE, ONNX_FLOAT);
+    pb_int(&t, TENSOR_DATA_TYPE, data_type);
     pb_str(&t, TENSOR_NAME, name);
-    pb_key(&t, TENSOR_RAW_DATA, WIRE_LEN);
-    pb_varint(&t, count * 4);
+    pb_bytes(&t, TENSOR_RAW_DATA, raw, nbytes);
+    pb_msg(graph, GRAPH_INITIALIZER, &t);
+}
+
+static void add_initializer(pb *graph, const char *name, int ndim, const size_t *dims, const float *v)
+{
+    size_t count = 1;
+    for (int k = 0; k < ndim; k++)
+        count *= dims[k];
+    unsigned char *le = malloc(count * 4 + 1);
+    if (!le) {
+        graph->oom = 1;
+        return;
+    }
     for (size_t i = 0; i < count; i++) {
         uint32_t bits;
         memcpy(&bits, &v[i], 4);
-        unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
-                               (unsigned char)(bits >> 24)};
-        pb_raw(&t, le, 4);
+        for (int b = 0; b < 4; b++)
+            le[4 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
     }
-    pb_msg(graph, GRAPH_INITIALIZER, &t);
+    add_initializer_raw(graph, name, ndim, dims, ONNX_FLOAT, le, count * 4);
+    free(le);
 }
 
 /* ValueInfoProto for a float [N, width] tensor, N a named (dynamic) dim:
@@ -172,12 +183,15 @@ static void add_metadata_prop(pb *model, const char *key, const cJSON *value)
 
 /* ---- what of the model file the graph can express ---- */
 
-/* Params that only steer training (or that the layer list and head cover). */
-static const char *const TRAINING_PARAMS[] = {"layers",   "head",     "threshold",  "lr",           "weight_decay",
-                                              "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
-                                              "patience", "min_delta", "restore_best", "seed",      NULL};
-/* Kind-state entries that are facts about training, not about predicting. */
-static const char *const TRAINING_FACTS[] = {"head", "epochs_run", "best_epoch", NULL};
+/* Params that only steer training, or whose effect the graph takes from
+ * elsewhere: the layer list and head, and "input", the choice of input
+ * transform, which the net keeps as fitted in its kind state. */
+static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold",  "lr",           "weight_decay",
+                                           "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
+                                           "patience", "min_delta", "restore_best", "seed",      "input",
+                                           NULL};
+/* Kind-state entries: facts about training, and the input transform. */
+static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
 static int listed(const char *const *list, const char *s)
 {
@@ -216,11 +230,11 @@ static int check_plain_net(const char *path, const reel_nn_spec *spec, const ree
                              t->t[i].name, why);
     }
     for (const cJSON *p = params ? params->child : NULL; p; p = p->next)
-        if (!listed(TRAINING_PARAMS, p->string) && !neutral(p))
+        if (!listed(KNOWN_PARAMS, p->string) && !neutral(p))
             return reel_fail(err, "%s: param '%s' is set, and onnx export does not know what it does %s", path,
                              p->string, why);
     for (const cJSON *k = kind_state ? kind_state->child : NULL; k; k = k->next)
-        if (!listed(TRAINING_FACTS, k->string))
+        if (!listed(KNOWN_STATE, k->string))
             return reel_fail(err, "%s: the net's kind_state holds '%s', which onnx export does not know %s", path,
                              k->string, why);
     return 0;
@@ -248,10 +262,147 @@ static const float *get_weights(const char *path, const reel_tensors *t, const c
     return x->data;
 }
 
+/* ---- the net's own input transform (kind state "input") ----
+ * Fitted on the training rows and applied by the mlp kind before the first
+ * layer, per column k:
+ *   x' = log[k] ? sign(x) * log1p(|x|) : x
+ *   z  = (x' - center[k]) / scale[k], clipped to +-clip_at where clip[k].
+ * Read strictly: a key or value this exporter does not know is an error. */
+
+typedef struct {
+    size_t d;
+    uint8_t *log, *clip;
+    float *center, *scale;
+    double clip_at;
+    int any_log, any_clip;
+} input_transform;
+
+static void input_free(input_transform *t)
+{
+    free(t->log);
+    free(t->clip);
+    free(t->center);
+    free(t->scale);
+    memset(t, 0, sizeof *t);
+}
+
+/* j[key]: d numbers; flags must be 0 or 1, scales non-zero. */
+static int read_numbers(const cJSON *j, const char *key, size_t d, int flags, double *out, reel_error *err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != d)
+        return reel_fail(err, "kind_state.input.%s must be a list of %zu numbers", key, d);
+    size_t k = 0;
+    for (const cJSON *v = a->child; v; v = v->next, k++) {
+        if (!cJSON_IsNumber(v) || (flags && v->valuedouble != 0 && v->valuedouble != 1) ||
+            (!strcmp(key, "scale") && v->valuedouble == 0))
+            return reel_fail(err, "kind_state.input.%s[%zu] must be %s", key, k,
+                             flags ? "0 or 1" : (!strcmp(key, "scale") ? "a non-zero number" : "a number"));
+        out[k] = v->valuedouble;
+    }
+    return 0;
+}
+
+static int input_read(input_transform *t, const cJSON *j, size_t d, reel_error *err)
+{
+    static const char *const keys[] = {"mode", "log", "clip", "clip_at", "center", "scale", NULL};
+    memset(t, 0, sizeof *t);
+    if (!cJSON_IsObject(j))
+        return reel_fail(err, "kind_state.input must be an object");
+    for (const cJSON *k = j->child; k; k = k->next)
+        if (!listed(keys, k->string))
+            return reel_fail(err, "kind_state.input holds '%s', which onnx export does not know", k->string);
+    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "mode"));
+    const cJSON *clip_at = cJSON_GetObjectItemCaseSensitive(j, "clip_at");
+    if (!mode || (strcmp(mode, "auto") != 0 && strcmp(mode, "standard") != 0))
+        return reel_fail(err, "kind_state.input.mode must be \"auto\" or \"standard\"");
+    if (!cJSON_IsNumber(clip_at) || !(clip_at->valuedouble > 0))
+        return reel_fail(err, "kind_state.input.clip_at must be a number > 0");
+    t->d = d;
+    t->clip_at = clip_at->valuedouble;
+    t->log = malloc(d);
+    t->clip = malloc(d);
+    t->center = malloc(d * sizeof *t->center);
+    t->scale = malloc(d * sizeof *t->scale);
+    double *v = malloc(4 * d * sizeof *v);
+    if (!t->log || !t->clip || !t->center || !t->scale || !v) {
+        free(v);
+        input_free(t);
+        return reel_fail(err, "out of memory");
+    }
+    if (read_numbers(j, "log", d, 1, v, err) || read_numbers(j, "clip", d, 1, v + d, err) ||
+        read_numbers(j, "center", d, 0, v + 2 * d, err) || read_numbers(j, "scale", d, 0, v + 3 * d, err)) {
+        free(v);
+        input_free(t);
+        return -1;
+    }
+    for (size_t k = 0; k < d; k++) {
+        t->log[k] = (uint8_t)v[k];
+        t->clip[k] = (uint8_t)v[d + k];
+        t->center[k] = (float)v[2 * d + k];
+        t->scale[k] = (float)v[3 * d + k];
+        t->any_log |= t->log[k];
+        t->any_clip |= t->clip[k];
+    }
+    free(v);
+    return 0;
+}
+
 /* ---- the graph ---- */
 
+/* The input transform's nodes after tensor x; x becomes their output. Where
+ * picks the log per column exactly (a mask product would round), and
+ * Max/Min with +-infinity leave unclipped columns alone. */
+static void add_input_transform(pb *graph, const input_transform *in, char *x, size_t xlen)
+{
+    size_t d = in->d;
+    float *v = malloc(2 * d * sizeof *v);
+    unsigned char *mask = malloc(d);
+    if (!v || !mask) {
+        free(v);
+        free(mask);
+        graph->oom = 1;
+        return;
+    }
+    if (in->any_log) {
+        for (size_t k = 0; k < d; k++) {
+            v[k] = 1.0f;
+            mask[k] = in->log[k];
+        }
+        add_initializer(graph, "input.one", 1, &d, v);
+        add_initializer_raw(graph, "input.log_mask", 1, &d, ONNX_BOOL, mask, d);
+        add_node(graph, "Abs", "input_abs", x, NULL, NULL, "input_abs_out", NULL, 0);
+        add_node(graph, "Add", "input_abs_plus_one", "input_abs_out", "input.one", NULL, "input_abs1_out", NULL, 0);
+        add_node(graph, "Log", "input_log1p", "input_abs1_out", NULL, NULL, "input_log1p_out", NULL, 0);
+        add_node(graph, "Sign", "input_sign", x, NULL, NULL, "input_sign_out", NULL, 0);
+        add_node(graph, "Mul", "input_signed_log1p", "input_sign_out", "input_log1p_out", NULL, "input_slog_out",
+                 NULL, 0);
+        add_node(graph, "Where", "input_pick_log", "input.log_mask", "input_slog_out", x, "input_logged", NULL, 0);
+        snprintf(x, xlen, "input_logged");
+    }
+    add_initializer(graph, "input.center", 1, &d, in->center);
+    add_initializer(graph, "input.scale", 1, &d, in->scale);
+    add_node(graph, "Sub", "input_sub", x, "input.center", NULL, "input_centered", NULL, 0);
+    add_node(graph, "Div", "input_div", "input_centered", "input.scale", NULL, "input_z", NULL, 0);
+    snprintf(x, xlen, "input_z");
+    if (in->any_clip) {
+        for (size_t k = 0; k < d; k++) {
+            v[k] = in->clip[k] ? -(float)in->clip_at : -INFINITY;
+            v[d + k] = in->clip[k] ? (float)in->clip_at : INFINITY;
+        }
+        add_initializer(graph, "input.clip_low", 1, &d, v);
+        add_initializer(graph, "input.clip_high", 1, &d, v + d);
+        add_node(graph, "Max", "input_clip_low", x, "input.clip_low", NULL, "input_clipped_low", NULL, 0);
+        add_node(graph, "Min", "input_clip_high", "input_clipped_low", "input.clip_high", NULL, "input_clipped",
+                 NULL, 0);
+        snprintf(x, xlen, "input_clipped");
+    }
+    free(v);
+    free(mask);
+}
+
 static int build_graph(pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
-                       const reel_tensors *t, reel_error *err)
+                       const input_transform *in, const reel_tensors *t, reel_error *err)
 {
     size_t d = spec->d;
     pb_str(graph, GRAPH_NAME, mf->model.name);
@@ -260,6 +411,7 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
 
     char x[32] = "features"; /* the tensor flowing through the graph */
     if (mf->model.kind->standardize) {
+        /* reel's preprocessing standardises before the net sees the features. */
         float *mean = malloc(d * sizeof *mean), *scale = malloc(d * sizeof *scale);
         if (!mean || !scale) {
             free(mean);
@@ -278,6 +430,8 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
         add_node(graph, "Div", "standardize_div", "centered", "preprocess.scale", NULL, "standardized", NULL, 0);
         snprintf(x, sizeof x, "standardized");
     }
+    if (in)
+        add_input_transform(graph, in, x, sizeof x);
     for (size_t l = 0; l < spec->n_layers; l++) {
         const reel_nn_layer *ly = &spec->layer[l];
         int m = ly->module_index, last = l + 1 == spec->n_layers;
@@ -325,6 +479,7 @@ int reel_export_onnx(const char *model_path, const char *out_path, reel_error *e
     reel_tensors t = {0};
     cJSON *raw = NULL;
     pb graph = {0}, model = {0}, opset = {0};
+    input_transform in = {0};
     reel_nn_spec *spec = malloc(sizeof *spec);
     reel_error e;
     int rc = -1;
@@ -341,9 +496,15 @@ int reel_export_onnx(const char *model_path, const char *out_path, reel_error *e
         reel_fail(err, "%s: params: %s", model_path, e.msg);
         goto done;
     }
-    if (check_plain_net(model_path, spec, &t, params, cJSON_GetObjectItemCaseSensitive(mf.meta, "kind_state"),
-                        err) ||
-        build_graph(&graph, model_path, &mf, spec, &t, err))
+    const cJSON *kind_state = cJSON_GetObjectItemCaseSensitive(mf.meta, "kind_state");
+    if (check_plain_net(model_path, spec, &t, params, kind_state, err))
+        goto done;
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(kind_state, "input");
+    if (input && input_read(&in, input, mf.pre.d, &e)) {
+        reel_fail(err, "%s: %s; onnx export only writes graphs that match reel predict exactly", model_path, e.msg);
+        goto done;
+    }
+    if (build_graph(&graph, model_path, &mf, spec, input ? &in : NULL, &t, err))
         goto done;
 
     pb_int(&model, MODEL_IR_VERSION, ONNX_IR_VERSION);
@@ -373,6 +534,7 @@ done:
     free(model.p);
     free(opset.p);
     free(spec);
+    input_free(&in);
     cJSON_Delete(raw);
     reel_tensors_free(&t);
     reel_model_file_free(&mf);
