@@ -7,6 +7,7 @@
 #define REEL_EXPORT_FIXTURE_H
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "helpers.h"
 #include "io/model_file.h"
 #include "io/predictions.h"
+#include "io/safetensors.h"
 #include "util/fileio.h"
 
 /* 200 rows: a uniform column, a heavy-tailed one, one with missing cells
@@ -155,6 +157,135 @@ static inline int export_run_script(const char *python, const char *script, cons
     int status = system(cmd);
     *output = reel_read_file(log, NULL, NULL);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Rewrites a net's model file with an input transform in its kind state, as
+ * the mlp kind saves one ({"mode", "log", "clip", "clip_at", "center",
+ * "scale"}): columns 1 and 2 (b, heavy-tailed; c, signed) take signed log1p,
+ * columns 0 and 1 are clipped to +-1.5, every column gets its own centre and
+ * scale. Returns the new file's path. */
+static inline const char *export_with_input_transform(const char *model_path)
+{
+    reel_tensors t;
+    cJSON *meta;
+    reel_error err;
+    cr_assert_eq(reel_safetensors_read(model_path, &t, &meta, &err), 0, "%s", err.msg);
+    cJSON *ks = cJSON_Parse(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "kind_state")));
+    cJSON *features = cJSON_Parse(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "features")));
+    int d = cJSON_GetArraySize(features);
+    cJSON_Delete(features);
+    double log[64] = {0}, clip[64] = {0}, center[64], scale[64];
+    cr_assert(d >= 3 && d <= 64);
+    log[1] = log[2] = 1;
+    clip[0] = clip[1] = 1;
+    for (int k = 0; k < d; k++) {
+        center[k] = 0.25 * k - 0.5;
+        scale[k] = 0.5 + 0.25 * k;
+    }
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddStringToObject(in, "mode", "auto");
+    cJSON_AddItemToObject(in, "log", cJSON_CreateDoubleArray(log, d));
+    cJSON_AddItemToObject(in, "clip", cJSON_CreateDoubleArray(clip, d));
+    cJSON_AddNumberToObject(in, "clip_at", 1.5);
+    cJSON_AddItemToObject(in, "center", cJSON_CreateDoubleArray(center, d));
+    cJSON_AddItemToObject(in, "scale", cJSON_CreateDoubleArray(scale, d));
+    cJSON_DeleteItemFromObject(ks, "input");
+    cJSON_AddItemToObject(ks, "input", in);
+    char *text = cJSON_PrintUnformatted(ks);
+    cJSON_ReplaceItemInObject(meta, "kind_state", cJSON_CreateString(text));
+    cJSON_free(text);
+    cJSON_Delete(ks);
+    const char *path = tmp_path("transformed.safetensors");
+    cr_assert_eq(reel_safetensors_write(path, &t, meta, &err), 0, "%s", err.msg);
+    reel_tensors_free(&t);
+    cJSON_Delete(meta);
+    return path;
+}
+
+/* A net's probabilities for raw features X (n x d) computed here from the
+ * model file alone, in double precision: reel's standardisation (when the
+ * kind asks for it), the kind state's input transform (see above) rounded to
+ * float as reel rounds the net's inputs, then the layers as the params list
+ * them (weights "<i>.weight", module index i counting Linear and activation
+ * modules) and the head. Writes them as `reel predict --format json` does to
+ * a file whose path is returned. */
+static inline const char *export_reference_probabilities(const char *model_path, const float *X, size_t n,
+                                                         size_t d)
+{
+    reel_model_file mf;
+    reel_tensors t;
+    cJSON *raw;
+    reel_error err;
+    cr_assert_eq(reel_model_file_load(&mf, model_path, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_safetensors_read(model_path, &t, &raw, &err), 0, "%s", err.msg);
+    cJSON_Delete(raw);
+    const cJSON *params = mf.model.params, *layers = cJSON_GetObjectItem(params, "layers");
+    const cJSON *in = cJSON_GetObjectItem(cJSON_GetObjectItem(mf.meta, "kind_state"), "input");
+    int softmax = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(params, "head")), "softmax");
+    size_t L = mf.model.L, n_hidden = (size_t)cJSON_GetArraySize(layers), width = 64 + d;
+    double *h = malloc(width * sizeof *h), *next = malloc(width * sizeof *next);
+    cJSON *doc = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        size_t in_w = d;
+        for (size_t k = 0; k < d; k++) {
+            double x = X[i * d + k];
+            if (mf.model.kind->standardize)
+                x = (float)((x - mf.pre.mean[k]) / mf.pre.scale[k]);
+            if (in) {
+                if (cJSON_GetArrayItem(cJSON_GetObjectItem(in, "log"), (int)k)->valueint)
+                    x = x < 0 ? -log1p(-x) : log1p(x);
+                x = (x - cJSON_GetArrayItem(cJSON_GetObjectItem(in, "center"), (int)k)->valuedouble) /
+                    cJSON_GetArrayItem(cJSON_GetObjectItem(in, "scale"), (int)k)->valuedouble;
+                double at = cJSON_GetObjectItem(in, "clip_at")->valuedouble;
+                if (cJSON_GetArrayItem(cJSON_GetObjectItem(in, "clip"), (int)k)->valueint)
+                    x = x > at ? at : (x < -at ? -at : x);
+                x = (float)x;
+            }
+            h[k] = x;
+        }
+        int module = 0;
+        for (size_t l = 0; l <= n_hidden; l++) {
+            const cJSON *layer = l < n_hidden ? cJSON_GetArrayItem(layers, (int)l) : NULL;
+            const char *act = layer && cJSON_GetObjectItem(layer, "activation")
+                                  ? cJSON_GetObjectItem(layer, "activation")->valuestring
+                                  : (layer ? "relu" : "none");
+            size_t out_w = layer ? (size_t)cJSON_GetObjectItem(layer, "width")->valueint : L;
+            cr_assert_leq(out_w, width);
+            char wn[32], bn[32];
+            snprintf(wn, sizeof wn, "%d.weight", module);
+            snprintf(bn, sizeof bn, "%d.bias", module);
+            const reel_tensor *W = reel_tensors_get(&t, wn, REEL_F32, out_w * in_w, &err);
+            const reel_tensor *B = reel_tensors_get(&t, bn, REEL_F32, out_w, &err);
+            cr_assert(W && B, "%s", err.msg);
+            for (size_t o = 0; o < out_w; o++) {
+                double s = ((const float *)B->data)[o];
+                for (size_t j = 0; j < in_w; j++)
+                    s += ((const float *)W->data)[o * in_w + j] * h[j];
+                next[o] = !strcmp(act, "relu") ? (s > 0 ? s : 0) : (!strcmp(act, "tanh") ? tanh(s) : s);
+            }
+            memcpy(h, next, out_w * sizeof *h);
+            in_w = out_w;
+            module += strcmp(act, "none") ? 2 : 1;
+        }
+        double mx = h[0], sum = 0;
+        for (size_t k = 1; k < L; k++)
+            mx = fmax(mx, h[k]);
+        for (size_t k = 0; k < L; k++)
+            sum += exp(h[k] - mx);
+        cJSON *row = cJSON_CreateObject(), *probs = cJSON_AddObjectToObject(row, "probabilities");
+        for (size_t k = 0; k < L; k++)
+            cJSON_AddNumberToObject(probs, mf.labels[k], softmax ? exp(h[k] - mx) / sum : 1 / (1 + exp(-h[k])));
+        cJSON_AddItemToArray(doc, row);
+    }
+    char *text = cJSON_Print(doc);
+    const char *path = tmp_write("reference.json", text);
+    cJSON_free(text);
+    cJSON_Delete(doc);
+    free(h);
+    free(next);
+    reel_tensors_free(&t);
+    reel_model_file_free(&mf);
+    return path;
 }
 
 #endif

@@ -280,10 +280,12 @@ static void read_node(span m, onnx_node *nd)
     }
 }
 
+/* A FLOAT or BOOL (read as 0/1) initializer of rank 1 or 2. */
 static void read_initializer(span m, value *x)
 {
     memset(x, 0, sizeof *x);
     int ndim = 0;
+    uint64_t type = 0;
     size_t dims[2] = {0, 0};
     span raw = {0};
     FOR_FIELDS(m, f)
@@ -292,20 +294,27 @@ static void read_initializer(span m, value *x)
             cr_assert_lt(ndim, 2);
             dims[ndim++] = (size_t)f.v;
         } else if (f.field == 2) {
-            cr_expect_eq(f.v, 1, "initializer data_type is not FLOAT");
+            type = f.v;
         } else if (f.field == 8) {
             str_of(f.bytes, x->name, 48);
         } else if (f.field == 9) {
             raw = f.bytes;
         }
     }
+    cr_assert(type == 1 || type == 9, "%s: data_type %d is neither FLOAT nor BOOL", x->name, (int)type);
+    cr_assert_geq(ndim, 1, "%s: rank 0", x->name);
     x->rows = dims[0];
     x->cols = ndim == 2 ? dims[1] : 0;
-    size_t count = x->rows * (x->cols ? x->cols : 1);
-    cr_assert_eq(raw.n, count * 4, "%s: raw_data has %zu bytes for %zu floats", x->name, raw.n, count);
-    x->v = malloc(raw.n);
-    for (size_t i = 0; i < count; i++) { /* little-endian, whatever the host */
-        uint32_t bits = (uint32_t)raw.p[4 * i] | (uint32_t)raw.p[4 * i + 1] << 8 |
+    size_t count = x->rows * (x->cols ? x->cols : 1), width = type == 1 ? 4 : 1;
+    cr_assert_eq(raw.n, count * width, "%s: raw_data has %zu bytes for %zu values", x->name, raw.n, count);
+    x->v = malloc(count * sizeof(float) + 1);
+    for (size_t i = 0; i < count; i++) {
+        if (type == 9) {
+            cr_assert(raw.p[i] <= 1, "%s: a BOOL byte must be 0 or 1", x->name);
+            x->v[i] = raw.p[i];
+            continue;
+        }
+        uint32_t bits = (uint32_t)raw.p[4 * i] | (uint32_t)raw.p[4 * i + 1] << 8 | /* little-endian */
                         (uint32_t)raw.p[4 * i + 2] << 16 | (uint32_t)raw.p[4 * i + 3] << 24;
         memcpy(&x->v[i], &bits, 4);
     }
@@ -408,16 +417,43 @@ static float *run_onnx(const onnx_model *om, const float *X, size_t n, size_t d)
     for (int k = 0; k < om->n_nodes; k++) {
         const onnx_node *nd = &om->node[k];
         const value *a = find_value(vals, nv, nd->in[0]);
-        cr_assert(a->cols, "%s: first input must be a matrix", nd->name);
+        cr_assert(a->cols || !strcmp(nd->op, "Where"), "%s: first input must be a matrix", nd->name);
         value y = {.rows = a->rows, .cols = a->cols};
         snprintf(y.name, sizeof y.name, "%s", nd->out);
         size_t rows = a->rows, cols = a->cols;
-        if (!strcmp(nd->op, "Sub") || !strcmp(nd->op, "Div")) {
+        static const char *const binary[] = {"Sub", "Div", "Add", "Mul", "Max", "Min"};
+        int op = -1;
+        for (int q = 0; q < 6; q++)
+            if (!strcmp(nd->op, binary[q]))
+                op = q;
+        if (op >= 0) {
+            /* Matrix (op) matrix of the same shape, or (op) a vector broadcast along the rows. */
             const value *b = find_value(vals, nv, nd->in[1]);
-            cr_assert(b->cols == 0 && b->rows == cols, "%s: broadcast over the last axis", nd->name);
+            int same = b->rows == rows && b->cols == cols;
+            cr_assert(same || (b->cols == 0 && b->rows == cols), "%s: shapes do not broadcast", nd->name);
+            y.v = malloc(rows * cols * sizeof(float));
+            for (size_t i = 0; i < rows * cols; i++) {
+                float u = a->v[i], w = b->v[same ? i : i % cols];
+                y.v[i] = op == 0 ? u - w : op == 1 ? u / w : op == 2 ? u + w : op == 3 ? u * w
+                         : op == 4 ? fmaxf(u, w) : fminf(u, w);
+            }
+        } else if (!strcmp(nd->op, "Abs") || !strcmp(nd->op, "Log") || !strcmp(nd->op, "Sign")) {
+            y.v = malloc(rows * cols * sizeof(float));
+            for (size_t i = 0; i < rows * cols; i++) {
+                float u = a->v[i];
+                y.v[i] = nd->op[0] == 'A' ? fabsf(u) : nd->op[0] == 'L' ? logf(u) : (float)((u > 0) - (u < 0));
+            }
+        } else if (!strcmp(nd->op, "Where")) {
+            /* Where(condition: a bool vector over the columns, X, Y): X where true, else Y. */
+            const value *xv = find_value(vals, nv, nd->in[1]), *yv = find_value(vals, nv, nd->in[2]);
+            cr_assert(a->cols == 0 && xv->cols && xv->rows == yv->rows && xv->cols == yv->cols &&
+                          a->rows == xv->cols,
+                      "%s: Where(mask [d], X [N, d], Y [N, d]) expected", nd->name);
+            y.rows = rows = xv->rows;
+            y.cols = cols = xv->cols;
             y.v = malloc(rows * cols * sizeof(float));
             for (size_t i = 0; i < rows * cols; i++)
-                y.v[i] = nd->op[0] == 'S' ? a->v[i] - b->v[i % cols] : a->v[i] / b->v[i % cols];
+                y.v[i] = a->v[i % cols] != 0 ? xv->v[i] : yv->v[i];
         } else if (!strcmp(nd->op, "Gemm")) {
             const value *w = find_value(vals, nv, nd->in[1]), *c = find_value(vals, nv, nd->in[2]);
             cr_assert(nd->n_attr == 1 && !strcmp(nd->attr[0], "transB") && nd->attr_i[0] == 1 &&
@@ -480,30 +516,43 @@ static const char *export_onnx(const char *model_path)
     return out;
 }
 
+/* Largest difference between probabilities P (n x L, labels in the order of
+ * labels_json) and a document shaped as reel predict --format json prints. */
+static double max_difference(const float *P, size_t n, size_t L, const char *labels_json, const char *expected_path)
+{
+    char *text = reel_read_file(expected_path, NULL, NULL);
+    cJSON *doc = cJSON_Parse(text), *labels = cJSON_Parse(labels_json);
+    free(text);
+    cr_assert_not_null(doc);
+    cr_assert_eq((size_t)cJSON_GetArraySize(labels), L, "metadata labels: %s", labels_json);
+    cr_assert_eq((size_t)cJSON_GetArraySize(doc), n);
+    size_t i = 0;
+    double worst = 0;
+    for (const cJSON *row = doc->child; row; row = row->next, i++) {
+        const cJSON *probs = cJSON_GetObjectItem(row, "probabilities");
+        for (size_t k = 0; k < L; k++) {
+            const cJSON *p = cJSON_GetObjectItem(probs, cJSON_GetArrayItem(labels, (int)k)->valuestring);
+            cr_assert(cJSON_IsNumber(p));
+            worst = fmax(worst, fabs(P[i * L + k] - p->valuedouble));
+        }
+    }
+    cJSON_Delete(labels);
+    cJSON_Delete(doc);
+    return worst;
+}
+
 /* The exported graph, run by the evaluator above on the raw features, gives
- * reel predict's probabilities. */
-static void expect_onnx_matches_predict(const onnx_model *om, const char *model_path)
+ * the probabilities in expected_path (reel predict's, or computed here). */
+static void expect_graph_gives(const onnx_model *om, const char *model_path, const char *expected_path)
 {
     size_t n, d;
     float *X = export_raw_features(model_path, &n, &d, NULL);
     cr_assert_eq((size_t)om->in_dim1, d);
     float *P = run_onnx(om, X, n, d);
-    cJSON *pred;
-    export_predict_json(model_path, &pred);
-    cJSON *labels = cJSON_Parse(om->labels_json);
-    cr_assert_eq(cJSON_GetArraySize(labels), om->out_dim1, "metadata labels: %s", om->labels_json);
-    cr_assert_eq((size_t)cJSON_GetArraySize(pred), n);
-    size_t L = (size_t)om->out_dim1, i = 0;
-    double worst = 0;
-    for (const cJSON *row = pred->child; row; row = row->next, i++) {
-        const cJSON *probs = cJSON_GetObjectItem(row, "probabilities");
-        for (size_t k = 0; k < L; k++) {
-            const char *label = cJSON_GetArrayItem(labels, (int)k)->valuestring;
-            double want = cJSON_GetObjectItem(probs, label)->valuedouble;
-            worst = fmax(worst, fabs(P[i * L + k] - want));
-        }
-    }
-    cr_expect_leq(worst, 1e-5, "graph vs reel predict: max abs difference %g", worst);
+    size_t L = (size_t)om->out_dim1;
+    double worst = max_difference(P, n, L, om->labels_json, expected_path);
+    cr_expect_leq(worst, 1e-5, "graph vs %s: max abs difference %g", expected_path, worst);
+    cr_expect_gt(n, 100);
     /* The comparison has teeth only if the net's output depends on its inputs. */
     double spread = 0;
     for (size_t k = 0; k < L; k++) {
@@ -515,9 +564,6 @@ static void expect_onnx_matches_predict(const onnx_model *om, const char *model_
         spread = fmax(spread, hi - lo);
     }
     cr_expect_gt(spread, 0.05, "probabilities hardly vary over the rows (%g): the net learned nothing", spread);
-    cr_expect_gt(n, 100);
-    cJSON_Delete(labels);
-    cJSON_Delete(pred);
     free(P);
     free(X);
 }
@@ -537,41 +583,64 @@ static void expect_header(const onnx_model *om, size_t d)
     cr_expect_str_eq(om->out_name, "probabilities");
     cr_expect_str_eq(om->out_dim0, "N");
     cr_expect_eq(om->out_dim1, 3);
+    cr_expect_str_eq(om->node[0].in[0], "features");
+    cr_expect_str_eq(om->node[om->n_nodes - 1].out, "probabilities");
 }
 
-static size_t model_d(const char *model_path)
+/* What the model file says the graph needs besides the layers and head:
+ * Sub/Div for reel's standardisation when the kind asks for it, and for a
+ * kind-state input transform Sub/Div, six nodes for the log (Abs, Add, Log,
+ * Sign, Mul, Where) and two for the clip (Max, Min) when any column takes them. */
+static int input_nodes(const char *model_path, size_t *d)
 {
     reel_model_file mf;
     reel_error err;
     cr_assert_eq(reel_model_file_load(&mf, model_path, &err), 0, "%s", err.msg);
-    size_t d = mf.pre.d;
+    *d = mf.pre.d;
+    int nodes = mf.model.kind->standardize ? 2 : 0;
+    const cJSON *in = cJSON_GetObjectItem(cJSON_GetObjectItem(mf.meta, "kind_state"), "input");
+    if (in) {
+        int any_log = 0, any_clip = 0;
+        for (const cJSON *v = cJSON_GetObjectItem(in, "log")->child; v; v = v->next)
+            any_log |= v->valueint;
+        for (const cJSON *v = cJSON_GetObjectItem(in, "clip")->child; v; v = v->next)
+            any_clip |= v->valueint;
+        nodes += 2 + 6 * any_log + 2 * any_clip;
+    }
     reel_model_file_free(&mf);
-    return d;
+    return nodes;
+}
+
+static const value *find_init(const onnx_model *om, const char *name)
+{
+    for (int i = 0; i < om->n_inits; i++)
+        if (!strcmp(om->init[i].name, name))
+            return &om->init[i];
+    return NULL;
 }
 
 Test(export, onnx_box_graph)
 {
     const char *m = export_train("box", NULL, "box.safetensors", 0.01);
     onnx_model *om = read_onnx(export_onnx(m));
-    size_t d = model_d(m);
+    size_t d;
+    int extra = input_nodes(m, &d);
     cr_expect_eq(d, 8, "a, b, c, c_missing and four kind columns");
     expect_header(om, d);
-    /* box: 8 hidden Linear+ReLU, the output Linear, sigmoid; Sub/Div standardise. */
+    /* box: 8 hidden Linear+ReLU, the output Linear, sigmoid. */
     cr_expect_eq(count_op(om, "Gemm"), 8 + 1);
     cr_expect_eq(count_op(om, "Relu"), 8);
     cr_expect_eq(count_op(om, "Sigmoid"), 1);
-    cr_expect_eq(count_op(om, "Sub"), 1);
+    cr_expect_eq(count_op(om, "Sub"), 1, "one standardisation");
     cr_expect_eq(count_op(om, "Div"), 1);
-    cr_expect_eq(om->n_nodes, 2 + 9 + 8 + 1);
-    cr_expect_eq(om->n_inits, 2 + 2 * 9, "mean, scale, and W, b per Linear");
-    cr_expect_str_eq(om->init[2].name, "0.weight");
-    cr_expect_eq(om->init[2].rows, 64);
-    cr_expect_eq(om->init[2].cols, d);
-    cr_expect_str_eq(om->init[4].name, "2.weight", "ReLU takes module index 1");
-    cr_expect_str_eq(om->node[0].in[0], "features");
+    cr_expect_eq(om->n_nodes, extra + 9 + 8 + 1);
+    const value *w0 = find_init(om, "0.weight"), *w2 = find_init(om, "2.weight"), *w16 = find_init(om, "16.weight");
+    cr_assert(w0 && w2 && w16, "Linear weights named by module index (ReLU takes index 1)");
+    cr_expect(w0->rows == 64 && w0->cols == d);
+    cr_expect(w16->rows == 3 && w16->cols == 64);
+    cr_expect_null(find_init(om, "1.weight"));
     cr_expect_str_eq(om->node[om->n_nodes - 1].op, "Sigmoid");
-    cr_expect_str_eq(om->node[om->n_nodes - 1].out, "probabilities");
-    expect_onnx_matches_predict(om, m);
+    expect_graph_gives(om, m, export_predict_json(m, NULL));
     free_onnx(om);
 }
 
@@ -579,32 +648,83 @@ Test(export, onnx_u_graph)
 {
     const char *m = export_train("u", NULL, "u.safetensors", 0.01);
     onnx_model *om = read_onnx(export_onnx(m));
-    expect_header(om, model_d(m));
+    size_t d;
+    int extra = input_nodes(m, &d);
+    expect_header(om, d);
     /* U: Linear(d,64) without activation, 8 Linear+ReLU, the output Linear. */
     cr_expect_eq(count_op(om, "Gemm"), 9 + 1);
     cr_expect_eq(count_op(om, "Relu"), 8);
-    cr_expect_eq(om->n_inits, 2 + 2 * 10);
-    cr_expect_str_eq(om->init[4].name, "1.weight", "no activation module after the first Linear");
-    expect_onnx_matches_predict(om, m);
+    cr_expect_eq(om->n_nodes, extra + 10 + 8 + 1);
+    cr_expect_not_null(find_init(om, "1.weight"), "no activation module after the first Linear");
+    cr_expect_null(find_init(om, "2.weight"));
+    expect_graph_gives(om, m, export_predict_json(m, NULL));
     free_onnx(om);
 }
 
+static const char *SOFTMAX_NET = "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, "
+                                 "\"activation\": \"none\"}, {\"width\": 4}], \"head\": \"softmax\", "
+                                 "\"threshold\": 0.2}";
+
 Test(export, onnx_tanh_none_and_softmax_head)
 {
-    const char *m = export_train("box",
-                                 "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, "
-                                 "\"activation\": \"none\"}, {\"width\": 4}], \"head\": \"softmax\", "
-                                 "\"threshold\": 0.2}",
-                                 "soft.safetensors", 0.1);
+    const char *m = export_train("box", SOFTMAX_NET, "soft.safetensors", 0.1);
     onnx_model *om = read_onnx(export_onnx(m));
-    expect_header(om, model_d(m));
+    size_t d;
+    int extra = input_nodes(m, &d);
+    expect_header(om, d);
     cr_expect_eq(count_op(om, "Gemm"), 3 + 1);
     cr_expect_eq(count_op(om, "Tanh"), 1);
     cr_expect_eq(count_op(om, "Relu"), 1);
     cr_expect_eq(count_op(om, "Softmax"), 1);
     cr_expect_eq(count_op(om, "Sigmoid"), 0);
-    cr_expect_eq(om->n_nodes, 2 + 4 + 2 + 1);
-    expect_onnx_matches_predict(om, m);
+    cr_expect_eq(om->n_nodes, extra + 4 + 2 + 1);
+    expect_graph_gives(om, m, export_predict_json(m, NULL));
+    free_onnx(om);
+}
+
+/* The reference computation that the input-transform test relies on agrees
+ * with reel predict on a net without one. */
+Test(export, reference_forward_matches_reel_predict)
+{
+    const char *m = export_train("box", SOFTMAX_NET, "soft.safetensors", 0.1);
+    size_t n, d;
+    float *X = export_raw_features(m, &n, &d, NULL);
+    const char *ref = export_reference_probabilities(m, X, n, d);
+    cJSON *pred;
+    export_predict_json(m, &pred);
+    const char *labels[] = {"A", "B", "C"};
+    float *P = malloc(n * 3 * sizeof *P);
+    size_t i = 0;
+    for (const cJSON *row = pred->child; row; row = row->next, i++)
+        for (size_t k = 0; k < 3; k++)
+            P[i * 3 + k] = (float)cJSON_GetObjectItem(cJSON_GetObjectItem(row, "probabilities"), labels[k])->valuedouble;
+    double worst = max_difference(P, n, 3, "[\"A\", \"B\", \"C\"]", ref);
+    cr_expect_leq(worst, 1e-5, "reference vs reel predict: %g", worst);
+    free(P);
+    free(X);
+    cJSON_Delete(pred);
+}
+
+Test(export, onnx_input_transform_log_centre_scale_clip)
+{
+    const char *base = export_train("box", SOFTMAX_NET, "soft.safetensors", 0.1);
+    const char *m = export_with_input_transform(base);
+    onnx_model *om = read_onnx(export_onnx(m));
+    size_t d;
+    int extra = input_nodes(m, &d);
+    expect_header(om, d);
+    const char *ops[] = {"Abs", "Add", "Log", "Sign", "Mul", "Where", "Max", "Min"};
+    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
+        cr_expect_eq(count_op(om, ops[k]), 1, "%s", ops[k]);
+    cr_expect_eq(om->n_nodes, extra + 4 + 2 + 1);
+    const value *mask = find_init(om, "input.log_mask");
+    cr_assert_not_null(mask);
+    cr_expect(mask->v[0] == 0 && mask->v[1] == 1 && mask->v[2] == 1 && mask->v[3] == 0);
+    /* The file's transform, computed here in double, then the layers. */
+    size_t n;
+    float *X = export_raw_features(m, &n, &d, NULL);
+    expect_graph_gives(om, m, export_reference_probabilities(m, X, n, d));
+    free(X);
     free_onnx(om);
 }
 
@@ -693,6 +813,27 @@ static const char *with_extra(const char *model_path, const char *tensor, const 
     return path;
 }
 
+/* Sets kind_state.input[key] = value (JSON) in a model file, in place. */
+static const char *edit_input(const char *model_path, const char *key, const char *value)
+{
+    reel_tensors t;
+    cJSON *meta;
+    reel_error err;
+    cr_assert_eq(reel_safetensors_read(model_path, &t, &meta, &err), 0, "%s", err.msg);
+    cJSON *ks = cJSON_Parse(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "kind_state")));
+    cJSON *in = cJSON_GetObjectItem(ks, "input");
+    cJSON_DeleteItemFromObject(in, key);
+    cJSON_AddItemToObject(in, key, cJSON_Parse(value));
+    char *s = cJSON_PrintUnformatted(ks);
+    cJSON_ReplaceItemInObject(meta, "kind_state", cJSON_CreateString(s));
+    cJSON_free(s);
+    cJSON_Delete(ks);
+    cr_assert_eq(reel_safetensors_write(model_path, &t, meta, &err), 0, "%s", err.msg);
+    reel_tensors_free(&t);
+    cJSON_Delete(meta);
+    return model_path;
+}
+
 Test(export, unknown_input_transform_is_refused_not_left_out)
 {
     const char *box = export_train("box", "{\"epochs\": 1}", "box1.safetensors", 0);
@@ -714,4 +855,15 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
     const char *b = with_extra(box, NULL, "input_transform");
     snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", b, out);
     expect_export_error(args, 1, "kind_state holds 'input_transform'", out);
+
+    /* A known transform with a step this exporter does not know, or malformed. */
+    const char *edits[][2] = {{"power", "2"}, {"log", "[1]"}, {"clip_at", "-1"}, {"mode", "\"quantile\""}};
+    /* (the malformed ones may be caught by the mlp kind's own loader first) */
+    const char *expect[] = {"kind_state.input holds 'power'", "must be a list of 8 numbers",
+                            "must be a number > 0", "must be \"auto\" or \"standard\""};
+    for (size_t k = 0; k < 4; k++) {
+        const char *c = edit_input(export_with_input_transform(box), edits[k][0], edits[k][1]);
+        snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", c, out);
+        expect_export_error(args, 1, expect[k], out);
+    }
 }

@@ -12,17 +12,25 @@
 
 #include "export_fixture.h"
 
-static void check_net(const char *model, const char *params, double lr, const char *python)
+/* transform: check the net with an input transform added to its file
+ * (export_with_input_transform) against the probabilities computed in the
+ * test (reel predict of this reel may not apply it); otherwise against reel
+ * predict. */
+static void check_net(const char *model, const char *params, double lr, int transform, const char *python)
 {
     const char *m = export_train(model, params, "net.safetensors", lr);
+    if (transform)
+        m = export_with_input_transform(m);
     size_t n, d;
     const char *features;
-    free(export_raw_features(m, &n, &d, &features));
-    const char *pred = export_predict_json(m, NULL);
+    float *X = export_raw_features(m, &n, &d, &features);
+    const char *pred = transform ? export_reference_probabilities(m, X, n, d) : export_predict_json(m, NULL);
+    free(X);
     char args[2048], *out = NULL;
     snprintf(args, sizeof args, "'%s' '%s' '%s' 1e-5", m, features, pred);
     int rc = export_run_script(python, "check_torch_load.py", args, &out);
-    fprintf(stderr, "%s (%s): %s", model, params ? params : "defaults", out ? out : "(no output)\n");
+    fprintf(stderr, "%s (%s)%s: %s", model, params ? params : "defaults", transform ? " + input transform" : "",
+            out ? out : "(no output)\n");
     cr_expect_eq(rc, 0, "check_torch_load.py exit %d: %s", rc, out);
     cr_expect(out && strstr(out, "max abs difference"), "%s", out);
     free(out);
@@ -36,10 +44,10 @@ Test(export_torch, safetensors_load_into_sequential_matches_reel_predict)
         REEL_SKIP("no Python with torch and safetensors (tried %s); set REEL_PYTHON or pip install safetensors "
                   "into /opt/reel-pyenv (a venv with --system-site-packages for Debian's python3-torch)",
                   tried);
-    check_net("box", NULL, 0.01, python);
-    check_net("u", NULL, 0.01, python);
-    check_net("box",
-              "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, \"activation\": \"none\"}], "
-              "\"head\": \"softmax\", \"threshold\": 0.2}",
-              0.1, python);
+    check_net("box", NULL, 0.01, 0, python);
+    check_net("u", NULL, 0.01, 0, python);
+    const char *softmax_net = "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, "
+                              "\"activation\": \"none\"}], \"head\": \"softmax\", \"threshold\": 0.2}";
+    check_net("box", softmax_net, 0.1, 0, python);
+    check_net("box", softmax_net, 0.1, 1, python);
 }

@@ -7,7 +7,11 @@
  * file's "features" list, in order), and gives "probabilities": float
  * [N, L] in the order of the model file's "labels":
  *
- *   Sub(mean) -> Div(scale) -> per layer Gemm(transB=1) [+ Relu | Tanh]
+ *   Sub(mean) -> Div(scale)        when the kind takes standardised features
+ *   -> the net's own input transform, when its kind state has one ("input":
+ *      Where(log mask, Sign(x) * Log(Abs(x) + 1), x), Sub(center),
+ *      Div(scale), Max/Min with the per-column clip bounds)
+ *   -> per layer Gemm(transB=1) [+ Relu | Tanh]
  *   -> Sigmoid, or Softmax(axis=1) for the softmax head
  *
  * ModelProto ir_version 8, opset 17; the weights are float initializers
@@ -16,9 +20,9 @@
  * lists (JSON), so a consumer can name the outputs and apply the thresholds.
  *
  * A file whose tensors, params or kind state hold anything the layer list
- * does not explain (an input transform this exporter does not know, say) is
- * refused with a message naming it, rather than exported as a graph that
- * would not match `reel predict`. */
+ * and that transform do not explain (an input transform or a step of one that
+ * this exporter does not know, say) is refused with a message naming it,
+ * rather than exported as a graph that would not match `reel predict`. */
 #ifndef REEL_ONNX_H
 #define REEL_ONNX_H
 

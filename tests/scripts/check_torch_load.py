@@ -2,13 +2,16 @@
 probabilities: the weights with safetensors.torch.load_file into the
 nn.Sequential that the model's params describe (Linear layers, each followed
 by its activation module; "none" adds no module), reel's standardisation from
-the file's metadata, then sigmoid or softmax.
+the file's metadata (when the kind asks for it), the net's own input transform
+from its kind state when it has one (signed log1p of some columns, centre and
+scale, clip), then sigmoid or softmax.
 
 usage: check_torch_load.py MODEL.safetensors RAW_FEATURES.csv PREDICT.json [TOLERANCE]
 
 RAW_FEATURES.csv: a header of feature names, then one row per example: the
 features as reel's preprocessing outputs them before standardisation.
-PREDICT.json: `reel predict --format json` on the same rows. Prints the
+PREDICT.json: `reel predict --format json` on the same rows (or expected
+probabilities in the same shape). Prints the
 largest absolute difference; exit 0 when it is within TOLERANCE (default
 1e-5), 1 when not, 2 on any other problem.
 """
@@ -21,6 +24,19 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+KIND_STATE = {"head", "epochs_run", "best_epoch", "input"}
+INPUT_KEYS = {"mode", "log", "clip", "clip_at", "center", "scale"}
+
+
+def input_transform(x, t):
+    """The mlp kind's input transform, in double precision as reel computes it."""
+    if set(t) != INPUT_KEYS:
+        raise ValueError(f"kind_state.input keys {sorted(t)}: this check knows {sorted(INPUT_KEYS)}")
+    log = torch.tensor(t["log"], dtype=torch.bool)
+    x = torch.where(log, torch.sign(x) * torch.log1p(torch.abs(x)), x)
+    z = (x - torch.tensor(t["center"], dtype=torch.float64)) / torch.tensor(t["scale"], dtype=torch.float64)
+    clip = torch.tensor(t["clip"], dtype=torch.bool)
+    return torch.where(clip, z.clamp(-t["clip_at"], t["clip_at"]), z)
 
 
 def build_net(layers, d, L):
@@ -51,6 +67,11 @@ def main(argv):
     pre = json.loads(meta["preprocessing"])
     labels = json.loads(meta["labels"])
     features = json.loads(meta["features"])
+    kind_state = json.loads(meta.get("kind_state", "{}"))
+    unknown = set(kind_state) - KIND_STATE
+    if unknown:
+        print(f"kind_state holds {sorted(unknown)}, which this check does not know", file=sys.stderr)
+        return 2
 
     net = build_net(params["layers"], len(features), len(labels))
     # strict: every tensor in the file must be a parameter of this Sequential and vice versa.
@@ -64,9 +85,13 @@ def main(argv):
         return 2
     raw = torch.tensor([[float(v) for v in r] for r in rows[1:]], dtype=torch.float64)
     # reel standardises in double precision, then rounds to float32.
-    mean = torch.tensor([f["mean"] for f in pre["features"]], dtype=torch.float64)
-    scale = torch.tensor([f["scale"] for f in pre["features"]], dtype=torch.float64)
-    X = ((raw - mean) / scale).to(torch.float32) if meta.get("standardize") == "true" else raw.float()
+    X = raw.float()
+    if meta.get("standardize") == "true":
+        mean = torch.tensor([f["mean"] for f in pre["features"]], dtype=torch.float64)
+        scale = torch.tensor([f["scale"] for f in pre["features"]], dtype=torch.float64)
+        X = ((raw - mean) / scale).float()
+    if "input" in kind_state:  # likewise double, then float32
+        X = input_transform(X.double(), kind_state["input"]).float()
 
     with torch.no_grad():
         logits = net(X)
