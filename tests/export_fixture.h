@@ -43,6 +43,15 @@ static inline const char *export_csv(void)
     return tmp_write("export.csv", csv);
 }
 
+/* A small net with every layer kind (tanh, no activation, relu) and the
+ * softmax head, as box params, and a learning rate at which 2 epochs give
+ * outputs that clearly depend on the inputs (also behind the mlp kind's
+ * own "auto" input transform). */
+#define EXPORT_SOFTMAX_NET                                                                                     \
+    "{\"layers\": [{\"width\": 8, \"activation\": \"tanh\"}, {\"width\": 5, \"activation\": \"none\"}, "        \
+    "{\"width\": 8}], \"head\": \"softmax\", \"threshold\": 0.2}"
+#define EXPORT_SOFTMAX_LR 0.03
+
 /* Trains `model` on export_csv() and saves it to a fresh file named `file`.
  * params_json (may be NULL) is the model's params object; lr > 0 (nets)
  * trains 2 epochs at that learning rate, enough for outputs that depend on

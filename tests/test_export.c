@@ -661,13 +661,9 @@ Test(export, onnx_u_graph)
     free_onnx(om);
 }
 
-static const char *SOFTMAX_NET = "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, "
-                                 "\"activation\": \"none\"}, {\"width\": 4}], \"head\": \"softmax\", "
-                                 "\"threshold\": 0.2}";
-
 Test(export, onnx_tanh_none_and_softmax_head)
 {
-    const char *m = export_train("box", SOFTMAX_NET, "soft.safetensors", 0.1);
+    const char *m = export_train("box", EXPORT_SOFTMAX_NET, "soft.safetensors", EXPORT_SOFTMAX_LR);
     onnx_model *om = read_onnx(export_onnx(m));
     size_t d;
     int extra = input_nodes(m, &d);
@@ -686,7 +682,7 @@ Test(export, onnx_tanh_none_and_softmax_head)
  * with reel predict on a net without one. */
 Test(export, reference_forward_matches_reel_predict)
 {
-    const char *m = export_train("box", SOFTMAX_NET, "soft.safetensors", 0.1);
+    const char *m = export_train("box", EXPORT_SOFTMAX_NET, "soft.safetensors", EXPORT_SOFTMAX_LR);
     size_t n, d;
     float *X = export_raw_features(m, &n, &d, NULL);
     const char *ref = export_reference_probabilities(m, X, n, d);
@@ -707,7 +703,7 @@ Test(export, reference_forward_matches_reel_predict)
 
 Test(export, onnx_input_transform_log_centre_scale_clip)
 {
-    const char *base = export_train("box", SOFTMAX_NET, "soft.safetensors", 0.1);
+    const char *base = export_train("box", EXPORT_SOFTMAX_NET, "soft.safetensors", EXPORT_SOFTMAX_LR);
     const char *m = export_with_input_transform(base);
     onnx_model *om = read_onnx(export_onnx(m));
     size_t d;

@@ -46,8 +46,6 @@ Test(export_torch, safetensors_load_into_sequential_matches_reel_predict)
                   tried);
     check_net("box", NULL, 0.01, 0, python);
     check_net("u", NULL, 0.01, 0, python);
-    const char *softmax_net = "{\"layers\": [{\"width\": 6, \"activation\": \"tanh\"}, {\"width\": 5, "
-                              "\"activation\": \"none\"}], \"head\": \"softmax\", \"threshold\": 0.2}";
-    check_net("box", softmax_net, 0.1, 0, python);
-    check_net("box", softmax_net, 0.1, 1, python);
+    check_net("box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 0, python);
+    check_net("box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 1, python);
 }
