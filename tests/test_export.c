@@ -691,9 +691,11 @@ Test(export, reference_forward_matches_reel_predict)
     const char *labels[] = {"A", "B", "C"};
     float *P = malloc(n * 3 * sizeof *P);
     size_t i = 0;
-    for (const cJSON *row = pred->child; row; row = row->next, i++)
+    for (const cJSON *row = pred->child; row; row = row->next, i++) {
+        const cJSON *probs = cJSON_GetObjectItem(row, "probabilities");
         for (size_t k = 0; k < 3; k++)
-            P[i * 3 + k] = (float)cJSON_GetObjectItem(cJSON_GetObjectItem(row, "probabilities"), labels[k])->valuedouble;
+            P[i * 3 + k] = (float)cJSON_GetObjectItem(probs, labels[k])->valuedouble;
+    }
     double worst = max_difference(P, n, 3, "[\"A\", \"B\", \"C\"]", ref);
     cr_expect_leq(worst, 1e-5, "reference vs reel predict: %g", worst);
     free(P);
