@@ -13,27 +13,17 @@
 #include "nn/train.h"
 #include "util/gpu.h"
 #include "util/rng.h"
-#ifdef REEL_HAVE_CUDA
-#include "nn_cuda.h"
-#endif
 
 /* The CUDA backend, or the test is skipped. The printed line is what CTest
  * looks for (tests/CMakeLists.txt) to count the suite as skipped. */
 static const reel_nn_backend *gpu_backend(void)
 {
-#ifdef REEL_HAVE_CUDA
-    if (reel_gpu_count() == 0) {
+    if (reel_gpu_count() == 0 || !reel_nn_gpu_backend()) {
         printf("SKIPPED: no GPU: %s\n", reel_gpu_absent_reason());
         fflush(stdout);
         cr_skip_test("no GPU: %s", reel_gpu_absent_reason());
     }
-    return &reel_nn_cuda_backend;
-#else
-    printf("SKIPPED: no GPU: this reel was built without CUDA\n");
-    fflush(stdout);
-    cr_skip_test("no GPU: this reel was built without CUDA");
-    return NULL;
-#endif
+    return reel_nn_gpu_backend();
 }
 
 /* Largest |a-b| - rtol*|b| over n values, reported; returns whether all

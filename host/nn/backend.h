@@ -60,6 +60,9 @@ typedef struct reel_nn_backend {
     void (*destroy)(void *b);
 } reel_nn_backend;
 
+/* The CUDA backend from the plugin (util/gpu.h), or NULL. */
+const reel_nn_backend *reel_nn_gpu_backend(void);
+
 extern const reel_nn_backend reel_nn_cpu_backend;
 
 #ifdef __cplusplus

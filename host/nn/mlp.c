@@ -16,9 +16,6 @@
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/gpu.h"
-#ifdef REEL_HAVE_CUDA
-#include "nn_cuda.h"
-#endif
 
 typedef struct {
     reel_nn_spec spec;
@@ -71,16 +68,14 @@ static const reel_nn_backend *pick_backend(const reel_fit_ctx *ctx, char *label,
     snprintf(label, n, "cpu");
     if (strcmp(dev, "cpu") == 0)
         return &reel_nn_cpu_backend;
-    if (reel_gpu_count() > 0) {
-#ifdef REEL_HAVE_CUDA
+    if (reel_gpu_count() > 0 && reel_nn_gpu_backend()) {
         reel_gpu_info info;
         if (reel_gpu_query(&info) != 0)
             snprintf(info.name, sizeof info.name, "CUDA device 0");
         snprintf(label, n, "gpu: %.250s", info.name);
         if (!ctx->quiet)
             fprintf(stderr, "reel: %s: training on the GPU (%s)\n", name, info.name);
-        return &reel_nn_cuda_backend;
-#endif
+        return reel_nn_gpu_backend();
     }
     if (strcmp(dev, "gpu") == 0) {
         reel_fail(err, "%s: --device gpu: %s", name, reel_gpu_absent_reason());

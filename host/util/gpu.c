@@ -1,11 +1,75 @@
 #include "util/gpu.h"
 
-#ifdef REEL_HAVE_CUDA
-#include "gpu_query.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int reel_gpu_count(void) { return reel_cuda_device_count(); }
-int reel_gpu_query(reel_gpu_info *info) { return reel_cuda_query(info); }
-const char *reel_gpu_absent_reason(void) { return reel_cuda_absent_reason(); }
+#ifdef REEL_HAVE_CUDA
+#include <dlfcn.h>
+#include <limits.h>
+#include <unistd.h>
+
+static void *plugin;
+static int tried;
+static char reason[768] = "no CUDA GPU found";
+
+/* Loads the plugin once: $REEL_CUDA_PLUGIN, then beside the executable,
+ * then where the build put it. */
+static void *load(void)
+{
+    if (tried)
+        return plugin;
+    tried = 1;
+    char beside[PATH_MAX + 32] = "";
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(beside, sizeof beside, "%s/libreel_cuda.so", exe);
+        }
+    }
+    const char *candidates[] = {getenv("REEL_CUDA_PLUGIN"), beside, REEL_CUDA_PLUGIN_PATH};
+    const char *first_error = NULL;
+    for (size_t i = 0; i < sizeof candidates / sizeof *candidates && !plugin; i++) {
+        if (!candidates[i] || !*candidates[i])
+            continue;
+        plugin = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+        if (!plugin && !first_error) {
+            const char *e = dlerror();
+            /* "not found" is expected for the other places; a library that
+             * exists but fails to load (missing libcudart) says more. */
+            if (e && !strstr(e, "No such file"))
+                first_error = strdup(e);
+        }
+    }
+    if (!plugin)
+        snprintf(reason, sizeof reason, "the CUDA plugin libreel_cuda.so could not be loaded (%s)",
+                 first_error ? first_error : "not found beside reel nor in the build tree");
+    return plugin;
+}
+
+void *reel_gpu_symbol(const char *name) { return load() ? dlsym(plugin, name) : NULL; }
+
+int reel_gpu_count(void)
+{
+    int (*count)(void) = (int (*)(void))reel_gpu_symbol("reel_cuda_device_count");
+    return count ? count() : 0;
+}
+
+int reel_gpu_query(reel_gpu_info *info)
+{
+    int (*query)(reel_gpu_info *) = (int (*)(reel_gpu_info *))reel_gpu_symbol("reel_cuda_query");
+    return query ? query(info) : -1;
+}
+
+const char *reel_gpu_absent_reason(void)
+{
+    const char *(*why)(void) = (const char *(*)(void))reel_gpu_symbol("reel_cuda_absent_reason");
+    return why ? why() : reason;
+}
 #else
 int reel_gpu_count(void) { return 0; }
 int reel_gpu_query(reel_gpu_info *info)
@@ -14,4 +78,9 @@ int reel_gpu_query(reel_gpu_info *info)
     return -1;
 }
 const char *reel_gpu_absent_reason(void) { return "this reel was built without CUDA (nvcc not found)"; }
+void *reel_gpu_symbol(const char *name)
+{
+    (void)name;
+    return NULL;
+}
 #endif

@@ -1,4 +1,6 @@
-/* What GPU, if any, this build can use. Without CUDA it reports none. */
+/* What GPU, if any, this build can use. The CUDA code lives in a plugin,
+ * libreel_cuda.so, loaded on first use from $REEL_CUDA_PLUGIN, beside the
+ * reel binary, or from the build tree; without it reel reports no GPU. */
 #ifndef REEL_GPU_H
 #define REEL_GPU_H
 
@@ -18,5 +20,8 @@ int reel_gpu_count(void);
 int reel_gpu_query(reel_gpu_info *info);
 /* Why there is no GPU, for messages. */
 const char *reel_gpu_absent_reason(void);
+/* A symbol of the CUDA plugin (libreel_cuda.so), or NULL when it is not
+ * built or cannot be loaded. */
+void *reel_gpu_symbol(const char *name);
 
 #endif
