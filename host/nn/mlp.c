@@ -58,6 +58,8 @@ static int mlp_check(const cJSON *params, reel_error *err)
         return reel_fail(err, "params for mlp: key 'layers': %s", e.msg);
     if (reel_param_num(params, "beta1") >= 1.0 || reel_param_num(params, "beta2") >= 1.0)
         return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
+    if (reel_param_num(params, "ema") >= 1.0)
+        return reel_fail(err, "params for mlp: key 'ema' must be < 1 (0 = no averaging)");
     return 0;
 }
 
@@ -156,6 +158,8 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         .epochs = reel_param_int(params, "epochs"),
         .patience = reel_param_int(params, "patience"),
         .min_delta = reel_param_num(params, "min_delta"),
+        .patience_from_best = strcmp(reel_param_str(params, "patience_from"), "best") == 0,
+        .ema = reel_param_num(params, "ema"),
         .restore_best = reel_param_bool(params, "restore_best"),
         .threshold = (float)reel_param_num(params, "threshold"),
         .seed = seed,
