@@ -85,6 +85,10 @@ Test(nn_train, bad_params_are_named)
         {"{\"lr\": 0}", "lr"},
         {"{\"beta2\": 1}", "beta2"},
         {"{\"batch_size\": 0}", "batch_size"},
+        {"{\"ema\": 1}", "ema"},
+        {"{\"ema\": -0.5}", "ema"},
+        {"{\"patience_from\": \"last\"}", "patience_from"},
+        {"{\"input\": \"log\"}", "input"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cJSON *p = cJSON_Parse(bad[i][0]);
@@ -280,6 +284,144 @@ Test(nn_train, save_load_round_trip)
     free(P);
     free(Q);
     reel_model_free(&m);
+    free(t.X);
+    free(t.Y);
+}
+
+/* A small net in the CPU backend at seed 1's initial weights. */
+static void *small_net(reel_nn_spec *s, float **p)
+{
+    reel_error err;
+    cJSON *l = cJSON_Parse("[{\"width\": 8}]");
+    cr_assert_eq(reel_nn_spec_build(s, l, "sigmoid", 4, 3, &err), 0);
+    cJSON_Delete(l);
+    *p = malloc(s->n_params * sizeof **p);
+    reel_nn_init_params(s, 1, *p);
+    void *b = reel_nn_cpu_backend.create(s, 1, &err);
+    cr_assert_not_null(b);
+    reel_nn_cpu_backend.set_params(b, *p, &err);
+    return b;
+}
+
+/* The weights after training 20 rows (two steps an epoch) for `epochs`. */
+static float *train_weights(const data *t, long epochs, double ema)
+{
+    reel_fit_ctx c = ctx_for(t, 20, 1);
+    c.nv = 0;
+    reel_nn_spec s;
+    float *p;
+    void *b = small_net(&s, &p);
+    reel_nn_train_opts o = {.opt = {1e-2, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = epochs,
+                            .patience = 5, .threshold = 0.5f, .seed = 1, .ema = ema};
+    reel_nn_train_result r;
+    reel_error err;
+    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    reel_nn_cpu_backend.get_params(b, p, &err);
+    reel_history_free(&r.history);
+    reel_nn_cpu_backend.destroy(b);
+    return p;
+}
+
+/* With two steps an epoch the average takes the weights at the end of
+ * each epoch (steps 2 and 4), each weighted 1 - a with a = decay^2, then
+ * corrected by the total weight: avg = (a w2 + w4) / (1 + a). The live
+ * weights w2 and w4 come from runs without averaging (the optimiser never
+ * sees the average, so they are the same path). */
+Test(nn_train, ema_is_the_bias_corrected_average)
+{
+    data t = make_data(40, 7);
+    float *w2 = train_weights(&t, 1, 0), *w4 = train_weights(&t, 2, 0);
+    float *one = train_weights(&t, 1, 0.9), *avg = train_weights(&t, 2, 0.9);
+    reel_nn_spec s;
+    float *p;
+    reel_nn_cpu_backend.destroy(small_net(&s, &p));
+    double a = 0.81;
+    size_t differ = 0;
+    for (size_t k = 0; k < s.n_params; k++) {
+        cr_expect_eq(one[k], w2[k], "one update: the average is the weights themselves");
+        double want = (a * w2[k] + w4[k]) / (1 + a);
+        cr_expect(fabs(avg[k] - want) <= 1e-6 * (fabs(want) + 1e-3), "param %zu: %.9g, expected %.9g", k, avg[k],
+                  want);
+        differ += avg[k] != w4[k];
+    }
+    cr_expect(differ > s.n_params / 2, "the average equals the live weights");
+    free(w2);
+    free(w4);
+    free(one);
+    free(avg);
+    free(p);
+    free(t.X);
+    free(t.Y);
+}
+
+/* With averaging the restored net is the average of the best epoch: its
+ * validation loss is the best one seen. */
+Test(nn_train, ema_restores_the_best_average)
+{
+    data t = make_data(400, 8);
+    reel_fit_ctx c = ctx_for(&t, 300, 1);
+    reel_nn_spec s;
+    float *p;
+    void *b = small_net(&s, &p);
+    reel_nn_train_opts o = {.opt = {3e-2, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 8, .patience = 8,
+                            .min_delta = 0, .restore_best = 1, .threshold = 0.5f, .seed = 1, .ema = 0.99};
+    reel_nn_train_result r;
+    reel_error err;
+    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    float Yv[300];
+    for (size_t i = 0; i < 300; i++)
+        Yv[i] = c.Yv[i];
+    double vloss;
+    cr_assert_eq(reel_nn_cpu_backend.eval_loss(b, c.Xv, Yv, 100, &vloss, NULL, &err), 0);
+    cr_expect(fabs(vloss - r.best_val_loss) < 1e-12, "restored val loss %.9g, best %.9g", vloss, r.best_val_loss);
+    for (size_t e = 0; e < r.history.epochs; e++)
+        cr_expect(r.history.valid_loss[e] >= r.best_val_loss);
+    reel_history_free(&r.history);
+    reel_nn_cpu_backend.destroy(b);
+    free(p);
+    free(t.X);
+    free(t.Y);
+}
+
+/* min_delta larger than any loss: counting from the last improvement stops
+ * after 1 + patience epochs; counting from the best epoch goes on while
+ * the validation loss still reaches new lows, and stops exactly patience
+ * epochs after the last one. */
+Test(nn_train, patience_from_best)
+{
+    data t = make_data(400, 3);
+    reel_fit_ctx c = ctx_for(&t, 300, 1);
+    long runs[2];
+    for (int from_best = 0; from_best < 2; from_best++) {
+        reel_nn_spec s;
+        float *p;
+        void *b = small_net(&s, &p);
+        reel_nn_train_opts o = {.opt = {1e-2, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 60,
+                                .patience = 2, .min_delta = 100.0, .patience_from_best = from_best,
+                                .restore_best = 1, .threshold = 0.5f, .seed = 1};
+        reel_nn_train_result r;
+        reel_error err;
+        cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+        runs[from_best] = r.epochs_run;
+        if (from_best && r.stopped_early)
+            cr_expect_eq(r.epochs_run, r.best_epoch + 2, "stopped at %ld, best %ld", r.epochs_run, r.best_epoch);
+        /* every epoch that stopped short of the end had a new low within the last 2 */
+        double low = INFINITY;
+        long last_low = 0;
+        for (size_t e = 0; e < r.history.epochs; e++) {
+            if (r.history.valid_loss[e] < low) {
+                low = r.history.valid_loss[e];
+                last_low = (long)e + 1;
+            }
+            if (from_best && (long)e + 1 < r.epochs_run)
+                cr_expect((long)e + 1 - last_low < 2, "epoch %zu: should have stopped", e + 1);
+        }
+        reel_history_free(&r.history);
+        reel_nn_cpu_backend.destroy(b);
+        free(p);
+    }
+    cr_expect_eq(runs[0], 3);
+    cr_expect(runs[1] > 6, "counting from the best epoch ran only %ld epochs", runs[1]);
     free(t.X);
     free(t.Y);
 }

@@ -4,7 +4,12 @@
  *
  * Saved as torch's nn.Sequential state_dict would name it (see nn/spec.h):
  * "<i>.weight" (out x in) and "<i>.bias" (out) for the Linear at module
- * index i, so `net.load_state_dict` on the same Sequential takes the file. */
+ * index i, so `net.load_state_dict` on the same Sequential takes the file.
+ *
+ * The kind takes the raw features and applies its own input transform
+ * (nn/input.h: "auto" or "standard"), fitted on the training rows and kept
+ * in the file's kind state as "input" (not among the tensors, so the
+ * state_dict stays torch's). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +18,14 @@
 #include "models/model.h"
 #include "models/params.h"
 #include "nn/backend.h"
+#include "nn/input.h"
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/gpu.h"
 
 typedef struct {
     reel_nn_spec spec;
+    reel_nn_input input; /* raw features -> what the net sees */
     const reel_nn_backend *be;
     void *b;       /* holds the trained parameters; predicts */
     float *params; /* host copy, for save */
@@ -34,6 +41,7 @@ static void mlp_free(void *p)
     if (s->b)
         s->be->destroy(s->b);
     free(s->params);
+    reel_nn_input_free(&s->input);
     reel_history_free(&s->train.history);
     free(s);
 }
@@ -47,6 +55,8 @@ static int mlp_check(const cJSON *params, reel_error *err)
         return reel_fail(err, "params for mlp: key 'layers': %s", e.msg);
     if (reel_param_num(params, "beta1") >= 1.0 || reel_param_num(params, "beta2") >= 1.0)
         return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
+    if (reel_param_num(params, "ema") >= 1.0)
+        return reel_fail(err, "params for mlp: key 'ema' must be < 1 (0 = no averaging)");
     return 0;
 }
 
@@ -86,8 +96,16 @@ static const reel_nn_backend *pick_backend(const reel_fit_ctx *ctx, char *label,
     return &reel_nn_cpu_backend;
 }
 
+/* n x d floats (at least one, so zero rows is not a failure). */
+static float *alloc_rows(size_t n, size_t d)
+{
+    size_t count = n * d;
+    return malloc((count ? count : 1) * sizeof(float));
+}
+
 static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
+    float *Xt = NULL, *Xvt = NULL;
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
         reel_fail(err, "out of memory");
@@ -101,6 +119,26 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
         goto fail;
     }
+    /* The transform is fitted on the training rows only; the net trains
+     * and validates on transformed copies. */
+    reel_nn_input_mode mode;
+    if (reel_nn_input_mode_parse(reel_param_str(params, "input"), &mode)) {
+        reel_fail(err, "params for mlp: key 'input' must be \"auto\" or \"standard\"");
+        goto fail;
+    }
+    if (reel_nn_input_fit(&s->input, mode, ctx->X, ctx->n, ctx->d, err))
+        goto fail;
+    reel_fit_ctx tctx = *ctx;
+    Xt = alloc_rows(ctx->n, ctx->d);
+    Xvt = alloc_rows(ctx->nv, ctx->d);
+    if (!Xt || !Xvt) {
+        reel_fail(err, "out of memory for the net's input");
+        goto fail;
+    }
+    reel_nn_input_apply(&s->input, ctx->X, ctx->n, Xt);
+    reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
+    tctx.X = Xt;
+    tctx.Xv = Xvt;
     uint64_t seed = reel_param_seed(params, ctx->seed);
     reel_nn_init_params(&s->spec, seed, s->params);
     if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
@@ -115,15 +153,21 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         .epochs = reel_param_int(params, "epochs"),
         .patience = reel_param_int(params, "patience"),
         .min_delta = reel_param_num(params, "min_delta"),
+        .patience_from_best = strcmp(reel_param_str(params, "patience_from"), "best") == 0,
+        .ema = reel_param_num(params, "ema"),
         .restore_best = reel_param_bool(params, "restore_best"),
         .threshold = (float)reel_param_num(params, "threshold"),
         .seed = seed,
     };
-    if (reel_nn_train(s->be, s->b, &s->spec, &o, ctx, &s->train, err) ||
+    if (reel_nn_train(s->be, s->b, &s->spec, &o, &tctx, &s->train, err) ||
         s->be->get_params(s->b, s->params, err))
         goto fail;
+    free(Xt);
+    free(Xvt);
     return s;
 fail:
+    free(Xt);
+    free(Xvt);
     mlp_free(s);
     return NULL;
 }
@@ -131,7 +175,13 @@ fail:
 static int mlp_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
 {
     const mlp_state *s = state;
-    return s->be->predict(s->b, X, n, P, err);
+    float *Xt = alloc_rows(n, s->spec.d);
+    if (!Xt)
+        return reel_fail(err, "out of memory for %zu rows of the net's input", n);
+    reel_nn_input_apply(&s->input, X, n, Xt);
+    int rc = s->be->predict(s->b, Xt, n, P, err);
+    free(Xt);
+    return rc;
 }
 
 static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
@@ -151,13 +201,13 @@ static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_erro
     cJSON_AddStringToObject(meta, "head", s->spec.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
     cJSON_AddNumberToObject(meta, "epochs_run", (double)s->train.epochs_run);
     cJSON_AddNumberToObject(meta, "best_epoch", (double)s->train.best_epoch);
+    cJSON_AddItemToObject(meta, "input", reel_nn_input_to_json(&s->input));
     return 0;
 }
 
 static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
                       reel_error *err)
 {
-    (void)meta;
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
         reel_fail(err, "out of memory");
@@ -165,6 +215,12 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensor
     }
     if (build_spec(params, d, L, &s->spec, err))
         goto fail;
+    /* The transform the net was trained behind, whatever params now say. */
+    reel_error e;
+    if (reel_nn_input_from_json(&s->input, cJSON_GetObjectItemCaseSensitive(meta, "input"), d, &e)) {
+        reel_fail(err, "mlp: %s", e.msg);
+        goto fail;
+    }
     if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
         reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
         goto fail;
@@ -202,7 +258,7 @@ static const char *mlp_device(const void *state) { return ((const mlp_state *)st
 
 const reel_model_kind reel_kind_mlp = {
     .name = "mlp",
-    .standardize = 1,
+    .standardize = 0, /* raw features: the net's own transform (nn/input.h) */
     .check = mlp_check,
     .fit = mlp_fit,
     .predict_proba = mlp_predict,

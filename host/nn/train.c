@@ -66,6 +66,40 @@ static int validate(const reel_nn_backend *be, void *b, const reel_fit_ctx *ctx,
     return 0;
 }
 
+/* The moving average of the weights. It takes the live weights every
+ * EMA_EVERY steps and at the end of each epoch, weighting them with
+ * decay^(steps since the last update), which is the per-step average of
+ * weights held between updates and costs a tenth of a per-step copy. */
+#define EMA_EVERY 10
+
+typedef struct {
+    double decay;
+    size_t n;
+    double *sum;      /* sum of (1 - a) * weights, decayed by a at each update */
+    double weight;    /* 1 - decay^steps: what the sum would be for weights all 1 */
+    long last_step;
+    float *live, *avg; /* scratch: the live weights, the bias-corrected average */
+} weight_avg;
+
+static int avg_update(weight_avg *w, const reel_nn_backend *be, void *b, long step, reel_error *err)
+{
+    if (be->get_params(b, w->live, err))
+        return -1;
+    double a = pow(w->decay, (double)(step - w->last_step));
+    for (size_t k = 0; k < w->n; k++)
+        w->sum[k] = a * w->sum[k] + (1 - a) * w->live[k];
+    w->weight = a * w->weight + (1 - a);
+    w->last_step = step;
+    return 0;
+}
+
+/* w->avg = the average so far. */
+static void avg_compute(weight_avg *w)
+{
+    for (size_t k = 0; k < w->n; k++)
+        w->avg[k] = (float)(w->sum[k] / w->weight);
+}
+
 static float *to_float(const uint8_t *Y, size_t count)
 {
     float *f = malloc((count ? count : 1) * sizeof *f);
@@ -92,7 +126,13 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     uint8_t *pred = malloc((nv ? nv : 1) * L);
     size_t *idx = malloc(n * sizeof *idx);
     uint32_t *order = malloc(n * sizeof *order);
-    if (!Y || !Yv || !Pv || !best || !pred || !idx || !order) {
+    weight_avg w = {.decay = o->ema, .n = s->n_params};
+    if (o->ema > 0) {
+        w.sum = calloc(s->n_params, sizeof *w.sum);
+        w.live = malloc(s->n_params * sizeof *w.live);
+        w.avg = malloc(s->n_params * sizeof *w.avg);
+    }
+    if (!Y || !Yv || !Pv || !best || !pred || !idx || !order || (o->ema > 0 && (!w.sum || !w.live || !w.avg))) {
         reel_fail(err, "%s: out of memory for training", name);
         goto done;
     }
@@ -129,6 +169,9 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             size_t m = n - start < (size_t)o->batch_size ? n - start : (size_t)o->batch_size;
             if (be->train_step(b, start, m, &o->opt, ++step, NULL, err))
                 goto done;
+            if (o->ema > 0 && (step - w.last_step >= EMA_EVERY || start + m >= n) &&
+                avg_update(&w, be, b, step, err))
+                goto done;
         }
         double loss_sum;
         if (be->take_loss_sum(b, &loss_sum, err))
@@ -141,14 +184,25 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         }
         double val_loss = NAN;
         reel_metrics vm = {0};
+        if (nv && o->ema > 0) { /* validate the average; the live weights go back after */
+            avg_compute(&w);
+            if (be->set_params(b, w.avg, err))
+                goto done;
+        }
         if (nv && validate(be, b, ctx, Yv, Pv, pred, o->threshold, &val_loss, &vm, err))
             goto done;
+        if (nv && o->ema > 0 && be->set_params(b, w.live, err)) {
+            reel_metrics_free(&vm);
+            goto done;
+        }
         double secs = reel_now() - t0;
         res->epochs_run = epoch;
         if (nv && val_loss < res->best_val_loss) {
             res->best_val_loss = val_loss;
             res->best_epoch = epoch;
-            if (o->restore_best && be->get_params(b, best, err)) {
+            if (o->restore_best && o->ema > 0)
+                memcpy(best, w.avg, s->n_params * sizeof *best);
+            else if (o->restore_best && be->get_params(b, best, err)) {
                 reel_metrics_free(&vm);
                 goto done;
             }
@@ -159,6 +213,8 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         } else if (nv) {
             wait++;
         }
+        if (nv && o->patience_from_best && res->best_epoch == epoch)
+            wait = 0;
         if (!ctx->quiet) {
             char eta[32];
             format_eta((reel_now() - t_start) / (double)epoch * (double)(o->epochs - epoch), eta, sizeof eta);
@@ -188,7 +244,12 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         reel_metrics_free(&vm);
         if (nv && wait >= o->patience && epoch < o->epochs) {
             res->stopped_early = 1;
-            if (!ctx->quiet)
+            if (!ctx->quiet && o->patience_from_best)
+                fprintf(stderr,
+                        "reel: %s: early stopping after epoch %ld: validation loss has not gone below "
+                        "%.4f (epoch %ld) for %ld epochs\n",
+                        name, epoch, res->best_val_loss, res->best_epoch, o->patience);
+            else if (!ctx->quiet)
                 fprintf(stderr,
                         "reel: %s: early stopping after epoch %ld: validation loss has not gone below "
                         "%.4f - %g for %ld epochs\n",
@@ -196,15 +257,24 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             break;
         }
     }
-    if (nv && o->restore_best && res->best_epoch && res->best_epoch != res->epochs_run) {
+    /* The live weights are in the backend: put back the best ones, or the
+     * final average. */
+    if (nv && o->restore_best && res->best_epoch && (o->ema > 0 || res->best_epoch != res->epochs_run)) {
         if (be->set_params(b, best, err))
             goto done;
         if (!ctx->quiet)
-            fprintf(stderr, "reel: %s: restored the weights of epoch %ld (val loss %.4f)\n", name,
-                    res->best_epoch, res->best_val_loss);
+            fprintf(stderr, "reel: %s: restored the %sweights of epoch %ld (val loss %.4f)\n", name,
+                    o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
+    } else if (o->ema > 0) {
+        avg_compute(&w);
+        if (be->set_params(b, w.avg, err))
+            goto done;
     }
     rc = 0;
 done:
+    free(w.sum);
+    free(w.live);
+    free(w.avg);
     free(Y);
     free(Yv);
     free(Pv);

@@ -12,11 +12,19 @@ typedef struct {
     long batch_size, epochs;
     /* Early stopping: stop after `patience` epochs in a row without a
      * validation loss below (reference - min_delta), where the reference is
-     * the last loss that did beat it. restore_best puts back the weights of
-     * the epoch with the lowest validation loss seen. */
+     * the last loss that did beat it; with patience_from_best a new lowest
+     * validation loss also starts the count again (so min_delta no longer
+     * decides when to stop). restore_best puts back the weights of the
+     * epoch with the lowest validation loss seen. */
     long patience;
     double min_delta;
+    int patience_from_best;
     int restore_best;
+    /* > 0: validation, early stopping, restore and the final net use an
+     * exponential moving average of the weights with this decay per step
+     * (Polyak averaging), bias-corrected as AdamW's moments are; the
+     * optimiser itself runs on the live weights. 0: the live weights. */
+    double ema;
     float threshold; /* for the validation F1 */
     uint64_t seed;   /* the shuffles are drawn from stream 1 of this seed */
 } reel_nn_train_opts;
