@@ -61,9 +61,20 @@ static inline const char *export_train(const char *model, const char *params_jso
     char args[2048], params_arg[600] = "", net_arg[64] = "", *out = NULL, *err = NULL;
     if (lr > 0)
         snprintf(net_arg, sizeof net_arg, "--epochs 2 --lr %g", lr);
-    if (params_json) {
+    if (params_json || lr > 0) {
+        /* Nets: no weight averaging, whose span (1/(1-ema) steps) is longer
+         * than these 2 epochs: the saved weights would barely leave their init. */
         char text[512];
-        snprintf(text, sizeof text, "{\"%s\": %s}", model, params_json);
+        const char *inner = params_json ? params_json : "{}";
+        const char *rest = inner[0] == '{' ? inner + 1 : inner;
+        while (*rest == ' ')
+            rest++;
+        if (lr > 0)
+            snprintf(text, sizeof text, "{\"%s\": {\"ema\": 0%s%s", model, *rest == '}' ? "" : ", ", rest);
+        else
+            snprintf(text, sizeof text, "{\"%s\": %s}", model, inner);
+        if (lr > 0)
+            strcat(text, "}");
         snprintf(params_arg, sizeof params_arg, "--params %s", tmp_write("export_params.json", text));
     }
     const char *path = tmp_path(file);

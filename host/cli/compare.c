@@ -46,16 +46,16 @@ static void print_table(const reel_run *runs, size_t n)
     for (size_t i = 0; i < n; i++)
         order[i] = &runs[i];
     qsort(order, n, sizeof *order, by_samples_f1);
-    printf("%-10s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
+    printf("%-14s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
            "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device");
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = order[i];
         const reel_metrics *m = &r->metrics;
-        printf("%-10s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", r->model.name, m->samples_f1,
+        printf("%-14s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", r->model.name, m->samples_f1,
                m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1, m->hamming_accuracy,
                r->fit_seconds, r->predict_seconds, reel_model_device(&r->model));
         if (r->untuned.L)
-            printf("%-10s untuned (thresholds as the model set them): samples-F1 %.4f\n", "", r->untuned.samples_f1);
+            printf("%-14s untuned (thresholds as the model set them): samples-F1 %.4f\n", "", r->untuned.samples_f1);
     }
     free(order);
 }

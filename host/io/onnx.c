@@ -185,11 +185,12 @@ static void add_metadata_prop(pb *model, const char *key, const cJSON *value)
 
 /* Params that only steer training, or whose effect the graph takes from
  * elsewhere: the layer list and head, and "input", the choice of input
- * transform, which the net keeps as fitted in its kind state. */
+ * transform, which the net keeps as fitted in its kind state. ("ema" only
+ * decides which weights were saved: the averaged ones are the file's.) */
 static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold",  "lr",           "weight_decay",
                                            "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
                                            "patience", "min_delta", "restore_best", "seed",      "input",
-                                           NULL};
+                                           "ema",      "patience_from", NULL};
 /* Kind-state entries: facts about training, and the input transform. */
 static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
