@@ -137,7 +137,10 @@ def machine_info():
 
 def net_def(model):
     """The model's default layers, head and AdamW settings from models/<name>.json."""
-    with open(os.path.join(ROOT, "models", f"{model}.json")) as f:
+    path = os.path.join(ROOT, "models", f"{model}.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"--models: no {path}; nets here: box, u")
+    with open(path) as f:
         p = json.load(f)["params"]
     d = {k: p[k]["default"] for k in ("layers", "head", "lr", "weight_decay", "beta1", "beta2", "eps")}
     if d["head"] != "sigmoid":
