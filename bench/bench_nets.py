@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """reel's nets (box, U) side by side with PyTorch, in one run, as ratios.
 
-CPU (issue: net speed on the CPU): one epoch of box and U at batch 10 on the
-movies training rows; reel (`--device cpu`) against PyTorch eager on the
+CPU (issue: net speed on the CPU): one epoch of box and U at batch 10 (or
+--batches) on the movies training rows; reel (`--device cpu`) against PyTorch eager on the
 same thread count (torch.set_num_threads), same features, same net, same
 loss (BCEWithLogitsLoss) and optimiser (AdamW with the model's lr, betas,
 eps and weight decay from models/<name>.json). PyTorch runs a tight loop
@@ -32,7 +32,7 @@ taken instead as (fit_seconds(E2) - fit_seconds(E1)) / (E2 - E1) from two
 runs ("differential"), which also drops start-up costs.
 
   /usr/bin/python3 bench/bench_nets.py [--device cpu|gpu|both] [--reps 3] [--epochs 3]
-        [--threads 2] [--models box,u] [--dataloader] [--cases SUBSTR,...]
+        [--threads 2] [--batches 10] [--models box,u] [--dataloader] [--cases SUBSTR,...]
         [--synthetic-dir DIR] [--quick] [--json out.json]
 
 --quick: a small subset (5,000 films, 1 rep, 1 epoch) as a smoke test;
@@ -658,8 +658,8 @@ def prepare_movies(a, tmp):
             "reel_args": ["--data", path, "--labels", ",".join(LABELS), "--id", "title", "--split-column", "split"]}
 
 
-def cpu_section(a, movies, results, threads):
-    print(f"== CPU: batch 10, {movies['n']} training films, {threads} thread(s), {a.reps} run(s) x "
+def cpu_section(a, movies, results, threads, batch, checks):
+    print(f"== CPU: batch {batch}, {movies['n']} training films, {threads} thread(s), {a.reps} run(s) x "
           f"{a.epochs} epoch(s) each side; median epoch")
     if torch is None:
         print("  PyTorch is not installed for this python: PyTorch columns are n/a")
@@ -668,9 +668,9 @@ def cpu_section(a, movies, results, threads):
     print(hdr)
     for model in a.models:
         nd = net_def(model)
-        row = {"model": model, "batch": 10, "n": movies["n"], "threads": threads}
+        row = {"model": model, "batch": batch, "n": movies["n"], "threads": threads}
         try:
-            r = reel_epoch_times(movies["reel_args"], model, 10, a.epochs, a.reps, "cpu", threads)
+            r = reel_epoch_times(movies["reel_args"], model, batch, a.epochs, a.reps, "cpu", threads)
             row["reel"] = {"epoch_s": median(r["epoch_s"]), "all": r["epoch_s"], "method": r["method"]}
         except ReelError as e:
             print(f"  reel FAILED: {e}")
@@ -681,17 +681,18 @@ def cpu_section(a, movies, results, threads):
             for variant in ["loop", "foreach"] + (["dataloader"] if a.dataloader else []):
                 allt = []
                 for rep in range(a.reps):
-                    out = torch_cpu_epochs(nd, X, Y, 10, a.epochs, threads, variant, seed=rep)
+                    out = torch_cpu_epochs(nd, X, Y, batch, a.epochs, threads, variant, seed=rep)
                     if out is None:
                         break
                     allt += out[0]
                 row[f"torch_{variant}"] = {"epoch_s": median(allt), "all": allt} if allt else None
-            if "epoch_s" in row["reel"]:
+            if "epoch_s" in row["reel"] and model not in checks:  # once per model: it does not time anything
                 try:
-                    row["check_max_abs_dp"] = check_same_net(movies["path"], model, movies, threads)
+                    checks[model] = check_same_net(movies["path"], model, movies, threads)
                 except ReelError as e:
-                    row["check_max_abs_dp"] = None
+                    checks[model] = None
                     print(f"  same-net check: reel FAILED: {e}")
+            row["check_max_abs_dp"] = checks.get(model)
         reel_s = row["reel"].get("epoch_s")
         tv = [(row[k]["epoch_s"], k) for k in ("torch_loop", "torch_foreach", "torch_dataloader")
               if row.get(k)]
@@ -893,6 +894,7 @@ def main():
                     help="CPU threads for both sides; a comma list (1,2) runs the CPU cases for each")
     ap.add_argument("--models", default="box,u")
     ap.add_argument("--dataloader", action="store_true", help="CPU: also time a torch DataLoader loop")
+    ap.add_argument("--batches", default="10", help="CPU: batch sizes, a comma list (10)")
     ap.add_argument("--cases", help="GPU: only cases whose id (e.g. movies-box-b10, synthetic-u-b4096) "
                     "contains one of these comma-separated strings")
     ap.add_argument("--synthetic-dir", help="write the synthetic CSV here and keep it (default: a temp dir, removed)")
@@ -906,10 +908,12 @@ def main():
         a.reps, a.epochs = 1, 1
     try:
         a.thread_list = [int(t) for t in a.threads.split(",")]
+        a.batch_list = [int(t) for t in a.batches.split(",")]
     except ValueError:
-        raise SystemExit(f"--threads must be a number or a comma list of numbers, got '{a.threads}'")
-    if a.reps < 1 or a.epochs < 1 or min(a.thread_list) < 1:
-        raise SystemExit("--reps, --epochs and --threads must be >= 1")
+        raise SystemExit(f"--threads and --batches take a number or a comma list of numbers, got "
+                         f"'{a.threads}', '{a.batches}'")
+    if a.reps < 1 or a.epochs < 1 or min(a.thread_list) < 1 or min(a.batch_list) < 1:
+        raise SystemExit("--reps, --epochs, --threads and --batches must be >= 1")
     a.threads = max(a.thread_list)  # GPU cases: reel's --threads (predict only)
     if not os.access(REEL, os.X_OK):
         raise SystemExit(f"{REEL} missing: build reel first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && "
@@ -925,8 +929,10 @@ def main():
     try:
         movies = prepare_movies(a, tmp)
         if a.device in ("cpu", "both"):
-            for t in a.thread_list:
-                cpu_section(a, movies, results, t)
+            checks = {}
+            for batch in a.batch_list:
+                for t in a.thread_list:
+                    cpu_section(a, movies, results, t, batch, checks)
         if a.device in ("gpu", "both"):
             has = (torch is not None and torch.cuda.is_available()) or reel_has_gpu()[0]
             if not has and a.quick:
