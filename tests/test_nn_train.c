@@ -425,3 +425,62 @@ Test(nn_train, patience_from_best)
     free(t.X);
     free(t.Y);
 }
+
+/* A CPU backend whose loss turns to NaN in epoch 3, as an exploding
+ * learning rate would: training stops there and keeps the best epoch's
+ * weights; without validation there is nothing to keep and it fails. */
+static int loss_calls;
+static int nan_in_epoch3(void *b, double *sum, reel_error *err)
+{
+    int rc = reel_nn_cpu_backend.take_loss_sum(b, sum, err);
+    if (++loss_calls == 3)
+        *sum = NAN;
+    return rc;
+}
+
+Test(nn_train, divergence_keeps_the_last_good_weights)
+{
+    data t = make_data(400, 3);
+    reel_fit_ctx c = ctx_for(&t, 300, 1);
+    reel_nn_spec s;
+    reel_error err;
+    cJSON *l = cJSON_Parse("[{\"width\": 8}]");
+    cr_assert_eq(reel_nn_spec_build(&s, l, "sigmoid", 4, 3, &err), 0);
+    cJSON_Delete(l);
+    float *p = malloc(s.n_params * sizeof *p), *q = malloc(s.n_params * sizeof *q);
+    reel_nn_init_params(&s, 1, p);
+    reel_nn_backend diverging = reel_nn_cpu_backend;
+    diverging.take_loss_sum = nan_in_epoch3;
+    void *b = diverging.create(&s, 1, &err);
+    diverging.set_params(b, p, &err);
+    reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 10, .patience = 5,
+                            .min_delta = 0, .restore_best = 1, .threshold = 0.5f, .seed = 1};
+    reel_nn_train_result r;
+    loss_calls = 0;
+    cr_assert_eq(reel_nn_train(&diverging, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_expect_eq(r.diverged, 3);
+    cr_expect_eq(r.epochs_run, 2);
+    cr_expect(r.best_epoch >= 1 && r.best_epoch <= 2);
+    float *Yv = malloc(100 * 3 * sizeof *Yv);
+    for (size_t i = 0; i < 300; i++)
+        Yv[i] = c.Yv[i];
+    double vloss;
+    cr_assert_eq(diverging.eval_loss(b, c.Xv, Yv, 100, &vloss, NULL, &err), 0);
+    cr_expect(fabs(vloss - r.best_val_loss) < 1e-12, "kept val loss %.9g, best %.9g", vloss, r.best_val_loss);
+    diverging.get_params(b, q, &err);
+    for (size_t k = 0; k < s.n_params; k++)
+        cr_assert(isfinite(q[k]));
+    reel_history_free(&r.history);
+
+    /* no validation rows: no good epoch to keep */
+    c.nv = 0;
+    loss_calls = 0;
+    diverging.set_params(b, p, &err);
+    cr_expect_neq(reel_nn_train(&diverging, b, &s, &o, &c, &r, &err), 0);
+    cr_expect(strstr(err.msg, "diverged in epoch 3") && strstr(err.msg, "smaller lr"), "%s", err.msg);
+    reel_history_free(&r.history);
+    diverging.destroy(b);
+    free(p);
+    free(q);
+    free(Yv);
+}

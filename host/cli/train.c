@@ -11,6 +11,7 @@
 #include "io/model_file.h"
 #include "io/predictions.h"
 #include "util/fileio.h"
+#include "util/interrupt.h"
 
 static const char *USAGE = "--model NAME [data options] [--params FILE] [--save FILE] [--out DIR] "
                            "[--format table|json] [--epochs N] [--batch-size N] [--lr X]";
@@ -165,5 +166,5 @@ done_prepared:
     cJSON_Delete(params);
     if (rc != REEL_EXIT_OK)
         fprintf(stderr, "reel train: %s\n", err.msg);
-    return rc;
+    return rc != REEL_EXIT_OK && reel_interrupted() ? REEL_EXIT_INTERRUPTED : rc;
 }

@@ -8,6 +8,7 @@
 
 #include "eval/metrics.h"
 #include "util/fileio.h"
+#include "util/interrupt.h"
 #include "util/rng.h"
 #include "util/timer.h"
 
@@ -167,6 +168,11 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
         for (size_t start = 0; start < n; start += (size_t)o->batch_size) {
             size_t m = n - start < (size_t)o->batch_size ? n - start : (size_t)o->batch_size;
+            if (reel_interrupted()) {
+                reel_fail(err, "%s: interrupted in epoch %ld at row %zu of %zu (step %ld); nothing was saved", name,
+                          epoch, start, n, step);
+                goto done;
+            }
             if (be->train_step(b, start, m, &o->opt, ++step, NULL, err))
                 goto done;
             if (o->ema > 0 && (step - w.last_step >= EMA_EVERY || start + m >= n) &&
@@ -178,8 +184,17 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
         double train_loss = loss_sum / (double)n;
         if (!isfinite(train_loss)) {
-            reel_fail(err, "%s: training diverged at epoch %ld (loss %g); try a smaller lr", name, epoch,
-                      train_loss);
+            /* Keep the last good weights when there are any (the best epoch's). */
+            if (nv && o->restore_best && res->best_epoch > 0) {
+                fprintf(stderr, "reel: %s: training diverged in epoch %ld (loss %g): stopped, keeping the "
+                        "weights of epoch %ld; a smaller lr (now %g) should help\n", name, epoch, train_loss,
+                        res->best_epoch, o->opt.lr);
+                res->stopped_early = 1;
+                res->diverged = epoch;
+                break;
+            }
+            reel_fail(err, "%s: training diverged in epoch %ld (loss %g) with no good epoch to fall back on; "
+                      "try a smaller lr (now %g)", name, epoch, train_loss, o->opt.lr);
             goto done;
         }
         double val_loss = NAN;
@@ -259,7 +274,8 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     }
     /* The live weights are in the backend: put back the best ones, or the
      * final average. */
-    if (nv && o->restore_best && res->best_epoch && (o->ema > 0 || res->best_epoch != res->epochs_run)) {
+    if (nv && o->restore_best && res->best_epoch &&
+        (o->ema > 0 || res->diverged || res->best_epoch != res->epochs_run)) {
         if (be->set_params(b, best, err))
             goto done;
         if (!ctx->quiet)

@@ -34,6 +34,7 @@ typedef struct {
     long best_epoch; /* 1-based; 0 without validation */
     double best_val_loss;
     int stopped_early;
+    long diverged; /* the epoch whose loss was not finite (then the best weights were kept), or 0 */
     reel_history history; /* per epoch; freed by the owner with reel_history_free */
 } reel_nn_train_result;
 
