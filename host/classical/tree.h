@@ -59,8 +59,9 @@ typedef struct {
  * shared read-only by all trees of a forest. */
 typedef struct {
     size_t n, d, L;
-    float *Xt;          /* d x n: X feature-major */
-    int32_t *order;     /* d x n: row ids sorted by each feature (stable) */
+    float **Xt;         /* d columns of n: X feature-major */
+    int32_t **order;    /* d columns of n: row ids sorted by each feature (stable) */
+    int single_use;     /* one tree only: reel_tree_fit frees each column once copied */
     int32_t *pos_start; /* n + 1: row i's positive labels are */
     uint8_t *pos_label; /*   pos_label[pos_start[i] .. pos_start[i + 1]) */
     double *xlog2x;     /* n + 1: c * log2(c) for integer c, for entropy */
@@ -74,7 +75,7 @@ void reel_tree_data_free(reel_tree_data *td);
 /* Grows (and, when p->ccp_alpha > 0, prunes) a tree. weight: n integer row
  * weights summing to at most n, or NULL for all 1. rng draws the features
  * tried at each node and the random thresholds. */
-int reel_tree_fit(reel_tree *t, const reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
+int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
                   reel_rng *rng, reel_error *err);
 void reel_tree_free(reel_tree *t);
 

@@ -464,7 +464,7 @@ static void builder_free(builder *b)
     free(b->fr);
 }
 
-int reel_tree_fit(reel_tree *t, const reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
+int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
                   reel_rng *rng, reel_error *err)
 {
     memset(t, 0, sizeof *t);
@@ -492,13 +492,19 @@ int reel_tree_fit(reel_tree *t, const reel_tree_data *td, const uint32_t *weight
     }
     /* this tree's rows, in each feature's presorted order */
     for (size_t f = 0; f < td->d; f++) {
-        const int32_t *order = td->order + f * td->n;
-        const float *x = td->Xt + f * td->n;
+        const int32_t *order = td->order[f];
+        const float *x = td->Xt[f];
         entry *e = b.idx + f * b.m;
         size_t k = 0;
         for (size_t i = 0; i < td->n; i++)
             if (!weight || weight[order[i]])
                 e[k++] = (entry){x[order[i]], order[i]};
+        if (td->single_use) { /* the lone tree has its copy: memory stays near one copy of X */
+            free(td->Xt[f]);
+            free(td->order[f]);
+            td->Xt[f] = NULL;
+            td->order[f] = NULL;
+        }
     }
     b.t.L = td->L;
     int rc = grow(&b);
@@ -563,8 +569,13 @@ int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, si
     size_t npos = 0;
     for (size_t i = 0; i < n * L; i++)
         npos += Y[i] != 0;
-    td->Xt = malloc((d ? d : 1) * n * sizeof *td->Xt);
-    td->order = malloc((d ? d : 1) * n * sizeof *td->order);
+    td->Xt = calloc(d ? d : 1, sizeof *td->Xt);
+    td->order = calloc(d ? d : 1, sizeof *td->order);
+    for (size_t f = 0; f < d && td->Xt && td->order; f++)
+        if (!(td->Xt[f] = malloc(n * sizeof **td->Xt)) || !(td->order[f] = malloc(n * sizeof **td->order))) {
+            reel_tree_data_free(td);
+            return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
+        }
     td->pos_start = malloc((n + 1) * sizeof *td->pos_start);
     td->pos_label = malloc(npos ? npos : 1);
     td->xlog2x = malloc((n + 1) * sizeof *td->xlog2x);
@@ -578,10 +589,10 @@ int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, si
         return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
     }
     for (size_t f = 0; f < d; f++) {
-        float *col = td->Xt + f * n;
+        float *col = td->Xt[f];
         for (size_t i = 0; i < n; i++)
             col[i] = X[i * d + f];
-        radix_argsort(col, n, td->order + f * n, buf, keys, kbuf);
+        radix_argsort(col, n, td->order[f], buf, keys, kbuf);
     }
     free(buf);
     free(keys);
@@ -602,6 +613,12 @@ int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, si
 
 void reel_tree_data_free(reel_tree_data *td)
 {
+    for (size_t f = 0; f < td->d; f++) {
+        if (td->Xt)
+            free(td->Xt[f]);
+        if (td->order)
+            free(td->order[f]);
+    }
     free(td->Xt);
     free(td->order);
     free(td->pos_start);

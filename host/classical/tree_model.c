@@ -10,6 +10,7 @@ static void *tree_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, err))
         return NULL;
+    td.single_use = 1; /* one tree: its builder's copy replaces the presorted columns */
     reel_tree_params p;
     reel_tree_params_get(params, ctx->n, ctx->d, &p);
     reel_rng rng;
