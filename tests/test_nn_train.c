@@ -484,3 +484,22 @@ Test(nn_train, divergence_keeps_the_last_good_weights)
     free(q);
     free(Yv);
 }
+
+Test(nn_train, default_threshold_follows_the_head)
+{
+    data t = make_data(200, 4);
+    reel_fit_ctx c = ctx_for(&t, 150, 1);
+    reel_model m;
+    fit(&m, "box", "{\"head\": \"softmax\", \"epochs\": 1, \"layers\": [{\"width\": 4}]}", &c);
+    for (size_t k = 0; k < 3; k++)
+        cr_expect_float_eq(m.threshold[k], 0.5f / 3.0f, 1e-7, "softmax, 3 labels: 1/(2L)");
+    reel_model_free(&m);
+    fit(&m, "box", "{\"epochs\": 1, \"layers\": [{\"width\": 4}]}", &c);
+    cr_expect_float_eq(m.threshold[0], 0.5f, 1e-7, "sigmoid: 0.5");
+    reel_model_free(&m);
+    fit(&m, "box", "{\"head\": \"softmax\", \"threshold\": 0.3, \"epochs\": 1, \"layers\": [{\"width\": 4}]}", &c);
+    cr_expect_float_eq(m.threshold[0], 0.3f, 1e-7, "a given threshold wins");
+    reel_model_free(&m);
+    free(t.X);
+    free(t.Y);
+}

@@ -309,8 +309,9 @@ static void *ridge_load(const cJSON *params, size_t d, size_t L, const reel_tens
 }
 
 /* The softmax output is thresholded at 0.03 unless the user says otherwise. */
-static float ridge_default_threshold(const cJSON *params)
+static float ridge_default_threshold(const cJSON *params, size_t L)
 {
+    (void)L;
     const char *out = reel_param_str(params, "output");
     return out && strcmp(out, "softmax") == 0 ? 0.03f : 0.5f;
 }

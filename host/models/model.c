@@ -84,7 +84,7 @@ static int set_thresholds(reel_model *m, reel_error *err)
         return reel_fail(err, "out of memory");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->params, "threshold");
     float v = cJSON_IsNumber(t)              ? (float)t->valuedouble
-              : m->kind->default_threshold ? m->kind->default_threshold(m->params)
+              : m->kind->default_threshold ? m->kind->default_threshold(m->params, m->L)
                                            : 0.5f;
     for (size_t k = 0; k < m->L; k++)
         m->threshold[k] = v;

@@ -62,7 +62,7 @@ typedef struct reel_model_kind {
     const char *(*device)(const void *state);
     /* The decision threshold when params hold no number under "threshold"
      * (may be NULL: 0.5). Ridge's softmax output uses it for 0.03. */
-    float (*default_threshold)(const cJSON *params);
+    float (*default_threshold)(const cJSON *params, size_t L);
     /* The training history (may be NULL: not an iterative model). */
     const reel_history *(*history)(const void *state);
 } reel_model_kind;

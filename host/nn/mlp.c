@@ -46,6 +46,14 @@ static void mlp_free(void *p)
     free(s);
 }
 
+/* Without a threshold param: 0.5 for the sigmoid head; for the softmax head,
+ * whose L probabilities share 1, half of a uniform share, 1/(2L). */
+static float mlp_default_threshold(const cJSON *params, size_t L)
+{
+    const char *head = reel_param_str(params, "head");
+    return head && strcmp(head, "softmax") == 0 && L > 0 ? 0.5f / (float)L : 0.5f;
+}
+
 static const reel_history *mlp_history(const void *p) { return &((const mlp_state *)p)->train.history; }
 
 static int mlp_check(const cJSON *params, reel_error *err)
@@ -156,7 +164,8 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         .patience_from_best = strcmp(reel_param_str(params, "patience_from"), "best") == 0,
         .ema = reel_param_num(params, "ema"),
         .restore_best = reel_param_bool(params, "restore_best"),
-        .threshold = (float)reel_param_num(params, "threshold"),
+        .threshold = reel_param_is_null(params, "threshold") ? mlp_default_threshold(params, ctx->L)
+                                                             : (float)reel_param_num(params, "threshold"),
         .seed = seed,
     };
     if (reel_nn_train(s->be, s->b, &s->spec, &o, &tctx, &s->train, err) ||
@@ -267,4 +276,5 @@ const reel_model_kind reel_kind_mlp = {
     .free = mlp_free,
     .device = mlp_device,
     .history = mlp_history,
+    .default_threshold = mlp_default_threshold,
 };
