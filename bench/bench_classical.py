@@ -64,19 +64,16 @@ def write_split_csv(src, dst, seed=42, test_fraction=0.2, resample=None):
     return len(rows)
 
 
-def sklearn_worker(path, model, threads, reps):
-    """Runs in a child process: load, featurise, fit, predict; prints JSON."""
+def movie_features(path, labels=LABELS):
+    """reel's preprocessing of the movies CSV with a split column, rebuilt:
+    median imputation + missing indicator per numeric column, mpaa one-hot
+    over the 10 most frequent training values + other. Returns raw X, Y (int)
+    and the boolean train mask."""
     import numpy as np
-    from sklearn.ensemble import RandomForestClassifier  # noqa: F401
-    from sklearn.linear_model import RidgeClassifier  # noqa: F401
-    from sklearn.metrics import f1_score
-    from sklearn.neighbors import KNeighborsClassifier  # noqa: F401
-    from sklearn.tree import DecisionTreeClassifier  # noqa: F401
-
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     train = np.array([r["split"] == "train" for r in rows])
-    Y = np.array([[int(r[l]) for l in LABELS] for r in rows])
+    Y = np.array([[int(r[l]) for l in labels] for r in rows])
     cols = []
     for c in NUMERIC:
         v = np.array([float(r[c]) if r[c] not in ("", "NA") else np.nan for r in rows])
@@ -95,6 +92,19 @@ def sklearn_worker(path, model, threads, reps):
         cols.append(np.array([m == k for m in mpaa], dtype=float))
     cols.append(np.array([bool(m) and m not in top for m in mpaa], dtype=float))
     X = np.column_stack(cols)
+    return X, Y, train
+
+
+def sklearn_worker(path, model, threads, reps):
+    """Runs in a child process: load, featurise, fit, predict; prints JSON."""
+    import numpy as np
+    from sklearn.ensemble import RandomForestClassifier  # noqa: F401
+    from sklearn.linear_model import RidgeClassifier  # noqa: F401
+    from sklearn.metrics import f1_score
+    from sklearn.neighbors import KNeighborsClassifier  # noqa: F401
+    from sklearn.tree import DecisionTreeClassifier  # noqa: F401
+
+    X, Y, train = movie_features(path)
     if model in STANDARDISE:
         mu, sd = X[train].mean(0), X[train].std(0)
         sd[sd == 0] = 1

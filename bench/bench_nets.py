@@ -70,7 +70,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 REEL = os.path.join(ROOT, "build", "reel")
 sys.path.insert(0, BENCH)
-from bench_classical import LABELS, NUMERIC, write_split_csv  # noqa: E402
+from bench_classical import LABELS, NUMERIC, movie_features, write_split_csv  # noqa: E402
 
 # Nominal dense FP32 (non-tensor-core) peaks and HBM bandwidths from the
 # vendors' data sheets, matched on the device name (most specific first).
@@ -190,28 +190,9 @@ def featurise(path, labels=LABELS):
     one-hot over the 10 most frequent training values + other, every column
     standardised with the training mean and population std (scale 1 for a
     constant column). Returns train X, Y and test X, float32."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    train = np.array([r["split"] == "train" for r in rows])
-    Y = np.array([[int(r[l]) for l in labels] for r in rows], dtype=np.float32)
-    cols = []
-    for c in NUMERIC:
-        v = np.array([float(r[c]) if r[c] not in ("", "NA") else np.nan for r in rows])
-        miss = np.isnan(v)
-        med = np.median(v[train & ~miss]) if (train & ~miss).any() else 0.0
-        cols.append(np.where(miss, med, v))
-        if miss[train].any():
-            cols.append(miss.astype(float))
-    mpaa = [r["mpaa"] for r in rows]
-    counts = {}
-    for m, t in zip(mpaa, train):
-        if t and m:
-            counts[m] = counts.get(m, 0) + 1
-    top = sorted(counts, key=lambda k: -counts[k])[:10]
-    for k in top:
-        cols.append(np.array([m == k for m in mpaa], dtype=float))
-    cols.append(np.array([bool(m) and m not in top for m in mpaa], dtype=float))
-    X = standardise(np.column_stack(cols), train)
+    X, Y, train = movie_features(path, labels)
+    Y = Y.astype(np.float32)
+    X = standardise(X, train)
     return X[train], Y[train], X[~train]
 
 
