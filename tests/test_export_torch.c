@@ -46,6 +46,7 @@ Test(export_torch, safetensors_load_into_sequential_matches_reel_predict)
                   tried);
     check_net("box", NULL, 0.01, 0, python);
     check_net("u", NULL, 0.01, 0, python);
+    check_net("u", "{\"width\": 16}", 0.01, 0, python); /* layers scaled by "width" */
     check_net("box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 0, python);
     check_net("box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 1, python);
 }

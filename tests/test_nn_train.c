@@ -72,6 +72,51 @@ Test(nn_train, box_and_u_layer_tables)
     cr_expect_eq(s.max_width, 128);
 }
 
+/* "width" scales every hidden width by width / first, halves up, keeping
+ * the shape; the model's own params do it the same way. */
+Test(nn_train, width_scales_the_layer_list)
+{
+    reel_nn_spec s;
+    reel_error err;
+    cJSON *p = cJSON_Parse("{\"layers\": [{\"width\": 64, \"activation\": \"none\"}, {\"width\": 32}, "
+                           "{\"width\": 8}, {\"width\": 128}, {\"width\": 3}], \"head\": \"softmax\", "
+                           "\"width\": 32}");
+    cr_assert_not_null(p);
+    cr_assert_eq(reel_nn_spec_from_params(&s, p, 5, 2, &err), 0, "%s", err.msg);
+    size_t want[] = {32, 16, 4, 64, 2, 2}; /* 3 * 32/64 = 1.5 rounds up; then the output layer */
+    cr_assert_eq(s.n_layers, 6);
+    for (size_t l = 0; l < 6; l++)
+        cr_expect_eq(s.layer[l].out, want[l], "layer %zu: %zu wide, want %zu", l, s.layer[l].out, want[l]);
+    cr_expect_eq(s.layer[0].act, REEL_ACT_NONE);
+    cr_expect_eq(s.layer[1].act, REEL_ACT_RELU);
+    cr_expect_eq(s.head, REEL_HEAD_SOFTMAX);
+    cr_expect_eq(s.n_params, 5 * 32 + 32 + 32 * 16 + 16 + 16 * 4 + 4 + 4 * 64 + 64 + 64 * 2 + 2 + 2 * 2 + 2);
+    cr_expect_eq(reel_nn_scaled_width(1, 64, 16), 1, "never below 1");
+    /* null: as written */
+    cJSON_ReplaceItemInObject(p, "width", cJSON_CreateNull());
+    cr_assert_eq(reel_nn_spec_from_params(&s, p, 5, 2, &err), 0, "%s", err.msg);
+    cr_expect_eq(s.layer[0].out, 64);
+    cr_expect_eq(s.layer[3].out, 128);
+    /* too wide after scaling, and no layers to scale: named errors */
+    cJSON_ReplaceItemInObject(p, "width", cJSON_CreateNumber(40000));
+    cr_expect_neq(reel_nn_spec_from_params(&s, p, 5, 2, &err), 0);
+    cr_expect(strstr(err.msg, "width") && strstr(err.msg, "80000"), "%s", err.msg);
+    cJSON_ReplaceItemInObject(p, "layers", cJSON_CreateArray());
+    cJSON_ReplaceItemInObject(p, "width", cJSON_CreateNumber(8));
+    cr_expect_neq(reel_nn_spec_from_params(&s, p, 5, 2, &err), 0);
+    cr_expect(strstr(err.msg, "width") != NULL, "%s", err.msg);
+    cJSON_Delete(p);
+
+    /* box at 128 through the model: 8 x 128 */
+    reel_model m;
+    p = cJSON_Parse("{\"width\": 128}");
+    cr_assert_eq(reel_model_init(&m, "box", p, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_spec_from_params(&s, m.params, 21, 7, &err), 0, "%s", err.msg);
+    cr_expect_eq(s.n_params, 21 * 128 + 128 + 7 * (128 * 128 + 128) + 128 * 7 + 7);
+    reel_model_free(&m);
+    cJSON_Delete(p);
+}
+
 Test(nn_train, bad_params_are_named)
 {
     reel_model m;
@@ -89,6 +134,10 @@ Test(nn_train, bad_params_are_named)
         {"{\"ema\": -0.5}", "ema"},
         {"{\"patience_from\": \"last\"}", "patience_from"},
         {"{\"input\": \"log\"}", "input"},
+        {"{\"width\": 0}", "width"},
+        {"{\"width\": 2.5}", "width"},
+        {"{\"width\": 50000, \"layers\": [{\"width\": 8}, {\"width\": 16}]}", "width"},
+        {"{\"width\": 8, \"layers\": []}", "width"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cJSON *p = cJSON_Parse(bad[i][0]);

@@ -1,12 +1,14 @@
 /* reel info: version, build options, BLAS, threads, GPU. */
 #include <omp.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cblas.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "io/model_file.h"
+#include "nn/spec.h"
 #include "util/gpu.h"
 
 /* What a model file holds: the metadata, then each tensor's dtype and shape. */
@@ -24,6 +26,17 @@ static int describe_model_file(const char *path)
     char *params = cJSON_PrintUnformatted(f.model.params);
     printf("params: %s\n", params);
     cJSON_free(params);
+    reel_nn_spec net;
+    reel_error ignored;
+    if (strcmp(f.model.kind->name, "mlp") == 0 &&
+        reel_nn_spec_from_params(&net, f.model.params, f.pre.d, f.model.L, &ignored) == 0) {
+        printf("net: %zu", net.d); /* the widths after "width" scaled them */
+        for (size_t l = 0; l < net.n_layers; l++)
+            printf(" -> %zu%s%s", net.layer[l].out, net.layer[l].act == REEL_ACT_NONE ? "" : " ",
+                   net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
+        printf(" (%s head, %zu parameters)\n", net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid",
+               net.n_params);
+    }
     printf("labels:");
     for (size_t k = 0; k < f.model.L; k++)
         printf(" %s (threshold %g)", f.labels[k], (double)f.model.threshold[k]);

@@ -190,7 +190,7 @@ static void add_metadata_prop(pb *model, const char *key, const cJSON *value)
 static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold",  "lr",           "weight_decay",
                                            "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
                                            "patience", "min_delta", "restore_best", "seed",      "input",
-                                           "ema",      "patience_from", NULL};
+                                           "ema",      "patience_from", "width", NULL};
 /* Kind-state entries: facts about training, and the input transform. */
 static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
@@ -491,9 +491,7 @@ int reel_export_onnx(const char *model_path, const char *out_path, reel_error *e
     if (reel_safetensors_read(model_path, &t, &raw, err))
         goto done;
     const cJSON *params = mf.model.params;
-    if (reel_nn_spec_build(spec, cJSON_GetObjectItemCaseSensitive(params, "layers"),
-                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(params, "head")), mf.pre.d,
-                           mf.model.L, &e)) {
+    if (reel_nn_spec_from_params(spec, params, mf.pre.d, mf.model.L, &e)) {
         reel_fail(err, "%s: params: %s", model_path, e.msg);
         goto done;
     }

@@ -61,6 +61,9 @@ static int mlp_check(const cJSON *params, reel_error *err)
     reel_error e;
     if (reel_nn_layers_check(cJSON_GetObjectItemCaseSensitive(params, "layers"), &e))
         return reel_fail(err, "params for mlp: key 'layers': %s", e.msg);
+    reel_nn_spec probe; /* width with the layers: d and L do not matter here */
+    if (reel_nn_spec_from_params(&probe, params, 1, 1, &e))
+        return reel_fail(err, "params for mlp: %s", e.msg);
     if (reel_param_num(params, "beta1") >= 1.0 || reel_param_num(params, "beta2") >= 1.0)
         return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
     if (reel_param_num(params, "ema") >= 1.0)
@@ -71,8 +74,7 @@ static int mlp_check(const cJSON *params, reel_error *err)
 static int build_spec(const cJSON *params, size_t d, size_t L, reel_nn_spec *spec, reel_error *err)
 {
     reel_error e;
-    if (reel_nn_spec_build(spec, cJSON_GetObjectItemCaseSensitive(params, "layers"),
-                           reel_param_str(params, "head"), d, L, &e))
+    if (reel_nn_spec_from_params(spec, params, d, L, &e))
         return reel_fail(err, "mlp: %s", e.msg);
     return 0;
 }

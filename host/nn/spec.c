@@ -109,6 +109,51 @@ int reel_nn_spec_build(reel_nn_spec *s, const cJSON *layers, const char *head, s
     return 0;
 }
 
+size_t reel_nn_scaled_width(size_t w, size_t first, size_t width)
+{
+    size_t v = (w * width * 2 + first) / (first * 2); /* round(w * width / first), halves up */
+    return v ? v : 1;
+}
+
+int reel_nn_spec_from_params(reel_nn_spec *s, const cJSON *params, size_t d, size_t L, reel_error *err)
+{
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(params, "layers");
+    const cJSON *head = cJSON_GetObjectItemCaseSensitive(params, "head");
+    const cJSON *width = cJSON_GetObjectItemCaseSensitive(params, "width");
+    const char *head_name = cJSON_IsString(head) ? head->valuestring : "sigmoid";
+    if (!width || cJSON_IsNull(width))
+        return reel_nn_spec_build(s, layers, head_name, d, L, err);
+    if (!cJSON_IsNumber(width) || width->valuedouble != floor(width->valuedouble) || width->valuedouble < 1 ||
+        width->valuedouble > MAX_WIDTH)
+        return reel_fail(err, "key 'width': must be null or an integer >= 1 and <= %d", MAX_WIDTH);
+    if (reel_nn_layers_check(layers, err))
+        return -1;
+    if (cJSON_GetArraySize(layers) == 0)
+        return reel_fail(err, "key 'width': the net has no hidden layers to scale");
+    /* A scaled copy of the list, then the ordinary build. */
+    cJSON *scaled = cJSON_Duplicate(layers, 1);
+    if (!scaled)
+        return reel_fail(err, "out of memory");
+    size_t first = (size_t)cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(layers, 0), "width")->valuedouble; /* checked */
+    int rc = 0;
+    cJSON *e;
+    cJSON_ArrayForEach(e, scaled)
+    {
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "width");
+        size_t v = reel_nn_scaled_width((size_t)w->valuedouble, first, (size_t)width->valuedouble);
+        if (v > MAX_WIDTH) {
+            rc = reel_fail(err, "key 'width': %.0f makes a hidden layer %zu wide (at most %d)", width->valuedouble, v,
+                           MAX_WIDTH);
+            break;
+        }
+        cJSON_SetNumberValue(w, (double)v);
+    }
+    if (rc == 0)
+        rc = reel_nn_spec_build(s, scaled, head_name, d, L, err);
+    cJSON_Delete(scaled);
+    return rc;
+}
+
 void reel_nn_init_params(const reel_nn_spec *s, uint64_t seed, float *params)
 {
     reel_rng rng;

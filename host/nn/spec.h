@@ -47,6 +47,17 @@ typedef struct {
 int reel_nn_spec_build(reel_nn_spec *s, const cJSON *layers, const char *head, size_t d, size_t L,
                        reel_error *err);
 
+/* Builds the spec from an mlp's params: "layers", "head" and "width" (null
+ * or absent: the widths as written; N: every hidden width scaled by
+ * N / layers[0].width, rounded half up, at least 1, so the first hidden
+ * layer is N wide and the shape is kept: box 64-...-64 -> N-...-N, U
+ * 64-32-...-128-64 at N=32 -> 32-16-8-4-8-16-32-64-32). */
+int reel_nn_spec_from_params(reel_nn_spec *s, const cJSON *params, size_t d, size_t L, reel_error *err);
+
+/* The width a hidden layer of width w gets when the first is scaled from
+ * first to width (the rule above). */
+size_t reel_nn_scaled_width(size_t w, size_t first, size_t width);
+
 /* Checks a layers list without d and L (for a kind's check function). */
 int reel_nn_layers_check(const cJSON *layers, reel_error *err);
 

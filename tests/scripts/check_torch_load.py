@@ -39,14 +39,24 @@ def input_transform(x, t):
     return torch.where(clip, z.clamp(-t["clip_at"], t["clip_at"]), z)
 
 
-def build_net(layers, d, L):
+def hidden_widths(params):
+    """The layers' widths, scaled by params["width"] when set: every width
+    times width / (first width), halves rounded up, at least 1."""
+    widths = [layer["width"] for layer in params["layers"]]
+    scale = params.get("width")
+    if scale is None:
+        return widths
+    return [max(1, (w * scale * 2 + widths[0]) // (widths[0] * 2)) for w in widths]
+
+
+def build_net(params, d, L):
     modules, width = [], d
-    for layer in layers:
-        modules.append(torch.nn.Linear(width, layer["width"]))
+    for layer, out in zip(params["layers"], hidden_widths(params)):
+        modules.append(torch.nn.Linear(width, out))
         act = layer.get("activation", "relu")
         if act != "none":
             modules.append(ACTIVATIONS[act]())
-        width = layer["width"]
+        width = out
     modules.append(torch.nn.Linear(width, L))
     return torch.nn.Sequential(*modules)
 
@@ -73,7 +83,7 @@ def main(argv):
         print(f"kind_state holds {sorted(unknown)}, which this check does not know", file=sys.stderr)
         return 2
 
-    net = build_net(params["layers"], len(features), len(labels))
+    net = build_net(params, len(features), len(labels))
     # strict: every tensor in the file must be a parameter of this Sequential and vice versa.
     net.load_state_dict(load_file(model_path), strict=True)
     net.eval()
