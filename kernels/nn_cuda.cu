@@ -164,7 +164,8 @@ __device__ static double head_row(int head, const float *z, const float *y, int 
  * Training (batch_loss != NULL): batch_loss = sum / count, and
  * acc += batch_loss * n. Evaluation: acc += sum. */
 __global__ static void head_loss(const float *Z, const float *Y, int n, int L, int head, float scale, double count,
-                                 float *G, float *P, double *acc, float *batch_loss)
+                                 float *G, float *P, double *acc, float *batch_loss, long long step,
+                                 long long *bad_step)
 {
     __shared__ double part[HEAD_THREADS];
     double s = 0.0;
@@ -184,17 +185,21 @@ __global__ static void head_loss(const float *Z, const float *Y, int n, int L, i
         float mean = (float)(part[0] / count);
         *batch_loss = mean;
         *acc += (double)mean * n;
+        if (!isfinite(mean) && *bad_step == 0)
+            *bad_step = step; /* from now on adamw leaves the parameters alone */
     } else {
         *acc += part[0];
     }
 }
 
-/* torch.optim.AdamW on the flat buffer, in the CPU backend's float order. */
+/* torch.optim.AdamW on the flat buffer, in the CPU backend's float order;
+ * nothing once a step's loss was not finite (*bad_step set by head_loss). */
 __global__ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float b1,
-                             float c1, float b2, float c2, float step_size, float bc2_sqrt, float eps)
+                             float c1, float b2, float c2, float step_size, float bc2_sqrt, float eps,
+                             const long long *bad_step)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n)
+    if (i >= n || *bad_step)
         return;
     float pi = p[i] * decay, gi = g[i];
     float mi = m[i] * b1 + gi * c1;
@@ -220,6 +225,7 @@ typedef struct {
     size_t cap; /* step workspace rows */
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
     double *loss_acc;  /* sum over steps of n * batch loss */
+    long long *bad_step; /* the first step whose loss was not finite, 0: none */
     float *batch_loss; /* the last step's */
     float *ex, *ey, *ea, *eb, *ep; /* eval chunk: inputs, targets, ping-pong, probabilities */
     double *eval_acc;
@@ -250,6 +256,7 @@ static void gpu_destroy(void *p)
     gfree(c->g0);
     gfree(c->g1);
     gfree(c->loss_acc);
+    gfree(c->bad_step);
     gfree(c->batch_loss);
     gfree(c->ex);
     gfree(c->ey);
@@ -264,10 +271,29 @@ static void gpu_destroy(void *p)
     free(c);
 }
 
-static int dalloc(float **p, size_t count, reel_error *err)
+/* cudaMalloc that reports running out of device memory with the sizes
+ * that did not fit, not as a raw CUDA error. */
+static int gmalloc(void **p, size_t bytes, const char *what, reel_error *err)
 {
-    CUDA_OK(cudaMalloc((void **)p, (count ? count : 1) * sizeof(float)));
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e == cudaErrorMemoryAllocation) {
+        *p = NULL;
+        (void)cudaGetLastError(); /* clear it: the device is still usable */
+        size_t free_b = 0, total_b = 0;
+        (void)cudaMemGetInfo(&free_b, &total_b);
+        const double mib = 1024.0 * 1024.0;
+        return fail(err,
+                    "GPU out of memory: %s needs %.1f MiB, %.1f MiB of the device's %.1f MiB are free; "
+                    "use a smaller batch_size or net, or --device cpu",
+                    what, (double)bytes / mib, (double)free_b / mib, (double)total_b / mib);
+    }
+    CUDA_OK(e);
     return 0;
+}
+
+static int dalloc(float **p, size_t count, const char *what, reel_error *err)
+{
+    return gmalloc((void **)p, count * sizeof(float), what, err);
 }
 
 static int setup(gpu_net *c, reel_error *err)
@@ -278,21 +304,25 @@ static int setup(gpu_net *c, reel_error *err)
     CUBLAS_OK(cublasCreate(&c->blas));
     CUBLAS_OK(cublasSetStream(c->blas, c->stream));
     CUBLAS_OK(cublasSetMathMode(c->blas, CUBLAS_PEDANTIC_MATH)); /* true fp32, no TF32 */
-    if (dalloc(&c->params, n, err) || dalloc(&c->grads, n, err) || dalloc(&c->m, n, err) || dalloc(&c->v, n, err))
+    if (dalloc(&c->params, n, "the net's parameters", err) || dalloc(&c->grads, n, "the gradient", err) ||
+        dalloc(&c->m, n, "AdamW's first moments", err) || dalloc(&c->v, n, "AdamW's second moments", err))
         return -1;
     CUDA_OK(cudaMemset(c->params, 0, n * sizeof(float)));
     CUDA_OK(cudaMemset(c->grads, 0, n * sizeof(float)));
     CUDA_OK(cudaMemset(c->m, 0, n * sizeof(float)));
     CUDA_OK(cudaMemset(c->v, 0, n * sizeof(float)));
-    CUDA_OK(cudaMalloc((void **)&c->loss_acc, sizeof(double)));
-    CUDA_OK(cudaMalloc((void **)&c->eval_acc, sizeof(double)));
-    CUDA_OK(cudaMemset(c->loss_acc, 0, sizeof(double)));
-    if (dalloc(&c->batch_loss, 1, err))
+    if (gmalloc((void **)&c->loss_acc, sizeof(double), "a loss accumulator", err) ||
+        gmalloc((void **)&c->eval_acc, sizeof(double), "a loss accumulator", err) ||
+        gmalloc((void **)&c->bad_step, sizeof(long long), "a step counter", err) ||
+        dalloc(&c->batch_loss, 1, "the batch loss", err))
         return -1;
+    CUDA_OK(cudaMemset(c->loss_acc, 0, sizeof(double)));
+    CUDA_OK(cudaMemset(c->bad_step, 0, sizeof(long long)));
     size_t w = s->max_width;
-    if (dalloc(&c->ex, EVAL_CHUNK * s->d, err) || dalloc(&c->ey, EVAL_CHUNK * s->L, err) ||
-        dalloc(&c->ea, EVAL_CHUNK * w, err) || dalloc(&c->eb, EVAL_CHUNK * w, err) ||
-        dalloc(&c->ep, EVAL_CHUNK * s->L, err))
+    const char *ev = "the prediction buffers (4096 rows)";
+    if (dalloc(&c->ex, EVAL_CHUNK * s->d, ev, err) || dalloc(&c->ey, EVAL_CHUNK * s->L, ev, err) ||
+        dalloc(&c->ea, EVAL_CHUNK * w, ev, err) || dalloc(&c->eb, EVAL_CHUNK * w, ev, err) ||
+        dalloc(&c->ep, EVAL_CHUNK * s->L, ev, err))
         return -1;
     return 0;
 }
@@ -329,11 +359,13 @@ static int reserve(gpu_net *c, size_t n, reel_error *err)
         gfree(c->H[l]);
         c->H[l] = NULL;
     }
-    if (dalloc(&c->xb, n * s->d, err) || dalloc(&c->yb, n * s->L, err) || dalloc(&c->g0, n * s->max_width, err) ||
-        dalloc(&c->g1, n * s->max_width, err))
+    char what[96];
+    snprintf(what, sizeof what, "a batch of %zu rows", n);
+    if (dalloc(&c->xb, n * s->d, what, err) || dalloc(&c->yb, n * s->L, what, err) ||
+        dalloc(&c->g0, n * s->max_width, what, err) || dalloc(&c->g1, n * s->max_width, what, err))
         return -1;
     for (size_t l = 0; l < s->n_layers; l++)
-        if (dalloc(&c->H[l], n * s->layer[l].out, err))
+        if (dalloc(&c->H[l], n * s->layer[l].out, what, err))
             return -1;
     c->cap = n;
     return 0;
@@ -373,7 +405,9 @@ static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     gfree(c->Y);
     c->X = c->Y = NULL;
     c->n_data = 0;
-    if (dalloc(&c->X, n * s->d, err) || dalloc(&c->Y, n * s->L, err))
+    char what[96];
+    snprintf(what, sizeof what, "the training data (%zu rows x %zu features + %zu labels)", n, s->d, s->L);
+    if (dalloc(&c->X, n * s->d, what, err) || dalloc(&c->Y, n * s->L, what, err))
         return -1;
     CUDA_OK(cudaMemcpy(c->X, X, n * s->d * sizeof(float), cudaMemcpyHostToDevice));
     CUDA_OK(cudaMemcpy(c->Y, Y, n * s->L * sizeof(float), cudaMemcpyHostToDevice));
@@ -381,6 +415,7 @@ static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     CUDA_OK(cudaMemsetAsync(c->m, 0, s->n_params * sizeof(float), c->stream));
     CUDA_OK(cudaMemsetAsync(c->v, 0, s->n_params * sizeof(float), c->stream));
     CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->bad_step, 0, sizeof(long long), c->stream));
     return 0;
 }
 
@@ -395,7 +430,8 @@ static int gpu_set_order(void *p, const uint32_t *order, size_t n, reel_error *e
         gfree(c->order);
         c->order = NULL;
         c->order_cap = 0;
-        CUDA_OK(cudaMalloc((void **)&c->order, n * sizeof(uint32_t)));
+        if (gmalloc((void **)&c->order, n * sizeof(uint32_t), "the row order", err))
+            return -1;
         c->order_cap = n;
     }
     CUDA_OK(cudaMemcpy(c->order, order, n * sizeof(uint32_t), cudaMemcpyHostToDevice));
@@ -474,7 +510,7 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         return -1;
     float scale = (float)(1.0 / head_count(s, n));
     head_loss<<<1, HEAD_THREADS, 0, c->stream>>>(logits, c->yb, nb, L, (int)s->head, scale, head_count(s, n), c->g0,
-                                                 NULL, c->loss_acc, c->batch_loss);
+                                                 NULL, c->loss_acc, c->batch_loss, (long long)step, c->bad_step);
     LAUNCH_OK();
     float *g0 = c->g0, *g1 = c->g1;
     for (size_t l = s->n_layers; l-- > 0;) {
@@ -499,7 +535,7 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         c->params, c->grads, c->m, c->v, s->n_params, (float)(1.0 - opt->lr * opt->weight_decay), (float)opt->beta1,
         (float)(1.0 - opt->beta1), (float)opt->beta2, (float)(1.0 - opt->beta2),
         (float)(opt->lr / (1.0 - pow(opt->beta1, (double)step))), (float)sqrt(1.0 - pow(opt->beta2, (double)step)),
-        (float)opt->eps);
+        (float)opt->eps, c->bad_step);
     LAUNCH_OK();
     if (loss) {
         CUDA_OK(cudaMemcpyAsync(loss, c->batch_loss, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
@@ -515,6 +551,32 @@ static int gpu_take_loss_sum(void *p, double *sum, reel_error *err)
     CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
     CUDA_OK(cudaStreamSynchronize(c->stream));
     return 0;
+}
+
+static int gpu_first_bad_step(void *p, long *step, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    long long v = 0;
+    CUDA_OK(cudaMemcpyAsync(&v, c->bad_step, sizeof v, cudaMemcpyDeviceToHost, c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    *step = (long)v;
+    return 0;
+}
+
+static int gpu_get_moments(void *p, float *m, float *v, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    return copy_flat(c, m, c->m, cudaMemcpyDeviceToHost, err) || copy_flat(c, v, c->v, cudaMemcpyDeviceToHost, err)
+               ? -1
+               : 0;
+}
+
+static int gpu_set_moments(void *p, const float *m, const float *v, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    return copy_flat(c, c->m, m, cudaMemcpyHostToDevice, err) || copy_flat(c, c->v, v, cudaMemcpyHostToDevice, err)
+               ? -1
+               : 0;
 }
 
 /* Forward over X in chunks; P and the summed loss (when Y) come back. */
@@ -535,7 +597,7 @@ static int gpu_eval(gpu_net *c, const float *X, const float *Y, size_t n, double
         if (forward(c, c->ex, (int)m, bufs, &logits, err))
             return -1;
         head_loss<<<1, HEAD_THREADS, 0, c->stream>>>(logits, Y ? c->ey : NULL, (int)m, (int)s->L, (int)s->head, 0.0f,
-                                                     1.0, NULL, P ? c->ep : NULL, c->eval_acc, NULL);
+                                                     1.0, NULL, P ? c->ep : NULL, c->eval_acc, NULL, 0, NULL);
         LAUNCH_OK();
         if (P)
             CUDA_OK(cudaMemcpyAsync(P + r0 * s->L, c->ep, m * s->L * sizeof(float), cudaMemcpyDeviceToHost,
@@ -563,6 +625,7 @@ static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 }
 
 extern "C" const reel_nn_backend reel_nn_cuda_backend = {
-    "cuda",      gpu_create,       gpu_set_params, gpu_get_params, gpu_get_grads, gpu_set_data,
-    gpu_set_order, gpu_train_step, gpu_take_loss_sum, gpu_predict, gpu_eval_loss, gpu_destroy,
+    "cuda",          gpu_create,        gpu_set_params,     gpu_get_params, gpu_get_grads,
+    gpu_set_data,    gpu_set_order,     gpu_train_step,     gpu_take_loss_sum, gpu_first_bad_step,
+    gpu_get_moments, gpu_set_moments,   gpu_predict,        gpu_eval_loss,  gpu_destroy,
 };

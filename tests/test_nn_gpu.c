@@ -201,3 +201,105 @@ Test(nn_gpu, training_loop_matches_cpu)
     free(Y8);
     unmake(&s);
 }
+
+/* Checkpoint support: AdamW's moments come back as they were set (after
+ * set_data, which clears them), and the GPU's steps continue from them as
+ * the CPU's do. */
+Test(nn_gpu, moments_round_trip_and_resume)
+{
+    const reel_nn_backend *gpu = gpu_backend(), *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 200, 11);
+    reel_error err;
+    size_t np = s.spec.n_params;
+    float *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v), *m2 = malloc(np * sizeof *m2),
+          *v2 = malloc(np * sizeof *v2), *pg = malloc(np * sizeof *pg), *pc = malloc(np * sizeof *pc);
+    for (size_t i = 0; i < np; i++) {
+        m[i] = (float)(i % 13) * 1e-3f - 6e-3f;
+        v[i] = (float)(i % 7) * 1e-6f;
+    }
+    const reel_nn_backend *be[2] = {gpu, cpu};
+    float *out[2] = {pg, pc};
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-3};
+    for (int k = 0; k < 2; k++) {
+        void *b = be[k]->create(&s.spec, 1, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(be[k]->set_params(b, s.params, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->set_moments(b, m, v, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->get_moments(b, m2, v2, &err), 0, "%s", err.msg);
+        cr_expect_eq(memcmp(m, m2, np * sizeof *m), 0, "%s: m", be[k]->name);
+        cr_expect_eq(memcmp(v, v2, np * sizeof *v), 0, "%s: v", be[k]->name);
+        cr_assert_eq(be[k]->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+        for (long step = 101; step <= 105; step++) /* as if resumed after step 100 */
+            cr_assert_geq(be[k]->train_step(b, (size_t)(step - 101) * 10, 10, &opt, step, NULL, &err), 0, "%s",
+                          err.msg);
+        cr_assert_eq(be[k]->get_params(b, out[k], &err), 0);
+        be[k]->destroy(b);
+    }
+    cr_expect(close_all("weights after 5 resumed steps", pg, pc, np, 1e-5, 1e-3));
+    free(m);
+    free(v);
+    free(m2);
+    free(v2);
+    free(pg);
+    free(pc);
+    unmake(&s);
+}
+
+/* A batch with an infinite input: the GPU records the step and from then
+ * on updates nothing, so the weights stay those from before it. */
+Test(nn_gpu, a_non_finite_step_changes_nothing)
+{
+    const reel_nn_backend *gpu = gpu_backend();
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 40, 12);
+    reel_error err;
+    size_t np = s.spec.n_params;
+    float *before = malloc(np * sizeof *before), *after = malloc(np * sizeof *after);
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 0};
+    for (size_t i = 0; i < s.n; i++)
+        s.order[i] = (uint32_t)i;
+    s.X[25 * 21 + 3] = INFINITY; /* row 25: in the third batch of 10 */
+    void *b = gpu->create(&s.spec, 1, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_eq(gpu->set_params(b, s.params, &err), 0, "%s", err.msg);
+    cr_assert_eq(gpu->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+    cr_assert_eq(gpu->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+    for (long step = 1; step <= 2; step++)
+        cr_assert_geq(gpu->train_step(b, (size_t)(step - 1) * 10, 10, &opt, step, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(gpu->get_params(b, before, &err), 0);
+    for (long step = 3; step <= 4; step++)
+        cr_assert_geq(gpu->train_step(b, (size_t)(step - 1) * 10, 10, &opt, step, NULL, &err), 0, "%s", err.msg);
+    double sum;
+    long bad = -1;
+    cr_assert_eq(gpu->take_loss_sum(b, &sum, &err), 0, "%s", err.msg);
+    cr_assert_eq(gpu->first_bad_step(b, &bad, &err), 0, "%s", err.msg);
+    cr_expect_eq(bad, 3);
+    cr_assert_eq(gpu->get_params(b, after, &err), 0);
+    cr_expect_eq(memcmp(before, after, np * sizeof *after), 0, "weights changed after the bad step");
+    gpu->destroy(b);
+    free(before);
+    free(after);
+    unmake(&s);
+}
+
+/* A net far too big for the device: a one-line message with the sizes,
+ * not a raw CUDA error. */
+Test(nn_gpu, out_of_memory_names_the_sizes)
+{
+    const reel_nn_backend *gpu = gpu_backend();
+    reel_nn_spec spec;
+    reel_error err;
+    /* 65536-wide layers: 4 buffers of 3 x 2^32 floats = 192 GiB */
+    cJSON *layers = cJSON_Parse("[{\"width\":65536},{\"width\":65536},{\"width\":65536},{\"width\":65536}]");
+    cr_assert_eq(reel_nn_spec_build(&spec, layers, "sigmoid", 4, 3, &err), 0, "%s", err.msg);
+    cJSON_Delete(layers);
+    void *b = gpu->create(&spec, 1, &err);
+    if (b)
+        gpu->destroy(b);
+    cr_assert_null(b, "a 192 GiB net fitted on the GPU?");
+    printf("nn_gpu out of memory: %s\n", err.msg);
+    cr_expect(strstr(err.msg, "GPU out of memory") && strstr(err.msg, "MiB"), "%s", err.msg);
+    cr_expect(strchr(err.msg, '\n') == NULL);
+}

@@ -196,7 +196,7 @@ int reel_cmd_compare(int argc, char **argv)
     /* A model that fails is reported and skipped; the others still run. */
     reel_run *runs = calloc(n_models, sizeof *runs);
     char **failed = calloc(n_models, sizeof *failed), **failed_msg = calloc(n_models, sizeof *failed_msg);
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds, NULL};
     size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {

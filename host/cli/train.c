@@ -57,7 +57,7 @@ int reel_cmd_train(int argc, char **argv)
 {
     reel_common_opts c;
     reel_common_defaults(&c);
-    const char *model = NULL, *params_file = NULL, *save = NULL, *out = NULL, *format = "table";
+    const char *model = NULL, *params_file = NULL, *save = NULL, *out = NULL, *format = "table", *checkpoint = NULL;
     int epochs = 0, batch = 0;
     double lr = 0;
     reel_optset s = {0};
@@ -70,6 +70,9 @@ int reel_cmd_train(int argc, char **argv)
     reel_optset_add(&s, "epochs", OPT_INT, &epochs, "N", "nets: maximum epochs");
     reel_optset_add(&s, "batch-size", OPT_INT, &batch, "N", "nets: batch size");
     reel_optset_add(&s, "lr", OPT_DOUBLE, &lr, "X", "nets: learning rate");
+    reel_optset_add(&s, "checkpoint", OPT_STR, &checkpoint, "FILE",
+                    "nets: save the training state here after every epoch; if FILE exists, resume from it "
+                    "(same data and params; --epochs may be raised)");
     reel_add_run_opts(&s, &c);
     reel_error err = {{0}};
     int r = reel_parse("train", USAGE, &s, argc, argv, &err);
@@ -79,6 +82,9 @@ int reel_cmd_train(int argc, char **argv)
         r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_model_name_list());
     if (r == 0 && !reel_model_def(model))
         r = reel_fail(&err, "reel train: unknown model '%s'; valid models: %s", model, reel_model_name_list());
+    if (r == 0 && checkpoint && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(reel_model_def(model), "kind")),
+                                       "mlp") != 0)
+        r = reel_fail(&err, "reel train: --checkpoint is for the nets (a %s model trains in one go)", model);
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
         r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
     if (r == 0 && (epochs < 0 || batch < 0 || lr < 0))
@@ -107,7 +113,7 @@ int reel_cmd_train(int argc, char **argv)
         reel_prepared_warn(&p);
     }
     reel_run run;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds, checkpoint};
     int rc = REEL_EXIT_RUNTIME;
     if (out && reel_mkdir_p(out, &err))
         goto done_prepared;

@@ -27,6 +27,7 @@ reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const
         .device = o->device,
         .out_dir = o->out_dir,
         .name = m->name,
+        .checkpoint = o->checkpoint,
     };
     return c;
 }

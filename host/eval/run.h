@@ -16,6 +16,7 @@ typedef struct {
     int quiet;
     const char *out_dir; /* may be NULL */
     const char *tune_thresholds; /* NULL, "per-label" or "global": chosen on the validation rows */
+    const char *checkpoint;      /* nets: see reel_fit_ctx (NULL: none) */
 } reel_run_opts;
 
 typedef struct {

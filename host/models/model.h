@@ -32,6 +32,7 @@ typedef struct {
     const char *device;  /* "auto", "cpu" or "gpu" */
     const char *out_dir; /* where a kind may write extra files (history.csv); may be NULL */
     const char *name;    /* model name for messages */
+    const char *checkpoint; /* nets: training state file, written each epoch and resumed from (may be NULL) */
 } reel_fit_ctx;
 
 /* Per-epoch history of an iterative model (nets): NaN where there was no

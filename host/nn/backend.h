@@ -47,11 +47,23 @@ typedef struct reel_nn_backend {
     /* One step on rows order[start .. start+n): forward, loss, backward and
      * AdamW update number `step` (1-based, for the bias correction). The
      * batch's mean loss times n is added to an accumulator; when loss is not
-     * NULL the batch loss is also returned (on a GPU that waits for it). */
+     * NULL the batch loss is also returned (on a GPU that waits for it).
+     * A step whose loss is not finite (CPU: or whose gradient is not)
+     * updates nothing, and neither does any later step until set_data: the
+     * parameters stay the last good ones. Returns 1 when the backend knows
+     * at once that this step was such a step (CPU), else 0 or -1 (error). */
     int (*train_step)(void *b, size_t start, size_t n, const reel_adamw *opt, long step, float *loss,
                       reel_error *err);
     /* Returns and clears the accumulator: sum over steps of n * batch loss. */
     int (*take_loss_sum)(void *b, double *sum, reel_error *err);
+    /* The number of the first step since set_data whose loss was not
+     * finite, or 0. The GPU keeps it on the device and reads it here (a
+     * sync: call it once per epoch, after take_loss_sum). */
+    int (*first_bad_step)(void *b, long *step, reel_error *err);
+    /* AdamW's two moment buffers (n_params each), for checkpoints: set
+     * them after set_data, which clears them. */
+    int (*get_moments)(void *b, float *m, float *v, reel_error *err);
+    int (*set_moments)(void *b, const float *m, const float *v, reel_error *err);
     /* P (n x L) = head outputs (sigmoid or softmax probabilities). */
     int (*predict)(void *b, const float *X, size_t n, float *P, reel_error *err);
     /* Mean loss over n rows (no update); P filled as predict when not NULL. */

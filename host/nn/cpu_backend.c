@@ -3,6 +3,7 @@
  * predict and eval_loss split the rows into fixed chunks over OpenMP
  * threads, each row computed by the same code, so results are identical
  * for any thread count. */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ typedef struct {
     size_t cap;
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
     double loss_sum;
+    long bad_step; /* the first step whose loss or gradient was not finite, 0: none */
 } cpu_net;
 
 static void cpu_destroy(void *p)
@@ -154,6 +156,7 @@ static int cpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     memset(c->m, 0, c->spec.n_params * sizeof(float));
     memset(c->v, 0, c->spec.n_params * sizeof(float));
     c->loss_sum = 0.0;
+    c->bad_step = 0;
     return 0;
 }
 
@@ -219,11 +222,44 @@ static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
             c->g1 = t;
         }
     }
-    reel_cpu_adamw(c->params, c->grads, c->m, c->v, s->n_params, opt, step);
+    /* A NaN or inf anywhere in the gradient makes this sum non-finite. */
+    double gsum = 0.0;
+    for (size_t k = 0; k < s->n_params; k++)
+        gsum += c->grads[k];
+    int bad = !isfinite(batch_loss) || !isfinite(gsum);
+    if (bad && !c->bad_step)
+        c->bad_step = step;
+    if (!c->bad_step)
+        reel_cpu_adamw(c->params, c->grads, c->m, c->v, s->n_params, opt, step);
     flush_denormals_end(csr);
     c->loss_sum += (double)batch_loss * (double)n;
     if (loss)
         *loss = batch_loss;
+    return bad;
+}
+
+static int cpu_first_bad_step(void *p, long *step, reel_error *err)
+{
+    (void)err;
+    *step = ((cpu_net *)p)->bad_step;
+    return 0;
+}
+
+static int cpu_get_moments(void *p, float *m, float *v, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    memcpy(m, c->m, c->spec.n_params * sizeof(float));
+    memcpy(v, c->v, c->spec.n_params * sizeof(float));
+    return 0;
+}
+
+static int cpu_set_moments(void *p, const float *m, const float *v, reel_error *err)
+{
+    (void)err;
+    cpu_net *c = p;
+    memcpy(c->m, m, c->spec.n_params * sizeof(float));
+    memcpy(c->v, v, c->spec.n_params * sizeof(float));
     return 0;
 }
 
@@ -303,6 +339,9 @@ const reel_nn_backend reel_nn_cpu_backend = {
     .set_order = cpu_set_order,
     .train_step = cpu_train_step,
     .take_loss_sum = cpu_take_loss_sum,
+    .first_bad_step = cpu_first_bad_step,
+    .get_moments = cpu_get_moments,
+    .set_moments = cpu_set_moments,
     .predict = cpu_predict,
     .eval_loss = cpu_eval_loss,
     .destroy = cpu_destroy,

@@ -169,9 +169,20 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         .threshold = reel_param_is_null(params, "threshold") ? mlp_default_threshold(params, ctx->L)
                                                              : (float)reel_param_num(params, "threshold"),
         .seed = seed,
+        .checkpoint = ctx->checkpoint,
     };
-    if (reel_nn_train(s->be, s->b, &s->spec, &o, &tctx, &s->train, err) ||
-        s->be->get_params(s->b, s->params, err))
+    cJSON *run = cJSON_CreateObject(); /* which run a checkpoint belongs to */
+    if (!run || !cJSON_AddStringToObject(run, "model", ctx->name ? ctx->name : "mlp") ||
+        !cJSON_AddItemToObject(run, "params", cJSON_Duplicate(params, 1))) {
+        cJSON_Delete(run);
+        reel_fail(err, "out of memory");
+        goto fail;
+    }
+    o.run = run;
+    int bad = reel_nn_train(s->be, s->b, &s->spec, &o, &tctx, &s->train, err) ||
+              s->be->get_params(s->b, s->params, err);
+    cJSON_Delete(run);
+    if (bad)
         goto fail;
     free(Xt);
     free(Xvt);

@@ -1,5 +1,7 @@
 #include "nn/train.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "eval/metrics.h"
+#include "nn/checkpoint.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
 #include "util/rng.h"
@@ -110,6 +113,186 @@ static float *to_float(const uint8_t *Y, size_t count)
     return f;
 }
 
+/* Where the loop is: everything besides the weights that one epoch hands
+ * to the next (a checkpoint saves it). */
+typedef struct {
+    long epoch; /* completed */
+    long step;
+    long wait; /* epochs without progress */
+    double ref_loss;
+    int stopped; /* early stopping has decided */
+    reel_rng rng;
+} progress;
+
+/* FNV-1a over bytes: a checksum of the data a checkpoint was made on. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Which run a checkpoint belongs to: the caller's description (model and
+ * params) without "epochs", which a resumed run may raise, plus the data's
+ * shape and checksum, the batch order's seed and the validation threshold. */
+static cJSON *run_identity(const reel_nn_train_opts *o, const reel_fit_ctx *ctx, const float *Y, const float *Yv)
+{
+    cJSON *r = o->run ? cJSON_Duplicate(o->run, 1) : cJSON_CreateObject();
+    if (!r)
+        return NULL;
+    cJSON *params = cJSON_GetObjectItemCaseSensitive(r, "params");
+    if (params)
+        cJSON_DeleteItemFromObjectCaseSensitive(params, "epochs");
+    uint64_t h = 1469598103934665603ULL;
+    h = fnv1a(h, ctx->X, ctx->n * ctx->d * sizeof(float));
+    h = fnv1a(h, Y, ctx->n * ctx->L * sizeof(float));
+    h = fnv1a(h, ctx->Xv, ctx->nv * ctx->d * sizeof(float));
+    h = fnv1a(h, Yv, ctx->nv * ctx->L * sizeof(float));
+    char hex[32], seed[32];
+    snprintf(hex, sizeof hex, "%016" PRIx64, h);
+    snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
+    cJSON_AddNumberToObject(r, "rows", (double)ctx->n);
+    cJSON_AddNumberToObject(r, "valid_rows", (double)ctx->nv);
+    cJSON_AddNumberToObject(r, "features", (double)ctx->d);
+    cJSON_AddNumberToObject(r, "labels", (double)ctx->L);
+    cJSON_AddStringToObject(r, "data", hex);
+    cJSON_AddStringToObject(r, "shuffle_seed", seed);
+    return r;
+}
+
+/* The training state that lives outside the backend. */
+typedef struct {
+    progress at;
+    weight_avg w;
+    float *best;
+    history h;
+    cJSON *run;
+    float *ck[3]; /* checkpoint scratch: live weights, AdamW's m and v */
+} loop;
+
+static int save_checkpoint(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const char *path, loop *lp,
+                           const reel_nn_train_result *res, reel_error *err)
+{
+    if (be->get_params(b, lp->ck[0], err) || be->get_moments(b, lp->ck[1], lp->ck[2], err))
+        return -1;
+    reel_nn_checkpoint c = {
+        .run = lp->run,
+        .backend = be->name,
+        .epoch = lp->at.epoch,
+        .step = lp->at.step,
+        .wait = lp->at.wait,
+        .best_epoch = res->best_epoch,
+        .stopped = lp->at.stopped,
+        .ref_loss = lp->at.ref_loss,
+        .best_val_loss = res->best_val_loss,
+        .rng = lp->at.rng,
+        .n_params = s->n_params,
+        .params = lp->ck[0],
+        .m = lp->ck[1],
+        .v = lp->ck[2],
+        .best = lp->best,
+        .ema_sum = lp->w.sum,
+        .ema_weight = lp->w.weight,
+        .ema_last_step = lp->w.last_step,
+        .history = res->history,
+        .history_csv = lp->h.text,
+    };
+    return reel_nn_checkpoint_write(path, &c, err);
+}
+
+/* When the checkpoint file exists, puts its state into the backend and the
+ * loop; *resumed = 1. A missing file means a fresh start. */
+static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
+                  const char *name, int quiet, loop *lp, reel_nn_train_result *res, int *resumed, reel_error *err)
+{
+    *resumed = 0;
+    FILE *probe = fopen(o->checkpoint, "rb");
+    if (!probe) {
+        if (errno == ENOENT)
+            return 0;
+        return reel_fail(err, "%s: cannot read checkpoint: %s", o->checkpoint, strerror(errno));
+    }
+    fclose(probe);
+    reel_nn_checkpoint c;
+    if (reel_nn_checkpoint_read(o->checkpoint, s->n_params, lp->w.sum != NULL, &c, err))
+        return -1;
+    char key[256];
+    const char *diff = reel_nn_checkpoint_run_diff(c.run, lp->run, key, sizeof key);
+    if (diff) {
+        reel_nn_checkpoint_free(&c);
+        return reel_fail(err, "%s: checkpoint of another run (%s differs); delete it or choose another --checkpoint "
+                         "file", o->checkpoint, diff);
+    }
+    int rc = -1;
+    if (be->set_params(b, c.params, err) || be->set_moments(b, c.m, c.v, err))
+        goto done;
+    memcpy(lp->best, c.best, s->n_params * sizeof *lp->best);
+    if (lp->w.sum) {
+        memcpy(lp->w.sum, c.ema_sum, s->n_params * sizeof *lp->w.sum);
+        lp->w.weight = c.ema_weight;
+        lp->w.last_step = c.ema_last_step;
+    }
+    lp->at = (progress){.epoch = c.epoch, .step = c.step, .wait = c.wait, .ref_loss = c.ref_loss,
+                        .stopped = c.stopped, .rng = c.rng};
+    if (c.history_csv) {
+        free(lp->h.text);
+        lp->h.text = c.history_csv;
+        lp->h.len = strlen(c.history_csv);
+        lp->h.cap = lp->h.len + 1;
+        c.history_csv = NULL;
+    }
+    res->history = c.history;
+    memset(&c.history, 0, sizeof c.history);
+    res->epochs_run = c.epoch;
+    res->best_epoch = c.best_epoch;
+    res->best_val_loss = c.best_val_loss;
+    res->resumed_at = c.epoch;
+    *resumed = 1;
+    if (!quiet && strcmp(c.backend, be->name) != 0)
+        fprintf(stderr, "reel: %s: the checkpoint was written by the %s backend, this run uses %s: the result "
+                "will differ slightly from an uninterrupted run\n", name, c.backend, be->name);
+    if (!quiet && c.stopped)
+        fprintf(stderr, "reel: %s: checkpoint %s: training had already stopped early after epoch %ld; delete the "
+                "file to train again\n", name, o->checkpoint, c.epoch);
+    else if (!quiet)
+        fprintf(stderr, "reel: %s: resuming from checkpoint %s after epoch %ld (step %ld)\n", name, o->checkpoint,
+                c.epoch, c.step);
+    rc = 0;
+done:
+    reel_nn_checkpoint_free(&c);
+    return rc;
+}
+
+/* The loss was not finite in `epoch` (at step `bad` when the backend saw
+ * it, and then it applied no update from that step on). Keeps the best
+ * epoch's weights, else the last good ones; fails only when none are known
+ * to be good. */
+static int diverged(const reel_nn_train_opts *o, const char *name, long epoch, long bad, double loss,
+                    size_t nv, reel_nn_train_result *res, reel_error *err)
+{
+    char where[96];
+    if (bad)
+        snprintf(where, sizeof where, "at step %ld in epoch %ld", bad, epoch);
+    else
+        snprintf(where, sizeof where, "in epoch %ld (loss %g)", epoch, loss);
+    res->stopped_early = 1;
+    res->diverged = epoch;
+    res->bad_step = bad;
+    if (nv && o->restore_best && res->best_epoch > 0) {
+        fprintf(stderr, "reel: %s: training diverged %s (the loss was not finite): stopped, keeping the weights of "
+                "epoch %ld; a smaller lr (now %g) should help\n", name, where, res->best_epoch, o->opt.lr);
+        return 0;
+    }
+    if (bad) {
+        fprintf(stderr, "reel: %s: training diverged %s (the loss was not finite): stopped, keeping the weights "
+                "from before that step; a smaller lr (now %g) should help\n", name, where, o->opt.lr);
+        return 0;
+    }
+    return reel_fail(err, "%s: training diverged %s with no good epoch to fall back on; try a smaller lr (now %g)",
+                     name, where, o->opt.lr);
+}
+
 int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
                   const reel_fit_ctx *ctx, reel_nn_train_result *res, reel_error *err)
 {
@@ -121,118 +304,140 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     if (n > UINT32_MAX)
         return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, n, UINT32_MAX);
     int rc = -1;
-    history h = {0};
+    loop lp = {.w = {.decay = o->ema, .n = s->n_params}};
     float *Y = to_float(ctx->Y, n * L), *Yv = to_float(ctx->Yv, nv * L);
-    float *Pv = malloc((nv ? nv : 1) * L * sizeof *Pv), *best = malloc(s->n_params * sizeof *best);
+    float *Pv = malloc((nv ? nv : 1) * L * sizeof *Pv);
     uint8_t *pred = malloc((nv ? nv : 1) * L);
     size_t *idx = malloc(n * sizeof *idx);
     uint32_t *order = malloc(n * sizeof *order);
-    weight_avg w = {.decay = o->ema, .n = s->n_params};
+    int oom = !Y || !Yv || !Pv || !pred || !idx || !order;
+    oom |= !(lp.best = calloc(s->n_params, sizeof *lp.best));
     if (o->ema > 0) {
-        w.sum = calloc(s->n_params, sizeof *w.sum);
-        w.live = malloc(s->n_params * sizeof *w.live);
-        w.avg = malloc(s->n_params * sizeof *w.avg);
+        oom |= !(lp.w.sum = calloc(s->n_params, sizeof *lp.w.sum));
+        oom |= !(lp.w.live = malloc(s->n_params * sizeof *lp.w.live));
+        oom |= !(lp.w.avg = malloc(s->n_params * sizeof *lp.w.avg));
     }
-    if (!Y || !Yv || !Pv || !best || !pred || !idx || !order || (o->ema > 0 && (!w.sum || !w.live || !w.avg))) {
+    if (o->checkpoint)
+        for (int k = 0; k < 3; k++)
+            oom |= !(lp.ck[k] = malloc(s->n_params * sizeof(float)));
+    if (oom) {
         reel_fail(err, "%s: out of memory for training", name);
         goto done;
     }
     if (be->set_data(b, ctx->X, Y, n, err))
         goto done;
+    /* The history CSV is always kept (a checkpoint carries it); it is
+     * written only with an output directory. */
+    history_add(&lp.h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"
+                       "val_hamming_accuracy,seconds\n");
     if (ctx->out_dir) {
         if (reel_mkdir_p(ctx->out_dir, err))
             goto done;
         char file[512];
         snprintf(file, sizeof file, "history_%s.csv", name);
-        h.path = reel_path_join(ctx->out_dir, file);
-        history_add(&h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"
-                        "val_hamming_accuracy,seconds\n");
+        lp.h.path = reel_path_join(ctx->out_dir, file);
+    }
+    lp.at.ref_loss = INFINITY;
+    res->best_val_loss = INFINITY;
+    reel_rng_seed_stream(&lp.at.rng, o->seed, 1);
+    int resumed = 0;
+    if (o->checkpoint) {
+        if (!(lp.run = run_identity(o, ctx, Y, Yv))) {
+            reel_fail(err, "%s: out of memory", name);
+            goto done;
+        }
+        if (resume(be, b, s, o, name, ctx->quiet, &lp, res, &resumed, err))
+            goto done;
     }
     if (nv == 0 && !ctx->quiet)
         fprintf(stderr, "reel: %s: no validation rows: training all %ld epochs without early stopping\n", name,
                 o->epochs);
 
-    reel_rng rng;
-    reel_rng_seed_stream(&rng, o->seed, 1);
-    double t_start = reel_now(), ref_loss = INFINITY;
-    long step = 0, wait = 0;
-    res->best_val_loss = INFINITY;
-    for (long epoch = 1; epoch <= o->epochs; epoch++) {
+    double t_start = reel_now();
+    long first_epoch = lp.at.epoch + 1;
+    for (long epoch = first_epoch; !lp.at.stopped && epoch <= o->epochs; epoch++) {
         double t0 = reel_now();
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
-        reel_rng_shuffle(&rng, idx, n);
+        reel_rng_shuffle(&lp.at.rng, idx, n);
         for (size_t i = 0; i < n; i++)
             order[i] = (uint32_t)idx[i];
         if (be->set_order(b, order, n, err))
             goto done;
+        long bad = 0;
         for (size_t start = 0; start < n; start += (size_t)o->batch_size) {
             size_t m = n - start < (size_t)o->batch_size ? n - start : (size_t)o->batch_size;
             if (reel_interrupted()) {
-                reel_fail(err, "%s: interrupted in epoch %ld at row %zu of %zu (step %ld); nothing was saved", name,
-                          epoch, start, n, step);
+                char saved[600] = "nothing was saved";
+                if (o->checkpoint && lp.at.epoch > 0)
+                    snprintf(saved, sizeof saved, "checkpoint %s holds epoch %ld: run the same command to resume",
+                             o->checkpoint, lp.at.epoch);
+                else if (o->checkpoint)
+                    snprintf(saved, sizeof saved, "no epoch had finished, so checkpoint %s was not written",
+                             o->checkpoint);
+                reel_fail(err, "%s: interrupted in epoch %ld at row %zu of %zu (step %ld); %s", name, epoch, start,
+                          n, lp.at.step, saved);
                 goto done;
             }
-            if (be->train_step(b, start, m, &o->opt, ++step, NULL, err))
+            int r = be->train_step(b, start, m, &o->opt, ++lp.at.step, NULL, err);
+            if (r < 0)
                 goto done;
-            if (o->ema > 0 && (step - w.last_step >= EMA_EVERY || start + m >= n) &&
-                avg_update(&w, be, b, step, err))
+            if (r > 0) { /* the CPU backend knows at once; its update was skipped */
+                bad = lp.at.step;
+                break;
+            }
+            if (o->ema > 0 && (lp.at.step - lp.w.last_step >= EMA_EVERY || start + m >= n) &&
+                avg_update(&lp.w, be, b, lp.at.step, err))
                 goto done;
         }
         double loss_sum;
-        if (be->take_loss_sum(b, &loss_sum, err))
+        if (be->take_loss_sum(b, &loss_sum, err) || (!bad && be->first_bad_step(b, &bad, err)))
             goto done;
         double train_loss = loss_sum / (double)n;
-        if (!isfinite(train_loss)) {
-            /* Keep the last good weights when there are any (the best epoch's). */
-            if (nv && o->restore_best && res->best_epoch > 0) {
-                fprintf(stderr, "reel: %s: training diverged in epoch %ld (loss %g): stopped, keeping the "
-                        "weights of epoch %ld; a smaller lr (now %g) should help\n", name, epoch, train_loss,
-                        res->best_epoch, o->opt.lr);
-                res->stopped_early = 1;
-                res->diverged = epoch;
-                break;
-            }
-            reel_fail(err, "%s: training diverged in epoch %ld (loss %g) with no good epoch to fall back on; "
-                      "try a smaller lr (now %g)", name, epoch, train_loss, o->opt.lr);
-            goto done;
+        if (bad || !isfinite(train_loss)) {
+            if (diverged(o, name, epoch, bad, train_loss, nv, res, err))
+                goto done;
+            break;
         }
         double val_loss = NAN;
         reel_metrics vm = {0};
         if (nv && o->ema > 0) { /* validate the average; the live weights go back after */
-            avg_compute(&w);
-            if (be->set_params(b, w.avg, err))
+            avg_compute(&lp.w);
+            if (be->set_params(b, lp.w.avg, err))
                 goto done;
         }
         if (nv && validate(be, b, ctx, Yv, Pv, pred, o->threshold, &val_loss, &vm, err))
             goto done;
-        if (nv && o->ema > 0 && be->set_params(b, w.live, err)) {
+        if (nv && o->ema > 0 && be->set_params(b, lp.w.live, err)) {
             reel_metrics_free(&vm);
             goto done;
         }
         double secs = reel_now() - t0;
         res->epochs_run = epoch;
+        lp.at.epoch = epoch;
         if (nv && val_loss < res->best_val_loss) {
             res->best_val_loss = val_loss;
             res->best_epoch = epoch;
             if (o->restore_best && o->ema > 0)
-                memcpy(best, w.avg, s->n_params * sizeof *best);
-            else if (o->restore_best && be->get_params(b, best, err)) {
+                memcpy(lp.best, lp.w.avg, s->n_params * sizeof *lp.best);
+            else if (o->restore_best && be->get_params(b, lp.best, err)) {
                 reel_metrics_free(&vm);
                 goto done;
             }
         }
-        if (nv && val_loss < ref_loss - o->min_delta) {
-            ref_loss = val_loss;
-            wait = 0;
+        if (nv && val_loss < lp.at.ref_loss - o->min_delta) {
+            lp.at.ref_loss = val_loss;
+            lp.at.wait = 0;
         } else if (nv) {
-            wait++;
+            lp.at.wait++;
         }
         if (nv && o->patience_from_best && res->best_epoch == epoch)
-            wait = 0;
+            lp.at.wait = 0;
+        lp.at.stopped = nv && lp.at.wait >= o->patience;
         if (!ctx->quiet) {
             char eta[32];
-            format_eta((reel_now() - t_start) / (double)epoch * (double)(o->epochs - epoch), eta, sizeof eta);
+            format_eta((reel_now() - t_start) / (double)(epoch - first_epoch + 1) * (double)(o->epochs - epoch), eta,
+                       sizeof eta);
             if (nv)
                 fprintf(stderr,
                         "reel: %s: epoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f samples/s  "
@@ -243,21 +448,19 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
                         o->epochs, train_loss, (double)n / secs, eta);
         }
         reel_history_add(&res->history, train_loss, val_loss, nv ? vm.samples_f1 : NAN);
-        if (h.path) {
-            history_add(&h, "%ld,%.9g", epoch, train_loss);
-            if (nv) /* without validation those columns stay empty */
-                history_add(&h, ",%.9g,%.9g,%.9g,%.9g,%.9g", val_loss, vm.samples_f1, vm.samples_precision,
-                            vm.samples_recall, vm.hamming_accuracy);
-            else
-                history_add(&h, ",,,,,");
-            history_add(&h, ",%.3f\n", secs);
-            if (h.text && reel_write_file_atomic(h.path, h.text, err)) {
-                reel_metrics_free(&vm);
-                goto done;
-            }
-        }
+        history_add(&lp.h, "%ld,%.9g", epoch, train_loss);
+        if (nv) /* without validation those columns stay empty */
+            history_add(&lp.h, ",%.9g,%.9g,%.9g,%.9g,%.9g", val_loss, vm.samples_f1, vm.samples_precision,
+                        vm.samples_recall, vm.hamming_accuracy);
+        else
+            history_add(&lp.h, ",,,,,");
+        history_add(&lp.h, ",%.3f\n", secs);
         reel_metrics_free(&vm);
-        if (nv && wait >= o->patience && epoch < o->epochs) {
+        if (lp.h.path && lp.h.text && reel_write_file_atomic(lp.h.path, lp.h.text, err))
+            goto done;
+        if (o->checkpoint && save_checkpoint(be, b, s, o->checkpoint, &lp, res, err))
+            goto done;
+        if (lp.at.stopped && epoch < o->epochs) {
             res->stopped_early = 1;
             if (!ctx->quiet && o->patience_from_best)
                 fprintf(stderr,
@@ -268,37 +471,41 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
                 fprintf(stderr,
                         "reel: %s: early stopping after epoch %ld: validation loss has not gone below "
                         "%.4f - %g for %ld epochs\n",
-                        name, epoch, ref_loss, o->min_delta, o->patience);
-            break;
+                        name, epoch, lp.at.ref_loss, o->min_delta, o->patience);
         }
     }
+    if (resumed && lp.at.stopped && lp.at.epoch < o->epochs)
+        res->stopped_early = 1;
     /* The live weights are in the backend: put back the best ones, or the
-     * final average. */
+     * final average (when it has seen a step). */
     if (nv && o->restore_best && res->best_epoch &&
         (o->ema > 0 || res->diverged || res->best_epoch != res->epochs_run)) {
-        if (be->set_params(b, best, err))
+        if (be->set_params(b, lp.best, err))
             goto done;
         if (!ctx->quiet)
             fprintf(stderr, "reel: %s: restored the %sweights of epoch %ld (val loss %.4f)\n", name,
                     o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
-    } else if (o->ema > 0) {
-        avg_compute(&w);
-        if (be->set_params(b, w.avg, err))
+    } else if (o->ema > 0 && lp.w.weight > 0) {
+        avg_compute(&lp.w);
+        if (be->set_params(b, lp.w.avg, err))
             goto done;
     }
     rc = 0;
 done:
-    free(w.sum);
-    free(w.live);
-    free(w.avg);
+    free(lp.w.sum);
+    free(lp.w.live);
+    free(lp.w.avg);
+    free(lp.best);
+    for (int k = 0; k < 3; k++)
+        free(lp.ck[k]);
+    cJSON_Delete(lp.run);
     free(Y);
     free(Yv);
     free(Pv);
-    free(best);
     free(pred);
     free(idx);
     free(order);
-    free(h.text);
-    free(h.path);
+    free(lp.h.text);
+    free(lp.h.path);
     return rc;
 }

@@ -27,6 +27,12 @@ typedef struct {
     double ema;
     float threshold; /* for the validation F1 */
     uint64_t seed;   /* the shuffles are drawn from stream 1 of this seed */
+    /* A checkpoint file (NULL: none): written after every epoch; when it
+     * exists at the start, training resumes from it (see nn/checkpoint.h),
+     * provided it belongs to the same run: `run` (model name and params, but
+     * epochs) plus what the loop adds (data shape and checksum, seed). */
+    const char *checkpoint;
+    const cJSON *run;
 } reel_nn_train_opts;
 
 typedef struct {
@@ -35,6 +41,8 @@ typedef struct {
     double best_val_loss;
     int stopped_early;
     long diverged; /* the epoch whose loss was not finite (then the best weights were kept), or 0 */
+    long bad_step; /* the step whose loss was not finite, when the backend knew it, or 0 */
+    long resumed_at; /* the epoch a checkpoint had reached, 0: trained from the start */
     reel_history history; /* per epoch; freed by the owner with reel_history_free */
 } reel_nn_train_result;
 

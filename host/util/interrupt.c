@@ -26,3 +26,9 @@ void reel_interrupt_install(void)
 }
 
 int reel_interrupted(void) { return flag != 0; }
+
+void reel_interrupt_clear(void)
+{
+    flag = 0;
+    reel_interrupt_install();
+}

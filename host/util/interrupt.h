@@ -7,5 +7,7 @@
 void reel_interrupt_install(void);
 /* Non-zero once SIGINT was received. */
 int reel_interrupted(void);
+/* Forgets an interrupt and re-arms the handler (tests; a new run). */
+void reel_interrupt_clear(void);
 
 #endif
