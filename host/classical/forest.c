@@ -41,7 +41,7 @@ static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
     if (bootstrap_size(params, n, &n_boot, err))
         return NULL;
     reel_tree_data td;
-    if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, err))
+    if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, 0, err))
         return NULL;
     reel_tree_params p;
     reel_tree_params_get(params, n, ctx->d, &p);

@@ -154,6 +154,45 @@ static void solve_positive(const double *A, const double *B, size_t d, size_t L,
     free(g);
 }
 
+/* Rows [r0, r0 + m) of the training set as doubles, minus the means. */
+static void centre_rows(const reel_fit_ctx *ctx, const double *mx, const double *my, size_t r0, size_t m,
+                        double *Xc, double *Yc)
+{
+    size_t d = ctx->d, L = ctx->L;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < d; j++)
+            Xc[i * d + j] = ctx->X[(r0 + i) * d + j] - mx[j];
+        for (size_t l = 0; l < L; l++)
+            Yc[i * L + l] = (ctx->Y[(r0 + i) * L + l] ? 1.0 : -1.0) - my[l];
+    }
+}
+
+#define NORMAL_BLOCK 8192 /* rows per block of the normal equations */
+
+/* A += Xc^T Xc and B += Xc^T Yc, block by block (A and B start at 0). */
+static int normal_equations(const reel_fit_ctx *ctx, const double *mx, const double *my, double *A, double *B,
+                            reel_error *err)
+{
+    size_t n = ctx->n, d = ctx->d, L = ctx->L, rows = n < NORMAL_BLOCK ? n : NORMAL_BLOCK;
+    double *Xc = malloc(rows * d * sizeof *Xc), *Yc = malloc(rows * L * sizeof *Yc);
+    if (!Xc || !Yc) {
+        free(Xc);
+        free(Yc);
+        return reel_fail(err, "ridge: out of memory");
+    }
+    for (size_t r0 = 0; r0 < n; r0 += rows) {
+        size_t m = n - r0 < rows ? n - r0 : rows;
+        centre_rows(ctx, mx, my, r0, m, Xc, Yc);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)m, 1.0, Xc, (int)d, Xc, (int)d,
+                    1.0, A, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)L, (int)m, 1.0, Xc, (int)d, Yc, (int)L,
+                    1.0, B, (int)L);
+    }
+    free(Xc);
+    free(Yc);
+    return 0;
+}
+
 static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     size_t n = ctx->n, d = ctx->d, L = ctx->L;
@@ -166,54 +205,55 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
         return NULL;
     }
     ridge_state *s = ridge_new(params, d, L);
-    double *Xc = malloc((n * d > 0 ? n * d : 1) * sizeof *Xc), *Yc = malloc((n * L > 0 ? n * L : 1) * sizeof *Yc),
-           *mx = calloc(d ? d : 1, sizeof *mx), *my = calloc(L ? L : 1, sizeof *my),
-           *A = malloc((d * d > 0 ? d * d : 1) * sizeof *A), *B = malloc((d * L > 0 ? d * L : 1) * sizeof *B),
-           *W = calloc(d * L > 0 ? d * L : 1, sizeof *W);
-    if (!s || !Xc || !Yc || !mx || !my || !A || !B || !W) {
+    double *mx = calloc(d ? d : 1, sizeof *mx), *my = calloc(L ? L : 1, sizeof *my),
+           *A = calloc(d * d > 0 ? d * d : 1, sizeof *A), *B = calloc(d * L > 0 ? d * L : 1, sizeof *B),
+           *W = calloc(d * L > 0 ? d * L : 1, sizeof *W), *Xc = NULL, *Yc = NULL;
+    if (!s || !mx || !my || !A || !B || !W) {
         reel_fail(err, "ridge: out of memory for %zu x %zu training rows", n, d);
         ridge_free(s);
         s = NULL;
         goto done;
     }
 
-    /* Targets +1/-1; centre both sides in double when fitting an intercept. */
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < d; j++)
-            Xc[i * d + j] = ctx->X[i * d + j];
-        for (size_t l = 0; l < L; l++)
-            Yc[i * L + l] = ctx->Y[i * L + l] ? 1.0 : -1.0;
-    }
+    /* Targets +1/-1; both sides centred in double when fitting an
+     * intercept. The normal equations A = Xc^T Xc, B = Xc^T Yc are summed
+     * over blocks of rows, so no centred copy of X is ever whole. */
     if (intercept) {
         for (size_t i = 0; i < n; i++) {
             for (size_t j = 0; j < d; j++)
-                mx[j] += Xc[i * d + j];
+                mx[j] += ctx->X[i * d + j];
             for (size_t l = 0; l < L; l++)
-                my[l] += Yc[i * L + l];
+                my[l] += ctx->Y[i * L + l] ? 1.0 : -1.0;
         }
         for (size_t j = 0; j < d; j++)
             mx[j] /= (double)n;
         for (size_t l = 0; l < L; l++)
             my[l] /= (double)n;
-        for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < d; j++)
-                Xc[i * d + j] -= mx[j];
-            for (size_t l = 0; l < L; l++)
-                Yc[i * L + l] -= my[l];
-        }
     }
-
     if (d > 0 && L > 0) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)n, 1.0, Xc, (int)d, Xc, (int)d,
-                    0.0, A, (int)d);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)L, (int)n, 1.0, Xc, (int)d, Yc, (int)L,
-                    0.0, B, (int)L);
-        if (positive)
-            solve_positive(A, B, d, L, alpha, W);
-        else if ((svd || solve_cholesky(A, B, d, L, alpha, W)) && solve_svd(Xc, Yc, n, d, L, alpha, W, err)) {
+        if (normal_equations(ctx, mx, my, A, B, err)) {
             ridge_free(s);
             s = NULL;
             goto done;
+        }
+        if (positive) {
+            solve_positive(A, B, d, L, alpha, W);
+        } else if (svd || solve_cholesky(A, B, d, L, alpha, W)) {
+            /* the SVD needs the whole centred matrix */
+            Xc = malloc(n * d * sizeof *Xc);
+            Yc = malloc(n * L * sizeof *Yc);
+            if (!Xc || !Yc) {
+                reel_fail(err, "ridge: out of memory for the SVD of %zu x %zu training rows", n, d);
+                ridge_free(s);
+                s = NULL;
+                goto done;
+            }
+            centre_rows(ctx, mx, my, 0, n, Xc, Yc);
+            if (solve_svd(Xc, Yc, n, d, L, alpha, W, err)) {
+                ridge_free(s);
+                s = NULL;
+                goto done;
+            }
         }
     }
     for (size_t l = 0; l < L; l++) {

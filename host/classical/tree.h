@@ -61,15 +61,17 @@ typedef struct {
     size_t n, d, L;
     float **Xt;         /* d columns of n: X feature-major */
     int32_t **order;    /* d columns of n: row ids sorted by each feature (stable) */
-    int single_use;     /* one tree only: reel_tree_fit frees each column once copied */
+    const float *X;     /* single use: no Xt/order; the tree sorts X's columns itself */
     int32_t *pos_start; /* n + 1: row i's positive labels are */
     uint8_t *pos_label; /*   pos_label[pos_start[i] .. pos_start[i + 1]) */
     double *xlog2x;     /* n + 1: c * log2(c) for integer c, for entropy */
 } reel_tree_data;
 
-/* X is n x d row-major, Y n x L 0/1; needs 1 <= L <= 255. */
+/* X is n x d row-major, Y n x L 0/1; needs 1 <= L <= 255. single_use:
+ * for one tree only, which then sorts each column straight into its own
+ * lists, so X is not copied twice more (X must outlive td). */
 int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
-                        reel_error *err);
+                        int single_use, reel_error *err);
 void reel_tree_data_free(reel_tree_data *td);
 
 /* Grows (and, when p->ccp_alpha > 0, prunes) a tree. weight: n integer row

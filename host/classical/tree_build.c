@@ -464,64 +464,7 @@ static void builder_free(builder *b)
     free(b->fr);
 }
 
-int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
-                  reel_rng *rng, reel_error *err)
-{
-    memset(t, 0, sizeof *t);
-    builder b = {.td = td, .p = p, .w = weight, .rng = rng, .n = td->n, .d = td->d, .L = td->L};
-    b.mtry = p->max_features > 0 && (size_t)p->max_features < td->d ? p->max_features : (long)td->d;
-    size_t total = 0;
-    for (size_t i = 0; i < td->n; i++) {
-        uint32_t u = weight ? weight[i] : 1;
-        b.m += u > 0;
-        total += u;
-    }
-    if (b.m == 0 || td->d == 0)
-        return reel_fail(err, "tree: no training rows with positive weight, or no features");
-    if (total > td->n)
-        return reel_fail(err, "tree: row weights sum to %zu, more than the %zu rows", total, td->n);
-    b.idx = malloc(td->d * b.m * sizeof *b.idx);
-    b.tmp = malloc(b.m * sizeof *b.tmp);
-    b.perm = malloc(td->d * sizeof *b.perm);
-    b.goes_left = malloc(td->n);
-    b.C = malloc(td->L * sizeof *b.C);
-    b.cl = malloc(td->L * sizeof *b.cl);
-    if (!b.idx || !b.tmp || !b.perm || !b.goes_left || !b.C || !b.cl) {
-        builder_free(&b);
-        return reel_fail(err, "tree: out of memory for %zu rows x %zu features", b.m, td->d);
-    }
-    /* this tree's rows, in each feature's presorted order */
-    for (size_t f = 0; f < td->d; f++) {
-        const int32_t *order = td->order[f];
-        const float *x = td->Xt[f];
-        entry *e = b.idx + f * b.m;
-        size_t k = 0;
-        for (size_t i = 0; i < td->n; i++)
-            if (!weight || weight[order[i]])
-                e[k++] = (entry){x[order[i]], order[i]};
-        if (td->single_use) { /* the lone tree has its copy: memory stays near one copy of X */
-            free(td->Xt[f]);
-            free(td->order[f]);
-            td->Xt[f] = NULL;
-            td->order[f] = NULL;
-        }
-    }
-    b.t.L = td->L;
-    int rc = grow(&b);
-    builder_free(&b);
-    *t = b.t;
-    if (rc) {
-        reel_tree_free(t);
-        return reel_fail(err, "tree: out of memory growing the tree");
-    }
-    if (reel_tree_compact(t, NULL, err) || (p->ccp_alpha > 0 && reel_tree_prune(t, p->ccp_alpha, err))) {
-        reel_tree_free(t);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- the shared training data ---- */
+/* ---- sorting the columns ---- */
 
 /* Float bits mapped so unsigned order is numeric order. */
 static uint32_t sort_key(float v)
@@ -556,8 +499,108 @@ static void radix_argsort(const float *x, size_t n, int32_t *out, int32_t *buf, 
     }
 }
 
+/* Scratch to sort one column: its values and row order, radix buffers. */
+typedef struct {
+    float *col;
+    int32_t *order, *buf;
+    uint32_t *keys, *kbuf;
+} sorter;
+
+static void sorter_free(sorter *s)
+{
+    free(s->col);
+    free(s->order);
+    free(s->buf);
+    free(s->keys);
+    free(s->kbuf);
+    memset(s, 0, sizeof *s);
+}
+
+static int sorter_init(sorter *s, size_t n)
+{
+    s->col = malloc(n * sizeof *s->col);
+    s->order = malloc(n * sizeof *s->order);
+    s->buf = malloc(n * sizeof *s->buf);
+    s->keys = malloc(n * sizeof *s->keys);
+    s->kbuf = malloc(n * sizeof *s->kbuf);
+    if (s->col && s->order && s->buf && s->keys && s->kbuf)
+        return 0;
+    sorter_free(s);
+    return -1;
+}
+
+/* s->col = column f of X (n x d), s->order = its rows sorted by value (stable). */
+static void sort_column(sorter *s, const float *X, size_t n, size_t d, size_t f)
+{
+    for (size_t i = 0; i < n; i++)
+        s->col[i] = X[i * d + f];
+    radix_argsort(s->col, n, s->order, s->buf, s->keys, s->kbuf);
+}
+
+int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
+                  reel_rng *rng, reel_error *err)
+{
+    memset(t, 0, sizeof *t);
+    builder b = {.td = td, .p = p, .w = weight, .rng = rng, .n = td->n, .d = td->d, .L = td->L};
+    b.mtry = p->max_features > 0 && (size_t)p->max_features < td->d ? p->max_features : (long)td->d;
+    size_t total = 0;
+    for (size_t i = 0; i < td->n; i++) {
+        uint32_t u = weight ? weight[i] : 1;
+        b.m += u > 0;
+        total += u;
+    }
+    if (b.m == 0 || td->d == 0)
+        return reel_fail(err, "tree: no training rows with positive weight, or no features");
+    if (total > td->n)
+        return reel_fail(err, "tree: row weights sum to %zu, more than the %zu rows", total, td->n);
+    b.idx = malloc(td->d * b.m * sizeof *b.idx);
+    b.tmp = malloc(b.m * sizeof *b.tmp);
+    b.perm = malloc(td->d * sizeof *b.perm);
+    b.goes_left = malloc(td->n);
+    b.C = malloc(td->L * sizeof *b.C);
+    b.cl = malloc(td->L * sizeof *b.cl);
+    if (!b.idx || !b.tmp || !b.perm || !b.goes_left || !b.C || !b.cl) {
+        builder_free(&b);
+        return reel_fail(err, "tree: out of memory for %zu rows x %zu features", b.m, td->d);
+    }
+    /* this tree's rows, in each feature's presorted order (a lone tree
+     * sorts each column here, into scratch reused from column to column) */
+    sorter so = {0};
+    if (td->X && sorter_init(&so, td->n)) {
+        builder_free(&b);
+        return reel_fail(err, "tree: out of memory for %zu rows", td->n);
+    }
+    for (size_t f = 0; f < td->d; f++) {
+        const int32_t *order = td->X ? so.order : td->order[f];
+        const float *x = td->X ? so.col : td->Xt[f];
+        if (td->X)
+            sort_column(&so, td->X, td->n, td->d, f);
+        entry *e = b.idx + f * b.m;
+        size_t k = 0;
+        for (size_t i = 0; i < td->n; i++)
+            if (!weight || weight[order[i]])
+                e[k++] = (entry){x[order[i]], order[i]};
+    }
+    sorter_free(&so);
+    b.t.L = td->L;
+    int rc = grow(&b);
+    builder_free(&b);
+    *t = b.t;
+    if (rc) {
+        reel_tree_free(t);
+        return reel_fail(err, "tree: out of memory growing the tree");
+    }
+    if (reel_tree_compact(t, NULL, err) || (p->ccp_alpha > 0 && reel_tree_prune(t, p->ccp_alpha, err))) {
+        reel_tree_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the shared training data ---- */
+
 int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
-                        reel_error *err)
+                        int single_use, reel_error *err)
 {
     memset(td, 0, sizeof *td);
     if (n == 0 || n > INT32_MAX / 2 || L == 0 || L > 255)
@@ -569,34 +612,34 @@ int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, si
     size_t npos = 0;
     for (size_t i = 0; i < n * L; i++)
         npos += Y[i] != 0;
-    td->Xt = calloc(d ? d : 1, sizeof *td->Xt);
-    td->order = calloc(d ? d : 1, sizeof *td->order);
-    for (size_t f = 0; f < d && td->Xt && td->order; f++)
-        if (!(td->Xt[f] = malloc(n * sizeof **td->Xt)) || !(td->order[f] = malloc(n * sizeof **td->order))) {
-            reel_tree_data_free(td);
-            return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
-        }
     td->pos_start = malloc((n + 1) * sizeof *td->pos_start);
     td->pos_label = malloc(npos ? npos : 1);
     td->xlog2x = malloc((n + 1) * sizeof *td->xlog2x);
-    int32_t *buf = malloc(n * sizeof *buf);
-    uint32_t *keys = malloc(n * sizeof *keys), *kbuf = malloc(n * sizeof *kbuf);
-    if (!td->Xt || !td->order || !td->pos_start || !td->pos_label || !td->xlog2x || !buf || !keys || !kbuf) {
-        free(buf);
-        free(keys);
-        free(kbuf);
+    if (!td->pos_start || !td->pos_label || !td->xlog2x) {
         reel_tree_data_free(td);
-        return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
+        return reel_fail(err, "tree: out of memory for %zu rows", n);
     }
-    for (size_t f = 0; f < d; f++) {
-        float *col = td->Xt[f];
-        for (size_t i = 0; i < n; i++)
-            col[i] = X[i * d + f];
-        radix_argsort(col, n, td->order[f], buf, keys, kbuf);
+    if (single_use) {
+        td->X = X;
+    } else {
+        td->Xt = calloc(d ? d : 1, sizeof *td->Xt);
+        td->order = calloc(d ? d : 1, sizeof *td->order);
+        sorter so = {0};
+        int oom = !td->Xt || !td->order || sorter_init(&so, n);
+        for (size_t f = 0; f < d && !oom; f++) {
+            oom = !(td->Xt[f] = malloc(n * sizeof **td->Xt)) || !(td->order[f] = malloc(n * sizeof **td->order));
+            if (!oom) {
+                sort_column(&so, X, n, d, f);
+                memcpy(td->Xt[f], so.col, n * sizeof *so.col);
+                memcpy(td->order[f], so.order, n * sizeof *so.order);
+            }
+        }
+        sorter_free(&so);
+        if (oom) {
+            reel_tree_data_free(td);
+            return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
+        }
     }
-    free(buf);
-    free(keys);
-    free(kbuf);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         td->pos_start[i] = (int32_t)j;

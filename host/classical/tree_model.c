@@ -8,9 +8,8 @@ static int tree_check(const cJSON *params, reel_error *err) { return reel_tree_p
 static void *tree_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     reel_tree_data td;
-    if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, err))
+    if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, 1, err))
         return NULL;
-    td.single_use = 1; /* one tree: its builder's copy replaces the presorted columns */
     reel_tree_params p;
     reel_tree_params_get(params, ctx->n, ctx->d, &p);
     reel_rng rng;
