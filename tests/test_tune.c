@@ -1,6 +1,7 @@
 /* Search and feature selection: strategies visit what they should, the
  * test rows are never read, folds work, --features applies a selection. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "helpers.h"
 #include "tune/search.h"
 #include "tune/select.h"
+#include "util/interrupt.h"
 
 /* Label A follows feature a; b is noise; c is constant. */
 static const char *tune_csv(void)
@@ -113,6 +115,33 @@ Test(search, bad_grid_fails_before_fitting)
     grid = cJSON_Parse("{\"nope\": [1]}");
     cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
     cr_expect(strstr(err.msg, "unknown key 'nope'"), "%s", err.msg);
+    cJSON_Delete(grid);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
+}
+
+/* Ctrl-C during a search or a selection: no new fit starts and both end
+ * with an error saying so (the commands then write nothing, exit 130). */
+Test(search, interrupt_stops_before_the_next_fit)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
+    cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.2, 0.3]}");
+    reel_search_opts o = {"grid", 0, 1, 1};
+    reel_search_result r;
+    reel_interrupt_install();
+    raise(SIGINT);
+    cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
+    cr_expect(strstr(err.msg, "interrupted"), "%s", err.msg);
+    reel_select_result sr;
+    cr_expect_neq(reel_select(&sc, NULL, "single-pass", 1, 1, &sr, &err), 0);
+    cr_expect(strstr(err.msg, "interrupted"), "%s", err.msg);
+    reel_interrupt_clear();
+    cr_expect_eq(reel_search(&sc, grid, NULL, &o, &r, &err), 0, "%s", err.msg);
+    reel_search_result_free(&r);
     cJSON_Delete(grid);
     reel_scorer_free(&sc);
     reel_prepared_free(&p);

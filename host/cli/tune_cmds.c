@@ -11,6 +11,7 @@
 #include "tune/search.h"
 #include "tune/select.h"
 #include "util/fileio.h"
+#include "util/interrupt.h"
 
 /* Options both commands share. */
 typedef struct {
@@ -223,7 +224,7 @@ done:
         reel_prepared_free(&p);
     cJSON_Delete(base);
     cJSON_Delete(grid);
-    return rc;
+    return rc != REEL_EXIT_OK && reel_interrupted() ? REEL_EXIT_INTERRUPTED : rc;
 }
 
 int reel_cmd_select(int argc, char **argv)
@@ -310,5 +311,5 @@ done:
     if (have_p)
         reel_prepared_free(&p);
     cJSON_Delete(params);
-    return rc;
+    return rc != REEL_EXIT_OK && reel_interrupted() ? REEL_EXIT_INTERRUPTED : rc;
 }

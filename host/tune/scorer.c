@@ -7,6 +7,7 @@
 #include "data/split.h"
 #include "eval/metrics.h"
 #include "models/model.h"
+#include "util/interrupt.h"
 
 int reel_metric_known(const char *name)
 {
@@ -99,6 +100,8 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
                      reel_error *err)
 {
     const reel_prepared *p = s->p;
+    if (reel_interrupted()) /* Ctrl-C: no new fits; the run ends without output */
+        return reel_fail(err, "interrupted: stopped before the next fit; nothing was written");
     reel_model m;
     if (reel_model_init(&m, s->model, params, err))
         return -1;
