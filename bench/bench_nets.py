@@ -866,6 +866,7 @@ def print_gpu_notes(results):
 
 
 def main():
+    global REEL
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", choices=["cpu", "gpu", "both"], default="both")
     ap.add_argument("--reps", type=int, default=3, help="reel runs per case; PyTorch: fresh nets (CPU) / "
@@ -881,7 +882,9 @@ def main():
     ap.add_argument("--synthetic-dir", help="write the synthetic CSV here and keep it (default: a temp dir, removed)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 5,000 films, 1 run of 1 epoch")
     ap.add_argument("--json", help="write all measurements here")
+    ap.add_argument("--reel", default=REEL, help="the reel binary (build/reel)")
     a = ap.parse_args()
+    REEL = os.path.abspath(a.reel)
     a.models = a.models.split(",")
     for m in a.models:
         net_def(m)

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Everything reel checks on a machine with an NVIDIA GPU, in one command:
+#   1. a CUDA build (-DREEL_CUDA=ON: a missing toolkit is an error, not a skip)
+#   2. the whole test suite, whose test_nn_gpu compares the CUDA backend with
+#      the CPU one (largest differences printed)
+#   3. compute-sanitizer memcheck and racecheck over test_nn_gpu
+#   4. bench/bench_nets.py --device gpu (reel vs PyTorch on the same GPU), when
+#      data/movies.csv is there and Python has torch
+# Output goes to stdout and to $OUT (default build-gpu/gpu-check) as log files.
+# On a machine without a package registry, first unpack the Debian packages
+# collected by ../shared/tools/device-prep.sh (see its header), e.g.
+#   for f in .debs/*.deb; do dpkg -x "$f" /opt/reel-deps; done
+#   export CMAKE_PREFIX_PATH=/opt/reel-deps/usr PKG_CONFIG_PATH=... LD_LIBRARY_PATH=...
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-build-gpu/gpu-check}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt" || {
+  echo "gpu-check.sh: no NVIDIA GPU here (nvidia-smi failed)" >&2
+  exit 1
+}
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON >"$out/cmake.log" 2>&1 || {
+  tail -20 "$out/cmake.log"
+  exit 1
+}
+cmake --build build-gpu -j "$(nproc)" >"$out/build.log" 2>&1 || {
+  tail -30 "$out/build.log"
+  exit 1
+}
+status=0
+(cd build-gpu && ctest --output-on-failure -j 4) 2>&1 | tee "$out/ctest.log" || status=1
+./build-gpu/tests/test_nn_gpu --jobs=1 --verbose 2>&1 | grep -E "nn_gpu|Synthesis" | tee "$out/nn_gpu.log"
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool "$tool" --error-exitcode 7 ./build-gpu/tests/test_nn_gpu --jobs=1 \
+      >"$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || {
+      echo "compute-sanitizer $tool: FAILED (see $out/sanitizer-$tool.log)"
+      status=1
+    }
+  done
+else
+  echo "compute-sanitizer: not found (it ships with the CUDA toolkit, under \$CUDA_HOME/bin)"
+fi
+if [ -f data/movies.csv ] && python3 -c "import torch" 2>/dev/null; then
+  python3 bench/bench_nets.py --device gpu --reel ./build-gpu/reel --json "$out/bench_nets.json" \
+    2>&1 | tee "$out/bench_nets.log" || status=1
+else
+  echo "bench_nets: skipped (needs data/movies.csv and a Python with torch)"
+fi
+exit $status
