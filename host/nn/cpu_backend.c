@@ -222,11 +222,7 @@ static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
             c->g1 = t;
         }
     }
-    /* A NaN or inf anywhere in the gradient makes this sum non-finite. */
-    double gsum = 0.0;
-    for (size_t k = 0; k < s->n_params; k++)
-        gsum += c->grads[k];
-    int bad = !isfinite(batch_loss) || !isfinite(gsum);
+    int bad = !isfinite(batch_loss) || !reel_cpu_all_finite(c->grads, s->n_params);
     if (bad && !c->bad_step)
         c->bad_step = step;
     if (!c->bad_step)

@@ -34,4 +34,7 @@ double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L);
 /* torch.optim.AdamW's update on n values, step >= 1. */
 void reel_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, const reel_adamw *o, long step);
 
+/* Whether x[0..n) holds no NaN or infinity. */
+int reel_cpu_all_finite(const float *x, size_t n);
+
 #endif
