@@ -282,7 +282,7 @@ class GpuMemSampler:
         return self.peak - self.base if self.ok and self.base is not None and self.peak is not None else None
 
 
-def reel_train(data_args, model, batch, epochs, device, threads, save=None, sample_mem=False):
+def reel_train(data_args, model, batch, epochs, device, threads, save=None, sample_mem=False, params=None):
     """One `reel train` run; returns fit seconds, per-epoch seconds (history
     CSV), the dataset summary and, with sample_mem, the GPU memory it took."""
     with tempfile.TemporaryDirectory(prefix="reel-netbench-") as out:
@@ -291,6 +291,11 @@ def reel_train(data_args, model, batch, epochs, device, threads, save=None, samp
                "--format", "json", "--quiet"]
         if save:
             cmd += ["--save", save]
+        if params:
+            pfile = os.path.join(out, "params.json")
+            with open(pfile, "w") as f:
+                json.dump({model: params}, f)
+            cmd += ["--params", pfile]
         sampler = GpuMemSampler() if sample_mem else None
         try:
             if sampler:
@@ -381,11 +386,13 @@ def safetensors_read(path):
 def check_same_net(split_csv, model, data, threads):
     """reel trains one epoch and saves its weights; the PyTorch net loads
     them and predicts reel's test rows from this script's features: a small
-    difference means same features, same net, same head."""
+    difference means same features, same net, same head. The net's input
+    is plain standardisation here ("input": "standard", as this script's
+    features), not the default log-then-standardise of skewed columns."""
     nd = net_def(model)
     with tempfile.TemporaryDirectory(prefix="reel-netbench-") as tmp:
         save = os.path.join(tmp, "m.safetensors")
-        r = reel_train(data["reel_args"], model, 10, 1, "cpu", threads, save=save)
+        r = reel_train(data["reel_args"], model, 10, 1, "cpu", threads, save=save, params={"input": "standard"})
         ds = r["dataset"]
         if len(ds["features"]) != data["d"] or len(ds["labels"]) != data["L"] or ds["train"] != data["n"]:
             raise SystemExit(f"features differ: reel has {len(ds['features'])} features, {len(ds['labels'])} labels, "
