@@ -230,6 +230,30 @@ Test(nn_train, deterministic_for_seed_and_threads)
     free(t.Y);
 }
 
+/* From REEL_CPU_PAR_ROWS rows a training step splits rows and outputs
+ * between threads: 1, 2 and 3 threads still give the same bits (batch 300,
+ * the last step of each epoch 200 rows, below the threshold). */
+Test(nn_train, big_batches_same_for_any_thread_count)
+{
+    data t = make_data(1000, 3);
+    float *P[3];
+    for (int r = 0; r < 3; r++) {
+        reel_fit_ctx c = ctx_for(&t, 800, r + 1);
+        reel_model m;
+        fit(&m, "box", "{\"epochs\": 4, \"batch_size\": 300, \"lr\": 0.003, \"ema\": 0}", &c);
+        P[r] = malloc(200 * 3 * sizeof(float));
+        reel_error err;
+        cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, P[r], &err), 0);
+        reel_model_free(&m);
+    }
+    cr_expect_eq(memcmp(P[0], P[1], 600 * sizeof(float)), 0, "1 and 2 threads differ");
+    cr_expect_eq(memcmp(P[0], P[2], 600 * sizeof(float)), 0, "1 and 3 threads differ");
+    for (int r = 0; r < 3; r++)
+        free(P[r]);
+    free(t.X);
+    free(t.Y);
+}
+
 static size_t count_lines(const char *text)
 {
     size_t n = 0;

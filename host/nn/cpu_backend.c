@@ -1,5 +1,6 @@
 /* The CPU backend: the readable reference of a net's training step.
- * Training steps run on one thread (at batch 10 there is nothing to split);
+ * A training step uses the threads from a batch of REEL_CPU_PAR_ROWS rows
+ * up (at batch 10 there is nothing to split), with the same results;
  * predict and eval_loss split the rows into fixed chunks over OpenMP
  * threads, each row computed by the same code, so results are identical
  * for any thread count. */
@@ -183,7 +184,7 @@ static void forward_keep(cpu_net *c, const float *X, size_t n)
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
         reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act,
-                                c->H[l]);
+                                c->H[l], c->threads);
         A = c->H[l];
     }
 }
@@ -214,7 +215,7 @@ static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         const float *A = l ? c->H[l - 1] : c->xb;
         float *dA = l ? c->g1 : NULL;
         reel_cpu_linear_backward(A, n, ly->in, c->params + ly->w_off, ly->out, c->g0, c->grads + ly->w_off,
-                                 c->grads + ly->b_off, dA);
+                                 c->grads + ly->b_off, dA, c->threads);
         if (l) {
             reel_cpu_act_backward(s->layer[l - 1].act, c->H[l - 1], c->g1, n * ly->in);
             float *t = c->g0;
@@ -277,7 +278,8 @@ static double forward_chunk(const cpu_net *c, const float *X, const float *Y, si
     const float *A = X;
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
-        reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act, a);
+        reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act, a,
+                                1); /* predict chunks already run in parallel */
         A = a;
         float *t = a;
         a = b;

@@ -65,26 +65,38 @@ static void dot_2x4(const float *a0, const float *a1, const float *const w[4], s
 #define REEL_CLONES
 #endif
 
+/* Rows i and i+1 of the forward. */
+static inline __attribute__((always_inline)) void forward_pair(const float *A, size_t i, size_t in, const float *W,
+                                                               const float *b, size_t out, reel_nn_act act, float *H)
+{
+    size_t j = 0;
+    for (; j + 4 <= out; j += 4) {
+        const float *w[4] = {W + j * in, W + (j + 1) * in, W + (j + 2) * in, W + (j + 3) * in};
+        float z[2][4];
+        dot_2x4(A + i * in, A + (i + 1) * in, w, in, z);
+        for (int r = 0; r < 2; r++)
+            for (int q = 0; q < 4; q++)
+                H[(i + r) * out + j + q] = activate(act, z[r][q] + b[j + q]);
+    }
+    for (; j < out; j++)
+        for (size_t r = i; r < i + 2; r++)
+            H[r * out + j] = activate(act, dot(A + r * in, W + j * in, in) + b[j]);
+}
+
 REEL_CLONES
 void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *W, const float *b, size_t out,
-                             reel_nn_act act, float *H)
+                             reel_nn_act act, float *H, int threads)
 {
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        size_t j = 0;
-        for (; j + 4 <= out; j += 4) {
-            const float *w[4] = {W + j * in, W + (j + 1) * in, W + (j + 2) * in, W + (j + 3) * in};
-            float z[2][4];
-            dot_2x4(A + i * in, A + (i + 1) * in, w, in, z);
-            for (int r = 0; r < 2; r++)
-                for (int q = 0; q < 4; q++)
-                    H[(i + r) * out + j + q] = activate(act, z[r][q] + b[j + q]);
-        }
-        for (; j < out; j++)
-            for (size_t r = i; r < i + 2; r++)
-                H[r * out + j] = activate(act, dot(A + r * in, W + j * in, in) + b[j]);
+    size_t pairs = n / 2;
+    if (threads > 1 && n >= REEL_CPU_PAR_ROWS) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (size_t p = 0; p < pairs; p++)
+            forward_pair(A, 2 * p, in, W, b, out, act, H);
+    } else { /* no OpenMP call at all: at batch 10 its overhead would show */
+        for (size_t p = 0; p < pairs; p++)
+            forward_pair(A, 2 * p, in, W, b, out, act, H);
     }
-    for (; i < n; i++)
+    for (size_t i = 2 * pairs; i < n; i++)
         for (size_t j = 0; j < out; j++)
             H[i * out + j] = activate(act, dot(A + i * in, W + j * in, in) + b[j]);
 }
@@ -141,52 +153,81 @@ DW_CHUNK(dw_chunk8, 8)
 DA_CHUNK(da_chunk32, 32)
 DA_CHUNK(da_chunk8, 8)
 
+/* Output j's weight-gradient row and bias gradient over rows [i0, i1). */
+static inline __attribute__((always_inline)) void dw_output(const float *A, const float *dZ, size_t i0, size_t i1,
+                                                            size_t in, size_t out, size_t j, float *dW, float *db)
+{
+    float *row = dW + j * in;
+    size_t k = 0;
+    for (; k + 32 <= in; k += 32)
+        dw_chunk32(A, dZ, i0, i1, in, out, j, k, row);
+    for (; k + 8 <= in; k += 8)
+        dw_chunk8(A, dZ, i0, i1, in, out, j, k, row);
+    for (; k < in; k++) {
+        float acc = row[k];
+        for (size_t i = i0; i < i1; i++)
+            acc += dZ[i * out + j] * A[i * in + k];
+        row[k] = acc;
+    }
+    float s = db[j];
+    for (size_t i = i0; i < i1; i++)
+        s += dZ[i * out + j];
+    db[j] = s;
+}
+
+/* Row i of dA. */
+static inline __attribute__((always_inline)) void da_row(const float *W, const float *dZ, size_t i, size_t in,
+                                                         size_t out, float *dA)
+{
+    float *r = dA + i * in;
+    const float *g = dZ + i * out;
+    size_t k = 0;
+    for (; k + 32 <= in; k += 32)
+        da_chunk32(W, g, in, out, k, r);
+    for (; k + 8 <= in; k += 8)
+        da_chunk8(W, g, in, out, k, r);
+    for (; k < in; k++) {
+        float acc = 0.0f;
+        for (size_t j = 0; j < out; j++)
+            acc += g[j] * W[j * in + k];
+        r[k] = acc;
+    }
+}
+
 REEL_CLONES
 void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *W, size_t out,
-                              const float *dZ, float *dW, float *db, float *dA)
+                              const float *dZ, float *dW, float *db, float *dA, int threads)
 {
     memset(dW, 0, out * in * sizeof *dW);
     memset(db, 0, out * sizeof *db);
     /* Rows in blocks that stay in cache while every output sweeps them;
-     * each sum carries on from block to block in row order. */
+     * each sum carries on from block to block in row order. In parallel,
+     * the outputs of a block are shared between threads and dA's rows. */
+    if (threads > 1 && n >= REEL_CPU_PAR_ROWS) {
+#pragma omp parallel num_threads(threads)
+        {
+            for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
+                size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
+#pragma omp for schedule(static)
+                for (size_t j = 0; j < out; j++)
+                    dw_output(A, dZ, i0, i1, in, out, j, dW, db);
+            }
+            if (dA) {
+#pragma omp for schedule(static)
+                for (size_t i = 0; i < n; i++)
+                    da_row(W, dZ, i, in, out, dA);
+            }
+        }
+        return;
+    }
     for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
         size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
-        for (size_t j = 0; j < out; j++) {
-            float *row = dW + j * in;
-            size_t k = 0;
-            for (; k + 32 <= in; k += 32)
-                dw_chunk32(A, dZ, i0, i1, in, out, j, k, row);
-            for (; k + 8 <= in; k += 8)
-                dw_chunk8(A, dZ, i0, i1, in, out, j, k, row);
-            for (; k < in; k++) {
-                float acc = row[k];
-                for (size_t i = i0; i < i1; i++)
-                    acc += dZ[i * out + j] * A[i * in + k];
-                row[k] = acc;
-            }
-            float s = db[j];
-            for (size_t i = i0; i < i1; i++)
-                s += dZ[i * out + j];
-            db[j] = s;
-        }
+        for (size_t j = 0; j < out; j++)
+            dw_output(A, dZ, i0, i1, in, out, j, dW, db);
     }
-    if (!dA)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        float *r = dA + i * in;
-        const float *g = dZ + i * out;
-        size_t k = 0;
-        for (; k + 32 <= in; k += 32)
-            da_chunk32(W, g, in, out, k, r);
-        for (; k + 8 <= in; k += 8)
-            da_chunk8(W, g, in, out, k, r);
-        for (; k < in; k++) {
-            float acc = 0.0f;
-            for (size_t j = 0; j < out; j++)
-                acc += g[j] * W[j * in + k];
-            r[k] = acc;
-        }
-    }
+    if (dA)
+        for (size_t i = 0; i < n; i++)
+            da_row(W, dZ, i, in, out, dA);
 }
 
 double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L)

@@ -2,7 +2,10 @@
  * At batch 10 the matrices are tiny (10 x 64 x 64), where a BLAS call costs
  * more in setup than in arithmetic, so the products are written out in
  * loops the compiler vectorises. Every sum runs in a fixed order, so results
- * do not depend on the thread count. */
+ * do not depend on the thread count: with threads > 1 and at least
+ * REEL_CPU_PAR_ROWS rows, the forward and dA split the rows and dW/db split
+ * the outputs between threads, each value still summed by one thread in
+ * the same order. */
 #ifndef REEL_NN_CPU_OPS_H
 #define REEL_NN_CPU_OPS_H
 
@@ -11,9 +14,11 @@
 #include "nn/backend.h"
 #include "nn/spec.h"
 
+#define REEL_CPU_PAR_ROWS 256 /* below this a batch is not worth waking threads for */
+
 /* H (n x out) = act(A W^T + b); A is n x in, W out x in (torch layout). */
 void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *W, const float *b, size_t out,
-                             reel_nn_act act, float *H);
+                             reel_nn_act act, float *H, int threads);
 
 /* dH (count values) becomes dZ = dH * act'(.), using the layer output H. */
 void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t count);
@@ -21,7 +26,7 @@ void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t co
 /* From dZ (n x out): dW = dZ^T A (out x in), db = column sums of dZ, and,
  * when dA is not NULL, dA = dZ W (n x in). */
 void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *W, size_t out,
-                              const float *dZ, float *dW, float *db, float *dA);
+                              const float *dZ, float *dW, float *db, float *dA, int threads);
 
 /* The head on logits Z (n x L) against targets Y (0/1 floats, may be NULL
  * when only P is wanted). Returns the summed loss (over cells for sigmoid,
