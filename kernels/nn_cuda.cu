@@ -209,6 +209,23 @@ __global__ static void adamw(float *p, const float *g, float *m, float *v, size_
     p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
 }
 
+/* The moving average of the parameters, in the CPU backend's double
+ * arithmetic: explicit round-to-nearest operations, so nvcc fuses nothing
+ * and the GPU's sums equal the CPU's for the same parameters. */
+__global__ static void avg_update_kernel(double *sum, const float *p, size_t n, double a)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        sum[i] = __dadd_rn(__dmul_rn(a, sum[i]), __dmul_rn(__dadd_rn(1.0, -a), (double)p[i]));
+}
+
+__global__ static void avg_get_kernel(const double *sum, size_t n, double weight, float *out)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        out[i] = (float)__ddiv_rn(sum[i], weight);
+}
+
 static unsigned blocks_for(size_t n, unsigned threads) { return (unsigned)((n + threads - 1) / threads); }
 
 /* ------------------------------------------------------------ the backend */
@@ -226,6 +243,8 @@ typedef struct {
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
     double *loss_acc;  /* sum over steps of n * batch loss */
     long long *bad_step; /* the first step whose loss was not finite, 0: none */
+    double *avg_sum;     /* the moving average's sums (allocated when first used) */
+    float *avg_out;      /* get_avg's staging buffer on the device */
     float *batch_loss; /* the last step's */
     float *ex, *ey, *ea, *eb, *ep; /* eval chunk: inputs, targets, ping-pong, probabilities */
     double *eval_acc;
@@ -257,6 +276,8 @@ static void gpu_destroy(void *p)
     gfree(c->g1);
     gfree(c->loss_acc);
     gfree(c->bad_step);
+    gfree(c->avg_sum);
+    gfree(c->avg_out);
     gfree(c->batch_loss);
     gfree(c->ex);
     gfree(c->ey);
@@ -416,6 +437,8 @@ static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     CUDA_OK(cudaMemsetAsync(c->v, 0, s->n_params * sizeof(float), c->stream));
     CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
     CUDA_OK(cudaMemsetAsync(c->bad_step, 0, sizeof(long long), c->stream));
+    if (c->avg_sum)
+        CUDA_OK(cudaMemsetAsync(c->avg_sum, 0, s->n_params * sizeof(double), c->stream));
     return 0;
 }
 
@@ -579,6 +602,61 @@ static int gpu_set_moments(void *p, const float *m, const float *v, reel_error *
                : 0;
 }
 
+static int avg_alloc(gpu_net *c, reel_error *err)
+{
+    size_t n = c->spec.n_params;
+    if (c->avg_sum)
+        return 0;
+    if (gmalloc((void **)&c->avg_sum, n * sizeof(double), "the moving average of the weights", err) ||
+        dalloc(&c->avg_out, n, "the moving average of the weights", err))
+        return -1;
+    CUDA_OK(cudaMemsetAsync(c->avg_sum, 0, n * sizeof(double), c->stream));
+    return 0;
+}
+
+/* Queued behind the steps: no wait for the device. */
+static int gpu_avg_update(void *p, double a, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    if (avg_alloc(c, err))
+        return -1;
+    avg_update_kernel<<<blocks_for(c->spec.n_params, 256), 256, 0, c->stream>>>(c->avg_sum, c->params,
+                                                                                 c->spec.n_params, a);
+    LAUNCH_OK();
+    return 0;
+}
+
+static int gpu_get_avg(void *p, double weight, float *out, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    if (avg_alloc(c, err))
+        return -1;
+    avg_get_kernel<<<blocks_for(c->spec.n_params, 256), 256, 0, c->stream>>>(c->avg_sum, c->spec.n_params, weight,
+                                                                              c->avg_out);
+    LAUNCH_OK();
+    return copy_flat(c, out, c->avg_out, cudaMemcpyDeviceToHost, err);
+}
+
+static int gpu_get_avg_sum(void *p, double *sum, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    if (avg_alloc(c, err))
+        return -1;
+    CUDA_OK(cudaMemcpyAsync(sum, c->avg_sum, c->spec.n_params * sizeof(double), cudaMemcpyDeviceToHost, c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+static int gpu_set_avg_sum(void *p, const double *sum, reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    if (avg_alloc(c, err))
+        return -1;
+    CUDA_OK(cudaMemcpyAsync(c->avg_sum, sum, c->spec.n_params * sizeof(double), cudaMemcpyHostToDevice, c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
 /* Forward over X in chunks; P and the summed loss (when Y) come back. */
 static int gpu_eval(gpu_net *c, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
 {
@@ -627,5 +705,6 @@ static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 extern "C" const reel_nn_backend reel_nn_cuda_backend = {
     "cuda",          gpu_create,        gpu_set_params,     gpu_get_params, gpu_get_grads,
     gpu_set_data,    gpu_set_order,     gpu_train_step,     gpu_take_loss_sum, gpu_first_bad_step,
-    gpu_get_moments, gpu_set_moments,   gpu_predict,        gpu_eval_loss,  gpu_destroy,
+    gpu_get_moments, gpu_set_moments,   gpu_avg_update,     gpu_get_avg,    gpu_get_avg_sum,
+    gpu_set_avg_sum, gpu_predict,       gpu_eval_loss,      gpu_destroy,
 };

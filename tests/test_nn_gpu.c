@@ -303,3 +303,52 @@ Test(nn_gpu, out_of_memory_names_the_sizes)
     cr_expect(strstr(err.msg, "GPU out of memory") && strstr(err.msg, "MiB"), "%s", err.msg);
     cr_expect(strchr(err.msg, '\n') == NULL);
 }
+
+/* The moving average kept on the device: for the same parameters its sums
+ * and averages equal the CPU backend's bit for bit (both round every double
+ * operation the same way), and set/get of the sums round-trips. */
+Test(nn_gpu, moving_average_matches_cpu_exactly)
+{
+    const reel_nn_backend *gpu = gpu_backend(), *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 20, 13);
+    reel_error err;
+    size_t np = s.spec.n_params;
+    double *sg = malloc(np * sizeof *sg), *sc = malloc(np * sizeof *sc);
+    float *ag = malloc(np * sizeof *ag), *ac = malloc(np * sizeof *ac), *p = malloc(np * sizeof *p);
+    const reel_nn_backend *be[2] = {gpu, cpu};
+    double *sums[2] = {sg, sc};
+    float *avgs[2] = {ag, ac};
+    for (int k = 0; k < 2; k++) {
+        void *b = be[k]->create(&s.spec, 1, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(be[k]->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+        double weight = 0;
+        for (int u = 0; u < 3; u++) { /* three different parameter sets, decays 0.99^10, 0.99^3, 0.99 */
+            for (size_t i = 0; i < np; i++)
+                p[i] = s.params[i] * (float)(u + 1) - 0.001f * (float)u;
+            double a = pow(0.99, u == 0 ? 10 : (u == 1 ? 3 : 1));
+            cr_assert_eq(be[k]->set_params(b, p, &err), 0, "%s", err.msg);
+            cr_assert_eq(be[k]->avg_update(b, a, &err), 0, "%s", err.msg);
+            weight = a * weight + (1 - a);
+        }
+        cr_assert_eq(be[k]->get_avg(b, weight, avgs[k], &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->get_avg_sum(b, sums[k], &err), 0, "%s", err.msg);
+        if (k == 0) { /* set then get the sums back */
+            double *back = malloc(np * sizeof *back);
+            cr_assert_eq(gpu->set_avg_sum(b, sg, &err), 0, "%s", err.msg);
+            cr_assert_eq(gpu->get_avg_sum(b, back, &err), 0, "%s", err.msg);
+            cr_expect_eq(memcmp(back, sg, np * sizeof *back), 0, "set_avg_sum/get_avg_sum");
+            free(back);
+        }
+        be[k]->destroy(b);
+    }
+    cr_expect_eq(memcmp(sg, sc, np * sizeof *sg), 0, "GPU and CPU sums differ");
+    cr_expect_eq(memcmp(ag, ac, np * sizeof *ag), 0, "GPU and CPU averages differ");
+    free(sg);
+    free(sc);
+    free(ag);
+    free(ac);
+    free(p);
+    unmake(&s);
+}

@@ -64,6 +64,15 @@ typedef struct reel_nn_backend {
      * them after set_data, which clears them. */
     int (*get_moments)(void *b, float *m, float *v, reel_error *err);
     int (*set_moments)(void *b, const float *m, const float *v, reel_error *err);
+    /* A moving average of the parameters kept beside them, in double, so
+     * that averaging needs no copy to the host: avg_update does
+     * sum = a * sum + (1 - a) * params (sum starts at 0 and set_data resets
+     * it); get_avg writes (float)(sum / weight); get_avg_sum and
+     * set_avg_sum move the sums themselves (checkpoints). */
+    int (*avg_update)(void *b, double a, reel_error *err);
+    int (*get_avg)(void *b, double weight, float *out, reel_error *err);
+    int (*get_avg_sum)(void *b, double *sum, reel_error *err);
+    int (*set_avg_sum)(void *b, const double *sum, reel_error *err);
     /* P (n x L) = head outputs (sigmoid or softmax probabilities). */
     int (*predict)(void *b, const float *X, size_t n, float *P, reel_error *err);
     /* Mean loss over n rows (no update); P filled as predict when not NULL. */

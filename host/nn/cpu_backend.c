@@ -57,6 +57,7 @@ typedef struct {
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
     double loss_sum;
     long bad_step; /* the first step whose loss or gradient was not finite, 0: none */
+    double *avg_sum; /* the moving average's sums (allocated when first used) */
 } cpu_net;
 
 static void cpu_destroy(void *p)
@@ -75,6 +76,7 @@ static void cpu_destroy(void *p)
         free(c->H[l]);
     free(c->g0);
     free(c->g1);
+    free(c->avg_sum);
     free(c);
 }
 
@@ -158,6 +160,8 @@ static int cpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     memset(c->v, 0, c->spec.n_params * sizeof(float));
     c->loss_sum = 0.0;
     c->bad_step = 0;
+    if (c->avg_sum)
+        memset(c->avg_sum, 0, c->spec.n_params * sizeof *c->avg_sum);
     return 0;
 }
 
@@ -251,6 +255,51 @@ static int cpu_get_moments(void *p, float *m, float *v, reel_error *err)
     return 0;
 }
 
+static int avg_alloc(cpu_net *c, reel_error *err)
+{
+    if (!c->avg_sum && !(c->avg_sum = calloc(c->spec.n_params, sizeof *c->avg_sum)))
+        return reel_fail(err, "out of memory for the moving average of %zu parameters", c->spec.n_params);
+    return 0;
+}
+
+static int cpu_avg_update(void *p, double a, reel_error *err)
+{
+    cpu_net *c = p;
+    if (avg_alloc(c, err))
+        return -1;
+    for (size_t k = 0; k < c->spec.n_params; k++)
+        c->avg_sum[k] = a * c->avg_sum[k] + (1 - a) * c->params[k];
+    return 0;
+}
+
+static int cpu_get_avg(void *p, double weight, float *out, reel_error *err)
+{
+    cpu_net *c = p;
+    if (avg_alloc(c, err))
+        return -1;
+    for (size_t k = 0; k < c->spec.n_params; k++)
+        out[k] = (float)(c->avg_sum[k] / weight);
+    return 0;
+}
+
+static int cpu_get_avg_sum(void *p, double *sum, reel_error *err)
+{
+    cpu_net *c = p;
+    if (avg_alloc(c, err))
+        return -1;
+    memcpy(sum, c->avg_sum, c->spec.n_params * sizeof *sum);
+    return 0;
+}
+
+static int cpu_set_avg_sum(void *p, const double *sum, reel_error *err)
+{
+    cpu_net *c = p;
+    if (avg_alloc(c, err))
+        return -1;
+    memcpy(c->avg_sum, sum, c->spec.n_params * sizeof *sum);
+    return 0;
+}
+
 static int cpu_set_moments(void *p, const float *m, const float *v, reel_error *err)
 {
     (void)err;
@@ -340,6 +389,10 @@ const reel_nn_backend reel_nn_cpu_backend = {
     .first_bad_step = cpu_first_bad_step,
     .get_moments = cpu_get_moments,
     .set_moments = cpu_set_moments,
+    .avg_update = cpu_avg_update,
+    .get_avg = cpu_get_avg,
+    .get_avg_sum = cpu_get_avg_sum,
+    .set_avg_sum = cpu_set_avg_sum,
     .predict = cpu_predict,
     .eval_loss = cpu_eval_loss,
     .destroy = cpu_destroy,

@@ -70,16 +70,15 @@ static int validate(const reel_nn_backend *be, void *b, const reel_fit_ctx *ctx,
     return 0;
 }
 
-/* The moving average of the weights. It takes the live weights every
- * EMA_EVERY steps and at the end of each epoch, weighting them with
- * decay^(steps since the last update), which is the per-step average of
- * weights held between updates and costs a tenth of a per-step copy. */
+/* The moving average of the weights. The backend keeps the sums beside
+ * the weights (on a GPU: on the device, with no wait for it); they take
+ * the live weights every EMA_EVERY steps and at the end of each epoch,
+ * weighted with decay^(steps since the last update), which is the per-step
+ * average of weights held between updates at a tenth of the cost. */
 #define EMA_EVERY 10
 
 typedef struct {
-    double decay;
-    size_t n;
-    double *sum;      /* sum of (1 - a) * weights, decayed by a at each update */
+    double decay;     /* > 0: averaging is on */
     double weight;    /* 1 - decay^steps: what the sum would be for weights all 1 */
     long last_step;
     float *live, *avg; /* scratch: the live weights, the bias-corrected average */
@@ -87,21 +86,18 @@ typedef struct {
 
 static int avg_update(weight_avg *w, const reel_nn_backend *be, void *b, long step, reel_error *err)
 {
-    if (be->get_params(b, w->live, err))
-        return -1;
     double a = pow(w->decay, (double)(step - w->last_step));
-    for (size_t k = 0; k < w->n; k++)
-        w->sum[k] = a * w->sum[k] + (1 - a) * w->live[k];
+    if (be->avg_update(b, a, err))
+        return -1;
     w->weight = a * w->weight + (1 - a);
     w->last_step = step;
     return 0;
 }
 
 /* w->avg = the average so far. */
-static void avg_compute(weight_avg *w)
+static int avg_compute(weight_avg *w, const reel_nn_backend *be, void *b, reel_error *err)
 {
-    for (size_t k = 0; k < w->n; k++)
-        w->avg[k] = (float)(w->sum[k] / w->weight);
+    return be->get_avg(b, w->weight, w->avg, err);
 }
 
 static float *to_float(const uint8_t *Y, size_t count)
@@ -169,12 +165,14 @@ typedef struct {
     history h;
     cJSON *run;
     float *ck[3]; /* checkpoint scratch: live weights, AdamW's m and v */
+    double *ck_avg; /* and the moving average's sums (with ema) */
 } loop;
 
 static int save_checkpoint(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const char *path, loop *lp,
                            const reel_nn_train_result *res, reel_error *err)
 {
-    if (be->get_params(b, lp->ck[0], err) || be->get_moments(b, lp->ck[1], lp->ck[2], err))
+    if (be->get_params(b, lp->ck[0], err) || be->get_moments(b, lp->ck[1], lp->ck[2], err) ||
+        (lp->ck_avg && be->get_avg_sum(b, lp->ck_avg, err)))
         return -1;
     reel_nn_checkpoint c = {
         .run = lp->run,
@@ -192,7 +190,7 @@ static int save_checkpoint(const reel_nn_backend *be, void *b, const reel_nn_spe
         .m = lp->ck[1],
         .v = lp->ck[2],
         .best = lp->best,
-        .ema_sum = lp->w.sum,
+        .ema_sum = lp->ck_avg,
         .ema_weight = lp->w.weight,
         .ema_last_step = lp->w.last_step,
         .history = res->history,
@@ -215,7 +213,7 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     }
     fclose(probe);
     reel_nn_checkpoint c;
-    if (reel_nn_checkpoint_read(o->checkpoint, s->n_params, lp->w.sum != NULL, &c, err))
+    if (reel_nn_checkpoint_read(o->checkpoint, s->n_params, lp->w.decay > 0, &c, err))
         return -1;
     char key[256];
     const char *diff = reel_nn_checkpoint_run_diff(c.run, lp->run, key, sizeof key);
@@ -228,8 +226,9 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     if (be->set_params(b, c.params, err) || be->set_moments(b, c.m, c.v, err))
         goto done;
     memcpy(lp->best, c.best, s->n_params * sizeof *lp->best);
-    if (lp->w.sum) {
-        memcpy(lp->w.sum, c.ema_sum, s->n_params * sizeof *lp->w.sum);
+    if (lp->w.decay > 0) {
+        if (be->set_avg_sum(b, c.ema_sum, err))
+            goto done;
         lp->w.weight = c.ema_weight;
         lp->w.last_step = c.ema_last_step;
     }
@@ -304,7 +303,7 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     if (n > UINT32_MAX)
         return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, n, UINT32_MAX);
     int rc = -1;
-    loop lp = {.w = {.decay = o->ema, .n = s->n_params}};
+    loop lp = {.w = {.decay = o->ema > 0 ? o->ema : 0}};
     float *Y = to_float(ctx->Y, n * L), *Yv = to_float(ctx->Yv, nv * L);
     float *Pv = malloc((nv ? nv : 1) * L * sizeof *Pv);
     uint8_t *pred = malloc((nv ? nv : 1) * L);
@@ -313,13 +312,15 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     int oom = !Y || !Yv || !Pv || !pred || !idx || !order;
     oom |= !(lp.best = calloc(s->n_params, sizeof *lp.best));
     if (o->ema > 0) {
-        oom |= !(lp.w.sum = calloc(s->n_params, sizeof *lp.w.sum));
         oom |= !(lp.w.live = malloc(s->n_params * sizeof *lp.w.live));
         oom |= !(lp.w.avg = malloc(s->n_params * sizeof *lp.w.avg));
     }
-    if (o->checkpoint)
+    if (o->checkpoint) {
         for (int k = 0; k < 3; k++)
             oom |= !(lp.ck[k] = malloc(s->n_params * sizeof(float)));
+        if (o->ema > 0)
+            oom |= !(lp.ck_avg = malloc(s->n_params * sizeof *lp.ck_avg));
+    }
     if (oom) {
         reel_fail(err, "%s: out of memory for training", name);
         goto done;
@@ -402,8 +403,8 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         double val_loss = NAN;
         reel_metrics vm = {0};
         if (nv && o->ema > 0) { /* validate the average; the live weights go back after */
-            avg_compute(&lp.w);
-            if (be->set_params(b, lp.w.avg, err))
+            if (be->get_params(b, lp.w.live, err) || avg_compute(&lp.w, be, b, err) ||
+                be->set_params(b, lp.w.avg, err))
                 goto done;
         }
         if (nv && validate(be, b, ctx, Yv, Pv, pred, o->threshold, &val_loss, &vm, err))
@@ -486,13 +487,12 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             fprintf(stderr, "reel: %s: restored the %sweights of epoch %ld (val loss %.4f)\n", name,
                     o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
     } else if (o->ema > 0 && lp.w.weight > 0) {
-        avg_compute(&lp.w);
-        if (be->set_params(b, lp.w.avg, err))
+        if (avg_compute(&lp.w, be, b, err) || be->set_params(b, lp.w.avg, err))
             goto done;
     }
     rc = 0;
 done:
-    free(lp.w.sum);
+    free(lp.ck_avg);
     free(lp.w.live);
     free(lp.w.avg);
     free(lp.best);
