@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/preprocess.h"
 #include "io/model_file.h"
+#include "nn/checkpoint.h"
 #include "io/safetensors.h"
 #include "models/model.h"
 
@@ -131,10 +132,42 @@ int reel_fuzz_model_file(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* A net's training checkpoint, read for the net size its "params" tensor
+ * claims (and a wrong one), with a moving average when it holds one. */
+int reel_fuzz_checkpoint(const uint8_t *data, size_t size)
+{
+    size_t n = 5;
+    int ema = 0;
+    reel_tensors t;
+    cJSON *meta;
+    reel_error err;
+    if (reel_safetensors_parse("fuzz", data, size, &t, &meta, &err) == 0) {
+        const reel_tensor *p = reel_tensors_get(&t, "params", REEL_F32, 0, &err);
+        if (p)
+            n = p->nbytes / sizeof(float);
+        ema = reel_tensors_get(&t, "ema_sum", REEL_F64, 0, &err) != NULL;
+        reel_tensors_free(&t);
+        cJSON_Delete(meta);
+    }
+    const char *path = scratch(".ckpt", data, size);
+    if (!path)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        reel_nn_checkpoint c;
+        if (reel_nn_checkpoint_read(path, k ? n + 1 : n, ema, &c, &err) == 0) {
+            char key[64];
+            reel_nn_checkpoint_run_diff(c.run, c.run, key, sizeof key);
+            reel_nn_checkpoint_free(&c);
+        }
+    }
+    return 0;
+}
+
 const reel_fuzz_target reel_fuzz_targets[] = {
     {"csv", reel_fuzz_csv},
     {"params", reel_fuzz_params},
     {"descriptor", reel_fuzz_descriptor},
     {"model_file", reel_fuzz_model_file},
+    {"checkpoint", reel_fuzz_checkpoint},
     {NULL, NULL},
 };

@@ -12,6 +12,7 @@ int reel_fuzz_csv(const uint8_t *data, size_t size);        /* CSV reader + data
 int reel_fuzz_params(const uint8_t *data, size_t size);     /* params / grid JSON */
 int reel_fuzz_descriptor(const uint8_t *data, size_t size); /* dataset descriptor JSON */
 int reel_fuzz_model_file(const uint8_t *data, size_t size); /* safetensors model loader */
+int reel_fuzz_checkpoint(const uint8_t *data, size_t size); /* a net's training checkpoint */
 
 typedef struct {
     const char *name;

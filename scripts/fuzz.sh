@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes reel's readers with libFuzzer (clang from Debian): the CSV reader,
-# the params JSON, the dataset descriptor and the model-file loader.
+# the params JSON, the dataset descriptor, the model-file loader and the
+# nets' checkpoint reader.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET (default 120)] [TARGET ...]
 # Each target starts from fuzz/corpus/<target>/ and adds what it finds
 # there; a crash is written to fuzz/crashes/<target>/. Copy a crash into
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-120}
 shift || true
-targets=${*:-csv params descriptor model_file}
+targets=${*:-csv params descriptor model_file checkpoint}
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 1; }
 CC=clang cmake -S . -B build-fuzz -DREEL_FUZZ=ON -DREEL_CUDA=OFF -DREEL_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang >/dev/null
