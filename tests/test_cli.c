@@ -293,3 +293,26 @@ Test(cli, train_checkpoint_resumes_identically)
     free(out);
     free(err);
 }
+
+/* reel compare --checkpoint DIR: each net keeps its own checkpoint there
+ * (classical models none) and a later run resumes it. */
+Test(cli, compare_checkpoint_dir)
+{
+    const char *csv = write_small(), *dir = tmp_path("cli_ckdir");
+    const char *p2 = tmp_write("ck_p2.json", "{\"box\": {\"epochs\": 2, \"batch_size\": 16}}");
+    const char *p3 = tmp_write("ck_p3.json", "{\"box\": {\"epochs\": 3, \"batch_size\": 16}}");
+    char args[2048], *out, *err;
+    snprintf(args, sizeof args,
+             "compare --data %s --labels L1,L2,L3 --id name --models prior,box --params %s --checkpoint %s --quiet",
+             csv, p2, dir);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(dir_entries(dir), 1, "one checkpoint, for box");
+    snprintf(args, sizeof args, "compare --data %s --labels L1,L2,L3 --id name --models prior,box --params %s "
+             "--checkpoint %s", csv, p3, dir);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(err && strstr(err, "resuming from checkpoint") && strstr(err, "after epoch 2"), "%s", err);
+    free(out);
+    free(err);
+}

@@ -131,7 +131,7 @@ int reel_cmd_compare(int argc, char **argv)
 {
     reel_common_opts c;
     reel_common_defaults(&c);
-    const char *models = NULL, *out = NULL, *format = "table", *params_file = NULL;
+    const char *models = NULL, *out = NULL, *format = "table", *params_file = NULL, *ck_dir = NULL;
     reel_optset s = {0};
     reel_add_data_opts(&s, &c);
     reel_optset_add(&s, "models", OPT_STR, &models, "A,B", "models to compare (default: all marked default)");
@@ -139,6 +139,9 @@ int reel_cmd_compare(int argc, char **argv)
                     "JSON object of params keyed by model name");
     reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write metrics.json and predictions_<model>.csv here");
     reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "leaderboard format on stdout (table)");
+    reel_optset_add(&s, "checkpoint", OPT_STR, &ck_dir, "DIR",
+                    "nets: keep each net's training state in DIR/checkpoint_<model>.safetensors and resume "
+                    "from it (see reel train --checkpoint)");
     reel_add_run_opts(&s, &c);
     reel_error err = {{0}};
     int r = reel_parse("compare", USAGE, &s, argc, argv, &err);
@@ -178,6 +181,11 @@ int reel_cmd_compare(int argc, char **argv)
         goto runtime;
     }
 
+    if (ck_dir && reel_mkdir_p(ck_dir, &err)) {
+        cJSON_Delete(params);
+        free(list);
+        goto runtime;
+    }
     reel_prepared p;
     if (reel_prepare(&p, &c.prep, &err)) {
         cJSON_Delete(params);
@@ -208,7 +216,18 @@ int reel_cmd_compare(int argc, char **argv)
         if (!c.quiet)
             fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
         const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[i]);
-        if (reel_run_model(&runs[done], &p, names[i], mp, &ro, &err)) {
+        char *ck = NULL;
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(reel_model_def(names[i]), "kind"));
+        if (ck_dir && kind && strcmp(kind, "mlp") == 0) {
+            char file[300];
+            snprintf(file, sizeof file, "checkpoint_%s.safetensors", names[i]);
+            ck = reel_path_join(ck_dir, file);
+        }
+        ro.checkpoint = ck;
+        int bad = reel_run_model(&runs[done], &p, names[i], mp, &ro, &err);
+        free(ck);
+        ro.checkpoint = NULL;
+        if (bad) {
             fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err.msg);
             failed[n_failed] = names[i];
             failed_msg[n_failed++] = strdup(err.msg);
