@@ -192,6 +192,15 @@ __global__ static void head_loss(const float *Z, const float *Y, int n, int L, i
     }
 }
 
+/* A gradient value that is not finite marks the step bad (as a non-finite
+ * loss does), so adamw below skips it: the CPU backend checks the same. */
+__global__ static void check_grads(const float *g, size_t n, long long step, long long *bad_step)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n && !isfinite(g[i]))
+        atomicCAS((unsigned long long *)bad_step, 0ULL, (unsigned long long)step);
+}
+
 /* torch.optim.AdamW on the flat buffer, in the CPU backend's float order;
  * nothing once a step's loss was not finite (*bad_step set by head_loss). */
 __global__ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float b1,
@@ -554,6 +563,9 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
             g1 = t;
         }
     }
+    check_grads<<<blocks_for(s->n_params, 256), 256, 0, c->stream>>>(c->grads, s->n_params, (long long)step,
+                                                                      c->bad_step);
+    LAUNCH_OK();
     adamw<<<blocks_for(s->n_params, 256), 256, 0, c->stream>>>(
         c->params, c->grads, c->m, c->v, s->n_params, (float)(1.0 - opt->lr * opt->weight_decay), (float)opt->beta1,
         (float)(1.0 - opt->beta1), (float)opt->beta2, (float)(1.0 - opt->beta2),
@@ -608,8 +620,13 @@ static int avg_alloc(gpu_net *c, reel_error *err)
     if (c->avg_sum)
         return 0;
     if (gmalloc((void **)&c->avg_sum, n * sizeof(double), "the moving average of the weights", err) ||
-        dalloc(&c->avg_out, n, "the moving average of the weights", err))
+        dalloc(&c->avg_out, n, "the moving average of the weights", err)) {
+        gfree(c->avg_sum); /* both or neither */
+        gfree(c->avg_out);
+        c->avg_sum = NULL;
+        c->avg_out = NULL;
         return -1;
+    }
     CUDA_OK(cudaMemsetAsync(c->avg_sum, 0, n * sizeof(double), c->stream));
     return 0;
 }

@@ -287,6 +287,30 @@ Test(cli, train_checkpoint_resumes_identically)
     cr_expect(err && strstr(err, "params.lr differs"), "%s", err);
     free(out);
     free(err);
+    /* another width: the message names it, not the sizes it changes */
+    const char *wp = tmp_write("cli_width.json", "{\"box\": {\"width\": 8}}");
+    snprintf(args, sizeof args, "%s --epochs 4 --params %s --checkpoint %s", common, wp, ck);
+    cr_expect_eq(run_reel(args, &out, &err), 1);
+    cr_expect(err && strstr(err, "params.width differs"), "%s", err);
+    free(out);
+    free(err);
+    /* fewer epochs than the checkpoint holds: refused */
+    snprintf(args, sizeof args, "%s --epochs 3 --checkpoint %s", common, ck);
+    cr_expect_eq(run_reel(args, &out, &err), 1);
+    cr_expect(err && strstr(err, "trained 4 epochs, more than the 3"), "%s", err);
+    free(out);
+    free(err);
+    /* a finished run resumed: nothing to train, the history is still written */
+    const char *hist_dir = tmp_path("cli_ck_out");
+    snprintf(args, sizeof args, "%s --epochs 4 --checkpoint %s --out %s", common, ck, hist_dir);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    char *hist_path = reel_path_join(hist_dir, "history_box.csv");
+    char *hist = reel_read_file(hist_path, NULL, NULL);
+    cr_expect(hist && strstr(hist, "\n4,"), "history of the resumed run: %s", hist ? hist : "(missing)");
+    free(hist);
+    free(hist_path);
     snprintf(args, sizeof args, "train --model tree --data %s --labels L1,L2,L3 --checkpoint %s", csv, ck);
     cr_expect_eq(run_reel(args, &out, &err), 2);
     cr_expect(err && strstr(err, "--checkpoint is for the nets"), "%s", err);

@@ -6,9 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "helpers.h"
 #include "models/model.h"
+#include "nn/cpu_ops.h"
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/fileio.h"
@@ -575,4 +579,45 @@ Test(nn_train, default_threshold_follows_the_head)
     reel_model_free(&m);
     free(t.X);
     free(t.Y);
+}
+
+/* The training step flushes denormals to zero on its own thread; the OpenMP
+ * workers of a big batch must compute in the same mode, whatever mode their
+ * pool was created in, or results depend on the thread count. Products of
+ * about 1e-39 (denormal) make the difference visible. */
+Test(nn_train, workers_share_the_callers_float_mode)
+{
+    size_t n = 512, in = 8, out = 4;
+    float *A = malloc(n * in * sizeof *A), *dZ = malloc(n * out * sizeof *dZ), *W = calloc(out * in, sizeof *W);
+    float *dW[2], db[2][4], *dA[2];
+    for (size_t i = 0; i < n * in; i++)
+        A[i] = 1e-20f;
+    for (size_t i = 0; i < n * out; i++)
+        dZ[i] = 1e-19f;
+    int pool = 0;
+#pragma omp parallel num_threads(4)
+    pool += 1; /* the workers exist now, in the default mode (benign race: only creates the pool) */
+    (void)pool;
+#if defined(__SSE__)
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040); /* FTZ | DAZ, as cpu_train_step does */
+#endif
+    for (int k = 0; k < 2; k++) {
+        dW[k] = malloc(out * in * sizeof(float));
+        dA[k] = malloc(n * in * sizeof(float));
+        reel_cpu_linear_backward(A, n, in, W, out, dZ, dW[k], db[k], dA[k], k ? 4 : 1);
+    }
+#if defined(__SSE__)
+    _mm_setcsr(old);
+#endif
+    cr_expect_eq(memcmp(dW[0], dW[1], out * in * sizeof(float)), 0, "dW: 1 and 4 threads differ (%g vs %g)",
+                 (double)dW[0][0], (double)dW[1][0]);
+    cr_expect_eq(memcmp(db[0], db[1], sizeof db[0]), 0);
+    for (int k = 0; k < 2; k++) {
+        free(dW[k]);
+        free(dA[k]);
+    }
+    free(A);
+    free(dZ);
+    free(W);
 }

@@ -198,6 +198,24 @@ done:
     return rc;
 }
 
+int reel_nn_checkpoint_read_run(const char *path, cJSON **run, reel_error *err)
+{
+    reel_tensors t = {0};
+    cJSON *meta = NULL;
+    *run = NULL;
+    if (reel_safetensors_read(path, &t, &meta, err))
+        return -1;
+    const char *text = meta_str(meta, "run");
+    if (!meta_str(meta, "reel_checkpoint") || !text || !(*run = cJSON_Parse(text)) || !cJSON_IsObject(*run)) {
+        cJSON_Delete(*run);
+        *run = NULL;
+        reel_fail(err, "%s: not a reel checkpoint (no 'reel_checkpoint' and 'run' in its metadata)", path);
+    }
+    cJSON_Delete(meta);
+    reel_tensors_free(&t);
+    return *run ? 0 : -1;
+}
+
 const char *reel_nn_checkpoint_run_diff(const cJSON *saved, const cJSON *now, char *buf, size_t n)
 {
     const cJSON *k;

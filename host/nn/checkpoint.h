@@ -55,6 +55,10 @@ int reel_nn_checkpoint_write(const char *path, const reel_nn_checkpoint *c, reel
 int reel_nn_checkpoint_read(const char *path, size_t n_params, int with_ema, reel_nn_checkpoint *c,
                             reel_error *err);
 
+/* Reads only the "run" object of a checkpoint (to say whose it is before
+ * checking that its sizes fit). */
+int reel_nn_checkpoint_read_run(const char *path, cJSON **run, reel_error *err);
+
 /* Writes to buf the first key in which two "run" objects differ
  * ("params.lr", "data", ...) and returns buf; NULL when they agree. */
 const char *reel_nn_checkpoint_run_diff(const cJSON *saved, const cJSON *now, char *buf, size_t n);

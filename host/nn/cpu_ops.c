@@ -2,6 +2,17 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+/* The caller's floating-point mode (the training step flushes denormals to
+ * zero) must hold in every OpenMP worker too, or the workers' rows would
+ * round differently and results would depend on the thread count. */
+#define CSR_GET() _mm_getcsr()
+#define CSR_SET(x) _mm_setcsr(x)
+#else
+#define CSR_GET() 0u
+#define CSR_SET(x) ((void)(x))
+#endif
 
 /* Dot product with 8 independent partial sums: the compiler turns the
  * inner loop into vector code without reordering any one sum, so the
@@ -89,9 +100,16 @@ void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *W
 {
     size_t pairs = n / 2;
     if (threads > 1 && n >= REEL_CPU_PAR_ROWS) {
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (size_t p = 0; p < pairs; p++)
-            forward_pair(A, 2 * p, in, W, b, out, act, H);
+        unsigned csr = CSR_GET();
+#pragma omp parallel num_threads(threads)
+        {
+            unsigned mine = CSR_GET();
+            CSR_SET(csr);
+#pragma omp for schedule(static)
+            for (size_t p = 0; p < pairs; p++)
+                forward_pair(A, 2 * p, in, W, b, out, act, H);
+            CSR_SET(mine);
+        }
     } else { /* no OpenMP call at all: at batch 10 its overhead would show */
         for (size_t p = 0; p < pairs; p++)
             forward_pair(A, 2 * p, in, W, b, out, act, H);
@@ -204,8 +222,11 @@ void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *
      * each sum carries on from block to block in row order. In parallel,
      * the outputs of a block are shared between threads and dA's rows. */
     if (threads > 1 && n >= REEL_CPU_PAR_ROWS) {
+        unsigned csr = CSR_GET();
 #pragma omp parallel num_threads(threads)
         {
+            unsigned mine = CSR_GET();
+            CSR_SET(csr);
             for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
                 size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
 #pragma omp for schedule(static)
@@ -217,6 +238,7 @@ void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *
                 for (size_t i = 0; i < n; i++)
                     da_row(W, dZ, i, in, out, dA);
             }
+            CSR_SET(mine);
         }
         return;
     }

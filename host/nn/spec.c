@@ -120,7 +120,7 @@ int reel_nn_spec_from_params(reel_nn_spec *s, const cJSON *params, size_t d, siz
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(params, "layers");
     const cJSON *head = cJSON_GetObjectItemCaseSensitive(params, "head");
     const cJSON *width = cJSON_GetObjectItemCaseSensitive(params, "width");
-    const char *head_name = cJSON_IsString(head) ? head->valuestring : "sigmoid";
+    const char *head_name = cJSON_IsString(head) ? head->valuestring : (head ? NULL : "sigmoid");
     if (!width || cJSON_IsNull(width))
         return reel_nn_spec_build(s, layers, head_name, d, L, err);
     if (!cJSON_IsNumber(width) || width->valuedouble != floor(width->valuedouble) || width->valuedouble < 1 ||

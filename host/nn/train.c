@@ -212,15 +212,25 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         return reel_fail(err, "%s: cannot read checkpoint: %s", o->checkpoint, strerror(errno));
     }
     fclose(probe);
+    /* Whose checkpoint it is comes first: other params (layers, ema) also
+     * mean other sizes, and the key that differs is the useful message. */
+    cJSON *saved;
+    if (reel_nn_checkpoint_read_run(o->checkpoint, &saved, err))
+        return -1;
+    char key[256];
+    const char *diff = reel_nn_checkpoint_run_diff(saved, lp->run, key, sizeof key);
+    cJSON_Delete(saved);
+    if (diff)
+        return reel_fail(err, "%s: checkpoint of another run (%s differs); delete it or choose another --checkpoint "
+                         "file", o->checkpoint, diff);
     reel_nn_checkpoint c;
     if (reel_nn_checkpoint_read(o->checkpoint, s->n_params, lp->w.decay > 0, &c, err))
         return -1;
-    char key[256];
-    const char *diff = reel_nn_checkpoint_run_diff(c.run, lp->run, key, sizeof key);
-    if (diff) {
+    if (c.epoch > o->epochs) {
+        reel_fail(err, "%s: the checkpoint has trained %ld epochs, more than the %ld asked for; raise --epochs or "
+                  "delete it", o->checkpoint, c.epoch, o->epochs);
         reel_nn_checkpoint_free(&c);
-        return reel_fail(err, "%s: checkpoint of another run (%s differs); delete it or choose another --checkpoint "
-                         "file", o->checkpoint, diff);
+        return -1;
     }
     int rc = -1;
     if (be->set_params(b, c.params, err) || be->set_moments(b, c.m, c.v, err))
@@ -348,6 +358,9 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
         }
         if (resume(be, b, s, o, name, ctx->quiet, &lp, res, &resumed, err))
+            goto done;
+        /* the history so far, also when there is nothing left to train */
+        if (resumed && lp.h.path && lp.h.text && reel_write_file_atomic(lp.h.path, lp.h.text, err))
             goto done;
     }
     if (nv == 0 && !ctx->quiet)
@@ -486,7 +499,7 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         if (!ctx->quiet)
             fprintf(stderr, "reel: %s: restored the %sweights of epoch %ld (val loss %.4f)\n", name,
                     o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
-    } else if (o->ema > 0 && lp.w.weight > 0) {
+    } else if (o->ema > 0 && lp.w.weight > 0 && !res->bad_step) { /* after a bad step: the live, last good ones */
         if (avg_compute(&lp.w, be, b, err) || be->set_params(b, lp.w.avg, err))
             goto done;
     }
