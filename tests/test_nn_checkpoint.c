@@ -11,39 +11,12 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "nn_fixture.h"
 #include "nn/checkpoint.h"
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/interrupt.h"
 #include "util/rng.h"
-
-/* Label k is on when feature k + feature k+1 > 0 (4 features, 3 labels). */
-typedef struct {
-    float *X;
-    uint8_t *Y;
-    size_t n;
-} data;
-
-static data make_data(size_t n, uint64_t seed)
-{
-    data t = {malloc(n * 4 * sizeof(float)), malloc(n * 3), n};
-    reel_rng rng;
-    reel_rng_seed(&rng, seed);
-    for (size_t i = 0; i < n * 4; i++)
-        t.X[i] = (float)(2 * reel_rng_uniform(&rng) - 1);
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < 3; k++)
-            t.Y[i * 3 + k] = t.X[i * 4 + k] + t.X[i * 4 + k + 1] > 0;
-    return t;
-}
-
-static reel_fit_ctx ctx_for(const data *t, size_t n_train)
-{
-    reel_fit_ctx c = {.d = 4, .L = 3, .X = t->X, .Y = t->Y, .n = n_train, .Xv = t->X + n_train * 4,
-                      .Yv = t->Y + n_train * 3, .nv = t->n - n_train, .seed = 5, .threads = 1, .quiet = 1,
-                      .device = "cpu", .name = "t"};
-    return c;
-}
 
 static void *net(reel_nn_spec *s, const reel_nn_backend *be)
 {
@@ -75,7 +48,7 @@ static int step_then_interrupt(void *b, size_t start, size_t n, const reel_adamw
 static float *train(const reel_nn_backend *be, const reel_nn_train_opts *o, const data *t, reel_nn_train_result *r,
                     int *rc, reel_error *err)
 {
-    reel_fit_ctx c = ctx_for(t, 300);
+    reel_fit_ctx c = ctx_for(t, 300, 1);
     reel_nn_spec s;
     void *b = net(&s, be);
     *rc = reel_nn_train(be, b, &s, o, &c, r, err);
@@ -300,7 +273,7 @@ Test(nn_checkpoint, divergence_is_caught_in_its_step)
     for (int with_valid = 1; with_valid >= 0; with_valid--) {
         data t = make_data(400, 6);
         t.X[250 * 4 + 1] = INFINITY;
-        reel_fit_ctx c = ctx_for(&t, 300);
+        reel_fit_ctx c = ctx_for(&t, 300, 1);
         if (!with_valid)
             c.nv = 0;
         reel_nn_spec s;

@@ -11,40 +11,13 @@
 #endif
 
 #include "helpers.h"
+#include "nn_fixture.h"
 #include "models/model.h"
 #include "nn/cpu_ops.h"
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/fileio.h"
 #include "util/rng.h"
-
-/* A learnable problem: label k is on when feature k + feature k+1 > 0. */
-typedef struct {
-    float *X;
-    uint8_t *Y;
-    size_t n, d, L;
-} data;
-
-static data make_data(size_t n, uint64_t seed)
-{
-    data t = {malloc(n * 4 * sizeof(float)), malloc(n * 3), n, 4, 3};
-    reel_rng rng;
-    reel_rng_seed(&rng, seed);
-    for (size_t i = 0; i < n * 4; i++)
-        t.X[i] = (float)(2 * reel_rng_uniform(&rng) - 1);
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < 3; k++)
-            t.Y[i * 3 + k] = t.X[i * 4 + k] + t.X[i * 4 + k + 1] > 0;
-    return t;
-}
-
-static reel_fit_ctx ctx_for(const data *t, size_t n_train, int threads)
-{
-    reel_fit_ctx c = {.d = t->d, .L = t->L, .X = t->X, .Y = t->Y, .n = n_train,
-                      .Xv = t->X + n_train * t->d, .Yv = t->Y + n_train * t->L, .nv = t->n - n_train,
-                      .seed = 5, .threads = threads, .quiet = 1, .device = "cpu", .name = "t"};
-    return c;
-}
 
 static void fit(reel_model *m, const char *name, const char *params, const reel_fit_ctx *c)
 {
