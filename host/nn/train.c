@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eval/metrics.h"
 #include "nn/checkpoint.h"
@@ -207,9 +208,27 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     *resumed = 0;
     FILE *probe = fopen(o->checkpoint, "rb");
     if (!probe) {
-        if (errno == ENOENT)
-            return 0;
-        return reel_fail(err, "%s: cannot read checkpoint: %s", o->checkpoint, strerror(errno));
+        if (errno != ENOENT)
+            return reel_fail(err, "%s: cannot read checkpoint: %s", o->checkpoint, strerror(errno));
+        /* A fresh start: make sure the first epoch's checkpoint can be
+         * written before spending the epoch (its folder is made, as --out's). */
+        char *dir = strdup(o->checkpoint);
+        if (!dir)
+            return reel_fail(err, "out of memory");
+        char *slash = strrchr(dir, '/');
+        int rc = 0;
+        if (slash && slash != dir) {
+            *slash = '\0';
+            rc = reel_mkdir_p(dir, err);
+        } else if (slash) {
+            dir[1] = '\0';
+        } else {
+            strcpy(dir, ".");
+        }
+        if (rc == 0 && access(dir, W_OK) != 0)
+            rc = reel_fail(err, "%s: cannot write the checkpoint there: %s", o->checkpoint, strerror(errno));
+        free(dir);
+        return rc;
     }
     fclose(probe);
     /* Whose checkpoint it is comes first: other params (layers, ema) also
