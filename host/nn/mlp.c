@@ -171,9 +171,10 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         .seed = seed,
         .checkpoint = ctx->checkpoint,
     };
-    cJSON *run = cJSON_CreateObject(); /* which run a checkpoint belongs to */
-    if (!run || !cJSON_AddStringToObject(run, "model", ctx->name ? ctx->name : "mlp") ||
-        !cJSON_AddItemToObject(run, "params", cJSON_Duplicate(params, 1))) {
+    cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
+    if (ctx->checkpoint &&
+        (!(run = cJSON_CreateObject()) || !cJSON_AddStringToObject(run, "model", ctx->name ? ctx->name : "mlp") ||
+         !cJSON_AddItemToObject(run, "params", cJSON_Duplicate(params, 1)))) {
         cJSON_Delete(run);
         reel_fail(err, "out of memory");
         goto fail;
