@@ -308,4 +308,52 @@ static inline const char *export_reference_probabilities(const char *model_path,
     return path;
 }
 
+/* One net checked by an outside tool: trained by export_train, given an
+ * input transform when `transform` (then checked against the probabilities
+ * computed here, as reel predict of this reel may not apply it; otherwise
+ * against reel predict), exported to ONNX when `onnx`, then
+ * tests/scripts/<script> runs on (file, features CSV, expected JSON) and
+ * must report its largest difference within 1e-5. */
+static inline void export_check_net(const char *script, int onnx, const char *model, const char *params, double lr,
+                                    int transform, const char *python)
+{
+    const char *m = export_train(model, params, "net.safetensors", lr);
+    if (transform)
+        m = export_with_input_transform(m);
+    const char *file = m;
+    char args[2048], *out = NULL;
+    if (onnx) {
+        char *o = NULL, *e = NULL;
+        file = tmp_path("net.onnx");
+        snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, file);
+        cr_assert_eq(run_reel(args, &o, &e), 0, "%s", e);
+        free(o);
+        free(e);
+    }
+    size_t n, d;
+    const char *features;
+    float *X = export_raw_features(m, &n, &d, &features);
+    const char *pred = transform ? export_reference_probabilities(m, X, n, d) : export_predict_json(m, NULL);
+    free(X);
+    snprintf(args, sizeof args, "'%s' '%s' '%s' 1e-5", file, features, pred);
+    int rc = export_run_script(python, script, args, &out);
+    fprintf(stderr, "%s (%s)%s: %s", model, params ? params : "defaults", transform ? " + input transform" : "",
+            out ? out : "(no output)\n");
+    cr_expect_eq(rc, 0, "%s exit %d: %s", script, rc, out);
+    cr_expect(out && strstr(out, "max abs difference"), "%s", out);
+    free(out);
+}
+
+/* The nets every outside check covers: box and U at their defaults, U
+ * scaled by "width", and the softmax net with every layer kind, without
+ * and with an input transform. */
+static inline void export_check_all_nets(const char *script, int onnx, const char *python)
+{
+    export_check_net(script, onnx, "box", NULL, 0.01, 0, python);
+    export_check_net(script, onnx, "u", NULL, 0.01, 0, python);
+    export_check_net(script, onnx, "u", "{\"width\": 16}", 0.01, 0, python);
+    export_check_net(script, onnx, "box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 0, python);
+    export_check_net(script, onnx, "box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 1, python);
+}
+
 #endif

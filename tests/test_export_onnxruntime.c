@@ -10,36 +10,6 @@
 
 #include "export_fixture.h"
 
-/* transform: check the net with an input transform added to its file
- * (export_with_input_transform) against the probabilities computed in the
- * test (reel predict of this reel may not apply it); otherwise against reel
- * predict. */
-static void check_net(const char *model, const char *params, double lr, int transform, const char *python)
-{
-    const char *m = export_train(model, params, "net.safetensors", lr);
-    if (transform)
-        m = export_with_input_transform(m);
-    const char *onnx = tmp_path("net.onnx");
-    char args[2048], *o = NULL, *e = NULL;
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, onnx);
-    cr_assert_eq(run_reel(args, &o, &e), 0, "%s", e);
-    free(o);
-    free(e);
-    size_t n, d;
-    const char *features;
-    float *X = export_raw_features(m, &n, &d, &features);
-    const char *pred = transform ? export_reference_probabilities(m, X, n, d) : export_predict_json(m, NULL);
-    free(X);
-    snprintf(args, sizeof args, "'%s' '%s' '%s' 1e-5", onnx, features, pred);
-    char *out = NULL;
-    int rc = export_run_script(python, "check_onnx.py", args, &out);
-    fprintf(stderr, "%s (%s)%s: %s", model, params ? params : "defaults", transform ? " + input transform" : "",
-            out ? out : "(no output)\n");
-    cr_expect_eq(rc, 0, "check_onnx.py exit %d: %s", rc, out);
-    cr_expect(out && strstr(out, "max abs difference"), "%s", out);
-    free(out);
-}
-
 Test(export_onnxruntime, graph_matches_reel_predict)
 {
     char tried[1024];
@@ -48,9 +18,5 @@ Test(export_onnxruntime, graph_matches_reel_predict)
         REEL_SKIP("no Python with numpy and onnxruntime (tried %s); set REEL_PYTHON or pip install onnxruntime "
                   "into /opt/reel-pyenv",
                   tried);
-    check_net("box", NULL, 0.01, 0, python);
-    check_net("u", NULL, 0.01, 0, python);
-    check_net("u", "{\"width\": 16}", 0.01, 0, python); /* layers scaled by "width" */
-    check_net("box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 0, python);
-    check_net("box", EXPORT_SOFTMAX_NET, EXPORT_SOFTMAX_LR, 1, python);
+    export_check_all_nets("check_onnx.py", 1, python);
 }
