@@ -111,7 +111,7 @@ int reel_cmd_train(int argc, char **argv)
     if (!c.quiet) {
         fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels\n",
                 p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L);
-        reel_prepared_warn(&p);
+        reel_prepared_warn(&p, &c.log);
     }
     reel_run run;
     int rc = REEL_EXIT_RUNTIME;
@@ -122,7 +122,7 @@ int reel_cmd_train(int argc, char **argv)
         goto done_prepared;
     if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err))
         goto done_prepared;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, od.stage, c.tune_thresholds, checkpoint};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.tune_thresholds, checkpoint};
     if (reel_run_model(&run, &p, model, params, &ro, &err))
         goto done_prepared;
     cJSON *doc = cJSON_CreateObject();
