@@ -36,14 +36,13 @@ Test(model_file, every_model_round_trips_bit_identically)
     o.data.data = small_csv();
     o.data.labels = "A,B,C";
     o.data.id = "id";
-    o.data.quiet = 1;
     o.split = (reel_split_opts){.seed = 3, .test_fraction = 0.2, .valid_fraction = 0.2};
     o.top_k = 10;
     o.keep_table = 1; /* the loaded preprocessing re-reads the table below */
     reel_prepared p;
     reel_error err;
     cr_assert_eq(reel_prepare(&p, &o, &err), 0, "%s", err.msg);
-    reel_run_opts ro = {.seed = 3, .threads = 2, .device = "cpu", .quiet = 1};
+    reel_run_opts ro = {.seed = 3, .threads = 2, .device = "cpu"};
     int n_models = 0;
     for (const char *const *name = reel_model_names(); *name; name++, n_models++) {
         reel_run run;
@@ -146,14 +145,13 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     reel_prepare_opts o = {0};
     o.data.data = small_csv();
     o.data.labels = "A,B,C";
-    o.data.quiet = 1;
     o.split = (reel_split_opts){.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.1};
     o.top_k = 10;
     reel_prepared p;
     reel_error err;
     cr_assert_eq(reel_prepare(&p, &o, &err), 0);
     reel_run run;
-    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu", .quiet = 1};
+    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu"};
     cr_assert_eq(reel_run_model(&run, &p, "prior", NULL, &ro, &err), 0);
     const char *path = tmp_path("good.safetensors");
     cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0);

@@ -111,7 +111,7 @@ Test(nn_gpu, training_loop_matches_cpu)
     for (size_t i = 0; i < s.n * 7; i++)
         Y8[i] = s.Y[i] > 0.5f;
     reel_fit_ctx ctx = {.d = 21, .L = 7, .X = s.X, .Y = Y8, .n = 500, .Xv = s.X + 500 * 21, .Yv = Y8 + 500 * 7,
-                        .nv = 100, .seed = 3, .threads = 1, .quiet = 1, .device = "auto", .name = "gpu-test"};
+                        .nv = 100, .seed = 3, .threads = 1, .device = "auto", .name = "gpu-test"};
     reel_nn_train_opts o = {.opt = {3e-4, 0.9, 0.999, 1e-8, 1e-3}, .batch_size = 10, .epochs = 3, .patience = 5,
                             .min_delta = 0.0, .restore_best = 0, .threshold = 0.5f, .seed = 3};
     reel_error err;

@@ -67,7 +67,6 @@ static void fit_ctx(reel_fit_ctx *c, const float *X, const uint8_t *Y, size_t n,
     c->n = n;
     c->seed = 42;
     c->threads = 1;
-    c->quiet = 1;
     c->device = "cpu";
 }
 

@@ -107,6 +107,18 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
     return 0;
 }
 
+static void print_line(void *user, reel_log_level level, const char *message, const reel_progress *progress)
+{
+    (void)user;
+    (void)progress;
+    fprintf(stderr, "reel: %s%s\n", level == REEL_LOG_WARNING ? "warning: " : "", message);
+}
+
+reel_log reel_cli_log(int quiet)
+{
+    return (reel_log){.fn = print_line, .min_level = quiet ? REEL_LOG_WARNING : REEL_LOG_INFO};
+}
+
 void reel_common_defaults(reel_common_opts *c)
 {
     memset(c, 0, sizeof *c);
@@ -165,6 +177,7 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->threads = omp_get_num_procs();
     omp_set_num_threads(c->threads);
     openblas_set_num_threads(c->threads);
-    c->prep.data.quiet = c->quiet;
+    c->log = reel_cli_log(c->quiet);
+    c->prep.data.log = &c->log;
     return 0;
 }

@@ -196,7 +196,7 @@ int reel_cmd_compare(int argc, char **argv)
         fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels; "
                 "loaded in %.2f s\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L,
                 p.load_seconds);
-        reel_prepared_warn(&p);
+        reel_prepared_warn(&p, &c.log);
     }
     if (p.test.n == 0)
         fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
@@ -204,7 +204,7 @@ int reel_cmd_compare(int argc, char **argv)
     /* A model that fails is reported and skipped; the others still run. */
     reel_run *runs = calloc(n_models, sizeof *runs);
     char **failed = calloc(n_models, sizeof *failed), **failed_msg = calloc(n_models, sizeof *failed_msg);
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds, NULL};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.tune_thresholds, NULL};
     size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {

@@ -110,10 +110,10 @@ int reel_cmd_train(int argc, char **argv)
     if (!c.quiet) {
         fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels\n",
                 p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L);
-        reel_prepared_warn(&p);
+        reel_prepared_warn(&p, &c.log);
     }
     reel_run run;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, c.quiet, out, c.tune_thresholds, checkpoint};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.tune_thresholds, checkpoint};
     int rc = REEL_EXIT_RUNTIME;
     if (out && reel_mkdir_p(out, &err))
         goto done_prepared;

@@ -65,7 +65,8 @@ static cJSON *test_metrics(reel_prepared *p, const char *model, const cJSON *par
 {
     (void)unused;
     reel_run run;
-    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, 1, NULL, NULL, NULL};
+    reel_log warnings = reel_log_warnings_only(&t->c.log);
+    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, &warnings, NULL, NULL, NULL};
     if (reel_run_model(&run, p, model, params, &ro, err))
         return NULL;
     cJSON *m = reel_metrics_to_json(&run.metrics, p->ds.labels);
@@ -146,7 +147,8 @@ int reel_cmd_search(int argc, char **argv)
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
     have_sc = 1;
-    reel_search_opts so = {strategy, budget, t.c.threads, t.c.quiet};
+    sc.log = &t.c.log;
+    reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log};
     if (!t.c.quiet)
         fprintf(stderr, "reel search: %s, %s over %s, scored by %s on %s\n", t.model, strategy,
                 grid_file ? grid_file : "the model's grid", t.metric,
@@ -255,7 +257,8 @@ int reel_cmd_select(int argc, char **argv)
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
     have_sc = 1;
-    if (reel_select(&sc, params, method, t.c.threads, t.c.quiet, &res, &err))
+    sc.log = &t.c.log;
+    if (reel_select(&sc, params, method, t.c.threads, &t.c.log, &res, &err))
         goto done;
     /* Test metrics of the model on the kept features: rebuild the data with them. */
     cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();

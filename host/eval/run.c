@@ -23,7 +23,7 @@ reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const
         .nv = valid ? valid->n : 0,
         .seed = o->seed,
         .threads = o->threads,
-        .quiet = o->quiet,
+        .log = o->log,
         .device = o->device,
         .out_dir = o->out_dir,
         .name = m->name,

@@ -13,7 +13,7 @@ typedef struct {
     uint64_t seed;
     int threads;
     const char *device;
-    int quiet;
+    const reel_log *log; /* NULL: silent */
     const char *out_dir; /* may be NULL */
     const char *tune_thresholds; /* NULL, "per-label" or "global": chosen on the validation rows */
     const char *checkpoint;      /* nets: see reel_fit_ctx (NULL: none) */

@@ -13,6 +13,7 @@
 
 #include "io/tensors.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* Everything a fit may use. X matrices are row-major float32, standardised
  * when the kind asked for it; Y are 0/1 bytes. */
@@ -28,7 +29,7 @@ typedef struct {
     size_t nv;
     uint64_t seed;
     int threads;         /* >= 1 */
-    int quiet;           /* no progress output */
+    const reel_log *log; /* messages and progress (NULL: none) */
     const char *device;  /* "auto", "cpu" or "gpu" */
     const char *out_dir; /* where a kind may write extra files (history.csv); may be NULL */
     const char *name;    /* model name for messages */

@@ -93,16 +93,14 @@ static const reel_nn_backend *pick_backend(const reel_fit_ctx *ctx, char *label,
         if (reel_gpu_query(&info) != 0)
             snprintf(info.name, sizeof info.name, "CUDA device 0");
         snprintf(label, n, "gpu: %.250s", info.name);
-        if (!ctx->quiet)
-            fprintf(stderr, "reel: %s: training on the GPU (%s)\n", name, info.name);
+        reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: training on the GPU (%s)", name, info.name);
         return reel_nn_gpu_backend();
     }
     if (strcmp(dev, "gpu") == 0) {
         reel_fail(err, "%s: --device gpu: %s", name, reel_gpu_absent_reason());
         return NULL;
     }
-    if (!ctx->quiet)
-        fprintf(stderr, "reel: %s: training on the CPU (%s)\n", name, reel_gpu_absent_reason());
+    reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: training on the CPU (%s)", name, reel_gpu_absent_reason());
     return &reel_nn_cpu_backend;
 }
 

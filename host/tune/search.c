@@ -114,13 +114,19 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
             continue;
         }
         tr->seconds = reel_now() - t;
-        if (!st->o->quiet) {
+        if (st->o->log) {
 #pragma omp critical
             {
                 char *k = cJSON_PrintUnformatted(tr->params);
                 size_t done = st->r->n + j + 1, total = st->planned > done ? st->planned : done;
-                fprintf(stderr, "reel search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)\n", done, total,
-                        tr->score, k, reel_now() - st->t0);
+                reel_progress pr = reel_progress_blank(REEL_PROGRESS_TRIAL, st->s->model);
+                pr.done = (long)done;
+                pr.total = (long)total;
+                pr.score = tr->score;
+                pr.elapsed_s = reel_now() - st->t0;
+                pr.what = k;
+                reel_log_progress(st->o->log, &pr, "search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)", done,
+                                  total, tr->score, k ? k : "", pr.elapsed_s);
                 cJSON_free(k);
             }
         }

@@ -48,7 +48,7 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
 
 /* Scores without each not-yet-dropped group (in parallel). */
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
-                              reel_select_result *r, double ref, int threads, int quiet, reel_error *err)
+                              reel_select_result *r, double ref, int threads, const reel_log *log, reel_error *err)
 {
     size_t d = s->p->d;
     int failed = 0;
@@ -68,10 +68,10 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
                 first = e;
         } else {
             r->f[g].delta = v - ref;
-            if (!quiet) {
-#pragma omp critical
-                fprintf(stderr, "reel select: without %-24s %.4f (%+.4f)\n", r->f[g].name, v, v - ref);
-            }
+            reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, s->model);
+            pr.score = v;
+            pr.what = r->f[g].name;
+            reel_log_progress(log, &pr, "select: without %-24s %.4f (%+.4f)", r->f[g].name, v, v - ref);
         }
         free(mask);
     }
@@ -84,6 +84,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
                        int threads, reel_error *err)
 {
     const reel_prepared *p = s->p;
+    reel_log quiet = reel_log_warnings_only(s->log);
     if (s->folds)
         return reel_fail(err, "--method permutation uses the validation split: drop --folds");
     reel_model m;
@@ -93,7 +94,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     reel_fit_ctx c = {
         .d = p->d, .L = p->L, .feature_names = p->feature_names, .label_names = p->ds.labels,
         .X = p->train.X[st], .Y = p->train.Y, .n = p->train.n, .Xv = p->valid.X[st], .Yv = p->valid.Y,
-        .nv = p->valid.n, .seed = s->seed, .threads = threads, .quiet = 1, .device = s->device, .name = s->model,
+        .nv = p->valid.n, .seed = s->seed, .threads = threads, .log = &quiet, .device = s->device, .name = s->model,
     };
     if (reel_model_fit(&m, &c, err)) {
         reel_model_free(&m);
@@ -132,7 +133,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     return rc;
 }
 
-int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, int quiet,
+int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -145,10 +146,9 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     int rc = -1;
     if (reel_score(s, params, NULL, threads, &r->reference, &r->reference_std, err))
         goto done;
-    if (!quiet)
-        fprintf(stderr, "reel select: reference score with all %zu features: %.4f\n", r->n, r->reference);
+    reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu features: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
-        if (score_without_each(s, params, group, r, r->reference, threads, quiet, err))
+        if (score_without_each(s, params, group, r, r->reference, threads, log, err))
             goto done;
         for (size_t g = 0; g < r->n; g++)
             r->f[g].dropped = r->f[g].delta >= 0;
@@ -160,7 +160,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     } else { /* backward */
         double cur = r->reference;
         for (;;) {
-            if (score_without_each(s, params, group, r, cur, threads, quiet, err))
+            if (score_without_each(s, params, group, r, cur, threads, log, err))
                 goto done;
             long best = -1;
             size_t left = 0;
@@ -175,8 +175,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
                 break;
             r->f[best].dropped = 1;
             cur += r->f[best].delta;
-            if (!quiet)
-                fprintf(stderr, "reel select: dropped %s, score now %.4f\n", r->f[best].name, cur);
+            reel_log_msg(log, REEL_LOG_INFO, "select: dropped %s, score now %.4f", r->f[best].name, cur);
         }
     }
     size_t kept = 0;
