@@ -9,8 +9,8 @@
 #include "data/prepared.h"
 #include "eval/run.h"
 #include "helpers.h"
-#include "io/model_file.h"
 #include "io/safetensors.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 static const char *small_csv(void)

@@ -5,8 +5,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "io/export_json.h"
-#include "io/onnx.h"
+#include "store/export_json.h"
+#include "store/onnx.h"
 
 static const char *USAGE = "--model-file FILE --format json|onnx --out FILE";
 

@@ -7,8 +7,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "io/model_file.h"
 #include "nn/spec.h"
+#include "store/model_file.h"
 #include "util/gpu.h"
 
 /* What a model file holds: the metadata, then each tensor's dtype and shape. */

@@ -7,8 +7,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "eval/metrics.h"
-#include "io/model_file.h"
 #include "io/predictions.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "

@@ -8,8 +8,8 @@
 #include "cli/commands.h"
 #include "cli/params_file.h"
 #include "eval/run.h"
-#include "io/model_file.h"
 #include "io/predictions.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
 

@@ -1,4 +1,4 @@
-#include "io/onnx.h"
+#include "store/onnx.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/model_file.h"
 #include "io/safetensors.h"
 #include "nn/spec.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 /* ---- a minimal protobuf encoder ----

@@ -1,4 +1,4 @@
-#include "io/model_file.h"
+#include "store/model_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
