@@ -132,7 +132,7 @@ int reel_cmd_predict(int argc, char **argv)
         reel_preproc_standardize(&mf.pre, X, n);
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
-    reel_threshold(P, mf.model.threshold, n, L, pred);
+    reel_decision_apply(&mf.model.rule, P, n, pred);
 
     /* True labels, when the new data has every label column as 0/1. */
     Y = malloc(n * L);

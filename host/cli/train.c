@@ -46,11 +46,20 @@ static void print_result(const reel_run *r, const reel_prepared *p)
     printf("samples  P %.4f  R %.4f  F1 %.4f\n", m->samples_precision, m->samples_recall, m->samples_f1);
     printf("micro    P %.4f  R %.4f  F1 %.4f\n", m->micro_precision, m->micro_recall, m->micro_f1);
     printf("macro    P %.4f  R %.4f  F1 %.4f\n", m->macro_precision, m->macro_recall, m->macro_f1);
-    printf("hamming accuracy %.4f, subset accuracy %.4f\n\n", m->hamming_accuracy, m->subset_accuracy);
-    printf("%-16s %9s %9s %9s %8s\n", "label", "precision", "recall", "F1", "support");
-    for (size_t k = 0; k < p->L; k++)
-        printf("%-16s %9.4f %9.4f %9.4f %8zu\n", p->ds.labels[k], m->label_precision[k], m->label_recall[k],
-               m->label_f1[k], m->support[k]);
+    printf("hamming accuracy %.4f, subset accuracy %.4f\n", m->hamming_accuracy, m->subset_accuracy);
+    char rule[64];
+    printf("decision rule %s (chosen on the validation rows); at the model's own thresholds: samples-F1 %.4f\n\n",
+           reel_decision_name(&r->model.rule, rule, sizeof rule), r->untuned.samples_f1);
+    int cut = r->model.rule.kind != REEL_RULE_EXPECTED_F1;
+    printf("%-16s %9s %9s %9s %8s %9s%s\n", "label", "precision", "recall", "F1", "support", "own t",
+           cut ? "    rule t" : "");
+    for (size_t k = 0; k < p->L; k++) {
+        printf("%-16s %9.4f %9.4f %9.4f %8zu %9.4g", p->ds.labels[k], m->label_precision[k], m->label_recall[k],
+               m->label_f1[k], m->support[k], (double)r->model.threshold[k]);
+        if (cut)
+            printf(" %9.4g", (double)r->model.rule.threshold[k]);
+        printf("\n");
+    }
 }
 
 int reel_cmd_train(int argc, char **argv)
@@ -113,7 +122,7 @@ int reel_cmd_train(int argc, char **argv)
         reel_prepared_warn(&p, &c.log);
     }
     reel_run run;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.tune_thresholds, checkpoint};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.decision, checkpoint};
     int rc = REEL_EXIT_RUNTIME;
     if (out && reel_mkdir_p(out, &err))
         goto done_prepared;

@@ -66,7 +66,7 @@ static cJSON *test_metrics(reel_prepared *p, const char *model, const cJSON *par
     (void)unused;
     reel_run run;
     reel_log warnings = reel_log_warnings_only(&t->c.log);
-    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, &warnings, NULL, NULL, NULL};
+    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, &warnings, NULL, t->c.decision, NULL};
     if (reel_run_model(&run, p, model, params, &ro, err))
         return NULL;
     cJSON *m = reel_metrics_to_json(&run.metrics, p->ds.labels);
