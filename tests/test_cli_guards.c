@@ -215,3 +215,44 @@ Test(outputs, failed_runs_leave_no_stage_and_stale_ones_are_removed)
     cr_expect(!file_exists(stale_file), "a dead run's temporary file is still there");
     cr_expect(file_exists(preds));
 }
+
+Test(model_files, a_checkpoint_is_named_as_one)
+{
+    const char *csv = write_data("ck.csv"), *ck = tmp_path("named.ckpt");
+    remove(ck);
+    char *err;
+    cr_assert_eq(reel(&err, "train --model box --epochs 1 --data %s --labels A,B --quiet --checkpoint %s", csv, ck),
+                 0, "%s", err);
+    free(err);
+    expect_fail(1, "is a net's training checkpoint (reel train --checkpoint), not a model file",
+                "predict --model-file %s --data %s --quiet", ck, csv);
+    expect_fail(1, "is a net's training checkpoint", "info --model-file %s", ck);
+}
+
+/* Seeds 2^53 and 2^53 + 1 are the same double: saved as numbers, the two
+ * random baselines came back as one. */
+Test(model_files, a_64_bit_seed_survives_saving)
+{
+    /* a split column: the seed changes nothing but the model's own draws */
+    char text[8192] = "s,x,A,B\n";
+    for (int i = 0; i < 100; i++)
+        sprintf(text + strlen(text), "%s,%d,%d,%d\n", i % 5 ? "train" : "test", i, i % 2, i % 3 == 0);
+    const char *csv = tmp_write("seed.csv", text);
+    char *pred[2];
+    const char *seeds[2] = {"9007199254740992", "9007199254740993"};
+    for (int k = 0; k < 2; k++) {
+        const char *m = tmp_path(k ? "seed_b.model" : "seed_a.model");
+        const char *o = tmp_path(k ? "seed_b.csv" : "seed_a.csv");
+        char *err;
+        cr_assert_eq(reel(&err, "train --model random --data %s --labels A,B --split-column s --quiet --seed %s --save %s", csv,
+                          seeds[k], m), 0, "%s", err);
+        free(err);
+        cr_assert_eq(reel(&err, "predict --model-file %s --data %s --out %s --quiet", m, csv, o), 0, "%s", err);
+        free(err);
+        pred[k] = reel_read_file(o, NULL, NULL);
+        cr_assert_not_null(pred[k]);
+    }
+    cr_expect_str_neq(pred[0], pred[1], "two seeds gave the same predictions after loading");
+    free(pred[0]);
+    free(pred[1]);
+}

@@ -141,7 +141,9 @@ int reel_cmd_train(int argc, char **argv)
     if (save) {
         cJSON *training = cJSON_CreateObject();
         cJSON_AddNumberToObject(training, "fit_seconds", run.fit_seconds);
-        cJSON_AddNumberToObject(training, "seed", (double)c.prep.split.seed);
+        char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)c.prep.split.seed);
+        cJSON_AddStringToObject(training, "seed", seed);
         cJSON_AddItemToObject(training, "test_metrics", cJSON_Duplicate(cJSON_GetObjectItem(mj, "metrics"), 1));
         cJSON *dataset = reel_dataset_json(&p);
         cJSON_DeleteItemFromObject(dataset, "features");

@@ -162,5 +162,8 @@ const char *reel_param_str(const cJSON *p, const char *key)
 uint64_t reel_param_seed(const cJSON *p, uint64_t fallback)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "seed");
-    return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : fallback;
+    /* (a double at or beyond 2^64 has no uint64_t value: converting it is undefined) */
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 18446744073709551616.0
+               ? (uint64_t)v->valuedouble
+               : fallback;
 }
