@@ -256,3 +256,58 @@ Test(model_files, a_64_bit_seed_survives_saving)
     free(pred[0]);
     free(pred[1]);
 }
+
+Test(messages, an_empty_header_cell_is_named_as_empty)
+{
+    const char *csv = tmp_write("emptyhdr.csv", "column2,,A,B\n1,2,1,0\n3,4,0,1\n");
+    expect_fail(1, "column 2 has an empty header cell, so reel names it 'column2', but column 1 is also called",
+                "compare --data %s --labels A,B --models prior --quiet", csv);
+}
+
+/* 20,000 columns: every one found by name, duplicates still caught (the
+ * names are hashed; bench/ has the timing). */
+Test(messages, many_columns_load_and_a_late_duplicate_is_caught)
+{
+    size_t n = 20000;
+    char *text = malloc(n * 16 + 64);
+    size_t at = 0;
+    for (size_t j = 0; j < n; j++)
+        at += (size_t)sprintf(text + at, "f%zu,", j);
+    at += (size_t)sprintf(text + at, "A,B\n");
+    for (size_t j = 0; j < n; j++)
+        at += (size_t)sprintf(text + at, "%zu,", j % 7);
+    sprintf(text + at, "1,0\n");
+    const char *csv = tmp_write("wide.csv", text);
+    char *err;
+    cr_expect_eq(reel(&err, "compare --data %s --labels A,B --models prior --test-fraction 0 --valid-fraction 0 "
+                      "--quiet", csv), 0, "%s", err);
+    free(err);
+    memcpy(strstr(text, "f19999,"), "f12345,", 7);
+    csv = tmp_write("wide_dup.csv", text);
+    expect_fail(1, "duplicate column name 'f12345' (columns 12346 and 20000)",
+                "compare --data %s --labels A,B --models prior --quiet", csv);
+    free(text);
+}
+
+/* Out-of-range values are usage errors (exit 2) naming the allowed range,
+ * never quietly the default. */
+Test(flags, out_of_range_values_are_usage_errors)
+{
+    const char *csv = write_data("flags.csv");
+    struct {
+        const char *args, *expect;
+    } cases[] = {
+        {"train --model box --epochs 0", "--epochs must be an integer >= 1 and <= 100000; got 0"},
+        {"train --model box --batch-size 0", "--batch-size must be an integer >= 1"},
+        {"train --model box --lr 0", "--lr must be a number > 0 and <= 10; got 0"},
+        {"train --model prior --threads 0", "--threads must be >= 1"},
+        {"compare --models prior --threads -1", "--threads must be >= 1"},
+        {"search --model prior --strategy random --budget -1", "--budget must be >= 1"},
+        {"compare --models prior --test-fraction 1.5", "--test-fraction must be in [0, 1), got 1.5"},
+        {"compare --models prior --valid-fraction 1", "--valid-fraction must be in [0, 1), got 1"},
+        {"compare --models prior --top-categories 0", "--top-categories must be >= 1, got 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_fail(2, cases[i].expect, "%s --data %s --labels A,B --quiet", cases[i].args, csv);
+    expect_fail(2, "--threads must be >= 1", "predict --model-file x --data %s --threads 0", csv);
+}

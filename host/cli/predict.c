@@ -56,7 +56,7 @@ static const char *row_id(const reel_table *t, int id_col, size_t i, char *buf, 
 int reel_cmd_predict(int argc, char **argv)
 {
     const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = NULL;
-    int top = 0, quiet = 0, threads = 0;
+    int top = 0, quiet = 0, threads = REEL_OPT_UNSET;
     reel_optset s = {0};
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
     reel_optset_add(&s, "data", OPT_STR, &data, "FILE", "CSV of new rows with the training columns");
@@ -90,7 +90,10 @@ int reel_cmd_predict(int argc, char **argv)
     reel_common_defaults(&c);
     c.threads = threads;
     c.quiet = quiet;
-    reel_common_apply(&c, &err);
+    if (reel_common_apply(&c, &err)) {
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+        return REEL_EXIT_USAGE;
+    }
 
     reel_model_file mf;
     if (reel_model_file_load(&mf, model_file, &err)) {

@@ -156,12 +156,15 @@ static int as_size(const cJSON *v, size_t *out)
 static int by_begin(const void *a, const void *b)
 {
     const size_t *x = a, *y = b;
-    return (x[0] > y[0]) - (x[0] < y[0]) ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 static int tile_check(const char *name, size_t (*r)[2], size_t n, size_t data_len, reel_error *err)
 {
-    qsort(r, n, sizeof *r, by_begin);
+    if (n > 1)
+        qsort(r, n, sizeof *r, by_begin);
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i][0] < at)
@@ -221,6 +224,10 @@ int reel_safetensors_parse(const char *name, const unsigned char *buf, size_t le
             goto fail;
         }
         if (strcmp(it->string, "__metadata__") == 0) {
+            if (*metadata) {
+                reel_fail(err, "%s: __metadata__ appears twice", name);
+                goto fail;
+            }
             if (!cJSON_IsObject(it)) {
                 reel_fail(err, "%s: __metadata__ is not an object", name);
                 goto fail;
