@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 
+#include "dist/dist.h"
 #include "util/gpu.h"
 
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
@@ -165,6 +166,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->threads = omp_get_num_procs();
     omp_set_num_threads(c->threads);
     openblas_set_num_threads(c->threads);
+    if (!reel_dist_root()) /* under mpirun rank 0 alone reports */
+        c->quiet = 1;
     c->prep.data.quiet = c->quiet;
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "dist/dist.h"
 #include "io/model_file.h"
 #include "nn/spec.h"
 #include "util/gpu.h"
@@ -85,6 +86,11 @@ int reel_cmd_info(int argc, char **argv)
     printf("\n");
     printf("blas: %s (%d threads)\n", openblas_get_config(), openblas_get_num_threads());
     printf("openmp: %d threads (%d processors)\n", omp_get_max_threads(), omp_get_num_procs());
+    if (reel_dist_library())
+        printf("mpi: built in (%s); %d rank%s%s\n", reel_dist_library(), reel_dist_size(),
+               reel_dist_size() == 1 ? "" : "s", reel_dist_size() > 1 ? " under mpirun" : " (not under mpirun)");
+    else
+        printf("mpi: not built in (cmake -DREEL_MPI=ON with Open MPI installed)\n");
     reel_gpu_info g;
     if (reel_gpu_query(&g) == 0)
         printf("gpu: %s, compute capability %d.%d, %.1f GiB, driver %d.%d, runtime %d.%d\n", g.name, g.major,

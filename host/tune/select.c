@@ -6,6 +6,7 @@
 
 #include "eval/metrics.h"
 #include "models/model.h"
+#include "tune/spread.h"
 #include "util/rng.h"
 
 int reel_select_method_known(const char *name)
@@ -46,38 +47,56 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
         mask[k] = !r->f[group[k]].dropped && (long)group[k] != skip;
 }
 
-/* Scores without each not-yet-dropped group (in parallel). */
+/* Scores without each not-yet-dropped group: candidates x folds spread
+ * over the ranks (tune/spread.h). */
+static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
+{
+    const double *ref = ctx;
+    (void)k;
+    fprintf(stderr, "reel select: without %-24s %.4f (%+.4f)\n", t->label + 8, t->score, t->score - *ref);
+}
+
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
                               reel_select_result *r, double ref, int threads, int quiet, reel_error *err)
 {
-    size_t d = s->p->d;
-    int failed = 0;
-    reel_error first = {{0}};
-    int par = threads > 1;
-#pragma omp parallel for schedule(dynamic) num_threads(par ? threads : 1)
+    size_t d = s->p->d, n = 0;
+    reel_score_task *tasks = calloc(r->n ? r->n : 1, sizeof *tasks);
+    size_t *which = calloc(r->n ? r->n : 1, sizeof *which);
+    char **labels = calloc(r->n ? r->n : 1, sizeof *labels);
     for (size_t g = 0; g < r->n; g++) {
         if (r->f[g].dropped)
             continue;
         uint8_t *mask = malloc(d);
         fill_mask(group, d, r, (long)g, mask);
-        double v, sd;
-        reel_error e;
-        if (reel_score(s, params, mask, par ? 1 : threads, &v, &sd, &e)) {
-#pragma omp critical
-            if (!failed++)
-                first = e;
-        } else {
-            r->f[g].delta = v - ref;
-            if (!quiet) {
-#pragma omp critical
-                fprintf(stderr, "reel select: without %-24s %.4f (%+.4f)\n", r->f[g].name, v, v - ref);
-            }
-        }
-        free(mask);
+        size_t len = strlen(r->f[g].name) + 16;
+        labels[n] = malloc(len);
+        snprintf(labels[n], len, "without %s", r->f[g].name);
+        tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n]};
+        which[n++] = g;
     }
-    if (failed)
-        *err = first;
-    return failed ? -1 : 0;
+    int rc = reel_score_tasks(s, tasks, n, threads, quiet ? NULL : candidate_done, &ref, err);
+    for (size_t k = 0; k < n; k++) {
+        if (rc == 0)
+            r->f[which[k]].delta = tasks[k].score - ref;
+        free((void *)tasks[k].mask);
+        free(labels[k]);
+    }
+    free(tasks);
+    free(which);
+    free(labels);
+    return rc;
+}
+
+/* One score (its folds spread like the candidates'). */
+static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *mask, const char *label,
+                     int threads, double *score, double *sd, reel_error *err)
+{
+    reel_score_task t = {.params = params, .mask = mask, .label = label};
+    if (reel_score_tasks(s, &t, 1, threads, NULL, NULL, err))
+        return -1;
+    *score = t.score;
+    *sd = t.score_std;
+    return 0;
 }
 
 static int permutation(const reel_scorer *s, const cJSON *params, const size_t *group, reel_select_result *r,
@@ -143,7 +162,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     uint8_t *mask = malloc(d);
     make_groups(s->p, r, group);
     int rc = -1;
-    if (reel_score(s, params, NULL, threads, &r->reference, &r->reference_std, err))
+    if (score_one(s, params, NULL, "every feature", threads, &r->reference, &r->reference_std, err))
         goto done;
     if (!quiet)
         fprintf(stderr, "reel select: reference score with all %zu features: %.4f\n", r->n, r->reference);
@@ -186,7 +205,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
     double sd;
-    rc = reel_score(s, params, mask, threads, &r->final_score, &sd, err);
+    rc = score_one(s, params, mask, "the kept features", threads, &r->final_score, &sd, err);
     r->mask = mask;
     mask = NULL;
 done:
