@@ -93,11 +93,13 @@ static void leaderboard(FILE *fp, const report_view *v)
     const reel_report *r = v->r;
     fputs("<h2 id=\"leaderboard\">Leaderboard</h2>\n<p class=\"note\">Scores on the test rows, best "
           "samples-F1 first. Samples scores average over films, micro over all (film, genre) cells, "
-          "macro over genres.</p>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th><th>model</th>"
-          "<th class=\"num\">samples-F1</th><th class=\"num\">precision</th><th class=\"num\">recall</th>"
-          "<th class=\"num\">micro-F1</th><th class=\"num\">macro-F1</th><th class=\"num\">Hamming acc.</th>"
-          "<th class=\"num\">subset acc.</th><th class=\"num\">fit s</th><th class=\"num\">predict s</th>"
-          "<th>device</th></tr>\n",
+          "macro over genres. Each model decides under the rule chosen on the validation rows (rule; "
+          "hover for its thresholds); F1 @0.5 is its samples-F1 at its own thresholds (0.5 unless its "
+          "params or kind set them).</p>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th>"
+          "<th>model</th><th class=\"num\">samples-F1</th><th class=\"num\">precision</th>"
+          "<th class=\"num\">recall</th><th class=\"num\">micro-F1</th><th class=\"num\">macro-F1</th>"
+          "<th class=\"num\">Hamming acc.</th><th class=\"num\">subset acc.</th><th class=\"num\">F1 @0.5</th>"
+          "<th>rule</th><th class=\"num\">fit s</th><th class=\"num\">predict s</th><th>device</th></tr>\n",
           fp);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
@@ -113,6 +115,16 @@ static void leaderboard(FILE *fp, const report_view *v)
         cell_num(fp, "%.4f", s->macro_f1);
         cell_num(fp, "%.4f", s->hamming_accuracy);
         cell_num(fp, "%.4f", s->subset_accuracy);
+        cell_num(fp, "%.4f", m->samples_f1_untuned);
+        fputs("<td class=\"rule\"", fp);
+        if (m->rule_detail && *m->rule_detail) {
+            fputs(" title=\"", fp);
+            esc(fp, m->rule_detail);
+            fputs("\"", fp);
+        }
+        fputs(">", fp);
+        esc(fp, m->rule ? m->rule : "");
+        fputs("</td>", fp);
         cell_num(fp, "%.3f", m->fit_seconds);
         cell_num(fp, "%.3f", m->predict_seconds);
         fputs("<td class=\"device\">", fp);

@@ -42,10 +42,12 @@ static void header(FILE *fp, const report_view *v)
 static void leaderboard(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
-    fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first.\n\n"
+    fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first, each model under the "
+          "decision rule chosen on the validation rows (rule); F1 @0.5 is its samples-F1 at its own "
+          "thresholds (0.5 unless its params or kind set them).\n\n"
           "| # | model | samples-F1 | precision | recall | micro-F1 | macro-F1 | Hamming acc. | subset acc. "
-          "| fit s | predict s | device |\n"
-          "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+          "| F1 @0.5 | rule | fit s | predict s | device |\n"
+          "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|\n",
           fp);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
@@ -54,11 +56,25 @@ static void leaderboard(FILE *fp, const report_view *v)
         md(fp, m->name);
         if (report_is_baseline(v, m))
             fputs(" (baseline)", fp);
-        fprintf(fp, " | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f | ", s->samples_f1,
+        fprintf(fp, " | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | ", s->samples_f1,
                 s->samples_precision, s->samples_recall, s->micro_f1, s->macro_f1, s->hamming_accuracy,
-                s->subset_accuracy, m->fit_seconds, m->predict_seconds);
+                s->subset_accuracy, m->samples_f1_untuned);
+        md(fp, m->rule ? m->rule : "");
+        fprintf(fp, " | %.3f | %.3f | ", m->fit_seconds, m->predict_seconds);
         md(fp, m->device ? m->device : "");
         fputs(" |\n", fp);
+    }
+    int any = 0;
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        if (!m->rule_detail || !*m->rule_detail)
+            continue;
+        fputs(any ? "- " : "\nRule details (where a rule does not cut at the model's own thresholds):\n\n- ", fp);
+        md(fp, m->name);
+        fputs(": ", fp);
+        md(fp, m->rule_detail);
+        fputs("\n", fp);
+        any = 1;
     }
 }
 
