@@ -10,10 +10,10 @@
 
 #include "data/dataset.h"
 #include "data/preprocess.h"
-#include "io/model_file.h"
-#include "nn/checkpoint.h"
 #include "io/safetensors.h"
 #include "models/model.h"
+#include "nn/checkpoint.h"
+#include "store/model_file.h"
 
 /* The readers take paths, so inputs go through a per-process scratch file. */
 static const char *scratch(const char *suffix, const uint8_t *data, size_t size)
@@ -44,7 +44,7 @@ int reel_fuzz_csv(const uint8_t *data, size_t size)
      * label checks, dropping unlabeled rows and preprocessing. */
     char *labels = strdup(t.cols[t.ncols - 1].name), *id = strdup(t.cols[0].name);
     reel_table_free(&t);
-    reel_data_opts o = {.data = path, .labels = labels, .id = t.ncols > 2 ? id : NULL, .quiet = 1};
+    reel_data_opts o = {.data = path, .labels = labels, .id = t.ncols > 2 ? id : NULL};
     reel_dataset ds;
     if (reel_dataset_load(&ds, &o, &err) == 0) {
         size_t *rows = malloc(ds.n * sizeof *rows);
@@ -104,7 +104,7 @@ int reel_fuzz_descriptor(const uint8_t *data, size_t size)
         return 0;
     fwrite(data, 1, size, fp);
     fclose(fp);
-    reel_data_opts o = {.data = path, .quiet = 1};
+    reel_data_opts o = {.data = path};
     reel_dataset ds;
     reel_error err;
     if (reel_dataset_load(&ds, &o, &err) == 0)

@@ -33,7 +33,7 @@ static inline reel_fit_ctx ctx_for(const data *t, size_t n_train, int threads)
 {
     reel_fit_ctx c = {.d = t->d, .L = t->L, .X = t->X, .Y = t->Y, .n = n_train,
                       .Xv = t->X + n_train * t->d, .Yv = t->Y + n_train * t->L, .nv = t->n - n_train,
-                      .seed = 5, .threads = threads, .quiet = 1, .device = "cpu", .name = "t"};
+                      .seed = 5, .threads = threads, .device = "cpu", .name = "t"};
     return c;
 }
 

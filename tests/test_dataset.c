@@ -25,7 +25,6 @@ static reel_data_opts opts_for(const char *path)
     o.data = path;
     o.labels = "A,B";
     o.id = "id";
-    o.quiet = 1;
     return o;
 }
 
@@ -51,7 +50,7 @@ Test(dataset, roles_and_unlabeled_dropped)
 Test(dataset, label_list_column)
 {
     const char *path = tmp_write("list.csv", "x,genres\n1,Drama|Comedy\n2,Comedy\n3,\n4, Action |Drama\n");
-    reel_data_opts o = {.data = path, .label_column = "genres", .quiet = 1};
+    reel_data_opts o = {.data = path, .label_column = "genres"};
     reel_dataset ds;
     reel_error err;
     cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
@@ -69,7 +68,7 @@ Test(dataset, descriptor_relative_path)
 {
     tmp_write("d.csv", SMALL);
     const char *desc = tmp_write("d.json", "{\"path\": \"d.csv\", \"labels\": [\"A\", \"B\"], \"id\": \"id\"}");
-    reel_data_opts o = {.data = desc, .quiet = 1};
+    reel_data_opts o = {.data = desc};
     reel_dataset ds;
     reel_error err;
     cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
@@ -118,7 +117,7 @@ Test(split, seeded_and_disjoint)
     char csv[8192] = "x,A\n";
     for (int i = 0; i < 200; i++)
         sprintf(csv + strlen(csv), "%d,%d\n", i, 1);
-    reel_data_opts o = {.data = tmp_write("many.csv", csv), .labels = "A", .quiet = 1};
+    reel_data_opts o = {.data = tmp_write("many.csv", csv), .labels = "A"};
     reel_dataset ds;
     reel_error err;
     cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
@@ -155,7 +154,7 @@ Test(split, seeded_and_disjoint)
 Test(split, split_column_with_and_without_valid)
 {
     const char *path = tmp_write("sc.csv", "x,A,s\n1,1,train\n2,1,test\n3,1,train\n4,1,valid\n5,1,train\n");
-    reel_data_opts o = {.data = path, .labels = "A", .split_column = "s", .quiet = 1};
+    reel_data_opts o = {.data = path, .labels = "A", .split_column = "s"};
     reel_dataset ds;
     reel_error err;
     cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
@@ -238,8 +237,7 @@ Test(preprocess, train_only_statistics)
 
 Test(preprocess, huge_values_stay_finite)
 {
-    reel_data_opts o = {.data = tmp_write("huge.csv", "x,A\n1e300,1\n-1e300,1\n0,1\n"), .labels = "A",
-                        .quiet = 1};
+    reel_data_opts o = {.data = tmp_write("huge.csv", "x,A\n1e300,1\n-1e300,1\n0,1\n"), .labels = "A"};
     reel_dataset ds;
     reel_error err;
     cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
@@ -269,7 +267,7 @@ Test(preprocess, medians_match_sorting)
                 *p++ = *s;
         }
         strcpy(p, ",1\n"); /* one missing cell */
-        reel_data_opts o = {.data = tmp_write("med.csv", csv), .labels = "A", .quiet = 1};
+        reel_data_opts o = {.data = tmp_write("med.csv", csv), .labels = "A"};
         reel_dataset ds;
         reel_error err;
         cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);

@@ -9,8 +9,8 @@
 #include "data/prepared.h"
 #include "eval/run.h"
 #include "helpers.h"
-#include "io/model_file.h"
 #include "io/safetensors.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 static const char *small_csv(void)
@@ -36,14 +36,13 @@ Test(model_file, every_model_round_trips_bit_identically)
     o.data.data = small_csv();
     o.data.labels = "A,B,C";
     o.data.id = "id";
-    o.data.quiet = 1;
     o.split = (reel_split_opts){.seed = 3, .test_fraction = 0.2, .valid_fraction = 0.2};
     o.top_k = 10;
     o.keep_table = 1; /* the loaded preprocessing re-reads the table below */
     reel_prepared p;
     reel_error err;
     cr_assert_eq(reel_prepare(&p, &o, &err), 0, "%s", err.msg);
-    reel_run_opts ro = {.seed = 3, .threads = 2, .device = "cpu", .quiet = 1};
+    reel_run_opts ro = {.seed = 3, .threads = 2, .device = "cpu"};
     int n_models = 0;
     for (const char *const *name = reel_model_names(); *name; name++, n_models++) {
         reel_run run;
@@ -69,6 +68,13 @@ Test(model_file, every_model_round_trips_bit_identically)
         cr_assert_eq(reel_model_predict_proba(&f.model, X, n, P, &err), 0, "%s: %s", *name, err.msg);
         cr_expect_arr_eq(P, run.P, n * p.L * sizeof *P, "%s: probabilities differ after loading", *name);
         cr_expect_arr_eq(f.model.threshold, run.model.threshold, p.L * sizeof(float));
+        uint8_t *d1 = malloc(n * p.L), *d2 = malloc(n * p.L);
+        reel_decision_apply(&f.model.rule, P, n, d1);
+        reel_decision_apply(&run.model.rule, run.P, n, d2);
+        cr_expect_arr_eq(d1, d2, n * p.L, "%s: the loaded decision rule decides differently", *name);
+        cr_expect_eq(f.model.rule.kind, run.model.rule.kind);
+        free(d1);
+        free(d2);
         free(X);
         free(P);
         reel_model_file_free(&f);
@@ -146,14 +152,13 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     reel_prepare_opts o = {0};
     o.data.data = small_csv();
     o.data.labels = "A,B,C";
-    o.data.quiet = 1;
     o.split = (reel_split_opts){.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.1};
     o.top_k = 10;
     reel_prepared p;
     reel_error err;
     cr_assert_eq(reel_prepare(&p, &o, &err), 0);
     reel_run run;
-    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu", .quiet = 1};
+    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu"};
     cr_assert_eq(reel_run_model(&run, &p, "prior", NULL, &ro, &err), 0);
     const char *path = tmp_path("good.safetensors");
     cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0);

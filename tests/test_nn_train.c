@@ -241,6 +241,31 @@ static size_t count_lines(const char *text)
 
 /* min_delta larger than any loss: no epoch counts as an improvement, so
  * training stops after 1 + patience epochs, with the best weights back. */
+/* A log sink that keeps what it is given. */
+typedef struct {
+    int epochs, infos, warnings;
+    long last_done, last_total;
+    double last_loss, last_valid_loss;
+    char last[1024];
+} collected;
+
+static void collect(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    collected *c = user;
+    if (p && p->kind == REEL_PROGRESS_EPOCH) {
+        c->epochs++;
+        c->last_done = p->done;
+        c->last_total = p->total;
+        c->last_loss = p->loss;
+        c->last_valid_loss = p->valid_loss;
+    } else if (level == REEL_LOG_WARNING) {
+        c->warnings++;
+    } else {
+        c->infos++;
+    }
+    snprintf(c->last, sizeof c->last, "%s", message);
+}
+
 Test(nn_train, early_stopping_and_history)
 {
     data t = make_data(400, 3);
@@ -259,9 +284,26 @@ Test(nn_train, early_stopping_and_history)
     reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 50, .patience = 2,
                             .min_delta = 100.0, .restore_best = 1, .threshold = 0.5f, .seed = 1};
     reel_nn_train_result r;
+    collected got = {0};
+    reel_log log = {.fn = collect, .user = &got};
+    c.log = &log;
     cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.epochs_run, 3);
     cr_expect(r.stopped_early);
+    /* one progress record per epoch, then the early stop and the restore as messages */
+    cr_expect_eq(got.epochs, 3);
+    cr_expect_eq(got.last_done, 3);
+    cr_expect_eq(got.last_total, 50);
+    cr_expect(isfinite(got.last_loss) && isfinite(got.last_valid_loss));
+    if (r.best_epoch < 3) { /* then the best weights are put back, and it says so */
+        cr_expect_eq(got.infos, 2, "early stopping and restore: %d messages", got.infos);
+        cr_expect(strstr(got.last, "box: restored the weights of epoch"), "%s", got.last);
+    } else {
+        cr_expect_eq(got.infos, 1, "early stopping: %d messages", got.infos);
+        cr_expect(strstr(got.last, "box: early stopping after epoch 3"), "%s", got.last);
+    }
+    cr_expect_eq(got.warnings, 0);
+    reel_history_free(&r.history);
     cr_expect(r.best_epoch >= 1 && r.best_epoch <= 3);
     /* the restored weights give the best validation loss */
     float *Yv = malloc(100 * 3 * sizeof *Yv);
@@ -279,12 +321,18 @@ Test(nn_train, early_stopping_and_history)
     free(text);
     free(path);
 
-    /* without validation rows: every epoch runs */
+    /* without validation rows: every epoch runs; a warnings-only sink gets nothing */
     c.nv = 0;
     o.epochs = 4;
+    memset(&got, 0, sizeof got);
+    reel_log quiet = reel_log_warnings_only(&log);
+    c.log = &quiet;
     cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.epochs_run, 4);
     cr_expect(!r.stopped_early);
+    cr_expect_eq(got.epochs + got.infos + got.warnings, 0);
+    cr_expect(isnan(r.history.valid_loss[0]));
+    reel_history_free(&r.history);
     reel_nn_cpu_backend.destroy(b);
     free(p);
     free(Yv);
@@ -507,8 +555,16 @@ Test(nn_train, divergence_keeps_the_last_good_weights)
                             .min_delta = 0, .restore_best = 1, .threshold = 0.5f, .seed = 1};
     reel_nn_train_result r;
     loss_calls = 0;
+    collected got = {0};
+    reel_log log = {.fn = collect, .user = &got, .min_level = REEL_LOG_WARNING};
+    c.log = &log;
     cr_assert_eq(reel_nn_train(&diverging, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.diverged, 3);
+    /* the divergence is a warning: it passes a warnings-only sink */
+    cr_expect_eq(got.warnings, 1);
+    cr_expect_eq(got.epochs + got.infos, 0);
+    cr_expect(strstr(got.last, "diverged in epoch 3") && strstr(got.last, "keeping the weights of epoch"), "%s",
+              got.last);
     cr_expect_eq(r.epochs_run, 2);
     cr_expect(r.best_epoch >= 1 && r.best_epoch <= 2);
     float *Yv = malloc(100 * 3 * sizeof *Yv);

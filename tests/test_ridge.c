@@ -13,7 +13,7 @@
 
 static reel_fit_ctx ctx_of(const float *X, const uint8_t *Y, size_t n, size_t d, size_t L)
 {
-    reel_fit_ctx c = {.d = d, .L = L, .X = X, .Y = Y, .n = n, .seed = 42, .threads = 2, .quiet = 1,
+    reel_fit_ctx c = {.d = d, .L = L, .X = X, .Y = Y, .n = n, .seed = 42, .threads = 2, 
                       .device = "cpu", .name = "ridge"};
     return c;
 }

@@ -33,7 +33,6 @@ static void prepare(reel_prepared *p)
     reel_prepare_opts o = {0};
     o.data.data = tune_csv();
     o.data.labels = "A,B";
-    o.data.quiet = 1;
     o.split = (reel_split_opts){.seed = 9, .test_fraction = 0.25, .valid_fraction = 0.25};
     o.top_k = 10;
     reel_error err;
@@ -47,7 +46,7 @@ static reel_search_result run_search(reel_prepared *p, const char *strategy, int
     cr_assert_eq(reel_scorer_init(&sc, p, "prior", "samples-f1", folds, 9, "cpu", &err), 0, "%s", err.msg);
     cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.3, 0.5, 0.7]}");
     cJSON *base = cJSON_CreateObject();
-    reel_search_opts o = {strategy, budget, 2, 1};
+    reel_search_opts o = {strategy, budget, 2, NULL};
     reel_search_result r;
     cr_assert_eq(reel_search(&sc, grid, base, &o, &r, &err), 0, "%s", err.msg);
     cJSON_Delete(grid);
@@ -107,7 +106,7 @@ Test(search, bad_grid_fails_before_fitting)
     reel_error err;
     cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
     cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 7]}");
-    reel_search_opts o = {"grid", 0, 1, 1};
+    reel_search_opts o = {"grid", 0, 1, NULL};
     reel_search_result r;
     cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
     cr_expect(strstr(err.msg, "key 'threshold' must be a number >= 0 and <= 1; got 7"), "%s", err.msg);
@@ -130,14 +129,14 @@ Test(search, interrupt_stops_before_the_next_fit)
     reel_error err;
     cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
     cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.2, 0.3]}");
-    reel_search_opts o = {"grid", 0, 1, 1};
+    reel_search_opts o = {"grid", 0, 1, NULL};
     reel_search_result r;
     reel_interrupt_install();
     raise(SIGINT);
     cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
     cr_expect(strstr(err.msg, "interrupted"), "%s", err.msg);
     reel_select_result sr;
-    cr_expect_neq(reel_select(&sc, NULL, "single-pass", 1, 1, &sr, &err), 0);
+    cr_expect_neq(reel_select(&sc, NULL, "single-pass", 1, NULL, &sr, &err), 0);
     cr_expect(strstr(err.msg, "interrupted"), "%s", err.msg);
     reel_interrupt_clear();
     cr_expect_eq(reel_search(&sc, grid, NULL, &o, &r, &err), 0, "%s", err.msg);
@@ -156,7 +155,7 @@ Test(select, single_pass_keeps_what_matters_and_ignores_test)
     /* prior ignores features: every removal leaves the score equal -> all but one dropped. */
     cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
     reel_select_result r;
-    cr_assert_eq(reel_select(&sc, NULL, "single-pass", 2, 1, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_select(&sc, NULL, "single-pass", 2, NULL, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.n, 3);
     size_t kept = 0;
     for (size_t g = 0; g < r.n; g++) {
@@ -165,7 +164,7 @@ Test(select, single_pass_keeps_what_matters_and_ignores_test)
     }
     cr_expect_eq(kept, 1, "never drops every feature");
     reel_select_result_free(&r);
-    cr_expect_neq(reel_select(&sc, NULL, "sideways", 2, 1, &r, &err), 0);
+    cr_expect_neq(reel_select(&sc, NULL, "sideways", 2, NULL, &r, &err), 0);
     reel_scorer_free(&sc);
     reel_prepared_free(&p);
 }
@@ -175,7 +174,6 @@ Test(select, features_file_restricts_columns)
     reel_prepare_opts o = {0};
     o.data.data = tune_csv();
     o.data.labels = "A,B";
-    o.data.quiet = 1;
     o.data.features = tmp_write("sel.json", "{\"kept\": [\"b\", \"a\"], \"dropped\": [\"c\"]}");
     o.split = (reel_split_opts){.seed = 9, .test_fraction = 0.25, .valid_fraction = 0.25};
     o.top_k = 10;

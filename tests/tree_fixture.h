@@ -47,7 +47,7 @@ static uint8_t *fixture_Y(const cJSON *rows, size_t *n, size_t *L)
 static reel_fit_ctx fit_ctx(const float *X, const uint8_t *Y, size_t n, size_t d, size_t L, uint64_t seed,
                             int threads)
 {
-    reel_fit_ctx c = {.d = d, .L = L, .X = X, .Y = Y, .n = n, .seed = seed, .threads = threads, .quiet = 1,
+    reel_fit_ctx c = {.d = d, .L = L, .X = X, .Y = Y, .n = n, .seed = seed, .threads = threads, 
                       .device = "cpu", .name = "test"};
     return c;
 }

@@ -3,46 +3,23 @@
  * random features per node; P is the mean of the trees' leaf values.
  * Tree t draws everything from its own stream reel_rng_seed_stream(seed, t),
  * so the forest is the same on any number of threads or MPI ranks. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classical/tree.h"
 #include "dist/dist.h"
-#include "models/params.h"
 
 static int forest_check(const cJSON *params, reel_error *err)
 {
     return reel_tree_params_check(params, "forest", err);
 }
 
-/* Rows drawn per tree: max_samples as a count or fraction of n (default n). */
-static int bootstrap_size(const cJSON *params, size_t n, size_t *out, reel_error *err)
-{
-    *out = n;
-    if (reel_param_is_null(params, "max_samples"))
-        return 0;
-    double v = reel_param_num(params, "max_samples");
-    if (v >= 1 && v == floor(v)) {
-        if (v > (double)n)
-            return reel_fail(err, "params for forest: key 'max_samples' is %.0f, more than the %zu training rows", v,
-                             n);
-        *out = (size_t)v;
-    } else {
-        double k = round(v * (double)n);
-        *out = k < 1 ? 1 : (size_t)k;
-    }
-    return 0;
-}
-
 /* What every tree of one fit shares. */
 typedef struct {
     reel_tree_data *td;
-    const reel_tree_params *p;
-    uint64_t seed;
-    int bootstrap;
-    size_t n, n_boot;
+    const reel_forest_params *fp;
+    size_t n;
 } grow_ctx;
 
 /* Grows tree t (an item of host/dist: trees spread over MPI ranks or
@@ -52,15 +29,15 @@ static int grow_tree(void *ctx, size_t t, int threads, reel_blob *out, reel_erro
     const grow_ctx *g = ctx;
     (void)threads;
     uint32_t *w = NULL;
-    if (g->bootstrap && !(w = calloc(g->n, sizeof *w)))
+    if (g->fp->bootstrap && !(w = calloc(g->n, sizeof *w)))
         return reel_fail(err, "out of memory for bootstrap weights");
     reel_rng rng;
-    reel_rng_seed_stream(&rng, g->seed, t);
-    if (g->bootstrap)
-        for (size_t j = 0; j < g->n_boot; j++)
+    reel_rng_seed_stream(&rng, g->fp->tree.seed, t);
+    if (g->fp->bootstrap)
+        for (size_t j = 0; j < g->fp->n_boot; j++)
             w[reel_rng_below(&rng, g->n)]++;
     reel_tree tree;
-    int rc = reel_tree_fit(&tree, g->td, w, g->p, &rng, err);
+    int rc = reel_tree_fit(&tree, g->td, w, &g->fp->tree, &rng, err);
     free(w);
     if (rc)
         return -1;
@@ -77,17 +54,16 @@ static void tree_label(void *ctx, size_t t, char *buf, size_t len)
 
 static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
-    size_t n_trees = (size_t)reel_param_int(params, "n_estimators"), n_boot, n = ctx->n;
-    if (bootstrap_size(params, n, &n_boot, err))
+    size_t n = ctx->n;
+    reel_forest_params fp;
+    if (reel_forest_params_get(params, n, ctx->d, ctx->seed, &fp, err))
         return NULL;
+    size_t n_trees = fp.n_trees;
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, 0, err))
         return NULL;
-    reel_tree_params p;
-    reel_tree_params_get(params, n, ctx->d, &p);
-    grow_ctx g = {&td, &p, reel_param_seed(params, ctx->seed), reel_param_bool(params, "bootstrap"), n, n_boot};
     reel_trees *f = reel_trees_new(n_trees, ctx->d, ctx->L, ctx->threads);
-    reel_blob *grown = calloc(n_trees, sizeof *grown);
+    reel_blob *grown = calloc(n_trees ? n_trees : 1, sizeof *grown);
     if (!f || !grown) {
         reel_tree_data_free(&td);
         reel_trees_free(f);
@@ -95,6 +71,7 @@ static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
         reel_fail(err, "out of memory for %zu trees", n_trees);
         return NULL;
     }
+    grow_ctx g = {&td, &fp, n};
     reel_dist_job job = {.n = n_trees, .threads = ctx->threads, .run = grow_tree, .label = tree_label, .ctx = &g};
     int rc = reel_dist_map(&job, grown, err);
     reel_tree_data_free(&td);

@@ -41,13 +41,18 @@ typedef struct {
     int threads;
     const char *device;
     int quiet;
-    const char *tune_thresholds; /* NULL, per-label or global */
+    const char *decision;        /* a decision rule or "auto" (eval/decision.h) */
+    const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
+    reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 
 void reel_common_defaults(reel_common_opts *c);
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c);
 void reel_add_run_opts(reel_optset *s, reel_common_opts *c);
-/* Validates and applies (thread counts for OpenMP and BLAS). */
+/* The CLI's log sink: each message a line on stderr ("reel: ...",
+ * "reel: warning: ..."); quiet keeps only the warnings. */
+reel_log reel_cli_log(int quiet);
+/* Validates and applies (thread counts for OpenMP and BLAS; the log). */
 int reel_common_apply(reel_common_opts *c, reel_error *err);
 
 #endif

@@ -326,9 +326,8 @@ static int drop_unlabeled(reel_dataset *ds, const reel_data_opts *opts, reel_err
     }
     reel_table_filter_rows(&ds->table, keep);
     free(keep);
-    if (!opts->quiet)
-        fprintf(stderr, "reel: dropped %zu unlabeled rows (no positive label) of %zu; %zu remain "
-                "(--keep-unlabeled keeps them)\n", ds->n_dropped_unlabeled, n, kept);
+    reel_log_msg(opts->log, REEL_LOG_INFO, "dropped %zu unlabeled rows (no positive label) of %zu; %zu remain "
+                "(--keep-unlabeled keeps them)", ds->n_dropped_unlabeled, n, kept);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "data/table.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* How to read a dataset: from command-line flags and/or a JSON descriptor. */
 typedef struct {
@@ -21,7 +22,7 @@ typedef struct {
     int keep_unlabeled;       /* keep rows with no positive label */
     const char *features;     /* JSON file: the feature columns to keep (a list, or
                                  reel select's document with "kept") */
-    int quiet;
+    const reel_log *log;      /* where the dropped-rows note goes (NULL: nowhere) */
 } reel_data_opts;
 
 enum { REEL_SPLIT_NONE = -1, REEL_SPLIT_TRAIN = 0, REEL_SPLIT_VALID = 1, REEL_SPLIT_TEST = 2 };
@@ -41,8 +42,8 @@ typedef struct {
 } reel_dataset;
 
 /* Loads the dataset named by opts (a CSV, or a descriptor whose fields fill
- * in what the flags leave unset). Prints the dropped-unlabeled count to
- * stderr unless quiet. */
+ * in what the flags leave unset). Reports the dropped-unlabeled count to
+ * opts->log. */
 int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *err);
 void reel_dataset_free(reel_dataset *ds);
 

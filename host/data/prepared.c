@@ -99,14 +99,14 @@ fail:
     return -1;
 }
 
-void reel_prepared_warn(const reel_prepared *p)
+void reel_prepared_warn(const reel_prepared *p, const reel_log *log)
 {
     for (size_t k = 0; k < p->L; k++) {
         size_t pos = 0;
         for (size_t i = 0; i < p->train.n; i++)
             pos += p->train.Y[i * p->L + k];
         if (pos == 0)
-            fprintf(stderr, "reel: warning: label '%s' is never positive in the %zu training rows; models "
-                    "will not learn to predict it\n", p->ds.labels[k], p->train.n);
+            reel_log_msg(log, REEL_LOG_WARNING, "label '%s' is never positive in the %zu training rows; models "
+                         "will not learn to predict it", p->ds.labels[k], p->train.n);
     }
 }

@@ -41,7 +41,7 @@ int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err);
 int reel_prepared_standardize(reel_prepared *p, reel_error *err);
 void reel_prepared_free(reel_prepared *p);
 
-/* Warns on stderr about labels never positive in the training rows. */
-void reel_prepared_warn(const reel_prepared *p);
+/* Warns (to log) about labels never positive in the training rows. */
+void reel_prepared_warn(const reel_prepared *p, const reel_log *log);
 
 #endif

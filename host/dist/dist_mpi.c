@@ -52,7 +52,7 @@ enum { LABEL_MAX = 480 };
 static int started, rank, size;
 static char library[MPI_MAX_LIBRARY_VERSION_STRING + 1];
 /* For the SIGTERM handler: each rank's pid and host, the items each rank
- * holds (labels, rebuilt by the coordinator), the real stderr. */
+ * holds (labels, rebuilt by the coordinator), where fault messages go. */
 static pid_t *pids;
 static char (*hosts)[MPI_MAX_PROCESSOR_NAME];
 static char (*held)[LABEL_MAX];
@@ -179,11 +179,10 @@ int reel_dist_mpi_init(int *argc, char ***argv, int *rank_out, int *size_out)
     MPI_Get_library_version(library, &len);
     library[strcspn(library, "\n")] = '\0';
     if (provided < MPI_THREAD_SERIALIZED) {
-        if (rank == 0)
-            fprintf(stderr, "reel: the MPI library gives no thread support (level %d): running %d copies\n",
-                    provided, size);
-        size = 1; /* each copy runs alone */
-        rank = 0;
+        static const char msg[] = "reel: the MPI library gives no thread support (MPI_THREAD_SERIALIZED)\n";
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        MPI_Abort(MPI_COMM_WORLD, 1);
     }
     pids = calloc((size_t)size, sizeof *pids);
     hosts = calloc((size_t)size, sizeof *hosts);
@@ -195,8 +194,8 @@ int reel_dist_mpi_init(int *argc, char ***argv, int *rank_out, int *size_out)
         MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, pids, (int)sizeof me, MPI_BYTE, MPI_COMM_WORLD);
         MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts, MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
                       MPI_COMM_WORLD);
-        /* The other ranks are silent: rank 0 prints. Their stderr is kept
-         * for the fault message of a dead rank 0. */
+        /* The other ranks are silent: rank 0 prints. Their error output is
+         * kept (err_fd) for the fault message of a dead rank 0. */
         err_fd = dup(STDERR_FILENO);
         if (rank != 0) {
             int null = open("/dev/null", O_WRONLY);
@@ -387,9 +386,35 @@ static void *coordinate(void *arg)
     return NULL;
 }
 
+/* For the fault tests: REEL_DIST_FAULT=kill:R or fail:R makes rank R
+ * (not 0) die by SIGKILL, or fail, on the first item it takes; the other
+ * ranks start 0.3 s late so that rank R surely gets one. */
+static void fault_delay(void)
+{
+    const char *f = getenv("REEL_DIST_FAULT");
+    if (f && strlen(f) > 5 && atoi(f + 5) != rank)
+        nap(300000);
+}
+
+static int fault_now(reel_error *err)
+{
+    static int fired;
+    const char *f = getenv("REEL_DIST_FAULT");
+    if (!f || fired)
+        return 0;
+    int kill_it = strncmp(f, "kill:", 5) == 0, fail_it = strncmp(f, "fail:", 5) == 0;
+    if ((!kill_it && !fail_it) || atoi(f + 5) != rank)
+        return 0;
+    fired = 1;
+    if (kill_it)
+        raise(SIGKILL);
+    return reel_fail(err, "injected failure (REEL_DIST_FAULT)");
+}
+
 /* Rank 0's own threads: items straight from the shared counter. */
 static void work_root(map_state *m, int workers, int inner)
 {
+    fault_delay();
 #pragma omp parallel num_threads(workers)
     for (;;) {
         pthread_mutex_lock(&m->mu);
@@ -413,26 +438,10 @@ static void work_root(map_state *m, int workers, int inner)
     }
 }
 
-/* For the fault tests: REEL_DIST_FAULT=kill:R or fail:R makes rank R
- * (not 0) die by SIGKILL, or fail, on the first item it takes. */
-static int fault_now(reel_error *err)
-{
-    static int fired;
-    const char *f = getenv("REEL_DIST_FAULT");
-    if (!f || fired)
-        return 0;
-    int kill_it = strncmp(f, "kill:", 5) == 0, fail_it = strncmp(f, "fail:", 5) == 0;
-    if ((!kill_it && !fail_it) || atoi(f + 5) != rank)
-        return 0;
-    fired = 1;
-    if (kill_it)
-        raise(SIGKILL);
-    return reel_fail(err, "injected failure (REEL_DIST_FAULT)");
-}
-
 /* The other ranks: ask rank 0 for an item, compute it, send the result. */
 static void work_remote(const reel_dist_job *job, int workers, int inner)
 {
+    fault_delay();
 #pragma omp parallel num_threads(workers)
     for (;;) {
         int64_t i = -1;

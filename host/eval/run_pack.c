@@ -5,15 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/decision.h"
 #include "eval/run.h"
 
 typedef struct {
     double fit_seconds, predict_seconds;
-    uint64_t n, L, epochs, csv_len, tuned;
+    uint64_t n, L, epochs, csv_len, rule_len;
     char device[64];
 } run_head;
 
-/* Appends len bytes at *at. */
+/* Appends len bytes at at. */
 static unsigned char *put(unsigned char *at, const void *src, size_t len)
 {
     if (len)
@@ -21,39 +22,39 @@ static unsigned char *put(unsigned char *at, const void *src, size_t len)
     return at + len;
 }
 
+/* Layout: head, the model's own thresholds (L floats), P (n x L floats),
+ * the history (3 x epochs doubles), its CSV text, the decision rule as JSON. */
 unsigned char *reel_run_pack(const reel_run *r, size_t *len)
 {
     const reel_history *h = reel_run_history(r);
     size_t n = r->metrics.n, L = r->model.L;
-    run_head head = {r->fit_seconds, r->predict_seconds, n, L, h ? h->epochs : 0,
-                     h && h->csv ? strlen(h->csv) : 0, r->untuned.L != 0, {0}};
-    snprintf(head.device, sizeof head.device, "%s", reel_run_device(r));
-    size_t total = sizeof head + 2 * L * sizeof(float) + n * L * sizeof(float) +
-                   3 * head.epochs * sizeof(double) + head.csv_len;
-    unsigned char *buf = malloc(total), *at = buf;
-    if (!buf)
+    char *rule = NULL;
+    cJSON *rj = reel_decision_to_json(&r->model.rule);
+    if (rj)
+        rule = cJSON_PrintUnformatted(rj);
+    cJSON_Delete(rj);
+    if (!rule)
         return NULL;
-    at = put(at, &head, sizeof head);
-    at = put(at, r->model.threshold, L * sizeof(float));
-    float *untuned = calloc(L ? L : 1, sizeof *untuned);
-    if (head.tuned) { /* the thresholds before tuning: the model's own, as reel_model_fit sets them */
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(r->model.params, "threshold");
-        float v = cJSON_IsNumber(t)                    ? (float)t->valuedouble
-                  : r->model.kind->default_threshold ? r->model.kind->default_threshold(r->model.params, L)
-                                                     : 0.5f;
-        for (size_t k = 0; k < L; k++)
-            untuned[k] = v;
+    run_head head = {r->fit_seconds, r->predict_seconds, n, L, h ? h->epochs : 0,
+                     h && h->csv ? strlen(h->csv) : 0, strlen(rule), {0}};
+    snprintf(head.device, sizeof head.device, "%s", reel_run_device(r));
+    size_t total = sizeof head + L * sizeof(float) + n * L * sizeof(float) + 3 * head.epochs * sizeof(double) +
+                   head.csv_len + head.rule_len;
+    unsigned char *buf = malloc(total), *at = buf;
+    if (buf) {
+        at = put(at, &head, sizeof head);
+        at = put(at, r->model.threshold, L * sizeof(float));
+        at = put(at, r->P, n * L * sizeof(float));
+        if (head.epochs) {
+            at = put(at, h->train_loss, head.epochs * sizeof(double));
+            at = put(at, h->valid_loss, head.epochs * sizeof(double));
+            at = put(at, h->valid_f1, head.epochs * sizeof(double));
+        }
+        at = put(at, h && h->csv ? h->csv : "", head.csv_len);
+        put(at, rule, head.rule_len);
+        *len = total;
     }
-    at = put(at, untuned, L * sizeof(float));
-    free(untuned);
-    at = put(at, r->P, n * L * sizeof(float));
-    if (head.epochs) {
-        at = put(at, h->train_loss, head.epochs * sizeof(double));
-        at = put(at, h->valid_loss, head.epochs * sizeof(double));
-        at = put(at, h->valid_f1, head.epochs * sizeof(double));
-    }
-    at = put(at, h && h->csv ? h->csv : "", head.csv_len);
-    *len = total;
+    cJSON_free(rule);
     return buf;
 }
 
@@ -66,8 +67,8 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
         return reel_fail(err, "%s: a result of %zu bytes is too short", name, len);
     memcpy(&head, buf, sizeof head);
     size_t n = p->test.n, L = p->L;
-    size_t want = sizeof head + 2 * L * sizeof(float) + n * L * sizeof(float) + 3 * head.epochs * sizeof(double) +
-                  head.csv_len;
+    size_t want = sizeof head + L * sizeof(float) + n * L * sizeof(float) + 3 * head.epochs * sizeof(double) +
+                  head.csv_len + head.rule_len;
     if (head.n != n || head.L != L || want != len)
         return reel_fail(err, "%s: the result does not match this data (%zu bytes)", name, len);
     if (reel_model_init(&r->model, name, user_params, err))
@@ -77,10 +78,7 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
     r->model.L = L;
     r->model.d = p->d;
     const unsigned char *at = buf + sizeof head;
-    float *untuned = malloc(L * sizeof *untuned);
     memcpy(r->model.threshold, at, L * sizeof(float));
-    at += L * sizeof(float);
-    memcpy(untuned, at, L * sizeof(float));
     at += L * sizeof(float);
     r->P = malloc((n ? n : 1) * L * sizeof *r->P);
     r->pred = malloc((n ? n : 1) * L);
@@ -103,18 +101,21 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
         memcpy(h->csv, at, head.csv_len);
         h->csv[head.csv_len] = '\0';
     }
-    int rc = 0;
-    if (head.tuned) {
-        reel_threshold(r->P, untuned, n, L, r->pred);
+    at += head.csv_len;
+    cJSON *rj = cJSON_ParseWithLength((const char *)at, head.rule_len);
+    reel_decision_free(&r->model.rule);
+    int rc = rj ? reel_decision_from_json(&r->model.rule, rj, L, err) : reel_fail(err, "%s: a damaged rule", name);
+    cJSON_Delete(rj);
+    if (rc == 0) { /* the metrics as reel_run_model computes them */
+        reel_threshold(r->P, r->model.threshold, n, L, r->pred);
         rc = reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L);
+        reel_decision_apply(&r->model.rule, r->P, n, r->pred);
+        if (rc == 0)
+            rc = reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L);
+        if (rc)
+            reel_fail(err, "out of memory computing metrics");
     }
-    reel_threshold(r->P, r->model.threshold, n, L, r->pred);
-    if (rc == 0)
-        rc = reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L);
-    free(untuned);
-    if (rc) {
+    if (rc)
         reel_run_free(r);
-        return reel_fail(err, "out of memory computing metrics");
-    }
-    return 0;
+    return rc;
 }

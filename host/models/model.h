@@ -11,8 +11,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "eval/decision.h"
 #include "io/tensors.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* Everything a fit may use. X matrices are row-major float32, standardised
  * when the kind asked for it; Y are 0/1 bytes. */
@@ -28,7 +30,7 @@ typedef struct {
     size_t nv;
     uint64_t seed;
     int threads;         /* >= 1 */
-    int quiet;           /* no progress output */
+    const reel_log *log; /* messages and progress (NULL: none) */
     const char *device;  /* "auto", "cpu" or "gpu" */
     const char *out_dir; /* where a kind may write extra files (history.csv); may be NULL */
     const char *name;    /* model name for messages */
@@ -75,7 +77,8 @@ typedef struct {
     cJSON *params;    /* resolved: defaults overlaid with the user's */
     void *state;      /* NULL until fitted or loaded */
     size_t d, L;
-    float *threshold; /* L decision thresholds: predict when P > threshold */
+    float *threshold; /* L: the model's own thresholds (params, or its kind's default) */
+    reel_decision rule; /* how P becomes labels: the threshold rule on `threshold` until one is chosen */
 } reel_model;
 
 /* Names of every model definition, NULL-terminated (static storage). */

@@ -203,7 +203,7 @@ static int save_checkpoint(const reel_nn_backend *be, void *b, const reel_nn_spe
 /* When the checkpoint file exists, puts its state into the backend and the
  * loop; *resumed = 1. A missing file means a fresh start. */
 static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
-                  const char *name, int quiet, loop *lp, reel_nn_train_result *res, int *resumed, reel_error *err)
+                  const char *name, const reel_log *log, loop *lp, reel_nn_train_result *res, int *resumed, reel_error *err)
 {
     *resumed = 0;
     FILE *probe = fopen(o->checkpoint, "rb");
@@ -277,15 +277,15 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
     res->best_val_loss = c.best_val_loss;
     res->resumed_at = c.epoch;
     *resumed = 1;
-    if (!quiet && strcmp(c.backend, be->name) != 0)
-        fprintf(stderr, "reel: %s: the checkpoint was written by the %s backend, this run uses %s: the result "
-                "will differ slightly from an uninterrupted run\n", name, c.backend, be->name);
-    if (!quiet && c.stopped)
-        fprintf(stderr, "reel: %s: checkpoint %s: training had already stopped early after epoch %ld; delete the "
-                "file to train again\n", name, o->checkpoint, c.epoch);
-    else if (!quiet)
-        fprintf(stderr, "reel: %s: resuming from checkpoint %s after epoch %ld (step %ld)\n", name, o->checkpoint,
-                c.epoch, c.step);
+    if (strcmp(c.backend, be->name) != 0)
+        reel_log_msg(log, REEL_LOG_INFO, "%s: the checkpoint was written by the %s backend, this run uses %s: the "
+                     "result will differ slightly from an uninterrupted run", name, c.backend, be->name);
+    if (c.stopped)
+        reel_log_msg(log, REEL_LOG_INFO, "%s: checkpoint %s: training had already stopped early after epoch %ld; "
+                     "delete the file to train again", name, o->checkpoint, c.epoch);
+    else
+        reel_log_msg(log, REEL_LOG_INFO, "%s: resuming from checkpoint %s after epoch %ld (step %ld)", name,
+                     o->checkpoint, c.epoch, c.step);
     rc = 0;
 done:
     reel_nn_checkpoint_free(&c);
@@ -296,8 +296,8 @@ done:
  * it, and then it applied no update from that step on). Keeps the best
  * epoch's weights, else the last good ones; fails only when none are known
  * to be good. */
-static int diverged(const reel_nn_train_opts *o, const char *name, long epoch, long bad, double loss,
-                    size_t nv, reel_nn_train_result *res, reel_error *err)
+static int diverged(const reel_nn_train_opts *o, const char *name, const reel_log *log, long epoch, long bad,
+                    double loss, size_t nv, reel_nn_train_result *res, reel_error *err)
 {
     char where[96];
     if (bad)
@@ -308,13 +308,13 @@ static int diverged(const reel_nn_train_opts *o, const char *name, long epoch, l
     res->diverged = epoch;
     res->bad_step = bad;
     if (nv && o->restore_best && res->best_epoch > 0) {
-        fprintf(stderr, "reel: %s: training diverged %s (the loss was not finite): stopped, keeping the weights of "
-                "epoch %ld; a smaller lr (now %g) should help\n", name, where, res->best_epoch, o->opt.lr);
+        reel_log_msg(log, REEL_LOG_WARNING, "%s: training diverged %s (the loss was not finite): stopped, keeping "
+                     "the weights of epoch %ld; a smaller lr (now %g) should help", name, where, res->best_epoch, o->opt.lr);
         return 0;
     }
     if (bad) {
-        fprintf(stderr, "reel: %s: training diverged %s (the loss was not finite): stopped, keeping the weights "
-                "from before that step; a smaller lr (now %g) should help\n", name, where, o->opt.lr);
+        reel_log_msg(log, REEL_LOG_WARNING, "%s: training diverged %s (the loss was not finite): stopped, keeping "
+                     "the weights from before that step; a smaller lr (now %g) should help", name, where, o->opt.lr);
         return 0;
     }
     return reel_fail(err, "%s: training diverged %s with no good epoch to fall back on; try a smaller lr (now %g)",
@@ -376,15 +376,15 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             reel_fail(err, "%s: out of memory", name);
             goto done;
         }
-        if (resume(be, b, s, o, name, ctx->quiet, &lp, res, &resumed, err))
+        if (resume(be, b, s, o, name, ctx->log, &lp, res, &resumed, err))
             goto done;
         /* the history so far, also when there is nothing left to train */
         if (resumed && lp.h.path && lp.h.text && reel_write_file_atomic(lp.h.path, lp.h.text, err))
             goto done;
     }
-    if (nv == 0 && !ctx->quiet)
-        fprintf(stderr, "reel: %s: no validation rows: training all %ld epochs without early stopping\n", name,
-                o->epochs);
+    if (nv == 0)
+        reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: no validation rows: training all %ld epochs without early "
+                     "stopping", name, o->epochs);
 
     double t_start = reel_now();
     long first_epoch = lp.at.epoch + 1;
@@ -415,8 +415,11 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             int r = be->train_step(b, start, m, &o->opt, ++lp.at.step, NULL, err);
             if (r < 0)
                 goto done;
-            if (r > 0) { /* the CPU backend knows at once; its update was skipped */
-                bad = lp.at.step;
+            if (r > 0) { /* this step or an earlier one was bad: no update since */
+                if (be->first_bad_step(b, &bad, err))
+                    goto done;
+                if (!bad) /* a backend that said so must also say which */
+                    bad = lp.at.step;
                 break;
             }
             if (o->ema > 0 && (lp.at.step - lp.w.last_step >= EMA_EVERY || start + m >= n) &&
@@ -428,7 +431,7 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
         double train_loss = loss_sum / (double)n;
         if (bad || !isfinite(train_loss)) {
-            if (diverged(o, name, epoch, bad, train_loss, nv, res, err))
+            if (diverged(o, name, ctx->log, epoch, bad, train_loss, nv, res, err))
                 goto done;
             break;
         }
@@ -467,18 +470,25 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         if (nv && o->patience_from_best && res->best_epoch == epoch)
             lp.at.wait = 0;
         lp.at.stopped = nv && lp.at.wait >= o->patience;
-        if (!ctx->quiet) {
+        {
+            reel_progress pr = reel_progress_blank(REEL_PROGRESS_EPOCH, name);
+            pr.done = epoch;
+            pr.total = o->epochs;
+            pr.loss = train_loss;
+            pr.valid_loss = val_loss;
+            pr.valid_f1 = nv ? vm.samples_f1 : NAN;
+            pr.samples_per_s = (double)n / secs;
+            pr.elapsed_s = reel_now() - t_start;
+            pr.eta_s = pr.elapsed_s / (double)(epoch - first_epoch + 1) * (double)(o->epochs - epoch);
             char eta[32];
-            format_eta((reel_now() - t_start) / (double)(epoch - first_epoch + 1) * (double)(o->epochs - epoch), eta,
-                       sizeof eta);
+            format_eta(pr.eta_s, eta, sizeof eta);
             if (nv)
-                fprintf(stderr,
-                        "reel: %s: epoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f samples/s  "
-                        "ETA %s\n",
-                        name, epoch, o->epochs, train_loss, val_loss, vm.samples_f1, (double)n / secs, eta);
+                reel_log_progress(ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f "
+                                  "samples/s  ETA %s", name, epoch, o->epochs, train_loss, val_loss, vm.samples_f1,
+                                  pr.samples_per_s, eta);
             else
-                fprintf(stderr, "reel: %s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s\n", name, epoch,
-                        o->epochs, train_loss, (double)n / secs, eta);
+                reel_log_progress(ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s", name, epoch,
+                                  o->epochs, train_loss, pr.samples_per_s, eta);
         }
         reel_history_add(&res->history, train_loss, val_loss, nv ? vm.samples_f1 : NAN);
         history_add(&lp.h, "%ld,%.9g", epoch, train_loss);
@@ -495,16 +505,14 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
         if (lp.at.stopped && epoch < o->epochs) {
             res->stopped_early = 1;
-            if (!ctx->quiet && o->patience_from_best)
-                fprintf(stderr,
-                        "reel: %s: early stopping after epoch %ld: validation loss has not gone below "
-                        "%.4f (epoch %ld) for %ld epochs\n",
-                        name, epoch, res->best_val_loss, res->best_epoch, o->patience);
-            else if (!ctx->quiet)
-                fprintf(stderr,
-                        "reel: %s: early stopping after epoch %ld: validation loss has not gone below "
-                        "%.4f - %g for %ld epochs\n",
-                        name, epoch, lp.at.ref_loss, o->min_delta, o->patience);
+            if (o->patience_from_best)
+                reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: early stopping after epoch %ld: validation loss has "
+                             "not gone below %.4f (epoch %ld) for %ld epochs", name, epoch, res->best_val_loss,
+                             res->best_epoch, o->patience);
+            else
+                reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: early stopping after epoch %ld: validation loss has "
+                             "not gone below %.4f - %g for %ld epochs", name, epoch, lp.at.ref_loss, o->min_delta,
+                             o->patience);
         }
     }
     if (resumed && lp.at.stopped && lp.at.epoch < o->epochs)
@@ -515,9 +523,8 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         (o->ema > 0 || res->diverged || res->best_epoch != res->epochs_run)) {
         if (be->set_params(b, lp.best, err))
             goto done;
-        if (!ctx->quiet)
-            fprintf(stderr, "reel: %s: restored the %sweights of epoch %ld (val loss %.4f)\n", name,
-                    o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
+        reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: restored the %sweights of epoch %ld (val loss %.4f)", name,
+                     o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
     } else if (o->ema > 0 && lp.w.weight > 0 && !res->bad_step) { /* after a bad step: the live, last good ones */
         if (avg_compute(&lp.w, be, b, err) || be->set_params(b, lp.w.avg, err))
             goto done;

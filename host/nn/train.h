@@ -48,7 +48,7 @@ typedef struct {
 
 /* Trains the net in backend b (its parameters already set) on ctx's
  * training rows, validating on ctx's validation rows when there are any.
- * Progress goes to stderr unless ctx->quiet; with ctx->out_dir the
+ * Messages and per-epoch progress records go to ctx->log; with ctx->out_dir the
  * per-epoch history is written to <out_dir>/history_<name>.csv. */
 int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
                   const reel_fit_ctx *ctx, reel_nn_train_result *res, reel_error *err);

@@ -100,6 +100,7 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
                      reel_error *err)
 {
     const reel_prepared *p = s->p;
+    reel_log quiet = reel_log_warnings_only(s->log);
     if (reel_interrupted()) /* Ctrl-C: no new fits; the run ends without output */
         return reel_fail(err, "interrupted: stopped before the next fit; nothing was written");
     reel_model m;
@@ -109,7 +110,7 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
     reel_fit_ctx c = {
         .d = d, .L = p->L, .feature_names = names, .label_names = p->ds.labels,
         .X = train->X[st], .Y = train->Y, .n = train->n, .Xv = valid->X[st], .Yv = valid->Y, .nv = valid->n,
-        .seed = s->seed, .threads = threads, .quiet = 1, .device = s->device, .name = s->model,
+        .seed = s->seed, .threads = threads, .log = &quiet, .device = s->device, .name = s->model,
     };
     float *P = malloc((valid->n ? valid->n : 1) * p->L * sizeof *P);
     uint8_t *pred = malloc((valid->n ? valid->n : 1) * p->L);

@@ -10,6 +10,7 @@
 #include "data/prepared.h"
 #include "eval/metrics.h"
 #include "util/error.h"
+#include "util/log.h"
 
 typedef struct {
     const reel_prepared *p;
@@ -18,6 +19,7 @@ typedef struct {
     int folds;          /* 0: the validation split */
     uint64_t seed;
     const char *device;
+    const reel_log *log; /* the fits report only warnings here (NULL: none) */
     /* K-fold: the pool of train + valid rows and each row's fold. */
     reel_part pool;
     int *fold;

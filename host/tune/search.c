@@ -71,15 +71,21 @@ static cJSON *with(const cJSON *base, const char *key, const cJSON *value)
 static void trial_done(void *ctx, size_t j, const reel_score_task *t)
 {
     search *st = ctx;
-    st->finished++;
-    if (st->o->quiet)
-        return;
-    size_t done = st->r->n + st->finished, total = st->planned > done ? st->planned : done;
-    char *k = cJSON_PrintUnformatted(t->params);
-    fprintf(stderr, "reel search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)\n", done, total, t->score, k,
-            reel_now() - st->t0);
-    cJSON_free(k);
     (void)j;
+    st->finished++;
+    if (!st->o->log)
+        return;
+    char *k = cJSON_PrintUnformatted(t->params);
+    size_t done = st->r->n + st->finished, total = st->planned > done ? st->planned : done;
+    reel_progress pr = reel_progress_blank(REEL_PROGRESS_TRIAL, st->s->model);
+    pr.done = (long)done;
+    pr.total = (long)total;
+    pr.score = t->score;
+    pr.elapsed_s = reel_now() - st->t0;
+    pr.what = k;
+    reel_log_progress(st->o->log, &pr, "search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)", done, total,
+                      t->score, k ? k : "", pr.elapsed_s);
+    cJSON_free(k);
 }
 
 /* Runs the not-yet-run params of batch[0..n) (in parallel when threads > 1)

@@ -23,7 +23,7 @@ typedef struct {
     const char *strategy;
     int budget;  /* random */
     int threads; /* trials run in parallel, one thread each, when > 1 */
-    int quiet;
+    const reel_log *log; /* trials' progress (NULL: none) */
 } reel_search_opts;
 
 typedef struct {

@@ -49,20 +49,30 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
 
 /* Scores without each not-yet-dropped group: candidates x folds spread
  * over the ranks (tune/spread.h). */
+typedef struct {
+    const reel_scorer *s;
+    const reel_log *log;
+    double ref;
+    const char *const *names; /* per task: the feature left out */
+} candidates;
+
 static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
 {
-    const double *ref = ctx;
-    (void)k;
-    fprintf(stderr, "reel select: without %-24s %.4f (%+.4f)\n", t->label + 8, t->score, t->score - *ref);
+    const candidates *c = ctx;
+    reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, c->s->model);
+    pr.score = t->score;
+    pr.what = c->names[k];
+    reel_log_progress(c->log, &pr, "select: without %-24s %.4f (%+.4f)", c->names[k], t->score, t->score - c->ref);
 }
 
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
-                              reel_select_result *r, double ref, int threads, int quiet, reel_error *err)
+                              reel_select_result *r, double ref, int threads, const reel_log *log, reel_error *err)
 {
-    size_t d = s->p->d, n = 0;
-    reel_score_task *tasks = calloc(r->n ? r->n : 1, sizeof *tasks);
-    size_t *which = calloc(r->n ? r->n : 1, sizeof *which);
-    char **labels = calloc(r->n ? r->n : 1, sizeof *labels);
+    size_t d = s->p->d, n = 0, cap = r->n ? r->n : 1;
+    reel_score_task *tasks = calloc(cap, sizeof *tasks);
+    size_t *which = calloc(cap, sizeof *which);
+    char **labels = calloc(cap, sizeof *labels);
+    const char **names = calloc(cap, sizeof *names);
     for (size_t g = 0; g < r->n; g++) {
         if (r->f[g].dropped)
             continue;
@@ -71,10 +81,12 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
         size_t len = strlen(r->f[g].name) + 16;
         labels[n] = malloc(len);
         snprintf(labels[n], len, "without %s", r->f[g].name);
+        names[n] = r->f[g].name;
         tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n]};
         which[n++] = g;
     }
-    int rc = reel_score_tasks(s, tasks, n, threads, quiet ? NULL : candidate_done, &ref, err);
+    candidates c = {s, log, ref, names};
+    int rc = reel_score_tasks(s, tasks, n, threads, candidate_done, &c, err);
     for (size_t k = 0; k < n; k++) {
         if (rc == 0)
             r->f[which[k]].delta = tasks[k].score - ref;
@@ -84,6 +96,7 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
     free(tasks);
     free(which);
     free(labels);
+    free(names);
     return rc;
 }
 
@@ -103,6 +116,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
                        int threads, reel_error *err)
 {
     const reel_prepared *p = s->p;
+    reel_log quiet = reel_log_warnings_only(s->log);
     if (s->folds)
         return reel_fail(err, "--method permutation uses the validation split: drop --folds");
     reel_model m;
@@ -112,7 +126,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     reel_fit_ctx c = {
         .d = p->d, .L = p->L, .feature_names = p->feature_names, .label_names = p->ds.labels,
         .X = p->train.X[st], .Y = p->train.Y, .n = p->train.n, .Xv = p->valid.X[st], .Yv = p->valid.Y,
-        .nv = p->valid.n, .seed = s->seed, .threads = threads, .quiet = 1, .device = s->device, .name = s->model,
+        .nv = p->valid.n, .seed = s->seed, .threads = threads, .log = &quiet, .device = s->device, .name = s->model,
     };
     if (reel_model_fit(&m, &c, err)) {
         reel_model_free(&m);
@@ -151,7 +165,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     return rc;
 }
 
-int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, int quiet,
+int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -164,10 +178,9 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     int rc = -1;
     if (score_one(s, params, NULL, "every feature", threads, &r->reference, &r->reference_std, err))
         goto done;
-    if (!quiet)
-        fprintf(stderr, "reel select: reference score with all %zu features: %.4f\n", r->n, r->reference);
+    reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu features: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
-        if (score_without_each(s, params, group, r, r->reference, threads, quiet, err))
+        if (score_without_each(s, params, group, r, r->reference, threads, log, err))
             goto done;
         for (size_t g = 0; g < r->n; g++)
             r->f[g].dropped = r->f[g].delta >= 0;
@@ -179,7 +192,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     } else { /* backward */
         double cur = r->reference;
         for (;;) {
-            if (score_without_each(s, params, group, r, cur, threads, quiet, err))
+            if (score_without_each(s, params, group, r, cur, threads, log, err))
                 goto done;
             long best = -1;
             size_t left = 0;
@@ -194,8 +207,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
                 break;
             r->f[best].dropped = 1;
             cur += r->f[best].delta;
-            if (!quiet)
-                fprintf(stderr, "reel select: dropped %s, score now %.4f\n", r->f[best].name, cur);
+            reel_log_msg(log, REEL_LOG_INFO, "select: dropped %s, score now %.4f", r->f[best].name, cur);
         }
     }
     size_t kept = 0;

@@ -30,7 +30,8 @@ typedef struct {
     uint8_t *mask; /* d: the preprocessed features kept */
 } reel_select_result;
 
-int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, int quiet,
+/* Progress and messages go to log (NULL: none). */
+int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err);
 void reel_select_result_free(reel_select_result *r);
 int reel_select_method_known(const char *name);

@@ -1,12 +1,13 @@
 #include "util/fileio.h"
 
-#include "dist/dist.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "dist/dist.h"
+#include "util/outputs.h"
 
 char *reel_path_join(const char *dir, const char *name)
 {
@@ -38,6 +39,7 @@ int reel_outfile_open(reel_outfile *f, const char *path, reel_error *err)
         return reel_fail(err, "%s: out of memory", path);
     }
     snprintf(f->tmp_path, n + 32, "%s.tmp.%ld", path, (long)getpid());
+    reel_remove_stale_temps(path);
     f->fp = fopen(f->tmp_path, "wb");
     if (!f->fp) {
         int e = errno;
@@ -138,6 +140,8 @@ char *reel_read_file(const char *path, size_t *len, reel_error *err)
 
 int reel_mkdir_p(const char *dir, reel_error *err)
 {
+    if (!reel_dist_root()) /* under mpirun rank 0 alone writes */
+        return 0;
     char *p = strdup(dir);
     if (!p)
         return reel_fail(err, "out of memory");

@@ -8,7 +8,7 @@ reel=$1 mpiexec=$2 case=$3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 dir=$(mktemp -d "${TMPDIR:-/tmp}/reel-mpi.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
 cd "$dir"
 fail() { echo "FAIL ($case): $*" >&2; exit 1; }
 mpi() { "$mpiexec" --oversubscribe -np 3 "$reel" "$@"; }
