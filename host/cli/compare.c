@@ -13,6 +13,7 @@
 #include "io/predictions.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "[data options] [--models a,b,...] [--params FILE] [--out DIR] [--format table|json]";
 
@@ -239,11 +240,20 @@ int reel_cmd_compare(int argc, char **argv)
     }
     if (p.test.n == 0)
         fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
+    /* The --out folder is checked and staged before the first fit. */
+    const char *inputs[] = {c.prep.data.data, p.ds.csv_path, params_file, c.prep.data.features};
+    reel_outdir od = {0};
+    if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err)) {
+        reel_prepared_free(&p);
+        cJSON_Delete(params);
+        free(list);
+        goto runtime;
+    }
 
     /* A model that fails is reported and skipped; the others still run. */
     reel_run *runs = calloc(n_models, sizeof *runs);
     char **failed = calloc(n_models, sizeof *failed), **failed_msg = calloc(n_models, sizeof *failed_msg);
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.decision, NULL};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, NULL};
     size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {
@@ -301,7 +311,8 @@ int reel_cmd_compare(int argc, char **argv)
         char *json_nl = malloc(len + 2);
         memcpy(json_nl, json, len);
         memcpy(json_nl + len, "\n", 2);
-        if (out && write_outputs(out, &p, runs, done, json_nl, c.prep.split.seed, &err))
+        if (out && (write_outputs(od.stage, &p, runs, done, json_nl, c.prep.split.seed, &err) ||
+                    reel_outdir_commit(&od, &err)))
             rc = REEL_EXIT_RUNTIME;
         else if (strcmp(format, "json") == 0)
             fputs(json_nl, stdout);
@@ -318,6 +329,7 @@ int reel_cmd_compare(int argc, char **argv)
         free(json_nl);
         cJSON_Delete(doc);
     }
+    reel_outdir_abort(&od); /* on success the stage is already in place */
     for (size_t i = 0; i < n_failed; i++)
         free(failed_msg[i]);
     free(failed);

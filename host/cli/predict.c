@@ -10,6 +10,7 @@
 #include "io/predictions.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
                            "[--format table|csv|json]";
@@ -79,6 +80,11 @@ int reel_cmd_predict(int argc, char **argv)
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
+    }
+    const char *inputs[] = {model_file, data};
+    if (out && reel_check_output_file("--out", out, inputs, 2, &err)) {
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
     }
     reel_common_opts c;
     reel_common_defaults(&c);
