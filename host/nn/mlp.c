@@ -230,11 +230,31 @@ fail:
     return NULL;
 }
 
+/* "net: d -> w relu -> ... (head, n parameters)": the widths after "width"
+ * scaled them. */
+static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size_t n)
+{
+    reel_nn_spec net;
+    reel_error ignored;
+    if (reel_nn_spec_from_params(&net, params, d, L, &ignored))
+        return -1;
+    size_t len = (size_t)snprintf(buf, n, "net: %zu", net.d);
+    for (size_t l = 0; l < net.n_layers; l++)
+        len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
+                                net.layer[l].act == REEL_ACT_NONE ? "" : " ",
+                                net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
+    snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
+             net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
+    return 0;
+}
+
 static const char *mlp_device(const void *state) { return ((const mlp_state *)state)->device; }
 
 const reel_model_kind reel_kind_mlp = {
     .name = "mlp",
     .standardize = 0, /* raw features: the net's own transform (nn/input.h) */
+    .resumable = 1,
+    .onnx = 1,
     .check = mlp_check,
     .fit = mlp_fit,
     .predict_proba = mlp_predict,
@@ -244,4 +264,5 @@ const reel_model_kind reel_kind_mlp = {
     .device = mlp_device,
     .history = mlp_history,
     .default_threshold = mlp_default_threshold,
+    .describe = mlp_describe,
 };
