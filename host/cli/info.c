@@ -45,7 +45,7 @@ static int describe_model_file(const char *path)
 {
     reel_model_file f;
     reel_error err;
-    if (reel_model_file_load(&f, path, &err)) {
+    if (reel_model_file_load(&f, path, 1, &err)) {
         fprintf(stderr, "reel info: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }

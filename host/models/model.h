@@ -63,7 +63,8 @@ typedef struct reel_model_kind {
     int (*predict_proba)(const void *state, const float *X, size_t n, float *P, reel_error *err);
     /* State to named tensors (+ extra metadata keys in meta). */
     int (*save)(const void *state, reel_tensors *out, cJSON *meta, reel_error *err);
-    void *(*load)(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+    /* The saved state back, predicting on `threads` threads (>= 1). */
+    void *(*load)(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in, const cJSON *meta,
                   reel_error *err);
     void (*free)(void *state);
     /* Where it ran ("cpu", "gpu: NAME"); NULL: always "cpu". */
