@@ -311,3 +311,15 @@ Test(flags, out_of_range_values_are_usage_errors)
         expect_fail(2, cases[i].expect, "%s --data %s --labels A,B --quiet", cases[i].args, csv);
     expect_fail(2, "--threads must be >= 1", "predict --model-file x --data %s --threads 0", csv);
 }
+
+/* predict checks --threads as every command does (it used to drop it). */
+Test(flags, predict_refuses_a_bad_thread_count)
+{
+    const char *csv = write_data("threads.csv");
+    const char *model = tmp_path("threads.model");
+    char *err;
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s", csv, model), 0, "%s",
+                 err);
+    free(err);
+    expect_fail(2, "--threads must be >= 1", "predict --model-file %s --data %s --threads -2 --quiet", model, csv);
+}

@@ -58,7 +58,7 @@ Test(model_file, every_model_round_trips_bit_identically)
         cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0, "%s: %s",
                      *name, err.msg);
         reel_model_file f;
-        cr_assert_eq(reel_model_file_load(&f, path, &err), 0, "%s: %s", *name, err.msg);
+        cr_assert_eq(reel_model_file_load(&f, path, 1, &err), 0, "%s: %s", *name, err.msg);
         cr_expect_eq(f.model.L, p.L);
         cr_expect_eq(f.pre.d, p.d);
         /* Transform the test rows with the loaded preprocessing, predict, compare bits. */
@@ -174,7 +174,7 @@ Test(model_file, truncated_wrong_version_wrong_kind)
         FILE *fp = fopen(tp, "wb");
         fwrite(bytes, 1, cut, fp);
         fclose(fp);
-        cr_expect_neq(reel_model_file_load(&f, tp, &err), 0, "truncated at %zu bytes loaded", cut);
+        cr_expect_neq(reel_model_file_load(&f, tp, 1, &err), 0, "truncated at %zu bytes loaded", cut);
     }
     /* Wrong version and wrong kind. */
     char *edit = malloc(len + 1);
@@ -188,7 +188,7 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     FILE *fp = fopen(wp, "wb");
     fwrite(edit, 1, len, fp);
     fclose(fp);
-    cr_expect_neq(reel_model_file_load(&f, wp, &err), 0);
+    cr_expect_neq(reel_model_file_load(&f, wp, 1, &err), 0);
     cr_expect(strstr(err.msg, "format version"), "%s", err.msg);
     v[18] = '2';
     char *k = memmem(edit, len, "\"kind\":\"prior\"", 14);
@@ -198,7 +198,7 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     fp = fopen(wp, "wb");
     fwrite(edit, 1, len, fp);
     fclose(fp);
-    cr_expect_neq(reel_model_file_load(&f, wp, &err), 0);
+    cr_expect_neq(reel_model_file_load(&f, wp, 1, &err), 0);
     cr_expect(strstr(err.msg, "the file says 'pri0r'"), "%s", err.msg);
     free(edit);
     free(bytes);
@@ -282,7 +282,7 @@ Test(model_file, every_flipped_bit_is_refused)
         good[at] ^= (char)(1 << (at % 8));
         write_bytes(path, good, len);
         good[at] ^= (char)(1 << (at % 8));
-        int rc = reel_model_file_load(&f, path, &err);
+        int rc = reel_model_file_load(&f, path, 1, &err);
         cr_expect_neq(rc, 0, "a flip at byte %zu of %zu loaded", at, len);
         if (rc == 0)
             reel_model_file_free(&f);
@@ -291,7 +291,7 @@ Test(model_file, every_flipped_bit_is_refused)
     /* in the tensor data it is the checksum that tells */
     good[len - 3] ^= 4;
     write_bytes(path, good, len);
-    cr_expect_neq(reel_model_file_load(&f, path, &err), 0);
+    cr_expect_neq(reel_model_file_load(&f, path, 1, &err), 0);
     cr_expect(strstr(err.msg, "checksum mismatch"), "%s", err.msg);
     free(good);
 }
@@ -453,7 +453,7 @@ Test(model_file, hand_edited_files_are_refused_one_line_each)
         const char *path = rebuilt(good, len, cases[i].edit, cases[i].name);
         reel_model_file f;
         reel_error err = {{0}};
-        int rc = reel_model_file_load(&f, path, &err);
+        int rc = reel_model_file_load(&f, path, 1, &err);
         cr_expect_neq(rc, 0, "%s: loaded", cases[i].name);
         if (rc == 0)
             reel_model_file_free(&f);
@@ -464,7 +464,7 @@ Test(model_file, hand_edited_files_are_refused_one_line_each)
     /* the unedited image, rebuilt the same way, loads: the edits are what is refused */
     reel_model_file f;
     reel_error err;
-    cr_expect_eq(reel_model_file_load(&f, rebuilt(good, len, edit_none, "unedited"), &err), 0, "%s", err.msg);
+    cr_expect_eq(reel_model_file_load(&f, rebuilt(good, len, edit_none, "unedited"), 1, &err), 0, "%s", err.msg);
     reel_model_file_free(&f);
     free(good);
 }
