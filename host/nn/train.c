@@ -670,6 +670,9 @@ static int loop_finish(loop *lp, reel_error *err)
         if (avg_compute(&lp->w, net, err) || net->be->set_params(net->b, lp->w.avg, err))
             return -1;
     }
+    free(res->history.csv); /* kept: compare over MPI ranks ships it to rank 0 */
+    res->history.csv = lp->h.text;
+    lp->h.text = NULL;
     return 0;
 }
 
