@@ -10,10 +10,10 @@
 
 #include "data/dataset.h"
 #include "data/preprocess.h"
-#include "io/model_file.h"
-#include "nn/checkpoint.h"
 #include "io/safetensors.h"
 #include "models/model.h"
+#include "nn/checkpoint.h"
+#include "store/model_file.h"
 
 /* The readers take paths, so inputs go through a per-process scratch file. */
 static const char *scratch(const char *suffix, const uint8_t *data, size_t size)

@@ -103,8 +103,10 @@ typedef struct reel_classifier reel_classifier;
  * the defaults) on every row of data (which must have labels).
  * options_json (may be NULL): {"seed": 42, "threads": 0 (all cores),
  * "device": "auto"|"cpu"|"gpu", "valid_fraction": 0.1 (rows held out for
- * the nets' early stopping and threshold tuning), "top_categories": 10,
- * "tune_thresholds": null|"per-label"|"global"}. The same data, params and
+ * the nets' early stopping and for choosing the decision rule),
+ * "top_categories": 10, "decision": "auto" (or a rule: "threshold",
+ * "tuned-global", "tuned-per-label", "expected-f1[+calibrated]", each
+ * optionally "+at-least-one"; see reel train --help)}. The same data, params and
  * options give the same model, bit for bit, as `reel train --test-fraction 0
  * --keep-unlabeled` on the same rows. */
 REEL_API reel_classifier *reel_fit(const char *model, const char *params_json, const reel_data *data,
@@ -120,8 +122,10 @@ REEL_API reel_classifier *reel_classifier_load(const char *path);
 REEL_API void reel_classifier_free(reel_classifier *c);
 REEL_API size_t reel_classifier_labels(const reel_classifier *c);
 REEL_API const char *reel_classifier_label(const reel_classifier *c, size_t k);
-/* The decision rule's name ("thresholds": label k when P > threshold k)
- * and the L thresholds it uses. */
+/* The decision rule's name ("threshold", "tuned-per-label+at-least-one",
+ * "expected-f1", ...), chosen on the validation rows and saved with the
+ * model, and the L cuts of the threshold rules (label k when P > cut k;
+ * the expected-F1 rules decide per row and do not use them). */
 REEL_API const char *reel_classifier_decision_rule(const reel_classifier *c);
 REEL_API int reel_classifier_thresholds(const reel_classifier *c, float *thresholds);
 /* The model file's metadata as JSON (model, kind, params, features, labels,

@@ -2,20 +2,25 @@
  *
  *   forward   per layer: cuBLAS sgemm Z = A W^T, then one kernel adds the
  *             bias and applies the activation in place
- *   head      one kernel: sigmoid or softmax, the loss (reduced in the
- *             block, added to a device accumulator) and d(loss)/d(logits)
- *   backward  per layer: one kernel turns dH into dZ (activation backward)
- *             and reduces it over the batch into the bias gradient; sgemm
- *             for dW = dZ^T A and dA = dZ W
+ *   head      blocks of rows: sigmoid or softmax, each row's loss and
+ *             d(loss)/d(logits); a second one-block kernel adds the blocks'
+ *             sums in a fixed order into the batch loss and the accumulator
+ *   backward  per layer: one kernel turns dH into dZ (activation backward),
+ *             sgemv with a vector of ones sums dZ over the batch into the
+ *             bias gradient; sgemm for dW = dZ^T A and dA = dZ W
  *   update    one AdamW kernel over the whole flat parameter buffer
  *
  * cuBLAS is column-major; a row-major matrix M is the column-major M^T, so
  * the row-major products are written with their operands swapped (see
  * gemm_* below). The training data goes to the device once (set_data), the
  * row order once per epoch (set_order); a step waits for the device only
- * when its loss is asked for. Every CUDA and cuBLAS call is checked and a
- * failure is reported with file and line. This file uses nothing from the
- * host library, so the two static libraries do not depend on each other. */
+ * when its loss is asked for. All work, copies and memsets included, goes
+ * on the backend's own stream (a non-blocking one: plain cudaMemset or
+ * cudaMemcpy would run on the legacy stream, unordered with it). Element
+ * indices are 64-bit, in grid-stride loops (kernel_index.h). Every CUDA and
+ * cuBLAS call is checked and a failure is reported with file and line.
+ * This file uses nothing from the host library but its headers' types: it
+ * is the plugin libreel_cuda.so, which reel loads with dlopen (util/gpu.c). */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <math.h>
@@ -24,10 +29,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_index.h"
 #include "nn_cuda.h"
 
 #define HEAD_THREADS 256
-#define EVAL_CHUNK 4096 /* rows per predict / eval chunk */
+#define HEAD_MAX_BLOCKS 256 /* the head's grid; its block sums are added in order */
+#define EVAL_CHUNK 4096     /* rows per predict / eval chunk, at most */
+#define EVAL_BYTES (256u << 20) /* and at most this much for the chunk's buffers */
+
+/* Every element i < n of this thread, in a grid-stride loop. */
+#define FOR_EACH(i, n)                                                                                       \
+    for (reel_kidx i = reel_kernel_first(blockIdx.x, blockDim.x, threadIdx.x); i < (reel_kidx)(n);           \
+         i += reel_kernel_stride(gridDim.x, blockDim.x))
 
 static int fail(reel_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(reel_error *err, const char *fmt, ...)
@@ -72,46 +85,46 @@ __device__ static float activate(int act, float z)
 }
 
 /* xb, yb = the batch's rows, picked through the row order. */
-__global__ static void gather_rows(const float *X, const float *Y, const uint32_t *order, size_t start, int n,
-                                   int d, int L, float *xb, float *yb)
+__global__ static void gather_rows(const float *X, const float *Y, const uint32_t *order, size_t start, size_t n,
+                                   size_t d, size_t L, float *xb, float *yb)
 {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n * (d + L))
-        return;
-    int r = i / (d + L), c = i % (d + L);
-    size_t row = order[start + (size_t)r];
-    if (c < d)
-        xb[r * d + c] = X[row * d + c];
-    else
-        yb[r * L + (c - d)] = Y[row * L + (c - d)];
+    FOR_EACH(i, n * (d + L))
+    {
+        reel_kidx r, c;
+        reel_gather_split(i, d, L, &r, &c);
+        reel_kidx row = order[start + r];
+        if (c < d)
+            xb[reel_at(r, d, c)] = X[reel_at(row, d, c)];
+        else
+            yb[reel_at(r, L, c - d)] = Y[reel_at(row, L, c - d)];
+    }
 }
 
 /* Z = act(Z + b), in place; Z is n x out. */
-__global__ static void bias_activate(float *Z, const float *b, int n, int out, int act)
+__global__ static void bias_activate(float *Z, const float *b, size_t n, size_t out, int act)
 {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n * out)
-        Z[i] = activate(act, Z[i] + b[i % out]);
+    FOR_EACH(i, n * out)
+    Z[i] = activate(act, Z[i] + b[i % out]);
 }
 
-/* dH (n x out) becomes dZ = dH * act'(H); db[j] = sum over rows of dZ[., j].
- * One thread per column, rows in order: the same sum as the CPU's. */
-__global__ static void activation_backward_bias(float *dH, const float *H, int n, int out, int act, float *db)
+/* dH (count values, rows of width out) becomes dZ = dH * act'(H). */
+__global__ static void activation_backward(float *dH, const float *H, size_t count, int act)
 {
-    int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= out)
-        return;
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float g = dH[i * out + j], h = H[i * out + j];
+    FOR_EACH(i, count)
+    {
+        float g = dH[i], h = H[i];
         if (act == REEL_ACT_RELU)
             g = h > 0.0f ? g : 0.0f;
         else if (act == REEL_ACT_TANH)
             g *= 1.0f - h * h;
-        dH[i * out + j] = g;
-        s += g;
+        dH[i] = g;
     }
-    db[j] = s;
+}
+
+__global__ static void fill(float *x, size_t n, float value)
+{
+    FOR_EACH(i, n)
+    x[i] = value;
 }
 
 /* Loss of one row and, optionally, its gradient and probabilities (as
@@ -159,36 +172,55 @@ __device__ static double head_row(int head, const float *z, const float *y, int 
     return loss;
 }
 
-/* One block: every thread takes rows tid, tid+blockDim, ...; the row losses
- * are reduced in a fixed tree, so the sum does not vary between runs.
- * Training (batch_loss != NULL): batch_loss = sum / count, and
- * acc += batch_loss * n. Evaluation: acc += sum. */
-__global__ static void head_loss(const float *Z, const float *Y, int n, int L, int head, float scale, double count,
-                                 float *G, float *P, double *acc, float *batch_loss, long long step,
-                                 long long *bad_step)
+/* Blocks of HEAD_THREADS take rows in a grid-stride loop; each block
+ * reduces its threads' row losses in a fixed tree into part[block]. */
+__global__ static void head_rows(const float *Z, const float *Y, size_t n, int L, int head, float scale, float *G,
+                                 float *P, double *part)
 {
-    __shared__ double part[HEAD_THREADS];
+    __shared__ double sum[HEAD_THREADS];
     double s = 0.0;
-    for (int i = threadIdx.x; i < n; i += blockDim.x)
-        s += head_row(head, Z + (size_t)i * L, Y ? Y + (size_t)i * L : NULL, L, scale,
-                      G ? G + (size_t)i * L : NULL, P ? P + (size_t)i * L : NULL);
-    part[threadIdx.x] = s;
+    FOR_EACH(i, n)
+    s += head_row(head, Z + reel_at(i, L, 0), Y ? Y + reel_at(i, L, 0) : NULL, L, scale,
+                  G ? G + reel_at(i, L, 0) : NULL, P ? P + reel_at(i, L, 0) : NULL);
+    sum[threadIdx.x] = s;
     __syncthreads();
     for (int w = blockDim.x / 2; w > 0; w /= 2) {
         if ((int)threadIdx.x < w)
-            part[threadIdx.x] += part[threadIdx.x + w];
+            sum[threadIdx.x] += sum[threadIdx.x + w];
         __syncthreads();
     }
-    if (threadIdx.x != 0 || !acc)
+    if (threadIdx.x == 0)
+        part[blockIdx.x] = sum[0];
+}
+
+/* One block adds the head's block sums in a fixed order (the grid depends
+ * only on n, so the sum does not vary between runs). Training
+ * (batch_loss != NULL): batch_loss = sum / count, acc += batch_loss * n,
+ * and a loss that is not finite marks the step bad. Evaluation: acc += sum. */
+__global__ static void head_finish(const double *part, int blocks, size_t n, double count, double *acc,
+                                   float *batch_loss, long long step, long long *bad_step)
+{
+    __shared__ double sum[HEAD_THREADS];
+    double s = 0.0;
+    for (int b = threadIdx.x; b < blocks; b += blockDim.x)
+        s += part[b];
+    sum[threadIdx.x] = s;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w /= 2) {
+        if ((int)threadIdx.x < w)
+            sum[threadIdx.x] += sum[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x != 0)
         return;
     if (batch_loss) {
-        float mean = (float)(part[0] / count);
+        float mean = (float)(sum[0] / count);
         *batch_loss = mean;
-        *acc += (double)mean * n;
+        *acc += (double)mean * (double)n;
         if (!isfinite(mean) && *bad_step == 0)
             *bad_step = step; /* from now on adamw leaves the parameters alone */
     } else {
-        *acc += part[0];
+        *acc += sum[0];
     }
 }
 
@@ -196,26 +228,39 @@ __global__ static void head_loss(const float *Z, const float *Y, int n, int L, i
  * loss does), so adamw below skips it: the CPU backend checks the same. */
 __global__ static void check_grads(const float *g, size_t n, long long step, long long *bad_step)
 {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n && !isfinite(g[i]))
+    FOR_EACH(i, n)
+    if (!isfinite(g[i]))
         atomicCAS((unsigned long long *)bad_step, 0ULL, (unsigned long long)step);
 }
 
-/* torch.optim.AdamW on the flat buffer, in the CPU backend's float order;
- * nothing once a step's loss was not finite (*bad_step set by head_loss). */
+/* torch.optim.AdamW on the flat buffer, rounded as the CPU backend's float
+ * code (reel_cpu_adamw, built without contraction): explicit
+ * round-to-nearest operations, so nvcc fuses no multiply-add. Nothing once a
+ * step was bad (*bad_step set by head_finish or check_grads); then the
+ * first thread also copies the bad step's number to the host-mapped
+ * `seen`, so that train_step can report it without waiting for the device. */
 __global__ static void adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float b1,
                              float c1, float b2, float c2, float step_size, float bc2_sqrt, float eps,
-                             const long long *bad_step)
+                             const long long *bad_step, volatile long long *seen)
 {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n || *bad_step)
+    long long bad = *bad_step;
+    if (bad) {
+        if (seen && blockIdx.x == 0 && threadIdx.x == 0) {
+            *seen = bad;
+            __threadfence_system();
+        }
         return;
-    float pi = p[i] * decay, gi = g[i];
-    float mi = m[i] * b1 + gi * c1;
-    float vi = v[i] * b2 + gi * gi * c2;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = pi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    }
+    FOR_EACH(i, n)
+    {
+        float pi = __fmul_rn(p[i], decay), gi = g[i];
+        float mi = __fadd_rn(__fmul_rn(m[i], b1), __fmul_rn(gi, c1));
+        float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(gi, gi), c2));
+        m[i] = mi;
+        v[i] = vi;
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2_sqrt), eps);
+        p[i] = __fsub_rn(pi, __fmul_rn(step_size, __fdiv_rn(mi, denom)));
+    }
 }
 
 /* The moving average of the parameters, in the CPU backend's double
@@ -223,19 +268,17 @@ __global__ static void adamw(float *p, const float *g, float *m, float *v, size_
  * and the GPU's sums equal the CPU's for the same parameters. */
 __global__ static void avg_update_kernel(double *sum, const float *p, size_t n, double a)
 {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n)
-        sum[i] = __dadd_rn(__dmul_rn(a, sum[i]), __dmul_rn(__dadd_rn(1.0, -a), (double)p[i]));
+    FOR_EACH(i, n)
+    sum[i] = __dadd_rn(__dmul_rn(a, sum[i]), __dmul_rn(__dadd_rn(1.0, -a), (double)p[i]));
 }
 
 __global__ static void avg_get_kernel(const double *sum, size_t n, double weight, float *out)
 {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n)
-        out[i] = (float)__ddiv_rn(sum[i], weight);
+    FOR_EACH(i, n)
+    out[i] = (float)__ddiv_rn(sum[i], weight);
 }
 
-static unsigned blocks_for(size_t n, unsigned threads) { return (unsigned)((n + threads - 1) / threads); }
+static unsigned blocks_for(size_t n, unsigned threads) { return reel_kernel_blocks(n, threads); }
 
 /* ------------------------------------------------------------ the backend */
 
@@ -250,12 +293,17 @@ typedef struct {
     size_t n_order, order_cap;
     size_t cap; /* step workspace rows */
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
-    double *loss_acc;  /* sum over steps of n * batch loss */
-    long long *bad_step; /* the first step whose loss was not finite, 0: none */
+    float *ones;         /* cap ones: sgemv with them sums over the batch */
+    double *loss_acc;    /* sum over steps of n * batch loss */
+    double *head_part;   /* the head's block sums, HEAD_MAX_BLOCKS */
+    long long *bad_step; /* the first step whose loss or gradient was not finite, 0: none */
+    long long *seen_bad; /* host-mapped copy of it that adamw writes (NULL: none), */
+    long long *seen_dev; /* and its device address */
     double *avg_sum;     /* the moving average's sums (allocated when first used) */
     float *avg_out;      /* get_avg's staging buffer on the device */
-    float *batch_loss; /* the last step's */
-    float *ex, *ey, *ea, *eb, *ep; /* eval chunk: inputs, targets, ping-pong, probabilities */
+    float *batch_loss;   /* the last step's */
+    size_t eval_cap;     /* eval chunk rows, allocated when first used: */
+    float *ex, *ey, *ea, *eb, *ep; /* inputs, targets, ping-pong, probabilities */
     double *eval_acc;
 } gpu_net;
 
@@ -265,11 +313,24 @@ static void gfree(void *p)
         cudaFree(p);
 }
 
+static void free_eval(gpu_net *c)
+{
+    gfree(c->ex);
+    gfree(c->ey);
+    gfree(c->ea);
+    gfree(c->eb);
+    gfree(c->ep);
+    c->ex = c->ey = c->ea = c->eb = c->ep = NULL;
+    c->eval_cap = 0;
+}
+
 static void gpu_destroy(void *p)
 {
     gpu_net *c = (gpu_net *)p;
     if (!c)
         return;
+    if (c->stream)
+        (void)cudaStreamSynchronize(c->stream); /* nothing may still use what is freed */
     gfree(c->params);
     gfree(c->grads);
     gfree(c->m);
@@ -283,16 +344,16 @@ static void gpu_destroy(void *p)
         gfree(c->H[l]);
     gfree(c->g0);
     gfree(c->g1);
+    gfree(c->ones);
     gfree(c->loss_acc);
+    gfree(c->head_part);
     gfree(c->bad_step);
+    if (c->seen_bad)
+        cudaFreeHost(c->seen_bad);
     gfree(c->avg_sum);
     gfree(c->avg_out);
     gfree(c->batch_loss);
-    gfree(c->ex);
-    gfree(c->ey);
-    gfree(c->ea);
-    gfree(c->eb);
-    gfree(c->ep);
+    free_eval(c);
     gfree(c->eval_acc);
     if (c->blas)
         cublasDestroy(c->blas);
@@ -337,23 +398,57 @@ static int setup(gpu_net *c, reel_error *err)
     if (dalloc(&c->params, n, "the net's parameters", err) || dalloc(&c->grads, n, "the gradient", err) ||
         dalloc(&c->m, n, "AdamW's first moments", err) || dalloc(&c->v, n, "AdamW's second moments", err))
         return -1;
-    CUDA_OK(cudaMemset(c->params, 0, n * sizeof(float)));
-    CUDA_OK(cudaMemset(c->grads, 0, n * sizeof(float)));
-    CUDA_OK(cudaMemset(c->m, 0, n * sizeof(float)));
-    CUDA_OK(cudaMemset(c->v, 0, n * sizeof(float)));
+    CUDA_OK(cudaMemsetAsync(c->params, 0, n * sizeof(float), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->grads, 0, n * sizeof(float), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->m, 0, n * sizeof(float), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->v, 0, n * sizeof(float), c->stream));
     if (gmalloc((void **)&c->loss_acc, sizeof(double), "a loss accumulator", err) ||
         gmalloc((void **)&c->eval_acc, sizeof(double), "a loss accumulator", err) ||
+        gmalloc((void **)&c->head_part, HEAD_MAX_BLOCKS * sizeof(double), "the head's sums", err) ||
         gmalloc((void **)&c->bad_step, sizeof(long long), "a step counter", err) ||
         dalloc(&c->batch_loss, 1, "the batch loss", err))
         return -1;
-    CUDA_OK(cudaMemset(c->loss_acc, 0, sizeof(double)));
-    CUDA_OK(cudaMemset(c->bad_step, 0, sizeof(long long)));
+    CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
+    CUDA_OK(cudaMemsetAsync(c->bad_step, 0, sizeof(long long), c->stream));
+    /* Without mapped host memory a bad step is still found, at the epoch's end. */
+    if (cudaHostAlloc((void **)&c->seen_bad, sizeof(long long), cudaHostAllocMapped) != cudaSuccess ||
+        cudaHostGetDevicePointer((void **)&c->seen_dev, c->seen_bad, 0) != cudaSuccess) {
+        (void)cudaGetLastError();
+        if (c->seen_bad)
+            cudaFreeHost(c->seen_bad);
+        c->seen_bad = c->seen_dev = NULL;
+    } else {
+        *(volatile long long *)c->seen_bad = 0;
+    }
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    return 0;
+}
+
+/* The evaluation chunk's buffers, for up to `want` rows (at most
+ * EVAL_CHUNK, and fewer when the inputs are wide), allocated at the first
+ * evaluation: a net that is only trained never holds them. */
+static int reserve_eval(gpu_net *c, size_t want, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    size_t per_row = (s->d + 2 * s->max_width + 2 * s->L) * sizeof(float);
+    size_t rows = EVAL_BYTES / per_row;
+    rows = rows < 1 ? 1 : rows > EVAL_CHUNK ? EVAL_CHUNK : rows;
+    if (want < rows)
+        rows = want ? want : 1;
+    if (rows <= c->eval_cap)
+        return 0;
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    free_eval(c);
+    char what[96];
+    snprintf(what, sizeof what, "the prediction buffers (%zu rows)", rows);
     size_t w = s->max_width;
-    const char *ev = "the prediction buffers (4096 rows)";
-    if (dalloc(&c->ex, EVAL_CHUNK * s->d, ev, err) || dalloc(&c->ey, EVAL_CHUNK * s->L, ev, err) ||
-        dalloc(&c->ea, EVAL_CHUNK * w, ev, err) || dalloc(&c->eb, EVAL_CHUNK * w, ev, err) ||
-        dalloc(&c->ep, EVAL_CHUNK * s->L, ev, err))
+    if (dalloc(&c->ex, rows * s->d, what, err) || dalloc(&c->ey, rows * s->L, what, err) ||
+        dalloc(&c->ea, rows * w, what, err) || dalloc(&c->eb, rows * w, what, err) ||
+        dalloc(&c->ep, rows * s->L, what, err)) {
+        free_eval(c);
         return -1;
+    }
+    c->eval_cap = rows;
     return 0;
 }
 
@@ -384,7 +479,8 @@ static int reserve(gpu_net *c, size_t n, reel_error *err)
     gfree(c->yb);
     gfree(c->g0);
     gfree(c->g1);
-    c->xb = c->yb = c->g0 = c->g1 = NULL;
+    gfree(c->ones);
+    c->xb = c->yb = c->g0 = c->g1 = c->ones = NULL;
     for (size_t l = 0; l < s->n_layers; l++) {
         gfree(c->H[l]);
         c->H[l] = NULL;
@@ -392,11 +488,14 @@ static int reserve(gpu_net *c, size_t n, reel_error *err)
     char what[96];
     snprintf(what, sizeof what, "a batch of %zu rows", n);
     if (dalloc(&c->xb, n * s->d, what, err) || dalloc(&c->yb, n * s->L, what, err) ||
-        dalloc(&c->g0, n * s->max_width, what, err) || dalloc(&c->g1, n * s->max_width, what, err))
+        dalloc(&c->g0, n * s->max_width, what, err) || dalloc(&c->g1, n * s->max_width, what, err) ||
+        dalloc(&c->ones, n, what, err))
         return -1;
     for (size_t l = 0; l < s->n_layers; l++)
         if (dalloc(&c->H[l], n * s->layer[l].out, what, err))
             return -1;
+    fill<<<blocks_for(n, 256), 256, 0, c->stream>>>(c->ones, n, 1.0f);
+    LAUNCH_OK();
     c->cap = n;
     return 0;
 }
@@ -435,19 +534,23 @@ static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     gfree(c->Y);
     c->X = c->Y = NULL;
     c->n_data = 0;
+    c->n_order = 0; /* an order indexes the old rows: the caller sets a new one */
     char what[96];
     snprintf(what, sizeof what, "the training data (%zu rows x %zu features + %zu labels)", n, s->d, s->L);
     if (dalloc(&c->X, n * s->d, what, err) || dalloc(&c->Y, n * s->L, what, err))
         return -1;
-    CUDA_OK(cudaMemcpy(c->X, X, n * s->d * sizeof(float), cudaMemcpyHostToDevice));
-    CUDA_OK(cudaMemcpy(c->Y, Y, n * s->L * sizeof(float), cudaMemcpyHostToDevice));
-    c->n_data = n;
+    CUDA_OK(cudaMemcpyAsync(c->X, X, n * s->d * sizeof(float), cudaMemcpyHostToDevice, c->stream));
+    CUDA_OK(cudaMemcpyAsync(c->Y, Y, n * s->L * sizeof(float), cudaMemcpyHostToDevice, c->stream));
     CUDA_OK(cudaMemsetAsync(c->m, 0, s->n_params * sizeof(float), c->stream));
     CUDA_OK(cudaMemsetAsync(c->v, 0, s->n_params * sizeof(float), c->stream));
     CUDA_OK(cudaMemsetAsync(c->loss_acc, 0, sizeof(double), c->stream));
     CUDA_OK(cudaMemsetAsync(c->bad_step, 0, sizeof(long long), c->stream));
     if (c->avg_sum)
         CUDA_OK(cudaMemsetAsync(c->avg_sum, 0, s->n_params * sizeof(double), c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream)); /* the caller may free X and Y now */
+    if (c->seen_bad)
+        *(volatile long long *)c->seen_bad = 0;
+    c->n_data = n;
     return 0;
 }
 
@@ -466,7 +569,8 @@ static int gpu_set_order(void *p, const uint32_t *order, size_t n, reel_error *e
             return -1;
         c->order_cap = n;
     }
-    CUDA_OK(cudaMemcpy(c->order, order, n * sizeof(uint32_t), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpyAsync(c->order, order, n * sizeof(uint32_t), cudaMemcpyHostToDevice, c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream)); /* the caller may reuse `order` now */
     c->n_order = n;
     return 0;
 }
@@ -509,7 +613,8 @@ static int forward(gpu_net *c, const float *A, int n, float *const *out, const f
         int in = (int)ly->in, o = (int)ly->out;
         if (gemm_forward(c, A, n, in, c->params + ly->w_off, o, out[l], err))
             return -1;
-        bias_activate<<<blocks_for((size_t)n * o, 256), 256, 0, c->stream>>>(out[l], c->params + ly->b_off, n, o,
+        bias_activate<<<blocks_for((size_t)n * o, 256), 256, 0, c->stream>>>(out[l], c->params + ly->b_off,
+                                                                                 (size_t)n, (size_t)o,
                                                                                  (int)ly->act);
         LAUNCH_OK();
         A = out[l];
@@ -523,6 +628,23 @@ static double head_count(const reel_nn_spec *s, size_t n)
     return s->head == REEL_HEAD_SIGMOID ? (double)n * (double)s->L : (double)n;
 }
 
+/* The head over n rows of logits: G and P when not NULL; with batch_loss
+ * (training) the step's mean loss, else the summed loss, added to acc. */
+static int head(gpu_net *c, const float *logits, const float *Y, size_t n, float scale, float *G, float *P,
+                double *acc, float *batch_loss, long step, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    unsigned blocks = blocks_for(n, HEAD_THREADS);
+    blocks = blocks > HEAD_MAX_BLOCKS ? HEAD_MAX_BLOCKS : blocks;
+    head_rows<<<blocks, HEAD_THREADS, 0, c->stream>>>(logits, Y, n, (int)s->L, (int)s->head, scale, G, P,
+                                                       c->head_part);
+    LAUNCH_OK();
+    head_finish<<<1, HEAD_THREADS, 0, c->stream>>>(c->head_part, (int)blocks, n, batch_loss ? head_count(s, n) : 1.0,
+                                                   acc, batch_loss, (long long)step, c->bad_step);
+    LAUNCH_OK();
+    return 0;
+}
+
 static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt, long step, float *loss,
                           reel_error *err)
 {
@@ -533,25 +655,32 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
                     c->n_order);
     if (reserve(c, n, err))
         return -1;
-    int nb = (int)n, d = (int)s->d, L = (int)s->L;
-    gather_rows<<<blocks_for(n * (s->d + s->L), 256), 256, 0, c->stream>>>(c->X, c->Y, c->order, start, nb, d, L,
-                                                                             c->xb, c->yb);
+    if (c->seen_bad && *(volatile long long *)c->seen_bad) {
+        if (loss) /* an earlier step was bad (first_bad_step says which): this one would update nothing */
+            *loss = NAN;
+        return 1;
+    }
+    int nb = (int)n;
+    gather_rows<<<blocks_for(n * (s->d + s->L), 256), 256, 0, c->stream>>>(c->X, c->Y, c->order, start, n, s->d,
+                                                                             s->L, c->xb, c->yb);
     LAUNCH_OK();
     const float *logits;
     if (forward(c, c->xb, nb, c->H, &logits, err))
         return -1;
     float scale = (float)(1.0 / head_count(s, n));
-    head_loss<<<1, HEAD_THREADS, 0, c->stream>>>(logits, c->yb, nb, L, (int)s->head, scale, head_count(s, n), c->g0,
-                                                 NULL, c->loss_acc, c->batch_loss, (long long)step, c->bad_step);
-    LAUNCH_OK();
+    if (head(c, logits, c->yb, n, scale, c->g0, NULL, c->loss_acc, c->batch_loss, step, err))
+        return -1;
     float *g0 = c->g0, *g1 = c->g1;
     for (size_t l = s->n_layers; l-- > 0;) {
         const reel_nn_layer *ly = &s->layer[l];
         int in = (int)ly->in, out = (int)ly->out;
-        activation_backward_bias<<<blocks_for(ly->out, 128), 128, 0, c->stream>>>(g0, c->H[l], nb, out,
-                                                                                   (int)ly->act,
-                                                                                   c->grads + ly->b_off);
+        activation_backward<<<blocks_for(n * ly->out, 256), 256, 0, c->stream>>>(g0, c->H[l], n * ly->out,
+                                                                                 (int)ly->act);
         LAUNCH_OK();
+        /* db = dZ^T 1: row-major dZ (n x out) is column-major out x n */
+        const float one = 1.0f, zero = 0.0f;
+        CUBLAS_OK(cublasSgemv(c->blas, CUBLAS_OP_N, out, nb, &one, g0, out, c->ones, 1, &zero,
+                              c->grads + ly->b_off, 1));
         const float *A = l ? c->H[l - 1] : c->xb;
         if (gemm_weight_grad(c, A, nb, in, g0, out, c->grads + ly->w_off, err))
             return -1;
@@ -570,11 +699,14 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         c->params, c->grads, c->m, c->v, s->n_params, (float)(1.0 - opt->lr * opt->weight_decay), (float)opt->beta1,
         (float)(1.0 - opt->beta1), (float)opt->beta2, (float)(1.0 - opt->beta2),
         (float)(opt->lr / (1.0 - pow(opt->beta1, (double)step))), (float)sqrt(1.0 - pow(opt->beta2, (double)step)),
-        (float)opt->eps, c->bad_step);
+        (float)opt->eps, c->bad_step, c->seen_dev);
     LAUNCH_OK();
-    if (loss) {
+    if (loss) { /* a wait for the device anyway: the bad step comes back with the loss */
+        long long bad = 0;
         CUDA_OK(cudaMemcpyAsync(loss, c->batch_loss, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+        CUDA_OK(cudaMemcpyAsync(&bad, c->bad_step, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
         CUDA_OK(cudaStreamSynchronize(c->stream));
+        return bad != 0;
     }
     return 0;
 }
@@ -679,11 +811,14 @@ static int gpu_eval(gpu_net *c, const float *X, const float *Y, size_t n, double
 {
     const reel_nn_spec *s = &c->spec;
     float *bufs[REEL_NN_MAX_LAYERS];
+    if (reserve_eval(c, n, err))
+        return -1;
+    size_t chunk = c->eval_cap;
     for (size_t l = 0; l < s->n_layers; l++)
         bufs[l] = l % 2 ? c->eb : c->ea;
     CUDA_OK(cudaMemsetAsync(c->eval_acc, 0, sizeof(double), c->stream));
-    for (size_t r0 = 0; r0 < n; r0 += EVAL_CHUNK) {
-        size_t m = n - r0 < EVAL_CHUNK ? n - r0 : EVAL_CHUNK;
+    for (size_t r0 = 0; r0 < n; r0 += chunk) {
+        size_t m = n - r0 < chunk ? n - r0 : chunk;
         CUDA_OK(cudaMemcpyAsync(c->ex, X + r0 * s->d, m * s->d * sizeof(float), cudaMemcpyHostToDevice, c->stream));
         if (Y)
             CUDA_OK(cudaMemcpyAsync(c->ey, Y + r0 * s->L, m * s->L * sizeof(float), cudaMemcpyHostToDevice,
@@ -691,9 +826,8 @@ static int gpu_eval(gpu_net *c, const float *X, const float *Y, size_t n, double
         const float *logits;
         if (forward(c, c->ex, (int)m, bufs, &logits, err))
             return -1;
-        head_loss<<<1, HEAD_THREADS, 0, c->stream>>>(logits, Y ? c->ey : NULL, (int)m, (int)s->L, (int)s->head, 0.0f,
-                                                     1.0, NULL, P ? c->ep : NULL, c->eval_acc, NULL, 0, NULL);
-        LAUNCH_OK();
+        if (head(c, logits, Y ? c->ey : NULL, m, 0.0f, NULL, P ? c->ep : NULL, c->eval_acc, NULL, 0, err))
+            return -1;
         if (P)
             CUDA_OK(cudaMemcpyAsync(P + r0 * s->L, c->ep, m * s->L * sizeof(float), cudaMemcpyDeviceToHost,
                                     c->stream));

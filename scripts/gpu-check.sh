@@ -11,9 +11,22 @@
 # collected by ../shared/tools/device-prep.sh (see its header), e.g.
 #   for f in .debs/*.deb; do dpkg -x "$f" /opt/reel-deps; done
 #   export CMAKE_PREFIX_PATH=/opt/reel-deps/usr PKG_CONFIG_PATH=... LD_LIBRARY_PATH=...
+# --dry-run (no GPU needed): says what it would run and which of the tools
+# it needs are here, builds and runs nothing, and exits 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-build-gpu/gpu-check}
+if [ "${1:-}" = "--dry-run" ]; then
+  have() { command -v "$1" >/dev/null && echo "found" || echo "MISSING"; }
+  echo "gpu-check.sh --dry-run: would run, writing logs to $out:"
+  echo "  1. nvidia-smi (device: $(have nvidia-smi))"
+  echo "  2. cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON; cmake --build build-gpu (cmake: $(have cmake), nvcc: $(command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] && echo found || echo MISSING))"
+  echo "  3. ctest in build-gpu, then build-gpu/tests/test_nn_gpu --verbose (the CUDA backend against the CPU one)"
+  echo "  4. compute-sanitizer memcheck and racecheck over test_nn_gpu (compute-sanitizer: $(have compute-sanitizer))"
+  if [ -f data/movies.csv ] && python3 -c "import torch" 2>/dev/null; then t=ready; else t="would be skipped: needs data/movies.csv and torch"; fi
+  echo "  5. bench/bench_nets.py --device gpu ($t)"
+  exit 0
+fi
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt" || {
   echo "gpu-check.sh: no NVIDIA GPU here (nvidia-smi failed)" >&2
@@ -29,7 +42,7 @@ cmake --build build-gpu -j "$(nproc)" >"$out/build.log" 2>&1 || {
 }
 status=0
 (cd build-gpu && ctest --output-on-failure -j 4) 2>&1 | tee "$out/ctest.log" || status=1
-./build-gpu/tests/test_nn_gpu --jobs=1 --verbose 2>&1 | grep -E "nn_gpu|Synthesis" | tee "$out/nn_gpu.log"
+./build-gpu/tests/test_nn_gpu --jobs=1 --verbose 2>&1 | grep -E "nn_gpu|backends|Synthesis" | tee "$out/nn_gpu.log"
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     compute-sanitizer --tool "$tool" --error-exitcode 7 ./build-gpu/tests/test_nn_gpu --jobs=1 \

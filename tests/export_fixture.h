@@ -15,9 +15,9 @@
 
 #include "data/table.h"
 #include "helpers.h"
-#include "io/model_file.h"
 #include "io/predictions.h"
 #include "io/safetensors.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 /* 200 rows: a uniform column, a heavy-tailed one, one with missing cells

@@ -67,10 +67,11 @@ Test(api, fit_predict_save_load)
     reel_data *d = data_of(&r, 1), *x = data_of(&r, 0);
     cr_expect_eq(reel_data_rows(d), N);
     cr_expect_str_eq(reel_data_label(d, 1), "B");
-    reel_classifier *c = reel_fit("tree", "{\"max_depth\": 3}", d, "{\"seed\": 7, \"threads\": 1}");
+    reel_classifier *c = reel_fit("tree", "{\"max_depth\": 3}", d,
+                                "{\"seed\": 7, \"threads\": 1, \"decision\": \"threshold\"}");
     cr_assert_not_null(c, "%s", reel_last_error());
     cr_expect_eq(reel_classifier_labels(c), 2);
-    cr_expect_str_eq(reel_classifier_decision_rule(c), "thresholds");
+    cr_expect_str_eq(reel_classifier_decision_rule(c), "threshold");
     float P[N * 2], Q[N * 2], t[2];
     unsigned char Y[N * 2];
     cr_assert_eq(reel_predict_proba(c, x, P), 0, "%s", reel_last_error());
@@ -125,6 +126,12 @@ Test(api, same_bits_as_the_cli)
     cr_assert_eq(reel_predict_proba(cli, f, P), 0, "%s", reel_last_error());
     cr_assert_eq(reel_predict_proba(c, d, Q), 0, "%s", reel_last_error());
     cr_expect_eq(memcmp(P, Q, sizeof P), 0, "the API's box differs from the CLI's: %.9g vs %.9g", P[0], Q[0]);
+    /* and the same decisions, by the same rule (chosen on the same validation rows) */
+    unsigned char A[N * 2], B[N * 2];
+    cr_assert_eq(reel_predict(cli, f, A), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_predict(c, d, B), 0, "%s", reel_last_error());
+    cr_expect_str_eq(reel_classifier_decision_rule(cli), reel_classifier_decision_rule(c));
+    cr_expect_eq(memcmp(A, B, sizeof A), 0);
     reel_data_free(f);
     reel_data_free(d);
     reel_classifier_free(c);

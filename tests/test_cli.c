@@ -340,3 +340,56 @@ Test(cli, compare_checkpoint_dir)
     free(out);
     free(err);
 }
+
+/* Decision rules: train names the rule and the 0.5 scores, saves the rule,
+ * and predict applies it; --tune-thresholds maps onto --decision. */
+Test(cli, decision_rule_is_saved_and_applied_by_predict)
+{
+    const char *csv = write_small(), *m = tmp_path("rule.model"), *pp = tmp_path("rule_pred.csv");
+    char args[2048], *out, *err;
+    snprintf(args, sizeof args, "train --model tree --data %s --labels L1,L2,L3 --id name --quiet --format json "
+             "--decision threshold:1+at-least-one --save %s", csv, m);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    const cJSON *mj = cJSON_GetObjectItem(doc, "model");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(mj, "decision_rule")), "threshold+at-least-one");
+    cr_expect_not_null(cJSON_GetObjectItem(mj, "metrics_untuned"));
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    /* P > 1 never holds: every row gets exactly its likeliest label */
+    snprintf(args, sizeof args, "predict --model-file %s --data %s --format csv --out %s --quiet", m, csv, pp);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    char *pred = reel_read_file(pp, NULL, NULL);
+    cr_assert_not_null(pred);
+    int rows = 0;
+    for (char *line = strchr(pred, '\n'); line && line[1]; line = strchr(line + 1, '\n'), rows++) {
+        /* name,true,predicted,...: the third field */
+        char *f = strchr(strchr(line + 1, ',') + 1, ',') + 1, *end = strchr(f, ',');
+        cr_expect(end > f && !memchr(f, '|', (size_t)(end - f)), "row %d: predicted '%.*s', want one label", rows,
+                  (int)(end - f), f);
+    }
+    cr_expect_eq(rows, 200);
+    free(pred);
+    snprintf(args, sizeof args, "info --model-file %s", m);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "decision rule: threshold+at-least-one"), "%s", out);
+    free(out);
+    free(err);
+
+    snprintf(args, sizeof args, "train --model tree --data %s --labels L1,L2,L3 --quiet --format json "
+             "--tune-thresholds global", csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    doc = cJSON_Parse(out);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "decision_rule")),
+                     "tuned-global");
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    expect_failure("badrule", "train --model tree --data %s --labels L1,L2,L3 --decision tuned", csv, 2,
+                   "unknown decision rule 'tuned'");
+    expect_failure("tworules", "train --model tree --data %s --labels L1,L2,L3 --decision expected-f1 "
+                   "--tune-thresholds global", csv, 2, "give one");
+}

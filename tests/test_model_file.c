@@ -9,8 +9,8 @@
 #include "data/prepared.h"
 #include "eval/run.h"
 #include "helpers.h"
-#include "io/model_file.h"
 #include "io/safetensors.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 static const char *small_csv(void)
@@ -68,6 +68,13 @@ Test(model_file, every_model_round_trips_bit_identically)
         cr_assert_eq(reel_model_predict_proba(&f.model, X, n, P, &err), 0, "%s: %s", *name, err.msg);
         cr_expect_arr_eq(P, run.P, n * p.L * sizeof *P, "%s: probabilities differ after loading", *name);
         cr_expect_arr_eq(f.model.threshold, run.model.threshold, p.L * sizeof(float));
+        uint8_t *d1 = malloc(n * p.L), *d2 = malloc(n * p.L);
+        reel_decision_apply(&f.model.rule, P, n, d1);
+        reel_decision_apply(&run.model.rule, run.P, n, d2);
+        cr_expect_arr_eq(d1, d2, n * p.L, "%s: the loaded decision rule decides differently", *name);
+        cr_expect_eq(f.model.rule.kind, run.model.rule.kind);
+        free(d1);
+        free(d2);
         free(X);
         free(P);
         reel_model_file_free(&f);

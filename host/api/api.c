@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "reel.h"
+#include "eval/decision.h"
 #include "util/gpu.h"
 
 
@@ -67,7 +68,7 @@ char *api_print(const cJSON *doc)
 }
 
 static const char *const OPTION_KEYS =
-    "seed, threads, device, valid_fraction, test_fraction, top_categories, tune_thresholds, folds, metric, budget";
+    "seed, threads, device, valid_fraction, test_fraction, top_categories, decision, folds, metric, budget";
 
 static int number(const cJSON *v, const char *key, double lo, double hi, double *out, reel_error *err)
 {
@@ -102,12 +103,12 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
             if (number(it, k, 0, 1e6, &v, err))
                 return -1;
             *(k[0] == 't' ? &o->top_k : k[0] == 'f' ? &o->folds : &o->budget) = (int)v;
-        } else if (strcmp(k, "device") == 0 || strcmp(k, "tune_thresholds") == 0 || strcmp(k, "metric") == 0) {
-            if (cJSON_IsNull(it) && k[0] == 't')
+        } else if (strcmp(k, "device") == 0 || strcmp(k, "decision") == 0 || strcmp(k, "metric") == 0) {
+            if (cJSON_IsNull(it) && strcmp(k, "decision") == 0)
                 continue;
             if (!cJSON_IsString(it))
                 return reel_fail(err, "options: key '%s' must be a string", k);
-            *(k[0] == 'd' ? &o->device : k[0] == 't' ? &o->tune_thresholds : &o->metric) = it->valuestring;
+            *(strcmp(k, "device") == 0 ? &o->device : k[0] == 'd' ? &o->decision : &o->metric) = it->valuestring;
         } else {
             return reel_fail(err, "options: unknown key '%s'; valid keys: %s", k, OPTION_KEYS);
         }
@@ -116,8 +117,8 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
         return reel_fail(err, "options: device must be auto, cpu or gpu, got '%s'", o->device);
     if (strcmp(o->device, "gpu") == 0 && reel_gpu_count() == 0)
         return reel_fail(err, "options: device gpu: %s", reel_gpu_absent_reason());
-    if (o->tune_thresholds && strcmp(o->tune_thresholds, "per-label") && strcmp(o->tune_thresholds, "global"))
-        return reel_fail(err, "options: tune_thresholds must be per-label or global, got '%s'", o->tune_thresholds);
+    if (o->decision && reel_decision_check_spec(o->decision, err))
+        return -1;
     if (o->folds == 1)
         return reel_fail(err, "options: folds must be >= 2 (or 0 for the validation split)");
     if (o->threads == 0)

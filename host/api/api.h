@@ -23,6 +23,7 @@ struct reel_classifier {
     char **labels;     /* model.L */
     cJSON *training;   /* what the model file's "training" holds */
     cJSON *dataset;    /* and its "dataset" */
+    char rule_name[64]; /* the decision rule's name */
 };
 
 /* The options of reel_fit and the tasks, decoded from JSON. */
@@ -32,7 +33,7 @@ typedef struct {
     const char *device;
     double valid_fraction, test_fraction;
     int top_k;
-    const char *tune_thresholds;
+    const char *decision; /* a decision rule or "auto" (eval/decision.h); NULL: auto */
     int folds, budget;
     const char *metric;
     cJSON *doc; /* holds the strings */

@@ -8,7 +8,7 @@
 #include "data/prepared.h"
 #include "eval/metrics.h"
 #include "eval/run.h"
-#include "io/model_file.h"
+#include "store/model_file.h"
 #include "reel.h"
 
 static cJSON *info_of(const reel_classifier *c)
@@ -23,8 +23,9 @@ static cJSON *info_of(const reel_classifier *c)
     cJSON_AddItemToObject(j, "labels", cJSON_CreateStringArray((const char *const *)c->labels, (int)c->model.L));
     cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
     for (size_t k = 0; k < c->model.L; k++)
-        cJSON_AddItemToArray(th, cJSON_CreateNumber(c->model.threshold[k]));
-    cJSON_AddStringToObject(j, "decision_rule", "thresholds");
+        cJSON_AddItemToArray(th, cJSON_CreateNumber(c->model.rule.threshold[k]));
+    cJSON_AddStringToObject(j, "decision_rule", c->rule_name);
+    cJSON_AddItemToObject(j, "decision", reel_decision_to_json(&c->model.rule));
     cJSON_AddStringToObject(j, "device", reel_model_device(&c->model));
     cJSON_AddItemToObject(j, "training", c->training ? cJSON_Duplicate(c->training, 1) : cJSON_CreateNull());
     cJSON_AddItemToObject(j, "dataset", c->dataset ? cJSON_Duplicate(c->dataset, 1) : cJSON_CreateNull());
@@ -87,7 +88,7 @@ reel_classifier *reel_fit(const char *model, const char *params_json, const reel
     reel_log log = api_log();
     reel_prepared_warn(&p, &log);
     reel_run run;
-    reel_run_opts ro = {o.seed, o.threads, o.device, &log, NULL, o.tune_thresholds, NULL};
+    reel_run_opts ro = {o.seed, o.threads, o.device, &log, NULL, o.decision, NULL};
     if (reel_run_model(&run, &p, model, params, &ro, &err))
         goto fail;
     if (!(c = calloc(1, sizeof *c)) || !(c->labels = dup_names(p.ds.labels, p.L))) {
@@ -104,6 +105,7 @@ reel_classifier *reel_fit(const char *model, const char *params_json, const reel
     cJSON_AddNumberToObject(c->training, "fit_seconds", run.fit_seconds);
     cJSON_AddNumberToObject(c->training, "seed", (double)o.seed);
     reel_run_free(&run);
+    reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
     c->dataset = reel_dataset_json(&p);
     cJSON_DeleteItemFromObject(c->dataset, "features");
     reel_prepared_free(&p);
@@ -150,7 +152,7 @@ int reel_predict(const reel_classifier *c, const reel_data *data, unsigned char 
         return api_fail(&(reel_error){"out of memory for the probabilities"});
     int rc = reel_predict_proba(c, data, P);
     if (rc == 0)
-        reel_threshold(P, c->model.threshold, n, L, Y);
+        reel_decision_apply(&c->model.rule, P, n, Y);
     free(P);
     return rc;
 }
@@ -189,6 +191,7 @@ reel_classifier *reel_classifier_load(const char *path)
     c->training = cJSON_DetachItemFromObject(mf.meta, "training");
     c->dataset = cJSON_DetachItemFromObject(mf.meta, "dataset");
     cJSON_Delete(mf.meta);
+    reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
     return c;
 }
 
@@ -197,13 +200,13 @@ const char *reel_classifier_label(const reel_classifier *c, size_t k)
 {
     return c && k < c->model.L ? c->labels[k] : NULL;
 }
-const char *reel_classifier_decision_rule(const reel_classifier *c) { return c ? "thresholds" : NULL; }
+const char *reel_classifier_decision_rule(const reel_classifier *c) { return c ? c->rule_name : NULL; }
 
 int reel_classifier_thresholds(const reel_classifier *c, float *thresholds)
 {
     if (!c || !thresholds)
         return api_fail(&(reel_error){"reel_classifier_thresholds: a NULL argument"});
-    memcpy(thresholds, c->model.threshold, c->model.L * sizeof *thresholds);
+    memcpy(thresholds, c->model.rule.threshold, c->model.L * sizeof *thresholds);
     return 0;
 }
 

@@ -90,7 +90,7 @@ char *reel_compare_models(const reel_data *data, const char *models, const char 
     doc = cJSON_CreateObject();
     cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&t.p));
     cJSON *arr = cJSON_AddArrayToObject(doc, "models");
-    reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &t.log, NULL, t.o.tune_thresholds, NULL};
+    reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &t.log, NULL, t.o.decision, NULL};
     for (char *m = list; m < list + total; m += strlen(m) + 1) {
         if (!*m) /* between two commas */
             continue;

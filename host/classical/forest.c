@@ -3,49 +3,28 @@
  * random features per node; P is the mean of the trees' leaf values.
  * Tree t draws everything from its own stream reel_rng_seed_stream(seed, t),
  * so the forest is the same on any number of threads. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classical/tree.h"
-#include "models/params.h"
 
 static int forest_check(const cJSON *params, reel_error *err)
 {
     return reel_tree_params_check(params, "forest", err);
 }
 
-/* Rows drawn per tree: max_samples as a count or fraction of n (default n). */
-static int bootstrap_size(const cJSON *params, size_t n, size_t *out, reel_error *err)
-{
-    *out = n;
-    if (reel_param_is_null(params, "max_samples"))
-        return 0;
-    double v = reel_param_num(params, "max_samples");
-    if (v >= 1 && v == floor(v)) {
-        if (v > (double)n)
-            return reel_fail(err, "params for forest: key 'max_samples' is %.0f, more than the %zu training rows", v,
-                             n);
-        *out = (size_t)v;
-    } else {
-        double k = round(v * (double)n);
-        *out = k < 1 ? 1 : (size_t)k;
-    }
-    return 0;
-}
-
 static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
-    size_t n_trees = (size_t)reel_param_int(params, "n_estimators"), n_boot, n = ctx->n;
-    int bootstrap = reel_param_bool(params, "bootstrap");
-    if (bootstrap_size(params, n, &n_boot, err))
+    size_t n = ctx->n;
+    reel_forest_params fp;
+    if (reel_forest_params_get(params, n, ctx->d, ctx->seed, &fp, err))
         return NULL;
+    size_t n_trees = fp.n_trees, n_boot = fp.n_boot;
+    int bootstrap = fp.bootstrap;
+    const reel_tree_params *p = &fp.tree;
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, 0, err))
         return NULL;
-    reel_tree_params p;
-    reel_tree_params_get(params, n, ctx->d, &p);
-    uint64_t seed = reel_param_seed(params, ctx->seed);
     reel_trees *f = reel_trees_new(n_trees, ctx->d, ctx->L, ctx->threads);
     if (!f) {
         reel_tree_data_free(&td);
@@ -69,13 +48,13 @@ static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
             if (failed)
                 continue;
             reel_rng rng;
-            reel_rng_seed_stream(&rng, seed, t);
+            reel_rng_seed_stream(&rng, p->seed, t);
             if (bootstrap) {
                 memset(w, 0, n * sizeof *w);
                 for (size_t j = 0; j < n_boot; j++)
                     w[reel_rng_below(&rng, n)]++;
             }
-            if (reel_tree_fit(&f->trees[t], &td, w, &p, &rng, &e)) {
+            if (reel_tree_fit(&f->trees[t], &td, w, p, &rng, &e)) {
 #pragma omp critical(forest_error)
                 if (!failed) {
                     failed = 1;

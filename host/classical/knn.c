@@ -37,11 +37,36 @@ static void knn_free(void *state)
     free(s);
 }
 
+/* The params, decoded once. */
+typedef struct {
+    long k;
+    int by_distance;
+    const char *metric;
+    double p;
+} knn_params;
+
+static int knn_params_get(const cJSON *params, knn_params *kp, reel_error *err)
+{
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "knn");
+    kp->k = reel_param_int(&r, "n_neighbors");
+    const char *w = reel_param_str(&r, "weights");
+    kp->by_distance = w && strcmp(w, "distance") == 0;
+    kp->metric = reel_param_str(&r, "metric");
+    if (!kp->metric)
+        kp->metric = "minkowski";
+    kp->p = reel_param_num(&r, "p");
+    return reel_params_read_end(&r, err);
+}
+
 /* A state holding copies of X and Y, ready to search. */
 static knn_state *knn_new(const cJSON *params, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
                           int threads, reel_error *err)
 {
-    long k = reel_param_int(params, "n_neighbors");
+    knn_params kp;
+    if (knn_params_get(params, &kp, err))
+        return NULL;
+    long k = kp.k;
     if (k < 1 || (size_t)k > n) {
         reel_fail(err, "knn: n_neighbors (%ld) must not exceed the number of training rows (%zu)", k, n);
         return NULL;
@@ -56,8 +81,7 @@ static knn_state *knn_new(const cJSON *params, const float *X, const uint8_t *Y,
     s->L = L;
     s->k = (size_t)k;
     s->threads = threads > 0 ? threads : 1;
-    const char *w = reel_param_str(params, "weights");
-    s->by_distance = w && strcmp(w, "distance") == 0;
+    s->by_distance = kp.by_distance;
     s->X = malloc((n * d > 0 ? n * d : 1) * sizeof *s->X);
     s->Y = malloc(n * L > 0 ? n * L : 1);
     if (!s->X || !s->Y) {
@@ -69,9 +93,7 @@ static knn_state *knn_new(const cJSON *params, const float *X, const uint8_t *Y,
         memcpy(s->X, X, n * d * sizeof *X);
     if (n * L > 0)
         memcpy(s->Y, Y, n * L);
-    const char *metric = reel_param_str(params, "metric");
-    if (reel_knn_index_init(&s->index, s->X, n, d, metric ? metric : "minkowski", reel_param_num(params, "p"),
-                            err)) {
+    if (reel_knn_index_init(&s->index, s->X, n, d, kp.metric, kp.p, err)) {
         knn_free(s);
         return NULL;
     }

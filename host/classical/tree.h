@@ -13,7 +13,7 @@
  *   tree_build.c  growing a tree (presorted features, depth- or best-first)
  *   tree.c        node arrays, prediction, cost-complexity pruning,
  *                 importances, and sets of trees saved as tensors
- *   tree_params.c the JSON params shared by both kinds */
+ *   tree_params.c the JSON params of both kinds, decoded once */
 #ifndef REEL_TREE_H
 #define REEL_TREE_H
 
@@ -40,7 +40,16 @@ typedef struct {
     long max_leaf_nodes;          /* 0: unlimited (depth-first); else best-first growth */
     double min_impurity_decrease; /* >= 0 */
     double ccp_alpha;             /* > 0: prune after growth */
+    uint64_t seed;                /* params' seed, else the run's */
 } reel_tree_params;
+
+/* A forest: its trees' growth settings and the bagging. */
+typedef struct {
+    reel_tree_params tree;
+    size_t n_trees;
+    int bootstrap;
+    size_t n_boot; /* rows drawn per tree */
+} reel_forest_params;
 
 /* One fitted tree. Nodes are in pre-order: the root is 0 and every child
  * comes after its parent. */
@@ -128,7 +137,11 @@ int reel_model_importances(const reel_model *m, double *imp, reel_error *err);
 
 /* Cross-key checks beyond the JSON spec: integer counts vs fractions. */
 int reel_tree_params_check(const cJSON *params, const char *model, reel_error *err);
-/* Settings for n training rows and d features from resolved params. */
-void reel_tree_params_get(const cJSON *params, size_t n, size_t d, reel_tree_params *p);
+/* Settings for n training rows and d features from resolved params; seed
+ * is the run's, used when params hold none. */
+int reel_tree_params_get(const cJSON *params, size_t n, size_t d, uint64_t seed, reel_tree_params *p,
+                         reel_error *err);
+int reel_forest_params_get(const cJSON *params, size_t n, size_t d, uint64_t seed, reel_forest_params *p,
+                           reel_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 
+#include "eval/decision.h"
 #include "util/gpu.h"
 
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
@@ -128,6 +129,7 @@ void reel_common_defaults(reel_common_opts *c)
     c->prep.top_k = 10;
     c->threads = 0;
     c->device = "auto";
+    c->decision = "auto";
 }
 
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
@@ -159,8 +161,12 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "threads", OPT_INT, &c->threads, "N", "CPU threads (default: all cores)");
     reel_optset_add(s, "device", OPT_STR, &c->device, "auto|cpu|gpu", "where nets train (auto)");
     reel_optset_add(s, "quiet", OPT_FLAG, &c->quiet, NULL, "no progress on stderr");
+    reel_optset_add(s, "decision", OPT_STR, &c->decision, "RULE",
+                    "how probabilities become labels, chosen on the validation rows: auto (default: the "
+                    "best of the others on them), threshold[:T], tuned-global, tuned-per-label, expected-f1, "
+                    "expected-f1+calibrated; +at-least-one with any");
     reel_optset_add(s, "tune-thresholds", OPT_STR, &c->tune_thresholds, "per-label|global",
-                    "choose decision thresholds on the validation rows");
+                    "same as --decision tuned-per-label or tuned-global");
 }
 
 int reel_common_apply(reel_common_opts *c, reel_error *err)
@@ -171,6 +177,15 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         return reel_fail(err, "--device gpu: %s", reel_gpu_absent_reason());
     if (c->tune_thresholds && strcmp(c->tune_thresholds, "per-label") && strcmp(c->tune_thresholds, "global"))
         return reel_fail(err, "--tune-thresholds must be per-label or global, got '%s'", c->tune_thresholds);
+    if (c->tune_thresholds && strcmp(c->decision, "auto") != 0)
+        return reel_fail(err, "--tune-thresholds and --decision: give one (--tune-thresholds %s is --decision "
+                              "tuned-%s)", c->tune_thresholds, c->tune_thresholds);
+    if (c->tune_thresholds)
+        c->decision = strcmp(c->tune_thresholds, "global") == 0 ? "tuned-global" : "tuned-per-label";
+    if (reel_decision_check_spec(c->decision, err)) {
+        reel_error inner = *err;
+        return reel_fail(err, "--decision: %s", inner.msg);
+    }
     if (c->threads < 0)
         return reel_fail(err, "--threads must be >= 1, got %d", c->threads);
     if (c->threads == 0)

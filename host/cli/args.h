@@ -41,7 +41,8 @@ typedef struct {
     int threads;
     const char *device;
     int quiet;
-    const char *tune_thresholds; /* NULL, per-label or global */
+    const char *decision;        /* a decision rule or "auto" (eval/decision.h) */
+    const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
     reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 

@@ -13,6 +13,7 @@
 #include "io/predictions.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "[data options] [--models a,b,...] [--params FILE] [--out DIR] [--format table|json]";
 
@@ -39,23 +40,56 @@ static int by_samples_f1(const void *a, const void *b)
     return (ra > rb) - (ra < rb); /* ties keep the run order */
 }
 
+/* The rule's thresholds or calibration in words; "" when it cuts at the
+ * model's own thresholds. */
+static const char *rule_detail(const reel_model *m, char *const *labels, char *buf, size_t size)
+{
+    const reel_decision *r = &m->rule;
+    buf[0] = 0;
+    if (r->kind == REEL_RULE_EXPECTED_F1) {
+        if (r->calibrated)
+            snprintf(buf, size, "probabilities calibrated per label (Platt) on the validation rows");
+        return buf;
+    }
+    int same = 1;
+    for (size_t k = 0; k < m->L; k++)
+        same &= r->threshold[k] == m->threshold[k];
+    if (same)
+        return buf;
+    if (r->kind == REEL_RULE_TUNED_GLOBAL) {
+        snprintf(buf, size, "threshold %.4g for every label", (double)r->threshold[0]);
+        return buf;
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < m->L && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s %.3g", k ? ", " : "thresholds ", labels[k],
+                              (double)r->threshold[k]);
+    return buf;
+}
+
 /* The leaderboard, best samples-F1 first. */
-static void print_table(const reel_run *runs, size_t n)
+static void print_table(const reel_run *runs, size_t n, char *const *labels)
 {
     const reel_run **order = malloc((n ? n : 1) * sizeof *order);
     for (size_t i = 0; i < n; i++)
         order[i] = &runs[i];
     qsort(order, n, sizeof *order, by_samples_f1);
-    printf("%-14s %10s %10s %10s %9s %9s %9s %9s %10s  %s\n", "model", "samples-F1", "precision", "recall",
-           "micro-F1", "macro-F1", "hamming", "fit s", "predict s", "device");
+    printf("%-14s %10s %10s %10s %9s %9s %9s %9s %9s %10s  %-28s %s\n", "model", "samples-F1", "precision",
+           "recall", "micro-F1", "macro-F1", "hamming", "F1 @0.5", "fit s", "predict s", "rule", "device");
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = order[i];
         const reel_metrics *m = &r->metrics;
-        printf("%-14s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %s\n", r->model.name, m->samples_f1,
-               m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1, m->hamming_accuracy,
-               r->fit_seconds, r->predict_seconds, reel_model_device(&r->model));
-        if (r->untuned.L)
-            printf("%-14s untuned (thresholds as the model set them): samples-F1 %.4f\n", "", r->untuned.samples_f1);
+        char rule[64];
+        printf("%-14s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %-28s %s\n", r->model.name,
+               m->samples_f1, m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1,
+               m->hamming_accuracy, r->untuned.samples_f1, r->fit_seconds, r->predict_seconds,
+               reel_decision_name(&r->model.rule, rule, sizeof rule), reel_model_device(&r->model));
+    }
+    printf("\nF1 @0.5: samples-F1 at the model's own thresholds (0.5 unless its params or kind set them).\n");
+    for (size_t i = 0; i < n; i++) {
+        char detail[2048];
+        if (*rule_detail(&order[i]->model, labels, detail, sizeof detail))
+            printf("%-14s %s\n", order[i]->model.name, detail);
     }
     free(order);
 }
@@ -78,6 +112,7 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
         }
     }
     const char *baseline = NULL;
+    char(*rules)[64] = calloc(n, sizeof *rules), (*details)[2048] = calloc(n, sizeof *details);
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = &runs[i];
         const reel_history *h = r->model.kind->history ? r->model.kind->history(r->model.state) : NULL;
@@ -86,6 +121,9 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
             .pred = r->pred, .fit_seconds = r->fit_seconds, .predict_seconds = r->predict_seconds,
             .epochs = h ? h->epochs : 0, .train_loss = h ? h->train_loss : NULL,
             .valid_loss = h ? h->valid_loss : NULL, .valid_f1 = h ? h->valid_f1 : NULL,
+            .rule = reel_decision_name(&r->model.rule, rules[i], sizeof rules[i]),
+            .rule_detail = rule_detail(&r->model, p->ds.labels, details[i], sizeof details[i]),
+            .samples_f1_untuned = r->untuned.samples_f1,
         };
         if (strcmp(r->model.kind->name, "random") == 0)
             baseline = r->model.name;
@@ -103,6 +141,8 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
         free(ids[i]);
     free(ids);
     free(rm);
+    free(rules);
+    free(details);
     return rc;
 }
 
@@ -200,11 +240,20 @@ int reel_cmd_compare(int argc, char **argv)
     }
     if (p.test.n == 0)
         fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
+    /* The --out folder is checked and staged before the first fit. */
+    const char *inputs[] = {c.prep.data.data, p.ds.csv_path, params_file, c.prep.data.features};
+    reel_outdir od = {0};
+    if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err)) {
+        reel_prepared_free(&p);
+        cJSON_Delete(params);
+        free(list);
+        goto runtime;
+    }
 
     /* A model that fails is reported and skipped; the others still run. */
     reel_run *runs = calloc(n_models, sizeof *runs);
     char **failed = calloc(n_models, sizeof *failed), **failed_msg = calloc(n_models, sizeof *failed_msg);
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.tune_thresholds, NULL};
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, NULL};
     size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {
@@ -262,12 +311,13 @@ int reel_cmd_compare(int argc, char **argv)
         char *json_nl = malloc(len + 2);
         memcpy(json_nl, json, len);
         memcpy(json_nl + len, "\n", 2);
-        if (out && write_outputs(out, &p, runs, done, json_nl, c.prep.split.seed, &err))
+        if (out && (write_outputs(od.stage, &p, runs, done, json_nl, c.prep.split.seed, &err) ||
+                    reel_outdir_commit(&od, &err)))
             rc = REEL_EXIT_RUNTIME;
         else if (strcmp(format, "json") == 0)
             fputs(json_nl, stdout);
         else
-            print_table(runs, done);
+            print_table(runs, done, p.ds.labels);
         if (rc == REEL_EXIT_OK && out && !c.quiet)
             fprintf(stderr, "reel: wrote %s/metrics.json, report.html, report.md and %zu prediction files\n", out,
                     done);
@@ -279,6 +329,7 @@ int reel_cmd_compare(int argc, char **argv)
         free(json_nl);
         cJSON_Delete(doc);
     }
+    reel_outdir_abort(&od); /* on success the stage is already in place */
     for (size_t i = 0; i < n_failed; i++)
         free(failed_msg[i]);
     free(failed);

@@ -7,8 +7,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "io/model_file.h"
 #include "nn/spec.h"
+#include "store/model_file.h"
 #include "util/gpu.h"
 
 /* What a model file holds: the metadata, then each tensor's dtype and shape. */
@@ -37,9 +37,12 @@ static int describe_model_file(const char *path)
         printf(" (%s head, %zu parameters)\n", net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid",
                net.n_params);
     }
-    printf("labels:");
+    char rule[64];
+    const reel_decision *dr = &f.model.rule;
+    printf("decision rule: %s\nlabels:", reel_decision_name(dr, rule, sizeof rule));
     for (size_t k = 0; k < f.model.L; k++)
-        printf(" %s (threshold %g)", f.labels[k], (double)f.model.threshold[k]);
+        printf(dr->kind == REEL_RULE_EXPECTED_F1 ? " %s" : " %s (threshold %g)", f.labels[k],
+               (double)dr->threshold[k]);
     printf("\nfeatures:");
     for (size_t k = 0; k < f.pre.d; k++)
         printf(" %s", f.pre.f[k].name);

@@ -7,9 +7,10 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "eval/metrics.h"
-#include "io/model_file.h"
 #include "io/predictions.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
                            "[--format table|csv|json]";
@@ -63,6 +64,11 @@ int reel_cmd_predict(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
+    const char *inputs[] = {model_file, data};
+    if (out && reel_check_output_file("--out", out, inputs, 2, &err)) {
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
+    }
     reel_common_opts c;
     reel_common_defaults(&c);
     c.threads = threads;
@@ -115,7 +121,7 @@ int reel_cmd_predict(int argc, char **argv)
         reel_preproc_standardize(&mf.pre, X, n);
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
-    reel_threshold(P, mf.model.threshold, n, L, pred);
+    reel_decision_apply(&mf.model.rule, P, n, pred);
 
     /* True labels, when the new data has every label column as 0/1. */
     Y = malloc(n * L);

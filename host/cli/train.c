@@ -8,10 +8,11 @@
 #include "cli/commands.h"
 #include "cli/params_file.h"
 #include "eval/run.h"
-#include "io/model_file.h"
 #include "io/predictions.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "--model NAME [data options] [--params FILE] [--save FILE] [--out DIR] "
                            "[--format table|json] [--epochs N] [--batch-size N] [--lr X]";
@@ -46,11 +47,20 @@ static void print_result(const reel_run *r, const reel_prepared *p)
     printf("samples  P %.4f  R %.4f  F1 %.4f\n", m->samples_precision, m->samples_recall, m->samples_f1);
     printf("micro    P %.4f  R %.4f  F1 %.4f\n", m->micro_precision, m->micro_recall, m->micro_f1);
     printf("macro    P %.4f  R %.4f  F1 %.4f\n", m->macro_precision, m->macro_recall, m->macro_f1);
-    printf("hamming accuracy %.4f, subset accuracy %.4f\n\n", m->hamming_accuracy, m->subset_accuracy);
-    printf("%-16s %9s %9s %9s %8s\n", "label", "precision", "recall", "F1", "support");
-    for (size_t k = 0; k < p->L; k++)
-        printf("%-16s %9.4f %9.4f %9.4f %8zu\n", p->ds.labels[k], m->label_precision[k], m->label_recall[k],
-               m->label_f1[k], m->support[k]);
+    printf("hamming accuracy %.4f, subset accuracy %.4f\n", m->hamming_accuracy, m->subset_accuracy);
+    char rule[64];
+    printf("decision rule %s (chosen on the validation rows); at the model's own thresholds: samples-F1 %.4f\n\n",
+           reel_decision_name(&r->model.rule, rule, sizeof rule), r->untuned.samples_f1);
+    int cut = r->model.rule.kind != REEL_RULE_EXPECTED_F1;
+    printf("%-16s %9s %9s %9s %8s %9s%s\n", "label", "precision", "recall", "F1", "support", "own t",
+           cut ? "    rule t" : "");
+    for (size_t k = 0; k < p->L; k++) {
+        printf("%-16s %9.4f %9.4f %9.4f %8zu %9.4g", p->ds.labels[k], m->label_precision[k], m->label_recall[k],
+               m->label_f1[k], m->support[k], (double)r->model.threshold[k]);
+        if (cut)
+            printf(" %9.4g", (double)r->model.rule.threshold[k]);
+        printf("\n");
+    }
 }
 
 int reel_cmd_train(int argc, char **argv)
@@ -113,10 +123,15 @@ int reel_cmd_train(int argc, char **argv)
         reel_prepared_warn(&p, &c.log);
     }
     reel_run run;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.tune_thresholds, checkpoint};
     int rc = REEL_EXIT_RUNTIME;
-    if (out && reel_mkdir_p(out, &err))
+    /* Every output is checked before the fit: not an input, writable; --out is staged. */
+    const char *inputs[] = {c.prep.data.data, p.ds.csv_path, params_file, c.prep.data.features, checkpoint, save};
+    reel_outdir od = {0};
+    if (save && reel_check_output_file("--save", save, inputs, 5, &err))
         goto done_prepared;
+    if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err))
+        goto done_prepared;
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, checkpoint};
     if (reel_run_model(&run, &p, model, params, &ro, &err))
         goto done_prepared;
     cJSON *doc = cJSON_CreateObject();
@@ -145,13 +160,14 @@ int reel_cmd_train(int argc, char **argv)
     char *json = cJSON_Print(doc);
     int bad = 0;
     if (out) {
-        char *path = reel_path_join(out, "metrics.json"), *pp = reel_path_join(out, "predictions.csv");
+        char *path = reel_path_join(od.stage, "metrics.json"), *pp = reel_path_join(od.stage, "predictions.csv");
         size_t len = strlen(json);
         char *nl = malloc(len + 2);
         memcpy(nl, json, len);
         memcpy(nl + len, "\n", 2);
         bad = reel_write_file_atomic(path, nl, &err) ||
-              reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err);
+              reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err) ||
+              reel_outdir_commit(&od, &err);
         free(nl);
         free(path);
         free(pp);
@@ -168,6 +184,7 @@ int reel_cmd_train(int argc, char **argv)
 done_run:
     reel_run_free(&run);
 done_prepared:
+    reel_outdir_abort(&od);
     reel_prepared_free(&p);
     cJSON_Delete(params);
     if (rc != REEL_EXIT_OK)

@@ -12,6 +12,7 @@
 #include "tune/select.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
+#include "util/outputs.h"
 
 /* Options both commands share. */
 typedef struct {
@@ -66,7 +67,7 @@ static cJSON *test_metrics(reel_prepared *p, const char *model, const cJSON *par
     (void)unused;
     reel_run run;
     reel_log warnings = reel_log_warnings_only(&t->c.log);
-    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, &warnings, NULL, NULL, NULL};
+    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, &warnings, NULL, t->c.decision, NULL};
     if (reel_run_model(&run, p, model, params, &ro, err))
         return NULL;
     cJSON *m = reel_metrics_to_json(&run.metrics, p->ds.labels);
@@ -138,12 +139,16 @@ int reel_cmd_search(int argc, char **argv)
     reel_prepared p;
     reel_scorer sc;
     reel_search_result res = {0};
+    reel_outdir od = {0};
     int have_p = 0, have_sc = 0;
     if (!base || !grid)
         goto done;
     if (reel_prepare(&p, &t.c.prep, &err))
         goto done;
     have_p = 1;
+    const char *inputs[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features, grid_file};
+    if (t.out && reel_outdir_begin(&od, t.out, inputs, sizeof inputs / sizeof *inputs, &err))
+        goto done;
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
     have_sc = 1;
@@ -164,7 +169,8 @@ int reel_cmd_search(int argc, char **argv)
     if (t.out) {
         cJSON *bp = cJSON_CreateObject();
         cJSON_AddItemToObject(bp, t.model, cJSON_Duplicate(best->params, 1));
-        bad = write_json(t.out, "search.json", doc, &err) || write_json(t.out, "best_params.json", bp, &err);
+        bad = write_json(od.stage, "search.json", doc, &err) || write_json(od.stage, "best_params.json", bp, &err) ||
+              reel_outdir_commit(&od, &err);
         cJSON_Delete(bp);
     }
     if (!bad && strcmp(t.format, "json") == 0) {
@@ -199,6 +205,7 @@ int reel_cmd_search(int argc, char **argv)
 done:
     if (rc != REEL_EXIT_OK)
         fprintf(stderr, "reel search: %s\n", err.msg);
+    reel_outdir_abort(&od);
     reel_search_result_free(&res);
     if (have_sc)
         reel_scorer_free(&sc);
@@ -231,9 +238,13 @@ int reel_cmd_select(int argc, char **argv)
     reel_prepared p;
     reel_scorer sc;
     reel_select_result res = {0};
+    reel_outdir od = {0};
     if (!params || reel_prepare(&p, &t.c.prep, &err))
         goto done;
     have_p = 1;
+    const char *inputs[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features};
+    if (t.out && reel_outdir_begin(&od, t.out, inputs, sizeof inputs / sizeof *inputs, &err))
+        goto done;
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
     have_sc = 1;
@@ -246,7 +257,7 @@ int reel_cmd_select(int argc, char **argv)
         goto done;
     cJSON *doc = reel_select_json(&res, t.model, method, t.metric, t.folds, reel_metrics_to_json(&met, p.ds.labels));
     int n_kept = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "kept"));
-    int bad = t.out && write_json(t.out, "selection.json", doc, &err);
+    int bad = t.out && (write_json(od.stage, "selection.json", doc, &err) || reel_outdir_commit(&od, &err));
     if (!bad && strcmp(t.format, "json") == 0) {
         char *text = cJSON_Print(doc);
         printf("%s\n", text);
@@ -266,6 +277,7 @@ int reel_cmd_select(int argc, char **argv)
 done:
     if (rc != REEL_EXIT_OK)
         fprintf(stderr, "reel select: %s\n", err.msg);
+    reel_outdir_abort(&od);
     reel_select_result_free(&res);
     if (have_sc)
         reel_scorer_free(&sc);

@@ -18,6 +18,9 @@ typedef struct {
     const float *P;       /* n x L probabilities */
     const uint8_t *pred;  /* n x L predictions */
     double fit_seconds, predict_seconds;
+    const char *rule;          /* decision rule name (eval/decision.h); NULL: not shown */
+    const char *rule_detail;   /* its thresholds or calibration, in words ("" when the model's own) */
+    double samples_f1_untuned; /* at the model's own thresholds (0.5 unless set) */
     /* Per-epoch training history of nets (NULL/0 for other models). */
     size_t epochs;
     const double *train_loss, *valid_loss, *valid_f1; /* epochs each */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/calibration.h"
 #include "eval/charts.h"
 #include "eval/report_view.h"
 #include "eval/svg.h"
@@ -93,11 +94,13 @@ static void leaderboard(FILE *fp, const report_view *v)
     const reel_report *r = v->r;
     fputs("<h2 id=\"leaderboard\">Leaderboard</h2>\n<p class=\"note\">Scores on the test rows, best "
           "samples-F1 first. Samples scores average over films, micro over all (film, genre) cells, "
-          "macro over genres.</p>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th><th>model</th>"
-          "<th class=\"num\">samples-F1</th><th class=\"num\">precision</th><th class=\"num\">recall</th>"
-          "<th class=\"num\">micro-F1</th><th class=\"num\">macro-F1</th><th class=\"num\">Hamming acc.</th>"
-          "<th class=\"num\">subset acc.</th><th class=\"num\">fit s</th><th class=\"num\">predict s</th>"
-          "<th>device</th></tr>\n",
+          "macro over genres. Each model decides under the rule chosen on the validation rows (rule; "
+          "hover for its thresholds); F1 @0.5 is its samples-F1 at its own thresholds (0.5 unless its "
+          "params or kind set them).</p>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th>"
+          "<th>model</th><th class=\"num\">samples-F1</th><th class=\"num\">precision</th>"
+          "<th class=\"num\">recall</th><th class=\"num\">micro-F1</th><th class=\"num\">macro-F1</th>"
+          "<th class=\"num\">Hamming acc.</th><th class=\"num\">subset acc.</th><th class=\"num\">F1 @0.5</th>"
+          "<th>rule</th><th class=\"num\">fit s</th><th class=\"num\">predict s</th><th>device</th></tr>\n",
           fp);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
@@ -113,6 +116,16 @@ static void leaderboard(FILE *fp, const report_view *v)
         cell_num(fp, "%.4f", s->macro_f1);
         cell_num(fp, "%.4f", s->hamming_accuracy);
         cell_num(fp, "%.4f", s->subset_accuracy);
+        cell_num(fp, "%.4f", m->samples_f1_untuned);
+        fputs("<td class=\"rule\"", fp);
+        if (m->rule_detail && *m->rule_detail) {
+            fputs(" title=\"", fp);
+            esc(fp, m->rule_detail);
+            fputs("\"", fp);
+        }
+        fputs(">", fp);
+        esc(fp, m->rule ? m->rule : "");
+        fputs("</td>", fp);
         cell_num(fp, "%.3f", m->fit_seconds);
         cell_num(fp, "%.3f", m->predict_seconds);
         fputs("<td class=\"device\">", fp);
@@ -224,6 +237,61 @@ static void genre_heatmap(FILE *fp, const report_view *v)
     }
     free(names);
     free(f1);
+}
+
+/* Models drawn in each reliability diagram: the best few, so the lines stay apart. */
+#define CAL_CURVES 4
+
+static void calibration(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    size_t n = r->n_models, L = r->L;
+    reel_calibration *cal = malloc((n ? n : 1) * (L ? L : 1) * sizeof *cal);
+    if (!cal)
+        return;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < L; j++)
+            reel_calibration_compute(&cal[k * L + j], r->models[v->order[k]].P, r->Y, r->n_test, L, j);
+    fputs("<h2 id=\"calibration\">Calibration per genre</h2>\n<p class=\"note\">Whether a model's "
+          "probabilities mean what they say, on the test rows. Brier score: the mean squared gap between "
+          "probability and truth (lower is better; predicting the genre's share for every film scores "
+          "share &#215; (1 &#8722; share)). Reliability: films binned by predicted probability (ten equal "
+          "bins, empty ones left out); a calibrated model follows the diagonal.</p>\n<div class=\"scroll\">"
+          "<table>\n<tr><th>model</th>",
+          fp);
+    for (size_t j = 0; j < L; j++) {
+        fputs("<th class=\"num\">", fp);
+        esc(fp, r->labels[j]);
+        fputs("</th>", fp);
+    }
+    fputs("<th class=\"num\">mean</th></tr>\n", fp);
+    for (size_t k = 0; k < n; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        fputs("<tr><td class=\"name\">", fp);
+        esc(fp, m->name);
+        fputs("</td>", fp);
+        double sum = 0;
+        for (size_t j = 0; j < L; j++) {
+            cell_num(fp, "%.4f", cal[k * L + j].brier);
+            sum += cal[k * L + j].brier;
+        }
+        cell_num(fp, "%.4f", L ? sum / (double)L : NAN);
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table></div>\n", fp);
+    size_t shown = n < CAL_CURVES ? n : CAL_CURVES;
+    fprintf(fp, "<p class=\"note\">Reliability of the %zu best model%s by samples-F1.</p>\n"
+                "<div class=\"charts\">\n", shown, shown == 1 ? "" : "s");
+    static const char *const colors[CAL_CURVES] = {CHART_BLUE, CHART_VERMILION, CHART_GREEN, CHART_PURPLE};
+    for (size_t j = 0; j < L; j++) {
+        chart_xy xy[CAL_CURVES];
+        for (size_t k = 0; k < shown; k++)
+            xy[k] = (chart_xy){r->models[v->order[k]].name, colors[k], cal[k * L + j].mean_p,
+                               cal[k * L + j].frac_pos, REEL_CAL_BINS, k % 2 == 1};
+        chart_reliability(fp, r->labels[j], xy, shown);
+    }
+    fputs("</div>\n", fp);
+    free(cal);
 }
 
 static void confusion(FILE *fp, const report_view *v)
@@ -360,6 +428,7 @@ void report_write_html(FILE *fp, const report_view *v)
         score_chart(fp, v);
         training_curves(fp, v);
         genre_heatmap(fp, v);
+        calibration(fp, v);
         confusion(fp, v);
     } else {
         fputs("<p>No models were compared.</p>\n", fp);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "eval/calibration.h"
 #include "eval/report_view.h"
 
 /* Markdown text: punctuation that could start markup gets a backslash,
@@ -42,10 +43,12 @@ static void header(FILE *fp, const report_view *v)
 static void leaderboard(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
-    fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first.\n\n"
+    fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first, each model under the "
+          "decision rule chosen on the validation rows (rule); F1 @0.5 is its samples-F1 at its own "
+          "thresholds (0.5 unless its params or kind set them).\n\n"
           "| # | model | samples-F1 | precision | recall | micro-F1 | macro-F1 | Hamming acc. | subset acc. "
-          "| fit s | predict s | device |\n"
-          "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+          "| F1 @0.5 | rule | fit s | predict s | device |\n"
+          "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|\n",
           fp);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
@@ -54,11 +57,25 @@ static void leaderboard(FILE *fp, const report_view *v)
         md(fp, m->name);
         if (report_is_baseline(v, m))
             fputs(" (baseline)", fp);
-        fprintf(fp, " | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f | ", s->samples_f1,
+        fprintf(fp, " | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | ", s->samples_f1,
                 s->samples_precision, s->samples_recall, s->micro_f1, s->macro_f1, s->hamming_accuracy,
-                s->subset_accuracy, m->fit_seconds, m->predict_seconds);
+                s->subset_accuracy, m->samples_f1_untuned);
+        md(fp, m->rule ? m->rule : "");
+        fprintf(fp, " | %.3f | %.3f | ", m->fit_seconds, m->predict_seconds);
         md(fp, m->device ? m->device : "");
         fputs(" |\n", fp);
+    }
+    int any = 0;
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        if (!m->rule_detail || !*m->rule_detail)
+            continue;
+        fputs(any ? "- " : "\nRule details (where a rule does not cut at the model's own thresholds):\n\n- ", fp);
+        md(fp, m->name);
+        fputs(": ", fp);
+        md(fp, m->rule_detail);
+        fputs("\n", fp);
+        any = 1;
     }
 }
 
@@ -117,6 +134,53 @@ static void per_genre(FILE *fp, const report_view *v)
         for (size_t j = 0; j < r->L; j++)
             fprintf(fp, " %.2f |", m->metrics->label_f1[j]);
         fputc('\n', fp);
+    }
+}
+
+static void calibration(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    size_t L = r->L;
+    fputs("\n## Calibration per genre\n\nBrier score per genre on the test rows (mean squared gap between "
+          "probability and truth; lower is better).\n\n| model |",
+          fp);
+    for (size_t j = 0; j < L; j++) {
+        fputc(' ', fp);
+        md(fp, r->labels[j]);
+        fputs(" |", fp);
+    }
+    fputs(" mean |\n|---|", fp);
+    for (size_t j = 0; j <= L; j++)
+        fputs("--:|", fp);
+    fputc('\n', fp);
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        fputs("| ", fp);
+        md(fp, m->name);
+        double sum = 0;
+        for (size_t j = 0; j < L; j++) {
+            reel_calibration c;
+            reel_calibration_compute(&c, m->P, r->Y, r->n_test, L, j);
+            fprintf(fp, " | %.4f", c.brier);
+            sum += c.brier;
+        }
+        fprintf(fp, " | %.4f |\n", L ? sum / (double)L : NAN);
+    }
+    fputs("\nReliability of the best model, ", fp);
+    md(fp, v->best->name);
+    fputs(": per genre, the films in each bin of predicted probability as `mean probability -> observed "
+          "share (films)`.\n\n| genre | bins |\n|---|---|\n",
+          fp);
+    for (size_t j = 0; j < L; j++) {
+        reel_calibration c;
+        reel_calibration_compute(&c, v->best->P, r->Y, r->n_test, L, j);
+        fputs("| ", fp);
+        md(fp, r->labels[j]);
+        fputs(" |", fp);
+        for (size_t b = 0; b < REEL_CAL_BINS; b++)
+            if (c.count[b])
+                fprintf(fp, " %.2f -> %.2f (%zu);", c.mean_p[b], c.frac_pos[b], c.count[b]);
+        fputs(" |\n", fp);
     }
 }
 
@@ -225,6 +289,7 @@ void report_write_md(FILE *fp, const report_view *v)
         leaderboard(fp, v);
         training(fp, v);
         per_genre(fp, v);
+        calibration(fp, v);
         confusion(fp, v);
     } else {
         fputs("\nNo models were compared.\n", fp);

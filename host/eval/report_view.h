@@ -1,5 +1,6 @@
-/* What the report shows, worked out once from a reel_report and then
- * written twice, as HTML (report_html.c) and as Markdown (report_md.c). */
+/* What the report shows, worked out once from a reel_report (report_view.c)
+ * and then written twice, as HTML (report_html.c) and as Markdown
+ * (report_md.c). */
 #ifndef REEL_REPORT_VIEW_H
 #define REEL_REPORT_VIEW_H
 
@@ -27,6 +28,11 @@ typedef struct {
     size_t examples[REPORT_EXAMPLES];  /* test rows, ascending */
     size_t n_examples;
 } report_view;
+
+/* Ranks the models, finds the confusions and picks the examples;
+ * report_view_free releases what it holds (also after a failure). */
+int report_view_init(report_view *v, const reel_report *r, reel_error *err);
+void report_view_free(report_view *v);
 
 /* Whether model m is the random baseline the report marks. */
 int report_is_baseline(const report_view *v, const reel_report_model *m);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/thresholds.h"
+#include "eval/decision.h"
 #include "util/timer.h"
 
 reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const reel_part *train,
@@ -42,25 +42,25 @@ void reel_run_free(reel_run *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Chooses the model's thresholds on the validation rows. */
-static int tune(reel_run *r, const reel_prepared *p, const char *mode, reel_error *err)
+/* Chooses the model's decision rule on the validation rows. */
+static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts *o, reel_error *err)
 {
     size_t n = p->valid.n, L = p->L;
-    if (n == 0)
-        return reel_fail(err, "--tune-thresholds needs validation rows (--valid-fraction > 0)");
-    float *P = malloc(n * L * sizeof *P);
-    if (reel_model_predict_proba(&r->model, p->valid.X[r->model.kind->standardize ? 1 : 0], n, P, err)) {
+    float *P = malloc((n ? n : 1) * L * sizeof *P);
+    if (!P)
+        return reel_fail(err, "out of memory for %zu validation predictions", n);
+    if (n && reel_model_predict_proba(&r->model, p->valid.X[r->model.kind->standardize ? 1 : 0], n, P, err)) {
         free(P);
         return -1;
     }
-    if (strcmp(mode, "global") == 0) {
-        float t = reel_tune_threshold_global(P, p->valid.Y, n, L);
-        for (size_t k = 0; k < L; k++)
-            r->model.threshold[k] = t;
-    } else {
-        reel_tune_thresholds_per_label(P, p->valid.Y, n, L, r->model.threshold);
-    }
+    reel_decision rule;
+    int rc = reel_decision_choose(&rule, o->decision ? o->decision : "auto", P, p->valid.Y, n, L,
+                                  r->model.threshold, o->seed, err);
     free(P);
+    if (rc)
+        return -1;
+    reel_decision_free(&r->model.rule);
+    r->model.rule = rule;
     return 0;
 }
 
@@ -90,13 +90,14 @@ int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON 
     if (reel_model_predict_proba(&r->model, p->test.X[r->model.kind->standardize ? 1 : 0], n, r->P, err))
         goto fail;
     r->predict_seconds = reel_now() - t0;
-    if (o->tune_thresholds) {
-        reel_threshold(r->P, r->model.threshold, n, L, r->pred);
-        reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L);
-        if (tune(r, p, o->tune_thresholds, err))
-            goto fail;
-    }
     reel_threshold(r->P, r->model.threshold, n, L, r->pred);
+    if (reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L)) {
+        reel_fail(err, "out of memory computing metrics");
+        goto fail;
+    }
+    if (choose_rule(r, p, o, err))
+        goto fail;
+    reel_decision_apply(&r->model.rule, r->P, n, r->pred);
     if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L)) {
         reel_fail(err, "out of memory computing metrics");
         goto fail;
@@ -114,11 +115,13 @@ cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
     cJSON_AddItemToObject(j, "params", cJSON_Duplicate(r->model.params, 1));
     cJSON_AddStringToObject(j, "device", reel_model_device(&r->model));
     cJSON_AddItemToObject(j, "metrics", reel_metrics_to_json(&r->metrics, labels));
-    cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
+    char name[64];
+    cJSON_AddStringToObject(j, "decision_rule", reel_decision_name(&r->model.rule, name, sizeof name));
+    cJSON_AddItemToObject(j, "decision", reel_decision_to_json(&r->model.rule));
+    cJSON *th = cJSON_AddArrayToObject(j, "thresholds"); /* the model's own, behind metrics_untuned */
     for (size_t k = 0; k < r->model.L; k++)
         cJSON_AddItemToArray(th, cJSON_CreateNumber(r->model.threshold[k]));
-    if (r->untuned.L)
-        cJSON_AddItemToObject(j, "metrics_untuned", reel_metrics_to_json(&r->untuned, labels));
+    cJSON_AddItemToObject(j, "metrics_untuned", reel_metrics_to_json(&r->untuned, labels));
     cJSON_AddNumberToObject(j, "fit_seconds", r->fit_seconds);
     cJSON_AddNumberToObject(j, "predict_seconds", r->predict_seconds);
     return j;

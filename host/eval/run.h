@@ -15,7 +15,7 @@ typedef struct {
     const char *device;
     const reel_log *log; /* NULL: silent */
     const char *out_dir; /* may be NULL */
-    const char *tune_thresholds; /* NULL, "per-label" or "global": chosen on the validation rows */
+    const char *decision; /* decision rule (eval/decision.h), chosen on the validation rows; NULL: "auto" */
     const char *checkpoint;      /* nets: see reel_fit_ctx (NULL: none) */
 } reel_run_opts;
 
@@ -24,7 +24,7 @@ typedef struct {
     float *P;       /* test probabilities: n_test x L */
     uint8_t *pred;  /* test predictions */
     reel_metrics metrics;
-    reel_metrics untuned; /* with the model's own thresholds, when they were tuned (else L == 0) */
+    reel_metrics untuned; /* with the model's own thresholds (0.5 unless its params or kind say otherwise) */
     double fit_seconds, predict_seconds;
 } reel_run;
 

@@ -24,8 +24,14 @@ static void *random_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
         return NULL;
     }
     s->L = ctx->L;
-    s->seed = reel_param_seed(params, ctx->seed);
-    s->p = reel_param_num(params, "p");
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "random");
+    s->seed = reel_param_seed(&r, ctx->seed);
+    s->p = reel_param_num(&r, "p");
+    if (reel_params_read_end(&r, err)) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -61,10 +67,19 @@ static void *random_load(const cJSON *params, size_t d, size_t L, const reel_ten
         reel_fail(err, "random model: metadata lacks 'seed'");
         return NULL;
     }
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "random");
+    double p = reel_param_num(&r, "p");
+    if (reel_params_read_end(&r, err))
+        return NULL;
     random_state *s = malloc(sizeof *s);
+    if (!s) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
     s->L = L;
     s->seed = (uint64_t)seed->valuedouble;
-    s->p = reel_param_num(params, "p");
+    s->p = p;
     return s;
 }
 

@@ -88,7 +88,8 @@ static int set_thresholds(reel_model *m, reel_error *err)
                                            : 0.5f;
     for (size_t k = 0; k < m->L; k++)
         m->threshold[k] = v;
-    return 0;
+    reel_decision_free(&m->rule);
+    return reel_decision_parse(&m->rule, "threshold", m->L, m->threshold, err);
 }
 
 int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)
@@ -124,6 +125,7 @@ void reel_model_free(reel_model *m)
     cJSON_Delete(m->params);
     free(m->name);
     free(m->threshold);
+    reel_decision_free(&m->rule);
     memset(m, 0, sizeof *m);
 }
 

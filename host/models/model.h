@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "eval/decision.h"
 #include "io/tensors.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -75,7 +76,8 @@ typedef struct {
     cJSON *params;    /* resolved: defaults overlaid with the user's */
     void *state;      /* NULL until fitted or loaded */
     size_t d, L;
-    float *threshold; /* L decision thresholds: predict when P > threshold */
+    float *threshold; /* L: the model's own thresholds (params, or its kind's default) */
+    reel_decision rule; /* how P becomes labels: the threshold rule on `threshold` until one is chosen */
 } reel_model;
 
 /* Names of every model definition, NULL-terminated (static storage). */

@@ -40,7 +40,7 @@ typedef struct reel_nn_backend {
     int (*get_grads)(void *b, float *grads, reel_error *err);
     /* Training rows: X n x d, Y n x L (0/1 as float). The CPU backend keeps
      * the pointers (they must outlive training); the GPU copies them. Also
-     * resets AdamW's moments. */
+     * resets AdamW's moments and clears the row order (set_order follows). */
     int (*set_data)(void *b, const float *X, const float *Y, size_t n, reel_error *err);
     /* The row order of the coming steps: order[0..n) indexes the data. */
     int (*set_order)(void *b, const uint32_t *order, size_t n, reel_error *err);
@@ -51,7 +51,10 @@ typedef struct reel_nn_backend {
      * A step whose loss is not finite (CPU: or whose gradient is not)
      * updates nothing, and neither does any later step until set_data: the
      * parameters stay the last good ones. Returns 1 when the backend knows
-     * at once that this step was such a step (CPU), else 0 or -1 (error). */
+     * by now that this step, or one before it since set_data, was such a
+     * step (CPU: this step, at once; GPU: when the loss is asked for, or
+     * once the device's flag has reached the host), so the caller can stop
+     * the epoch and ask first_bad_step which; else 0, or -1 (error). */
     int (*train_step)(void *b, size_t start, size_t n, const reel_adamw *opt, long step, float *loss,
                       reel_error *err);
     /* Returns and clears the accumulator: sum over steps of n * batch loss. */

@@ -156,6 +156,7 @@ static int cpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     c->X = X;
     c->Y = Y;
     c->n_data = n;
+    c->n_order = 0; /* the old order may index past the new rows */
     memset(c->m, 0, c->spec.n_params * sizeof(float));
     memset(c->v, 0, c->spec.n_params * sizeof(float));
     c->loss_sum = 0.0;

@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "models/model.h"
-#include "models/params.h"
 #include "nn/backend.h"
 #include "nn/input.h"
+#include "nn/mlp_params.h"
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/gpu.h"
@@ -46,12 +46,13 @@ static void mlp_free(void *p)
     free(s);
 }
 
-/* Without a threshold param: 0.5 for the sigmoid head; for the softmax head,
- * whose L probabilities share 1, half of a uniform share, 1/(2L). */
+/* Without a threshold param: see nn/mlp_params.c. (A params miss here is
+ * reported by the fit that follows.) */
 static float mlp_default_threshold(const cJSON *params, size_t L)
 {
-    const char *head = reel_param_str(params, "head");
-    return head && strcmp(head, "softmax") == 0 && L > 0 ? 0.5f / (float)L : 0.5f;
+    reel_mlp_params p;
+    reel_error e;
+    return reel_mlp_params_get(params, L, 0, &p, &e) == 0 ? p.train.threshold : 0.5f;
 }
 
 static const reel_history *mlp_history(const void *p) { return &((const mlp_state *)p)->train.history; }
@@ -64,11 +65,8 @@ static int mlp_check(const cJSON *params, reel_error *err)
     reel_nn_spec probe; /* width with the layers: d and L do not matter here */
     if (reel_nn_spec_from_params(&probe, params, 1, 1, &e))
         return reel_fail(err, "params for mlp: %s", e.msg);
-    if (reel_param_num(params, "beta1") >= 1.0 || reel_param_num(params, "beta2") >= 1.0)
-        return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
-    if (reel_param_num(params, "ema") >= 1.0)
-        return reel_fail(err, "params for mlp: key 'ema' must be < 1 (0 = no averaging)");
-    return 0;
+    reel_mlp_params p;
+    return reel_mlp_params_get(params, 1, 0, &p, err);
 }
 
 static int build_spec(const cJSON *params, size_t d, size_t L, reel_nn_spec *spec, reel_error *err)
@@ -114,6 +112,9 @@ static float *alloc_rows(size_t n, size_t d)
 static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     float *Xt = NULL, *Xvt = NULL;
+    reel_mlp_params mp;
+    if (reel_mlp_params_get(params, ctx->L, ctx->seed, &mp, err))
+        return NULL;
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
         reel_fail(err, "out of memory");
@@ -129,12 +130,7 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
-    reel_nn_input_mode mode;
-    if (reel_nn_input_mode_parse(reel_param_str(params, "input"), &mode)) {
-        reel_fail(err, "params for mlp: key 'input' must be \"auto\" or \"standard\"");
-        goto fail;
-    }
-    if (reel_nn_input_fit(&s->input, mode, ctx->X, ctx->n, ctx->d, err))
+    if (reel_nn_input_fit(&s->input, mp.input, ctx->X, ctx->n, ctx->d, err))
         goto fail;
     reel_fit_ctx tctx = *ctx;
     Xt = alloc_rows(ctx->n, ctx->d);
@@ -147,28 +143,11 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
     tctx.X = Xt;
     tctx.Xv = Xvt;
-    uint64_t seed = reel_param_seed(params, ctx->seed);
-    reel_nn_init_params(&s->spec, seed, s->params);
+    reel_nn_init_params(&s->spec, mp.train.seed, s->params);
     if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
         goto fail;
-    reel_nn_train_opts o = {
-        .opt = {.lr = reel_param_num(params, "lr"),
-                .beta1 = reel_param_num(params, "beta1"),
-                .beta2 = reel_param_num(params, "beta2"),
-                .eps = reel_param_num(params, "eps"),
-                .weight_decay = reel_param_num(params, "weight_decay")},
-        .batch_size = reel_param_int(params, "batch_size"),
-        .epochs = reel_param_int(params, "epochs"),
-        .patience = reel_param_int(params, "patience"),
-        .min_delta = reel_param_num(params, "min_delta"),
-        .patience_from_best = strcmp(reel_param_str(params, "patience_from"), "best") == 0,
-        .ema = reel_param_num(params, "ema"),
-        .restore_best = reel_param_bool(params, "restore_best"),
-        .threshold = reel_param_is_null(params, "threshold") ? mlp_default_threshold(params, ctx->L)
-                                                             : (float)reel_param_num(params, "threshold"),
-        .seed = seed,
-        .checkpoint = ctx->checkpoint,
-    };
+    reel_nn_train_opts o = mp.train;
+    o.checkpoint = ctx->checkpoint;
     cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
     if (ctx->checkpoint &&
         (!(run = cJSON_CreateObject()) || !cJSON_AddStringToObject(run, "model", ctx->name ? ctx->name : "mlp") ||

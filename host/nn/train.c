@@ -415,8 +415,11 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             int r = be->train_step(b, start, m, &o->opt, ++lp.at.step, NULL, err);
             if (r < 0)
                 goto done;
-            if (r > 0) { /* the CPU backend knows at once; its update was skipped */
-                bad = lp.at.step;
+            if (r > 0) { /* this step or an earlier one was bad: no update since */
+                if (be->first_bad_step(b, &bad, err))
+                    goto done;
+                if (!bad) /* a backend that said so must also say which */
+                    bad = lp.at.step;
                 break;
             }
             if (o->ema > 0 && (lp.at.step - lp.w.last_step >= EMA_EVERY || start + m >= n) &&

@@ -1,5 +1,7 @@
 #include "util/fileio.h"
 
+#include "util/outputs.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ int reel_outfile_open(reel_outfile *f, const char *path, reel_error *err)
         return reel_fail(err, "%s: out of memory", path);
     }
     snprintf(f->tmp_path, n + 32, "%s.tmp.%ld", path, (long)getpid());
+    reel_remove_stale_temps(path);
     f->fp = fopen(f->tmp_path, "wb");
     if (!f->fp) {
         int e = errno;

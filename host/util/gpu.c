@@ -51,22 +51,22 @@ static void *load(void)
         snprintf(libdir, sizeof libdir, "%s/%s/libreel_cuda.so", exe, REEL_BIN_TO_LIB);
     }
     const char *candidates[] = {getenv("REEL_CUDA_PLUGIN"), here, beside, libdir};
-    const char *first_error = NULL;
+    char first_error[512] = ""; /* the first load error that says more than "not found" */
     for (size_t i = 0; i < sizeof candidates / sizeof *candidates && !plugin; i++) {
         if (!candidates[i] || !*candidates[i])
             continue;
         plugin = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
-        if (!plugin && !first_error) {
+        if (!plugin && !first_error[0]) {
             const char *e = dlerror();
             /* "not found" is expected for the other places; a library that
              * exists but fails to load (missing libcudart) says more. */
             if (e && !strstr(e, "No such file"))
-                first_error = strdup(e);
+                snprintf(first_error, sizeof first_error, "%s", e);
         }
     }
     if (!plugin)
         snprintf(reason, sizeof reason, "the CUDA plugin libreel_cuda.so could not be loaded (%s)",
-                 first_error ? first_error : "not found beside libreel or the reel program");
+                 first_error[0] ? first_error : "not found beside libreel or the reel program");
     return plugin;
 }
 

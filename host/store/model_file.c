@@ -1,4 +1,4 @@
-#include "io/model_file.h"
+#include "store/model_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +52,9 @@ int reel_model_file_save(const char *path, const reel_model *m, const reel_prepr
         cJSON_AddItemToArray(th, cJSON_CreateNumber((double)m->threshold[k]));
     put_json(meta, "thresholds", th);
     cJSON_Delete(th);
+    cJSON *rule = reel_decision_to_json(&m->rule);
+    put_json(meta, "decision", rule);
+    cJSON_Delete(rule);
     cJSON_AddStringToObject(meta, "standardize", m->kind->standardize ? "true" : "false");
     put_json(meta, "kind_state", kind_meta);
     cJSON_Delete(kind_meta);
@@ -145,6 +148,14 @@ int reel_model_file_load(reel_model_file *f, const char *path, reel_error *err)
         }
         f->labels[k] = strdup(l->valuestring);
         f->model.threshold[k] = (float)v->valuedouble;
+    }
+    /* Files from before decision rules cut at their saved thresholds. */
+    const cJSON *rule = meta_json(f, "decision");
+    if (rule ? reel_decision_from_json(&f->model.rule, rule, L, err)
+             : reel_decision_parse(&f->model.rule, "threshold", L, f->model.threshold, err)) {
+        reel_error inner = *err;
+        reel_fail(err, "%s: %s", path, inner.msg);
+        goto done;
     }
     if (!f->model.kind->load) {
         reel_fail(err, "%s: model kind '%s' cannot be loaded", path, kind->valuestring);

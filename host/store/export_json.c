@@ -1,4 +1,4 @@
-#include "io/export_json.h"
+#include "store/export_json.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/model_file.h"
 #include "io/safetensors.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 /* A string as a quoted, escaped JSON string (cJSON does the escaping). */

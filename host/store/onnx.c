@@ -1,4 +1,4 @@
-#include "io/onnx.h"
+#include "store/onnx.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/model_file.h"
 #include "io/safetensors.h"
 #include "nn/spec.h"
+#include "store/model_file.h"
 #include "util/fileio.h"
 
 /* ---- a minimal protobuf encoder ----
@@ -513,7 +513,7 @@ int reel_export_onnx(const char *model_path, const char *out_path, reel_error *e
     pb_str(&model, MODEL_PRODUCER_NAME, "reel");
     pb_str(&model, MODEL_PRODUCER_VERSION, REEL_VERSION);
     pb_msg(&model, MODEL_GRAPH, &graph);
-    static const char *const props[] = {"model", "features", "labels", "thresholds"};
+    static const char *const props[] = {"model", "features", "labels", "thresholds", "decision"};
     for (size_t k = 0; k < sizeof props / sizeof *props; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(mf.meta, props[k]);
         if (v)

@@ -1,0 +1,508 @@
+#include "eval/decision.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/metrics.h"
+#include "eval/thresholds.h"
+#include "util/rng.h"
+
+static const char *const KIND_NAMES[] = {"threshold", "tuned-global", "tuned-per-label", "expected-f1"};
+
+void reel_decision_free(reel_decision *r)
+{
+    free(r->threshold);
+    free(r->platt);
+    memset(r, 0, sizeof *r);
+}
+
+int reel_decision_copy(reel_decision *dst, const reel_decision *src)
+{
+    *dst = *src;
+    dst->threshold = NULL;
+    dst->platt = NULL;
+    size_t L = src->L ? src->L : 1;
+    if (src->threshold && !(dst->threshold = malloc(L * sizeof(float))))
+        return -1;
+    if (src->threshold)
+        memcpy(dst->threshold, src->threshold, src->L * sizeof(float));
+    if (src->platt && !(dst->platt = malloc(2 * L * sizeof(double)))) {
+        free(dst->threshold);
+        dst->threshold = NULL;
+        return -1;
+    }
+    if (src->platt)
+        memcpy(dst->platt, src->platt, 2 * src->L * sizeof(double));
+    return 0;
+}
+
+const char *reel_decision_name(const reel_decision *r, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s", KIND_NAMES[r->kind], r->calibrated ? "+calibrated" : "",
+             r->at_least_one ? "+at-least-one" : "");
+    return buf;
+}
+
+/* Splits "base+mod+mod" into its parts; 0 when every part is known. */
+static int parse_spec(const char *spec, reel_rule_kind *kind, int *alo, int *cal, int *has_t, float *t,
+                      reel_error *err)
+{
+    char buf[128];
+    if (!spec || strlen(spec) >= sizeof buf)
+        return reel_fail(err, "decision rule '%s' is too long", spec ? spec : "(null)");
+    strcpy(buf, spec);
+    *alo = *cal = *has_t = 0;
+    char *save = NULL, *tok = strtok_r(buf, "+", &save);
+    if (!tok)
+        return reel_fail(err, "empty decision rule");
+    if (strncmp(tok, "threshold:", 10) == 0) {
+        char *end;
+        double v = strtod(tok + 10, &end);
+        if (end == tok + 10 || *end || !(v >= 0 && v <= 1))
+            return reel_fail(err, "decision rule '%s': the threshold must be a number in [0, 1]", spec);
+        *kind = REEL_RULE_THRESHOLD;
+        *has_t = 1;
+        *t = (float)v;
+    } else {
+        size_t i;
+        for (i = 0; i < 4 && strcmp(tok, KIND_NAMES[i]) != 0; i++)
+            ;
+        if (i == 4)
+            return reel_fail(err, "unknown decision rule '%s'; valid: auto, threshold[:T], tuned-global, "
+                                  "tuned-per-label, expected-f1, each optionally +at-least-one "
+                                  "(expected-f1 also +calibrated)", tok);
+        *kind = (reel_rule_kind)i;
+    }
+    while ((tok = strtok_r(NULL, "+", &save))) {
+        if (strcmp(tok, "at-least-one") == 0)
+            *alo = 1;
+        else if (strcmp(tok, "calibrated") == 0 && *kind == REEL_RULE_EXPECTED_F1)
+            *cal = 1;
+        else
+            return reel_fail(err, "decision rule '%s': unknown modifier '%s' (at-least-one%s)", spec, tok,
+                             *kind == REEL_RULE_EXPECTED_F1 ? " or calibrated" : "");
+    }
+    return 0;
+}
+
+int reel_decision_check_spec(const char *spec, reel_error *err)
+{
+    if (spec && strcmp(spec, "auto") == 0)
+        return 0;
+    reel_rule_kind k;
+    int a, c, h;
+    float t;
+    return parse_spec(spec, &k, &a, &c, &h, &t, err);
+}
+
+int reel_decision_parse(reel_decision *r, const char *spec, size_t L, const float *model_threshold,
+                        reel_error *err)
+{
+    memset(r, 0, sizeof *r);
+    int has_t;
+    float t = 0.5f;
+    if (parse_spec(spec, &r->kind, &r->at_least_one, &r->calibrated, &has_t, &t, err))
+        return -1;
+    r->L = L;
+    r->threshold = malloc((L ? L : 1) * sizeof *r->threshold);
+    if (!r->threshold)
+        return reel_fail(err, "out of memory");
+    for (size_t k = 0; k < L; k++)
+        r->threshold[k] = has_t ? t : model_threshold ? model_threshold[k] : 0.5f;
+    return 0;
+}
+
+/* ---- expected F1 ---- */
+
+double reel_expected_f1_row(const float *q, size_t L, size_t min_k, uint8_t *pred, double *work, size_t *order)
+{
+    /* Labels by decreasing probability (insertion sort: L is small, and the
+     * sums below cost L^3 anyway). */
+    for (size_t k = 0; k < L; k++) {
+        size_t j = k;
+        while (j > 0 && q[order[j - 1]] < q[k]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = k;
+    }
+    size_t W = L + 1;
+    double *B = work, *A = work + W * W;
+    /* B[k][b]: P(b positives among the labels ranked after the top k). */
+    memset(B, 0, W * W * sizeof *B);
+    B[L * W] = 1.0;
+    for (size_t k = L; k-- > 0;) {
+        double p = q[order[k]];
+        const double *nx = B + (k + 1) * W;
+        double *cur = B + k * W;
+        for (size_t b = 0; b <= L - k; b++)
+            cur[b] = (b <= L - k - 1 ? nx[b] * (1 - p) : 0) + (b > 0 ? nx[b - 1] * p : 0);
+    }
+    /* A[a]: P(a positives among the top k), built up as k grows. With |pred|
+     * = k, a true positives and b positives missed, F1 = 2a / (k + a + b). */
+    memset(A, 0, W * sizeof *A);
+    A[0] = 1.0;
+    double best = 0.0;
+    size_t best_k = 0;
+    for (size_t k = 1; k <= L; k++) {
+        double p = q[order[k - 1]];
+        for (size_t a = k; a > 0; a--)
+            A[a] = A[a] * (1 - p) + A[a - 1] * p;
+        A[0] *= 1 - p;
+        const double *Bk = B + k * W;
+        double e = 0.0;
+        for (size_t a = 1; a <= k; a++) {
+            if (A[a] == 0)
+                continue;
+            double s = 0.0;
+            for (size_t b = 0; b <= L - k; b++)
+                s += Bk[b] / (double)(k + a + b);
+            e += A[a] * 2.0 * (double)a * s;
+        }
+        if (e > best || (k <= min_k && best_k < min_k)) {
+            best = e;
+            best_k = k;
+        }
+    }
+    memset(pred, 0, L);
+    for (size_t k = 0; k < best_k; k++)
+        pred[order[k]] = 1;
+    return best;
+}
+
+/* ---- calibration ---- */
+
+static double logit(double p)
+{
+    const double e = 1e-6;
+    p = p < e ? e : p > 1 - e ? 1 - e : p;
+    return log(p / (1 - p));
+}
+
+static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
+
+static double platt_loss(const float *p, const uint8_t *y, size_t n, size_t stride, double a, double b,
+                         double tp, double tn)
+{
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = a * logit(p[i * stride]) + b, t = y[i * stride] ? tp : tn;
+        /* log(1 + e^z) - t z, stable for any z */
+        loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z;
+    }
+    return loss;
+}
+
+void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, double *a, double *b)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y[i * stride] != 0;
+    /* Platt's targets keep the fit finite on separable data. */
+    double tp = ((double)pos + 1) / ((double)pos + 2), tn = 1 / ((double)(n - pos) + 2);
+    double A = 1, Bb = 0, loss = platt_loss(p, y, n, stride, A, Bb, tp, tn);
+    for (int it = 0; it < 100; it++) {
+        double g0 = 0, g1 = 0, h00 = 1e-9, h01 = 0, h11 = 1e-9;
+        for (size_t i = 0; i < n; i++) {
+            double x = logit(p[i * stride]), s = sigmoid(A * x + Bb), t = y[i * stride] ? tp : tn;
+            double w = s * (1 - s);
+            g0 += (s - t) * x;
+            g1 += s - t;
+            h00 += w * x * x;
+            h01 += w * x;
+            h11 += w;
+        }
+        double det = h00 * h11 - h01 * h01;
+        if (!(det > 0))
+            break;
+        double d0 = (h11 * g0 - h01 * g1) / det, d1 = (h00 * g1 - h01 * g0) / det;
+        double step = 1, nl = loss;
+        for (; step > 1e-8; step *= 0.5) {
+            nl = platt_loss(p, y, n, stride, A - step * d0, Bb - step * d1, tp, tn);
+            if (nl <= loss)
+                break;
+        }
+        if (step <= 1e-8)
+            break;
+        A -= step * d0;
+        Bb -= step * d1;
+        int done = loss - nl < 1e-10 * (1 + fabs(loss));
+        loss = nl;
+        if (done)
+            break;
+    }
+    *a = A;
+    *b = Bb;
+}
+
+/* ---- applying a rule ---- */
+
+void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred)
+{
+    size_t L = r->L;
+    if (r->kind == REEL_RULE_EXPECTED_F1) {
+        size_t W = L + 1;
+        double *work = malloc((W * W + W) * sizeof *work);
+        size_t *order = malloc((L ? L : 1) * sizeof *order);
+        float *q = malloc((L ? L : 1) * sizeof *q);
+        if (!work || !order || !q) { /* fall back to a plain cut rather than crash */
+            for (size_t c = 0; c < n * L; c++)
+                pred[c] = P[c] > 0.5f;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < L; k++)
+                    q[k] = r->calibrated
+                               ? (float)sigmoid(r->platt[2 * k] * logit(P[i * L + k]) + r->platt[2 * k + 1])
+                               : P[i * L + k];
+                reel_expected_f1_row(q, L, r->at_least_one ? 1 : 0, pred + i * L, work, order);
+            }
+        }
+        free(work);
+        free(order);
+        free(q);
+        return;
+    }
+    reel_threshold(P, r->threshold, n, L, pred);
+    if (!r->at_least_one)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = P + i * L;
+        uint8_t *y = pred + i * L, any = 0;
+        size_t top = 0;
+        for (size_t k = 0; k < L; k++) {
+            any |= y[k];
+            if (p[k] > p[top])
+                top = k;
+        }
+        if (!any && L)
+            y[top] = 1;
+    }
+}
+
+/* ---- choosing a rule ---- */
+
+/* Fits a parsed rule's data-driven parts on (P, Y), n rows. */
+static int fit_rule(reel_decision *r, const float *P, const uint8_t *Y, size_t n, reel_error *err)
+{
+    size_t L = r->L;
+    if ((r->kind == REEL_RULE_TUNED_GLOBAL || r->kind == REEL_RULE_TUNED_PER_LABEL || r->calibrated) && n == 0)
+        return reel_fail(err, "decision rule %s needs validation rows (--valid-fraction > 0)",
+                         KIND_NAMES[r->kind]);
+    if (r->kind == REEL_RULE_TUNED_GLOBAL) {
+        float t = reel_tune_threshold_global(P, Y, n, L);
+        for (size_t k = 0; k < L; k++)
+            r->threshold[k] = t;
+    } else if (r->kind == REEL_RULE_TUNED_PER_LABEL) {
+        reel_tune_thresholds_per_label(P, Y, n, L, r->threshold);
+    }
+    if (r->calibrated) {
+        free(r->platt);
+        r->platt = malloc(2 * (L ? L : 1) * sizeof *r->platt);
+        if (!r->platt)
+            return reel_fail(err, "out of memory");
+        for (size_t k = 0; k < L; k++)
+            reel_platt_fit(P + k, Y + k, n, L, &r->platt[2 * k], &r->platt[2 * k + 1]);
+    }
+    return 0;
+}
+
+static const char *const AUTO_CANDIDATES[] = {
+    "threshold",       "threshold+at-least-one",       "tuned-global", "tuned-global+at-least-one",
+    "tuned-per-label", "tuned-per-label+at-least-one", "expected-f1",  "expected-f1+calibrated",
+};
+#define N_AUTO (sizeof AUTO_CANDIDATES / sizeof *AUTO_CANDIDATES)
+#define AUTO_FOLDS 5
+#define AUTO_MIN_ROWS 10
+
+/* samples-F1 of rows `rows` under rule r. */
+static double score_rows(const reel_decision *r, const float *P, const uint8_t *Y, const size_t *rows, size_t n,
+                         float *Pf, uint8_t *Yf, uint8_t *pred)
+{
+    size_t L = r->L;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(Pf + i * L, P + rows[i] * L, L * sizeof *Pf);
+        memcpy(Yf + i * L, Y + rows[i] * L, L);
+    }
+    reel_decision_apply(r, Pf, n, pred);
+    reel_metrics m;
+    if (reel_metrics_compute(&m, Yf, pred, n, L))
+        return 0;
+    double s = m.samples_f1 * (double)n;
+    reel_metrics_free(&m);
+    return s;
+}
+
+static int choose_auto(reel_decision *r, const float *Pv, const uint8_t *Yv, size_t nv, size_t L,
+                       const float *model_threshold, uint64_t seed, reel_error *err)
+{
+    if (nv < AUTO_MIN_ROWS)
+        return reel_decision_parse(r, "threshold", L, model_threshold, err);
+    size_t *perm = malloc(nv * sizeof *perm), *in = malloc(nv * sizeof *in), *out = malloc(nv * sizeof *out);
+    float *Pf = malloc(nv * L * sizeof *Pf);
+    uint8_t *Yf = malloc(nv * L), *pred = malloc(nv * L);
+    double score[N_AUTO] = {0};
+    int rc = -1;
+    if (!perm || !in || !out || !Pf || !Yf || !pred) {
+        reel_fail(err, "out of memory choosing a decision rule");
+        goto done;
+    }
+    /* Cross-fitting: each fold's rows are decided by a rule fitted on the
+     * other folds, so a rule with L free thresholds is not favoured for
+     * fitting noise. */
+    reel_rng g;
+    reel_rng_seed_stream(&g, seed, 0x646563u); /* "dec" */
+    for (size_t i = 0; i < nv; i++)
+        perm[i] = i;
+    reel_rng_shuffle(&g, perm, nv);
+    for (size_t f = 0; f < AUTO_FOLDS; f++) {
+        size_t n_in = 0, n_out = 0;
+        for (size_t j = 0; j < nv; j++) {
+            if (j % AUTO_FOLDS == f)
+                out[n_out++] = perm[j];
+            else
+                in[n_in++] = perm[j];
+        }
+        /* in-fold rows, gathered */
+        for (size_t i = 0; i < n_in; i++) {
+            memcpy(Pf + i * L, Pv + in[i] * L, L * sizeof *Pf);
+            memcpy(Yf + i * L, Yv + in[i] * L, L);
+        }
+        for (size_t c = 0; c < N_AUTO; c++) {
+            reel_decision cand;
+            if (reel_decision_parse(&cand, AUTO_CANDIDATES[c], L, model_threshold, err))
+                goto done;
+            if (fit_rule(&cand, Pf, Yf, n_in, err)) {
+                reel_decision_free(&cand);
+                goto done;
+            }
+            score[c] += score_rows(&cand, Pv, Yv, out, n_out, Pf + n_in * L, Yf + n_in * L, pred);
+            reel_decision_free(&cand);
+            /* score_rows used the tail of Pf/Yf: the in-fold head is intact */
+        }
+    }
+    size_t best = 0;
+    for (size_t c = 0; c < N_AUTO; c++) {
+        score[c] /= (double)nv;
+        if (score[c] > score[best])
+            best = c;
+    }
+    if (reel_decision_parse(r, AUTO_CANDIDATES[best], L, model_threshold, err) || fit_rule(r, Pv, Yv, nv, err))
+        goto done;
+    r->n_tried = N_AUTO;
+    for (size_t c = 0; c < N_AUTO; c++) {
+        snprintf(r->tried_name[c], sizeof r->tried_name[c], "%s", AUTO_CANDIDATES[c]);
+        r->tried_score[c] = score[c];
+    }
+    rc = 0;
+done:
+    free(perm);
+    free(in);
+    free(out);
+    free(Pf);
+    free(Yf);
+    free(pred);
+    return rc;
+}
+
+int reel_decision_choose(reel_decision *r, const char *spec, const float *Pv, const uint8_t *Yv, size_t nv,
+                         size_t L, const float *model_threshold, uint64_t seed, reel_error *err)
+{
+    if (strcmp(spec, "auto") == 0)
+        return choose_auto(r, Pv, Yv, nv, L, model_threshold, seed, err);
+    if (reel_decision_parse(r, spec, L, model_threshold, err))
+        return -1;
+    if (fit_rule(r, Pv, Yv, nv, err)) {
+        reel_decision_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+cJSON *reel_decision_to_json(const reel_decision *r)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "rule", KIND_NAMES[r->kind]);
+    cJSON_AddBoolToObject(j, "at_least_one", r->at_least_one);
+    cJSON_AddBoolToObject(j, "calibrated", r->calibrated);
+    cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
+    for (size_t k = 0; k < r->L; k++)
+        cJSON_AddItemToArray(th, cJSON_CreateNumber((double)r->threshold[k]));
+    if (r->calibrated) {
+        cJSON *pl = cJSON_AddArrayToObject(j, "platt");
+        for (size_t k = 0; k < r->L; k++) {
+            const double ab[2] = {r->platt[2 * k], r->platt[2 * k + 1]};
+            cJSON_AddItemToArray(pl, cJSON_CreateDoubleArray(ab, 2));
+        }
+    }
+    if (r->n_tried) {
+        cJSON *a = cJSON_AddObjectToObject(j, "auto_valid_samples_f1");
+        for (size_t c = 0; c < r->n_tried; c++)
+            cJSON_AddNumberToObject(a, r->tried_name[c], r->tried_score[c]);
+    }
+    return j;
+}
+
+int reel_decision_from_json(reel_decision *r, const cJSON *j, size_t L, reel_error *err)
+{
+    memset(r, 0, sizeof *r);
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(j, "rule");
+    const cJSON *alo = cJSON_GetObjectItemCaseSensitive(j, "at_least_one");
+    const cJSON *cal = cJSON_GetObjectItemCaseSensitive(j, "calibrated");
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "thresholds");
+    const cJSON *pl = cJSON_GetObjectItemCaseSensitive(j, "platt");
+    if (!cJSON_IsString(rule))
+        return reel_fail(err, "decision.rule: expected a string");
+    size_t i;
+    for (i = 0; i < 4 && strcmp(rule->valuestring, KIND_NAMES[i]) != 0; i++)
+        ;
+    if (i == 4)
+        return reel_fail(err, "decision.rule: unknown rule '%s'", rule->valuestring);
+    if (!cJSON_IsBool(alo) || !cJSON_IsBool(cal))
+        return reel_fail(err, "decision.at_least_one and decision.calibrated: expected true or false");
+    if (!cJSON_IsArray(th) || (size_t)cJSON_GetArraySize(th) != L)
+        return reel_fail(err, "decision.thresholds: expected %zu numbers", L);
+    r->kind = (reel_rule_kind)i;
+    r->at_least_one = cJSON_IsTrue(alo);
+    r->calibrated = cJSON_IsTrue(cal);
+    if (r->calibrated && r->kind != REEL_RULE_EXPECTED_F1)
+        return reel_fail(err, "decision.calibrated: only expected-f1 is calibrated");
+    r->L = L;
+    r->threshold = malloc((L ? L : 1) * sizeof *r->threshold);
+    if (!r->threshold)
+        return reel_fail(err, "out of memory");
+    for (size_t k = 0; k < L; k++) {
+        const cJSON *v = cJSON_GetArrayItem(th, (int)k);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+            reel_decision_free(r);
+            return reel_fail(err, "decision.thresholds[%zu]: expected a number", k);
+        }
+        r->threshold[k] = (float)v->valuedouble;
+    }
+    if (r->calibrated) {
+        if (!cJSON_IsArray(pl) || (size_t)cJSON_GetArraySize(pl) != L) {
+            reel_decision_free(r);
+            return reel_fail(err, "decision.platt: expected %zu [a, b] pairs", L);
+        }
+        r->platt = malloc(2 * (L ? L : 1) * sizeof *r->platt);
+        for (size_t k = 0; r->platt && k < L; k++) {
+            const cJSON *ab = cJSON_GetArrayItem(pl, (int)k);
+            const cJSON *a = cJSON_GetArrayItem(ab, 0), *b = cJSON_GetArrayItem(ab, 1);
+            if (!cJSON_IsArray(ab) || cJSON_GetArraySize(ab) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
+                !isfinite(a->valuedouble) || !isfinite(b->valuedouble)) {
+                reel_decision_free(r);
+                return reel_fail(err, "decision.platt[%zu]: expected [a, b], two finite numbers", k);
+            }
+            r->platt[2 * k] = a->valuedouble;
+            r->platt[2 * k + 1] = b->valuedouble;
+        }
+        if (!r->platt) {
+            reel_decision_free(r);
+            return reel_fail(err, "out of memory");
+        }
+    }
+    return 0;
+}
