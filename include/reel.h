@@ -128,8 +128,8 @@ REEL_API const char *reel_classifier_label(const reel_classifier *c, size_t k);
  * the expected-F1 rules decide per row and do not use them). */
 REEL_API const char *reel_classifier_decision_rule(const reel_classifier *c);
 REEL_API int reel_classifier_thresholds(const reel_classifier *c, float *thresholds);
-/* The model file's metadata as JSON (model, kind, params, features, labels,
- * preprocessing, training summary); reel_free it. */
+/* What the model is, as JSON (model, kind, params, features, columns, labels,
+ * thresholds, decision rule, device, training summary, dataset); reel_free it. */
 REEL_API char *reel_classifier_info(const reel_classifier *c);
 
 /* ---- whole-dataset tasks: the JSON documents of the CLI's --format json ---- */

@@ -20,6 +20,10 @@ static cJSON *info_of(const reel_classifier *c)
     cJSON *f = cJSON_AddArrayToObject(j, "features");
     for (size_t k = 0; k < c->pre.d; k++)
         cJSON_AddItemToArray(f, cJSON_CreateString(c->pre.f[k].name));
+    cJSON *cols = cJSON_AddArrayToObject(j, "columns"); /* the source columns, each once */
+    for (size_t k = 0; k < c->pre.d; k++)
+        if (k == 0 || strcmp(c->pre.f[k].source, c->pre.f[k - 1].source) != 0)
+            cJSON_AddItemToArray(cols, cJSON_CreateString(c->pre.f[k].source));
     cJSON_AddItemToObject(j, "labels", cJSON_CreateStringArray((const char *const *)c->labels, (int)c->model.L));
     cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
     for (size_t k = 0; k < c->model.L; k++)
