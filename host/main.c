@@ -16,6 +16,7 @@ static const struct {
     {"search", reel_cmd_search, "tune a model's params on validation data or k folds"},
     {"select", reel_cmd_select, "choose features by dropping or shuffling them"},
     {"predict", reel_cmd_predict, "run a saved model on new rows"},
+    {"decide", reel_cmd_decide, "choose a decision rule for any model's probabilities"},
     {"export", reel_cmd_export, "write a saved model as JSON or ONNX"},
     {"info", reel_cmd_info, "version, build options, BLAS, threads and GPU"},
 };

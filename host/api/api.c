@@ -10,7 +10,7 @@
 
 #include "reel.h"
 #include "eval/decision.h"
-#include "util/gpu.h"
+#include "nn/device.h"
 
 
 static _Thread_local char last_error[1024];
@@ -113,10 +113,8 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
             return reel_fail(err, "options: unknown key '%s'; valid keys: %s", k, OPTION_KEYS);
         }
     }
-    if (strcmp(o->device, "auto") && strcmp(o->device, "cpu") && strcmp(o->device, "gpu"))
-        return reel_fail(err, "options: device must be auto, cpu or gpu, got '%s'", o->device);
-    if (strcmp(o->device, "gpu") == 0 && reel_gpu_count() == 0)
-        return reel_fail(err, "options: device gpu: %s", reel_gpu_absent_reason());
+    if (reel_nn_device_check(o->device, err))
+        return -1;
     if (o->decision && reel_decision_check_spec(o->decision, err))
         return -1;
     if (o->folds == 1)

@@ -85,6 +85,7 @@ static void *random_load(const cJSON *params, size_t d, size_t L, const reel_ten
 
 const reel_model_kind reel_kind_random = {
     .name = "random",
+    .is_baseline = 1,
     .fit = random_fit,
     .predict_proba = random_predict,
     .save = random_save,

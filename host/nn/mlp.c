@@ -1,6 +1,6 @@
 /* The "mlp" model kind: a net built from a layer list (models/box.json and
  * models/u.json are two definitions of it), trained with AdamW by
- * nn/train.c on the CPU backend or, when there is a GPU, the CUDA one.
+ * nn/train.c on the backend --device names (nn/device.h).
  *
  * Saved as torch's nn.Sequential state_dict would name it (see nn/spec.h):
  * "<i>.weight" (out x in) and "<i>.bias" (out) for the Linear at module
@@ -17,11 +17,11 @@
 
 #include "models/model.h"
 #include "nn/backend.h"
+#include "nn/device.h"
 #include "nn/input.h"
 #include "nn/mlp_params.h"
 #include "nn/spec.h"
 #include "nn/train.h"
-#include "util/gpu.h"
 
 typedef struct {
     reel_nn_spec spec;
@@ -77,31 +77,6 @@ static int build_spec(const cJSON *params, size_t d, size_t L, reel_nn_spec *spe
     return 0;
 }
 
-/* Picks the backend for ctx->device: "cpu", "gpu", or "auto" = the GPU
- * when one is usable, saying which in one line. */
-static const reel_nn_backend *pick_backend(const reel_fit_ctx *ctx, char *label, size_t n, reel_error *err)
-{
-    const char *dev = ctx->device ? ctx->device : "auto";
-    const char *name = ctx->name ? ctx->name : "mlp";
-    snprintf(label, n, "cpu");
-    if (strcmp(dev, "cpu") == 0)
-        return &reel_nn_cpu_backend;
-    if (reel_gpu_count() > 0 && reel_nn_gpu_backend()) {
-        reel_gpu_info info;
-        if (reel_gpu_query(&info) != 0)
-            snprintf(info.name, sizeof info.name, "CUDA device 0");
-        snprintf(label, n, "gpu: %.250s", info.name);
-        reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: training on the GPU (%s)", name, info.name);
-        return reel_nn_gpu_backend();
-    }
-    if (strcmp(dev, "gpu") == 0) {
-        reel_fail(err, "%s: --device gpu: %s", name, reel_gpu_absent_reason());
-        return NULL;
-    }
-    reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: training on the CPU (%s)", name, reel_gpu_absent_reason());
-    return &reel_nn_cpu_backend;
-}
-
 /* n x d floats (at least one, so zero rows is not a failure). */
 static float *alloc_rows(size_t n, size_t d)
 {
@@ -122,7 +97,8 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     }
     if (build_spec(params, ctx->d, ctx->L, &s->spec, err))
         goto fail;
-    if (!(s->be = pick_backend(ctx, s->device, sizeof s->device, err)))
+    if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
+                                        sizeof s->device, err)))
         goto fail;
     if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
         reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
@@ -254,11 +230,31 @@ fail:
     return NULL;
 }
 
+/* "net: d -> w relu -> ... (head, n parameters)": the widths after "width"
+ * scaled them. */
+static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size_t n)
+{
+    reel_nn_spec net;
+    reel_error ignored;
+    if (reel_nn_spec_from_params(&net, params, d, L, &ignored))
+        return -1;
+    size_t len = (size_t)snprintf(buf, n, "net: %zu", net.d);
+    for (size_t l = 0; l < net.n_layers; l++)
+        len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
+                                net.layer[l].act == REEL_ACT_NONE ? "" : " ",
+                                net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
+    snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
+             net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
+    return 0;
+}
+
 static const char *mlp_device(const void *state) { return ((const mlp_state *)state)->device; }
 
 const reel_model_kind reel_kind_mlp = {
     .name = "mlp",
     .standardize = 0, /* raw features: the net's own transform (nn/input.h) */
+    .resumable = 1,
+    .onnx = 1,
     .check = mlp_check,
     .fit = mlp_fit,
     .predict_proba = mlp_predict,
@@ -268,4 +264,5 @@ const reel_model_kind reel_kind_mlp = {
     .device = mlp_device,
     .history = mlp_history,
     .default_threshold = mlp_default_threshold,
+    .describe = mlp_describe,
 };

@@ -6,6 +6,7 @@
 
 #include "data/split.h"
 #include "eval/metrics.h"
+#include "eval/run.h"
 #include "models/model.h"
 #include "util/interrupt.h"
 
@@ -106,19 +107,18 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
     reel_model m;
     if (reel_model_init(&m, s->model, params, err))
         return -1;
-    int st = m.kind->standardize ? 1 : 0;
-    reel_fit_ctx c = {
-        .d = d, .L = p->L, .feature_names = names, .label_names = p->ds.labels,
-        .X = train->X[st], .Y = train->Y, .n = train->n, .Xv = valid->X[st], .Yv = valid->Y, .nv = valid->n,
-        .seed = s->seed, .threads = threads, .log = &quiet, .device = s->device, .name = s->model,
-    };
+    reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet};
+    reel_fit_ctx c = reel_fit_ctx_for(p, &m, train, valid, &o);
+    c.d = d;
+    c.feature_names = names;
     float *P = malloc((valid->n ? valid->n : 1) * p->L * sizeof *P);
     uint8_t *pred = malloc((valid->n ? valid->n : 1) * p->L);
+    reel_metrics met;
     int rc = -1;
-    if (reel_model_fit(&m, &c, err) == 0 && reel_model_predict_proba(&m, valid->X[st], valid->n, P, err) == 0) {
-        reel_threshold(P, m.threshold, valid->n, p->L, pred);
-        reel_metrics met;
-        reel_metrics_compute(&met, valid->Y, pred, valid->n, p->L);
+    if (!P || !pred)
+        reel_fail(err, "out of memory for %zu predictions", valid->n);
+    else if (reel_model_fit(&m, &c, err) == 0 &&
+             reel_predict_score(&m, reel_part_X(valid, &m), valid->Y, valid->n, P, pred, &met, NULL, err) == 0) {
         *score = reel_metric_by_name(&met, s->metric);
         if (all)
             *all = met;

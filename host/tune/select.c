@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eval/metrics.h"
+#include "eval/run.h"
 #include "models/model.h"
 #include "util/rng.h"
 
@@ -90,23 +91,22 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     reel_model m;
     if (reel_model_init(&m, s->model, params, err))
         return -1;
-    int st = m.kind->standardize ? 1 : 0;
-    reel_fit_ctx c = {
-        .d = p->d, .L = p->L, .feature_names = p->feature_names, .label_names = p->ds.labels,
-        .X = p->train.X[st], .Y = p->train.Y, .n = p->train.n, .Xv = p->valid.X[st], .Yv = p->valid.Y,
-        .nv = p->valid.n, .seed = s->seed, .threads = threads, .log = &quiet, .device = s->device, .name = s->model,
-    };
+    reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet};
+    reel_fit_ctx c = reel_fit_ctx_for(p, &m, &p->train, &p->valid, &o);
     if (reel_model_fit(&m, &c, err)) {
         reel_model_free(&m);
         return -1;
     }
     size_t n = p->valid.n, d = p->d, L = p->L;
-    float *X = malloc(n * d * sizeof *X), *P = malloc(n * L * sizeof *P);
-    uint8_t *pred = malloc(n * L);
-    size_t *perm = malloc(n * sizeof *perm);
+    const float *Xv = reel_part_X(&p->valid, &m);
+    float *X = malloc((n ? n : 1) * d * sizeof *X), *P = malloc((n ? n : 1) * L * sizeof *P);
+    uint8_t *pred = malloc((n ? n : 1) * L);
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
     int rc = 0;
+    if (!X || !P || !pred || !perm)
+        rc = reel_fail(err, "out of memory for %zu validation rows", n);
     for (size_t g = 0; g < r->n && rc == 0; g++) {
-        memcpy(X, p->valid.X[st], n * d * sizeof *X);
+        memcpy(X, Xv, n * d * sizeof *X);
         for (size_t i = 0; i < n; i++)
             perm[i] = i;
         reel_rng rng;
@@ -116,12 +116,10 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < d; k++)
                 if (group[k] == g)
-                    X[i * d + k] = p->valid.X[st][perm[i] * d + k];
-        if ((rc = reel_model_predict_proba(&m, X, n, P, err)))
-            break;
-        reel_threshold(P, m.threshold, n, L, pred);
+                    X[i * d + k] = Xv[perm[i] * d + k];
         reel_metrics met;
-        reel_metrics_compute(&met, p->valid.Y, pred, n, L);
+        if ((rc = reel_predict_score(&m, X, p->valid.Y, n, P, pred, &met, NULL, err)))
+            break;
         r->f[g].delta = reel_metric_by_name(&met, s->metric) - r->reference;
         reel_metrics_free(&met);
     }
