@@ -229,3 +229,179 @@ RK_KERNEL void rk_avg_get(RK_GLOBAL const double *sum, rk_u64 n, double weight, 
     RK_FOR_EACH(i, n)
     out[i] = rk_avg_value(sum[i], weight);
 }
+
+/* ------------------------------------------------------ the fused epoch */
+
+RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
+
+#define RK_FUSED_ROWS 256 /* most rows of a fused step */
+#define RK_FUSED_T 256    /* most work-items of a fused group (a power of two) */
+/* The layer table: RK_LY ints per layer. */
+#define RK_LY 6
+#define RK_LY_IN 0
+#define RK_LY_OUT 1
+#define RK_LY_ACT 2
+#define RK_LY_H 3 /* where its output starts in the scratch */
+#define RK_LY_W 4 /* where W and b start in the flat buffers */
+#define RK_LY_B 5
+
+/* Every step of an epoch in one launch, one work-group per net: the batch,
+ * every layer's output and both gradient buffers stay in work-group memory
+ * (the scratch: batch x (d + the layers' widths + L + 2 x the widest)),
+ * the weights, gradients and AdamW's moments in device memory. Steps k =
+ * 0.. take rows order[k*batch ..) (the last batch shorter) and are numbered
+ * first_step + k + 1; step_f holds AdamW's two per-step scalars (the
+ * steps' step_size, then their bc2_sqrt); after step k, when avg_sum is not null and avg_a[k] >= 0, the
+ * moving average takes the weights with that decay. The sums are those of
+ * the layered kernels above (the CPU's, in its order), and the loss, the
+ * non-finite check and the bad-step rule are rk_finish_step's: once a step
+ * is bad the epoch stops, updating nothing more. */
+RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
+                              int n_rows, int batch, int d, int L, int head, int n_layers,
+                              RK_GLOBAL const int *layers, int max_w, RK_GLOBAL float *params,
+                              RK_GLOBAL float *grads, RK_GLOBAL float *m, RK_GLOBAL float *v, rk_u64 n_params,
+                              float decay, float b1, float c1, float b2, float c2, float eps,
+                              RK_GLOBAL const float *step_f,
+                              RK_GLOBAL const double *avg_a, RK_GLOBAL double *avg_sum, rk_i64 first_step,
+                              RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
+                              RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+{
+    RK_SCRATCH_DECL(scratch)
+    RK_LOCAL double rl[RK_FUSED_ROWS];
+    RK_LOCAL int flag[RK_FUSED_T];
+    RK_LOCAL int stop;
+    int t = RK_LID, T = RK_LSIZE;
+    RK_GLOBAL const int *top = layers + RK_LY * (n_layers - 1);
+    int yoff = top[RK_LY_H] + batch * top[RK_LY_OUT];
+    RK_LOCAL_PTR float *xb = scratch;
+    RK_LOCAL_PTR float *yb = scratch + yoff;
+    RK_LOCAL_PTR float *gbuf0 = yb + batch * L;
+    RK_LOCAL_PTR float *gbuf1 = gbuf0 + batch * max_w;
+    if (t == 0)
+        stop = *bad_step != 0;
+    RK_BARRIER();
+    int steps = (n_rows + batch - 1) / batch;
+    for (int k = 0; k < steps && !stop; k++) {
+        int start = k * batch, rows = n_rows - start < batch ? n_rows - start : batch;
+        for (int e = t; e < rows * (d + L); e += T) {
+            int r = e / (d + L), c = e % (d + L);
+            rk_u64 row = (rk_u64)order[start + r];
+            if (c < d)
+                xb[r * d + c] = X[row * (rk_u64)d + (rk_u64)c];
+            else
+                yb[r * L + (c - d)] = Y[row * (rk_u64)L + (rk_u64)(c - d)];
+        }
+        RK_BARRIER();
+        /* forward */
+        RK_LOCAL_PTR float *A = xb;
+        for (int l = 0; l < n_layers; l++) {
+            RK_GLOBAL const int *ly = layers + RK_LY * l;
+            int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
+            RK_LOCAL_PTR float *H = scratch + ly[RK_LY_H];
+            RK_GLOBAL const float *W = params + ly[RK_LY_W];
+            RK_GLOBAL const float *bias = params + ly[RK_LY_B];
+            for (int e = t; e < rows * out; e += T) {
+                int r = e / out, j = e % out;
+                RK_LOCAL_PTR const float *a = A + r * in;
+                RK_GLOBAL const float *w = W + j * in;
+                float s8[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+                int q = 0;
+                for (; q + 8 <= in; q += 8)
+                    for (int u = 0; u < 8; u++)
+                        s8[u] = RK_FADD(s8[u], RK_FMUL(a[q + u], w[q + u]));
+                for (int u = 0; q < in; q++, u++)
+                    s8[u] = RK_FADD(s8[u], RK_FMUL(a[q], w[q]));
+                float z = RK_FADD(RK_FADD(RK_FADD(s8[0], s8[1]), RK_FADD(s8[2], s8[3])),
+                                  RK_FADD(RK_FADD(s8[4], s8[5]), RK_FADD(s8[6], s8[7])));
+                H[e] = rk_activate(act, RK_FADD(z, bias[j]));
+            }
+            RK_BARRIER();
+            A = H;
+        }
+        /* head: each row's loss and d(loss)/d(logits) */
+        double count = rk_head_count(head, (double)rows, (double)L);
+        float scale = (float)(1.0 / count);
+        for (int i = t; i < rows; i += T)
+            rl[i] = rk_head_row_local(head, A + i * L, yb + i * L, L, scale, gbuf0 + i * L, 0);
+        RK_BARRIER();
+        /* backward */
+        RK_LOCAL_PTR float *g = gbuf0;
+        RK_LOCAL_PTR float *other = gbuf1;
+        for (int l = n_layers - 1; l >= 0; l--) {
+            RK_GLOBAL const int *ly = layers + RK_LY * l;
+            int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
+            RK_LOCAL_PTR const float *H = scratch + ly[RK_LY_H];
+            RK_LOCAL_PTR const float *Ain = l ? scratch + layers[RK_LY * (l - 1) + RK_LY_H] : xb;
+            if (act != RK_ACT_NONE) {
+                for (int e = t; e < rows * out; e += T)
+                    g[e] = rk_act_grad(act, H[e], g[e]);
+                RK_BARRIER();
+            }
+            for (int j = t; j < out; j += T) {
+                float s = 0.0f;
+                for (int i = 0; i < rows; i++)
+                    s = RK_FADD(s, g[i * out + j]);
+                grads[ly[RK_LY_B] + j] = s;
+            }
+            for (int e = t; e < out * in; e += T) {
+                int j = e / in, q = e % in;
+                float s = 0.0f;
+                for (int i = 0; i < rows; i++)
+                    s = RK_FADD(s, RK_FMUL(g[i * out + j], Ain[i * in + q]));
+                grads[ly[RK_LY_W] + e] = s;
+            }
+            if (l) {
+                RK_GLOBAL const float *W = params + ly[RK_LY_W];
+                for (int e = t; e < rows * in; e += T) {
+                    int r = e / in, q = e % in;
+                    float s = 0.0f;
+                    for (int j = 0; j < out; j++)
+                        s = RK_FADD(s, RK_FMUL(g[r * out + j], W[j * in + q]));
+                    other[e] = s;
+                }
+            }
+            RK_BARRIER();
+            RK_LOCAL_PTR float *swap = g;
+            g = other;
+            other = swap;
+        }
+        /* the batch loss and the non-finite check */
+        int bad = 0;
+        for (rk_u64 i = (rk_u64)t; i < n_params; i += (rk_u64)T)
+            bad |= !RK_ISFINITE(grads[i]);
+        flag[t] = bad;
+        RK_BARRIER();
+        for (int w = T / 2; w > 0; w /= 2) {
+            if (t < w)
+                flag[t] |= flag[t + w];
+            RK_BARRIER();
+        }
+        if (t == 0) {
+            double s = 0.0;
+            for (int i = 0; i < rows; i++)
+                s += rl[i];
+            float mean = (float)(s / count);
+            *batch_loss = mean;
+            *acc += (double)mean * (double)rows;
+            if (flag[0] || !RK_ISFINITE(mean)) {
+                *bad_step = first_step + k + 1;
+                stop = 1;
+            }
+        }
+        RK_BARRIER();
+        if (stop)
+            break;
+        rk_adamw_k kw = {decay, b1, c1, b2, c2, step_f[k], step_f[steps + k], eps};
+        double a = avg_sum ? avg_a[k] : -1.0;
+        for (rk_u64 i = (rk_u64)t; i < n_params; i += (rk_u64)T) {
+            float mi = m[i], vi = v[i];
+            float p = rk_adamw_one(params[i], grads[i], &mi, &vi, &kw);
+            params[i] = p;
+            m[i] = mi;
+            v[i] = vi;
+            if (a >= 0.0)
+                avg_sum[i] = rk_avg_step(avg_sum[i], p, a);
+        }
+        RK_BARRIER();
+    }
+}

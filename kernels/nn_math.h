@@ -46,67 +46,77 @@ RK_FN float rk_act_grad(int act, float h, float g)
  * head (BCE over batch and labels), rows for the softmax head. */
 RK_FN double rk_head_count(int head, double n, double L) { return head == RK_HEAD_SIGMOID ? n * L : n; }
 
-/* Sigmoid head over `count` cells of logits z (a row, or a whole batch on
- * the CPU): binary cross-entropy on logits as torch's BCEWithLogitsLoss
- * computes it, max(z,0) - z*y + log(1 + exp(-|z|)), stable for any z.
- * Returns the summed loss (0 without targets y); g = (p - y) * scale and
- * the probabilities p are written when not null. */
-RK_FN double rk_sigmoid_cells(RK_GLOBAL const float *z, RK_GLOBAL const float *y, rk_u64 count, float scale,
-                              RK_GLOBAL float *g, RK_GLOBAL float *p)
-{
-    double sum = 0.0;
-    for (rk_u64 c = 0; c < count; c++) {
-        float q = 1.0f / (1.0f + RK_EXPF(-z[c]));
-        if (p)
-            p[c] = q;
-        if (!y)
-            continue;
-        double zd = z[c];
-        sum += (zd > 0 ? zd : 0) - zd * y[c] + log1p(exp(-fabs(zd)));
-        if (g)
-            g[c] = RK_FMUL(q - y[c], scale);
+/* The heads, defined once per address space their rows live in
+ * (RK_HEAD_FUNCS(suffix, SPACE)): device memory everywhere, and work-group
+ * memory in the fused kernel (nn_kernels.cl). On the host both are plain
+ * pointers.
+ *
+ * rk_sigmoid_cells: the sigmoid head over `count` cells of logits z (a row,
+ * or a whole batch on the CPU): binary cross-entropy on logits as torch's
+ * BCEWithLogitsLoss computes it, max(z,0) - z*y + log(1 + exp(-|z|)),
+ * stable for any z. Returns the summed loss (0 without targets y);
+ * g = (p - y) * scale and the probabilities p are written when not null.
+ *
+ * rk_softmax_row: the softmax head on one row of L logits, the
+ * cross-entropy of softmax(z) against the row's labels normalised to sum 1
+ * (torch's CrossEntropyLoss with probability targets). A row without any
+ * label has no target: it adds 0 to the loss and gets a zero gradient.
+ *
+ * rk_head_row: one row of either head (L cells). */
+#define RK_HEAD_FUNCS(SUF, SPACE)                                                                              \
+    RK_FN double rk_sigmoid_cells##SUF(SPACE const float *z, SPACE const float *y, rk_u64 count, float scale,  \
+                                       SPACE float *g, SPACE float *p)                                         \
+    {                                                                                                          \
+        double sum = 0.0;                                                                                      \
+        for (rk_u64 c = 0; c < count; c++) {                                                                   \
+            float q = 1.0f / (1.0f + RK_EXPF(-z[c]));                                                          \
+            if (p)                                                                                             \
+                p[c] = q;                                                                                      \
+            if (!y)                                                                                            \
+                continue;                                                                                      \
+            double zd = z[c];                                                                                  \
+            sum += (zd > 0 ? zd : 0) - zd * y[c] + log1p(exp(-fabs(zd)));                                      \
+            if (g)                                                                                             \
+                g[c] = RK_FMUL(q - y[c], scale);                                                               \
+        }                                                                                                      \
+        return sum;                                                                                            \
+    }                                                                                                          \
+                                                                                                               \
+    RK_FN double rk_softmax_row##SUF(SPACE const float *z, SPACE const float *y, int L, float scale,           \
+                                     SPACE float *g, SPACE float *p)                                           \
+    {                                                                                                          \
+        float zmax = z[0];                                                                                     \
+        for (int k = 1; k < L; k++)                                                                            \
+            zmax = z[k] > zmax ? z[k] : zmax;                                                                  \
+        double se = 0.0;                                                                                       \
+        for (int k = 0; k < L; k++)                                                                            \
+            se += exp((double)z[k] - zmax);                                                                    \
+        double lse = zmax + log(se);                                                                           \
+        if (p)                                                                                                 \
+            for (int k = 0; k < L; k++)                                                                        \
+                p[k] = (float)exp((double)z[k] - lse);                                                         \
+        if (!y)                                                                                                \
+            return 0.0;                                                                                        \
+        double s = 0.0, sum = 0.0;                                                                             \
+        for (int k = 0; k < L; k++)                                                                            \
+            s += y[k];                                                                                         \
+        for (int k = 0; k < L; k++) {                                                                          \
+            double t = s > 0 ? y[k] / s : 0.0;                                                                 \
+            sum += t * (lse - z[k]);                                                                           \
+            if (g)                                                                                             \
+                g[k] = s > 0 ? RK_FMUL((float)(exp((double)z[k] - lse) - t), scale) : 0.0f;                    \
+        }                                                                                                      \
+        return sum;                                                                                            \
+    }                                                                                                          \
+                                                                                                               \
+    RK_FN double rk_head_row##SUF(int head, SPACE const float *z, SPACE const float *y, int L, float scale,    \
+                                  SPACE float *g, SPACE float *p)                                              \
+    {                                                                                                          \
+        return head == RK_HEAD_SIGMOID ? rk_sigmoid_cells##SUF(z, y, (rk_u64)L, scale, g, p)                   \
+                                       : rk_softmax_row##SUF(z, y, L, scale, g, p);                            \
     }
-    return sum;
-}
 
-/* Softmax head on one row of L logits: the cross-entropy of softmax(z)
- * against the row's labels normalised to sum 1 (torch's CrossEntropyLoss
- * with probability targets). A row without any label has no target: it
- * adds 0 to the loss and gets a zero gradient. */
-RK_FN double rk_softmax_row(RK_GLOBAL const float *z, RK_GLOBAL const float *y, int L, float scale,
-                            RK_GLOBAL float *g, RK_GLOBAL float *p)
-{
-    float zmax = z[0];
-    for (int k = 1; k < L; k++)
-        zmax = z[k] > zmax ? z[k] : zmax;
-    double se = 0.0;
-    for (int k = 0; k < L; k++)
-        se += exp((double)z[k] - zmax);
-    double lse = zmax + log(se);
-    if (p)
-        for (int k = 0; k < L; k++)
-            p[k] = (float)exp((double)z[k] - lse);
-    if (!y)
-        return 0.0;
-    double s = 0.0, sum = 0.0;
-    for (int k = 0; k < L; k++)
-        s += y[k];
-    for (int k = 0; k < L; k++) {
-        double t = s > 0 ? y[k] / s : 0.0;
-        sum += t * (lse - z[k]);
-        if (g)
-            g[k] = s > 0 ? RK_FMUL((float)(exp((double)z[k] - lse) - t), scale) : 0.0f;
-    }
-    return sum;
-}
-
-/* One row of the head (L cells). */
-RK_FN double rk_head_row(int head, RK_GLOBAL const float *z, RK_GLOBAL const float *y, int L, float scale,
-                         RK_GLOBAL float *g, RK_GLOBAL float *p)
-{
-    return head == RK_HEAD_SIGMOID ? rk_sigmoid_cells(z, y, (rk_u64)L, scale, g, p)
-                                   : rk_softmax_row(z, y, L, scale, g, p);
-}
+RK_HEAD_FUNCS(, RK_GLOBAL)
 
 /* torch.optim.AdamW's scalars for one step, rounded to float (the host
  * works them out in double: rk_adamw_scalars in nn/cpu_ops.h). */

@@ -16,6 +16,9 @@
  *   RK_FN           a helper function (also on the host for nn_math.h)
  *   RK_LID, RK_GROUP, RK_LSIZE, RK_NGROUPS   ids and sizes in dimension 0
  *   RK_BARRIER()    every work-item of the group waits; memory is visible
+ *   RK_SCRATCH_ARG(name), RK_SCRATCH_DECL(name)  float work-group memory
+ *                   sized at launch: OpenCL passes it as the kernel's last
+ *                   argument, CUDA declares it extern in the kernel body
  *   rk_i64, rk_u64, rk_u32                   fixed-width integers
  *   RK_FMUL, RK_FADD, RK_DMUL, RK_DADD       one rounding each, never fused
  *   RK_EXPF, RK_TANHF, RK_SQRTF, RK_ISFINITE  float maths
@@ -38,6 +41,8 @@
 #define RK_LSIZE ((int)get_local_size(0))
 #define RK_NGROUPS ((int)get_num_groups(0))
 #define RK_BARRIER() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+#define RK_SCRATCH_ARG(name) , __local float *name
+#define RK_SCRATCH_DECL(name)
 typedef long rk_i64;
 typedef ulong rk_u64;
 typedef uint rk_u32;
@@ -63,6 +68,8 @@ typedef uint rk_u32;
 #define RK_LSIZE ((int)blockDim.x)
 #define RK_NGROUPS ((int)gridDim.x)
 #define RK_BARRIER() __syncthreads()
+#define RK_SCRATCH_ARG(name)
+#define RK_SCRATCH_DECL(name) extern __shared__ float name[];
 typedef long long rk_i64;
 typedef unsigned long long rk_u64;
 typedef unsigned int rk_u32;

@@ -389,3 +389,58 @@ static void steps_repeat(const reel_nn_backend *dev)
     unmake(&s);
 }
 Test(nn_devices, the_same_steps_give_the_same_bits) { each_backend(steps_repeat); }
+
+/* A backend that trains a whole epoch per call (OpenCL: the fused kernel,
+ * one work-group per net) gives the bits of its own step-by-step kernels:
+ * the same sums in the same order (only the loss is reduced in another
+ * order, and it feeds nothing back). Also at a batch too large for the
+ * fused kernel (it falls back to the step kernels), against the CPU. */
+static void train_net(const reel_nn_backend *be, const setup *s, const uint8_t *Y8, long batch, float *out,
+                      double *val)
+{
+    reel_fit_ctx ctx = {.d = 21, .L = 7, .X = s->X, .Y = Y8, .n = 500, .Xv = s->X + 500 * 21, .Yv = Y8 + 500 * 7,
+                        .nv = 100, .seed = 4, .threads = 1, .device = "auto", .name = "epoch-test"};
+    reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 1e-3}, .batch_size = batch, .epochs = 2, .patience = 5,
+                            .ema = 0.99, .threshold = 0.5f, .seed = 4};
+    reel_error err;
+    reel_nn_train_result r;
+    void *b = be->create(&s->spec, 1, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_eq(be->set_params(b, s->params, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(be, b, &s->spec, &o, &ctx, &r, &err), 0, "%s", err.msg);
+    *val = r.best_val_loss;
+    cr_assert_eq(be->get_params(b, out, &err), 0, "%s", err.msg);
+    reel_history_free(&r.history);
+    be->destroy(b);
+}
+
+static void epoch_at_once(const reel_nn_backend *dev)
+{
+    if (!dev->train_epoch) {
+        printf("nn_devices [%s]: no whole-epoch training here\n", cur_label);
+        return;
+    }
+    setup s;
+    make(&s, U, "softmax", 21, 7, 600, 9);
+    uint8_t *Y8 = malloc(s.n * 7);
+    for (size_t i = 0; i < s.n * 7; i++)
+        Y8[i] = s.Y[i] > 0.5f;
+    size_t np = s.spec.n_params;
+    float *w[3] = {malloc(np * sizeof(float)), malloc(np * sizeof(float)), malloc(np * sizeof(float))};
+    double val[3];
+    train_net(dev, &s, Y8, 10, w[0], &val[0]);
+    setenv("REEL_OPENCL_LAYERED", "1", 1);
+    train_net(dev, &s, Y8, 10, w[1], &val[1]);
+    unsetenv("REEL_OPENCL_LAYERED");
+    printf("nn_devices [%s] whole epochs vs steps: val loss %.9g vs %.9g\n", cur_label, val[0], val[1]);
+    cr_expect_eq(memcmp(w[0], w[1], np * sizeof(float)), 0, "%s: whole epochs and steps differ", cur_label);
+    cr_expect_eq(val[0], val[1]);
+    train_net(dev, &s, Y8, 300, w[0], &val[0]); /* past the fused kernel's rows */
+    train_net(&reel_nn_cpu_backend, &s, Y8, 300, w[2], &val[2]);
+    cr_expect(close_all("weights after 2 epochs of batch 300", w[0], w[2], np, 2e-3, 1e-2));
+    for (int k = 0; k < 3; k++)
+        free(w[k]);
+    free(Y8);
+    unmake(&s);
+}
+Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits) { each_backend(epoch_at_once); }

@@ -83,12 +83,12 @@ static int forest_save(const void *state, reel_tensors *out, cJSON *meta, reel_e
     return reel_trees_save(state, out, err);
 }
 
-static void *forest_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                         reel_error *err)
+static void *forest_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                         const cJSON *meta, reel_error *err)
 {
     (void)params;
     (void)meta;
-    return reel_trees_load(d, L, in, err);
+    return reel_trees_load(d, L, threads, in, err);
 }
 
 static void forest_free(void *state) { reel_trees_free(state); }

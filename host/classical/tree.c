@@ -384,7 +384,7 @@ static int tree_valid(const reel_tree *t, size_t d)
     return 1;
 }
 
-reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err)
+reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors *in, reel_error *err)
 {
     const reel_tensor *counts = reel_tensors_get(in, "tree_nodes", REEL_I32, 0, err);
     if (!counts)
@@ -412,7 +412,7 @@ reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_err
         reel_fail(err, "tree model: no trees");
         return NULL;
     }
-    reel_trees *f = reel_trees_new(nt, d, L, omp_get_max_threads());
+    reel_trees *f = reel_trees_new(nt, d, L, threads);
     if (!f) {
         reel_fail(err, "out of memory");
         return NULL;

@@ -128,7 +128,7 @@ void reel_trees_importances(const reel_trees *f, double *imp);
 /* Node arrays of all trees concatenated; "tree_nodes" holds each tree's count. */
 int reel_trees_save(const reel_trees *f, reel_tensors *out, reel_error *err);
 /* Checks every array and index (a damaged file fails with a message). */
-reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err);
+reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors *in, reel_error *err);
 
 /* Feature importances of a fitted `tree` or `forest` model (d entries). */
 int reel_model_importances(const reel_model *m, double *imp, reel_error *err);

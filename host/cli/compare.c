@@ -125,7 +125,7 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
             .rule_detail = rule_detail(&r->model, p->ds.labels, details[i], sizeof details[i]),
             .samples_f1_untuned = r->untuned.samples_f1,
         };
-        if (strcmp(r->model.kind->name, "random") == 0)
+        if (r->model.kind->is_baseline)
             baseline = r->model.name;
     }
     char title[512];
@@ -266,8 +266,8 @@ int reel_cmd_compare(int argc, char **argv)
             fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
         const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[i]);
         char *ck = NULL;
-        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(reel_model_def(names[i]), "kind"));
-        if (ck_dir && kind && strcmp(kind, "mlp") == 0) {
+        const reel_model_kind *kind = reel_model_def_kind(names[i]);
+        if (ck_dir && kind && kind->resumable) {
             char file[300];
             snprintf(file, sizeof file, "checkpoint_%s.safetensors", names[i]);
             ck = reel_path_join(ck_dir, file);

@@ -7,7 +7,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "nn/spec.h"
 #include "nn/device.h"
 #include "nn/opencl.h"
 #include "store/model_file.h"
@@ -45,7 +44,7 @@ static int describe_model_file(const char *path)
 {
     reel_model_file f;
     reel_error err;
-    if (reel_model_file_load(&f, path, &err)) {
+    if (reel_model_file_load(&f, path, 1, &err)) {
         fprintf(stderr, "reel info: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }
@@ -55,17 +54,9 @@ static int describe_model_file(const char *path)
     char *params = cJSON_PrintUnformatted(f.model.params);
     printf("params: %s\n", params);
     cJSON_free(params);
-    reel_nn_spec net;
-    reel_error ignored;
-    if (strcmp(f.model.kind->name, "mlp") == 0 &&
-        reel_nn_spec_from_params(&net, f.model.params, f.pre.d, f.model.L, &ignored) == 0) {
-        printf("net: %zu", net.d); /* the widths after "width" scaled them */
-        for (size_t l = 0; l < net.n_layers; l++)
-            printf(" -> %zu%s%s", net.layer[l].out, net.layer[l].act == REEL_ACT_NONE ? "" : " ",
-                   net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
-        printf(" (%s head, %zu parameters)\n", net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid",
-               net.n_params);
-    }
+    char what[1024];
+    if (f.model.kind->describe && f.model.kind->describe(f.model.params, f.pre.d, f.model.L, what, sizeof what) == 0)
+        printf("%s\n", what);
     char rule[64];
     const reel_decision *dr = &f.model.rule;
     printf("decision rule: %s\nlabels:", reel_decision_name(dr, rule, sizeof rule));

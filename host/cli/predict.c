@@ -81,19 +81,22 @@ int reel_cmd_predict(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
+    reel_common_opts c;
+    reel_common_defaults(&c);
+    c.threads = threads;
+    c.quiet = quiet;
+    if (reel_common_apply(&c, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return REEL_EXIT_USAGE;
+    }
     const char *inputs[] = {model_file, data};
     if (out && reel_check_output_file("--out", out, inputs, 2, &err)) {
         fprintf(stderr, "reel predict: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }
-    reel_common_opts c;
-    reel_common_defaults(&c);
-    c.threads = threads;
-    c.quiet = quiet;
-    reel_common_apply(&c, &err);
 
     reel_model_file mf;
-    if (reel_model_file_load(&mf, model_file, &err)) {
+    if (reel_model_file_load(&mf, model_file, c.threads, &err)) {
         fprintf(stderr, "reel predict: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }

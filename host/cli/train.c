@@ -92,8 +92,8 @@ int reel_cmd_train(int argc, char **argv)
         r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_model_name_list());
     if (r == 0 && !reel_model_def(model))
         r = reel_fail(&err, "reel train: unknown model '%s'; valid models: %s", model, reel_model_name_list());
-    if (r == 0 && checkpoint && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(reel_model_def(model), "kind")),
-                                       "mlp") != 0)
+    const reel_model_kind *kind = r == 0 ? reel_model_def_kind(model) : NULL;
+    if (r == 0 && checkpoint && !(kind && kind->resumable))
         r = reel_fail(&err, "reel train: --checkpoint is for the nets (a %s model trains in one go)", model);
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
         r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);

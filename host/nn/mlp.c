@@ -10,7 +10,6 @@
  * (nn/input.h: "auto" or "standard"), fitted on the training rows and kept
  * in the file's kind state as "input" (not among the tensors, so the
  * state_dict stays torch's). */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,8 +180,8 @@ static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_erro
     return 0;
 }
 
-static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                      reel_error *err)
+static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                      const cJSON *meta, reel_error *err)
 {
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -222,7 +221,7 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensor
     /* A loaded net predicts on the CPU. */
     s->be = &reel_nn_cpu_backend;
     snprintf(s->device, sizeof s->device, "cpu");
-    if (!(s->b = s->be->create(&s->spec, omp_get_max_threads(), err)) || s->be->set_params(s->b, s->params, err))
+    if (!(s->b = s->be->create(&s->spec, threads, err)) || s->be->set_params(s->b, s->params, err))
         goto fail;
     return s;
 fail:
@@ -230,11 +229,31 @@ fail:
     return NULL;
 }
 
+/* "net: d -> w relu -> ... (head, n parameters)": the widths after "width"
+ * scaled them. */
+static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size_t n)
+{
+    reel_nn_spec net;
+    reel_error ignored;
+    if (reel_nn_spec_from_params(&net, params, d, L, &ignored))
+        return -1;
+    size_t len = (size_t)snprintf(buf, n, "net: %zu", net.d);
+    for (size_t l = 0; l < net.n_layers; l++)
+        len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
+                                net.layer[l].act == REEL_ACT_NONE ? "" : " ",
+                                net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
+    snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
+             net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
+    return 0;
+}
+
 static const char *mlp_device(const void *state) { return ((const mlp_state *)state)->device; }
 
 const reel_model_kind reel_kind_mlp = {
     .name = "mlp",
     .standardize = 0, /* raw features: the net's own transform (nn/input.h) */
+    .resumable = 1,
+    .onnx = 1,
     .check = mlp_check,
     .fit = mlp_fit,
     .predict_proba = mlp_predict,
@@ -244,4 +263,5 @@ const reel_model_kind reel_kind_mlp = {
     .device = mlp_device,
     .history = mlp_history,
     .default_threshold = mlp_default_threshold,
+    .describe = mlp_describe,
 };

@@ -36,7 +36,7 @@ typedef struct {
     cl_device_id id;
     reel_opencl_info info;
     int can_round; /* correctly rounded float division and sqrt */
-    size_t max_alloc, max_group;
+    size_t max_alloc, max_group, local_mem;
     /* built at first use, under the lock */
     int tried;
     cl_context ctx;
@@ -135,6 +135,9 @@ static void list_devices(void)
             size_t group = 1;
             clGetDeviceInfo(ids[i], CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof group, &group, NULL);
             d->max_group = group;
+            cl_ulong lm = 0;
+            clGetDeviceInfo(ids[i], CL_DEVICE_LOCAL_MEM_SIZE, sizeof lm, &lm, NULL);
+            d->local_mem = (size_t)lm;
             cl_device_fp_config fp = 0;
             clGetDeviceInfo(ids[i], CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
             d->can_round = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
@@ -246,12 +249,13 @@ enum {
     K_ADAMW,
     K_AVG_UPDATE,
     K_AVG_GET,
+    K_FUSED,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
     "rk_gather_rows", "rk_linear_forward", "rk_head_rows", "rk_act_backward_bias",
     "rk_weight_grad", "rk_input_grad",     "rk_finish_step", "rk_sum_rows",
-    "rk_adamw",       "rk_avg_update",     "rk_avg_get",
+    "rk_adamw",       "rk_avg_update",     "rk_avg_get",     "rk_fused_epoch",
 };
 
 typedef struct {
@@ -271,6 +275,9 @@ typedef struct {
     cl_mem loss_acc, eval_acc, bad_step, batch_loss;
     cl_mem avg_sum, avg_out; /* the moving average (when first used) */
     cl_mem ex, ey, ea, eb, ep, erow; /* an eval chunk (when first used) */
+    cl_mem layers;                   /* the fused kernel's layer table */
+    cl_mem ep_f, ep_a;               /* an epoch's per-step scalars and averaging decays */
+    size_t ep_cap;
 } cl_net;
 
 static void rel(cl_mem *m)
@@ -290,7 +297,8 @@ static void ocl_destroy(void *p)
     cl_mem *all[] = {&c->params, &c->grads,    &c->m,        &c->v,        &c->X,         &c->Y,
                      &c->order,  &c->xb,       &c->yb,       &c->g0,       &c->g1,        &c->rowloss,
                      &c->loss_acc, &c->eval_acc, &c->bad_step, &c->batch_loss, &c->avg_sum, &c->avg_out,
-                     &c->ex,     &c->ey,       &c->ea,       &c->eb,       &c->ep,        &c->erow};
+                     &c->ex,     &c->ey,       &c->ea,       &c->eb,       &c->ep,        &c->erow,
+                     &c->layers, &c->ep_f,     &c->ep_a};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         rel(all[i]);
     for (size_t l = 0; l < REEL_NN_MAX_LAYERS; l++)
@@ -826,6 +834,140 @@ static int ocl_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
     return ocl_eval(p, X, Y, n, loss, P, err);
 }
 
+/* ------------------------------------------------------ the fused epoch */
+
+#define FUSED_ROWS 256 /* RK_FUSED_ROWS */
+#define FUSED_T 256    /* RK_FUSED_T */
+#define LY 6           /* RK_LY */
+/* What the fused kernel's static work-group arrays take, and a margin. */
+#define FUSED_STATIC (FUSED_ROWS * sizeof(double) + FUSED_T * sizeof(int) + 1024)
+
+/* The scratch floats a fused step of `batch` rows needs. */
+static size_t fused_floats(const reel_nn_spec *s, size_t batch)
+{
+    size_t w = s->d + s->L + 2 * s->max_width;
+    for (size_t l = 0; l < s->n_layers; l++)
+        w += s->layer[l].out;
+    return batch * w;
+}
+
+/* Whether the fused kernel takes this net at this batch size here. */
+static int fused_fits(const cl_net *c, size_t batch)
+{
+    if (getenv("REEL_OPENCL_LAYERED")) /* for comparisons: the layered path only */
+        return 0;
+    size_t need = fused_floats(&c->spec, batch) * sizeof(float) + FUSED_STATIC;
+    return batch <= FUSED_ROWS && c->spec.n_params < 0x7fffffff && need <= c->d->local_mem;
+}
+
+static int fused_setup(cl_net *c, size_t steps, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    if (!c->layers && alloc(c, &c->layers, LY * s->n_layers * sizeof(int), "the layer table", err))
+        return -1;
+    if (steps > c->ep_cap) {
+        c->ep_cap = 0;
+        if (alloc(c, &c->ep_f, 2 * steps * sizeof(float), "an epoch's step scalars", err) ||
+            alloc(c, &c->ep_a, steps * sizeof(double), "an epoch's step scalars", err))
+            return -1;
+        c->ep_cap = steps;
+    }
+    return 0;
+}
+
+/* The layer table for steps of `batch` rows: each layer's output starts
+ * after the inputs and the earlier layers' outputs. */
+static int fused_layers(cl_net *c, size_t batch, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    int t[LY * REEL_NN_MAX_LAYERS];
+    size_t h = batch * s->d;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const reel_nn_layer *ly = &s->layer[l];
+        t[LY * l + 0] = (int)ly->in;
+        t[LY * l + 1] = (int)ly->out;
+        t[LY * l + 2] = (int)ly->act;
+        t[LY * l + 3] = (int)h;
+        t[LY * l + 4] = (int)ly->w_off;
+        t[LY * l + 5] = (int)ly->b_off;
+        h += batch * ly->out;
+    }
+    return put(c, c->layers, t, LY * s->n_layers * sizeof(int), err);
+}
+
+static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long first_step, const double *avg_a,
+                           reel_error *err)
+{
+    cl_net *c = p;
+    const reel_nn_spec *s = &c->spec;
+    size_t n = c->n_order;
+    if (batch == 0 || n == 0)
+        return reel_fail(err, "train epoch: batch %zu over a row order of %zu", batch, n);
+    size_t steps = (n + batch - 1) / batch;
+    if (!fused_fits(c, batch) || n > 0x7fffffff) { /* the layered kernels, step by step */
+        for (size_t k = 0; k < steps; k++) {
+            size_t start = k * batch, m = n - start < batch ? n - start : batch;
+            int r = ocl_train_step(c, start, m, opt, first_step + (long)k + 1, NULL, err);
+            if (r != 0)
+                return r;
+            if (avg_a && avg_a[k] >= 0 && ocl_avg_update(c, avg_a[k], err))
+                return -1;
+        }
+        long bad = 0;
+        return ocl_first_bad_step(c, &bad, err) ? -1 : bad != 0;
+    }
+    if (fused_setup(c, steps, err) || fused_layers(c, batch, err) || (avg_a && avg_alloc(c, err)))
+        return -1;
+    float *f = malloc(2 * steps * sizeof *f);
+    if (!f)
+        return reel_fail(err, "out of memory");
+    for (size_t k = 0; k < steps; k++) {
+        rk_adamw_k kw = reel_adamw_scalars(opt, first_step + (long)k + 1);
+        f[k] = kw.step_size;
+        f[steps + k] = kw.bc2_sqrt;
+    }
+    int e = put(c, c->ep_f, f, 2 * steps * sizeof *f, err);
+    free(f);
+    if (e || (avg_a && put(c, c->ep_a, avg_a, steps * sizeof *avg_a, err)))
+        return -1;
+    rk_adamw_k k0 = reel_adamw_scalars(opt, first_step + 1);
+    args a = kargs(c, K_FUSED);
+    am(&a, c->X);
+    am(&a, c->Y);
+    am(&a, c->order);
+    ai(&a, (long)n);
+    ai(&a, (long)batch);
+    ai(&a, (long)s->d);
+    ai(&a, (long)s->L);
+    ai(&a, (long)s->head);
+    ai(&a, (long)s->n_layers);
+    am(&a, c->layers);
+    ai(&a, (long)s->max_width);
+    am(&a, c->params);
+    am(&a, c->grads);
+    am(&a, c->m);
+    am(&a, c->v);
+    au(&a, s->n_params);
+    af(&a, k0.decay);
+    af(&a, k0.b1);
+    af(&a, k0.c1);
+    af(&a, k0.b2);
+    af(&a, k0.c2);
+    af(&a, k0.eps);
+    am(&a, c->ep_f);
+    am(&a, c->ep_a);
+    am(&a, avg_a ? c->avg_sum : NULL);
+    al(&a, first_step);
+    am(&a, c->batch_loss);
+    am(&a, c->loss_acc);
+    am(&a, c->bad_step);
+    arg(&a, fused_floats(s, batch) * sizeof(float), NULL);
+    long bad = 0;
+    if (launch(c, &a, 0, err) || ocl_first_bad_step(c, &bad, err)) /* one wait per epoch */
+        return -1;
+    return bad != 0;
+}
+
 static const reel_nn_backend backend = {
     .name = "opencl",
     .create = ocl_create,
@@ -846,6 +988,7 @@ static const reel_nn_backend backend = {
     .predict = ocl_predict,
     .eval_loss = ocl_eval_loss,
     .destroy = ocl_destroy,
+    .train_epoch = ocl_train_epoch,
 };
 
 const reel_nn_backend *reel_nn_opencl_backend(void) { return &backend; }
