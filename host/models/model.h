@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     size_t epochs;
     double *train_loss, *valid_loss, *valid_f1; /* epochs each */
+    char *csv; /* history_<name>.csv as written (NULL when not kept) */
 } reel_history;
 
 void reel_history_add(reel_history *h, double train_loss, double valid_loss, double valid_f1);

@@ -569,6 +569,9 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
     }
     rc = 0;
+    free(res->history.csv); /* kept: compare over MPI ranks ships it to rank 0 */
+    res->history.csv = lp.h.text;
+    lp.h.text = NULL;
 done:
     free(lp.ck_avg);
     free(lp.w.live);
