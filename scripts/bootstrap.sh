@@ -3,7 +3,8 @@
 # silent when everything is there. Uses sudo when not root.
 set -euo pipefail
 
-pkgs="cmake gcc make pkg-config libcjson-dev libcriterion-dev libopenblas-dev liblapacke-dev curl python3 ca-certificates"
+pkgs="cmake gcc make pkg-config libcjson-dev libcriterion-dev libopenblas-dev liblapacke-dev curl python3 ca-certificates
+ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd openmpi-bin libopenmpi-dev"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

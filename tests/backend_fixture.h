@@ -1,4 +1,4 @@
-/* Backends side by side (tests/test_nn_gpu.c, tests/test_nn_backend.c):
+/* Backends side by side (tests/test_nn_devices.c, tests/test_nn_backend.c):
  * random data for a net, the box and U layer lists, a comparison that
  * prints its largest difference, and the starting point of the resumed
  * steps the checkpoint check runs on every backend. */

@@ -393,3 +393,32 @@ Test(cli, decision_rule_is_saved_and_applied_by_predict)
     expect_failure("tworules", "train --model tree --data %s --labels L1,L2,L3 --decision expected-f1 "
                    "--tune-thresholds global", csv, 2, "give one");
 }
+
+/* reel decide: another model's probabilities decided by reel's rules. */
+Test(cli, decide_applies_a_rule_to_given_probabilities)
+{
+    const char *v = tmp_write("dv.csv", "p_A,p_B,A,B\n0.9,0.2,1,0\n0.4,0.3,1,0\n0.1,0.8,0,1\n0.3,0.35,0,1\n");
+    const char *t = tmp_write("dt.csv", "p_A,p_B,A,B\n0.45,0.1,1,0\n0.2,0.33,0,1\n0.1,0.1,0,1\n");
+    char args[1024], *out, *err;
+    snprintf(args, sizeof args, "decide --valid %s --test %s --labels A,B --decision tuned-per-label", v, t);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    /* per label: A's cut lies between 0.3 and 0.4, B's between 0.3 and 0.35 */
+    const cJSON *pred = cJSON_GetObjectItem(doc, "predicted");
+    cr_expect_str_eq(cJSON_GetArrayItem(pred, 0)->valuestring, "A");
+    cr_expect_str_eq(cJSON_GetArrayItem(pred, 1)->valuestring, "B");
+    cr_expect_str_eq(cJSON_GetArrayItem(pred, 2)->valuestring, "");
+    cr_expect_float_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "metrics"), "samples_f1")->valuedouble,
+                       2.0 / 3.0, 1e-12);
+    cr_expect_float_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "metrics_untuned"), "samples_f1")->valuedouble,
+                       0.0, 1e-12);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "decide --valid %s --test %s --labels A,C", v, t);
+    cr_expect_eq(run_reel(args, &out, &err), 1);
+    cr_expect(err && strstr(err, "no numeric column p_C"), "%s", err);
+    free(out);
+    free(err);
+}

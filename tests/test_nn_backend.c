@@ -1,5 +1,5 @@
 /* The backend contract on the CPU backend, where CI runs it: set_data
- * clears the row order, and the resumed steps that test_nn_gpu compares
+ * clears the row order, and the resumed steps that test_nn_devices compares
  * between backends start from a sane point (steps of about lr, results
  * that rounding differences do not flip). */
 #include <criterion/criterion.h>
@@ -58,7 +58,7 @@ Test(nn_backend, resume_fixture_is_sane_and_insensitive_to_rounding)
 {
     const reel_nn_backend *be = &reel_nn_cpu_backend;
     setup s;
-    make(&s, BOX, "sigmoid", 21, 7, 200, 11); /* as test_nn_gpu's moments_round_trip_and_resume */
+    make(&s, BOX, "sigmoid", 21, 7, 200, 11); /* as test_nn_devices's moments_round_trip_and_resume */
     size_t np = s.spec.n_params;
     float *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v), *out = malloc(np * sizeof *out),
           *out2 = malloc(np * sizeof *out2), *p2 = malloc(np * sizeof *p2), *X2 = malloc(s.n * 21 * sizeof *X2);
@@ -77,7 +77,7 @@ Test(nn_backend, resume_fixture_is_sane_and_insensitive_to_rounding)
     cr_expect_leq(move, RESUME_STEPS * 10 * resume_opt.lr, "a weight moved by %g", move);
 
     /* The same steps from nudged weights and inputs stay well inside the
-     * tolerance test_nn_gpu allows between backends. */
+     * tolerance test_nn_devices allows between backends. */
     memcpy(p2, s.params, np * sizeof *p2);
     memcpy(X2, s.X, s.n * 21 * sizeof *X2);
     nudge(p2, np);

@@ -358,7 +358,7 @@ Test(nn_train, save_load_round_trip)
     const reel_tensor *w = reel_tensors_get(&bag, "0.weight", REEL_F32, 0, &err);
     cr_expect(w->ndim == 2 && w->shape[0] == 64 && w->shape[1] == 4, "0.weight must be out x in");
 
-    void *loaded = m.kind->load(m.params, 4, 3, &bag, meta, &err);
+    void *loaded = m.kind->load(m.params, 4, 3, 1, &bag, meta, &err);
     cr_assert_not_null(loaded, "%s", err.msg);
     float *P = malloc(50 * 3 * sizeof *P), *Q = malloc(50 * 3 * sizeof *Q);
     cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 50, P, &err), 0);
@@ -371,7 +371,7 @@ Test(nn_train, save_load_round_trip)
     cJSON *other = cJSON_Parse("{\"layers\": [{\"width\": 5}]}");
     reel_model m2;
     cr_assert_eq(reel_model_init(&m2, "u", other, &err), 0, "%s", err.msg);
-    cr_expect_null(m.kind->load(m2.params, 4, 3, &bag, meta, &err));
+    cr_expect_null(m.kind->load(m2.params, 4, 3, 1, &bag, meta, &err));
     cr_expect(strstr(err.msg, "0.weight") != NULL, "%s", err.msg);
     reel_model_free(&m2);
     cJSON_Delete(other);

@@ -51,10 +51,37 @@ Test(params, user_values_override_defaults)
     reel_model m;
     reel_error err;
     cr_assert_eq(reel_model_init(&m, "random", u, &err), 0);
-    cr_expect_float_eq(reel_param_num(m.params, "p"), 0.25, 1e-12);
-    cr_expect(reel_param_is_null(m.params, "seed"));
+    reel_params_reader r;
+    reel_params_read_begin(&r, m.params, "random");
+    cr_expect_float_eq(reel_param_num(&r, "p"), 0.25, 1e-12);
+    cr_expect(reel_param_is_null(&r, "seed"));
+    cr_expect_eq(reel_params_read_end(&r, &err), 0);
     reel_model_free(&m);
     cJSON_Delete(u);
+}
+
+/* A key the code reads but the definition does not declare (a typo in C),
+ * or a value read as the wrong type, fails naming the key instead of
+ * reading as 0. */
+Test(params, reading_an_undeclared_key_fails)
+{
+    reel_model m;
+    reel_error err;
+    cr_assert_eq(reel_model_init(&m, "box", NULL, &err), 0);
+    reel_params_reader r;
+    reel_params_read_begin(&r, m.params, "mlp");
+    cr_expect_gt(reel_param_num(&r, "lr"), 0.0);
+    cr_expect_eq(reel_params_read_end(&r, &err), 0);
+    cr_expect_eq(reel_param_num(&r, "lrr"), 0.0);
+    cr_expect_eq(reel_param_num(&r, "beta1"), 0.9); /* later reads keep the first miss */
+    cr_assert_neq(reel_params_read_end(&r, &err), 0);
+    cr_expect(strstr(err.msg, "params for mlp: key 'lrr' is read but not declared"), "%s", err.msg);
+
+    reel_params_read_begin(&r, m.params, "mlp");
+    reel_param_num(&r, "head");
+    cr_assert_neq(reel_params_read_end(&r, &err), 0);
+    cr_expect(strstr(err.msg, "key 'head' is read as a number"), "%s", err.msg);
+    reel_model_free(&m);
 }
 
 static void fit_ctx(reel_fit_ctx *c, const float *X, const uint8_t *Y, size_t n, size_t L)
@@ -109,7 +136,7 @@ Test(baselines, prior_is_training_frequency)
     reel_tensors t = {0};
     cJSON *meta = cJSON_CreateObject();
     cr_assert_eq(m.kind->save(m.state, &t, meta, &err), 0);
-    void *s = m.kind->load(m.params, 1, 2, &t, meta, &err);
+    void *s = m.kind->load(m.params, 1, 2, 1, &t, meta, &err);
     cr_assert_not_null(s, "%s", err.msg);
     float Q[2];
     m.kind->predict_proba(s, X, 1, Q, &err);

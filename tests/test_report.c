@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
+#include "eval/calibration.h"
 #include "eval/report.h"
 #include "eval/svg.h"
 #include "helpers.h"
@@ -302,9 +305,9 @@ Test(report, every_svg_has_size_and_viewbox)
 {
     fixture *f = make_fixture();
     char *html = read_in(write_report(f, "svg"), "report.html");
-    /* bars, 2 x (loss, F1), heatmap, confusion bars */
-    cr_expect_eq(count(html, "<svg "), 7);
-    cr_expect_eq(count(html, "</svg>"), 7);
+    /* bars, 2 x (loss, F1), heatmap, a reliability diagram per genre, confusion bars */
+    cr_expect_eq(count(html, "<svg "), 7 + NL);
+    cr_expect_eq(count(html, "</svg>"), 7 + NL);
     for (const char *p = strstr(html, "<svg "); p; p = strstr(p + 1, "<svg ")) {
         size_t len = (size_t)(strchr(p, '>') - p);
         char *tag = strndup(p, len);
@@ -528,5 +531,66 @@ Test(report, long_model_names_stay_whole_in_tables)
     cr_expect_not_null(strstr(html, cell), "leaderboard keeps the whole name");
     cr_expect_not_null(strstr(html, ">forest_tuned_with_a_rathe...</text>"), "charts cut it to 28 characters");
     free(html);
+    free_fixture(f);
+}
+
+/* ---- calibration ---- */
+
+Test(report, calibration_matches_scikit_learn)
+{
+    char *text = reel_read_file(REEL_TEST_FIXTURES "/calibration.json", NULL, NULL);
+    cr_assert_not_null(text, "tests/fixtures/calibration.json missing (tests/fixtures/make_calibration.py)");
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    int ci = 0;
+    for (const cJSON *c = cJSON_GetObjectItem(doc, "cases")->child; c; c = c->next, ci++) {
+        size_t n = (size_t)cJSON_GetObjectItem(c, "n")->valueint, L = (size_t)cJSON_GetObjectItem(c, "L")->valueint;
+        float *P = malloc(n * L * sizeof *P);
+        uint8_t *Y = malloc(n * L);
+        for (size_t i = 0; i < n * L; i++) {
+            P[i] = (float)cJSON_GetArrayItem(cJSON_GetObjectItem(c, "p"), (int)i)->valuedouble;
+            Y[i] = (uint8_t)cJSON_GetArrayItem(cJSON_GetObjectItem(c, "y"), (int)i)->valueint;
+        }
+        for (size_t k = 0; k < L; k++) {
+            const cJSON *want = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "labels"), (int)k);
+            reel_calibration cal;
+            reel_calibration_compute(&cal, P, Y, n, L, k);
+            cr_expect_float_eq(cal.brier, cJSON_GetObjectItem(want, "brier")->valuedouble, 1e-12, "case %d", ci);
+            /* scikit-learn lists the non-empty bins in order */
+            const cJSON *frac = cJSON_GetObjectItem(want, "frac_pos"), *mean = cJSON_GetObjectItem(want, "mean_p");
+            int j = 0;
+            for (size_t b = 0; b < REEL_CAL_BINS; b++) {
+                if (!cal.count[b])
+                    continue;
+                cr_assert_lt(j, cJSON_GetArraySize(frac), "case %d label %zu: more bins than scikit-learn", ci, k);
+                cr_expect_float_eq(cal.frac_pos[b], cJSON_GetArrayItem(frac, j)->valuedouble, 1e-12,
+                                   "case %d label %zu bin %zu", ci, k, b);
+                cr_expect_float_eq(cal.mean_p[b], cJSON_GetArrayItem(mean, j)->valuedouble, 1e-12,
+                                   "case %d label %zu bin %zu", ci, k, b);
+                j++;
+            }
+            cr_expect_eq(j, cJSON_GetArraySize(frac), "case %d label %zu: bin count", ci, k);
+        }
+        free(P);
+        free(Y);
+    }
+    cJSON_Delete(doc);
+}
+
+Test(report, calibration_view_per_genre)
+{
+    fixture *f = make_fixture();
+    const char *dir = write_report(f, "cal");
+    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    cr_expect(strstr(html, "id=\"calibration\""), "no calibration section");
+    cr_expect(strstr(html, "Brier score"));
+    for (size_t k = 0; k < NL; k++) { /* one reliability diagram per genre, titled with it */
+        char want[128];
+        snprintf(want, sizeof want, "aria-label=\"%s\"", k == SCIFI ? "Sci-Fi &amp; &lt;Fantasy&gt;" : LABELS[k]);
+        cr_expect(strstr(html, want), "no reliability diagram %s", want);
+    }
+    cr_expect(strstr(md, "## Calibration per genre"));
+    free(html);
+    free(md);
     free_fixture(f);
 }

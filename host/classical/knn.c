@@ -9,7 +9,6 @@
  *             all the weight (one each), as scikit-learn does.
  * "kd_tree" is accepted and answers exactly as brute force does. */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,11 +36,36 @@ static void knn_free(void *state)
     free(s);
 }
 
+/* The params, decoded once. */
+typedef struct {
+    long k;
+    int by_distance;
+    const char *metric;
+    double p;
+} knn_params;
+
+static int knn_params_get(const cJSON *params, knn_params *kp, reel_error *err)
+{
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "knn");
+    kp->k = reel_param_int(&r, "n_neighbors");
+    const char *w = reel_param_str(&r, "weights");
+    kp->by_distance = w && strcmp(w, "distance") == 0;
+    kp->metric = reel_param_str(&r, "metric");
+    if (!kp->metric)
+        kp->metric = "minkowski";
+    kp->p = reel_param_num(&r, "p");
+    return reel_params_read_end(&r, err);
+}
+
 /* A state holding copies of X and Y, ready to search. */
 static knn_state *knn_new(const cJSON *params, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
                           int threads, reel_error *err)
 {
-    long k = reel_param_int(params, "n_neighbors");
+    knn_params kp;
+    if (knn_params_get(params, &kp, err))
+        return NULL;
+    long k = kp.k;
     if (k < 1 || (size_t)k > n) {
         reel_fail(err, "knn: n_neighbors (%ld) must not exceed the number of training rows (%zu)", k, n);
         return NULL;
@@ -56,8 +80,7 @@ static knn_state *knn_new(const cJSON *params, const float *X, const uint8_t *Y,
     s->L = L;
     s->k = (size_t)k;
     s->threads = threads > 0 ? threads : 1;
-    const char *w = reel_param_str(params, "weights");
-    s->by_distance = w && strcmp(w, "distance") == 0;
+    s->by_distance = kp.by_distance;
     s->X = malloc((n * d > 0 ? n * d : 1) * sizeof *s->X);
     s->Y = malloc(n * L > 0 ? n * L : 1);
     if (!s->X || !s->Y) {
@@ -69,9 +92,7 @@ static knn_state *knn_new(const cJSON *params, const float *X, const uint8_t *Y,
         memcpy(s->X, X, n * d * sizeof *X);
     if (n * L > 0)
         memcpy(s->Y, Y, n * L);
-    const char *metric = reel_param_str(params, "metric");
-    if (reel_knn_index_init(&s->index, s->X, n, d, metric ? metric : "minkowski", reel_param_num(params, "p"),
-                            err)) {
+    if (reel_knn_index_init(&s->index, s->X, n, d, kp.metric, kp.p, err)) {
         knn_free(s);
         return NULL;
     }
@@ -165,8 +186,8 @@ static int knn_save(const void *state, reel_tensors *out, cJSON *meta, reel_erro
     return reel_tensors_add(out, "Y", REEL_U8, 2, ys, s->Y, err);
 }
 
-static void *knn_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                      reel_error *err)
+static void *knn_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                      const cJSON *meta, reel_error *err)
 {
     (void)meta;
     const reel_tensor *x = reel_tensors_get(in, "X", REEL_F32, 0, err);
@@ -180,7 +201,7 @@ static void *knn_load(const cJSON *params, size_t d, size_t L, const reel_tensor
     const reel_tensor *y = reel_tensors_get(in, "Y", REEL_U8, n * L, err);
     if (!y)
         return NULL;
-    return knn_new(params, x->data, y->data, n, d, L, omp_get_max_threads(), err);
+    return knn_new(params, x->data, y->data, n, d, L, threads, err);
 }
 
 const reel_model_kind reel_kind_knn = {

@@ -31,6 +31,7 @@ typedef struct {
     double *coef;      /* L x d */
     double *intercept; /* L */
     int softmax;       /* output "softmax" */
+    int threads;       /* for predicting; the BLAS calls of the fit use the process's BLAS threads */
 } ridge_state;
 
 static void ridge_free(void *state)
@@ -43,15 +44,34 @@ static void ridge_free(void *state)
     free(s);
 }
 
-static ridge_state *ridge_new(const cJSON *params, size_t d, size_t L)
+/* The params, decoded once. */
+typedef struct {
+    double alpha;
+    int intercept, positive, svd, softmax;
+} ridge_params;
+
+static int ridge_params_get(const cJSON *params, ridge_params *p, reel_error *err)
+{
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "ridge");
+    p->alpha = reel_param_num(&r, "alpha");
+    p->intercept = reel_param_bool(&r, "fit_intercept");
+    p->positive = reel_param_bool(&r, "positive");
+    const char *solver = reel_param_str(&r, "solver"), *out = reel_param_str(&r, "output");
+    p->svd = solver && strcmp(solver, "svd") == 0;
+    p->softmax = out && strcmp(out, "softmax") == 0;
+    return reel_params_read_end(&r, err);
+}
+
+static ridge_state *ridge_new(const ridge_params *p, size_t d, size_t L, int threads)
 {
     ridge_state *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->d = d;
     s->L = L;
-    const char *out = reel_param_str(params, "output");
-    s->softmax = out && strcmp(out, "softmax") == 0;
+    s->softmax = p->softmax;
+    s->threads = threads > 0 ? threads : 1;
     s->coef = calloc(d * L > 0 ? d * L : 1, sizeof *s->coef);
     s->intercept = calloc(L ? L : 1, sizeof *s->intercept);
     if (!s->coef || !s->intercept) {
@@ -196,15 +216,16 @@ static int normal_equations(const reel_fit_ctx *ctx, const double *mx, const dou
 static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     size_t n = ctx->n, d = ctx->d, L = ctx->L;
-    double alpha = reel_param_num(params, "alpha");
-    int intercept = reel_param_bool(params, "fit_intercept"), positive = reel_param_bool(params, "positive");
-    const char *solver = reel_param_str(params, "solver");
-    int svd = solver && strcmp(solver, "svd") == 0;
+    ridge_params rp;
+    if (ridge_params_get(params, &rp, err))
+        return NULL;
+    double alpha = rp.alpha;
+    int intercept = rp.intercept, positive = rp.positive, svd = rp.svd;
     if (n == 0) {
         reel_fail(err, "ridge: no training rows");
         return NULL;
     }
-    ridge_state *s = ridge_new(params, d, L);
+    ridge_state *s = ridge_new(&rp, d, L, ctx->threads);
     double *mx = calloc(d ? d : 1, sizeof *mx), *my = calloc(L ? L : 1, sizeof *my),
            *A = calloc(d * d > 0 ? d * d : 1, sizeof *A), *B = calloc(d * L > 0 ? d * L : 1, sizeof *B),
            *W = calloc(d * L > 0 ? d * L : 1, sizeof *W), *Xc = NULL, *Yc = NULL;
@@ -300,7 +321,7 @@ static int ridge_predict(const void *state, const float *X, size_t n, float *P, 
     (void)err;
     const ridge_state *s = state;
     size_t L = s->L;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(s->threads)
     for (size_t i = 0; i < n; i++) {
         const float *x = X + i * s->d;
         float *p = P + i * L;
@@ -330,15 +351,18 @@ static int ridge_save(const void *state, reel_tensors *out, cJSON *meta, reel_er
     return reel_tensors_add(out, "intercept", REEL_F64, 1, &s->L, s->intercept, err);
 }
 
-static void *ridge_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                        reel_error *err)
+static void *ridge_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                        const cJSON *meta, reel_error *err)
 {
     (void)meta;
     const reel_tensor *c = reel_tensors_get(in, "coef", REEL_F64, L * d, err);
     const reel_tensor *b = c ? reel_tensors_get(in, "intercept", REEL_F64, L, err) : NULL;
     if (!b)
         return NULL;
-    ridge_state *s = ridge_new(params, d, L);
+    ridge_params rp;
+    if (ridge_params_get(params, &rp, err))
+        return NULL;
+    ridge_state *s = ridge_new(&rp, d, L, threads);
     if (!s) {
         reel_fail(err, "out of memory");
         return NULL;
@@ -348,12 +372,14 @@ static void *ridge_load(const cJSON *params, size_t d, size_t L, const reel_tens
     return s;
 }
 
-/* The softmax output is thresholded at 0.03 unless the user says otherwise. */
+/* The softmax output is thresholded at 0.03 unless the user says otherwise.
+ * (A params miss here is reported by the fit or load that follows.) */
 static float ridge_default_threshold(const cJSON *params, size_t L)
 {
     (void)L;
-    const char *out = reel_param_str(params, "output");
-    return out && strcmp(out, "softmax") == 0 ? 0.03f : 0.5f;
+    ridge_params rp;
+    reel_error e;
+    return ridge_params_get(params, &rp, &e) == 0 && rp.softmax ? 0.03f : 0.5f;
 }
 
 const reel_model_kind reel_kind_ridge = {

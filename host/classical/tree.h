@@ -13,7 +13,7 @@
  *   tree_build.c  growing a tree (presorted features, depth- or best-first)
  *   tree.c        node arrays, prediction, cost-complexity pruning,
  *                 importances, and sets of trees saved as tensors
- *   tree_params.c the JSON params shared by both kinds */
+ *   tree_params.c the JSON params of both kinds, decoded once */
 #ifndef REEL_TREE_H
 #define REEL_TREE_H
 
@@ -40,7 +40,16 @@ typedef struct {
     long max_leaf_nodes;          /* 0: unlimited (depth-first); else best-first growth */
     double min_impurity_decrease; /* >= 0 */
     double ccp_alpha;             /* > 0: prune after growth */
+    uint64_t seed;                /* params' seed, else the run's */
 } reel_tree_params;
+
+/* A forest: its trees' growth settings and the bagging. */
+typedef struct {
+    reel_tree_params tree;
+    size_t n_trees;
+    int bootstrap;
+    size_t n_boot; /* rows drawn per tree */
+} reel_forest_params;
 
 /* One fitted tree. Nodes are in pre-order: the root is 0 and every child
  * comes after its parent. */
@@ -81,6 +90,11 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
                   reel_rng *rng, reel_error *err);
 void reel_tree_free(reel_tree *t);
 
+/* A tree as one byte string (the node arrays back to back), to send it
+ * between MPI ranks; from_bytes checks the length against the node count. */
+unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len);
+int reel_tree_from_bytes(reel_tree *t, const unsigned char *buf, size_t len, reel_error *err);
+
 /* The leaf that row x (d values) falls into. */
 size_t reel_tree_leaf(const reel_tree *t, const float *x);
 
@@ -119,7 +133,7 @@ void reel_trees_importances(const reel_trees *f, double *imp);
 /* Node arrays of all trees concatenated; "tree_nodes" holds each tree's count. */
 int reel_trees_save(const reel_trees *f, reel_tensors *out, reel_error *err);
 /* Checks every array and index (a damaged file fails with a message). */
-reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err);
+reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors *in, reel_error *err);
 
 /* Feature importances of a fitted `tree` or `forest` model (d entries). */
 int reel_model_importances(const reel_model *m, double *imp, reel_error *err);
@@ -128,7 +142,11 @@ int reel_model_importances(const reel_model *m, double *imp, reel_error *err);
 
 /* Cross-key checks beyond the JSON spec: integer counts vs fractions. */
 int reel_tree_params_check(const cJSON *params, const char *model, reel_error *err);
-/* Settings for n training rows and d features from resolved params. */
-void reel_tree_params_get(const cJSON *params, size_t n, size_t d, reel_tree_params *p);
+/* Settings for n training rows and d features from resolved params; seed
+ * is the run's, used when params hold none. */
+int reel_tree_params_get(const cJSON *params, size_t n, size_t d, uint64_t seed, reel_tree_params *p,
+                         reel_error *err);
+int reel_forest_params_get(const cJSON *params, size_t n, size_t d, uint64_t seed, reel_forest_params *p,
+                           reel_error *err);
 
 #endif

@@ -1,19 +1,19 @@
 /* The `tree` kind: one multi-output CART tree for all labels, as
  * scikit-learn's DecisionTreeClassifier. */
 #include "classical/tree.h"
-#include "models/params.h"
 
 static int tree_check(const cJSON *params, reel_error *err) { return reel_tree_params_check(params, "tree", err); }
 
 static void *tree_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
+    reel_tree_params p;
+    if (reel_tree_params_get(params, ctx->n, ctx->d, ctx->seed, &p, err))
+        return NULL;
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, 1, err))
         return NULL;
-    reel_tree_params p;
-    reel_tree_params_get(params, ctx->n, ctx->d, &p);
     reel_rng rng;
-    reel_rng_seed_stream(&rng, reel_param_seed(params, ctx->seed), 0);
+    reel_rng_seed_stream(&rng, p.seed, 0);
     reel_trees *f = reel_trees_new(1, ctx->d, ctx->L, ctx->threads);
     if (!f)
         reel_fail(err, "out of memory");
@@ -36,12 +36,12 @@ static int tree_save(const void *state, reel_tensors *out, cJSON *meta, reel_err
     return reel_trees_save(state, out, err);
 }
 
-static void *tree_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                       reel_error *err)
+static void *tree_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                       const cJSON *meta, reel_error *err)
 {
     (void)params;
     (void)meta;
-    reel_trees *f = reel_trees_load(d, L, in, err);
+    reel_trees *f = reel_trees_load(d, L, threads, in, err);
     if (f && f->n_trees != 1) {
         reel_fail(err, "tree model: the file holds %zu trees, a tree model has 1", f->n_trees);
         reel_trees_free(f);

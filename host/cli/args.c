@@ -8,8 +8,9 @@
 
 #include <cblas.h>
 
+#include "dist/dist.h"
 #include "eval/decision.h"
-#include "util/gpu.h"
+#include "nn/device.h"
 
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
                      const char *help)
@@ -159,7 +160,8 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
 void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
 {
     reel_optset_add(s, "threads", OPT_INT, &c->threads, "N", "CPU threads (default: all cores)");
-    reel_optset_add(s, "device", OPT_STR, &c->device, "auto|cpu|gpu", "where nets train (auto)");
+    reel_optset_add(s, "device", OPT_STR, &c->device, "auto|cpu|gpu|cuda[:N]|opencl[:N]",
+                    "where nets train (auto: CUDA, an OpenCL GPU, the CPU)");
     reel_optset_add(s, "quiet", OPT_FLAG, &c->quiet, NULL, "no progress on stderr");
     reel_optset_add(s, "decision", OPT_STR, &c->decision, "RULE",
                     "how probabilities become labels, chosen on the validation rows: auto (default: the "
@@ -171,10 +173,8 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
 
 int reel_common_apply(reel_common_opts *c, reel_error *err)
 {
-    if (strcmp(c->device, "auto") != 0 && strcmp(c->device, "cpu") != 0 && strcmp(c->device, "gpu") != 0)
-        return reel_fail(err, "--device must be auto, cpu or gpu, got '%s'", c->device);
-    if (strcmp(c->device, "gpu") == 0 && reel_gpu_count() == 0)
-        return reel_fail(err, "--device gpu: %s", reel_gpu_absent_reason());
+    if (reel_nn_device_check(c->device, err))
+        return -1;
     if (c->tune_thresholds && strcmp(c->tune_thresholds, "per-label") && strcmp(c->tune_thresholds, "global"))
         return reel_fail(err, "--tune-thresholds must be per-label or global, got '%s'", c->tune_thresholds);
     if (c->tune_thresholds && strcmp(c->decision, "auto") != 0)
@@ -192,6 +192,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->threads = omp_get_num_procs();
     omp_set_num_threads(c->threads);
     openblas_set_num_threads(c->threads);
+    if (!reel_dist_root()) /* under mpirun rank 0 alone reports */
+        c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
     return 0;

@@ -9,5 +9,6 @@ int reel_cmd_predict(int argc, char **argv);
 int reel_cmd_search(int argc, char **argv);
 int reel_cmd_select(int argc, char **argv);
 int reel_cmd_export(int argc, char **argv);
+int reel_cmd_decide(int argc, char **argv);
 
 #endif

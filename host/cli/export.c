@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "store/export_json.h"
 #include "store/onnx.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "--model-file FILE --format json|onnx --out FILE";
 
@@ -31,8 +32,9 @@ int reel_cmd_export(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
-    int bad = strcmp(format, "json") == 0 ? reel_export_json(model_file, out, &err)
-                                          : reel_export_onnx(model_file, out, &err);
+    int bad = reel_check_output_file("--out", out, &model_file, 1, &err) ||
+              (strcmp(format, "json") == 0 ? reel_export_json(model_file, out, &err)
+                                           : reel_export_onnx(model_file, out, &err));
     if (bad) {
         fprintf(stderr, "reel export: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;

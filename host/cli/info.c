@@ -7,16 +7,45 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "nn/spec.h"
+#include "dist/dist.h"
+#include "nn/device.h"
+#include "nn/opencl.h"
 #include "store/model_file.h"
 #include "util/gpu.h"
+
+/* Every device on every runtime, one line each. */
+static void print_devices(void)
+{
+    reel_gpu_info g;
+    int nc = reel_gpu_count();
+    if (nc > 0 && reel_gpu_query(&g) == 0)
+        printf("gpu: cuda:0 %s, compute capability %d.%d, %.1f GiB, driver %d.%d, runtime %d.%d%s\n", g.name,
+               g.major, g.minor, (double)g.total_memory / (1024.0 * 1024.0 * 1024.0), g.driver_version / 1000,
+               (g.driver_version % 1000) / 10, g.runtime_version / 1000, (g.runtime_version % 1000) / 10,
+               nc > 1 ? " (and more CUDA devices)" : "");
+    else
+        printf("gpu: no CUDA device (%s)\n", reel_gpu_absent_reason());
+    int no = reel_opencl_count();
+    if (no == 0)
+        printf("opencl: no device (%s)\n", reel_opencl_absent_reason());
+    for (int i = 0; i < no; i++) {
+        reel_opencl_info o;
+        if (reel_opencl_info_get(i, &o))
+            continue;
+        printf("opencl: opencl:%d %s (%s; %s, %s, %.1f GiB%s%s)\n", i, o.name, o.platform, o.version,
+               o.is_gpu ? "GPU" : "not a GPU", (double)o.memory / (1024.0 * 1024.0 * 1024.0),
+               o.fp64 ? "" : ", no double precision: not usable", o.is_pocl ? ", used only when asked" : "");
+    }
+    printf("nets: --device auto trains on %s\n",
+           nc > 0 ? "cuda:0" : reel_opencl_auto_gpu() >= 0 ? "an OpenCL GPU" : "the CPU");
+}
 
 /* What a model file holds: the metadata, then each tensor's dtype and shape. */
 static int describe_model_file(const char *path)
 {
     reel_model_file f;
     reel_error err;
-    if (reel_model_file_load(&f, path, &err)) {
+    if (reel_model_file_load(&f, path, 1, &err)) {
         fprintf(stderr, "reel info: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }
@@ -26,17 +55,9 @@ static int describe_model_file(const char *path)
     char *params = cJSON_PrintUnformatted(f.model.params);
     printf("params: %s\n", params);
     cJSON_free(params);
-    reel_nn_spec net;
-    reel_error ignored;
-    if (strcmp(f.model.kind->name, "mlp") == 0 &&
-        reel_nn_spec_from_params(&net, f.model.params, f.pre.d, f.model.L, &ignored) == 0) {
-        printf("net: %zu", net.d); /* the widths after "width" scaled them */
-        for (size_t l = 0; l < net.n_layers; l++)
-            printf(" -> %zu%s%s", net.layer[l].out, net.layer[l].act == REEL_ACT_NONE ? "" : " ",
-                   net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
-        printf(" (%s head, %zu parameters)\n", net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid",
-               net.n_params);
-    }
+    char what[1024];
+    if (f.model.kind->describe && f.model.kind->describe(f.model.params, f.pre.d, f.model.L, what, sizeof what) == 0)
+        printf("%s\n", what);
     char rule[64];
     const reel_decision *dr = &f.model.rule;
     printf("decision rule: %s\nlabels:", reel_decision_name(dr, rule, sizeof rule));
@@ -88,12 +109,11 @@ int reel_cmd_info(int argc, char **argv)
     printf("\n");
     printf("blas: %s (%d threads)\n", openblas_get_config(), openblas_get_num_threads());
     printf("openmp: %d threads (%d processors)\n", omp_get_max_threads(), omp_get_num_procs());
-    reel_gpu_info g;
-    if (reel_gpu_query(&g) == 0)
-        printf("gpu: %s, compute capability %d.%d, %.1f GiB, driver %d.%d, runtime %d.%d\n", g.name, g.major,
-               g.minor, (double)g.total_memory / (1024.0 * 1024.0 * 1024.0), g.driver_version / 1000,
-               (g.driver_version % 1000) / 10, g.runtime_version / 1000, (g.runtime_version % 1000) / 10);
+    if (reel_dist_library())
+        printf("mpi: built in (%s); %d rank%s%s\n", reel_dist_library(), reel_dist_size(),
+               reel_dist_size() == 1 ? "" : "s", reel_dist_size() > 1 ? " under mpirun" : " (not under mpirun)");
     else
-        printf("gpu: none (%s); nets will run on the CPU\n", reel_gpu_absent_reason());
+        printf("mpi: not built in (cmake -DREEL_MPI=ON with Open MPI installed)\n");
+    print_devices();
     return REEL_EXIT_OK;
 }

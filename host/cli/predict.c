@@ -10,6 +10,7 @@
 #include "io/predictions.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
                            "[--format table|csv|json]";
@@ -84,10 +85,18 @@ int reel_cmd_predict(int argc, char **argv)
     reel_common_defaults(&c);
     c.threads = threads;
     c.quiet = quiet;
-    reel_common_apply(&c, &err);
+    if (reel_common_apply(&c, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return REEL_EXIT_USAGE;
+    }
+    const char *inputs[] = {model_file, data};
+    if (out && reel_check_output_file("--out", out, inputs, 2, &err)) {
+        fprintf(stderr, "reel predict: %s\n", err.msg);
+        return REEL_EXIT_RUNTIME;
+    }
 
     reel_model_file mf;
-    if (reel_model_file_load(&mf, model_file, &err)) {
+    if (reel_model_file_load(&mf, model_file, c.threads, &err)) {
         fprintf(stderr, "reel predict: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }

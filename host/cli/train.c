@@ -12,6 +12,7 @@
 #include "store/model_file.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
+#include "util/outputs.h"
 
 static const char *USAGE = "--model NAME [data options] [--params FILE] [--save FILE] [--out DIR] "
                            "[--format table|json] [--epochs N] [--batch-size N] [--lr X]";
@@ -91,8 +92,8 @@ int reel_cmd_train(int argc, char **argv)
         r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_model_name_list());
     if (r == 0 && !reel_model_def(model))
         r = reel_fail(&err, "reel train: unknown model '%s'; valid models: %s", model, reel_model_name_list());
-    if (r == 0 && checkpoint && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(reel_model_def(model), "kind")),
-                                       "mlp") != 0)
+    const reel_model_kind *kind = r == 0 ? reel_model_def_kind(model) : NULL;
+    if (r == 0 && checkpoint && !(kind && kind->resumable))
         r = reel_fail(&err, "reel train: --checkpoint is for the nets (a %s model trains in one go)", model);
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
         r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
@@ -122,10 +123,15 @@ int reel_cmd_train(int argc, char **argv)
         reel_prepared_warn(&p, &c.log);
     }
     reel_run run;
-    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, out, c.decision, checkpoint};
     int rc = REEL_EXIT_RUNTIME;
-    if (out && reel_mkdir_p(out, &err))
+    /* Every output is checked before the fit: not an input, writable; --out is staged. */
+    const char *inputs[] = {c.prep.data.data, p.ds.csv_path, params_file, c.prep.data.features, checkpoint, save};
+    reel_outdir od = {0};
+    if (save && reel_check_output_file("--save", save, inputs, 5, &err))
         goto done_prepared;
+    if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err))
+        goto done_prepared;
+    reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, checkpoint};
     if (reel_run_model(&run, &p, model, params, &ro, &err))
         goto done_prepared;
     cJSON *doc = cJSON_CreateObject();
@@ -154,13 +160,14 @@ int reel_cmd_train(int argc, char **argv)
     char *json = cJSON_Print(doc);
     int bad = 0;
     if (out) {
-        char *path = reel_path_join(out, "metrics.json"), *pp = reel_path_join(out, "predictions.csv");
+        char *path = reel_path_join(od.stage, "metrics.json"), *pp = reel_path_join(od.stage, "predictions.csv");
         size_t len = strlen(json);
         char *nl = malloc(len + 2);
         memcpy(nl, json, len);
         memcpy(nl + len, "\n", 2);
         bad = reel_write_file_atomic(path, nl, &err) ||
-              reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err);
+              reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err) ||
+              reel_outdir_commit(&od, &err);
         free(nl);
         free(path);
         free(pp);
@@ -177,6 +184,7 @@ int reel_cmd_train(int argc, char **argv)
 done_run:
     reel_run_free(&run);
 done_prepared:
+    reel_outdir_abort(&od);
     reel_prepared_free(&p);
     cJSON_Delete(params);
     if (rc != REEL_EXIT_OK)

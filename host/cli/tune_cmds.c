@@ -12,6 +12,7 @@
 #include "tune/select.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
+#include "util/outputs.h"
 
 /* Options both commands share. */
 typedef struct {
@@ -138,12 +139,16 @@ int reel_cmd_search(int argc, char **argv)
     reel_prepared p;
     reel_scorer sc;
     reel_search_result res = {0};
+    reel_outdir od = {0};
     int have_p = 0, have_sc = 0;
     if (!base || !grid)
         goto done;
     if (reel_prepare(&p, &t.c.prep, &err))
         goto done;
     have_p = 1;
+    const char *inputs[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features, grid_file};
+    if (t.out && reel_outdir_begin(&od, t.out, inputs, sizeof inputs / sizeof *inputs, &err))
+        goto done;
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
     have_sc = 1;
@@ -184,7 +189,8 @@ int reel_cmd_search(int argc, char **argv)
     if (t.out) {
         cJSON *bp = cJSON_CreateObject();
         cJSON_AddItemToObject(bp, t.model, cJSON_Duplicate(best->params, 1));
-        bad = write_json(t.out, "search.json", doc, &err) || write_json(t.out, "best_params.json", bp, &err);
+        bad = write_json(od.stage, "search.json", doc, &err) || write_json(od.stage, "best_params.json", bp, &err) ||
+              reel_outdir_commit(&od, &err);
         cJSON_Delete(bp);
     }
     if (!bad && strcmp(t.format, "json") == 0) {
@@ -219,6 +225,7 @@ int reel_cmd_search(int argc, char **argv)
 done:
     if (rc != REEL_EXIT_OK)
         fprintf(stderr, "reel search: %s\n", err.msg);
+    reel_outdir_abort(&od);
     reel_search_result_free(&res);
     if (have_sc)
         reel_scorer_free(&sc);
@@ -251,9 +258,13 @@ int reel_cmd_select(int argc, char **argv)
     reel_prepared p;
     reel_scorer sc;
     reel_select_result res = {0};
+    reel_outdir od = {0};
     if (!params || reel_prepare(&p, &t.c.prep, &err))
         goto done;
     have_p = 1;
+    const char *inputs[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features};
+    if (t.out && reel_outdir_begin(&od, t.out, inputs, sizeof inputs / sizeof *inputs, &err))
+        goto done;
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
     have_sc = 1;
@@ -288,7 +299,7 @@ int reel_cmd_select(int argc, char **argv)
     cJSON_AddItemToObject(doc, "kept", kept);
     cJSON_AddItemToObject(doc, "dropped", dropped);
     cJSON_AddItemToObject(doc, "test_metrics", reel_metrics_to_json(&met, p.ds.labels));
-    int bad = t.out && write_json(t.out, "selection.json", doc, &err);
+    int bad = t.out && (write_json(od.stage, "selection.json", doc, &err) || reel_outdir_commit(&od, &err));
     if (!bad && strcmp(t.format, "json") == 0) {
         char *text = cJSON_Print(doc);
         printf("%s\n", text);
@@ -308,6 +319,7 @@ int reel_cmd_select(int argc, char **argv)
 done:
     if (rc != REEL_EXIT_OK)
         fprintf(stderr, "reel select: %s\n", err.msg);
+    reel_outdir_abort(&od);
     reel_select_result_free(&res);
     if (have_sc)
         reel_scorer_free(&sc);

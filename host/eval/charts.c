@@ -336,3 +336,51 @@ void chart_hbars(FILE *fp, const char *title, const char *const *names, const do
         svg_text(fp, left + bar_max / 2, height - 8, "middle", 0, "lab", x_label);
     svg_end(fp);
 }
+
+void chart_reliability(FILE *fp, const char *title, const chart_xy *series, size_t n_series)
+{
+    const double width = 300, left = 50, right = 14, plot = width - left - right, bottom = 40;
+    /* legend: one row per series under the title */
+    const double top = 34 + 16.0 * (double)n_series, height = top + plot + bottom;
+    char name[128];
+    svg_begin(fp, width, height, title);
+    title_at(fp, title, 8);
+    for (size_t s = 0; s < n_series; s++) {
+        double y = 40 + 16.0 * (double)s;
+        svg_line(fp, 10, y - 4, 28, y - 4, series[s].color, 2.5, series[s].dashed ? "5 3" : NULL);
+        short_name(name, sizeof name, series[s].name);
+        svg_text(fp, 34, y, "start", 0, "leg", name);
+    }
+    ticks t = {0, 1, 0.2, 6, 1};
+    y_axis(fp, t, left, top, plot, plot, "observed frequency");
+#define X_OF(v) (left + (v) * plot)
+#define Y_OF(v) (top + plot - (v) * plot)
+    char buf[32];
+    for (int k = 0; k <= 5; k++) {
+        snprintf(buf, sizeof buf, "%.1f", k * 0.2);
+        svg_line(fp, X_OF(k * 0.2), top + plot, X_OF(k * 0.2), top + plot + 4, "#555555", 1, NULL);
+        svg_text(fp, X_OF(k * 0.2), top + plot + 17, "middle", 0, "ax", buf);
+    }
+    svg_line(fp, X_OF(0), Y_OF(0), X_OF(1), Y_OF(1), "#999999", 1, "3 3");
+    for (size_t s = 0; s < n_series; s++) {
+        const chart_xy *c = &series[s];
+        fprintf(fp, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s d=\"", c->color,
+                c->dashed ? " stroke-dasharray=\"6 3\"" : "");
+        int pen = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            if (!isfinite(c->x[i]) || !isfinite(c->y[i]))
+                continue;
+            fprintf(fp, "%s%.1f %.1f ", pen ? "L" : "M", X_OF(c->x[i]), Y_OF(c->y[i]));
+            pen = 1;
+        }
+        fputs("\"/>\n", fp);
+        for (size_t i = 0; i < c->n; i++)
+            if (isfinite(c->x[i]) && isfinite(c->y[i]))
+                fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", X_OF(c->x[i]),
+                        Y_OF(c->y[i]), c->color);
+    }
+#undef X_OF
+#undef Y_OF
+    svg_text(fp, left + plot / 2, height - 8, "middle", 0, "lab", "mean predicted probability");
+    svg_end(fp);
+}

@@ -43,6 +43,19 @@ void chart_lines(FILE *fp, const char *title, size_t n, const chart_series *seri
 void chart_heatmap(FILE *fp, const char *title, const char *const *rows, size_t n_rows,
                    const char *const *cols, size_t n_cols, const double *values);
 
+/* Points (x[i], y[i]) in [0, 1]^2 of one series, NaN skipped. */
+typedef struct {
+    const char *name;
+    const char *color;
+    const double *x, *y;
+    size_t n;
+    int dashed;
+} chart_xy;
+
+/* A reliability diagram: mean predicted probability against the observed
+ * frequency, the diagonal marking perfect calibration. */
+void chart_reliability(FILE *fp, const char *title, const chart_xy *series, size_t n_series);
+
 /* One bar per name with its count written at the end. */
 void chart_hbars(FILE *fp, const char *title, const char *const *names, const double *values, size_t n,
                  const char *color, const char *x_label);

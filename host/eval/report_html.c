@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/calibration.h"
 #include "eval/charts.h"
 #include "eval/report_view.h"
 #include "eval/svg.h"
@@ -238,6 +239,61 @@ static void genre_heatmap(FILE *fp, const report_view *v)
     free(f1);
 }
 
+/* Models drawn in each reliability diagram: the best few, so the lines stay apart. */
+#define CAL_CURVES 4
+
+static void calibration(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    size_t n = r->n_models, L = r->L;
+    reel_calibration *cal = malloc((n ? n : 1) * (L ? L : 1) * sizeof *cal);
+    if (!cal)
+        return;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < L; j++)
+            reel_calibration_compute(&cal[k * L + j], r->models[v->order[k]].P, r->Y, r->n_test, L, j);
+    fputs("<h2 id=\"calibration\">Calibration per genre</h2>\n<p class=\"note\">Whether a model's "
+          "probabilities mean what they say, on the test rows. Brier score: the mean squared gap between "
+          "probability and truth (lower is better; predicting the genre's share for every film scores "
+          "share &#215; (1 &#8722; share)). Reliability: films binned by predicted probability (ten equal "
+          "bins, empty ones left out); a calibrated model follows the diagonal.</p>\n<div class=\"scroll\">"
+          "<table>\n<tr><th>model</th>",
+          fp);
+    for (size_t j = 0; j < L; j++) {
+        fputs("<th class=\"num\">", fp);
+        esc(fp, r->labels[j]);
+        fputs("</th>", fp);
+    }
+    fputs("<th class=\"num\">mean</th></tr>\n", fp);
+    for (size_t k = 0; k < n; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        fputs("<tr><td class=\"name\">", fp);
+        esc(fp, m->name);
+        fputs("</td>", fp);
+        double sum = 0;
+        for (size_t j = 0; j < L; j++) {
+            cell_num(fp, "%.4f", cal[k * L + j].brier);
+            sum += cal[k * L + j].brier;
+        }
+        cell_num(fp, "%.4f", L ? sum / (double)L : NAN);
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table></div>\n", fp);
+    size_t shown = n < CAL_CURVES ? n : CAL_CURVES;
+    fprintf(fp, "<p class=\"note\">Reliability of the %zu best model%s by samples-F1.</p>\n"
+                "<div class=\"charts\">\n", shown, shown == 1 ? "" : "s");
+    static const char *const colors[CAL_CURVES] = {CHART_BLUE, CHART_VERMILION, CHART_GREEN, CHART_PURPLE};
+    for (size_t j = 0; j < L; j++) {
+        chart_xy xy[CAL_CURVES];
+        for (size_t k = 0; k < shown; k++)
+            xy[k] = (chart_xy){r->models[v->order[k]].name, colors[k], cal[k * L + j].mean_p,
+                               cal[k * L + j].frac_pos, REEL_CAL_BINS, k % 2 == 1};
+        chart_reliability(fp, r->labels[j], xy, shown);
+    }
+    fputs("</div>\n", fp);
+    free(cal);
+}
+
 static void confusion(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
@@ -372,6 +428,7 @@ void report_write_html(FILE *fp, const report_view *v)
         score_chart(fp, v);
         training_curves(fp, v);
         genre_heatmap(fp, v);
+        calibration(fp, v);
         confusion(fp, v);
     } else {
         fputs("<p>No models were compared.</p>\n", fp);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "eval/calibration.h"
 #include "eval/report_view.h"
 
 /* Markdown text: punctuation that could start markup gets a backslash,
@@ -136,6 +137,53 @@ static void per_genre(FILE *fp, const report_view *v)
     }
 }
 
+static void calibration(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    size_t L = r->L;
+    fputs("\n## Calibration per genre\n\nBrier score per genre on the test rows (mean squared gap between "
+          "probability and truth; lower is better).\n\n| model |",
+          fp);
+    for (size_t j = 0; j < L; j++) {
+        fputc(' ', fp);
+        md(fp, r->labels[j]);
+        fputs(" |", fp);
+    }
+    fputs(" mean |\n|---|", fp);
+    for (size_t j = 0; j <= L; j++)
+        fputs("--:|", fp);
+    fputc('\n', fp);
+    for (size_t k = 0; k < r->n_models; k++) {
+        const reel_report_model *m = &r->models[v->order[k]];
+        fputs("| ", fp);
+        md(fp, m->name);
+        double sum = 0;
+        for (size_t j = 0; j < L; j++) {
+            reel_calibration c;
+            reel_calibration_compute(&c, m->P, r->Y, r->n_test, L, j);
+            fprintf(fp, " | %.4f", c.brier);
+            sum += c.brier;
+        }
+        fprintf(fp, " | %.4f |\n", L ? sum / (double)L : NAN);
+    }
+    fputs("\nReliability of the best model, ", fp);
+    md(fp, v->best->name);
+    fputs(": per genre, the films in each bin of predicted probability as `mean probability -> observed "
+          "share (films)`.\n\n| genre | bins |\n|---|---|\n",
+          fp);
+    for (size_t j = 0; j < L; j++) {
+        reel_calibration c;
+        reel_calibration_compute(&c, v->best->P, r->Y, r->n_test, L, j);
+        fputs("| ", fp);
+        md(fp, r->labels[j]);
+        fputs(" |", fp);
+        for (size_t b = 0; b < REEL_CAL_BINS; b++)
+            if (c.count[b])
+                fprintf(fp, " %.2f -> %.2f (%zu);", c.mean_p[b], c.frac_pos[b], c.count[b]);
+        fputs(" |\n", fp);
+    }
+}
+
 static void confusion(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
@@ -241,6 +289,7 @@ void report_write_md(FILE *fp, const report_view *v)
         leaderboard(fp, v);
         training(fp, v);
         per_genre(fp, v);
+        calibration(fp, v);
         confusion(fp, v);
     } else {
         fputs("\nNo models were compared.\n", fp);

@@ -9,16 +9,15 @@
 reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const reel_part *train,
                               const reel_part *valid, const reel_run_opts *o)
 {
-    int s = m->kind->standardize ? 1 : 0;
     reel_fit_ctx c = {
         .d = p->d,
         .L = p->L,
         .feature_names = p->feature_names,
         .label_names = p->ds.labels,
-        .X = train->X[s],
+        .X = reel_part_X(train, m),
         .Y = train->Y,
         .n = train->n,
-        .Xv = valid ? valid->X[s] : NULL,
+        .Xv = valid ? reel_part_X(valid, m) : NULL,
         .Yv = valid ? valid->Y : NULL,
         .nv = valid ? valid->n : 0,
         .seed = o->seed,
@@ -32,6 +31,25 @@ reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const
     return c;
 }
 
+const float *reel_part_X(const reel_part *part, const reel_model *m)
+{
+    return part->X[m->kind->standardize ? 1 : 0];
+}
+
+int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, size_t n, float *P, uint8_t *pred,
+                       reel_metrics *met, double *seconds, reel_error *err)
+{
+    double t0 = reel_now();
+    if (reel_model_predict_proba(m, X, n, P, err))
+        return -1;
+    if (seconds)
+        *seconds = reel_now() - t0;
+    reel_threshold(P, m->threshold, n, m->L, pred);
+    if (reel_metrics_compute(met, Y, pred, n, m->L))
+        return reel_fail(err, "out of memory computing metrics");
+    return 0;
+}
+
 void reel_run_free(reel_run *r)
 {
     reel_model_free(&r->model);
@@ -39,6 +57,8 @@ void reel_run_free(reel_run *r)
     free(r->pred);
     reel_metrics_free(&r->metrics);
     reel_metrics_free(&r->untuned);
+    free(r->device);
+    reel_history_free(&r->history);
     memset(r, 0, sizeof *r);
 }
 
@@ -49,7 +69,7 @@ static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts 
     float *P = malloc((n ? n : 1) * L * sizeof *P);
     if (!P)
         return reel_fail(err, "out of memory for %zu validation predictions", n);
-    if (n && reel_model_predict_proba(&r->model, p->valid.X[r->model.kind->standardize ? 1 : 0], n, P, err)) {
+    if (n && reel_model_predict_proba(&r->model, reel_part_X(&p->valid, &r->model), n, P, err)) {
         free(P);
         return -1;
     }
@@ -86,15 +106,9 @@ int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON 
         reel_fail(err, "out of memory for %zu test predictions", n);
         goto fail;
     }
-    t0 = reel_now();
-    if (reel_model_predict_proba(&r->model, p->test.X[r->model.kind->standardize ? 1 : 0], n, r->P, err))
+    if (reel_predict_score(&r->model, reel_part_X(&p->test, &r->model), p->test.Y, n, r->P, r->pred, &r->untuned,
+                           &r->predict_seconds, err))
         goto fail;
-    r->predict_seconds = reel_now() - t0;
-    reel_threshold(r->P, r->model.threshold, n, L, r->pred);
-    if (reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L)) {
-        reel_fail(err, "out of memory computing metrics");
-        goto fail;
-    }
     if (choose_rule(r, p, o, err))
         goto fail;
     reel_decision_apply(&r->model.rule, r->P, n, r->pred);
@@ -108,12 +122,21 @@ fail:
     return -1;
 }
 
+const char *reel_run_device(const reel_run *r) { return r->device ? r->device : reel_model_device(&r->model); }
+
+const reel_history *reel_run_history(const reel_run *r)
+{
+    if (!r->model.state)
+        return r->history.epochs ? &r->history : NULL;
+    return r->model.kind->history ? r->model.kind->history(r->model.state) : NULL;
+}
+
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", r->model.name);
     cJSON_AddItemToObject(j, "params", cJSON_Duplicate(r->model.params, 1));
-    cJSON_AddStringToObject(j, "device", reel_model_device(&r->model));
+    cJSON_AddStringToObject(j, "device", reel_run_device(r));
     cJSON_AddItemToObject(j, "metrics", reel_metrics_to_json(&r->metrics, labels));
     char name[64];
     cJSON_AddStringToObject(j, "decision_rule", reel_decision_name(&r->model.rule, name, sizeof name));

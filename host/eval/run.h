@@ -1,5 +1,5 @@
-/* Train one model on a prepared dataset and score it on the test rows:
- * the unit of work of compare, train and search. */
+/* Train one model on a prepared dataset and score it: the one fit,
+ * predict, decide, score path of compare, train, search and select. */
 #ifndef REEL_RUN_H
 #define REEL_RUN_H
 
@@ -26,15 +26,42 @@ typedef struct {
     reel_metrics metrics;
     reel_metrics untuned; /* with the model's own thresholds (0.5 unless its params or kind say otherwise) */
     double fit_seconds, predict_seconds;
+    /* A run computed on another MPI rank (eval/run_pack.c) has no model
+     * state: where it ran and its history come with it. */
+    char *device;
+    reel_history history;
 } reel_run;
 
 int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
                    const reel_run_opts *o, reel_error *err);
 void reel_run_free(reel_run *r);
 
-/* The fit context for training rows `train` with validation `valid`. */
+/* Where the run's model trained, and its per-epoch history (NULL: none). */
+const char *reel_run_device(const reel_run *r);
+const reel_history *reel_run_history(const reel_run *r);
+
+/* A finished run as bytes and back (P, thresholds, timings, device,
+ * history), for compare over MPI ranks; unpack recomputes the metrics from
+ * P on the test rows of p. */
+unsigned char *reel_run_pack(const reel_run *r, size_t *len);
+int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const cJSON *user_params,
+                    const unsigned char *buf, size_t len, reel_error *err);
+
+/* The fit context for training rows `train` with validation `valid`
+ * (valid may be NULL); a caller fitting on fewer columns sets d and
+ * feature_names after. */
 reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const reel_part *train,
                               const reel_part *valid, const reel_run_opts *o);
+
+/* The feature matrix of `part` that model m reads (standardised or not). */
+const float *reel_part_X(const reel_part *part, const reel_model *m);
+
+/* Predicts the n rows of X with fitted model m into P (n x L), decides
+ * with the model's own thresholds into pred and scores pred against Y
+ * into met (freed by the caller). seconds, when not NULL, gets the time
+ * the prediction took. */
+int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, size_t n, float *P, uint8_t *pred,
+                       reel_metrics *met, double *seconds, reel_error *err);
 
 /* {"name", "params", "device", "metrics", "fit_seconds", "predict_seconds"} */
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels);

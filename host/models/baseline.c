@@ -24,8 +24,14 @@ static void *random_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
         return NULL;
     }
     s->L = ctx->L;
-    s->seed = reel_param_seed(params, ctx->seed);
-    s->p = reel_param_num(params, "p");
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "random");
+    s->seed = reel_param_seed(&r, ctx->seed);
+    s->p = reel_param_num(&r, "p");
+    if (reel_params_read_end(&r, err)) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -51,9 +57,10 @@ static int random_save(const void *state, reel_tensors *out, cJSON *meta, reel_e
     return 0;
 }
 
-static void *random_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                         reel_error *err)
+static void *random_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                         const cJSON *meta, reel_error *err)
 {
+    (void)threads;
     (void)d;
     (void)in;
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed");
@@ -61,15 +68,25 @@ static void *random_load(const cJSON *params, size_t d, size_t L, const reel_ten
         reel_fail(err, "random model: metadata lacks 'seed'");
         return NULL;
     }
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "random");
+    double p = reel_param_num(&r, "p");
+    if (reel_params_read_end(&r, err))
+        return NULL;
     random_state *s = malloc(sizeof *s);
+    if (!s) {
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
     s->L = L;
     s->seed = (uint64_t)seed->valuedouble;
-    s->p = reel_param_num(params, "p");
+    s->p = p;
     return s;
 }
 
 const reel_model_kind reel_kind_random = {
     .name = "random",
+    .is_baseline = 1,
     .fit = random_fit,
     .predict_proba = random_predict,
     .save = random_save,
@@ -126,9 +143,10 @@ static int prior_save(const void *state, reel_tensors *out, cJSON *meta, reel_er
     return reel_tensors_add(out, "prior", REEL_F32, 1, &s->L, s->prior, err);
 }
 
-static void *prior_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                        reel_error *err)
+static void *prior_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                        const cJSON *meta, reel_error *err)
 {
+    (void)threads;
     (void)params;
     (void)d;
     (void)meta;

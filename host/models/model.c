@@ -53,14 +53,25 @@ const cJSON *reel_model_def(const char *name)
     return NULL;
 }
 
+static const char *def_kind_name(const cJSON *def, const char *name)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(def, "kind");
+    return cJSON_IsString(kind) ? kind->valuestring : name;
+}
+
+const reel_model_kind *reel_model_def_kind(const char *name)
+{
+    const cJSON *def = reel_model_def(name);
+    return def ? reel_kind_find(def_kind_name(def, name)) : NULL;
+}
+
 int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, reel_error *err)
 {
     memset(m, 0, sizeof *m);
     const cJSON *def = reel_model_def(name);
     if (!def)
         return reel_fail(err, "unknown model '%s'; valid models: %s", name, reel_model_name_list());
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(def, "kind");
-    const char *kind_name = cJSON_IsString(kind) ? kind->valuestring : name;
+    const char *kind_name = def_kind_name(def, name);
     m->kind = reel_kind_find(kind_name);
     if (!m->kind)
         return reel_fail(err, "model '%s': kind '%s' is not built into this reel", name, kind_name);
@@ -153,5 +164,6 @@ void reel_history_free(reel_history *h)
     free(h->train_loss);
     free(h->valid_loss);
     free(h->valid_f1);
+    free(h->csv);
     memset(h, 0, sizeof *h);
 }

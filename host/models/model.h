@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     size_t epochs;
     double *train_loss, *valid_loss, *valid_f1; /* epochs each */
+    char *csv; /* history_<name>.csv as written (NULL when not kept) */
 } reel_history;
 
 void reel_history_add(reel_history *h, double train_loss, double valid_loss, double valid_f1);
@@ -50,6 +51,10 @@ void reel_history_free(reel_history *h);
 typedef struct reel_model_kind {
     const char *name;
     int standardize; /* wants standardised features */
+    /* What the commands may do with it, so that none tests a kind's name. */
+    int resumable;   /* fit keeps and resumes from ctx->checkpoint */
+    int onnx;        /* store/onnx.c can write it as an ONNX graph */
+    int is_baseline; /* the chance baseline a report marks (random) */
     /* Cross-key checks beyond the spec (may be NULL). */
     int (*check)(const cJSON *params, reel_error *err);
     /* Trains and returns the model's state, or NULL with err set. */
@@ -58,7 +63,8 @@ typedef struct reel_model_kind {
     int (*predict_proba)(const void *state, const float *X, size_t n, float *P, reel_error *err);
     /* State to named tensors (+ extra metadata keys in meta). */
     int (*save)(const void *state, reel_tensors *out, cJSON *meta, reel_error *err);
-    void *(*load)(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+    /* The saved state back, predicting on `threads` threads (>= 1). */
+    void *(*load)(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in, const cJSON *meta,
                   reel_error *err);
     void (*free)(void *state);
     /* Where it ran ("cpu", "gpu: NAME"); NULL: always "cpu". */
@@ -68,6 +74,10 @@ typedef struct reel_model_kind {
     float (*default_threshold)(const cJSON *params, size_t L);
     /* The training history (may be NULL: not an iterative model). */
     const reel_history *(*history)(const void *state);
+    /* One line on what params build for d features and L labels, for
+     * `reel info` (may be NULL: nothing beyond the params). Returns 0 when
+     * buf holds one. */
+    int (*describe)(const cJSON *params, size_t d, size_t L, char *buf, size_t n);
 } reel_model_kind;
 
 typedef struct {
@@ -86,6 +96,9 @@ const char *const *reel_model_names(void);
 const cJSON *reel_model_def(const char *name);
 /* A comma-separated list of the model names, for messages (static). */
 const char *reel_model_name_list(void);
+
+/* The kind of definition `name`, or NULL. */
+const reel_model_kind *reel_model_def_kind(const char *name);
 
 /* Resolves params for model `name` (user may be NULL). */
 int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, reel_error *err);

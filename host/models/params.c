@@ -134,33 +134,65 @@ cJSON *reel_params_resolve(const char *model, const cJSON *spec, const cJSON *us
     return out;
 }
 
-int reel_param_is_null(const cJSON *p, const char *key)
+void reel_params_read_begin(reel_params_reader *r, const cJSON *params, const char *model)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+    r->params = params;
+    r->model = model;
+    r->miss[0] = '\0';
+}
+
+int reel_params_read_end(const reel_params_reader *r, reel_error *err)
+{
+    return r->miss[0] ? reel_fail(err, "params for %s: %s", r->model, r->miss) : 0;
+}
+
+/* The value of a declared key; NULL (and the miss noted) for any other. */
+static const cJSON *declared(reel_params_reader *r, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->params, key);
+    if (!v && !r->miss[0])
+        snprintf(r->miss, sizeof r->miss, "key '%s' is read but not declared by the definition", key);
+    return v;
+}
+
+static void wrong_type(reel_params_reader *r, const char *key, const char *type)
+{
+    if (!r->miss[0])
+        snprintf(r->miss, sizeof r->miss, "key '%s' is read as %s but holds another type", key, type);
+}
+
+int reel_param_is_null(reel_params_reader *r, const char *key)
+{
+    const cJSON *v = declared(r, key);
     return !v || cJSON_IsNull(v);
 }
 
-double reel_param_num(const cJSON *p, const char *key)
+double reel_param_num(reel_params_reader *r, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+    const cJSON *v = declared(r, key);
+    if (v && !cJSON_IsNumber(v))
+        wrong_type(r, key, "a number");
     return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
-long reel_param_int(const cJSON *p, const char *key) { return (long)reel_param_num(p, key); }
+long reel_param_int(reel_params_reader *r, const char *key) { return (long)reel_param_num(r, key); }
 
-int reel_param_bool(const cJSON *p, const char *key)
+int reel_param_bool(reel_params_reader *r, const char *key)
 {
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, key));
+    const cJSON *v = declared(r, key);
+    if (v && !cJSON_IsBool(v))
+        wrong_type(r, key, "true or false");
+    return cJSON_IsTrue(v);
 }
 
-const char *reel_param_str(const cJSON *p, const char *key)
+const char *reel_param_str(reel_params_reader *r, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+    const cJSON *v = declared(r, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-uint64_t reel_param_seed(const cJSON *p, uint64_t fallback)
+uint64_t reel_param_seed(reel_params_reader *r, uint64_t fallback)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "seed");
+    const cJSON *v = declared(r, "seed");
     return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : fallback;
 }

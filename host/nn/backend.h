@@ -82,6 +82,16 @@ typedef struct reel_nn_backend {
     int (*eval_loss)(void *b, const float *X, const float *Y, size_t n, double *loss, float *P,
                      reel_error *err);
     void (*destroy)(void *b);
+    /* Optional (NULL: the training loop calls train_step): every step of an
+     * epoch over the whole row order at once, in batches of `batch` rows (the
+     * last one shorter), numbered first_step + 1, ...; after step k of the
+     * epoch, avg_a[k] >= 0 (when avg_a is not NULL) asks for avg_update with
+     * that decay, as the loop would. A bad step stops the epoch there (then
+     * no update and no average after it). Returns 1 when a step was bad
+     * (first_bad_step says which), 0, or -1. The loop checks for Ctrl-C
+     * between epochs only. */
+    int (*train_epoch)(void *b, size_t batch, const reel_adamw *opt, long first_step, const double *avg_a,
+                       reel_error *err);
 } reel_nn_backend;
 
 /* The CUDA backend from the plugin (util/gpu.h), or NULL. */

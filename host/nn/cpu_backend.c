@@ -289,7 +289,7 @@ static int cpu_avg_update(void *p, double a, reel_error *err)
     if (avg_alloc(c, err))
         return -1;
     for (size_t k = 0; k < c->spec.n_params; k++)
-        c->avg_sum[k] = a * c->avg_sum[k] + (1 - a) * c->params[k];
+        c->avg_sum[k] = rk_avg_step(c->avg_sum[k], c->params[k], a);
     return 0;
 }
 
@@ -299,7 +299,7 @@ static int cpu_get_avg(void *p, double weight, float *out, reel_error *err)
     if (avg_alloc(c, err))
         return -1;
     for (size_t k = 0; k < c->spec.n_params; k++)
-        out[k] = (float)(c->avg_sum[k] / weight);
+        out[k] = rk_avg_value(c->avg_sum[k], weight);
     return 0;
 }
 

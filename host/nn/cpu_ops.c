@@ -1,8 +1,15 @@
 #include "nn/cpu_ops.h"
 
+#include "nn_math.h"
+
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+
+_Static_assert(REEL_ACT_NONE == RK_ACT_NONE && REEL_ACT_RELU == RK_ACT_RELU && REEL_ACT_TANH == RK_ACT_TANH,
+               "kernels/nn_math.h numbers the activations as nn/spec.h does");
+_Static_assert(REEL_HEAD_SIGMOID == RK_HEAD_SIGMOID && REEL_HEAD_SOFTMAX == RK_HEAD_SOFTMAX,
+               "kernels/nn_math.h numbers the heads as nn/spec.h does");
 #if defined(__SSE__)
 #include <xmmintrin.h>
 /* The caller's floating-point mode (the training step flushes denormals to
@@ -81,11 +88,11 @@ INLINE vf activate_v(reel_nn_act act, vf z)
 {
     if (act == REEL_ACT_RELU) {
         vf zero = {0};
-        return (vf)((vi)z & (z > zero)); /* z > 0 ? z : 0, NaN included */
+        return (vf)((vi)z & (z > zero)); /* rk_activate's z > 0 ? z : 0, NaN included */
     }
-    if (act == REEL_ACT_TANH)
+    if (act != REEL_ACT_NONE)
         for (int l = 0; l < VW; l++)
-            z[l] = tanhf(z[l]);
+            z[l] = rk_activate((int)act, z[l]);
     return z;
 }
 
@@ -168,13 +175,10 @@ void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *P
 
 void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t count)
 {
-    if (act == REEL_ACT_RELU) {
-        for (size_t i = 0; i < count; i++)
-            dH[i] = H[i] > 0.0f ? dH[i] : 0.0f;
-    } else if (act == REEL_ACT_TANH) {
-        for (size_t i = 0; i < count; i++)
-            dH[i] *= 1.0f - H[i] * H[i];
-    }
+    if (act == REEL_ACT_NONE)
+        return;
+    for (size_t i = 0; i < count; i++)
+        dH[i] = rk_act_grad((int)act, H[i], dH[i]);
 }
 
 /* The backward, vectors over the input columns k:
@@ -359,72 +363,38 @@ void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *
 
 double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L)
 {
-    return head == REEL_HEAD_SIGMOID ? (double)n * (double)L : (double)n;
+    return rk_head_count((int)head, (double)n, (double)L);
 }
 
-/* Binary cross-entropy on logits, as torch's BCEWithLogitsLoss computes it:
- * max(z,0) - z*y + log(1 + exp(-|z|)), stable for any z. */
-static double sigmoid_head(const float *Z, const float *Y, size_t n, size_t L, float *G, float *P)
-{
-    double sum = 0.0;
-    float scale = (float)(1.0 / ((double)n * (double)L));
-    for (size_t c = 0; c < n * L; c++) {
-        float z = Z[c], p = 1.0f / (1.0f + expf(-z));
-        if (P)
-            P[c] = p;
-        if (!Y)
-            continue;
-        double zd = z;
-        sum += (zd > 0 ? zd : 0) - zd * Y[c] + log1p(exp(-fabs(zd)));
-        if (G)
-            G[c] = (p - Y[c]) * scale;
-    }
-    return sum;
-}
-
-/* Cross-entropy of softmax(z) against the row's labels normalised to sum 1
- * (torch's CrossEntropyLoss with probability targets). A row without any
- * label has no target: it adds 0 to the loss and gets no gradient. */
-static double softmax_head(const float *Z, const float *Y, size_t n, size_t L, float *G, float *P)
-{
-    double sum = 0.0;
-    float scale = (float)(1.0 / (double)n);
-    for (size_t i = 0; i < n; i++) {
-        const float *z = Z + i * L;
-        float zmax = z[0];
-        for (size_t k = 1; k < L; k++)
-            zmax = z[k] > zmax ? z[k] : zmax;
-        double se = 0.0;
-        for (size_t k = 0; k < L; k++)
-            se += exp((double)z[k] - zmax);
-        double lse = zmax + log(se);
-        if (P)
-            for (size_t k = 0; k < L; k++)
-                P[i * L + k] = (float)exp((double)z[k] - lse);
-        if (!Y)
-            continue;
-        const float *y = Y + i * L;
-        double s = 0.0;
-        for (size_t k = 0; k < L; k++)
-            s += y[k];
-        for (size_t k = 0; k < L; k++) {
-            double t = s > 0 ? y[k] / s : 0.0;
-            sum += t * (lse - z[k]);
-            if (G)
-                G[i * L + k] = s > 0 ? (float)(exp((double)z[k] - lse) - t) * scale : 0.0f;
-        }
-    }
-    return sum;
-}
-
+/* The sigmoid head sums its cells' losses over the whole batch in order,
+ * the softmax head row by row (kernels/nn_math.h). */
 double reel_cpu_head(reel_nn_head head, const float *Z, const float *Y, size_t n, size_t L, float *G, float *P)
 {
-    return head == REEL_HEAD_SIGMOID ? sigmoid_head(Z, Y, n, L, G, P) : softmax_head(Z, Y, n, L, G, P);
+    if (head == REEL_HEAD_SIGMOID)
+        return rk_sigmoid_cells(Z, Y, (rk_u64)n * L, (float)(1.0 / ((double)n * (double)L)), G, P);
+    double sum = 0.0;
+    float scale = (float)(1.0 / (double)n);
+    for (size_t i = 0; i < n; i++)
+        sum += rk_softmax_row(Z + i * L, Y ? Y + i * L : NULL, (int)L, scale, G ? G + i * L : NULL,
+                              P ? P + i * L : NULL);
+    return sum;
 }
 
-/* In float with the scalars rounded to float, in torch's order:
- *   p *= 1 - lr*wd;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g
- *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
+rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step)
+{
+    rk_adamw_k k = {
+        .decay = (float)(1.0 - o->lr * o->weight_decay),
+        .b1 = (float)o->beta1,
+        .c1 = (float)(1.0 - o->beta1),
+        .b2 = (float)o->beta2,
+        .c2 = (float)(1.0 - o->beta2),
+        .step_size = (float)(o->lr / (1.0 - pow(o->beta1, (double)step))),
+        .bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)step)),
+        .eps = (float)o->eps,
+    };
+    return k;
+}
+
 /* Whether every value is finite: x * 0 is 0 for a finite x and NaN for an
  * infinite or NaN one; 16 lanes of such sums carry no dependency chain. */
 REEL_CLONES
@@ -446,16 +416,7 @@ int reel_cpu_all_finite(const float *x, size_t n)
 REEL_CLONES
 void reel_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, const reel_adamw *o, long step)
 {
-    float decay = (float)(1.0 - o->lr * o->weight_decay);
-    float b1 = (float)o->beta1, c1 = (float)(1.0 - o->beta1);
-    float b2 = (float)o->beta2, c2 = (float)(1.0 - o->beta2);
-    float step_size = (float)(o->lr / (1.0 - pow(o->beta1, (double)step)));
-    float bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)step));
-    float eps = (float)o->eps;
-    for (size_t i = 0; i < n; i++) {
-        p[i] *= decay;
-        m[i] = m[i] * b1 + g[i] * c1;
-        v[i] = v[i] * b2 + g[i] * g[i] * c2;
-        p[i] -= step_size * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
-    }
+    rk_adamw_k k = reel_adamw_scalars(o, step);
+    for (size_t i = 0; i < n; i++)
+        p[i] = rk_adamw_one(p[i], g[i], &m[i], &v[i], &k);
 }

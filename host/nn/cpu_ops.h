@@ -14,6 +14,7 @@
 
 #include "nn/backend.h"
 #include "nn/spec.h"
+#include "nn_math.h" /* kernels/: the maths every device shares */
 
 #define REEL_CPU_PAR_ROWS 256 /* below this a batch is not worth waking threads for */
 
@@ -41,6 +42,10 @@ void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *
 double reel_cpu_head(reel_nn_head head, const float *Z, const float *Y, size_t n, size_t L, float *G, float *P);
 /* What the summed loss is divided by for the mean: n*L or n. */
 double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L);
+
+/* AdamW's scalars for step `step` (>= 1), rounded to float once on the host
+ * for every device. */
+rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step);
 
 /* torch.optim.AdamW's update on n values, step >= 1. */
 void reel_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, const reel_adamw *o, long step);

@@ -1,6 +1,6 @@
 /* The "mlp" model kind: a net built from a layer list (models/box.json and
  * models/u.json are two definitions of it), trained with AdamW by
- * nn/train.c on the CPU backend or, when there is a GPU, the CUDA one.
+ * nn/train.c on the backend --device names (nn/device.h).
  *
  * Saved as torch's nn.Sequential state_dict would name it (see nn/spec.h):
  * "<i>.weight" (out x in) and "<i>.bias" (out) for the Linear at module
@@ -10,18 +10,17 @@
  * (nn/input.h: "auto" or "standard"), fitted on the training rows and kept
  * in the file's kind state as "input" (not among the tensors, so the
  * state_dict stays torch's). */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/model.h"
-#include "models/params.h"
 #include "nn/backend.h"
+#include "nn/device.h"
 #include "nn/input.h"
+#include "nn/mlp_params.h"
 #include "nn/spec.h"
 #include "nn/train.h"
-#include "util/gpu.h"
 
 typedef struct {
     reel_nn_spec spec;
@@ -46,12 +45,13 @@ static void mlp_free(void *p)
     free(s);
 }
 
-/* Without a threshold param: 0.5 for the sigmoid head; for the softmax head,
- * whose L probabilities share 1, half of a uniform share, 1/(2L). */
+/* Without a threshold param: see nn/mlp_params.c. (A params miss here is
+ * reported by the fit that follows.) */
 static float mlp_default_threshold(const cJSON *params, size_t L)
 {
-    const char *head = reel_param_str(params, "head");
-    return head && strcmp(head, "softmax") == 0 && L > 0 ? 0.5f / (float)L : 0.5f;
+    reel_mlp_params p;
+    reel_error e;
+    return reel_mlp_params_get(params, L, 0, &p, &e) == 0 ? p.train.threshold : 0.5f;
 }
 
 static const reel_history *mlp_history(const void *p) { return &((const mlp_state *)p)->train.history; }
@@ -64,11 +64,8 @@ static int mlp_check(const cJSON *params, reel_error *err)
     reel_nn_spec probe; /* width with the layers: d and L do not matter here */
     if (reel_nn_spec_from_params(&probe, params, 1, 1, &e))
         return reel_fail(err, "params for mlp: %s", e.msg);
-    if (reel_param_num(params, "beta1") >= 1.0 || reel_param_num(params, "beta2") >= 1.0)
-        return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
-    if (reel_param_num(params, "ema") >= 1.0)
-        return reel_fail(err, "params for mlp: key 'ema' must be < 1 (0 = no averaging)");
-    return 0;
+    reel_mlp_params p;
+    return reel_mlp_params_get(params, 1, 0, &p, err);
 }
 
 static int build_spec(const cJSON *params, size_t d, size_t L, reel_nn_spec *spec, reel_error *err)
@@ -77,31 +74,6 @@ static int build_spec(const cJSON *params, size_t d, size_t L, reel_nn_spec *spe
     if (reel_nn_spec_from_params(spec, params, d, L, &e))
         return reel_fail(err, "mlp: %s", e.msg);
     return 0;
-}
-
-/* Picks the backend for ctx->device: "cpu", "gpu", or "auto" = the GPU
- * when one is usable, saying which in one line. */
-static const reel_nn_backend *pick_backend(const reel_fit_ctx *ctx, char *label, size_t n, reel_error *err)
-{
-    const char *dev = ctx->device ? ctx->device : "auto";
-    const char *name = ctx->name ? ctx->name : "mlp";
-    snprintf(label, n, "cpu");
-    if (strcmp(dev, "cpu") == 0)
-        return &reel_nn_cpu_backend;
-    if (reel_gpu_count() > 0 && reel_nn_gpu_backend()) {
-        reel_gpu_info info;
-        if (reel_gpu_query(&info) != 0)
-            snprintf(info.name, sizeof info.name, "CUDA device 0");
-        snprintf(label, n, "gpu: %.250s", info.name);
-        reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: training on the GPU (%s)", name, info.name);
-        return reel_nn_gpu_backend();
-    }
-    if (strcmp(dev, "gpu") == 0) {
-        reel_fail(err, "%s: --device gpu: %s", name, reel_gpu_absent_reason());
-        return NULL;
-    }
-    reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: training on the CPU (%s)", name, reel_gpu_absent_reason());
-    return &reel_nn_cpu_backend;
 }
 
 /* n x d floats (at least one, so zero rows is not a failure). */
@@ -114,6 +86,9 @@ static float *alloc_rows(size_t n, size_t d)
 static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     float *Xt = NULL, *Xvt = NULL;
+    reel_mlp_params mp;
+    if (reel_mlp_params_get(params, ctx->L, ctx->seed, &mp, err))
+        return NULL;
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
         reel_fail(err, "out of memory");
@@ -121,7 +96,8 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     }
     if (build_spec(params, ctx->d, ctx->L, &s->spec, err))
         goto fail;
-    if (!(s->be = pick_backend(ctx, s->device, sizeof s->device, err)))
+    if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
+                                        sizeof s->device, err)))
         goto fail;
     if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
         reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
@@ -129,12 +105,7 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
-    reel_nn_input_mode mode;
-    if (reel_nn_input_mode_parse(reel_param_str(params, "input"), &mode)) {
-        reel_fail(err, "params for mlp: key 'input' must be \"auto\" or \"standard\"");
-        goto fail;
-    }
-    if (reel_nn_input_fit(&s->input, mode, ctx->X, ctx->n, ctx->d, err))
+    if (reel_nn_input_fit(&s->input, mp.input, ctx->X, ctx->n, ctx->d, err))
         goto fail;
     reel_fit_ctx tctx = *ctx;
     Xt = alloc_rows(ctx->n, ctx->d);
@@ -147,28 +118,11 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
     tctx.X = Xt;
     tctx.Xv = Xvt;
-    uint64_t seed = reel_param_seed(params, ctx->seed);
-    reel_nn_init_params(&s->spec, seed, s->params);
+    reel_nn_init_params(&s->spec, mp.train.seed, s->params);
     if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
         goto fail;
-    reel_nn_train_opts o = {
-        .opt = {.lr = reel_param_num(params, "lr"),
-                .beta1 = reel_param_num(params, "beta1"),
-                .beta2 = reel_param_num(params, "beta2"),
-                .eps = reel_param_num(params, "eps"),
-                .weight_decay = reel_param_num(params, "weight_decay")},
-        .batch_size = reel_param_int(params, "batch_size"),
-        .epochs = reel_param_int(params, "epochs"),
-        .patience = reel_param_int(params, "patience"),
-        .min_delta = reel_param_num(params, "min_delta"),
-        .patience_from_best = strcmp(reel_param_str(params, "patience_from"), "best") == 0,
-        .ema = reel_param_num(params, "ema"),
-        .restore_best = reel_param_bool(params, "restore_best"),
-        .threshold = reel_param_is_null(params, "threshold") ? mlp_default_threshold(params, ctx->L)
-                                                             : (float)reel_param_num(params, "threshold"),
-        .seed = seed,
-        .checkpoint = ctx->checkpoint,
-    };
+    reel_nn_train_opts o = mp.train;
+    o.checkpoint = ctx->checkpoint;
     cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
     if (ctx->checkpoint &&
         (!(run = cJSON_CreateObject()) || !cJSON_AddStringToObject(run, "model", ctx->name ? ctx->name : "mlp") ||
@@ -226,8 +180,8 @@ static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_erro
     return 0;
 }
 
-static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                      reel_error *err)
+static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                      const cJSON *meta, reel_error *err)
 {
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -267,7 +221,7 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensor
     /* A loaded net predicts on the CPU. */
     s->be = &reel_nn_cpu_backend;
     snprintf(s->device, sizeof s->device, "cpu");
-    if (!(s->b = s->be->create(&s->spec, omp_get_max_threads(), err)) || s->be->set_params(s->b, s->params, err))
+    if (!(s->b = s->be->create(&s->spec, threads, err)) || s->be->set_params(s->b, s->params, err))
         goto fail;
     return s;
 fail:
@@ -275,11 +229,31 @@ fail:
     return NULL;
 }
 
+/* "net: d -> w relu -> ... (head, n parameters)": the widths after "width"
+ * scaled them. */
+static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size_t n)
+{
+    reel_nn_spec net;
+    reel_error ignored;
+    if (reel_nn_spec_from_params(&net, params, d, L, &ignored))
+        return -1;
+    size_t len = (size_t)snprintf(buf, n, "net: %zu", net.d);
+    for (size_t l = 0; l < net.n_layers; l++)
+        len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
+                                net.layer[l].act == REEL_ACT_NONE ? "" : " ",
+                                net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
+    snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
+             net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
+    return 0;
+}
+
 static const char *mlp_device(const void *state) { return ((const mlp_state *)state)->device; }
 
 const reel_model_kind reel_kind_mlp = {
     .name = "mlp",
     .standardize = 0, /* raw features: the net's own transform (nn/input.h) */
+    .resumable = 1,
+    .onnx = 1,
     .check = mlp_check,
     .fit = mlp_fit,
     .predict_proba = mlp_predict,
@@ -289,4 +263,5 @@ const reel_model_kind reel_kind_mlp = {
     .device = mlp_device,
     .history = mlp_history,
     .default_threshold = mlp_default_threshold,
+    .describe = mlp_describe,
 };

@@ -321,6 +321,41 @@ static int diverged(const reel_nn_train_opts *o, const char *name, const reel_lo
                      name, where, o->opt.lr);
 }
 
+/* One epoch through the backend's train_epoch: the moving average's
+ * schedule (every EMA_EVERY steps and after the last) is worked out here,
+ * as the step loop below would do it, and handed over with the steps. */
+static int epoch_at_once(const reel_nn_backend *be, void *b, const reel_nn_train_opts *o, size_t n, loop *lp,
+                         long *bad, reel_error *err)
+{
+    size_t batch = (size_t)o->batch_size, steps = (n + batch - 1) / batch;
+    double *avg_a = NULL;
+    if (o->ema > 0) {
+        if (!(avg_a = malloc((steps ? steps : 1) * sizeof *avg_a)))
+            return reel_fail(err, "out of memory");
+        for (size_t k = 0; k < steps; k++) {
+            long step = lp->at.step + (long)k + 1;
+            avg_a[k] = -1.0;
+            if (step - lp->w.last_step >= EMA_EVERY || k + 1 == steps) {
+                avg_a[k] = pow(lp->w.decay, (double)(step - lp->w.last_step));
+                lp->w.weight = avg_a[k] * lp->w.weight + (1 - avg_a[k]);
+                lp->w.last_step = step;
+            }
+        }
+    }
+    int r = be->train_epoch(b, batch, &o->opt, lp->at.step, avg_a, err);
+    free(avg_a);
+    if (r < 0)
+        return -1;
+    lp->at.step += (long)steps;
+    if (r > 0) {
+        if (be->first_bad_step(b, bad, err))
+            return -1;
+        if (*bad)
+            lp->at.step = *bad;
+    }
+    return 0;
+}
+
 int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
                   const reel_fit_ctx *ctx, reel_nn_train_result *res, reel_error *err)
 {
@@ -398,6 +433,10 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         if (be->set_order(b, order, n, err))
             goto done;
         long bad = 0;
+        if (be->train_epoch && !reel_interrupted()) { /* the whole epoch in one call */
+            if (epoch_at_once(be, b, o, n, &lp, &bad, err))
+                goto done;
+        } else
         for (size_t start = 0; start < n; start += (size_t)o->batch_size) {
             size_t m = n - start < (size_t)o->batch_size ? n - start : (size_t)o->batch_size;
             if (reel_interrupted()) {
@@ -530,6 +569,9 @@ int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
             goto done;
     }
     rc = 0;
+    free(res->history.csv); /* kept: compare over MPI ranks ships it to rank 0 */
+    res->history.csv = lp.h.text;
+    lp.h.text = NULL;
 done:
     free(lp.ck_avg);
     free(lp.w.live);

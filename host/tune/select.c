@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "eval/metrics.h"
+#include "eval/run.h"
 #include "models/model.h"
+#include "tune/spread.h"
 #include "util/rng.h"
 
 int reel_select_method_known(const char *name)
@@ -46,38 +48,69 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
         mask[k] = !r->f[group[k]].dropped && (long)group[k] != skip;
 }
 
-/* Scores without each not-yet-dropped group (in parallel). */
+/* Scores without each not-yet-dropped group: candidates x folds spread
+ * over the ranks (tune/spread.h). */
+typedef struct {
+    const reel_scorer *s;
+    const reel_log *log;
+    double ref;
+    const char *const *names; /* per task: the feature left out */
+} candidates;
+
+static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
+{
+    const candidates *c = ctx;
+    reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, c->s->model);
+    pr.score = t->score;
+    pr.what = c->names[k];
+    reel_log_progress(c->log, &pr, "select: without %-24s %.4f (%+.4f)", c->names[k], t->score, t->score - c->ref);
+}
+
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
                               reel_select_result *r, double ref, int threads, const reel_log *log, reel_error *err)
 {
-    size_t d = s->p->d;
-    int failed = 0;
-    reel_error first = {{0}};
-    int par = threads > 1;
-#pragma omp parallel for schedule(dynamic) num_threads(par ? threads : 1)
+    size_t d = s->p->d, n = 0, cap = r->n ? r->n : 1;
+    reel_score_task *tasks = calloc(cap, sizeof *tasks);
+    size_t *which = calloc(cap, sizeof *which);
+    char **labels = calloc(cap, sizeof *labels);
+    const char **names = calloc(cap, sizeof *names);
     for (size_t g = 0; g < r->n; g++) {
         if (r->f[g].dropped)
             continue;
         uint8_t *mask = malloc(d);
         fill_mask(group, d, r, (long)g, mask);
-        double v, sd;
-        reel_error e;
-        if (reel_score(s, params, mask, par ? 1 : threads, &v, &sd, &e)) {
-#pragma omp critical
-            if (!failed++)
-                first = e;
-        } else {
-            r->f[g].delta = v - ref;
-            reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, s->model);
-            pr.score = v;
-            pr.what = r->f[g].name;
-            reel_log_progress(log, &pr, "select: without %-24s %.4f (%+.4f)", r->f[g].name, v, v - ref);
-        }
-        free(mask);
+        size_t len = strlen(r->f[g].name) + 16;
+        labels[n] = malloc(len);
+        snprintf(labels[n], len, "without %s", r->f[g].name);
+        names[n] = r->f[g].name;
+        tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n]};
+        which[n++] = g;
     }
-    if (failed)
-        *err = first;
-    return failed ? -1 : 0;
+    candidates c = {s, log, ref, names};
+    int rc = reel_score_tasks(s, tasks, n, threads, candidate_done, &c, err);
+    for (size_t k = 0; k < n; k++) {
+        if (rc == 0)
+            r->f[which[k]].delta = tasks[k].score - ref;
+        free((void *)tasks[k].mask);
+        free(labels[k]);
+    }
+    free(tasks);
+    free(which);
+    free(labels);
+    free(names);
+    return rc;
+}
+
+/* One score (its folds spread like the candidates'). */
+static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *mask, const char *label,
+                     int threads, double *score, double *sd, reel_error *err)
+{
+    reel_score_task t = {.params = params, .mask = mask, .label = label};
+    if (reel_score_tasks(s, &t, 1, threads, NULL, NULL, err))
+        return -1;
+    *score = t.score;
+    *sd = t.score_std;
+    return 0;
 }
 
 static int permutation(const reel_scorer *s, const cJSON *params, const size_t *group, reel_select_result *r,
@@ -90,23 +123,22 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     reel_model m;
     if (reel_model_init(&m, s->model, params, err))
         return -1;
-    int st = m.kind->standardize ? 1 : 0;
-    reel_fit_ctx c = {
-        .d = p->d, .L = p->L, .feature_names = p->feature_names, .label_names = p->ds.labels,
-        .X = p->train.X[st], .Y = p->train.Y, .n = p->train.n, .Xv = p->valid.X[st], .Yv = p->valid.Y,
-        .nv = p->valid.n, .seed = s->seed, .threads = threads, .log = &quiet, .device = s->device, .name = s->model,
-    };
+    reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet};
+    reel_fit_ctx c = reel_fit_ctx_for(p, &m, &p->train, &p->valid, &o);
     if (reel_model_fit(&m, &c, err)) {
         reel_model_free(&m);
         return -1;
     }
     size_t n = p->valid.n, d = p->d, L = p->L;
-    float *X = malloc(n * d * sizeof *X), *P = malloc(n * L * sizeof *P);
-    uint8_t *pred = malloc(n * L);
-    size_t *perm = malloc(n * sizeof *perm);
+    const float *Xv = reel_part_X(&p->valid, &m);
+    float *X = malloc((n ? n : 1) * d * sizeof *X), *P = malloc((n ? n : 1) * L * sizeof *P);
+    uint8_t *pred = malloc((n ? n : 1) * L);
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
     int rc = 0;
+    if (!X || !P || !pred || !perm)
+        rc = reel_fail(err, "out of memory for %zu validation rows", n);
     for (size_t g = 0; g < r->n && rc == 0; g++) {
-        memcpy(X, p->valid.X[st], n * d * sizeof *X);
+        memcpy(X, Xv, n * d * sizeof *X);
         for (size_t i = 0; i < n; i++)
             perm[i] = i;
         reel_rng rng;
@@ -116,12 +148,10 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < d; k++)
                 if (group[k] == g)
-                    X[i * d + k] = p->valid.X[st][perm[i] * d + k];
-        if ((rc = reel_model_predict_proba(&m, X, n, P, err)))
-            break;
-        reel_threshold(P, m.threshold, n, L, pred);
+                    X[i * d + k] = Xv[perm[i] * d + k];
         reel_metrics met;
-        reel_metrics_compute(&met, p->valid.Y, pred, n, L);
+        if ((rc = reel_predict_score(&m, X, p->valid.Y, n, P, pred, &met, NULL, err)))
+            break;
         r->f[g].delta = reel_metric_by_name(&met, s->metric) - r->reference;
         reel_metrics_free(&met);
     }
@@ -144,7 +174,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     uint8_t *mask = malloc(d);
     make_groups(s->p, r, group);
     int rc = -1;
-    if (reel_score(s, params, NULL, threads, &r->reference, &r->reference_std, err))
+    if (score_one(s, params, NULL, "every feature", threads, &r->reference, &r->reference_std, err))
         goto done;
     reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu features: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
@@ -185,7 +215,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
     double sd;
-    rc = reel_score(s, params, mask, threads, &r->final_score, &sd, err);
+    rc = score_one(s, params, mask, "the kept features", threads, &r->final_score, &sd, err);
     r->mask = mask;
     mask = NULL;
 done:

@@ -1,0 +1,46 @@
+#include "nn/mlp_params.h"
+
+#include <string.h>
+
+#include "models/params.h"
+
+/* Without a threshold param: 0.5 for the sigmoid head; for the softmax head,
+ * whose L probabilities share 1, half of a uniform share, 1/(2L). */
+static float default_threshold(const char *head, size_t L)
+{
+    return head && strcmp(head, "softmax") == 0 && L > 0 ? 0.5f / (float)L : 0.5f;
+}
+
+int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_params *p, reel_error *err)
+{
+    reel_params_reader r;
+    reel_params_read_begin(&r, params, "mlp");
+    memset(p, 0, sizeof *p);
+    reel_nn_train_opts *o = &p->train;
+    o->opt.lr = reel_param_num(&r, "lr");
+    o->opt.beta1 = reel_param_num(&r, "beta1");
+    o->opt.beta2 = reel_param_num(&r, "beta2");
+    o->opt.eps = reel_param_num(&r, "eps");
+    o->opt.weight_decay = reel_param_num(&r, "weight_decay");
+    o->batch_size = reel_param_int(&r, "batch_size");
+    o->epochs = reel_param_int(&r, "epochs");
+    o->patience = reel_param_int(&r, "patience");
+    o->min_delta = reel_param_num(&r, "min_delta");
+    const char *from = reel_param_str(&r, "patience_from");
+    o->patience_from_best = from && strcmp(from, "best") == 0;
+    o->ema = reel_param_num(&r, "ema");
+    o->restore_best = reel_param_bool(&r, "restore_best");
+    o->threshold = reel_param_is_null(&r, "threshold") ? default_threshold(reel_param_str(&r, "head"), L)
+                                                       : (float)reel_param_num(&r, "threshold");
+    o->seed = reel_param_seed(&r, seed);
+    const char *input = reel_param_str(&r, "input");
+    if (reel_params_read_end(&r, err))
+        return -1;
+    if (reel_nn_input_mode_parse(input, &p->input))
+        return reel_fail(err, "params for mlp: key 'input' must be \"auto\" or \"standard\"");
+    if (o->opt.beta1 >= 1.0 || o->opt.beta2 >= 1.0)
+        return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
+    if (o->ema >= 1.0)
+        return reel_fail(err, "params for mlp: key 'ema' must be < 1 (0 = no averaging)");
+    return 0;
+}

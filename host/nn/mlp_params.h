@@ -1,0 +1,21 @@
+/* The params of the "mlp" kind (models/box.json, models/u.json, ...),
+ * decoded once per fit into the training options; the layer list, width
+ * and head are read by reel_nn_spec_from_params (nn/spec.h). */
+#ifndef REEL_MLP_PARAMS_H
+#define REEL_MLP_PARAMS_H
+
+#include <cjson/cJSON.h>
+
+#include "nn/input.h"
+#include "nn/train.h"
+
+typedef struct {
+    reel_nn_train_opts train; /* all but checkpoint and run, which the fit adds */
+    reel_nn_input_mode input;
+} reel_mlp_params;
+
+/* Decodes and checks resolved params for L labels; seed is the run's, used
+ * when params hold none. */
+int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_params *p, reel_error *err);
+
+#endif

@@ -1,0 +1,407 @@
+/* The nets' kernels, one source for every device: compiled as OpenCL C 1.2
+ * at run time (host/nn/opencl_backend.c embeds this file after
+ * rk_portable.h and nn_math.h) and as CUDA by nvcc (into the CUDA plugin).
+ * Only the words of rk_portable.h differ between the two.
+ *
+ * The layered training step, one launch per stage:
+ *   rk_gather_rows        the batch's rows, picked through the row order
+ *   rk_linear_forward     per layer: H = act(A W^T + b)
+ *   rk_head_rows          per row: loss, d(loss)/d(logits), probabilities
+ *   rk_act_backward_bias  per layer: dZ = dH * act'(H), db = column sums
+ *   rk_weight_grad        per layer: dW = dZ^T A
+ *   rk_input_grad         per layer but the first: dA = dZ W
+ *   rk_finish_step        one group: the batch loss, the non-finite check
+ *   rk_adamw              the update, skipped once a step was bad
+ *
+ * Every sum runs in a fixed order (no atomics, fixed reduction trees), so
+ * the same inputs give the same bits on a device run after run; the dot
+ * products, weight and input gradients and bias sums are the CPU backend's
+ * own sums in its order, so with ReLU they equal the CPU's bit for bit.
+ * Layers find their weights and gradients in the flat buffers by offset
+ * (an OpenCL buffer cannot be passed at an offset). Element loops are 64-bit and stride over the launch (RK_FOR_EACH), so
+ * batch x width may pass 2^31. */
+#ifndef __OPENCL_VERSION__
+#include "rk_portable.h"
+#include "nn_math.h"
+#endif
+
+/* work-items of the one-group reductions (a power of two); the host
+ * launches RK_REDUCE or fewer, also a power of two */
+#define RK_REDUCE 256
+
+#define RK_FOR_EACH(i, total)                                                                                 \
+    for (rk_u64 i = (rk_u64)RK_GROUP * (rk_u64)RK_LSIZE + (rk_u64)RK_LID; i < (rk_u64)(total);                \
+         i += (rk_u64)RK_NGROUPS * (rk_u64)RK_LSIZE)
+
+RK_KERNEL void rk_gather_rows(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
+                              rk_u64 start, int n, int d, int L, RK_GLOBAL float *xb, RK_GLOBAL float *yb)
+{
+    rk_u64 w = (rk_u64)d + (rk_u64)L, ud = (rk_u64)d, uL = (rk_u64)L;
+    RK_FOR_EACH(i, (rk_u64)n * w)
+    {
+        rk_u64 r = i / w, c = i % w;
+        rk_u64 row = (rk_u64)order[start + r];
+        if (c < ud)
+            xb[r * ud + c] = X[row * ud + c];
+        else
+            yb[r * uL + (c - ud)] = Y[row * uL + (c - ud)];
+    }
+}
+
+/* H (n x out) = act(A W^T + b); one output per work-item, its dot product
+ * in 8 partial sums as the CPU backend's dot(). */
+RK_KERNEL void rk_linear_forward(RK_GLOBAL const float *A, int n, int in, RK_GLOBAL const float *params,
+                                 rk_u64 w_off, rk_u64 b_off, int out, int act, RK_GLOBAL float *H)
+{
+    rk_u64 uin = (rk_u64)in, uout = (rk_u64)out;
+    RK_GLOBAL const float *W = params + w_off;
+    RK_GLOBAL const float *b = params + b_off;
+    RK_FOR_EACH(e, (rk_u64)n * uout)
+    {
+        rk_u64 r = e / uout, j = e % uout;
+        RK_GLOBAL const float *a = A + r * uin;
+        RK_GLOBAL const float *w = W + j * uin;
+        float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        int k = 0;
+        for (; k + 8 <= in; k += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] = RK_FADD(acc[l], RK_FMUL(a[k + l], w[k + l]));
+        for (int l = 0; k < in; k++, l++)
+            acc[l] = RK_FADD(acc[l], RK_FMUL(a[k], w[k]));
+        float z = RK_FADD(RK_FADD(RK_FADD(acc[0], acc[1]), RK_FADD(acc[2], acc[3])),
+                          RK_FADD(RK_FADD(acc[4], acc[5]), RK_FADD(acc[6], acc[7])));
+        H[e] = rk_activate(act, RK_FADD(z, b[j]));
+    }
+}
+
+/* The head, one row per work-item: rowloss[i] (when not null) is the row's
+ * summed loss; G and P as rk_head_row writes them. */
+RK_KERNEL void rk_head_rows(RK_GLOBAL const float *Z, RK_GLOBAL const float *Y, int n, int L, int head,
+                            float scale, RK_GLOBAL float *G, RK_GLOBAL float *P, RK_GLOBAL double *rowloss)
+{
+    rk_u64 uL = (rk_u64)L;
+    RK_FOR_EACH(i, n)
+    {
+        double s = rk_head_row(head, Z + i * uL, Y ? Y + i * uL : RK_NULL, L, scale, G ? G + i * uL : RK_NULL,
+                               P ? P + i * uL : RK_NULL);
+        if (rowloss)
+            rowloss[i] = s;
+    }
+}
+
+/* dH (n x out) becomes dZ = dH * act'(H); db[j] = the column's sum over
+ * rows in order (one work-item per column, as the CPU sums it). */
+RK_KERNEL void rk_act_backward_bias(RK_GLOBAL float *dH, RK_GLOBAL const float *H, int n, int out, int act,
+                                    RK_GLOBAL float *grads, rk_u64 b_off)
+{
+    RK_GLOBAL float *db = grads + b_off;
+    rk_u64 uout = (rk_u64)out;
+    RK_FOR_EACH(j, out)
+    {
+        float s = 0.0f;
+        for (rk_u64 i = 0; i < (rk_u64)n; i++) {
+            rk_u64 at = i * uout + j;
+            float g = rk_act_grad(act, H[at], dH[at]);
+            dH[at] = g;
+            s = RK_FADD(s, g);
+        }
+        db[j] = s;
+    }
+}
+
+/* dW (out x in) = dZ^T A: each value summed over the rows in order. */
+RK_KERNEL void rk_weight_grad(RK_GLOBAL const float *A, RK_GLOBAL const float *dZ, int n, int in, int out,
+                              RK_GLOBAL float *grads, rk_u64 w_off)
+{
+    RK_GLOBAL float *dW = grads + w_off;
+    rk_u64 uin = (rk_u64)in, uout = (rk_u64)out;
+    RK_FOR_EACH(e, uout * uin)
+    {
+        rk_u64 j = e / uin, k = e % uin;
+        float acc = 0.0f;
+        for (rk_u64 i = 0; i < (rk_u64)n; i++)
+            acc = RK_FADD(acc, RK_FMUL(dZ[i * uout + j], A[i * uin + k]));
+        dW[e] = acc;
+    }
+}
+
+/* dA (n x in) = dZ W: each value summed over the outputs in order. */
+RK_KERNEL void rk_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *params, rk_u64 w_off, int n,
+                             int out, int in, RK_GLOBAL float *dA)
+{
+    RK_GLOBAL const float *W = params + w_off;
+    rk_u64 uin = (rk_u64)in, uout = (rk_u64)out;
+    RK_FOR_EACH(e, (rk_u64)n * uin)
+    {
+        rk_u64 r = e / uin, k = e % uin;
+        float acc = 0.0f;
+        for (rk_u64 j = 0; j < uout; j++)
+            acc = RK_FADD(acc, RK_FMUL(dZ[r * uout + j], W[j * uin + k]));
+        dA[e] = acc;
+    }
+}
+
+/* One work-group of a power-of-two size <= RK_REDUCE: part[0] becomes the
+ * sum of part[0..size) in a fixed tree. */
+#define RK_TREE_SUM(part, flag)                                                                               \
+    do {                                                                                                      \
+        RK_BARRIER();                                                                                         \
+        for (int w_ = RK_LSIZE / 2; w_ > 0; w_ /= 2) {                                                        \
+            if (RK_LID < w_) {                                                                                \
+                part[RK_LID] += part[RK_LID + w_];                                                            \
+                flag[RK_LID] |= flag[RK_LID + w_];                                                            \
+            }                                                                                                 \
+            RK_BARRIER();                                                                                     \
+        }                                                                                                     \
+    } while (0)
+
+/* After a step's backward, one work-group: the batch loss = (sum of the
+ * row losses) / count, acc += batch loss * n; a loss or gradient value
+ * that is not finite marks the step bad (the first such step is kept),
+ * and from then on rk_adamw updates nothing. */
+RK_KERNEL void rk_finish_step(RK_GLOBAL const double *rowloss, int n, double count, RK_GLOBAL const float *grads,
+                              rk_u64 n_params, rk_i64 step, RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
+                              RK_GLOBAL rk_i64 *bad_step)
+{
+    RK_LOCAL double part[RK_REDUCE];
+    RK_LOCAL int bad[RK_REDUCE];
+    int t = RK_LID;
+    double s = 0.0;
+    int b = 0;
+    for (int i = t; i < n; i += RK_LSIZE)
+        s += rowloss[i];
+    for (rk_u64 i = (rk_u64)t; i < n_params; i += (rk_u64)RK_LSIZE)
+        b |= !RK_ISFINITE(grads[i]);
+    part[t] = s;
+    bad[t] = b;
+    RK_TREE_SUM(part, bad);
+    if (t == 0) {
+        float mean = (float)(part[0] / count);
+        *batch_loss = mean;
+        *acc += (double)mean * (double)n;
+        if (*bad_step == 0 && (bad[0] || !RK_ISFINITE(mean)))
+            *bad_step = step;
+    }
+}
+
+/* Evaluation, one work-group: acc += the sum of the row losses. */
+RK_KERNEL void rk_sum_rows(RK_GLOBAL const double *rowloss, int n, RK_GLOBAL double *acc)
+{
+    RK_LOCAL double part[RK_REDUCE];
+    RK_LOCAL int unused[RK_REDUCE];
+    int t = RK_LID;
+    double s = 0.0;
+    for (int i = t; i < n; i += RK_LSIZE)
+        s += rowloss[i];
+    part[t] = s;
+    unused[t] = 0;
+    RK_TREE_SUM(part, unused);
+    if (t == 0)
+        *acc += part[0];
+}
+
+/* AdamW over the flat buffer (nn_math.h), unless a step was bad. */
+RK_KERNEL void rk_adamw(RK_GLOBAL float *p, RK_GLOBAL const float *g, RK_GLOBAL float *m, RK_GLOBAL float *v,
+                        rk_u64 n, float decay, float b1, float c1, float b2, float c2, float step_size,
+                        float bc2_sqrt, float eps, RK_GLOBAL const rk_i64 *bad_step)
+{
+    if (*bad_step)
+        return;
+    rk_adamw_k k = {decay, b1, c1, b2, c2, step_size, bc2_sqrt, eps};
+    RK_FOR_EACH(i, n)
+    {
+        float mi = m[i], vi = v[i];
+        p[i] = rk_adamw_one(p[i], g[i], &mi, &vi, &k);
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+/* The weights' moving average (nn_math.h): sum = a * sum + (1 - a) * p. */
+RK_KERNEL void rk_avg_update(RK_GLOBAL double *sum, RK_GLOBAL const float *p, rk_u64 n, double a)
+{
+    RK_FOR_EACH(i, n)
+    sum[i] = rk_avg_step(sum[i], p[i], a);
+}
+
+RK_KERNEL void rk_avg_get(RK_GLOBAL const double *sum, rk_u64 n, double weight, RK_GLOBAL float *out)
+{
+    RK_FOR_EACH(i, n)
+    out[i] = rk_avg_value(sum[i], weight);
+}
+
+/* ------------------------------------------------------ the fused epoch */
+
+RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
+
+#define RK_FUSED_ROWS 256 /* most rows of a fused step */
+#define RK_FUSED_T 256    /* most work-items of a fused group (a power of two) */
+/* The layer table: RK_LY ints per layer. */
+#define RK_LY 6
+#define RK_LY_IN 0
+#define RK_LY_OUT 1
+#define RK_LY_ACT 2
+#define RK_LY_H 3 /* where its output starts in the scratch */
+#define RK_LY_W 4 /* where W and b start in the flat buffers */
+#define RK_LY_B 5
+
+/* Every step of an epoch in one launch, one work-group per net: the batch,
+ * every layer's output and both gradient buffers stay in work-group memory
+ * (the scratch: batch x (d + the layers' widths + L + 2 x the widest)),
+ * the weights, gradients and AdamW's moments in device memory. Steps k =
+ * 0.. take rows order[k*batch ..) (the last batch shorter) and are numbered
+ * first_step + k + 1; step_f holds AdamW's two per-step scalars (the
+ * steps' step_size, then their bc2_sqrt); after step k, when avg_sum is not null and avg_a[k] >= 0, the
+ * moving average takes the weights with that decay. The sums are those of
+ * the layered kernels above (the CPU's, in its order), and the loss, the
+ * non-finite check and the bad-step rule are rk_finish_step's: once a step
+ * is bad the epoch stops, updating nothing more. */
+RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
+                              int n_rows, int batch, int d, int L, int head, int n_layers,
+                              RK_GLOBAL const int *layers, int max_w, RK_GLOBAL float *params,
+                              RK_GLOBAL float *grads, RK_GLOBAL float *m, RK_GLOBAL float *v, rk_u64 n_params,
+                              float decay, float b1, float c1, float b2, float c2, float eps,
+                              RK_GLOBAL const float *step_f,
+                              RK_GLOBAL const double *avg_a, RK_GLOBAL double *avg_sum, rk_i64 first_step,
+                              RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
+                              RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+{
+    RK_SCRATCH_DECL(scratch)
+    RK_LOCAL double rl[RK_FUSED_ROWS];
+    RK_LOCAL int flag[RK_FUSED_T];
+    RK_LOCAL int stop;
+    int t = RK_LID, T = RK_LSIZE;
+    RK_GLOBAL const int *top = layers + RK_LY * (n_layers - 1);
+    int yoff = top[RK_LY_H] + batch * top[RK_LY_OUT];
+    RK_LOCAL_PTR float *xb = scratch;
+    RK_LOCAL_PTR float *yb = scratch + yoff;
+    RK_LOCAL_PTR float *gbuf0 = yb + batch * L;
+    RK_LOCAL_PTR float *gbuf1 = gbuf0 + batch * max_w;
+    if (t == 0)
+        stop = *bad_step != 0;
+    RK_BARRIER();
+    int steps = (n_rows + batch - 1) / batch;
+    for (int k = 0; k < steps && !stop; k++) {
+        int start = k * batch, rows = n_rows - start < batch ? n_rows - start : batch;
+        for (int e = t; e < rows * (d + L); e += T) {
+            int r = e / (d + L), c = e % (d + L);
+            rk_u64 row = (rk_u64)order[start + r];
+            if (c < d)
+                xb[r * d + c] = X[row * (rk_u64)d + (rk_u64)c];
+            else
+                yb[r * L + (c - d)] = Y[row * (rk_u64)L + (rk_u64)(c - d)];
+        }
+        RK_BARRIER();
+        /* forward */
+        RK_LOCAL_PTR float *A = xb;
+        for (int l = 0; l < n_layers; l++) {
+            RK_GLOBAL const int *ly = layers + RK_LY * l;
+            int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
+            RK_LOCAL_PTR float *H = scratch + ly[RK_LY_H];
+            RK_GLOBAL const float *W = params + ly[RK_LY_W];
+            RK_GLOBAL const float *bias = params + ly[RK_LY_B];
+            for (int e = t; e < rows * out; e += T) {
+                int r = e / out, j = e % out;
+                RK_LOCAL_PTR const float *a = A + r * in;
+                RK_GLOBAL const float *w = W + j * in;
+                float s8[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+                int q = 0;
+                for (; q + 8 <= in; q += 8)
+                    for (int u = 0; u < 8; u++)
+                        s8[u] = RK_FADD(s8[u], RK_FMUL(a[q + u], w[q + u]));
+                for (int u = 0; q < in; q++, u++)
+                    s8[u] = RK_FADD(s8[u], RK_FMUL(a[q], w[q]));
+                float z = RK_FADD(RK_FADD(RK_FADD(s8[0], s8[1]), RK_FADD(s8[2], s8[3])),
+                                  RK_FADD(RK_FADD(s8[4], s8[5]), RK_FADD(s8[6], s8[7])));
+                H[e] = rk_activate(act, RK_FADD(z, bias[j]));
+            }
+            RK_BARRIER();
+            A = H;
+        }
+        /* head: each row's loss and d(loss)/d(logits) */
+        double count = rk_head_count(head, (double)rows, (double)L);
+        float scale = (float)(1.0 / count);
+        for (int i = t; i < rows; i += T)
+            rl[i] = rk_head_row_local(head, A + i * L, yb + i * L, L, scale, gbuf0 + i * L, 0);
+        RK_BARRIER();
+        /* backward */
+        RK_LOCAL_PTR float *g = gbuf0;
+        RK_LOCAL_PTR float *other = gbuf1;
+        for (int l = n_layers - 1; l >= 0; l--) {
+            RK_GLOBAL const int *ly = layers + RK_LY * l;
+            int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
+            RK_LOCAL_PTR const float *H = scratch + ly[RK_LY_H];
+            RK_LOCAL_PTR const float *Ain = l ? scratch + layers[RK_LY * (l - 1) + RK_LY_H] : xb;
+            if (act != RK_ACT_NONE) {
+                for (int e = t; e < rows * out; e += T)
+                    g[e] = rk_act_grad(act, H[e], g[e]);
+                RK_BARRIER();
+            }
+            for (int j = t; j < out; j += T) {
+                float s = 0.0f;
+                for (int i = 0; i < rows; i++)
+                    s = RK_FADD(s, g[i * out + j]);
+                grads[ly[RK_LY_B] + j] = s;
+            }
+            for (int e = t; e < out * in; e += T) {
+                int j = e / in, q = e % in;
+                float s = 0.0f;
+                for (int i = 0; i < rows; i++)
+                    s = RK_FADD(s, RK_FMUL(g[i * out + j], Ain[i * in + q]));
+                grads[ly[RK_LY_W] + e] = s;
+            }
+            if (l) {
+                RK_GLOBAL const float *W = params + ly[RK_LY_W];
+                for (int e = t; e < rows * in; e += T) {
+                    int r = e / in, q = e % in;
+                    float s = 0.0f;
+                    for (int j = 0; j < out; j++)
+                        s = RK_FADD(s, RK_FMUL(g[r * out + j], W[j * in + q]));
+                    other[e] = s;
+                }
+            }
+            RK_BARRIER();
+            RK_LOCAL_PTR float *swap = g;
+            g = other;
+            other = swap;
+        }
+        /* the batch loss and the non-finite check */
+        int bad = 0;
+        for (rk_u64 i = (rk_u64)t; i < n_params; i += (rk_u64)T)
+            bad |= !RK_ISFINITE(grads[i]);
+        flag[t] = bad;
+        RK_BARRIER();
+        for (int w = T / 2; w > 0; w /= 2) {
+            if (t < w)
+                flag[t] |= flag[t + w];
+            RK_BARRIER();
+        }
+        if (t == 0) {
+            double s = 0.0;
+            for (int i = 0; i < rows; i++)
+                s += rl[i];
+            float mean = (float)(s / count);
+            *batch_loss = mean;
+            *acc += (double)mean * (double)rows;
+            if (flag[0] || !RK_ISFINITE(mean)) {
+                *bad_step = first_step + k + 1;
+                stop = 1;
+            }
+        }
+        RK_BARRIER();
+        if (stop)
+            break;
+        rk_adamw_k kw = {decay, b1, c1, b2, c2, step_f[k], step_f[steps + k], eps};
+        double a = avg_sum ? avg_a[k] : -1.0;
+        for (rk_u64 i = (rk_u64)t; i < n_params; i += (rk_u64)T) {
+            float mi = m[i], vi = v[i];
+            float p = rk_adamw_one(params[i], grads[i], &mi, &vi, &kw);
+            params[i] = p;
+            m[i] = mi;
+            v[i] = vi;
+            if (a >= 0.0)
+                avg_sum[i] = rk_avg_step(avg_sum[i], p, a);
+        }
+        RK_BARRIER();
+    }
+}

@@ -1,0 +1,229 @@
+/* End to end: what reel refuses or reports instead of answering silently
+ * wrong (issue 17): outputs that would replace inputs, output folders that
+ * mix runs, unchecked model files, flags out of range, unbounded reads. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "helpers.h"
+#include "util/fileio.h"
+
+/* 120 rows, two numeric features, two labels. */
+static const char *write_data(const char *name)
+{
+    static char csv[16384];
+    strcpy(csv, "name,a,b,A,B\n");
+    unsigned s = 11;
+    for (int i = 0; i < 120; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)(s >> 16) % 100;
+        s = s * 1103515245u + 12345u;
+        int b = (int)(s >> 16) % 100;
+        sprintf(csv + strlen(csv), "f%d,%d,%d,%d,%d\n", i, a, b, a > 50, b > 40 || a <= 50);
+    }
+    return tmp_write(name, csv);
+}
+
+/* Runs reel; returns the exit code and keeps stderr in *err (caller frees). */
+static int reel(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reel(char **err, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *out = NULL, *e = NULL;
+    int rc = run_reel(args, &out, &e);
+    free(out);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return rc;
+}
+
+/* Entries of dir whose name contains sub. */
+static int entries_with(const char *dir, const char *sub)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strstr(e->d_name, sub) != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A pid no process has: a child that has exited and been reaped. */
+static long dead_pid(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    return (long)pid;
+}
+
+/* Runs reel and expects exit `code` with `want` in a one-line stderr. */
+static void expect_fail(int code, const char *want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void expect_fail(int code, const char *want, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *out = NULL, *err = NULL;
+    int rc = run_reel(args, &out, &err);
+    cr_expect_eq(rc, code, "reel %s: exit %d, expected %d: %s", args, rc, code, err ? err : "");
+    cr_expect(err && strstr(err, want), "reel %s: stderr lacks '%s': %s", args, want, err ? err : "(none)");
+    int lines = 0;
+    for (char *c = err; c && *c; c++)
+        lines += *c == '\n';
+    cr_expect_eq(lines, 1, "reel %s: one line expected: %s", args, err ? err : "");
+    free(out);
+    free(err);
+}
+
+Test(outputs, an_output_that_is_an_input_is_refused)
+{
+    const char *csv = write_data("same.csv");
+    char *before = reel_read_file(csv, NULL, NULL), *err;
+    const char *model = tmp_path("same.model");
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s", csv, model), 0, "%s",
+                 err);
+    free(err);
+    expect_fail(1, "is the same file as the input",
+                "predict --model-file %s --data %s --out %s --quiet", model, csv, csv);
+    /* a hard link is the same file under another name */
+    const char *link_path = tmp_path("same_link.csv");
+    remove(link_path);
+    cr_assert_eq(link(csv, link_path), 0);
+    expect_fail(1, "is the same file as the input",
+                "train --model prior --data %s --labels A,B --quiet --save %s", csv, link_path);
+    expect_fail(1, "is the same file as the input", "export --model-file %s --format json --out %s", model, model);
+    expect_fail(1, "is the same file as the input",
+                "predict --model-file %s --data %s --out %s --quiet", model, csv, model);
+    char *after = reel_read_file(csv, NULL, NULL);
+    cr_assert(before && after);
+    cr_expect_str_eq(after, before, "the input was changed");
+    free(before);
+    free(after);
+    /* the model still loads: it was not replaced */
+    cr_expect_eq(reel(&err, "info --model-file %s", model), 0, "%s", err);
+    free(err);
+}
+
+Test(outputs, an_out_folder_holding_an_input_is_refused)
+{
+    const char *dir = tmp_path("in_out_dir");
+    mkdir(dir, 0777);
+    char *csv = reel_path_join(dir, "data.csv");
+    char *text = reel_read_file(write_data("src.csv"), NULL, NULL);
+    reel_write_file_atomic(csv, text, NULL);
+    expect_fail(1, "reel replaces the whole folder",
+                "compare --data %s --labels A,B --models prior --quiet --out %s", csv, dir);
+    cr_expect(file_exists(csv), "the input is still there");
+    free(csv);
+    free(text);
+}
+
+Test(outputs, save_to_an_unwritable_place_fails_before_training)
+{
+    const char *csv = write_data("unw.csv"), *ck = tmp_path("unw.ckpt");
+    remove(ck);
+    expect_fail(1, "cannot write there", "train --model box --epochs 2 --data %s --labels A,B --quiet --checkpoint %s "
+                    "--save /nonexistent-reel-dir/m.safetensors", csv, ck);
+    cr_expect(!file_exists(ck), "an epoch was trained before the --save path was checked");
+    expect_fail(1, "is a folder", "train --model prior --data %s --labels A,B --quiet --save %s", csv, tmp_path(""));
+}
+
+Test(outputs, an_out_folder_holds_one_run)
+{
+    const char *csv = write_data("one.csv"), *dir = tmp_path("one_run");
+    char *err;
+    cr_assert_eq(reel(&err, "compare --data %s --labels A,B --models random,prior --quiet --out %s", csv, dir), 0,
+                 "%s", err);
+    free(err);
+    cr_expect_eq(dir_entries(dir), 5);
+    /* a run with fewer models replaces the folder: no predictions of the first run remain */
+    cr_assert_eq(reel(&err, "compare --data %s --labels A,B --models prior --quiet --out %s", csv, dir), 0, "%s",
+                 err);
+    free(err);
+    cr_expect_eq(dir_entries(dir), 4, "metrics.json, report.html, report.md, predictions_prior.csv");
+    char *p = reel_path_join(dir, "predictions_random.csv");
+    cr_expect(!file_exists(p), "the earlier run's predictions_random.csv is still there");
+    free(p);
+    /* train, search and select replace it too (each writes its own files) */
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --out %s", csv, dir), 0, "%s", err);
+    free(err);
+    cr_expect_eq(dir_entries(dir), 2, "metrics.json, predictions.csv");
+    cr_expect_eq(entries_with(tmp_path(""), "reel-stage"), 0, "no stage folder left");
+    /* a folder with a file reel does not write is refused before any work */
+    char *mine = reel_path_join(dir, "notes.txt");
+    reel_write_file_atomic(mine, "mine\n", NULL);
+    expect_fail(1, "holds 'notes.txt', which reel does not write",
+                "compare --data %s --labels A,B --models prior --quiet --out %s", csv, dir);
+    cr_expect(file_exists(mine));
+    free(mine);
+}
+
+Test(outputs, failed_runs_leave_no_stage_and_stale_ones_are_removed)
+{
+    const char *csv = tmp_write("fail.csv", "x,A,B\n1,1,0\n2,0,1\n3,1,1\n4,1,0\n5,0,1\n6,1,0\n");
+    const char *dir = tmp_path("fail_out");
+    char *err;
+    /* knn needs more rows: every model fails, nothing is written, the stage is removed */
+    cr_expect_eq(reel(&err, "compare --data %s --labels A,B --models knn --quiet --out %s", csv, dir), 1);
+    cr_expect(err && strstr(err, "every model failed"), "%s", err);
+    free(err);
+    cr_expect(!file_exists(dir));
+    cr_expect_eq(entries_with(tmp_path(""), "fail_out.reel-stage"), 0, "the stage folder was left behind");
+
+    /* a dead run's stage folder and temporary file are removed by the next run */
+    char stale[600], stale_file[600];
+    long pid = dead_pid();
+    snprintf(stale, sizeof stale, "%s/.fail_out.reel-stage.%ld", tmp_path(""), pid);
+    mkdir(stale, 0777);
+    char *inside = reel_path_join(stale, "metrics.json");
+    reel_write_file_atomic(inside, "{}\n", NULL);
+    free(inside);
+    const char *model = tmp_path("stale.model"), *preds = tmp_path("stale_preds.csv");
+    snprintf(stale_file, sizeof stale_file, "%s.tmp.%ld", preds, pid);
+    tmp_write("stale_src.csv", "");
+    FILE *fp = fopen(stale_file, "w");
+    cr_assert(fp);
+    fputs("half", fp);
+    fclose(fp);
+    const char *data = write_data("stale_data.csv");
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s --out %s", data, model,
+                      dir), 0, "%s", err);
+    free(err);
+    cr_expect(!file_exists(stale), "a dead run's stage folder is still there");
+    cr_assert_eq(reel(&err, "predict --model-file %s --data %s --out %s --quiet", model, data, preds), 0, "%s", err);
+    free(err);
+    cr_expect(!file_exists(stale_file), "a dead run's temporary file is still there");
+    cr_expect(file_exists(preds));
+}
+
+/* predict checks --threads as every command does (it used to drop it). */
+Test(flags, predict_refuses_a_bad_thread_count)
+{
+    const char *csv = write_data("threads.csv");
+    const char *model = tmp_path("threads.model");
+    char *err;
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s", csv, model), 0, "%s",
+                 err);
+    free(err);
+    expect_fail(2, "--threads must be >= 1", "predict --model-file %s --data %s --threads -2 --quiet", model, csv);
+}

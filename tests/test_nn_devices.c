@@ -1,0 +1,446 @@
+/* Every device backend present against the CPU backend: OpenCL on each
+ * OpenCL device (in CI: PoCL on the CPU, which runs every kernel of
+ * kernels/nn_kernels.cl) and CUDA when there is a GPU. The same weights,
+ * data and steps must agree within atol + rtol * |cpu| (the largest
+ * difference is printed per backend); a device gives the same bits twice.
+ * With no device backend at all the suite is reported as skipped, unless
+ * REEL_TEST_REQUIRE_OPENCL is set (scripts/test.sh sets it), when that is a
+ * failure: CI must run these kernels. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_fixture.h"
+#include "helpers.h"
+#include "nn/backend.h"
+#include "nn/opencl.h"
+#include "nn/spec.h"
+#include "nn/train.h"
+#include "util/gpu.h"
+#include "util/rng.h"
+
+static const char *cur_label = ""; /* the backend now running, for messages */
+
+typedef struct {
+    const reel_nn_backend *be;
+    int opencl; /* the OpenCL device number, or -1 */
+    char label[300];
+    char device[32]; /* as --device names it */
+} target;
+
+/* Every device backend present, each ready to create nets. */
+static int targets(target *t, int max)
+{
+    int n = 0;
+    if (reel_gpu_count() > 0 && reel_nn_gpu_backend() && n < max) {
+        t[n] = (target){reel_nn_gpu_backend(), -1, "cuda", "cuda"};
+        n++;
+    } else {
+        printf("nn_devices: no CUDA backend here (%s)\n", reel_gpu_absent_reason());
+    }
+    int no = reel_opencl_count();
+    if (no == 0)
+        printf("nn_devices: no OpenCL device here (%s)\n", reel_opencl_absent_reason());
+    for (int i = 0; i < no && n < max; i++) {
+        reel_opencl_info info;
+        if (reel_opencl_info_get(i, &info) || !info.fp64)
+            continue;
+        t[n].be = reel_nn_opencl_backend();
+        t[n].opencl = i;
+        snprintf(t[n].label, sizeof t[n].label, "opencl:%d %.200s", i, info.name);
+        snprintf(t[n].device, sizeof t[n].device, "opencl:%d", i);
+        n++;
+    }
+    return n;
+}
+
+/* Runs fn on every backend present, or skips (visibly) when there is none. */
+static void each_backend(void (*fn)(const reel_nn_backend *be))
+{
+    target t[8];
+    int n = targets(t, 8);
+    if (n == 0) {
+        if (getenv("REEL_TEST_REQUIRE_OPENCL"))
+            cr_assert_fail("REEL_TEST_REQUIRE_OPENCL is set but no OpenCL device was found: %s",
+                    reel_opencl_absent_reason());
+        else
+            REEL_SKIP("no device backend (CUDA: %s; OpenCL: %s)", reel_gpu_absent_reason(),
+                      reel_opencl_absent_reason());
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        reel_error err;
+        if (t[k].opencl >= 0)
+            cr_assert_eq(reel_opencl_select(t[k].opencl, &err), 0, "%s", err.msg);
+        cur_label = t[k].label;
+        printf("nn_devices: running on %s\n", t[k].label);
+        fn(t[k].be);
+        fflush(stdout);
+    }
+}
+
+/* Steps of batch 10 on both backends; compares losses, first gradients,
+ * final weights, probabilities and the evaluation loss. */
+static void compare(const reel_nn_backend *dev, const char *layers_json, const char *head, size_t d, size_t L)
+{
+    const reel_nn_backend *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, layers_json, head, d, L, 200, 42);
+    reel_error err;
+    void *bg = dev->create(&s.spec, 1, &err);
+    cr_assert_not_null(bg, "%s", err.msg);
+    void *bc = cpu->create(&s.spec, 1, &err);
+    cr_assert_not_null(bc, "%s", err.msg);
+    const reel_nn_backend *be[2] = {dev, cpu};
+    void *b[2] = {bg, bc};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(be[k]->set_params(b[k], s.params, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->set_data(b[k], s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->set_order(b[k], s.order, s.n, &err), 0, "%s", err.msg);
+    }
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
+    size_t np = s.spec.n_params, steps = 40;
+    float lg[40], lc[40];
+    float *gg = malloc(np * sizeof(float)), *gc = malloc(np * sizeof(float));
+    for (size_t t = 0; t < steps; t++) {
+        size_t start = (t * 10) % s.n;
+        for (int k = 0; k < 2; k++)
+            cr_assert_geq(be[k]->train_step(b[k], start, 10, &opt, (long)t + 1, k ? &lc[t] : &lg[t], &err), 0,
+                          "%s", err.msg);
+        if (t == 0) {
+            cr_assert_eq(dev->get_grads(bg, gg, &err), 0, "%s", err.msg);
+            cr_assert_eq(cpu->get_grads(bc, gc, &err), 0, "%s", err.msg);
+            double gmax = 0;
+            for (size_t i = 0; i < np; i++)
+                gmax = fmax(gmax, fabs(gc[i]));
+            cr_expect(close_all("gradients of step 1", gg, gc, np, 1e-5 * gmax, 1e-4));
+        }
+    }
+    /* Products summed in another order, or exp and tanh from another maths
+     * library, differ by float rounding (~1e-7 relative); AdamW's normalised
+     * step turns such noise in near-zero gradients into weight differences
+     * of up to ~lr per step, so the later comparisons allow more. */
+    cr_expect(close_all("losses of 40 steps", lg, lc, steps, 1e-6, 1e-4));
+    double sg, sc;
+    cr_assert_eq(dev->take_loss_sum(bg, &sg, &err), 0, "%s", err.msg);
+    cr_assert_eq(cpu->take_loss_sum(bc, &sc, &err), 0, "%s", err.msg);
+    printf("nn_devices [%s] accumulated loss: device %.9g cpu %.9g\n", cur_label, sg, sc);
+    cr_expect(fabs(sg - sc) <= 1e-5 * fabs(sc) + 1e-6);
+    cr_assert_eq(dev->get_params(bg, gg, &err), 0, "%s", err.msg);
+    cr_assert_eq(cpu->get_params(bc, gc, &err), 0, "%s", err.msg);
+    cr_expect(close_all("weights after 40 steps", gg, gc, np, 5e-4, 1e-3));
+    /* predict and eval on the starting weights of each */
+    float *pg = malloc(s.n * L * sizeof(float)), *pc = malloc(s.n * L * sizeof(float));
+    double eg, ec;
+    cr_assert_eq(dev->set_params(bg, s.params, &err), 0, "%s", err.msg);
+    cr_assert_eq(cpu->set_params(bc, s.params, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->eval_loss(bg, s.X, s.Y, s.n, &eg, pg, &err), 0, "%s", err.msg);
+    cr_assert_eq(cpu->eval_loss(bc, s.X, s.Y, s.n, &ec, pc, &err), 0, "%s", err.msg);
+    cr_expect(close_all("probabilities", pg, pc, s.n * L, 1e-6, 1e-5));
+    printf("nn_devices [%s] eval loss: device %.9g cpu %.9g\n", cur_label, eg, ec);
+    cr_expect(fabs(eg - ec) <= 1e-5 * fabs(ec));
+    float *pp = malloc(s.n * L * sizeof(float)); /* predict gives eval_loss's probabilities */
+    cr_assert_eq(dev->predict(bg, s.X, s.n, pp, &err), 0, "%s", err.msg);
+    cr_expect_eq(memcmp(pp, pg, s.n * L * sizeof *pp), 0, "predict and eval_loss disagree");
+    dev->destroy(bg);
+    cpu->destroy(bc);
+    free(gg);
+    free(gc);
+    free(pg);
+    free(pc);
+    free(pp);
+    unmake(&s);
+}
+
+static void box_sigmoid(const reel_nn_backend *be) { compare(be, BOX, "sigmoid", 21, 7); }
+static void u_softmax(const reel_nn_backend *be) { compare(be, U, "softmax", 21, 7); }
+static void tanh_none(const reel_nn_backend *be)
+{
+    compare(be, "[{\"width\":33,\"activation\":\"tanh\"},{\"width\":17,\"activation\":\"none\"}]", "sigmoid", 5, 3);
+}
+Test(nn_devices, box_sigmoid_matches_cpu) { each_backend(box_sigmoid); }
+Test(nn_devices, u_softmax_matches_cpu) { each_backend(u_softmax); }
+Test(nn_devices, tanh_none_matches_cpu) { each_backend(tanh_none); }
+
+/* The whole training loop (shuffles, epochs, validation, the moving
+ * average) on both; run twice on the device, which must give the same bits. */
+static void training_loop(const reel_nn_backend *dev)
+{
+    const reel_nn_backend *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 600, 7);
+    uint8_t *Y8 = malloc(s.n * 7);
+    for (size_t i = 0; i < s.n * 7; i++)
+        Y8[i] = s.Y[i] > 0.5f;
+    reel_fit_ctx ctx = {.d = 21, .L = 7, .X = s.X, .Y = Y8, .n = 500, .Xv = s.X + 500 * 21, .Yv = Y8 + 500 * 7,
+                        .nv = 100, .seed = 3, .threads = 1, .device = "auto", .name = "backend-test"};
+    reel_nn_train_opts o = {.opt = {3e-4, 0.9, 0.999, 1e-8, 1e-3}, .batch_size = 10, .epochs = 3, .patience = 5,
+                            .min_delta = 0.0, .restore_best = 0, .ema = 0.99, .threshold = 0.5f, .seed = 3};
+    reel_error err;
+    size_t np = s.spec.n_params;
+    float *out[3];
+    const reel_nn_backend *be[3] = {dev, cpu, dev};
+    double val[3];
+    for (int k = 0; k < 3; k++) {
+        out[k] = malloc(np * sizeof(float));
+        reel_nn_train_result r;
+        void *b = be[k]->create(&s.spec, 1, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(be[k]->set_params(b, s.params, &err), 0, "%s", err.msg);
+        cr_assert_eq(reel_nn_train(be[k], b, &s.spec, &o, &ctx, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(r.epochs_run, 3);
+        val[k] = r.best_val_loss;
+        cr_assert_eq(be[k]->get_params(b, out[k], &err), 0, "%s", err.msg);
+        reel_history_free(&r.history);
+        be[k]->destroy(b);
+    }
+    printf("nn_devices [%s] training loop: best val loss device %.9g cpu %.9g\n", cur_label, val[0], val[1]);
+    cr_expect(close_all("weights after 3 epochs of the training loop", out[0], out[1], np, 2e-3, 1e-2));
+    cr_expect(fabs(val[0] - val[1]) <= 1e-4 * fabs(val[1]));
+    cr_expect_eq(memcmp(out[0], out[2], np * sizeof(float)), 0, "%s: two runs gave different weights", cur_label);
+    cr_expect_eq(val[0], val[2], "%s: two runs gave different losses", cur_label);
+    for (int k = 0; k < 3; k++)
+        free(out[k]);
+    free(Y8);
+    unmake(&s);
+}
+Test(nn_devices, training_loop_matches_cpu_and_repeats_bit_for_bit) { each_backend(training_loop); }
+
+/* Checkpoint support: AdamW's moments come back as they were set (after
+ * set_data, which clears them), and the device's steps continue from them
+ * as the CPU's do. The starting point (tests/backend_fixture.h) is checked
+ * on the CPU backend alone in test_nn_backend.c: sane steps, insensitive
+ * to rounding. */
+static void moments(const reel_nn_backend *dev)
+{
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 200, 11);
+    size_t np = s.spec.n_params;
+    float *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v), *pg = malloc(np * sizeof *pg),
+          *pc = malloc(np * sizeof *pc);
+    float lg[RESUME_STEPS], lc[RESUME_STEPS];
+    resume_moments(np, m, v);
+    resume_run(dev, &s, s.params, s.X, m, v, lg, pg);
+    resume_run(&reel_nn_cpu_backend, &s, s.params, s.X, m, v, lc, pc);
+    cr_expect(close_all("losses of 5 resumed steps", lg, lc, RESUME_STEPS, 1e-6, 1e-4));
+    cr_expect(close_all("weights after 5 resumed steps", pg, pc, np, 1e-5, 1e-3));
+    free(m);
+    free(v);
+    free(pg);
+    free(pc);
+    unmake(&s);
+}
+Test(nn_devices, moments_round_trip_and_resume) { each_backend(moments); }
+
+/* A batch with an infinite input: the device records the step and from
+ * then on updates nothing, so the weights stay those from before it. */
+static void non_finite(const reel_nn_backend *dev)
+{
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 40, 12);
+    reel_error err;
+    size_t np = s.spec.n_params;
+    float *before = malloc(np * sizeof *before), *after = malloc(np * sizeof *after);
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 0};
+    for (size_t i = 0; i < s.n; i++)
+        s.order[i] = (uint32_t)i;
+    s.X[25 * 21 + 3] = INFINITY; /* row 25: in the third batch of 10 */
+    void *b = dev->create(&s.spec, 1, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_eq(dev->set_params(b, s.params, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+    for (long step = 1; step <= 2; step++)
+        cr_assert_geq(dev->train_step(b, (size_t)(step - 1) * 10, 10, &opt, step, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->get_params(b, before, &err), 0, "%s", err.msg);
+    /* asked for its loss, the bad step is reported at once; after it (the
+     * device's flag has reached the host) so is the next one. (Its loss may
+     * well be finite: ReLU turns the NaN that inf - inf gives into 0; the
+     * gradient of the first layer is not.) */
+    float loss3 = 0;
+    cr_expect_eq(dev->train_step(b, 20, 10, &opt, 3, &loss3, &err), 1, "%s", err.msg);
+    cr_expect_eq(dev->train_step(b, 30, 10, &opt, 4, NULL, &err), 1, "%s", err.msg);
+    double sum;
+    long bad = -1;
+    cr_assert_eq(dev->take_loss_sum(b, &sum, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->first_bad_step(b, &bad, &err), 0, "%s", err.msg);
+    cr_expect_eq(bad, 3, "%s: first bad step %ld", cur_label, bad);
+    cr_assert_eq(dev->get_params(b, after, &err), 0, "%s", err.msg);
+    cr_expect_eq(memcmp(before, after, np * sizeof *after), 0, "%s: weights changed after the bad step", cur_label);
+    /* set_data starts afresh: steps update again */
+    for (size_t i = 0; i < s.n * 21; i++)
+        if (!isfinite(s.X[i]))
+            s.X[i] = 0.0f;
+    cr_assert_eq(dev->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->train_step(b, 20, 10, &opt, 1, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(dev->first_bad_step(b, &bad, &err), 0, "%s", err.msg);
+    cr_expect_eq(bad, 0);
+    cr_assert_eq(dev->get_params(b, before, &err), 0, "%s", err.msg);
+    cr_expect_neq(memcmp(before, after, np * sizeof *after), 0, "%s: no update after set_data", cur_label);
+    dev->destroy(b);
+    free(before);
+    free(after);
+    unmake(&s);
+}
+Test(nn_devices, a_non_finite_step_changes_nothing) { each_backend(non_finite); }
+
+/* A net far too big for the device: a one-line message with the sizes,
+ * not a raw runtime error. */
+static void out_of_memory(const reel_nn_backend *dev)
+{
+    reel_nn_spec spec;
+    reel_error err;
+    /* 65536-wide layers: 4 buffers of 3 x 2^32 floats = 192 GiB */
+    cJSON *layers = cJSON_Parse("[{\"width\":65536},{\"width\":65536},{\"width\":65536},{\"width\":65536}]");
+    cr_assert_eq(reel_nn_spec_build(&spec, layers, "sigmoid", 4, 3, &err), 0, "%s", err.msg);
+    cJSON_Delete(layers);
+    void *b = dev->create(&spec, 1, &err);
+    if (b)
+        dev->destroy(b);
+    cr_assert_null(b, "%s: a 192 GiB net fitted on the device?", cur_label);
+    printf("nn_devices [%s] out of memory: %s\n", cur_label, err.msg);
+    cr_expect(strstr(err.msg, "out of memory") && strstr(err.msg, "MiB"), "%s", err.msg);
+    cr_expect(strchr(err.msg, '\n') == NULL);
+}
+Test(nn_devices, out_of_memory_names_the_sizes) { each_backend(out_of_memory); }
+
+/* The moving average kept on the device: for the same parameters its sums
+ * and averages equal the CPU backend's bit for bit (every double operation
+ * is rounded the same way, nothing fused), and set/get of the sums
+ * round-trips. */
+static void moving_average(const reel_nn_backend *dev)
+{
+    const reel_nn_backend *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s, BOX, "sigmoid", 21, 7, 20, 13);
+    reel_error err;
+    size_t np = s.spec.n_params;
+    double *sg = malloc(np * sizeof *sg), *sc = malloc(np * sizeof *sc);
+    float *ag = malloc(np * sizeof *ag), *ac = malloc(np * sizeof *ac), *p = malloc(np * sizeof *p);
+    const reel_nn_backend *be[2] = {dev, cpu};
+    double *sums[2] = {sg, sc};
+    float *avgs[2] = {ag, ac};
+    for (int k = 0; k < 2; k++) {
+        void *b = be[k]->create(&s.spec, 1, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(be[k]->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+        double weight = 0;
+        for (int u = 0; u < 3; u++) { /* three different parameter sets, decays 0.99^10, 0.99^3, 0.99 */
+            for (size_t i = 0; i < np; i++)
+                p[i] = s.params[i] * (float)(u + 1) - 0.001f * (float)u;
+            double a = pow(0.99, u == 0 ? 10 : (u == 1 ? 3 : 1));
+            cr_assert_eq(be[k]->set_params(b, p, &err), 0, "%s", err.msg);
+            cr_assert_eq(be[k]->avg_update(b, a, &err), 0, "%s", err.msg);
+            weight = a * weight + (1 - a);
+        }
+        cr_assert_eq(be[k]->get_avg(b, weight, avgs[k], &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->get_avg_sum(b, sums[k], &err), 0, "%s", err.msg);
+        if (k == 0) { /* set then get the sums back */
+            double *back = malloc(np * sizeof *back);
+            cr_assert_eq(dev->set_avg_sum(b, sg, &err), 0, "%s", err.msg);
+            cr_assert_eq(dev->get_avg_sum(b, back, &err), 0, "%s", err.msg);
+            cr_expect_eq(memcmp(back, sg, np * sizeof *back), 0, "set_avg_sum/get_avg_sum");
+            free(back);
+        }
+        be[k]->destroy(b);
+    }
+    cr_expect_eq(memcmp(sg, sc, np * sizeof *sg), 0, "%s: device and CPU sums differ", cur_label);
+    cr_expect_eq(memcmp(ag, ac, np * sizeof *ag), 0, "%s: device and CPU averages differ", cur_label);
+    free(sg);
+    free(sc);
+    free(ag);
+    free(ac);
+    free(p);
+    unmake(&s);
+}
+Test(nn_devices, moving_average_matches_cpu_exactly) { each_backend(moving_average); }
+
+/* Determinism: the same steps twice on a device give the same losses and
+ * weights, bit for bit (every sum on the device runs in a fixed order). */
+static void steps_repeat(const reel_nn_backend *dev)
+{
+    setup s;
+    make(&s, U, "softmax", 21, 7, 200, 5);
+    reel_error err;
+    size_t np = s.spec.n_params;
+    float *run[2] = {malloc(np * sizeof(float)), malloc(np * sizeof(float))};
+    float loss[2][20];
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
+    for (int k = 0; k < 2; k++) {
+        void *b = dev->create(&s.spec, 1, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(dev->set_params(b, s.params, &err), 0, "%s", err.msg);
+        cr_assert_eq(dev->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
+        cr_assert_eq(dev->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+        for (long t = 0; t < 20; t++)
+            cr_assert_geq(dev->train_step(b, (size_t)(t * 10) % s.n, 10, &opt, t + 1, &loss[k][t], &err), 0, "%s",
+                          err.msg);
+        cr_assert_eq(dev->get_params(b, run[k], &err), 0, "%s", err.msg);
+        dev->destroy(b);
+    }
+    cr_expect_eq(memcmp(loss[0], loss[1], sizeof loss[0]), 0, "%s: the losses differ between two runs", cur_label);
+    cr_expect_eq(memcmp(run[0], run[1], np * sizeof(float)), 0, "%s: the weights differ between two runs",
+                 cur_label);
+    free(run[0]);
+    free(run[1]);
+    unmake(&s);
+}
+Test(nn_devices, the_same_steps_give_the_same_bits) { each_backend(steps_repeat); }
+
+/* A backend that trains a whole epoch per call (OpenCL: the fused kernel,
+ * one work-group per net) gives the bits of its own step-by-step kernels:
+ * the same sums in the same order (only the loss is reduced in another
+ * order, and it feeds nothing back). Also at a batch too large for the
+ * fused kernel (it falls back to the step kernels), against the CPU. */
+static void train_net(const reel_nn_backend *be, const setup *s, const uint8_t *Y8, long batch, float *out,
+                      double *val)
+{
+    reel_fit_ctx ctx = {.d = 21, .L = 7, .X = s->X, .Y = Y8, .n = 500, .Xv = s->X + 500 * 21, .Yv = Y8 + 500 * 7,
+                        .nv = 100, .seed = 4, .threads = 1, .device = "auto", .name = "epoch-test"};
+    reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 1e-3}, .batch_size = batch, .epochs = 2, .patience = 5,
+                            .ema = 0.99, .threshold = 0.5f, .seed = 4};
+    reel_error err;
+    reel_nn_train_result r;
+    void *b = be->create(&s->spec, 1, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_eq(be->set_params(b, s->params, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(be, b, &s->spec, &o, &ctx, &r, &err), 0, "%s", err.msg);
+    *val = r.best_val_loss;
+    cr_assert_eq(be->get_params(b, out, &err), 0, "%s", err.msg);
+    reel_history_free(&r.history);
+    be->destroy(b);
+}
+
+static void epoch_at_once(const reel_nn_backend *dev)
+{
+    if (!dev->train_epoch) {
+        printf("nn_devices [%s]: no whole-epoch training here\n", cur_label);
+        return;
+    }
+    setup s;
+    make(&s, U, "softmax", 21, 7, 600, 9);
+    uint8_t *Y8 = malloc(s.n * 7);
+    for (size_t i = 0; i < s.n * 7; i++)
+        Y8[i] = s.Y[i] > 0.5f;
+    size_t np = s.spec.n_params;
+    float *w[3] = {malloc(np * sizeof(float)), malloc(np * sizeof(float)), malloc(np * sizeof(float))};
+    double val[3];
+    train_net(dev, &s, Y8, 10, w[0], &val[0]);
+    setenv("REEL_OPENCL_LAYERED", "1", 1);
+    train_net(dev, &s, Y8, 10, w[1], &val[1]);
+    unsetenv("REEL_OPENCL_LAYERED");
+    printf("nn_devices [%s] whole epochs vs steps: val loss %.9g vs %.9g\n", cur_label, val[0], val[1]);
+    cr_expect_eq(memcmp(w[0], w[1], np * sizeof(float)), 0, "%s: whole epochs and steps differ", cur_label);
+    cr_expect_eq(val[0], val[1]);
+    train_net(dev, &s, Y8, 300, w[0], &val[0]); /* past the fused kernel's rows */
+    train_net(&reel_nn_cpu_backend, &s, Y8, 300, w[2], &val[2]);
+    cr_expect(close_all("weights after 2 epochs of batch 300", w[0], w[2], np, 2e-3, 1e-2));
+    for (int k = 0; k < 3; k++)
+        free(w[k]);
+    free(Y8);
+    unmake(&s);
+}
+Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits) { each_backend(epoch_at_once); }
