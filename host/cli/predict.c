@@ -181,15 +181,19 @@ int reel_cmd_predict(int argc, char **argv)
         cJSON_Delete(arr);
     } else if (format && strcmp(format, "csv") == 0) {
         printf("id,predicted");
-        for (size_t k = 0; k < L; k++)
-            printf(",p_%s", mf.labels[k]);
+        for (size_t k = 0; k < L; k++) {
+            putchar(',');
+            reel_csv_write_prob_header(stdout, mf.labels[k]);
+        }
         printf("\n");
         for (size_t i = 0; i < n; i++) {
             reel_csv_write_field(stdout, row_id(&t, id_col, i, buf, sizeof buf));
             printf(",\"");
             for (size_t k = 0, first = 1; k < L; k++)
                 if (pred[i * L + k]) {
-                    printf("%s%s", first ? "" : "|", mf.labels[k]);
+                    printf("%s", first ? "" : "|");
+                    for (const char *q = mf.labels[k]; *q; q++) /* a quote inside the quoted field doubles */
+                        fputs(*q == '"' ? "\"\"" : (char[]){*q, '\0'}, stdout);
                     first = 0;
                 }
             printf("\"");
