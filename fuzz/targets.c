@@ -123,7 +123,7 @@ int reel_fuzz_model_file(const uint8_t *data, size_t size)
     }
     const char *path = scratch(".safetensors", data, size);
     reel_model_file f;
-    if (path && reel_model_file_load(&f, path, &err) == 0) {
+    if (path && reel_model_file_load(&f, path, 1, &err) == 0) {
         float X[64] = {0}, P[64];
         if (f.pre.d <= 64 && f.model.L <= 64)
             reel_model_predict_proba(&f.model, X, 1, P, &err);

@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "dist/dist.h"
 #include "util/interrupt.h"
 
 static const struct {
@@ -44,8 +45,13 @@ int main(int argc, char **argv)
     }
     reel_interrupt_install();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 2, argv + 2);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            reel_dist_init(&argc, &argv); /* under mpirun: one of the ranks */
+            int rc = commands[i].run(argc - 2, argv + 2);
+            fflush(stdout);
+            reel_dist_finalize(rc);
+            return rc;
+        }
     fprintf(stderr, "reel: unknown command '%s'; valid commands:", argv[1]);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(stderr, " %s", commands[i].name);

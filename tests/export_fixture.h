@@ -116,7 +116,7 @@ static inline float *export_raw_features(const char *model_path, size_t *n, size
     reel_model_file mf;
     reel_table t;
     reel_error err;
-    cr_assert_eq(reel_model_file_load(&mf, model_path, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_file_load(&mf, model_path, 1, &err), 0, "%s", err.msg);
     cr_assert_eq(reel_table_read_csv(&t, export_csv(), &err), 0, "%s", err.msg);
     *n = t.nrows;
     *d = mf.pre.d;
@@ -236,7 +236,7 @@ static inline const char *export_reference_probabilities(const char *model_path,
     reel_tensors t;
     cJSON *raw;
     reel_error err;
-    cr_assert_eq(reel_model_file_load(&mf, model_path, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_file_load(&mf, model_path, 1, &err), 0, "%s", err.msg);
     cr_assert_eq(reel_safetensors_read(model_path, &t, &raw, &err), 0, "%s", err.msg);
     cJSON_Delete(raw);
     const cJSON *params = mf.model.params, *layers = cJSON_GetObjectItem(params, "layers");

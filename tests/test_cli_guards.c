@@ -215,3 +215,15 @@ Test(outputs, failed_runs_leave_no_stage_and_stale_ones_are_removed)
     cr_expect(!file_exists(stale_file), "a dead run's temporary file is still there");
     cr_expect(file_exists(preds));
 }
+
+/* predict checks --threads as every command does (it used to drop it). */
+Test(flags, predict_refuses_a_bad_thread_count)
+{
+    const char *csv = write_data("threads.csv");
+    const char *model = tmp_path("threads.model");
+    char *err;
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s", csv, model), 0, "%s",
+                 err);
+    free(err);
+    expect_fail(2, "--threads must be >= 1", "predict --model-file %s --data %s --threads -2 --quiet", model, csv);
+}

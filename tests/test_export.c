@@ -34,7 +34,7 @@ static void expect_json_matches_file(const char *model_path)
 
     reel_model_file mf;
     reel_error err;
-    cr_assert_eq(reel_model_file_load(&mf, model_path, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_file_load(&mf, model_path, 1, &err), 0, "%s", err.msg);
     const cJSON *meta = cJSON_GetObjectItem(doc, "metadata");
     cr_expect(cJSON_Compare(meta, mf.meta, 1), "metadata differs from the decoded model file's");
     cr_expect(cJSON_IsObject(cJSON_GetObjectItem(meta, "params")));
@@ -595,7 +595,7 @@ static int input_nodes(const char *model_path, size_t *d)
 {
     reel_model_file mf;
     reel_error err;
-    cr_assert_eq(reel_model_file_load(&mf, model_path, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_file_load(&mf, model_path, 1, &err), 0, "%s", err.msg);
     *d = mf.pre.d;
     int nodes = mf.model.kind->standardize ? 2 : 0;
     const cJSON *in = cJSON_GetObjectItem(cJSON_GetObjectItem(mf.meta, "kind_state"), "input");

@@ -259,12 +259,12 @@ Test(knn, save_load_round_trip_gives_identical_predictions)
     reel_tensors t = {0};
     cJSON *meta = cJSON_CreateObject();
     cr_assert_eq(m.kind->save(m.state, &t, meta, &err), 0, "%s", err.msg);
-    void *loaded = m.kind->load(m.params, D, L, &t, meta, &err);
+    void *loaded = m.kind->load(m.params, D, L, 1, &t, meta, &err);
     cr_assert_not_null(loaded, "%s", err.msg);
     cr_assert_eq(m.kind->predict_proba(loaded, Q, M, P2, &err), 0, "%s", err.msg);
     cr_expect_eq(memcmp(P1, P2, sizeof P1), 0);
     /* A file whose X has the wrong width is refused. */
-    cr_expect_null(m.kind->load(m.params, D + 1, L, &t, meta, &err));
+    cr_expect_null(m.kind->load(m.params, D + 1, L, 1, &t, meta, &err));
     cr_expect_not_null(strstr(err.msg, "X"), "%s", err.msg);
     m.kind->free(loaded);
     reel_tensors_free(&t);

@@ -55,7 +55,7 @@ Test(model_file, every_model_round_trips_bit_identically)
         cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0, "%s: %s",
                      *name, err.msg);
         reel_model_file f;
-        cr_assert_eq(reel_model_file_load(&f, path, &err), 0, "%s: %s", *name, err.msg);
+        cr_assert_eq(reel_model_file_load(&f, path, 1, &err), 0, "%s: %s", *name, err.msg);
         cr_expect_eq(f.model.L, p.L);
         cr_expect_eq(f.pre.d, p.d);
         /* Transform the test rows with the loaded preprocessing, predict, compare bits. */
@@ -171,7 +171,7 @@ Test(model_file, truncated_wrong_version_wrong_kind)
         FILE *fp = fopen(tp, "wb");
         fwrite(bytes, 1, cut, fp);
         fclose(fp);
-        cr_expect_neq(reel_model_file_load(&f, tp, &err), 0, "truncated at %zu bytes loaded", cut);
+        cr_expect_neq(reel_model_file_load(&f, tp, 1, &err), 0, "truncated at %zu bytes loaded", cut);
     }
     /* Wrong version and wrong kind. */
     char *edit = malloc(len + 1);
@@ -184,7 +184,7 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     FILE *fp = fopen(wp, "wb");
     fwrite(edit, 1, len, fp);
     fclose(fp);
-    cr_expect_neq(reel_model_file_load(&f, wp, &err), 0);
+    cr_expect_neq(reel_model_file_load(&f, wp, 1, &err), 0);
     cr_expect(strstr(err.msg, "format version"), "%s", err.msg);
     v[18] = '1';
     char *k = memmem(edit, len, "\"kind\":\"prior\"", 14);
@@ -193,7 +193,7 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     fp = fopen(wp, "wb");
     fwrite(edit, 1, len, fp);
     fclose(fp);
-    cr_expect_neq(reel_model_file_load(&f, wp, &err), 0);
+    cr_expect_neq(reel_model_file_load(&f, wp, 1, &err), 0);
     cr_expect(strstr(err.msg, "the file says 'pri0r'"), "%s", err.msg);
     free(edit);
     free(bytes);

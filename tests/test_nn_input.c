@@ -202,7 +202,7 @@ Test(nn_input, save_load_bit_identical)
         cJSON *kind_state = cJSON_CreateObject();
         cJSON_AddItemToObject(kind_state, "input", cJSON_Parse(text));
         reel_error err;
-        void *loaded = m.kind->load(m.params, 3, 2, &bag, kind_state, &err);
+        void *loaded = m.kind->load(m.params, 3, 2, 1, &bag, kind_state, &err);
         cr_assert_not_null(loaded, "%s", err.msg);
         float *P = malloc(100 * 2 * sizeof *P), *Q = malloc(100 * 2 * sizeof *Q);
         cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 100, P, &err), 0, "%s", err.msg);

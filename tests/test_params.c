@@ -136,7 +136,7 @@ Test(baselines, prior_is_training_frequency)
     reel_tensors t = {0};
     cJSON *meta = cJSON_CreateObject();
     cr_assert_eq(m.kind->save(m.state, &t, meta, &err), 0);
-    void *s = m.kind->load(m.params, 1, 2, &t, meta, &err);
+    void *s = m.kind->load(m.params, 1, 2, 1, &t, meta, &err);
     cr_assert_not_null(s, "%s", err.msg);
     float Q[2];
     m.kind->predict_proba(s, X, 1, Q, &err);

@@ -205,7 +205,7 @@ static void *loaded(const reel_model *m, size_t L, const double *coef, const dou
     size_t cs[2] = {L, 1};
     cr_assert_eq(reel_tensors_add(&t, "coef", REEL_F64, 2, cs, coef, &err), 0);
     cr_assert_eq(reel_tensors_add(&t, "intercept", REEL_F64, 1, &L, b, &err), 0);
-    void *s = m->kind->load(m->params, 1, L, &t, NULL, &err);
+    void *s = m->kind->load(m->params, 1, L, 1, &t, NULL, &err);
     cr_assert_not_null(s, "%s", err.msg);
     reel_tensors_free(&t);
     return s;
@@ -295,11 +295,11 @@ Test(ridge, save_load_round_trip_gives_identical_predictions)
         reel_tensors t = {0};
         cJSON *meta = cJSON_CreateObject();
         cr_assert_eq(m.kind->save(m.state, &t, meta, &err), 0, "%s", err.msg);
-        void *back = m.kind->load(m.params, D, L, &t, meta, &err);
+        void *back = m.kind->load(m.params, D, L, 1, &t, meta, &err);
         cr_assert_not_null(back, "%s", err.msg);
         cr_assert_eq(m.kind->predict_proba(back, Q, M, P2, &err), 0, "%s", err.msg);
         cr_expect_eq(memcmp(P1, P2, sizeof P1), 0, "%s: loaded model predicts differently", params[k]);
-        cr_expect_null(m.kind->load(m.params, D + 1, L, &t, meta, &err), "wrong width accepted");
+        cr_expect_null(m.kind->load(m.params, D + 1, L, 1, &t, meta, &err), "wrong width accepted");
         cr_expect_not_null(strstr(err.msg, "coef"), "%s", err.msg);
         m.kind->free(back);
         reel_tensors_free(&t);

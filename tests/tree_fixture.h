@@ -104,7 +104,7 @@ static void *save_load(const reel_model *m)
     reel_tensors t = {0};
     cJSON *meta = cJSON_CreateObject();
     cr_assert_eq(m->kind->save(m->state, &t, meta, &err), 0, "%s", err.msg);
-    void *state = m->kind->load(m->params, m->d, m->L, &t, meta, &err);
+    void *state = m->kind->load(m->params, m->d, m->L, 1, &t, meta, &err);
     cr_assert_not_null(state, "%s", err.msg);
     reel_tensors_free(&t);
     cJSON_Delete(meta);

@@ -2,15 +2,54 @@
  * on a bootstrap sample (drawn as integer row weights) trying max_features
  * random features per node; P is the mean of the trees' leaf values.
  * Tree t draws everything from its own stream reel_rng_seed_stream(seed, t),
- * so the forest is the same on any number of threads. */
+ * so the forest is the same on any number of threads or MPI ranks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classical/tree.h"
+#include "dist/dist.h"
 
 static int forest_check(const cJSON *params, reel_error *err)
 {
     return reel_tree_params_check(params, "forest", err);
+}
+
+/* What every tree of one fit shares. */
+typedef struct {
+    reel_tree_data *td;
+    const reel_forest_params *fp;
+    size_t n;
+} grow_ctx;
+
+/* Grows tree t (an item of host/dist: trees spread over MPI ranks or
+ * threads) and returns it as bytes. */
+static int grow_tree(void *ctx, size_t t, int threads, reel_blob *out, reel_error *err)
+{
+    const grow_ctx *g = ctx;
+    (void)threads;
+    uint32_t *w = NULL;
+    if (g->fp->bootstrap && !(w = calloc(g->n, sizeof *w)))
+        return reel_fail(err, "out of memory for bootstrap weights");
+    reel_rng rng;
+    reel_rng_seed_stream(&rng, g->fp->tree.seed, t);
+    if (g->fp->bootstrap)
+        for (size_t j = 0; j < g->fp->n_boot; j++)
+            w[reel_rng_below(&rng, g->n)]++;
+    reel_tree tree;
+    int rc = reel_tree_fit(&tree, g->td, w, &g->fp->tree, &rng, err);
+    free(w);
+    if (rc)
+        return -1;
+    out->data = reel_tree_to_bytes(&tree, &out->len);
+    reel_tree_free(&tree);
+    return out->data ? 0 : reel_fail(err, "out of memory for a tree");
+}
+
+static void tree_label(void *ctx, size_t t, char *buf, size_t len)
+{
+    (void)ctx;
+    snprintf(buf, len, "forest tree %zu", t + 1);
 }
 
 static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
@@ -19,53 +58,30 @@ static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
     reel_forest_params fp;
     if (reel_forest_params_get(params, n, ctx->d, ctx->seed, &fp, err))
         return NULL;
-    size_t n_trees = fp.n_trees, n_boot = fp.n_boot;
-    int bootstrap = fp.bootstrap;
-    const reel_tree_params *p = &fp.tree;
+    size_t n_trees = fp.n_trees;
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, 0, err))
         return NULL;
     reel_trees *f = reel_trees_new(n_trees, ctx->d, ctx->L, ctx->threads);
-    if (!f) {
+    reel_blob *grown = calloc(n_trees ? n_trees : 1, sizeof *grown);
+    if (!f || !grown) {
         reel_tree_data_free(&td);
+        reel_trees_free(f);
+        free(grown);
         reel_fail(err, "out of memory for %zu trees", n_trees);
         return NULL;
     }
-    int failed = 0;
-#pragma omp parallel num_threads(ctx->threads)
-    {
-        uint32_t *w = bootstrap ? malloc(n * sizeof *w) : NULL;
-        reel_error e;
-        if (bootstrap && !w) {
-#pragma omp critical(forest_error)
-            if (!failed) {
-                failed = 1;
-                reel_fail(err, "out of memory for bootstrap weights");
-            }
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (size_t t = 0; t < n_trees; t++) {
-            if (failed)
-                continue;
-            reel_rng rng;
-            reel_rng_seed_stream(&rng, p->seed, t);
-            if (bootstrap) {
-                memset(w, 0, n * sizeof *w);
-                for (size_t j = 0; j < n_boot; j++)
-                    w[reel_rng_below(&rng, n)]++;
-            }
-            if (reel_tree_fit(&f->trees[t], &td, w, p, &rng, &e)) {
-#pragma omp critical(forest_error)
-                if (!failed) {
-                    failed = 1;
-                    *err = e;
-                }
-            }
-        }
-        free(w);
-    }
+    grow_ctx g = {&td, &fp, n};
+    reel_dist_job job = {.n = n_trees, .threads = ctx->threads, .run = grow_tree, .label = tree_label, .ctx = &g};
+    int rc = reel_dist_map(&job, grown, err);
     reel_tree_data_free(&td);
-    if (failed) {
+    for (size_t t = 0; t < n_trees && rc == 0; t++) {
+        rc = reel_tree_from_bytes(&f->trees[t], grown[t].data, grown[t].len, err);
+        reel_blobs_free(&grown[t], 1);
+    }
+    reel_blobs_free(grown, n_trees);
+    free(grown);
+    if (rc) {
         reel_trees_free(f);
         return NULL;
     }
@@ -83,12 +99,12 @@ static int forest_save(const void *state, reel_tensors *out, cJSON *meta, reel_e
     return reel_trees_save(state, out, err);
 }
 
-static void *forest_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                         reel_error *err)
+static void *forest_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                         const cJSON *meta, reel_error *err)
 {
     (void)params;
     (void)meta;
-    return reel_trees_load(d, L, in, err);
+    return reel_trees_load(d, L, threads, in, err);
 }
 
 static void forest_free(void *state) { reel_trees_free(state); }

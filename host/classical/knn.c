@@ -9,7 +9,6 @@
  *             all the weight (one each), as scikit-learn does.
  * "kd_tree" is accepted and answers exactly as brute force does. */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,8 +186,8 @@ static int knn_save(const void *state, reel_tensors *out, cJSON *meta, reel_erro
     return reel_tensors_add(out, "Y", REEL_U8, 2, ys, s->Y, err);
 }
 
-static void *knn_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                      reel_error *err)
+static void *knn_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                      const cJSON *meta, reel_error *err)
 {
     (void)meta;
     const reel_tensor *x = reel_tensors_get(in, "X", REEL_F32, 0, err);
@@ -202,7 +201,7 @@ static void *knn_load(const cJSON *params, size_t d, size_t L, const reel_tensor
     const reel_tensor *y = reel_tensors_get(in, "Y", REEL_U8, n * L, err);
     if (!y)
         return NULL;
-    return knn_new(params, x->data, y->data, n, d, L, omp_get_max_threads(), err);
+    return knn_new(params, x->data, y->data, n, d, L, threads, err);
 }
 
 const reel_model_kind reel_kind_knn = {

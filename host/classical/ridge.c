@@ -31,6 +31,7 @@ typedef struct {
     double *coef;      /* L x d */
     double *intercept; /* L */
     int softmax;       /* output "softmax" */
+    int threads;       /* for predicting; the BLAS calls of the fit use the process's BLAS threads */
 } ridge_state;
 
 static void ridge_free(void *state)
@@ -62,7 +63,7 @@ static int ridge_params_get(const cJSON *params, ridge_params *p, reel_error *er
     return reel_params_read_end(&r, err);
 }
 
-static ridge_state *ridge_new(const ridge_params *p, size_t d, size_t L)
+static ridge_state *ridge_new(const ridge_params *p, size_t d, size_t L, int threads)
 {
     ridge_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -70,6 +71,7 @@ static ridge_state *ridge_new(const ridge_params *p, size_t d, size_t L)
     s->d = d;
     s->L = L;
     s->softmax = p->softmax;
+    s->threads = threads > 0 ? threads : 1;
     s->coef = calloc(d * L > 0 ? d * L : 1, sizeof *s->coef);
     s->intercept = calloc(L ? L : 1, sizeof *s->intercept);
     if (!s->coef || !s->intercept) {
@@ -223,7 +225,7 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
         reel_fail(err, "ridge: no training rows");
         return NULL;
     }
-    ridge_state *s = ridge_new(&rp, d, L);
+    ridge_state *s = ridge_new(&rp, d, L, ctx->threads);
     double *mx = calloc(d ? d : 1, sizeof *mx), *my = calloc(L ? L : 1, sizeof *my),
            *A = calloc(d * d > 0 ? d * d : 1, sizeof *A), *B = calloc(d * L > 0 ? d * L : 1, sizeof *B),
            *W = calloc(d * L > 0 ? d * L : 1, sizeof *W), *Xc = NULL, *Yc = NULL;
@@ -319,7 +321,7 @@ static int ridge_predict(const void *state, const float *X, size_t n, float *P, 
     (void)err;
     const ridge_state *s = state;
     size_t L = s->L;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(s->threads)
     for (size_t i = 0; i < n; i++) {
         const float *x = X + i * s->d;
         float *p = P + i * L;
@@ -349,8 +351,8 @@ static int ridge_save(const void *state, reel_tensors *out, cJSON *meta, reel_er
     return reel_tensors_add(out, "intercept", REEL_F64, 1, &s->L, s->intercept, err);
 }
 
-static void *ridge_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                        reel_error *err)
+static void *ridge_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                        const cJSON *meta, reel_error *err)
 {
     (void)meta;
     const reel_tensor *c = reel_tensors_get(in, "coef", REEL_F64, L * d, err);
@@ -360,7 +362,7 @@ static void *ridge_load(const cJSON *params, size_t d, size_t L, const reel_tens
     ridge_params rp;
     if (ridge_params_get(params, &rp, err))
         return NULL;
-    ridge_state *s = ridge_new(&rp, d, L);
+    ridge_state *s = ridge_new(&rp, d, L, threads);
     if (!s) {
         reel_fail(err, "out of memory");
         return NULL;

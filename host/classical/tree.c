@@ -44,6 +44,64 @@ static int tree_alloc(reel_tree *t, size_t n_nodes, size_t L)
     return 0;
 }
 
+/* The node arrays in a fixed order, with each one's bytes per node. */
+#define TREE_ARRAYS(t, L)                                                                                  \
+    {(void *)(t)->feature, sizeof *(t)->feature}, {(void *)(t)->threshold, sizeof *(t)->threshold},        \
+        {(void *)(t)->left, sizeof *(t)->left}, {(void *)(t)->right, sizeof *(t)->right},                  \
+        {(void *)(t)->value, (L) * sizeof *(t)->value}, {(void *)(t)->impurity, sizeof *(t)->impurity},    \
+        {(void *)(t)->n_samples, sizeof *(t)->n_samples}, {(void *)(t)->weight, sizeof *(t)->weight}
+
+typedef struct {
+    void *p;
+    size_t per_node;
+} tree_array;
+
+unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len)
+{
+    tree_array a[] = {TREE_ARRAYS(t, t->L)};
+    uint64_t head[2] = {t->n_nodes, t->L};
+    size_t total = sizeof head;
+    for (size_t k = 0; k < sizeof a / sizeof *a; k++)
+        total += a[k].per_node * t->n_nodes;
+    unsigned char *buf = malloc(total), *at = buf;
+    if (!buf)
+        return NULL;
+    memcpy(at, head, sizeof head);
+    at += sizeof head;
+    for (size_t k = 0; k < sizeof a / sizeof *a; k++) {
+        memcpy(at, a[k].p, a[k].per_node * t->n_nodes);
+        at += a[k].per_node * t->n_nodes;
+    }
+    *len = total;
+    return buf;
+}
+
+int reel_tree_from_bytes(reel_tree *t, const unsigned char *buf, size_t len, reel_error *err)
+{
+    uint64_t head[2];
+    if (len < sizeof head)
+        return reel_fail(err, "a tree of %zu bytes is too short", len);
+    memcpy(head, buf, sizeof head);
+    if (head[1] == 0 || head[1] > 255 || head[0] > len)
+        return reel_fail(err, "a tree's header is damaged");
+    if (tree_alloc(t, (size_t)head[0], (size_t)head[1]))
+        return reel_fail(err, "out of memory for a tree of %zu nodes", (size_t)head[0]);
+    tree_array a[] = {TREE_ARRAYS(t, t->L)};
+    size_t total = sizeof head;
+    for (size_t k = 0; k < sizeof a / sizeof *a; k++)
+        total += a[k].per_node * t->n_nodes;
+    if (total != len) {
+        reel_tree_free(t);
+        return reel_fail(err, "a tree of %zu nodes needs %zu bytes, got %zu", (size_t)head[0], total, len);
+    }
+    const unsigned char *at = buf + sizeof head;
+    for (size_t k = 0; k < sizeof a / sizeof *a; k++) {
+        memcpy(a[k].p, at, a[k].per_node * t->n_nodes);
+        at += a[k].per_node * t->n_nodes;
+    }
+    return 0;
+}
+
 size_t reel_tree_leaf(const reel_tree *t, const float *x)
 {
     int32_t node = 0;
@@ -384,7 +442,7 @@ static int tree_valid(const reel_tree *t, size_t d)
     return 1;
 }
 
-reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err)
+reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors *in, reel_error *err)
 {
     const reel_tensor *counts = reel_tensors_get(in, "tree_nodes", REEL_I32, 0, err);
     if (!counts)
@@ -412,7 +470,7 @@ reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_err
         reel_fail(err, "tree model: no trees");
         return NULL;
     }
-    reel_trees *f = reel_trees_new(nt, d, L, omp_get_max_threads());
+    reel_trees *f = reel_trees_new(nt, d, L, threads);
     if (!f) {
         reel_fail(err, "out of memory");
         return NULL;

@@ -90,6 +90,11 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
                   reel_rng *rng, reel_error *err);
 void reel_tree_free(reel_tree *t);
 
+/* A tree as one byte string (the node arrays back to back), to send it
+ * between MPI ranks; from_bytes checks the length against the node count. */
+unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len);
+int reel_tree_from_bytes(reel_tree *t, const unsigned char *buf, size_t len, reel_error *err);
+
 /* The leaf that row x (d values) falls into. */
 size_t reel_tree_leaf(const reel_tree *t, const float *x);
 
@@ -128,7 +133,7 @@ void reel_trees_importances(const reel_trees *f, double *imp);
 /* Node arrays of all trees concatenated; "tree_nodes" holds each tree's count. */
 int reel_trees_save(const reel_trees *f, reel_tensors *out, reel_error *err);
 /* Checks every array and index (a damaged file fails with a message). */
-reel_trees *reel_trees_load(size_t d, size_t L, const reel_tensors *in, reel_error *err);
+reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors *in, reel_error *err);
 
 /* Feature importances of a fitted `tree` or `forest` model (d entries). */
 int reel_model_importances(const reel_model *m, double *imp, reel_error *err);

@@ -36,12 +36,12 @@ static int tree_save(const void *state, reel_tensors *out, cJSON *meta, reel_err
     return reel_trees_save(state, out, err);
 }
 
-static void *tree_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                       reel_error *err)
+static void *tree_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                       const cJSON *meta, reel_error *err)
 {
     (void)params;
     (void)meta;
-    reel_trees *f = reel_trees_load(d, L, in, err);
+    reel_trees *f = reel_trees_load(d, L, threads, in, err);
     if (f && f->n_trees != 1) {
         reel_fail(err, "tree model: the file holds %zu trees, a tree model has 1", f->n_trees);
         reel_trees_free(f);

@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 
+#include "dist/dist.h"
 #include "eval/decision.h"
 #include "nn/device.h"
 
@@ -191,6 +192,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->threads = omp_get_num_procs();
     omp_set_num_threads(c->threads);
     openblas_set_num_threads(c->threads);
+    if (!reel_dist_root()) /* under mpirun rank 0 alone reports */
+        c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
     return 0;

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/params_file.h"
+#include "dist/dist.h"
 #include "eval/report.h"
 #include "eval/run.h"
 #include "io/predictions.h"
@@ -83,7 +84,7 @@ static void print_table(const reel_run *runs, size_t n, char *const *labels)
         printf("%-14s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %-28s %s\n", r->model.name,
                m->samples_f1, m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1,
                m->hamming_accuracy, r->untuned.samples_f1, r->fit_seconds, r->predict_seconds,
-               reel_decision_name(&r->model.rule, rule, sizeof rule), reel_model_device(&r->model));
+               reel_decision_name(&r->model.rule, rule, sizeof rule), reel_run_device(r));
     }
     printf("\nF1 @0.5: samples-F1 at the model's own thresholds (0.5 unless its params or kind set them).\n");
     for (size_t i = 0; i < n; i++) {
@@ -115,9 +116,9 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
     char(*rules)[64] = calloc(n, sizeof *rules), (*details)[2048] = calloc(n, sizeof *details);
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = &runs[i];
-        const reel_history *h = r->model.kind->history ? r->model.kind->history(r->model.state) : NULL;
+        const reel_history *h = reel_run_history(r);
         rm[i] = (reel_report_model){
-            .name = r->model.name, .device = reel_model_device(&r->model), .metrics = &r->metrics, .P = r->P,
+            .name = r->model.name, .device = reel_run_device(r), .metrics = &r->metrics, .P = r->P,
             .pred = r->pred, .fit_seconds = r->fit_seconds, .predict_seconds = r->predict_seconds,
             .epochs = h ? h->epochs : 0, .train_loss = h ? h->train_loss : NULL,
             .valid_loss = h ? h->valid_loss : NULL, .valid_f1 = h ? h->valid_f1 : NULL,
@@ -162,8 +163,100 @@ static int write_outputs(const char *dir, const reel_prepared *p, const reel_run
                                     err);
         free(path);
     }
+    for (size_t i = 0; i < n && rc == 0; i++) { /* nets trained on MPI ranks: their history comes with them */
+        if (runs[i].model.state || !runs[i].history.csv)
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "history_%s.csv", runs[i].model.name);
+        path = reel_path_join(dir, name);
+        rc = reel_write_file_atomic(path, runs[i].history.csv, err);
+        free(path);
+    }
     if (rc == 0 && p->test.n > 0)
         rc = write_report(dir, p, runs, n, seed, err);
+    return rc;
+}
+
+/* compare under mpirun: the models spread over the ranks, one at a time
+ * per rank on all its threads (as one process runs them), each coming
+ * back as bytes (eval/run_pack.c). A model that fails is reported, as in
+ * one process; its message travels in place of the run. */
+typedef struct {
+    reel_prepared *p;
+    char **names;
+    const cJSON *params;
+    reel_run_opts ro;
+} spread_models;
+
+static int model_item(void *ctx, size_t i, int threads, reel_blob *out, reel_error *err)
+{
+    spread_models *sm = ctx;
+    if (reel_interrupted())
+        return reel_fail(err, "interrupted: stopped before the next model; nothing was written");
+    reel_run_opts ro = sm->ro;
+    ro.threads = threads;
+    ro.out_dir = NULL; /* rank 0 writes every output, the nets' histories too */
+    reel_run r;
+    reel_error e;
+    unsigned char *body = NULL;
+    size_t len = 0;
+    int ok = reel_run_model(&r, sm->p, sm->names[i], cJSON_GetObjectItemCaseSensitive(sm->params, sm->names[i]),
+                            &ro, &e) == 0;
+    if (ok) {
+        body = reel_run_pack(&r, &len);
+        reel_run_free(&r);
+        if (!body)
+            return reel_fail(err, "%s: out of memory packing the result", sm->names[i]);
+    } else {
+        len = strlen(e.msg) + 1;
+        body = (unsigned char *)strdup(e.msg);
+    }
+    out->data = malloc(len + 1);
+    ((unsigned char *)out->data)[0] = (unsigned char)ok;
+    memcpy((unsigned char *)out->data + 1, body, len);
+    out->len = len + 1;
+    free(body);
+    return 0;
+}
+
+static void model_label(void *ctx, size_t i, char *buf, size_t len)
+{
+    snprintf(buf, len, "model %s", ((spread_models *)ctx)->names[i]);
+}
+
+static void model_done(void *ctx, size_t i, const reel_blob *b)
+{
+    spread_models *sm = ctx;
+    reel_log_msg(sm->ro.log, REEL_LOG_INFO, "%s %s", sm->names[i], ((unsigned char *)b->data)[0] ? "done" : "failed");
+}
+
+/* Fills runs[0..*done) and the failures as the one-process loop does. */
+static int compare_spread(reel_prepared *p, char **names, size_t n_models, const cJSON *params,
+                          const reel_run_opts *ro, reel_run *runs, size_t *done, char **failed, char **failed_msg,
+                          size_t *n_failed, reel_error *err)
+{
+    if (reel_prepared_standardize(p, err)) /* before the items share p */
+        return -1;
+    spread_models sm = {p, names, params, *ro};
+    reel_blob *res = calloc(n_models, sizeof *res);
+    reel_dist_job job = {.n = n_models, .threads = ro->threads, .whole = 1, .run = model_item,
+                         .label = model_label, .done = model_done, .ctx = &sm};
+    int rc = reel_dist_map(&job, res, err);
+    for (size_t i = 0; i < n_models && rc == 0; i++) {
+        const unsigned char *b = res[i].data;
+        if (!b[0]) {
+            fprintf(stderr, "reel compare: %s failed: %s\n", names[i], (const char *)b + 1);
+            failed[*n_failed] = names[i];
+            failed_msg[(*n_failed)++] = strdup((const char *)b + 1);
+            continue;
+        }
+        rc = reel_run_unpack(&runs[*done], p, names[i], cJSON_GetObjectItemCaseSensitive(params, names[i]), b + 1,
+                             res[i].len - 1, err);
+        if (rc == 0)
+            (*done)++;
+    }
+    reel_blobs_free(res, n_models);
+    free(res);
     return rc;
 }
 
@@ -221,6 +314,11 @@ int reel_cmd_compare(int argc, char **argv)
         goto runtime;
     }
 
+    if (ck_dir && reel_dist_size() > 1) {
+        reel_fail(&err, "reel compare: --checkpoint works in one process; run it without mpirun");
+        free(list);
+        goto usage;
+    }
     if (ck_dir && reel_mkdir_p(ck_dir, &err)) {
         cJSON_Delete(params);
         free(list);
@@ -256,7 +354,13 @@ int reel_cmd_compare(int argc, char **argv)
     reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, NULL};
     size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
-    for (size_t i = 0; i < n_models; i++) {
+    if (reel_dist_size() > 1 && compare_spread(&p, names, n_models, params, &ro, runs, &done, failed, failed_msg,
+                                               &n_failed, &err)) {
+        rc = reel_interrupted() ? REEL_EXIT_INTERRUPTED : REEL_EXIT_RUNTIME;
+        if (rc == REEL_EXIT_INTERRUPTED)
+            fprintf(stderr, "reel compare: %s\n", err.msg);
+    }
+    for (size_t i = 0; i < n_models && reel_dist_size() == 1; i++) {
         if (reel_interrupted()) {
             fprintf(stderr, "reel compare: interrupted after %zu of %zu models; nothing written\n", i, n_models);
             rc = REEL_EXIT_INTERRUPTED;

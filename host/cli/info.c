@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "dist/dist.h"
 #include "nn/device.h"
 #include "nn/opencl.h"
 #include "store/model_file.h"
@@ -44,7 +45,7 @@ static int describe_model_file(const char *path)
 {
     reel_model_file f;
     reel_error err;
-    if (reel_model_file_load(&f, path, &err)) {
+    if (reel_model_file_load(&f, path, 1, &err)) {
         fprintf(stderr, "reel info: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }
@@ -108,6 +109,11 @@ int reel_cmd_info(int argc, char **argv)
     printf("\n");
     printf("blas: %s (%d threads)\n", openblas_get_config(), openblas_get_num_threads());
     printf("openmp: %d threads (%d processors)\n", omp_get_max_threads(), omp_get_num_procs());
+    if (reel_dist_library())
+        printf("mpi: built in (%s); %d rank%s%s\n", reel_dist_library(), reel_dist_size(),
+               reel_dist_size() == 1 ? "" : "s", reel_dist_size() > 1 ? " under mpirun" : " (not under mpirun)");
+    else
+        printf("mpi: not built in (cmake -DREEL_MPI=ON with Open MPI installed)\n");
     print_devices();
     return REEL_EXIT_OK;
 }

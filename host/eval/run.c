@@ -57,6 +57,8 @@ void reel_run_free(reel_run *r)
     free(r->pred);
     reel_metrics_free(&r->metrics);
     reel_metrics_free(&r->untuned);
+    free(r->device);
+    reel_history_free(&r->history);
     memset(r, 0, sizeof *r);
 }
 
@@ -120,12 +122,21 @@ fail:
     return -1;
 }
 
+const char *reel_run_device(const reel_run *r) { return r->device ? r->device : reel_model_device(&r->model); }
+
+const reel_history *reel_run_history(const reel_run *r)
+{
+    if (!r->model.state)
+        return r->history.epochs ? &r->history : NULL;
+    return r->model.kind->history ? r->model.kind->history(r->model.state) : NULL;
+}
+
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", r->model.name);
     cJSON_AddItemToObject(j, "params", cJSON_Duplicate(r->model.params, 1));
-    cJSON_AddStringToObject(j, "device", reel_model_device(&r->model));
+    cJSON_AddStringToObject(j, "device", reel_run_device(r));
     cJSON_AddItemToObject(j, "metrics", reel_metrics_to_json(&r->metrics, labels));
     char name[64];
     cJSON_AddStringToObject(j, "decision_rule", reel_decision_name(&r->model.rule, name, sizeof name));

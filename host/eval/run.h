@@ -26,11 +26,26 @@ typedef struct {
     reel_metrics metrics;
     reel_metrics untuned; /* with the model's own thresholds (0.5 unless its params or kind say otherwise) */
     double fit_seconds, predict_seconds;
+    /* A run computed on another MPI rank (eval/run_pack.c) has no model
+     * state: where it ran and its history come with it. */
+    char *device;
+    reel_history history;
 } reel_run;
 
 int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
                    const reel_run_opts *o, reel_error *err);
 void reel_run_free(reel_run *r);
+
+/* Where the run's model trained, and its per-epoch history (NULL: none). */
+const char *reel_run_device(const reel_run *r);
+const reel_history *reel_run_history(const reel_run *r);
+
+/* A finished run as bytes and back (P, thresholds, timings, device,
+ * history), for compare over MPI ranks; unpack recomputes the metrics from
+ * P on the test rows of p. */
+unsigned char *reel_run_pack(const reel_run *r, size_t *len);
+int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const cJSON *user_params,
+                    const unsigned char *buf, size_t len, reel_error *err);
 
 /* The fit context for training rows `train` with validation `valid`
  * (valid may be NULL); a caller fitting on fewer columns sets d and

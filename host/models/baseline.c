@@ -57,9 +57,10 @@ static int random_save(const void *state, reel_tensors *out, cJSON *meta, reel_e
     return 0;
 }
 
-static void *random_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                         reel_error *err)
+static void *random_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                         const cJSON *meta, reel_error *err)
 {
+    (void)threads;
     (void)d;
     (void)in;
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed");
@@ -142,9 +143,10 @@ static int prior_save(const void *state, reel_tensors *out, cJSON *meta, reel_er
     return reel_tensors_add(out, "prior", REEL_F32, 1, &s->L, s->prior, err);
 }
 
-static void *prior_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                        reel_error *err)
+static void *prior_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                        const cJSON *meta, reel_error *err)
 {
+    (void)threads;
     (void)params;
     (void)d;
     (void)meta;

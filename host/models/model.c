@@ -164,5 +164,6 @@ void reel_history_free(reel_history *h)
     free(h->train_loss);
     free(h->valid_loss);
     free(h->valid_f1);
+    free(h->csv);
     memset(h, 0, sizeof *h);
 }

@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     size_t epochs;
     double *train_loss, *valid_loss, *valid_f1; /* epochs each */
+    char *csv; /* history_<name>.csv as written (NULL when not kept) */
 } reel_history;
 
 void reel_history_add(reel_history *h, double train_loss, double valid_loss, double valid_f1);
@@ -62,7 +63,8 @@ typedef struct reel_model_kind {
     int (*predict_proba)(const void *state, const float *X, size_t n, float *P, reel_error *err);
     /* State to named tensors (+ extra metadata keys in meta). */
     int (*save)(const void *state, reel_tensors *out, cJSON *meta, reel_error *err);
-    void *(*load)(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
+    /* The saved state back, predicting on `threads` threads (>= 1). */
+    void *(*load)(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in, const cJSON *meta,
                   reel_error *err);
     void (*free)(void *state);
     /* Where it ran ("cpu", "gpu: NAME"); NULL: always "cpu". */

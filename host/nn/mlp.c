@@ -10,7 +10,6 @@
  * (nn/input.h: "auto" or "standard"), fitted on the training rows and kept
  * in the file's kind state as "input" (not among the tensors, so the
  * state_dict stays torch's). */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +132,8 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         goto fail;
     }
     o.run = run;
-    int bad = reel_nn_train(s->be, s->b, &s->spec, &o, &tctx, &s->train, err) ||
+    reel_nn_net net = {s->be, s->b, &s->spec};
+    int bad = reel_nn_train(&net, &o, &tctx, &s->train, err) ||
               s->be->get_params(s->b, s->params, err);
     cJSON_Delete(run);
     if (bad)
@@ -181,8 +181,8 @@ static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_erro
     return 0;
 }
 
-static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensors *in, const cJSON *meta,
-                      reel_error *err)
+static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, const reel_tensors *in,
+                      const cJSON *meta, reel_error *err)
 {
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -222,7 +222,7 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, const reel_tensor
     /* A loaded net predicts on the CPU. */
     s->be = &reel_nn_cpu_backend;
     snprintf(s->device, sizeof s->device, "cpu");
-    if (!(s->b = s->be->create(&s->spec, omp_get_max_threads(), err)) || s->be->set_params(s->b, s->params, err))
+    if (!(s->b = s->be->create(&s->spec, threads, err)) || s->be->set_params(s->b, s->params, err))
         goto fail;
     return s;
 fail:

@@ -64,7 +64,7 @@ int reel_export_json(const char *model_path, const char *out_path, reel_error *e
 {
     /* Loading the model first checks the whole file and decodes its metadata. */
     reel_model_file mf;
-    if (reel_model_file_load(&mf, model_path, err))
+    if (reel_model_file_load(&mf, model_path, 1, err))
         return -1;
     reel_tensors t = {0};
     cJSON *raw = NULL;

@@ -86,7 +86,7 @@ static const cJSON *meta_json(const reel_model_file *f, const char *key)
     return cJSON_GetObjectItemCaseSensitive(f->meta, key);
 }
 
-int reel_model_file_load(reel_model_file *f, const char *path, reel_error *err)
+int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel_error *err)
 {
     memset(f, 0, sizeof *f);
     reel_tensors t = {0};
@@ -161,7 +161,8 @@ int reel_model_file_load(reel_model_file *f, const char *path, reel_error *err)
         reel_fail(err, "%s: model kind '%s' cannot be loaded", path, kind->valuestring);
         goto done;
     }
-    f->model.state = f->model.kind->load(f->model.params, f->pre.d, L, &t, kind_state, err);
+    f->model.state = f->model.kind->load(f->model.params, f->pre.d, L, threads > 0 ? threads : 1, &t,
+                                          kind_state, err);
     if (!f->model.state) {
         reel_error inner = *err;
         reel_fail(err, "%s: %s", path, inner.msg);

@@ -24,7 +24,8 @@ typedef struct {
 /* training and dataset may be NULL. */
 int reel_model_file_save(const char *path, const reel_model *m, const reel_preproc *pre, char *const *labels,
                          const cJSON *training, const cJSON *dataset, reel_error *err);
-int reel_model_file_load(reel_model_file *f, const char *path, reel_error *err);
+/* The model predicts on `threads` threads (>= 1). */
+int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel_error *err);
 void reel_model_file_free(reel_model_file *f);
 
 #endif

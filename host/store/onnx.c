@@ -469,7 +469,7 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
 int reel_export_onnx(const char *model_path, const char *out_path, reel_error *err)
 {
     reel_model_file mf;
-    if (reel_model_file_load(&mf, model_path, err))
+    if (reel_model_file_load(&mf, model_path, 1, err))
         return -1;
     if (!mf.model.kind->onnx) {
         reel_fail(err, "%s: onnx export supports the nets (box, u, mlp); model %s is a %s", model_path,

@@ -132,8 +132,27 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
     return rc;
 }
 
-int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, double *mean,
-               double *std, reel_error *err)
+int reel_scorer_folds(const reel_scorer *s) { return s->folds ? s->folds : 1; }
+
+void reel_score_combine(const reel_scorer *s, const double *values, double *mean, double *std)
+{
+    if (s->folds == 0) {
+        *mean = values[0];
+        *std = 0;
+        return;
+    }
+    double sum = 0, sum2 = 0;
+    for (int f = 0; f < s->folds; f++) {
+        sum += values[f];
+        sum2 += values[f] * values[f];
+    }
+    *mean = sum / s->folds;
+    double var = sum2 / s->folds - *mean * *mean;
+    *std = var > 0 ? sqrt(var) : 0;
+}
+
+int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
+                    double *value, reel_error *err)
 {
     const reel_prepared *p = s->p;
     size_t d = p->d, d_out = 0;
@@ -145,42 +164,38 @@ int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, i
     for (size_t j = 0, c = 0; j < d; j++)
         if (!mask || mask[j])
             names[c++] = p->feature_names[j];
-    *std = 0;
-    if (s->folds == 0) {
-        if (!mask) {
-            int rc = fit_score(s, params, &p->train, &p->valid, d, names, threads, mean, NULL, err);
-            free(names);
-            return rc;
-        }
+    int rc;
+    if (s->folds == 0 && !mask) {
+        rc = fit_score(s, params, &p->train, &p->valid, d, names, threads, value, NULL, err);
+    } else {
         reel_part tr, va;
-        subset(&p->train, NULL, 0, 0, mask, d, d_out, p->L, &tr);
-        subset(&p->valid, NULL, 0, 0, mask, d, d_out, p->L, &va);
-        int rc = fit_score(s, params, &tr, &va, d_out, names, threads, mean, NULL, err);
+        if (s->folds == 0) {
+            subset(&p->train, NULL, 0, 0, mask, d, d_out, p->L, &tr);
+            subset(&p->valid, NULL, 0, 0, mask, d, d_out, p->L, &va);
+        } else {
+            subset(&s->pool, s->fold, fold, 1, mask, d, d_out, p->L, &tr);
+            subset(&s->pool, s->fold, fold, 0, mask, d, d_out, p->L, &va);
+        }
+        rc = fit_score(s, params, &tr, &va, d_out, names, threads, value, NULL, err);
         part_free(&tr);
         part_free(&va);
-        free(names);
-        return rc;
-    }
-    double sum = 0, sum2 = 0;
-    for (int f = 0; f < s->folds; f++) {
-        reel_part tr, va;
-        subset(&s->pool, s->fold, f, 1, mask, d, d_out, p->L, &tr);
-        subset(&s->pool, s->fold, f, 0, mask, d, d_out, p->L, &va);
-        double v = 0;
-        int rc = fit_score(s, params, &tr, &va, d_out, names, threads, &v, NULL, err);
-        part_free(&tr);
-        part_free(&va);
-        if (rc) {
-            free(names);
-            return -1;
-        }
-        sum += v;
-        sum2 += v * v;
     }
     free(names);
-    *mean = sum / s->folds;
-    double var = sum2 / s->folds - *mean * *mean;
-    *std = var > 0 ? sqrt(var) : 0;
+    return rc;
+}
+
+int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, double *mean,
+               double *std, reel_error *err)
+{
+    int k = reel_scorer_folds(s);
+    double *v = malloc((size_t)k * sizeof *v);
+    for (int f = 0; f < k; f++)
+        if (reel_score_fold(s, params, mask, f, threads, &v[f], err)) {
+            free(v);
+            return -1;
+        }
+    reel_score_combine(s, v, mean, std);
+    free(v);
     return 0;
 }
 

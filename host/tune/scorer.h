@@ -34,6 +34,15 @@ void reel_scorer_free(reel_scorer *s);
 int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, double *mean,
                double *std, reel_error *err);
 
+/* The metric of one fold (fold 0 alone when scoring on the validation
+ * split): the unit of work that tune/spread.c hands out. */
+int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
+                    double *value, reel_error *err);
+/* Folds per score: K, or 1 for the validation split. */
+int reel_scorer_folds(const reel_scorer *s);
+/* Mean and std of the folds' values (in fold order), as reel_score gives. */
+void reel_score_combine(const reel_scorer *s, const double *values, double *mean, double *std);
+
 /* Fits on the training rows and scores the test rows: the one final look
  * at the test split, after tuning. */
 int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, reel_metrics *out,

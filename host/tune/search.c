@@ -1,11 +1,11 @@
 #include "tune/search.h"
 
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/model.h"
+#include "tune/spread.h"
 #include "util/rng.h"
 #include "util/timer.h"
 
@@ -30,6 +30,7 @@ typedef struct {
     reel_search_result *r;
     size_t cap;
     size_t planned; /* for progress: trials expected */
+    size_t finished; /* trials of the current batch done so far */
     double t0;
 } search;
 
@@ -66,6 +67,27 @@ static cJSON *with(const cJSON *base, const char *key, const cJSON *value)
     return p;
 }
 
+/* Progress, on rank 0 as each trial's last fold arrives. */
+static void trial_done(void *ctx, size_t j, const reel_score_task *t)
+{
+    search *st = ctx;
+    (void)j;
+    st->finished++;
+    if (!st->o->log)
+        return;
+    char *k = cJSON_PrintUnformatted(t->params);
+    size_t done = st->r->n + st->finished, total = st->planned > done ? st->planned : done;
+    reel_progress pr = reel_progress_blank(REEL_PROGRESS_TRIAL, st->s->model);
+    pr.done = (long)done;
+    pr.total = (long)total;
+    pr.score = t->score;
+    pr.elapsed_s = reel_now() - st->t0;
+    pr.what = k;
+    reel_log_progress(st->o->log, &pr, "search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)", done, total,
+                      t->score, k ? k : "", pr.elapsed_s);
+    cJSON_free(k);
+}
+
 /* Runs the not-yet-run params of batch[0..n) (in parallel when threads > 1)
  * and returns each one's trial index in idx. Takes ownership of batch. */
 static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_error *err)
@@ -97,40 +119,26 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
         st->r->trials = realloc(st->r->trials, st->cap * sizeof *st->r->trials);
     }
     reel_trial *out = st->r->trials + st->r->n;
-    int failed = 0;
-    reel_error first = {{0}};
-    int par = st->o->threads > 1 && m > 1;
-    int inner = par ? 1 : st->o->threads;
-#pragma omp parallel for schedule(dynamic) num_threads(par ? st->o->threads : 1)
+    st->finished = 0;
+    /* Trials x folds spread over the ranks (tune/spread.h). */
+    reel_score_task *tasks = calloc(m ? m : 1, sizeof *tasks);
+    char **labels = calloc(m ? m : 1, sizeof *labels);
     for (size_t j = 0; j < m; j++) {
-        reel_error e;
-        double t = reel_now();
-        reel_trial *tr = &out[j];
-        tr->params = cJSON_Duplicate(batch[todo[j]], 1);
-        if (reel_score(st->s, tr->params, NULL, inner, &tr->score, &tr->score_std, &e)) {
-#pragma omp critical
-            if (!failed++)
-                first = e;
-            continue;
-        }
-        tr->seconds = reel_now() - t;
-        if (st->o->log) {
-#pragma omp critical
-            {
-                char *k = cJSON_PrintUnformatted(tr->params);
-                size_t done = st->r->n + j + 1, total = st->planned > done ? st->planned : done;
-                reel_progress pr = reel_progress_blank(REEL_PROGRESS_TRIAL, st->s->model);
-                pr.done = (long)done;
-                pr.total = (long)total;
-                pr.score = tr->score;
-                pr.elapsed_s = reel_now() - st->t0;
-                pr.what = k;
-                reel_log_progress(st->o->log, &pr, "search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)", done,
-                                  total, tr->score, k ? k : "", pr.elapsed_s);
-                cJSON_free(k);
-            }
-        }
+        char *k = cJSON_PrintUnformatted(batch[todo[j]]);
+        size_t len = strlen(k) + 32;
+        labels[j] = malloc(len);
+        snprintf(labels[j], len, "trial %zu %.80s", st->r->n + j + 1, k);
+        cJSON_free(k);
+        tasks[j] = (reel_score_task){.params = batch[todo[j]], .label = labels[j]};
     }
+    int failed = m ? reel_score_tasks(st->s, tasks, m, st->o->threads, trial_done, st, err) : 0;
+    for (size_t j = 0; j < m; j++) {
+        out[j] = (reel_trial){cJSON_Duplicate(batch[todo[j]], 1), tasks[j].score, tasks[j].score_std,
+                              tasks[j].seconds};
+        free(labels[j]);
+    }
+    free(labels);
+    free(tasks);
     for (size_t i = 0; i < n; i++) {
         idx[i] = src[i] >= 0 ? (size_t)src[i] : st->r->n + (size_t)(-1 - src[i]);
         cJSON_Delete(batch[i]);
@@ -140,7 +148,6 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
     if (failed) {
         for (size_t j = 0; j < m; j++)
             cJSON_Delete(out[j].params);
-        *err = first;
         return -1;
     }
     st->r->n += m;
@@ -336,4 +343,31 @@ static int search_from(const reel_scorer *s, const cJSON *grid, const cJSON *bas
 fail:
     reel_search_result_free(r);
     return -1;
+}
+
+cJSON *reel_search_json(const reel_search_result *r, const char *model, const char *strategy, const char *metric,
+                        int folds, cJSON *test_metrics)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", model);
+    cJSON_AddStringToObject(doc, "strategy", strategy);
+    cJSON_AddStringToObject(doc, "metric", metric);
+    cJSON_AddNumberToObject(doc, "folds", folds);
+    const reel_trial *best = &r->trials[r->best];
+    cJSON *bj = cJSON_AddObjectToObject(doc, "best");
+    cJSON_AddItemToObject(bj, "params", cJSON_Duplicate(best->params, 1));
+    cJSON_AddNumberToObject(bj, "score", best->score);
+    cJSON_AddNumberToObject(bj, "score_std", best->score_std);
+    cJSON_AddNumberToObject(doc, "default_score", r->trials[r->base].score);
+    cJSON *tr = cJSON_AddArrayToObject(doc, "trials");
+    for (size_t i = 0; i < r->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "params", cJSON_Duplicate(r->trials[i].params, 1));
+        cJSON_AddNumberToObject(o, "score", r->trials[i].score);
+        cJSON_AddNumberToObject(o, "score_std", r->trials[i].score_std);
+        cJSON_AddNumberToObject(o, "seconds", r->trials[i].seconds);
+        cJSON_AddItemToArray(tr, o);
+    }
+    cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
+    return doc;
 }

@@ -7,6 +7,7 @@
 #include "eval/metrics.h"
 #include "eval/run.h"
 #include "models/model.h"
+#include "tune/spread.h"
 #include "util/rng.h"
 
 int reel_select_method_known(const char *name)
@@ -47,38 +48,69 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
         mask[k] = !r->f[group[k]].dropped && (long)group[k] != skip;
 }
 
-/* Scores without each not-yet-dropped group (in parallel). */
+/* Scores without each not-yet-dropped group: candidates x folds spread
+ * over the ranks (tune/spread.h). */
+typedef struct {
+    const reel_scorer *s;
+    const reel_log *log;
+    double ref;
+    const char *const *names; /* per task: the feature left out */
+} candidates;
+
+static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
+{
+    const candidates *c = ctx;
+    reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, c->s->model);
+    pr.score = t->score;
+    pr.what = c->names[k];
+    reel_log_progress(c->log, &pr, "select: without %-24s %.4f (%+.4f)", c->names[k], t->score, t->score - c->ref);
+}
+
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
                               reel_select_result *r, double ref, int threads, const reel_log *log, reel_error *err)
 {
-    size_t d = s->p->d;
-    int failed = 0;
-    reel_error first = {{0}};
-    int par = threads > 1;
-#pragma omp parallel for schedule(dynamic) num_threads(par ? threads : 1)
+    size_t d = s->p->d, n = 0, cap = r->n ? r->n : 1;
+    reel_score_task *tasks = calloc(cap, sizeof *tasks);
+    size_t *which = calloc(cap, sizeof *which);
+    char **labels = calloc(cap, sizeof *labels);
+    const char **names = calloc(cap, sizeof *names);
     for (size_t g = 0; g < r->n; g++) {
         if (r->f[g].dropped)
             continue;
         uint8_t *mask = malloc(d);
         fill_mask(group, d, r, (long)g, mask);
-        double v, sd;
-        reel_error e;
-        if (reel_score(s, params, mask, par ? 1 : threads, &v, &sd, &e)) {
-#pragma omp critical
-            if (!failed++)
-                first = e;
-        } else {
-            r->f[g].delta = v - ref;
-            reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, s->model);
-            pr.score = v;
-            pr.what = r->f[g].name;
-            reel_log_progress(log, &pr, "select: without %-24s %.4f (%+.4f)", r->f[g].name, v, v - ref);
-        }
-        free(mask);
+        size_t len = strlen(r->f[g].name) + 16;
+        labels[n] = malloc(len);
+        snprintf(labels[n], len, "without %s", r->f[g].name);
+        names[n] = r->f[g].name;
+        tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n]};
+        which[n++] = g;
     }
-    if (failed)
-        *err = first;
-    return failed ? -1 : 0;
+    candidates c = {s, log, ref, names};
+    int rc = reel_score_tasks(s, tasks, n, threads, candidate_done, &c, err);
+    for (size_t k = 0; k < n; k++) {
+        if (rc == 0)
+            r->f[which[k]].delta = tasks[k].score - ref;
+        free((void *)tasks[k].mask);
+        free(labels[k]);
+    }
+    free(tasks);
+    free(which);
+    free(labels);
+    free(names);
+    return rc;
+}
+
+/* One score (its folds spread like the candidates'). */
+static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *mask, const char *label,
+                     int threads, double *score, double *sd, reel_error *err)
+{
+    reel_score_task t = {.params = params, .mask = mask, .label = label};
+    if (reel_score_tasks(s, &t, 1, threads, NULL, NULL, err))
+        return -1;
+    *score = t.score;
+    *sd = t.score_std;
+    return 0;
 }
 
 static int permutation(const reel_scorer *s, const cJSON *params, const size_t *group, reel_select_result *r,
@@ -142,7 +174,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     uint8_t *mask = malloc(d);
     make_groups(s->p, r, group);
     int rc = -1;
-    if (reel_score(s, params, NULL, threads, &r->reference, &r->reference_std, err))
+    if (score_one(s, params, NULL, "every feature", threads, &r->reference, &r->reference_std, err))
         goto done;
     reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu features: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
@@ -183,7 +215,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
     double sd;
-    rc = reel_score(s, params, mask, threads, &r->final_score, &sd, err);
+    rc = score_one(s, params, mask, "the kept features", threads, &r->final_score, &sd, err);
     r->mask = mask;
     mask = NULL;
 done:
@@ -192,4 +224,30 @@ done:
     if (rc)
         reel_select_result_free(r);
     return rc;
+}
+
+cJSON *reel_select_json(const reel_select_result *r, const char *model, const char *method, const char *metric,
+                        int folds, cJSON *test_metrics)
+{
+    cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();
+    for (size_t g = 0; g < r->n; g++) {
+        cJSON_AddItemToArray(r->f[g].dropped ? dropped : kept, cJSON_CreateString(r->f[g].name));
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->f[g].name);
+        cJSON_AddNumberToObject(o, "delta", r->f[g].delta);
+        cJSON_AddBoolToObject(o, "dropped", r->f[g].dropped);
+        cJSON_AddItemToArray(feats, o);
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", model);
+    cJSON_AddStringToObject(doc, "method", method);
+    cJSON_AddStringToObject(doc, "metric", metric);
+    cJSON_AddNumberToObject(doc, "folds", folds);
+    cJSON_AddNumberToObject(doc, "reference_score", r->reference);
+    cJSON_AddNumberToObject(doc, "selected_score", r->final_score);
+    cJSON_AddItemToObject(doc, "features", feats);
+    cJSON_AddItemToObject(doc, "kept", kept);
+    cJSON_AddItemToObject(doc, "dropped", dropped);
+    cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
+    return doc;
 }

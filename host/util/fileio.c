@@ -1,12 +1,13 @@
 #include "util/fileio.h"
 
-#include "util/outputs.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "dist/dist.h"
+#include "util/outputs.h"
 
 char *reel_path_join(const char *dir, const char *name)
 {
@@ -25,6 +26,10 @@ char *reel_path_join(const char *dir, const char *name)
 int reel_outfile_open(reel_outfile *f, const char *path, reel_error *err)
 {
     memset(f, 0, sizeof *f);
+    if (!reel_dist_root()) { /* under mpirun rank 0 alone writes; the others' copies go nowhere */
+        f->fp = fopen("/dev/null", "wb");
+        return f->fp ? 0 : reel_fail(err, "%s: cannot open /dev/null", path);
+    }
     size_t n = strlen(path);
     f->path = strdup(path);
     f->tmp_path = malloc(n + 32);
@@ -59,6 +64,11 @@ void reel_outfile_abort(reel_outfile *f)
 
 int reel_outfile_commit(reel_outfile *f, reel_error *err)
 {
+    if (!f->path) { /* a copy not written (above) */
+        fclose(f->fp);
+        memset(f, 0, sizeof *f);
+        return 0;
+    }
     int bad = ferror(f->fp) || fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0;
     int e = errno;
     if (fclose(f->fp) != 0 && !bad) {
@@ -130,6 +140,8 @@ char *reel_read_file(const char *path, size_t *len, reel_error *err)
 
 int reel_mkdir_p(const char *dir, reel_error *err)
 {
+    if (!reel_dist_root()) /* under mpirun rank 0 alone writes */
+        return 0;
     char *p = strdup(dir);
     if (!p)
         return reel_fail(err, "out of memory");

@@ -1,5 +1,6 @@
 /* Outputs are written to a temporary file beside the target, flushed,
- * fsync'ed and renamed, so a reader never sees a half-written file. */
+ * fsync'ed and renamed, so a reader never sees a half-written file. Under
+ * mpirun only rank 0 writes: the other ranks' outputs go to /dev/null. */
 #ifndef REEL_FILEIO_H
 #define REEL_FILEIO_H
 

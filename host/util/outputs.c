@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dist/dist.h"
 #include "util/fileio.h"
 
 int reel_same_file(const char *a, const char *b)
@@ -216,6 +217,11 @@ int reel_outdir_begin(reel_outdir *o, const char *target, const char *const *inp
             return reel_fail(err, "--out %s would hold %s, but reel replaces the whole folder; name another",
                              target, inputs[i]);
     }
+    if (!reel_dist_root()) { /* under mpirun rank 0 alone writes: no stage folder here */
+        o->target = strdup(target);
+        o->stage = strdup(target);
+        return 0;
+    }
     char *parent = parent_of(target), *base = base_of(target);
     int rc = -1;
     if (!parent || !base || !(o->target = strdup(target))) {
@@ -264,7 +270,7 @@ static void sync_dir(const char *dir)
 
 void reel_outdir_abort(reel_outdir *o)
 {
-    if (o->stage)
+    if (o->stage && reel_dist_root())
         remove_flat_dir(o->stage);
     free(o->target);
     free(o->stage);
@@ -273,6 +279,12 @@ void reel_outdir_abort(reel_outdir *o)
 
 int reel_outdir_commit(reel_outdir *o, reel_error *err)
 {
+    if (!reel_dist_root()) {
+        free(o->target);
+        free(o->stage);
+        memset(o, 0, sizeof *o);
+        return 0;
+    }
     if (check_replaceable(o->target, err)) { /* something else came meanwhile: leave it be */
         reel_outdir_abort(o);
         return -1;

@@ -1,0 +1,15 @@
+/* What dist.c and the MPI transport (dist_mpi.c) share. */
+#ifndef REEL_DIST_INTERNAL_H
+#define REEL_DIST_INTERNAL_H
+
+#include "dist/dist.h"
+
+/* Starts MPI when launched by mpirun; 0 and size 1 otherwise. */
+int reel_dist_mpi_init(int *argc, char ***argv, int *rank, int *size);
+/* rc: the command's exit status; a rank that failed alone stops the job. */
+void reel_dist_mpi_finalize(int rc);
+const char *reel_dist_mpi_library(void);
+/* The map over ranks: `workers` threads per rank, each item on `inner` threads. */
+int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, reel_error *err);
+
+#endif

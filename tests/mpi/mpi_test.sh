@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# MPI tests (ctest: mpi_*): `mpirun -np 3 reel ...` gives the same outputs as
+# one process, a killed or failing rank stops the job with one message and
+# no outputs, and a stopped search resumes from its journal.
+# usage: mpi_test.sh REEL_BINARY MPIEXEC CASE
+set -uo pipefail
+reel=$1 mpiexec=$2 case=$3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+dir=$(mktemp -d "${TMPDIR:-/tmp}/reel-mpi.XXXXXX")
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+fail() { echo "FAIL ($case): $*" >&2; exit 1; }
+mpi() { "$mpiexec" --oversubscribe -np 3 "$reel" "$@"; }
+
+# 600 rows: a and b drive the labels, c is noise, g a text column.
+awk 'BEGIN { s = 7; print "a,b,c,g,A,B,C";
+  for (i = 0; i < 600; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; a = s % 100;
+    s = (s * 1103515245 + 12345) % 2147483648; b = s % 100;
+    s = (s * 1103515245 + 12345) % 2147483648; c = s % 100;
+    g = (a + c) % 3 == 0 ? "x" : ((a + c) % 3 == 1 ? "y" : "z");
+    print a "," b "," c "," g "," (a > 55) "," (b > 40 || a < 20) "," ((a + b) % 2) } }' > d.csv
+data=(--data d.csv --labels A,B,C --seed 3 --quiet)
+echo '{"max_depth": [2, 4, null], "min_samples_leaf": [1, 5]}' > grid.json
+# Timings differ run to run; everything else must be the same bits.
+untimed() { sed -E 's/"(seconds|fit_seconds|predict_seconds)":[[:space:]]*[-0-9.e+]*//g' "$1"; }
+same() { cmp -s <(untimed "$1") <(untimed "$2") || { diff <(untimed "$1") <(untimed "$2") | head -20 >&2; fail "$1 and $2 differ"; }; }
+
+case $case in
+info)
+  out=$(mpi info) || fail "reel info under mpirun"
+  grep -q "mpi: built in .*3 ranks under mpirun" <<<"$out" || fail "info does not say 3 ranks: $out"
+  [ "$(grep -c '^reel ' <<<"$out")" = 1 ] || fail "more than rank 0 printed: $out"
+  ;;
+search)
+  "$reel" search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json --out one >one.txt || fail "one process"
+  mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json --out three >three.txt || fail "mpirun"
+  same one/search.json three/search.json
+  cmp -s one/best_params.json three/best_params.json || fail "best_params.json differ"
+  [ "$(grep -c '"score"' three/search.json)" -ge 7 ] || fail "too few trials in search.json"
+  ;;
+select)
+  "$reel" select --model tree "${data[@]}" --folds 2 --out one >/dev/null || fail "one process"
+  mpi select --model tree "${data[@]}" --folds 2 --out three >/dev/null || fail "mpirun"
+  same one/selection.json three/selection.json
+  ;;
+compare)
+  m=--models=tree,forest,knn,ridge,prior,random
+  "$reel" compare "${data[@]}" $m --tune-thresholds per-label --out one >/dev/null || fail "one process"
+  mpi compare "${data[@]}" $m --tune-thresholds per-label --out three >/dev/null || fail "mpirun"
+  same one/metrics.json three/metrics.json
+  for f in one/predictions_*.csv; do cmp -s "$f" "three/${f#one/}" || fail "$f differs"; done
+  [ -f three/report.html ] || fail "no report"
+  ;;
+forest)
+  p='{"forest": {"n_estimators": 25, "max_depth": 6}}'
+  echo "$p" > p.json
+  "$reel" train --model forest "${data[@]}" --params p.json --save one.safetensors >/dev/null || fail "one process"
+  mpi train --model forest "${data[@]}" --params p.json --save three.safetensors >/dev/null || fail "mpirun"
+  "$reel" export --model-file one.safetensors --format json --out one.json || fail "export"
+  "$reel" export --model-file three.safetensors --format json --out three.json || fail "export"
+  same one.json three.json
+  grep -q '"tree_nodes"' three.json || fail "no trees in the model file"
+  ;;
+killed)
+  REEL_DIST_FAULT=kill:1 mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json \
+    --out out >out.txt 2>err.txt && fail "a killed rank did not stop the job"
+  grep -Eq "^reel: rank 1 \(pid [0-9]+\) died while on trial [0-9]+ .*fold [0-9]+; the job is stopped and nothing was written" err.txt ||
+    { cat err.txt >&2; fail "no message naming rank 1 and its item"; }
+  [ ! -e out ] || fail "outputs were written: $(ls out)"
+  ;;
+failed)
+  REEL_DIST_FAULT=fail:2 mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json \
+    --out out >out.txt 2>err.txt && fail "a failing rank did not stop the job"
+  grep -Eq "^reel search: rank 2, trial [0-9]+ .*fold [0-9]+: injected failure" err.txt ||
+    { cat err.txt >&2; fail "no message naming rank 2 and its item"; }
+  [ "$(grep -c 'injected failure' err.txt)" = 1 ] || fail "the message is not printed once"
+  [ ! -e out ] || fail "outputs were written"
+  ;;
+*) fail "unknown case" ;;
+esac
+echo "ok: $case"
