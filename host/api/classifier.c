@@ -179,7 +179,7 @@ reel_classifier *reel_classifier_load(const char *path)
         api_fail(&(reel_error){"reel_classifier_load: no path"});
         return NULL;
     }
-    if (reel_model_file_load(&mf, path, &err)) {
+    if (reel_model_file_load(&mf, path, 1, &err)) {
         api_fail(&err);
         return NULL;
     }
