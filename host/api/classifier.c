@@ -180,7 +180,7 @@ reel_classifier *reel_classifier_load(const char *path)
         api_fail(&(reel_error){"reel_classifier_load: no path"});
         return NULL;
     }
-    /* it predicts on the process's OpenMP thread count (what the last options' threads set) */
+    /* No options here: predict on as many threads as OpenMP would use. */
     if (reel_model_file_load(&mf, path, omp_get_max_threads(), &err)) {
         api_fail(&err);
         return NULL;
