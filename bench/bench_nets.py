@@ -31,8 +31,15 @@ has millisecond resolution, so when an epoch takes under 20 ms the time is
 taken instead as (fit_seconds(E2) - fit_seconds(E1)) / (E2 - E1) from two
 runs ("differential"), which also drops start-up costs.
 
+--cpu-time (CPU cases, meant for --threads 1 on a machine that other work
+shares): both sides are timed in CPU seconds of their process instead of
+wall seconds, so time spent waiting for a core does not count. PyTorch:
+time.process_time() around each epoch; reel: the CPU time of `reel train`
+runs (getrusage of the child), as the difference between a run of 1 epoch
+and one of 1 + --epochs epochs, per epoch.
+
   /usr/bin/python3 bench/bench_nets.py [--device cpu|gpu|both] [--reps 3] [--epochs 3]
-        [--threads 2] [--batches 10] [--models box,u] [--dataloader] [--cases SUBSTR,...]
+        [--threads 2] [--batches 10] [--models box,u] [--dataloader] [--cpu-time] [--cases SUBSTR,...]
         [--synthetic-dir DIR] [--quick] [--json out.json]
 
 --quick: a small subset (5,000 films, 1 rep, 1 epoch) as a smoke test;
@@ -49,6 +56,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import statistics
 import struct
@@ -69,6 +77,7 @@ except ImportError:  # reel's side still runs; PyTorch columns say n/a
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 REEL = os.path.join(ROOT, "build", "reel")
+CPU_TIME = False  # --cpu-time: CPU cases timed in process CPU seconds
 sys.path.insert(0, BENCH)
 from bench_classical import LABELS, NUMERIC, movie_features, write_split_csv  # noqa: E402
 
@@ -297,6 +306,7 @@ def reel_train(data_args, model, batch, epochs, device, threads, save=None, samp
                 json.dump({model: params}, f)
             cmd += ["--params", pfile]
         sampler = GpuMemSampler() if sample_mem else None
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             if sampler:
                 with sampler:
@@ -305,6 +315,8 @@ def reel_train(data_args, model, batch, epochs, device, threads, save=None, samp
                 p = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as e:
             raise ReelError(f"could not run {REEL}: {e}")
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         if p.returncode != 0:
             last = (p.stderr.strip().splitlines() or ["(no message)"])[-1]
             raise ReelError(f"reel train --model {model} --device {device} --batch-size {batch} failed "
@@ -319,7 +331,7 @@ def reel_train(data_args, model, batch, epochs, device, threads, save=None, samp
         if save:
             with open(os.path.join(out, "predictions.csv"), newline="") as f:
                 preds = [[float(r[f"p_{l}"]) for l in doc["dataset"]["labels"]] for r in csv.DictReader(f)]
-        return {"fit": doc["model"]["fit_seconds"], "seconds": secs, "dataset": doc["dataset"],
+        return {"fit": doc["model"]["fit_seconds"], "seconds": secs, "dataset": doc["dataset"], "cpu_s": cpu_s,
                 "device": doc["model"].get("device"), "preds": preds,
                 "gpu_mem_mib": sampler.used_mib() if sampler else None}
 
@@ -327,7 +339,17 @@ def reel_train(data_args, model, batch, epochs, device, threads, save=None, samp
 def reel_epoch_times(data_args, model, batch, epochs, runs, device, threads, sample_mem=False):
     """Per-epoch seconds of reel: from the history of `runs` runs of `epochs`
     epochs; epochs under 20 ms (the history's ms resolution) are timed as
-    the fit-time difference of a 2-epoch and an E-epoch run instead."""
+    the fit-time difference of a 2-epoch and an E-epoch run instead. With
+    --cpu-time (CPU only): the CPU-time difference of a 1-epoch and a
+    (1 + epochs)-epoch run, per epoch, once per run."""
+    if CPU_TIME and device == "cpu":
+        per = []
+        for _ in range(runs):
+            a = reel_train(data_args, model, batch, 1, device, threads)
+            b = reel_train(data_args, model, batch, 1 + epochs, device, threads)
+            per.append((b["cpu_s"] - a["cpu_s"]) / epochs)
+        return {"method": f"CPU seconds, differential 1/{1 + epochs} epochs", "epoch_s": per, "gpu_mem_mib": None,
+                "device": a["device"]}
     first = reel_train(data_args, model, batch, epochs, device, threads, sample_mem=sample_mem)
     mem = [first["gpu_mem_mib"]]
     secs = list(first["seconds"])
@@ -426,8 +448,9 @@ def torch_cpu_epochs(nd, X, Y, batch, epochs, threads, variant, seed=0):
     if variant == "dataloader":
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=batch, shuffle=True,
                                              generator=g)
+    clock = time.process_time if CPU_TIME else time.perf_counter
     for _ in range(epochs):
-        t0 = time.perf_counter()
+        t0 = clock()
         tot = 0.0
         if variant == "dataloader":
             batches = loader
@@ -441,7 +464,7 @@ def torch_cpu_epochs(nd, X, Y, batch, epochs, threads, variant, seed=0):
             loss.backward()
             opt.step()
             tot += loss.item() * xb.shape[0]
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
         last_loss = tot / n
     return times, last_loss
 
@@ -648,7 +671,7 @@ def prepare_movies(a, tmp):
 
 def cpu_section(a, movies, results, threads, batch, checks):
     print(f"== CPU: batch {batch}, {movies['n']} training films, {threads} thread(s), {a.reps} run(s) x "
-          f"{a.epochs} epoch(s) each side; median epoch")
+          f"{a.epochs} epoch(s) each side; median epoch{' in CPU seconds (--cpu-time)' if CPU_TIME else ''}")
     if torch is None:
         print("  PyTorch is not installed for this python: PyTorch columns are n/a")
     hdr = (f"{'model':6} {'reel s':>8} {'torch loop s':>12} {'foreach s':>10} {'DataLoader s':>12} "
@@ -873,7 +896,7 @@ def print_gpu_notes(results):
 
 
 def main():
-    global REEL
+    global REEL, CPU_TIME
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", choices=["cpu", "gpu", "both"], default="both")
     ap.add_argument("--reps", type=int, default=3, help="reel runs per case; PyTorch: fresh nets (CPU) / "
@@ -883,6 +906,8 @@ def main():
                     help="CPU threads for both sides; a comma list (1,2) runs the CPU cases for each")
     ap.add_argument("--models", default="box,u")
     ap.add_argument("--dataloader", action="store_true", help="CPU: also time a torch DataLoader loop")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="CPU: time both sides in process CPU seconds (for a shared machine; use --threads 1)")
     ap.add_argument("--batches", default="10", help="CPU: batch sizes, a comma list (10)")
     ap.add_argument("--cases", help="GPU: only cases whose id (e.g. movies-box-b10, synthetic-u-b4096) "
                     "contains one of these comma-separated strings")
@@ -892,6 +917,7 @@ def main():
     ap.add_argument("--reel", default=REEL, help="the reel binary (build/reel)")
     a = ap.parse_args()
     REEL = os.path.abspath(a.reel)
+    CPU_TIME = a.cpu_time
     a.models = a.models.split(",")
     for m in a.models:
         net_def(m)

@@ -1,14 +1,25 @@
 /* libreel: train, compare and run multi-label classifiers on tabular data.
  *
- * The library never prints and never exits. Messages and progress go to
- * the log callback the caller sets (none: silent). */
+ * A small C API in the manner of liblinear's: opaque handles, functions
+ * that return 0 (or a handle) on success and -1 (or NULL) on failure, with
+ * the reason in reel_last_error(). The library never prints and never
+ * exits: messages and progress go to the callback set by reel_set_log
+ * (none: silent). Strings the library returns for the caller to keep are
+ * freed with reel_free. Link with -lreel (pkg-config --libs reel). */
 #ifndef REEL_H
 #define REEL_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#define REEL_API __attribute__((visibility("default")))
+#else
+#define REEL_API
+#endif
 /* ---- log: messages and progress ---- */
 
 typedef enum {
@@ -43,6 +54,99 @@ typedef struct {
  * its record (else NULL). Calls are serialised: never two at once. */
 typedef void (*reel_log_fn)(void *user, reel_log_level level, const char *message,
                             const reel_progress *progress);
+
+
+/* ---- the library ---- */
+
+REEL_API const char *reel_version(void);
+/* The last failure's message in this thread ("" when none). */
+REEL_API const char *reel_last_error(void);
+/* Where messages and progress go, for the whole process (fn NULL: nowhere);
+ * messages below min_level are dropped. */
+REEL_API void reel_set_log(reel_log_fn fn, void *user, reel_log_level min_level);
+REEL_API void reel_free(void *p);
+
+/* ---- data ---- */
+
+typedef struct reel_data reel_data;
+
+/* n rows. d numeric columns: X is n x d row-major, NaN is missing. t text
+ * columns: text is n x t row-major, NULL (or "NA", "", ...) is missing;
+ * each is one-hot encoded as reel does a CSV's text column. L labels: Y is
+ * n x L of 0/1 (L 0, Y NULL: rows to predict on). Every row is kept. The
+ * arrays are copied. */
+REEL_API reel_data *reel_data_from_arrays(size_t n, size_t d, const double *X, const char *const *num_names,
+                                          size_t t, const char *const *text, const char *const *text_names,
+                                          size_t L, const unsigned char *Y, const char *const *label_names);
+/* A CSV or a dataset descriptor (.json), as the CLI's --data. options_json
+ * (may be NULL) holds the CLI's data options: {"labels": "A,B",
+ * "label_column": "genres", "label_sep": "|", "id": "title",
+ * "split_column": "split", "keep_unlabeled": false, "features": "file.json"}.
+ * Without labels, the file holds only rows to predict on. */
+REEL_API reel_data *reel_data_from_file(const char *path, const char *options_json);
+REEL_API size_t reel_data_rows(const reel_data *data);
+REEL_API size_t reel_data_labels(const reel_data *data);
+REEL_API const char *reel_data_label(const reel_data *data, size_t k);
+REEL_API void reel_data_free(reel_data *data);
+
+/* ---- models ---- */
+
+/* The model definitions ("box", "tree", ...) as a JSON list of names, and
+ * one definition (kind, params with type, default and help, grid) as JSON;
+ * reel_free both. */
+REEL_API char *reel_model_list(void);
+REEL_API char *reel_model_definition(const char *model);
+
+typedef struct reel_classifier reel_classifier;
+
+/* Trains model (a definition's name) with params_json (a JSON object, NULL:
+ * the defaults) on every row of data (which must have labels).
+ * options_json (may be NULL): {"seed": 42, "threads": 0 (all cores),
+ * "device": "auto"|"cpu"|"gpu", "valid_fraction": 0.1 (rows held out for
+ * the nets' early stopping and for choosing the decision rule),
+ * "top_categories": 10, "decision": "auto" (or a rule: "threshold",
+ * "tuned-global", "tuned-per-label", "expected-f1[+calibrated]", each
+ * optionally "+at-least-one"; see reel train --help)}. The same data, params and
+ * options give the same model, bit for bit, as `reel train --test-fraction 0
+ * --keep-unlabeled` on the same rows. */
+REEL_API reel_classifier *reel_fit(const char *model, const char *params_json, const reel_data *data,
+                                   const char *options_json);
+/* P: rows x labels probabilities; data needs the columns the model was
+ * trained on (by name; labels are not needed). */
+REEL_API int reel_predict_proba(const reel_classifier *c, const reel_data *data, float *P);
+/* Y: rows x labels of 0/1, by the model's decision rule. */
+REEL_API int reel_predict(const reel_classifier *c, const reel_data *data, unsigned char *Y);
+/* The same model file `reel train --save` writes and `reel predict` reads. */
+REEL_API int reel_classifier_save(const reel_classifier *c, const char *path);
+REEL_API reel_classifier *reel_classifier_load(const char *path);
+REEL_API void reel_classifier_free(reel_classifier *c);
+REEL_API size_t reel_classifier_labels(const reel_classifier *c);
+REEL_API const char *reel_classifier_label(const reel_classifier *c, size_t k);
+/* The decision rule's name ("threshold", "tuned-per-label+at-least-one",
+ * "expected-f1", ...), chosen on the validation rows and saved with the
+ * model, and the L cuts of the threshold rules (label k when P > cut k;
+ * the expected-F1 rules decide per row and do not use them). */
+REEL_API const char *reel_classifier_decision_rule(const reel_classifier *c);
+REEL_API int reel_classifier_thresholds(const reel_classifier *c, float *thresholds);
+/* What the model is, as JSON (model, kind, params, features, columns, labels,
+ * thresholds, decision rule, device, training summary, dataset); reel_free it. */
+REEL_API char *reel_classifier_info(const reel_classifier *c);
+
+/* ---- whole-dataset tasks: the JSON documents of the CLI's --format json ---- */
+
+/* options_json, as reel_fit's plus "test_fraction": 0.2 and, for search
+ * and select, "folds": 0, "metric": "samples-f1". */
+/* models: comma-separated names (NULL: the default set); params_json:
+ * {"model": {params}} (may be NULL). The leaderboard document. */
+REEL_API char *reel_compare_models(const reel_data *data, const char *models, const char *params_json,
+                            const char *options_json);
+/* grid_json: {"param": [values]} (NULL: the model's grid); strategy:
+ * one-at-a-time, coordinate, grid or random (options "budget"). */
+REEL_API char *reel_search_params(const reel_data *data, const char *model, const char *grid_json, const char *strategy,
+                                  const char *params_json, const char *options_json);
+/* method: single-pass, backward or permutation. */
+REEL_API char *reel_select_features(const reel_data *data, const char *model, const char *method, const char *params_json,
+                           const char *options_json);
 
 #ifdef __cplusplus
 }

@@ -858,4 +858,5 @@ extern "C" const reel_nn_backend reel_nn_cuda_backend = {
     gpu_set_data,    gpu_set_order,     gpu_train_step,     gpu_take_loss_sum, gpu_first_bad_step,
     gpu_get_moments, gpu_set_moments,   gpu_avg_update,     gpu_get_avg,    gpu_get_avg_sum,
     gpu_set_avg_sum, gpu_predict,       gpu_eval_loss,      gpu_destroy,
+    NULL, /* train_epoch: the steps one by one */
 };

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs="cmake gcc make pkg-config libcjson-dev libcriterion-dev libopenblas-dev liblapacke-dev curl python3 ca-certificates
-ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd openmpi-bin libopenmpi-dev"
+      ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd openmpi-bin libopenmpi-dev
+      python3-venv python3-pip python3-setuptools python3-numpy python3-pandas python3-sklearn python3-pytest"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

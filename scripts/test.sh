@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs reel's whole test suite:
 #   1. a Release build (the CUDA kernels compile too when nvcc is present) and its tests;
+#      then `cmake --install` of it, a C program built against the installed
+#      library, and the Python package (python/) in a fresh venv with its tests;
 #   2. the same tests built with -fsanitize=address,undefined (CPU only).
 # Both passes run the nets' kernels through OpenCL on PoCL (pocl-opencl-icd):
 # test_nn_devices must find an OpenCL device (REEL_TEST_REQUIRE_OPENCL), so
@@ -20,6 +22,8 @@ export REEL_TEST_REQUIRE_OPENCL=1
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DREEL_OPENCL=ON >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j 1)
+# the install (library, header, pkg-config, models) and the Python package's tests against it
+scripts/check-install.sh build
 
 if [ "$fast" = 0 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREEL_SANITIZE=ON -DREEL_CUDA=OFF -DREEL_OPENCL=ON >/dev/null

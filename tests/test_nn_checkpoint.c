@@ -51,7 +51,7 @@ static float *train(const reel_nn_backend *be, const reel_nn_train_opts *o, cons
     reel_fit_ctx c = ctx_for(t, 300, 1);
     reel_nn_spec s;
     void *b = net(&s, be);
-    *rc = reel_nn_train(be, b, &s, o, &c, r, err);
+    *rc = reel_nn_train(&(reel_nn_net){be, b, &s}, o, &c, r, err);
     float *w = malloc(s.n_params * sizeof *w);
     be->get_params(b, w, err);
     be->destroy(b);
@@ -281,7 +281,7 @@ Test(nn_checkpoint, divergence_is_caught_in_its_step)
         reel_nn_train_opts o = opts(NULL, NULL);
         reel_nn_train_result r;
         reel_error err;
-        cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(reel_nn_train(&(reel_nn_net){&reel_nn_cpu_backend, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
         cr_expect_eq(r.diverged, 1, "the bad row is met in epoch 1");
         cr_expect(r.bad_step >= 1 && r.bad_step <= 43, "step %ld", r.bad_step);
         cr_expect_eq(r.epochs_run, 0);

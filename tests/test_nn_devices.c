@@ -189,7 +189,7 @@ static void training_loop(const reel_nn_backend *dev)
         void *b = be[k]->create(&s.spec, 1, &err);
         cr_assert_not_null(b, "%s", err.msg);
         cr_assert_eq(be[k]->set_params(b, s.params, &err), 0, "%s", err.msg);
-        cr_assert_eq(reel_nn_train(be[k], b, &s.spec, &o, &ctx, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(reel_nn_train(&(reel_nn_net){be[k], b, &s.spec}, &o, &ctx, &r, &err), 0, "%s", err.msg);
         cr_assert_eq(r.epochs_run, 3);
         val[k] = r.best_val_loss;
         cr_assert_eq(be[k]->get_params(b, out[k], &err), 0, "%s", err.msg);
@@ -407,7 +407,7 @@ static void train_net(const reel_nn_backend *be, const setup *s, const uint8_t *
     void *b = be->create(&s->spec, 1, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(be->set_params(b, s->params, &err), 0, "%s", err.msg);
-    cr_assert_eq(reel_nn_train(be, b, &s->spec, &o, &ctx, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(&(reel_nn_net){be, b, &s->spec}, &o, &ctx, &r, &err), 0, "%s", err.msg);
     *val = r.best_val_loss;
     cr_assert_eq(be->get_params(b, out, &err), 0, "%s", err.msg);
     reel_history_free(&r.history);

@@ -287,7 +287,7 @@ Test(nn_train, early_stopping_and_history)
     collected got = {0};
     reel_log log = {.fn = collect, .user = &got};
     c.log = &log;
-    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(&(reel_nn_net){&reel_nn_cpu_backend, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.epochs_run, 3);
     cr_expect(r.stopped_early);
     /* one progress record per epoch, then the early stop and the restore as messages */
@@ -327,7 +327,7 @@ Test(nn_train, early_stopping_and_history)
     memset(&got, 0, sizeof got);
     reel_log quiet = reel_log_warnings_only(&log);
     c.log = &quiet;
-    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(&(reel_nn_net){&reel_nn_cpu_backend, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.epochs_run, 4);
     cr_expect(!r.stopped_early);
     cr_expect_eq(got.epochs + got.infos + got.warnings, 0);
@@ -413,7 +413,7 @@ static float *train_weights(const data *t, long epochs, double ema)
                             .patience = 5, .threshold = 0.5f, .seed = 1, .ema = ema};
     reel_nn_train_result r;
     reel_error err;
-    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(&(reel_nn_net){&reel_nn_cpu_backend, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
     reel_nn_cpu_backend.get_params(b, p, &err);
     reel_history_free(&r.history);
     reel_nn_cpu_backend.destroy(b);
@@ -465,7 +465,7 @@ Test(nn_train, ema_restores_the_best_average)
                             .min_delta = 0, .restore_best = 1, .threshold = 0.5f, .seed = 1, .ema = 0.99};
     reel_nn_train_result r;
     reel_error err;
-    cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(&(reel_nn_net){&reel_nn_cpu_backend, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
     float Yv[300];
     for (size_t i = 0; i < 300; i++)
         Yv[i] = c.Yv[i];
@@ -499,7 +499,7 @@ Test(nn_train, patience_from_best)
                                 .restore_best = 1, .threshold = 0.5f, .seed = 1};
         reel_nn_train_result r;
         reel_error err;
-        cr_assert_eq(reel_nn_train(&reel_nn_cpu_backend, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(reel_nn_train(&(reel_nn_net){&reel_nn_cpu_backend, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
         runs[from_best] = r.epochs_run;
         if (from_best && r.stopped_early)
             cr_expect_eq(r.epochs_run, r.best_epoch + 2, "stopped at %ld, best %ld", r.epochs_run, r.best_epoch);
@@ -558,7 +558,7 @@ Test(nn_train, divergence_keeps_the_last_good_weights)
     collected got = {0};
     reel_log log = {.fn = collect, .user = &got, .min_level = REEL_LOG_WARNING};
     c.log = &log;
-    cr_assert_eq(reel_nn_train(&diverging, b, &s, &o, &c, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_train(&(reel_nn_net){&diverging, b, &s}, &o, &c, &r, &err), 0, "%s", err.msg);
     cr_expect_eq(r.diverged, 3);
     /* the divergence is a warning: it passes a warnings-only sink */
     cr_expect_eq(got.warnings, 1);
@@ -582,7 +582,7 @@ Test(nn_train, divergence_keeps_the_last_good_weights)
     c.nv = 0;
     loss_calls = 0;
     diverging.set_params(b, p, &err);
-    cr_expect_neq(reel_nn_train(&diverging, b, &s, &o, &c, &r, &err), 0);
+    cr_expect_neq(reel_nn_train(&(reel_nn_net){&diverging, b, &s}, &o, &c, &r, &err), 0);
     cr_expect(strstr(err.msg, "diverged in epoch 3") && strstr(err.msg, "smaller lr"), "%s", err.msg);
     reel_history_free(&r.history);
     diverging.destroy(b);

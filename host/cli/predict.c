@@ -15,23 +15,6 @@
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
                            "[--format table|csv|json]";
 
-/* Every source column the model needs, checked at once so the message lists them all. */
-static int check_columns(const reel_preproc *pre, const reel_table *t, reel_error *err)
-{
-    char missing[768] = "";
-    size_t len = 0, n = 0;
-    for (size_t k = 0; k < pre->d; k++) {
-        const char *src = pre->f[k].source;
-        if (reel_table_find(t, src) >= 0 || (k > 0 && strcmp(pre->f[k - 1].source, src) == 0))
-            continue;
-        len += (size_t)snprintf(missing + len, len < sizeof missing ? sizeof missing - len : 0, "%s%s",
-                                n++ ? ", " : "", src);
-    }
-    return n ? reel_fail(err, "%s: missing %zu column%s the model needs: %s", t->path, n, n > 1 ? "s" : "",
-                         missing)
-             : 0;
-}
-
 typedef struct {
     size_t k;
     float p;
@@ -121,7 +104,7 @@ int reel_cmd_predict(int argc, char **argv)
         reel_fail(&err, "%s: --id column '%s' does not exist", data, id);
         goto done;
     }
-    if (check_columns(&mf.pre, &t, &err))
+    if (reel_preproc_check_columns(&mf.pre, &t, &err))
         goto done;
     /* Transform a source column at a time and free it: memory stays near one copy of the data. */
     for (size_t k0 = 0, k1; k0 < d; k0 = k1) {

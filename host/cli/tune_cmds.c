@@ -195,27 +195,7 @@ int reel_cmd_search(int argc, char **argv)
     cJSON *tm = test_metrics(&p, t.model, best->params, &t, NULL, &err);
     if (!tm)
         goto done;
-    /* The document: best params, every trial, and the test metrics once. */
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "model", t.model);
-    cJSON_AddStringToObject(doc, "strategy", strategy);
-    cJSON_AddStringToObject(doc, "metric", t.metric);
-    cJSON_AddNumberToObject(doc, "folds", t.folds);
-    cJSON *bj = cJSON_AddObjectToObject(doc, "best");
-    cJSON_AddItemToObject(bj, "params", cJSON_Duplicate(best->params, 1));
-    cJSON_AddNumberToObject(bj, "score", best->score);
-    cJSON_AddNumberToObject(bj, "score_std", best->score_std);
-    cJSON_AddNumberToObject(doc, "default_score", res.trials[res.base].score);
-    cJSON *tr = cJSON_AddArrayToObject(doc, "trials");
-    for (size_t i = 0; i < res.n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "params", cJSON_Duplicate(res.trials[i].params, 1));
-        cJSON_AddNumberToObject(o, "score", res.trials[i].score);
-        cJSON_AddNumberToObject(o, "score_std", res.trials[i].score_std);
-        cJSON_AddNumberToObject(o, "seconds", res.trials[i].seconds);
-        cJSON_AddItemToArray(tr, o);
-    }
-    cJSON_AddItemToObject(doc, "test_metrics", tm);
+    cJSON *doc = reel_search_json(&res, t.model, strategy, t.metric, t.folds, tm);
     int bad = 0;
     if (t.out) {
         cJSON *bp = cJSON_CreateObject();
@@ -305,33 +285,11 @@ int reel_cmd_select(int argc, char **argv)
     if (reel_select(&sc, params, method, t.c.threads, &t.c.log, &res, &err))
         goto done;
     /* Test metrics of the model on the kept features: rebuild the data with them. */
-    cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();
-    for (size_t g = 0; g < res.n; g++) {
-        cJSON_AddItemToArray(res.f[g].dropped ? dropped : kept, cJSON_CreateString(res.f[g].name));
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", res.f[g].name);
-        cJSON_AddNumberToObject(o, "delta", res.f[g].delta);
-        cJSON_AddBoolToObject(o, "dropped", res.f[g].dropped);
-        cJSON_AddItemToArray(feats, o);
-    }
     reel_metrics met;
-    if (reel_score_test(&sc, params, res.mask, t.c.threads, &met, &err)) {
-        cJSON_Delete(kept);
-        cJSON_Delete(dropped);
-        cJSON_Delete(feats);
+    if (reel_score_test(&sc, params, res.mask, t.c.threads, &met, &err))
         goto done;
-    }
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "model", t.model);
-    cJSON_AddStringToObject(doc, "method", method);
-    cJSON_AddStringToObject(doc, "metric", t.metric);
-    cJSON_AddNumberToObject(doc, "folds", t.folds);
-    cJSON_AddNumberToObject(doc, "reference_score", res.reference);
-    cJSON_AddNumberToObject(doc, "selected_score", res.final_score);
-    cJSON_AddItemToObject(doc, "features", feats);
-    cJSON_AddItemToObject(doc, "kept", kept);
-    cJSON_AddItemToObject(doc, "dropped", dropped);
-    cJSON_AddItemToObject(doc, "test_metrics", reel_metrics_to_json(&met, p.ds.labels));
+    cJSON *doc = reel_select_json(&res, t.model, method, t.metric, t.folds, reel_metrics_to_json(&met, p.ds.labels));
+    int n_kept = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "kept"));
     int bad = t.out && (write_json(od.stage, "selection.json", doc, &err) || reel_outdir_commit(&od, &err));
     if (!bad && strcmp(t.format, "json") == 0) {
         char *text = cJSON_Print(doc);
@@ -342,7 +300,7 @@ int reel_cmd_select(int argc, char **argv)
         for (size_t g = 0; g < res.n; g++)
             printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta, res.f[g].dropped ? "dropped" : "kept");
         printf("\n%s %s: %.4f with every feature, %.4f with the %d kept; test %s %.4f\n", method, t.metric,
-               res.reference, res.final_score, cJSON_GetArraySize(kept), t.metric, reel_metric_by_name(&met, t.metric));
+               res.reference, res.final_score, n_kept, t.metric, reel_metric_by_name(&met, t.metric));
         if (t.out)
             printf("wrote %s/selection.json (use it with --features)\n", t.out);
     }

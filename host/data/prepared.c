@@ -22,7 +22,8 @@ void reel_prepared_free(reel_prepared *p)
     free(p->feature_names);
     reel_preproc_free(&p->pre);
     reel_split_free(&p->split);
-    reel_dataset_free(&p->ds);
+    if (!p->ds_borrowed)
+        reel_dataset_free(&p->ds);
     memset(p, 0, sizeof *p);
 }
 
@@ -73,12 +74,8 @@ int reel_prepared_standardize(reel_prepared *p, reel_error *err)
     return 0;
 }
 
-int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err)
+static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep_table, double t0, reel_error *err)
 {
-    memset(p, 0, sizeof *p);
-    double t0 = reel_now();
-    if (reel_dataset_load(&p->ds, &o->data, err))
-        return -1;
     if (reel_split_make(&p->split, &p->ds, &o->split, err))
         goto fail;
     if (reel_preproc_fit(&p->pre, &p->ds, p->split.train, p->split.n_train, o->top_k, err))
@@ -90,13 +87,30 @@ int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err)
         p->feature_names[k] = p->pre.f[k].name;
     if (alloc_part(p, &p->train, p->split.train, p->split.n_train, err) ||
         alloc_part(p, &p->valid, p->split.valid, p->split.n_valid, err) ||
-        alloc_part(p, &p->test, p->split.test, p->split.n_test, err) || transform_parts(p, o->keep_table, err))
+        alloc_part(p, &p->test, p->split.test, p->split.n_test, err) || transform_parts(p, keep_table, err))
         goto fail;
     p->load_seconds = reel_now() - t0;
     return 0;
 fail:
     reel_prepared_free(p);
     return -1;
+}
+
+int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err)
+{
+    memset(p, 0, sizeof *p);
+    double t0 = reel_now();
+    if (reel_dataset_load(&p->ds, &o->data, err))
+        return -1;
+    return prepare_loaded(p, o, o->keep_table, t0, err);
+}
+
+int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_prepare_opts *o, reel_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->ds = *ds;
+    p->ds_borrowed = 1;
+    return prepare_loaded(p, o, 1, reel_now(), err);
 }
 
 void reel_prepared_warn(const reel_prepared *p, const reel_log *log)

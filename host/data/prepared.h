@@ -23,6 +23,7 @@ typedef struct {
     char **feature_names; /* d, points into pre */
     reel_part train, valid, test;
     double load_seconds;
+    int ds_borrowed; /* ds belongs to the caller (reel_prepare_borrowed) */
 } reel_prepared;
 
 typedef struct {
@@ -37,6 +38,9 @@ typedef struct {
  * transformed (unless keep_table), and the standardised matrices are only
  * made by reel_prepared_standardize. */
 int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err);
+/* The same from a dataset already in memory (o->data is not used): p only
+ * reads ds, which must outlive p; every column is kept. */
+int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_prepare_opts *o, reel_error *err);
 /* Makes X[1] of every part, once. */
 int reel_prepared_standardize(reel_prepared *p, reel_error *err);
 void reel_prepared_free(reel_prepared *p);

@@ -350,3 +350,19 @@ int reel_preproc_from_json(reel_preproc *p, const cJSON *j, reel_error *err)
     }
     return 0;
 }
+
+int reel_preproc_check_columns(const reel_preproc *pre, const reel_table *t, reel_error *err)
+{
+    char missing[768] = "";
+    size_t len = 0, n = 0;
+    for (size_t k = 0; k < pre->d; k++) {
+        const char *src = pre->f[k].source;
+        if (reel_table_find(t, src) >= 0 || (k > 0 && strcmp(pre->f[k - 1].source, src) == 0))
+            continue;
+        len += (size_t)snprintf(missing + len, len < sizeof missing ? sizeof missing - len : 0, "%s%s",
+                                n++ ? ", " : "", src);
+    }
+    return n ? reel_fail(err, "%s: missing %zu column%s the model needs: %s", t->path, n, n > 1 ? "s" : "",
+                         missing)
+             : 0;
+}

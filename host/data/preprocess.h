@@ -37,6 +37,8 @@ typedef struct {
 /* Fits on rows[0..n) of ds's feature columns. */
 int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows, size_t n, int top_k,
                      reel_error *err);
+/* Fails unless t holds every source column, naming all that are missing. */
+int reel_preproc_check_columns(const reel_preproc *p, const reel_table *t, reel_error *err);
 /* X (n x d, row-major) for rows[0..n) of any table holding the source
  * columns (looked up by name; a missing column is an error). rows == NULL
  * means rows 0..n-1. */

@@ -58,6 +58,8 @@ typedef struct {
     double loss_sum;
     long bad_step; /* the first step whose loss or gradient was not finite, 0: none */
     double *avg_sum; /* the moving average's sums (allocated when first used) */
+    float *packed;   /* every layer packed for the forward (reel_cpu_pack_layer) */
+    size_t pack_off[REEL_NN_MAX_LAYERS];
 } cpu_net;
 
 static void cpu_destroy(void *p)
@@ -77,6 +79,7 @@ static void cpu_destroy(void *p)
     free(c->g0);
     free(c->g1);
     free(c->avg_sum);
+    free(c->packed);
     free(c);
 }
 
@@ -94,7 +97,13 @@ static void *cpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
     c->grads = calloc(n, sizeof(float));
     c->m = calloc(n, sizeof(float));
     c->v = calloc(n, sizeof(float));
-    if (!c->params || !c->grads || !c->m || !c->v) {
+    size_t packed = 0;
+    for (size_t l = 0; l < spec->n_layers; l++) {
+        c->pack_off[l] = packed;
+        packed += reel_cpu_packed_floats(spec->layer[l].in, spec->layer[l].out);
+    }
+    c->packed = malloc(packed * sizeof(float));
+    if (!c->params || !c->grads || !c->m || !c->v || !c->packed) {
         cpu_destroy(c);
         reel_fail(err, "out of memory for a net of %zu parameters", n);
         return NULL;
@@ -181,15 +190,26 @@ static int cpu_set_order(void *p, const uint32_t *order, size_t n, reel_error *e
     return 0;
 }
 
+/* The current parameters, packed for the forward. */
+static void pack(cpu_net *c)
+{
+    const reel_nn_spec *s = &c->spec;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const reel_nn_layer *ly = &s->layer[l];
+        reel_cpu_pack_layer(c->params + ly->w_off, c->params + ly->b_off, ly->in, ly->out,
+                            c->packed + c->pack_off[l]);
+    }
+}
+
 /* Forward through every layer from X (n rows), keeping each output in H. */
 static void forward_keep(cpu_net *c, const float *X, size_t n)
 {
     const reel_nn_spec *s = &c->spec;
     const float *A = X;
+    pack(c);
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
-        reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act,
-                                c->H[l], c->threads);
+        reel_cpu_linear_forward(A, n, ly->in, c->packed + c->pack_off[l], ly->out, ly->act, c->H[l], c->threads);
         A = c->H[l];
     }
 }
@@ -328,7 +348,7 @@ static double forward_chunk(const cpu_net *c, const float *X, const float *Y, si
     const float *A = X;
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
-        reel_cpu_linear_forward(A, n, ly->in, c->params + ly->w_off, c->params + ly->b_off, ly->out, ly->act, a,
+        reel_cpu_linear_forward(A, n, ly->in, c->packed + c->pack_off[l], ly->out, ly->act, a,
                                 1); /* predict chunks already run in parallel */
         A = a;
         float *t = a;
@@ -350,6 +370,7 @@ static int cpu_eval(void *p, const float *X, const float *Y, size_t n, double *l
         free(part);
         return reel_fail(err, "out of memory");
     }
+    pack(c);
 #pragma omp parallel for schedule(static) num_threads(c->threads)
     for (size_t k = 0; k < chunks; k++) {
         size_t r0 = k * CHUNK, m = n - r0 < CHUNK ? n - r0 : CHUNK;

@@ -3,6 +3,7 @@
 #include "nn_math.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 _Static_assert(REEL_ACT_NONE == RK_ACT_NONE && REEL_ACT_RELU == RK_ACT_RELU && REEL_ACT_TANH == RK_ACT_TANH,
@@ -21,48 +22,19 @@ _Static_assert(REEL_HEAD_SIGMOID == RK_HEAD_SIGMOID && REEL_HEAD_SOFTMAX == RK_H
 #define CSR_SET(x) ((void)(x))
 #endif
 
-/* Dot product with 8 independent partial sums: the compiler turns the
- * inner loop into vector code without reordering any one sum, so the
- * result is the same on every run. */
-static float dot(const float *a, const float *w, size_t n)
-{
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int l = 0; l < 8; l++)
-            acc[l] += a[k + l] * w[k + l];
-    for (int l = 0; k < n; k++, l++)
-        acc[l] += a[k] * w[k];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
+/* The products are written on vectors of VW floats (GCC's vector
+ * extension: one AVX-512 register, two AVX2 or four SSE ones, whichever
+ * the clone below has), each lane its own sum: every output is one sum
+ * over its terms in order, whatever the blocking, the vector width or the
+ * thread that computes it. Loads and stores may be unaligned. */
+#define VW 16
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi" /* the vector helpers are always inlined: no ABI is crossed */
+#endif
+typedef float vf __attribute__((vector_size(VW * sizeof(float)), aligned(sizeof(float))));
+typedef int vi __attribute__((vector_size(VW * sizeof(int)), aligned(sizeof(int))));
 
-static float activate(reel_nn_act act, float z) { return rk_activate((int)act, z); }
-
-/* The same sums as dot(), for two rows a0, a1 against four weight rows at
- * once: every output gets exactly dot()'s partial sums and reduction, so
- * the result does not depend on the blocking; the block shares each load
- * of A and W between 8 products. out[r][q] = a_r . w_q. */
-static void dot_2x4(const float *a0, const float *a1, const float *const w[4], size_t n, float out[2][4])
-{
-    float acc[2][4][8] = {{{0}}};
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int q = 0; q < 4; q++)
-            for (int l = 0; l < 8; l++) {
-                acc[0][q][l] += a0[k + l] * w[q][k + l];
-                acc[1][q][l] += a1[k + l] * w[q][k + l];
-            }
-    for (int l = 0; k < n; k++, l++)
-        for (int q = 0; q < 4; q++) {
-            acc[0][q][l] += a0[k] * w[q][k];
-            acc[1][q][l] += a1[k] * w[q][k];
-        }
-    for (int r = 0; r < 2; r++)
-        for (int q = 0; q < 4; q++) {
-            const float *c = acc[r][q];
-            out[r][q] = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
-        }
-}
+static inline size_t padded(size_t n) { return (n + VW - 1) / VW * VW; }
 
 /* Compiled for AVX-512, AVX2 and plain x86-64, picked at run time. The
  * results are the same on each: no reassociation, no fused multiply-add
@@ -72,48 +44,133 @@ static void dot_2x4(const float *a0, const float *a1, const float *const w[4], s
 #else
 #define REEL_CLONES
 #endif
+#define INLINE static inline __attribute__((always_inline))
 
-/* Rows i and i+1 of the forward. */
-static inline __attribute__((always_inline)) void forward_pair(const float *A, size_t i, size_t in, const float *W,
-                                                               const float *b, size_t out, reel_nn_act act, float *H)
+size_t reel_cpu_packed_floats(size_t in, size_t out) { return (in + 1) * padded(out); }
+
+/* P = W^T (in x padded(out), zeros past out) with b as one more row: input
+ * k's weights for every output side by side, so the forward's vectors run
+ * over outputs. */
+void reel_cpu_pack_layer(const float *W, const float *b, size_t in, size_t out, float *P)
 {
-    size_t j = 0;
-    for (; j + 4 <= out; j += 4) {
-        const float *w[4] = {W + j * in, W + (j + 1) * in, W + (j + 2) * in, W + (j + 3) * in};
-        float z[2][4];
-        dot_2x4(A + i * in, A + (i + 1) * in, w, in, z);
-        for (int r = 0; r < 2; r++)
-            for (int q = 0; q < 4; q++)
-                H[(i + r) * out + j + q] = activate(act, z[r][q] + b[j + q]);
-    }
-    for (; j < out; j++)
-        for (size_t r = i; r < i + 2; r++)
-            H[r * out + j] = activate(act, dot(A + r * in, W + j * in, in) + b[j]);
+    size_t ld = padded(out);
+    for (size_t k = 0; k < in; k++)
+        memset(P + k * ld + out, 0, (ld - out) * sizeof *P);
+    for (size_t j = 0; j < out; j++)
+        for (size_t k = 0; k < in; k++)
+            P[k * ld + j] = W[j * in + k];
+    memcpy(P + in * ld, b, out * sizeof *P);
+    memset(P + in * ld + out, 0, (ld - out) * sizeof *P);
 }
 
-REEL_CLONES
-void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *W, const float *b, size_t out,
-                             reel_nn_act act, float *H, int threads)
+/* Lanes [0, m) of v into dst. */
+INLINE void store_lanes(float *dst, vf v, size_t m)
 {
-    size_t pairs = n / 2;
+    if (m >= VW)
+        *(vf *)dst = v;
+    else
+        for (size_t l = 0; l < m; l++)
+            dst[l] = v[l];
+}
+
+/* Lanes [0, m) from src, zeros after. */
+INLINE vf load_lanes(const float *src, size_t m)
+{
+    if (m >= VW)
+        return *(const vf *)src;
+    vf v = {0};
+    for (size_t l = 0; l < m; l++)
+        v[l] = src[l];
+    return v;
+}
+
+INLINE vf activate_v(reel_nn_act act, vf z)
+{
+    if (act == REEL_ACT_RELU) {
+        vf zero = {0};
+        return (vf)((vi)z & (z > zero)); /* rk_activate's z > 0 ? z : 0, NaN included */
+    }
+    if (act != REEL_ACT_NONE)
+        for (int l = 0; l < VW; l++)
+            z[l] = rk_activate((int)act, z[l]);
+    return z;
+}
+
+/* Rows i..i+R of the forward, outputs j..j+JB*VW: H = act(sum over k in
+ * order of A[., k] P[k, .] + b), each sum starting at 0. */
+#define FWD_KERNEL(NAME, R, JB)                                                                                \
+    INLINE void NAME(const float *A, size_t i, size_t in, const float *P, size_t ld, size_t out, size_t j,      \
+                     reel_nn_act act, float *H)                                                                \
+    {                                                                                                          \
+        vf acc[R][JB];                                                                                         \
+        for (int r = 0; r < R; r++)                                                                            \
+            for (int q = 0; q < JB; q++)                                                                       \
+                acc[r][q] = (vf){0};                                                                           \
+        const float *a = A + i * in;                                                                           \
+        for (size_t k = 0; k < in; k++) {                                                                      \
+            const float *w = P + k * ld + j;                                                                   \
+            for (int q = 0; q < JB; q++) {                                                                     \
+                vf wq = *(const vf *)(w + q * VW);                                                             \
+                for (int r = 0; r < R; r++)                                                                    \
+                    acc[r][q] += a[r * in + k] * wq;                                                           \
+            }                                                                                                  \
+        }                                                                                                      \
+        const float *b = P + in * ld + j;                                                                      \
+        for (int r = 0; r < R; r++)                                                                            \
+            for (int q = 0; q < JB; q++) {                                                                     \
+                size_t at = j + (size_t)q * VW;                                                                \
+                vf z = activate_v(act, acc[r][q] + *(const vf *)(b + q * VW));                                 \
+                store_lanes(H + (i + r) * out + at, z, out - at);                                              \
+            }                                                                                                  \
+    }
+FWD_KERNEL(fwd_4x2, 4, 2)
+FWD_KERNEL(fwd_4x1, 4, 1)
+FWD_KERNEL(fwd_1x2, 1, 2)
+FWD_KERNEL(fwd_1x1, 1, 1)
+
+INLINE void forward_rows(const float *A, size_t i0, size_t i1, size_t in, const float *P, size_t out,
+                         reel_nn_act act, float *H)
+{
+    size_t ld = padded(out), i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        size_t j = 0;
+        for (; j + 2 * VW <= ld; j += 2 * VW)
+            fwd_4x2(A, i, in, P, ld, out, j, act, H);
+        if (j < ld)
+            fwd_4x1(A, i, in, P, ld, out, j, act, H);
+    }
+    for (; i < i1; i++) {
+        size_t j = 0;
+        for (; j + 2 * VW <= ld; j += 2 * VW)
+            fwd_1x2(A, i, in, P, ld, out, j, act, H);
+        if (j < ld)
+            fwd_1x1(A, i, in, P, ld, out, j, act, H);
+    }
+}
+
+#define ROW_GROUP 16 /* rows per parallel work item */
+
+REEL_CLONES
+void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *P, size_t out, reel_nn_act act,
+                             float *H, int threads)
+{
     if (threads > 1 && n >= REEL_CPU_PAR_ROWS) {
+        size_t groups = (n + ROW_GROUP - 1) / ROW_GROUP;
         unsigned csr = CSR_GET();
 #pragma omp parallel num_threads(threads)
         {
             unsigned mine = CSR_GET();
             CSR_SET(csr);
 #pragma omp for schedule(static)
-            for (size_t p = 0; p < pairs; p++)
-                forward_pair(A, 2 * p, in, W, b, out, act, H);
+            for (size_t g = 0; g < groups; g++) {
+                size_t i0 = g * ROW_GROUP, i1 = n - i0 < ROW_GROUP ? n : i0 + ROW_GROUP;
+                forward_rows(A, i0, i1, in, P, out, act, H);
+            }
             CSR_SET(mine);
         }
     } else { /* no OpenMP call at all: at batch 10 its overhead would show */
-        for (size_t p = 0; p < pairs; p++)
-            forward_pair(A, 2 * p, in, W, b, out, act, H);
+        forward_rows(A, 0, n, in, P, out, act, H);
     }
-    for (size_t i = 2 * pairs; i < n; i++)
-        for (size_t j = 0; j < out; j++)
-            H[i * out + j] = activate(act, dot(A + i * in, W + j * in, in) + b[j]);
 }
 
 void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t count)
@@ -124,126 +181,184 @@ void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t co
         dH[i] = rk_act_grad((int)act, H[i], dH[i]);
 }
 
-/* dW[j] = sum over rows i (in order) of dZ[i][j] A[i]; db[j] likewise;
- * dA[i] = sum over outputs j (in order) of dZ[i][j] W[j]. Blocked over
- * 8 columns at a time (one vector) so each sum stays in a register while
- * it runs over all rows (or outputs); every element is summed in the same
- * order as a plain loop would. */
-#define ROW_BLOCK 128
+/* The backward, vectors over the input columns k:
+ *   dW[j][k] = sum over rows i in order of dZ[i][j] A[i][k], db likewise;
+ *   dA[i][k] = sum over outputs j in order of dZ[i][j] W[j][k].
+ * A column block narrower than a vector (in % VW) is copied into a
+ * zero-padded strip first, so that no load runs past a row. */
+#define ROW_BLOCK 64 /* rows of A and dZ that stay in cache while dW's outputs sweep them */
 
-/* Columns k..k+W of dW row j, summed over rows i0..i1 on top of what the
- * row holds: W independent sums (several vectors, so the additions of
- * different vectors overlap). Always inlined into the cloned callers. */
-#define DW_CHUNK(name, WIDTH)                                                                                  \
-    static inline __attribute__((always_inline)) void name(const float *A, const float *dZ, size_t i0,        \
-                                                           size_t i1, size_t in, size_t out, size_t j,         \
-                                                           size_t k, float *row)                               \
+/* dW rows j..j+JB, columns k..k+KB*VW, over rows i0..i1 of A (row stride
+ * lda, column k at a + k), on top of what dW holds. */
+#define DW_KERNEL(NAME, JB, KB)                                                                                \
+    INLINE void NAME(const float *a, size_t lda, const float *dZ, size_t i0, size_t i1, size_t out, size_t j,   \
+                     size_t k, float *dW, size_t in)                                                           \
     {                                                                                                          \
-        float acc[WIDTH];                                                                                      \
-        memcpy(acc, row + k, sizeof acc);                                                                      \
+        vf acc[JB][KB];                                                                                        \
+        for (int q = 0; q < JB; q++)                                                                           \
+            for (int u = 0; u < KB; u++) {                                                                     \
+                size_t at = k + (size_t)u * VW;                                                                \
+                acc[q][u] = at < in ? load_lanes(dW + (j + q) * in + at, in - at) : (vf){0};                   \
+            }                                                                                                  \
         for (size_t i = i0; i < i1; i++) {                                                                     \
-            float g = dZ[i * out + j];                                                                         \
-            for (int l = 0; l < WIDTH; l++)                                                                    \
-                acc[l] += g * A[i * in + k + l];                                                               \
+            vf x[KB];                                                                                          \
+            for (int u = 0; u < KB; u++)                                                                       \
+                x[u] = *(const vf *)(a + i * lda + u * VW);                                                    \
+            for (int q = 0; q < JB; q++) {                                                                     \
+                float g = dZ[i * out + j + q];                                                                 \
+                for (int u = 0; u < KB; u++)                                                                   \
+                    acc[q][u] += g * x[u];                                                                     \
+            }                                                                                                  \
         }                                                                                                      \
-        memcpy(row + k, acc, sizeof acc);                                                                      \
+        for (int q = 0; q < JB; q++)                                                                           \
+            for (int u = 0; u < KB; u++) {                                                                     \
+                size_t at = k + (size_t)u * VW;                                                                \
+                if (at < in)                                                                                   \
+                    store_lanes(dW + (j + q) * in + at, acc[q][u], in - at);                                   \
+            }                                                                                                  \
     }
-DW_CHUNK(dw_chunk32, 32)
-DW_CHUNK(dw_chunk8, 8)
+DW_KERNEL(dw_4x2, 4, 2)
+DW_KERNEL(dw_4x1, 4, 1)
+DW_KERNEL(dw_1x2, 1, 2)
+DW_KERNEL(dw_1x1, 1, 1)
 
-/* Columns k..k+W of dA row r = sum over outputs j (in order) of g[j] W[j]. */
-#define DA_CHUNK(name, WIDTH)                                                                                  \
-    static inline __attribute__((always_inline)) void name(const float *Wt, const float *g, size_t in,        \
-                                                           size_t out, size_t k, float *r)                     \
-    {                                                                                                          \
-        float acc[WIDTH] = {0};                                                                                \
-        for (size_t j = 0; j < out; j++)                                                                       \
-            for (int l = 0; l < WIDTH; l++)                                                                    \
-                acc[l] += g[j] * Wt[j * in + k + l];                                                           \
-        memcpy(r + k, acc, sizeof acc);                                                                        \
-    }
-DA_CHUNK(da_chunk32, 32)
-DA_CHUNK(da_chunk8, 8)
-
-/* Output j's weight-gradient row and bias gradient over rows [i0, i1). */
-static inline __attribute__((always_inline)) void dw_output(const float *A, const float *dZ, size_t i0, size_t i1,
-                                                            size_t in, size_t out, size_t j, float *dW, float *db)
+/* dW rows j..j+JB (JB = 4 or 1) and their biases over rows i0..i1. strip:
+ * ROW_BLOCK x VW floats for the columns past the last full vector. */
+INLINE void dw_rows(const float *A, const float *dZ, size_t i0, size_t i1, size_t in, size_t out, size_t j,
+                    int four, float *dW, float *db, float *strip)
 {
-    float *row = dW + j * in;
     size_t k = 0;
-    for (; k + 32 <= in; k += 32)
-        dw_chunk32(A, dZ, i0, i1, in, out, j, k, row);
-    for (; k + 8 <= in; k += 8)
-        dw_chunk8(A, dZ, i0, i1, in, out, j, k, row);
-    for (; k < in; k++) {
-        float acc = row[k];
-        for (size_t i = i0; i < i1; i++)
-            acc += dZ[i * out + j] * A[i * in + k];
-        row[k] = acc;
+    for (; k + 2 * VW <= in; k += 2 * VW)
+        four ? dw_4x2(A + k, in, dZ, i0, i1, out, j, k, dW, in) : dw_1x2(A + k, in, dZ, i0, i1, out, j, k, dW, in);
+    for (; k + VW <= in; k += VW)
+        four ? dw_4x1(A + k, in, dZ, i0, i1, out, j, k, dW, in) : dw_1x1(A + k, in, dZ, i0, i1, out, j, k, dW, in);
+    if (k < in) {
+        for (size_t i = i0; i < i1; i++) { /* row i of the strip is row i - i0 */
+            memcpy(strip + (i - i0) * VW, A + i * in + k, (in - k) * sizeof *strip);
+            memset(strip + (i - i0) * VW + (in - k), 0, (VW - (in - k)) * sizeof *strip);
+        }
+        const float *a = strip - i0 * VW; /* row i at a + i * VW */
+        four ? dw_4x1(a, VW, dZ, i0, i1, out, j, k, dW, in) : dw_1x1(a, VW, dZ, i0, i1, out, j, k, dW, in);
     }
-    float s = db[j];
-    for (size_t i = i0; i < i1; i++)
-        s += dZ[i * out + j];
-    db[j] = s;
+    for (size_t q = 0; q < (four ? 4u : 1u); q++) {
+        float s = db[j + q];
+        for (size_t i = i0; i < i1; i++)
+            s += dZ[i * out + j + q];
+        db[j + q] = s;
+    }
 }
 
-/* Row i of dA. */
-static inline __attribute__((always_inline)) void da_row(const float *W, const float *dZ, size_t i, size_t in,
-                                                         size_t out, float *dA)
+/* Output blocks b0..b1 (blocks of 4 outputs, then single ones) over all
+ * rows, row block by row block. */
+INLINE void dw_blocks(const float *A, const float *dZ, size_t n, size_t in, size_t out, size_t b0, size_t b1,
+                      float *dW, float *db, float *strip)
 {
-    float *r = dA + i * in;
-    const float *g = dZ + i * out;
-    size_t k = 0;
-    for (; k + 32 <= in; k += 32)
-        da_chunk32(W, g, in, out, k, r);
-    for (; k + 8 <= in; k += 8)
-        da_chunk8(W, g, in, out, k, r);
+    size_t fours = out / 4;
+    for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
+        size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
+        for (size_t blk = b0; blk < b1; blk++) {
+            int four = blk < fours;
+            size_t j = four ? blk * 4 : fours * 4 + (blk - fours);
+            dw_rows(A, dZ, i0, i1, in, out, j, four, dW, db, strip);
+        }
+    }
+}
+
+/* dA rows i..i+R, columns k..k+KB*VW (W's rows at w + j * ldw). */
+#define DA_KERNEL(NAME, R, KB)                                                                                 \
+    INLINE void NAME(const float *w, size_t ldw, const float *dZ, size_t i, size_t out, size_t k, float *dA,    \
+                     size_t in)                                                                                \
+    {                                                                                                          \
+        vf acc[R][KB];                                                                                         \
+        for (int r = 0; r < R; r++)                                                                            \
+            for (int u = 0; u < KB; u++)                                                                       \
+                acc[r][u] = (vf){0};                                                                           \
+        for (size_t j = 0; j < out; j++) {                                                                     \
+            for (int u = 0; u < KB; u++) {                                                                     \
+                vf wu = *(const vf *)(w + j * ldw + u * VW);                                                   \
+                for (int r = 0; r < R; r++)                                                                    \
+                    acc[r][u] += dZ[(i + r) * out + j] * wu;                                                   \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (int r = 0; r < R; r++)                                                                            \
+            for (int u = 0; u < KB; u++) {                                                                     \
+                size_t at = k + (size_t)u * VW;                                                                \
+                store_lanes(dA + (i + r) * in + at, acc[r][u], in - at);                                       \
+            }                                                                                                  \
+    }
+DA_KERNEL(da_4x2, 4, 2)
+DA_KERNEL(da_4x1, 4, 1)
+DA_KERNEL(da_1x2, 1, 2)
+DA_KERNEL(da_1x1, 1, 1)
+
+/* dA's columns past the last full vector, one sum per value. */
+INLINE void da_tail(const float *W, const float *dZ, size_t i, size_t in, size_t out, size_t k, float *dA)
+{
     for (; k < in; k++) {
         float acc = 0.0f;
         for (size_t j = 0; j < out; j++)
-            acc += g[j] * W[j * in + k];
-        r[k] = acc;
+            acc += dZ[i * out + j] * W[j * in + k];
+        dA[i * in + k] = acc;
+    }
+}
+
+/* dA rows i0..i1. */
+INLINE void da_rows(const float *W, const float *dZ, size_t i0, size_t i1, size_t in, size_t out, float *dA)
+{
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        size_t k = 0;
+        for (; k + 2 * VW <= in; k += 2 * VW)
+            da_4x2(W + k, in, dZ, i, out, k, dA, in);
+        for (; k + VW <= in; k += VW)
+            da_4x1(W + k, in, dZ, i, out, k, dA, in);
+        for (size_t r = i; r < i + 4; r++)
+            da_tail(W, dZ, r, in, out, k, dA);
+    }
+    for (; i < i1; i++) {
+        size_t k = 0;
+        for (; k + 2 * VW <= in; k += 2 * VW)
+            da_1x2(W + k, in, dZ, i, out, k, dA, in);
+        for (; k + VW <= in; k += VW)
+            da_1x1(W + k, in, dZ, i, out, k, dA, in);
+        da_tail(W, dZ, i, in, out, k, dA);
     }
 }
 
 REEL_CLONES
-void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *W, size_t out,
-                              const float *dZ, float *dW, float *db, float *dA, int threads)
+void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *W, size_t out, const float *dZ,
+                              float *dW, float *db, float *dA, int threads)
 {
     memset(dW, 0, out * in * sizeof *dW);
     memset(db, 0, out * sizeof *db);
-    /* Rows in blocks that stay in cache while every output sweeps them;
-     * each sum carries on from block to block in row order. In parallel,
-     * the outputs of a block are shared between threads and dA's rows. */
+    size_t blocks = out / 4 + out % 4;
     if (threads > 1 && n >= REEL_CPU_PAR_ROWS) {
+        /* dW/db: each thread takes a range of output blocks over all rows;
+         * dA: row groups. Every value is still one sum in one order. */
         unsigned csr = CSR_GET();
 #pragma omp parallel num_threads(threads)
         {
             unsigned mine = CSR_GET();
             CSR_SET(csr);
-            for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
-                size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
-#pragma omp for schedule(static)
-                for (size_t j = 0; j < out; j++)
-                    dw_output(A, dZ, i0, i1, in, out, j, dW, db);
-            }
+            float strip[ROW_BLOCK * VW];
+            size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+            dw_blocks(A, dZ, n, in, out, blocks * t / nt, blocks * (t + 1) / nt, dW, db, strip);
             if (dA) {
+                size_t groups = (n + ROW_GROUP - 1) / ROW_GROUP;
 #pragma omp for schedule(static)
-                for (size_t i = 0; i < n; i++)
-                    da_row(W, dZ, i, in, out, dA);
+                for (size_t g = 0; g < groups; g++) {
+                    size_t i0 = g * ROW_GROUP, i1 = n - i0 < ROW_GROUP ? n : i0 + ROW_GROUP;
+                    da_rows(W, dZ, i0, i1, in, out, dA);
+                }
             }
             CSR_SET(mine);
         }
-        return;
+    } else {
+        float strip[ROW_BLOCK * VW];
+        dw_blocks(A, dZ, n, in, out, 0, blocks, dW, db, strip);
+        if (dA)
+            da_rows(W, dZ, 0, n, in, out, dA);
     }
-    for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
-        size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
-        for (size_t j = 0; j < out; j++)
-            dw_output(A, dZ, i0, i1, in, out, j, dW, db);
-    }
-    if (dA)
-        for (size_t i = 0; i < n; i++)
-            da_row(W, dZ, i, in, out, dA);
 }
 
 double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L)

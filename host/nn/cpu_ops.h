@@ -1,7 +1,8 @@
 /* The CPU backend's maths, one function per operation, in plain C loops.
  * At batch 10 the matrices are tiny (10 x 64 x 64), where a BLAS call costs
- * more in setup than in arithmetic, so the products are written out in
- * loops the compiler vectorises. Every sum runs in a fixed order, so results
+ * more in setup than in arithmetic, so the products are written out as
+ * register-blocked loops on vectors (cpu_ops.c): each output value is one
+ * sum over its terms in order. Every sum runs in a fixed order, so results
  * do not depend on the thread count: with threads > 1 and at least
  * REEL_CPU_PAR_ROWS rows, the forward and dA split the rows and dW/db split
  * the outputs between threads, each value still summed by one thread in
@@ -17,9 +18,14 @@
 
 #define REEL_CPU_PAR_ROWS 256 /* below this a batch is not worth waking threads for */
 
-/* H (n x out) = act(A W^T + b); A is n x in, W out x in (torch layout). */
-void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *W, const float *b, size_t out,
-                             reel_nn_act act, float *H, int threads);
+/* A layer's W (out x in, torch layout) and b packed for the forward:
+ * reel_cpu_packed_floats(in, out) floats at P. */
+size_t reel_cpu_packed_floats(size_t in, size_t out);
+void reel_cpu_pack_layer(const float *W, const float *b, size_t in, size_t out, float *P);
+
+/* H (n x out) = act(A W^T + b); A is n x in, P the layer packed as above. */
+void reel_cpu_linear_forward(const float *A, size_t n, size_t in, const float *P, size_t out, reel_nn_act act,
+                             float *H, int threads);
 
 /* dH (count values) becomes dZ = dH * act'(.), using the layer output H. */
 void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t count);

@@ -132,7 +132,8 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         goto fail;
     }
     o.run = run;
-    int bad = reel_nn_train(s->be, s->b, &s->spec, &o, &tctx, &s->train, err) ||
+    reel_nn_net net = {s->be, s->b, &s->spec};
+    int bad = reel_nn_train(&net, &o, &tctx, &s->train, err) ||
               s->be->get_params(s->b, s->params, err);
     cJSON_Delete(run);
     if (bad)

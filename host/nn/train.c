@@ -59,10 +59,10 @@ static void format_eta(double s, char *buf, size_t n)
 }
 
 /* Validation: loss and samples-F1 (etc.) at the decision threshold. */
-static int validate(const reel_nn_backend *be, void *b, const reel_fit_ctx *ctx, const float *Yv, float *Pv,
-                    uint8_t *pred, float threshold, double *loss, reel_metrics *m, reel_error *err)
+static int validate(const reel_nn_net *net, const reel_fit_ctx *ctx, const float *Yv, float *Pv, uint8_t *pred,
+                    float threshold, double *loss, reel_metrics *m, reel_error *err)
 {
-    if (be->eval_loss(b, ctx->Xv, Yv, ctx->nv, loss, Pv, err))
+    if (net->be->eval_loss(net->b, ctx->Xv, Yv, ctx->nv, loss, Pv, err))
         return -1;
     for (size_t c = 0; c < ctx->nv * ctx->L; c++)
         pred[c] = Pv[c] > threshold;
@@ -85,10 +85,10 @@ typedef struct {
     float *live, *avg; /* scratch: the live weights, the bias-corrected average */
 } weight_avg;
 
-static int avg_update(weight_avg *w, const reel_nn_backend *be, void *b, long step, reel_error *err)
+static int avg_update(weight_avg *w, const reel_nn_net *net, long step, reel_error *err)
 {
     double a = pow(w->decay, (double)(step - w->last_step));
-    if (be->avg_update(b, a, err))
+    if (net->be->avg_update(net->b, a, err))
         return -1;
     w->weight = a * w->weight + (1 - a);
     w->last_step = step;
@@ -96,9 +96,9 @@ static int avg_update(weight_avg *w, const reel_nn_backend *be, void *b, long st
 }
 
 /* w->avg = the average so far. */
-static int avg_compute(weight_avg *w, const reel_nn_backend *be, void *b, reel_error *err)
+static int avg_compute(weight_avg *w, const reel_nn_net *net, reel_error *err)
 {
-    return be->get_avg(b, w->weight, w->avg, err);
+    return net->be->get_avg(net->b, w->weight, w->avg, err);
 }
 
 static float *to_float(const uint8_t *Y, size_t count)
@@ -158,35 +158,49 @@ static cJSON *run_identity(const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
     return r;
 }
 
-/* The training state that lives outside the backend. */
+/* One run of the loop: the net, what it was asked, and the training state
+ * that lives outside the backend, with the buffers every epoch reuses. */
 typedef struct {
+    const reel_nn_net *net;
+    const reel_nn_train_opts *o;
+    const reel_fit_ctx *ctx;
+    const char *name;
+    reel_nn_train_result *res;
     progress at;
     weight_avg w;
     float *best;
     history h;
     cJSON *run;
-    float *ck[3]; /* checkpoint scratch: live weights, AdamW's m and v */
+    float *ck[3];   /* checkpoint scratch: live weights, AdamW's m and v */
     double *ck_avg; /* and the moving average's sums (with ema) */
+    float *Y, *Yv;  /* labels as floats */
+    float *Pv;      /* validation probabilities */
+    uint8_t *pred;  /* validation predictions */
+    size_t *idx;    /* the shuffle */
+    uint32_t *order;
+    int resumed;    /* from a checkpoint */
+    double t_start;
+    long first_epoch;
 } loop;
 
-static int save_checkpoint(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const char *path, loop *lp,
-                           const reel_nn_train_result *res, reel_error *err)
+static int save_checkpoint(loop *lp, reel_error *err)
 {
-    if (be->get_params(b, lp->ck[0], err) || be->get_moments(b, lp->ck[1], lp->ck[2], err) ||
-        (lp->ck_avg && be->get_avg_sum(b, lp->ck_avg, err)))
+    const reel_nn_net *net = lp->net;
+    if (net->be->get_params(net->b, lp->ck[0], err) || net->be->get_moments(net->b, lp->ck[1], lp->ck[2], err) ||
+        (lp->ck_avg && net->be->get_avg_sum(net->b, lp->ck_avg, err)))
         return -1;
     reel_nn_checkpoint c = {
         .run = lp->run,
-        .backend = be->name,
+        .backend = net->be->name,
         .epoch = lp->at.epoch,
         .step = lp->at.step,
         .wait = lp->at.wait,
-        .best_epoch = res->best_epoch,
+        .best_epoch = lp->res->best_epoch,
         .stopped = lp->at.stopped,
         .ref_loss = lp->at.ref_loss,
-        .best_val_loss = res->best_val_loss,
+        .best_val_loss = lp->res->best_val_loss,
         .rng = lp->at.rng,
-        .n_params = s->n_params,
+        .n_params = net->spec->n_params,
         .params = lp->ck[0],
         .m = lp->ck[1],
         .v = lp->ck[2],
@@ -194,41 +208,80 @@ static int save_checkpoint(const reel_nn_backend *be, void *b, const reel_nn_spe
         .ema_sum = lp->ck_avg,
         .ema_weight = lp->w.weight,
         .ema_last_step = lp->w.last_step,
-        .history = res->history,
+        .history = lp->res->history,
         .history_csv = lp->h.text,
     };
-    return reel_nn_checkpoint_write(path, &c, err);
+    return reel_nn_checkpoint_write(lp->o->checkpoint, &c, err);
 }
 
-/* When the checkpoint file exists, puts its state into the backend and the
- * loop; *resumed = 1. A missing file means a fresh start. */
-static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
-                  const char *name, const reel_log *log, loop *lp, reel_nn_train_result *res, int *resumed, reel_error *err)
+/* A fresh start: make sure the first epoch's checkpoint can be written
+ * before spending the epoch (its folder is made, as --out's). */
+static int checkpoint_writable(const char *path, reel_error *err)
 {
-    *resumed = 0;
+    char *dir = strdup(path);
+    if (!dir)
+        return reel_fail(err, "out of memory");
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = reel_mkdir_p(dir, err);
+    } else if (slash) {
+        dir[1] = '\0';
+    } else {
+        strcpy(dir, ".");
+    }
+    if (rc == 0 && access(dir, W_OK) != 0)
+        rc = reel_fail(err, "%s: cannot write the checkpoint there: %s", path, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+/* Puts a checkpoint's state into the backend and the loop. */
+static int resume_from(loop *lp, reel_nn_checkpoint *c, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    reel_nn_train_result *res = lp->res;
+    if (net->be->set_params(net->b, c->params, err) || net->be->set_moments(net->b, c->m, c->v, err))
+        return -1;
+    memcpy(lp->best, c->best, net->spec->n_params * sizeof *lp->best);
+    if (lp->w.decay > 0) {
+        if (net->be->set_avg_sum(net->b, c->ema_sum, err))
+            return -1;
+        lp->w.weight = c->ema_weight;
+        lp->w.last_step = c->ema_last_step;
+    }
+    lp->at = (progress){.epoch = c->epoch, .step = c->step, .wait = c->wait, .ref_loss = c->ref_loss,
+                        .stopped = c->stopped, .rng = c->rng};
+    if (c->history_csv) {
+        free(lp->h.text);
+        lp->h.text = c->history_csv;
+        lp->h.len = strlen(c->history_csv);
+        lp->h.cap = lp->h.len + 1;
+        c->history_csv = NULL;
+    }
+    res->history = c->history;
+    memset(&c->history, 0, sizeof c->history);
+    res->epochs_run = c->epoch;
+    res->best_epoch = c->best_epoch;
+    res->best_val_loss = c->best_val_loss;
+    res->resumed_at = c->epoch;
+    lp->resumed = 1;
+    return 0;
+}
+
+/* When the checkpoint file exists, resumes from it (lp->resumed = 1); a
+ * missing file means a fresh start. */
+static int resume(loop *lp, reel_error *err)
+{
+    const reel_nn_train_opts *o = lp->o;
+    const reel_log *log = lp->ctx->log;
+    lp->resumed = 0;
     FILE *probe = fopen(o->checkpoint, "rb");
     if (!probe) {
         if (errno != ENOENT)
             return reel_fail(err, "%s: cannot read checkpoint: %s", o->checkpoint, strerror(errno));
-        /* A fresh start: make sure the first epoch's checkpoint can be
-         * written before spending the epoch (its folder is made, as --out's). */
-        char *dir = strdup(o->checkpoint);
-        if (!dir)
-            return reel_fail(err, "out of memory");
-        char *slash = strrchr(dir, '/');
-        int rc = 0;
-        if (slash && slash != dir) {
-            *slash = '\0';
-            rc = reel_mkdir_p(dir, err);
-        } else if (slash) {
-            dir[1] = '\0';
-        } else {
-            strcpy(dir, ".");
-        }
-        if (rc == 0 && access(dir, W_OK) != 0)
-            rc = reel_fail(err, "%s: cannot write the checkpoint there: %s", o->checkpoint, strerror(errno));
-        free(dir);
-        return rc;
+        return checkpoint_writable(o->checkpoint, err);
     }
     fclose(probe);
     /* Whose checkpoint it is comes first: other params (layers, ema) also
@@ -243,7 +296,7 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         return reel_fail(err, "%s: checkpoint of another run (%s differs); delete it or choose another --checkpoint "
                          "file", o->checkpoint, diff);
     reel_nn_checkpoint c;
-    if (reel_nn_checkpoint_read(o->checkpoint, s->n_params, lp->w.decay > 0, &c, err))
+    if (reel_nn_checkpoint_read(o->checkpoint, lp->net->spec->n_params, lp->w.decay > 0, &c, err))
         return -1;
     if (c.epoch > o->epochs) {
         reel_fail(err, "%s: the checkpoint has trained %ld epochs, more than the %ld asked for; raise --epochs or "
@@ -251,54 +304,34 @@ static int resume(const reel_nn_backend *be, void *b, const reel_nn_spec *s, con
         reel_nn_checkpoint_free(&c);
         return -1;
     }
-    int rc = -1;
-    if (be->set_params(b, c.params, err) || be->set_moments(b, c.m, c.v, err))
-        goto done;
-    memcpy(lp->best, c.best, s->n_params * sizeof *lp->best);
-    if (lp->w.decay > 0) {
-        if (be->set_avg_sum(b, c.ema_sum, err))
-            goto done;
-        lp->w.weight = c.ema_weight;
-        lp->w.last_step = c.ema_last_step;
+    if (resume_from(lp, &c, err)) {
+        reel_nn_checkpoint_free(&c);
+        return -1;
     }
-    lp->at = (progress){.epoch = c.epoch, .step = c.step, .wait = c.wait, .ref_loss = c.ref_loss,
-                        .stopped = c.stopped, .rng = c.rng};
-    if (c.history_csv) {
-        free(lp->h.text);
-        lp->h.text = c.history_csv;
-        lp->h.len = strlen(c.history_csv);
-        lp->h.cap = lp->h.len + 1;
-        c.history_csv = NULL;
-    }
-    res->history = c.history;
-    memset(&c.history, 0, sizeof c.history);
-    res->epochs_run = c.epoch;
-    res->best_epoch = c.best_epoch;
-    res->best_val_loss = c.best_val_loss;
-    res->resumed_at = c.epoch;
-    *resumed = 1;
-    if (strcmp(c.backend, be->name) != 0)
+    const char *be_name = lp->net->be->name;
+    if (strcmp(c.backend, be_name) != 0)
         reel_log_msg(log, REEL_LOG_INFO, "%s: the checkpoint was written by the %s backend, this run uses %s: the "
-                     "result will differ slightly from an uninterrupted run", name, c.backend, be->name);
+                     "result will differ slightly from an uninterrupted run", lp->name, c.backend, be_name);
     if (c.stopped)
         reel_log_msg(log, REEL_LOG_INFO, "%s: checkpoint %s: training had already stopped early after epoch %ld; "
-                     "delete the file to train again", name, o->checkpoint, c.epoch);
+                     "delete the file to train again", lp->name, o->checkpoint, c.epoch);
     else
-        reel_log_msg(log, REEL_LOG_INFO, "%s: resuming from checkpoint %s after epoch %ld (step %ld)", name,
+        reel_log_msg(log, REEL_LOG_INFO, "%s: resuming from checkpoint %s after epoch %ld (step %ld)", lp->name,
                      o->checkpoint, c.epoch, c.step);
-    rc = 0;
-done:
     reel_nn_checkpoint_free(&c);
-    return rc;
+    return 0;
 }
 
 /* The loss was not finite in `epoch` (at step `bad` when the backend saw
  * it, and then it applied no update from that step on). Keeps the best
  * epoch's weights, else the last good ones; fails only when none are known
  * to be good. */
-static int diverged(const reel_nn_train_opts *o, const char *name, const reel_log *log, long epoch, long bad,
-                    double loss, size_t nv, reel_nn_train_result *res, reel_error *err)
+static int diverged(loop *lp, long epoch, long bad, double loss, reel_error *err)
 {
+    const reel_nn_train_opts *o = lp->o;
+    reel_nn_train_result *res = lp->res;
+    const char *name = lp->name;
+    const reel_log *log = lp->ctx->log;
     char where[96];
     if (bad)
         snprintf(where, sizeof where, "at step %ld in epoch %ld", bad, epoch);
@@ -307,9 +340,10 @@ static int diverged(const reel_nn_train_opts *o, const char *name, const reel_lo
     res->stopped_early = 1;
     res->diverged = epoch;
     res->bad_step = bad;
-    if (nv && o->restore_best && res->best_epoch > 0) {
+    if (lp->ctx->nv && o->restore_best && res->best_epoch > 0) {
         reel_log_msg(log, REEL_LOG_WARNING, "%s: training diverged %s (the loss was not finite): stopped, keeping "
-                     "the weights of epoch %ld; a smaller lr (now %g) should help", name, where, res->best_epoch, o->opt.lr);
+                     "the weights of epoch %ld; a smaller lr (now %g) should help", name, where, res->best_epoch,
+                     o->opt.lr);
         return 0;
     }
     if (bad) {
@@ -324,10 +358,11 @@ static int diverged(const reel_nn_train_opts *o, const char *name, const reel_lo
 /* One epoch through the backend's train_epoch: the moving average's
  * schedule (every EMA_EVERY steps and after the last) is worked out here,
  * as the step loop below would do it, and handed over with the steps. */
-static int epoch_at_once(const reel_nn_backend *be, void *b, const reel_nn_train_opts *o, size_t n, loop *lp,
-                         long *bad, reel_error *err)
+static int epoch_at_once(loop *lp, long *bad, reel_error *err)
 {
-    size_t batch = (size_t)o->batch_size, steps = (n + batch - 1) / batch;
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    size_t n = lp->ctx->n, batch = (size_t)o->batch_size, steps = (n + batch - 1) / batch;
     double *avg_a = NULL;
     if (o->ema > 0) {
         if (!(avg_a = malloc((steps ? steps : 1) * sizeof *avg_a)))
@@ -342,13 +377,13 @@ static int epoch_at_once(const reel_nn_backend *be, void *b, const reel_nn_train
             }
         }
     }
-    int r = be->train_epoch(b, batch, &o->opt, lp->at.step, avg_a, err);
+    int r = net->be->train_epoch(net->b, batch, &o->opt, lp->at.step, avg_a, err);
     free(avg_a);
     if (r < 0)
         return -1;
     lp->at.step += (long)steps;
     if (r > 0) {
-        if (be->first_bad_step(b, bad, err))
+        if (net->be->first_bad_step(net->b, bad, err))
             return -1;
         if (*bad)
             lp->at.step = *bad;
@@ -356,237 +391,328 @@ static int epoch_at_once(const reel_nn_backend *be, void *b, const reel_nn_train
     return 0;
 }
 
-int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
-                  const reel_fit_ctx *ctx, reel_nn_train_result *res, reel_error *err)
+/* Ctrl-C during an epoch: says where it stopped and what was kept. */
+static int interrupted(loop *lp, long epoch, size_t row, reel_error *err)
 {
-    const char *name = ctx->name ? ctx->name : "net";
-    size_t n = ctx->n, L = ctx->L, nv = ctx->nv;
-    memset(res, 0, sizeof *res);
-    if (n == 0)
-        return reel_fail(err, "%s: no training rows", name);
-    if (n > UINT32_MAX)
-        return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, n, UINT32_MAX);
-    int rc = -1;
-    loop lp = {.w = {.decay = o->ema > 0 ? o->ema : 0}};
-    float *Y = to_float(ctx->Y, n * L), *Yv = to_float(ctx->Yv, nv * L);
-    float *Pv = malloc((nv ? nv : 1) * L * sizeof *Pv);
-    uint8_t *pred = malloc((nv ? nv : 1) * L);
-    size_t *idx = malloc(n * sizeof *idx);
-    uint32_t *order = malloc(n * sizeof *order);
-    int oom = !Y || !Yv || !Pv || !pred || !idx || !order;
-    oom |= !(lp.best = calloc(s->n_params, sizeof *lp.best));
+    const reel_nn_train_opts *o = lp->o;
+    char saved[600] = "nothing was saved";
+    if (o->checkpoint && lp->at.epoch > 0)
+        snprintf(saved, sizeof saved, "checkpoint %s holds epoch %ld: run the same command to resume", o->checkpoint,
+                 lp->at.epoch);
+    else if (o->checkpoint)
+        snprintf(saved, sizeof saved, "no epoch had finished, so checkpoint %s was not written", o->checkpoint);
+    return reel_fail(err, "%s: interrupted in epoch %ld at row %zu of %zu (step %ld); %s", lp->name, epoch, row,
+                     lp->ctx->n, lp->at.step, saved);
+}
+
+/* The epoch's steps, one call each, averaging the weights every EMA_EVERY
+ * steps and after the last; *bad is the first bad step when one was. */
+static int epoch_by_steps(loop *lp, long epoch, long *bad, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    size_t n = lp->ctx->n, batch = (size_t)o->batch_size;
+    for (size_t start = 0; start < n; start += batch) {
+        size_t m = n - start < batch ? n - start : batch;
+        if (reel_interrupted())
+            return interrupted(lp, epoch, start, err);
+        int r = net->be->train_step(net->b, start, m, &o->opt, ++lp->at.step, NULL, err);
+        if (r < 0)
+            return -1;
+        if (r > 0) { /* this step or an earlier one was bad: no update since */
+            if (net->be->first_bad_step(net->b, bad, err))
+                return -1;
+            if (!*bad) /* a backend that said so must also say which */
+                *bad = lp->at.step;
+            return 0;
+        }
+        if (o->ema > 0 && (lp->at.step - lp->w.last_step >= EMA_EVERY || start + m >= n) &&
+            avg_update(&lp->w, net, lp->at.step, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* Shuffles the rows and trains one epoch on them; *train_loss is its mean
+ * loss and *bad the first bad step, or 0. */
+static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    size_t n = lp->ctx->n;
+    for (size_t i = 0; i < n; i++)
+        lp->idx[i] = i;
+    reel_rng_shuffle(&lp->at.rng, lp->idx, n);
+    for (size_t i = 0; i < n; i++)
+        lp->order[i] = (uint32_t)lp->idx[i];
+    if (net->be->set_order(net->b, lp->order, n, err))
+        return -1;
+    *bad = 0;
+    if (net->be->train_epoch && !reel_interrupted()) { /* the whole epoch in one call */
+        if (epoch_at_once(lp, bad, err))
+            return -1;
+    } else if (epoch_by_steps(lp, epoch, bad, err)) {
+        return -1;
+    }
+    double loss_sum;
+    if (net->be->take_loss_sum(net->b, &loss_sum, err) || (!*bad && net->be->first_bad_step(net->b, bad, err)))
+        return -1;
+    *train_loss = loss_sum / (double)n;
+    return 0;
+}
+
+/* Validates the moving average when there is one (the live weights go
+ * back after), else the live weights. */
+static int validate_epoch(loop *lp, double *val_loss, reel_metrics *vm, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    if (o->ema > 0 && (net->be->get_params(net->b, lp->w.live, err) || avg_compute(&lp->w, net, err) ||
+                       net->be->set_params(net->b, lp->w.avg, err)))
+        return -1;
+    if (validate(net, lp->ctx, lp->Yv, lp->Pv, lp->pred, o->threshold, val_loss, vm, err))
+        return -1;
+    if (o->ema > 0 && net->be->set_params(net->b, lp->w.live, err)) {
+        reel_metrics_free(vm);
+        return -1;
+    }
+    return 0;
+}
+
+/* Keeps the best epoch's weights and decides on early stopping. */
+static int track_best(loop *lp, long epoch, double val_loss, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    reel_nn_train_result *res = lp->res;
+    if (val_loss < res->best_val_loss) {
+        res->best_val_loss = val_loss;
+        res->best_epoch = epoch;
+        if (o->restore_best && o->ema > 0)
+            memcpy(lp->best, lp->w.avg, net->spec->n_params * sizeof *lp->best);
+        else if (o->restore_best && net->be->get_params(net->b, lp->best, err))
+            return -1;
+    }
+    if (val_loss < lp->at.ref_loss - o->min_delta) {
+        lp->at.ref_loss = val_loss;
+        lp->at.wait = 0;
+    } else {
+        lp->at.wait++;
+    }
+    if (o->patience_from_best && res->best_epoch == epoch)
+        lp->at.wait = 0;
+    lp->at.stopped = lp->at.wait >= o->patience;
+    return 0;
+}
+
+/* The epoch's progress record and its history line. */
+static void report_epoch(loop *lp, long epoch, double train_loss, double val_loss, const reel_metrics *vm,
+                         double secs)
+{
+    const reel_nn_train_opts *o = lp->o;
+    size_t nv = lp->ctx->nv;
+    const char *name = lp->name;
+    reel_progress pr = reel_progress_blank(REEL_PROGRESS_EPOCH, name);
+    pr.done = epoch;
+    pr.total = o->epochs;
+    pr.loss = train_loss;
+    pr.valid_loss = val_loss;
+    pr.valid_f1 = nv ? vm->samples_f1 : NAN;
+    pr.samples_per_s = (double)lp->ctx->n / secs;
+    pr.elapsed_s = reel_now() - lp->t_start;
+    pr.eta_s = pr.elapsed_s / (double)(epoch - lp->first_epoch + 1) * (double)(o->epochs - epoch);
+    char eta[32];
+    format_eta(pr.eta_s, eta, sizeof eta);
+    if (nv)
+        reel_log_progress(lp->ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f "
+                          "samples/s  ETA %s", name, epoch, o->epochs, train_loss, val_loss, vm->samples_f1,
+                          pr.samples_per_s, eta);
+    else
+        reel_log_progress(lp->ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s", name, epoch,
+                          o->epochs, train_loss, pr.samples_per_s, eta);
+    reel_history_add(&lp->res->history, train_loss, val_loss, nv ? vm->samples_f1 : NAN);
+    history_add(&lp->h, "%ld,%.9g", epoch, train_loss);
+    if (nv) /* without validation those columns stay empty */
+        history_add(&lp->h, ",%.9g,%.9g,%.9g,%.9g,%.9g", val_loss, vm->samples_f1, vm->samples_precision,
+                    vm->samples_recall, vm->hamming_accuracy);
+    else
+        history_add(&lp->h, ",,,,,");
+    history_add(&lp->h, ",%.3f\n", secs);
+}
+
+static void note_early_stop(loop *lp, long epoch)
+{
+    const reel_nn_train_opts *o = lp->o;
+    const reel_nn_train_result *res = lp->res;
+    if (o->patience_from_best)
+        reel_log_msg(lp->ctx->log, REEL_LOG_INFO, "%s: early stopping after epoch %ld: validation loss has not gone "
+                     "below %.4f (epoch %ld) for %ld epochs", lp->name, epoch, res->best_val_loss, res->best_epoch,
+                     o->patience);
+    else
+        reel_log_msg(lp->ctx->log, REEL_LOG_INFO, "%s: early stopping after epoch %ld: validation loss has not gone "
+                     "below %.4f - %g for %ld epochs", lp->name, epoch, lp->at.ref_loss, o->min_delta, o->patience);
+}
+
+/* One epoch: train, validate, keep the best, report, write the history
+ * and the checkpoint. *stop = 1 when training ends here after a bad step. */
+static int run_epoch(loop *lp, long epoch, int *stop, reel_error *err)
+{
+    const reel_nn_train_opts *o = lp->o;
+    reel_nn_train_result *res = lp->res;
+    size_t nv = lp->ctx->nv;
+    double t0 = reel_now(), train_loss;
+    long bad;
+    if (train_epoch(lp, epoch, &train_loss, &bad, err))
+        return -1;
+    if (bad || !isfinite(train_loss)) {
+        *stop = 1;
+        return diverged(lp, epoch, bad, train_loss, err);
+    }
+    double val_loss = NAN;
+    reel_metrics vm = {0};
+    if (nv && validate_epoch(lp, &val_loss, &vm, err))
+        return -1;
+    double secs = reel_now() - t0;
+    res->epochs_run = epoch;
+    lp->at.epoch = epoch;
+    if (nv && track_best(lp, epoch, val_loss, err)) {
+        reel_metrics_free(&vm);
+        return -1;
+    }
+    report_epoch(lp, epoch, train_loss, val_loss, &vm, secs);
+    reel_metrics_free(&vm);
+    if (lp->h.path && lp->h.text && reel_write_file_atomic(lp->h.path, lp->h.text, err))
+        return -1;
+    if (o->checkpoint && save_checkpoint(lp, err))
+        return -1;
+    if (lp->at.stopped && epoch < o->epochs) {
+        res->stopped_early = 1;
+        note_early_stop(lp, epoch);
+    }
+    return 0;
+}
+
+/* Buffers, data into the backend, the history, and the checkpoint's run
+ * (resumed from when the file is there). */
+static int loop_open(loop *lp, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    const reel_fit_ctx *ctx = lp->ctx;
+    size_t n = ctx->n, L = ctx->L, nv = ctx->nv, np = net->spec->n_params;
+    lp->w.decay = o->ema > 0 ? o->ema : 0;
+    lp->Y = to_float(ctx->Y, n * L);
+    lp->Yv = to_float(ctx->Yv, nv * L);
+    lp->Pv = malloc((nv ? nv : 1) * L * sizeof *lp->Pv);
+    lp->pred = malloc((nv ? nv : 1) * L);
+    lp->idx = malloc(n * sizeof *lp->idx);
+    lp->order = malloc(n * sizeof *lp->order);
+    int oom = !lp->Y || !lp->Yv || !lp->Pv || !lp->pred || !lp->idx || !lp->order;
+    oom |= !(lp->best = calloc(np, sizeof *lp->best));
     if (o->ema > 0) {
-        oom |= !(lp.w.live = malloc(s->n_params * sizeof *lp.w.live));
-        oom |= !(lp.w.avg = malloc(s->n_params * sizeof *lp.w.avg));
+        oom |= !(lp->w.live = malloc(np * sizeof *lp->w.live));
+        oom |= !(lp->w.avg = malloc(np * sizeof *lp->w.avg));
     }
     if (o->checkpoint) {
         for (int k = 0; k < 3; k++)
-            oom |= !(lp.ck[k] = malloc(s->n_params * sizeof(float)));
+            oom |= !(lp->ck[k] = malloc(np * sizeof(float)));
         if (o->ema > 0)
-            oom |= !(lp.ck_avg = malloc(s->n_params * sizeof *lp.ck_avg));
+            oom |= !(lp->ck_avg = malloc(np * sizeof *lp->ck_avg));
     }
-    if (oom) {
-        reel_fail(err, "%s: out of memory for training", name);
-        goto done;
-    }
-    if (be->set_data(b, ctx->X, Y, n, err))
-        goto done;
+    if (oom)
+        return reel_fail(err, "%s: out of memory for training", lp->name);
+    if (net->be->set_data(net->b, ctx->X, lp->Y, n, err))
+        return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
-    history_add(&lp.h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"
-                       "val_hamming_accuracy,seconds\n");
+    history_add(&lp->h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"
+                        "val_hamming_accuracy,seconds\n");
     if (ctx->out_dir) {
         if (reel_mkdir_p(ctx->out_dir, err))
-            goto done;
+            return -1;
         char file[512];
-        snprintf(file, sizeof file, "history_%s.csv", name);
-        lp.h.path = reel_path_join(ctx->out_dir, file);
+        snprintf(file, sizeof file, "history_%s.csv", lp->name);
+        lp->h.path = reel_path_join(ctx->out_dir, file);
     }
-    lp.at.ref_loss = INFINITY;
-    res->best_val_loss = INFINITY;
-    reel_rng_seed_stream(&lp.at.rng, o->seed, 1);
-    int resumed = 0;
+    lp->at.ref_loss = INFINITY;
+    lp->res->best_val_loss = INFINITY;
+    reel_rng_seed_stream(&lp->at.rng, o->seed, 1);
     if (o->checkpoint) {
-        if (!(lp.run = run_identity(o, ctx, Y, Yv))) {
-            reel_fail(err, "%s: out of memory", name);
-            goto done;
-        }
-        if (resume(be, b, s, o, name, ctx->log, &lp, res, &resumed, err))
-            goto done;
+        if (!(lp->run = run_identity(o, ctx, lp->Y, lp->Yv)))
+            return reel_fail(err, "%s: out of memory", lp->name);
+        if (resume(lp, err))
+            return -1;
         /* the history so far, also when there is nothing left to train */
-        if (resumed && lp.h.path && lp.h.text && reel_write_file_atomic(lp.h.path, lp.h.text, err))
-            goto done;
+        if (lp->resumed && lp->h.path && lp->h.text && reel_write_file_atomic(lp->h.path, lp->h.text, err))
+            return -1;
     }
     if (nv == 0)
         reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: no validation rows: training all %ld epochs without early "
-                     "stopping", name, o->epochs);
+                     "stopping", lp->name, o->epochs);
+    return 0;
+}
 
-    double t_start = reel_now();
-    long first_epoch = lp.at.epoch + 1;
-    for (long epoch = first_epoch; !lp.at.stopped && epoch <= o->epochs; epoch++) {
-        double t0 = reel_now();
-        for (size_t i = 0; i < n; i++)
-            idx[i] = i;
-        reel_rng_shuffle(&lp.at.rng, idx, n);
-        for (size_t i = 0; i < n; i++)
-            order[i] = (uint32_t)idx[i];
-        if (be->set_order(b, order, n, err))
-            goto done;
-        long bad = 0;
-        if (be->train_epoch && !reel_interrupted()) { /* the whole epoch in one call */
-            if (epoch_at_once(be, b, o, n, &lp, &bad, err))
-                goto done;
-        } else
-        for (size_t start = 0; start < n; start += (size_t)o->batch_size) {
-            size_t m = n - start < (size_t)o->batch_size ? n - start : (size_t)o->batch_size;
-            if (reel_interrupted()) {
-                char saved[600] = "nothing was saved";
-                if (o->checkpoint && lp.at.epoch > 0)
-                    snprintf(saved, sizeof saved, "checkpoint %s holds epoch %ld: run the same command to resume",
-                             o->checkpoint, lp.at.epoch);
-                else if (o->checkpoint)
-                    snprintf(saved, sizeof saved, "no epoch had finished, so checkpoint %s was not written",
-                             o->checkpoint);
-                reel_fail(err, "%s: interrupted in epoch %ld at row %zu of %zu (step %ld); %s", name, epoch, start,
-                          n, lp.at.step, saved);
-                goto done;
-            }
-            int r = be->train_step(b, start, m, &o->opt, ++lp.at.step, NULL, err);
-            if (r < 0)
-                goto done;
-            if (r > 0) { /* this step or an earlier one was bad: no update since */
-                if (be->first_bad_step(b, &bad, err))
-                    goto done;
-                if (!bad) /* a backend that said so must also say which */
-                    bad = lp.at.step;
-                break;
-            }
-            if (o->ema > 0 && (lp.at.step - lp.w.last_step >= EMA_EVERY || start + m >= n) &&
-                avg_update(&lp.w, be, b, lp.at.step, err))
-                goto done;
-        }
-        double loss_sum;
-        if (be->take_loss_sum(b, &loss_sum, err) || (!bad && be->first_bad_step(b, &bad, err)))
-            goto done;
-        double train_loss = loss_sum / (double)n;
-        if (bad || !isfinite(train_loss)) {
-            if (diverged(o, name, ctx->log, epoch, bad, train_loss, nv, res, err))
-                goto done;
-            break;
-        }
-        double val_loss = NAN;
-        reel_metrics vm = {0};
-        if (nv && o->ema > 0) { /* validate the average; the live weights go back after */
-            if (be->get_params(b, lp.w.live, err) || avg_compute(&lp.w, be, b, err) ||
-                be->set_params(b, lp.w.avg, err))
-                goto done;
-        }
-        if (nv && validate(be, b, ctx, Yv, Pv, pred, o->threshold, &val_loss, &vm, err))
-            goto done;
-        if (nv && o->ema > 0 && be->set_params(b, lp.w.live, err)) {
-            reel_metrics_free(&vm);
-            goto done;
-        }
-        double secs = reel_now() - t0;
-        res->epochs_run = epoch;
-        lp.at.epoch = epoch;
-        if (nv && val_loss < res->best_val_loss) {
-            res->best_val_loss = val_loss;
-            res->best_epoch = epoch;
-            if (o->restore_best && o->ema > 0)
-                memcpy(lp.best, lp.w.avg, s->n_params * sizeof *lp.best);
-            else if (o->restore_best && be->get_params(b, lp.best, err)) {
-                reel_metrics_free(&vm);
-                goto done;
-            }
-        }
-        if (nv && val_loss < lp.at.ref_loss - o->min_delta) {
-            lp.at.ref_loss = val_loss;
-            lp.at.wait = 0;
-        } else if (nv) {
-            lp.at.wait++;
-        }
-        if (nv && o->patience_from_best && res->best_epoch == epoch)
-            lp.at.wait = 0;
-        lp.at.stopped = nv && lp.at.wait >= o->patience;
-        {
-            reel_progress pr = reel_progress_blank(REEL_PROGRESS_EPOCH, name);
-            pr.done = epoch;
-            pr.total = o->epochs;
-            pr.loss = train_loss;
-            pr.valid_loss = val_loss;
-            pr.valid_f1 = nv ? vm.samples_f1 : NAN;
-            pr.samples_per_s = (double)n / secs;
-            pr.elapsed_s = reel_now() - t_start;
-            pr.eta_s = pr.elapsed_s / (double)(epoch - first_epoch + 1) * (double)(o->epochs - epoch);
-            char eta[32];
-            format_eta(pr.eta_s, eta, sizeof eta);
-            if (nv)
-                reel_log_progress(ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f "
-                                  "samples/s  ETA %s", name, epoch, o->epochs, train_loss, val_loss, vm.samples_f1,
-                                  pr.samples_per_s, eta);
-            else
-                reel_log_progress(ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s", name, epoch,
-                                  o->epochs, train_loss, pr.samples_per_s, eta);
-        }
-        reel_history_add(&res->history, train_loss, val_loss, nv ? vm.samples_f1 : NAN);
-        history_add(&lp.h, "%ld,%.9g", epoch, train_loss);
-        if (nv) /* without validation those columns stay empty */
-            history_add(&lp.h, ",%.9g,%.9g,%.9g,%.9g,%.9g", val_loss, vm.samples_f1, vm.samples_precision,
-                        vm.samples_recall, vm.hamming_accuracy);
-        else
-            history_add(&lp.h, ",,,,,");
-        history_add(&lp.h, ",%.3f\n", secs);
-        reel_metrics_free(&vm);
-        if (lp.h.path && lp.h.text && reel_write_file_atomic(lp.h.path, lp.h.text, err))
-            goto done;
-        if (o->checkpoint && save_checkpoint(be, b, s, o->checkpoint, &lp, res, err))
-            goto done;
-        if (lp.at.stopped && epoch < o->epochs) {
-            res->stopped_early = 1;
-            if (o->patience_from_best)
-                reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: early stopping after epoch %ld: validation loss has "
-                             "not gone below %.4f (epoch %ld) for %ld epochs", name, epoch, res->best_val_loss,
-                             res->best_epoch, o->patience);
-            else
-                reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: early stopping after epoch %ld: validation loss has "
-                             "not gone below %.4f - %g for %ld epochs", name, epoch, lp.at.ref_loss, o->min_delta,
-                             o->patience);
-        }
-    }
-    if (resumed && lp.at.stopped && lp.at.epoch < o->epochs)
+/* The live weights are in the backend: puts back the best ones, or the
+ * final average (when it has seen a step). */
+static int loop_finish(loop *lp, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    reel_nn_train_result *res = lp->res;
+    if (lp->resumed && lp->at.stopped && lp->at.epoch < o->epochs)
         res->stopped_early = 1;
-    /* The live weights are in the backend: put back the best ones, or the
-     * final average (when it has seen a step). */
-    if (nv && o->restore_best && res->best_epoch &&
+    if (lp->ctx->nv && o->restore_best && res->best_epoch &&
         (o->ema > 0 || res->diverged || res->best_epoch != res->epochs_run)) {
-        if (be->set_params(b, lp.best, err))
-            goto done;
-        reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: restored the %sweights of epoch %ld (val loss %.4f)", name,
+        if (net->be->set_params(net->b, lp->best, err))
+            return -1;
+        reel_log_msg(lp->ctx->log, REEL_LOG_INFO, "%s: restored the %sweights of epoch %ld (val loss %.4f)", lp->name,
                      o->ema > 0 ? "averaged " : "", res->best_epoch, res->best_val_loss);
-    } else if (o->ema > 0 && lp.w.weight > 0 && !res->bad_step) { /* after a bad step: the live, last good ones */
-        if (avg_compute(&lp.w, be, b, err) || be->set_params(b, lp.w.avg, err))
-            goto done;
+    } else if (o->ema > 0 && lp->w.weight > 0 && !res->bad_step) { /* after a bad step: the live, last good ones */
+        if (avg_compute(&lp->w, net, err) || net->be->set_params(net->b, lp->w.avg, err))
+            return -1;
     }
-    rc = 0;
     free(res->history.csv); /* kept: compare over MPI ranks ships it to rank 0 */
-    res->history.csv = lp.h.text;
-    lp.h.text = NULL;
-done:
-    free(lp.ck_avg);
-    free(lp.w.live);
-    free(lp.w.avg);
-    free(lp.best);
+    res->history.csv = lp->h.text;
+    lp->h.text = NULL;
+    return 0;
+}
+
+static void loop_close(loop *lp)
+{
+    free(lp->ck_avg);
+    free(lp->w.live);
+    free(lp->w.avg);
+    free(lp->best);
     for (int k = 0; k < 3; k++)
-        free(lp.ck[k]);
-    cJSON_Delete(lp.run);
-    free(Y);
-    free(Yv);
-    free(Pv);
-    free(pred);
-    free(idx);
-    free(order);
-    free(lp.h.text);
-    free(lp.h.path);
+        free(lp->ck[k]);
+    cJSON_Delete(lp->run);
+    free(lp->Y);
+    free(lp->Yv);
+    free(lp->Pv);
+    free(lp->pred);
+    free(lp->idx);
+    free(lp->order);
+    free(lp->h.text);
+    free(lp->h.path);
+}
+
+int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
+                  reel_nn_train_result *res, reel_error *err)
+{
+    const char *name = ctx->name ? ctx->name : "net";
+    memset(res, 0, sizeof *res);
+    if (ctx->n == 0)
+        return reel_fail(err, "%s: no training rows", name);
+    if (ctx->n > UINT32_MAX)
+        return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, ctx->n, UINT32_MAX);
+    loop lp = {.net = net, .o = o, .ctx = ctx, .name = name, .res = res};
+    int rc = loop_open(&lp, err);
+    lp.t_start = reel_now();
+    lp.first_epoch = lp.at.epoch + 1;
+    int stop = 0;
+    for (long epoch = lp.first_epoch; rc == 0 && !stop && !lp.at.stopped && epoch <= o->epochs; epoch++)
+        rc = run_epoch(&lp, epoch, &stop, err);
+    if (rc == 0)
+        rc = loop_finish(&lp, err);
+    loop_close(&lp);
     return rc;
 }

@@ -7,6 +7,14 @@
 #include "nn/backend.h"
 #include "nn/spec.h"
 
+/* A net in a backend: the backend's table, its state (which holds the
+ * parameters) and the layer list, handed around as one. */
+typedef struct {
+    const reel_nn_backend *be;
+    void *b;
+    const reel_nn_spec *spec;
+} reel_nn_net;
+
 typedef struct {
     reel_adamw opt;
     long batch_size, epochs;
@@ -46,11 +54,11 @@ typedef struct {
     reel_history history; /* per epoch; freed by the owner with reel_history_free */
 } reel_nn_train_result;
 
-/* Trains the net in backend b (its parameters already set) on ctx's
+/* Trains the net (its parameters already set) on ctx's
  * training rows, validating on ctx's validation rows when there are any.
  * Messages and per-epoch progress records go to ctx->log; with ctx->out_dir the
  * per-epoch history is written to <out_dir>/history_<name>.csv. */
-int reel_nn_train(const reel_nn_backend *be, void *b, const reel_nn_spec *s, const reel_nn_train_opts *o,
-                  const reel_fit_ctx *ctx, reel_nn_train_result *res, reel_error *err);
+int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
+                  reel_nn_train_result *res, reel_error *err);
 
 #endif

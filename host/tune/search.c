@@ -378,3 +378,30 @@ fail:
     reel_search_result_free(r);
     return -1;
 }
+
+cJSON *reel_search_json(const reel_search_result *r, const char *model, const char *strategy, const char *metric,
+                        int folds, cJSON *test_metrics)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", model);
+    cJSON_AddStringToObject(doc, "strategy", strategy);
+    cJSON_AddStringToObject(doc, "metric", metric);
+    cJSON_AddNumberToObject(doc, "folds", folds);
+    const reel_trial *best = &r->trials[r->best];
+    cJSON *bj = cJSON_AddObjectToObject(doc, "best");
+    cJSON_AddItemToObject(bj, "params", cJSON_Duplicate(best->params, 1));
+    cJSON_AddNumberToObject(bj, "score", best->score);
+    cJSON_AddNumberToObject(bj, "score_std", best->score_std);
+    cJSON_AddNumberToObject(doc, "default_score", r->trials[r->base].score);
+    cJSON *tr = cJSON_AddArrayToObject(doc, "trials");
+    for (size_t i = 0; i < r->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "params", cJSON_Duplicate(r->trials[i].params, 1));
+        cJSON_AddNumberToObject(o, "score", r->trials[i].score);
+        cJSON_AddNumberToObject(o, "score_std", r->trials[i].score_std);
+        cJSON_AddNumberToObject(o, "seconds", r->trials[i].seconds);
+        cJSON_AddItemToArray(tr, o);
+    }
+    cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
+    return doc;
+}

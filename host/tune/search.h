@@ -40,6 +40,10 @@ typedef struct {
 int reel_search(const reel_scorer *s, const cJSON *grid, const cJSON *base, const reel_search_opts *o,
                 reel_search_result *r, reel_error *err);
 void reel_search_result_free(reel_search_result *r);
+/* The result as reel search --format json writes it; takes test_metrics
+ * (the best params' metrics on the test rows). */
+cJSON *reel_search_json(const reel_search_result *r, const char *model, const char *strategy, const char *metric,
+                        int folds, cJSON *test_metrics);
 
 int reel_strategy_known(const char *name);
 

@@ -225,3 +225,29 @@ done:
         reel_select_result_free(r);
     return rc;
 }
+
+cJSON *reel_select_json(const reel_select_result *r, const char *model, const char *method, const char *metric,
+                        int folds, cJSON *test_metrics)
+{
+    cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();
+    for (size_t g = 0; g < r->n; g++) {
+        cJSON_AddItemToArray(r->f[g].dropped ? dropped : kept, cJSON_CreateString(r->f[g].name));
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->f[g].name);
+        cJSON_AddNumberToObject(o, "delta", r->f[g].delta);
+        cJSON_AddBoolToObject(o, "dropped", r->f[g].dropped);
+        cJSON_AddItemToArray(feats, o);
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", model);
+    cJSON_AddStringToObject(doc, "method", method);
+    cJSON_AddStringToObject(doc, "metric", metric);
+    cJSON_AddNumberToObject(doc, "folds", folds);
+    cJSON_AddNumberToObject(doc, "reference_score", r->reference);
+    cJSON_AddNumberToObject(doc, "selected_score", r->final_score);
+    cJSON_AddItemToObject(doc, "features", feats);
+    cJSON_AddItemToObject(doc, "kept", kept);
+    cJSON_AddItemToObject(doc, "dropped", dropped);
+    cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
+    return doc;
+}

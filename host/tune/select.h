@@ -34,6 +34,9 @@ typedef struct {
 int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err);
 void reel_select_result_free(reel_select_result *r);
+/* The result as reel select --format json writes it; takes test_metrics. */
+cJSON *reel_select_json(const reel_select_result *r, const char *model, const char *method, const char *metric,
+                        int folds, cJSON *test_metrics);
 int reel_select_method_known(const char *name);
 
 #endif

@@ -1,3 +1,5 @@
+/* dladdr */
+#define _GNU_SOURCE
 #include "util/gpu.h"
 
 #include <stdio.h>
@@ -13,25 +15,42 @@ static void *plugin;
 static int tried;
 static char reason[768] = "no CUDA GPU found";
 
-/* Loads the plugin once: $REEL_CUDA_PLUGIN, then beside the executable,
- * then where the build put it. */
+/* dir of path (in place), or "" when it has none. */
+static void dir_of(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        path[0] = '\0';
+}
+
+/* Loads the plugin once: $REEL_CUDA_PLUGIN, then beside the library (or
+ * program) holding this code, then beside the program, then the install's
+ * library folder seen from the program's (bin/../lib): always relative to
+ * where reel is at run time, never a path into the build folder. */
 static void *load(void)
 {
     if (tried)
         return plugin;
     tried = 1;
-    char beside[PATH_MAX + 32] = "";
+    char here[PATH_MAX + 32] = "", beside[PATH_MAX + 32] = "", libdir[PATH_MAX + 64] = "";
+    Dl_info info;
+    if (dladdr((void *)&reel_gpu_count, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", info.dli_fname);
+        dir_of(dir);
+        snprintf(here, sizeof here, "%s/libreel_cuda.so", dir);
+    }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(beside, sizeof beside, "%s/libreel_cuda.so", exe);
-        }
+        dir_of(exe);
+        snprintf(beside, sizeof beside, "%s/libreel_cuda.so", exe);
+        snprintf(libdir, sizeof libdir, "%s/%s/libreel_cuda.so", exe, REEL_BIN_TO_LIB);
     }
-    const char *candidates[] = {getenv("REEL_CUDA_PLUGIN"), beside, REEL_CUDA_PLUGIN_PATH};
+    const char *candidates[] = {getenv("REEL_CUDA_PLUGIN"), here, beside, libdir};
     char first_error[512] = ""; /* the first load error that says more than "not found" */
     for (size_t i = 0; i < sizeof candidates / sizeof *candidates && !plugin; i++) {
         if (!candidates[i] || !*candidates[i])
@@ -47,7 +66,7 @@ static void *load(void)
     }
     if (!plugin)
         snprintf(reason, sizeof reason, "the CUDA plugin libreel_cuda.so could not be loaded (%s)",
-                 first_error[0] ? first_error : "not found beside reel nor in the build tree");
+                 first_error[0] ? first_error : "not found beside libreel or the reel program");
     return plugin;
 }
 

@@ -1,6 +1,7 @@
 /* What GPU, if any, this build can use. The CUDA code lives in a plugin,
- * libreel_cuda.so, loaded on first use from $REEL_CUDA_PLUGIN, beside the
- * reel binary, or from the build tree; without it reel reports no GPU. */
+ * libreel_cuda.so, loaded on first use from $REEL_CUDA_PLUGIN, beside
+ * libreel or the reel program, or from the install's lib folder (bin/../lib);
+ * without it reel reports no GPU. */
 #ifndef REEL_GPU_H
 #define REEL_GPU_H
 

@@ -1,0 +1,57 @@
+/* What the C API's files share: the handles' insides, the options every
+ * call takes, the last error and the log sink. Only host/api/ includes it. */
+#ifndef REEL_API_INTERNAL_H
+#define REEL_API_INTERNAL_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "data/dataset.h"
+#include "data/preprocess.h"
+#include "models/model.h"
+#include "util/error.h"
+#include "util/log.h"
+
+struct reel_data {
+    reel_dataset ds;
+};
+
+struct reel_classifier {
+    reel_model model;
+    reel_preproc pre;
+    char **labels;     /* model.L */
+    cJSON *training;   /* what the model file's "training" holds */
+    cJSON *dataset;    /* and its "dataset" */
+    char rule_name[64]; /* the decision rule's name */
+};
+
+/* The options of reel_fit and the tasks, decoded from JSON. */
+typedef struct {
+    uint64_t seed;
+    int threads;
+    const char *device;
+    double valid_fraction, test_fraction;
+    int top_k;
+    const char *decision; /* a decision rule or "auto" (eval/decision.h); NULL: auto */
+    int folds, budget;
+    const char *metric;
+    cJSON *doc; /* holds the strings */
+} api_opts;
+
+/* Parses options_json over the defaults (test_fraction as given: 0 for a
+ * fit, 0.2 for the tasks) and applies the thread count. Unknown keys fail,
+ * naming the valid ones. */
+int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_error *err);
+void api_opts_free(api_opts *o);
+
+/* Records err as this thread's last error; returns -1. */
+int api_fail(const reel_error *err);
+/* The process's log sink (a copy, so a call keeps the one it started with). */
+reel_log api_log(void);
+/* A JSON text parsed into an object (NULL text: an empty one); NULL on error. */
+cJSON *api_parse_object(const char *json, const char *what, reel_error *err);
+/* A JSON document as a string for the caller (reel_free). */
+char *api_print(const cJSON *doc);
+
+#endif

@@ -1,0 +1,247 @@
+/* reel_classifier: fit on every row given, predict, save and load the
+ * model files the CLI writes. Fitting goes through the CLI's own path
+ * (reel_prepare + reel_run_model) so the same rows give the same bits. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "data/prepared.h"
+#include "eval/metrics.h"
+#include "eval/run.h"
+#include "store/model_file.h"
+#include "reel.h"
+
+static cJSON *info_of(const reel_classifier *c)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", c->model.name);
+    cJSON_AddStringToObject(j, "kind", c->model.kind->name);
+    cJSON_AddItemToObject(j, "params", cJSON_Duplicate(c->model.params, 1));
+    cJSON *f = cJSON_AddArrayToObject(j, "features");
+    for (size_t k = 0; k < c->pre.d; k++)
+        cJSON_AddItemToArray(f, cJSON_CreateString(c->pre.f[k].name));
+    cJSON *cols = cJSON_AddArrayToObject(j, "columns"); /* the source columns, each once */
+    for (size_t k = 0; k < c->pre.d; k++)
+        if (k == 0 || strcmp(c->pre.f[k].source, c->pre.f[k - 1].source) != 0)
+            cJSON_AddItemToArray(cols, cJSON_CreateString(c->pre.f[k].source));
+    cJSON_AddItemToObject(j, "labels", cJSON_CreateStringArray((const char *const *)c->labels, (int)c->model.L));
+    cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
+    for (size_t k = 0; k < c->model.L; k++)
+        cJSON_AddItemToArray(th, cJSON_CreateNumber(c->model.rule.threshold[k]));
+    cJSON_AddStringToObject(j, "decision_rule", c->rule_name);
+    cJSON_AddItemToObject(j, "decision", reel_decision_to_json(&c->model.rule));
+    cJSON_AddStringToObject(j, "device", reel_model_device(&c->model));
+    cJSON_AddItemToObject(j, "training", c->training ? cJSON_Duplicate(c->training, 1) : cJSON_CreateNull());
+    cJSON_AddItemToObject(j, "dataset", c->dataset ? cJSON_Duplicate(c->dataset, 1) : cJSON_CreateNull());
+    return j;
+}
+
+static char **dup_names(char *const *names, size_t n)
+{
+    char **out = calloc(n ? n : 1, sizeof *out);
+    for (size_t k = 0; out && k < n; k++)
+        if (!(out[k] = strdup(names[k]))) {
+            while (k--)
+                free(out[k]);
+            free(out);
+            return NULL;
+        }
+    return out;
+}
+
+void reel_classifier_free(reel_classifier *c)
+{
+    if (!c)
+        return;
+    for (size_t k = 0; c->labels && k < c->model.L; k++)
+        free(c->labels[k]);
+    free(c->labels);
+    reel_model_free(&c->model);
+    reel_preproc_free(&c->pre);
+    cJSON_Delete(c->training);
+    cJSON_Delete(c->dataset);
+    free(c);
+}
+
+reel_classifier *reel_fit(const char *model, const char *params_json, const reel_data *data, const char *options_json)
+{
+    reel_error err = {{0}};
+    api_opts o;
+    reel_classifier *c = NULL;
+    cJSON *params = NULL;
+    reel_prepared p;
+    int have_p = 0;
+    if (api_opts_parse(&o, options_json, 0.0, &err))
+        goto fail;
+    if (!model || !reel_model_def(model)) {
+        reel_fail(&err, "unknown model '%s'; valid models: %s", model ? model : "(null)", reel_model_name_list());
+        goto fail;
+    }
+    if (!data || data->ds.L == 0) {
+        reel_fail(&err, "fit needs data with labels");
+        goto fail;
+    }
+    if (!(params = api_parse_object(params_json, "params", &err)))
+        goto fail;
+    reel_prepare_opts po = {.split = {.seed = o.seed, .test_fraction = o.test_fraction,
+                                      .valid_fraction = o.valid_fraction},
+                            .top_k = o.top_k};
+    if (reel_prepare_borrowed(&p, &data->ds, &po, &err))
+        goto fail;
+    have_p = 1;
+    reel_log log = api_log();
+    reel_prepared_warn(&p, &log);
+    reel_run run;
+    reel_run_opts ro = {o.seed, o.threads, o.device, &log, NULL, o.decision, NULL};
+    if (reel_run_model(&run, &p, model, params, &ro, &err))
+        goto fail;
+    if (!(c = calloc(1, sizeof *c)) || !(c->labels = dup_names(p.ds.labels, p.L))) {
+        reel_run_free(&run);
+        reel_fail(&err, "out of memory");
+        goto fail;
+    }
+    /* the classifier takes the model and the preprocessing over */
+    c->model = run.model;
+    memset(&run.model, 0, sizeof run.model);
+    c->pre = p.pre;
+    memset(&p.pre, 0, sizeof p.pre);
+    c->training = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c->training, "fit_seconds", run.fit_seconds);
+    cJSON_AddNumberToObject(c->training, "seed", (double)o.seed);
+    reel_run_free(&run);
+    reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
+    c->dataset = reel_dataset_json(&p);
+    cJSON_DeleteItemFromObject(c->dataset, "features");
+    reel_prepared_free(&p);
+    cJSON_Delete(params);
+    api_opts_free(&o);
+    return c;
+fail:
+    if (c) {
+        free(c->labels);
+        free(c);
+    }
+    if (have_p)
+        reel_prepared_free(&p);
+    cJSON_Delete(params);
+    api_opts_free(&o);
+    api_fail(&err);
+    return NULL;
+}
+
+int reel_predict_proba(const reel_classifier *c, const reel_data *data, float *P)
+{
+    reel_error err;
+    if (!c || !data || !P)
+        return api_fail(&(reel_error){"reel_predict_proba: a NULL argument"});
+    size_t n = data->ds.n, d = c->pre.d;
+    if (reel_preproc_check_columns(&c->pre, &data->ds.table, &err))
+        return api_fail(&err);
+    float *X = malloc((n ? n : 1) * (d ? d : 1) * sizeof *X);
+    if (!X)
+        return api_fail(&(reel_error){"out of memory for the features"});
+    int rc = reel_preproc_transform(&c->pre, &data->ds.table, NULL, n, c->model.kind->standardize, X, &err) ||
+             reel_model_predict_proba(&c->model, X, n, P, &err);
+    free(X);
+    return rc ? api_fail(&err) : 0;
+}
+
+int reel_predict(const reel_classifier *c, const reel_data *data, unsigned char *Y)
+{
+    if (!c || !data || !Y)
+        return api_fail(&(reel_error){"reel_predict: a NULL argument"});
+    size_t n = data->ds.n, L = c->model.L;
+    float *P = malloc((n ? n : 1) * L * sizeof *P);
+    if (!P)
+        return api_fail(&(reel_error){"out of memory for the probabilities"});
+    int rc = reel_predict_proba(c, data, P);
+    if (rc == 0)
+        reel_decision_apply(&c->model.rule, P, n, Y);
+    free(P);
+    return rc;
+}
+
+int reel_classifier_save(const reel_classifier *c, const char *path)
+{
+    reel_error err;
+    if (!c || !path)
+        return api_fail(&(reel_error){"reel_classifier_save: a NULL argument"});
+    if (reel_model_file_save(path, &c->model, &c->pre, c->labels, c->training, c->dataset, &err))
+        return api_fail(&err);
+    return 0;
+}
+
+reel_classifier *reel_classifier_load(const char *path)
+{
+    reel_error err;
+    reel_model_file mf;
+    if (!path) {
+        api_fail(&(reel_error){"reel_classifier_load: no path"});
+        return NULL;
+    }
+    if (reel_model_file_load(&mf, path, &err)) {
+        api_fail(&err);
+        return NULL;
+    }
+    reel_classifier *c = calloc(1, sizeof *c);
+    if (!c) {
+        reel_model_file_free(&mf);
+        api_fail(&(reel_error){"out of memory"});
+        return NULL;
+    }
+    c->model = mf.model;
+    c->pre = mf.pre;
+    c->labels = mf.labels;
+    c->training = cJSON_DetachItemFromObject(mf.meta, "training");
+    c->dataset = cJSON_DetachItemFromObject(mf.meta, "dataset");
+    cJSON_Delete(mf.meta);
+    reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
+    return c;
+}
+
+size_t reel_classifier_labels(const reel_classifier *c) { return c ? c->model.L : 0; }
+const char *reel_classifier_label(const reel_classifier *c, size_t k)
+{
+    return c && k < c->model.L ? c->labels[k] : NULL;
+}
+const char *reel_classifier_decision_rule(const reel_classifier *c) { return c ? c->rule_name : NULL; }
+
+int reel_classifier_thresholds(const reel_classifier *c, float *thresholds)
+{
+    if (!c || !thresholds)
+        return api_fail(&(reel_error){"reel_classifier_thresholds: a NULL argument"});
+    memcpy(thresholds, c->model.rule.threshold, c->model.L * sizeof *thresholds);
+    return 0;
+}
+
+char *reel_classifier_info(const reel_classifier *c)
+{
+    if (!c)
+        return NULL;
+    cJSON *j = info_of(c);
+    char *s = api_print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+char *reel_model_list(void)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (const char *const *n = reel_model_names(); *n; n++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(*n));
+    char *s = api_print(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+char *reel_model_definition(const char *model)
+{
+    const cJSON *def = model ? reel_model_def(model) : NULL;
+    if (!def) {
+        reel_error err;
+        reel_fail(&err, "unknown model '%s'; valid models: %s", model ? model : "(null)", reel_model_name_list());
+        api_fail(&err);
+        return NULL;
+    }
+    return api_print(def);
+}

@@ -1,0 +1,173 @@
+"""ctypes bindings of libreel (include/reel.h).
+
+The package holds no compiled code: it loads the libreel shared library
+that `cmake --install` put on the machine, so one install serves every
+Python version. Where it looks, first hit wins:
+
+1. $REEL_LIBRARY, the path of libreel.so itself;
+2. the libdir of `pkg-config reel` (the installed reel.pc; honours
+   $PKG_CONFIG_PATH);
+3. the dynamic loader's search path (ctypes.util.find_library);
+4. ~/.local/lib and /usr/local/lib.
+"""
+import ctypes
+import ctypes.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+
+_log = logging.getLogger("reel")
+
+
+def _candidates():
+    env = os.environ.get("REEL_LIBRARY")
+    if env:
+        yield env
+        return
+    if shutil.which("pkg-config"):
+        try:
+            libdir = subprocess.run(["pkg-config", "--variable=libdir", "reel"], capture_output=True,
+                                    text=True, check=True).stdout.strip()
+            if libdir:
+                yield os.path.join(libdir, "libreel.so")
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    found = ctypes.util.find_library("reel")
+    if found:
+        yield found
+    for d in (os.path.expanduser("~/.local/lib"), "/usr/local/lib"):
+        yield os.path.join(d, "libreel.so")
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise ImportError(
+        "reel: libreel.so not found; build and install it first (from the repository root: "
+        "cmake -S . -B build && cmake --build build -j && cmake --install build --prefix ~/.local), "
+        "or set REEL_LIBRARY to its path. Tried: " + ("; ".join(tried) or "nothing"))
+
+
+lib, path = _load()
+
+c_size = ctypes.c_size_t
+c_str = ctypes.c_char_p
+c_strs = ctypes.POINTER(ctypes.c_char_p)
+c_doubles = ctypes.POINTER(ctypes.c_double)
+c_floats = ctypes.POINTER(ctypes.c_float)
+c_bytes = ctypes.POINTER(ctypes.c_ubyte)
+c_handle = ctypes.c_void_p
+
+
+class Progress(ctypes.Structure):
+    """reel_progress: the numbers behind a progress message."""
+    _fields_ = [("kind", ctypes.c_int), ("model", c_str), ("done", ctypes.c_long), ("total", ctypes.c_long),
+                ("loss", ctypes.c_double), ("valid_loss", ctypes.c_double), ("valid_f1", ctypes.c_double),
+                ("score", ctypes.c_double), ("samples_per_s", ctypes.c_double), ("elapsed_s", ctypes.c_double),
+                ("eta_s", ctypes.c_double), ("what", c_str)]
+
+
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, c_str, ctypes.POINTER(Progress))
+PROGRESS_KINDS = {0: None, 1: "epoch", 2: "trial", 3: "feature"}
+
+
+def _sig(name, res, *args):
+    f = getattr(lib, name)
+    f.restype = res
+    f.argtypes = list(args)
+
+
+_sig("reel_version", c_str)
+_sig("reel_last_error", c_str)
+_sig("reel_set_log", None, LOG_FN, ctypes.c_void_p, ctypes.c_int)
+_sig("reel_free", None, ctypes.c_void_p)
+_sig("reel_data_from_arrays", c_handle, c_size, c_size, c_doubles, c_strs, c_size, c_strs, c_strs, c_size,
+     c_bytes, c_strs)
+_sig("reel_data_from_file", c_handle, c_str, c_str)
+_sig("reel_data_rows", c_size, c_handle)
+_sig("reel_data_free", None, c_handle)
+_sig("reel_model_list", ctypes.c_void_p)
+_sig("reel_model_definition", ctypes.c_void_p, c_str)
+_sig("reel_fit", c_handle, c_str, c_str, c_handle, c_str)
+_sig("reel_predict_proba", ctypes.c_int, c_handle, c_handle, c_floats)
+_sig("reel_predict", ctypes.c_int, c_handle, c_handle, c_bytes)
+_sig("reel_classifier_save", ctypes.c_int, c_handle, c_str)
+_sig("reel_classifier_load", c_handle, c_str)
+_sig("reel_classifier_free", None, c_handle)
+_sig("reel_classifier_labels", c_size, c_handle)
+_sig("reel_classifier_decision_rule", c_str, c_handle)
+_sig("reel_classifier_thresholds", ctypes.c_int, c_handle, c_floats)
+_sig("reel_classifier_info", ctypes.c_void_p, c_handle)
+_sig("reel_compare_models", ctypes.c_void_p, c_handle, c_str, c_str, c_str)
+_sig("reel_search_params", ctypes.c_void_p, c_handle, c_str, c_str, c_str, c_str, c_str)
+_sig("reel_select_features", ctypes.c_void_p, c_handle, c_str, c_str, c_str, c_str)
+
+
+class ReelError(RuntimeError):
+    """A failure inside libreel; the message names the key, column or file."""
+
+
+def error():
+    return ReelError(lib.reel_last_error().decode("utf-8", "replace"))
+
+
+def check(rc):
+    if rc != 0:
+        raise error()
+
+
+def take_string(ptr):
+    """A string the library allocated, decoded and freed."""
+    if not ptr:
+        raise error()
+    try:
+        return ctypes.string_at(ptr).decode("utf-8")
+    finally:
+        lib.reel_free(ptr)
+
+
+def take_json(ptr):
+    return json.loads(take_string(ptr))
+
+
+def enc(s):
+    return None if s is None else str(s).encode("utf-8")
+
+
+# ---- the log: messages to the "reel" logger, progress to a callback when set ----
+
+_progress_callback = None
+
+
+def _on_log(user, level, message, progress):
+    text = message.decode("utf-8", "replace")
+    if progress and _progress_callback is not None:
+        p = progress.contents
+        record = {f: getattr(p, f) for f, _ in Progress._fields_}
+        record["kind"] = PROGRESS_KINDS.get(p.kind)
+        record["model"] = p.model.decode() if p.model else None
+        record["what"] = p.what.decode() if p.what else None
+        try:
+            _progress_callback(record)
+        except Exception:  # a callback must not unwind through C
+            _log.exception("reel: the progress callback failed")
+    _log.log(logging.WARNING if level == 1 else logging.INFO, "%s", text)
+
+
+_c_on_log = LOG_FN(_on_log)  # kept alive for as long as the library may call it
+lib.reel_set_log(_c_on_log, None, 0)
+
+
+def set_progress(callback):
+    """callback(record) for every epoch, search trial and feature scored: a dict
+    with kind ("epoch", "trial", "feature"), model, done, total, loss,
+    valid_loss, valid_f1, score, samples_per_s, elapsed_s, eta_s, what.
+    None turns it off. Messages go to logging.getLogger("reel") either way."""
+    global _progress_callback
+    _progress_callback = callback

@@ -1,0 +1,271 @@
+"""reel.Classifier: one of reel's models as a scikit-learn estimator."""
+import json
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import f1_score
+
+from . import _lib
+from ._data import labels_of, to_data
+
+# The estimator's own settings; everything else is a param of the model's definition.
+_OWN = {"model": "box", "device": "auto", "random_state": 42, "n_jobs": None, "valid_fraction": 0.1,
+        "top_categories": 10, "decision": "auto"}
+
+
+def model_names():
+    """The model definitions reel knows ("box", "tree", ...)."""
+    return _lib.take_json(_lib.lib.reel_model_list())
+
+
+def model_definition(model):
+    """A definition: kind, summary, params (type, default, help) and search grid."""
+    ptr = _lib.lib.reel_model_definition(_lib.enc(model))
+    if not ptr:
+        raise ValueError(_lib.lib.reel_last_error().decode())
+    return _lib.take_json(ptr)
+
+
+def _plain(v):
+    """Params as JSON: NumPy scalars and arrays become Python values."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+class _Model:
+    """Owns one reel_classifier handle."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __del__(self):
+        if getattr(self, "handle", None):
+            _lib.lib.reel_classifier_free(self.handle)
+            self.handle = None
+
+
+class Classifier(ClassifierMixin, BaseEstimator):
+    """A multi-label classifier: reel's model `model` ("box", "u", "tree",
+    "forest", "knn", "ridge", "prior", "random", ...) with its params as
+    keyword arguments (None: the definition's default; see
+    reel.model_definition(model)).
+
+    fit(X, Y) trains on every row of X (a NumPy array or a DataFrame; text and
+    category columns are one-hot encoded, NaN is missing) and Y (an n x L 0/1
+    matrix or DataFrame), holding out `valid_fraction` of them for the nets'
+    early stopping and for choosing the decision rule (`decision`, "auto" by
+    default). random_state seeds everything; n_jobs is the thread count (None:
+    all cores). The result is bit-identical to `reel train --test-fraction 0
+    --keep-unlabeled` on the same rows, params and seed.
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, model="box", device="auto", random_state=42, n_jobs=None, valid_fraction=0.1,
+                 top_categories=10, decision="auto", **params):
+        self.model = model
+        self.device = device
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.valid_fraction = valid_fraction
+        self.top_categories = top_categories
+        self.decision = decision
+        self._params = dict(params)
+
+    # ---- params: the estimator's own plus every param of the model's definition ----
+
+    def _model_param_names(self):
+        try:
+            return list(model_definition(self.model).get("params", {}))
+        except ValueError:
+            return []
+
+    def get_params(self, deep=True):
+        out = {k: getattr(self, k) for k in _OWN}
+        for k in self._model_param_names():
+            out[k] = self._params.get(k)
+        for k, v in self._params.items():  # a key of another model stays visible (fit names it)
+            out.setdefault(k, v)
+        return out
+
+    def set_params(self, **params):
+        if "model" in params:
+            self.model = params.pop("model")
+        valid = set(_OWN) | set(self._model_param_names())
+        for k, v in params.items():
+            if k in _OWN:
+                setattr(self, k, v)
+            elif k in valid:
+                self._params[k] = v
+            else:
+                raise ValueError(f"Invalid parameter {k!r} for reel model {self.model!r}; valid: "
+                                 + ", ".join(sorted(valid)))
+        return self
+
+    def _options(self):
+        o = {"seed": int(self.random_state) if self.random_state is not None else 42,
+             "threads": int(self.n_jobs) if self.n_jobs and self.n_jobs > 0 else 0,
+             "device": self.device, "valid_fraction": float(self.valid_fraction),
+             "top_categories": int(self.top_categories)}
+        if self.decision is not None:
+            o["decision"] = self.decision
+        return o
+
+    def _model_params(self):
+        return {k: _plain(v) for k, v in self._params.items() if v is not None}
+
+    # ---- fit and predict ----
+
+    def fit(self, X, Y=None):
+        X = _check_X(X)
+        if Y is None:
+            raise ValueError("reel.Classifier requires y to be passed, but the target y is None")
+        Yarr, names = labels_of(Y)
+        data, cols = to_data(X, Yarr, label_names=names)
+        h = _lib.lib.reel_fit(_lib.enc(self.model), json.dumps(self._model_params()).encode(), data.handle,
+                              json.dumps(self._options()).encode())
+        if not h:
+            raise ValueError(_lib.lib.reel_last_error().decode())
+        self._set_fitted(_Model(h), cols, isinstance(X, pd.DataFrame))
+        return self
+
+    def _set_fitted(self, m, cols, named):
+        self.model_ = m
+        self.n_features_in_ = len(cols)
+        if named:
+            self.feature_names_in_ = np.asarray(cols, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self._columns = cols
+        info = _lib.take_json(_lib.lib.reel_classifier_info(m.handle))
+        self.labels_ = list(info["labels"])
+        self.n_outputs_ = len(self.labels_)
+        self.classes_ = [np.array([0, 1]) for _ in self.labels_]
+        self.decision_rule_ = _lib.lib.reel_classifier_decision_rule(m.handle).decode()
+        t = np.empty(len(self.labels_), dtype=np.float32)
+        _lib.check(_lib.lib.reel_classifier_thresholds(m.handle, t.ctypes.data_as(_lib.c_floats)))
+        self.thresholds_ = t.astype(np.float64)
+        self.info_ = info
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this reel.Classifier is not fitted yet: call fit(X, Y) first")
+
+    def _data(self, X):
+        self._check_fitted()
+        X = _check_X(X)
+        if isinstance(X, pd.DataFrame):
+            return to_data(X)[0]
+        arr = np.asarray(X)
+        if arr.ndim == 2 and arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but this model was fitted with "
+                             f"{self.n_features_in_}")
+        return to_data(arr, names=self._columns)[0]
+
+    def predict_proba(self, X):
+        """(n, L) probabilities, one column per label (float32 values as float64)."""
+        data = self._data(X)
+        n = _lib.lib.reel_data_rows(data.handle)
+        P = np.empty((n, self.n_outputs_), dtype=np.float32)
+        _lib.check(_lib.lib.reel_predict_proba(self.model_.handle, data.handle, P.ctypes.data_as(_lib.c_floats)))
+        return P.astype(np.float64)
+
+    def predict(self, X):
+        """(n, L) 0/1 by the model's decision rule (decision_rule_)."""
+        data = self._data(X)
+        n = _lib.lib.reel_data_rows(data.handle)
+        Y = np.empty((n, self.n_outputs_), dtype=np.uint8)
+        _lib.check(_lib.lib.reel_predict(self.model_.handle, data.handle, Y.ctypes.data_as(_lib.c_bytes)))
+        return Y.astype(np.int64)
+
+    def score(self, X, Y, sample_weight=None):
+        """Samples-F1, reel's headline metric (scikit-learn's f1_score average="samples")."""
+        Yarr, _ = labels_of(Y)
+        return f1_score(Yarr, self.predict(X), average="samples", zero_division=0, sample_weight=sample_weight)
+
+    # ---- model files: the same safetensors files as `reel train --save` ----
+
+    def save(self, path):
+        self._check_fitted()
+        _lib.check(_lib.lib.reel_classifier_save(self.model_.handle, _lib.enc(os.fspath(path))))
+        return self
+
+    @classmethod
+    def load(cls, path):
+        """A fitted Classifier from a model file (the CLI's or save()'s)."""
+        h = _lib.lib.reel_classifier_load(_lib.enc(os.fspath(path)))
+        if not h:
+            raise _lib.error()
+        m = _Model(h)
+        info = _lib.take_json(_lib.lib.reel_classifier_info(h))
+        est = cls(model=info["model"], **{k: v for k, v in (info.get("params") or {}).items()})
+        est._set_fitted(m, list(info["columns"]), True)
+        return est
+
+    # pickling (copy, joblib) goes through the model file's bytes
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        m = state.pop("model_", None)
+        if m is not None:
+            with tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, "m.safetensors")
+                _lib.check(_lib.lib.reel_classifier_save(m.handle, p.encode()))
+                with open(p, "rb") as f:
+                    state["_model_bytes"] = f.read()
+        return state
+
+    def __setstate__(self, state):
+        blob = state.pop("_model_bytes", None)
+        self.__dict__.update(state)
+        if blob is not None:
+            with tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, "m.safetensors")
+                with open(p, "wb") as f:
+                    f.write(blob)
+                h = _lib.lib.reel_classifier_load(p.encode())
+                if not h:
+                    raise _lib.error()
+                self.model_ = _Model(h)
+
+    def _more_tags(self):
+        return {"multilabel": True, "requires_y": True, "allow_nan": True, "poor_score": True,
+                "_xfail_checks": XFAIL_CHECKS}
+
+
+def _check_X(X):
+    """scikit-learn's checks and messages for arrays (sparse, complex, empty,
+    1-D); NaN is allowed (missing). DataFrames keep their column types."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"X has shape {X.shape}: reel needs at least one row and one feature column")
+        return X
+    from sklearn.utils.validation import check_array
+    return check_array(X, dtype=None, accept_sparse=False, force_all_finite="allow-nan")
+
+
+# scikit-learn's check_estimator checks that do not apply to reel.Classifier, and why.
+_ONE_D = ("makes a single-output 1-D target (binary or multiclass); reel.Classifier is multi-label only and "
+          "takes Y as an n x L 0/1 matrix (the multi-label checks run)")
+XFAIL_CHECKS = {
+    "check_no_attributes_set_in_init":
+        "model params differ per model and arrive as **params (kept in one dict), not as named arguments",
+}
+XFAIL_CHECKS.update({name: _ONE_D for name in (
+    "check_estimators_dtypes", "check_fit_score_takes_y", "check_estimators_fit_returns_self", "check_dtype_object",
+    "check_pipeline_consistency", "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
+    "check_classifiers_regression_target", "check_supervised_y_2d", "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
+    "check_dont_overwrite_parameters", "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in",
+    "check_fit2d_predict1d")})

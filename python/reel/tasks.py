@@ -1,0 +1,78 @@
+"""reel.compare, reel.search and reel.select: the CLI's whole-dataset
+commands on arrays or DataFrames, each on a seeded train/valid/test split."""
+import json
+
+import pandas as pd
+
+from . import _lib
+from ._data import labels_of, to_data
+
+_METRICS = ["samples_f1", "samples_precision", "samples_recall", "micro_f1", "macro_f1", "hamming_accuracy",
+            "subset_accuracy"]
+
+
+def _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, **more):
+    o = {"seed": int(random_state), "threads": int(n_jobs) if n_jobs and n_jobs > 0 else 0, "device": device,
+         "test_fraction": float(test_fraction), "valid_fraction": float(valid_fraction),
+         "top_categories": int(top_categories)}
+    if decision is not None:
+        o["decision"] = decision
+    o.update({k: v for k, v in more.items() if v is not None})
+    return json.dumps(o).encode()
+
+
+def _data(X, Y):
+    Yarr, names = labels_of(Y)
+    return to_data(X, Yarr, label_names=names)[0]
+
+
+def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2,
+            valid_fraction=0.1, top_categories=10, decision="auto", full=False):
+    """Trains each model on the same split of (X, Y), scores it on the test
+    rows and returns the leaderboard, best samples-F1 first: one row per
+    model with its metrics, decision rule, device and seconds. models: names
+    (None: reel's default set); params: {"model": {param: value}}.
+    full=True returns the whole JSON document instead (as `reel compare
+    --format json`)."""
+    data = _data(X, Y)
+    doc = _lib.take_json(_lib.lib.reel_compare_models(
+        data.handle, _lib.enc(",".join(models)) if models else None,
+        json.dumps(params).encode() if params else None,
+        _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision)))
+    if full:
+        return doc
+    rows = []
+    for m in doc["models"]:
+        row = {"model": m["name"]}
+        row.update({k: m["metrics"].get(k) for k in _METRICS})
+        row["decision"] = m.get("decision_rule")
+        row.update({"device": m.get("device"), "fit_seconds": m.get("fit_seconds"),
+                    "predict_seconds": m.get("predict_seconds")})
+        rows.append(row)
+    board = pd.DataFrame(rows)
+    return board.sort_values("samples_f1", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=0, metric="samples-f1",
+           budget=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1,
+           top_categories=10, decision="auto"):
+    """reel search: tunes model's params (grid {param: [values]}, None: the
+    model's own grid) without the test rows; returns its JSON document
+    (best params, every trial, the best's test metrics)."""
+    data = _data(X, Y)
+    return _lib.take_json(_lib.lib.reel_search_params(
+        data.handle, _lib.enc(model), json.dumps(grid).encode() if grid else None, _lib.enc(strategy),
+        json.dumps(params).encode() if params else None,
+        _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
+                 folds=folds, metric=metric, budget=budget)))
+
+
+def select(X, Y, model, method="single-pass", params=None, folds=0, metric="samples-f1", random_state=42,
+           n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto"):
+    """reel select: feature selection without the test rows; returns its JSON
+    document (each feature's delta, kept, dropped, test metrics)."""
+    data = _data(X, Y)
+    return _lib.take_json(_lib.lib.reel_select_features(
+        data.handle, _lib.enc(model), _lib.enc(method), json.dumps(params).encode() if params else None,
+        _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
+                 folds=folds, metric=metric)))

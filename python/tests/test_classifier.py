@@ -1,0 +1,162 @@
+"""reel.Classifier as scikit-learn code uses it, and against the CLI."""
+import json
+import pickle
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import reel
+
+
+def test_fit_predict_numpy_and_frames(small):
+    X, Y = small
+    clf = reel.Classifier(model="tree", max_depth=4, n_jobs=1).fit(X, Y)
+    P = clf.predict_proba(X)
+    assert P.shape == (len(X), 3) and P.dtype == np.float64
+    assert ((P >= 0) & (P <= 1)).all()
+    pred = clf.predict(X)
+    assert pred.shape == (len(X), 3) and set(np.unique(pred)) <= {0, 1}
+    assert clf.labels_ == ["Short", "Drama", "Action"]
+    assert list(clf.feature_names_in_) == list(X.columns)
+    assert clf.n_features_in_ == 5
+    assert isinstance(clf.decision_rule_, str) and clf.thresholds_.shape == (3,)
+    assert clf.score(X, Y) > 0.6, "a depth-4 tree learns these labels"
+    # a NumPy matrix of the numeric columns works too (names x0.. given by position)
+    num = X.drop(columns="mpaa").to_numpy()
+    c2 = reel.Classifier(model="prior").fit(num, Y.to_numpy())
+    assert c2.predict_proba(num).shape == (len(X), 3)
+    assert not hasattr(c2, "feature_names_in_")
+    with pytest.raises(ValueError, match="3 features, but this model was fitted with 4"):
+        c2.predict_proba(num[:, :3])
+
+
+def test_threshold_rule_predicts_p_above_cut(small):
+    X, Y = small
+    clf = reel.Classifier(model="knn", decision="threshold", n_jobs=1).fit(X, Y)
+    assert clf.decision_rule_ == "threshold"
+    np.testing.assert_array_equal(clf.predict(X), (clf.predict_proba(X) > clf.thresholds_).astype(int))
+
+
+def test_errors_name_the_key(small):
+    X, Y = small
+    with pytest.raises(ValueError, match="max_depht"):
+        reel.Classifier(model="tree", max_depht=3).fit(X, Y)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        reel.Classifier(model="nope").fit(X, Y)
+    with pytest.raises(ValueError, match="0 and 1"):
+        reel.Classifier(model="prior").fit(X, Y * 2)
+    with pytest.raises(ValueError, match="multi-label"):
+        reel.Classifier(model="prior").fit(X, Y["Short"])
+    with pytest.raises(ValueError, match="Invalid parameter 'lr'"):
+        reel.Classifier(model="tree").set_params(lr=0.1)
+    clf = reel.Classifier(model="prior").fit(X, Y)
+    with pytest.raises(reel.ReelError, match="missing 1 column the model needs: mpaa"):
+        clf.predict_proba(X.drop(columns="mpaa"))
+
+
+def test_params_clone_and_set(small):
+    X, Y = small
+    clf = reel.Classifier(model="box", epochs=3, width=8, n_jobs=1)
+    p = clf.get_params()
+    assert p["epochs"] == 3 and p["width"] == 8 and p["lr"] is None and p["model"] == "box"
+    assert {"layers", "weight_decay", "batch_size", "ema"} <= set(p)
+    c = clone(clf)
+    assert c.get_params() == p
+    clf.set_params(lr=1e-3, epochs=2)
+    assert clf.get_params()["lr"] == 1e-3 and c.get_params()["lr"] is None
+    # a clone trains to the same bits
+    a = clone(c).fit(X, Y).predict_proba(X)
+    b = clone(c).fit(X, Y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_pipeline_and_grid_search(small):
+    X, Y = small
+    pipe = Pipeline([("cols", FunctionTransformer(lambda d: d.drop(columns="budget"))),
+                     ("clf", reel.Classifier(model="tree", n_jobs=1))])
+    grid = GridSearchCV(pipe, {"clf__max_depth": [1, 4], "clf__min_samples_leaf": [5, 20]}, scoring="f1_samples",
+                        cv=3)
+    grid.fit(X, Y)
+    assert set(grid.best_params_) == {"clf__max_depth", "clf__min_samples_leaf"}
+    assert grid.best_params_["clf__max_depth"] == 4, grid.cv_results_["mean_test_score"]
+    assert grid.predict(X).shape == Y.shape
+    assert 0 < grid.best_score_ <= 1
+
+
+def test_save_load_round_trip(small, tmp_path):
+    X, Y = small
+    clf = reel.Classifier(model="forest", n_estimators=10, n_jobs=1).fit(X, Y)
+    path = tmp_path / "forest.safetensors"
+    clf.save(path)
+    back = reel.load(path)
+    np.testing.assert_array_equal(clf.predict_proba(X), back.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict(X), back.predict(X))
+    assert back.decision_rule_ == clf.decision_rule_ and back.labels_ == clf.labels_
+    assert back.get_params()["n_estimators"] == 10
+    # and through pickle (joblib, copies)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
+
+
+def test_compare_returns_a_leaderboard(small):
+    X, Y = small
+    board = reel.compare(X, Y, models=["prior", "tree", "random"], n_jobs=1)
+    assert isinstance(board, pd.DataFrame)
+    assert set(board["model"]) == {"prior", "tree", "random"}
+    assert list(board["samples_f1"]) == sorted(board["samples_f1"], reverse=True)
+    assert {"micro_f1", "macro_f1", "decision", "fit_seconds"} <= set(board.columns)
+    doc = reel.search(X, Y, "tree", grid={"max_depth": [2, 6]}, strategy="grid", n_jobs=1)
+    tried = [t["params"].get("max_depth") for t in doc["trials"]]
+    assert 2 in tried and 6 in tried and "test_metrics" in doc, tried
+    sel = reel.select(X, Y, "tree", n_jobs=1)
+    assert set(sel["kept"]) | set(sel["dropped"]) == set(X.columns)
+
+
+def test_progress_records(small):
+    X, Y = small
+    seen = []
+    reel.set_progress(seen.append)
+    try:
+        reel.Classifier(model="u", epochs=3, patience=100, n_jobs=1).fit(X, Y)
+    finally:
+        reel.set_progress(None)
+    epochs = [r for r in seen if r["kind"] == "epoch"]
+    assert [r["done"] for r in epochs] == [1, 2, 3] and epochs[0]["model"] == "u"
+    assert all(np.isfinite(r["loss"]) for r in epochs)
+
+
+def test_same_bits_as_the_cli(small, reel_binary, tmp_path):
+    """The Python path and `reel train` + `reel predict` on the same rows, params and seed."""
+    X, Y = small
+    Y = Y[Y.sum(axis=1) > 0]  # the CLI keeps every row with --keep-unlabeled; this keeps the test strict anyway
+    X = X.loc[Y.index]
+    csv = tmp_path / "small.csv"
+    X.join(Y).to_csv(csv, index=False)  # floats written in full (repr), read back to the same doubles
+    params = {"box": {"epochs": 4, "width": 16}}
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    model = tmp_path / "cli.safetensors"
+    subprocess.run([reel_binary, "train", "--model", "box", "--data", str(csv), "--labels", "Short,Drama,Action",
+                    "--test-fraction", "0", "--keep-unlabeled", "--seed", "11", "--threads", "1", "--device", "cpu",
+                    "--params", str(tmp_path / "params.json"), "--save", str(model), "--quiet"], check=True,
+                   capture_output=True)
+    out = subprocess.run([reel_binary, "predict", "--model-file", str(model), "--data", str(csv), "--format", "json",
+                          "--quiet"], check=True, capture_output=True, text=True).stdout
+    cli_P = np.array([[r["probabilities"][k] for k in Y.columns] for r in json.loads(out)])
+    clf = reel.Classifier(model="box", random_state=11, n_jobs=1, device="cpu", **params["box"])
+    py = pd.read_csv(csv, float_precision="round_trip")
+    clf.fit(py[list(X.columns)], py[list(Y.columns)])
+    P = clf.predict_proba(py[list(X.columns)])
+    assert P.dtype == np.float64
+    # the CLI's JSON holds the float32 values to at least 15 digits: back to float32 they are exact
+    np.testing.assert_array_equal(P, cli_P.astype(np.float32).astype(np.float64))
+    # the CLI's model file, loaded here, gives the same bits and the same decisions
+    cli = reel.load(model)
+    np.testing.assert_array_equal(cli.predict_proba(py[list(X.columns)]), P)
+    assert cli.decision_rule_ == clf.decision_rule_
+    np.testing.assert_array_equal(cli.predict(py[list(X.columns)]), clf.predict(py[list(X.columns)]))

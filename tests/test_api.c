@@ -1,0 +1,220 @@
+/* The public C API (include/reel.h) as a caller sees it: data from arrays
+ * and files, fit, predict, save and load, the tasks' JSON, the log
+ * callback, errors; and the same probabilities as the CLI on the same rows. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "reel.h"
+
+#define N 120
+
+/* 2 numeric columns (one with missing cells), 1 text column, 2 labels. */
+typedef struct {
+    double X[N * 2];
+    const char *text[N];
+    unsigned char Y[N * 2];
+} rows;
+
+static const char *const NUM[] = {"x1", "x2"}, *const TXT[] = {"colour"}, *const LAB[] = {"A", "B"};
+static const char *const COLOURS[] = {"red", "green", "blue"};
+
+static void make_rows(rows *r)
+{
+    for (int i = 0; i < N; i++) {
+        double a = (double)((i * 37) % 101) / 8.0, b = (double)((i * 53) % 97) / 4.0 - 10.0;
+        r->X[i * 2] = a;
+        r->X[i * 2 + 1] = i % 11 == 0 ? NAN : b;
+        r->text[i] = i % 13 == 0 ? NULL : COLOURS[i % 3];
+        r->Y[i * 2] = a > 6.0;
+        r->Y[i * 2 + 1] = i % 3 == 0 || (i % 11 != 0 && b > 5.0) || !(a > 6.0);
+    }
+}
+
+/* The same rows as a CSV (numbers written exactly, "" missing). */
+static const char *write_csv(const rows *r)
+{
+    size_t cap = 64 + N * 96, len = 0;
+    char *s = malloc(cap);
+    len += (size_t)snprintf(s + len, cap - len, "x1,x2,colour,A,B\n");
+    for (int i = 0; i < N; i++) {
+        char x2[40] = "";
+        if (!isnan(r->X[i * 2 + 1]))
+            snprintf(x2, sizeof x2, "%.17g", r->X[i * 2 + 1]);
+        len += (size_t)snprintf(s + len, cap - len, "%.17g,%s,%s,%d,%d\n", r->X[i * 2], x2,
+                                r->text[i] ? r->text[i] : "", r->Y[i * 2], r->Y[i * 2 + 1]);
+    }
+    const char *path = tmp_write("api.csv", s);
+    free(s);
+    return path;
+}
+
+static reel_data *data_of(const rows *r, int with_labels)
+{
+    reel_data *d = reel_data_from_arrays(N, 2, r->X, NUM, 1, r->text, TXT, with_labels ? 2 : 0,
+                                         with_labels ? r->Y : NULL, with_labels ? LAB : NULL);
+    cr_assert_not_null(d, "%s", reel_last_error());
+    return d;
+}
+
+Test(api, fit_predict_save_load)
+{
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1), *x = data_of(&r, 0);
+    cr_expect_eq(reel_data_rows(d), N);
+    cr_expect_str_eq(reel_data_label(d, 1), "B");
+    reel_classifier *c = reel_fit("tree", "{\"max_depth\": 3}", d,
+                                "{\"seed\": 7, \"threads\": 1, \"decision\": \"threshold\"}");
+    cr_assert_not_null(c, "%s", reel_last_error());
+    cr_expect_eq(reel_classifier_labels(c), 2);
+    cr_expect_str_eq(reel_classifier_decision_rule(c), "threshold");
+    float P[N * 2], Q[N * 2], t[2];
+    unsigned char Y[N * 2];
+    cr_assert_eq(reel_predict_proba(c, x, P), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_predict(c, x, Y), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_classifier_thresholds(c, t), 0);
+    size_t right = 0;
+    for (int i = 0; i < N * 2; i++) {
+        cr_assert(P[i] >= 0 && P[i] <= 1);
+        cr_expect_eq(Y[i], P[i] > t[i % 2]);
+        right += Y[i] == r.Y[i];
+    }
+    cr_expect(right > N * 2 * 8 / 10, "a depth-3 tree fits its training rows: %zu of %d", right, N * 2);
+    /* a saved and loaded model gives the same bits */
+    const char *path = tmp_path("api_tree.safetensors");
+    cr_assert_eq(reel_classifier_save(c, path), 0, "%s", reel_last_error());
+    reel_classifier *l = reel_classifier_load(path);
+    cr_assert_not_null(l, "%s", reel_last_error());
+    cr_assert_eq(reel_predict_proba(l, x, Q), 0, "%s", reel_last_error());
+    cr_expect_eq(memcmp(P, Q, sizeof P), 0, "loaded model: other probabilities");
+    char *info = reel_classifier_info(l);
+    cr_expect(info && strstr(info, "\"max_depth\":\t3") && strstr(info, "\"colour=red\""), "%s", info);
+    reel_free(info);
+    reel_classifier_free(l);
+    reel_classifier_free(c);
+    reel_data_free(d);
+    reel_data_free(x);
+}
+
+/* The C API and `reel train` + `reel predict` on the same rows and seed. */
+Test(api, same_bits_as_the_cli)
+{
+    rows r;
+    make_rows(&r);
+    const char *csv = write_csv(&r), *model = tmp_path("api_cli_box.safetensors");
+    const char *params = tmp_write("api_box.json", "{\"box\": {\"epochs\": 3, \"width\": 8}}");
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "train --model box --data %s --labels A,B --test-fraction 0 --keep-unlabeled "
+             "--seed 5 --threads 1 --device cpu --params %s --save %s --quiet", csv, params, model);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    reel_classifier *cli = reel_classifier_load(model);
+    cr_assert_not_null(cli, "%s", reel_last_error());
+    reel_data *d = data_of(&r, 1);
+    reel_classifier *c = reel_fit("box", "{\"epochs\": 3, \"width\": 8}", d,
+                                  "{\"seed\": 5, \"threads\": 1, \"device\": \"cpu\"}");
+    cr_assert_not_null(c, "%s", reel_last_error());
+    /* rows read back from the CSV, predicted by both models */
+    reel_data *f = reel_data_from_file(csv, NULL);
+    cr_assert_not_null(f, "%s", reel_last_error());
+    float P[N * 2], Q[N * 2];
+    cr_assert_eq(reel_predict_proba(cli, f, P), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_predict_proba(c, d, Q), 0, "%s", reel_last_error());
+    cr_expect_eq(memcmp(P, Q, sizeof P), 0, "the API's box differs from the CLI's: %.9g vs %.9g", P[0], Q[0]);
+    /* and the same decisions, by the same rule (chosen on the same validation rows) */
+    unsigned char A[N * 2], B[N * 2];
+    cr_assert_eq(reel_predict(cli, f, A), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_predict(c, d, B), 0, "%s", reel_last_error());
+    cr_expect_str_eq(reel_classifier_decision_rule(cli), reel_classifier_decision_rule(c));
+    cr_expect_eq(memcmp(A, B, sizeof A), 0);
+    reel_data_free(f);
+    reel_data_free(d);
+    reel_classifier_free(c);
+    reel_classifier_free(cli);
+}
+
+typedef struct {
+    int epochs, warnings;
+} seen;
+
+static void on_log(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    seen *s = user;
+    s->epochs += p && p->kind == REEL_PROGRESS_EPOCH;
+    s->warnings += level == REEL_LOG_WARNING;
+    cr_assert(message && !strchr(message, '\n'), "one line: %s", message);
+}
+
+Test(api, log_and_tasks)
+{
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    seen s = {0};
+    reel_set_log(on_log, &s, REEL_LOG_INFO);
+    reel_classifier *c = reel_fit("u", "{\"epochs\": 4, \"patience\": 100}", d, "{\"threads\": 1}");
+    cr_assert_not_null(c, "%s", reel_last_error());
+    cr_expect_eq(s.epochs, 4, "one progress record per epoch, got %d", s.epochs);
+    reel_classifier_free(c);
+    reel_set_log(NULL, NULL, REEL_LOG_INFO);
+
+    char *doc = reel_compare_models(d, "prior,tree", NULL, "{\"threads\": 1}");
+    cr_assert_not_null(doc, "%s", reel_last_error());
+    cr_expect(strstr(doc, "\"name\":\t\"prior\"") && strstr(doc, "\"name\":\t\"tree\"") &&
+              strstr(doc, "\"samples_f1\""), "%s", doc);
+    reel_free(doc);
+    doc = reel_search_params(d, "prior", "{\"threshold\": [0.2, 0.5]}", "grid", NULL, "{\"threads\": 1}");
+    cr_assert_not_null(doc, "%s", reel_last_error());
+    cr_expect(strstr(doc, "\"trials\"") && strstr(doc, "\"test_metrics\""), "%s", doc);
+    reel_free(doc);
+    doc = reel_select_features(d, "tree", "single-pass", NULL, "{\"threads\": 1}");
+    cr_assert_not_null(doc, "%s", reel_last_error());
+    cr_expect(strstr(doc, "\"kept\"") && strstr(doc, "\"colour\""), "%s", doc);
+    reel_free(doc);
+    char *names = reel_model_list(), *def = reel_model_definition("box");
+    cr_expect(names && strstr(names, "\"forest\""), "%s", names);
+    cr_expect(def && strstr(def, "\"lr\""), "%s", def);
+    reel_free(names);
+    reel_free(def);
+    reel_data_free(d);
+}
+
+Test(api, errors_are_one_line_and_nothing_is_made)
+{
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    cr_expect_null(reel_fit("nope", NULL, d, NULL));
+    cr_expect(strstr(reel_last_error(), "unknown model 'nope'; valid models:"), "%s", reel_last_error());
+    cr_expect_null(reel_fit("tree", "{\"max_depht\": 3}", d, NULL));
+    cr_expect(strstr(reel_last_error(), "max_depht"), "%s", reel_last_error());
+    cr_expect_null(reel_fit("tree", NULL, d, "{\"sed\": 1}"));
+    cr_expect(strstr(reel_last_error(), "unknown key 'sed'"), "%s", reel_last_error());
+    cr_expect_null(reel_fit("tree", "[1]", d, NULL));
+    cr_expect(strstr(reel_last_error(), "params: not a JSON object"), "%s", reel_last_error());
+    reel_classifier *c = reel_fit("prior", NULL, d, NULL);
+    cr_assert_not_null(c, "%s", reel_last_error());
+    /* data without the column the model needs */
+    double X[3] = {1, 2, 3};
+    reel_data *other = reel_data_from_arrays(3, 1, X, (const char *const[]){"x1"}, 0, NULL, NULL, 0, NULL, NULL);
+    cr_assert_not_null(other);
+    float P[6];
+    cr_expect_neq(reel_predict_proba(c, other, P), 0);
+    cr_expect(strstr(reel_last_error(), "missing 2 columns the model needs: x2, colour"), "%s", reel_last_error());
+    double inf[2] = {1, INFINITY};
+    cr_expect_null(reel_data_from_arrays(2, 1, inf, (const char *const[]){"x"}, 0, NULL, NULL, 0, NULL, NULL));
+    cr_expect(strstr(reel_last_error(), "column 'x', row 2"), "%s", reel_last_error());
+    cr_expect_null(reel_data_from_arrays(1, 2, X, (const char *const[]){"x", "x"}, 0, NULL, NULL, 0, NULL, NULL));
+    cr_expect(strstr(reel_last_error(), "column 'x' appears twice"), "%s", reel_last_error());
+    cr_expect_null(reel_classifier_load(tmp_path("none.safetensors")));
+    cr_expect(strlen(reel_last_error()) > 0);
+    cr_expect_neq(reel_classifier_save(c, "/nonexistent-dir/m.safetensors"), 0);
+    reel_data_free(other);
+    reel_classifier_free(c);
+    reel_data_free(d);
+}
