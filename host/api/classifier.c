@@ -1,6 +1,7 @@
 /* reel_classifier: fit on every row given, predict, save and load the
  * model files the CLI writes. Fitting goes through the CLI's own path
  * (reel_prepare + reel_run_model) so the same rows give the same bits. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,7 +180,8 @@ reel_classifier *reel_classifier_load(const char *path)
         api_fail(&(reel_error){"reel_classifier_load: no path"});
         return NULL;
     }
-    if (reel_model_file_load(&mf, path, &err)) {
+    /* No options here: predict on as many threads as OpenMP would use. */
+    if (reel_model_file_load(&mf, path, omp_get_max_threads(), &err)) {
         api_fail(&err);
         return NULL;
     }

@@ -128,7 +128,7 @@ void reel_common_defaults(reel_common_opts *c)
     c->prep.split.test_fraction = 0.2;
     c->prep.split.valid_fraction = 0.1;
     c->prep.top_k = 10;
-    c->threads = 0;
+    c->threads = REEL_OPT_UNSET;
     c->device = "auto";
     c->decision = "auto";
 }
@@ -186,9 +186,17 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         reel_error inner = *err;
         return reel_fail(err, "--decision: %s", inner.msg);
     }
-    if (c->threads < 0)
-        return reel_fail(err, "--threads must be >= 1, got %d", c->threads);
-    if (c->threads == 0)
+    if (c->threads != REEL_OPT_UNSET && c->threads < 1)
+        return reel_fail(err, "--threads must be >= 1 (default: all %d cores), got %d", omp_get_num_procs(),
+                         c->threads);
+    const reel_split_opts *so = &c->prep.split;
+    if (!(so->test_fraction >= 0 && so->test_fraction < 1))
+        return reel_fail(err, "--test-fraction must be in [0, 1), got %g", so->test_fraction);
+    if (!(so->valid_fraction >= 0 && so->valid_fraction < 1))
+        return reel_fail(err, "--valid-fraction must be in [0, 1), got %g", so->valid_fraction);
+    if (c->prep.top_k < 1)
+        return reel_fail(err, "--top-categories must be >= 1, got %d", c->prep.top_k);
+    if (c->threads == REEL_OPT_UNSET)
         c->threads = omp_get_num_procs();
     omp_set_num_threads(c->threads);
     openblas_set_num_threads(c->threads);

@@ -3,12 +3,16 @@
 #ifndef REEL_ARGS_H
 #define REEL_ARGS_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "data/prepared.h"
 #include "util/error.h"
+
+/* An int option the user did not give (so that 0 given is an error, not the default). */
+#define REEL_OPT_UNSET INT_MIN
 
 enum { REEL_EXIT_OK = 0, REEL_EXIT_RUNTIME = 1, REEL_EXIT_USAGE = 2, REEL_EXIT_INTERRUPTED = 130 };
 

@@ -117,7 +117,7 @@ int reel_cmd_search(int argc, char **argv)
     tune_opts t = {.metric = "samples-f1", .format = "table"};
     reel_common_defaults(&t.c);
     const char *grid_file = NULL, *strategy = "one-at-a-time";
-    int budget = 0;
+    int budget = REEL_OPT_UNSET;
     reel_optset s = {0};
     add_tune_opts(&s, &t);
     reel_optset_add(&s, "grid", OPT_STR, &grid_file, "FILE", "JSON {param: [values]} (default: the model's grid)");
@@ -139,6 +139,12 @@ int reel_cmd_search(int argc, char **argv)
         return REEL_EXIT_USAGE;
     }
     reel_error err = {{0}};
+    if (budget != REEL_OPT_UNSET && budget < 1) {
+        fprintf(stderr, "reel search: --budget must be >= 1 (trials of --strategy random), got %d\n", budget);
+        return REEL_EXIT_USAGE;
+    }
+    if (budget == REEL_OPT_UNSET)
+        budget = 0;
     if (!reel_strategy_known(strategy) || (strcmp(strategy, "random") == 0 && budget <= 0)) {
         fprintf(stderr, "reel search: --strategy must be one-at-a-time, coordinate, grid or random (random needs "
                 "--budget N)\n");
