@@ -99,8 +99,10 @@ int reel_cmd_train(int argc, char **argv)
     reel_add_run_opts(&s, &c);
     reel_error err = {{0}};
     int r = reel_parse("train", USAGE, &s, argc, argv, &err);
-    if (r == 1)
+    if (r == 1) {
+        reel_print_models(stdout);
         return REEL_EXIT_OK;
+    }
     if (r == 0 && !model)
         r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_model_name_list());
     if (r == 0 && !reel_model_def(model))
@@ -112,6 +114,8 @@ int reel_cmd_train(int argc, char **argv)
         r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
     if (r == 0)
         r = reel_common_apply(&c, &err);
+    if (r == 0)
+        r = reel_device_for_models("train", &c, (char *const *)&model, 1, &err);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;

@@ -40,8 +40,10 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
 {
     reel_error err = {{0}};
     int r = reel_parse(cmd, usage, s, argc, argv, &err);
-    if (r == 1)
+    if (r == 1) {
+        reel_print_models(stdout);
         return 1;
+    }
     if (r == 0 && !t->model)
         r = reel_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_model_name_list());
     if (r == 0 && !reel_model_def(t->model))
@@ -54,6 +56,8 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
         r = reel_fail(&err, "reel %s: --folds must be >= 2 (or 0 for the validation split)", cmd);
     if (r == 0)
         r = reel_common_apply(&t->c, &err);
+    if (r == 0)
+        r = reel_device_for_models(cmd, &t->c, (char *const *)&t->model, 1, &err);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
