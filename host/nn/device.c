@@ -61,10 +61,10 @@ static const reel_nn_backend *cuda_on(int index, reel_error *err)
 }
 
 /* Under mpirun, rank r trains on CUDA device r mod count unless --device
- * names one (cuda:N), when the plugin can choose a device. */
+ * names one (cuda:N). */
 static int rank_device(const char *s, int index)
 {
-    if (strchr(s, ':') || reel_dist_size() < 2 || !reel_gpu_symbol("reel_cuda_select"))
+    if (strchr(s, ':') || reel_dist_size() < 2)
         return index;
     int n = reel_gpu_count();
     return n > 0 ? reel_dist_rank() % n : index;
