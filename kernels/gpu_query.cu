@@ -11,12 +11,26 @@ extern "C" int reel_cuda_device_count(void)
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
-        snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found (%s)", cudaGetErrorString(e));
+        /* The runtime reports a missing driver as "driver version is
+         * insufficient"; the driver's version (0: none) tells them apart. */
+        int driver = 0, runtime = 0;
+        cudaDriverGetVersion(&driver);
+        cudaRuntimeGetVersion(&runtime);
+        if (driver == 0)
+            snprintf(absent_reason, sizeof absent_reason, "no NVIDIA driver found (libcuda is not installed)");
+        else if (e == cudaErrorNoDevice)
+            snprintf(absent_reason, sizeof absent_reason, "the NVIDIA driver found no GPU");
+        else if (e == cudaErrorInsufficientDriver)
+            snprintf(absent_reason, sizeof absent_reason,
+                     "the NVIDIA driver (CUDA %d.%d) is older than this build's CUDA runtime %d.%d", driver / 1000,
+                     (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
+        else
+            snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found (%s)", cudaGetErrorString(e));
         cudaGetLastError(); /* clear the sticky error */
         return 0;
     }
     if (n == 0)
-        snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found");
+        snprintf(absent_reason, sizeof absent_reason, "the NVIDIA driver found no GPU");
     return n;
 }
 

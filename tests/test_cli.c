@@ -188,7 +188,7 @@ Test(cli, bad_input_cases)
                    "unknown model 'nope'; valid models:");
     expect_failure("badformat", "compare --data %s --format xml", "x.csv", 2, "--format must be table or json");
     expect_failure("badfrac", "compare --data %s" LBL " --test-fraction 1.5", tmp_write("ok.csv", "x,A,B\n1,1,0\n"),
-                   1, "--test-fraction must be in [0, 1)");
+                   2, "--test-fraction must be in [0, 1)");
 }
 
 Test(cli, never_positive_label_warns_but_runs)

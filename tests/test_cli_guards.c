@@ -216,6 +216,102 @@ Test(outputs, failed_runs_leave_no_stage_and_stale_ones_are_removed)
     cr_expect(file_exists(preds));
 }
 
+Test(model_files, a_checkpoint_is_named_as_one)
+{
+    const char *csv = write_data("ck.csv"), *ck = tmp_path("named.ckpt");
+    remove(ck);
+    char *err;
+    cr_assert_eq(reel(&err, "train --model box --epochs 1 --data %s --labels A,B --quiet --checkpoint %s", csv, ck),
+                 0, "%s", err);
+    free(err);
+    expect_fail(1, "is a net's training checkpoint (reel train --checkpoint), not a model file",
+                "predict --model-file %s --data %s --quiet", ck, csv);
+    expect_fail(1, "is a net's training checkpoint", "info --model-file %s", ck);
+}
+
+/* Seeds 2^53 and 2^53 + 1 are the same double: saved as numbers, the two
+ * random baselines came back as one. */
+Test(model_files, a_64_bit_seed_survives_saving)
+{
+    /* a split column: the seed changes nothing but the model's own draws */
+    char text[8192] = "s,x,A,B\n";
+    for (int i = 0; i < 100; i++)
+        sprintf(text + strlen(text), "%s,%d,%d,%d\n", i % 5 ? "train" : "test", i, i % 2, i % 3 == 0);
+    const char *csv = tmp_write("seed.csv", text);
+    char *pred[2];
+    const char *seeds[2] = {"9007199254740992", "9007199254740993"};
+    for (int k = 0; k < 2; k++) {
+        const char *m = tmp_path(k ? "seed_b.model" : "seed_a.model");
+        const char *o = tmp_path(k ? "seed_b.csv" : "seed_a.csv");
+        char *err;
+        cr_assert_eq(reel(&err, "train --model random --data %s --labels A,B --split-column s --quiet --seed %s --save %s", csv,
+                          seeds[k], m), 0, "%s", err);
+        free(err);
+        cr_assert_eq(reel(&err, "predict --model-file %s --data %s --out %s --quiet", m, csv, o), 0, "%s", err);
+        free(err);
+        pred[k] = reel_read_file(o, NULL, NULL);
+        cr_assert_not_null(pred[k]);
+    }
+    cr_expect_str_neq(pred[0], pred[1], "two seeds gave the same predictions after loading");
+    free(pred[0]);
+    free(pred[1]);
+}
+
+Test(messages, an_empty_header_cell_is_named_as_empty)
+{
+    const char *csv = tmp_write("emptyhdr.csv", "column2,,A,B\n1,2,1,0\n3,4,0,1\n");
+    expect_fail(1, "column 2 has an empty header cell, so reel names it 'column2', but column 1 is also called",
+                "compare --data %s --labels A,B --models prior --quiet", csv);
+}
+
+/* 20,000 columns: every one found by name, duplicates still caught (the
+ * names are hashed; bench/ has the timing). */
+Test(messages, many_columns_load_and_a_late_duplicate_is_caught)
+{
+    size_t n = 20000;
+    char *text = malloc(n * 16 + 64);
+    size_t at = 0;
+    for (size_t j = 0; j < n; j++)
+        at += (size_t)sprintf(text + at, "f%zu,", j);
+    at += (size_t)sprintf(text + at, "A,B\n");
+    for (size_t j = 0; j < n; j++)
+        at += (size_t)sprintf(text + at, "%zu,", j % 7);
+    sprintf(text + at, "1,0\n");
+    const char *csv = tmp_write("wide.csv", text);
+    char *err;
+    cr_expect_eq(reel(&err, "compare --data %s --labels A,B --models prior --test-fraction 0 --valid-fraction 0 "
+                      "--quiet", csv), 0, "%s", err);
+    free(err);
+    memcpy(strstr(text, "f19999,"), "f12345,", 7);
+    csv = tmp_write("wide_dup.csv", text);
+    expect_fail(1, "duplicate column name 'f12345' (columns 12346 and 20000)",
+                "compare --data %s --labels A,B --models prior --quiet", csv);
+    free(text);
+}
+
+/* Out-of-range values are usage errors (exit 2) naming the allowed range,
+ * never quietly the default. */
+Test(flags, out_of_range_values_are_usage_errors)
+{
+    const char *csv = write_data("flags.csv");
+    struct {
+        const char *args, *expect;
+    } cases[] = {
+        {"train --model box --epochs 0", "--epochs must be an integer >= 1 and <= 100000; got 0"},
+        {"train --model box --batch-size 0", "--batch-size must be an integer >= 1"},
+        {"train --model box --lr 0", "--lr must be a number > 0 and <= 10; got 0"},
+        {"train --model prior --threads 0", "--threads must be >= 1"},
+        {"compare --models prior --threads -1", "--threads must be >= 1"},
+        {"search --model prior --strategy random --budget -1", "--budget must be >= 1"},
+        {"compare --models prior --test-fraction 1.5", "--test-fraction must be in [0, 1), got 1.5"},
+        {"compare --models prior --valid-fraction 1", "--valid-fraction must be in [0, 1), got 1"},
+        {"compare --models prior --top-categories 0", "--top-categories must be >= 1, got 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_fail(2, cases[i].expect, "%s --data %s --labels A,B --quiet", cases[i].args, csv);
+    expect_fail(2, "--threads must be >= 1", "predict --model-file x --data %s --threads 0", csv);
+}
+
 /* predict checks --threads as every command does (it used to drop it). */
 Test(flags, predict_refuses_a_bad_thread_count)
 {

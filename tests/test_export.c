@@ -36,6 +36,9 @@ static void expect_json_matches_file(const char *model_path)
     reel_error err;
     cr_assert_eq(reel_model_file_load(&mf, model_path, 1, &err), 0, "%s", err.msg);
     const cJSON *meta = cJSON_GetObjectItem(doc, "metadata");
+    /* all of it but the file's checksum, which is about its bytes */
+    cr_expect_not_null(cJSON_GetObjectItem(mf.meta, "checksum"));
+    cJSON_DeleteItemFromObjectCaseSensitive(mf.meta, "checksum");
     cr_expect(cJSON_Compare(meta, mf.meta, 1), "metadata differs from the decoded model file's");
     cr_expect(cJSON_IsObject(cJSON_GetObjectItem(meta, "params")));
     cr_expect(cJSON_IsObject(cJSON_GetObjectItem(meta, "preprocessing")));
@@ -839,16 +842,11 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
     char args[1024];
     const char *a = with_extra(box, "input_transform.log_mask", NULL);
     snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", a, out);
-    expect_export_error(args, 1, "tensor 'input_transform.log_mask' is not a weight or bias", out);
-    /* JSON export shows it. */
+    /* the model-file loader refuses a tensor the model does not have, for either format */
+    expect_export_error(args, 1, "tensor 'input_transform.log_mask' is not part of a mlp model", out);
     snprintf(args, sizeof args, "export --model-file %s --format json --out %s", a, tmp_path("extra.json"));
-    char *o = NULL, *e = NULL;
-    cr_expect_eq(run_reel(args, &o, &e), 0, "%s", e);
-    char *text = reel_read_file(tmp_path("extra.json"), NULL, NULL);
-    cr_expect(text && strstr(text, "\"input_transform.log_mask\""));
-    free(text);
-    free(o);
-    free(e);
+    expect_export_error(args, 1, "tensor 'input_transform.log_mask' is not part of a mlp model",
+                        tmp_path("extra.json"));
 
     const char *b = with_extra(box, NULL, "input_transform");
     snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", b, out);

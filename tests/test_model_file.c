@@ -2,6 +2,8 @@
 /* Model files: every model kind round-trips through safetensors with
  * bit-identical probabilities, and hostile files are clear errors. */
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "io/safetensors.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/json_exact.h"
 
 static const char *small_csv(void)
 {
@@ -177,19 +180,21 @@ Test(model_file, truncated_wrong_version_wrong_kind)
     char *edit = malloc(len + 1);
     memcpy(edit, bytes, len);
     edit[len] = 0;
-    char *v = memmem(edit, len, "\"format_version\":\"1\"", 20);
+    char *v = memmem(edit, len, "\"format_version\":\"2\"", 20);
     cr_assert_not_null(v);
     v[18] = '9';
+    cr_assert_eq(reel_safetensors_seal((unsigned char *)edit, len), 0);
     const char *wp = tmp_write("v9.safetensors", "");
     FILE *fp = fopen(wp, "wb");
     fwrite(edit, 1, len, fp);
     fclose(fp);
     cr_expect_neq(reel_model_file_load(&f, wp, 1, &err), 0);
     cr_expect(strstr(err.msg, "format version"), "%s", err.msg);
-    v[18] = '1';
+    v[18] = '2';
     char *k = memmem(edit, len, "\"kind\":\"prior\"", 14);
     cr_assert_not_null(k);
     memcpy(k + 8, "pri0r", 5);
+    cr_assert_eq(reel_safetensors_seal((unsigned char *)edit, len), 0);
     fp = fopen(wp, "wb");
     fwrite(edit, 1, len, fp);
     fclose(fp);
@@ -231,4 +236,267 @@ Test(model_file, train_save_predict_cli)
     cr_expect(strstr(err, "mf.csv: header length"), "%s", err);
     free(out);
     free(err);
+}
+
+/* A saved ridge model (coef [L, d] F64, intercept [L] F64) and its bytes. */
+static char *saved_ridge(const char *name, size_t *len)
+{
+    reel_prepare_opts o = {0};
+    o.data.data = small_csv();
+    o.data.labels = "A,B,C";
+    o.split = (reel_split_opts){.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.1};
+    o.top_k = 10;
+    reel_prepared p;
+    reel_error err;
+    cr_assert_eq(reel_prepare(&p, &o, &err), 0, "%s", err.msg);
+    reel_run run;
+    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu"};
+    cr_assert_eq(reel_run_model(&run, &p, "ridge", NULL, &ro, &err), 0, "%s", err.msg);
+    const char *path = tmp_path(name);
+    cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0, "%s", err.msg);
+    reel_run_free(&run);
+    reel_prepared_free(&p);
+    char *bytes = reel_read_file(path, len, &err);
+    cr_assert_not_null(bytes);
+    return bytes;
+}
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    cr_assert_not_null(fp);
+    fwrite(b, 1, n, fp);
+    fclose(fp);
+}
+
+Test(model_file, every_flipped_bit_is_refused)
+{
+    size_t len;
+    char *good = saved_ridge("flip_src.safetensors", &len);
+    const char *path = tmp_path("flip.safetensors");
+    reel_model_file f;
+    reel_error err;
+    int tried = 0;
+    /* 200 flips spread over the header and the tensor data */
+    for (size_t at = 8; at < len; at += len / 200 + 1, tried++) {
+        good[at] ^= (char)(1 << (at % 8));
+        write_bytes(path, good, len);
+        good[at] ^= (char)(1 << (at % 8));
+        int rc = reel_model_file_load(&f, path, 1, &err);
+        cr_expect_neq(rc, 0, "a flip at byte %zu of %zu loaded", at, len);
+        if (rc == 0)
+            reel_model_file_free(&f);
+    }
+    cr_expect_gt(tried, 150);
+    /* in the tensor data it is the checksum that tells */
+    good[len - 3] ^= 4;
+    write_bytes(path, good, len);
+    cr_expect_neq(reel_model_file_load(&f, path, 1, &err), 0);
+    cr_expect(strstr(err.msg, "checksum mismatch"), "%s", err.msg);
+    free(good);
+}
+
+/* Rebuilds a file image from an edited header and data, with a valid
+ * checksum, so the semantic checks behind the checksum are what refuse it. */
+typedef void (*header_edit)(cJSON *header, cJSON *meta, unsigned char **data, size_t *n);
+
+static const char *rebuilt(const char *good, size_t len, header_edit edit, const char *name)
+{
+    size_t hlen = 0;
+    for (int k = 0; k < 8; k++)
+        hlen |= (size_t)(unsigned char)good[k] << (8 * k);
+    cJSON *h = cJSON_ParseWithLength(good + 8, hlen);
+    cr_assert_not_null(h);
+    size_t n = len - 8 - hlen;
+    unsigned char *data = malloc(n + 64);
+    memcpy(data, good + 8 + hlen, n);
+    cJSON *meta = cJSON_GetObjectItem(h, "__metadata__");
+    edit(h, meta, &data, &n);
+    char *json = cJSON_PrintUnformatted(h);
+    size_t jn = strlen(json), padded = (jn + 7) & ~(size_t)7, total = 8 + padded + n;
+    unsigned char *img = malloc(total);
+    for (int k = 0; k < 8; k++)
+        img[k] = (unsigned char)(padded >> (8 * k));
+    memcpy(img + 8, json, jn);
+    memset(img + 8 + jn, ' ', padded - jn);
+    memcpy(img + 8 + padded, data, n);
+    cr_assert_eq(reel_safetensors_seal(img, total), 0);
+    const char *path = tmp_path(name);
+    write_bytes(path, img, total);
+    free(img);
+    free(data);
+    cJSON_free(json);
+    cJSON_Delete(h);
+    return path;
+}
+
+static void set_offsets(cJSON *t, double a, double b)
+{
+    cJSON_ReplaceItemInObject(t, "data_offsets", cJSON_CreateDoubleArray((double[]){a, b}, 2));
+}
+
+static double off(cJSON *h, const char *t, int k)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(h, t), "data_offsets"), k)->valuedouble;
+}
+
+static void edit_overlap(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m, (void)d, (void)n;
+    double w = off(h, "intercept", 1) - off(h, "intercept", 0);
+    set_offsets(cJSON_GetObjectItem(h, "intercept"), 0, w); /* on top of coef */
+}
+
+static void edit_gap(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m;
+    double a = off(h, "intercept", 0), b = off(h, "intercept", 1);
+    set_offsets(cJSON_GetObjectItem(h, "intercept"), a + 8, b + 8);
+    memset(*d + *n, 0, 8);
+    *n += 8;
+}
+
+static void edit_transpose(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m, (void)d, (void)n;
+    cJSON *shape = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "coef"), "shape");
+    double r = cJSON_GetArrayItem(shape, 0)->valuedouble, c = cJSON_GetArrayItem(shape, 1)->valuedouble;
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(h, "coef"), "shape", cJSON_CreateDoubleArray((double[]){c, r}, 2));
+}
+
+static void edit_extra(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m;
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "dtype", "F64");
+    cJSON_AddItemToObject(t, "shape", cJSON_CreateDoubleArray((double[]){1}, 1));
+    cJSON_AddItemToObject(t, "data_offsets", cJSON_CreateDoubleArray((double[]){(double)*n, (double)*n + 8}, 2));
+    cJSON_AddItemToObject(h, "extra", t);
+    memset(*d + *n, 0, 8);
+    *n += 8;
+}
+
+static void edit_append(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)m;
+    memset(*d + *n, 0, 5);
+    *n += 5;
+}
+
+static void set_meta(cJSON *m, const char *key, const char *from, const char *to)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(m, key));
+    cr_assert_not_null(s, "no metadata '%s'", key);
+    const char *at = strstr(s, from);
+    cr_assert_not_null(at, "metadata '%s' lacks '%s': %s", key, from, s);
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    cJSON_ReplaceItemInObject(m, key, cJSON_CreateString(buf));
+}
+
+static void edit_threshold_5(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    cJSON_ReplaceItemInObject(m, "thresholds", cJSON_CreateString("[5,0.5,0.5]"));
+}
+
+static void edit_threshold_neg(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    cJSON_ReplaceItemInObject(m, "thresholds", cJSON_CreateString("[0.5,-1,0.5]"));
+}
+
+static void edit_scale0(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    set_meta(m, "preprocessing", "\"scale\":", "\"scale\":0,\"was\":");
+}
+
+static void edit_dup_labels(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    cJSON_ReplaceItemInObject(m, "labels", cJSON_CreateString("[\"A\",\"B\",\"A\"]"));
+}
+
+static void edit_nan(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m, (void)n;
+    double nan = NAN;
+    memcpy(*d + (size_t)off(h, "coef", 0) + 8, &nan, 8);
+}
+
+static void edit_none(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)m, (void)d, (void)n;
+}
+
+Test(model_file, hand_edited_files_are_refused_one_line_each)
+{
+    size_t len;
+    char *good = saved_ridge("edit_src.safetensors", &len);
+    struct {
+        header_edit edit;
+        const char *name, *expect;
+    } cases[] = {
+        {edit_overlap, "overlap", "tensor data overlap"},
+        {edit_gap, "gap", "a gap in the tensor data"},
+        {edit_transpose, "transposed", "tensor 'coef' is F64 ["},
+        {edit_extra, "extra", "tensor 'extra' is not part of a ridge model"},
+        {edit_append, "appended", "5 bytes after the last tensor's data"},
+        {edit_threshold_5, "threshold5", "threshold 0 ('A') is 5; thresholds lie in [0, 1]"},
+        {edit_threshold_neg, "thresholdneg", "threshold 1 ('B') is -1"},
+        {edit_scale0, "scale0", "the scale positive"},
+        {edit_dup_labels, "duplabels", "label 'A' appears twice"},
+        {edit_nan, "nan", "tensor 'coef' holds nan at element 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *path = rebuilt(good, len, cases[i].edit, cases[i].name);
+        reel_model_file f;
+        reel_error err = {{0}};
+        int rc = reel_model_file_load(&f, path, 1, &err);
+        cr_expect_neq(rc, 0, "%s: loaded", cases[i].name);
+        if (rc == 0)
+            reel_model_file_free(&f);
+        cr_expect(strstr(err.msg, cases[i].expect), "%s: '%s' lacks '%s'", cases[i].name, err.msg,
+                  cases[i].expect);
+        cr_expect(!strchr(err.msg, '\n'), "%s: one line", cases[i].name);
+    }
+    /* the unedited image, rebuilt the same way, loads: the edits are what is refused */
+    reel_model_file f;
+    reel_error err;
+    cr_expect_eq(reel_model_file_load(&f, rebuilt(good, len, edit_none, "unedited"), 1, &err), 0, "%s", err.msg);
+    reel_model_file_free(&f);
+    free(good);
+}
+
+/* Doubles keep every bit and seeds every digit through a save and load. */
+Test(model_file, exact_doubles_and_64_bit_seeds)
+{
+    cJSON *v = cJSON_CreateObject();
+    double x = 0.1 + 0.2, y = 1.0 / 3.0, z = 1e-300 * 1.0000000000000002;
+    cJSON_AddNumberToObject(v, "x", x);
+    cJSON_AddNumberToObject(v, "y", y);
+    cJSON_AddNumberToObject(v, "z", z);
+    char *s = reel_json_print_exact(v);
+    cJSON *back = cJSON_Parse(s);
+    cr_expect_eq(cJSON_GetObjectItem(back, "x")->valuedouble, x, "%s", s);
+    cr_expect_eq(cJSON_GetObjectItem(back, "y")->valuedouble, y, "%s", s);
+    cr_expect_eq(cJSON_GetObjectItem(back, "z")->valuedouble, z, "%s", s);
+    /* cJSON's own printing loses the last bit of 0.1 + 0.2 */
+    char *lossy = cJSON_PrintUnformatted(v);
+    cJSON *lb = cJSON_Parse(lossy);
+    cr_expect_neq(cJSON_GetObjectItem(lb, "x")->valuedouble, x, "cJSON now prints exactly: %s", lossy);
+    cJSON_free(lossy);
+    cJSON_Delete(lb);
+    cJSON_free(s);
+    cJSON_Delete(back);
+    cJSON_Delete(v);
+    uint64_t u;
+    cJSON *big = cJSON_CreateString("18446744073709551615");
+    cr_expect_eq(reel_json_u64(big, &u), 0);
+    cr_expect_eq(u, UINT64_MAX);
+    cJSON_Delete(big);
+    big = cJSON_CreateNumber(1e300);
+    cr_expect_neq(reel_json_u64(big, &u), 0, "a double beyond 2^53 is not a seed");
+    cJSON_Delete(big);
 }

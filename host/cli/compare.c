@@ -16,7 +16,8 @@
 #include "util/interrupt.h"
 #include "util/outputs.h"
 
-static const char *USAGE = "[data options] [--models a,b,...] [--params FILE] [--out DIR] [--format table|json]";
+static const char *USAGE = "[data options] [--models a,b,...] [--params FILE] [--out DIR] [--format table|json] "
+                           "[--epochs N] [--batch-size N] [--lr X]";
 
 /* Models compared when --models is not given: definitions marked
  * "default_compare". */
@@ -30,6 +31,35 @@ static char *default_models(void)
             n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s", n ? "," : "", *name);
     }
     return buf;
+}
+
+/* --epochs/--batch-size/--lr over the params file, for every model that
+ * has the parameter (the nets); an error when none of them has it. */
+static int apply_net_overrides(cJSON **params, char *const *names, size_t n, int epochs, int batch, double lr,
+                               reel_error *err)
+{
+    const struct {
+        const char *flag, *key;
+        double value;
+    } o[] = {{"--epochs", "epochs", epochs}, {"--batch-size", "batch_size", batch}, {"--lr", "lr", lr}};
+    if (epochs < 0 || batch < 0 || lr < 0)
+        return reel_fail(err, "reel compare: --epochs, --batch-size and --lr must be positive");
+    for (size_t k = 0; k < sizeof o / sizeof *o; k++) {
+        if (o[k].value <= 0)
+            continue;
+        if (!*params)
+            *params = cJSON_CreateObject();
+        int applied = 0;
+        for (size_t i = 0; i < n; i++) {
+            cJSON *mp = cJSON_GetObjectItemCaseSensitive(*params, names[i]);
+            if (!mp)
+                mp = cJSON_AddObjectToObject(*params, names[i]);
+            applied += reel_params_override(mp, names[i], o[k].key, o[k].value);
+        }
+        if (!applied)
+            return reel_fail(err, "reel compare: %s applies to the nets, and --models names none", o[k].flag);
+    }
+    return 0;
 }
 
 static int by_samples_f1(const void *a, const void *b)
@@ -377,12 +407,19 @@ int reel_cmd_compare(int argc, char **argv)
                     "JSON object of params keyed by model name");
     reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write metrics.json and predictions_<model>.csv here");
     reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "leaderboard format on stdout (table)");
+    int epochs = 0, batch = 0;
+    double lr = 0;
+    reel_optset_add(&s, "epochs", OPT_INT, &epochs, "N", "nets: maximum epochs");
+    reel_optset_add(&s, "batch-size", OPT_INT, &batch, "N", "nets: batch size");
+    reel_optset_add(&s, "lr", OPT_DOUBLE, &lr, "X", "nets: learning rate");
     reel_optset_add(&s, "checkpoint", OPT_STR, &ck_dir, "DIR",
                     "nets: keep each net's training state in DIR/checkpoint_<model>.safetensors and resume "
                     "from it (see reel train --checkpoint)");
     reel_add_run_opts(&s, &c);
     reel_error err = {{0}};
     int r = reel_parse("compare", USAGE, &s, argc, argv, &err);
+    if (r == 1)
+        reel_print_models(stdout);
     if (r)
         goto usage_or_help;
     if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0) {
@@ -397,7 +434,7 @@ int reel_cmd_compare(int argc, char **argv)
         free(list);
         goto usage;
     }
-    if (reel_common_apply(&c, &err)) {
+    if (reel_common_apply(&c, &err) || reel_device_for_models("compare", &c, names, n_models, &err)) {
         free(list);
         goto usage;
     }
@@ -405,6 +442,11 @@ int reel_cmd_compare(int argc, char **argv)
     if (params_file && !(params = reel_read_params_by_model(params_file, &err))) {
         free(list);
         goto runtime;
+    }
+    if (apply_net_overrides(&params, names, n_models, epochs, batch, lr, &err)) {
+        cJSON_Delete(params);
+        free(list);
+        goto usage;
     }
 
     if (ck_dir && reel_dist_size() > 1) {

@@ -64,6 +64,15 @@ cJSON *reel_read_params_for(const char *path, const char *model, reel_error *err
     return j;
 }
 
+int reel_params_override(cJSON *params, const char *model, const char *key, double value)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reel_model_def(model), "params"), key))
+        return 0;
+    cJSON_DeleteItemFromObjectCaseSensitive(params, key);
+    cJSON_AddNumberToObject(params, key, value);
+    return 1;
+}
+
 int reel_write_json_file(const char *path, const cJSON *doc, reel_error *err)
 {
     char *text = cJSON_Print(doc);

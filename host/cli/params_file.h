@@ -16,4 +16,9 @@ cJSON *reel_read_params_for(const char *path, const char *model, reel_error *err
 /* Writes doc, indented, plus a newline to path atomically. */
 int reel_write_json_file(const char *path, const cJSON *doc, reel_error *err);
 
+/* Sets key to value in params when model's definition has that parameter
+ * (--epochs and the like); returns 1 when set, 0 when the model has no
+ * such parameter. */
+int reel_params_override(cJSON *params, const char *model, const char *key, double value);
+
 #endif

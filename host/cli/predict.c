@@ -179,7 +179,7 @@ static int print_table(const reel_model_file *mf, const reel_table *t, int id_co
 int reel_cmd_predict(int argc, char **argv)
 {
     const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = NULL;
-    int top = 0, quiet = 0, threads = 0;
+    int top = 0, quiet = 0, threads = REEL_OPT_UNSET;
     reel_optset s = {0};
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
     reel_optset_add(&s, "data", OPT_STR, &data, "FILE", "CSV of new rows with the training columns");

@@ -1,5 +1,6 @@
 /* reel train: fit one model, score it on the test rows, optionally save it
  * as a model file (safetensors + metadata). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/params_file.h"
 #include "eval/run.h"
+#include "models/params.h"
 #include "io/predictions.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
@@ -25,14 +27,25 @@ static int apply_overrides(cJSON *params, const char *model, int epochs, int bat
         const char *flag, *key;
         int set;
         double value;
-    } o[] = {{"--epochs", "epochs", epochs > 0, epochs}, {"--batch-size", "batch_size", batch > 0, batch},
-             {"--lr", "lr", lr > 0, lr}};
+    } o[] = {{"--epochs", "epochs", epochs != REEL_OPT_UNSET, epochs},
+             {"--batch-size", "batch_size", batch != REEL_OPT_UNSET, batch}, {"--lr", "lr", !isnan(lr), lr}};
     for (size_t i = 0; i < 3; i++) {
         if (!o[i].set)
             continue;
         if (!cJSON_GetObjectItemCaseSensitive(spec, o[i].key))
             return reel_fail(err, "reel train: %s does not apply to model '%s' (it has no '%s' parameter)",
                              o[i].flag, model, o[i].key);
+        /* checked against the model's range here, as a usage error naming the flag */
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddNumberToObject(one, o[i].key, o[i].value);
+        reel_error e;
+        cJSON *ok = reel_params_resolve(model, spec, one, &e);
+        cJSON_Delete(one);
+        cJSON_Delete(ok);
+        if (!ok) {
+            const char *why = strstr(e.msg, " must be ");
+            return reel_fail(err, "reel train: %s%s", o[i].flag, why ? why : e.msg);
+        }
         cJSON_DeleteItemFromObjectCaseSensitive(params, o[i].key);
         cJSON_AddNumberToObject(params, o[i].key, o[i].value);
     }
@@ -68,8 +81,8 @@ int reel_cmd_train(int argc, char **argv)
     reel_common_opts c;
     reel_common_defaults(&c);
     const char *model = NULL, *params_file = NULL, *save = NULL, *out = NULL, *format = "table", *checkpoint = NULL;
-    int epochs = 0, batch = 0;
-    double lr = 0;
+    int epochs = REEL_OPT_UNSET, batch = REEL_OPT_UNSET;
+    double lr = NAN; /* unset (the flag takes finite numbers only) */
     reel_optset s = {0};
     reel_optset_add(&s, "model", OPT_STR, &model, "NAME", "the model to train (see reel compare --help)");
     reel_add_data_opts(&s, &c);
@@ -86,8 +99,10 @@ int reel_cmd_train(int argc, char **argv)
     reel_add_run_opts(&s, &c);
     reel_error err = {{0}};
     int r = reel_parse("train", USAGE, &s, argc, argv, &err);
-    if (r == 1)
+    if (r == 1) {
+        reel_print_models(stdout);
         return REEL_EXIT_OK;
+    }
     if (r == 0 && !model)
         r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_model_name_list());
     if (r == 0 && !reel_model_def(model))
@@ -97,10 +112,10 @@ int reel_cmd_train(int argc, char **argv)
         r = reel_fail(&err, "reel train: --checkpoint is for the nets (a %s model trains in one go)", model);
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
         r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
-    if (r == 0 && (epochs < 0 || batch < 0 || lr < 0))
-        r = reel_fail(&err, "reel train: --epochs, --batch-size and --lr must be positive");
     if (r == 0)
         r = reel_common_apply(&c, &err);
+    if (r == 0)
+        r = reel_device_for_models("train", &c, (char *const *)&model, 1, &err);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
@@ -141,7 +156,9 @@ int reel_cmd_train(int argc, char **argv)
     if (save) {
         cJSON *training = cJSON_CreateObject();
         cJSON_AddNumberToObject(training, "fit_seconds", run.fit_seconds);
-        cJSON_AddNumberToObject(training, "seed", (double)c.prep.split.seed);
+        char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)c.prep.split.seed);
+        cJSON_AddStringToObject(training, "seed", seed);
         cJSON_AddItemToObject(training, "test_metrics", cJSON_Duplicate(cJSON_GetObjectItem(mj, "metrics"), 1));
         cJSON *dataset = reel_dataset_json(&p);
         cJSON_DeleteItemFromObject(dataset, "features");

@@ -39,8 +39,10 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
 {
     reel_error err = {{0}};
     int r = reel_parse(cmd, usage, s, argc, argv, &err);
-    if (r == 1)
+    if (r == 1) {
+        reel_print_models(stdout);
         return 1;
+    }
     if (r == 0 && !t->model)
         r = reel_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_model_name_list());
     if (r == 0 && !reel_model_def(t->model))
@@ -53,6 +55,8 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
         r = reel_fail(&err, "reel %s: --folds must be >= 2 (or 0 for the validation split)", cmd);
     if (r == 0)
         r = reel_common_apply(&t->c, &err);
+    if (r == 0)
+        r = reel_device_for_models(cmd, &t->c, (char *const *)&t->model, 1, &err);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -110,7 +114,7 @@ int reel_cmd_search(int argc, char **argv)
     tune_opts t = {.metric = "samples-f1", .format = "table"};
     reel_common_defaults(&t.c);
     const char *grid_file = NULL, *strategy = "one-at-a-time";
-    int budget = 0;
+    int budget = REEL_OPT_UNSET;
     reel_optset s = {0};
     add_tune_opts(&s, &t);
     reel_optset_add(&s, "grid", OPT_STR, &grid_file, "FILE", "JSON {param: [values]} (default: the model's grid)");
@@ -121,6 +125,12 @@ int reel_cmd_search(int argc, char **argv)
     if (r)
         return r == 1 ? REEL_EXIT_OK : REEL_EXIT_USAGE;
     reel_error err = {{0}};
+    if (budget != REEL_OPT_UNSET && budget < 1) {
+        fprintf(stderr, "reel search: --budget must be >= 1 (trials of --strategy random), got %d\n", budget);
+        return REEL_EXIT_USAGE;
+    }
+    if (budget == REEL_OPT_UNSET)
+        budget = 0;
     if (!reel_strategy_known(strategy) || (strcmp(strategy, "random") == 0 && budget <= 0)) {
         fprintf(stderr, "reel search: --strategy must be one-at-a-time, coordinate, grid or random (random needs "
                 "--budget N)\n");

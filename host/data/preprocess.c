@@ -338,10 +338,17 @@ int reel_preproc_from_json(reel_preproc *p, const cJSON *j, reel_error *err)
             reel_preproc_free(p);
             return reel_fail(err, "preprocessing: feature '%s' has a bad kind or category", name->valuestring);
         }
+        const cJSON *imp = cJSON_GetObjectItemCaseSensitive(o, "impute");
+        double impute = cJSON_IsNumber(imp) ? imp->valuedouble : 0;
+        if (!isfinite(mean->valuedouble) || !isfinite(impute) || !isfinite(scale->valuedouble) ||
+            !(scale->valuedouble > 0)) {
+            reel_preproc_free(p);
+            return reel_fail(err, "preprocessing: feature '%s': mean %g, scale %g, impute %g; they must be finite and "
+                             "the scale positive", name->valuestring, mean->valuedouble, scale->valuedouble, impute);
+        }
         f->name = strdup(name->valuestring);
         f->source = strdup(src->valuestring);
         f->kind = (reel_feat_kind)kk;
-        const cJSON *imp = cJSON_GetObjectItemCaseSensitive(o, "impute");
         f->impute = cJSON_IsNumber(imp) ? imp->valuedouble : 0;
         f->category = cJSON_IsString(cat) ? strdup(cat->valuestring) : NULL;
         p->mean[p->d] = mean->valuedouble;

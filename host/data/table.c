@@ -110,11 +110,14 @@ void reel_table_free(reel_table *t)
     free(t->cols);
     free(t->line);
     free(t->path);
+    reel_strdict_free(&t->names);
     memset(t, 0, sizeof *t);
 }
 
 int reel_table_find(const reel_table *t, const char *name)
 {
+    if (t->names.n == t->ncols) /* a table read from a file: hashed */
+        return (int)reel_strdict_find(&t->names, name);
     for (size_t j = 0; j < t->ncols; j++)
         if (strcmp(t->cols[j].name, name) == 0)
             return (int)j;
@@ -200,20 +203,34 @@ static int read_header(reel_table *t, reel_csv *csv, reel_error *err)
     t->cols = calloc(t->ncols, sizeof *t->cols);
     if (!t->cols)
         return reel_fail(err, "%s: out of memory", t->path);
+    reel_strdict_init(&t->names);
+    for (size_t j = 0; j < t->ncols; j++)
+        reel_strdict_init(&t->cols[j].dict);
+    /* Names are hashed as they come: the duplicate check and every later look-up are O(1). */
     for (size_t j = 0; j < t->ncols; j++) {
         const char *name = reel_csv_field(csv, j);
         char buf[32];
-        if (!*name) { /* e.g. R's unnamed row-number column */
+        int generated = !*name;
+        if (generated) { /* e.g. R's unnamed row-number column */
             snprintf(buf, sizeof buf, "column%zu", j + 1);
             name = buf;
         }
         if (!(t->cols[j].name = strdup(name)))
             return reel_fail(err, "%s: out of memory", t->path);
-        reel_strdict_init(&t->cols[j].dict);
-        for (size_t k = 0; k < j; k++)
-            if (strcmp(t->cols[k].name, t->cols[j].name) == 0)
-                return reel_fail(err, "%s:%zu: duplicate column name '%s' (columns %zu and %zu)",
-                                 t->path, reel_csv_line(csv), name, k + 1, j + 1);
+        int32_t code = reel_strdict_intern(&t->names, name);
+        if (code < 0)
+            return reel_fail(err, "%s: out of memory", t->path);
+        if ((size_t)code != j) {
+            size_t k = (size_t)code;
+            int k_generated = !*reel_csv_field(csv, k);
+            if (generated || k_generated)
+                return reel_fail(err, "%s:%zu: column %zu has an empty header cell, so reel names it '%s', but "
+                                 "column %zu is also called '%s'; name the empty one", t->path,
+                                 reel_csv_line(csv), generated ? j + 1 : k + 1, name, generated ? k + 1 : j + 1,
+                                 name);
+            return reel_fail(err, "%s:%zu: duplicate column name '%s' (columns %zu and %zu)", t->path,
+                             reel_csv_line(csv), name, k + 1, j + 1);
+        }
     }
     return 0;
 }

@@ -30,6 +30,7 @@ typedef struct {
     size_t nrows, ncols;
     reel_column *cols;
     size_t *line; /* source line of each row, for error messages */
+    reel_strdict names; /* column names, hashed: code j is column j */
 } reel_table;
 
 /* Reads a CSV with a header row. Errors name the file, line and column. */

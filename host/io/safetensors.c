@@ -13,6 +13,67 @@ enum { MAX_HEADER = 100 << 20 }; /* the reference implementation's limit */
 /* reel runs on little-endian machines only (x86-64, arm64). */
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE floats expected");
 
+/* The checksum: FNV-1a 64 over the whole file with its own 16 hex digits as
+ * '0'. Each step is a bijection of the state, so a change confined to one
+ * byte (a flipped bit) always changes it. */
+#define CHECKSUM_KEY "\"checksum\":\""
+enum { CHECKSUM_DIGITS = 16 };
+
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Where the checksum's digits sit in the header text (exactly one
+ * `"checksum":"` with 16 hex digits and a closing quote), or NULL. */
+static const char *find_checksum(const char *header, size_t n)
+{
+    const char *found = NULL;
+    size_t k = strlen(CHECKSUM_KEY);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(header + i, CHECKSUM_KEY, k) == 0) {
+            if (found)
+                return NULL;
+            found = header + i + k;
+        }
+    if (!found || (size_t)(found - header) + CHECKSUM_DIGITS + 1 > n || found[CHECKSUM_DIGITS] != '"')
+        return NULL;
+    for (int i = 0; i < CHECKSUM_DIGITS; i++)
+        if (!strchr("0123456789abcdef", found[i]) || found[i] == '\0')
+            return NULL;
+    return found;
+}
+
+uint64_t reel_safetensors_checksum(const unsigned char *buf, size_t len, size_t digits_at)
+{
+    static const unsigned char zeros[CHECKSUM_DIGITS] = "0000000000000000";
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = fnv1a(h, buf, digits_at);
+    h = fnv1a(h, zeros, CHECKSUM_DIGITS);
+    return fnv1a(h, buf + digits_at + CHECKSUM_DIGITS, len - digits_at - CHECKSUM_DIGITS);
+}
+
+int reel_safetensors_seal(unsigned char *buf, size_t len)
+{
+    if (len < 8)
+        return -1;
+    uint64_t hlen = 0;
+    for (int k = 0; k < 8; k++)
+        hlen |= (uint64_t)buf[k] << (8 * k);
+    if (hlen > len - 8)
+        return -1;
+    const char *at = find_checksum((const char *)buf + 8, (size_t)hlen);
+    if (!at)
+        return -1;
+    size_t off = (size_t)((const unsigned char *)at - buf);
+    char hex[CHECKSUM_DIGITS + 1];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)reel_safetensors_checksum(buf, len, off));
+    memcpy(buf + off, hex, CHECKSUM_DIGITS);
+    return 0;
+}
+
 int reel_safetensors_write(const char *path, const reel_tensors *t, const cJSON *metadata, reel_error *err)
 {
     cJSON *h = cJSON_CreateObject();
@@ -30,28 +91,44 @@ int reel_safetensors_write(const char *path, const reel_tensors *t, const cJSON 
         cJSON_AddItemToObject(h, x->name, o);
         off += x->nbytes;
     }
-    if (metadata)
-        cJSON_AddItemToObject(h, "__metadata__", cJSON_Duplicate(metadata, 1));
+    /* The checksum goes first in the metadata; its digits are filled in once the image is whole. */
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "checksum", "0000000000000000");
+    for (const cJSON *it = metadata ? metadata->child : NULL; it; it = it->next)
+        if (strcmp(it->string, "checksum") != 0)
+            cJSON_AddItemToObject(meta, it->string, cJSON_Duplicate(it, 1));
+    cJSON_AddItemToObject(h, "__metadata__", meta);
     char *json = cJSON_PrintUnformatted(h);
     cJSON_Delete(h);
     if (!json)
         return reel_fail(err, "%s: out of memory", path);
     size_t n = strlen(json), padded = (n + 7) & ~(size_t)7; /* data starts 8-byte aligned */
-    unsigned char len8[8];
+    size_t len = 8 + padded + off;
+    unsigned char *img = len >= off ? malloc(len) : NULL;
+    if (!img) {
+        cJSON_free(json);
+        return reel_fail(err, "%s: out of memory for a %zu-byte file", path, len);
+    }
     for (int k = 0; k < 8; k++)
-        len8[k] = (unsigned char)((uint64_t)padded >> (8 * k));
+        img[k] = (unsigned char)((uint64_t)padded >> (8 * k));
+    memcpy(img + 8, json, n);
+    memset(img + 8 + n, ' ', padded - n);
+    cJSON_free(json);
+    for (size_t i = 0, at = 8 + padded; i < t->n; at += t->t[i].nbytes, i++)
+        if (t->t[i].nbytes)
+            memcpy(img + at, t->t[i].data, t->t[i].nbytes);
+    if (reel_safetensors_seal(img, len)) {
+        free(img);
+        return reel_fail(err, "%s: cannot place the checksum (a tensor or metadata name holds \"checksum\")",
+                         path);
+    }
     reel_outfile f;
     if (reel_outfile_open(&f, path, err)) {
-        cJSON_free(json);
+        free(img);
         return -1;
     }
-    fwrite(len8, 1, 8, f.fp);
-    fwrite(json, 1, n, f.fp);
-    for (size_t k = n; k < padded; k++)
-        fputc(' ', f.fp);
-    for (size_t i = 0; i < t->n; i++)
-        fwrite(t->t[i].data, 1, t->t[i].nbytes, f.fp);
-    cJSON_free(json);
+    fwrite(img, 1, len, f.fp);
+    free(img);
     return reel_outfile_commit(&f, err);
 }
 
@@ -76,6 +153,33 @@ static int as_size(const cJSON *v, size_t *out)
     return 0;
 }
 
+static int by_begin(const void *a, const void *b)
+{
+    const size_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+static int tile_check(const char *name, size_t (*r)[2], size_t n, size_t data_len, reel_error *err)
+{
+    if (n > 1)
+        qsort(r, n, sizeof *r, by_begin);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i][0] < at)
+            return reel_fail(err, "%s: tensor data overlap at byte %zu", name, r[i][0]);
+        if (r[i][0] > at)
+            return reel_fail(err, "%s: a gap in the tensor data (bytes %zu to %zu belong to no tensor)", name, at,
+                             r[i][0]);
+        at = r[i][1];
+    }
+    if (at != data_len)
+        return reel_fail(err, "%s: %zu bytes after the last tensor's data (the file has trailing bytes)", name,
+                         data_len - at);
+    return 0;
+}
+
 int reel_safetensors_parse(const char *name, const unsigned char *buf, size_t len, reel_tensors *t,
                            cJSON **metadata, reel_error *err)
 {
@@ -96,12 +200,34 @@ int reel_safetensors_parse(const char *name, const unsigned char *buf, size_t le
         cJSON_Delete(h);
         return reel_fail(err, "%s: header is not a JSON object", name);
     }
+    /* A file that names a checksum must match it: header and data, every byte. */
+    const cJSON *sum = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "__metadata__"),
+                                                        "checksum");
+    if (sum) {
+        const char *at = find_checksum((const char *)buf + 8, (size_t)hlen);
+        char hex[CHECKSUM_DIGITS + 1];
+        if (at)
+            snprintf(hex, sizeof hex, "%016llx",
+                     (unsigned long long)reel_safetensors_checksum(buf, len, (size_t)((const unsigned char *)at - buf)));
+        if (!at || !cJSON_IsString(sum) || memcmp(at, hex, CHECKSUM_DIGITS) != 0) {
+            cJSON_Delete(h);
+            return reel_fail(err, "%s: checksum mismatch: the file was corrupted or edited after it was written",
+                             name);
+        }
+    }
+    /* Tensors must tile the data exactly: no overlap, no gap, no trailing bytes. */
+    size_t n_ranges = 0, cap_ranges = 0;
+    size_t (*ranges)[2] = NULL;
     for (const cJSON *it = h->child; it; it = it->next) {
         if (!it->string) {
             reel_fail(err, "%s: header entry without a name", name);
             goto fail;
         }
         if (strcmp(it->string, "__metadata__") == 0) {
+            if (*metadata) {
+                reel_fail(err, "%s: __metadata__ appears twice", name);
+                goto fail;
+            }
             if (!cJSON_IsObject(it)) {
                 reel_fail(err, "%s: __metadata__ is not an object", name);
                 goto fail;
@@ -160,12 +286,27 @@ int reel_safetensors_parse(const char *name, const unsigned char *buf, size_t le
             }
         if (reel_tensors_add(t, it->string, dtype, ndim, dims, data + begin, err))
             goto fail;
+        if (n_ranges == cap_ranges) {
+            cap_ranges = cap_ranges ? 2 * cap_ranges : 16;
+            void *nr = realloc(ranges, cap_ranges * sizeof *ranges);
+            if (!nr) {
+                reel_fail(err, "%s: out of memory", name);
+                goto fail;
+            }
+            ranges = nr;
+        }
+        ranges[n_ranges][0] = begin;
+        ranges[n_ranges++][1] = end;
     }
+    if (tile_check(name, ranges, n_ranges, data_len, err))
+        goto fail;
+    free(ranges);
     cJSON_Delete(h);
     if (!*metadata)
         *metadata = cJSON_CreateObject();
     return 0;
 fail:
+    free(ranges);
     cJSON_Delete(h);
     cJSON_Delete(*metadata);
     *metadata = NULL;

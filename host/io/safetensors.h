@@ -6,10 +6,20 @@
 #ifndef REEL_SAFETENSORS_H
 #define REEL_SAFETENSORS_H
 
+#include <stdint.h>
+
 #include <cjson/cJSON.h>
 
 #include "io/tensors.h"
 #include "util/error.h"
+
+/* Every file reel writes carries "checksum" in its metadata: 16 hex digits
+ * of FNV-1a 64 over the whole file with those digits read as '0'. The
+ * reader verifies it when present, and checks that the tensors tile the
+ * data exactly (no overlap, gap or trailing bytes). */
+uint64_t reel_safetensors_checksum(const unsigned char *buf, size_t len, size_t digits_at);
+/* Fills in the checksum of a file image in place (fuzzing, tests); -1 when it has none. */
+int reel_safetensors_seal(unsigned char *buf, size_t len);
 
 /* Writes tensors and metadata (an object of strings) atomically to path. */
 int reel_safetensors_write(const char *path, const reel_tensors *t, const cJSON *metadata, reel_error *err);

@@ -3,11 +3,13 @@
  *          random baseline); P is 0 or 1, drawn from (seed, row) so a row's
  *          prediction does not depend on the batch it came in.
  *  prior:  each label with its training frequency. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/model.h"
 #include "models/params.h"
+#include "util/json_exact.h"
 #include "util/rng.h"
 
 typedef struct {
@@ -53,7 +55,10 @@ static int random_save(const void *state, reel_tensors *out, cJSON *meta, reel_e
 {
     (void)out;
     (void)err;
-    cJSON_AddNumberToObject(meta, "seed", (double)((const random_state *)state)->seed);
+    /* a string: a JSON number is a double and would lose seeds of 2^53 and more */
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)((const random_state *)state)->seed);
+    cJSON_AddStringToObject(meta, "seed", buf);
     return 0;
 }
 
@@ -64,8 +69,9 @@ static void *random_load(const cJSON *params, size_t d, size_t L, int threads, c
     (void)d;
     (void)in;
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed");
-    if (!cJSON_IsNumber(seed)) {
-        reel_fail(err, "random model: metadata lacks 'seed'");
+    uint64_t value;
+    if (reel_json_u64(seed, &value)) {
+        reel_fail(err, "random model: metadata 'seed' must be a 64-bit unsigned integer");
         return NULL;
     }
     reel_params_reader r;
@@ -79,7 +85,7 @@ static void *random_load(const cJSON *params, size_t d, size_t L, int threads, c
         return NULL;
     }
     s->L = L;
-    s->seed = (uint64_t)seed->valuedouble;
+    s->seed = value;
     s->p = p;
     return s;
 }

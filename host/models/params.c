@@ -194,5 +194,8 @@ const char *reel_param_str(reel_params_reader *r, const char *key)
 uint64_t reel_param_seed(reel_params_reader *r, uint64_t fallback)
 {
     const cJSON *v = declared(r, "seed");
-    return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : fallback;
+    /* (a double at or beyond 2^64 has no uint64_t value: converting it is undefined) */
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 18446744073709551616.0
+               ? (uint64_t)v->valuedouble
+               : fallback;
 }

@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/json_exact.h"
 
 /* A string as a quoted, escaped JSON string (cJSON does the escaping). */
 static void put_string(FILE *fp, const char *s)
@@ -73,7 +74,11 @@ int reel_export_json(const char *model_path, const char *out_path, reel_error *e
         return -1;
     }
     cJSON_Delete(raw); /* mf.meta holds the same entries, decoded */
-    char *meta = cJSON_PrintUnformatted(mf.meta);
+    /* The checksum is about the file's bytes (a run's fit time changes it), not the model: left out. */
+    cJSON *shown = cJSON_Duplicate(mf.meta, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(shown, "checksum");
+    char *meta = shown ? reel_json_print_exact(shown) : NULL;
+    cJSON_Delete(shown);
     reel_outfile out;
     int rc = -1;
     if (!meta) {

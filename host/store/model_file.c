@@ -1,14 +1,16 @@
 #include "store/model_file.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/safetensors.h"
+#include "util/json_exact.h"
 
 static void put_json(cJSON *meta, const char *key, const cJSON *value)
 {
-    char *s = cJSON_PrintUnformatted(value);
+    char *s = reel_json_print_exact(value);
     cJSON_AddStringToObject(meta, key, s ? s : "null");
     cJSON_free(s);
 }
@@ -80,6 +82,62 @@ void reel_model_file_free(reel_model_file *f)
     memset(f, 0, sizeof *f);
 }
 
+/* Every float in the tensors is finite: no model reel trains holds NaN or infinity. */
+static int check_tensor_values(const char *path, const reel_tensors *t, reel_error *err)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const reel_tensor *x = &t->t[i];
+        size_t n = x->nbytes / reel_dtype_size(x->dtype);
+        for (size_t j = 0; j < n; j++) {
+            double v = x->dtype == REEL_F32 ? (double)((const float *)x->data)[j]
+                       : x->dtype == REEL_F64 ? ((const double *)x->data)[j] : 0.0;
+            if (!isfinite(v))
+                return reel_fail(err, "%s: tensor '%s' holds %g at element %zu; a model's values are finite", path,
+                                 x->name, v, j);
+        }
+    }
+    return 0;
+}
+
+/* The file holds exactly the tensors the loaded model would save, each with
+ * the same dtype and shape: no extra tensor, none transposed or reshaped. */
+static int check_tensor_set(const char *path, const reel_model *m, const reel_tensors *t, reel_error *err)
+{
+    reel_tensors want = {0};
+    cJSON *meta = cJSON_CreateObject();
+    reel_error inner;
+    int rc = 0;
+    if (m->kind->save(m->state, &want, meta, &inner))
+        rc = reel_fail(err, "%s: %s", path, inner.msg);
+    for (size_t i = 0; rc == 0 && i < t->n; i++) {
+        const reel_tensor *x = &t->t[i], *w = NULL;
+        for (size_t j = 0; j < want.n && !w; j++)
+            if (strcmp(want.t[j].name, x->name) == 0)
+                w = &want.t[j];
+        if (!w) {
+            rc = reel_fail(err, "%s: tensor '%s' is not part of a %s model", path, x->name, m->kind->name);
+            break;
+        }
+        int same = w->dtype == x->dtype && w->ndim == x->ndim;
+        for (int k = 0; same && k < x->ndim; k++)
+            same = w->shape[k] == x->shape[k];
+        if (!same) {
+            char a[96] = "", b[96] = "";
+            for (int k = 0; k < x->ndim; k++)
+                snprintf(a + strlen(a), sizeof a - strlen(a), "%s%zu", k ? ", " : "", x->shape[k]);
+            for (int k = 0; k < w->ndim; k++)
+                snprintf(b + strlen(b), sizeof b - strlen(b), "%s%zu", k ? ", " : "", w->shape[k]);
+            rc = reel_fail(err, "%s: tensor '%s' is %s [%s]; this model needs %s [%s]", path, x->name,
+                           reel_dtype_name(x->dtype), a, reel_dtype_name(w->dtype), b);
+        }
+    }
+    if (rc == 0 && want.n != t->n)
+        rc = reel_fail(err, "%s: the file holds %zu tensors; this model has %zu", path, t->n, want.n);
+    reel_tensors_free(&want);
+    cJSON_Delete(meta);
+    return rc;
+}
+
 /* The metadata string `key`, parsed as JSON. */
 static const cJSON *meta_json(const reel_model_file *f, const char *key)
 {
@@ -105,13 +163,23 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
     const cJSON *labels = meta_json(f, "labels"), *th = meta_json(f, "thresholds");
     const cJSON *pre = meta_json(f, "preprocessing"), *kind_state = meta_json(f, "kind_state");
     int rc = -1;
+    if (cJSON_GetObjectItemCaseSensitive(f->meta, "reel_checkpoint")) {
+        reel_fail(err, "%s is a net's training checkpoint (reel train --checkpoint), not a model file: resume it "
+                  "with reel train --checkpoint %s, and add --save FILE to write a model", path, path);
+        goto done;
+    }
     if (!cJSON_IsString(format) || strcmp(format->valuestring, "reel-model") != 0) {
         reel_fail(err, "%s: not a reel model file (no \"format\": \"reel-model\" in its metadata)", path);
         goto done;
     }
-    if (!cJSON_IsNumber(version) || version->valueint != REEL_MODEL_FORMAT_VERSION) {
-        reel_fail(err, "%s: model format version %s; this reel reads version %d", path,
+    if (!cJSON_IsNumber(version) || (version->valueint != REEL_MODEL_FORMAT_VERSION && version->valueint != 1)) {
+        reel_fail(err, "%s: model format version %s; this reel reads versions 1 to %d", path,
                   cJSON_IsNumber(version) ? "unknown" : "missing", REEL_MODEL_FORMAT_VERSION);
+        goto done;
+    }
+    /* Version 2 files carry a checksum (verified by the reader); version 1 files had none. */
+    if (version->valueint >= 2 && !cJSON_GetObjectItemCaseSensitive(f->meta, "checksum")) {
+        reel_fail(err, "%s: the metadata lacks its checksum: the file was edited or is damaged", path);
         goto done;
     }
     if (!cJSON_IsString(name) || !cJSON_IsString(kind) || !cJSON_IsObject(params) || !cJSON_IsArray(labels) ||
@@ -146,9 +214,21 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
             reel_fail(err, "%s: labels must be strings and thresholds numbers", path);
             goto done;
         }
+        if (!isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > 1) {
+            reel_fail(err, "%s: threshold %zu ('%s') is %g; thresholds lie in [0, 1]", path, k, l->valuestring,
+                      v->valuedouble);
+            goto done;
+        }
+        for (size_t q = 0; q < k; q++)
+            if (strcmp(f->labels[q], l->valuestring) == 0) {
+                reel_fail(err, "%s: label '%s' appears twice", path, l->valuestring);
+                goto done;
+            }
         f->labels[k] = strdup(l->valuestring);
         f->model.threshold[k] = (float)v->valuedouble;
     }
+    if (check_tensor_values(path, &t, err))
+        goto done;
     /* Files from before decision rules cut at their saved thresholds. */
     const cJSON *rule = meta_json(f, "decision");
     if (rule ? reel_decision_from_json(&f->model.rule, rule, L, err)
@@ -168,6 +248,8 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
         reel_fail(err, "%s: %s", path, inner.msg);
         goto done;
     }
+    if (check_tensor_set(path, &f->model, &t, err))
+        goto done;
     rc = 0;
 done:
     reel_tensors_free(&t);

@@ -12,7 +12,7 @@
 #include "models/model.h"
 #include "util/error.h"
 
-#define REEL_MODEL_FORMAT_VERSION 1
+#define REEL_MODEL_FORMAT_VERSION 2 /* 2: with a checksum */
 
 typedef struct {
     reel_model model;

@@ -1,0 +1,141 @@
+/* What a new user trips over (issue 18): the reel binary on small CSVs. */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "helpers.h"
+#include "util/fileio.h"
+
+/* 200 rows, two informative features, a text column, three labels. */
+static const char *small_csv(void)
+{
+    static char csv[32768];
+    strcpy(csv, "name,a,b,colour,L1,L2,L3\n");
+    unsigned s = 11;
+    for (int i = 0; i < 200; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)(s >> 16) % 100;
+        s = s * 1103515245u + 12345u;
+        int b = (int)(s >> 16) % 100;
+        const char *colour = (i % 3 == 0) ? "red" : (i % 3 == 1 ? "blue" : "");
+        sprintf(csv + strlen(csv), "film %d,%d,%d,%s,%d,%d,%d\n", i, a, b, colour, a > 50, b > 30,
+                (a <= 50 && b <= 30) || (a + b) % 2);
+    }
+    return tmp_write("ux_small.csv", csv);
+}
+
+/* Runs reel with printf-style args; out and err are freed by the caller. */
+static int reel(char **out, char **err, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return run_reel(args, out, err);
+}
+
+Test(ux, info_names_a_missing_driver)
+{
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "info"), 0, "%s", err);
+    void *libcuda = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!libcuda) /* no NVIDIA driver here: say so, not "driver version is insufficient" */
+        cr_expect(strstr(out, "gpu: no CUDA device: no NVIDIA driver found") ||
+                      strstr(out, "built without CUDA") || strstr(out, "plugin"),
+                  "%s", out);
+    else
+        dlclose(libcuda);
+    cr_expect(!strstr(out, "insufficient") || libcuda, "%s", out);
+    cr_expect(strstr(out, "opencl:"), "every runtime is named: %s", out);
+    free(out);
+    free(err);
+}
+
+Test(ux, device_applies_only_to_the_nets)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    /* A tree never uses a device: a device that is not there is noted, not an error. */
+    int rc = reel(&out, &err, "train --model tree --data %s --labels L1,L2,L3 --device cuda:7", csv);
+    cr_expect_eq(rc, 0, "%s", err);
+    cr_expect(strstr(err, "--device cuda:7 applies to the nets; ignored for tree"), "%s", err);
+    free(out);
+    free(err);
+    /* A net with a device that is not there: a usage error with the command's prefix. */
+    rc = reel(&out, &err, "train --model box --data %s --labels L1,L2,L3 --device cuda:7", csv);
+    cr_expect_eq(rc, 2, "%s", err);
+    cr_expect(strncmp(err, "reel train: --device cuda:7", 27) == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "compare --models tree,box --data %s --labels L1,L2,L3 --device cuda:7", csv);
+    cr_expect_eq(rc, 2, "%s", err);
+    cr_expect(strncmp(err, "reel compare: --device cuda:7", 29) == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --device cuda:7 --budget 1 "
+              "--strategy random --quiet", csv);
+    cr_expect_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+}
+
+Test(ux, help_lists_the_models_with_a_line_each)
+{
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "compare --help"), 0);
+    cr_expect(strstr(out, "models ("), "%s", out);
+    /* every definition, named with its brief */
+    const char *names[] = {"random", "prior", "tree", "forest", "knn", "ridge", "box", "u", "box_original"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\n  %s ", names[i]);
+        cr_expect(strstr(out, want), "compare --help lacks %s", names[i]);
+    }
+    cr_expect(strstr(out, "CART tree"), "tree's brief: %s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "train --help"), 0);
+    cr_expect(strstr(out, "\n  forest "), "%s", out);
+    free(out);
+    free(err);
+}
+
+Test(ux, compare_takes_net_training_flags)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    int rc = reel(&out, &err, "compare --models tree,box --data %s --labels L1,L2,L3 --epochs 2 --batch-size 32 "
+                  "--lr 0.01 --format json --quiet --device cpu", csv);
+    cr_assert_eq(rc, 0, "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    const cJSON *m;
+    int nets = 0;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "models"))
+    {
+        const cJSON *p = cJSON_GetObjectItem(m, "params");
+        const char *name = cJSON_GetObjectItem(m, "name")->valuestring;
+        if (strcmp(name, "box") == 0) {
+            nets++;
+            cr_expect_eq(cJSON_GetObjectItem(p, "epochs")->valueint, 2);
+            cr_expect_eq(cJSON_GetObjectItem(p, "batch_size")->valueint, 32);
+            cr_expect_eq(cJSON_GetObjectItem(p, "lr")->valuedouble, 0.01);
+        } else
+            cr_expect_null(cJSON_GetObjectItem(p, "epochs"), "%s has no epochs", name);
+    }
+    cr_expect_eq(nets, 1);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "compare --models tree --data %s --labels L1,L2,L3 --epochs 2", csv);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(err, "reel compare: --epochs applies to the nets"), "%s", err);
+    free(out);
+    free(err);
+}
