@@ -5,6 +5,7 @@
 #include "gpu_query.h"
 
 static char absent_reason[512];
+static int selected; /* the device nets are created on */
 
 extern "C" int reel_cuda_device_count(void)
 {
@@ -39,7 +40,7 @@ extern "C" int reel_cuda_query(reel_gpu_info *info)
     if (reel_cuda_device_count() == 0)
         return -1;
     cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess)
+    if (cudaGetDeviceProperties(&prop, selected) != cudaSuccess)
         return -1;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", prop.name);
@@ -57,3 +58,13 @@ extern "C" const char *reel_cuda_absent_reason(void)
         reel_cuda_device_count();
     return absent_reason[0] ? absent_reason : "no CUDA GPU found";
 }
+
+extern "C" int reel_cuda_select(int device)
+{
+    if (device < 0 || device >= reel_cuda_device_count())
+        return -1;
+    selected = device;
+    return 0;
+}
+
+extern "C" int reel_cuda_selected(void) { return selected; }

@@ -49,9 +49,8 @@ static const reel_nn_backend *cuda_on(int index, reel_error *err)
         reel_fail(err, "there are %d CUDA devices (0 to %d; reel info lists them)", n, n - 1);
         return NULL;
     }
-    int (*select)(int) = (int (*)(int))reel_gpu_symbol("reel_cuda_select");
-    if (index > 0 && (!select || select(index) != 0)) {
-        reel_fail(err, "this CUDA plugin trains on device 0 only");
+    if (reel_gpu_select(index) != 0) {
+        reel_fail(err, "CUDA device %d cannot be selected", index);
         return NULL;
     }
     const reel_nn_backend *be = reel_nn_gpu_backend();
