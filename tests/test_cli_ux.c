@@ -139,3 +139,85 @@ Test(ux, compare_takes_net_training_flags)
     free(out);
     free(err);
 }
+
+/* A tree saved from small_csv(), for predict. */
+static const char *saved_tree(void)
+{
+    const char *model = tmp_path("ux_tree.safetensors");
+    char *out, *err;
+    int rc = reel(&out, &err, "train --model tree --data %s --labels L1,L2,L3 --id name --save %s --quiet",
+                  small_csv(), model);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+    return model;
+}
+
+Test(ux, predict_imputes_absent_columns_when_asked)
+{
+    const char *model = saved_tree();
+    const char *csv = tmp_write("ux_noa.csv", "name,b\nx,10\ny,90\n");
+    char *out, *err;
+    int rc = reel(&out, &err, "predict --model-file %s --data %s", model, csv);
+    cr_expect_eq(rc, 1);
+    cr_expect(strstr(err, "missing 2 columns the model needs: a, colour (--missing-columns impute"), "%s", err);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "predict --model-file %s --data %s --missing-columns impute --format csv", model, csv);
+    cr_expect_eq(rc, 0, "%s", err);
+    cr_expect(strstr(err, "warning: ") && strstr(err, "lacks 2 columns the model needs, treated as all missing: a, "
+                                                       "colour"), "%s", err);
+    cr_expect(strncmp(out, "name,predicted,p_L1,p_L2,p_L3\nx,", 32) == 0, "%s", out);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "predict --model-file %s --data %s --missing-columns maybe", model, csv);
+    cr_expect_eq(rc, 2);
+    free(out);
+    free(err);
+}
+
+Test(ux, predict_csv_is_one_format)
+{
+    const char *model = saved_tree();
+    const char *labelled = tmp_write("ux_lab.csv", "name,a,b,colour,L1,L2,L3\nx,70,10,red,1,0,0\ny,20,90,,0,1,1\n");
+    const char *bare = tmp_write("ux_bare.csv", "name,a,b,colour\nx,70,10,red\ny,20,90,\n");
+    const char *out_file = tmp_path("ux_preds.csv");
+    char *out, *err;
+    /* stdout and --out: the same bytes */
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model, labelled), 0, "%s", err);
+    free(err);
+    cr_assert_eq(reel(NULL, &err, "predict --model-file %s --data %s --out %s", model, labelled, out_file), 0, "%s",
+                 err);
+    char *file = reel_read_file(out_file, NULL, NULL);
+    cr_assert_not_null(file);
+    cr_expect_str_eq(out, file);
+    cr_expect(strncmp(out, "name,true,predicted,", 20) == 0, "%s", out);
+    free(out);
+    free(err);
+    free(file);
+    /* no labels: no "true" column */
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model, bare), 0, "%s", err);
+    cr_expect(strncmp(out, "name,predicted,p_L1", 19) == 0, "%s", out);
+    cr_expect(!strstr(err, "no scores"), "no labels, nothing to explain: %s", err);
+    free(out);
+    free(err);
+    /* labels that cannot be read: say why there are no scores */
+    const char *yes = tmp_write("ux_yes.csv", "name,a,b,colour,L1,L2,L3\nx,70,10,red,yes,0,0\n");
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s", model, yes), 0, "%s", err);
+    cr_expect(strstr(err, "no scores: line 2: label column 'L1' holds 'yes', not 0 or 1"), "%s", err);
+    free(out);
+    free(err);
+    /* a model trained with --label-column scores rows that have that column */
+    const char *listed = tmp_write("ux_listed.csv", "a,b,g\n70,10,L1\n20,90,L2|L3\n60,50,L1 | L2\n10,10,L3\n"
+                                                    "80,80,L1|L2\n30,40,L3\n75,20,L1\n15,95,L2\n");
+    const char *model2 = tmp_path("ux_tree2.safetensors");
+    cr_assert_eq(reel(&out, &err, "train --model tree --data %s --label-column g --save %s --quiet --test-fraction 0 "
+                      "--valid-fraction 0", listed, model2), 0, "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model2, listed), 0, "%s", err);
+    cr_expect(strstr(err, "8 rows with labels: samples-F1"), "%s", err);
+    cr_expect(strncmp(out, "line,true,predicted,p_L1,p_L2,p_L3\n2,\"L1\",", 40) == 0, "%s", out);
+    free(out);
+    free(err);
+}

@@ -164,6 +164,10 @@ int reel_cmd_train(int argc, char **argv)
         cJSON_DeleteItemFromObject(dataset, "features");
         if (p.ds.id_col >= 0)
             cJSON_AddStringToObject(dataset, "id", p.ds.table.cols[p.ds.id_col].name);
+        if (c.prep.data.label_column) { /* predict reads the labels the same way to score new rows */
+            cJSON_AddStringToObject(dataset, "label_column", c.prep.data.label_column);
+            cJSON_AddStringToObject(dataset, "label_sep", c.prep.data.label_sep ? c.prep.data.label_sep : "|");
+        }
         int bad = reel_model_file_save(save, &run.model, &p.pre, p.ds.labels, training, dataset, &err);
         cJSON_Delete(training);
         cJSON_Delete(dataset);
