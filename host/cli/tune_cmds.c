@@ -84,15 +84,9 @@ static int write_json(const char *dir, const char *name, const cJSON *doc, reel_
 {
     if (reel_mkdir_p(dir, err))
         return -1;
-    char *path = reel_path_join(dir, name), *text = cJSON_Print(doc);
-    size_t len = strlen(text);
-    char *nl = malloc(len + 2);
-    memcpy(nl, text, len);
-    memcpy(nl + len, "\n", 2);
-    int rc = reel_write_file_atomic(path, nl, err);
-    free(nl);
+    char *path = reel_path_join(dir, name);
+    int rc = path ? reel_write_json_file(path, doc, err) : reel_fail(err, "out of memory");
     free(path);
-    cJSON_free(text);
     return rc;
 }
 
