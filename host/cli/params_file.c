@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "models/model.h"
+#include "util/fileio.h"
 #include "util/json_exact.h"
 
 cJSON *reel_read_json_object(const char *path, reel_error *err)
