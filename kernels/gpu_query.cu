@@ -5,18 +5,33 @@
 #include "gpu_query.h"
 
 static char absent_reason[512];
+static int selected; /* the device nets are created on */
 
 extern "C" int reel_cuda_device_count(void)
 {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
-        snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found (%s)", cudaGetErrorString(e));
+        /* The runtime reports a missing driver as "driver version is
+         * insufficient"; the driver's version (0: none) tells them apart. */
+        int driver = 0, runtime = 0;
+        cudaDriverGetVersion(&driver);
+        cudaRuntimeGetVersion(&runtime);
+        if (driver == 0)
+            snprintf(absent_reason, sizeof absent_reason, "no NVIDIA driver found (libcuda is not installed)");
+        else if (e == cudaErrorNoDevice)
+            snprintf(absent_reason, sizeof absent_reason, "the NVIDIA driver found no GPU");
+        else if (e == cudaErrorInsufficientDriver)
+            snprintf(absent_reason, sizeof absent_reason,
+                     "the NVIDIA driver (CUDA %d.%d) is older than this build's CUDA runtime %d.%d", driver / 1000,
+                     (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
+        else
+            snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found (%s)", cudaGetErrorString(e));
         cudaGetLastError(); /* clear the sticky error */
         return 0;
     }
     if (n == 0)
-        snprintf(absent_reason, sizeof absent_reason, "no CUDA GPU found");
+        snprintf(absent_reason, sizeof absent_reason, "the NVIDIA driver found no GPU");
     return n;
 }
 
@@ -25,7 +40,7 @@ extern "C" int reel_cuda_query(reel_gpu_info *info)
     if (reel_cuda_device_count() == 0)
         return -1;
     cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess)
+    if (cudaGetDeviceProperties(&prop, selected) != cudaSuccess)
         return -1;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", prop.name);
@@ -43,3 +58,13 @@ extern "C" const char *reel_cuda_absent_reason(void)
         reel_cuda_device_count();
     return absent_reason[0] ? absent_reason : "no CUDA GPU found";
 }
+
+extern "C" int reel_cuda_select(int device)
+{
+    if (device < 0 || device >= reel_cuda_device_count())
+        return -1;
+    selected = device;
+    return 0;
+}
+
+extern "C" int reel_cuda_selected(void) { return selected; }

@@ -10,6 +10,12 @@
  *             bias gradient; sgemm for dW = dZ^T A and dA = dZ W
  *   update    one AdamW kernel over the whole flat parameter buffer
  *
+ * The maths is the shared kernel source's (nn_kernels.cl, nn_math.h, the
+ * same file the OpenCL backend builds): the gather, the head rows, AdamW's
+ * update, the moving average and, for whole epochs (train_epoch), the fused
+ * kernel rk_fused_epoch; this file adds cuBLAS for the products and the
+ * glue (allocation, the stream, copies).
+ *
  * cuBLAS is column-major; a row-major matrix M is the column-major M^T, so
  * the row-major products are written with their operands swapped (see
  * gemm_* below). The training data goes to the device once (set_data), the
@@ -29,8 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_query.h"
 #include "kernel_index.h"
-#include "nn_cuda.h"
+#include "nn/backend.h"
+#include "nn_kernels.cl" /* the kernels every device shares */
+#include "util/cuda_plugin.h"
 
 #define HEAD_THREADS 256
 #define HEAD_MAX_BLOCKS 256 /* the head's grid; its block sums are added in order */
@@ -75,101 +84,24 @@ static int fail(reel_error *err, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- kernels */
 
-__device__ static float activate(int act, float z)
-{
-    if (act == REEL_ACT_RELU)
-        return z > 0.0f ? z : 0.0f;
-    if (act == REEL_ACT_TANH)
-        return tanhf(z);
-    return z;
-}
-
-/* xb, yb = the batch's rows, picked through the row order. */
-__global__ static void gather_rows(const float *X, const float *Y, const uint32_t *order, size_t start, size_t n,
-                                   size_t d, size_t L, float *xb, float *yb)
-{
-    FOR_EACH(i, n * (d + L))
-    {
-        reel_kidx r, c;
-        reel_gather_split(i, d, L, &r, &c);
-        reel_kidx row = order[start + r];
-        if (c < d)
-            xb[reel_at(r, d, c)] = X[reel_at(row, d, c)];
-        else
-            yb[reel_at(r, L, c - d)] = Y[reel_at(row, L, c - d)];
-    }
-}
-
 /* Z = act(Z + b), in place; Z is n x out. */
 __global__ static void bias_activate(float *Z, const float *b, size_t n, size_t out, int act)
 {
     FOR_EACH(i, n * out)
-    Z[i] = activate(act, Z[i] + b[i % out]);
+    Z[i] = rk_activate(act, Z[i] + b[i % out]);
 }
 
 /* dH (count values, rows of width out) becomes dZ = dH * act'(H). */
 __global__ static void activation_backward(float *dH, const float *H, size_t count, int act)
 {
     FOR_EACH(i, count)
-    {
-        float g = dH[i], h = H[i];
-        if (act == REEL_ACT_RELU)
-            g = h > 0.0f ? g : 0.0f;
-        else if (act == REEL_ACT_TANH)
-            g *= 1.0f - h * h;
-        dH[i] = g;
-    }
+    dH[i] = rk_act_grad(act, H[i], dH[i]);
 }
 
 __global__ static void fill(float *x, size_t n, float value)
 {
     FOR_EACH(i, n)
     x[i] = value;
-}
-
-/* Loss of one row and, optionally, its gradient and probabilities (as
- * nn/cpu_ops.c: BCE on logits, or softmax cross-entropy against the labels
- * normalised to sum 1; a row without labels has no target). */
-__device__ static double head_row(int head, const float *z, const float *y, int L, float scale, float *g,
-                                  float *p)
-{
-    double loss = 0.0;
-    if (head == REEL_HEAD_SIGMOID) {
-        for (int k = 0; k < L; k++) {
-            float q = 1.0f / (1.0f + expf(-z[k]));
-            if (p)
-                p[k] = q;
-            if (!y)
-                continue;
-            double zd = z[k];
-            loss += (zd > 0 ? zd : 0) - zd * y[k] + log1p(exp(-fabs(zd)));
-            if (g)
-                g[k] = (q - y[k]) * scale;
-        }
-        return loss;
-    }
-    float zmax = z[0];
-    for (int k = 1; k < L; k++)
-        zmax = z[k] > zmax ? z[k] : zmax;
-    double se = 0.0;
-    for (int k = 0; k < L; k++)
-        se += exp((double)z[k] - zmax);
-    double lse = zmax + log(se);
-    if (p)
-        for (int k = 0; k < L; k++)
-            p[k] = (float)exp((double)z[k] - lse);
-    if (!y)
-        return 0.0;
-    double s = 0.0;
-    for (int k = 0; k < L; k++)
-        s += y[k];
-    for (int k = 0; k < L; k++) {
-        double t = s > 0 ? y[k] / s : 0.0;
-        loss += t * (lse - z[k]);
-        if (g)
-            g[k] = s > 0 ? (float)(exp((double)z[k] - lse) - t) * scale : 0.0f;
-    }
-    return loss;
 }
 
 /* Blocks of HEAD_THREADS take rows in a grid-stride loop; each block
@@ -180,7 +112,7 @@ __global__ static void head_rows(const float *Z, const float *Y, size_t n, int L
     __shared__ double sum[HEAD_THREADS];
     double s = 0.0;
     FOR_EACH(i, n)
-    s += head_row(head, Z + reel_at(i, L, 0), Y ? Y + reel_at(i, L, 0) : NULL, L, scale,
+    s += rk_head_row(head, Z + reel_at(i, L, 0), Y ? Y + reel_at(i, L, 0) : NULL, L, scale,
                   G ? G + reel_at(i, L, 0) : NULL, P ? P + reel_at(i, L, 0) : NULL);
     sum[threadIdx.x] = s;
     __syncthreads();
@@ -233,9 +165,8 @@ __global__ static void check_grads(const float *g, size_t n, long long step, lon
         atomicCAS((unsigned long long *)bad_step, 0ULL, (unsigned long long)step);
 }
 
-/* torch.optim.AdamW on the flat buffer, rounded as the CPU backend's float
- * code (reel_cpu_adamw, built without contraction): explicit
- * round-to-nearest operations, so nvcc fuses no multiply-add. Nothing once a
+/* torch.optim.AdamW on the flat buffer (rk_adamw_one, rounded as the CPU
+ * backend's code: explicit round-to-nearest operations, nothing fused). Nothing once a
  * step was bad (*bad_step set by head_finish or check_grads); then the
  * first thread also copies the bad step's number to the host-mapped
  * `seen`, so that train_step can report it without waiting for the device. */
@@ -251,31 +182,14 @@ __global__ static void adamw(float *p, const float *g, float *m, float *v, size_
         }
         return;
     }
+    rk_adamw_k k = {decay, b1, c1, b2, c2, step_size, bc2_sqrt, eps};
     FOR_EACH(i, n)
     {
-        float pi = __fmul_rn(p[i], decay), gi = g[i];
-        float mi = __fadd_rn(__fmul_rn(m[i], b1), __fmul_rn(gi, c1));
-        float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(gi, gi), c2));
+        float mi = m[i], vi = v[i];
+        p[i] = rk_adamw_one(p[i], g[i], &mi, &vi, &k);
         m[i] = mi;
         v[i] = vi;
-        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2_sqrt), eps);
-        p[i] = __fsub_rn(pi, __fmul_rn(step_size, __fdiv_rn(mi, denom)));
     }
-}
-
-/* The moving average of the parameters, in the CPU backend's double
- * arithmetic: explicit round-to-nearest operations, so nvcc fuses nothing
- * and the GPU's sums equal the CPU's for the same parameters. */
-__global__ static void avg_update_kernel(double *sum, const float *p, size_t n, double a)
-{
-    FOR_EACH(i, n)
-    sum[i] = __dadd_rn(__dmul_rn(a, sum[i]), __dmul_rn(__dadd_rn(1.0, -a), (double)p[i]));
-}
-
-__global__ static void avg_get_kernel(const double *sum, size_t n, double weight, float *out)
-{
-    FOR_EACH(i, n)
-    out[i] = (float)__ddiv_rn(sum[i], weight);
 }
 
 static unsigned blocks_for(size_t n, unsigned threads) { return reel_kernel_blocks(n, threads); }
@@ -305,6 +219,11 @@ typedef struct {
     size_t eval_cap;     /* eval chunk rows, allocated when first used: */
     float *ex, *ey, *ea, *eb, *ep; /* inputs, targets, ping-pong, probabilities */
     double *eval_acc;
+    int device;        /* the CUDA device it lives on */
+    int *layers;       /* rk_fused_epoch's layer table (when first used) */
+    float *ep_f;       /* an epoch's AdamW step scalars, */
+    double *ep_a;      /* and its moving-average decays */
+    size_t ep_cap;     /* steps they hold */
 } gpu_net;
 
 static void gfree(void *p)
@@ -355,6 +274,9 @@ static void gpu_destroy(void *p)
     gfree(c->batch_loss);
     free_eval(c);
     gfree(c->eval_acc);
+    gfree(c->layers);
+    gfree(c->ep_f);
+    gfree(c->ep_a);
     if (c->blas)
         cublasDestroy(c->blas);
     if (c->stream)
@@ -461,6 +383,12 @@ static void *gpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
         return NULL;
     }
     c->spec = *spec;
+    c->device = reel_cuda_selected();
+    if (cudaSetDevice(c->device) != cudaSuccess) {
+        fail(err, "CUDA device %d cannot be used", c->device);
+        free(c);
+        return NULL;
+    }
     if (setup(c, err)) {
         gpu_destroy(c);
         return NULL;
@@ -655,14 +583,14 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
                     c->n_order);
     if (reserve(c, n, err))
         return -1;
+    int nb = (int)n;
     if (c->seen_bad && *(volatile long long *)c->seen_bad) {
         if (loss) /* an earlier step was bad (first_bad_step says which): this one would update nothing */
             *loss = NAN;
         return 1;
     }
-    int nb = (int)n;
-    gather_rows<<<blocks_for(n * (s->d + s->L), 256), 256, 0, c->stream>>>(c->X, c->Y, c->order, start, n, s->d,
-                                                                             s->L, c->xb, c->yb);
+    rk_gather_rows<<<blocks_for(n * (s->d + s->L), 256), 256, 0, c->stream>>>(c->X, c->Y, c->order, start, nb,
+                                                                                (int)s->d, (int)s->L, c->xb, c->yb);
     LAUNCH_OK();
     const float *logits;
     if (forward(c, c->xb, nb, c->H, &logits, err))
@@ -769,8 +697,8 @@ static int gpu_avg_update(void *p, double a, reel_error *err)
     gpu_net *c = (gpu_net *)p;
     if (avg_alloc(c, err))
         return -1;
-    avg_update_kernel<<<blocks_for(c->spec.n_params, 256), 256, 0, c->stream>>>(c->avg_sum, c->params,
-                                                                                 c->spec.n_params, a);
+    rk_avg_update<<<blocks_for(c->spec.n_params, 256), 256, 0, c->stream>>>(c->avg_sum, c->params,
+                                                                             c->spec.n_params, a);
     LAUNCH_OK();
     return 0;
 }
@@ -780,8 +708,8 @@ static int gpu_get_avg(void *p, double weight, float *out, reel_error *err)
     gpu_net *c = (gpu_net *)p;
     if (avg_alloc(c, err))
         return -1;
-    avg_get_kernel<<<blocks_for(c->spec.n_params, 256), 256, 0, c->stream>>>(c->avg_sum, c->spec.n_params, weight,
-                                                                              c->avg_out);
+    rk_avg_get<<<blocks_for(c->spec.n_params, 256), 256, 0, c->stream>>>(c->avg_sum, c->spec.n_params, weight,
+                                                                          c->avg_out);
     LAUNCH_OK();
     return copy_flat(c, out, c->avg_out, cudaMemcpyDeviceToHost, err);
 }
@@ -853,10 +781,166 @@ static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
     return gpu_eval((gpu_net *)p, X, Y, n, loss, P, err);
 }
 
-extern "C" const reel_nn_backend reel_nn_cuda_backend = {
-    "cuda",          gpu_create,        gpu_set_params,     gpu_get_params, gpu_get_grads,
-    gpu_set_data,    gpu_set_order,     gpu_train_step,     gpu_take_loss_sum, gpu_first_bad_step,
-    gpu_get_moments, gpu_set_moments,   gpu_avg_update,     gpu_get_avg,    gpu_get_avg_sum,
-    gpu_set_avg_sum, gpu_predict,       gpu_eval_loss,      gpu_destroy,
-    NULL, /* train_epoch: the steps one by one */
-};
+/* ------------------------------------------------------ the fused epoch */
+
+#define FUSED_ROWS 256 /* RK_FUSED_ROWS */
+#define FUSED_T 256    /* RK_FUSED_T: the fused kernel's block */
+
+/* The shared memory a fused step of `batch` rows needs beyond the kernel's
+ * static arrays (the batch, every layer's output, L, two gradient rows). */
+static size_t fused_bytes(const reel_nn_spec *s, size_t batch)
+{
+    size_t w = s->d + s->L + 2 * s->max_width;
+    for (size_t l = 0; l < s->n_layers; l++)
+        w += s->layer[l].out;
+    return batch * w * sizeof(float);
+}
+
+/* Whether the fused kernel takes this batch here; raises the kernel's
+ * dynamic shared memory limit when it must. */
+static int fused_fits(gpu_net *c, size_t batch)
+{
+    int optin = 0;
+    size_t need = fused_bytes(&c->spec, batch);
+    size_t fixed = FUSED_ROWS * sizeof(double) + FUSED_T * sizeof(int) + 64;
+    if (getenv("REEL_NO_FUSED") || batch > FUSED_ROWS || c->spec.n_params >= 0x7fffffff || c->n_order >= 0x7fffffff ||
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, c->device) != cudaSuccess ||
+        need + fixed > (size_t)optin) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    if (need > 48 * 1024 &&
+        cudaFuncSetAttribute(rk_fused_epoch, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return 1;
+}
+
+static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long first_step, const double *avg_a,
+                           reel_error *err)
+{
+    gpu_net *c = (gpu_net *)p;
+    const reel_nn_spec *s = &c->spec;
+    size_t n = c->n_order;
+    if (batch == 0 || n == 0)
+        return fail(err, "train epoch: batch %zu over a row order of %zu", batch, n);
+    size_t steps = (n + batch - 1) / batch;
+    if (!fused_fits(c, batch)) { /* cuBLAS, step by step */
+        for (size_t k = 0; k < steps; k++) {
+            size_t start = k * batch, m = n - start < batch ? n - start : batch;
+            int r = gpu_train_step(c, start, m, opt, first_step + (long)k + 1, NULL, err);
+            if (r != 0)
+                return r;
+            if (avg_a && avg_a[k] >= 0 && gpu_avg_update(c, avg_a[k], err))
+                return -1;
+        }
+        long bad = 0;
+        return gpu_first_bad_step(c, &bad, err) ? -1 : bad != 0;
+    }
+    if (avg_a && avg_alloc(c, err))
+        return -1;
+    if (!c->layers && gmalloc((void **)&c->layers, RK_LY * s->n_layers * sizeof(int), "the layer table", err))
+        return -1;
+    if (steps > c->ep_cap) {
+        CUDA_OK(cudaStreamSynchronize(c->stream));
+        gfree(c->ep_f);
+        gfree(c->ep_a);
+        c->ep_f = NULL;
+        c->ep_a = NULL;
+        c->ep_cap = 0;
+        if (dalloc(&c->ep_f, 2 * steps, "an epoch's step scalars", err) ||
+            gmalloc((void **)&c->ep_a, steps * sizeof(double), "an epoch's step scalars", err))
+            return -1;
+        c->ep_cap = steps;
+    }
+    /* host staging: the copies are ordered on the stream, and waited for
+     * below before these buffers go */
+    int table[RK_LY * REEL_NN_MAX_LAYERS];
+    size_t h = batch * s->d;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const reel_nn_layer *ly = &s->layer[l];
+        int *t = table + RK_LY * l;
+        t[RK_LY_IN] = (int)ly->in;
+        t[RK_LY_OUT] = (int)ly->out;
+        t[RK_LY_ACT] = (int)ly->act;
+        t[RK_LY_H] = (int)h;
+        t[RK_LY_W] = (int)ly->w_off;
+        t[RK_LY_B] = (int)ly->b_off;
+        h += batch * ly->out;
+    }
+    float *f = (float *)malloc(2 * steps * sizeof *f);
+    if (!f)
+        return fail(err, "out of memory");
+    float decay = 0, b1 = 0, c1 = 0, b2 = 0, c2 = 0, eps = 0;
+    for (size_t k = 0; k < steps; k++) {
+        long step = first_step + (long)k + 1;
+        double t1 = 1.0 - pow(opt->beta1, (double)step), t2 = 1.0 - pow(opt->beta2, (double)step);
+        f[k] = (float)(opt->lr / t1);
+        f[steps + k] = (float)sqrt(t2);
+    }
+    decay = (float)(1.0 - opt->lr * opt->weight_decay);
+    b1 = (float)opt->beta1;
+    c1 = (float)(1.0 - opt->beta1);
+    b2 = (float)opt->beta2;
+    c2 = (float)(1.0 - opt->beta2);
+    eps = (float)opt->eps;
+    cudaError_t e = cudaMemcpyAsync(c->layers, table, RK_LY * s->n_layers * sizeof(int), cudaMemcpyHostToDevice,
+                                    c->stream);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(c->ep_f, f, 2 * steps * sizeof *f, cudaMemcpyHostToDevice, c->stream);
+    if (e == cudaSuccess && avg_a)
+        e = cudaMemcpyAsync(c->ep_a, avg_a, steps * sizeof *avg_a, cudaMemcpyHostToDevice, c->stream);
+    if (e == cudaSuccess) {
+        rk_fused_epoch<<<1, FUSED_T, fused_bytes(s, batch), c->stream>>>(
+            c->X, c->Y, c->order, (int)n, (int)batch, (int)s->d, (int)s->L, (int)s->head, (int)s->n_layers,
+            c->layers, (int)s->max_width, c->params, c->grads, c->m, c->v, (rk_u64)s->n_params, decay, b1, c1, b2,
+            c2, eps, c->ep_f, c->ep_a, avg_a ? c->avg_sum : NULL, (rk_i64)first_step, c->batch_loss, c->loss_acc,
+            c->bad_step);
+        e = cudaGetLastError();
+    }
+    long long bad = 0;
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(&bad, c->bad_step, sizeof bad, cudaMemcpyDeviceToHost, c->stream);
+    cudaError_t w = cudaStreamSynchronize(c->stream); /* the staging buffers may go now */
+    free(f);
+    CUDA_OK(e);
+    CUDA_OK(w);
+    return bad != 0;
+}
+
+/* The plugin's one entry point (util/cuda_plugin.h): the table filled by
+ * member name for the version the host speaks. */
+extern "C" __attribute__((visibility("default"))) int reel_cuda_plugin(int version, reel_cuda_plugin_table *p)
+{
+    if (version != REEL_CUDA_PLUGIN_VERSION || !p)
+        return -1;
+    memset(p, 0, sizeof *p);
+    p->version = REEL_CUDA_PLUGIN_VERSION;
+    p->device_count = reel_cuda_device_count;
+    p->query = reel_cuda_query;
+    p->absent_reason = reel_cuda_absent_reason;
+    p->select = reel_cuda_select;
+    reel_nn_backend *b = &p->backend;
+    b->name = "cuda";
+    b->create = gpu_create;
+    b->set_params = gpu_set_params;
+    b->get_params = gpu_get_params;
+    b->get_grads = gpu_get_grads;
+    b->set_data = gpu_set_data;
+    b->set_order = gpu_set_order;
+    b->train_step = gpu_train_step;
+    b->take_loss_sum = gpu_take_loss_sum;
+    b->first_bad_step = gpu_first_bad_step;
+    b->get_moments = gpu_get_moments;
+    b->set_moments = gpu_set_moments;
+    b->avg_update = gpu_avg_update;
+    b->get_avg = gpu_get_avg;
+    b->get_avg_sum = gpu_get_avg_sum;
+    b->set_avg_sum = gpu_set_avg_sum;
+    b->predict = gpu_predict;
+    b->eval_loss = gpu_eval_loss;
+    b->destroy = gpu_destroy;
+    b->train_epoch = gpu_train_epoch;
+    return 0;
+}

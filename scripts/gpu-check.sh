@@ -25,6 +25,8 @@ if [ "${1:-}" = "--dry-run" ]; then
   echo "  4. compute-sanitizer memcheck and racecheck over test_nn_devices (compute-sanitizer: $(have compute-sanitizer))"
   if [ -f data/movies.csv ] && python3 -c "import torch" 2>/dev/null; then t=ready; else t="would be skipped: needs data/movies.csv and torch"; fi
   echo "  5. bench/bench_nets.py --device gpu ($t)"
+  if [ -f data/movies.csv ]; then t=ready; else t="would be skipped: needs data/movies.csv"; fi
+  echo "  6. bench/bench_devices.py --devices cpu,cuda: whole epochs in one launch (the fused kernel) vs the CPU backend ($t)"
   exit 0
 fi
 mkdir -p "$out"
@@ -45,7 +47,7 @@ status=0
 ./build-gpu/tests/test_nn_devices --jobs=1 --verbose 2>&1 | grep -E "nn_devices|backends|Synthesis" | tee "$out/nn_devices.log"
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
-    compute-sanitizer --tool "$tool" --error-exitcode 7 ./build-gpu/tests/test_nn_devices --jobs=1 \
+    REEL_TEST_ONLY=cuda compute-sanitizer --tool "$tool" --error-exitcode 7 ./build-gpu/tests/test_nn_devices --jobs=1 \
       >"$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || {
       echo "compute-sanitizer $tool: FAILED (see $out/sanitizer-$tool.log)"
       status=1
@@ -59,5 +61,9 @@ if [ -f data/movies.csv ] && python3 -c "import torch" 2>/dev/null; then
     2>&1 | tee "$out/bench_nets.log" || status=1
 else
   echo "bench_nets: skipped (needs data/movies.csv and a Python with torch)"
+fi
+if [ -f data/movies.csv ]; then # whole epochs in one launch; appended to the same log (8 files at most)
+  python3 bench/bench_devices.py --devices cpu,cuda --reel ./build-gpu/reel --reps 3 --epochs 2 \
+    2>&1 | tee -a "$out/bench_nets.log" || status=1
 fi
 exit $status

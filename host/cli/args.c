@@ -10,6 +10,7 @@
 
 #include "dist/dist.h"
 #include "eval/decision.h"
+#include "models/model.h"
 #include "nn/device.h"
 
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
@@ -29,6 +30,17 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
         fprintf(fp, "  %-28s %s\n", left, o->help);
     }
     fprintf(fp, "  %-28s %s\n", "--help", "show this help");
+}
+
+void reel_print_models(FILE *fp)
+{
+    fprintf(fp, "\nmodels (models/NAME.json; * compared by default):\n");
+    for (const char *const *name = reel_model_names(); *name; name++) {
+        const cJSON *def = reel_model_def(*name);
+        const cJSON *brief = cJSON_GetObjectItemCaseSensitive(def, "brief");
+        int dflt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def, "default_compare"));
+        fprintf(fp, "  %-14s %s%s\n", *name, dflt ? "* " : "  ", cJSON_IsString(brief) ? brief->valuestring : "");
+    }
 }
 
 static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_error *err)
@@ -173,7 +185,9 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
 
 int reel_common_apply(reel_common_opts *c, reel_error *err)
 {
-    if (reel_nn_device_check(c->device, err))
+    reel_dev_kind kind;
+    int index;
+    if (reel_nn_device_parse(c->device, &kind, &index, err)) /* the device itself: reel_device_for_models */
         return -1;
     if (c->tune_thresholds && strcmp(c->tune_thresholds, "per-label") && strcmp(c->tune_thresholds, "global"))
         return reel_fail(err, "--tune-thresholds must be per-label or global, got '%s'", c->tune_thresholds);
@@ -204,5 +218,30 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
+    return 0;
+}
+
+int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *const *models, size_t n,
+                           reel_error *err)
+{
+    if (strcmp(c->device, "auto") == 0 || strcmp(c->device, "cpu") == 0)
+        return 0;
+    char on[512] = "", off[512] = "";
+    size_t non = 0, noff = 0;
+    for (size_t i = 0; i < n; i++) {
+        const reel_model_kind *kind = reel_model_def_kind(models[i]);
+        int dev = kind && kind->device; /* only kinds that report a device train on one */
+        char *buf = dev ? on : off;
+        size_t *len = dev ? &non : &noff;
+        *len += (size_t)snprintf(buf + *len, *len < 512 ? 512 - *len : 0, "%s%s", *len ? ", " : "", models[i]);
+    }
+    if (non) {
+        reel_error e;
+        if (reel_nn_device_check(c->device, &e))
+            return reel_fail(err, "reel %s: %s", cmd, e.msg);
+    }
+    if (noff)
+        reel_log_msg(&c->log, REEL_LOG_INFO, "--device %s applies to the nets%s%s; ignored for %s (CPU only)",
+                     c->device, non ? ": " : "", on, off);
     return 0;
 }

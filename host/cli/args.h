@@ -39,6 +39,10 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
                reel_error *err);
 void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_optset *s);
 
+/* Every model definition with its one-line "brief", after a command's
+ * --help. */
+void reel_print_models(FILE *fp);
+
 /* Options every command that reads data shares. */
 typedef struct {
     reel_prepare_opts prep;
@@ -58,5 +62,10 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c);
 reel_log reel_cli_log(int quiet);
 /* Validates and applies (thread counts for OpenMP and BLAS; the log). */
 int reel_common_apply(reel_common_opts *c, reel_error *err);
+/* --device for the models a command runs (after reel_common_apply): the
+ * device must be there when one of them trains on a device; the others
+ * ignore it, which is logged. Errors start "reel CMD: ". */
+int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *const *models, size_t n,
+                           reel_error *err);
 
 #endif

@@ -24,7 +24,7 @@ static void print_devices(void)
                (g.driver_version % 1000) / 10, g.runtime_version / 1000, (g.runtime_version % 1000) / 10,
                nc > 1 ? " (and more CUDA devices)" : "");
     else
-        printf("gpu: no CUDA device (%s)\n", reel_gpu_absent_reason());
+        printf("gpu: no CUDA device: %s\n", reel_gpu_absent_reason());
     int no = reel_opencl_count();
     if (no == 0)
         printf("opencl: no device (%s)\n", reel_opencl_absent_reason());

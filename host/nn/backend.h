@@ -94,7 +94,7 @@ typedef struct reel_nn_backend {
                        reel_error *err);
 } reel_nn_backend;
 
-/* The CUDA backend from the plugin (util/gpu.h), or NULL. */
+/* The CUDA backend from the plugin (util/gpu.c, util/cuda_plugin.h), or NULL. */
 const reel_nn_backend *reel_nn_gpu_backend(void);
 
 extern const reel_nn_backend reel_nn_cpu_backend;

@@ -13,7 +13,6 @@
 #endif
 
 #include "nn/backend.h"
-#include "util/gpu.h"
 #include "nn/cpu_ops.h"
 
 #define CHUNK 256 /* rows per predict chunk */
@@ -419,8 +418,3 @@ const reel_nn_backend reel_nn_cpu_backend = {
     .eval_loss = cpu_eval_loss,
     .destroy = cpu_destroy,
 };
-
-const reel_nn_backend *reel_nn_gpu_backend(void)
-{
-    return (const reel_nn_backend *)reel_gpu_symbol("reel_nn_cuda_backend");
-}

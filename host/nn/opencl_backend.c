@@ -854,7 +854,7 @@ static size_t fused_floats(const reel_nn_spec *s, size_t batch)
 /* Whether the fused kernel takes this net at this batch size here. */
 static int fused_fits(const cl_net *c, size_t batch)
 {
-    if (getenv("REEL_OPENCL_LAYERED")) /* for comparisons: the layered path only */
+    if (getenv("REEL_NO_FUSED")) /* for comparisons: the step kernels only */
         return 0;
     size_t need = fused_floats(&c->spec, batch) * sizeof(float) + FUSED_STATIC;
     return batch <= FUSED_ROWS && c->spec.n_params < 0x7fffffff && need <= c->d->local_mem;

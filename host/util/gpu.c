@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "util/gpu.h"
 
+#include "util/cuda_plugin.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,24 +72,58 @@ static void *load(void)
     return plugin;
 }
 
-void *reel_gpu_symbol(const char *name) { return load() ? dlsym(plugin, name) : NULL; }
+static reel_cuda_plugin_table table;
+static int have_table;
+
+/* The plugin's table, or NULL (the reason says why). */
+static const reel_cuda_plugin_table *plugin_table(void)
+{
+    static int asked;
+    if (asked)
+        return have_table ? &table : NULL;
+    asked = 1;
+    if (!load())
+        return NULL;
+    reel_cuda_plugin_fn entry = (reel_cuda_plugin_fn)dlsym(plugin, REEL_CUDA_PLUGIN_ENTRY);
+    if (!entry || entry(REEL_CUDA_PLUGIN_VERSION, &table) != 0 || table.version != REEL_CUDA_PLUGIN_VERSION) {
+        snprintf(reason, sizeof reason,
+                 "the CUDA plugin libreel_cuda.so is from another version of reel (this one needs plugin "
+                 "interface %d): rebuild it",
+                 REEL_CUDA_PLUGIN_VERSION);
+        return NULL;
+    }
+    have_table = 1;
+    return &table;
+}
 
 int reel_gpu_count(void)
 {
-    int (*count)(void) = (int (*)(void))reel_gpu_symbol("reel_cuda_device_count");
-    return count ? count() : 0;
+    const reel_cuda_plugin_table *p = plugin_table();
+    return p ? p->device_count() : 0;
 }
 
 int reel_gpu_query(reel_gpu_info *info)
 {
-    int (*query)(reel_gpu_info *) = (int (*)(reel_gpu_info *))reel_gpu_symbol("reel_cuda_query");
-    return query ? query(info) : -1;
+    const reel_cuda_plugin_table *p = plugin_table();
+    return p ? p->query(info) : -1;
 }
 
 const char *reel_gpu_absent_reason(void)
 {
-    const char *(*why)(void) = (const char *(*)(void))reel_gpu_symbol("reel_cuda_absent_reason");
-    return why ? why() : reason;
+    const reel_cuda_plugin_table *p = plugin_table();
+    return p ? p->absent_reason() : reason;
+}
+
+int reel_gpu_select(int device)
+{
+    const reel_cuda_plugin_table *p = plugin_table();
+    return p ? p->select(device) : -1;
+}
+
+const reel_nn_backend *reel_nn_gpu_backend(void)
+{
+    const reel_cuda_plugin_table *p = plugin_table();
+    return p ? &p->backend : NULL;
 }
 #else
 int reel_gpu_count(void) { return 0; }
@@ -97,9 +133,10 @@ int reel_gpu_query(reel_gpu_info *info)
     return -1;
 }
 const char *reel_gpu_absent_reason(void) { return "this reel was built without CUDA (nvcc not found)"; }
-void *reel_gpu_symbol(const char *name)
+int reel_gpu_select(int device)
 {
-    (void)name;
-    return NULL;
+    (void)device;
+    return -1;
 }
+const reel_nn_backend *reel_nn_gpu_backend(void) { return NULL; }
 #endif

@@ -17,12 +17,13 @@ typedef struct {
 
 /* Number of usable CUDA devices (0 when built without CUDA or none found). */
 int reel_gpu_count(void);
-/* Fills info for device 0; -1 when there is none. */
+/* Fills info for the selected device (0 unless reel_gpu_select); -1 when
+ * there is none. */
 int reel_gpu_query(reel_gpu_info *info);
 /* Why there is no GPU, for messages. */
 const char *reel_gpu_absent_reason(void);
-/* A symbol of the CUDA plugin (libreel_cuda.so), or NULL when it is not
- * built or cannot be loaded. */
-void *reel_gpu_symbol(const char *name);
+/* The CUDA device later nets are created on: 0, or -1 when there is no
+ * such device. */
+int reel_gpu_select(int device);
 
 #endif
