@@ -139,3 +139,135 @@ Test(ux, compare_takes_net_training_flags)
     free(out);
     free(err);
 }
+
+/* A tree saved from small_csv(), for predict. */
+static const char *saved_tree(void)
+{
+    const char *model = tmp_path("ux_tree.safetensors");
+    char *out, *err;
+    int rc = reel(&out, &err, "train --model tree --data %s --labels L1,L2,L3 --id name --save %s --quiet",
+                  small_csv(), model);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+    return model;
+}
+
+Test(ux, predict_imputes_absent_columns_when_asked)
+{
+    const char *model = saved_tree();
+    const char *csv = tmp_write("ux_noa.csv", "name,b\nx,10\ny,90\n");
+    char *out, *err;
+    int rc = reel(&out, &err, "predict --model-file %s --data %s", model, csv);
+    cr_expect_eq(rc, 1);
+    cr_expect(strstr(err, "missing 2 columns the model needs: a, colour (--missing-columns impute"), "%s", err);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "predict --model-file %s --data %s --missing-columns impute --format csv", model, csv);
+    cr_expect_eq(rc, 0, "%s", err);
+    cr_expect(strstr(err, "warning: ") && strstr(err, "lacks 2 columns the model needs, treated as all missing: a, "
+                                                       "colour"), "%s", err);
+    cr_expect(strncmp(out, "name,predicted,p_L1,p_L2,p_L3\nx,", 32) == 0, "%s", out);
+    free(out);
+    free(err);
+    rc = reel(&out, &err, "predict --model-file %s --data %s --missing-columns maybe", model, csv);
+    cr_expect_eq(rc, 2);
+    free(out);
+    free(err);
+}
+
+Test(ux, predict_csv_is_one_format)
+{
+    const char *model = saved_tree();
+    const char *labelled = tmp_write("ux_lab.csv", "name,a,b,colour,L1,L2,L3\nx,70,10,red,1,0,0\ny,20,90,,0,1,1\n");
+    const char *bare = tmp_write("ux_bare.csv", "name,a,b,colour\nx,70,10,red\ny,20,90,\n");
+    const char *out_file = tmp_path("ux_preds.csv");
+    char *out, *err;
+    /* stdout and --out: the same bytes */
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model, labelled), 0, "%s", err);
+    free(err);
+    cr_assert_eq(reel(NULL, &err, "predict --model-file %s --data %s --out %s", model, labelled, out_file), 0, "%s",
+                 err);
+    char *file = reel_read_file(out_file, NULL, NULL);
+    cr_assert_not_null(file);
+    cr_expect_str_eq(out, file);
+    cr_expect(strncmp(out, "name,true,predicted,", 20) == 0, "%s", out);
+    free(out);
+    free(err);
+    free(file);
+    /* no labels: no "true" column */
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model, bare), 0, "%s", err);
+    cr_expect(strncmp(out, "name,predicted,p_L1", 19) == 0, "%s", out);
+    cr_expect(!strstr(err, "no scores"), "no labels, nothing to explain: %s", err);
+    free(out);
+    free(err);
+    /* labels that cannot be read: say why there are no scores */
+    const char *yes = tmp_write("ux_yes.csv", "name,a,b,colour,L1,L2,L3\nx,70,10,red,yes,0,0\n");
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s", model, yes), 0, "%s", err);
+    cr_expect(strstr(err, "no scores: line 2: label column 'L1' holds 'yes', not 0 or 1"), "%s", err);
+    free(out);
+    free(err);
+    /* a model trained with --label-column scores rows that have that column */
+    const char *listed = tmp_write("ux_listed.csv", "a,b,g\n70,10,L1\n20,90,L2|L3\n60,50,L1 | L2\n10,10,L3\n"
+                                                    "80,80,L1|L2\n30,40,L3\n75,20,L1\n15,95,L2\n");
+    const char *model2 = tmp_path("ux_tree2.safetensors");
+    cr_assert_eq(reel(&out, &err, "train --model tree --data %s --label-column g --save %s --quiet --test-fraction 0 "
+                      "--valid-fraction 0", listed, model2), 0, "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model2, listed), 0, "%s", err);
+    cr_expect(strstr(err, "8 rows with labels: samples-F1"), "%s", err);
+    cr_expect(strncmp(out, "line,true,predicted,p_L1,p_L2,p_L3\n2,\"L1\",", 40) == 0, "%s", out);
+    free(out);
+    free(err);
+}
+
+/* Noisy data where permutation importance on a few validation rows often
+ * picks a set that scores worse than every feature. */
+static const char *noisy_csv(unsigned seed)
+{
+    static char csv[65536];
+    strcpy(csv, "a,b,c,d,e,L1,L2\n");
+    unsigned s = seed;
+    for (int i = 0; i < 150; i++) {
+        double v[7];
+        for (int k = 0; k < 7; k++) {
+            s = s * 1103515245u + 12345u;
+            v[k] = (double)((s >> 8) % 1000) / 1000.0;
+        }
+        sprintf(csv + strlen(csv), "%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d\n", v[0], v[1], v[2], v[3], v[4],
+                v[0] + 0.3 * v[5] > 0.6, v[1] + 0.5 * v[2] + 0.4 * v[6] > 0.8);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "ux_noisy%u.csv", seed);
+    return tmp_write(name, csv);
+}
+
+Test(ux, selection_never_scores_below_every_feature)
+{
+    int rejections = 0;
+    for (unsigned seed = 1; seed <= 8; seed++) {
+        char *out, *err;
+        int rc = reel(&out, &err, "select --model knn --method permutation --data %s --labels L1,L2 --format json "
+                      "--quiet --keep-unlabeled", noisy_csv(seed));
+        cr_assert_eq(rc, 0, "%s", err);
+        cJSON *doc = cJSON_Parse(out);
+        cr_assert_not_null(doc, "%s", out);
+        double ref = cJSON_GetObjectItem(doc, "reference_score")->valuedouble;
+        double sel = cJSON_GetObjectItem(doc, "selected_score")->valuedouble;
+        cr_expect(sel >= ref, "seed %u: selected %.4f below every feature's %.4f", seed, sel, ref);
+        const cJSON *rej = cJSON_GetObjectItem(doc, "rejected");
+        cr_assert_not_null(rej, "the document always says whether a choice was rejected");
+        if (cJSON_IsObject(rej)) {
+            rejections++;
+            cr_expect(cJSON_GetObjectItem(rej, "score")->valuedouble < ref);
+            cr_expect(cJSON_GetArraySize(cJSON_GetObjectItem(rej, "dropped")) > 0);
+            cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "dropped")), 0, "every feature kept");
+            cr_expect_eq(sel, ref);
+        }
+        cJSON_Delete(doc);
+        free(out);
+        free(err);
+    }
+    cr_expect(rejections > 0, "the data should make permutation choose a worse set at least once");
+}

@@ -46,7 +46,7 @@ static reel_search_result run_search(reel_prepared *p, const char *strategy, int
     cr_assert_eq(reel_scorer_init(&sc, p, "prior", "samples-f1", folds, 9, "cpu", &err), 0, "%s", err.msg);
     cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.3, 0.5, 0.7]}");
     cJSON *base = cJSON_CreateObject();
-    reel_search_opts o = {strategy, budget, 2, NULL};
+    reel_search_opts o = {strategy, budget, 2, NULL, NULL};
     reel_search_result r;
     cr_assert_eq(reel_search(&sc, grid, base, &o, &r, &err), 0, "%s", err.msg);
     cJSON_Delete(grid);
@@ -106,7 +106,7 @@ Test(search, bad_grid_fails_before_fitting)
     reel_error err;
     cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
     cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 7]}");
-    reel_search_opts o = {"grid", 0, 1, NULL};
+    reel_search_opts o = {"grid", 0, 1, NULL, NULL};
     reel_search_result r;
     cr_expect_neq(reel_search(&sc, grid, NULL, &o, &r, &err), 0);
     cr_expect(strstr(err.msg, "key 'threshold' must be a number >= 0 and <= 1; got 7"), "%s", err.msg);
@@ -129,7 +129,7 @@ Test(search, interrupt_stops_before_the_next_fit)
     reel_error err;
     cr_assert_eq(reel_scorer_init(&sc, &p, "prior", "samples-f1", 0, 9, "cpu", &err), 0);
     cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.2, 0.3]}");
-    reel_search_opts o = {"grid", 0, 1, NULL};
+    reel_search_opts o = {"grid", 0, 1, NULL, NULL};
     reel_search_result r;
     reel_interrupt_install();
     raise(SIGINT);

@@ -146,7 +146,7 @@ char *reel_search_params(const reel_data *data, const char *model, const char *g
                      : cJSON_Duplicate(cJSON_GetObjectItem(reel_model_def(model), "grid"), 1);
     if (!grid)
         goto done;
-    reel_search_opts so = {strategy, t.o.budget, t.o.threads, &t.log};
+    reel_search_opts so = {strategy, t.o.budget, t.o.threads, &t.log, NULL};
     if (reel_search(&sc, grid, base, &so, &res, &err))
         goto done;
     /* the best params, fitted on the training rows, scored once on the test rows */

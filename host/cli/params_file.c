@@ -1,6 +1,7 @@
 #include "cli/params_file.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "models/model.h"
 #include "util/fileio.h"
@@ -70,4 +71,21 @@ int reel_params_override(cJSON *params, const char *model, const char *key, doub
     cJSON_DeleteItemFromObjectCaseSensitive(params, key);
     cJSON_AddNumberToObject(params, key, value);
     return 1;
+}
+
+int reel_write_json_file(const char *path, const cJSON *doc, reel_error *err)
+{
+    char *text = cJSON_Print(doc);
+    size_t len = text ? strlen(text) : 0;
+    char *nl = text ? malloc(len + 2) : NULL;
+    if (!nl) {
+        cJSON_free(text);
+        return reel_fail(err, "%s: out of memory", path);
+    }
+    memcpy(nl, text, len);
+    memcpy(nl + len, "\n", 2);
+    int rc = reel_write_file_atomic(path, nl, err);
+    free(nl);
+    cJSON_free(text);
+    return rc;
 }

@@ -13,7 +13,7 @@
 #include "util/outputs.h"
 
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
-                           "[--format table|csv|json]";
+                           "[--format table|csv|json] [--missing-columns error|impute]";
 
 typedef struct {
     size_t k;
@@ -36,9 +36,179 @@ static const char *row_id(const reel_table *t, int id_col, size_t i, char *buf, 
     return buf;
 }
 
+/* True labels when the data has them: the training's 0/1 label columns,
+ * or its --label-column. NULL with why set when labels are there but
+ * cannot be read (why stays "" when the data has none). */
+static uint8_t *read_labels(const reel_model_file *mf, const reel_table *t, char *why, size_t size)
+{
+    size_t n = t->nrows, L = mf->model.L;
+    const cJSON *dsm = cJSON_GetObjectItemCaseSensitive(mf->meta, "dataset");
+    const cJSON *lc = cJSON_GetObjectItemCaseSensitive(dsm, "label_column");
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(dsm, "label_sep");
+    const char *sep = cJSON_IsString(ls) && *ls->valuestring ? ls->valuestring : "|";
+    int list_col = cJSON_IsString(lc) ? reel_table_find(t, lc->valuestring) : -1;
+    uint8_t *Y = calloc(n * L + 1, 1);
+    char buf[64];
+    if (list_col >= 0) { /* one column listing label names, as in training */
+        for (size_t i = 0; i < n; i++) {
+            char *cell = strdup(reel_table_cell(t, (size_t)list_col, i, buf, sizeof buf));
+            for (char *p = cell, *q; p; p = q) {
+                if ((q = strstr(p, sep))) {
+                    *q = '\0';
+                    q += strlen(sep);
+                }
+                while (*p == ' ')
+                    p++;
+                size_t len = strlen(p);
+                while (len && p[len - 1] == ' ')
+                    p[--len] = '\0';
+                size_t k = 0;
+                while (k < L && strcmp(mf->labels[k], p) != 0)
+                    k++;
+                if (*p && k == L) {
+                    snprintf(why, size, "line %zu: '%s' in column '%s' is not one of the model's labels", t->line[i],
+                             p, lc->valuestring);
+                    free(cell);
+                    free(Y);
+                    return NULL;
+                }
+                if (*p)
+                    Y[i * L + k] = 1;
+            }
+            free(cell);
+        }
+        return Y;
+    }
+    size_t present = 0;
+    const char *absent = NULL;
+    for (size_t k = 0; k < L; k++) {
+        int j = reel_table_find(t, mf->labels[k]);
+        if (j < 0) {
+            absent = absent ? absent : mf->labels[k];
+            continue;
+        }
+        present++;
+        for (size_t i = 0; i < n && Y; i++) {
+            double v = t->cols[j].type == REEL_COL_NUMERIC ? t->cols[j].num[i] : NAN;
+            if (v == 0.0 || v == 1.0) {
+                Y[i * L + k] = (uint8_t)v;
+                continue;
+            }
+            snprintf(why, size, "line %zu: label column '%s' holds '%s', not 0 or 1", t->line[i], mf->labels[k],
+                     reel_table_cell(t, (size_t)j, i, buf, sizeof buf));
+            free(Y);
+            Y = NULL;
+        }
+    }
+    if (Y && present == L)
+        return Y;
+    free(Y);
+    if (present == 0 && cJSON_IsString(lc))
+        snprintf(why, size, "the model was trained with --label-column %s, which the data lacks", lc->valuestring);
+    else if (present && !why[0])
+        snprintf(why, size, "the data has %zu of the %zu label columns (no '%s')", present, L, absent);
+    return NULL;
+}
+
+/* The model's features of every row of t into X (n x d), as in training:
+ * a source column at a time, each freed once transformed (unless it is the
+ * id or a label), so memory stays near one copy of the data. */
+static int features(const reel_model_file *mf, reel_table *t, int id_col, float *X, reel_error *err)
+{
+    size_t n = t->nrows, d = mf->pre.d, L = mf->model.L;
+    for (size_t k0 = 0, k1; k0 < d; k0 = k1) {
+        const char *src = mf->pre.f[k0].source;
+        for (k1 = k0 + 1; k1 < d && strcmp(mf->pre.f[k1].source, src) == 0; k1++)
+            ;
+        if (reel_preproc_transform_range(&mf->pre, t, NULL, n, k0, k1, X, err))
+            return -1;
+        int j = reel_table_find(t, src);
+        int is_label = 0;
+        for (size_t k = 0; k < L; k++)
+            is_label |= strcmp(mf->labels[k], src) == 0;
+        if (j != id_col && !is_label)
+            reel_table_release(t, (size_t)j);
+    }
+    if (mf->model.kind->standardize)
+        reel_preproc_standardize(&mf->pre, X, n);
+    return 0;
+}
+
+/* With --out and no --format: one line. */
+static void print_summary(const char *out, const uint8_t *pred, size_t n, size_t L)
+{
+    size_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < L; k++)
+            if (pred[i * L + k]) {
+                any++;
+                break;
+            }
+    printf("wrote %s: %zu rows, %zu with at least one predicted label\n", out, n, any);
+}
+
+static void print_json(const reel_model_file *mf, const reel_table *t, int id_col, const float *P,
+                       const uint8_t *pred)
+{
+    size_t n = t->nrows, L = mf->model.L;
+    char buf[64];
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", row_id(t, id_col, i, buf, sizeof buf));
+        cJSON *pl = cJSON_AddArrayToObject(o, "predicted");
+        cJSON *pr = cJSON_AddObjectToObject(o, "probabilities");
+        for (size_t k = 0; k < L; k++) {
+            if (pred[i * L + k])
+                cJSON_AddItemToArray(pl, cJSON_CreateString(mf->labels[k]));
+            cJSON_AddNumberToObject(pr, mf->labels[k], P[i * L + k]);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *js = cJSON_Print(arr);
+    printf("%s\n", js);
+    cJSON_free(js);
+    cJSON_Delete(arr);
+}
+
+/* One line per row: its id, its labels, and with top > 0 the top most
+ * probable labels. */
+static int print_table(const reel_model_file *mf, const reel_table *t, int id_col, const float *P,
+                       const uint8_t *pred, size_t top)
+{
+    size_t n = t->nrows, L = mf->model.L;
+    char buf[64];
+    ranked *rk = malloc((L ? L : 1) * sizeof *rk);
+    if (!rk)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        printf("%-40.40s ", row_id(t, id_col, i, buf, sizeof buf));
+        int any = 0;
+        for (size_t k = 0; k < L; k++)
+            if (pred[i * L + k]) {
+                printf("%s%s", any ? "|" : "", mf->labels[k]);
+                any = 1;
+            }
+        if (!any)
+            printf("(none)");
+        if (top > 0) {
+            for (size_t k = 0; k < L; k++)
+                rk[k] = (ranked){k, P[i * L + k]};
+            qsort(rk, L, sizeof *rk, by_p);
+            printf("   top:");
+            for (size_t q = 0; q < top && q < L; q++)
+                printf(" %s %.2f", mf->labels[rk[q].k], (double)rk[q].p);
+        }
+        printf("\n");
+    }
+    free(rk);
+    return 0;
+}
+
 int reel_cmd_predict(int argc, char **argv)
 {
-    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = NULL;
+    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = NULL,
+               *missing_columns = "error";
     int top = 0, quiet = 0, threads = REEL_OPT_UNSET;
     reel_optset s = {0};
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
@@ -48,6 +218,9 @@ int reel_cmd_predict(int argc, char **argv)
     reel_optset_add(&s, "top", OPT_INT, &top, "K", "also list the K most probable labels per row");
     reel_optset_add(&s, "format", OPT_STR, &format, "table|csv|json",
                     "stdout format (table; with --out, only a summary unless given)");
+    reel_optset_add(&s, "missing-columns", OPT_STR, &missing_columns, "error|impute",
+                    "a training column the data lacks: an error (default), or treated as all missing cells "
+                    "(imputed as in training, with a warning naming them)");
     reel_optset_add(&s, "threads", OPT_INT, &threads, "N", "CPU threads");
     reel_optset_add(&s, "quiet", OPT_FLAG, &quiet, NULL, "no progress on stderr");
     reel_error err = {{0}};
@@ -58,6 +231,8 @@ int reel_cmd_predict(int argc, char **argv)
         r = reel_fail(&err, "reel predict: --model-file and --data are required");
     if (r == 0 && format && strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
         r = reel_fail(&err, "reel predict: --format must be table, csv or json, got '%s'", format);
+    if (r == 0 && strcmp(missing_columns, "error") && strcmp(missing_columns, "impute"))
+        r = reel_fail(&err, "reel predict: --missing-columns must be error or impute, got '%s'", missing_columns);
     if (r == 0 && top < 0)
         r = reel_fail(&err, "reel predict: --top must be >= 0");
     if (r) {
@@ -91,8 +266,12 @@ int reel_cmd_predict(int argc, char **argv)
         return REEL_EXIT_RUNTIME;
     }
     size_t n = t.nrows, L = mf.model.L, d = mf.pre.d;
-    float *X = malloc(n * (d ? d : 1) * sizeof *X), *P = malloc(n * L * sizeof *P);
-    uint8_t *pred = malloc(n * L), *Y = NULL;
+    float *X = malloc((n ? n : 1) * (d ? d : 1) * sizeof *X), *P = malloc((n ? n : 1) * L * sizeof *P);
+    uint8_t *pred = malloc((n ? n : 1) * L), *Y = NULL;
+    if (!X || !P || !pred) {
+        reel_fail(&err, "out of memory for %zu rows", n);
+        goto done;
+    }
     if (!id) {
         const cJSON *dsm = cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset");
         const cJSON *idm = cJSON_GetObjectItemCaseSensitive(dsm, "id");
@@ -104,122 +283,45 @@ int reel_cmd_predict(int argc, char **argv)
         reel_fail(&err, "%s: --id column '%s' does not exist", data, id);
         goto done;
     }
-    if (reel_preproc_check_columns(&mf.pre, &t, &err))
-        goto done;
-    /* Transform a source column at a time and free it: memory stays near one copy of the data. */
-    for (size_t k0 = 0, k1; k0 < d; k0 = k1) {
-        const char *src = mf.pre.f[k0].source;
-        for (k1 = k0 + 1; k1 < d && strcmp(mf.pre.f[k1].source, src) == 0; k1++)
-            ;
-        if (reel_preproc_transform_range(&mf.pre, &t, NULL, n, k0, k1, X, &err))
+    if (strcmp(missing_columns, "impute") == 0) {
+        char list[1024];
+        size_t added;
+        if (reel_preproc_add_missing_columns(&mf.pre, &t, &added, list, sizeof list, &err))
             goto done;
-        int j = reel_table_find(&t, src);
-        int is_label = 0;
-        for (size_t k = 0; k < L; k++)
-            is_label |= strcmp(mf.labels[k], src) == 0;
-        if (j != id_col && !is_label)
-            reel_table_release(&t, (size_t)j);
+        if (added)
+            fprintf(stderr, "reel: warning: %s lacks %zu column%s the model needs, treated as all missing: %s\n",
+                    data, added, added > 1 ? "s" : "", list);
+    } else if (reel_preproc_check_columns(&mf.pre, &t, &err)) {
+        size_t len = strlen(err.msg);
+        snprintf(err.msg + len, sizeof err.msg - len, " (--missing-columns impute treats them as all missing)");
+        goto done;
     }
-    if (mf.model.kind->standardize)
-        reel_preproc_standardize(&mf.pre, X, n);
+    if (features(&mf, &t, id_col, X, &err))
+        goto done;
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
     reel_decision_apply(&mf.model.rule, P, n, pred);
 
-    /* True labels, when the new data has every label column as 0/1. */
-    Y = malloc(n * L);
-    for (size_t k = 0; k < L && Y; k++) {
-        int j = reel_table_find(&t, mf.labels[k]);
-        for (size_t i = 0; Y && i < n; i++) {
-            double v = (j >= 0 && t.cols[j].type == REEL_COL_NUMERIC) ? t.cols[j].num[i] : NAN;
-            if (v == 0.0 || v == 1.0)
-                Y[i * L + k] = (uint8_t)v;
-            else {
-                free(Y);
-                Y = NULL;
-            }
-        }
-    }
+    char why[512] = "";
+    Y = read_labels(&mf, &t, why, sizeof why);
     if (out) {
         reel_dataset view = {.table = t, .n = n, .L = L, .labels = mf.labels, .id_col = id_col};
-        size_t *rows = malloc(n * sizeof *rows);
-        for (size_t i = 0; i < n; i++)
-            rows[i] = i;
-        int bad = reel_write_predictions(out, &view, rows, n, Y, pred, P, &err);
-        free(rows);
-        if (bad)
+        if (reel_write_predictions(out, &view, NULL, n, Y, pred, P, &err))
             goto done;
     }
-    char buf[64];
-    ranked *rk = malloc(L * sizeof *rk);
     if (!format && out) {
-        size_t any = 0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < L; k++)
-                if (pred[i * L + k]) {
-                    any++;
-                    break;
-                }
-        printf("wrote %s: %zu rows, %zu with at least one predicted label\n", out, n, any);
+        print_summary(out, pred, n, L);
     } else if (format && strcmp(format, "json") == 0) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", row_id(&t, id_col, i, buf, sizeof buf));
-            cJSON *pl = cJSON_AddArrayToObject(o, "predicted");
-            cJSON *pr = cJSON_AddObjectToObject(o, "probabilities");
-            for (size_t k = 0; k < L; k++) {
-                if (pred[i * L + k])
-                    cJSON_AddItemToArray(pl, cJSON_CreateString(mf.labels[k]));
-                cJSON_AddNumberToObject(pr, mf.labels[k], P[i * L + k]);
-            }
-            cJSON_AddItemToArray(arr, o);
-        }
-        char *js = cJSON_Print(arr);
-        printf("%s\n", js);
-        cJSON_free(js);
-        cJSON_Delete(arr);
+        print_json(&mf, &t, id_col, P, pred);
     } else if (format && strcmp(format, "csv") == 0) {
-        printf("id,predicted");
-        for (size_t k = 0; k < L; k++)
-            printf(",p_%s", mf.labels[k]);
-        printf("\n");
-        for (size_t i = 0; i < n; i++) {
-            reel_csv_write_field(stdout, row_id(&t, id_col, i, buf, sizeof buf));
-            printf(",\"");
-            for (size_t k = 0, first = 1; k < L; k++)
-                if (pred[i * L + k]) {
-                    printf("%s%s", first ? "" : "|", mf.labels[k]);
-                    first = 0;
-                }
-            printf("\"");
-            for (size_t k = 0; k < L; k++)
-                printf(",%.6g", (double)P[i * L + k]);
-            printf("\n");
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            printf("%-40.40s ", row_id(&t, id_col, i, buf, sizeof buf));
-            int any = 0;
-            for (size_t k = 0; k < L; k++)
-                if (pred[i * L + k]) {
-                    printf("%s%s", any ? "|" : "", mf.labels[k]);
-                    any = 1;
-                }
-            if (!any)
-                printf("(none)");
-            if (top > 0) {
-                for (size_t k = 0; k < L; k++)
-                    rk[k] = (ranked){k, P[i * L + k]};
-                qsort(rk, L, sizeof *rk, by_p);
-                printf("   top:");
-                for (size_t q = 0; q < (size_t)top && q < L; q++)
-                    printf(" %s %.2f", mf.labels[rk[q].k], (double)rk[q].p);
-            }
-            printf("\n");
-        }
+        reel_dataset view = {.table = t, .n = n, .L = L, .labels = mf.labels, .id_col = id_col};
+        reel_predictions_csv(stdout, &view, NULL, n, Y, pred, P);
+    } else if (print_table(&mf, &t, id_col, P, pred, (size_t)top)) {
+        reel_fail(&err, "out of memory");
+        goto done;
     }
-    free(rk);
+    if (!Y && why[0])
+        fprintf(stderr, "reel: warning: no scores: %s\n", why);
     if (!quiet && Y) {
         reel_metrics m;
         reel_metrics_compute(&m, Y, pred, n, L);

@@ -164,6 +164,10 @@ int reel_cmd_train(int argc, char **argv)
         cJSON_DeleteItemFromObject(dataset, "features");
         if (p.ds.id_col >= 0)
             cJSON_AddStringToObject(dataset, "id", p.ds.table.cols[p.ds.id_col].name);
+        if (c.prep.data.label_column) { /* predict reads the labels the same way to score new rows */
+            cJSON_AddStringToObject(dataset, "label_column", c.prep.data.label_column);
+            cJSON_AddStringToObject(dataset, "label_sep", c.prep.data.label_sep ? c.prep.data.label_sep : "|");
+        }
         int bad = reel_model_file_save(save, &run.model, &p.pre, p.ds.labels, training, dataset, &err);
         cJSON_Delete(training);
         cJSON_Delete(dataset);
@@ -174,29 +178,25 @@ int reel_cmd_train(int argc, char **argv)
         if (!c.quiet)
             fprintf(stderr, "reel: saved %s\n", save);
     }
-    char *json = cJSON_Print(doc);
     int bad = 0;
     if (out) {
         char *path = reel_path_join(od.stage, "metrics.json"), *pp = reel_path_join(od.stage, "predictions.csv");
-        size_t len = strlen(json);
-        char *nl = malloc(len + 2);
-        memcpy(nl, json, len);
-        memcpy(nl + len, "\n", 2);
-        bad = reel_write_file_atomic(path, nl, &err) ||
+        bad = !path || !pp ? reel_fail(&err, "out of memory") : reel_write_json_file(path, doc, &err) ||
               reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err) ||
               reel_outdir_commit(&od, &err);
-        free(nl);
         free(path);
         free(pp);
     }
     if (!bad) {
-        if (strcmp(format, "json") == 0)
+        if (strcmp(format, "json") == 0) {
+            char *json = cJSON_Print(doc);
             printf("%s\n", json);
-        else
+            cJSON_free(json);
+        } else {
             print_result(&run, &p);
+        }
         rc = REEL_EXIT_OK;
     }
-    cJSON_free(json);
     cJSON_Delete(doc);
 done_run:
     reel_run_free(&run);

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/params_file.h"
 #include "eval/run.h"
+#include "tune/journal.h"
 #include "tune/search.h"
 #include "tune/select.h"
 #include "util/fileio.h"
@@ -83,15 +84,9 @@ static int write_json(const char *dir, const char *name, const cJSON *doc, reel_
 {
     if (reel_mkdir_p(dir, err))
         return -1;
-    char *path = reel_path_join(dir, name), *text = cJSON_Print(doc);
-    size_t len = strlen(text);
-    char *nl = malloc(len + 2);
-    memcpy(nl, text, len);
-    memcpy(nl + len, "\n", 2);
-    int rc = reel_write_file_atomic(path, nl, err);
-    free(nl);
+    char *path = reel_path_join(dir, name);
+    int rc = path ? reel_write_json_file(path, doc, err) : reel_fail(err, "out of memory");
     free(path);
-    cJSON_free(text);
     return rc;
 }
 
@@ -126,10 +121,21 @@ int reel_cmd_search(int argc, char **argv)
     reel_optset_add(&s, "grid", OPT_STR, &grid_file, "FILE", "JSON {param: [values]} (default: the model's grid)");
     reel_optset_add(&s, "strategy", OPT_STR, &strategy, "NAME", "one-at-a-time (default), coordinate, grid, random");
     reel_optset_add(&s, "budget", OPT_INT, &budget, "N", "random: number of trials");
+    const char *journal_file = NULL;
+    int resume = 0;
+    reel_optset_add(&s, "journal", OPT_STR, &journal_file, "FILE",
+                    "write every finished trial here (atomically, after each one)");
+    reel_optset_add(&s, "resume", OPT_FLAG, &resume, NULL,
+                    "take the trials --journal FILE already holds instead of fitting them again");
     int r = parse_tune("search", "--model NAME [data options] [--grid FILE] [--strategy S] [--budget N] "
-                       "[--folds K] [--metric M] [--out DIR] [--format table|json]", &s, &t, argc, argv);
+                       "[--folds K] [--metric M] [--out DIR] [--journal FILE [--resume]] [--format table|json]",
+                       &s, &t, argc, argv);
     if (r)
         return r == 1 ? REEL_EXIT_OK : REEL_EXIT_USAGE;
+    if (resume && !journal_file) {
+        fprintf(stderr, "reel search: --resume needs --journal FILE (the journal of the run to resume)\n");
+        return REEL_EXIT_USAGE;
+    }
     reel_error err = {{0}};
     if (budget != REEL_OPT_UNSET && budget < 1) {
         fprintf(stderr, "reel search: --budget must be >= 1 (trials of --strategy random), got %d\n", budget);
@@ -150,7 +156,8 @@ int reel_cmd_search(int argc, char **argv)
     reel_scorer sc;
     reel_search_result res = {0};
     reel_outdir od = {0};
-    int have_p = 0, have_sc = 0;
+    reel_journal journal;
+    int have_p = 0, have_sc = 0, have_journal = 0;
     if (!base || !grid)
         goto done;
     if (reel_prepare(&p, &t.c.prep, &err))
@@ -163,7 +170,25 @@ int reel_cmd_search(int argc, char **argv)
         goto done;
     have_sc = 1;
     sc.log = &t.c.log;
-    reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log};
+    reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
+    if (journal_file) {
+        /* what decides a trial's score; the grid and strategy may change */
+        cJSON *id = cJSON_CreateObject();
+        cJSON_AddStringToObject(id, "model", t.model);
+        cJSON_AddItemToObject(id, "dataset", reel_dataset_json(&p));
+        cJSON_AddNumberToObject(id, "seed", (double)t.c.prep.split.seed);
+        cJSON_AddNumberToObject(id, "test_fraction", t.c.prep.split.test_fraction);
+        cJSON_AddNumberToObject(id, "valid_fraction", t.c.prep.split.valid_fraction);
+        cJSON_AddNumberToObject(id, "folds", t.folds);
+        cJSON_AddStringToObject(id, "metric", t.metric);
+        cJSON_AddItemToObject(id, "base_params", cJSON_Duplicate(base, 1));
+        if (reel_journal_open(&journal, journal_file, id, resume, &err))
+            goto done;
+        have_journal = 1;
+        so.journal = &journal;
+        if (resume && !t.c.quiet)
+            fprintf(stderr, "reel search: resuming: %zu finished trials in %s\n", journal.resumed, journal_file);
+    }
     if (!t.c.quiet)
         fprintf(stderr, "reel search: %s, %s over %s, scored by %s on %s\n", t.model, strategy,
                 grid_file ? grid_file : "the model's grid", t.metric,
@@ -217,6 +242,8 @@ done:
         fprintf(stderr, "reel search: %s\n", err.msg);
     reel_outdir_abort(&od);
     reel_search_result_free(&res);
+    if (have_journal)
+        reel_journal_free(&journal);
     if (have_sc)
         reel_scorer_free(&sc);
     if (have_p)
@@ -275,9 +302,15 @@ int reel_cmd_select(int argc, char **argv)
     } else if (!bad) {
         printf("%-28s %10s  %s\n", "feature", "delta", "");
         for (size_t g = 0; g < res.n; g++)
-            printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta, res.f[g].dropped ? "dropped" : "kept");
+            printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta,
+                   res.f[g].dropped ? "dropped" : res.f[g].rejected ? "kept (dropping it was rejected)" : "kept");
         printf("\n%s %s: %.4f with every feature, %.4f with the %d kept; test %s %.4f\n", method, t.metric,
                res.reference, res.final_score, n_kept, t.metric, reel_metric_by_name(&met, t.metric));
+        if (cJSON_IsObject(cJSON_GetObjectItem(doc, "rejected")))
+            printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "
+                   "feature's %.4f: all are kept)\n", method,
+                   cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "rejected"), "dropped")),
+                   res.rejected_score, res.reference);
         if (t.out)
             printf("wrote %s/selection.json (use it with --features)\n", t.out);
     }

@@ -373,3 +373,26 @@ int reel_preproc_check_columns(const reel_preproc *pre, const reel_table *t, ree
                          missing)
              : 0;
 }
+
+int reel_preproc_add_missing_columns(const reel_preproc *pre, reel_table *t, size_t *added, char *list, size_t size,
+                                     reel_error *err)
+{
+    size_t len = 0;
+    *added = 0;
+    if (size)
+        list[0] = '\0';
+    for (size_t k = 0; k < pre->d; k++) {
+        const char *src = pre->f[k].source;
+        if (reel_table_find(t, src) >= 0)
+            continue;
+        /* one-hot groups come from a text column; numbers and their missing flags from a numeric one */
+        reel_coltype type = REEL_COL_NUMERIC;
+        for (size_t q = k; q < pre->d && strcmp(pre->f[q].source, src) == 0; q++)
+            if (pre->f[q].kind == REEL_FEAT_ONEHOT || pre->f[q].kind == REEL_FEAT_OTHER)
+                type = REEL_COL_TEXT;
+        if (reel_table_add_missing(t, src, type, err))
+            return -1;
+        len += (size_t)snprintf(list + len, len < size ? size - len : 0, "%s%s", (*added)++ ? ", " : "", src);
+    }
+    return 0;
+}

@@ -39,6 +39,11 @@ int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows
                      reel_error *err);
 /* Fails unless t holds every source column, naming all that are missing. */
 int reel_preproc_check_columns(const reel_preproc *p, const reel_table *t, reel_error *err);
+/* Adds each source column t lacks as a column of missing cells, so that the
+ * features impute them as in training; *added counts them and list (size
+ * bytes) names them. */
+int reel_preproc_add_missing_columns(const reel_preproc *p, reel_table *t, size_t *added, char *list, size_t size,
+                                     reel_error *err);
 /* X (n x d, row-major) for rows[0..n) of any table holding the source
  * columns (looked up by name; a missing column is an error). rows == NULL
  * means rows 0..n-1. */

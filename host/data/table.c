@@ -124,6 +124,33 @@ int reel_table_find(const reel_table *t, const char *name)
     return -1;
 }
 
+int reel_table_add_missing(reel_table *t, const char *name, reel_coltype type, reel_error *err)
+{
+    reel_column *cols = realloc(t->cols, (t->ncols + 1) * sizeof *cols);
+    if (!cols)
+        return reel_fail(err, "out of memory");
+    t->cols = cols;
+    reel_column *c = &cols[t->ncols];
+    memset(c, 0, sizeof *c);
+    c->type = type;
+    c->name = strdup(name);
+    c->n_missing = t->nrows;
+    reel_strdict_init(&c->dict);
+    size_t n = t->nrows ? t->nrows : 1;
+    if (type == REEL_COL_NUMERIC) {
+        if ((c->num = malloc(n * sizeof *c->num)))
+            for (size_t i = 0; i < t->nrows; i++)
+                c->num[i] = NAN;
+    } else if ((c->code = malloc(n * sizeof *c->code)))
+        for (size_t i = 0; i < t->nrows; i++)
+            c->code[i] = -1;
+    int hashed = t->names.n == t->ncols;
+    t->ncols++;
+    if (!c->name || (!c->num && !c->code) || (hashed && reel_strdict_intern(&t->names, name) < 0))
+        return reel_fail(err, "out of memory");
+    return 0;
+}
+
 void reel_table_release(reel_table *t, size_t col)
 {
     reel_column *c = &t->cols[col];

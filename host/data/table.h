@@ -47,6 +47,9 @@ void reel_table_release(reel_table *t, size_t col);
 /* Keeps only the rows where keep[row] is non-zero, in order. */
 void reel_table_filter_rows(reel_table *t, const uint8_t *keep);
 
+/* Appends a column of n missing cells (numeric or text). */
+int reel_table_add_missing(reel_table *t, const char *name, reel_coltype type, reel_error *err);
+
 /* Whether a cell's text means "missing". */
 int reel_is_missing_token(const char *s);
 

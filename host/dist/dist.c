@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dist/dist_internal.h"
+#include "util/timer.h"
 
 static int g_rank, g_size = 1;
 /* Set while a map runs over the ranks: maps inside its items run locally. */
@@ -34,7 +35,8 @@ void reel_blobs_free(reel_blob *b, size_t n)
 }
 
 /* Every item on this process's threads. */
-static int local_map(const reel_dist_job *job, int workers, int inner, reel_blob *res, reel_error *err)
+static int local_map(const reel_dist_job *job, int workers, int inner, reel_blob *res, double *item_s,
+                     reel_error *err)
 {
     size_t n = job->n, first = n;
     int failed = 0;
@@ -48,7 +50,11 @@ static int local_map(const reel_dist_job *job, int workers, int inner, reel_blob
             continue;
         reel_error e;
         reel_blob b = {0};
-        if (job->run(job->ctx, i, inner, &b, &e)) {
+        double t0 = reel_now();
+        int rc = job->run(job->ctx, i, inner, &b, &e);
+        if (item_s)
+            item_s[i] = reel_now() - t0;
+        if (rc) {
             free(b.data);
 #pragma omp critical(reel_dist)
             {
@@ -75,6 +81,23 @@ static int local_map(const reel_dist_job *job, int workers, int inner, reel_blob
     return 0;
 }
 
+static void write_stats(const char *path, const reel_dist_job *job, int workers, double wall, double bcast_s,
+                        const reel_blob *results, const double *item_s)
+{
+    FILE *fp = fopen(path, "a");
+    if (!fp)
+        return;
+    size_t bytes = 0;
+    for (size_t i = 0; i < job->n; i++)
+        bytes += results[i].len;
+    fprintf(fp, "{\"ranks\": %d, \"workers\": %d, \"items\": %zu, \"wall_s\": %.6f, \"bcast_s\": %.6f, "
+            "\"bytes\": %zu, \"item_s\": [", g_size, workers, job->n, wall, bcast_s, bytes);
+    for (size_t i = 0; i < job->n; i++)
+        fprintf(fp, "%s%.6f", i ? ", " : "", item_s[i]);
+    fprintf(fp, "]}\n");
+    fclose(fp);
+}
+
 int reel_dist_map(const reel_dist_job *job, reel_blob *results, reel_error *err)
 {
     memset(results, 0, job->n * sizeof *results);
@@ -85,11 +108,18 @@ int reel_dist_map(const reel_dist_job *job, reel_blob *results, reel_error *err)
     int threads = job->threads > 0 ? job->threads : 1;
     int par = threads > 1 && job->n > 1 && !job->whole;
     int workers = par ? threads : 1, inner = par ? 1 : threads;
-    int expect = 0;
-    if (g_size > 1 && atomic_compare_exchange_strong(&g_active, &expect, 1)) {
-        int rc = reel_dist_mpi_map(job, workers, inner, results, err);
+    /* REEL_DIST_STATS=FILE: rank 0 appends one JSON line per top-level map
+     * (items, ranks, wall, broadcast seconds and bytes, each item's seconds)
+     * for bench/bench_mpi.py's model of more ranks. */
+    const char *stats = getenv("REEL_DIST_STATS");
+    int expect = 0, top = atomic_compare_exchange_strong(&g_active, &expect, 1);
+    double *item_s = stats && top ? calloc(job->n, sizeof *item_s) : NULL, bcast_s = 0, t0 = reel_now();
+    int rc = top && g_size > 1 ? reel_dist_mpi_map(job, workers, inner, results, item_s, &bcast_s, err)
+                               : local_map(job, workers, inner, results, item_s, err);
+    if (top)
         atomic_store(&g_active, 0);
-        return rc;
-    }
-    return local_map(job, workers, inner, results, err);
+    if (item_s && rc == 0 && g_rank == 0)
+        write_stats(stats, job, workers, reel_now() - t0, bcast_s, results, item_s);
+    free(item_s);
+    return rc;
 }

@@ -9,7 +9,10 @@ int reel_dist_mpi_init(int *argc, char ***argv, int *rank, int *size);
 /* rc: the command's exit status; a rank that failed alone stops the job. */
 void reel_dist_mpi_finalize(int rc);
 const char *reel_dist_mpi_library(void);
-/* The map over ranks: `workers` threads per rank, each item on `inner` threads. */
-int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, reel_error *err);
+/* The map over ranks: `workers` threads per rank, each item on `inner`
+ * threads. On rank 0: each item's seconds into item_s (may be NULL), and
+ * the seconds spent broadcasting the results into *bcast_s. */
+int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, double *item_s,
+                      double *bcast_s, reel_error *err);
 
 #endif

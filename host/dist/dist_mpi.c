@@ -20,8 +20,11 @@ int reel_dist_mpi_init(int *argc, char ***argv, int *rank, int *size)
 }
 void reel_dist_mpi_finalize(int rc) { (void)rc; }
 const char *reel_dist_mpi_library(void) { return NULL; }
-int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, reel_error *err)
+int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, double *item_s,
+                      double *bcast_s, reel_error *err)
 {
+    (void)item_s;
+    (void)bcast_s;
     (void)job;
     (void)workers;
     (void)inner;
@@ -276,6 +279,7 @@ typedef struct {
     /* items each rank holds: held_item[r * slots + k], SIZE_MAX when empty */
     size_t *held_item;
     int slots;
+    double *item_s; /* each item's seconds (may be NULL) */
 } map_state;
 
 static void label_of(const map_state *m, size_t i, char *buf, size_t len)
@@ -324,9 +328,11 @@ static size_t take(map_state *m, int r)
 }
 
 /* An item's outcome from rank r (under m->mu). rc != 0: *b holds the message. */
-static void arrive(map_state *m, int r, size_t i, int rc, reel_blob *b)
+static void arrive(map_state *m, int r, size_t i, int rc, reel_blob *b, double seconds)
 {
     hold(m, r, i, 0);
+    if (m->item_s)
+        m->item_s[i] = seconds;
     m->arrived++;
     if (rc) {
         if (!m->stop) {
@@ -369,14 +375,16 @@ static void *coordinate(void *arg)
                 i = -1;
             MPI_Send(&i, 1, MPI_INT64_T, src, TAG_ITEM, MPI_COMM_WORLD);
         } else if (st.MPI_TAG == TAG_RES) {
-            int64_t head[2];
+            int64_t head[3];
+            double seconds;
             memcpy(head, buf, sizeof head);
+            memcpy(&seconds, &head[2], sizeof seconds);
             size_t len = (size_t)count - sizeof head;
             reel_blob b = {len ? malloc(len) : NULL, len};
             if (len)
                 memcpy(b.data, buf + sizeof head, len);
             pthread_mutex_lock(&m->mu);
-            arrive(m, src, (size_t)head[0], (int)head[1], &b);
+            arrive(m, src, (size_t)head[0], (int)head[1], &b, seconds);
             pthread_mutex_unlock(&m->mu);
         } else if (st.MPI_TAG == TAG_DONE) {
             done++;
@@ -424,7 +432,9 @@ static void work_root(map_state *m, int workers, int inner)
             break;
         reel_error e;
         reel_blob b = {0};
+        double t0 = MPI_Wtime();
         int rc = m->job->run(m->job->ctx, i, inner, &b, &e);
+        double seconds = MPI_Wtime() - t0;
         if (rc) {
             free(b.data);
             size_t n = strlen(e.msg) + 1;
@@ -433,7 +443,7 @@ static void work_root(map_state *m, int workers, int inner)
             b.len = n;
         }
         pthread_mutex_lock(&m->mu);
-        arrive(m, 0, i, rc, &b);
+        arrive(m, 0, i, rc, &b, seconds);
         pthread_mutex_unlock(&m->mu);
     }
 }
@@ -459,7 +469,10 @@ static void work_remote(const reel_dist_job *job, int workers, int inner)
         int fault;
 #pragma omp critical(reel_dist_mpi)
         fault = fault_now(&e);
-        int64_t head[2] = {i, fault ? -1 : job->run(job->ctx, (size_t)i, inner, &b, &e)};
+        double t0 = MPI_Wtime();
+        int64_t head[3] = {i, fault ? -1 : job->run(job->ctx, (size_t)i, inner, &b, &e), 0};
+        double seconds = MPI_Wtime() - t0;
+        memcpy(&head[2], &seconds, sizeof seconds);
         const void *body = b.data;
         size_t len = b.len;
         if (head[1]) {
@@ -491,12 +504,13 @@ static void bcast(void *buf, size_t len)
     }
 }
 
-int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, reel_error *err)
+int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, double *item_s,
+                      double *bcast_s, reel_error *err)
 {
     size_t n = job->n;
     mapping = 1;
     if (rank == 0) {
-        map_state m = {.job = job, .res = results, .slots = workers < 64 ? workers : 64};
+        map_state m = {.job = job, .res = results, .slots = workers < 64 ? workers : 64, .item_s = item_s};
         pthread_mutex_init(&m.mu, NULL);
         m.held_item = malloc((size_t)size * (size_t)m.slots * sizeof *m.held_item);
         for (size_t k = 0; k < (size_t)size * (size_t)m.slots; k++)
@@ -506,6 +520,7 @@ int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blo
         work_root(&m, workers, inner);
         pthread_join(th, NULL);
         pthread_mutex_destroy(&m.mu);
+        double t_bcast = MPI_Wtime();
         free(m.held_item);
         /* status, then the first failure or every result */
         int64_t head[2] = {m.stop ? m.fail_rank : -1, (int64_t)m.fail_item};
@@ -534,6 +549,7 @@ int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blo
         for (size_t i = 0; i < n; i++)
             if (results[i].len)
                 bcast(results[i].data, results[i].len);
+        *bcast_s = MPI_Wtime() - t_bcast;
         mapping = 0;
         return 0;
     }

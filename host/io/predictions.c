@@ -39,34 +39,42 @@ static void write_set(FILE *fp, char *const *labels, const uint8_t *row, size_t 
     fputc('"', fp);
 }
 
+void reel_predictions_csv(FILE *fp, const reel_dataset *ds, const size_t *rows, size_t n, const uint8_t *Y,
+                          const uint8_t *pred, const float *P)
+{
+    size_t L = ds->L;
+    reel_csv_write_field(fp, ds->id_col >= 0 ? ds->table.cols[ds->id_col].name : "line");
+    fputs(Y ? ",true,predicted" : ",predicted", fp);
+    for (size_t k = 0; k < L; k++) {
+        fputs(",p_", fp);
+        reel_csv_write_field(fp, ds->labels[k]);
+    }
+    fputc('\n', fp);
+    char buf[64];
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        if (ds->id_col >= 0)
+            reel_csv_write_field(fp, reel_table_cell(&ds->table, (size_t)ds->id_col, row, buf, sizeof buf));
+        else
+            fprintf(fp, "%zu", ds->table.line[row]);
+        if (Y) {
+            fputc(',', fp);
+            write_set(fp, ds->labels, Y + i * L, L);
+        }
+        fputc(',', fp);
+        write_set(fp, ds->labels, pred + i * L, L);
+        for (size_t k = 0; k < L; k++)
+            fprintf(fp, ",%.6g", (double)P[i * L + k]);
+        fputc('\n', fp);
+    }
+}
+
 int reel_write_predictions(const char *path, const reel_dataset *ds, const size_t *rows, size_t n,
                            const uint8_t *Y, const uint8_t *pred, const float *P, reel_error *err)
 {
     reel_outfile f;
     if (reel_outfile_open(&f, path, err))
         return -1;
-    size_t L = ds->L;
-    fputs(ds->id_col >= 0 ? ds->table.cols[ds->id_col].name : "line", f.fp);
-    fputs(",true,predicted", f.fp);
-    for (size_t k = 0; k < L; k++) {
-        fputs(",p_", f.fp);
-        reel_csv_write_field(f.fp, ds->labels[k]);
-    }
-    fputc('\n', f.fp);
-    char buf[64];
-    for (size_t i = 0; i < n; i++) {
-        if (ds->id_col >= 0)
-            reel_csv_write_field(f.fp, reel_table_cell(&ds->table, (size_t)ds->id_col, rows[i], buf, sizeof buf));
-        else
-            fprintf(f.fp, "%zu", ds->table.line[rows[i]]);
-        fputc(',', f.fp);
-        if (Y)
-            write_set(f.fp, ds->labels, Y + i * L, L);
-        fputc(',', f.fp);
-        write_set(f.fp, ds->labels, pred + i * L, L);
-        for (size_t k = 0; k < L; k++)
-            fprintf(f.fp, ",%.6g", (double)P[i * L + k]);
-        fputc('\n', f.fp);
-    }
+    reel_predictions_csv(f.fp, ds, rows, n, Y, pred, P);
     return reel_outfile_commit(&f, err);
 }

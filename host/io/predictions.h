@@ -10,8 +10,13 @@
 #include "data/dataset.h"
 #include "util/error.h"
 
-/* rows: dataset rows of the n predictions (for ids); Y may be NULL (no
- * true labels known). */
+/* The one predictions CSV: the id column under its own name ("line", the
+ * source line, without one), "true" only when Y is given (NULL: no true
+ * labels known), "predicted", then p_<label>. rows: dataset rows of the n
+ * predictions (NULL: rows 0..n-1). */
+void reel_predictions_csv(FILE *fp, const reel_dataset *ds, const size_t *rows, size_t n, const uint8_t *Y,
+                          const uint8_t *pred, const float *P);
+/* The same CSV written atomically to path. */
 int reel_write_predictions(const char *path, const reel_dataset *ds, const size_t *rows, size_t n,
                            const uint8_t *Y, const uint8_t *pred, const float *P, reel_error *err);
 

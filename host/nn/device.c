@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/dist.h"
 #include "nn/opencl.h"
 #include "util/gpu.h"
 #include "util/log.h"
@@ -59,6 +60,16 @@ static const reel_nn_backend *cuda_on(int index, reel_error *err)
     return be;
 }
 
+/* Under mpirun, rank r trains on CUDA device r mod count unless --device
+ * names one (cuda:N). */
+static int rank_device(const char *s, int index)
+{
+    if (strchr(s, ':') || reel_dist_size() < 2)
+        return index;
+    int n = reel_gpu_count();
+    return n > 0 ? reel_dist_rank() % n : index;
+}
+
 int reel_nn_device_check(const char *s, reel_error *err)
 {
     reel_dev_kind kind;
@@ -110,7 +121,8 @@ const reel_nn_backend *reel_nn_device_open(const char *s, const char *name, cons
         return be;
     }
     reel_error e;
-    const reel_nn_backend *be = cuda_on(kind == REEL_DEV_CUDA ? index : 0, &e);
+    index = rank_device(s ? s : "auto", kind == REEL_DEV_CUDA ? index : 0);
+    const reel_nn_backend *be = cuda_on(index, &e);
     if (be) {
         reel_gpu_info info;
         if (reel_gpu_query(&info) != 0)

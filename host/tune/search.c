@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "models/model.h"
+#include "tune/journal.h"
 #include "tune/spread.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -31,6 +32,8 @@ typedef struct {
     size_t cap;
     size_t planned; /* for progress: trials expected */
     size_t finished; /* trials of the current batch done so far */
+    int journal_failed; /* writing the journal failed: journal_err says why */
+    reel_error journal_err;
     double t0;
 } search;
 
@@ -43,6 +46,15 @@ static char *key_of(const search *st, const cJSON *params)
     char *k = cJSON_PrintUnformatted(m.params); /* spec order: canonical */
     reel_model_free(&m);
     return k;
+}
+
+static int same_params(void *ctx, const cJSON *a, const cJSON *b)
+{
+    char *ka = key_of(ctx, a), *kb = key_of(ctx, b);
+    int same = ka && kb && strcmp(ka, kb) == 0;
+    cJSON_free(ka);
+    cJSON_free(kb);
+    return same;
 }
 
 static long find_trial(const search *st, const char *key)
@@ -73,6 +85,10 @@ static void trial_done(void *ctx, size_t j, const reel_score_task *t)
     search *st = ctx;
     (void)j;
     st->finished++;
+    if (st->o->journal && !st->journal_failed) {
+        reel_trial tr = {(cJSON *)t->params, t->score, t->score_std, t->seconds};
+        st->journal_failed = reel_journal_add(st->o->journal, &tr, &st->journal_err) != 0;
+    }
     if (!st->o->log)
         return;
     char *k = cJSON_PrintUnformatted(t->params);
@@ -120,25 +136,43 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
     }
     reel_trial *out = st->r->trials + st->r->n;
     st->finished = 0;
-    /* Trials x folds spread over the ranks (tune/spread.h). */
+    /* Trials the journal holds are taken from it; the others, x folds,
+     * spread over the ranks (tune/spread.h). */
     reel_score_task *tasks = calloc(m ? m : 1, sizeof *tasks);
     char **labels = calloc(m ? m : 1, sizeof *labels);
+    size_t *at = calloc(m ? m : 1, sizeof *at), n_run = 0;
     for (size_t j = 0; j < m; j++) {
+        out[j] = (reel_trial){.params = cJSON_Duplicate(batch[todo[j]], 1)};
+        const cJSON *old = st->o->journal ? reel_journal_find(st->o->journal, batch[todo[j]], same_params, st) : NULL;
+        if (old) {
+            out[j].score = cJSON_GetObjectItemCaseSensitive(old, "score")->valuedouble;
+            out[j].score_std = cJSON_GetObjectItemCaseSensitive(old, "score_std")->valuedouble;
+            out[j].seconds = cJSON_GetObjectItemCaseSensitive(old, "seconds")->valuedouble;
+            continue;
+        }
         char *k = cJSON_PrintUnformatted(batch[todo[j]]);
         size_t len = strlen(k) + 32;
-        labels[j] = malloc(len);
-        snprintf(labels[j], len, "trial %zu %.80s", st->r->n + j + 1, k);
+        labels[n_run] = malloc(len);
+        snprintf(labels[n_run], len, "trial %zu %.80s", st->r->n + j + 1, k);
         cJSON_free(k);
-        tasks[j] = (reel_score_task){.params = batch[todo[j]], .label = labels[j]};
+        tasks[n_run] = (reel_score_task){.params = batch[todo[j]], .label = labels[n_run]};
+        at[n_run++] = j;
     }
-    int failed = m ? reel_score_tasks(st->s, tasks, m, st->o->threads, trial_done, st, err) : 0;
-    for (size_t j = 0; j < m; j++) {
-        out[j] = (reel_trial){cJSON_Duplicate(batch[todo[j]], 1), tasks[j].score, tasks[j].score_std,
-                              tasks[j].seconds};
-        free(labels[j]);
+    st->journal_failed = 0;
+    int failed = n_run ? reel_score_tasks(st->s, tasks, n_run, st->o->threads, trial_done, st, err) : 0;
+    if (!failed && st->journal_failed) {
+        *err = st->journal_err;
+        failed = 1;
+    }
+    for (size_t q = 0; q < n_run; q++) {
+        out[at[q]].score = tasks[q].score;
+        out[at[q]].score_std = tasks[q].score_std;
+        out[at[q]].seconds = tasks[q].seconds;
+        free(labels[q]);
     }
     free(labels);
     free(tasks);
+    free(at);
     for (size_t i = 0; i < n; i++) {
         idx[i] = src[i] >= 0 ? (size_t)src[i] : st->r->n + (size_t)(-1 - src[i]);
         cJSON_Delete(batch[i]);

@@ -24,6 +24,9 @@ typedef struct {
     int budget;  /* random */
     int threads; /* trials run in parallel, one thread each, when > 1 */
     const reel_log *log; /* trials' progress (NULL: none) */
+    /* tune/journal.h (NULL: none): its trials are not fitted again, and
+     * each finished trial is added to it */
+    struct reel_journal *journal;
 } reel_search_opts;
 
 typedef struct {

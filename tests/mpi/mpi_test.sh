@@ -2,7 +2,7 @@
 # MPI tests (ctest: mpi_*): `mpirun -np 3 reel ...` gives the same outputs as
 # one process, a killed or failing rank stops the job with one message and
 # no outputs, and a stopped search resumes from its journal.
-# usage: mpi_test.sh REEL_BINARY MPIEXEC CASE
+# usage: mpi_test.sh REEL_BINARY MPIEXEC CASE (case resume needs no MPI)
 set -uo pipefail
 reel=$1 mpiexec=$2 case=$3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -77,6 +77,38 @@ failed)
     { cat err.txt >&2; fail "no message naming rank 2 and its item"; }
   [ "$(grep -c 'injected failure' err.txt)" = 1 ] || fail "the message is not printed once"
   [ ! -e out ] || fail "outputs were written"
+  ;;
+resume)
+  # no MPI: a search of part of the grid, then the whole grid resumed from its journal
+  "$reel" search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json --out full >/dev/null || fail "full run"
+  echo '{"max_depth": [2, null], "min_samples_leaf": [1]}' > part.json
+  "$reel" search --model tree "${data[@]}" --folds 3 --strategy grid --grid part.json --journal j.json >/dev/null ||
+    fail "partial run"
+  [ "$(grep -c '"score"' j.json)" = 3 ] || fail "the journal does not hold the 3 trials run"
+  "$reel" search --model tree --data d.csv --labels A,B,C --seed 3 --folds 3 --strategy grid --grid grid.json \
+    --journal j.json --resume --out resumed >/dev/null 2>err.txt || fail "resumed run"
+  grep -q "resuming: 3 finished trials in j.json" err.txt || fail "no resume note: $(cat err.txt)"
+  same full/search.json resumed/search.json
+  [ "$(grep -c '"score"' j.json)" = 7 ] || fail "the journal does not hold every trial"
+  "$reel" search --model tree "${data[@]}" --folds 2 --strategy grid --grid grid.json --journal j.json --resume \
+    >/dev/null 2>err.txt && fail "a journal of another search was taken"
+  grep -q "holds another search (its folds differs)" err.txt || fail "no message naming folds: $(cat err.txt)"
+  ;;
+resumed)
+  # a job stopped by a killed rank, run again with --resume under mpirun
+  "$reel" search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json --out full >/dev/null || fail "full run"
+  echo '{"max_depth": [2, null], "min_samples_leaf": [1]}' > part.json
+  mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid part.json --journal j.json >/dev/null ||
+    fail "partial run"
+  REEL_DIST_FAULT=kill:1 mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json \
+    --journal j.json --resume --out out >/dev/null 2>&1 && fail "a killed rank did not stop the job"
+  [ ! -e out ] || fail "the killed job wrote outputs"
+  n=$(grep -c '"score"' j.json)
+  [ "$n" -ge 3 ] || fail "the journal lost trials ($n)"
+  mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json --journal j.json --resume \
+    --out resumed >/dev/null || fail "resumed run"
+  same full/search.json resumed/search.json
+  [ "$(grep -c '"score"' j.json)" = 7 ] || fail "the journal does not hold every trial"
   ;;
 *) fail "unknown case" ;;
 esac
