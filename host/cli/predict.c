@@ -309,6 +309,7 @@ int reel_cmd_predict(int argc, char **argv)
             fprintf(stderr, "reel predict: warning: column '%s' holds numbers and %zu text cell(s) (first: line %zu, "
                     "'%s'), read as missing\n", t.cols[j].name, t.cols[j].mixed_as_missing, t.cols[j].first_text_line,
                     t.cols[j].first_text);
+    mf.model.progress = &c.log;
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
     reel_decision_apply(&mf.model.rule, P, n, pred);
