@@ -179,21 +179,20 @@ class Classifier(ClassifierMixin, BaseEstimator):
                              f"{self.n_features_in_}")
         return to_data(arr, names=self._columns)[0]
 
+    def _out(self, X, call, dtype, ctype):
+        """An (n, L) array of dtype filled by call(model, data, pointer)."""
+        data = self._data(X)
+        out = np.empty((_lib.lib.reel_data_rows(data.handle), self.n_outputs_), dtype=dtype)
+        _lib.check(call(self.model_.handle, data.handle, out.ctypes.data_as(ctype)))
+        return out
+
     def predict_proba(self, X):
         """(n, L) probabilities, one column per label (float32 values as float64)."""
-        data = self._data(X)
-        n = _lib.lib.reel_data_rows(data.handle)
-        P = np.empty((n, self.n_outputs_), dtype=np.float32)
-        _lib.check(_lib.lib.reel_predict_proba(self.model_.handle, data.handle, P.ctypes.data_as(_lib.c_floats)))
-        return P.astype(np.float64)
+        return self._out(X, _lib.lib.reel_predict_proba, np.float32, _lib.c_floats).astype(np.float64)
 
     def predict(self, X):
         """(n, L) 0/1 by the model's decision rule (decision_rule_)."""
-        data = self._data(X)
-        n = _lib.lib.reel_data_rows(data.handle)
-        Y = np.empty((n, self.n_outputs_), dtype=np.uint8)
-        _lib.check(_lib.lib.reel_predict(self.model_.handle, data.handle, Y.ctypes.data_as(_lib.c_bytes)))
-        return Y.astype(np.int64)
+        return self._out(X, _lib.lib.reel_predict, np.uint8, _lib.c_bytes).astype(np.int64)
 
     def score(self, X, Y, sample_weight=None):
         """Samples-F1, reel's headline metric (scikit-learn's f1_score average="samples")."""
