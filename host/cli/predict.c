@@ -298,6 +298,7 @@ int reel_cmd_predict(int argc, char **argv)
     }
     if (features(&mf, &t, id_col, X, &err))
         goto done;
+    mf.model.progress = &c.log;
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
     reel_decision_apply(&mf.model.rule, P, n, pred);
