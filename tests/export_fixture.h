@@ -166,6 +166,23 @@ static inline const char *export_find_python(const char *modules, char *tried, s
     return NULL;
 }
 
+/* The Python for a check that needs `modules` (see export_find_python), or
+ * NULL after skipping the test visibly. scripts/test.sh sets
+ * REEL_TEST_REQUIRE_PYTHON: then a missing tool fails the test instead, as
+ * CI must run these checks. */
+static inline const char *export_require_python(const char *modules, const char *hint)
+{
+    static char tried[1024];
+    const char *python = export_find_python(modules, tried, sizeof tried);
+    if (python)
+        return python;
+    if (getenv("REEL_TEST_REQUIRE_PYTHON"))
+        cr_assert_fail("REEL_TEST_REQUIRE_PYTHON is set but no Python can import %s (tried %s); %s", modules,
+                       tried, hint);
+    REEL_SKIP("no Python can import %s (tried %s); %s", modules, tried, hint);
+    return NULL;
+}
+
 /* Runs `python tests/scripts/<script> args` through /bin/sh; its stdout and
  * stderr go to *output (malloc'ed). Returns the exit status. */
 static inline int export_run_script(const char *python, const char *script, const char *args, char **output)
