@@ -22,7 +22,7 @@ static void load_defs(void)
     for (size_t i = 0; reel_model_sources[i].name && k < 64; i++) {
         cJSON *d = cJSON_Parse(reel_model_sources[i].json);
         if (!d)
-            continue; /* tests/test_models.c checks every definition parses */
+            continue; /* tests/test_params.c checks every definition parses */
         defs_parsed[k] = d;
         def_names[k] = reel_model_sources[i].name;
         len += (size_t)snprintf(name_list + len, len < sizeof name_list ? sizeof name_list - len : 0, "%s%s",
