@@ -221,3 +221,112 @@ Test(ux, predict_csv_is_one_format)
     free(out);
     free(err);
 }
+
+/* Noisy data where permutation importance on a few validation rows often
+ * picks a set that scores worse than every feature. */
+static const char *noisy_csv(unsigned seed)
+{
+    static char csv[65536];
+    strcpy(csv, "a,b,c,d,e,L1,L2\n");
+    unsigned s = seed;
+    for (int i = 0; i < 150; i++) {
+        double v[7];
+        for (int k = 0; k < 7; k++) {
+            s = s * 1103515245u + 12345u;
+            v[k] = (double)((s >> 8) % 1000) / 1000.0;
+        }
+        sprintf(csv + strlen(csv), "%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d\n", v[0], v[1], v[2], v[3], v[4],
+                v[0] + 0.3 * v[5] > 0.6, v[1] + 0.5 * v[2] + 0.4 * v[6] > 0.8);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "ux_noisy%u.csv", seed);
+    return tmp_write(name, csv);
+}
+
+Test(ux, selection_never_scores_below_every_feature)
+{
+    int rejections = 0;
+    for (unsigned seed = 1; seed <= 8; seed++) {
+        char *out, *err;
+        int rc = reel(&out, &err, "select --model knn --method permutation --data %s --labels L1,L2 --format json "
+                      "--quiet --keep-unlabeled", noisy_csv(seed));
+        cr_assert_eq(rc, 0, "%s", err);
+        cJSON *doc = cJSON_Parse(out);
+        cr_assert_not_null(doc, "%s", out);
+        double ref = cJSON_GetObjectItem(doc, "reference_score")->valuedouble;
+        double sel = cJSON_GetObjectItem(doc, "selected_score")->valuedouble;
+        cr_expect(sel >= ref, "seed %u: selected %.4f below every feature's %.4f", seed, sel, ref);
+        const cJSON *rej = cJSON_GetObjectItem(doc, "rejected");
+        cr_assert_not_null(rej, "the document always says whether a choice was rejected");
+        if (cJSON_IsObject(rej)) {
+            rejections++;
+            cr_expect(cJSON_GetObjectItem(rej, "score")->valuedouble < ref);
+            cr_expect(cJSON_GetArraySize(cJSON_GetObjectItem(rej, "dropped")) > 0);
+            cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "dropped")), 0, "every feature kept");
+            cr_expect_eq(sel, ref);
+        }
+        cJSON_Delete(doc);
+        free(out);
+        free(err);
+    }
+    cr_expect(rejections > 0, "the data should make permutation choose a worse set at least once");
+}
+
+Test(ux, version_everywhere)
+{
+    const char *cmds[] = {"--version", "compare --version", "train --version", "predict --version",
+                          "search --version", "select --version", "export --version", "info --version",
+                          "decide --version"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char *out, *err;
+        cr_expect_eq(reel(&out, &err, "%s", cmds[i]), 0, "%s: %s", cmds[i], err);
+        cr_expect(out && strncmp(out, "reel ", 5) == 0 && strchr(out, '.'), "%s: %s", cmds[i], out);
+        free(out);
+        free(err);
+    }
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "--help"), 0);
+    cr_expect(strstr(out, "reel --version"), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "train --help"), 0);
+    cr_expect(strstr(out, "--version"), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* The completion script, sourced in bash, completing `words` (the last one
+ * being completed): its candidates, space-separated (malloc'ed). */
+static char *complete_words(const char *words)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "source '%s/../../scripts/reel-completion.bash'\n"
+             "COMP_WORDS=(%s %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _reel; echo \"${COMPREPLY[*]}\"\n",
+             REEL_TEST_FIXTURES, REEL_BINARY, words);
+    const char *script = tmp_write("ux_complete.sh", text);
+    char cmd[1024];
+    const char *out = tmp_path("ux_complete.out");
+    snprintf(cmd, sizeof cmd, "bash %s > %s 2>&1", script, out);
+    cr_assert_eq(system(cmd), 0);
+    return reel_read_file(out, NULL, NULL);
+}
+
+Test(ux, bash_completion)
+{
+    char *c = complete_words("com");
+    cr_expect_str_eq(c, "compare\n");
+    free(c);
+    c = complete_words("train --model fo");
+    cr_expect_str_eq(c, "forest\n");
+    free(c);
+    c = complete_words("compare --models tree,u");
+    cr_expect_str_eq(c, "tree,u tree,u_original\n");
+    free(c);
+    c = complete_words("predict --missing-");
+    cr_expect_str_eq(c, "--missing-columns\n");
+    free(c);
+    c = complete_words("train --device op");
+    cr_expect(strstr(c, "opencl"), "%s", c);
+    free(c);
+}

@@ -16,6 +16,8 @@ typedef struct {
     reel_prepared p;
     int have_p;
     reel_log log;
+    reel_scorer sc; /* search and select: scores without the test rows */
+    int have_sc;
 } task;
 
 static int task_begin(task *t, const reel_data *data, const char *options_json, reel_error *err)
@@ -38,6 +40,8 @@ static int task_begin(task *t, const reel_data *data, const char *options_json, 
 
 static char *task_end(task *t, cJSON *doc, const reel_error *err)
 {
+    if (t->have_sc)
+        reel_scorer_free(&t->sc);
     if (t->have_p)
         reel_prepared_free(&t->p);
     api_opts_free(&t->o);
@@ -109,16 +113,19 @@ done:
     return task_end(&t, doc, &err);
 }
 
-/* The scorer over the task's data (validation split or folds). */
-static int scorer_for(task *t, reel_scorer *sc, const char *model, reel_error *err)
+/* task_begin, then the scorer of model over the task's data (validation
+ * split or folds). */
+static int task_begin_scored(task *t, const reel_data *data, const char *options_json, const char *model,
+                             reel_error *err)
 {
-    if (check_model(model, err))
+    if (task_begin(t, data, options_json, err) || check_model(model, err))
         return -1;
     if (strcmp(t->o.metric, "samples-f1") && strcmp(t->o.metric, "micro-f1") && strcmp(t->o.metric, "macro-f1"))
         return reel_fail(err, "options: metric must be samples-f1, micro-f1 or macro-f1, got '%s'", t->o.metric);
-    if (reel_scorer_init(sc, &t->p, model, t->o.metric, t->o.folds, t->o.seed, t->o.device, err))
+    if (reel_scorer_init(&t->sc, &t->p, model, t->o.metric, t->o.folds, t->o.seed, t->o.device, err))
         return -1;
-    sc->log = &t->log;
+    t->have_sc = 1;
+    t->sc.log = &t->log;
     return 0;
 }
 
@@ -128,13 +135,10 @@ char *reel_search_params(const reel_data *data, const char *model, const char *g
     reel_error err = {{0}};
     task t;
     cJSON *doc = NULL, *base = NULL, *grid = NULL;
-    reel_scorer sc;
-    int have_sc = 0;
     reel_search_result res = {0};
     strategy = strategy ? strategy : "one-at-a-time";
-    if (task_begin(&t, data, options_json, &err) || scorer_for(&t, &sc, model, &err))
+    if (task_begin_scored(&t, data, options_json, model, &err))
         goto done;
-    have_sc = 1;
     if (!reel_strategy_known(strategy) || (strcmp(strategy, "random") == 0 && t.o.budget <= 0)) {
         reel_fail(&err, "strategy must be one-at-a-time, coordinate, grid or random (random needs the option "
                   "budget > 0), got '%s'", strategy);
@@ -147,11 +151,11 @@ char *reel_search_params(const reel_data *data, const char *model, const char *g
     if (!grid)
         goto done;
     reel_search_opts so = {strategy, t.o.budget, t.o.threads, &t.log, NULL};
-    if (reel_search(&sc, grid, base, &so, &res, &err))
+    if (reel_search(&t.sc, grid, base, &so, &res, &err))
         goto done;
     /* the best params, fitted on the training rows, scored once on the test rows */
     reel_log warnings = reel_log_warnings_only(&t.log);
-    reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &warnings, NULL, NULL, NULL};
+    reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &warnings, NULL, t.o.decision, NULL};
     reel_run run;
     if (reel_run_model(&run, &t.p, model, res.trials[res.best].params, &ro, &err))
         goto done;
@@ -160,8 +164,6 @@ char *reel_search_params(const reel_data *data, const char *model, const char *g
     reel_run_free(&run);
 done:
     reel_search_result_free(&res);
-    if (have_sc)
-        reel_scorer_free(&sc);
     cJSON_Delete(base);
     cJSON_Delete(grid);
     return task_end(&t, doc, &err);
@@ -173,26 +175,21 @@ char *reel_select_features(const reel_data *data, const char *model, const char 
     reel_error err = {{0}};
     task t;
     cJSON *doc = NULL, *params = NULL;
-    reel_scorer sc;
-    int have_sc = 0;
     reel_select_result res = {0};
     method = method ? method : "single-pass";
-    if (task_begin(&t, data, options_json, &err) || scorer_for(&t, &sc, model, &err))
+    if (task_begin_scored(&t, data, options_json, model, &err))
         goto done;
-    have_sc = 1;
     if (!(params = api_parse_object(params_json, "params", &err)))
         goto done;
-    if (reel_select(&sc, params, method, t.o.threads, &t.log, &res, &err))
+    if (reel_select(&t.sc, params, method, t.o.threads, &t.log, &res, &err))
         goto done;
     reel_metrics met;
-    if (reel_score_test(&sc, params, res.mask, t.o.threads, &met, &err))
+    if (reel_score_test(&t.sc, params, res.mask, t.o.threads, &met, &err))
         goto done;
     doc = reel_select_json(&res, model, method, t.o.metric, t.o.folds, reel_metrics_to_json(&met, t.p.ds.labels));
     reel_metrics_free(&met);
 done:
     reel_select_result_free(&res);
-    if (have_sc)
-        reel_scorer_free(&sc);
     cJSON_Delete(params);
     return task_end(&t, doc, &err);
 }

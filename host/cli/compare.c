@@ -99,9 +99,11 @@ static const char *rule_detail(const reel_model *m, char *const *labels, char *b
 }
 
 /* The leaderboard, best samples-F1 first. */
-static void print_table(const reel_run *runs, size_t n, char *const *labels)
+static int print_table(const reel_run *runs, size_t n, char *const *labels)
 {
     const reel_run **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return -1;
     for (size_t i = 0; i < n; i++)
         order[i] = &runs[i];
     qsort(order, n, sizeof *order, by_samples_f1);
@@ -123,14 +125,23 @@ static void print_table(const reel_run *runs, size_t n, char *const *labels)
             printf("%-14s %s\n", order[i]->model.name, detail);
     }
     free(order);
+    return 0;
 }
 
 /* report.html and report.md from the runs. */
 static int write_report(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n, uint64_t seed,
                         reel_error *err)
 {
-    reel_report_model *rm = calloc(n, sizeof *rm);
-    char **ids = malloc((p->test.n ? p->test.n : 1) * sizeof *ids);
+    reel_report_model *rm = calloc(n ? n : 1, sizeof *rm);
+    char **ids = calloc(p->test.n ? p->test.n : 1, sizeof *ids);
+    char(*rules)[64] = calloc(n ? n : 1, sizeof *rules), (*details)[2048] = calloc(n ? n : 1, sizeof *details);
+    if (!rm || !ids || !rules || !details) {
+        free(rm);
+        free(ids);
+        free(rules);
+        free(details);
+        return reel_fail(err, "report: out of memory");
+    }
     char buf[64];
     for (size_t i = 0; i < p->test.n; i++) {
         const reel_dataset *ds = &p->ds;
@@ -143,7 +154,6 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
         }
     }
     const char *baseline = NULL;
-    char(*rules)[64] = calloc(n, sizeof *rules), (*details)[2048] = calloc(n, sizeof *details);
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = &runs[i];
         const reel_history *h = reel_run_history(r);
@@ -178,12 +188,12 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
 }
 
 static int write_outputs(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n,
-                         const char *json, uint64_t seed, reel_error *err)
+                         const cJSON *doc, uint64_t seed, reel_error *err)
 {
     if (reel_mkdir_p(dir, err))
         return -1;
     char *path = reel_path_join(dir, "metrics.json");
-    int rc = reel_write_file_atomic(path, json, err);
+    int rc = path ? reel_write_json_file(path, doc, err) : reel_fail(err, "out of memory");
     free(path);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char name[256];
@@ -205,6 +215,111 @@ static int write_outputs(const char *dir, const reel_prepared *p, const reel_run
     if (rc == 0 && p->test.n > 0)
         rc = write_report(dir, p, runs, n, seed, err);
     return rc;
+}
+
+/* Splits --models at the commas into names (at most 64, pointing into
+ * *list), checking every name before any work. */
+static int model_list(const char *models, char **list, char *names[64], size_t *n, reel_error *err)
+{
+    char *save = NULL;
+    *n = 0;
+    if (!(*list = strdup(models)))
+        return reel_fail(err, "out of memory");
+    for (char *tok = strtok_r(*list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!reel_model_def(tok))
+            return reel_fail(err, "reel compare: unknown model '%s'; valid models: %s", tok, reel_model_name_list());
+        if (*n < 64)
+            names[(*n)++] = tok;
+    }
+    if (*n == 0)
+        return reel_fail(err, "reel compare: --models names no model");
+    return 0;
+}
+
+/* What the fits gave: the runs that worked, in order, and the models that
+ * failed with their messages. */
+typedef struct {
+    reel_run *runs;
+    size_t done;
+    char **failed, **failed_msg;
+    size_t n_failed;
+} compare_results;
+
+static int results_init(compare_results *r, size_t n_models)
+{
+    memset(r, 0, sizeof *r);
+    r->runs = calloc(n_models, sizeof *r->runs);
+    r->failed = calloc(n_models, sizeof *r->failed);
+    r->failed_msg = calloc(n_models, sizeof *r->failed_msg);
+    return r->runs && r->failed && r->failed_msg ? 0 : -1;
+}
+
+static void results_free(compare_results *r)
+{
+    for (size_t i = 0; i < r->n_failed; i++)
+        free(r->failed_msg[i]);
+    free(r->failed);
+    free(r->failed_msg);
+    for (size_t i = 0; i < r->done; i++)
+        reel_run_free(&r->runs[i]);
+    free(r->runs);
+}
+
+/* The models one after another in this process; a model that fails is
+ * reported and skipped. Returns REEL_EXIT_INTERRUPTED on Ctrl-C, else OK. */
+static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON *params, reel_run_opts ro,
+                    const char *ck_dir, int quiet, compare_results *r, reel_error *err)
+{
+    for (size_t i = 0; i < n_models; i++) {
+        if (reel_interrupted()) {
+            fprintf(stderr, "reel compare: interrupted after %zu of %zu models; nothing written\n", i, n_models);
+            return REEL_EXIT_INTERRUPTED;
+        }
+        if (!quiet)
+            fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
+        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[i]);
+        char *ck = NULL;
+        const reel_model_kind *kind = reel_model_def_kind(names[i]);
+        if (ck_dir && kind && kind->resumable) {
+            char file[300];
+            snprintf(file, sizeof file, "checkpoint_%s.safetensors", names[i]);
+            ck = reel_path_join(ck_dir, file);
+        }
+        ro.checkpoint = ck;
+        int bad = reel_run_model(&r->runs[r->done], p, names[i], mp, &ro, err);
+        free(ck);
+        if (bad) {
+            fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err->msg);
+            r->failed[r->n_failed] = names[i];
+            r->failed_msg[r->n_failed++] = strdup(err->msg);
+            continue;
+        }
+        if (!quiet)
+            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", i + 1, n_models, names[i],
+                    r->runs[r->done].metrics.samples_f1, r->runs[r->done].fit_seconds);
+        r->done++;
+    }
+    return REEL_EXIT_OK;
+}
+
+/* The JSON document: dataset, models, and the failed ones. */
+static cJSON *results_json(const reel_prepared *p, const compare_results *r)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(p));
+    cJSON *arr = cJSON_AddArrayToObject(doc, "models");
+    for (size_t i = 0; i < r->done; i++)
+        cJSON_AddItemToArray(arr, reel_run_to_json(&r->runs[i], p->ds.labels));
+    if (r->n_failed) {
+        cJSON *fa = cJSON_AddArrayToObject(doc, "failed");
+        for (size_t i = 0; i < r->n_failed; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", r->failed[i]);
+            cJSON_AddStringToObject(o, "error", r->failed_msg[i]);
+            cJSON_AddItemToArray(fa, o);
+        }
+    }
+    return doc;
 }
 
 /* compare under mpirun: the models spread over the ranks, one at a time
@@ -323,22 +438,10 @@ int reel_cmd_compare(int argc, char **argv)
     }
     if (!models)
         models = default_models();
-    /* Check every model name before any work. */
-    char *list = strdup(models), *save = NULL;
-    char *names[64];
+    char *list = NULL, *names[64];
     size_t n_models = 0;
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!reel_model_def(tok)) {
-            reel_fail(&err, "reel compare: unknown model '%s'; valid models: %s", tok, reel_model_name_list());
-            free(list);
-            goto usage;
-        }
-        if (n_models < 64)
-            names[n_models++] = tok;
-    }
-    if (n_models == 0) {
+    if (model_list(models, &list, names, &n_models, &err)) {
         free(list);
-        reel_fail(&err, "reel compare: --models names no model");
         goto usage;
     }
     if (reel_common_apply(&c, &err) || reel_device_for_models("compare", &c, names, n_models, &err)) {
@@ -391,98 +494,50 @@ int reel_cmd_compare(int argc, char **argv)
     }
 
     /* A model that fails is reported and skipped; the others still run. */
-    reel_run *runs = calloc(n_models, sizeof *runs);
-    char **failed = calloc(n_models, sizeof *failed), **failed_msg = calloc(n_models, sizeof *failed_msg);
+    compare_results res;
     reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, NULL};
-    size_t done = 0, n_failed = 0;
     int rc = REEL_EXIT_OK;
-    if (reel_dist_size() > 1 && compare_spread(&p, names, n_models, params, &ro, runs, &done, failed, failed_msg,
-                                               &n_failed, &err)) {
-        rc = reel_interrupted() ? REEL_EXIT_INTERRUPTED : REEL_EXIT_RUNTIME;
-        if (rc == REEL_EXIT_INTERRUPTED)
-            fprintf(stderr, "reel compare: %s\n", err.msg);
+    if (results_init(&res, n_models)) {
+        reel_fail(&err, "out of memory");
+        rc = REEL_EXIT_RUNTIME;
+    } else if (reel_dist_size() > 1) {
+        if (compare_spread(&p, names, n_models, params, &ro, res.runs, &res.done, res.failed, res.failed_msg,
+                           &res.n_failed, &err)) {
+            rc = reel_interrupted() ? REEL_EXIT_INTERRUPTED : REEL_EXIT_RUNTIME;
+            if (rc == REEL_EXIT_INTERRUPTED)
+                fprintf(stderr, "reel compare: %s\n", err.msg);
+        }
+    } else {
+        rc = run_here(&p, names, n_models, params, ro, ck_dir, c.quiet, &res, &err);
     }
-    for (size_t i = 0; i < n_models && reel_dist_size() == 1; i++) {
-        if (reel_interrupted()) {
-            fprintf(stderr, "reel compare: interrupted after %zu of %zu models; nothing written\n", i, n_models);
-            rc = REEL_EXIT_INTERRUPTED;
-            break;
-        }
-        if (!c.quiet)
-            fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
-        const cJSON *mp = cJSON_GetObjectItemCaseSensitive(params, names[i]);
-        char *ck = NULL;
-        const reel_model_kind *kind = reel_model_def_kind(names[i]);
-        if (ck_dir && kind && kind->resumable) {
-            char file[300];
-            snprintf(file, sizeof file, "checkpoint_%s.safetensors", names[i]);
-            ck = reel_path_join(ck_dir, file);
-        }
-        ro.checkpoint = ck;
-        int bad = reel_run_model(&runs[done], &p, names[i], mp, &ro, &err);
-        free(ck);
-        ro.checkpoint = NULL;
-        if (bad) {
-            fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err.msg);
-            failed[n_failed] = names[i];
-            failed_msg[n_failed++] = strdup(err.msg);
-            continue;
-        }
-        if (!c.quiet)
-            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", i + 1, n_models, names[i],
-                    runs[done].metrics.samples_f1, runs[done].fit_seconds);
-        done++;
-    }
-    if (rc == REEL_EXIT_OK && done == 0) {
+    if (rc == REEL_EXIT_OK && res.done == 0) {
         reel_fail(&err, "every model failed");
         rc = REEL_EXIT_RUNTIME;
     }
     if (rc == REEL_EXIT_OK) {
-        cJSON *doc = cJSON_CreateObject();
-        cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&p));
-        cJSON *arr = cJSON_AddArrayToObject(doc, "models");
-        for (size_t i = 0; i < done; i++)
-            cJSON_AddItemToArray(arr, reel_run_to_json(&runs[i], p.ds.labels));
-        if (n_failed) {
-            cJSON *fa = cJSON_AddArrayToObject(doc, "failed");
-            for (size_t i = 0; i < n_failed; i++) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddStringToObject(o, "name", failed[i]);
-                cJSON_AddStringToObject(o, "error", failed_msg[i]);
-                cJSON_AddItemToArray(fa, o);
-            }
-        }
-        char *json = cJSON_Print(doc);
-        size_t len = strlen(json);
-        char *json_nl = malloc(len + 2);
-        memcpy(json_nl, json, len);
-        memcpy(json_nl + len, "\n", 2);
-        if (out && (write_outputs(od.stage, &p, runs, done, json_nl, c.prep.split.seed, &err) ||
+        cJSON *doc = results_json(&p, &res);
+        if (out && (write_outputs(od.stage, &p, res.runs, res.done, doc, c.prep.split.seed, &err) ||
                     reel_outdir_commit(&od, &err)))
             rc = REEL_EXIT_RUNTIME;
-        else if (strcmp(format, "json") == 0)
-            fputs(json_nl, stdout);
-        else
-            print_table(runs, done, p.ds.labels);
-        if (rc == REEL_EXIT_OK && out && !c.quiet)
-            fprintf(stderr, "reel: wrote %s/metrics.json, report.html, report.md and %zu prediction files\n", out,
-                    done);
-        if (rc == REEL_EXIT_OK && n_failed) {
-            reel_fail(&err, "%zu of %zu models failed (see above)", n_failed, n_models);
+        else if (strcmp(format, "json") == 0) {
+            char *json = cJSON_Print(doc);
+            printf("%s\n", json);
+            cJSON_free(json);
+        } else if (print_table(res.runs, res.done, p.ds.labels)) {
+            reel_fail(&err, "out of memory");
             rc = REEL_EXIT_RUNTIME;
         }
-        cJSON_free(json);
-        free(json_nl);
+        if (rc == REEL_EXIT_OK && out && !c.quiet)
+            fprintf(stderr, "reel: wrote %s/metrics.json, report.html, report.md and %zu prediction files\n", out,
+                    res.done);
+        if (rc == REEL_EXIT_OK && res.n_failed) {
+            reel_fail(&err, "%zu of %zu models failed (see above)", res.n_failed, n_models);
+            rc = REEL_EXIT_RUNTIME;
+        }
         cJSON_Delete(doc);
     }
     reel_outdir_abort(&od); /* on success the stage is already in place */
-    for (size_t i = 0; i < n_failed; i++)
-        free(failed_msg[i]);
-    free(failed);
-    free(failed_msg);
-    for (size_t i = 0; i < done; i++)
-        reel_run_free(&runs[i]);
-    free(runs);
+    results_free(&res);
     reel_prepared_free(&p);
     cJSON_Delete(params);
     free(list);

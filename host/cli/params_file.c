@@ -1,30 +1,20 @@
 #include "cli/params_file.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "models/model.h"
 #include "util/fileio.h"
+#include "util/json_exact.h"
 
 cJSON *reel_read_json_object(const char *path, reel_error *err)
 {
-    char *text = reel_read_file(path, NULL, err);
-    if (!text)
-        return NULL;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
-    if (!j) {
-        size_t line = 1, col = 1;
-        for (const char *s = text; end && s < end; s++) {
-            col = *s == '\n' ? 1 : col + 1;
-            line += *s == '\n';
-        }
-        reel_fail(err, "%s:%zu:%zu: invalid JSON", path, line, col);
-    } else if (!cJSON_IsObject(j)) {
+    cJSON *j = reel_json_read_file(path, "params", err);
+    if (j && !cJSON_IsObject(j)) {
         reel_fail(err, "%s: must be a JSON object", path);
         cJSON_Delete(j);
         j = NULL;
     }
-    free(text);
     return j;
 }
 
@@ -70,4 +60,21 @@ int reel_params_override(cJSON *params, const char *model, const char *key, doub
     cJSON_DeleteItemFromObjectCaseSensitive(params, key);
     cJSON_AddNumberToObject(params, key, value);
     return 1;
+}
+
+int reel_write_json_file(const char *path, const cJSON *doc, reel_error *err)
+{
+    char *text = cJSON_Print(doc);
+    size_t len = text ? strlen(text) : 0;
+    char *nl = text ? malloc(len + 2) : NULL;
+    if (!nl) {
+        cJSON_free(text);
+        return reel_fail(err, "%s: out of memory", path);
+    }
+    memcpy(nl, text, len);
+    memcpy(nl + len, "\n", 2);
+    int rc = reel_write_file_atomic(path, nl, err);
+    free(nl);
+    cJSON_free(text);
+    return rc;
 }

@@ -110,6 +110,107 @@ static uint8_t *read_labels(const reel_model_file *mf, const reel_table *t, char
     return NULL;
 }
 
+/* The model's features of every row of t into X (n x d), as in training:
+ * a source column at a time, each freed once transformed (unless it is the
+ * id or a label), so memory stays near one copy of the data. */
+static int features(const reel_model_file *mf, reel_table *t, int id_col, float *X, reel_error *err)
+{
+    size_t n = t->nrows, d = mf->pre.d, L = mf->model.L;
+    for (size_t k0 = 0, k1; k0 < d; k0 = k1) {
+        const char *src = mf->pre.f[k0].source;
+        for (k1 = k0 + 1; k1 < d && strcmp(mf->pre.f[k1].source, src) == 0; k1++)
+            ;
+        int j = reel_table_find(t, src);
+        /* a column the model one-hot encodes is text here too, each cell its own text even when all are
+         * numbers ("02134", not 2134 re-rendered) */
+        for (size_t k = k0; k < k1 && j >= 0; k++)
+            if ((mf->pre.f[k].kind == REEL_FEAT_ONEHOT || mf->pre.f[k].kind == REEL_FEAT_OTHER) &&
+                reel_table_as_text(t, (size_t)j, err))
+                return -1;
+        if (reel_preproc_transform_range(&mf->pre, t, NULL, n, k0, k1, X, err))
+            return -1;
+        int is_label = 0;
+        for (size_t k = 0; k < L; k++)
+            is_label |= strcmp(mf->labels[k], src) == 0;
+        if (j != id_col && !is_label)
+            reel_table_release(t, (size_t)j);
+    }
+    if (mf->model.kind->standardize)
+        reel_preproc_standardize(&mf->pre, X, n);
+    return 0;
+}
+
+/* With --out and no --format: one line. */
+static void print_summary(const char *out, const uint8_t *pred, size_t n, size_t L)
+{
+    size_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < L; k++)
+            if (pred[i * L + k]) {
+                any++;
+                break;
+            }
+    printf("wrote %s: %zu rows, %zu with at least one predicted label\n", out, n, any);
+}
+
+static void print_json(const reel_model_file *mf, const reel_table *t, int id_col, const float *P,
+                       const uint8_t *pred)
+{
+    size_t n = t->nrows, L = mf->model.L;
+    char buf[64];
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", row_id(t, id_col, i, buf, sizeof buf));
+        cJSON *pl = cJSON_AddArrayToObject(o, "predicted");
+        cJSON *pr = cJSON_AddObjectToObject(o, "probabilities");
+        for (size_t k = 0; k < L; k++) {
+            if (pred[i * L + k])
+                cJSON_AddItemToArray(pl, cJSON_CreateString(mf->labels[k]));
+            cJSON_AddNumberToObject(pr, mf->labels[k], P[i * L + k]);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *js = cJSON_Print(arr);
+    printf("%s\n", js);
+    cJSON_free(js);
+    cJSON_Delete(arr);
+}
+
+/* One line per row: its id, its labels, and with top > 0 the top most
+ * probable labels. */
+static int print_table(const reel_model_file *mf, const reel_table *t, int id_col, const float *P,
+                       const uint8_t *pred, size_t top)
+{
+    size_t n = t->nrows, L = mf->model.L;
+    char buf[64];
+    ranked *rk = malloc((L ? L : 1) * sizeof *rk);
+    if (!rk)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        printf("%-40.40s ", row_id(t, id_col, i, buf, sizeof buf));
+        int any = 0;
+        for (size_t k = 0; k < L; k++)
+            if (pred[i * L + k]) {
+                printf("%s%s", any ? "|" : "", mf->labels[k]);
+                any = 1;
+            }
+        if (!any)
+            printf("(none)");
+        if (top > 0) {
+            for (size_t k = 0; k < L; k++)
+                rk[k] = (ranked){k, P[i * L + k]};
+            qsort(rk, L, sizeof *rk, by_p);
+            printf("   top:");
+            for (size_t q = 0; q < top && q < L; q++)
+                printf(" %s %.2f", mf->labels[rk[q].k], (double)rk[q].p);
+        }
+        printf("\n");
+    }
+    free(rk);
+    return 0;
+}
+
 int reel_cmd_predict(int argc, char **argv)
 {
     const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *format = NULL,
@@ -171,8 +272,12 @@ int reel_cmd_predict(int argc, char **argv)
         return REEL_EXIT_RUNTIME;
     }
     size_t n = t.nrows, L = mf.model.L, d = mf.pre.d;
-    float *X = malloc(n * (d ? d : 1) * sizeof *X), *P = malloc(n * L * sizeof *P);
-    uint8_t *pred = malloc(n * L), *Y = NULL;
+    float *X = malloc((n ? n : 1) * (d ? d : 1) * sizeof *X), *P = malloc((n ? n : 1) * L * sizeof *P);
+    uint8_t *pred = malloc((n ? n : 1) * L), *Y = NULL;
+    if (!X || !P || !pred) {
+        reel_fail(&err, "out of memory for %zu rows", n);
+        goto done;
+    }
     if (!id) {
         const cJSON *dsm = cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset");
         const cJSON *idm = cJSON_GetObjectItemCaseSensitive(dsm, "id");
@@ -197,22 +302,14 @@ int reel_cmd_predict(int argc, char **argv)
         snprintf(err.msg + len, sizeof err.msg - len, " (--missing-columns impute treats them as all missing)");
         goto done;
     }
-    /* Transform a source column at a time and free it: memory stays near one copy of the data. */
-    for (size_t k0 = 0, k1; k0 < d; k0 = k1) {
-        const char *src = mf.pre.f[k0].source;
-        for (k1 = k0 + 1; k1 < d && strcmp(mf.pre.f[k1].source, src) == 0; k1++)
-            ;
-        if (reel_preproc_transform_range(&mf.pre, &t, NULL, n, k0, k1, X, &err))
-            goto done;
-        int j = reel_table_find(&t, src);
-        int is_label = 0;
-        for (size_t k = 0; k < L; k++)
-            is_label |= strcmp(mf.labels[k], src) == 0;
-        if (j != id_col && !is_label)
-            reel_table_release(&t, (size_t)j);
-    }
-    if (mf.model.kind->standardize)
-        reel_preproc_standardize(&mf.pre, X, n);
+    if (features(&mf, &t, id_col, X, &err))
+        goto done;
+    for (size_t j = 0; j < t.ncols && !quiet; j++)
+        if (t.cols[j].mixed_as_missing)
+            fprintf(stderr, "reel predict: warning: column '%s' holds numbers and %zu text cell(s) (first: line %zu, "
+                    "'%s'), read as missing\n", t.cols[j].name, t.cols[j].mixed_as_missing, t.cols[j].first_text_line,
+                    t.cols[j].first_text);
+    mf.model.progress = &c.log;
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
     reel_decision_apply(&mf.model.rule, P, n, pred);
@@ -224,61 +321,17 @@ int reel_cmd_predict(int argc, char **argv)
         if (reel_write_predictions(out, &view, NULL, n, Y, pred, P, &err))
             goto done;
     }
-    char buf[64];
-    ranked *rk = malloc(L * sizeof *rk);
     if (!format && out) {
-        size_t any = 0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < L; k++)
-                if (pred[i * L + k]) {
-                    any++;
-                    break;
-                }
-        printf("wrote %s: %zu rows, %zu with at least one predicted label\n", out, n, any);
+        print_summary(out, pred, n, L);
     } else if (format && strcmp(format, "json") == 0) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", row_id(&t, id_col, i, buf, sizeof buf));
-            cJSON *pl = cJSON_AddArrayToObject(o, "predicted");
-            cJSON *pr = cJSON_AddObjectToObject(o, "probabilities");
-            for (size_t k = 0; k < L; k++) {
-                if (pred[i * L + k])
-                    cJSON_AddItemToArray(pl, cJSON_CreateString(mf.labels[k]));
-                cJSON_AddNumberToObject(pr, mf.labels[k], P[i * L + k]);
-            }
-            cJSON_AddItemToArray(arr, o);
-        }
-        char *js = cJSON_Print(arr);
-        printf("%s\n", js);
-        cJSON_free(js);
-        cJSON_Delete(arr);
+        print_json(&mf, &t, id_col, P, pred);
     } else if (format && strcmp(format, "csv") == 0) {
         reel_dataset view = {.table = t, .n = n, .L = L, .labels = mf.labels, .id_col = id_col};
         reel_predictions_csv(stdout, &view, NULL, n, Y, pred, P);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            printf("%-40.40s ", row_id(&t, id_col, i, buf, sizeof buf));
-            int any = 0;
-            for (size_t k = 0; k < L; k++)
-                if (pred[i * L + k]) {
-                    printf("%s%s", any ? "|" : "", mf.labels[k]);
-                    any = 1;
-                }
-            if (!any)
-                printf("(none)");
-            if (top > 0) {
-                for (size_t k = 0; k < L; k++)
-                    rk[k] = (ranked){k, P[i * L + k]};
-                qsort(rk, L, sizeof *rk, by_p);
-                printf("   top:");
-                for (size_t q = 0; q < (size_t)top && q < L; q++)
-                    printf(" %s %.2f", mf.labels[rk[q].k], (double)rk[q].p);
-            }
-            printf("\n");
-        }
+    } else if (print_table(&mf, &t, id_col, P, pred, (size_t)top)) {
+        reel_fail(&err, "out of memory");
+        goto done;
     }
-    free(rk);
     if (!Y && why[0])
         fprintf(stderr, "reel: warning: no scores: %s\n", why);
     if (!quiet && Y) {

@@ -76,6 +76,47 @@ static void print_result(const reel_run *r, const reel_prepared *p)
     }
 }
 
+/* The model file, with what predict and info read besides the model: the
+ * training summary and the dataset's shape, id and label column. */
+static int save_model(const char *path, const reel_run *run, const reel_prepared *p, const reel_common_opts *c,
+                      const cJSON *test_metrics, reel_error *err)
+{
+    cJSON *training = cJSON_CreateObject();
+    cJSON_AddNumberToObject(training, "fit_seconds", run->fit_seconds);
+    char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->prep.split.seed);
+    cJSON_AddStringToObject(training, "seed", seed);
+    cJSON_AddItemToObject(training, "test_metrics", cJSON_Duplicate(test_metrics, 1));
+    cJSON *dataset = reel_dataset_json(p);
+    cJSON_DeleteItemFromObject(dataset, "features");
+    if (p->ds.id_col >= 0)
+        cJSON_AddStringToObject(dataset, "id", p->ds.table.cols[p->ds.id_col].name);
+    if (c->prep.data.label_column) { /* predict reads the labels the same way to score new rows */
+        cJSON_AddStringToObject(dataset, "label_column", c->prep.data.label_column);
+        cJSON_AddStringToObject(dataset, "label_sep", c->prep.data.label_sep ? c->prep.data.label_sep : "|");
+    }
+    int rc = reel_model_file_save(path, &run->model, &p->pre, p->ds.labels, training, dataset, err);
+    cJSON_Delete(training);
+    cJSON_Delete(dataset);
+    return rc;
+}
+
+/* --out: metrics.json and predictions.csv into the staged folder, then
+ * the folder into place. */
+static int write_out(reel_outdir *od, const cJSON *doc, const reel_run *run, const reel_prepared *p,
+                     reel_error *err)
+{
+    char *path = reel_path_join(od->stage, "metrics.json"), *pp = reel_path_join(od->stage, "predictions.csv");
+    int rc = !path || !pp ? reel_fail(err, "out of memory")
+                          : reel_write_json_file(path, doc, err) ||
+                                reel_write_predictions(pp, &p->ds, p->test.rows, p->test.n, p->test.Y, run->pred,
+                                                       run->P, err) ||
+                                reel_outdir_commit(od, err);
+    free(path);
+    free(pp);
+    return rc ? -1 : 0;
+}
+
 int reel_cmd_train(int argc, char **argv)
 {
     reel_common_opts c;
@@ -154,53 +195,23 @@ int reel_cmd_train(int argc, char **argv)
     cJSON *mj = reel_run_to_json(&run, p.ds.labels);
     cJSON_AddItemToObject(doc, "model", mj);
     if (save) {
-        cJSON *training = cJSON_CreateObject();
-        cJSON_AddNumberToObject(training, "fit_seconds", run.fit_seconds);
-        char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)c.prep.split.seed);
-        cJSON_AddStringToObject(training, "seed", seed);
-        cJSON_AddItemToObject(training, "test_metrics", cJSON_Duplicate(cJSON_GetObjectItem(mj, "metrics"), 1));
-        cJSON *dataset = reel_dataset_json(&p);
-        cJSON_DeleteItemFromObject(dataset, "features");
-        if (p.ds.id_col >= 0)
-            cJSON_AddStringToObject(dataset, "id", p.ds.table.cols[p.ds.id_col].name);
-        if (c.prep.data.label_column) { /* predict reads the labels the same way to score new rows */
-            cJSON_AddStringToObject(dataset, "label_column", c.prep.data.label_column);
-            cJSON_AddStringToObject(dataset, "label_sep", c.prep.data.label_sep ? c.prep.data.label_sep : "|");
-        }
-        int bad = reel_model_file_save(save, &run.model, &p.pre, p.ds.labels, training, dataset, &err);
-        cJSON_Delete(training);
-        cJSON_Delete(dataset);
-        if (bad) {
+        if (save_model(save, &run, &p, &c, cJSON_GetObjectItem(mj, "metrics"), &err)) {
             cJSON_Delete(doc);
             goto done_run;
         }
         if (!c.quiet)
             fprintf(stderr, "reel: saved %s\n", save);
     }
-    char *json = cJSON_Print(doc);
-    int bad = 0;
-    if (out) {
-        char *path = reel_path_join(od.stage, "metrics.json"), *pp = reel_path_join(od.stage, "predictions.csv");
-        size_t len = strlen(json);
-        char *nl = malloc(len + 2);
-        memcpy(nl, json, len);
-        memcpy(nl + len, "\n", 2);
-        bad = reel_write_file_atomic(path, nl, &err) ||
-              reel_write_predictions(pp, &p.ds, p.test.rows, p.test.n, p.test.Y, run.pred, run.P, &err) ||
-              reel_outdir_commit(&od, &err);
-        free(nl);
-        free(path);
-        free(pp);
-    }
-    if (!bad) {
-        if (strcmp(format, "json") == 0)
+    if (!out || write_out(&od, doc, &run, &p, &err) == 0) {
+        if (strcmp(format, "json") == 0) {
+            char *json = cJSON_Print(doc);
             printf("%s\n", json);
-        else
+            cJSON_free(json);
+        } else {
             print_result(&run, &p);
+        }
         rc = REEL_EXIT_OK;
     }
-    cJSON_free(json);
     cJSON_Delete(doc);
 done_run:
     reel_run_free(&run);

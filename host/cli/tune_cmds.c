@@ -84,15 +84,9 @@ static int write_json(const char *dir, const char *name, const cJSON *doc, reel_
 {
     if (reel_mkdir_p(dir, err))
         return -1;
-    char *path = reel_path_join(dir, name), *text = cJSON_Print(doc);
-    size_t len = strlen(text);
-    char *nl = malloc(len + 2);
-    memcpy(nl, text, len);
-    memcpy(nl + len, "\n", 2);
-    int rc = reel_write_file_atomic(path, nl, err);
-    free(nl);
+    char *path = reel_path_join(dir, name);
+    int rc = path ? reel_write_json_file(path, doc, err) : reel_fail(err, "out of memory");
     free(path);
-    cJSON_free(text);
     return rc;
 }
 
@@ -308,9 +302,15 @@ int reel_cmd_select(int argc, char **argv)
     } else if (!bad) {
         printf("%-28s %10s  %s\n", "feature", "delta", "");
         for (size_t g = 0; g < res.n; g++)
-            printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta, res.f[g].dropped ? "dropped" : "kept");
+            printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta,
+                   res.f[g].dropped ? "dropped" : res.f[g].rejected ? "kept (dropping it was rejected)" : "kept");
         printf("\n%s %s: %.4f with every feature, %.4f with the %d kept; test %s %.4f\n", method, t.metric,
                res.reference, res.final_score, n_kept, t.metric, reel_metric_by_name(&met, t.metric));
+        if (cJSON_IsObject(cJSON_GetObjectItem(doc, "rejected")))
+            printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "
+                   "feature's %.4f: all are kept)\n", method,
+                   cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "rejected"), "dropped")),
+                   res.rejected_score, res.reference);
         if (t.out)
             printf("wrote %s/selection.json (use it with --features)\n", t.out);
     }

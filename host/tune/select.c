@@ -216,6 +216,19 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     fill_mask(group, d, r, -1, mask);
     double sd;
     rc = score_one(s, params, mask, "the kept features", threads, &r->final_score, &sd, err);
+    if (rc == 0 && r->final_score < r->reference) {
+        /* Dropping what the method chose costs score on the very rows it
+         * was chosen on: keep every feature, say so, report both. */
+        reel_log_msg(log, REEL_LOG_WARNING, "select: the %s choice scores %.4f, below %.4f with every feature: "
+                     "keeping every feature", method, r->final_score, r->reference);
+        r->rejected_score = r->final_score;
+        r->final_score = r->reference;
+        for (size_t g = 0; g < r->n; g++) {
+            r->f[g].rejected = r->f[g].dropped;
+            r->f[g].dropped = 0;
+        }
+        memset(mask, 1, d);
+    }
     r->mask = mask;
     mask = NULL;
 done:
@@ -230,6 +243,7 @@ cJSON *reel_select_json(const reel_select_result *r, const char *model, const ch
                         int folds, cJSON *test_metrics)
 {
     cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();
+    size_t n_rejected = 0;
     for (size_t g = 0; g < r->n; g++) {
         cJSON_AddItemToArray(r->f[g].dropped ? dropped : kept, cJSON_CreateString(r->f[g].name));
         cJSON *o = cJSON_CreateObject();
@@ -237,6 +251,16 @@ cJSON *reel_select_json(const reel_select_result *r, const char *model, const ch
         cJSON_AddNumberToObject(o, "delta", r->f[g].delta);
         cJSON_AddBoolToObject(o, "dropped", r->f[g].dropped);
         cJSON_AddItemToArray(feats, o);
+        if (r->f[g].rejected)
+            n_rejected++;
+    }
+    cJSON *rejected = n_rejected ? cJSON_CreateObject() : cJSON_CreateNull();
+    if (n_rejected) {
+        cJSON_AddNumberToObject(rejected, "score", r->rejected_score);
+        cJSON *names = cJSON_AddArrayToObject(rejected, "dropped");
+        for (size_t g = 0; g < r->n; g++)
+            if (r->f[g].rejected)
+                cJSON_AddItemToArray(names, cJSON_CreateString(r->f[g].name));
     }
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "model", model);
@@ -245,6 +269,7 @@ cJSON *reel_select_json(const reel_select_result *r, const char *model, const ch
     cJSON_AddNumberToObject(doc, "folds", folds);
     cJSON_AddNumberToObject(doc, "reference_score", r->reference);
     cJSON_AddNumberToObject(doc, "selected_score", r->final_score);
+    cJSON_AddItemToObject(doc, "rejected", rejected);
     cJSON_AddItemToObject(doc, "features", feats);
     cJSON_AddItemToObject(doc, "kept", kept);
     cJSON_AddItemToObject(doc, "dropped", dropped);

@@ -6,7 +6,9 @@
  *               repeat until no removal helps;
  *  permutation  permutation importance on the validation split: a
  *               feature whose shuffling does not lower the score is
- *               excluded. */
+ *               excluded.
+ * A chosen set that scores below every feature is not returned: every
+ * feature is kept, and the rejected set's score reported beside. */
 #ifndef REEL_SELECT_H
 #define REEL_SELECT_H
 
@@ -20,11 +22,13 @@ typedef struct {
     char *name;   /* source column */
     double delta; /* score without (or with shuffled) it, minus the reference */
     int dropped;
+    int rejected; /* the method dropped it, but the set without scored below every feature: kept */
 } reel_feature_score;
 
 typedef struct {
     double reference, reference_std; /* with every feature */
-    double final_score;              /* with the kept ones */
+    double final_score;              /* with the kept ones, never below reference */
+    double rejected_score;           /* when some feature is rejected: the score of the set the method chose */
     size_t n;
     reel_feature_score *f;
     uint8_t *mask; /* d: the preprocessed features kept */
