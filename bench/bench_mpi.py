@@ -14,7 +14,7 @@ runs outside the maps (reading the data, the final fit on the best params)
 runs on every rank at once and does not shrink.
 
 usage: bench/bench_mpi.py [--reel build/reel] [--data data/movies.csv] [--trees 1000]
-       [--ranks 1,2,4] [--out bench/mpi_results.json]
+       [--ranks 1,2,4] [--out /tmp/reel_bench_mpi.json]
 """
 import argparse
 import json
@@ -89,7 +89,7 @@ def main():
     ap.add_argument("--data", default="data/movies.csv")
     ap.add_argument("--trees", type=int, default=1000)
     ap.add_argument("--ranks", default="1,2,4")
-    ap.add_argument("--out", default="bench/mpi_results.json")
+    ap.add_argument("--out", default="/tmp/reel_bench_mpi.json")
     a = ap.parse_args()
     reel = os.path.abspath(a.reel)
     data = os.path.abspath(a.data)
