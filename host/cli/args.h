@@ -51,9 +51,12 @@ typedef struct {
     int quiet;
     const char *decision;        /* a decision rule or "auto" (eval/decision.h) */
     const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
+    const char *mixed_columns;   /* --mixed-columns; NULL: missing */
     reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 
+/* --mixed-columns missing|error|text as a reel_mixed_mode; -1 when unknown. */
+int reel_mixed_mode_parse(const char *s, int *mode);
 void reel_common_defaults(reel_common_opts *c);
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c);
 void reel_add_run_opts(reel_optset *s, reel_common_opts *c);
