@@ -244,7 +244,8 @@ Test(model_files, a_64_bit_seed_survives_saving)
         const char *m = tmp_path(k ? "seed_b.model" : "seed_a.model");
         const char *o = tmp_path(k ? "seed_b.csv" : "seed_a.csv");
         char *err;
-        cr_assert_eq(reel(&err, "train --model random --data %s --labels A,B --split-column s --quiet --seed %s --save %s", csv,
+        cr_assert_eq(reel(&err, "train --model random --data %s --labels A,B --split-column s --quiet --seed %s "
+                          "--save %s", csv,
                           seeds[k], m), 0, "%s", err);
         free(err);
         cr_assert_eq(reel(&err, "predict --model-file %s --data %s --out %s --quiet", m, csv, o), 0, "%s", err);
@@ -322,4 +323,88 @@ Test(flags, predict_refuses_a_bad_thread_count)
                  err);
     free(err);
     expect_fail(2, "--threads must be >= 1", "predict --model-file %s --data %s --threads -2 --quiet", model, csv);
+}
+
+/* Params, grids, feature lists: a repeated key, a number a double cannot
+ * hold, a runaway file; a folder or a device where a file belongs. */
+Test(inputs, json_files_are_read_strictly_and_bounded)
+{
+    const char *csv = write_data("json.csv");
+    const char *dup = tmp_write("dup.json", "{\"tree\": {\"max_depth\": 3, \"max_depth\": 5}}");
+    expect_fail(1, "dup.json: key 'tree.max_depth' appears twice",
+                "train --model tree --data %s --labels A,B --params %s --quiet", csv, dup);
+    const char *dup_model = tmp_write("dupm.json", "{\"tree\": {}, \"tree\": {\"max_depth\": 5}}");
+    expect_fail(1, "key 'tree' appears twice", "compare --models tree --data %s --labels A,B --params %s --quiet",
+                csv, dup_model);
+    const char *big = tmp_write("big.json", "{\"ridge\": {\n\"alpha\": 1e400}}");
+    expect_fail(1, "big.json:2: 1e400 is beyond the range of a double",
+                "train --model ridge --data %s --labels A,B --params %s --quiet", csv, big);
+    const char *tiny = tmp_write("tiny.json", "{\"ridge\": {\"alpha\": 1e-400}}");
+    expect_fail(1, "tiny.json:1: 1e-400 is too small for a double",
+                "train --model ridge --data %s --labels A,B --params %s --quiet", csv, tiny);
+    expect_fail(1, "more than the 16 MiB a params file can be",
+                "train --model ridge --data %s --labels A,B --params /dev/zero --quiet", csv);
+    expect_fail(1, "more than the 16 MiB a params file can be",
+                "search --model ridge --data %s --labels A,B --grid /dev/zero --quiet", csv);
+    expect_fail(1, "more than the 16 MiB a --features file can be",
+                "train --model ridge --data %s --labels A,B --features /dev/zero --quiet", csv);
+    expect_fail(1, "/dev/zero: not a regular file", "predict --model-file /dev/zero --data %s --quiet", csv);
+    expect_fail(1, "is a folder, not a file", "train --model prior --data %s --labels A,B --params %s --quiet", csv,
+                tmp_path(""));
+}
+
+/* Text that is not UTF-8 never reaches JSON outputs or model files. */
+Test(inputs, csv_text_must_be_utf8_and_messages_name_the_cause)
+{
+    const char *latin1 = tmp_write("latin1.csv", "name,x,A,B\nok,1,1,0\nCaf\xe9,2,0,1\n");
+    expect_fail(1, "latin1.csv:3: column 1: byte 0xE9 is not UTF-8 text",
+                "compare --data %s --labels A,B --models prior --quiet", latin1);
+    const char *bad_seq = tmp_write("badseq.csv", "name,x,A,B\nok,1,1,0\nx,\xc3\x28,0,1\n");
+    expect_fail(1, "badseq.csv:3: column 2: byte 0xC3 is not UTF-8", "compare --data %s --labels A,B --quiet",
+                bad_seq);
+    const char *utf8 = tmp_write("utf8.csv", "name,x,A,B\nCaf\xc3\xa9,1,1,0\n\xe6\x98\xa0\xe7\x94\xbb,2,0,1\n"
+                                              "\xf0\x9f\x8e\xac,3,1,1\n");
+    char *err;
+    cr_expect_eq(reel(&err, "compare --data %s --labels A,B --id name --models prior --test-fraction 0 "
+                      "--valid-fraction 0 --format json --quiet", utf8), 0, "%s", err);
+    free(err);
+    /* UTF-16 is named, not reported as a NUL byte */
+    const char *u16 = tmp_path("utf16.csv");
+    FILE *fp = fopen(u16, "wb");
+    cr_assert_not_null(fp);
+    fwrite("\xff\xfex\0,\0A\0\n\0", 1, 10, fp);
+    fclose(fp);
+    expect_fail(1, "the file is UTF-16 text; reel reads UTF-8", "compare --data %s --labels A --quiet", u16);
+    expect_fail(1, "is a folder, not a CSV file", "compare --data %s --labels A --quiet", tmp_path(""));
+}
+
+/* Label names with a comma or a quote: each p_<label> header is one RFC
+ * 4180 field, in predictions.csv and in predict's CSV; names differing only
+ * in case are warned about. */
+Test(outputs, prediction_headers_are_quoted_whole)
+{
+    char text[8192] = "id,x,genres\n";
+    const char *genres[] = {"Dr,ama", "Say \"\"hi\"\"|drama", "Drama"};
+    for (int i = 0; i < 60; i++)
+        sprintf(text + strlen(text), "m%d,%d,\"%s\"\n", i, i, genres[i % 3]);
+    const char *csv = tmp_write("quoted.csv", text), *dir = tmp_path("quoted_out"), *model = tmp_path("q.model");
+    char *err;
+    cr_assert_eq(reel(&err, "train --model prior --data %s --label-column genres --id id --out %s --save %s", csv,
+                      dir, model), 0, "%s", err);
+    cr_expect(err && strstr(err, "labels 'Drama' and 'drama' differ only in case"), "%s", err);
+    free(err);
+    char *path = reel_path_join(dir, "predictions.csv");
+    char *pred = reel_read_file(path, NULL, NULL);
+    free(path);
+    cr_assert_not_null(pred);
+    cr_expect(strstr(pred, ",\"p_Dr,ama\","), "%.200s", pred);
+    cr_expect(strstr(pred, ",\"p_Say \"\"hi\"\"\""), "%.200s", pred);
+    free(pred);
+    char *out;
+    char args[2048];
+    snprintf(args, sizeof args, "predict --model-file %s --data %s --format csv --quiet", model, csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, ",\"p_Dr,ama\",") && strstr(out, ",\"p_Say \"\"hi\"\"\""), "%.200s", out);
+    free(out);
+    free(err);
 }

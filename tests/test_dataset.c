@@ -235,12 +235,31 @@ Test(preprocess, train_only_statistics)
     reel_dataset_free(&ds);
 }
 
+/* Features are float32: a value beyond its range is refused, naming the
+ * cell, rather than clamped (1e39 and 1e40 would both become FLT_MAX); one
+ * below a double's smallest is refused rather than read as 0. */
+Test(preprocess, values_beyond_float32_or_below_double_are_refused)
+{
+    const char *cases[][2] = {
+        {"x,A\n1,1\n1e39,1\n", "huge.csv:3: column 1 ('x'): '1e39' is beyond the range of float32"},
+        {"x,A\n1,1\n-4e38,1\n", "'-4e38' is beyond the range of float32"},
+        {"x,A\n1,1\n2,1\n1e-400,1\n", "huge.csv:4: column 1 ('x'): '1e-400' is too small for a double"},
+    };
+    for (size_t c = 0; c < 3; c++) {
+        reel_data_opts o = {.data = tmp_write("huge.csv", cases[c][0]), .labels = "A"};
+        reel_dataset ds;
+        reel_error err;
+        cr_expect_neq(reel_dataset_load(&ds, &o, &err), 0, "%s loaded", cases[c][0]);
+        cr_expect(strstr(err.msg, cases[c][1]), "'%s' lacks '%s'", err.msg, cases[c][1]);
+    }
+}
+
 Test(preprocess, huge_values_stay_finite)
 {
-    reel_data_opts o = {.data = tmp_write("huge.csv", "x,A\n1e300,1\n-1e300,1\n0,1\n"), .labels = "A"};
+    reel_data_opts o = {.data = tmp_write("huge.csv", "x,A\n3e38,1\n-3e38,1\n0,1\n"), .labels = "A"};
     reel_dataset ds;
     reel_error err;
-    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0);
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
     size_t rows[] = {0, 1, 2};
     reel_preproc p;
     cr_assert_eq(reel_preproc_fit(&p, &ds, rows, 3, 10, &err), 0);

@@ -5,27 +5,16 @@
 
 #include "models/model.h"
 #include "util/fileio.h"
+#include "util/json_exact.h"
 
 cJSON *reel_read_json_object(const char *path, reel_error *err)
 {
-    char *text = reel_read_file(path, NULL, err);
-    if (!text)
-        return NULL;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
-    if (!j) {
-        size_t line = 1, col = 1;
-        for (const char *s = text; end && s < end; s++) {
-            col = *s == '\n' ? 1 : col + 1;
-            line += *s == '\n';
-        }
-        reel_fail(err, "%s:%zu:%zu: invalid JSON", path, line, col);
-    } else if (!cJSON_IsObject(j)) {
+    cJSON *j = reel_json_read_file(path, "params", err);
+    if (j && !cJSON_IsObject(j)) {
         reel_fail(err, "%s: must be a JSON object", path);
         cJSON_Delete(j);
         j = NULL;
     }
-    free(text);
     return j;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { CHUNK = 1 << 16 };
 
@@ -28,6 +29,12 @@ reel_csv *reel_csv_open(const char *path, reel_error *err)
         reel_fail(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        reel_fail(err, "%s: is a folder, not a CSV file", path);
+        return NULL;
+    }
     reel_csv *c = calloc(1, sizeof *c);
     if (!c || !(c->path = malloc(strlen(path) + 1))) {
         free(c);
@@ -42,6 +49,19 @@ reel_csv *reel_csv_open(const char *path, reel_error *err)
     c->len = fread(c->buf, 1, CHUNK, fp);
     if (c->len >= 3 && c->buf[0] == 0xEF && c->buf[1] == 0xBB && c->buf[2] == 0xBF)
         c->pos = 3;
+    /* UTF-16 (a byte order mark, or ASCII with every other byte NUL) is named as such. */
+    int utf16 = c->len >= 2 && ((c->buf[0] == 0xFF && c->buf[1] == 0xFE) ||
+                                (c->buf[0] == 0xFE && c->buf[1] == 0xFF));
+    if (!utf16 && c->len >= 4 && c->buf[0] && !c->buf[1] && c->buf[2] && !c->buf[3])
+        utf16 = 1;
+    if (!utf16 && c->len >= 4 && !c->buf[0] && c->buf[1] && !c->buf[2] && c->buf[3])
+        utf16 = 1;
+    if (utf16) {
+        reel_fail(err, "%s: the file is UTF-16 text; reel reads UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)",
+                  path);
+        reel_csv_close(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -109,6 +129,43 @@ static int begin_field(reel_csv *c)
     return 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char b = p[0];
+    size_t k = b < 0xC2 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((b == 0xE0 && p[1] < 0xA0) || (b == 0xED && p[1] > 0x9F) || (b == 0xF0 && p[1] < 0x90) ||
+        (b == 0xF4 && p[1] > 0x8F))
+        return 0; /* overlong, a surrogate, or beyond U+10FFFF */
+    return k;
+}
+
+/* Text is UTF-8: anything else (Latin-1, a damaged file) would reach JSON
+ * outputs and model files, which must be UTF-8. 1 when valid. */
+static int check_utf8(const reel_csv *c, reel_error *err)
+{
+    const unsigned char *t = (const unsigned char *)c->text;
+    size_t field = 0;
+    for (size_t i = 0; i < c->text_len;) {
+        if (t[i] < 0x80) {
+            field += t[i] == '\0';
+            i++;
+            continue;
+        }
+        size_t k = utf8_len(t + i, c->text_len - i);
+        if (k == 0)
+            return reel_fail(err, "%s:%zu: column %zu: byte 0x%02X is not UTF-8 text; reel reads UTF-8 (convert a "
+                             "Latin-1 file with iconv -f latin1 -t utf-8)", c->path, c->record_line, field + 1, t[i]);
+        i += k;
+    }
+    return 1;
+}
+
 int reel_csv_next(reel_csv *c, reel_error *err)
 {
     for (;;) {
@@ -171,7 +228,7 @@ int reel_csv_next(reel_csv *c, reel_error *err)
                 getbyte(c);
             if (b != -1)
                 c->line++;
-            return 1;
+            return check_utf8(c, err);
         }
         if (b == '"' && !quoted && c->text_len == c->start[c->nfields - 1]) {
             quoted = in_quotes = 1;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/fileio.h"
+#include "util/json_exact.h"
 
 #ifndef REEL_SOURCE_DIR
 #define REEL_SOURCE_DIR "."
@@ -60,12 +61,10 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
  * "label_column", "label_sep", "split_column"}; path relative to the file. */
 static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
 {
-    char *text = reel_read_file(path, NULL, err);
-    if (!text)
+    cJSON *doc = reel_json_read_file(path, "dataset descriptor", err);
+    if (!doc)
         return -1;
-    cJSON *doc = cJSON_Parse(text);
-    free(text);
-    if (!doc || !cJSON_IsObject(doc)) {
+    if (!cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
         return reel_fail(err, "%s: not a JSON object (a dataset descriptor needs \"path\" and labels)", path);
     }
@@ -334,11 +333,9 @@ static int drop_unlabeled(reel_dataset *ds, const reel_data_opts *opts, reel_err
 /* --features FILE: keep only the listed feature columns. */
 static int keep_features(reel_dataset *ds, const char *path, reel_error *err)
 {
-    char *text = reel_read_file(path, NULL, err);
-    if (!text)
+    cJSON *doc = reel_json_read_file(path, "--features", err);
+    if (!doc)
         return -1;
-    cJSON *doc = cJSON_Parse(text);
-    free(text);
     const cJSON *list = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "kept") : doc;
     int rc = -1;
     if (!cJSON_IsArray(list)) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/timer.h"
 
@@ -123,4 +124,11 @@ void reel_prepared_warn(const reel_prepared *p, const reel_log *log)
             reel_log_msg(log, REEL_LOG_WARNING, "label '%s' is never positive in the %zu training rows; models "
                          "will not learn to predict it", p->ds.labels[k], p->train.n);
     }
+    /* Names that differ only in case are two labels: likely one meant twice. */
+    for (size_t k = 0; k < p->L; k++)
+        for (size_t q = 0; q < k; q++)
+            if (strcasecmp(p->ds.labels[q], p->ds.labels[k]) == 0)
+                reel_log_msg(log, REEL_LOG_WARNING, "labels '%s' and '%s' differ only in case; they are two "
+                             "labels (fix the spelling in the data if they are one)", p->ds.labels[q],
+                             p->ds.labels[k]);
 }

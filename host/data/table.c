@@ -1,6 +1,7 @@
 #include "data/table.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,9 +90,22 @@ static int parse_number(const char *s, double *v)
         end++;
     if (*end)
         return 0;
-    if (errno == ERANGE && fabs(*v) < 1.0)
-        *v = 0.0 * *v; /* underflow to zero is fine */
+    if (errno == ERANGE && *v == 0.0)
+        return 2; /* a non-zero number below the smallest double */
     return 1;
+}
+
+/* Why a number cell cannot be a feature value, or NULL: features are
+ * float32, so a value beyond its range would silently become another. */
+static const char *bad_number_why(int parsed, double v)
+{
+    if (parsed == 2)
+        return "is too small for a double (it would read as 0)";
+    if (!isfinite(v))
+        return "is not a finite number";
+    if (fabs(v) > FLT_MAX)
+        return "is beyond the range of float32 (about 3.4e38), which reel's feature matrices hold";
+    return NULL;
 }
 
 static void column_free(reel_column *c)
@@ -304,8 +318,10 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
                 continue;
             }
             int is_num = parse_number(s, &v);
-            if (is_num && !isfinite(v) && !c->bad_number_line) {
+            const char *why = is_num ? bad_number_why(is_num, v) : NULL;
+            if (why && !c->bad_number_line) {
                 c->bad_number_line = line; /* an error only if the column stays numeric */
+                c->bad_number_why = why;
                 if (!(c->bad_number = strdup(s)))
                     goto oom;
             }
@@ -329,8 +345,8 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
     for (size_t j = 0; j < t->ncols; j++) {
         reel_column *c = &t->cols[j];
         if (c->type == REEL_COL_NUMERIC && c->bad_number_line) {
-            reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' is not a finite number", path,
-                      c->bad_number_line, j + 1, c->name, c->bad_number);
+            reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' %s", path, c->bad_number_line, j + 1, c->name,
+                      c->bad_number, c->bad_number_why);
             goto fail;
         }
     }

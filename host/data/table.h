@@ -23,6 +23,7 @@ typedef struct {
     int released;           /* storage freed once consumed (cells read as missing) */
     size_t bad_number_line; /* first line with inf / overflow (0: none) */
     char *bad_number;       /* its text */
+    const char *bad_number_why; /* what is wrong with it */
 } reel_column;
 
 typedef struct {

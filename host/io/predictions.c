@@ -1,6 +1,7 @@
 #include "io/predictions.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/fileio.h"
@@ -18,6 +19,19 @@ void reel_csv_write_field(FILE *fp, const char *s)
         fputc(*s, fp);
     }
     fputc('"', fp);
+}
+
+void reel_csv_write_prob_header(FILE *fp, const char *label)
+{
+    /* the whole field "p_<label>" is quoted when it needs to be (RFC 4180), never a part of it */
+    size_t n = strlen(label);
+    char *h = malloc(n + 3);
+    if (!h)
+        return;
+    memcpy(h, "p_", 2);
+    memcpy(h + 2, label, n + 1);
+    reel_csv_write_field(fp, h);
+    free(h);
 }
 
 static void write_set(FILE *fp, char *const *labels, const uint8_t *row, size_t L)
@@ -46,8 +60,8 @@ void reel_predictions_csv(FILE *fp, const reel_dataset *ds, const size_t *rows, 
     reel_csv_write_field(fp, ds->id_col >= 0 ? ds->table.cols[ds->id_col].name : "line");
     fputs(Y ? ",true,predicted" : ",predicted", fp);
     for (size_t k = 0; k < L; k++) {
-        fputs(",p_", fp);
-        reel_csv_write_field(fp, ds->labels[k]);
+        fputc(',', fp);
+        reel_csv_write_prob_header(fp, ds->labels[k]);
     }
     fputc('\n', fp);
     char buf[64];

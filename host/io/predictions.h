@@ -22,5 +22,7 @@ int reel_write_predictions(const char *path, const reel_dataset *ds, const size_
 
 /* Writes s as one CSV field, quoted when it needs to be. */
 void reel_csv_write_field(FILE *fp, const char *s);
+/* The header field p_<label>, quoted as one field when needed. */
+void reel_csv_write_prob_header(FILE *fp, const char *label);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/fileio.h"
 
@@ -206,9 +207,10 @@ int reel_safetensors_parse(const char *name, const unsigned char *buf, size_t le
     if (sum) {
         const char *at = find_checksum((const char *)buf + 8, (size_t)hlen);
         char hex[CHECKSUM_DIGITS + 1];
-        if (at)
-            snprintf(hex, sizeof hex, "%016llx",
-                     (unsigned long long)reel_safetensors_checksum(buf, len, (size_t)((const unsigned char *)at - buf)));
+        if (at) {
+            size_t digits_at = (size_t)((const unsigned char *)at - buf);
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)reel_safetensors_checksum(buf, len, digits_at));
+        }
         if (!at || !cJSON_IsString(sum) || memcmp(at, hex, CHECKSUM_DIGITS) != 0) {
             cJSON_Delete(h);
             return reel_fail(err, "%s: checksum mismatch: the file was corrupted or edited after it was written",
@@ -316,8 +318,12 @@ fail:
 
 int reel_safetensors_read(const char *path, reel_tensors *t, cJSON **metadata, reel_error *err)
 {
+    /* A model file is a regular file: a device or pipe (/dev/zero) would be read without end. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return reel_fail(err, "%s: not a regular file (a model file or checkpoint is one)", path);
     size_t len;
-    char *buf = reel_read_file(path, &len, err);
+    char *buf = reel_read_file_capped(path, &len, REEL_MAX_MODEL_FILE, "model", err);
     if (!buf)
         return -1;
     int rc = reel_safetensors_parse(path, (const unsigned char *)buf, len, t, metadata, err);

@@ -1,6 +1,7 @@
 #include "util/fileio.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,14 +103,38 @@ int reel_write_file_atomic(const char *path, const char *text, reel_error *err)
 
 char *reel_read_file(const char *path, size_t *len, reel_error *err)
 {
+    return reel_read_file_capped(path, len, SIZE_MAX, NULL, err);
+}
+
+char *reel_read_file_capped(const char *path, size_t *len, size_t max, const char *what, reel_error *err)
+{
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         reel_fail(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        reel_fail(err, "%s: is a folder, not a file", path);
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > (uintmax_t)max) {
+        fclose(fp);
+        reel_fail(err, "%s: %jd bytes, more than the %zu MiB a %s file can be; is it the right file?", path,
+                  (intmax_t)st.st_size, max >> 20, what);
+        return NULL;
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
+        if (n > max) { /* a pipe or device: stop reading once past the cap */
+            free(buf);
+            fclose(fp);
+            reel_fail(err, "%s: more than the %zu MiB a %s file can be; is it the right file?", path, max >> 20,
+                      what);
+            return NULL;
+        }
         size_t got = fread(buf + n, 1, cap - n - 1, fp);
         n += got;
         if (got == 0)

@@ -24,6 +24,15 @@ void reel_outfile_abort(reel_outfile *f);
 int reel_write_file_atomic(const char *path, const char *text, reel_error *err);
 /* Reads a whole file into a NUL-terminated malloc'ed buffer. */
 char *reel_read_file(const char *path, size_t *len, reel_error *err);
+/* The same, refusing a file of more than max bytes (checked before reading
+ * a regular file, while reading a pipe or device); `what` names the kind of
+ * file in the message ("params"). */
+char *reel_read_file_capped(const char *path, size_t *len, size_t max, const char *what, reel_error *err);
+
+/* Caps no real file of each kind reaches: a runaway input (/dev/zero, a
+ * wrong path) is refused with a message instead of filling memory. */
+#define REEL_MAX_JSON_FILE ((size_t)16 << 20) /* params, grids, feature lists, descriptors */
+#define REEL_MAX_MODEL_FILE ((size_t)16 << 30) /* model files and checkpoints (regular files only) */
 /* mkdir -p for one or more levels; ok when it exists. */
 int reel_mkdir_p(const char *dir, reel_error *err);
 /* dir + "/" + name, malloc'ed. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fileio.h"
+
 /* Replaces each number of a (duplicated) tree with its exact text as a raw item. */
 static int exactify(cJSON *v)
 {
@@ -70,4 +72,84 @@ int reel_json_u64(const cJSON *v, uint64_t *out)
         return 0;
     }
     return -1;
+}
+
+/* Numbers cJSON would turn into another value: beyond a double's range (it
+ * reads inf, printed as null) or below its smallest (it reads 0). */
+static int check_numbers(const char *path, const char *text, reel_error *err)
+{
+    size_t line = 1;
+    for (const char *s = text; *s; s++) {
+        if (*s == '\n')
+            line++;
+        if (*s == '"') { /* skip a string, escapes included */
+            for (s++; *s && *s != '"'; s++) {
+                if (*s == '\\' && s[1])
+                    s++;
+                else if (*s == '\n')
+                    line++;
+            }
+            if (!*s)
+                return 0;
+            continue;
+        }
+        if (*s != '-' && (*s < '0' || *s > '9'))
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s)
+            continue;
+        if (errno == ERANGE && (isinf(v) || v == 0.0))
+            return reel_fail(err, "%s:%zu: %.*s is %s", path, line, (int)(end - s > 40 ? 40 : end - s), s,
+                             isinf(v) ? "beyond the range of a double" : "too small for a double (it would read as 0)");
+        s = end - 1;
+    }
+    return 0;
+}
+
+/* A key twice in one object: cJSON keeps both and look-ups see the first. */
+static int check_duplicates(const char *path, const cJSON *v, char *trail, size_t n, reel_error *err)
+{
+    size_t len = strlen(trail);
+    for (const cJSON *c = v->child; c; c = c->next) {
+        if (cJSON_IsObject(v) && c->string)
+            for (const cJSON *b = v->child; b != c; b = b->next)
+                if (b->string && strcmp(b->string, c->string) == 0)
+                    return reel_fail(err, "%s: key '%s%s' appears twice", path, trail, c->string);
+        if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+            if (cJSON_IsObject(v) && c->string)
+                snprintf(trail + len, n - len, "%s.", c->string);
+            int rc = check_duplicates(path, c, trail, n, err);
+            trail[len] = '\0';
+            if (rc)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+cJSON *reel_json_read_file(const char *path, const char *what, reel_error *err)
+{
+    char *text = reel_read_file_capped(path, NULL, REEL_MAX_JSON_FILE, what, err);
+    if (!text)
+        return NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+    if (!j) {
+        size_t line = 1, col = 1;
+        for (const char *s = text; end && s < end; s++) {
+            col = *s == '\n' ? 1 : col + 1;
+            line += *s == '\n';
+        }
+        reel_fail(err, "%s:%zu:%zu: invalid JSON", path, line, col);
+    } else {
+        char trail[512] = "";
+        if (check_numbers(path, text, err) || check_duplicates(path, j, trail, sizeof trail, err)) {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
+    free(text);
+    return j;
 }

@@ -10,11 +10,18 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/error.h"
+
 /* Prints v (unformatted) with exact numbers; cJSON_free the result. */
 char *reel_json_print_exact(const cJSON *v);
 /* A 64-bit unsigned integer from a decimal string, or from a JSON number
  * that is a whole number in [0, 2^53] (files written before seeds were
  * strings). */
 int reel_json_u64(const cJSON *v, uint64_t *out);
+
+/* Reads a JSON file strictly: at most REEL_MAX_JSON_FILE bytes, errors
+ * naming the line and column, numbers beyond a double's range or below its
+ * smallest refused, and a key repeated in an object refused (naming it). */
+cJSON *reel_json_read_file(const char *path, const char *what, reel_error *err);
 
 #endif
