@@ -294,14 +294,16 @@ class GpuMemSampler:
 def reel_train(data_args, model, batch, epochs, device, threads, save=None, sample_mem=False, params=None):
     """One `reel train` run; returns fit seconds, per-epoch seconds (history
     CSV), the dataset summary and, with sample_mem, the GPU memory it took."""
-    with tempfile.TemporaryDirectory(prefix="reel-netbench-") as out:
+    # the params file lives beside --out, not in it: reel refuses an --out folder that holds files it does not write
+    with tempfile.TemporaryDirectory(prefix="reel-netbench-") as tmp:
+        out = os.path.join(tmp, "out")
         cmd = [REEL, "train", "--model", model, *data_args, "--valid-fraction", "0", "--batch-size", str(batch),
                "--epochs", str(epochs), "--device", device, "--threads", str(threads), "--out", out,
                "--format", "json", "--quiet"]
         if save:
             cmd += ["--save", save]
         if params:
-            pfile = os.path.join(out, "params.json")
+            pfile = os.path.join(tmp, "params.json")
             with open(pfile, "w") as f:
                 json.dump({model: params}, f)
             cmd += ["--params", pfile]

@@ -32,6 +32,7 @@ typedef enum {
     REEL_PROGRESS_EPOCH,    /* a net finished an epoch */
     REEL_PROGRESS_TRIAL,    /* a search scored one set of params */
     REEL_PROGRESS_FEATURE,  /* feature selection scored without one feature */
+    REEL_PROGRESS_PREDICT,  /* a long predict got `done` of `total` rows */
 } reel_progress_kind;
 
 /* A progress record: the numbers behind a progress message. Fields that do
@@ -39,14 +40,14 @@ typedef enum {
 typedef struct {
     reel_progress_kind kind;
     const char *model;     /* the model's name */
-    long done, total;      /* epoch or trial `done` of `total` (a search's total is an estimate) */
+    long done, total;      /* epoch, trial or rows `done` of `total` (a search's total is an estimate) */
     double loss;           /* epoch: mean training loss */
     double valid_loss;     /* epoch: validation loss */
     double valid_f1;       /* epoch: validation samples-F1 */
     double score;          /* trial, feature: the score */
     double samples_per_s;  /* epoch */
     double elapsed_s;      /* since the training or search began */
-    double eta_s;          /* epoch: estimated seconds left */
+    double eta_s;          /* epoch, predict: estimated seconds left */
     const char *what;      /* trial: its params as JSON; feature: its name */
 } reel_progress;
 

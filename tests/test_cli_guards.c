@@ -408,3 +408,63 @@ Test(outputs, prediction_headers_are_quoted_whole)
     free(out);
     free(err);
 }
+
+/* Column types are decided once from all the cells: text columns keep each
+ * cell's own text, a few text cells among numbers are reported and read as
+ * missing (or refused), and predict reads a one-hot column as text. */
+Test(columns, types_are_decided_once_and_reported)
+{
+    /* zip: numbers first, then text: a text column whose categories are the cells as written */
+    char text[16384] = "zip,v,A,B\n";
+    const char *zips[] = {"07", "0.1", "q"};
+    for (int i = 0; i < 90; i++) {
+        int z = i < 30 ? i % 2 : i % 3; /* the first text cell comes on line 32 */
+        sprintf(text + strlen(text), "%s,%d,%d,%d\n", zips[z], i % 11, z == 0, z == 1);
+    }
+    const char *csv = tmp_write("zips.csv", text);
+    char args[2048], *out, *err;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior --format json --quiet", csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "\"zip=07\"") && strstr(out, "\"zip=0.1\""), "categories re-rendered: %.600s", out);
+    cr_expect(!strstr(out, "0.10000000000000001") && !strstr(out, "\"zip=7\""), "%.600s", out);
+    free(out);
+    free(err);
+
+    /* predict: the same column all numbers in new data still matches the saved categories */
+    const char *model = tmp_path("zips.model");
+    snprintf(args, sizeof args, "train --model tree --data %s --labels A,B --test-fraction 0 --save %s --quiet", csv,
+             model);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    char fresh[4096] = "zip,v,A,B\n";
+    for (int i = 0; i < 40; i++)
+        sprintf(fresh + strlen(fresh), "%s,%d,%d,%d\n", zips[i % 2], i % 11, i % 2 == 0, i % 2 == 1);
+    snprintf(args, sizeof args, "predict --model-file %s --data %s --format csv", model,
+             tmp_write("zips_new.csv", fresh));
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(err && strstr(err, "samples-F1 1.0000"), "%s", err);
+    free(out);
+    free(err);
+
+    /* one text cell in 60 numbers: a warning naming it, the column stays numeric */
+    char mixed[8192] = "a,A,B\n";
+    for (int i = 0; i < 60; i++) {
+        char cell[16];
+        snprintf(cell, sizeof cell, i == 20 ? "\"1,5\"" : "%d", i);
+        sprintf(mixed + strlen(mixed), "%s,%d,%d\n", cell, i % 2, i % 3 == 0);
+    }
+    const char *mcsv = tmp_write("mixed.csv", mixed);
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior --format json", mcsv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(err && strstr(err, "column 'a' holds numbers and 1 text cell (first: line 22, '1,5'); it is read as "
+                                 "missing"), "%s", err);
+    cr_expect(strstr(out, "\"features\":") && strstr(out, "\"a\""), "%.400s", out);
+    cr_expect(!strstr(out, "a=1,5"), "one-hot of a mostly numeric column: %.400s", out);
+    free(out);
+    free(err);
+    expect_fail(1, "mixed.csv:22: column 1 ('a'): '1,5' is text in a column of numbers (1 of 60 cells)",
+                "compare --data %s --labels A,B --models prior --mixed-columns error --quiet", mcsv);
+    expect_fail(2, "--mixed-columns must be missing, error or text",
+                "compare --data %s --labels A,B --models prior --mixed-columns maybe --quiet", mcsv);
+}

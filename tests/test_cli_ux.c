@@ -271,3 +271,62 @@ Test(ux, selection_never_scores_below_every_feature)
     }
     cr_expect(rejections > 0, "the data should make permutation choose a worse set at least once");
 }
+
+Test(ux, version_everywhere)
+{
+    const char *cmds[] = {"--version", "compare --version", "train --version", "predict --version",
+                          "search --version", "select --version", "export --version", "info --version",
+                          "decide --version"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char *out, *err;
+        cr_expect_eq(reel(&out, &err, "%s", cmds[i]), 0, "%s: %s", cmds[i], err);
+        cr_expect(out && strncmp(out, "reel ", 5) == 0 && strchr(out, '.'), "%s: %s", cmds[i], out);
+        free(out);
+        free(err);
+    }
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "--help"), 0);
+    cr_expect(strstr(out, "reel --version"), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "train --help"), 0);
+    cr_expect(strstr(out, "--version"), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* The completion script, sourced in bash, completing `words` (the last one
+ * being completed): its candidates, space-separated (malloc'ed). */
+static char *complete_words(const char *words)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "source '%s/../../scripts/reel-completion.bash'\n"
+             "COMP_WORDS=(%s %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _reel; echo \"${COMPREPLY[*]}\"\n",
+             REEL_TEST_FIXTURES, REEL_BINARY, words);
+    const char *script = tmp_write("ux_complete.sh", text);
+    char cmd[1024];
+    const char *out = tmp_path("ux_complete.out");
+    snprintf(cmd, sizeof cmd, "bash %s > %s 2>&1", script, out);
+    cr_assert_eq(system(cmd), 0);
+    return reel_read_file(out, NULL, NULL);
+}
+
+Test(ux, bash_completion)
+{
+    char *c = complete_words("com");
+    cr_expect_str_eq(c, "compare\n");
+    free(c);
+    c = complete_words("train --model fo");
+    cr_expect_str_eq(c, "forest\n");
+    free(c);
+    c = complete_words("compare --models tree,u");
+    cr_expect_str_eq(c, "tree,u tree,u_original\n");
+    free(c);
+    c = complete_words("predict --missing-");
+    cr_expect_str_eq(c, "--missing-columns\n");
+    free(c);
+    c = complete_words("train --device op");
+    cr_expect(strstr(c, "opencl"), "%s", c);
+    free(c);
+}

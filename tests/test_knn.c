@@ -355,3 +355,46 @@ Test(knn, edge_cases_do_not_crash)
         reel_model_free(&m);
     }
 }
+
+/* General minkowski p goes through the euclidean filter (and products, not
+ * pow, for whole and half-whole p): the same neighbours as a plain double
+ * scan with pow, for p below and above 2, over several tiles. */
+Test(knn, minkowski_general_p_matches_a_plain_scan)
+{
+    enum { N = 1500, D = 9, M = 40, K = 7 };
+    float *X = malloc(N * D * sizeof *X), Q[M * D];
+    unsigned s = 3;
+    for (size_t i = 0; i < N * D; i++)
+        X[i] = (float)((s = s * 1103515245u + 12345u) >> 16 & 0x7fff) / 3000.0f;
+    for (size_t i = 0; i < M * D; i++)
+        Q[i] = (float)((s = s * 1103515245u + 12345u) >> 16 & 0x7fff) / 3000.0f;
+    const double ps[] = {1.5, 2.5, 2.7, 3.0, 4.0};
+    for (size_t pi = 0; pi < sizeof ps / sizeof *ps; pi++) {
+        reel_knn_index ix;
+        reel_error err;
+        cr_assert_eq(reel_knn_index_init(&ix, X, N, D, "minkowski", ps[pi], &err), 0, "%s", err.msg);
+        cr_expect_not_null(ix.XT, "p %g uses the filter", ps[pi]);
+        int32_t idx[M * K];
+        double dist[M * K];
+        cr_assert_eq(reel_knn_search(&ix, Q, M, K, 2, idx, dist, &err), 0, "%s", err.msg);
+        for (size_t a = 0; a < M; a++) {
+            double r[N];
+            for (size_t t = 0; t < N; t++) {
+                r[t] = 0;
+                for (size_t j = 0; j < D; j++)
+                    r[t] += pow(fabs((double)X[t * D + j] - (double)Q[a * D + j]), ps[pi]);
+            }
+            for (size_t j = 0; j < K; j++) { /* the j-th smallest by (r, index) */
+                size_t best = 0;
+                for (size_t t = 1; t < N; t++)
+                    if (r[t] < r[best])
+                        best = t;
+                cr_expect_eq(idx[a * K + j], (int32_t)best, "p %g query %zu neighbour %zu", ps[pi], a, j);
+                cr_expect_float_eq(dist[a * K + j], pow(r[best], 1.0 / ps[pi]), 1e-12);
+                r[best] = INFINITY;
+            }
+        }
+        reel_knn_index_free(&ix);
+    }
+    free(X);
+}

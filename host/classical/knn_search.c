@@ -15,8 +15,12 @@
  * bound already exceeds the k-th best distance so far: it could not enter
  * the heap. Survivors are measured in double and compared exactly, which
  * makes the answer independent of vector width, blocking and threads.
+ * General minkowski p filters on the euclidean float sums: sum |v|^p is at
+ * least (sum v^2)^(p/2) for p <= 2 and d^(1 - p/2) times that for p > 2
+ * (Hoelder), so the k-th best reduced distance maps to a euclidean
+ * threshold. Whole and half-whole p take products (and a sqrt), not pow.
  * Rows or queries with values beyond 1e15 (where float sums could
- * overflow) and general minkowski p go through plain double loops. */
+ * overflow) go through plain double loops. */
 #include "classical/knn_search.h"
 
 #include <limits.h>
@@ -82,12 +86,17 @@ int reel_knn_index_init(reel_knn_index *ix, const float *X, size_t n, size_t d, 
         if (!(p >= 1.0) || !isfinite(p))
             return reel_fail(err, "knn: key 'p' must be a number >= 1 for metric minkowski; got %g", p);
         ix->metric = p == 1.0 ? REEL_KNN_MANHATTAN : p == 2.0 ? REEL_KNN_EUCLIDEAN : REEL_KNN_MINKOWSKI;
+        if (p <= 64 && floor(2 * p) == 2 * p) {
+            ix->p_whole = (int)floor(p);
+            ix->p_half = p != floor(p);
+        }
+        ix->p_floor = p <= 2 ? 1.0 : pow((double)(d ? d : 1), 1.0 - p / 2);
     } else
         return reel_fail(err,
                          "knn: key 'metric' must be one of \"minkowski\", \"euclidean\", \"manhattan\", "
                          "\"chebyshev\"; got \"%s\"",
                          metric);
-    if (ix->metric == REEL_KNN_MINKOWSKI || d == 0 || !float_safe(X, n * d))
+    if (d == 0 || !float_safe(X, n * d))
         return 0; /* plain double loops */
 
     /* The filter's copy: d x stride, rows padded with zeros to a multiple of RB. */
@@ -211,8 +220,16 @@ static double exact_reduced(const reel_knn_index *ix, const float *x, const floa
         }
         break;
     case REEL_KNN_MINKOWSKI:
-        for (size_t j = 0; j < d && !(s > stop); j++)
-            s += pow(fabs((double)x[j] - (double)q[j]), ix->p);
+        if (ix->p_whole) {
+            for (size_t j = 0; j < d && !(s > stop); j++) {
+                double v = fabs((double)x[j] - (double)q[j]), t = ix->p_half ? sqrt(v) * v : v;
+                for (int e = 1; e < ix->p_whole; e++)
+                    t *= v;
+                s += t;
+            }
+        } else
+            for (size_t j = 0; j < d && !(s > stop); j++)
+                s += pow(fabs((double)x[j] - (double)q[j]), ix->p);
         break;
     }
     return isnan(s) ? INFINITY : s;
@@ -262,10 +279,24 @@ VECTOR_CLONES static void tile_sums(const reel_knn_index *ix, size_t t0, size_t 
     case REEL_KNN_MANHATTAN:
         tile_sums_for(REEL_KNN_MANHATTAN, ix, t0, nt, qt, acc);
         break;
-    default:
+    case REEL_KNN_CHEBYSHEV:
         tile_sums_for(REEL_KNN_CHEBYSHEV, ix, t0, nt, qt, acc);
         break;
+    case REEL_KNN_MINKOWSKI: /* filtered on the euclidean sums (see the top) */
+        tile_sums_for(REEL_KNN_EUCLIDEAN, ix, t0, nt, qt, acc);
+        break;
     }
+}
+
+/* The filter's threshold for a query whose k-th best reduced distance is
+ * bound: its own metric's scale, or for minkowski the euclidean sum below
+ * which a row could still beat bound (bound loosened by 1e-9 for the
+ * rounding of the exact sums). */
+static float filter_threshold(const reel_knn_index *ix, double bound, double grow)
+{
+    if (ix->metric == REEL_KNN_MINKOWSKI && bound < INFINITY)
+        bound = pow(bound * (1 + 1e-9) / ix->p_floor, 2.0 / ix->p);
+    return float_above(bound * grow);
 }
 
 /* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
@@ -297,7 +328,7 @@ static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, s
         for (size_t a = 0; a < mq; a++) {
             const float *s = acc + a * LT, *q = Q + (q0 + a) * d;
             best_k *hq = &h[a];
-            float thr = float_above(heap_bound(hq) * grow);
+            float thr = filter_threshold(ix, heap_bound(hq), grow);
             for (size_t j0 = 0; j0 < nt; j0 += 16) {
                 size_t j1 = j0 + 16 < nt ? j0 + 16 : nt;
                 int hit = 0; /* any candidate among these 16? (vectorises) */
@@ -308,7 +339,7 @@ static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, s
                 for (size_t t = j0; t < j1; t++)
                     if (s[t] <= thr) {
                         heap_offer(hq, exact_reduced(ix, ix->X + (t0 + t) * d, q, INFINITY), (int32_t)(t0 + t));
-                        thr = float_above(heap_bound(hq) * grow);
+                        thr = filter_threshold(ix, heap_bound(hq), grow);
                     }
             }
         }

@@ -27,6 +27,9 @@ typedef struct {
     size_t n, d;
     reel_knn_metric metric;
     double p;       /* minkowski power (REEL_KNN_MINKOWSKI only) */
+    int p_whole;    /* p = p_whole, or p_whole + 1/2 when p_half: products (and a sqrt), not pow */
+    int p_half;
+    double p_floor; /* minkowski: sum |v|^p >= p_floor * (sum v^2)^(p/2), for the euclidean filter */
     float *XT;      /* the filter's d x stride transposed copy; NULL: plain loops only */
     size_t stride;  /* n rounded up to a multiple of 8 */
 } reel_knn_index;

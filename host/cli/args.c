@@ -30,6 +30,7 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
         fprintf(fp, "  %-28s %s\n", left, o->help);
     }
     fprintf(fp, "  %-28s %s\n", "--help", "show this help");
+    fprintf(fp, "  %-28s %s\n", "--version", "print reel's version (as reel --version)");
 }
 
 void reel_print_models(FILE *fp)
@@ -165,6 +166,9 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
                     "keep rows with no positive label (dropped by default)");
     reel_optset_add(s, "features", OPT_STR, &d->features, "FILE",
                     "keep only these feature columns (JSON list, or reel select's output)");
+    reel_optset_add(s, "mixed-columns", OPT_STR, &c->mixed_columns, "missing|error|text",
+                    "text cells in a column of numbers: read as missing (default, with a warning), refused, or "
+                    "the column made text");
     reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
                     "one-hot the K most frequent values of a text column (10)");
 }
@@ -208,6 +212,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         return reel_fail(err, "--test-fraction must be in [0, 1), got %g", so->test_fraction);
     if (!(so->valid_fraction >= 0 && so->valid_fraction < 1))
         return reel_fail(err, "--valid-fraction must be in [0, 1), got %g", so->valid_fraction);
+    if (c->mixed_columns && reel_mixed_mode_parse(c->mixed_columns, &c->prep.data.mixed))
+        return reel_fail(err, "--mixed-columns must be missing, error or text, got '%s'", c->mixed_columns);
     if (c->prep.top_k < 1)
         return reel_fail(err, "--top-categories must be >= 1, got %d", c->prep.top_k);
     if (c->threads == REEL_OPT_UNSET)
@@ -244,4 +250,15 @@ int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *con
         reel_log_msg(&c->log, REEL_LOG_INFO, "--device %s applies to the nets%s%s; ignored for %s (CPU only)",
                      c->device, non ? ": " : "", on, off);
     return 0;
+}
+
+int reel_mixed_mode_parse(const char *s, int *mode)
+{
+    static const char *names[] = {"missing", "error", "text"}; /* in reel_mixed_mode's order */
+    for (int k = 0; k < 3; k++)
+        if (strcmp(s, names[k]) == 0) {
+            *mode = k;
+            return 0;
+        }
+    return -1;
 }

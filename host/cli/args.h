@@ -34,7 +34,7 @@ typedef struct {
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
                      const char *help);
 /* Parses argv[0..argc) (after the subcommand). Returns 0, 1 when --help was
- * given (help printed), or -1 (usage error in err). */
+ * given (help printed), or -1 (usage error in err). --version is main's. */
 int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
                reel_error *err);
 void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_optset *s);
@@ -51,9 +51,12 @@ typedef struct {
     int quiet;
     const char *decision;        /* a decision rule or "auto" (eval/decision.h) */
     const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
+    const char *mixed_columns;   /* --mixed-columns; NULL: missing */
     reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 
+/* --mixed-columns missing|error|text as a reel_mixed_mode; -1 when unknown. */
+int reel_mixed_mode_parse(const char *s, int *mode);
 void reel_common_defaults(reel_common_opts *c);
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c);
 void reel_add_run_opts(reel_optset *s, reel_common_opts *c);

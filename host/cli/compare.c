@@ -99,9 +99,11 @@ static const char *rule_detail(const reel_model *m, char *const *labels, char *b
 }
 
 /* The leaderboard, best samples-F1 first. */
-static void print_table(const reel_run *runs, size_t n, char *const *labels)
+static int print_table(const reel_run *runs, size_t n, char *const *labels)
 {
     const reel_run **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return -1;
     for (size_t i = 0; i < n; i++)
         order[i] = &runs[i];
     qsort(order, n, sizeof *order, by_samples_f1);
@@ -123,14 +125,23 @@ static void print_table(const reel_run *runs, size_t n, char *const *labels)
             printf("%-14s %s\n", order[i]->model.name, detail);
     }
     free(order);
+    return 0;
 }
 
 /* report.html and report.md from the runs. */
 static int write_report(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n, uint64_t seed,
                         reel_error *err)
 {
-    reel_report_model *rm = calloc(n, sizeof *rm);
-    char **ids = malloc((p->test.n ? p->test.n : 1) * sizeof *ids);
+    reel_report_model *rm = calloc(n ? n : 1, sizeof *rm);
+    char **ids = calloc(p->test.n ? p->test.n : 1, sizeof *ids);
+    char(*rules)[64] = calloc(n ? n : 1, sizeof *rules), (*details)[2048] = calloc(n ? n : 1, sizeof *details);
+    if (!rm || !ids || !rules || !details) {
+        free(rm);
+        free(ids);
+        free(rules);
+        free(details);
+        return reel_fail(err, "report: out of memory");
+    }
     char buf[64];
     for (size_t i = 0; i < p->test.n; i++) {
         const reel_dataset *ds = &p->ds;
@@ -143,7 +154,6 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
         }
     }
     const char *baseline = NULL;
-    char(*rules)[64] = calloc(n, sizeof *rules), (*details)[2048] = calloc(n, sizeof *details);
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = &runs[i];
         const reel_history *h = reel_run_history(r);
@@ -513,8 +523,10 @@ int reel_cmd_compare(int argc, char **argv)
             char *json = cJSON_Print(doc);
             printf("%s\n", json);
             cJSON_free(json);
-        } else
-            print_table(res.runs, res.done, p.ds.labels);
+        } else if (print_table(res.runs, res.done, p.ds.labels)) {
+            reel_fail(&err, "out of memory");
+            rc = REEL_EXIT_RUNTIME;
+        }
         if (rc == REEL_EXIT_OK && out && !c.quiet)
             fprintf(stderr, "reel: wrote %s/metrics.json, report.html, report.md and %zu prediction files\n", out,
                     res.done);

@@ -120,9 +120,15 @@ static int features(const reel_model_file *mf, reel_table *t, int id_col, float 
         const char *src = mf->pre.f[k0].source;
         for (k1 = k0 + 1; k1 < d && strcmp(mf->pre.f[k1].source, src) == 0; k1++)
             ;
+        int j = reel_table_find(t, src);
+        /* a column the model one-hot encodes is text here too, each cell its own text even when all are
+         * numbers ("02134", not 2134 re-rendered) */
+        for (size_t k = k0; k < k1 && j >= 0; k++)
+            if ((mf->pre.f[k].kind == REEL_FEAT_ONEHOT || mf->pre.f[k].kind == REEL_FEAT_OTHER) &&
+                reel_table_as_text(t, (size_t)j, err))
+                return -1;
         if (reel_preproc_transform_range(&mf->pre, t, NULL, n, k0, k1, X, err))
             return -1;
-        int j = reel_table_find(t, src);
         int is_label = 0;
         for (size_t k = 0; k < L; k++)
             is_label |= strcmp(mf->labels[k], src) == 0;
@@ -298,6 +304,12 @@ int reel_cmd_predict(int argc, char **argv)
     }
     if (features(&mf, &t, id_col, X, &err))
         goto done;
+    for (size_t j = 0; j < t.ncols && !quiet; j++)
+        if (t.cols[j].mixed_as_missing)
+            fprintf(stderr, "reel predict: warning: column '%s' holds numbers and %zu text cell(s) (first: line %zu, "
+                    "'%s'), read as missing\n", t.cols[j].name, t.cols[j].mixed_as_missing, t.cols[j].first_text_line,
+                    t.cols[j].first_text);
+    mf.model.progress = &c.log;
     if (reel_model_predict_proba(&mf.model, X, n, P, &err))
         goto done;
     reel_decision_apply(&mf.model.rule, P, n, pred);

@@ -397,7 +397,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         reel_fail(err, "--labels and --label-column cannot be used together");
         goto done;
     }
-    if (reel_table_read_csv(&ds->table, m.csv, err)) {
+    if (reel_table_read_csv_mode(&ds->table, m.csv, (reel_mixed_mode)opts->mixed, err)) {
         if (!opts->data && access(m.csv, F_OK) != 0)
             reel_fail(err, "%s: not found: the movies data is fetched by data/fetch_movies.sh", m.csv);
         goto done;

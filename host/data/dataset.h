@@ -23,6 +23,7 @@ typedef struct {
     const char *features;     /* JSON file: the feature columns to keep (a list, or
                                  reel select's document with "kept") */
     const reel_log *log;      /* where the dropped-rows note goes (NULL: nowhere) */
+    int mixed;                /* reel_mixed_mode (table.h): text cells in a column of numbers */
 } reel_data_opts;
 
 enum { REEL_SPLIT_NONE = -1, REEL_SPLIT_TRAIN = 0, REEL_SPLIT_VALID = 1, REEL_SPLIT_TEST = 2 };

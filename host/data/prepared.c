@@ -124,6 +124,16 @@ void reel_prepared_warn(const reel_prepared *p, const reel_log *log)
             reel_log_msg(log, REEL_LOG_WARNING, "label '%s' is never positive in the %zu training rows; models "
                          "will not learn to predict it", p->ds.labels[k], p->train.n);
     }
+    /* The column-type report: text cells read as missing in a column of numbers. */
+    for (size_t j = 0; j < p->ds.table.ncols; j++) {
+        const reel_column *c = &p->ds.table.cols[j];
+        if (c->mixed_as_missing)
+            reel_log_msg(log, REEL_LOG_WARNING, "column '%s' holds numbers and %zu text cell%s (first: line %zu, "
+                         "'%s'); %s read as missing (--mixed-columns error refuses them, text makes the column "
+                         "text)", c->name, c->mixed_as_missing, c->mixed_as_missing > 1 ? "s" : "",
+                         c->first_text_line, c->first_text ? c->first_text : "", c->mixed_as_missing > 1 ? "they are"
+                                                                                                      : "it is");
+    }
     /* Names that differ only in case are two labels: likely one meant twice. */
     for (size_t k = 0; k < p->L; k++)
         for (size_t q = 0; q < k; q++)

@@ -114,6 +114,7 @@ static void column_free(reel_column *c)
     free(c->num);
     free(c->code);
     free(c->bad_number);
+    free(c->first_text);
     reel_strdict_free(&c->dict);
 }
 
@@ -276,7 +277,138 @@ static int read_header(reel_table *t, reel_csv *csv, reel_error *err)
     return 0;
 }
 
+/* Reads the file again and sets the listed columns to their original cell
+ * text (rows matched by source line). */
+static int restore_text(reel_table *t, const size_t *cols, size_t n, reel_error *err)
+{
+    reel_csv *csv = reel_csv_open(t->path, err);
+    if (!csv)
+        return -1;
+    reel_strdict *dicts = calloc(n, sizeof *dicts);
+    int32_t **codes = calloc(n, sizeof *codes);
+    int rc = -1;
+    if (!dicts || !codes)
+        goto oom;
+    for (size_t q = 0; q < n; q++) {
+        reel_strdict_init(&dicts[q]);
+        if (!(codes[q] = malloc((t->nrows ? t->nrows : 1) * sizeof **codes)))
+            goto oom;
+        for (size_t i = 0; i < t->nrows; i++)
+            codes[q][i] = -1;
+    }
+    int r = reel_csv_next(csv, err); /* the header */
+    size_t i = 0;
+    while (r == 1 && (r = reel_csv_next(csv, err)) == 1 && i < t->nrows) {
+        if (reel_csv_line(csv) != t->line[i])
+            continue;
+        for (size_t q = 0; q < n; q++) {
+            const char *s = cols[q] < reel_csv_nfields(csv) ? reel_csv_field(csv, cols[q]) : "";
+            if (!reel_is_missing_token(s) && (codes[q][i] = reel_strdict_intern(&dicts[q], s)) < 0)
+                goto oom;
+        }
+        i++;
+    }
+    if (r < 0)
+        goto done;
+    if (i != t->nrows) {
+        reel_fail(err, "%s: the file changed while it was read (re-reading its text cells found %zu of %zu rows)",
+                  t->path, i, t->nrows);
+        goto done;
+    }
+    for (size_t q = 0; q < n; q++) {
+        reel_column *c = &t->cols[cols[q]];
+        free(c->num);
+        free(c->code);
+        c->num = NULL;
+        reel_strdict_free(&c->dict);
+        c->dict = dicts[q];
+        reel_strdict_init(&dicts[q]);
+        c->code = codes[q];
+        codes[q] = NULL;
+        c->type = REEL_COL_TEXT;
+    }
+    rc = 0;
+    goto done;
+oom:
+    reel_fail(err, "%s: out of memory", t->path);
+done:
+    for (size_t q = 0; dicts && codes && q < n; q++) {
+        reel_strdict_free(&dicts[q]);
+        free(codes[q]);
+    }
+    free(dicts);
+    free(codes);
+    reel_csv_close(csv);
+    return rc;
+}
+
+int reel_table_as_text(reel_table *t, size_t col, reel_error *err)
+{
+    if (t->cols[col].type == REEL_COL_TEXT || t->cols[col].released)
+        return 0;
+    return restore_text(t, &col, 1, err);
+}
+
+/* A mostly numeric column back to numbers: its text cells become missing. */
+static int back_to_numbers(reel_table *t, reel_column *c)
+{
+    double *num = malloc((t->nrows ? t->nrows : 1) * sizeof *num);
+    if (!num)
+        return -1;
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v;
+        if (c->code[i] < 0 || parse_number(c->dict.strs[c->code[i]], &v) != 1)
+            v = NAN;
+        num[i] = v;
+    }
+    free(c->code);
+    c->code = NULL;
+    reel_strdict_free(&c->dict);
+    reel_strdict_init(&c->dict);
+    c->num = num;
+    c->type = REEL_COL_NUMERIC;
+    c->mixed_as_missing = c->n_texts;
+    c->n_missing += c->n_texts;
+    return 0;
+}
+
+/* Decides each column's type once, from all its cells. */
+static int settle_types(reel_table *t, reel_mixed_mode mixed, reel_error *err)
+{
+    size_t *restore = malloc((t->ncols ? t->ncols : 1) * sizeof *restore), n_restore = 0;
+    if (!restore)
+        return reel_fail(err, "%s: out of memory", t->path);
+    for (size_t j = 0; j < t->ncols; j++) {
+        reel_column *c = &t->cols[j];
+        if (c->type != REEL_COL_TEXT || c->n_numbers == 0)
+            continue; /* all numbers, or all text: nothing to decide */
+        int mostly_numbers = c->n_texts * 20 <= c->n_numbers + c->n_texts;
+        if (mostly_numbers && mixed == REEL_MIXED_ERROR) {
+            free(restore);
+            return reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' is text in a column of numbers (%zu of %zu "
+                             "cells); fix the data, or --mixed-columns missing|text", t->path, c->first_text_line,
+                             j + 1, c->name, c->first_text, c->n_texts, c->n_numbers + c->n_texts);
+        }
+        if (mostly_numbers && mixed == REEL_MIXED_MISSING) {
+            if (back_to_numbers(t, c)) {
+                free(restore);
+                return reel_fail(err, "%s: out of memory", t->path);
+            }
+            continue;
+        }
+        restore[n_restore++] = j; /* text: the numbers read before the first text cell get their own text back */
+    }
+    int rc = n_restore ? restore_text(t, restore, n_restore, err) : 0;
+    free(restore);
+    return rc;
+}
+
 int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
+{
+    return reel_table_read_csv_mode(t, path, REEL_MIXED_MISSING, err);
+}
+
+int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mixed, reel_error *err)
 {
     memset(t, 0, sizeof *t);
     if (!(t->path = strdup(path)))
@@ -307,6 +439,7 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
             double v;
             if (c->type == REEL_COL_NUMERIC && parse_fast(s, &v)) {
                 c->num[i] = v; /* the common case: a plain number */
+                c->n_numbers++;
                 continue;
             }
             if (reel_is_missing_token(s)) {
@@ -318,6 +451,13 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
                 continue;
             }
             int is_num = parse_number(s, &v);
+            if (is_num)
+                c->n_numbers++;
+            else if (c->n_texts++ == 0) {
+                c->first_text_line = line;
+                if (!(c->first_text = strdup(s)))
+                    goto oom;
+            }
             const char *why = is_num ? bad_number_why(is_num, v) : NULL;
             if (why && !c->bad_number_line) {
                 c->bad_number_line = line; /* an error only if the column stays numeric */
@@ -342,6 +482,8 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
         reel_fail(err, "%s: no data rows after the header", path);
         goto fail;
     }
+    if (settle_types(t, mixed, err))
+        goto fail;
     for (size_t j = 0; j < t->ncols; j++) {
         reel_column *c = &t->cols[j];
         if (c->type == REEL_COL_NUMERIC && c->bad_number_line) {

@@ -22,6 +22,10 @@ typedef struct {
     size_t n_missing;
     int released;           /* storage freed once consumed (cells read as missing) */
     size_t bad_number_line; /* first line with inf / overflow (0: none) */
+    size_t n_numbers, n_texts; /* non-missing cells that parse as numbers / that do not */
+    size_t first_text_line;    /* the first cell that is not a number (0: none) ... */
+    char *first_text;          /* ... and its text */
+    size_t mixed_as_missing;   /* text cells of a mostly numeric column read as missing */
     char *bad_number;       /* its text */
     const char *bad_number_why; /* what is wrong with it */
 } reel_column;
@@ -34,8 +38,19 @@ typedef struct {
     reel_strdict names; /* column names, hashed: code j is column j */
 } reel_table;
 
+/* A column of numbers with a few text cells (at most 1 in 20 of its
+ * non-missing cells): the text cells are read as missing (the column keeps
+ * mixed_as_missing, first_text_line and first_text for a warning), make it
+ * an error, or make the column text. A column mostly of text is text; its
+ * cells keep their original text ("02134" stays "02134"). */
+typedef enum { REEL_MIXED_MISSING, REEL_MIXED_ERROR, REEL_MIXED_TEXT } reel_mixed_mode;
+
 /* Reads a CSV with a header row. Errors name the file, line and column. */
 int reel_table_read_csv(reel_table *t, const char *path, reel_error *err);
+int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mixed, reel_error *err);
+/* Makes a numeric column text, each cell its original text from the file
+ * (predict: a column the model one-hot encodes, though all numbers here). */
+int reel_table_as_text(reel_table *t, size_t col, reel_error *err);
 void reel_table_free(reel_table *t);
 
 /* Index of the column named `name`, or -1. */

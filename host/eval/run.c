@@ -106,10 +106,12 @@ int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON 
         reel_fail(err, "out of memory for %zu test predictions", n);
         goto fail;
     }
-    if (reel_predict_score(&r->model, reel_part_X(&p->test, &r->model), p->test.Y, n, r->P, r->pred, &r->untuned,
-                           &r->predict_seconds, err))
-        goto fail;
-    if (choose_rule(r, p, o, err))
+    r->model.progress = o->log; /* for this call's predicts only: the log may not outlive it */
+    int bad = reel_predict_score(&r->model, reel_part_X(&p->test, &r->model), p->test.Y, n, r->P, r->pred,
+                                 &r->untuned, &r->predict_seconds, err) ||
+              choose_rule(r, p, o, err);
+    r->model.progress = NULL;
+    if (bad)
         goto fail;
     reel_decision_apply(&r->model.rule, r->P, n, r->pred);
     if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L)) {

@@ -6,6 +6,7 @@
 
 #include "models/model_defs.h"
 #include "models/params.h"
+#include "util/timer.h"
 
 /* Parsed definitions, built once on first use. */
 static cJSON *defs_parsed[64];
@@ -21,7 +22,7 @@ static void load_defs(void)
     for (size_t i = 0; reel_model_sources[i].name && k < 64; i++) {
         cJSON *d = cJSON_Parse(reel_model_sources[i].json);
         if (!d)
-            continue; /* tests/test_models.c checks every definition parses */
+            continue; /* tests/test_params.c checks every definition parses */
         defs_parsed[k] = d;
         def_names[k] = reel_model_sources[i].name;
         len += (size_t)snprintf(name_list + len, len < sizeof name_list ? sizeof name_list - len : 0, "%s%s",
@@ -117,11 +118,37 @@ int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)
     return m->state ? 0 : -1;
 }
 
+/* Rows per call when a predict may report progress: row-independent CPU
+ * kinds only, so the chunks change no bit (a device's kernels may depend
+ * on the batch's shape). */
+enum { PROGRESS_CHUNK = 4096 };
+#define PROGRESS_AFTER_S 2.0
+
 int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err)
 {
     if (!m->state)
         return reel_fail(err, "model '%s' is not trained", m->name);
-    return m->kind->predict_proba(m->state, X, n, P, err);
+    if (!m->progress || m->kind->device || n <= PROGRESS_CHUNK)
+        return m->kind->predict_proba(m->state, X, n, P, err);
+    double t0 = reel_now(), last = t0;
+    for (size_t r0 = 0; r0 < n; r0 += PROGRESS_CHUNK) {
+        size_t k = n - r0 < PROGRESS_CHUNK ? n - r0 : PROGRESS_CHUNK;
+        if (m->kind->predict_proba(m->state, X + r0 * m->d, k, P + r0 * m->L, err))
+            return -1;
+        double now = reel_now();
+        if (now - t0 >= PROGRESS_AFTER_S && now - last >= PROGRESS_AFTER_S && r0 + k < n) {
+            last = now;
+            double done = (double)(r0 + k), eta = (now - t0) / done * ((double)n - done);
+            reel_progress pr = reel_progress_blank(REEL_PROGRESS_PREDICT, m->name);
+            pr.done = (long)(r0 + k);
+            pr.total = (long)n;
+            pr.elapsed_s = now - t0;
+            pr.eta_s = eta;
+            reel_log_progress(m->progress, &pr, "%s: predicted %zu of %zu rows (%.0f s, about %.0f s left)",
+                              m->name, r0 + k, n, now - t0, eta);
+        }
+    }
+    return 0;
 }
 
 const char *reel_model_device(const reel_model *m)

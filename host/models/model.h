@@ -88,6 +88,8 @@ typedef struct {
     size_t d, L;
     float *threshold; /* L: the model's own thresholds (params, or its kind's default) */
     reel_decision rule; /* how P becomes labels: the threshold rule on `threshold` until one is chosen */
+    const reel_log *progress; /* where a long predict reports progress (NULL: nowhere); set only while
+                                 the log outlives the calls */
 } reel_model;
 
 /* Names of every model definition, NULL-terminated (static storage). */

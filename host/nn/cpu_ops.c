@@ -222,10 +222,10 @@ DW_KERNEL(dw_4x1, 4, 1)
 DW_KERNEL(dw_1x2, 1, 2)
 DW_KERNEL(dw_1x1, 1, 1)
 
-/* dW rows j..j+JB (JB = 4 or 1) and their biases over rows i0..i1. strip:
+/* dW rows j..j+JB (JB = 4 or 1) over rows i0..i1. strip:
  * ROW_BLOCK x VW floats for the columns past the last full vector. */
 INLINE void dw_rows(const float *A, const float *dZ, size_t i0, size_t i1, size_t in, size_t out, size_t j,
-                    int four, float *dW, float *db, float *strip)
+                    int four, float *dW, float *strip)
 {
     size_t k = 0;
     for (; k + 2 * VW <= in; k += 2 * VW)
@@ -240,11 +240,28 @@ INLINE void dw_rows(const float *A, const float *dZ, size_t i0, size_t i1, size_
         const float *a = strip - i0 * VW; /* row i at a + i * VW */
         four ? dw_4x1(a, VW, dZ, i0, i1, out, j, k, dW, in) : dw_1x1(a, VW, dZ, i0, i1, out, j, k, dW, in);
     }
-    for (size_t q = 0; q < (four ? 4u : 1u); q++) {
-        float s = db[j + q];
-        for (size_t i = i0; i < i1; i++)
-            s += dZ[i * out + j + q];
-        db[j + q] = s;
+}
+
+/* db[j0..j1) = column sums of dZ, rows in order; lanes are outputs, four
+ * vectors at a time so that their sums overlap. */
+INLINE void db_range(const float *dZ, size_t n, size_t out, size_t j0, size_t j1, float *db)
+{
+    for (size_t j = j0; j < j1; j += 4 * VW) {
+        size_t m = j1 - j;
+        vf acc[4] = {{0}, {0}, {0}, {0}};
+        if (m >= 4 * VW) {
+            for (size_t i = 0; i < n; i++)
+                for (int u = 0; u < 4; u++)
+                    acc[u] += *(const vf *)(dZ + i * out + j + u * VW);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                for (int u = 0; u < 4; u++)
+                    if ((size_t)u * VW < m)
+                        acc[u] += load_lanes(dZ + i * out + j + u * VW, m - u * VW);
+        }
+        for (int u = 0; u < 4; u++)
+            if ((size_t)u * VW < m)
+                store_lanes(db + j + u * VW, acc[u], m - u * VW);
     }
 }
 
@@ -254,12 +271,14 @@ INLINE void dw_blocks(const float *A, const float *dZ, size_t n, size_t in, size
                       float *dW, float *db, float *strip)
 {
     size_t fours = out / 4;
+    size_t j0 = b0 < fours ? b0 * 4 : fours * 4 + (b0 - fours), j1 = b1 < fours ? b1 * 4 : fours * 4 + (b1 - fours);
+    db_range(dZ, n, out, j0, j1, db);
     for (size_t i0 = 0; i0 < n; i0 += ROW_BLOCK) {
         size_t i1 = n - i0 < ROW_BLOCK ? n : i0 + ROW_BLOCK;
         for (size_t blk = b0; blk < b1; blk++) {
             int four = blk < fours;
             size_t j = four ? blk * 4 : fours * 4 + (blk - fours);
-            dw_rows(A, dZ, i0, i1, in, out, j, four, dW, db, strip);
+            dw_rows(A, dZ, i0, i1, in, out, j, four, dW, strip);
         }
     }
 }

@@ -74,7 +74,7 @@ class Progress(ctypes.Structure):
 
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, c_str, ctypes.POINTER(Progress))
-PROGRESS_KINDS = {0: None, 1: "epoch", 2: "trial", 3: "feature"}
+PROGRESS_KINDS = {0: None, 1: "epoch", 2: "trial", 3: "feature", 4: "predict"}
 
 
 def _sig(name, res, *args):
