@@ -330,3 +330,33 @@ Test(ux, bash_completion)
     cr_expect(strstr(c, "opencl"), "%s", c);
     free(c);
 }
+
+Test(ux, smaller_messages)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    /* a bad grid key: said once, not "grid: grid:  for knn" */
+    const char *grid = tmp_write("ux_grid.json", "{\"bogus\": [1, 2]}");
+    cr_expect_neq(reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --grid %s --quiet", csv, grid), 0);
+    cr_expect(strstr(err, "reel search: grid: params for knn: unknown key 'bogus'; valid keys:"), "%s", err);
+    free(out);
+    free(err);
+    /* a bad --label-column lists every column */
+    cr_expect_eq(reel(&out, &err, "train --model tree --data %s --label-column nope --quiet", csv), 1);
+    cr_expect(strstr(err, "--label-column column 'nope' does not exist; the header's 7 columns: name, a, b, colour, "
+                          "L1, L2, L3"), "%s", err);
+    free(out);
+    free(err);
+    /* the user's base params are not "(defaults)" */
+    const char *base = tmp_write("ux_base.json", "{\"n_neighbors\": 7}");
+    cr_expect_eq(reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --params %s --quiet", csv, base),
+                 0, "%s", err);
+    cr_expect(strstr(out, "(your --params)") && !strstr(out, "defaults"), "%s", out);
+    free(out);
+    free(err);
+    /* the load line tells columns from encoded inputs */
+    cr_expect_eq(reel(&out, &err, "train --model prior --data %s --labels L1,L2,L3 --id name", csv), 0, "%s", err);
+    cr_expect(strstr(err, ", 3 feature columns ("), "%s", err);
+    free(out);
+    free(err);
+}

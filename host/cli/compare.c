@@ -476,9 +476,9 @@ int reel_cmd_compare(int argc, char **argv)
         goto runtime;
     }
     if (!c.quiet) {
-        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels; "
-                "loaded in %.2f s\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L,
-                p.load_seconds);
+        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu feature columns (%zu inputs once "
+                "encoded), %zu labels; loaded in %.2f s\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n,
+                p.ds.n_features, p.d, p.L, p.load_seconds);
         reel_prepared_warn(&p, &c.log);
     }
     if (p.test.n == 0)
