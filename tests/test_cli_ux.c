@@ -360,3 +360,35 @@ Test(ux, smaller_messages)
     free(out);
     free(err);
 }
+
+Test(ux, report_marks_baselines_and_the_kept_epoch)
+{
+    const char *csv = small_csv(), *dir = tmp_path("ux_report");
+    char *out, *err;
+    int rc = reel(&out, &err, "compare --models random,prior,box --data %s --labels L1,L2,L3 --epochs 6 --lr 0.01 "
+                  "--device cpu --quiet --out %s", csv, dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = reel_read_file(path, NULL, NULL);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = reel_read_file(path, NULL, NULL);
+    cr_assert(md && html);
+    /* both baselines marked alike */
+    cr_expect(strstr(md, "| random (baseline) |") && strstr(md, "| prior (baseline) |"), "%s", md);
+    int marked = 0;
+    for (const char *s = html; (s = strstr(s, "<tr class=\"baseline\">")); s++)
+        marked++;
+    cr_expect_eq(marked + (strstr(html, "<tr class=\"best\"><td class=\"num\">1</td><td class=\"name\">prior") ? 1 : 0),
+                 2, "every baseline row but a best one is grey: %d", marked);
+    /* which epoch's weights were kept: said, and marked on the curves */
+    cr_expect(strstr(html, "the model keeps the averaged weights of epoch "), "%s", html);
+    cr_expect(strstr(html, "<line class=\"kept\""), "the curves mark the kept epoch");
+    cr_expect(strstr(md, "weights kept from epoch"), "%s", md);
+    /* model names in the examples' header do not break mid-word */
+    cr_expect(!strstr(html, "table.examples th{overflow-wrap:anywhere}"));
+    free(md);
+    free(html);
+}
