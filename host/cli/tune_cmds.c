@@ -90,8 +90,9 @@ static int write_json(const char *dir, const char *name, const cJSON *doc, reel_
     return rc;
 }
 
-/* Keys of b that differ from the defaults a: a short label for a trial. */
-static char *diff_label(const cJSON *defaults, const cJSON *b)
+/* Keys of b that differ from the base a: a short label for a trial; the
+ * base itself is "(base_name)". */
+static char *diff_label(const cJSON *defaults, const cJSON *b, const char *base_name)
 {
     cJSON *d = cJSON_CreateObject();
     for (const cJSON *it = b->child; it; it = it->next) {
@@ -99,7 +100,11 @@ static char *diff_label(const cJSON *defaults, const cJSON *b)
         if (!v || !cJSON_Compare(v, it, 1))
             cJSON_AddItemToObject(d, it->string, cJSON_Duplicate(it, 1));
     }
-    char *s = d->child ? cJSON_PrintUnformatted(d) : strdup("(defaults)");
+    char *s = NULL;
+    if (d->child)
+        s = cJSON_PrintUnformatted(d);
+    else if ((s = malloc(strlen(base_name) + 3)))
+        sprintf(s, "(%s)", base_name);
     cJSON_Delete(d);
     return s;
 }
@@ -213,20 +218,21 @@ int reel_cmd_search(int argc, char **argv)
         printf("%s\n", text);
         cJSON_free(text);
     } else if (!bad) {
+        const char *base_name = t.params_file ? "your --params" : "defaults";
         reel_trial **order = malloc(res.n * sizeof *order);
         for (size_t i = 0; i < res.n; i++)
             order[i] = &res.trials[i];
         qsort(order, res.n, sizeof *order, by_score);
         printf("%4s %9s %8s %8s  %s\n", "rank", t.metric, "std", "seconds", "params (changes from the base)");
         for (size_t i = 0; i < res.n; i++) {
-            char *lab = diff_label(base, order[i]->params);
+            char *lab = diff_label(base, order[i]->params, base_name);
             printf("%4zu %9.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->seconds,
                    lab);
             free(lab);
         }
         free(order);
         char *bp = cJSON_PrintUnformatted(best->params);
-        printf("\nbest %s %.4f (defaults %.4f) with %s\ntest %s of the best: %.4f\n", t.metric, best->score,
+        printf("\nbest %s %.4f (%s %.4f) with %s\ntest %s of the best: %.4f\n", t.metric, best->score, base_name,
                res.trials[res.base].score, bp, t.metric,
                cJSON_GetObjectItem(tm, strcmp(t.metric, "samples-f1") == 0 ? "samples_f1"
                                        : strcmp(t.metric, "micro-f1") == 0 ? "micro_f1" : "macro_f1")->valuedouble);

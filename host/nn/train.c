@@ -660,8 +660,12 @@ static int loop_finish(loop *lp, reel_error *err)
     reel_nn_train_result *res = lp->res;
     if (lp->resumed && lp->at.stopped && lp->at.epoch < o->epochs)
         res->stopped_early = 1;
+    res->history.kept_epoch = res->epochs_run; /* the last epoch's weights, unless the best are restored */
+    res->history.kept_average = o->ema > 0 && lp->w.weight > 0 && !res->bad_step;
     if (lp->ctx->nv && o->restore_best && res->best_epoch &&
         (o->ema > 0 || res->diverged || res->best_epoch != res->epochs_run)) {
+        res->history.kept_epoch = res->best_epoch;
+        res->history.kept_average = o->ema > 0;
         if (net->be->set_params(net->b, lp->best, err))
             return -1;
         reel_log_msg(lp->ctx->log, REEL_LOG_INFO, "%s: restored the %sweights of epoch %ld (val loss %.4f)", lp->name,
