@@ -485,3 +485,16 @@ Test(inputs, a_one_hot_too_wide_for_memory_is_refused_before_building)
     free(err);
     unsetenv("REEL_MEMORY_BYTES");
 }
+
+/* predict on a column the model reads as numbers but here mostly text: the
+ * message names the first text cell, not the first row. */
+Test(messages, predict_type_error_names_the_text_cell)
+{
+    const char *csv = write_data("typed.csv"), *model = tmp_path("typed.model");
+    char *err;
+    cr_assert_eq(reel(&err, "train --model tree --data %s --labels A,B --save %s --quiet", csv, model), 0, "%s", err);
+    free(err);
+    const char *fresh = tmp_write("typed_new.csv", "name,a,b\nf1,1,2\nf2,2,3\nf3,x,4\nf4,y,5\nf5,z,6\n");
+    expect_fail(1, "typed_new.csv:4: column 'a': 'x' is not a number", "predict --model-file %s --data %s --quiet",
+                model, fresh);
+}
