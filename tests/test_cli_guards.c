@@ -468,3 +468,20 @@ Test(columns, types_are_decided_once_and_reported)
     expect_fail(2, "--mixed-columns must be missing, error or text",
                 "compare --data %s --labels A,B --models prior --mixed-columns maybe --quiet", mcsv);
 }
+
+/* The feature matrices are estimated before they are built: a one-hot too
+ * wide for the memory is refused with the numbers and the flag to change. */
+Test(inputs, a_one_hot_too_wide_for_memory_is_refused_before_building)
+{
+    char text[16384] = "title,x,A,B\n";
+    for (int i = 0; i < 300; i++)
+        sprintf(text + strlen(text), "film %d,%d,%d,%d\n", i, i % 7, i % 2, i % 3 == 0);
+    const char *csv = tmp_write("titles.csv", text);
+    setenv("REEL_MEMORY_BYTES", "200000", 1);
+    expect_fail(1, "column 'title' alone gives 16",
+                "compare --data %s --labels A,B --models prior --top-categories 1000 --valid-fraction 0 --quiet", csv);
+    char *err;
+    cr_expect_eq(reel(&err, "compare --data %s --labels A,B --models prior --quiet", csv), 0, "%s", err);
+    free(err);
+    unsetenv("REEL_MEMORY_BYTES");
+}
