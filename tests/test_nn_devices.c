@@ -627,3 +627,95 @@ static void many_nets(const reel_nn_backend *dev)
     unmake(&data);
 }
 Test(nn_devices, many_nets_in_one_launch_equal_each_alone) { each_backend(many_nets); }
+
+/* The training loop over many nets at once (reel_nn_train_many: shuffles,
+ * validation, early stopping, the moving average) leaves each net as
+ * reel_nn_train leaves it alone, on the device and on the CPU. */
+static void loop_many(const reel_nn_backend *be, size_t *shared)
+{
+    enum { K = 4 };
+    setup s[K];
+    static const char *const layers[K] = {BOX, U, BOX, "[{\"width\":9,\"activation\":\"relu\"}]"};
+    static const char *const heads[K] = {"sigmoid", "softmax", "sigmoid", "sigmoid"};
+    uint8_t *Y8[K];
+    reel_fit_ctx ctx[K];
+    reel_nn_train_opts o[K];
+    for (int k = 0; k < K; k++) {
+        make(&s[k], layers[k], heads[k], 21, 7, 400, 30 + (uint64_t)k);
+        Y8[k] = malloc(400 * 7);
+        for (size_t i = 0; i < 400 * 7; i++)
+            Y8[k][i] = s[k].Y[i] > 0.5f;
+        size_t nt = 300 - 20 * (size_t)k; /* one copy of the data, each net its own split of it */
+        ctx[k] = (reel_fit_ctx){.d = 21, .L = 7, .X = s[0].X, .Y = Y8[0], .n = nt, .Xv = s[0].X + nt * 21,
+                                .Yv = Y8[0] + nt * 7, .nv = 400 - nt, .seed = 3, .threads = 1, .device = "auto",
+                                .name = "many-test"};
+        o[k] = (reel_nn_train_opts){.opt = {1e-3 * (k + 1), 0.9, 0.999, 1e-8, 1e-3 * k},
+                                    .batch_size = k == 2 ? 64 : 10 + k, .epochs = 2 + k, .patience = 1 + k % 2,
+                                    .restore_best = k % 2, .ema = k % 2 ? 0 : 0.99, .threshold = 0.5f,
+                                    .seed = 5 + (uint64_t)k};
+    }
+    reel_error err;
+    float *w[2][K];
+    double val[2][K];
+    long ran[2][K];
+    for (int together = 0; together < 2; together++) {
+        reel_nn_net nets[K];
+        reel_nn_train_result r[K];
+        const reel_nn_train_opts *op[K];
+        const reel_fit_ctx *cp[K];
+        for (int k = 0; k < K; k++) {
+            void *b = be->create(&s[k].spec, 1, &err);
+            cr_assert_not_null(b, "%s", err.msg);
+            cr_assert_eq(be->set_params(b, s[k].params, &err), 0, "%s", err.msg);
+            nets[k] = (reel_nn_net){be, b, &s[k].spec};
+            op[k] = &o[k];
+            cp[k] = &ctx[k];
+        }
+        if (together) {
+            cr_assert_eq(reel_nn_train_many(nets, op, cp, r, K, shared, &err), 0, "%s", err.msg);
+        } else {
+            for (int k = 0; k < K; k++)
+                cr_assert_eq(reel_nn_train(&nets[k], &o[k], &ctx[k], &r[k], &err), 0, "%s", err.msg);
+        }
+        for (int k = 0; k < K; k++) {
+            w[together][k] = malloc(s[k].spec.n_params * sizeof(float));
+            cr_assert_eq(be->get_params(nets[k].b, w[together][k], &err), 0, "%s", err.msg);
+            val[together][k] = r[k].best_val_loss;
+            ran[together][k] = r[k].epochs_run;
+            reel_history_free(&r[k].history);
+            be->destroy(nets[k].b);
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        if (k) /* net 0 holds the data */
+            free(Y8[k]);
+        printf("nn_devices [%s] training loop, net %d: %ld epochs, val loss %.9g together, %ld and %.9g alone\n",
+               be->name, k, ran[1][k], val[1][k], ran[0][k], val[0][k]);
+        cr_expect_eq(memcmp(w[0][k], w[1][k], s[k].spec.n_params * sizeof(float)), 0,
+                     "%s: net %d trained in the loop over many nets differs from the net trained alone", be->name,
+                     k);
+        cr_expect_eq(val[0][k], val[1][k]);
+        cr_expect_eq(ran[0][k], ran[1][k]);
+        free(w[0][k]);
+        free(w[1][k]);
+    }
+    free(Y8[0]);
+    for (int k = 0; k < K; k++)
+        unmake(&s[k]);
+}
+
+static void loop_many_device(const reel_nn_backend *dev)
+{
+    size_t shared = 0;
+    loop_many(dev, &shared);
+    printf("nn_devices [%s] training loop over many nets: up to %zu shared a launch\n", cur_label, shared);
+    if (dev->train_epochs)
+        cr_expect_eq(shared, 4, "%s: %zu nets shared a launch", cur_label, shared);
+}
+Test(nn_devices, the_loop_over_many_nets_equals_each_alone) { each_backend(loop_many_device); }
+Test(nn_devices, the_loop_over_many_nets_equals_each_alone_on_the_cpu)
+{
+    size_t shared = 1;
+    loop_many(&reel_nn_cpu_backend, &shared);
+    cr_expect_eq(shared, 0);
+}

@@ -980,11 +980,12 @@ static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
 #define NF 6  /* RK_NF */
 
 /* Whether net c can join a launch led by net lead: the same device and the
- * same training data, and the fused kernel takes it at its batch size. */
+ * same training data (or the first rows of it: a fold), and the fused
+ * kernel takes it at its batch size. */
 static int joins(const cl_net *lead, const cl_net *c, size_t batch)
 {
     return c->d == lead->d && c->host_X == lead->host_X && c->host_Y == lead->host_Y &&
-           c->n_data == lead->n_data && c->spec.d == lead->spec.d && c->spec.L == lead->spec.L && batch > 0 &&
+           c->n_data <= lead->n_data && c->spec.d == lead->spec.d && c->spec.L == lead->spec.L && batch > 0 &&
            c->n_order > 0 && c->n_order <= 0x7fffffff && fused_fits(c, batch);
 }
 
