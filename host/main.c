@@ -24,7 +24,8 @@ static const struct {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: reel COMMAND [options]   (reel COMMAND --help for its options)\n\ncommands:\n");
+    fprintf(fp, "usage: reel COMMAND [options]   (reel COMMAND --help for its options)\n"
+                "       reel --version             (or reel COMMAND --version)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -43,6 +44,11 @@ int main(int argc, char **argv)
         printf("reel %s\n", REEL_VERSION);
         return REEL_EXIT_OK;
     }
+    for (int i = 2; i < argc; i++) /* every subcommand answers --version too */
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("reel %s\n", REEL_VERSION);
+            return REEL_EXIT_OK;
+        }
     reel_interrupt_install();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {

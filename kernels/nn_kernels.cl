@@ -245,31 +245,27 @@ RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
 #define RK_LY_W 4 /* where W and b start in the flat buffers */
 #define RK_LY_B 5
 
-/* Every step of an epoch in one launch, one work-group per net: the batch,
+/* Every step of an epoch for one net, by one work-group: the batch,
  * every layer's output and both gradient buffers stay in work-group memory
  * (the scratch: batch x (d + the layers' widths + L + 2 x the widest)),
  * the weights, gradients and AdamW's moments in device memory. Steps k =
  * 0.. take rows order[k*batch ..) (the last batch shorter) and are numbered
  * first_step + k + 1; step_f holds AdamW's two per-step scalars (the
- * steps' step_size, then their bc2_sqrt); after step k, when avg_sum is not null and avg_a[k] >= 0, the
- * moving average takes the weights with that decay. The sums are those of
- * the layered kernels above (the CPU's, in its order), and the loss, the
- * non-finite check and the bad-step rule are rk_finish_step's: once a step
- * is bad the epoch stops, updating nothing more. */
-RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
-                              int n_rows, int batch, int d, int L, int head, int n_layers,
-                              RK_GLOBAL const int *layers, int max_w, RK_GLOBAL float *params,
-                              RK_GLOBAL float *grads, RK_GLOBAL float *m, RK_GLOBAL float *v, rk_u64 n_params,
-                              float decay, float b1, float c1, float b2, float c2, float eps,
-                              RK_GLOBAL const float *step_f,
-                              RK_GLOBAL const double *avg_a, RK_GLOBAL double *avg_sum, rk_i64 first_step,
-                              RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
-                              RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+ * steps' step_size, then their bc2_sqrt); after step k, when avg_sum is not
+ * null and avg_a[k] >= 0, the moving average takes the weights with that
+ * decay. The sums are those of the layered kernels above (the CPU's, in its
+ * order), and the loss, the non-finite check and the bad-step rule are
+ * rk_finish_step's: once a step is bad the epoch stops, updating nothing
+ * more. rl, flag and stop are the caller's work-group arrays. */
+RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
+                        int n_rows, int batch, int d, int L, int head, int n_layers, RK_GLOBAL const int *layers,
+                        int max_w, RK_GLOBAL float *params, RK_GLOBAL float *grads, RK_GLOBAL float *m,
+                        RK_GLOBAL float *v, rk_u64 n_params, float decay, float b1, float c1, float b2, float c2,
+                        float eps, RK_GLOBAL const float *step_f, RK_GLOBAL const double *avg_a,
+                        RK_GLOBAL double *avg_sum, rk_i64 first_step, RK_GLOBAL float *batch_loss,
+                        RK_GLOBAL double *acc, RK_GLOBAL rk_i64 *bad_step, RK_LOCAL_PTR float *scratch,
+                        RK_LOCAL_PTR double *rl, RK_LOCAL_PTR int *flag, RK_LOCAL_PTR int *stop_p)
 {
-    RK_SCRATCH_DECL(scratch)
-    RK_LOCAL double rl[RK_FUSED_ROWS];
-    RK_LOCAL int flag[RK_FUSED_T];
-    RK_LOCAL int stop;
     int t = RK_LID, T = RK_LSIZE;
     RK_GLOBAL const int *top = layers + RK_LY * (n_layers - 1);
     int yoff = top[RK_LY_H] + batch * top[RK_LY_OUT];
@@ -278,10 +274,10 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
     RK_LOCAL_PTR float *gbuf0 = yb + batch * L;
     RK_LOCAL_PTR float *gbuf1 = gbuf0 + batch * max_w;
     if (t == 0)
-        stop = *bad_step != 0;
+        *stop_p = *bad_step != 0;
     RK_BARRIER();
     int steps = (n_rows + batch - 1) / batch;
-    for (int k = 0; k < steps && !stop; k++) {
+    for (int k = 0; k < steps && !(*stop_p); k++) {
         int start = k * batch, rows = n_rows - start < batch ? n_rows - start : batch;
         for (int e = t; e < rows * (d + L); e += T) {
             int r = e / (d + L), c = e % (d + L);
@@ -385,11 +381,11 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
             *acc += (double)mean * (double)rows;
             if (flag[0] || !RK_ISFINITE(mean)) {
                 *bad_step = first_step + k + 1;
-                stop = 1;
+                *stop_p = 1;
             }
         }
         RK_BARRIER();
-        if (stop)
+        if ((*stop_p))
             break;
         rk_adamw_k kw = {decay, b1, c1, b2, c2, step_f[k], step_f[steps + k], eps};
         double a = avg_sum ? avg_a[k] : -1.0;
@@ -404,4 +400,71 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
         }
         RK_BARRIER();
     }
+}
+
+/* One net's epoch in one launch (one work-group). */
+RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
+                              int n_rows, int batch, int d, int L, int head, int n_layers,
+                              RK_GLOBAL const int *layers, int max_w, RK_GLOBAL float *params,
+                              RK_GLOBAL float *grads, RK_GLOBAL float *m, RK_GLOBAL float *v, rk_u64 n_params,
+                              float decay, float b1, float c1, float b2, float c2, float eps,
+                              RK_GLOBAL const float *step_f,
+                              RK_GLOBAL const double *avg_a, RK_GLOBAL double *avg_sum, rk_i64 first_step,
+                              RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
+                              RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+{
+    RK_SCRATCH_DECL(scratch)
+    RK_LOCAL double rl[RK_FUSED_ROWS];
+    RK_LOCAL int flag[RK_FUSED_T];
+    RK_LOCAL int stop;
+    rk_fused_run(X, Y, order, n_rows, batch, d, L, head, n_layers, layers, max_w, params, grads, m, v, n_params,
+                 decay, b1, c1, b2, c2, eps, step_f, avg_a, avg_sum, first_step, batch_loss, acc, bad_step, scratch,
+                 rl, flag, &stop);
+}
+
+/* The net table of rk_fused_epochs: RK_NT integers per net (offsets into
+ * the launch's shared buffers; -1: none) and RK_NF floats (AdamW's). */
+#define RK_NT 13
+#define RK_NT_ROWS 0      /* its rows this epoch (its row order's length) */
+#define RK_NT_BATCH 1
+#define RK_NT_LAYERS 2    /* how many */
+#define RK_NT_LAYER_OFF 3 /* its layer table in `layers` */
+#define RK_NT_MAX_W 4
+#define RK_NT_PARAM_OFF 5 /* its parameters, gradient and moments */
+#define RK_NT_PARAMS 6
+#define RK_NT_ORDER_OFF 7
+#define RK_NT_STEP_OFF 8  /* its 2 x steps scalars in step_f */
+#define RK_NT_AVG_OFF 9   /* its moving-average sums, or -1 */
+#define RK_NT_AVG_A_OFF 10 /* its per-step decays */
+#define RK_NT_FIRST 11    /* first_step */
+#define RK_NT_HEAD 12
+#define RK_NF 6
+
+/* K nets' epochs in one launch over one copy of the data (X, Y: rows of d
+ * features and L labels), work-group g training net g exactly as
+ * rk_fused_epoch would train it alone: each has its own layer list, row
+ * order (a subset of the rows: its fold), batch size, AdamW settings,
+ * moving average and bad-step flag. */
+RK_KERNEL void rk_fused_epochs(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, int d, int L,
+                               RK_GLOBAL const rk_i64 *nets, RK_GLOBAL const float *hyper,
+                               RK_GLOBAL const int *layers, RK_GLOBAL const rk_u32 *orders,
+                               RK_GLOBAL float *params, RK_GLOBAL float *grads, RK_GLOBAL float *m,
+                               RK_GLOBAL float *v, RK_GLOBAL const float *step_f, RK_GLOBAL const double *avg_a,
+                               RK_GLOBAL double *avg_sum, RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
+                               RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+{
+    RK_SCRATCH_DECL(scratch)
+    RK_LOCAL double rl[RK_FUSED_ROWS];
+    RK_LOCAL int flag[RK_FUSED_T];
+    RK_LOCAL int stop;
+    int g = RK_GROUP;
+    RK_GLOBAL const rk_i64 *nt = nets + RK_NT * g;
+    RK_GLOBAL const float *hy = hyper + RK_NF * g;
+    rk_i64 po = nt[RK_NT_PARAM_OFF], ao = nt[RK_NT_AVG_OFF];
+    rk_fused_run(X, Y, orders + nt[RK_NT_ORDER_OFF], (int)nt[RK_NT_ROWS], (int)nt[RK_NT_BATCH], d, L,
+                 (int)nt[RK_NT_HEAD], (int)nt[RK_NT_LAYERS], layers + nt[RK_NT_LAYER_OFF], (int)nt[RK_NT_MAX_W],
+                 params + po, grads + po, m + po, v + po, (rk_u64)nt[RK_NT_PARAMS], hy[0], hy[1], hy[2], hy[3],
+                 hy[4], hy[5], step_f + nt[RK_NT_STEP_OFF], ao >= 0 ? avg_a + nt[RK_NT_AVG_A_OFF] : avg_a,
+                 ao >= 0 ? avg_sum + ao : RK_NULL, nt[RK_NT_FIRST], batch_loss + g, acc + g, bad_step + g, scratch,
+                 rl, flag, &stop);
 }

@@ -10,6 +10,7 @@ build=${1:-build}
 prefix=$PWD/$build/install
 rm -rf "$prefix" "$build/pyvenv"
 cmake --install "$build" --prefix "$prefix" >/dev/null
+test -f "$prefix/share/bash-completion/completions/reel" || { echo "check-install: no bash completion installed" >&2; exit 1; }
 libdir=$(find "$prefix" -name reel.pc -path '*pkgconfig*' -printf '%h\n' | head -1)
 export PKG_CONFIG_PATH=$libdir
 # shellcheck disable=SC2046

@@ -468,3 +468,33 @@ Test(columns, types_are_decided_once_and_reported)
     expect_fail(2, "--mixed-columns must be missing, error or text",
                 "compare --data %s --labels A,B --models prior --mixed-columns maybe --quiet", mcsv);
 }
+
+/* The feature matrices are estimated before they are built: a one-hot too
+ * wide for the memory is refused with the numbers and the flag to change. */
+Test(inputs, a_one_hot_too_wide_for_memory_is_refused_before_building)
+{
+    char text[16384] = "title,x,A,B\n";
+    for (int i = 0; i < 300; i++)
+        sprintf(text + strlen(text), "film %d,%d,%d,%d\n", i, i % 7, i % 2, i % 3 == 0);
+    const char *csv = tmp_write("titles.csv", text);
+    setenv("REEL_MEMORY_BYTES", "200000", 1);
+    expect_fail(1, "column 'title' alone gives 16",
+                "compare --data %s --labels A,B --models prior --top-categories 1000 --valid-fraction 0 --quiet", csv);
+    char *err;
+    cr_expect_eq(reel(&err, "compare --data %s --labels A,B --models prior --quiet", csv), 0, "%s", err);
+    free(err);
+    unsetenv("REEL_MEMORY_BYTES");
+}
+
+/* predict on a column the model reads as numbers but here mostly text: the
+ * message names the first text cell, not the first row. */
+Test(messages, predict_type_error_names_the_text_cell)
+{
+    const char *csv = write_data("typed.csv"), *model = tmp_path("typed.model");
+    char *err;
+    cr_assert_eq(reel(&err, "train --model tree --data %s --labels A,B --save %s --quiet", csv, model), 0, "%s", err);
+    free(err);
+    const char *fresh = tmp_write("typed_new.csv", "name,a,b\nf1,1,2\nf2,2,3\nf3,x,4\nf4,y,5\nf5,z,6\n");
+    expect_fail(1, "typed_new.csv:4: column 'a': 'x' is not a number", "predict --model-file %s --data %s --quiet",
+                model, fresh);
+}

@@ -271,3 +271,124 @@ Test(ux, selection_never_scores_below_every_feature)
     }
     cr_expect(rejections > 0, "the data should make permutation choose a worse set at least once");
 }
+
+Test(ux, version_everywhere)
+{
+    const char *cmds[] = {"--version", "compare --version", "train --version", "predict --version",
+                          "search --version", "select --version", "export --version", "info --version",
+                          "decide --version"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char *out, *err;
+        cr_expect_eq(reel(&out, &err, "%s", cmds[i]), 0, "%s: %s", cmds[i], err);
+        cr_expect(out && strncmp(out, "reel ", 5) == 0 && strchr(out, '.'), "%s: %s", cmds[i], out);
+        free(out);
+        free(err);
+    }
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "--help"), 0);
+    cr_expect(strstr(out, "reel --version"), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "train --help"), 0);
+    cr_expect(strstr(out, "--version"), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* The completion script, sourced in bash, completing `words` (the last one
+ * being completed): its candidates, space-separated (malloc'ed). */
+static char *complete_words(const char *words)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "source '%s/../../scripts/reel-completion.bash'\n"
+             "COMP_WORDS=(%s %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _reel; echo \"${COMPREPLY[*]}\"\n",
+             REEL_TEST_FIXTURES, REEL_BINARY, words);
+    const char *script = tmp_write("ux_complete.sh", text);
+    char cmd[1024];
+    const char *out = tmp_path("ux_complete.out");
+    snprintf(cmd, sizeof cmd, "bash %s > %s 2>&1", script, out);
+    cr_assert_eq(system(cmd), 0);
+    return reel_read_file(out, NULL, NULL);
+}
+
+Test(ux, bash_completion)
+{
+    char *c = complete_words("com");
+    cr_expect_str_eq(c, "compare\n");
+    free(c);
+    c = complete_words("train --model fo");
+    cr_expect_str_eq(c, "forest\n");
+    free(c);
+    c = complete_words("compare --models tree,u");
+    cr_expect_str_eq(c, "tree,u tree,u_original\n");
+    free(c);
+    c = complete_words("predict --missing-");
+    cr_expect_str_eq(c, "--missing-columns\n");
+    free(c);
+    c = complete_words("train --device op");
+    cr_expect(strstr(c, "opencl"), "%s", c);
+    free(c);
+}
+
+Test(ux, smaller_messages)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    /* a bad grid key: said once, not "grid: grid:  for knn" */
+    const char *grid = tmp_write("ux_grid.json", "{\"bogus\": [1, 2]}");
+    cr_expect_neq(reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --grid %s --quiet", csv, grid), 0);
+    cr_expect(strstr(err, "reel search: grid: params for knn: unknown key 'bogus'; valid keys:"), "%s", err);
+    free(out);
+    free(err);
+    /* a bad --label-column lists every column */
+    cr_expect_eq(reel(&out, &err, "train --model tree --data %s --label-column nope --quiet", csv), 1);
+    cr_expect(strstr(err, "--label-column column 'nope' does not exist; the header's 7 columns: name, a, b, colour, "
+                          "L1, L2, L3"), "%s", err);
+    free(out);
+    free(err);
+    /* the user's base params are not "(defaults)" */
+    const char *base = tmp_write("ux_base.json", "{\"n_neighbors\": 7}");
+    cr_expect_eq(reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --params %s --quiet", csv, base),
+                 0, "%s", err);
+    cr_expect(strstr(out, "(your --params)") && !strstr(out, "defaults"), "%s", out);
+    free(out);
+    free(err);
+    /* the load line tells columns from encoded inputs */
+    cr_expect_eq(reel(&out, &err, "train --model prior --data %s --labels L1,L2,L3 --id name", csv), 0, "%s", err);
+    cr_expect(strstr(err, ", 3 feature columns ("), "%s", err);
+    free(out);
+    free(err);
+}
+
+Test(ux, report_marks_baselines_and_the_kept_epoch)
+{
+    const char *csv = small_csv(), *dir = tmp_path("ux_report");
+    char *out, *err;
+    int rc = reel(&out, &err, "compare --models random,prior,box --data %s --labels L1,L2,L3 --epochs 6 --lr 0.01 "
+                  "--device cpu --quiet --out %s", csv, dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = reel_read_file(path, NULL, NULL);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = reel_read_file(path, NULL, NULL);
+    cr_assert(md && html);
+    /* both baselines marked alike */
+    cr_expect(strstr(md, "| random (baseline) |") && strstr(md, "| prior (baseline) |"), "%s", md);
+    int marked = 0;
+    for (const char *s = html; (s = strstr(s, "<tr class=\"baseline\">")); s++)
+        marked++;
+    cr_expect_eq(marked + (strstr(html, "<tr class=\"best\"><td class=\"num\">1</td><td class=\"name\">prior") ? 1 : 0),
+                 2, "every baseline row but a best one is grey: %d", marked);
+    /* which epoch's weights were kept: said, and marked on the curves */
+    cr_expect(strstr(html, "the model keeps the averaged weights of epoch "), "%s", html);
+    cr_expect(strstr(html, "<line class=\"kept\""), "the curves mark the kept epoch");
+    cr_expect(strstr(md, "weights kept from epoch"), "%s", md);
+    /* model names in the examples' header do not break mid-word */
+    cr_expect(!strstr(html, "table.examples th{overflow-wrap:anywhere}"));
+    free(md);
+    free(html);
+}

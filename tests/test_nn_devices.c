@@ -15,6 +15,7 @@
 #include "backend_fixture.h"
 #include "helpers.h"
 #include "nn/backend.h"
+#include "nn/multi.h"
 #include "nn/opencl.h"
 #include "nn/spec.h"
 #include "nn/train.h"
@@ -453,3 +454,268 @@ static void epoch_at_once(const reel_nn_backend *dev)
     unmake(&s);
 }
 Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits) { each_backend(epoch_at_once); }
+
+/* ------------------------------------------------ many nets, one launch */
+
+#define MANY 7
+#define MANY_ROWS 600
+
+/* Net k of the many-nets check: its own layer list, head, learning rate,
+ * weight decay, batch size, starting weights (seed), fold (every fifth row
+ * from k % 5 left out) and row order, and for some the moving average. Net
+ * 5 diverges (lr 1e6 on a softmax head); net 6's batch is past the fused
+ * kernel's rows, so it trains alone. */
+typedef struct {
+    setup s;
+    reel_adamw opt;
+    size_t batch, rows;
+    uint32_t *order;
+    double *avg_a;
+} many_net;
+
+static void many_make(many_net *mn, int k, const float *X, const float *Y)
+{
+    static const char *const layers[MANY] = {
+        BOX, U, "[{\"width\":33,\"activation\":\"tanh\"},{\"width\":17,\"activation\":\"none\"}]", BOX,
+        "[{\"width\":5,\"activation\":\"relu\"}]", U, BOX};
+    static const char *const heads[MANY] = {"sigmoid", "softmax", "sigmoid", "sigmoid", "sigmoid", "softmax",
+                                            "sigmoid"};
+    static const size_t batches[MANY] = {10, 32, 7, 256, 3, 10, 300};
+    make(&mn->s, layers[k], heads[k], 21, 7, 2, 100 + (uint64_t)k); /* the spec and the starting weights */
+    mn->opt = (reel_adamw){k == 5 ? 1e6 : 1e-3 * (k + 1), 0.9, 0.999, 1e-8, 1e-2 * k};
+    mn->batch = batches[k];
+    mn->rows = 0;
+    mn->order = malloc(MANY_ROWS * sizeof *mn->order);
+    for (size_t i = 0; i < MANY_ROWS; i++)
+        if (i % 5 != (size_t)k % 5)
+            mn->order[mn->rows++] = (uint32_t)i;
+    reel_rng rng;
+    reel_rng_seed(&rng, 7 + (uint64_t)k);
+    for (size_t i = mn->rows; i > 1; i--) { /* its own shuffle */
+        size_t j = (size_t)(reel_rng_uniform(&rng) * (double)i) % i;
+        uint32_t t = mn->order[i - 1];
+        mn->order[i - 1] = mn->order[j];
+        mn->order[j] = t;
+    }
+    size_t steps = (mn->rows + mn->batch - 1) / mn->batch;
+    mn->avg_a = NULL;
+    if (k % 2 == 0) {
+        mn->avg_a = malloc(steps * sizeof *mn->avg_a);
+        for (size_t i = 0; i < steps; i++)
+            mn->avg_a[i] = i % 3 == 2 || i + 1 == steps ? 0.97 : -1.0;
+    }
+    (void)X;
+    (void)Y;
+}
+
+/* What a net ends with: weights, AdamW's moments, the average, the loss
+ * sum and the first bad step. */
+typedef struct {
+    float *p, *m, *v, *avg;
+    double loss;
+    long bad;
+} many_out;
+
+/* Two epochs of every net on backend be: together through
+ * reel_nn_train_epochs, or each alone through its train_epoch. */
+static void many_train(const reel_nn_backend *be, many_net *mn, const float *X, const float *Y, int together,
+                       many_out *out, size_t *shared)
+{
+    reel_error err;
+    void *b[MANY];
+    for (int k = 0; k < MANY; k++) {
+        b[k] = be->create(&mn[k].s.spec, 1, &err);
+        cr_assert_not_null(b[k], "%s", err.msg);
+        cr_assert_eq(be->set_params(b[k], mn[k].s.params, &err), 0, "%s", err.msg);
+        cr_assert_eq(be->set_data(b[k], X, Y, MANY_ROWS, &err), 0, "%s", err.msg);
+        cr_assert_eq(be->set_order(b[k], mn[k].order, mn[k].rows, &err), 0, "%s", err.msg);
+    }
+    for (int epoch = 0; epoch < 2; epoch++) {
+        reel_nn_epoch_job jobs[MANY];
+        for (int k = 0; k < MANY; k++) {
+            size_t steps = (mn[k].rows + mn[k].batch - 1) / mn[k].batch;
+            jobs[k] = (reel_nn_epoch_job){b[k], mn[k].rows, mn[k].batch, &mn[k].opt, epoch * (long)steps,
+                                          mn[k].avg_a, 0};
+        }
+        if (together) {
+            cr_assert_eq(reel_nn_train_epochs(be, jobs, MANY, shared, &err), 0, "%s", err.msg);
+        } else {
+            for (int k = 0; k < MANY; k++)
+                cr_assert_eq(reel_nn_train_epochs(be, &jobs[k], 1, NULL, &err), 0, "%s", err.msg);
+        }
+        cr_expect_eq(jobs[5].bad, 1, "net 5 (lr 1e6) should have a bad step in epoch %d", epoch + 1);
+        for (int k = 0; k < MANY; k++)
+            cr_expect(k == 5 || !jobs[k].bad, "net %d had a bad step", k);
+    }
+    for (int k = 0; k < MANY; k++) {
+        size_t np = mn[k].s.spec.n_params;
+        out[k].p = malloc(np * sizeof(float));
+        out[k].m = malloc(np * sizeof(float));
+        out[k].v = malloc(np * sizeof(float));
+        out[k].avg = malloc(np * sizeof(float));
+        cr_assert_eq(be->get_params(b[k], out[k].p, &err), 0, "%s", err.msg);
+        cr_assert_eq(be->get_moments(b[k], out[k].m, out[k].v, &err), 0, "%s", err.msg);
+        if (mn[k].avg_a)
+            cr_assert_eq(be->get_avg(b[k], 0.5, out[k].avg, &err), 0, "%s", err.msg);
+        else
+            memset(out[k].avg, 0, np * sizeof(float));
+        cr_assert_eq(be->take_loss_sum(b[k], &out[k].loss, &err), 0, "%s", err.msg);
+        cr_assert_eq(be->first_bad_step(b[k], &out[k].bad, &err), 0, "%s", err.msg);
+        be->destroy(b[k]);
+    }
+}
+
+static void many_free(many_out *o)
+{
+    for (int k = 0; k < MANY; k++) {
+        free(o[k].p);
+        free(o[k].m);
+        free(o[k].v);
+        free(o[k].avg);
+    }
+}
+
+static void many_nets(const reel_nn_backend *dev)
+{
+    setup data; /* one copy of the data for every net */
+    make(&data, BOX, "sigmoid", 21, 7, MANY_ROWS, 11);
+    many_net mn[MANY];
+    for (int k = 0; k < MANY; k++)
+        many_make(&mn[k], k, data.X, data.Y);
+    many_out together[MANY], alone[MANY], cpu[MANY];
+    size_t shared = 0;
+    many_train(dev, mn, data.X, data.Y, 1, together, &shared);
+    many_train(dev, mn, data.X, data.Y, 0, alone, NULL);
+    many_train(&reel_nn_cpu_backend, mn, data.X, data.Y, 1, cpu, NULL);
+    printf("nn_devices [%s] many nets: %zu of %d shared one launch per epoch\n", cur_label, shared, MANY);
+    if (dev->train_epochs) /* all but net 6, whose batch is past the fused kernel's rows */
+        cr_expect_eq(shared, MANY - 1, "%s: %zu nets shared the launch", cur_label, shared);
+    for (int k = 0; k < MANY; k++) {
+        size_t np = mn[k].s.spec.n_params;
+        char what[96];
+        snprintf(what, sizeof what, "net %d together vs alone on the device", k);
+        int same = memcmp(together[k].p, alone[k].p, np * sizeof(float)) == 0 &&
+                   memcmp(together[k].m, alone[k].m, np * sizeof(float)) == 0 &&
+                   memcmp(together[k].v, alone[k].v, np * sizeof(float)) == 0 &&
+                   memcmp(together[k].avg, alone[k].avg, np * sizeof(float)) == 0;
+        close_all(what, together[k].p, alone[k].p, np, 1e-30, 0);
+        cr_expect(same, "%s: net %d trained with the others differs from the same net trained alone", cur_label, k);
+        cr_expect_eq(together[k].loss, alone[k].loss, "net %d: loss sum %.17g vs %.17g", k, together[k].loss,
+                     alone[k].loss);
+        cr_expect_eq(together[k].bad, alone[k].bad, "net %d: bad step %ld vs %ld", k, together[k].bad,
+                     alone[k].bad);
+        if (k == 5) { /* diverging: chaotic, so only that both saw it */
+            cr_expect(together[k].bad > 0 && cpu[k].bad > 0, "net 5 should have diverged (bad steps %ld, CPU %ld)",
+                      together[k].bad, cpu[k].bad);
+            continue;
+        }
+        cr_expect_eq(together[k].bad, 0, "net %d: bad step %ld", k, together[k].bad);
+        cr_expect_eq(cpu[k].bad, 0, "net %d: bad step %ld on the CPU", k, cpu[k].bad);
+        snprintf(what, sizeof what, "net %d together on the device vs the CPU", k);
+        cr_expect(close_all(what, together[k].p, cpu[k].p, np, 2e-3, 1e-2), "%s: %s", cur_label, what);
+        cr_expect(fabs(together[k].loss - cpu[k].loss) <= 1e-3 * fabs(cpu[k].loss) + 1e-4,
+                  "net %d: loss sum %.9g vs the CPU's %.9g", k, together[k].loss, cpu[k].loss);
+    }
+    many_free(together);
+    many_free(alone);
+    many_free(cpu);
+    for (int k = 0; k < MANY; k++) {
+        free(mn[k].order);
+        free(mn[k].avg_a);
+        unmake(&mn[k].s);
+    }
+    unmake(&data);
+}
+Test(nn_devices, many_nets_in_one_launch_equal_each_alone) { each_backend(many_nets); }
+
+/* The training loop over many nets at once (reel_nn_train_many: shuffles,
+ * validation, early stopping, the moving average) leaves each net as
+ * reel_nn_train leaves it alone, on the device and on the CPU. */
+static void loop_many(const reel_nn_backend *be, size_t *shared)
+{
+    enum { K = 4 };
+    setup s[K];
+    static const char *const layers[K] = {BOX, U, BOX, "[{\"width\":9,\"activation\":\"relu\"}]"};
+    static const char *const heads[K] = {"sigmoid", "softmax", "sigmoid", "sigmoid"};
+    uint8_t *Y8[K];
+    reel_fit_ctx ctx[K];
+    reel_nn_train_opts o[K];
+    for (int k = 0; k < K; k++) {
+        make(&s[k], layers[k], heads[k], 21, 7, 400, 30 + (uint64_t)k);
+        Y8[k] = malloc(400 * 7);
+        for (size_t i = 0; i < 400 * 7; i++)
+            Y8[k][i] = s[k].Y[i] > 0.5f;
+        size_t nt = 300 - 20 * (size_t)k; /* one copy of the data, each net its own split of it */
+        ctx[k] = (reel_fit_ctx){.d = 21, .L = 7, .X = s[0].X, .Y = Y8[0], .n = nt, .Xv = s[0].X + nt * 21,
+                                .Yv = Y8[0] + nt * 7, .nv = 400 - nt, .seed = 3, .threads = 1, .device = "auto",
+                                .name = "many-test"};
+        o[k] = (reel_nn_train_opts){.opt = {1e-3 * (k + 1), 0.9, 0.999, 1e-8, 1e-3 * k},
+                                    .batch_size = k == 2 ? 64 : 10 + k, .epochs = 2 + k, .patience = 1 + k % 2,
+                                    .restore_best = k % 2, .ema = k % 2 ? 0 : 0.99, .threshold = 0.5f,
+                                    .seed = 5 + (uint64_t)k};
+    }
+    reel_error err;
+    float *w[2][K];
+    double val[2][K];
+    long ran[2][K];
+    for (int together = 0; together < 2; together++) {
+        reel_nn_net nets[K];
+        reel_nn_train_result r[K];
+        const reel_nn_train_opts *op[K];
+        const reel_fit_ctx *cp[K];
+        for (int k = 0; k < K; k++) {
+            void *b = be->create(&s[k].spec, 1, &err);
+            cr_assert_not_null(b, "%s", err.msg);
+            cr_assert_eq(be->set_params(b, s[k].params, &err), 0, "%s", err.msg);
+            nets[k] = (reel_nn_net){be, b, &s[k].spec};
+            op[k] = &o[k];
+            cp[k] = &ctx[k];
+        }
+        if (together) {
+            cr_assert_eq(reel_nn_train_many(nets, op, cp, r, K, shared, &err), 0, "%s", err.msg);
+        } else {
+            for (int k = 0; k < K; k++)
+                cr_assert_eq(reel_nn_train(&nets[k], &o[k], &ctx[k], &r[k], &err), 0, "%s", err.msg);
+        }
+        for (int k = 0; k < K; k++) {
+            w[together][k] = malloc(s[k].spec.n_params * sizeof(float));
+            cr_assert_eq(be->get_params(nets[k].b, w[together][k], &err), 0, "%s", err.msg);
+            val[together][k] = r[k].best_val_loss;
+            ran[together][k] = r[k].epochs_run;
+            reel_history_free(&r[k].history);
+            be->destroy(nets[k].b);
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        if (k) /* net 0 holds the data */
+            free(Y8[k]);
+        printf("nn_devices [%s] training loop, net %d: %ld epochs, val loss %.9g together, %ld and %.9g alone\n",
+               be->name, k, ran[1][k], val[1][k], ran[0][k], val[0][k]);
+        cr_expect_eq(memcmp(w[0][k], w[1][k], s[k].spec.n_params * sizeof(float)), 0,
+                     "%s: net %d trained in the loop over many nets differs from the net trained alone", be->name,
+                     k);
+        cr_expect_eq(val[0][k], val[1][k]);
+        cr_expect_eq(ran[0][k], ran[1][k]);
+        free(w[0][k]);
+        free(w[1][k]);
+    }
+    free(Y8[0]);
+    for (int k = 0; k < K; k++)
+        unmake(&s[k]);
+}
+
+static void loop_many_device(const reel_nn_backend *dev)
+{
+    size_t shared = 0;
+    loop_many(dev, &shared);
+    printf("nn_devices [%s] training loop over many nets: up to %zu shared a launch\n", cur_label, shared);
+    if (dev->train_epochs)
+        cr_expect_eq(shared, 4, "%s: %zu nets shared a launch", cur_label, shared);
+}
+Test(nn_devices, the_loop_over_many_nets_equals_each_alone) { each_backend(loop_many_device); }
+Test(nn_devices, the_loop_over_many_nets_equals_each_alone_on_the_cpu)
+{
+    size_t shared = 1;
+    loop_many(&reel_nn_cpu_backend, &shared);
+    cr_expect_eq(shared, 0);
+}

@@ -230,7 +230,8 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
            *A = calloc(d * d > 0 ? d * d : 1, sizeof *A), *B = calloc(d * L > 0 ? d * L : 1, sizeof *B),
            *W = calloc(d * L > 0 ? d * L : 1, sizeof *W), *Xc = NULL, *Yc = NULL;
     if (!s || !mx || !my || !A || !B || !W) {
-        reel_fail(err, "ridge: out of memory for %zu x %zu training rows", n, d);
+        reel_fail(err, "ridge: out of memory for the %zu x %zu normal equations of %zu features (%.1f GB; fewer "
+                  "features, e.g. a smaller --top-categories, need less)", d, d, d, (double)d * (double)d * 8e-9);
         ridge_free(s);
         s = NULL;
         goto done;
@@ -264,7 +265,7 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
             Xc = malloc(n * d * sizeof *Xc);
             Yc = malloc(n * L * sizeof *Yc);
             if (!Xc || !Yc) {
-                reel_fail(err, "ridge: out of memory for the SVD of %zu x %zu training rows", n, d);
+                reel_fail(err, "ridge: out of memory for the SVD of %zu training rows x %zu features", n, d);
                 ridge_free(s);
                 s = NULL;
                 goto done;

@@ -30,6 +30,7 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
         fprintf(fp, "  %-28s %s\n", left, o->help);
     }
     fprintf(fp, "  %-28s %s\n", "--help", "show this help");
+    fprintf(fp, "  %-28s %s\n", "--version", "print reel's version (as reel --version)");
 }
 
 void reel_print_models(FILE *fp)

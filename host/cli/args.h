@@ -34,7 +34,7 @@ typedef struct {
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
                      const char *help);
 /* Parses argv[0..argc) (after the subcommand). Returns 0, 1 when --help was
- * given (help printed), or -1 (usage error in err). */
+ * given (help printed), or -1 (usage error in err). --version is main's. */
 int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
                reel_error *err);
 void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_optset *s);

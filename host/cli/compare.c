@@ -154,6 +154,7 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
         }
     }
     const char *baseline = NULL;
+    double baseline_f1 = 0;
     for (size_t i = 0; i < n; i++) {
         const reel_run *r = &runs[i];
         const reel_history *h = reel_run_history(r);
@@ -165,9 +166,14 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
             .rule = reel_decision_name(&r->model.rule, rules[i], sizeof rules[i]),
             .rule_detail = rule_detail(&r->model, p->ds.labels, details[i], sizeof details[i]),
             .samples_f1_untuned = r->untuned.samples_f1,
+            .kept_epoch = h ? h->kept_epoch : 0, .kept_average = h ? h->kept_average : 0,
+            .is_baseline = r->model.kind->is_baseline,
         };
-        if (r->model.kind->is_baseline)
+        /* the chart's line: the lowest-scoring baseline (chance, for random) */
+        if (r->model.kind->is_baseline && (!baseline || r->metrics.samples_f1 < baseline_f1)) {
             baseline = r->model.name;
+            baseline_f1 = r->metrics.samples_f1;
+        }
     }
     char title[512];
     snprintf(title, sizeof title, "reel compare: %s", p->ds.csv_path);
@@ -476,9 +482,9 @@ int reel_cmd_compare(int argc, char **argv)
         goto runtime;
     }
     if (!c.quiet) {
-        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels; "
-                "loaded in %.2f s\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L,
-                p.load_seconds);
+        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu feature columns (%zu inputs once "
+                "encoded), %zu labels; loaded in %.2f s\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n,
+                p.ds.n_features, p.d, p.L, p.load_seconds);
         reel_prepared_warn(&p, &c.log);
     }
     if (p.test.n == 0)

@@ -174,8 +174,9 @@ int reel_cmd_train(int argc, char **argv)
         return REEL_EXIT_RUNTIME;
     }
     if (!c.quiet) {
-        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu features, %zu labels\n",
-                p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.d, p.L);
+        fprintf(stderr, "reel: %s: %zu rows (%zu train, %zu valid, %zu test), %zu feature columns (%zu inputs once "
+                "encoded), %zu labels\n", p.ds.csv_path, p.ds.n, p.train.n, p.valid.n, p.test.n, p.ds.n_features, p.d,
+                p.L);
         reel_prepared_warn(&p, &c.log);
     }
     reel_run run;

@@ -90,8 +90,9 @@ static int write_json(const char *dir, const char *name, const cJSON *doc, reel_
     return rc;
 }
 
-/* Keys of b that differ from the defaults a: a short label for a trial. */
-static char *diff_label(const cJSON *defaults, const cJSON *b)
+/* Keys of b that differ from the base a: a short label for a trial; the
+ * base itself is "(base_name)". */
+static char *diff_label(const cJSON *defaults, const cJSON *b, const char *base_name)
 {
     cJSON *d = cJSON_CreateObject();
     for (const cJSON *it = b->child; it; it = it->next) {
@@ -99,7 +100,11 @@ static char *diff_label(const cJSON *defaults, const cJSON *b)
         if (!v || !cJSON_Compare(v, it, 1))
             cJSON_AddItemToObject(d, it->string, cJSON_Duplicate(it, 1));
     }
-    char *s = d->child ? cJSON_PrintUnformatted(d) : strdup("(defaults)");
+    char *s = NULL;
+    if (d->child)
+        s = cJSON_PrintUnformatted(d);
+    else if ((s = malloc(strlen(base_name) + 3)))
+        sprintf(s, "(%s)", base_name);
     cJSON_Delete(d);
     return s;
 }
@@ -108,6 +113,53 @@ static int by_score(const void *a, const void *b)
 {
     const reel_trial *x = *(reel_trial *const *)a, *y = *(reel_trial *const *)b;
     return (x->score < y->score) - (x->score > y->score);
+}
+
+/* What decides a trial's score, for the journal; the grid and strategy
+ * may change between runs. */
+static cJSON *journal_identity(const tune_opts *t, const reel_prepared *p, const cJSON *base)
+{
+    cJSON *id = cJSON_CreateObject();
+    cJSON_AddStringToObject(id, "model", t->model);
+    cJSON_AddItemToObject(id, "dataset", reel_dataset_json(p));
+    cJSON_AddNumberToObject(id, "seed", (double)t->c.prep.split.seed);
+    cJSON_AddNumberToObject(id, "test_fraction", t->c.prep.split.test_fraction);
+    cJSON_AddNumberToObject(id, "valid_fraction", t->c.prep.split.valid_fraction);
+    cJSON_AddNumberToObject(id, "folds", t->folds);
+    cJSON_AddStringToObject(id, "metric", t->metric);
+    cJSON_AddItemToObject(id, "base_params", cJSON_Duplicate(base, 1));
+    return id;
+}
+
+/* The trials best first, each by what it changes from the base, then the
+ * best and its test score (tm: the test metrics). */
+static int print_trials(const tune_opts *t, const reel_search_result *res, const cJSON *base, const cJSON *tm)
+{
+    const char *base_name = t->params_file ? "your --params" : "defaults";
+    const reel_trial *best = &res->trials[res->best];
+    reel_trial **order = malloc((res->n ? res->n : 1) * sizeof *order);
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < res->n; i++)
+        order[i] = &res->trials[i];
+    qsort(order, res->n, sizeof *order, by_score);
+    printf("%4s %9s %8s %8s  %s\n", "rank", t->metric, "std", "seconds", "params (changes from the base)");
+    for (size_t i = 0; i < res->n; i++) {
+        char *lab = diff_label(base, order[i]->params, base_name);
+        printf("%4zu %9.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->seconds, lab);
+        free(lab);
+    }
+    free(order);
+    char *bp = cJSON_PrintUnformatted(best->params);
+    printf("\nbest %s %.4f (%s %.4f) with %s\ntest %s of the best: %.4f\n", t->metric, best->score, base_name,
+           res->trials[res->base].score, bp, t->metric,
+           cJSON_GetObjectItem(tm, strcmp(t->metric, "samples-f1") == 0 ? "samples_f1"
+                                   : strcmp(t->metric, "micro-f1") == 0 ? "micro_f1" : "macro_f1")->valuedouble);
+    cJSON_free(bp);
+    if (t->out)
+        printf("wrote %s/search.json and %s/best_params.json (reel train/compare --params accept it)\n", t->out,
+               t->out);
+    return 0;
 }
 
 int reel_cmd_search(int argc, char **argv)
@@ -172,17 +224,7 @@ int reel_cmd_search(int argc, char **argv)
     sc.log = &t.c.log;
     reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
     if (journal_file) {
-        /* what decides a trial's score; the grid and strategy may change */
-        cJSON *id = cJSON_CreateObject();
-        cJSON_AddStringToObject(id, "model", t.model);
-        cJSON_AddItemToObject(id, "dataset", reel_dataset_json(&p));
-        cJSON_AddNumberToObject(id, "seed", (double)t.c.prep.split.seed);
-        cJSON_AddNumberToObject(id, "test_fraction", t.c.prep.split.test_fraction);
-        cJSON_AddNumberToObject(id, "valid_fraction", t.c.prep.split.valid_fraction);
-        cJSON_AddNumberToObject(id, "folds", t.folds);
-        cJSON_AddStringToObject(id, "metric", t.metric);
-        cJSON_AddItemToObject(id, "base_params", cJSON_Duplicate(base, 1));
-        if (reel_journal_open(&journal, journal_file, id, resume, &err))
+        if (reel_journal_open(&journal, journal_file, journal_identity(&t, &p, base), resume, &err))
             goto done;
         have_journal = 1;
         so.journal = &journal;
@@ -212,28 +254,9 @@ int reel_cmd_search(int argc, char **argv)
         char *text = cJSON_Print(doc);
         printf("%s\n", text);
         cJSON_free(text);
-    } else if (!bad) {
-        reel_trial **order = malloc(res.n * sizeof *order);
-        for (size_t i = 0; i < res.n; i++)
-            order[i] = &res.trials[i];
-        qsort(order, res.n, sizeof *order, by_score);
-        printf("%4s %9s %8s %8s  %s\n", "rank", t.metric, "std", "seconds", "params (changes from the base)");
-        for (size_t i = 0; i < res.n; i++) {
-            char *lab = diff_label(base, order[i]->params);
-            printf("%4zu %9.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->seconds,
-                   lab);
-            free(lab);
-        }
-        free(order);
-        char *bp = cJSON_PrintUnformatted(best->params);
-        printf("\nbest %s %.4f (defaults %.4f) with %s\ntest %s of the best: %.4f\n", t.metric, best->score,
-               res.trials[res.base].score, bp, t.metric,
-               cJSON_GetObjectItem(tm, strcmp(t.metric, "samples-f1") == 0 ? "samples_f1"
-                                       : strcmp(t.metric, "micro-f1") == 0 ? "micro_f1" : "macro_f1")->valuedouble);
-        cJSON_free(bp);
-        if (t.out)
-            printf("wrote %s/search.json and %s/best_params.json (reel train/compare --params accept it)\n", t.out,
-                   t.out);
+    } else if (!bad && print_trials(&t, &res, base, tm)) {
+        reel_fail(&err, "out of memory");
+        bad = 1;
     }
     cJSON_Delete(doc);
     rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;

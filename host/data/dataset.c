@@ -146,9 +146,16 @@ done:
 static int column_or_fail(const reel_dataset *ds, const char *name, const char *flag, reel_error *err)
 {
     int j = reel_table_find(&ds->table, name);
-    if (j < 0)
-        return reel_fail(err, "%s: %s column '%s' does not exist (the header has %zu columns, e.g. '%s')",
-                         ds->csv_path, flag, name, ds->table.ncols, ds->table.cols[0].name);
+    if (j < 0) {
+        char cols[768];
+        size_t len = 0;
+        for (size_t c = 0; c < ds->table.ncols && len < sizeof cols; c++)
+            len += (size_t)snprintf(cols + len, sizeof cols - len, "%s%s", c ? ", " : "", ds->table.cols[c].name);
+        if (len >= sizeof cols)
+            memcpy(cols + sizeof cols - 5, " ...", 5);
+        return reel_fail(err, "%s: %s column '%s' does not exist; the header's %zu columns: %s", ds->csv_path, flag,
+                         name, ds->table.ncols, cols);
+    }
     return j;
 }
 

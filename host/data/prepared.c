@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util/timer.h"
 
@@ -75,6 +76,37 @@ int reel_prepared_standardize(reel_prepared *p, reel_error *err)
     return 0;
 }
 
+/* The feature matrices (float32, raw and standardised) must fit in memory:
+ * estimated before they are built, so a one-hot of very many categories is
+ * refused with the numbers instead of exhausting the machine. */
+static int check_memory(const reel_prepared *p, reel_error *err)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double have = (double)pages * (double)page;
+    const char *limit = getenv("REEL_MEMORY_BYTES"); /* a smaller budget than the machine's (tests, shared hosts) */
+    if (limit && atof(limit) > 0)
+        have = atof(limit);
+    if (!(have > 0))
+        return 0;
+    double need = (double)p->ds.n * (double)p->d * sizeof(float) * 2;
+    if (need <= 0.8 * have)
+        return 0;
+    /* the widest one-hot source, to name */
+    size_t best = 0, width = 0;
+    for (size_t k0 = 0, k1; k0 < p->d; k0 = k1) {
+        for (k1 = k0 + 1; k1 < p->d && strcmp(p->pre.f[k1].source, p->pre.f[k0].source) == 0; k1++)
+            ;
+        if (k1 - k0 > width) {
+            width = k1 - k0;
+            best = k0;
+        }
+    }
+    return reel_fail(err, "the feature matrices would take %.1f GB (%zu rows x %zu features, float32, raw and "
+                     "standardised), more than 80%% of the %.1f GB of memory; column '%s' alone gives %zu features: "
+                     "lower --top-categories (now %d)", need / 1e9, p->ds.n, p->d, have / 1e9,
+                     p->d ? p->pre.f[best].source : "", width, p->pre.top_k);
+}
+
 static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep_table, double t0, reel_error *err)
 {
     if (reel_split_make(&p->split, &p->ds, &o->split, err))
@@ -83,6 +115,8 @@ static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep
         goto fail;
     p->d = p->pre.d;
     p->L = p->ds.L;
+    if (check_memory(p, err))
+        goto fail;
     p->feature_names = malloc(p->d * sizeof *p->feature_names);
     for (size_t k = 0; k < p->d; k++)
         p->feature_names[k] = p->pre.f[k].name;

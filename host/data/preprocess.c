@@ -236,9 +236,11 @@ int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, con
             switch (f->kind) {
             case REEL_FEAT_NUMERIC:
                 if (c->type != REEL_COL_NUMERIC) {
+                    /* name the first cell that is not a number, not merely the first row */
                     reel_fail(err, "%s:%zu: column '%s': '%s' is not a number (the model was trained on a "
-                              "numeric column)", t->path, t->line[i], f->source,
-                              reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf));
+                              "numeric column)", t->path, c->first_text_line ? c->first_text_line : t->line[i],
+                              f->source, c->first_text ? c->first_text
+                                                       : reel_table_cell(t, (size_t)col[k], i, buf, sizeof buf));
                     free(col);
                     free(cat);
                     return -1;

@@ -165,7 +165,7 @@ void chart_grouped_bars(FILE *fp, const char *title, const char *const *groups, 
 }
 
 void chart_lines(FILE *fp, const char *title, size_t n, const chart_series *series, size_t n_series,
-                 const char *x_label, const char *y_label)
+                 const char *x_label, const char *y_label, size_t mark)
 {
     const double width = 440, height = 270, left = 62, right = 18, top = 54, bottom = 46;
     const double plot_w = width - left - right, plot_h = height - top - bottom;
@@ -201,6 +201,12 @@ void chart_lines(FILE *fp, const char *title, size_t n, const chart_series *seri
     if (tx.step > 1) { /* epoch 1 always gets a tick */
         svg_line(fp, X_OF(1), top + plot_h, X_OF(1), top + plot_h + 4, "#555555", 1, NULL);
         svg_text(fp, X_OF(1), top + plot_h + 17, "middle", 0, "ax", "1");
+    }
+    if (mark >= 1 && mark <= n) { /* the epoch whose weights were kept */
+        fprintf(fp, "<line class=\"kept\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555555\" "
+                "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n",
+                X_OF((double)mark), top, X_OF((double)mark), top + plot_h);
+        svg_text(fp, X_OF((double)mark), top - 4, "middle", 0, "ax", "kept");
     }
     for (size_t s = 0; s < n_series; s++) {
         const double *v = series[s].values;

@@ -35,9 +35,10 @@ void chart_grouped_bars(FILE *fp, const char *title, const char *const *groups, 
                         const chart_series *series, size_t n_series, const chart_refline *ref,
                         const char *x_label, const char *y_label);
 
-/* Series over x = 1..n (epochs); y range from the data with round ticks. */
+/* Series over x = 1..n (epochs); y range from the data with round ticks;
+ * mark in 1..n draws a dotted vertical line there labelled "kept" (0: none). */
 void chart_lines(FILE *fp, const char *title, size_t n, const chart_series *series, size_t n_series,
-                 const char *x_label, const char *y_label);
+                 const char *x_label, const char *y_label, size_t mark);
 
 /* values: n_rows x n_cols in [0, 1], each cell coloured and printed. */
 void chart_heatmap(FILE *fp, const char *title, const char *const *rows, size_t n_rows,

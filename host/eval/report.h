@@ -24,6 +24,9 @@ typedef struct {
     /* Per-epoch training history of nets (NULL/0 for other models). */
     size_t epochs;
     const double *train_loss, *valid_loss, *valid_f1; /* epochs each */
+    long kept_epoch;  /* 1-based: the epoch whose weights the model kept (0: not known) */
+    int kept_average; /* those weights are the moving average of the weights */
+    int is_baseline;  /* a baseline (random, prior): marked alike in every table */
 } reel_report_model;
 
 typedef struct {
@@ -38,7 +41,7 @@ typedef struct {
     char *const *ids;           /* n_test row ids (titles) */
     size_t n_models;
     const reel_report_model *models;
-    const char *baseline;       /* name of the random baseline model to mark, or NULL */
+    const char *baseline;       /* the baseline whose samples-F1 the bar chart marks (the lowest), or NULL */
     uint64_t seed;              /* picks the example films */
 } reel_report;
 

@@ -43,7 +43,7 @@ static const char *STYLE =
     "td.name{max-width:16em;overflow-wrap:anywhere}\n"
     "td.device{white-space:nowrap}\n"
     "table.examples{font-size:13.5px}\n"
-    "table.examples th{overflow-wrap:anywhere}\n"
+    "table.examples th{white-space:nowrap}\n"
     "table.examples td,table.examples th{padding:5px 7px}\n"
     "table.examples td:first-child{min-width:170px}\n"
     "td.probs{white-space:nowrap;font-variant-numeric:tabular-nums}\n"
@@ -149,7 +149,7 @@ static void score_chart(FILE *fp, const report_view *v)
             f1[k] = m->metrics->samples_f1;
             prec[k] = m->metrics->samples_precision;
             rec[k] = m->metrics->samples_recall;
-            if (report_is_baseline(v, m))
+            if (r->baseline && strcmp(r->baseline, m->name) == 0)
                 base = m;
         }
         chart_series series[3] = {{"samples-F1", CHART_BLUE, f1, 0},
@@ -165,10 +165,13 @@ static void score_chart(FILE *fp, const report_view *v)
         chart_grouped_bars(fp, "Samples scores per model", names, n, series, 3, base ? &ref : NULL, "model",
                            "score");
         fputs("</div>\n", fp);
-        if (base)
-            fputs("<p class=\"note\">The dashed line is the random baseline's samples-F1: a model below it "
-                  "has learnt nothing useful.</p>\n",
+        if (base) {
+            fputs("<p class=\"note\">The dashed line is the samples-F1 of the ", fp);
+            esc(fp, base->name);
+            fputs(" baseline: a model below it has learnt nothing useful. Baselines are in grey italics in "
+                  "the tables.</p>\n",
                   fp);
+        }
     }
     free(names);
     free(f1);
@@ -199,6 +202,9 @@ static void training_curves(FILE *fp, const report_view *v)
                     at = e;
             fprintf(fp, "; best validation F1 %.4f at epoch %zu", m->valid_f1[at], at + 1);
         }
+        if (m->kept_epoch > 0)
+            fprintf(fp, "; the model keeps the %sweights of epoch %ld (the dotted line)",
+                    m->kept_average ? "averaged " : "", m->kept_epoch);
         fputs(".</p>\n<div class=\"charts\">\n", fp);
         chart_series loss[2] = {{"train loss", CHART_BLUE, m->train_loss, 0},
                                 {"validation loss", CHART_VERMILION, m->valid_loss, 1}};
@@ -208,10 +214,10 @@ static void training_curves(FILE *fp, const report_view *v)
             if (loss[s].values)
                 use[n_loss++] = loss[s];
         if (n_loss)
-            chart_lines(fp, "Loss", m->epochs, use, n_loss, "epoch", "loss");
+            chart_lines(fp, "Loss", m->epochs, use, n_loss, "epoch", "loss", (size_t)m->kept_epoch);
         if (m->valid_f1) {
             chart_series f1 = {"validation samples-F1", CHART_GREEN, m->valid_f1, 0};
-            chart_lines(fp, "Validation F1", m->epochs, &f1, 1, "epoch", "samples-F1");
+            chart_lines(fp, "Validation F1", m->epochs, &f1, 1, "epoch", "samples-F1", (size_t)m->kept_epoch);
         }
         fputs("</div>\n", fp);
     }

@@ -89,7 +89,7 @@ static void training(FILE *fp, const report_view *v)
             continue;
         if (!any)
             fputs("\n## Training\n\n| model | epochs | last train loss | last validation loss | best "
-                  "validation F1 | at epoch |\n|---|--:|--:|--:|--:|--:|\n",
+                  "validation F1 | at epoch | weights kept from epoch |\n|---|--:|--:|--:|--:|--:|--:|\n",
                   fp);
         any = 1;
         size_t last = m->epochs - 1, at = 0;
@@ -106,10 +106,13 @@ static void training(FILE *fp, const report_view *v)
             for (size_t e = 1; e < m->epochs; e++)
                 if (m->valid_f1[e] > m->valid_f1[at] || isnan(m->valid_f1[at]))
                     at = e;
-            fprintf(fp, "%.4f | %zu |\n", m->valid_f1[at], at + 1);
+            fprintf(fp, "%.4f | %zu | ", m->valid_f1[at], at + 1);
         } else {
-            fputs(" |  |\n", fp);
+            fputs(" |  | ", fp);
         }
+        if (m->kept_epoch > 0)
+            fprintf(fp, "%ld%s", m->kept_epoch, m->kept_average ? " (averaged)" : "");
+        fputs(" |\n", fp);
     }
 }
 

@@ -11,7 +11,7 @@
 
 int report_is_baseline(const report_view *v, const reel_report_model *m)
 {
-    return v->r->baseline && m->name && strcmp(v->r->baseline, m->name) == 0;
+    return m->is_baseline || (v->r->baseline && m->name && strcmp(v->r->baseline, m->name) == 0);
 }
 
 const char *report_row_name(const report_view *v, size_t row, char *buf, size_t n)

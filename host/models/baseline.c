@@ -168,6 +168,7 @@ static void *prior_load(const cJSON *params, size_t d, size_t L, int threads, co
 
 const reel_model_kind reel_kind_prior = {
     .name = "prior",
+    .is_baseline = 1,
     .fit = prior_fit,
     .predict_proba = prior_predict,
     .save = prior_save,

@@ -43,6 +43,8 @@ typedef struct {
     size_t epochs;
     double *train_loss, *valid_loss, *valid_f1; /* epochs each */
     char *csv; /* history_<name>.csv as written (NULL when not kept) */
+    long kept_epoch;  /* 1-based: the epoch whose weights the model keeps (0: not known) */
+    int kept_average; /* those are the moving average of the weights */
 } reel_history;
 
 void reel_history_add(reel_history *h, double train_loss, double valid_loss, double valid_f1);
@@ -54,7 +56,7 @@ typedef struct reel_model_kind {
     /* What the commands may do with it, so that none tests a kind's name. */
     int resumable;   /* fit keeps and resumes from ctx->checkpoint */
     int onnx;        /* store/onnx.c can write it as an ONNX graph */
-    int is_baseline; /* the chance baseline a report marks (random) */
+    int is_baseline; /* a baseline (random, prior): the report marks it */
     /* Cross-key checks beyond the spec (may be NULL). */
     int (*check)(const cJSON *params, reel_error *err);
     /* Trains and returns the model's state, or NULL with err set. */

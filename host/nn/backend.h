@@ -92,6 +92,18 @@ typedef struct reel_nn_backend {
      * between epochs only. */
     int (*train_epoch)(void *b, size_t batch, const reel_adamw *opt, long first_step, const double *avg_a,
                        reel_error *err);
+    /* Optional (NULL: train_epoch, or train_step, net by net; see
+     * nn/multi.h): one epoch of each of K nets of this backend, each set up
+     * as for train_epoch and taking its own batch size, AdamW settings,
+     * first step and averaging decays (avg_a NULL, or avg_a[i] NULL: none),
+     * together where the backend can (OpenCL: one launch over one copy of
+     * the data for the nets given the same data that the fused kernel
+     * takes). Each net ends with the bits train_epoch gives it alone;
+     * bad[i] is its train_epoch result and *shared how many nets shared
+     * the launch. Returns 0 or -1. */
+    int (*train_epochs)(void *const *b, size_t K, const size_t *batch, const reel_adamw *const *opt,
+                        const long *first_step, const double *const *avg_a, int *bad, size_t *shared,
+                        reel_error *err);
 } reel_nn_backend;
 
 /* The CUDA backend from the plugin (util/gpu.c, util/cuda_plugin.h), or NULL. */

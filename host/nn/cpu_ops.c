@@ -28,7 +28,7 @@ _Static_assert(REEL_HEAD_SIGMOID == RK_HEAD_SIGMOID && REEL_HEAD_SOFTMAX == RK_H
  * over its terms in order, whatever the blocking, the vector width or the
  * thread that computes it. Loads and stores may be unaligned. */
 #define VW 16
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi" /* the vector helpers are always inlined: no ABI is crossed */
 #endif
 typedef float vf __attribute__((vector_size(VW * sizeof(float)), aligned(sizeof(float))));

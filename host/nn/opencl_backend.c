@@ -250,12 +250,14 @@ enum {
     K_AVG_UPDATE,
     K_AVG_GET,
     K_FUSED,
+    K_FUSED_MANY,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
     "rk_gather_rows", "rk_linear_forward", "rk_head_rows", "rk_act_backward_bias",
     "rk_weight_grad", "rk_input_grad",     "rk_finish_step", "rk_sum_rows",
     "rk_adamw",       "rk_avg_update",     "rk_avg_get",     "rk_fused_epoch",
+    "rk_fused_epochs",
 };
 
 typedef struct {
@@ -267,6 +269,7 @@ typedef struct {
     cl_mem params, grads, m, v; /* n_params floats each */
     cl_mem X, Y;                /* training data */
     size_t n_data;
+    const float *host_X, *host_Y; /* what set_data was given: nets given the same share a launch */
     cl_mem order;
     size_t n_order, order_cap;
     int bad_seen; /* the host has seen a bad step since set_data */
@@ -502,6 +505,7 @@ static int ocl_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     const reel_nn_spec *s = &c->spec;
     CL_OK(clFinish(c->q));
     c->n_data = 0;
+    c->host_X = c->host_Y = NULL;
     c->n_order = 0; /* an old order may index past the new rows */
     char what[128];
     snprintf(what, sizeof what, "the training data (%zu rows x %zu features + %zu labels)", n, s->d, s->L);
@@ -513,6 +517,8 @@ static int ocl_set_data(void *p, const float *X, const float *Y, size_t n, reel_
         (c->avg_sum && zero(c, c->avg_sum, np * sizeof(double), err)))
         return -1;
     c->n_data = n;
+    c->host_X = X;
+    c->host_Y = Y;
     c->bad_seen = 0;
     return 0;
 }
@@ -968,6 +974,292 @@ static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     return bad != 0;
 }
 
+/* ------------------------------------------------- many nets, one launch */
+
+#define NT 13 /* RK_NT */
+#define NF 6  /* RK_NF */
+
+/* Whether net c can join a launch led by net lead: the same device and the
+ * same training data (or the first rows of it: a fold), and the fused
+ * kernel takes it at its batch size. */
+static int joins(const cl_net *lead, const cl_net *c, size_t batch)
+{
+    return c->d == lead->d && c->host_X == lead->host_X && c->host_Y == lead->host_Y &&
+           c->n_data <= lead->n_data && c->spec.d == lead->spec.d && c->spec.L == lead->spec.L && batch > 0 &&
+           c->n_order > 0 && c->n_order <= 0x7fffffff && fused_fits(c, batch);
+}
+
+/* The buffers of one launch over M nets (the net table, their layer
+ * tables, row orders, step scalars and the state every net has), made for
+ * the launch and released after it. */
+typedef struct {
+    cl_mem nets, hyper, layers, orders, params, grads, m, v, step_f, avg_a, avg_sum, loss, acc, bad;
+} many_bufs;
+
+static void many_release(many_bufs *u)
+{
+    cl_mem *all[] = {&u->nets,   &u->hyper,  &u->layers, &u->orders, &u->params, &u->grads,   &u->m,
+                     &u->v,      &u->step_f, &u->avg_a,  &u->avg_sum, &u->loss,  &u->acc,     &u->bad};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        rel(all[i]);
+}
+
+/* Device-to-device copy on the leader's queue. */
+static int copy(cl_net *lead, cl_mem from, size_t from_off, cl_mem to, size_t to_off, size_t bytes, reel_error *err)
+{
+    if (bytes)
+        CL_OK(clEnqueueCopyBuffer(lead->q, from, to, from_off, to_off, bytes, 0, NULL, NULL));
+    return 0;
+}
+
+/* The nets' sizes and offsets in the launch's buffers, and the tables. */
+typedef struct {
+    size_t params, orders, layers, steps, avg, scratch;
+    cl_long *nt;
+    float *hy, *sf;
+    int *ly;
+    double *aa;
+} many_plan;
+
+static int many_plan_make(cl_net **cs, size_t M, const size_t *batch, const reel_adamw *const *opt,
+                          const long *first_step, const double *const *avg_a, many_plan *pl, reel_error *err)
+{
+    memset(pl, 0, sizeof *pl);
+    for (size_t g = 0; g < M; g++) {
+        const reel_nn_spec *s = &cs[g]->spec;
+        size_t steps = (cs[g]->n_order + batch[g] - 1) / batch[g];
+        pl->params += s->n_params;
+        pl->orders += cs[g]->n_order;
+        pl->layers += LY * s->n_layers;
+        pl->steps += steps;
+        pl->avg += avg_a[g] ? s->n_params : 0;
+        size_t f = fused_floats(s, batch[g]);
+        pl->scratch = f > pl->scratch ? f : pl->scratch;
+    }
+    pl->nt = malloc(M * NT * sizeof *pl->nt);
+    pl->hy = malloc(M * NF * sizeof *pl->hy);
+    pl->ly = malloc(pl->layers * sizeof *pl->ly);
+    pl->sf = malloc(2 * pl->steps * sizeof *pl->sf);
+    pl->aa = malloc(pl->steps * sizeof *pl->aa);
+    if (!pl->nt || !pl->hy || !pl->ly || !pl->sf || !pl->aa)
+        return reel_fail(err, "out of memory");
+    size_t po = 0, oo = 0, lo = 0, so = 0, ao = 0;
+    for (size_t g = 0; g < M; g++) {
+        const reel_nn_spec *s = &cs[g]->spec;
+        size_t n = cs[g]->n_order, steps = (n + batch[g] - 1) / batch[g], h = batch[g] * s->d;
+        cl_long *t = pl->nt + NT * g;
+        t[0] = (cl_long)n;
+        t[1] = (cl_long)batch[g];
+        t[2] = (cl_long)s->n_layers;
+        t[3] = (cl_long)lo;
+        t[4] = (cl_long)s->max_width;
+        t[5] = (cl_long)po;
+        t[6] = (cl_long)s->n_params;
+        t[7] = (cl_long)oo;
+        t[8] = (cl_long)(2 * so);
+        t[9] = avg_a[g] ? (cl_long)ao : -1;
+        t[10] = (cl_long)so;
+        t[11] = (cl_long)first_step[g];
+        t[12] = (cl_long)s->head;
+        for (size_t l = 0; l < s->n_layers; l++) {
+            const reel_nn_layer *y = &s->layer[l];
+            int *q = pl->ly + lo + LY * l;
+            q[0] = (int)y->in;
+            q[1] = (int)y->out;
+            q[2] = (int)y->act;
+            q[3] = (int)h;
+            q[4] = (int)y->w_off;
+            q[5] = (int)y->b_off;
+            h += batch[g] * y->out;
+        }
+        rk_adamw_k k0 = reel_adamw_scalars(opt[g], first_step[g] + 1);
+        float hv[NF] = {k0.decay, k0.b1, k0.c1, k0.b2, k0.c2, k0.eps};
+        memcpy(pl->hy + NF * g, hv, sizeof hv);
+        for (size_t k = 0; k < steps; k++) {
+            rk_adamw_k kw = reel_adamw_scalars(opt[g], first_step[g] + (long)k + 1);
+            pl->sf[2 * so + k] = kw.step_size;
+            pl->sf[2 * so + steps + k] = kw.bc2_sqrt;
+            pl->aa[so + k] = avg_a[g] ? avg_a[g][k] : -1.0;
+        }
+        po += s->n_params;
+        oo += n;
+        lo += LY * s->n_layers;
+        so += steps;
+        ao += avg_a[g] ? s->n_params : 0;
+    }
+    return 0;
+}
+
+static void many_plan_free(many_plan *pl)
+{
+    free(pl->nt);
+    free(pl->hy);
+    free(pl->ly);
+    free(pl->sf);
+    free(pl->aa);
+}
+
+/* The state of every net into the launch's buffers (state_in) or back. */
+static int many_move(cl_net **cs, size_t M, const many_plan *pl, many_bufs *u, int state_in, reel_error *err)
+{
+    cl_net *lead = cs[0];
+    size_t po = 0, oo = 0;
+    for (size_t g = 0; g < M; g++) {
+        cl_net *c = cs[g];
+        size_t np = c->spec.n_params, f = sizeof(float);
+        const cl_long *t = pl->nt + NT * g;
+        struct {
+            cl_mem net, all;
+            size_t at, bytes;
+        } mv[] = {
+            {c->params, u->params, po * f, np * f},
+            {c->m, u->m, po * f, np * f},
+            {c->v, u->v, po * f, np * f},
+            {c->grads, u->grads, po * f, state_in ? 0 : np * f},
+            {c->avg_sum, u->avg_sum, (size_t)(t[9] < 0 ? 0 : t[9]) * sizeof(double), t[9] < 0 ? 0 : np * sizeof(double)},
+            {c->order, u->orders, oo * sizeof(uint32_t), state_in ? c->n_order * sizeof(uint32_t) : 0},
+            {c->loss_acc, u->acc, g * sizeof(double), sizeof(double)},
+            {c->bad_step, u->bad, g * sizeof(cl_long), sizeof(cl_long)},
+            {c->batch_loss, u->loss, g * sizeof(float), state_in ? 0 : sizeof(float)},
+        };
+        for (size_t i = 0; i < sizeof mv / sizeof *mv; i++) {
+            int r = state_in ? copy(lead, mv[i].net, 0, mv[i].all, mv[i].at, mv[i].bytes, err)
+                             : copy(lead, mv[i].all, mv[i].at, mv[i].net, 0, mv[i].bytes, err);
+            if (r)
+                return -1;
+        }
+        po += np;
+        oo += c->n_order;
+    }
+    return 0;
+}
+
+/* One launch of rk_fused_epochs over nets cs[0..M) (all joining cs[0]). */
+static int many_launch(cl_net **cs, size_t M, const size_t *batch, const reel_adamw *const *opt,
+                       const long *first_step, const double *const *avg_a, int *bad, reel_error *err)
+{
+    cl_net *lead = cs[0];
+    many_plan pl;
+    many_bufs u;
+    memset(&u, 0, sizeof u);
+    int rc = many_plan_make(cs, M, batch, opt, first_step, avg_a, &pl, err);
+    for (size_t g = 0; g < M && rc == 0; g++) {
+        if (avg_a[g] && avg_alloc(cs[g], err))
+            rc = -1;
+        else if (clFinish(cs[g]->q) != CL_SUCCESS) /* the launch reads what each net's queue wrote */
+            rc = reel_fail(err, "OpenCL: clFinish failed before a launch of %zu nets", M);
+    }
+    size_t f = sizeof(float), P = pl.params;
+    const char *what = "a launch of many nets";
+    if (rc == 0 &&
+        (alloc(lead, &u.nets, M * NT * sizeof(cl_long), what, err) || alloc(lead, &u.hyper, M * NF * f, what, err) ||
+         alloc(lead, &u.layers, pl.layers * sizeof(int), what, err) ||
+         alloc(lead, &u.orders, pl.orders * sizeof(uint32_t), what, err) || alloc(lead, &u.params, P * f, what, err) ||
+         alloc(lead, &u.grads, P * f, what, err) || alloc(lead, &u.m, P * f, what, err) ||
+         alloc(lead, &u.v, P * f, what, err) || alloc(lead, &u.step_f, 2 * pl.steps * f, what, err) ||
+         alloc(lead, &u.avg_a, pl.steps * sizeof(double), what, err) ||
+         alloc(lead, &u.avg_sum, pl.avg * sizeof(double), what, err) || alloc(lead, &u.loss, M * f, what, err) ||
+         alloc(lead, &u.acc, M * sizeof(double), what, err) || alloc(lead, &u.bad, M * sizeof(cl_long), what, err) ||
+         put(lead, u.nets, pl.nt, M * NT * sizeof(cl_long), err) || put(lead, u.hyper, pl.hy, M * NF * f, err) ||
+         put(lead, u.layers, pl.ly, pl.layers * sizeof(int), err) || put(lead, u.step_f, pl.sf, 2 * pl.steps * f, err) ||
+         put(lead, u.avg_a, pl.aa, pl.steps * sizeof(double), err) || many_move(cs, M, &pl, &u, 1, err)))
+        rc = -1;
+    if (rc == 0) {
+        args a = kargs(lead, K_FUSED_MANY);
+        am(&a, lead->X);
+        am(&a, lead->Y);
+        ai(&a, (long)lead->spec.d);
+        ai(&a, (long)lead->spec.L);
+        am(&a, u.nets);
+        am(&a, u.hyper);
+        am(&a, u.layers);
+        am(&a, u.orders);
+        am(&a, u.params);
+        am(&a, u.grads);
+        am(&a, u.m);
+        am(&a, u.v);
+        am(&a, u.step_f);
+        am(&a, u.avg_a);
+        am(&a, u.avg_sum);
+        am(&a, u.loss);
+        am(&a, u.acc);
+        am(&a, u.bad);
+        arg(&a, pl.scratch * f, NULL);
+        size_t local = lead->reduce, global = M * local;
+        if (a.e != CL_SUCCESS)
+            rc = reel_fail(err, "OpenCL error %s (%d) setting argument %u of rk_fused_epochs", cl_name(a.e), a.e, a.i);
+        else if (clEnqueueNDRangeKernel(lead->q, a.k, 1, NULL, &global, &local, 0, NULL, NULL) != CL_SUCCESS)
+            rc = reel_fail(err, "OpenCL: cannot launch rk_fused_epochs over %zu nets", M);
+    }
+    cl_long *bads = rc == 0 ? malloc(M * sizeof *bads) : NULL;
+    if (rc == 0 && !bads)
+        rc = reel_fail(err, "out of memory");
+    if (rc == 0 && (many_move(cs, M, &pl, &u, 0, err) || get(lead, u.bad, 0, bads, M * sizeof *bads, err)))
+        rc = -1;
+    for (size_t g = 0; rc == 0 && g < M; g++) {
+        bad[g] = bads[g] != 0;
+        cs[g]->bad_seen |= bad[g];
+    }
+    if (lead->q)
+        clFinish(lead->q); /* before the buffers go */
+    free(bads);
+    many_release(&u);
+    many_plan_free(&pl);
+    return rc;
+}
+
+/* K nets' epochs: those that can (the same device and data as the first
+ * that can, and the fused kernel takes them) in one launch, the rest each
+ * alone. Every net ends as train_epoch would leave it. */
+static int ocl_train_epochs(void *const *b, size_t K, const size_t *batch, const reel_adamw *const *opt,
+                            const long *first_step, const double *const *avg_a, int *bad, size_t *shared,
+                            reel_error *err)
+{
+    cl_net **cs = malloc((K ? K : 1) * sizeof *cs);
+    size_t *mb = malloc((K ? K : 1) * sizeof *mb), *idx = malloc((K ? K : 1) * sizeof *idx);
+    const reel_adamw **mo = malloc((K ? K : 1) * sizeof *mo);
+    long *mf = malloc((K ? K : 1) * sizeof *mf);
+    const double **ma = malloc((K ? K : 1) * sizeof *ma);
+    int *mbad = malloc((K ? K : 1) * sizeof *mbad);
+    int rc = 0;
+    if (!cs || !mb || !idx || !mo || !mf || !ma || !mbad)
+        rc = reel_fail(err, "out of memory");
+    size_t M = 0;
+    cl_net *lead = NULL;
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        cl_net *c = b[i];
+        if (!lead && joins(c, c, batch[i]))
+            lead = c;
+        if (lead && joins(lead, c, batch[i])) {
+            cs[M] = c;
+            mb[M] = batch[i];
+            mo[M] = opt[i];
+            mf[M] = first_step[i];
+            ma[M] = avg_a ? avg_a[i] : NULL;
+            idx[M++] = i;
+        } else {
+            int r = ocl_train_epoch(c, batch[i], opt[i], first_step[i], avg_a ? avg_a[i] : NULL, err);
+            if (r < 0)
+                rc = -1;
+            bad[i] = r > 0;
+        }
+    }
+    if (rc == 0 && M > 0 && many_launch(cs, M, mb, mo, mf, ma, mbad, err))
+        rc = -1;
+    for (size_t g = 0; rc == 0 && g < M; g++)
+        bad[idx[g]] = mbad[g];
+    if (shared)
+        *shared = M;
+    free(cs);
+    free(mb);
+    free(idx);
+    free(mo);
+    free(mf);
+    free(ma);
+    free(mbad);
+    return rc;
+}
+
 static const reel_nn_backend backend = {
     .name = "opencl",
     .create = ocl_create,
@@ -989,6 +1281,7 @@ static const reel_nn_backend backend = {
     .eval_loss = ocl_eval_loss,
     .destroy = ocl_destroy,
     .train_epoch = ocl_train_epoch,
+    .train_epochs = ocl_train_epochs,
 };
 
 const reel_nn_backend *reel_nn_opencl_backend(void) { return &backend; }

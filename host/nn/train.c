@@ -11,6 +11,7 @@
 
 #include "eval/metrics.h"
 #include "nn/checkpoint.h"
+#include "nn/multi.h"
 #include "util/fileio.h"
 #include "util/interrupt.h"
 #include "util/rng.h"
@@ -181,6 +182,8 @@ typedef struct {
     int resumed;    /* from a checkpoint */
     double t_start;
     long first_epoch;
+    double *avg_a; /* an epoch's averaging schedule, handed over whole */
+    float *Y_shared; /* labels as floats, made by the caller for several nets (not freed here) */
 } loop;
 
 static int save_checkpoint(loop *lp, reel_error *err)
@@ -355,33 +358,42 @@ static int diverged(loop *lp, long epoch, long bad, double loss, reel_error *err
                      name, where, o->opt.lr);
 }
 
-/* One epoch through the backend's train_epoch: the moving average's
- * schedule (every EMA_EVERY steps and after the last) is worked out here,
- * as the step loop below would do it, and handed over with the steps. */
-static int epoch_at_once(loop *lp, long *bad, reel_error *err)
+/* The moving average's schedule for an epoch handed over whole (every
+ * EMA_EVERY steps and after the last), worked out as the step loop below
+ * would do it; lp->avg_a is NULL without averaging. */
+static int avg_schedule(loop *lp, reel_error *err)
 {
-    const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
     size_t n = lp->ctx->n, batch = (size_t)o->batch_size, steps = (n + batch - 1) / batch;
-    double *avg_a = NULL;
-    if (o->ema > 0) {
-        if (!(avg_a = malloc((steps ? steps : 1) * sizeof *avg_a)))
-            return reel_fail(err, "out of memory");
-        for (size_t k = 0; k < steps; k++) {
-            long step = lp->at.step + (long)k + 1;
-            avg_a[k] = -1.0;
-            if (step - lp->w.last_step >= EMA_EVERY || k + 1 == steps) {
-                avg_a[k] = pow(lp->w.decay, (double)(step - lp->w.last_step));
-                lp->w.weight = avg_a[k] * lp->w.weight + (1 - avg_a[k]);
-                lp->w.last_step = step;
-            }
+    free(lp->avg_a);
+    lp->avg_a = NULL;
+    if (o->ema <= 0)
+        return 0;
+    if (!(lp->avg_a = malloc((steps ? steps : 1) * sizeof *lp->avg_a)))
+        return reel_fail(err, "out of memory");
+    for (size_t k = 0; k < steps; k++) {
+        long step = lp->at.step + (long)k + 1;
+        lp->avg_a[k] = -1.0;
+        if (step - lp->w.last_step >= EMA_EVERY || k + 1 == steps) {
+            lp->avg_a[k] = pow(lp->w.decay, (double)(step - lp->w.last_step));
+            lp->w.weight = lp->avg_a[k] * lp->w.weight + (1 - lp->avg_a[k]);
+            lp->w.last_step = step;
         }
     }
-    int r = net->be->train_epoch(net->b, batch, &o->opt, lp->at.step, avg_a, err);
-    free(avg_a);
+    return 0;
+}
+
+/* After an epoch handed over whole: the step count, and the bad step when
+ * the backend said there was one (r > 0). */
+static int epoch_done(loop *lp, int r, long *bad, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    size_t n = lp->ctx->n, batch = (size_t)lp->o->batch_size;
+    free(lp->avg_a);
+    lp->avg_a = NULL;
     if (r < 0)
         return -1;
-    lp->at.step += (long)steps;
+    lp->at.step += (long)((n + batch - 1) / batch);
     if (r > 0) {
         if (net->be->first_bad_step(net->b, bad, err))
             return -1;
@@ -389,6 +401,17 @@ static int epoch_at_once(loop *lp, long *bad, reel_error *err)
             lp->at.step = *bad;
     }
     return 0;
+}
+
+/* One epoch through the backend's train_epoch. */
+static int epoch_at_once(loop *lp, long *bad, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    const reel_nn_train_opts *o = lp->o;
+    if (avg_schedule(lp, err))
+        return -1;
+    int r = net->be->train_epoch(net->b, (size_t)o->batch_size, &o->opt, lp->at.step, lp->avg_a, err);
+    return epoch_done(lp, r, bad, err);
 }
 
 /* Ctrl-C during an epoch: says where it stopped and what was kept. */
@@ -433,18 +456,35 @@ static int epoch_by_steps(loop *lp, long epoch, long *bad, reel_error *err)
     return 0;
 }
 
-/* Shuffles the rows and trains one epoch on them; *train_loss is its mean
- * loss and *bad the first bad step, or 0. */
-static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel_error *err)
+/* The epoch's row order into the backend. */
+static int shuffle(loop *lp, reel_error *err)
 {
-    const reel_nn_net *net = lp->net;
     size_t n = lp->ctx->n;
     for (size_t i = 0; i < n; i++)
         lp->idx[i] = i;
     reel_rng_shuffle(&lp->at.rng, lp->idx, n);
     for (size_t i = 0; i < n; i++)
         lp->order[i] = (uint32_t)lp->idx[i];
-    if (net->be->set_order(net->b, lp->order, n, err))
+    return lp->net->be->set_order(lp->net->b, lp->order, n, err);
+}
+
+/* The epoch's mean loss and, when not known yet, its first bad step. */
+static int epoch_loss(loop *lp, double *train_loss, long *bad, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    double loss_sum;
+    if (net->be->take_loss_sum(net->b, &loss_sum, err) || (!*bad && net->be->first_bad_step(net->b, bad, err)))
+        return -1;
+    *train_loss = loss_sum / (double)lp->ctx->n;
+    return 0;
+}
+
+/* Shuffles the rows and trains one epoch on them; *train_loss is its mean
+ * loss and *bad the first bad step, or 0. */
+static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel_error *err)
+{
+    const reel_nn_net *net = lp->net;
+    if (shuffle(lp, err))
         return -1;
     *bad = 0;
     if (net->be->train_epoch && !reel_interrupted()) { /* the whole epoch in one call */
@@ -453,11 +493,7 @@ static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel
     } else if (epoch_by_steps(lp, epoch, bad, err)) {
         return -1;
     }
-    double loss_sum;
-    if (net->be->take_loss_sum(net->b, &loss_sum, err) || (!*bad && net->be->first_bad_step(net->b, bad, err)))
-        return -1;
-    *train_loss = loss_sum / (double)n;
-    return 0;
+    return epoch_loss(lp, train_loss, bad, err);
 }
 
 /* Validates the moving average when there is one (the live weights go
@@ -552,17 +588,14 @@ static void note_early_stop(loop *lp, long epoch)
                      "below %.4f - %g for %ld epochs", lp->name, epoch, lp->at.ref_loss, o->min_delta, o->patience);
 }
 
-/* One epoch: train, validate, keep the best, report, write the history
- * and the checkpoint. *stop = 1 when training ends here after a bad step. */
-static int run_epoch(loop *lp, long epoch, int *stop, reel_error *err)
+/* After an epoch's training: validate, keep the best, report, write the
+ * history and the checkpoint. *stop = 1 when training ends here after a
+ * bad step. */
+static int finish_epoch(loop *lp, long epoch, double t0, double train_loss, long bad, int *stop, reel_error *err)
 {
     const reel_nn_train_opts *o = lp->o;
     reel_nn_train_result *res = lp->res;
     size_t nv = lp->ctx->nv;
-    double t0 = reel_now(), train_loss;
-    long bad;
-    if (train_epoch(lp, epoch, &train_loss, &bad, err))
-        return -1;
     if (bad || !isfinite(train_loss)) {
         *stop = 1;
         return diverged(lp, epoch, bad, train_loss, err);
@@ -591,6 +624,16 @@ static int run_epoch(loop *lp, long epoch, int *stop, reel_error *err)
     return 0;
 }
 
+/* One epoch: train, then finish_epoch. */
+static int run_epoch(loop *lp, long epoch, int *stop, reel_error *err)
+{
+    double t0 = reel_now(), train_loss;
+    long bad;
+    if (train_epoch(lp, epoch, &train_loss, &bad, err))
+        return -1;
+    return finish_epoch(lp, epoch, t0, train_loss, bad, stop, err);
+}
+
 /* Buffers, data into the backend, the history, and the checkpoint's run
  * (resumed from when the file is there). */
 static int loop_open(loop *lp, reel_error *err)
@@ -600,7 +643,7 @@ static int loop_open(loop *lp, reel_error *err)
     const reel_fit_ctx *ctx = lp->ctx;
     size_t n = ctx->n, L = ctx->L, nv = ctx->nv, np = net->spec->n_params;
     lp->w.decay = o->ema > 0 ? o->ema : 0;
-    lp->Y = to_float(ctx->Y, n * L);
+    lp->Y = lp->Y_shared ? lp->Y_shared : to_float(ctx->Y, n * L);
     lp->Yv = to_float(ctx->Yv, nv * L);
     lp->Pv = malloc((nv ? nv : 1) * L * sizeof *lp->Pv);
     lp->pred = malloc((nv ? nv : 1) * L);
@@ -660,8 +703,12 @@ static int loop_finish(loop *lp, reel_error *err)
     reel_nn_train_result *res = lp->res;
     if (lp->resumed && lp->at.stopped && lp->at.epoch < o->epochs)
         res->stopped_early = 1;
+    res->history.kept_epoch = res->epochs_run; /* the last epoch's weights, unless the best are restored */
+    res->history.kept_average = o->ema > 0 && lp->w.weight > 0 && !res->bad_step;
     if (lp->ctx->nv && o->restore_best && res->best_epoch &&
         (o->ema > 0 || res->diverged || res->best_epoch != res->epochs_run)) {
+        res->history.kept_epoch = res->best_epoch;
+        res->history.kept_average = o->ema > 0;
         if (net->be->set_params(net->b, lp->best, err))
             return -1;
         reel_log_msg(lp->ctx->log, REEL_LOG_INFO, "%s: restored the %sweights of epoch %ld (val loss %.4f)", lp->name,
@@ -678,6 +725,7 @@ static int loop_finish(loop *lp, reel_error *err)
 
 static void loop_close(loop *lp)
 {
+    free(lp->avg_a);
     free(lp->ck_avg);
     free(lp->w.live);
     free(lp->w.avg);
@@ -685,7 +733,8 @@ static void loop_close(loop *lp)
     for (int k = 0; k < 3; k++)
         free(lp->ck[k]);
     cJSON_Delete(lp->run);
-    free(lp->Y);
+    if (!lp->Y_shared)
+        free(lp->Y);
     free(lp->Yv);
     free(lp->Pv);
     free(lp->pred);
@@ -714,5 +763,111 @@ int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const ree
     if (rc == 0)
         rc = loop_finish(&lp, err);
     loop_close(&lp);
+    return rc;
+}
+
+int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
+                       reel_nn_train_result *res, size_t K, size_t *shared_max, reel_error *err)
+{
+    if (shared_max)
+        *shared_max = 0;
+    if (K == 0)
+        return 0;
+    const reel_nn_backend *be = nets[0].be;
+    loop *lps = calloc(K, sizeof *lps);
+    long *next = calloc(K, sizeof *next);
+    int *stop = calloc(K, sizeof *stop);
+    double *t0 = calloc(K, sizeof *t0);
+    size_t *who = calloc(K, sizeof *who);
+    reel_nn_epoch_job *jobs = calloc(K, sizeof *jobs);
+    float **Ys = calloc(K, sizeof *Ys); /* nets on the same labels share one float copy, so a device
+                                           backend sees one copy of the data */
+    size_t opened = 0;
+    int rc = 0;
+    if (!lps || !next || !stop || !t0 || !who || !jobs || !Ys)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        size_t j = 0, most = ctx[i]->n;
+        while (j < i && !(ctx[j]->Y == ctx[i]->Y && ctx[j]->L == ctx[i]->L))
+            j++;
+        if (j < i)
+            continue; /* net j made it */
+        for (size_t l = i + 1; l < K; l++)
+            if (ctx[l]->Y == ctx[i]->Y && ctx[l]->L == ctx[i]->L && ctx[l]->n > most)
+                most = ctx[l]->n;
+        if (!(Ys[i] = to_float(ctx[i]->Y, most * ctx[i]->L)))
+            rc = reel_fail(err, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        const char *name = ctx[i]->name ? ctx[i]->name : "net";
+        memset(&res[i], 0, sizeof res[i]);
+        if (nets[i].be != be)
+            rc = reel_fail(err, "%s: nets trained together must share one backend (%s, not %s)", name, be->name,
+                           nets[i].be->name);
+        else if (ctx[i]->n == 0)
+            rc = reel_fail(err, "%s: no training rows", name);
+        else if (ctx[i]->n > UINT32_MAX)
+            rc = reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, ctx[i]->n,
+                           UINT32_MAX);
+        if (rc)
+            break;
+        lps[i] = (loop){.net = &nets[i], .o = o[i], .ctx = ctx[i], .name = name, .res = &res[i]};
+        for (size_t j = 0; j <= i; j++)
+            if (Ys[j] && ctx[j]->Y == ctx[i]->Y && ctx[j]->L == ctx[i]->L) {
+                lps[i].Y_shared = Ys[j];
+                break;
+            }
+        opened = i + 1;
+        rc = loop_open(&lps[i], err);
+        lps[i].t_start = reel_now();
+        lps[i].first_epoch = next[i] = lps[i].at.epoch + 1;
+    }
+    while (rc == 0) {
+        size_t m = 0;
+        for (size_t i = 0; i < K; i++)
+            if (!stop[i] && !lps[i].at.stopped && next[i] <= o[i]->epochs)
+                who[m++] = i;
+        if (m == 0)
+            break;
+        if (reel_interrupted()) {
+            rc = interrupted(&lps[who[0]], next[who[0]], 0, err);
+            break;
+        }
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            loop *lp = &lps[who[j]];
+            t0[who[j]] = reel_now();
+            if (shuffle(lp, err) || avg_schedule(lp, err))
+                rc = -1;
+            jobs[j] = (reel_nn_epoch_job){lp->net->b, lp->ctx->n, (size_t)lp->o->batch_size, &lp->o->opt,
+                                          lp->at.step, lp->avg_a, 0};
+        }
+        size_t shared = 0;
+        if (rc == 0 && reel_nn_train_epochs(be, jobs, m, &shared, err))
+            rc = -1;
+        if (shared_max && shared > *shared_max)
+            *shared_max = shared;
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            size_t i = who[j];
+            long bad = 0;
+            double loss;
+            if (epoch_done(&lps[i], jobs[j].bad, &bad, err) || epoch_loss(&lps[i], &loss, &bad, err) ||
+                finish_epoch(&lps[i], next[i], t0[i], loss, bad, &stop[i], err))
+                rc = -1;
+            next[i]++;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < K; i++)
+        rc = loop_finish(&lps[i], err);
+    for (size_t i = 0; i < opened; i++)
+        loop_close(&lps[i]);
+    for (size_t i = 0; Ys && i < K; i++)
+        free(Ys[i]);
+    free(Ys);
+    free(lps);
+    free(next);
+    free(stop);
+    free(t0);
+    free(who);
+    free(jobs);
     return rc;
 }

@@ -61,4 +61,13 @@ typedef struct {
 int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
                   reel_nn_train_result *res, reel_error *err);
 
+/* K nets of one backend trained together, epoch by epoch: each epoch of
+ * every net still training is one call of reel_nn_train_epochs (nn/multi.h:
+ * on OpenCL one launch), and each net ends as reel_nn_train leaves it alone
+ * (the same bits: the test suite checks it). The first failure of any net
+ * fails them all. *shared_max (when not NULL): the most nets that shared a
+ * launch (0: the backend trained them one by one). */
+int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
+                       reel_nn_train_result *res, size_t K, size_t *shared_max, reel_error *err);
+
 #endif

@@ -176,7 +176,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     int rc = -1;
     if (score_one(s, params, NULL, "every feature", threads, &r->reference, &r->reference_std, err))
         goto done;
-    reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu features: %.4f", r->n, r->reference);
+    reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu feature columns: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
         if (score_without_each(s, params, group, r, r->reference, threads, log, err))
             goto done;
