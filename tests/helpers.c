@@ -15,8 +15,13 @@ static const char *tmp_dir(void)
     static char dir[256];
     if (!dir[0]) {
         const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-        snprintf(dir, sizeof dir, "%s/reel-test-%ld", base, (long)getpid());
-        mkdir(dir, 0777);
+        /* a fresh folder each process: a leftover of an earlier run with
+         * the same pid must not be reused */
+        snprintf(dir, sizeof dir, "%s/reel-test-%ld-XXXXXX", base, (long)getpid());
+        if (!mkdtemp(dir)) {
+            perror("tests: mkdtemp");
+            abort();
+        }
     }
     return dir;
 }
