@@ -64,16 +64,11 @@ def write_split_csv(src, dst, seed=42, test_fraction=0.2, resample=None):
     return len(rows)
 
 
-def movie_features(path, labels=LABELS):
-    """reel's preprocessing of the movies CSV with a split column, rebuilt:
+def movie_columns(rows, train):
+    """The feature matrix of movie rows (dicts) given the boolean train mask:
     median imputation + missing indicator per numeric column, mpaa one-hot
-    over the 10 most frequent training values + other. Returns raw X, Y (int)
-    and the boolean train mask."""
+    over the 10 most frequent training values + other (bench/suite.py too)."""
     import numpy as np
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    train = np.array([r["split"] == "train" for r in rows])
-    Y = np.array([[int(r[l]) for l in labels] for r in rows])
     cols = []
     for c in NUMERIC:
         v = np.array([float(r[c]) if r[c] not in ("", "NA") else np.nan for r in rows])
@@ -91,8 +86,20 @@ def movie_features(path, labels=LABELS):
     for k in top:
         cols.append(np.array([m == k for m in mpaa], dtype=float))
     cols.append(np.array([bool(m) and m not in top for m in mpaa], dtype=float))
-    X = np.column_stack(cols)
-    return X, Y, train
+    return np.column_stack(cols)
+
+
+def movie_features(path, labels=LABELS):
+    """reel's preprocessing of the movies CSV with a split column, rebuilt:
+    median imputation + missing indicator per numeric column, mpaa one-hot
+    over the 10 most frequent training values + other. Returns raw X, Y (int)
+    and the boolean train mask."""
+    import numpy as np
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    train = np.array([r["split"] == "train" for r in rows])
+    Y = np.array([[int(r[l]) for l in labels] for r in rows])
+    return movie_columns(rows, train), Y, train
 
 
 def sklearn_worker(path, model, threads, reps):

@@ -51,7 +51,6 @@ ROOT = os.path.dirname(HERE)
 REEL = os.path.join(ROOT, "build", "reel")
 OUT = os.path.join(HERE, "out", "suite")
 MOVIE_LABELS = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
-MOVIE_NUMERIC = ["year", "length", "budget", "rating", "votes"] + [f"r{i}" for i in range(1, 11)]
 REEL_MODELS = ["box", "u", "forest", "tree", "knn", "ridge", "prior", "random"]
 REFERENCES = ["sk-mlp", "lightgbm"]
 
@@ -62,6 +61,9 @@ DATASETS = {
     "yeast": [42, 1, 2],
 }
 HELD_OUT = "yeast"
+
+sys.path.insert(0, HERE)
+from bench_classical import movie_columns  # noqa: E402  reel's movie preprocessing, rebuilt
 
 
 # ---- data ----
@@ -88,30 +90,6 @@ def load_movies(sub=None, seed=0):
     return rows
 
 
-def movie_features(rows, train):
-    """reel's preprocessing, rebuilt: median imputation + missing indicator
-    per numeric column, mpaa one-hot over the 10 most frequent training
-    values + other."""
-    cols = []
-    for c in MOVIE_NUMERIC:
-        v = np.array([float(r[c]) if r[c] not in ("", "NA") else np.nan for r in rows])
-        miss = np.isnan(v)
-        med = np.median(v[train & ~miss]) if (train & ~miss).any() else 0.0
-        cols.append(np.where(miss, med, v))
-        if miss[train].any():
-            cols.append(miss.astype(float))
-    mpaa = [r["mpaa"] for r in rows]
-    counts = {}
-    for m, t in zip(mpaa, train):
-        if t and m:
-            counts[m] = counts.get(m, 0) + 1
-    top = sorted(counts, key=lambda k: -counts[k])[:10]
-    for k in top:
-        cols.append(np.array([m == k for m in mpaa], dtype=float))
-    cols.append(np.array([bool(m) and m not in top for m in mpaa], dtype=float))
-    return np.column_stack(cols)
-
-
 def make_dataset(name, seed, workdir):
     """Writes workdir/data.csv with a split column; returns (csv path, reel
     data args, X, Y, split, labels)."""
@@ -125,7 +103,7 @@ def make_dataset(name, seed, workdir):
             w.writeheader()
             for r, s in zip(rows, split):
                 w.writerow(dict(r, split=s))
-        X = movie_features(rows, split == "train")
+        X = movie_columns(rows, split == "train")
         Y = np.array([[int(r[l]) for l in MOVIE_LABELS] for r in rows])
         return path, ["--id", "title", "--labels", ",".join(MOVIE_LABELS)], X, Y, split, MOVIE_LABELS
     if name == "synth":

@@ -115,12 +115,7 @@ __global__ static void head_rows(const float *Z, const float *Y, size_t n, int L
     s += rk_head_row(head, Z + reel_at(i, L, 0), Y ? Y + reel_at(i, L, 0) : NULL, L, scale,
                   G ? G + reel_at(i, L, 0) : NULL, P ? P + reel_at(i, L, 0) : NULL);
     sum[threadIdx.x] = s;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w /= 2) {
-        if ((int)threadIdx.x < w)
-            sum[threadIdx.x] += sum[threadIdx.x + w];
-        __syncthreads();
-    }
+    rk_tree_sum(sum);
     if (threadIdx.x == 0)
         part[blockIdx.x] = sum[0];
 }
@@ -137,12 +132,7 @@ __global__ static void head_finish(const double *part, int blocks, size_t n, dou
     for (int b = threadIdx.x; b < blocks; b += blockDim.x)
         s += part[b];
     sum[threadIdx.x] = s;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w /= 2) {
-        if ((int)threadIdx.x < w)
-            sum[threadIdx.x] += sum[threadIdx.x + w];
-        __syncthreads();
-    }
+    rk_tree_sum(sum);
     if (threadIdx.x != 0)
         return;
     if (batch_loss) {
@@ -183,13 +173,7 @@ __global__ static void adamw(float *p, const float *g, float *m, float *v, size_
         return;
     }
     rk_adamw_k k = {decay, b1, c1, b2, c2, step_size, bc2_sqrt, eps};
-    FOR_EACH(i, n)
-    {
-        float mi = m[i], vi = v[i];
-        p[i] = rk_adamw_one(p[i], g[i], &mi, &vi, &k);
-        m[i] = mi;
-        v[i] = vi;
-    }
+    rk_adamw_all(p, g, m, v, n, &k);
 }
 
 static unsigned blocks_for(size_t n, unsigned threads) { return reel_kernel_blocks(n, threads); }

@@ -155,6 +155,18 @@ RK_KERNEL void rk_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *p
         }                                                                                                     \
     } while (0)
 
+/* RK_TREE_SUM without a flag: part[0] becomes the sum of part[0..size)
+ * in the same fixed tree (the CUDA plugin's head reductions use it too). */
+RK_FN void rk_tree_sum(RK_LOCAL_PTR double *part)
+{
+    RK_BARRIER();
+    for (int w = RK_LSIZE / 2; w > 0; w /= 2) {
+        if (RK_LID < w)
+            part[RK_LID] += part[RK_LID + w];
+        RK_BARRIER();
+    }
+}
+
 /* After a step's backward, one work-group: the batch loss = (sum of the
  * row losses) / count, acc += batch loss * n; a loss or gradient value
  * that is not finite marks the step bad (the first such step is kept),
@@ -188,19 +200,31 @@ RK_KERNEL void rk_finish_step(RK_GLOBAL const double *rowloss, int n, double cou
 RK_KERNEL void rk_sum_rows(RK_GLOBAL const double *rowloss, int n, RK_GLOBAL double *acc)
 {
     RK_LOCAL double part[RK_REDUCE];
-    RK_LOCAL int unused[RK_REDUCE];
     int t = RK_LID;
     double s = 0.0;
     for (int i = t; i < n; i += RK_LSIZE)
         s += rowloss[i];
     part[t] = s;
-    unused[t] = 0;
-    RK_TREE_SUM(part, unused);
+    rk_tree_sum(part);
     if (t == 0)
         *acc += part[0];
 }
 
-/* AdamW over the flat buffer (nn_math.h), unless a step was bad. */
+/* AdamW (nn_math.h) on this work-item's share of the flat buffer; the
+ * CUDA plugin's adamw kernel runs it too. */
+RK_FN void rk_adamw_all(RK_GLOBAL float *p, RK_GLOBAL const float *g, RK_GLOBAL float *m, RK_GLOBAL float *v,
+                        rk_u64 n, const rk_adamw_k *k)
+{
+    RK_FOR_EACH(i, n)
+    {
+        float mi = m[i], vi = v[i];
+        p[i] = rk_adamw_one(p[i], g[i], &mi, &vi, k);
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+/* AdamW over the flat buffer, unless a step was bad. */
 RK_KERNEL void rk_adamw(RK_GLOBAL float *p, RK_GLOBAL const float *g, RK_GLOBAL float *m, RK_GLOBAL float *v,
                         rk_u64 n, float decay, float b1, float c1, float b2, float c2, float step_size,
                         float bc2_sqrt, float eps, RK_GLOBAL const rk_i64 *bad_step)
@@ -208,13 +232,7 @@ RK_KERNEL void rk_adamw(RK_GLOBAL float *p, RK_GLOBAL const float *g, RK_GLOBAL 
     if (*bad_step)
         return;
     rk_adamw_k k = {decay, b1, c1, b2, c2, step_size, bc2_sqrt, eps};
-    RK_FOR_EACH(i, n)
-    {
-        float mi = m[i], vi = v[i];
-        p[i] = rk_adamw_one(p[i], g[i], &mi, &vi, &k);
-        m[i] = mi;
-        v[i] = vi;
-    }
+    rk_adamw_all(p, g, m, v, n, &k);
 }
 
 /* The weights' moving average (nn_math.h): sum = a * sum + (1 - a) * p. */

@@ -498,3 +498,47 @@ Test(messages, predict_type_error_names_the_text_cell)
     expect_fail(1, "typed_new.csv:4: column 'a': 'x' is not a number", "predict --model-file %s --data %s --quiet",
                 model, fresh);
 }
+
+/* --column-type forces a column's type: zip codes forced to text keep their
+ * leading zeros; a column forced to number reads its text cells per
+ * --mixed-columns, and predict reads it the same way (from the model file). */
+Test(inputs, column_type_forces_a_type_and_the_model_keeps_it)
+{
+    static const char *zips[] = {"02134", "10001", "00501"};
+    char text[8192] = "zip,v,A,B\n";
+    for (int i = 0; i < 60; i++)
+        sprintf(text + strlen(text), "%s,%s,%d,%d\n", zips[i % 3], i % 2 ? "n/a!" : (i % 4 ? "3" : "7"), i % 3 == 0,
+                i % 3 != 0);
+    const char *csv = tmp_write("typed_zip.csv", text), *model = tmp_path("typed_zip.model");
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior --format json "
+             "--column-type zip=text,v=number", csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "\"zip=02134\"") && strstr(out, "\"zip=00501\""), "%.600s", out);
+    cr_expect(strstr(out, "\"v\"") && !strstr(out, "v=n/a!"), "v forced to number: %.600s", out);
+    cr_expect(err && strstr(err, "column 'v' holds numbers and 30 text cells"), "%s", err);
+    free(out);
+    free(err);
+    /* without forcing: zip is numbers (2134), v is text */
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior --format json", csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(!strstr(out, "zip=02134") && strstr(out, "v=n/a!"), "%.600s", out);
+    free(out);
+    free(err);
+    expect_fail(1, "'n/a!' is text in a column of numbers (30 of 60 cells)",
+                "compare --data %s --labels A,B --models prior --column-type v=number --mixed-columns error --quiet",
+                csv);
+    expect_fail(1, "--column-type: 'nope' is not a column of", "compare --data %s --labels A,B --models prior "
+                "--column-type nope=text --quiet", csv);
+    expect_fail(2, "--column-type: unknown type 'date' for column 'zip'", "compare --data %s --labels A,B "
+                "--models prior --column-type zip=date --quiet", csv);
+    /* the model file keeps the forced types: predict reads v as numbers though most of it is text */
+    cr_assert_eq(reel(&err, "train --model tree --data %s --labels A,B --column-type zip=text,v=number --save %s "
+                      "--quiet", csv, model), 0, "%s", err);
+    free(err);
+    snprintf(args, sizeof args, "predict --model-file %s --data %s --format csv", model, csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(err && strstr(err, "samples-F1 1.0000"), "%s", err);
+    free(out);
+    free(err);
+}

@@ -33,6 +33,20 @@ static const char *small_csv(void)
     return tmp_write("mf.csv", csv);
 }
 
+/* The small table prepared (seed 1) and one model trained on it, on the CPU. */
+static void run_small(const char *model, reel_prepared *p, reel_run *run)
+{
+    reel_prepare_opts o = {0};
+    o.data.data = small_csv();
+    o.data.labels = "A,B,C";
+    o.split = (reel_split_opts){.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.1};
+    o.top_k = 10;
+    reel_error err;
+    cr_assert_eq(reel_prepare(p, &o, &err), 0, "%s", err.msg);
+    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu"};
+    cr_assert_eq(reel_run_model(run, p, model, NULL, &ro, &err), 0, "%s: %s", model, err.msg);
+}
+
 Test(model_file, every_model_round_trips_bit_identically)
 {
     reel_prepare_opts o = {0};
@@ -152,17 +166,10 @@ Test(safetensors, parses_good_and_rejects_hostile)
 
 Test(model_file, truncated_wrong_version_wrong_kind)
 {
-    reel_prepare_opts o = {0};
-    o.data.data = small_csv();
-    o.data.labels = "A,B,C";
-    o.split = (reel_split_opts){.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.1};
-    o.top_k = 10;
     reel_prepared p;
-    reel_error err;
-    cr_assert_eq(reel_prepare(&p, &o, &err), 0);
     reel_run run;
-    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu"};
-    cr_assert_eq(reel_run_model(&run, &p, "prior", NULL, &ro, &err), 0);
+    reel_error err;
+    run_small("prior", &p, &run);
     const char *path = tmp_path("good.safetensors");
     cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0);
     size_t len;
@@ -241,17 +248,10 @@ Test(model_file, train_save_predict_cli)
 /* A saved ridge model (coef [L, d] F64, intercept [L] F64) and its bytes. */
 static char *saved_ridge(const char *name, size_t *len)
 {
-    reel_prepare_opts o = {0};
-    o.data.data = small_csv();
-    o.data.labels = "A,B,C";
-    o.split = (reel_split_opts){.seed = 1, .test_fraction = 0.2, .valid_fraction = 0.1};
-    o.top_k = 10;
     reel_prepared p;
-    reel_error err;
-    cr_assert_eq(reel_prepare(&p, &o, &err), 0, "%s", err.msg);
     reel_run run;
-    reel_run_opts ro = {.seed = 1, .threads = 1, .device = "cpu"};
-    cr_assert_eq(reel_run_model(&run, &p, "ridge", NULL, &ro, &err), 0, "%s", err.msg);
+    reel_error err;
+    run_small("ridge", &p, &run);
     const char *path = tmp_path(name);
     cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0, "%s", err.msg);
     reel_run_free(&run);

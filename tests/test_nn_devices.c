@@ -87,23 +87,27 @@ static void each_backend(void (*fn)(const reel_nn_backend *be))
 
 /* Steps of batch 10 on both backends; compares losses, first gradients,
  * final weights, probabilities and the evaluation loss. */
+/* A net of s's shape on `be`, holding s's weights, data and row order. */
+static void *ready_net(const reel_nn_backend *be, const setup *s)
+{
+    reel_error err;
+    void *b = be->create(&s->spec, 1, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_eq(be->set_params(b, s->params, &err), 0, "%s", err.msg);
+    cr_assert_eq(be->set_data(b, s->X, s->Y, s->n, &err), 0, "%s", err.msg);
+    cr_assert_eq(be->set_order(b, s->order, s->n, &err), 0, "%s", err.msg);
+    return b;
+}
+
 static void compare(const reel_nn_backend *dev, const char *layers_json, const char *head, size_t d, size_t L)
 {
     const reel_nn_backend *cpu = &reel_nn_cpu_backend;
     setup s;
     make(&s, layers_json, head, d, L, 200, 42);
     reel_error err;
-    void *bg = dev->create(&s.spec, 1, &err);
-    cr_assert_not_null(bg, "%s", err.msg);
-    void *bc = cpu->create(&s.spec, 1, &err);
-    cr_assert_not_null(bc, "%s", err.msg);
+    void *bg = ready_net(dev, &s), *bc = ready_net(cpu, &s);
     const reel_nn_backend *be[2] = {dev, cpu};
     void *b[2] = {bg, bc};
-    for (int k = 0; k < 2; k++) {
-        cr_assert_eq(be[k]->set_params(b[k], s.params, &err), 0, "%s", err.msg);
-        cr_assert_eq(be[k]->set_data(b[k], s.X, s.Y, s.n, &err), 0, "%s", err.msg);
-        cr_assert_eq(be[k]->set_order(b[k], s.order, s.n, &err), 0, "%s", err.msg);
-    }
     reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
     size_t np = s.spec.n_params, steps = 40;
     float lg[40], lc[40];
@@ -251,11 +255,7 @@ static void non_finite(const reel_nn_backend *dev)
     for (size_t i = 0; i < s.n; i++)
         s.order[i] = (uint32_t)i;
     s.X[25 * 21 + 3] = INFINITY; /* row 25: in the third batch of 10 */
-    void *b = dev->create(&s.spec, 1, &err);
-    cr_assert_not_null(b, "%s", err.msg);
-    cr_assert_eq(dev->set_params(b, s.params, &err), 0, "%s", err.msg);
-    cr_assert_eq(dev->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
-    cr_assert_eq(dev->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+    void *b = ready_net(dev, &s);
     for (long step = 1; step <= 2; step++)
         cr_assert_geq(dev->train_step(b, (size_t)(step - 1) * 10, 10, &opt, step, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(dev->get_params(b, before, &err), 0, "%s", err.msg);
@@ -374,11 +374,7 @@ static void steps_repeat(const reel_nn_backend *dev)
     float loss[2][20];
     reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
     for (int k = 0; k < 2; k++) {
-        void *b = dev->create(&s.spec, 1, &err);
-        cr_assert_not_null(b, "%s", err.msg);
-        cr_assert_eq(dev->set_params(b, s.params, &err), 0, "%s", err.msg);
-        cr_assert_eq(dev->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
-        cr_assert_eq(dev->set_order(b, s.order, s.n, &err), 0, "%s", err.msg);
+        void *b = ready_net(dev, &s);
         for (long t = 0; t < 20; t++)
             cr_assert_geq(dev->train_step(b, (size_t)(t * 10) % s.n, 10, &opt, t + 1, &loss[k][t], &err), 0, "%s",
                           err.msg);

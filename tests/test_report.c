@@ -165,6 +165,23 @@ static char *read_in(const char *dir, const char *name)
     return text;
 }
 
+/* A fresh fixture's report written to the folder `name`, and its two files read. */
+static fixture *report_files(const char *name, char **html, char **md)
+{
+    fixture *f = make_fixture();
+    const char *dir = write_report(f, name);
+    *html = read_in(dir, "report.html");
+    *md = read_in(dir, "report.md");
+    return f;
+}
+
+static void free_report_files(fixture *f, char *html, char *md)
+{
+    free(html);
+    free(md);
+    free_fixture(f);
+}
+
 /* ---- a small well-formedness checker for the XHTML-style output ---- */
 
 /* Returns NULL when every tag is closed in order, every attribute value
@@ -326,9 +343,8 @@ Test(report, every_svg_has_size_and_viewbox)
 
 Test(report, leaderboard_sorted_by_samples_f1)
 {
-    fixture *f = make_fixture();
-    const char *dir = write_report(f, "lb");
-    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    char *html, *md;
+    fixture *f = report_files("lb", &html, &md);
     const char *order[3] = {"mlp", "forest", "random"};
     cr_assert_gt(model_named(f, "mlp")->metrics->samples_f1, model_named(f, "forest")->metrics->samples_f1);
     cr_assert_gt(model_named(f, "forest")->metrics->samples_f1, model_named(f, "random")->metrics->samples_f1);
@@ -350,16 +366,13 @@ Test(report, leaderboard_sorted_by_samples_f1)
         cr_expect(at && at > prev_md, "md leaderboard row %d: %s", k + 1, row);
         prev_md = at ? at : prev_md;
     }
-    free(html);
-    free(md);
-    free_fixture(f);
+    free_report_files(f, html, md);
 }
 
 Test(report, data_text_is_escaped)
 {
-    fixture *f = make_fixture();
-    const char *dir = write_report(f, "esc");
-    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    char *html, *md;
+    fixture *f = report_files("esc", &html, &md);
     cr_expect_null(strstr(html, "Tom & Jerry"));
     cr_expect_null(strstr(html, "<19"));
     cr_expect_null(strstr(html, "<Fantasy>"));
@@ -374,16 +387,13 @@ Test(report, data_text_is_escaped)
         cr_expect_eq(p[-1], '\\', "raw & in the md: %.30s", p);
     cr_expect_eq(count(md, "Tom \\& Jerry \\<"), 10);
     cr_expect_not_null(strstr(md, "Sci-Fi \\& \\<Fantasy\\>"));
-    free(html);
-    free(md);
-    free_fixture(f);
+    free_report_files(f, html, md);
 }
 
 Test(report, ten_example_films_from_the_test_rows)
 {
-    fixture *f = make_fixture();
-    const char *dir = write_report(f, "ex");
-    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    char *html, *md;
+    fixture *f = report_files("ex", &html, &md);
     cr_expect_eq(count(html, "<tr class=\"example\">"), 10);
     /* In md: the table after the heading, header and rule rows aside. */
     const char *sec = strstr(md, "## Example films");
@@ -399,9 +409,7 @@ Test(report, ten_example_films_from_the_test_rows)
         shown += (int)c;
     }
     cr_expect_eq(shown, 10);
-    free(html);
-    free(md);
-    free_fixture(f);
+    free_report_files(f, html, md);
 }
 
 Test(report, examples_follow_the_seed)
@@ -439,9 +447,8 @@ Test(report, right_and_wrong_predictions_are_marked)
 
 Test(report, planted_genre_confusions_are_found)
 {
-    fixture *f = make_fixture();
-    const char *dir = write_report(f, "conf");
-    char *md = read_in(dir, "report.md"), *html = read_in(dir, "report.html");
+    char *html, *md;
+    fixture *f = report_files("conf", &html, &md);
     size_t drama = 0, action = 0;
     for (size_t i = 0; i < NT; i++) {
         drama += f->Y[i * NL + DRAMA];
@@ -456,9 +463,7 @@ Test(report, planted_genre_confusions_are_found)
     cr_assert(sec && end);
     cr_expect_eq(count(sec, "\n| ") - (size_t)(count(end, "\n| ")), 3, "header and the two planted swaps only");
     cr_expect_not_null(strstr(html, "Drama \xe2\x86\x92 Comedy"));
-    free(md);
-    free(html);
-    free_fixture(f);
+    free_report_files(f, html, md);
 }
 
 Test(report, training_curves_only_for_models_with_history)
@@ -579,9 +584,8 @@ Test(report, calibration_matches_scikit_learn)
 
 Test(report, calibration_view_per_genre)
 {
-    fixture *f = make_fixture();
-    const char *dir = write_report(f, "cal");
-    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    char *html, *md;
+    fixture *f = report_files("cal", &html, &md);
     cr_expect(strstr(html, "id=\"calibration\""), "no calibration section");
     cr_expect(strstr(html, "Brier score"));
     for (size_t k = 0; k < NL; k++) { /* one reliability diagram per genre, titled with it */
@@ -590,7 +594,5 @@ Test(report, calibration_view_per_genre)
         cr_expect(strstr(html, want), "no reliability diagram %s", want);
     }
     cr_expect(strstr(md, "## Calibration per genre"));
-    free(html);
-    free(md);
-    free_fixture(f);
+    free_report_files(f, html, md);
 }

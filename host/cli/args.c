@@ -169,6 +169,9 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "mixed-columns", OPT_STR, &c->mixed_columns, "missing|error|text",
                     "text cells in a column of numbers: read as missing (default, with a warning), refused, or "
                     "the column made text");
+    reel_optset_add(s, "column-type", OPT_STR, &d->column_types, "COL=number|text,...",
+                    "force columns' types (text keeps every cell's text, e.g. zip codes; number reads text "
+                    "cells per --mixed-columns, text counting as missing); kept in the model file");
     reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
                     "one-hot the K most frequent values of a text column (10)");
 }
@@ -214,6 +217,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         return reel_fail(err, "--valid-fraction must be in [0, 1), got %g", so->valid_fraction);
     if (c->mixed_columns && reel_mixed_mode_parse(c->mixed_columns, &c->prep.data.mixed))
         return reel_fail(err, "--mixed-columns must be missing, error or text, got '%s'", c->mixed_columns);
+    if (c->prep.data.column_types && reel_column_types_check(c->prep.data.column_types, err))
+        return -1;
     if (c->prep.top_k < 1)
         return reel_fail(err, "--top-categories must be >= 1, got %d", c->prep.top_k);
     if (c->threads == REEL_OPT_UNSET)

@@ -266,7 +266,10 @@ int reel_cmd_predict(int argc, char **argv)
     }
     reel_table t;
     int rc = REEL_EXIT_RUNTIME;
-    if (reel_table_read_csv(&t, data, &err)) {
+    const cJSON *ctm = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset"),
+                                                        "column_types");
+    if (reel_table_read_csv_typed(&t, data, REEL_MIXED_MISSING, cJSON_IsString(ctm) ? ctm->valuestring : NULL, 1,
+                                  &err)) {
         reel_model_file_free(&mf);
         fprintf(stderr, "reel predict: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;

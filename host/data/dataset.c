@@ -31,6 +31,7 @@ void reel_dataset_free(reel_dataset *ds)
     free(ds->split);
     free(ds->features);
     free(ds->csv_path);
+    free(ds->column_types);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -396,6 +397,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         m.csv = strdup(data);
     }
     ds->csv_path = strdup(m.csv);
+    ds->column_types = dup_or_null(opts->column_types);
     if (!m.labels && !m.label_column) {
         reel_fail(err, "%s: no labels given: use --labels A,B,C (0/1 columns) or --label-column COL", m.csv);
         goto done;
@@ -404,7 +406,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         reel_fail(err, "--labels and --label-column cannot be used together");
         goto done;
     }
-    if (reel_table_read_csv_mode(&ds->table, m.csv, (reel_mixed_mode)opts->mixed, err)) {
+    if (reel_table_read_csv_typed(&ds->table, m.csv, (reel_mixed_mode)opts->mixed, opts->column_types, 0, err)) {
         if (!opts->data && access(m.csv, F_OK) != 0)
             reel_fail(err, "%s: not found: the movies data is fetched by data/fetch_movies.sh", m.csv);
         goto done;

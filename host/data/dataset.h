@@ -24,6 +24,7 @@ typedef struct {
                                  reel select's document with "kept") */
     const reel_log *log;      /* where the dropped-rows note goes (NULL: nowhere) */
     int mixed;                /* reel_mixed_mode (table.h): text cells in a column of numbers */
+    const char *column_types; /* --column-type COL=number|text,... (NULL: decided from the cells) */
 } reel_data_opts;
 
 enum { REEL_SPLIT_NONE = -1, REEL_SPLIT_TRAIN = 0, REEL_SPLIT_VALID = 1, REEL_SPLIT_TEST = 2 };
@@ -40,6 +41,7 @@ typedef struct {
     int *features;  /* table columns that are features */
     size_t n_features;
     size_t n_dropped_unlabeled;
+    char *column_types; /* the forced types it was read with (NULL: none) */
 } reel_dataset;
 
 /* Loads the dataset named by opts (a CSV, or a descriptor whose fields fill

@@ -372,7 +372,56 @@ static int back_to_numbers(reel_table *t, reel_column *c)
     return 0;
 }
 
-/* Decides each column's type once, from all its cells. */
+/* Calls fn for each COL=TYPE of a --column-type list; -1 on a syntax error (in err). */
+static int each_column_type(const char *types, int (*fn)(void *, const char *, size_t, reel_force, reel_error *),
+                            void *ctx, reel_error *err)
+{
+    const char *p = types;
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq || eq == p)
+            return reel_fail(err, "--column-type: '%.*s' is not COL=number or COL=text", (int)len, p);
+        const char *ty = eq + 1;
+        size_t tylen = len - (size_t)(ty - p);
+        reel_force f = tylen == 6 && strncmp(ty, "number", 6) == 0 ? REEL_FORCE_NUMBER
+                     : tylen == 4 && strncmp(ty, "text", 4) == 0   ? REEL_FORCE_TEXT
+                                                                   : REEL_FORCE_NONE;
+        if (f == REEL_FORCE_NONE)
+            return reel_fail(err, "--column-type: unknown type '%.*s' for column '%.*s' (number or text)",
+                             (int)tylen, ty, (int)(eq - p), p);
+        if (fn && fn(ctx, p, (size_t)(eq - p), f, err))
+            return -1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+int reel_column_types_check(const char *types, reel_error *err)
+{
+    return each_column_type(types, NULL, NULL, err);
+}
+
+typedef struct {
+    reel_table *t;
+    int absent_ok;
+} force_ctx;
+
+static int force_one(void *vctx, const char *name, size_t len, reel_force f, reel_error *err)
+{
+    force_ctx *ctx = vctx;
+    for (size_t j = 0; j < ctx->t->ncols; j++)
+        if (strlen(ctx->t->cols[j].name) == len && strncmp(ctx->t->cols[j].name, name, len) == 0) {
+            ctx->t->cols[j].forced = (int)f;
+            return 0;
+        }
+    if (ctx->absent_ok)
+        return 0;
+    return reel_fail(err, "--column-type: '%.*s' is not a column of %s", (int)len, name, ctx->t->path);
+}
+
+/* Decides each column's type once, from all its cells (or as the user forced it). */
 static int settle_types(reel_table *t, reel_mixed_mode mixed, reel_error *err)
 {
     size_t *restore = malloc((t->ncols ? t->ncols : 1) * sizeof *restore), n_restore = 0;
@@ -380,16 +429,24 @@ static int settle_types(reel_table *t, reel_mixed_mode mixed, reel_error *err)
         return reel_fail(err, "%s: out of memory", t->path);
     for (size_t j = 0; j < t->ncols; j++) {
         reel_column *c = &t->cols[j];
-        if (c->type != REEL_COL_TEXT || c->n_numbers == 0)
+        if (c->forced == REEL_FORCE_TEXT) {
+            if (c->type == REEL_COL_NUMERIC || c->n_numbers > 0)
+                restore[n_restore++] = j; /* every cell its own text: "02134" stays "02134" */
+            continue;
+        }
+        if (c->type != REEL_COL_TEXT || (c->n_numbers == 0 && c->forced != REEL_FORCE_NUMBER))
             continue; /* all numbers, or all text: nothing to decide */
-        int mostly_numbers = c->n_texts * 20 <= c->n_numbers + c->n_texts;
-        if (mostly_numbers && mixed == REEL_MIXED_ERROR) {
+        int mostly_numbers = c->n_texts * 20 <= c->n_numbers + c->n_texts || c->forced == REEL_FORCE_NUMBER;
+        reel_mixed_mode mode = mixed;
+        if (c->forced == REEL_FORCE_NUMBER && mode == REEL_MIXED_TEXT)
+            mode = REEL_MIXED_MISSING; /* forced to number: its text cells cannot make it text */
+        if (mostly_numbers && mode == REEL_MIXED_ERROR) {
             free(restore);
             return reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' is text in a column of numbers (%zu of %zu "
                              "cells); fix the data, or --mixed-columns missing|text", t->path, c->first_text_line,
                              j + 1, c->name, c->first_text, c->n_texts, c->n_numbers + c->n_texts);
         }
-        if (mostly_numbers && mixed == REEL_MIXED_MISSING) {
+        if (mostly_numbers && mode == REEL_MIXED_MISSING) {
             if (back_to_numbers(t, c)) {
                 free(restore);
                 return reel_fail(err, "%s: out of memory", t->path);
@@ -410,6 +467,12 @@ int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
 
 int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mixed, reel_error *err)
 {
+    return reel_table_read_csv_typed(t, path, mixed, NULL, 0, err);
+}
+
+int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
+                              int absent_ok, reel_error *err)
+{
     memset(t, 0, sizeof *t);
     if (!(t->path = strdup(path)))
         return reel_fail(err, "%s: out of memory", path);
@@ -417,6 +480,9 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
     if (!csv)
         goto fail;
     if (read_header(t, csv, err))
+        goto fail;
+    force_ctx fctx = {t, absent_ok};
+    if (each_column_type(types, force_one, &fctx, err))
         goto fail;
     size_t cap = 0;
     int r;

@@ -26,6 +26,7 @@ typedef struct {
     size_t first_text_line;    /* the first cell that is not a number (0: none) ... */
     char *first_text;          /* ... and its text */
     size_t mixed_as_missing;   /* text cells of a mostly numeric column read as missing */
+    int forced;                /* reel_force: a type the user forced (--column-type) */
     char *bad_number;       /* its text */
     const char *bad_number_why; /* what is wrong with it */
 } reel_column;
@@ -48,6 +49,16 @@ typedef enum { REEL_MIXED_MISSING, REEL_MIXED_ERROR, REEL_MIXED_TEXT } reel_mixe
 /* Reads a CSV with a header row. Errors name the file, line and column. */
 int reel_table_read_csv(reel_table *t, const char *path, reel_error *err);
 int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mixed, reel_error *err);
+/* Column types forced by the user: "COL=number|text[,COL=...]" (--column-type).
+ * A column forced to text keeps every cell's text; one forced to number
+ * reads its text cells as missing (an error with REEL_MIXED_ERROR). A name
+ * that is not a column is an error unless absent_ok (predict: a column the
+ * model does not use). types may be NULL. */
+typedef enum { REEL_FORCE_NONE, REEL_FORCE_NUMBER, REEL_FORCE_TEXT } reel_force;
+int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
+                              int absent_ok, reel_error *err);
+/* Checks the syntax of a --column-type list (column names are checked on reading). */
+int reel_column_types_check(const char *types, reel_error *err);
 /* Makes a numeric column text, each cell its original text from the file
  * (predict: a column the model one-hot encodes, though all numbers here). */
 int reel_table_as_text(reel_table *t, size_t col, reel_error *err);

@@ -116,19 +116,28 @@ static void training(FILE *fp, const report_view *v)
     }
 }
 
-static void per_genre(FILE *fp, const report_view *v)
+/* The rest of a table's header after "| model |": a numeric column per
+ * genre, then `last` when given, and the alignment row. */
+static void genre_columns(FILE *fp, const reel_report *r, const char *last)
 {
-    const reel_report *r = v->r;
-    fputs("\n## F1 per genre\n\n| model |", fp);
     for (size_t j = 0; j < r->L; j++) {
         fputc(' ', fp);
         md(fp, r->labels[j]);
         fputs(" |", fp);
     }
+    if (last)
+        fprintf(fp, " %s |", last);
     fputs("\n|---|", fp);
-    for (size_t j = 0; j < r->L; j++)
+    for (size_t j = 0; j < r->L + (last != NULL); j++)
         fputs("--:|", fp);
     fputc('\n', fp);
+}
+
+static void per_genre(FILE *fp, const report_view *v)
+{
+    const reel_report *r = v->r;
+    fputs("\n## F1 per genre\n\n| model |", fp);
+    genre_columns(fp, r, NULL);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
         fputs("| ", fp);
@@ -147,15 +156,7 @@ static void calibration(FILE *fp, const report_view *v)
     fputs("\n## Calibration per genre\n\nBrier score per genre on the test rows (mean squared gap between "
           "probability and truth; lower is better).\n\n| model |",
           fp);
-    for (size_t j = 0; j < L; j++) {
-        fputc(' ', fp);
-        md(fp, r->labels[j]);
-        fputs(" |", fp);
-    }
-    fputs(" mean |\n|---|", fp);
-    for (size_t j = 0; j <= L; j++)
-        fputs("--:|", fp);
-    fputc('\n', fp);
+    genre_columns(fp, r, "mean");
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
         fputs("| ", fp);

@@ -161,6 +161,8 @@ cJSON *reel_dataset_json(const reel_prepared *p)
     cJSON_AddNumberToObject(d, "valid", (double)p->valid.n);
     cJSON_AddNumberToObject(d, "test", (double)p->test.n);
     cJSON_AddNumberToObject(d, "dropped_unlabeled", (double)p->ds.n_dropped_unlabeled);
+    if (p->ds.column_types) /* predict reads these columns the same way */
+        cJSON_AddStringToObject(d, "column_types", p->ds.column_types);
     cJSON_AddItemToObject(d, "features", cJSON_CreateStringArray((const char *const *)p->feature_names,
                                                                  (int)p->d));
     cJSON_AddItemToObject(d, "labels", cJSON_CreateStringArray((const char *const *)p->ds.labels, (int)p->L));

@@ -188,6 +188,18 @@ void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t co
  * zero-padded strip first, so that no load runs past a row. */
 #define ROW_BLOCK 64 /* rows of A and dZ that stay in cache while dW's outputs sweep them */
 
+/* A tile of the backward kernels: acc[r][u] into row r of dst (row stride
+ * cols), columns k + u * VW on; lanes at or past column `cols` are left alone. */
+#define STORE_TILE(dst, acc, ROWS, KB, k, cols)                                                                \
+    do {                                                                                                       \
+        for (int r_ = 0; r_ < (ROWS); r_++)                                                                    \
+            for (int u_ = 0; u_ < (KB); u_++) {                                                                \
+                size_t at_ = (k) + (size_t)u_ * VW;                                                            \
+                if (at_ < (cols))                                                                              \
+                    store_lanes((dst) + (size_t)r_ * (cols) + at_, acc[r_][u_], (cols) - at_);                 \
+            }                                                                                                  \
+    } while (0)
+
 /* dW rows j..j+JB, columns k..k+KB*VW, over rows i0..i1 of A (row stride
  * lda, column k at a + k), on top of what dW holds. */
 #define DW_KERNEL(NAME, JB, KB)                                                                                \
@@ -210,12 +222,7 @@ void reel_cpu_act_backward(reel_nn_act act, const float *H, float *dH, size_t co
                     acc[q][u] += g * x[u];                                                                     \
             }                                                                                                  \
         }                                                                                                      \
-        for (int q = 0; q < JB; q++)                                                                           \
-            for (int u = 0; u < KB; u++) {                                                                     \
-                size_t at = k + (size_t)u * VW;                                                                \
-                if (at < in)                                                                                   \
-                    store_lanes(dW + (j + q) * in + at, acc[q][u], in - at);                                   \
-            }                                                                                                  \
+        STORE_TILE(dW + j * in, acc, JB, KB, k, in);                                                           \
     }
 DW_KERNEL(dw_4x2, 4, 2)
 DW_KERNEL(dw_4x1, 4, 1)
@@ -299,11 +306,7 @@ INLINE void dw_blocks(const float *A, const float *dZ, size_t n, size_t in, size
                     acc[r][u] += dZ[(i + r) * out + j] * wu;                                                   \
             }                                                                                                  \
         }                                                                                                      \
-        for (int r = 0; r < R; r++)                                                                            \
-            for (int u = 0; u < KB; u++) {                                                                     \
-                size_t at = k + (size_t)u * VW;                                                                \
-                store_lanes(dA + (i + r) * in + at, acc[r][u], in - at);                                       \
-            }                                                                                                  \
+        STORE_TILE(dA + i * in, acc, R, KB, k, in);                                                            \
     }
 DA_KERNEL(da_4x2, 4, 2)
 DA_KERNEL(da_4x1, 4, 1)
