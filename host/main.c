@@ -5,7 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
-#include "models/model.h"
+#include "cli/model_dirs.h"
 #include "util/interrupt.h"
 
 static const struct {

@@ -9,7 +9,7 @@
 #include "util/timer.h"
 
 /* Parsed definitions: the embedded ones, built once on first use, then any
- * added at run time (models/user_defs.c), which replace one of the same name. */
+ * added at run time (cli/model_dirs.c), which replace one of the same name. */
 #define MAX_DEFS 64
 static cJSON *defs_parsed[MAX_DEFS];
 static char *def_names[MAX_DEFS + 1];

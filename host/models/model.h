@@ -102,16 +102,8 @@ const cJSON *reel_model_def(const char *name);
 const char *reel_model_name_list(void);
 
 /* Adds definition `def` (taken over) under `name`, replacing one of the
- * same name; the caller has checked it (models/user_defs.c). */
+ * same name; the caller has checked it (cli/model_dirs.c). */
 int reel_model_add_def(const char *name, cJSON *def, reel_error *err);
-/* Reads every DIR/NAME.json as model NAME, checked as the embedded ones are;
- * one of an embedded name replaces it with a note on stderr. A missing dir
- * is an error only when must_exist. */
-int reel_models_load_dir(const char *dir, int must_exist, reel_error *err);
-/* The user folder ($XDG_CONFIG_HOME/reel/models, else ~/.config/reel/models)
- * and then --models-dir DIR (NULL: none). */
-int reel_models_load_runtime(const char *models_dir, reel_error *err);
-
 /* The kind of definition `name`, or NULL. */
 const reel_model_kind *reel_model_def_kind(const char *name);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/model_dirs.h"
 #include "models/model.h"
 #include "models/model_defs.h"
 #include "util/fileio.h"
