@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
+#include "cli/model_dirs.h"
 #include "util/interrupt.h"
 
 static const struct {
@@ -25,7 +26,10 @@ static const struct {
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: reel COMMAND [options]   (reel COMMAND --help for its options)\n"
-                "       reel --version             (or reel COMMAND --version)\n\ncommands:\n");
+                "       reel --version             (or reel COMMAND --version)\n"
+                "       reel COMMAND --models-dir DIR ...  (also read model definitions DIR/NAME.json)\n\n"
+                "Model definitions are read from $XDG_CONFIG_HOME/reel/models (else ~/.config/reel/models),\n"
+                "then --models-dir; one with a built-in name replaces it, with a note.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -49,6 +53,27 @@ int main(int argc, char **argv)
             printf("reel %s\n", REEL_VERSION);
             return REEL_EXIT_OK;
         }
+    const char *models_dir = NULL; /* taken out here: every command accepts it */
+    for (int i = 2; i < argc; i++) {
+        int eq = strncmp(argv[i], "--models-dir=", 13) == 0;
+        if (!eq && strcmp(argv[i], "--models-dir") != 0)
+            continue;
+        if (!eq && i + 1 >= argc) {
+            fprintf(stderr, "reel: --models-dir needs a folder\n");
+            return REEL_EXIT_USAGE;
+        }
+        models_dir = eq ? argv[i] + 13 : argv[i + 1];
+        int drop = eq ? 1 : 2;
+        for (int j = i; j + drop <= argc; j++)
+            argv[j] = argv[j + drop];
+        argc -= drop;
+        i--;
+    }
+    reel_error merr;
+    if (reel_models_load_runtime(models_dir, &merr)) {
+        fprintf(stderr, "reel: %s\n", merr.msg);
+        return REEL_EXIT_USAGE;
+    }
     reel_interrupt_install();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {

@@ -49,6 +49,7 @@ const char *tmp_write(const char *name, const char *text)
 int run_reel(const char *args, char **out, char **err)
 {
     const char *o = tmp_path("stdout.txt"), *e = tmp_path("stderr.txt");
+    setenv("XDG_CONFIG_HOME", tmp_path("xdg"), 0); /* never the user's own model folder; a test may set its own */
     size_t len = strlen(args) + strlen(o) + strlen(e) + strlen(REEL_BINARY) + 32;
     char *cmd = malloc(len);
     snprintf(cmd, len, "%s %s >%s 2>%s", REEL_BINARY, args, o, e);

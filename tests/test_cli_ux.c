@@ -392,3 +392,65 @@ Test(ux, report_marks_baselines_and_the_kept_epoch)
     free(md);
     free(html);
 }
+
+/* A model definition dropped into a folder is a model at run time, under its
+ * own name; a bad one is named with its path and key. */
+Test(ux, models_read_from_a_folder_at_run_time)
+{
+    const char *csv = small_csv();
+    char xdg[1024], user[1100], dir[1024], cmd[2400];
+    snprintf(xdg, sizeof xdg, "%s", tmp_path("xdg_own"));
+    snprintf(user, sizeof user, "%s/reel/models", xdg);
+    snprintf(dir, sizeof dir, "%s", tmp_path("mdir"));
+    snprintf(cmd, sizeof cmd, "mkdir -p %s %s", user, dir);
+    cr_assert_eq(system(cmd), 0);
+    setenv("XDG_CONFIG_HOME", xdg, 1);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/myprior.json", dir);
+    cr_assert_eq(reel_write_file_atomic(path,
+                                        "{\"kind\": \"prior\", \"brief\": \"my own prior\", \"params\": "
+                                        "{\"threshold\": {\"type\": [\"number\", \"null\"], \"default\": null}}, "
+                                        "\"grid\": {}}",
+                                        NULL),
+                 0);
+    char *out, *err;
+    cr_expect_neq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --models myprior", csv), 0, "unknown without the folder");
+    cr_expect(strstr(err, "unknown model 'myprior'"), "%s", err);
+    free(out);
+    free(err);
+    const char *o = tmp_path("mout");
+    cr_assert_eq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --models-dir %s --models myprior,prior --out %s", csv, dir, o), 0,
+                 "%s", err);
+    cr_expect(strstr(out, "myprior "), "leaderboard names it: %s", out);
+    char pred[2100];
+    snprintf(pred, sizeof pred, "%s/predictions_myprior.csv", o);
+    cr_expect(file_exists(pred), "%s", pred);
+    free(out);
+    free(err);
+
+    /* the user folder is read without --models-dir; a built-in name is replaced with a note */
+    snprintf(path, sizeof path, "%s/prior.json", user);
+    cr_assert_eq(reel_write_file_atomic(path, "{\"params\": {}, \"grid\": {}}", NULL), 0);
+    cr_expect_eq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --models prior", csv), 0, "%s", err);
+    cr_expect(strstr(err, "note:") && strstr(err, "prior.json replaces the built-in model 'prior'"), "%s", err);
+    free(out);
+    free(err);
+
+    /* a bad definition: its path and key, non-zero exit */
+    snprintf(path, sizeof path, "%s/broken.json", user);
+    cr_assert_eq(reel_write_file_atomic(path, "{\"kind\": \"nope\", \"params\": {}, \"grid\": {}}", NULL), 0);
+    cr_expect_neq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --models prior", csv), 0);
+    cr_expect(strstr(err, "broken.json: key 'kind': 'nope'"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(reel_write_file_atomic(path, "{\"params\": [1], \"grid\": {}}", NULL), 0);
+    cr_expect_neq(reel(&out, &err, "info"), 0);
+    cr_expect(strstr(err, "broken.json: key 'params' must be an object"), "%s", err);
+    free(out);
+    free(err);
+    remove(path);
+    cr_expect_neq(reel(&out, &err, "info --models-dir %s/none", dir), 0);
+    cr_expect(strstr(err, "models folder") && strstr(err, "none"), "%s", err);
+    free(out);
+    free(err);
+}

@@ -8,35 +8,67 @@
 #include "models/params.h"
 #include "util/timer.h"
 
-/* Parsed definitions, built once on first use. */
-static cJSON *defs_parsed[64];
-static const char *def_names[65];
+/* Parsed definitions: the embedded ones, built once on first use, then any
+ * added at run time (cli/model_dirs.c), which replace one of the same name. */
+#define MAX_DEFS 64
+static cJSON *defs_parsed[MAX_DEFS];
+static char *def_names[MAX_DEFS + 1];
 static char name_list[1024];
 static int defs_ready;
+
+static void rebuild_name_list(void)
+{
+    size_t len = 0;
+    name_list[0] = 0;
+    for (size_t k = 0; def_names[k]; k++)
+        len += (size_t)snprintf(name_list + len, len < sizeof name_list ? sizeof name_list - len : 0, "%s%s",
+                                k ? ", " : "", def_names[k]);
+}
 
 static void load_defs(void)
 {
     if (defs_ready)
         return;
-    size_t k = 0, len = 0;
-    for (size_t i = 0; reel_model_sources[i].name && k < 64; i++) {
+    size_t k = 0;
+    for (size_t i = 0; reel_model_sources[i].name && k < MAX_DEFS; i++) {
         cJSON *d = cJSON_Parse(reel_model_sources[i].json);
         if (!d)
             continue; /* tests/test_params.c checks every definition parses */
         defs_parsed[k] = d;
-        def_names[k] = reel_model_sources[i].name;
-        len += (size_t)snprintf(name_list + len, len < sizeof name_list ? sizeof name_list - len : 0, "%s%s",
-                                k ? ", " : "", def_names[k]);
+        def_names[k] = (char *)reel_model_sources[i].name;
         k++;
     }
     def_names[k] = NULL;
     defs_ready = 1;
+    rebuild_name_list();
+}
+
+int reel_model_add_def(const char *name, cJSON *def, reel_error *err)
+{
+    load_defs();
+    size_t k = 0;
+    for (; def_names[k]; k++)
+        if (strcmp(def_names[k], name) == 0)
+            break;
+    if (!def_names[k] && k >= MAX_DEFS) {
+        cJSON_Delete(def);
+        return reel_fail(err, "too many model definitions (at most %d)", MAX_DEFS);
+    }
+    if (def_names[k]) {
+        cJSON_Delete(defs_parsed[k]); /* the name string stays: static or leaked-once */
+    } else {
+        def_names[k] = strdup(name);
+        def_names[k + 1] = NULL;
+    }
+    defs_parsed[k] = def;
+    rebuild_name_list();
+    return 0;
 }
 
 const char *const *reel_model_names(void)
 {
     load_defs();
-    return def_names;
+    return (const char *const *)def_names;
 }
 
 const char *reel_model_name_list(void)

@@ -101,6 +101,9 @@ const cJSON *reel_model_def(const char *name);
 /* A comma-separated list of the model names, for messages (static). */
 const char *reel_model_name_list(void);
 
+/* Adds definition `def` (taken over) under `name`, replacing one of the
+ * same name; the caller has checked it (cli/model_dirs.c). */
+int reel_model_add_def(const char *name, cJSON *def, reel_error *err);
 /* The kind of definition `name`, or NULL. */
 const reel_model_kind *reel_model_def_kind(const char *name);
 

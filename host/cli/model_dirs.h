@@ -1,0 +1,15 @@
+/* Model definitions read at run time from folders (issue 18). */
+#ifndef REEL_CLI_MODEL_DIRS_H
+#define REEL_CLI_MODEL_DIRS_H
+
+#include "util/error.h"
+
+/* Reads every DIR/NAME.json as model NAME, checked as the embedded ones are;
+ * one of an existing name replaces it with a note on stderr. A missing dir
+ * is an error only when must_exist. */
+int reel_models_load_dir(const char *dir, int must_exist, reel_error *err);
+/* The user folder ($XDG_CONFIG_HOME/reel/models, else ~/.config/reel/models)
+ * and then --models-dir DIR (NULL: none). */
+int reel_models_load_runtime(const char *models_dir, reel_error *err);
+
+#endif
