@@ -567,3 +567,23 @@ Test(columns, types_come_from_the_training_rows)
                 "compare --data %s --labels A,B --split-column split --models prior --mixed-columns error --quiet",
                 csv);
 }
+
+/* --encoding latin-1 converts a Latin-1 file to UTF-8 (without it the same
+ * byte is refused as not UTF-8). */
+Test(inputs, encoding_latin1_converts_to_utf8)
+{
+    char text[8192] = "city,v,A,B\n";
+    for (int i = 0; i < 40; i++)
+        sprintf(text + strlen(text), "%s,%d,%d,%d\n", i % 2 ? "M\xfcnchen" : "Z\xfcrich", i % 5, i % 2, i % 2 == 0);
+    const char *csv = tmp_write("latin1.csv", text);
+    expect_fail(1, "byte 0xFC is not UTF-8 text", "compare --data %s --labels A,B --models prior --quiet", csv);
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior --format json --encoding latin-1 "
+             "--quiet", csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "\"city=M\xc3\xbcnchen\"") && strstr(out, "\"city=Z\xc3\xbcrich\""), "%.600s", out);
+    free(out);
+    free(err);
+    expect_fail(2, "--encoding must be utf-8 or latin-1, got 'ebcdic'",
+                "compare --data %s --labels A,B --models prior --encoding ebcdic --quiet", csv);
+}

@@ -172,6 +172,8 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "column-type", OPT_STR, &d->column_types, "COL=number|text,...",
                     "force columns' types (text keeps every cell's text, e.g. zip codes; number reads text "
                     "cells per --mixed-columns, text counting as missing); kept in the model file");
+    reel_optset_add(s, "encoding", OPT_STR, &c->encoding, "utf-8|latin-1",
+                    "the CSV's encoding (utf-8; latin-1 is converted to UTF-8 on reading)");
     reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
                     "one-hot the K most frequent values of a text column (10)");
 }
@@ -217,6 +219,9 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         return reel_fail(err, "--valid-fraction must be in [0, 1), got %g", so->valid_fraction);
     if (c->mixed_columns && reel_mixed_mode_parse(c->mixed_columns, &c->prep.data.mixed))
         return reel_fail(err, "--mixed-columns must be missing, error or text, got '%s'", c->mixed_columns);
+    if (c->encoding && strcmp(c->encoding, "utf-8") && strcmp(c->encoding, "latin-1"))
+        return reel_fail(err, "--encoding must be utf-8 or latin-1, got '%s'", c->encoding);
+    c->prep.data.latin1 = c->encoding && strcmp(c->encoding, "latin-1") == 0;
     if (c->prep.data.column_types && reel_column_types_check(c->prep.data.column_types, err))
         return -1;
     if (c->prep.top_k < 1)

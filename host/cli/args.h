@@ -52,6 +52,7 @@ typedef struct {
     const char *decision;        /* a decision rule or "auto" (eval/decision.h) */
     const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
     const char *mixed_columns;   /* --mixed-columns; NULL: missing */
+    const char *encoding;        /* --encoding utf-8|latin-1; NULL: utf-8 */
     reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 

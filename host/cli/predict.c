@@ -217,6 +217,7 @@ int reel_cmd_predict(int argc, char **argv)
                *missing_columns = "error";
     int top = 0, quiet = 0, threads = REEL_OPT_UNSET;
     reel_optset s = {0};
+    const char *encoding = NULL;
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
     reel_optset_add(&s, "data", OPT_STR, &data, "FILE", "CSV of new rows with the training columns");
     reel_optset_add(&s, "id", OPT_STR, &id, "COL", "id column (default: the training one, when present)");
@@ -228,6 +229,8 @@ int reel_cmd_predict(int argc, char **argv)
                     "a training column the data lacks: an error (default), or treated as all missing cells "
                     "(imputed as in training, with a warning naming them)");
     reel_optset_add(&s, "threads", OPT_INT, &threads, "N", "CPU threads");
+    reel_optset_add(&s, "encoding", OPT_STR, &encoding, "utf-8|latin-1",
+                    "the CSV's encoding (latin-1 is converted to UTF-8 on reading)");
     reel_optset_add(&s, "quiet", OPT_FLAG, &quiet, NULL, "no progress on stderr");
     reel_error err = {{0}};
     int r = reel_parse("predict", USAGE, &s, argc, argv, &err);
@@ -249,6 +252,7 @@ int reel_cmd_predict(int argc, char **argv)
     reel_common_defaults(&c);
     c.threads = threads;
     c.quiet = quiet;
+    c.encoding = encoding;
     if (reel_common_apply(&c, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
@@ -269,7 +273,7 @@ int reel_cmd_predict(int argc, char **argv)
     const cJSON *ctm = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset"),
                                                         "column_types");
     if (reel_table_read_csv_typed(&t, data, REEL_MIXED_MISSING, cJSON_IsString(ctm) ? ctm->valuestring : NULL,
-                                  REEL_READ_ABSENT_OK,
+                                  REEL_READ_ABSENT_OK | (c.prep.data.latin1 ? REEL_READ_LATIN1 : 0),
                                   &err)) {
         reel_model_file_free(&mf);
         fprintf(stderr, "reel predict: %s\n", err.msg);

@@ -16,6 +16,7 @@ struct reel_csv {
     int eof;
     size_t line;        /* current physical line (1-based) */
     size_t record_line; /* line where the current record began */
+    int latin1;         /* the file is Latin-1: each record converted to UTF-8 */
     char *text;         /* the record's fields, each NUL-terminated */
     size_t text_len, text_cap;
     size_t *start; /* offset of each field in text */
@@ -166,6 +167,40 @@ static int check_utf8(const reel_csv *c, reel_error *err)
     return 1;
 }
 
+void reel_csv_set_latin1(reel_csv *c) { c->latin1 = 1; }
+
+/* A Latin-1 record to UTF-8: each byte 0x80-0xFF is the code point of that
+ * value, two bytes in UTF-8; the field offsets move with the text. */
+static int from_latin1(reel_csv *c, reel_error *err)
+{
+    const unsigned char *t = (const unsigned char *)c->text;
+    size_t hi = 0;
+    for (size_t i = 0; i < c->text_len; i++)
+        hi += t[i] >= 0x80;
+    if (hi == 0)
+        return 1;
+    size_t cap = c->text_len + hi;
+    unsigned char *u = malloc(cap);
+    if (!u)
+        return reel_fail(err, "%s:%zu: out of memory", c->path, c->record_line);
+    size_t k = 0, f = 0;
+    for (size_t i = 0; i < c->text_len; i++) {
+        while (f < c->nfields && c->start[f] == i)
+            c->start[f++] = k;
+        if (t[i] >= 0x80) {
+            u[k++] = (unsigned char)(0xC0 | (t[i] >> 6));
+            u[k++] = (unsigned char)(0x80 | (t[i] & 0x3F));
+        } else {
+            u[k++] = t[i];
+        }
+    }
+    free(c->text);
+    c->text = (char *)u;
+    c->text_len = k;
+    c->text_cap = cap;
+    return 1;
+}
+
 int reel_csv_next(reel_csv *c, reel_error *err)
 {
     for (;;) {
@@ -228,7 +263,7 @@ int reel_csv_next(reel_csv *c, reel_error *err)
                 getbyte(c);
             if (b != -1)
                 c->line++;
-            return check_utf8(c, err);
+            return c->latin1 ? from_latin1(c, err) : check_utf8(c, err);
         }
         if (b == '"' && !quoted && c->text_len == c->start[c->nfields - 1]) {
             quoted = in_quotes = 1;

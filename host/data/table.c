@@ -284,6 +284,8 @@ static int restore_text(reel_table *t, const size_t *cols, size_t n, reel_error 
     reel_csv *csv = reel_csv_open(t->path, err);
     if (!csv)
         return -1;
+    if (t->latin1)
+        reel_csv_set_latin1(csv);
     reel_strdict *dicts = calloc(n, sizeof *dicts);
     int32_t **codes = calloc(n, sizeof *codes);
     int rc = -1;
@@ -523,6 +525,8 @@ int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode m
     reel_csv *csv = reel_csv_open(path, err);
     if (!csv)
         goto fail;
+    if ((t->latin1 = (flags & REEL_READ_LATIN1) != 0))
+        reel_csv_set_latin1(csv);
     if (read_header(t, csv, err))
         goto fail;
     force_ctx fctx = {t, flags & REEL_READ_ABSENT_OK};

@@ -37,6 +37,7 @@ typedef struct {
     reel_column *cols;
     size_t *line; /* source line of each row, for error messages */
     reel_strdict names; /* column names, hashed: code j is column j */
+    int latin1;         /* read as Latin-1 (and so re-read) */
 } reel_table;
 
 /* A column of numbers with a few text cells (at most 1 in 20 of its
@@ -56,7 +57,8 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
  * model does not use). types may be NULL. */
 typedef enum { REEL_FORCE_NONE, REEL_FORCE_NUMBER, REEL_FORCE_TEXT } reel_force;
 enum { REEL_READ_ABSENT_OK = 1, /* a forced name that is not a column is no error */
-       REEL_READ_DEFER = 2 };    /* columns not forced: mixed ones stay text (reel_table_settle_on_rows) */
+       REEL_READ_DEFER = 2,      /* columns not forced: mixed ones stay text (reel_table_settle_on_rows) */
+       REEL_READ_LATIN1 = 4 };   /* the file is Latin-1 (converted to UTF-8) */
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
                               int flags, reel_error *err);
 /* Decides again, from the given rows only (the training rows), the type of
