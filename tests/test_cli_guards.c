@@ -419,7 +419,7 @@ Test(columns, types_are_decided_once_and_reported)
     const char *zips[] = {"07", "0.1", "q"};
     for (int i = 0; i < 90; i++) {
         int z = i < 30 ? i % 2 : i % 3; /* the first text cell comes on line 32 */
-        sprintf(text + strlen(text), "%s,%d,%d,%d\n", zips[z], i % 11, z == 0, z == 1);
+        sprintf(text + strlen(text), "%s,%d,%d,%d\n", zips[z], i % 11, z == 0, z != 0);
     }
     const char *csv = tmp_write("zips.csv", text);
     char args[2048], *out, *err;
@@ -541,4 +541,29 @@ Test(inputs, column_type_forces_a_type_and_the_model_keeps_it)
     cr_expect(err && strstr(err, "samples-F1 1.0000"), "%s", err);
     free(out);
     free(err);
+}
+
+/* A column's type comes from the training rows alone: text cells only in the
+ * test rows do not make a column of numbers text. */
+Test(columns, types_come_from_the_training_rows)
+{
+    char text[8192] = "v,split,A,B\n";
+    for (int i = 0; i < 60; i++) {
+        int test = i >= 50;
+        char cell[16];
+        snprintf(cell, sizeof cell, test ? "oops%d" : "%d", i % 7);
+        sprintf(text + strlen(text), "%s,%s,%d,%d\n", cell, test ? "test" : "train", i % 2, i % 2 == 0);
+    }
+    const char *csv = tmp_write("test_text.csv", text);
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --split-column split --models prior --format json",
+             csv);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "\"v\"") && !strstr(out, "v=oops"), "the test rows' text made v text: %.600s", out);
+    cr_expect(err && strstr(err, "column 'v' holds numbers and 10 text cells (first: line 52, 'oops1')"), "%s", err);
+    free(out);
+    free(err);
+    expect_fail(1, "test_text.csv:52: column 1 ('v'): 'oops1' is text in a column of numbers",
+                "compare --data %s --labels A,B --split-column split --models prior --mixed-columns error --quiet",
+                csv);
 }

@@ -268,7 +268,8 @@ int reel_cmd_predict(int argc, char **argv)
     int rc = REEL_EXIT_RUNTIME;
     const cJSON *ctm = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset"),
                                                         "column_types");
-    if (reel_table_read_csv_typed(&t, data, REEL_MIXED_MISSING, cJSON_IsString(ctm) ? ctm->valuestring : NULL, 1,
+    if (reel_table_read_csv_typed(&t, data, REEL_MIXED_MISSING, cJSON_IsString(ctm) ? ctm->valuestring : NULL,
+                                  REEL_READ_ABSENT_OK,
                                   &err)) {
         reel_model_file_free(&mf);
         fprintf(stderr, "reel predict: %s\n", err.msg);

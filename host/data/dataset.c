@@ -406,7 +406,8 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         reel_fail(err, "--labels and --label-column cannot be used together");
         goto done;
     }
-    if (reel_table_read_csv_typed(&ds->table, m.csv, (reel_mixed_mode)opts->mixed, opts->column_types, 0, err)) {
+    if (reel_table_read_csv_typed(&ds->table, m.csv, (reel_mixed_mode)opts->mixed, opts->column_types,
+                                  opts->defer_types ? REEL_READ_DEFER : 0, err)) {
         if (!opts->data && access(m.csv, F_OK) != 0)
             reel_fail(err, "%s: not found: the movies data is fetched by data/fetch_movies.sh", m.csv);
         goto done;

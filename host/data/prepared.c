@@ -107,9 +107,14 @@ static int check_memory(const reel_prepared *p, reel_error *err)
                      p->d ? p->pre.f[best].source : "", width, p->pre.top_k);
 }
 
-static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep_table, double t0, reel_error *err)
+static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep_table, int deferred, double t0,
+                          reel_error *err)
 {
     if (reel_split_make(&p->split, &p->ds, &o->split, err))
+        goto fail;
+    /* column types from the training rows alone: a text cell only in test rows changes nothing */
+    if (deferred && reel_table_settle_on_rows(&p->ds.table, p->split.train, p->split.n_train,
+                                              (reel_mixed_mode)o->data.mixed, err))
         goto fail;
     if (reel_preproc_fit(&p->pre, &p->ds, p->split.train, p->split.n_train, o->top_k, err))
         goto fail;
@@ -135,9 +140,11 @@ int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err)
 {
     memset(p, 0, sizeof *p);
     double t0 = reel_now();
-    if (reel_dataset_load(&p->ds, &o->data, err))
+    reel_data_opts d = o->data;
+    d.defer_types = 1;
+    if (reel_dataset_load(&p->ds, &d, err))
         return -1;
-    return prepare_loaded(p, o, o->keep_table, t0, err);
+    return prepare_loaded(p, o, o->keep_table, 1, t0, err);
 }
 
 int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_prepare_opts *o, reel_error *err)
@@ -145,7 +152,7 @@ int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_p
     memset(p, 0, sizeof *p);
     p->ds = *ds;
     p->ds_borrowed = 1;
-    return prepare_loaded(p, o, 1, reel_now(), err);
+    return prepare_loaded(p, o, 1, 0, reel_now(), err);
 }
 
 void reel_prepared_warn(const reel_prepared *p, const reel_log *log)

@@ -422,7 +422,7 @@ static int force_one(void *vctx, const char *name, size_t len, reel_force f, ree
 }
 
 /* Decides each column's type once, from all its cells (or as the user forced it). */
-static int settle_types(reel_table *t, reel_mixed_mode mixed, reel_error *err)
+static int settle_types(reel_table *t, reel_mixed_mode mixed, int defer, reel_error *err)
 {
     size_t *restore = malloc((t->ncols ? t->ncols : 1) * sizeof *restore), n_restore = 0;
     if (!restore)
@@ -437,7 +437,7 @@ static int settle_types(reel_table *t, reel_mixed_mode mixed, reel_error *err)
         if (c->type != REEL_COL_TEXT || (c->n_numbers == 0 && c->forced != REEL_FORCE_NUMBER))
             continue; /* all numbers, or all text: nothing to decide */
         int mostly_numbers = c->n_texts * 20 <= c->n_numbers + c->n_texts || c->forced == REEL_FORCE_NUMBER;
-        reel_mixed_mode mode = mixed;
+        reel_mixed_mode mode = defer && !c->forced ? REEL_MIXED_TEXT : mixed;
         if (c->forced == REEL_FORCE_NUMBER && mode == REEL_MIXED_TEXT)
             mode = REEL_MIXED_MISSING; /* forced to number: its text cells cannot make it text */
         if (mostly_numbers && mode == REEL_MIXED_ERROR) {
@@ -460,6 +460,50 @@ static int settle_types(reel_table *t, reel_mixed_mode mixed, reel_error *err)
     return rc;
 }
 
+int reel_table_settle_on_rows(reel_table *t, const size_t *rows, size_t n, reel_mixed_mode mixed, reel_error *err)
+{
+    for (size_t j = 0; j < t->ncols; j++) {
+        reel_column *c = &t->cols[j];
+        if (c->type != REEL_COL_TEXT || c->released || c->forced || c->n_numbers == 0)
+            continue;
+        size_t nums = 0, texts = 0, first = 0;
+        const char *first_s = NULL;
+        for (size_t ii = 0; ii < n; ii++) {
+            int32_t k = c->code[rows[ii]];
+            double v;
+            if (k < 0)
+                continue;
+            if (parse_number(c->dict.strs[k], &v))
+                nums++;
+            else if (texts++ == 0) {
+                first = t->line[rows[ii]];
+                first_s = c->dict.strs[k];
+            }
+        }
+        if (nums == 0 || texts * 20 > nums + texts)
+            continue; /* text in the training rows: text */
+        if (texts > 0 && mixed == REEL_MIXED_TEXT)
+            continue;
+        if (mixed == REEL_MIXED_ERROR) /* texts > 0 here, or the text cells are outside these rows */
+            return reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' is text in a column of numbers (%zu of %zu "
+                             "cells%s); fix the data, or --mixed-columns missing|text", t->path,
+                             texts ? first : c->first_text_line, j + 1, c->name, texts ? first_s : c->first_text,
+                             texts ? texts : c->n_texts, texts ? nums + texts : c->n_numbers + c->n_texts,
+                             texts ? " of the training rows" : "");
+        for (size_t i = 0; i < t->nrows; i++) { /* numbers now: each must be one float32 holds */
+            double v;
+            int r = c->code[i] >= 0 ? parse_number(c->dict.strs[c->code[i]], &v) : 0;
+            const char *why = r ? bad_number_why(r, v) : NULL;
+            if (why)
+                return reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' %s", t->path, t->line[i], j + 1, c->name,
+                                 c->dict.strs[c->code[i]], why);
+        }
+        if (back_to_numbers(t, c))
+            return reel_fail(err, "%s: out of memory", t->path);
+    }
+    return 0;
+}
+
 int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
 {
     return reel_table_read_csv_mode(t, path, REEL_MIXED_MISSING, err);
@@ -471,7 +515,7 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
 }
 
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
-                              int absent_ok, reel_error *err)
+                              int flags, reel_error *err)
 {
     memset(t, 0, sizeof *t);
     if (!(t->path = strdup(path)))
@@ -481,7 +525,7 @@ int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode m
         goto fail;
     if (read_header(t, csv, err))
         goto fail;
-    force_ctx fctx = {t, absent_ok};
+    force_ctx fctx = {t, flags & REEL_READ_ABSENT_OK};
     if (each_column_type(types, force_one, &fctx, err))
         goto fail;
     size_t cap = 0;
@@ -548,7 +592,7 @@ int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode m
         reel_fail(err, "%s: no data rows after the header", path);
         goto fail;
     }
-    if (settle_types(t, mixed, err))
+    if (settle_types(t, mixed, flags & REEL_READ_DEFER, err))
         goto fail;
     for (size_t j = 0; j < t->ncols; j++) {
         reel_column *c = &t->cols[j];

@@ -52,11 +52,19 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
 /* Column types forced by the user: "COL=number|text[,COL=...]" (--column-type).
  * A column forced to text keeps every cell's text; one forced to number
  * reads its text cells as missing (an error with REEL_MIXED_ERROR). A name
- * that is not a column is an error unless absent_ok (predict: a column the
+ * that is not a column is an error unless REEL_READ_ABSENT_OK (predict: a column the
  * model does not use). types may be NULL. */
 typedef enum { REEL_FORCE_NONE, REEL_FORCE_NUMBER, REEL_FORCE_TEXT } reel_force;
+enum { REEL_READ_ABSENT_OK = 1, /* a forced name that is not a column is no error */
+       REEL_READ_DEFER = 2 };    /* columns not forced: mixed ones stay text (reel_table_settle_on_rows) */
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
-                              int absent_ok, reel_error *err);
+                              int flags, reel_error *err);
+/* Decides again, from the given rows only (the training rows), the type of
+ * each column read as text though some of its cells are numbers (read with
+ * REEL_MIXED_TEXT to defer the decision): a text cell outside those rows
+ * never makes a column text; it is read as missing (counted in
+ * mixed_as_missing), or refused with REEL_MIXED_ERROR. */
+int reel_table_settle_on_rows(reel_table *t, const size_t *rows, size_t n, reel_mixed_mode mixed, reel_error *err);
 /* Checks the syntax of a --column-type list (column names are checked on reading). */
 int reel_column_types_check(const char *types, reel_error *err);
 /* Makes a numeric column text, each cell its original text from the file
