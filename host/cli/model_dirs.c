@@ -133,7 +133,7 @@ int reel_models_from_params(const char *path, reel_error *err)
 {
     char *text = reel_read_file_capped(path, NULL, 1 << 24, "params", err);
     if (!text)
-        return -1;
+        return 0; /* the command reports an unreadable params file itself */
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!cJSON_IsObject(j)) { /* the command reports a bad params file itself */
