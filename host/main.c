@@ -74,6 +74,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "reel: %s\n", merr.msg);
         return REEL_EXIT_USAGE;
     }
+    for (int i = 2; i < argc && (!strcmp(argv[1], "compare") || !strcmp(argv[1], "train") ||
+                                 !strcmp(argv[1], "search") || !strcmp(argv[1], "select"));
+         i++) {
+        const char *pf = !strncmp(argv[i], "--params=", 9) ? argv[i] + 9
+                         : (!strcmp(argv[i], "--params") && i + 1 < argc) ? argv[i + 1]
+                                                                          : NULL;
+        if (pf && reel_models_from_params(pf, &merr)) {
+            fprintf(stderr, "reel: %s\n", merr.msg);
+            return REEL_EXIT_USAGE;
+        }
+    }
     reel_interrupt_install();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {

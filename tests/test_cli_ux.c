@@ -454,3 +454,30 @@ Test(ux, models_read_from_a_folder_at_run_time)
     free(out);
     free(err);
 }
+
+/* --params can name a variant of a model ("base"); it shows under its own name. */
+Test(ux, params_base_names_a_new_model)
+{
+    const char *csv = small_csv();
+    const char *pf = tmp_write("variant.json", "{\"tiny\": {\"base\": \"box\", \"layers\": "
+                                               "[{\"width\": 4, \"activation\": \"relu\"}], \"epochs\": 1}}");
+    const char *o = tmp_path("vout");
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --models tiny --params %s --out %s", csv, pf, o),
+                 0, "%s", err);
+    cr_expect(strstr(out, "tiny ") && !strstr(out, "box"), "leaderboard: %s", out);
+    char p[2100];
+    snprintf(p, sizeof p, "%s/predictions_tiny.csv", o);
+    cr_expect(file_exists(p), "%s", p);
+    snprintf(p, sizeof p, "%s/metrics.json", o);
+    char *m = reel_read_file(p, NULL, NULL);
+    cr_expect(m && strstr(m, "\"tiny\""), "%s", m ? m : "(no metrics.json)");
+    free(m);
+    free(out);
+    free(err);
+    const char *bad = tmp_write("variant_bad.json", "{\"tiny\": {\"base\": \"nope\"}}");
+    cr_expect_neq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --params %s", csv, bad), 0);
+    cr_expect(strstr(err, "key 'tiny.base' must name a model"), "%s", err);
+    free(out);
+    free(err);
+}

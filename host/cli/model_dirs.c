@@ -126,3 +126,75 @@ int reel_models_load_runtime(const char *models_dir, reel_error *err)
         return -1;
     return models_dir ? reel_models_load_dir(models_dir, 1, err) : 0;
 }
+
+/* {"mynet": {"base": "box", "layers": [...]}}: model mynet is box's definition
+ * with those params as its defaults, so it carries its own name everywhere. */
+int reel_models_from_params(const char *path, reel_error *err)
+{
+    char *text = reel_read_file_capped(path, NULL, 1 << 24, "params", err);
+    if (!text)
+        return 0; /* the command reports an unreadable params file itself */
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(j)) { /* the command reports a bad params file itself */
+        cJSON_Delete(j);
+        return 0;
+    }
+    int rc = 0;
+    for (cJSON *it = j->child; it && rc == 0; it = it->next) {
+        const cJSON *base = cJSON_GetObjectItemCaseSensitive(it, "base");
+        if (!cJSON_IsObject(it) || !base)
+            continue;
+        const cJSON *bdef = cJSON_IsString(base) ? reel_model_def(base->valuestring) : NULL;
+        if (!bdef) {
+            rc = reel_fail(err, "%s: key '%s.base' must name a model; valid models: %s", path, it->string,
+                           reel_model_name_list());
+            break;
+        }
+        if (!valid_name(it->string, strlen(it->string)) || strlen(it->string) > 200) {
+            rc = reel_fail(err, "%s: key '%s': a model name uses letters, digits, '_' and '-'", path, it->string);
+            break;
+        }
+        if (strcmp(it->string, base->valuestring) == 0 || (reel_model_def(it->string) && is_embedded(it->string))) {
+            rc = reel_fail(err, "%s: key '%s': a variant with \"base\" needs a new name", path, it->string);
+            break;
+        }
+        cJSON *def = cJSON_Duplicate(bdef, 1);
+        if (!cJSON_GetObjectItemCaseSensitive(def, "kind"))
+            cJSON_AddStringToObject(def, "kind", base->valuestring);
+        cJSON *spec = cJSON_GetObjectItemCaseSensitive(def, "params");
+        for (const cJSON *p = it->child; p; p = p->next) {
+            if (p == base)
+                continue;
+            cJSON *ps = cJSON_GetObjectItemCaseSensitive(spec, p->string);
+            if (!cJSON_IsObject(ps)) {
+                rc = reel_fail(err, "%s: params for %s (base %s): unknown key '%s'", path, it->string,
+                               base->valuestring, p->string);
+                break;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(ps, "default");
+            cJSON_AddItemToObject(ps, "default", cJSON_Duplicate(p, 1));
+        }
+        char brief[512];
+        snprintf(brief, sizeof brief, "%s with the params of %s", base->valuestring, path);
+        cJSON_DeleteItemFromObjectCaseSensitive(def, "brief");
+        cJSON_AddStringToObject(def, "brief", brief);
+        if (rc) {
+            cJSON_Delete(def);
+            break;
+        }
+        if (reel_model_add_def(it->string, def, err))
+            rc = -1;
+        else {
+            reel_model m;
+            if (reel_model_init(&m, it->string, NULL, err)) {
+                char why[sizeof err->msg];
+                snprintf(why, sizeof why, "%s", err->msg);
+                rc = reel_fail(err, "%s: %s", path, why);
+            } else
+                reel_model_free(&m);
+        }
+    }
+    cJSON_Delete(j);
+    return rc;
+}

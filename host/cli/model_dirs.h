@@ -11,5 +11,8 @@ int reel_models_load_dir(const char *dir, int must_exist, reel_error *err);
 /* The user folder ($XDG_CONFIG_HOME/reel/models, else ~/.config/reel/models)
  * and then --models-dir DIR (NULL: none). */
 int reel_models_load_runtime(const char *models_dir, reel_error *err);
+/* Each entry of --params FILE with a "base" model defines a model of that
+ * name: the base's definition with the entry's params as defaults. */
+int reel_models_from_params(const char *path, reel_error *err);
 
 #endif

@@ -18,6 +18,13 @@ cJSON *reel_read_json_object(const char *path, reel_error *err)
     return j;
 }
 
+/* "base" made the entry a model of its own (cli/model_dirs.c); its other
+ * params are that model's defaults and pass as params too. */
+static void drop_base(cJSON *params)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(params, "base");
+}
+
 cJSON *reel_read_params_by_model(const char *path, reel_error *err)
 {
     cJSON *j = reel_read_json_object(path, err);
@@ -35,6 +42,7 @@ cJSON *reel_read_params_by_model(const char *path, reel_error *err)
             cJSON_Delete(j);
             return NULL;
         }
+        drop_base(it);
     }
     return j;
 }
@@ -47,6 +55,7 @@ cJSON *reel_read_params_for(const char *path, const char *model, reel_error *err
     cJSON *sub = cJSON_GetObjectItemCaseSensitive(j, model);
     if (cJSON_IsObject(sub)) {
         cJSON *copy = cJSON_Duplicate(sub, 1);
+        drop_base(copy);
         cJSON_Delete(j);
         return copy;
     }
