@@ -475,6 +475,17 @@ Test(ux, params_base_names_a_new_model)
     free(m);
     free(out);
     free(err);
+    const char *mf = tmp_path("tiny.model"), *pr = tmp_path("tiny_pred.csv");
+    cr_assert_eq(reel(&out, &err, "train --data %s --labels L1,L2,L3 --model tiny --params %s --save %s --quiet", csv,
+                      pf, mf),
+                 0, "%s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(reel(&out, &err, "predict --model-file %s --data %s --out %s", mf, csv, pr), 0,
+                 "a saved variant predicts without its params file: %s", err);
+    cr_expect(file_exists(pr), "%s", pr);
+    free(out);
+    free(err);
     const char *bad = tmp_write("variant_bad.json", "{\"tiny\": {\"base\": \"nope\"}}");
     cr_expect_neq(reel(&out, &err, "compare --data %s --labels L1,L2,L3 --params %s", csv, bad), 0);
     cr_expect(strstr(err, "key 'tiny.base' must name a model"), "%s", err);

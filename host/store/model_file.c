@@ -188,7 +188,21 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
         reel_fail(err, "%s: metadata lacks model, kind, params, labels, thresholds or preprocessing", path);
         goto done;
     }
-    if (reel_model_init(&f->model, name->valuestring, params, err)) {
+    if (!reel_model_def(name->valuestring)) {
+        /* a variant named through --params ("base"): any definition of the
+         * file's kind that takes its params, under the file's name */
+        for (const char *const *d = reel_model_names(); *d; d++) {
+            const reel_model_kind *k = reel_model_def_kind(*d);
+            if (!k || strcmp(k->name, kind->valuestring) != 0)
+                continue;
+            if (reel_model_init(&f->model, *d, params, err) == 0) {
+                free(f->model.name);
+                f->model.name = strdup(name->valuestring);
+                break;
+            }
+        }
+    }
+    if (!f->model.kind && reel_model_init(&f->model, name->valuestring, params, err)) {
         reel_error inner = *err;
         reel_fail(err, "%s: %s", path, inner.msg);
         goto done;
