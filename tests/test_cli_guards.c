@@ -32,17 +32,23 @@ static const char *write_data(const char *name)
     return tmp_write(name, csv);
 }
 
+/* Runs reel with printf-style arguments (also written to args, for messages). */
+static int vreel(char *args, size_t size, char **out, char **err, const char *fmt, va_list ap)
+{
+    vsnprintf(args, size, fmt, ap);
+    return run_reel(args, out, err);
+}
+
 /* Runs reel; returns the exit code and keeps stderr in *err (caller frees). */
 static int reel(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int reel(char **err, const char *fmt, ...)
 {
     char args[4096];
+    char *out = NULL, *e = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int rc = vreel(args, sizeof args, &out, &e, fmt, ap);
     va_end(ap);
-    char *out = NULL, *e = NULL;
-    int rc = run_reel(args, &out, &e);
     free(out);
     if (err)
         *err = e;
@@ -79,12 +85,11 @@ static void expect_fail(int code, const char *want, const char *fmt, ...) __attr
 static void expect_fail(int code, const char *want, const char *fmt, ...)
 {
     char args[4096];
+    char *out = NULL, *err = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int rc = vreel(args, sizeof args, &out, &err, fmt, ap);
     va_end(ap);
-    char *out = NULL, *err = NULL;
-    int rc = run_reel(args, &out, &err);
     cr_expect_eq(rc, code, "reel %s: exit %d, expected %d: %s", args, rc, code, err ? err : "");
     cr_expect(err && strstr(err, want), "reel %s: stderr lacks '%s': %s", args, want, err ? err : "(none)");
     int lines = 0;
