@@ -2,7 +2,7 @@
  * PoCL) fit each round of trials x folds together (one launch per epoch
  * over one copy of the data), and score every trial with the same bits as
  * fitting them one at a time (REEL_NETS_ALONE=1, the path the CPU backend
- * keeps). With no OpenCL device the suite is reported as skipped, unless
+ * keeps); compare's nets likewise. With no OpenCL device the suite is reported as skipped, unless
  * REEL_TEST_REQUIRE_OPENCL is set (scripts/test.sh sets it). */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "data/prepared.h"
 #include "helpers.h"
+#include "eval/run.h"
 #include "nn/opencl.h"
 #include "tune/search.h"
 #include "tune/select.h"
@@ -195,5 +196,40 @@ Test(tune_many, select_together_equals_alone)
     cr_expect_eq(r[1].rounds[1].shared, 0);
     reel_select_result_free(&r[0]);
     reel_select_result_free(&r[1]);
+    reel_prepared_free(&p);
+}
+
+/* compare's nets: fitted together (reel_run_models_together), each gives
+ * the test probabilities it gives fitted alone, bit for bit. */
+Test(tune_many, compare_nets_together_equal_alone)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    reel_prepared p;
+    prepare(&p);
+    enum { M = 3 };
+    char *names[M] = {"box", "u", "box_original"};
+    cJSON *params[M];
+    const cJSON *pp[M];
+    for (int i = 0; i < M; i++)
+        pp[i] = params[i] = cJSON_Parse(BASE);
+    reel_run_opts o = {.seed = 6, .threads = 2, .device = dev};
+    reel_run together[M], alone;
+    reel_error err;
+    cr_assert_eq(reel_run_models_together(together, &p, names, pp, M, &o, &err), 0, "%s", err.msg);
+    for (int i = 0; i < M; i++) {
+        cr_assert_eq(reel_run_model(&alone, &p, names[i], pp[i], &o, &err), 0, "%s", err.msg);
+        printf("tune_many: compare %s: test samples-F1 %.17g together (%zu nets per launch), %.17g alone\n",
+               names[i], together[i].metrics.samples_f1, together[i].shared, alone.metrics.samples_f1);
+        cr_expect_eq(together[i].shared, M);
+        cr_expect_eq(alone.shared, 0);
+        cr_expect_eq(memcmp(together[i].P, alone.P, p.test.n * p.L * sizeof(float)), 0,
+                     "%s: test probabilities differ", names[i]);
+        cr_expect_eq(together[i].metrics.samples_f1, alone.metrics.samples_f1);
+        reel_run_free(&alone);
+        reel_run_free(&together[i]);
+        cJSON_Delete(params[i]);
+    }
     reel_prepared_free(&p);
 }

@@ -271,15 +271,64 @@ static void results_free(compare_results *r)
     free(r->runs);
 }
 
+/* The nets that train together on the device (not with --checkpoint,
+ * which keeps one file per net): fitted at once before the loop, in
+ * together[i] (1: runs_t[i] holds model i's run). When the joint fit
+ * fails they are left to the loop, one at a time. */
+static void fit_nets_together(reel_prepared *p, char **names, size_t n_models, const cJSON *params,
+                              const reel_run_opts *ro, const char *ck_dir, int quiet, reel_run *runs_t,
+                              int *together)
+{
+    char *pick[64];
+    const cJSON *pp[64];
+    size_t at[64], m = 0;
+    for (size_t i = 0; i < n_models && !ck_dir; i++)
+        if (reel_model_fits_together(names[i], ro->device)) {
+            pick[m] = names[i];
+            pp[m] = cJSON_GetObjectItemCaseSensitive(params, names[i]);
+            at[m++] = i;
+        }
+    if (m < 2)
+        return;
+    if (!quiet)
+        fprintf(stderr, "reel: %zu nets train together on --device %s, in one launch per epoch\n", m, ro->device);
+    reel_run *r = calloc(m, sizeof *r);
+    reel_error e;
+    if (!r)
+        return;
+    if (reel_run_models_together(r, p, pick, pp, m, ro, &e)) {
+        fprintf(stderr, "reel compare: training the nets together failed (%s); training them one at a time\n",
+                e.msg);
+        free(r);
+        return;
+    }
+    for (size_t j = 0; j < m; j++) {
+        runs_t[at[j]] = r[j];
+        together[at[j]] = 1;
+    }
+    free(r);
+}
+
 /* The models one after another in this process; a model that fails is
  * reported and skipped. Returns REEL_EXIT_INTERRUPTED on Ctrl-C, else OK. */
 static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON *params, reel_run_opts ro,
                     const char *ck_dir, int quiet, compare_results *r, reel_error *err)
 {
+    reel_run *runs_t = calloc(n_models ? n_models : 1, sizeof *runs_t);
+    int *together = calloc(n_models ? n_models : 1, sizeof *together);
+    if (!runs_t || !together) {
+        free(runs_t);
+        free(together);
+        reel_fail(err, "out of memory");
+        return REEL_EXIT_RUNTIME;
+    }
+    fit_nets_together(p, names, n_models, params, &ro, ck_dir, quiet, runs_t, together);
+    int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {
         if (reel_interrupted()) {
             fprintf(stderr, "reel compare: interrupted after %zu of %zu models; nothing written\n", i, n_models);
-            return REEL_EXIT_INTERRUPTED;
+            rc = REEL_EXIT_INTERRUPTED;
+            break;
         }
         if (!quiet)
             fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
@@ -292,7 +341,13 @@ static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON
             ck = reel_path_join(ck_dir, file);
         }
         ro.checkpoint = ck;
-        int bad = reel_run_model(&r->runs[r->done], p, names[i], mp, &ro, err);
+        int bad = 0;
+        if (together[i]) {
+            r->runs[r->done] = runs_t[i];
+            together[i] = 0;
+        } else {
+            bad = reel_run_model(&r->runs[r->done], p, names[i], mp, &ro, err);
+        }
         free(ck);
         if (bad) {
             fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err->msg);
@@ -300,12 +355,21 @@ static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON
             r->failed_msg[r->n_failed++] = strdup(err->msg);
             continue;
         }
+        const reel_run *done = &r->runs[r->done];
+        char shared[48] = "";
+        if (done->shared)
+            snprintf(shared, sizeof shared, " (%zu nets per launch)", done->shared);
         if (!quiet)
-            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", i + 1, n_models, names[i],
-                    r->runs[r->done].metrics.samples_f1, r->runs[r->done].fit_seconds);
+            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s%s\n", i + 1, n_models, names[i],
+                    done->metrics.samples_f1, done->fit_seconds, shared);
         r->done++;
     }
-    return REEL_EXIT_OK;
+    for (size_t i = 0; i < n_models; i++)
+        if (together[i])
+            reel_run_free(&runs_t[i]);
+    free(runs_t);
+    free(together);
+    return rc;
 }
 
 /* The JSON document: dataset, models, and the failed ones. */

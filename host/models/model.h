@@ -124,7 +124,8 @@ int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err);
  * it, one by one); shared as there (may be NULL). */
 int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, size_t K, size_t *shared,
                         reel_error *err);
-/* Whether fits of model `name` on `device` train together (fits_together). */
+/* Whether fits of model `name` on `device` train together (fits_together),
+ * unless REEL_NETS_ALONE=1 (for comparisons) says one at a time. */
 int reel_model_fits_together(const char *name, const char *device);
 int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err);
 const char *reel_model_device(const reel_model *m);

@@ -36,8 +36,7 @@ int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const 
     s->device = device;
     if (!reel_metric_known(metric))
         return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1, got '%s'", metric);
-    const char *alone = getenv("REEL_NETS_ALONE");
-    s->together = !(alone && *alone && strcmp(alone, "0") != 0) && reel_model_fits_together(model, device);
+    s->together = reel_model_fits_together(model, device);
     /* Trials run in parallel and read the matrices: make them all now. */
     if (reel_prepared_standardize(p, err))
         return -1;

@@ -53,8 +53,7 @@ typedef struct {
  * fold share their rows. */
 int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_t n, int threads,
                               reel_error *err);
-/* Whether the scorer's fits train together (reel_model_fits_together), and
- * not forced apart with REEL_NETS_ALONE=1 (for comparisons). */
+/* Whether the scorer's fits train together (reel_model_fits_together). */
 int reel_scorer_together(const reel_scorer *s);
 
 /* Folds per score: K, or 1 for the validation split. */
