@@ -271,44 +271,6 @@ static void results_free(compare_results *r)
     free(r->runs);
 }
 
-/* The nets that train together on the device (not with --checkpoint,
- * which keeps one file per net): fitted at once before the loop, in
- * together[i] (1: runs_t[i] holds model i's run). When the joint fit
- * fails they are left to the loop, one at a time. */
-static void fit_nets_together(reel_prepared *p, char **names, size_t n_models, const cJSON *params,
-                              const reel_run_opts *ro, const char *ck_dir, int quiet, reel_run *runs_t,
-                              int *together)
-{
-    char *pick[64];
-    const cJSON *pp[64];
-    size_t at[64], m = 0;
-    for (size_t i = 0; i < n_models && !ck_dir; i++)
-        if (reel_model_fits_together(names[i], ro->device)) {
-            pick[m] = names[i];
-            pp[m] = cJSON_GetObjectItemCaseSensitive(params, names[i]);
-            at[m++] = i;
-        }
-    if (m < 2)
-        return;
-    if (!quiet)
-        fprintf(stderr, "reel: %zu nets train together on --device %s, in one launch per epoch\n", m, ro->device);
-    reel_run *r = calloc(m, sizeof *r);
-    reel_error e;
-    if (!r)
-        return;
-    if (reel_run_models_together(r, p, pick, pp, m, ro, &e)) {
-        fprintf(stderr, "reel compare: training the nets together failed (%s); training them one at a time\n",
-                e.msg);
-        free(r);
-        return;
-    }
-    for (size_t j = 0; j < m; j++) {
-        runs_t[at[j]] = r[j];
-        together[at[j]] = 1;
-    }
-    free(r);
-}
-
 /* The models one after another in this process; a model that fails is
  * reported and skipped. Returns REEL_EXIT_INTERRUPTED on Ctrl-C, else OK. */
 static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON *params, reel_run_opts ro,
@@ -322,7 +284,17 @@ static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON
         reel_fail(err, "out of memory");
         return REEL_EXIT_RUNTIME;
     }
-    fit_nets_together(p, names, n_models, params, &ro, ck_dir, quiet, runs_t, together);
+    /* the nets that train together on the device first (not with
+     * --checkpoint: one file per net); when that fails, one at a time */
+    const cJSON *pp[64];
+    for (size_t i = 0; i < n_models; i++)
+        pp[i] = cJSON_GetObjectItemCaseSensitive(params, names[i]);
+    reel_run_opts rt = ro;
+    rt.checkpoint = ck_dir;
+    reel_error e;
+    if (reel_run_nets_first(p, names, pp, n_models, &rt, runs_t, together, &e))
+        fprintf(stderr, "reel compare: training the nets together failed (%s); training them one at a time\n",
+                e.msg);
     int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {
         if (reel_interrupted()) {

@@ -172,6 +172,40 @@ int reel_run_models_together(reel_run *runs, reel_prepared *p, char *const *name
     return rc;
 }
 
+int reel_run_nets_first(reel_prepared *p, char *const *names, const cJSON *const *user_params, size_t n,
+                        const reel_run_opts *o, reel_run *runs, int *done, reel_error *err)
+{
+    memset(done, 0, n * sizeof *done);
+    size_t m = 0, k = n ? n : 1;
+    char **pick = calloc(k, sizeof *pick);
+    const cJSON **pp = calloc(k, sizeof *pp);
+    size_t *at = calloc(k, sizeof *at);
+    reel_run *r = calloc(k, sizeof *r);
+    int rc = 0;
+    if (!pick || !pp || !at || !r)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n && !o->checkpoint; i++)
+        if (reel_model_fits_together(names[i], o->device)) {
+            pick[m] = names[i];
+            pp[m] = user_params[i];
+            at[m++] = i;
+        }
+    if (rc == 0 && m >= 2) {
+        reel_log_msg(o->log, REEL_LOG_INFO, "%zu nets train together on --device %s, in one launch per epoch", m,
+                     o->device);
+        rc = reel_run_models_together(r, p, pick, pp, m, o, err);
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            runs[at[j]] = r[j];
+            done[at[j]] = 1;
+        }
+    }
+    free(pick);
+    free(pp);
+    free(at);
+    free(r);
+    return rc;
+}
+
 const char *reel_run_device(const reel_run *r) { return r->device ? r->device : reel_model_device(&r->model); }
 
 const reel_history *reel_run_history(const reel_run *r)

@@ -41,6 +41,13 @@ int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON 
  * failure fails them all (runs are then empty). */
 int reel_run_models_together(reel_run *runs, reel_prepared *p, char *const *names, const cJSON *const *user_params,
                              size_t n, const reel_run_opts *o, reel_error *err);
+/* compare's nets: the models of names[0..n) that train together on
+ * o->device (reel_model_fits_together; none with a checkpoint), when two
+ * or more do, fitted and scored together into runs[i], done[i] = 1 (the
+ * others: done[i] = 0, for the caller to run one by one). -1 when the joint
+ * fit failed (then none is done). */
+int reel_run_nets_first(reel_prepared *p, char *const *names, const cJSON *const *user_params, size_t n,
+                        const reel_run_opts *o, reel_run *runs, int *done, reel_error *err);
 void reel_run_free(reel_run *r);
 
 /* Where the run's model trained, and its per-epoch history (NULL: none). */
