@@ -753,7 +753,7 @@ static void loop_many(const reel_nn_backend *be, size_t *shared)
             cp[k] = &ctx[k];
         }
         if (together) {
-            cr_assert_eq(reel_nn_train_many(nets, op, cp, r, K, shared, &err), 0, "%s", err.msg);
+            cr_assert_eq(reel_nn_train_many(nets, op, cp, NULL, r, K, shared, &err), 0, "%s", err.msg);
         } else {
             for (int k = 0; k < K; k++)
                 cr_assert_eq(reel_nn_train(&nets[k], &o[k], &ctx[k], &r[k], &err), 0, "%s", err.msg);

@@ -83,11 +83,11 @@ static float *alloc_rows(size_t n, size_t d)
     return malloc((count ? count : 1) * sizeof(float));
 }
 
-static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+/* A state ready to train: the layers, the backend, the initial parameters
+ * and the input transform, fitted on ctx's training rows. */
+static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_mlp_params *mp, reel_error *err)
 {
-    float *Xt = NULL, *Xvt = NULL;
-    reel_mlp_params mp;
-    if (reel_mlp_params_get(params, ctx->L, ctx->seed, &mp, err))
+    if (reel_mlp_params_get(params, ctx->L, ctx->seed, mp, err))
         return NULL;
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -105,8 +105,24 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
-    if (reel_nn_input_fit(&s->input, mp.input, ctx->X, ctx->n, ctx->d, err))
+    if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))
         goto fail;
+    reel_nn_init_params(&s->spec, mp->train.seed, s->params);
+    if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
+        goto fail;
+    return s;
+fail:
+    mlp_free(s);
+    return NULL;
+}
+
+static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    float *Xt = NULL, *Xvt = NULL;
+    reel_mlp_params mp;
+    mlp_state *s = mlp_begin(params, ctx, &mp, err);
+    if (!s)
+        return NULL;
     reel_fit_ctx tctx = *ctx;
     Xt = alloc_rows(ctx->n, ctx->d);
     Xvt = alloc_rows(ctx->nv, ctx->d);
@@ -118,9 +134,6 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
     tctx.X = Xt;
     tctx.Xv = Xvt;
-    reel_nn_init_params(&s->spec, mp.train.seed, s->params);
-    if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
-        goto fail;
     reel_nn_train_opts o = mp.train;
     o.checkpoint = ctx->checkpoint;
     cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
@@ -146,6 +159,167 @@ fail:
     free(Xvt);
     mlp_free(s);
     return NULL;
+}
+
+/* fit_many: nets that see the same rows through the same transform (the
+ * trials of a search on one fold) share one transformed copy of them, and
+ * the copies of every fold lie one after another in one block, so a device
+ * holds the data once and trains every net in one launch per epoch
+ * (nn/train.h, reel_nn_train_many). Nets of another input width (feature
+ * subsets) go in a block, and a launch, of their own. */
+typedef struct {
+    const reel_fit_ctx *ctx; /* the first fit on these rows */
+    reel_nn_input_mode mode;
+    size_t row0;       /* where the rows start in their block */
+    float *Xt, *Xvt;   /* transformed training and validation rows */
+    size_t block;      /* the block (input width) it lies in */
+} mlp_rows;
+
+static int same_rows(const reel_fit_ctx *a, const reel_fit_ctx *b)
+{
+    return a->X == b->X && a->Y == b->Y && a->n == b->n && a->d == b->d && a->L == b->L && a->Xv == b->Xv &&
+           a->nv == b->nv;
+}
+
+typedef struct {
+    size_t d, L, n;
+    float *X;
+    uint8_t *Y;
+} mlp_block;
+
+static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *ctx, size_t K, void **states,
+                        size_t *shared, reel_error *err)
+{
+    size_t n = K ? K : 1, n_rows = 0, n_blocks = 0;
+    mlp_state **s = calloc(n, sizeof *s);
+    reel_mlp_params *mp = calloc(n, sizeof *mp);
+    size_t *at = calloc(n, sizeof *at); /* each fit's rows */
+    mlp_rows *rows = calloc(n, sizeof *rows);
+    mlp_block *blocks = calloc(n, sizeof *blocks);
+    reel_fit_ctx *tctx = calloc(n, sizeof *tctx);
+    int rc = 0;
+    if (!s || !mp || !at || !rows || !blocks || !tctx)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        if (!(s[i] = mlp_begin(params[i], ctx[i], &mp[i], err))) {
+            rc = -1;
+            break;
+        }
+        if (ctx[i]->checkpoint)
+            rc = reel_fail(err, "%s: nets trained together keep no checkpoint", ctx[i]->name ? ctx[i]->name : "mlp");
+        if (i && s[i]->be != s[0]->be)
+            rc = reel_fail(err, "nets trained together must share one device (%s, not %s)", s[0]->device,
+                           s[i]->device);
+        size_t r = 0;
+        while (r < n_rows && !(same_rows(rows[r].ctx, ctx[i]) && rows[r].mode == mp[i].input))
+            r++;
+        at[i] = r;
+        if (r < n_rows)
+            continue;
+        rows[n_rows] = (mlp_rows){.ctx = ctx[i], .mode = mp[i].input};
+        size_t bk = 0;
+        while (bk < n_blocks && !(blocks[bk].d == ctx[i]->d && blocks[bk].L == ctx[i]->L))
+            bk++;
+        if (bk == n_blocks)
+            blocks[n_blocks++] = (mlp_block){.d = ctx[i]->d, .L = ctx[i]->L};
+        rows[n_rows].block = bk;
+        rows[n_rows].row0 = blocks[bk].n;
+        blocks[bk].n += ctx[i]->n;
+        /* the transform this net fitted is every net's on these rows */
+        mlp_rows *w = &rows[n_rows++];
+        if (!(w->Xvt = alloc_rows(ctx[i]->nv, ctx[i]->d)))
+            rc = reel_fail(err, "out of memory for the nets' input");
+        else
+            reel_nn_input_apply(&s[i]->input, ctx[i]->Xv, ctx[i]->nv, w->Xvt);
+    }
+    /* Each block: its rows' transformed training rows one after another. */
+    for (size_t bk = 0; rc == 0 && bk < n_blocks; bk++) {
+        mlp_block *B = &blocks[bk];
+        B->X = alloc_rows(B->n, B->d);
+        B->Y = malloc((B->n ? B->n : 1) * B->L);
+        if (!B->X || !B->Y)
+            rc = reel_fail(err, "out of memory for the nets' input (%zu rows)", B->n);
+    }
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        mlp_rows *w = &rows[at[i]];
+        if (w->ctx != ctx[i] || w->Xt)
+            continue;
+        mlp_block *B = &blocks[w->block];
+        w->Xt = B->X + w->row0 * B->d;
+        reel_nn_input_apply(&s[i]->input, ctx[i]->X, ctx[i]->n, w->Xt);
+        memcpy(B->Y + w->row0 * B->L, ctx[i]->Y, ctx[i]->n * B->L);
+    }
+    /* One reel_nn_train_many per block. */
+    reel_nn_net *nets = calloc(n, sizeof *nets);
+    reel_nn_rows *place = calloc(n, sizeof *place);
+    const reel_nn_train_opts **op = calloc(n, sizeof *op);
+    const reel_fit_ctx **cp = calloc(n, sizeof *cp);
+    reel_nn_train_result *res = calloc(n, sizeof *res);
+    size_t *who = calloc(n, sizeof *who);
+    if (rc == 0 && (!nets || !place || !op || !cp || !res || !who))
+        rc = reel_fail(err, "out of memory");
+    for (size_t bk = 0; rc == 0 && bk < n_blocks; bk++) {
+        size_t m = 0;
+        for (size_t i = 0; i < K; i++) {
+            const mlp_rows *w = &rows[at[i]];
+            if (w->block != bk)
+                continue;
+            tctx[i] = *ctx[i];
+            tctx[i].X = w->Xt;
+            tctx[i].Xv = w->Xvt;
+            nets[m] = (reel_nn_net){s[i]->be, s[i]->b, &s[i]->spec};
+            place[m] = (reel_nn_rows){blocks[bk].X, blocks[bk].Y, blocks[bk].n, w->row0};
+            op[m] = &mp[i].train;
+            cp[m] = &tctx[i];
+            who[m++] = i;
+        }
+        size_t together = 0;
+        rc = reel_nn_train_many(nets, op, cp, place, res, m, &together, err);
+        for (size_t j = 0; j < m; j++) {
+            size_t i = who[j];
+            s[i]->train = res[j];
+            memset(&res[j], 0, sizeof res[j]);
+            if (shared)
+                shared[i] = together;
+            if (rc == 0 && s[i]->be->get_params(s[i]->b, s[i]->params, err))
+                rc = -1;
+        }
+    }
+    for (size_t bk = 0; bk < n_blocks; bk++) {
+        free(blocks[bk].X);
+        free(blocks[bk].Y);
+    }
+    for (size_t r = 0; r < n_rows; r++)
+        free(rows[r].Xvt);
+    for (size_t i = 0; s && i < K; i++) {
+        if (rc)
+            mlp_free(s[i]);
+        else
+            states[i] = s[i];
+    }
+    free(nets);
+    free(place);
+    free(op);
+    free(cp);
+    free(res);
+    free(who);
+    free(s);
+    free(mp);
+    free(at);
+    free(rows);
+    free(blocks);
+    free(tctx);
+    return rc;
+}
+
+/* Nets train together on a device (CUDA, OpenCL), not on the CPU backend,
+ * whose trials run in parallel threads instead. */
+static int mlp_fits_together(const char *device)
+{
+    char label[300];
+    reel_error e;
+    const reel_nn_backend *be = reel_nn_device_open(device, "mlp", NULL, label, sizeof label, &e);
+    return be && be != &reel_nn_cpu_backend;
 }
 
 static int mlp_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
@@ -257,6 +431,8 @@ const reel_model_kind reel_kind_mlp = {
     .onnx = 1,
     .check = mlp_check,
     .fit = mlp_fit,
+    .fit_many = mlp_fit_many,
+    .fits_together = mlp_fits_together,
     .predict_proba = mlp_predict,
     .save = mlp_save,
     .load = mlp_load,

@@ -184,6 +184,8 @@ typedef struct {
     long first_epoch;
     double *avg_a; /* an epoch's averaging schedule, handed over whole */
     float *Y_shared; /* labels as floats, made by the caller for several nets (not freed here) */
+    const float *X_all; /* with Y_shared: a block of n_all rows shared by several nets, this net's */
+    size_t n_all, row0; /* training rows being [row0, row0 + ctx->n) of it (NULL: ctx->X alone) */
 } loop;
 
 static int save_checkpoint(loop *lp, reel_error *err)
@@ -464,7 +466,7 @@ static int shuffle(loop *lp, reel_error *err)
         lp->idx[i] = i;
     reel_rng_shuffle(&lp->at.rng, lp->idx, n);
     for (size_t i = 0; i < n; i++)
-        lp->order[i] = (uint32_t)lp->idx[i];
+        lp->order[i] = (uint32_t)(lp->row0 + lp->idx[i]);
     return lp->net->be->set_order(lp->net->b, lp->order, n, err);
 }
 
@@ -663,7 +665,8 @@ static int loop_open(loop *lp, reel_error *err)
     }
     if (oom)
         return reel_fail(err, "%s: out of memory for training", lp->name);
-    if (net->be->set_data(net->b, ctx->X, lp->Y, n, err))
+    if (lp->X_all ? net->be->set_data(net->b, lp->X_all, lp->Y, lp->n_all, err)
+                  : net->be->set_data(net->b, ctx->X, lp->Y, n, err))
         return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
@@ -680,7 +683,7 @@ static int loop_open(loop *lp, reel_error *err)
     lp->res->best_val_loss = INFINITY;
     reel_rng_seed_stream(&lp->at.rng, o->seed, 1);
     if (o->checkpoint) {
-        if (!(lp->run = run_identity(o, ctx, lp->Y, lp->Yv)))
+        if (!(lp->run = run_identity(o, ctx, lp->Y + lp->row0 * L, lp->Yv)))
             return reel_fail(err, "%s: out of memory", lp->name);
         if (resume(lp, err))
             return -1;
@@ -766,13 +769,56 @@ int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const ree
     return rc;
 }
 
+/* Net i's labels as floats (Ys[i] when net i is the first on them): with
+ * rows, the shared block's; else ctx's, as many rows as the longest net on
+ * the same labels trains on, so nets on the same data share one copy. */
+static int many_labels(const reel_fit_ctx *const *ctx, const reel_nn_rows *rows, size_t K, float **Ys,
+                       reel_error *err)
+{
+    for (size_t i = 0; i < K; i++) {
+        const uint8_t *Yi = rows ? rows[i].Y : ctx[i]->Y;
+        size_t j = 0, most = rows ? rows[i].n_all : ctx[i]->n;
+        while (j < i && !((rows ? rows[j].Y : ctx[j]->Y) == Yi && ctx[j]->L == ctx[i]->L))
+            j++;
+        if (j < i)
+            continue; /* net j made it */
+        for (size_t l = i + 1; !rows && l < K; l++)
+            if (ctx[l]->Y == Yi && ctx[l]->L == ctx[i]->L && ctx[l]->n > most)
+                most = ctx[l]->n;
+        if (!(Ys[i] = to_float(Yi, most * ctx[i]->L)))
+            return reel_fail(err, "out of memory");
+    }
+    return 0;
+}
+
+/* The checks reel_nn_train makes, and a block's rows within it. */
+static int many_check(const reel_nn_net *nets, const reel_fit_ctx *ctx, const reel_nn_rows *rows,
+                      const reel_nn_backend *be, reel_error *err)
+{
+    const char *name = ctx->name ? ctx->name : "net";
+    if (nets->be != be)
+        return reel_fail(err, "%s: nets trained together must share one backend (%s, not %s)", name, be->name,
+                         nets->be->name);
+    if (ctx->n == 0)
+        return reel_fail(err, "%s: no training rows", name);
+    size_t n_all = rows ? rows->n_all : ctx->n;
+    if (n_all > UINT32_MAX)
+        return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, n_all, UINT32_MAX);
+    if (rows && (!rows->X || !rows->Y || rows->row0 > n_all || ctx->n > n_all - rows->row0))
+        return reel_fail(err, "%s: rows %zu..%zu are not in the shared block of %zu rows", name, rows->row0,
+                         rows->row0 + ctx->n, n_all);
+    return 0;
+}
+
 int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
-                       reel_nn_train_result *res, size_t K, size_t *shared_max, reel_error *err)
+                       const reel_nn_rows *rows, reel_nn_train_result *res, size_t K, size_t *shared_max,
+                       reel_error *err)
 {
     if (shared_max)
         *shared_max = 0;
     if (K == 0)
         return 0;
+    memset(res, 0, K * sizeof *res);
     const reel_nn_backend *be = nets[0].be;
     loop *lps = calloc(K, sizeof *lps);
     long *next = calloc(K, sizeof *next);
@@ -786,37 +832,24 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
     int rc = 0;
     if (!lps || !next || !stop || !t0 || !who || !jobs || !Ys)
         rc = reel_fail(err, "out of memory");
-    for (size_t i = 0; rc == 0 && i < K; i++) {
-        size_t j = 0, most = ctx[i]->n;
-        while (j < i && !(ctx[j]->Y == ctx[i]->Y && ctx[j]->L == ctx[i]->L))
-            j++;
-        if (j < i)
-            continue; /* net j made it */
-        for (size_t l = i + 1; l < K; l++)
-            if (ctx[l]->Y == ctx[i]->Y && ctx[l]->L == ctx[i]->L && ctx[l]->n > most)
-                most = ctx[l]->n;
-        if (!(Ys[i] = to_float(ctx[i]->Y, most * ctx[i]->L)))
-            rc = reel_fail(err, "out of memory");
-    }
+    for (size_t i = 0; rc == 0 && i < K; i++)
+        rc = many_check(&nets[i], ctx[i], rows ? &rows[i] : NULL, be, err);
+    if (rc == 0)
+        rc = many_labels(ctx, rows, K, Ys, err);
     for (size_t i = 0; rc == 0 && i < K; i++) {
         const char *name = ctx[i]->name ? ctx[i]->name : "net";
-        memset(&res[i], 0, sizeof res[i]);
-        if (nets[i].be != be)
-            rc = reel_fail(err, "%s: nets trained together must share one backend (%s, not %s)", name, be->name,
-                           nets[i].be->name);
-        else if (ctx[i]->n == 0)
-            rc = reel_fail(err, "%s: no training rows", name);
-        else if (ctx[i]->n > UINT32_MAX)
-            rc = reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, ctx[i]->n,
-                           UINT32_MAX);
-        if (rc)
-            break;
         lps[i] = (loop){.net = &nets[i], .o = o[i], .ctx = ctx[i], .name = name, .res = &res[i]};
+        const uint8_t *Yi = rows ? rows[i].Y : ctx[i]->Y;
         for (size_t j = 0; j <= i; j++)
-            if (Ys[j] && ctx[j]->Y == ctx[i]->Y && ctx[j]->L == ctx[i]->L) {
+            if (Ys[j] && (rows ? rows[j].Y : ctx[j]->Y) == Yi && ctx[j]->L == ctx[i]->L) {
                 lps[i].Y_shared = Ys[j];
                 break;
             }
+        if (rows) {
+            lps[i].X_all = rows[i].X;
+            lps[i].n_all = rows[i].n_all;
+            lps[i].row0 = rows[i].row0;
+        }
         opened = i + 1;
         rc = loop_open(&lps[i], err);
         lps[i].t_start = reel_now();
