@@ -9,7 +9,14 @@
  * The kind takes the raw features and applies its own input transform
  * (nn/input.h: "auto" or "standard"), fitted on the training rows and kept
  * in the file's kind state as "input" (not among the tensors, so the
- * state_dict stays torch's). */
+ * state_dict stays torch's).
+ *
+ * "ensemble": K > 1 trains K nets of the same layers together (nn/train.h's
+ * reel_nn_train_many: one launch per epoch on OpenCL), member k from its own
+ * seed (reel_mlp_member_seed), and predicts the mean of their
+ * probabilities. Member 0 is saved under the names above, member k >= 1 as
+ * "ensemble.<k>.<i>.weight" and ".bias"; the history and the epochs
+ * reported are member 0's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +33,11 @@ typedef struct {
     reel_nn_spec spec;
     reel_nn_input input; /* raw features -> what the net sees */
     const reel_nn_backend *be;
-    void *b;       /* holds the trained parameters; predicts */
-    float *params; /* host copy, for save */
+    size_t K;      /* members (1: a plain net) */
+    void **b;      /* K backend states: hold the trained parameters; predict */
+    float *params; /* K x n_params host copy, for save */
     char device[300];
-    reel_nn_train_result train;
+    reel_nn_train_result train; /* member 0's */
 } mlp_state;
 
 static void mlp_free(void *p)
@@ -37,12 +45,32 @@ static void mlp_free(void *p)
     mlp_state *s = p;
     if (!s)
         return;
-    if (s->b)
-        s->be->destroy(s->b);
+    for (size_t k = 0; s->b && k < s->K; k++)
+        if (s->b[k])
+            s->be->destroy(s->b[k]);
+    free(s->b);
     free(s->params);
     reel_nn_input_free(&s->input);
     reel_history_free(&s->train.history);
     free(s);
+}
+
+/* The state's K member slots (backend states and parameters, unset). */
+static int alloc_members(mlp_state *s, size_t K, reel_error *err)
+{
+    s->K = K;
+    if (!(s->b = calloc(K, sizeof *s->b)) || !(s->params = malloc(K * s->spec.n_params * sizeof(float))))
+        return reel_fail(err, "out of memory for %zu x %zu parameters", K, s->spec.n_params);
+    return 0;
+}
+
+/* Member k's tensor name for layer module index m ("weight" or "bias"). */
+static void member_name(char *buf, size_t n, size_t k, int m, const char *what)
+{
+    if (k == 0)
+        snprintf(buf, n, "%d.%s", m, what);
+    else
+        snprintf(buf, n, "ensemble.%zu.%d.%s", k, m, what);
 }
 
 /* Without a threshold param: see nn/mlp_params.c. (A params miss here is
@@ -83,6 +111,59 @@ static float *alloc_rows(size_t n, size_t d)
     return malloc((count ? count : 1) * sizeof(float));
 }
 
+static int train_one(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
+{
+    reel_nn_net net = {s->be, s->b[0], &s->spec};
+    return reel_nn_train(&net, o, ctx, &s->train, err);
+}
+
+/* The members trained together; member k >= 1 is named NAME.<k> in the
+ * log and writes no history file (member 0's is the model's). */
+static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
+{
+    size_t K = s->K;
+    reel_nn_net *nets = calloc(K, sizeof *nets);
+    reel_nn_train_opts *opts = calloc(K, sizeof *opts);
+    const reel_nn_train_opts **op = calloc(K, sizeof *op);
+    reel_fit_ctx *ctxs = calloc(K, sizeof *ctxs);
+    const reel_fit_ctx **cp = calloc(K, sizeof *cp);
+    reel_nn_train_result *res = calloc(K, sizeof *res);
+    char (*names)[128] = calloc(K, sizeof *names);
+    int rc = 0;
+    if (!nets || !opts || !op || !ctxs || !cp || !res || !names)
+        rc = reel_fail(err, "out of memory");
+    const char *name = ctx->name ? ctx->name : "mlp";
+    for (size_t k = 0; rc == 0 && k < K; k++) {
+        nets[k] = (reel_nn_net){s->be, s->b[k], &s->spec};
+        opts[k] = *o;
+        opts[k].seed = reel_mlp_member_seed(o->seed, (long)k);
+        op[k] = &opts[k];
+        ctxs[k] = *ctx;
+        if (k > 0) {
+            snprintf(names[k], sizeof names[k], "%s.%zu", name, k);
+            ctxs[k].name = names[k];
+            ctxs[k].out_dir = NULL;
+        }
+        cp[k] = &ctxs[k];
+    }
+    if (rc == 0)
+        rc = reel_nn_train_many(nets, op, cp, res, K, NULL, err);
+    if (res) {
+        s->train = res[0];
+        memset(&res[0], 0, sizeof res[0]);
+        for (size_t k = 1; k < K; k++)
+            reel_history_free(&res[k].history);
+    }
+    free(nets);
+    free(opts);
+    free(op);
+    free(ctxs);
+    free(cp);
+    free(res);
+    free(names);
+    return rc;
+}
+
 static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     float *Xt = NULL, *Xvt = NULL;
@@ -99,8 +180,11 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
                                         sizeof s->device, err)))
         goto fail;
-    if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
-        reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
+    if (alloc_members(s, (size_t)mp.ensemble, err))
+        goto fail;
+    if (s->K > 1 && ctx->checkpoint) {
+        reel_fail(err, "%s: --checkpoint keeps one net's training state; this model is an ensemble of %zu (set "
+                  "\"ensemble\": 1, or train without --checkpoint)", ctx->name ? ctx->name : "mlp", s->K);
         goto fail;
     }
     /* The transform is fitted on the training rows only; the net trains
@@ -118,9 +202,13 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
     tctx.X = Xt;
     tctx.Xv = Xvt;
-    reel_nn_init_params(&s->spec, mp.train.seed, s->params);
-    if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
-        goto fail;
+    size_t np = s->spec.n_params;
+    for (size_t k = 0; k < s->K; k++) {
+        reel_nn_init_params(&s->spec, reel_mlp_member_seed(mp.train.seed, (long)k), s->params + k * np);
+        if (!(s->b[k] = s->be->create(&s->spec, ctx->threads, err)) ||
+            s->be->set_params(s->b[k], s->params + k * np, err))
+            goto fail;
+    }
     reel_nn_train_opts o = mp.train;
     o.checkpoint = ctx->checkpoint;
     cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
@@ -132,9 +220,9 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         goto fail;
     }
     o.run = run;
-    reel_nn_net net = {s->be, s->b, &s->spec};
-    int bad = reel_nn_train(&net, &o, &tctx, &s->train, err) ||
-              s->be->get_params(s->b, s->params, err);
+    int bad = s->K == 1 ? train_one(s, &o, &tctx, err) : train_members(s, &o, &tctx, err);
+    for (size_t k = 0; !bad && k < s->K; k++)
+        bad = s->be->get_params(s->b[k], s->params + k * np, err);
     cJSON_Delete(run);
     if (bad)
         goto fail;
@@ -148,6 +236,30 @@ fail:
     return NULL;
 }
 
+/* P holds member 0's probabilities: makes it the members' mean (summed in
+ * double, member by member, so the bits do not depend on threads). */
+static int predict_mean(const mlp_state *s, const float *Xt, size_t n, float *P, reel_error *err)
+{
+    size_t cells = n * s->spec.L;
+    double *sum = malloc((cells ? cells : 1) * sizeof *sum);
+    float *Pk = malloc((cells ? cells : 1) * sizeof *Pk);
+    int rc = 0;
+    if (!sum || !Pk)
+        rc = reel_fail(err, "out of memory for the ensemble's probabilities");
+    for (size_t c = 0; rc == 0 && c < cells; c++)
+        sum[c] = P[c];
+    for (size_t k = 1; rc == 0 && k < s->K; k++) {
+        rc = s->be->predict(s->b[k], Xt, n, Pk, err);
+        for (size_t c = 0; rc == 0 && c < cells; c++)
+            sum[c] += Pk[c];
+    }
+    for (size_t c = 0; rc == 0 && c < cells; c++)
+        P[c] = (float)(sum[c] / (double)s->K);
+    free(sum);
+    free(Pk);
+    return rc;
+}
+
 static int mlp_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
 {
     const mlp_state *s = state;
@@ -155,7 +267,9 @@ static int mlp_predict(const void *state, const float *X, size_t n, float *P, re
     if (!Xt)
         return reel_fail(err, "out of memory for %zu rows of the net's input", n);
     reel_nn_input_apply(&s->input, X, n, Xt);
-    int rc = s->be->predict(s->b, Xt, n, P, err);
+    int rc = s->be->predict(s->b[0], Xt, n, P, err);
+    if (rc == 0 && s->K > 1)
+        rc = predict_mean(s, Xt, n, P, err);
     free(Xt);
     return rc;
 }
@@ -163,16 +277,19 @@ static int mlp_predict(const void *state, const float *X, size_t n, float *P, re
 static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
 {
     const mlp_state *s = state;
-    for (size_t i = 0; i < s->spec.n_layers; i++) {
-        const reel_nn_layer *l = &s->spec.layer[i];
-        char name[32];
-        size_t wshape[2] = {l->out, l->in};
-        snprintf(name, sizeof name, "%d.weight", l->module_index);
-        if (reel_tensors_add(out, name, REEL_F32, 2, wshape, s->params + l->w_off, err))
-            return -1;
-        snprintf(name, sizeof name, "%d.bias", l->module_index);
-        if (reel_tensors_add(out, name, REEL_F32, 1, &l->out, s->params + l->b_off, err))
-            return -1;
+    for (size_t k = 0; k < s->K; k++) {
+        const float *params = s->params + k * s->spec.n_params;
+        for (size_t i = 0; i < s->spec.n_layers; i++) {
+            const reel_nn_layer *l = &s->spec.layer[i];
+            char name[64];
+            size_t wshape[2] = {l->out, l->in};
+            member_name(name, sizeof name, k, l->module_index, "weight");
+            if (reel_tensors_add(out, name, REEL_F32, 2, wshape, params + l->w_off, err))
+                return -1;
+            member_name(name, sizeof name, k, l->module_index, "bias");
+            if (reel_tensors_add(out, name, REEL_F32, 1, &l->out, params + l->b_off, err))
+                return -1;
+        }
     }
     cJSON_AddStringToObject(meta, "head", s->spec.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
     cJSON_AddNumberToObject(meta, "epochs_run", (double)s->train.epochs_run);
@@ -197,33 +314,37 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, cons
         reel_fail(err, "mlp: %s", e.msg);
         goto fail;
     }
-    if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
-        reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
+    reel_mlp_params mp;
+    if (reel_mlp_params_get(params, L, 0, &mp, err) || alloc_members(s, (size_t)mp.ensemble, err))
         goto fail;
-    }
-    for (size_t i = 0; i < s->spec.n_layers; i++) {
-        const reel_nn_layer *l = &s->spec.layer[i];
-        char name[32];
-        snprintf(name, sizeof name, "%d.weight", l->module_index);
-        const reel_tensor *w = reel_tensors_get(in, name, REEL_F32, l->out * l->in, err);
-        if (!w)
-            goto fail;
-        if (w->ndim != 2 || w->shape[0] != l->out || w->shape[1] != l->in) {
-            reel_fail(err, "mlp: tensor '%s' must have shape [%zu, %zu] for these layers", name, l->out, l->in);
-            goto fail;
+    for (size_t k = 0; k < s->K; k++) {
+        float *dst = s->params + k * s->spec.n_params;
+        for (size_t i = 0; i < s->spec.n_layers; i++) {
+            const reel_nn_layer *l = &s->spec.layer[i];
+            char name[64];
+            member_name(name, sizeof name, k, l->module_index, "weight");
+            const reel_tensor *w = reel_tensors_get(in, name, REEL_F32, l->out * l->in, err);
+            if (!w)
+                goto fail;
+            if (w->ndim != 2 || w->shape[0] != l->out || w->shape[1] != l->in) {
+                reel_fail(err, "mlp: tensor '%s' must have shape [%zu, %zu] for these layers", name, l->out, l->in);
+                goto fail;
+            }
+            memcpy(dst + l->w_off, w->data, w->nbytes);
+            member_name(name, sizeof name, k, l->module_index, "bias");
+            const reel_tensor *b = reel_tensors_get(in, name, REEL_F32, l->out, err);
+            if (!b)
+                goto fail;
+            memcpy(dst + l->b_off, b->data, b->nbytes);
         }
-        memcpy(s->params + l->w_off, w->data, w->nbytes);
-        snprintf(name, sizeof name, "%d.bias", l->module_index);
-        const reel_tensor *b = reel_tensors_get(in, name, REEL_F32, l->out, err);
-        if (!b)
-            goto fail;
-        memcpy(s->params + l->b_off, b->data, b->nbytes);
     }
     /* A loaded net predicts on the CPU. */
     s->be = &reel_nn_cpu_backend;
     snprintf(s->device, sizeof s->device, "cpu");
-    if (!(s->b = s->be->create(&s->spec, threads, err)) || s->be->set_params(s->b, s->params, err))
-        goto fail;
+    for (size_t k = 0; k < s->K; k++)
+        if (!(s->b[k] = s->be->create(&s->spec, threads, err)) ||
+            s->be->set_params(s->b[k], s->params + k * s->spec.n_params, err))
+            goto fail;
     return s;
 fail:
     mlp_free(s);
