@@ -30,6 +30,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,7 @@ typedef struct {
     float *ep_f;       /* an epoch's AdamW step scalars, */
     double *ep_a;      /* and its moving-average decays */
     size_t ep_cap;     /* steps they hold */
+    const float *host_X, *host_Y; /* what set_data was given: nets given the same share a launch */
 } gpu_net;
 
 static void gfree(void *p)
@@ -446,6 +448,7 @@ static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     gfree(c->Y);
     c->X = c->Y = NULL;
     c->n_data = 0;
+    c->host_X = c->host_Y = NULL;
     c->n_order = 0; /* an order indexes the old rows: the caller sets a new one */
     char what[96];
     snprintf(what, sizeof what, "the training data (%zu rows x %zu features + %zu labels)", n, s->d, s->L);
@@ -463,6 +466,8 @@ static int gpu_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     if (c->seen_bad)
         *(volatile long long *)c->seen_bad = 0;
     c->n_data = n;
+    c->host_X = X;
+    c->host_Y = Y;
     return 0;
 }
 
@@ -767,6 +772,22 @@ static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 
 /* ------------------------------------------------------ the fused epoch */
 
+/* AdamW's scalars for step `step` (the host library's reel_adamw_scalars,
+ * whose formulas these are: the plugin links nothing of the host's). */
+static rk_adamw_k adamw_k(const reel_adamw *o, long step)
+{
+    rk_adamw_k k;
+    k.decay = (float)(1.0 - o->lr * o->weight_decay);
+    k.b1 = (float)o->beta1;
+    k.c1 = (float)(1.0 - o->beta1);
+    k.b2 = (float)o->beta2;
+    k.c2 = (float)(1.0 - o->beta2);
+    k.step_size = (float)(o->lr / (1.0 - pow(o->beta1, (double)step)));
+    k.bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)step));
+    k.eps = (float)o->eps;
+    return k;
+}
+
 #define FUSED_ROWS 256 /* RK_FUSED_ROWS */
 #define FUSED_T 256    /* RK_FUSED_T: the fused kernel's block */
 
@@ -856,19 +877,13 @@ static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     float *f = (float *)malloc(2 * steps * sizeof *f);
     if (!f)
         return fail(err, "out of memory");
-    float decay = 0, b1 = 0, c1 = 0, b2 = 0, c2 = 0, eps = 0;
     for (size_t k = 0; k < steps; k++) {
-        long step = first_step + (long)k + 1;
-        double t1 = 1.0 - pow(opt->beta1, (double)step), t2 = 1.0 - pow(opt->beta2, (double)step);
-        f[k] = (float)(opt->lr / t1);
-        f[steps + k] = (float)sqrt(t2);
+        rk_adamw_k kw = adamw_k(opt, first_step + (long)k + 1);
+        f[k] = kw.step_size;
+        f[steps + k] = kw.bc2_sqrt;
     }
-    decay = (float)(1.0 - opt->lr * opt->weight_decay);
-    b1 = (float)opt->beta1;
-    c1 = (float)(1.0 - opt->beta1);
-    b2 = (float)opt->beta2;
-    c2 = (float)(1.0 - opt->beta2);
-    eps = (float)opt->eps;
+    rk_adamw_k k0 = adamw_k(opt, first_step + 1);
+    float decay = k0.decay, b1 = k0.b1, c1 = k0.c1, b2 = k0.b2, c2 = k0.c2, eps = k0.eps;
     cudaError_t e = cudaMemcpyAsync(c->layers, table, RK_LY * s->n_layers * sizeof(int), cudaMemcpyHostToDevice,
                                     c->stream);
     if (e == cudaSuccess)
@@ -891,6 +906,346 @@ static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     CUDA_OK(e);
     CUDA_OK(w);
     return bad != 0;
+}
+
+/* ------------------------------------------------- many nets, one launch */
+
+/* What a launch of rk_fused_epochs allows on this device: its dynamic
+ * shared memory per block (the opt-in limit less the kernel's static
+ * arrays), 0 when the kernel cannot run FUSED_T threads a block. Worked out
+ * once per device, which is also when the kernel is allowed that much (set
+ * once to the most, so that launches in other threads never see the limit
+ * lowered under them). */
+static size_t many_smem_limit(int device)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static size_t limit[64];
+    static int known[64];
+    if (device < 0 || device >= 64)
+        return 0;
+    pthread_mutex_lock(&mu);
+    if (!known[device]) {
+        int optin = 0, was = 0;
+        size_t lim = 0;
+        cudaFuncAttributes fa;
+        if (cudaGetDevice(&was) == cudaSuccess && cudaSetDevice(device) == cudaSuccess) {
+            if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
+                cudaFuncGetAttributes(&fa, rk_fused_epochs) == cudaSuccess && fa.maxThreadsPerBlock >= FUSED_T &&
+                (size_t)optin > fa.sharedSizeBytes)
+                lim = (size_t)optin - fa.sharedSizeBytes;
+            if (lim > 48 * 1024 &&
+                cudaFuncSetAttribute(rk_fused_epochs, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)lim) !=
+                    cudaSuccess)
+                lim = 48 * 1024; /* the default every device allows */
+            (void)cudaSetDevice(was);
+        }
+        (void)cudaGetLastError(); /* a failed query leaves no error behind: the nets train alone */
+        limit[device] = lim;
+        known[device] = 1;
+    }
+    size_t lim = limit[device];
+    pthread_mutex_unlock(&mu);
+    return lim;
+}
+
+/* Whether net c can join a launch led by net lead: the same device and the
+ * same training data (or the first rows of it: a fold), and the fused
+ * kernel takes it at its batch size, alone (fused_fits: else it trains
+ * alone, on cuBLAS steps) and in a launch of many. */
+static int joins(const gpu_net *lead, gpu_net *c, size_t batch)
+{
+    return c->device == lead->device && c->X && c->host_X == lead->host_X && c->host_Y == lead->host_Y &&
+           c->n_data <= lead->n_data && c->spec.d == lead->spec.d && c->spec.L == lead->spec.L && batch > 0 &&
+           c->n_order > 0 && fused_fits(c, batch) && fused_bytes(&c->spec, batch) <= many_smem_limit(c->device);
+}
+
+/* The nets' offsets in the launch's buffers and the tables the kernel
+ * reads (the layout of RK_NT, RK_NF and RK_LY in nn_kernels.cl). */
+typedef struct {
+    size_t params, orders, layers, steps, avg, smem;
+    long long *nt;
+    float *hy, *sf;
+    int *ly;
+    double *aa;
+} many_plan;
+
+static void many_plan_free(many_plan *pl)
+{
+    free(pl->nt);
+    free(pl->hy);
+    free(pl->ly);
+    free(pl->sf);
+    free(pl->aa);
+}
+
+static int many_plan_make(gpu_net **cs, size_t M, const size_t *batch, const reel_adamw *const *opt,
+                          const long *first_step, const double *const *avg_a, many_plan *pl, reel_error *err)
+{
+    memset(pl, 0, sizeof *pl);
+    for (size_t g = 0; g < M; g++) {
+        const reel_nn_spec *s = &cs[g]->spec;
+        pl->params += s->n_params;
+        pl->orders += cs[g]->n_order;
+        pl->layers += RK_LY * s->n_layers;
+        pl->steps += (cs[g]->n_order + batch[g] - 1) / batch[g];
+        pl->avg += avg_a[g] ? s->n_params : 0;
+        size_t b = fused_bytes(s, batch[g]);
+        pl->smem = b > pl->smem ? b : pl->smem;
+    }
+    pl->nt = (long long *)malloc(M * RK_NT * sizeof *pl->nt);
+    pl->hy = (float *)malloc(M * RK_NF * sizeof *pl->hy);
+    pl->ly = (int *)malloc(pl->layers * sizeof *pl->ly);
+    pl->sf = (float *)malloc(2 * pl->steps * sizeof *pl->sf);
+    pl->aa = (double *)malloc(pl->steps * sizeof *pl->aa);
+    if (!pl->nt || !pl->hy || !pl->ly || !pl->sf || !pl->aa)
+        return fail(err, "out of memory");
+    size_t po = 0, oo = 0, lo = 0, so = 0, ao = 0;
+    for (size_t g = 0; g < M; g++) {
+        const reel_nn_spec *s = &cs[g]->spec;
+        size_t n = cs[g]->n_order, steps = (n + batch[g] - 1) / batch[g], h = batch[g] * s->d;
+        long long *t = pl->nt + RK_NT * g;
+        t[RK_NT_ROWS] = (long long)n;
+        t[RK_NT_BATCH] = (long long)batch[g];
+        t[RK_NT_LAYERS] = (long long)s->n_layers;
+        t[RK_NT_LAYER_OFF] = (long long)lo;
+        t[RK_NT_MAX_W] = (long long)s->max_width;
+        t[RK_NT_PARAM_OFF] = (long long)po;
+        t[RK_NT_PARAMS] = (long long)s->n_params;
+        t[RK_NT_ORDER_OFF] = (long long)oo;
+        t[RK_NT_STEP_OFF] = (long long)(2 * so);
+        t[RK_NT_AVG_OFF] = avg_a[g] ? (long long)ao : -1;
+        t[RK_NT_AVG_A_OFF] = (long long)so;
+        t[RK_NT_FIRST] = (long long)first_step[g];
+        t[RK_NT_HEAD] = (long long)s->head;
+        for (size_t l = 0; l < s->n_layers; l++) { /* as gpu_train_epoch's table */
+            const reel_nn_layer *y = &s->layer[l];
+            int *q = pl->ly + lo + RK_LY * l;
+            q[RK_LY_IN] = (int)y->in;
+            q[RK_LY_OUT] = (int)y->out;
+            q[RK_LY_ACT] = (int)y->act;
+            q[RK_LY_H] = (int)h;
+            q[RK_LY_W] = (int)y->w_off;
+            q[RK_LY_B] = (int)y->b_off;
+            h += batch[g] * y->out;
+        }
+        rk_adamw_k k0 = adamw_k(opt[g], first_step[g] + 1);
+        float hv[RK_NF] = {k0.decay, k0.b1, k0.c1, k0.b2, k0.c2, k0.eps};
+        memcpy(pl->hy + RK_NF * g, hv, sizeof hv);
+        for (size_t k = 0; k < steps; k++) {
+            rk_adamw_k kw = adamw_k(opt[g], first_step[g] + (long)k + 1);
+            pl->sf[2 * so + k] = kw.step_size;
+            pl->sf[2 * so + steps + k] = kw.bc2_sqrt;
+            pl->aa[so + k] = avg_a[g] ? avg_a[g][k] : -1.0;
+        }
+        po += s->n_params;
+        oo += n;
+        lo += RK_LY * s->n_layers;
+        so += steps;
+        ao += avg_a[g] ? s->n_params : 0;
+    }
+    return 0;
+}
+
+/* The launch's device buffers, made for it and freed after it. */
+typedef struct {
+    long long *nets, *bad;
+    float *hyper, *params, *grads, *m, *v, *step_f, *loss;
+    int *layers;
+    uint32_t *orders;
+    double *avg_a, *avg_sum, *acc;
+} many_bufs;
+
+static void many_release(many_bufs *u)
+{
+    void *all[] = {u->nets, u->bad, u->hyper, u->params, u->grads, u->m, u->v, u->step_f,
+                   u->loss, u->layers, u->orders, u->avg_a, u->avg_sum, u->acc};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        gfree(all[i]);
+    memset(u, 0, sizeof *u);
+}
+
+/* Every net's state into the launch's buffers (in) or back (out), as
+ * device-to-device copies on the leader's stream. */
+static int many_move(gpu_net **cs, size_t M, const many_plan *pl, many_bufs *u, int in, reel_error *err)
+{
+    cudaStream_t st = cs[0]->stream;
+    size_t po = 0, oo = 0;
+    for (size_t g = 0; g < M; g++) {
+        gpu_net *c = cs[g];
+        size_t np = c->spec.n_params, f = sizeof(float);
+        long long ao = pl->nt[RK_NT * g + RK_NT_AVG_OFF];
+        struct {
+            void *net, *all;
+            size_t bytes;
+        } mv[] = {
+            {c->params, u->params + po, np * f},
+            {c->m, u->m + po, np * f},
+            {c->v, u->v + po, np * f},
+            {c->grads, u->grads + po, in ? 0 : np * f},
+            {c->avg_sum, ao < 0 ? NULL : u->avg_sum + ao, ao < 0 ? 0 : np * sizeof(double)},
+            {c->order, u->orders + oo, in ? c->n_order * sizeof(uint32_t) : 0},
+            {c->loss_acc, u->acc + g, sizeof(double)},
+            {c->bad_step, u->bad + g, sizeof(long long)},
+            {c->batch_loss, u->loss + g, in ? 0 : sizeof(float)},
+        };
+        for (size_t i = 0; i < sizeof mv / sizeof *mv; i++) {
+            if (mv[i].bytes == 0)
+                continue;
+            void *dst = in ? mv[i].all : mv[i].net;
+            const void *src = in ? mv[i].net : mv[i].all;
+            CUDA_OK(cudaMemcpyAsync(dst, src, mv[i].bytes, cudaMemcpyDeviceToDevice, st));
+        }
+        po += np;
+        oo += c->n_order;
+    }
+    return 0;
+}
+
+/* One launch of rk_fused_epochs over nets cs[0..M) (all joining cs[0]):
+ * block g trains net g, as rk_fused_epoch trains it alone. */
+static int many_launch(gpu_net **cs, size_t M, const size_t *batch, const reel_adamw *const *opt,
+                       const long *first_step, const double *const *avg_a, int *bad, reel_error *err)
+{
+    gpu_net *lead = cs[0];
+    many_plan pl;
+    many_bufs u;
+    memset(&u, 0, sizeof u);
+    if (many_plan_make(cs, M, batch, opt, first_step, avg_a, &pl, err)) {
+        many_plan_free(&pl);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t g = 0; g < M && rc == 0; g++) { /* each net's queued work is done before the launch reads it */
+        if (avg_a[g] && avg_alloc(cs[g], err)) {
+            rc = -1;
+        } else {
+            cudaError_t e = cudaStreamSynchronize(cs[g]->stream);
+            if (e != cudaSuccess)
+                rc = fail(err, "CUDA error %s: %s (finishing net %zu's work before a launch of %zu nets)",
+                          cudaGetErrorName(e), cudaGetErrorString(e), g, M);
+        }
+    }
+    size_t f = sizeof(float), P = pl.params;
+    const char *what = "a launch of many nets";
+    if (rc == 0 && (gmalloc((void **)&u.nets, M * RK_NT * sizeof(long long), what, err) ||
+                    gmalloc((void **)&u.hyper, M * RK_NF * f, what, err) ||
+                    gmalloc((void **)&u.layers, pl.layers * sizeof(int), what, err) ||
+                    gmalloc((void **)&u.orders, pl.orders * sizeof(uint32_t), what, err) ||
+                    gmalloc((void **)&u.params, P * f, what, err) || gmalloc((void **)&u.grads, P * f, what, err) ||
+                    gmalloc((void **)&u.m, P * f, what, err) || gmalloc((void **)&u.v, P * f, what, err) ||
+                    gmalloc((void **)&u.step_f, 2 * pl.steps * f, what, err) ||
+                    gmalloc((void **)&u.avg_a, pl.steps * sizeof(double), what, err) ||
+                    gmalloc((void **)&u.avg_sum, pl.avg * sizeof(double), what, err) ||
+                    gmalloc((void **)&u.loss, M * f, what, err) ||
+                    gmalloc((void **)&u.acc, M * sizeof(double), what, err) ||
+                    gmalloc((void **)&u.bad, M * sizeof(long long), what, err)))
+        rc = -1;
+    cudaStream_t st = lead->stream;
+    cudaError_t e = cudaSuccess;
+    if (rc == 0) {
+        e = cudaMemcpyAsync(u.nets, pl.nt, M * RK_NT * sizeof(long long), cudaMemcpyHostToDevice, st);
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(u.hyper, pl.hy, M * RK_NF * f, cudaMemcpyHostToDevice, st);
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(u.layers, pl.ly, pl.layers * sizeof(int), cudaMemcpyHostToDevice, st);
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(u.step_f, pl.sf, 2 * pl.steps * f, cudaMemcpyHostToDevice, st);
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(u.avg_a, pl.aa, pl.steps * sizeof(double), cudaMemcpyHostToDevice, st);
+        if (e != cudaSuccess)
+            rc = fail(err, "%s:%d: CUDA error %s: %s (copying the net table of %zu nets)", __FILE__, __LINE__,
+                      cudaGetErrorName(e), cudaGetErrorString(e), M);
+    }
+    if (rc == 0 && many_move(cs, M, &pl, &u, 1, err))
+        rc = -1;
+    if (rc == 0) {
+        rk_fused_epochs<<<(unsigned)M, FUSED_T, pl.smem, st>>>(
+            lead->X, lead->Y, (int)lead->spec.d, (int)lead->spec.L, u.nets, u.hyper, u.layers, u.orders, u.params,
+            u.grads, u.m, u.v, u.step_f, u.avg_a, u.avg_sum, u.loss, u.acc, u.bad);
+        if ((e = cudaGetLastError()) != cudaSuccess)
+            rc = fail(err, "CUDA error %s: %s (launching rk_fused_epochs over %zu nets, %zu bytes of shared memory "
+                      "each)", cudaGetErrorName(e), cudaGetErrorString(e), M, pl.smem);
+    }
+    long long *bads = rc == 0 ? (long long *)malloc(M * sizeof *bads) : NULL;
+    if (rc == 0 && !bads)
+        rc = fail(err, "out of memory");
+    if (rc == 0 && many_move(cs, M, &pl, &u, 0, err))
+        rc = -1;
+    if (rc == 0 && (e = cudaMemcpyAsync(bads, u.bad, M * sizeof *bads, cudaMemcpyDeviceToHost, st)) != cudaSuccess)
+        rc = fail(err, "CUDA error %s: %s (reading the bad steps of %zu nets)", cudaGetErrorName(e),
+                  cudaGetErrorString(e), M);
+    /* the kernel, the copies back and the staging buffers: all done before anything is freed */
+    e = cudaStreamSynchronize(st);
+    if (rc == 0 && e != cudaSuccess)
+        rc = fail(err, "CUDA error %s: %s (in rk_fused_epochs over %zu nets)", cudaGetErrorName(e),
+                  cudaGetErrorString(e), M);
+    for (size_t g = 0; rc == 0 && g < M; g++) {
+        bad[g] = bads[g] != 0;
+        if (bad[g] && cs[g]->seen_bad) /* as train_step would learn it from adamw */
+            *(volatile long long *)cs[g]->seen_bad = bads[g];
+    }
+    free(bads);
+    many_release(&u);
+    many_plan_free(&pl);
+    return rc;
+}
+
+/* K nets' epochs: those that can (the same device and data as the first
+ * that can, and the fused kernel takes them) in one launch, the rest each
+ * alone. Every net ends as train_epoch would leave it. */
+static int gpu_train_epochs(void *const *b, size_t K, const size_t *batch, const reel_adamw *const *opt,
+                            const long *first_step, const double *const *avg_a, int *bad, size_t *shared,
+                            reel_error *err)
+{
+    size_t n = K ? K : 1;
+    gpu_net **cs = (gpu_net **)malloc(n * sizeof *cs);
+    size_t *mb = (size_t *)malloc(n * sizeof *mb), *idx = (size_t *)malloc(n * sizeof *idx);
+    const reel_adamw **mo = (const reel_adamw **)malloc(n * sizeof *mo);
+    long *mf = (long *)malloc(n * sizeof *mf);
+    const double **ma = (const double **)malloc(n * sizeof *ma);
+    int *mbad = (int *)malloc(n * sizeof *mbad);
+    int rc = 0;
+    if (!cs || !mb || !idx || !mo || !mf || !ma || !mbad)
+        rc = fail(err, "out of memory");
+    size_t M = 0;
+    gpu_net *lead = NULL;
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        gpu_net *c = (gpu_net *)b[i];
+        if (!lead && joins(c, c, batch[i]))
+            lead = c;
+        if (lead && joins(lead, c, batch[i])) {
+            cs[M] = c;
+            mb[M] = batch[i];
+            mo[M] = opt[i];
+            mf[M] = first_step[i];
+            ma[M] = avg_a ? avg_a[i] : NULL;
+            idx[M++] = i;
+        } else {
+            int r = gpu_train_epoch(c, batch[i], opt[i], first_step[i], avg_a ? avg_a[i] : NULL, err);
+            if (r < 0)
+                rc = -1;
+            bad[i] = r > 0;
+        }
+    }
+    if (rc == 0 && M > 0) {
+        cudaError_t e = cudaSetDevice(lead->device); /* the launch's buffers live beside the nets */
+        if (e != cudaSuccess)
+            rc = fail(err, "CUDA device %d cannot be used: %s", lead->device, cudaGetErrorString(e));
+        else if (many_launch(cs, M, mb, mo, mf, ma, mbad, err))
+            rc = -1;
+    }
+    for (size_t g = 0; rc == 0 && g < M; g++)
+        bad[idx[g]] = mbad[g];
+    if (shared)
+        *shared = M;
+    free(cs);
+    free(mb);
+    free(idx);
+    free(mo);
+    free(mf);
+    free(ma);
+    free(mbad);
+    return rc;
 }
 
 /* The plugin's one entry point (util/cuda_plugin.h): the table filled by
@@ -926,5 +1281,6 @@ extern "C" __attribute__((visibility("default"))) int reel_cuda_plugin(int versi
     b->eval_loss = gpu_eval_loss;
     b->destroy = gpu_destroy;
     b->train_epoch = gpu_train_epoch;
+    b->train_epochs = gpu_train_epochs;
     return 0;
 }

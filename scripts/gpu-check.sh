@@ -42,6 +42,9 @@ cmake --build build-gpu -j "$(nproc)" >"$out/build.log" 2>&1 || {
   tail -30 "$out/build.log"
   exit 1
 }
+# the test binaries run outside ctest too: they find the plugin through
+# REEL_CUDA_PLUGIN, and a CUDA backend they cannot use fails them
+export REEL_CUDA_PLUGIN="$PWD/build-gpu/libreel_cuda.so" REEL_TEST_REQUIRE_CUDA=1
 status=0
 (cd build-gpu && ctest --output-on-failure -j 4) 2>&1 | tee "$out/ctest.log" || status=1
 ./build-gpu/tests/test_nn_devices --jobs=1 --verbose 2>&1 | grep -E "nn_devices|backends|Synthesis" | tee "$out/nn_devices.log"

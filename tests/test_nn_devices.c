@@ -5,7 +5,9 @@
  * difference is printed per backend); a device gives the same bits twice.
  * With no device backend at all the suite is reported as skipped, unless
  * REEL_TEST_REQUIRE_OPENCL is set (scripts/test.sh sets it), when that is a
- * failure: CI must run these kernels. */
+ * failure: CI must run these kernels. Likewise REEL_TEST_REQUIRE_CUDA
+ * (scripts/gpu-check.sh) makes a CUDA backend that cannot be used a
+ * failure. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,6 +45,10 @@ static int targets(target *t, int max)
         n++;
     } else {
         printf("nn_devices: no CUDA backend here (%s)\n", reel_gpu_absent_reason());
+        /* scripts/gpu-check.sh: on the GPU machine a missing plugin is a failure, not a skip */
+        if (want_cuda && getenv("REEL_TEST_REQUIRE_CUDA"))
+            cr_assert_fail("REEL_TEST_REQUIRE_CUDA is set but the CUDA backend is not usable: %s",
+                           reel_gpu_absent_reason());
     }
     int no = want_cl ? reel_opencl_count() : 0;
     if (no == 0)
@@ -584,8 +590,12 @@ static void many_nets(const reel_nn_backend *dev)
     many_train(dev, mn, data.X, data.Y, 0, alone, NULL);
     many_train(&reel_nn_cpu_backend, mn, data.X, data.Y, 1, cpu, NULL);
     printf("nn_devices [%s] many nets: %zu of %d shared one launch per epoch\n", cur_label, shared, MANY);
-    if (dev->train_epochs) /* all but net 6, whose batch is past the fused kernel's rows */
-        cr_expect_eq(shared, MANY - 1, "%s: %zu nets shared the launch", cur_label, shared);
+    /* All but net 6, whose batch is past the fused kernel's rows, and net 3
+     * (box at batch 256: 675 KiB of work-group memory) only where the
+     * device has that much (PoCL does; a GPU's 48 to 227 KiB do not). */
+    if (dev->train_epochs)
+        cr_expect(shared == MANY - 1 || (strcmp(dev->name, "opencl") != 0 && shared == MANY - 2),
+                  "%s: %zu nets shared the launch", cur_label, shared);
     for (int k = 0; k < MANY; k++) {
         size_t np = mn[k].s.spec.n_params;
         char what[96];
@@ -668,7 +678,7 @@ static void loop_many(const reel_nn_backend *be, size_t *shared)
             cp[k] = &ctx[k];
         }
         if (together) {
-            cr_assert_eq(reel_nn_train_many(nets, op, cp, r, K, shared, &err), 0, "%s", err.msg);
+            cr_assert_eq(reel_nn_train_many(nets, op, cp, NULL, r, K, shared, &err), 0, "%s", err.msg);
         } else {
             for (int k = 0; k < K; k++)
                 cr_assert_eq(reel_nn_train(&nets[k], &o[k], &ctx[k], &r[k], &err), 0, "%s", err.msg);

@@ -68,7 +68,11 @@ char *reel_compare_models(const reel_data *data, const char *models, const char 
     reel_error err = {{0}};
     task t;
     cJSON *doc = NULL, *params = NULL;
-    char *list = NULL;
+    char *list = NULL, **names = NULL;
+    const cJSON **pp = NULL;
+    reel_run *runs = NULL;
+    int *done = NULL;
+    size_t n = 0;
     if (task_begin(&t, data, options_json, &err) || !(params = api_parse_object(params_json, "params", &err)))
         goto done;
     if (models) {
@@ -95,19 +99,41 @@ char *reel_compare_models(const reel_data *data, const char *models, const char 
     cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&t.p));
     cJSON *arr = cJSON_AddArrayToObject(doc, "models");
     reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &t.log, NULL, t.o.decision, NULL};
-    for (char *m = list; m < list + total; m += strlen(m) + 1) {
-        if (!*m) /* between two commas */
-            continue;
-        reel_run run;
-        if (reel_run_model(&run, &t.p, m, cJSON_GetObjectItemCaseSensitive(params, m), &ro, &err)) {
-            cJSON_Delete(doc);
-            doc = NULL;
-            goto done;
-        }
-        cJSON_AddItemToArray(arr, reel_run_to_json(&run, t.p.ds.labels));
-        reel_run_free(&run);
+    size_t k = total + 1;
+    names = calloc(k, sizeof *names);
+    pp = calloc(k, sizeof *pp);
+    runs = calloc(k, sizeof *runs);
+    done = calloc(k, sizeof *done);
+    if (!names || !pp || !runs || !done) {
+        reel_fail(&err, "out of memory");
+        goto fail;
     }
+    for (char *m = list; m < list + total; m += strlen(m) + 1)
+        if (*m) { /* not between two commas */
+            names[n] = m;
+            pp[n++] = cJSON_GetObjectItemCaseSensitive(params, m);
+        }
+    /* the nets that train together on a device first, as the CLI's compare */
+    if (reel_run_nets_first(&t.p, names, pp, n, &ro, runs, done, &err))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (!done[i] && reel_run_model(&runs[i], &t.p, names[i], pp[i], &ro, &err))
+            goto fail;
+        done[i] = 1;
+        cJSON_AddItemToArray(arr, reel_run_to_json(&runs[i], t.p.ds.labels));
+    }
+    goto done;
+fail:
+    cJSON_Delete(doc);
+    doc = NULL;
 done:
+    for (size_t i = 0; runs && i < n; i++)
+        if (done[i])
+            reel_run_free(&runs[i]);
+    free(names);
+    free(pp);
+    free(runs);
+    free(done);
     free(list);
     cJSON_Delete(params);
     return task_end(&t, doc, &err);

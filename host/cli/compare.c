@@ -276,10 +276,31 @@ static void results_free(compare_results *r)
 static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON *params, reel_run_opts ro,
                     const char *ck_dir, int quiet, compare_results *r, reel_error *err)
 {
+    reel_run *runs_t = calloc(n_models ? n_models : 1, sizeof *runs_t);
+    int *together = calloc(n_models ? n_models : 1, sizeof *together);
+    if (!runs_t || !together) {
+        free(runs_t);
+        free(together);
+        reel_fail(err, "out of memory");
+        return REEL_EXIT_RUNTIME;
+    }
+    /* the nets that train together on the device first (not with
+     * --checkpoint: one file per net); when that fails, one at a time */
+    const cJSON *pp[64];
+    for (size_t i = 0; i < n_models; i++)
+        pp[i] = cJSON_GetObjectItemCaseSensitive(params, names[i]);
+    reel_run_opts rt = ro;
+    rt.checkpoint = ck_dir;
+    reel_error e;
+    if (reel_run_nets_first(p, names, pp, n_models, &rt, runs_t, together, &e))
+        fprintf(stderr, "reel compare: training the nets together failed (%s); training them one at a time\n",
+                e.msg);
+    int rc = REEL_EXIT_OK;
     for (size_t i = 0; i < n_models; i++) {
         if (reel_interrupted()) {
             fprintf(stderr, "reel compare: interrupted after %zu of %zu models; nothing written\n", i, n_models);
-            return REEL_EXIT_INTERRUPTED;
+            rc = REEL_EXIT_INTERRUPTED;
+            break;
         }
         if (!quiet)
             fprintf(stderr, "reel: [%zu/%zu] %s ...\n", i + 1, n_models, names[i]);
@@ -292,7 +313,13 @@ static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON
             ck = reel_path_join(ck_dir, file);
         }
         ro.checkpoint = ck;
-        int bad = reel_run_model(&r->runs[r->done], p, names[i], mp, &ro, err);
+        int bad = 0;
+        if (together[i]) {
+            r->runs[r->done] = runs_t[i];
+            together[i] = 0;
+        } else {
+            bad = reel_run_model(&r->runs[r->done], p, names[i], mp, &ro, err);
+        }
         free(ck);
         if (bad) {
             fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err->msg);
@@ -300,12 +327,21 @@ static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON
             r->failed_msg[r->n_failed++] = strdup(err->msg);
             continue;
         }
+        const reel_run *done = &r->runs[r->done];
+        char shared[48] = "";
+        if (done->shared)
+            snprintf(shared, sizeof shared, " (%zu nets per launch)", done->shared);
         if (!quiet)
-            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s\n", i + 1, n_models, names[i],
-                    r->runs[r->done].metrics.samples_f1, r->runs[r->done].fit_seconds);
+            fprintf(stderr, "reel: [%zu/%zu] %s: samples-F1 %.4f, fit %.3f s%s\n", i + 1, n_models, names[i],
+                    done->metrics.samples_f1, done->fit_seconds, shared);
         r->done++;
     }
-    return REEL_EXIT_OK;
+    for (size_t i = 0; i < n_models; i++)
+        if (together[i])
+            reel_run_free(&runs_t[i]);
+    free(runs_t);
+    free(together);
+    return rc;
 }
 
 /* The JSON document: dataset, models, and the failed ones. */

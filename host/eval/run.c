@@ -84,6 +84,27 @@ static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts 
     return 0;
 }
 
+/* After the fit: test predictions, the decision rule, the metrics. */
+static int run_finish(reel_run *r, reel_prepared *p, const reel_run_opts *o, reel_error *err)
+{
+    size_t n = p->test.n, L = p->L;
+    r->P = malloc((n ? n : 1) * L * sizeof *r->P);
+    r->pred = malloc((n ? n : 1) * L);
+    if (!r->P || !r->pred)
+        return reel_fail(err, "out of memory for %zu test predictions", n);
+    r->model.progress = o->log; /* for this call's predicts only: the log may not outlive it */
+    int bad = reel_predict_score(&r->model, reel_part_X(&p->test, &r->model), p->test.Y, n, r->P, r->pred,
+                                 &r->untuned, &r->predict_seconds, err) ||
+              choose_rule(r, p, o, err);
+    r->model.progress = NULL;
+    if (bad)
+        return -1;
+    reel_decision_apply(&r->model.rule, r->P, n, r->pred);
+    if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L))
+        return reel_fail(err, "out of memory computing metrics");
+    return 0;
+}
+
 int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
                    const reel_run_opts *o, reel_error *err)
 {
@@ -99,29 +120,90 @@ int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON 
     if (reel_model_fit(&r->model, &ctx, err))
         goto fail;
     r->fit_seconds = reel_now() - t0;
-    size_t n = p->test.n, L = p->L;
-    r->P = malloc((n ? n : 1) * L * sizeof *r->P);
-    r->pred = malloc((n ? n : 1) * L);
-    if (!r->P || !r->pred) {
-        reel_fail(err, "out of memory for %zu test predictions", n);
+    if (run_finish(r, p, o, err))
         goto fail;
-    }
-    r->model.progress = o->log; /* for this call's predicts only: the log may not outlive it */
-    int bad = reel_predict_score(&r->model, reel_part_X(&p->test, &r->model), p->test.Y, n, r->P, r->pred,
-                                 &r->untuned, &r->predict_seconds, err) ||
-              choose_rule(r, p, o, err);
-    r->model.progress = NULL;
-    if (bad)
-        goto fail;
-    reel_decision_apply(&r->model.rule, r->P, n, r->pred);
-    if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L)) {
-        reel_fail(err, "out of memory computing metrics");
-        goto fail;
-    }
     return 0;
 fail:
     reel_run_free(r);
     return -1;
+}
+
+int reel_run_models_together(reel_run *runs, reel_prepared *p, char *const *names, const cJSON *const *user_params,
+                             size_t n, const reel_run_opts *o, reel_error *err)
+{
+    memset(runs, 0, n * sizeof *runs);
+    size_t made = 0, k = n ? n : 1;
+    reel_model **ms = calloc(k, sizeof *ms);
+    reel_fit_ctx *cs = calloc(k, sizeof *cs);
+    const reel_fit_ctx **cp = calloc(k, sizeof *cp);
+    size_t *shared = calloc(k, sizeof *shared);
+    int rc = 0;
+    if (!ms || !cs || !cp || !shared)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (reel_model_init(&runs[i].model, names[i], user_params[i], err)) {
+            rc = -1;
+            break;
+        }
+        made = i + 1;
+        if (runs[i].model.kind->standardize && reel_prepared_standardize(p, err))
+            rc = -1;
+        ms[i] = &runs[i].model;
+        cs[i] = reel_fit_ctx_for(p, &runs[i].model, &p->train, &p->valid, o);
+        cp[i] = &cs[i];
+    }
+    double t0 = reel_now();
+    if (rc == 0 && reel_model_fit_many(ms, cp, n, shared, err))
+        rc = -1;
+    double share = (reel_now() - t0) / (double)k;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        runs[i].fit_seconds = share;
+        runs[i].shared = shared[i];
+        if (run_finish(&runs[i], p, o, err))
+            rc = -1;
+    }
+    if (rc)
+        for (size_t i = 0; i < made; i++)
+            reel_run_free(&runs[i]);
+    free(ms);
+    free(cs);
+    free(cp);
+    free(shared);
+    return rc;
+}
+
+int reel_run_nets_first(reel_prepared *p, char *const *names, const cJSON *const *user_params, size_t n,
+                        const reel_run_opts *o, reel_run *runs, int *done, reel_error *err)
+{
+    memset(done, 0, n * sizeof *done);
+    size_t m = 0, k = n ? n : 1;
+    char **pick = calloc(k, sizeof *pick);
+    const cJSON **pp = calloc(k, sizeof *pp);
+    size_t *at = calloc(k, sizeof *at);
+    reel_run *r = calloc(k, sizeof *r);
+    int rc = 0;
+    if (!pick || !pp || !at || !r)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n && !o->checkpoint; i++)
+        if (reel_model_fits_together(names[i], o->device)) {
+            pick[m] = names[i];
+            pp[m] = user_params[i];
+            at[m++] = i;
+        }
+    if (rc == 0 && m >= 2) {
+        reel_log_msg(o->log, REEL_LOG_INFO, "%zu nets train together on --device %s, in one launch per epoch", m,
+                     o->device);
+        rc = reel_run_models_together(r, p, pick, pp, m, o, err);
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            runs[at[j]] = r[j];
+            done[at[j]] = 1;
+        }
+    }
+    free(pick);
+    free(pp);
+    free(at);
+    free(r);
+    return rc;
 }
 
 const char *reel_run_device(const reel_run *r) { return r->device ? r->device : reel_model_device(&r->model); }
@@ -149,6 +231,7 @@ cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
     cJSON_AddItemToObject(j, "metrics_untuned", reel_metrics_to_json(&r->untuned, labels));
     cJSON_AddNumberToObject(j, "fit_seconds", r->fit_seconds);
     cJSON_AddNumberToObject(j, "predict_seconds", r->predict_seconds);
+    cJSON_AddNumberToObject(j, "nets_per_launch", (double)r->shared);
     return j;
 }
 

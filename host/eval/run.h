@@ -30,10 +30,24 @@ typedef struct {
      * state: where it ran and its history come with it. */
     char *device;
     reel_history history;
+    size_t shared; /* nets: how many trained in its launch (reel_run_models_together; 0: alone) */
 } reel_run;
 
 int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
                    const reel_run_opts *o, reel_error *err);
+/* Models of one kind fitted together (reel_model_fit_many: the nets on a
+ * device in one launch per epoch), then each scored as reel_run_model
+ * does; each fit_seconds is its share of the fit's wall time. The first
+ * failure fails them all (runs are then empty). */
+int reel_run_models_together(reel_run *runs, reel_prepared *p, char *const *names, const cJSON *const *user_params,
+                             size_t n, const reel_run_opts *o, reel_error *err);
+/* compare's nets: the models of names[0..n) that train together on
+ * o->device (reel_model_fits_together; none with a checkpoint), when two
+ * or more do, fitted and scored together into runs[i], done[i] = 1 (the
+ * others: done[i] = 0, for the caller to run one by one). -1 when the joint
+ * fit failed (then none is done). */
+int reel_run_nets_first(reel_prepared *p, char *const *names, const cJSON *const *user_params, size_t n,
+                        const reel_run_opts *o, reel_run *runs, int *done, reel_error *err);
 void reel_run_free(reel_run *r);
 
 /* Where the run's model trained, and its per-epoch history (NULL: none). */
@@ -63,7 +77,7 @@ const float *reel_part_X(const reel_part *part, const reel_model *m);
 int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, size_t n, float *P, uint8_t *pred,
                        reel_metrics *met, double *seconds, reel_error *err);
 
-/* {"name", "params", "device", "metrics", "fit_seconds", "predict_seconds"} */
+/* {"name", "params", "device", "metrics", ..., "fit_seconds", "predict_seconds", "nets_per_launch"} */
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels);
 
 /* {"path", "rows", "train", "valid", "test", "dropped_unlabeled", "features", "labels"} */

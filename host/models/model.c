@@ -150,6 +150,58 @@ int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)
     return m->state ? 0 : -1;
 }
 
+int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, size_t K, size_t *shared,
+                        reel_error *err)
+{
+    if (shared)
+        memset(shared, 0, K * sizeof *shared);
+    if (K == 0)
+        return 0;
+    const reel_model_kind *kind = m[0]->kind;
+    for (size_t i = 0; i < K; i++)
+        if (m[i]->kind != kind)
+            return reel_fail(err, "models fitted together must be of one kind (%s, not %s)", kind->name,
+                             m[i]->kind->name);
+    if (!kind->fit_many) {
+        for (size_t i = 0; i < K; i++)
+            if (reel_model_fit(m[i], ctx[i], err))
+                return -1;
+        return 0;
+    }
+    const cJSON **params = malloc(K * sizeof *params);
+    void **states = calloc(K, sizeof *states);
+    int rc = 0;
+    if (!params || !states)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        if (m[i]->state) {
+            kind->free(m[i]->state);
+            m[i]->state = NULL;
+        }
+        m[i]->d = ctx[i]->d;
+        m[i]->L = ctx[i]->L;
+        params[i] = m[i]->params;
+        if (set_thresholds(m[i], err))
+            rc = -1;
+    }
+    if (rc == 0 && kind->fit_many(params, ctx, K, states, shared, err))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < K; i++)
+        m[i]->state = states[i];
+    free(params);
+    free(states);
+    return rc;
+}
+
+int reel_model_fits_together(const char *name, const char *device)
+{
+    const char *alone = getenv("REEL_NETS_ALONE"); /* for comparisons: one at a time */
+    if (alone && *alone && strcmp(alone, "0") != 0)
+        return 0;
+    const reel_model_kind *kind = reel_model_def_kind(name);
+    return kind && kind->fit_many && kind->fits_together && kind->fits_together(device);
+}
+
 /* Rows per call when a predict may report progress: row-independent CPU
  * kinds only, so the chunks change no bit (a device's kernels may depend
  * on the batch's shape). */

@@ -61,6 +61,16 @@ typedef struct reel_model_kind {
     int (*check)(const cJSON *params, reel_error *err);
     /* Trains and returns the model's state, or NULL with err set. */
     void *(*fit)(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err);
+    /* Optional (NULL: fit one by one): K fits of this kind at once, each
+     * state (states[i]) as fit would return it, the same bits. The nets on a
+     * device train in one launch per epoch; shared[i] (when not NULL) is
+     * how many fits trained in fit i's launch (0: it trained alone). The
+     * first failure fails them all. */
+    int (*fit_many)(const cJSON *const *params, const reel_fit_ctx *const *ctx, size_t K, void **states,
+                    size_t *shared, reel_error *err);
+    /* Optional: whether fit_many trains together on this --device (NULL or
+     * 0: run fits side by side on threads instead). */
+    int (*fits_together)(const char *device);
     /* P (n x L) = probability of each label. */
     int (*predict_proba)(const void *state, const float *X, size_t n, float *P, reel_error *err);
     /* State to named tensors (+ extra metadata keys in meta). */
@@ -110,6 +120,13 @@ const reel_model_kind *reel_model_def_kind(const char *name);
 /* Resolves params for model `name` (user may be NULL). */
 int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, reel_error *err);
 int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err);
+/* K models of one kind fitted at once (reel_model_kind.fit_many; without
+ * it, one by one); shared as there (may be NULL). */
+int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, size_t K, size_t *shared,
+                        reel_error *err);
+/* Whether fits of model `name` on `device` train together (fits_together),
+ * unless REEL_NETS_ALONE=1 (for comparisons) says one at a time. */
+int reel_model_fits_together(const char *name, const char *device);
 int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err);
 const char *reel_model_device(const reel_model *m);
 void reel_model_free(reel_model *m);

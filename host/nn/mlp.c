@@ -12,8 +12,8 @@
  * state_dict stays torch's).
  *
  * "ensemble": K > 1 trains K nets of the same layers together (nn/train.h's
- * reel_nn_train_many: one launch per epoch on OpenCL), member k from its own
- * seed (reel_mlp_member_seed), and predicts the mean of their
+ * reel_nn_train_many: one launch per epoch on a device), member k from its
+ * own seed (reel_mlp_member_seed), and predicts the mean of their
  * probabilities. Member 0 is saved under the names above, member k >= 1 as
  * "ensemble.<k>.<i>.weight" and ".bias"; the history and the epochs
  * reported are member 0's. */
@@ -73,6 +73,29 @@ static void member_name(char *buf, size_t n, size_t k, int m, const char *what)
         snprintf(buf, n, "ensemble.%zu.%d.%s", k, m, what);
 }
 
+/* The nets a state trains: one per member, each with its own seed and, past
+ * member 0, its own name (NAME.k) and no history file (member 0's is the
+ * model's). ctxs[k] and names[k] are filled from ctx. */
+typedef struct {
+    reel_nn_train_opts o;
+    reel_fit_ctx ctx;
+    char name[128];
+} mlp_member;
+
+static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, size_t k,
+                         mlp_member *m, reel_nn_net *net)
+{
+    m->o = *o;
+    m->o.seed = reel_mlp_member_seed(o->seed, (long)k);
+    m->ctx = *ctx;
+    if (k > 0) {
+        snprintf(m->name, sizeof m->name, "%s.%zu", ctx->name ? ctx->name : "mlp", k);
+        m->ctx.name = m->name;
+        m->ctx.out_dir = NULL;
+    }
+    *net = (reel_nn_net){s->be, s->b[k], &s->spec};
+}
+
 /* Without a threshold param: see nn/mlp_params.c. (A params miss here is
  * reported by the fit that follows.) */
 static float mlp_default_threshold(const cJSON *params, size_t L)
@@ -111,64 +134,11 @@ static float *alloc_rows(size_t n, size_t d)
     return malloc((count ? count : 1) * sizeof(float));
 }
 
-static int train_one(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
+/* A state ready to train: the layers, the backend, the initial parameters
+ * and the input transform, fitted on ctx's training rows. */
+static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_mlp_params *mp, reel_error *err)
 {
-    reel_nn_net net = {s->be, s->b[0], &s->spec};
-    return reel_nn_train(&net, o, ctx, &s->train, err);
-}
-
-/* The members trained together; member k >= 1 is named NAME.<k> in the
- * log and writes no history file (member 0's is the model's). */
-static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
-{
-    size_t K = s->K;
-    reel_nn_net *nets = calloc(K, sizeof *nets);
-    reel_nn_train_opts *opts = calloc(K, sizeof *opts);
-    const reel_nn_train_opts **op = calloc(K, sizeof *op);
-    reel_fit_ctx *ctxs = calloc(K, sizeof *ctxs);
-    const reel_fit_ctx **cp = calloc(K, sizeof *cp);
-    reel_nn_train_result *res = calloc(K, sizeof *res);
-    char (*names)[128] = calloc(K, sizeof *names);
-    int rc = 0;
-    if (!nets || !opts || !op || !ctxs || !cp || !res || !names)
-        rc = reel_fail(err, "out of memory");
-    const char *name = ctx->name ? ctx->name : "mlp";
-    for (size_t k = 0; rc == 0 && k < K; k++) {
-        nets[k] = (reel_nn_net){s->be, s->b[k], &s->spec};
-        opts[k] = *o;
-        opts[k].seed = reel_mlp_member_seed(o->seed, (long)k);
-        op[k] = &opts[k];
-        ctxs[k] = *ctx;
-        if (k > 0) {
-            snprintf(names[k], sizeof names[k], "%s.%zu", name, k);
-            ctxs[k].name = names[k];
-            ctxs[k].out_dir = NULL;
-        }
-        cp[k] = &ctxs[k];
-    }
-    if (rc == 0)
-        rc = reel_nn_train_many(nets, op, cp, res, K, NULL, err);
-    if (res) {
-        s->train = res[0];
-        memset(&res[0], 0, sizeof res[0]);
-        for (size_t k = 1; k < K; k++)
-            reel_history_free(&res[k].history);
-    }
-    free(nets);
-    free(opts);
-    free(op);
-    free(ctxs);
-    free(cp);
-    free(res);
-    free(names);
-    return rc;
-}
-
-static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
-{
-    float *Xt = NULL, *Xvt = NULL;
-    reel_mlp_params mp;
-    if (reel_mlp_params_get(params, ctx->L, ctx->seed, &mp, err))
+    if (reel_mlp_params_get(params, ctx->L, ctx->seed, mp, err))
         return NULL;
     mlp_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -180,7 +150,7 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
                                         sizeof s->device, err)))
         goto fail;
-    if (alloc_members(s, (size_t)mp.ensemble, err))
+    if (alloc_members(s, (size_t)mp->ensemble, err))
         goto fail;
     if (s->K > 1 && ctx->checkpoint) {
         reel_fail(err, "%s: --checkpoint keeps one net's training state; this model is an ensemble of %zu (set "
@@ -189,8 +159,65 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
-    if (reel_nn_input_fit(&s->input, mp.input, ctx->X, ctx->n, ctx->d, err))
+    if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))
         goto fail;
+    size_t np = s->spec.n_params;
+    for (size_t k = 0; k < s->K; k++) {
+        reel_nn_init_params(&s->spec, reel_mlp_member_seed(mp->train.seed, (long)k), s->params + k * np);
+        if (!(s->b[k] = s->be->create(&s->spec, ctx->threads, err)) ||
+            s->be->set_params(s->b[k], s->params + k * np, err))
+            goto fail;
+    }
+    return s;
+fail:
+    mlp_free(s);
+    return NULL;
+}
+
+/* A plain net alone (reel_nn_train); an ensemble's members together. */
+static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
+{
+    if (s->K == 1) {
+        reel_nn_net net = {s->be, s->b[0], &s->spec};
+        return reel_nn_train(&net, o, ctx, &s->train, err);
+    }
+    size_t K = s->K;
+    mlp_member *m = calloc(K, sizeof *m);
+    reel_nn_net *nets = calloc(K, sizeof *nets);
+    const reel_nn_train_opts **op = calloc(K, sizeof *op);
+    const reel_fit_ctx **cp = calloc(K, sizeof *cp);
+    reel_nn_train_result *res = calloc(K, sizeof *res);
+    int rc = 0;
+    if (!m || !nets || !op || !cp || !res)
+        rc = reel_fail(err, "out of memory");
+    for (size_t k = 0; rc == 0 && k < K; k++) {
+        member_setup(s, o, ctx, k, &m[k], &nets[k]);
+        op[k] = &m[k].o;
+        cp[k] = &m[k].ctx;
+    }
+    if (rc == 0)
+        rc = reel_nn_train_many(nets, op, cp, NULL, res, K, NULL, err);
+    if (res) {
+        s->train = res[0];
+        memset(&res[0], 0, sizeof res[0]);
+        for (size_t k = 1; k < K; k++)
+            reel_history_free(&res[k].history);
+    }
+    free(m);
+    free(nets);
+    free(op);
+    free(cp);
+    free(res);
+    return rc;
+}
+
+static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    float *Xt = NULL, *Xvt = NULL;
+    reel_mlp_params mp;
+    mlp_state *s = mlp_begin(params, ctx, &mp, err);
+    if (!s)
+        return NULL;
     reel_fit_ctx tctx = *ctx;
     Xt = alloc_rows(ctx->n, ctx->d);
     Xvt = alloc_rows(ctx->nv, ctx->d);
@@ -202,13 +229,6 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
     tctx.X = Xt;
     tctx.Xv = Xvt;
-    size_t np = s->spec.n_params;
-    for (size_t k = 0; k < s->K; k++) {
-        reel_nn_init_params(&s->spec, reel_mlp_member_seed(mp.train.seed, (long)k), s->params + k * np);
-        if (!(s->b[k] = s->be->create(&s->spec, ctx->threads, err)) ||
-            s->be->set_params(s->b[k], s->params + k * np, err))
-            goto fail;
-    }
     reel_nn_train_opts o = mp.train;
     o.checkpoint = ctx->checkpoint;
     cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
@@ -220,9 +240,9 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         goto fail;
     }
     o.run = run;
-    int bad = s->K == 1 ? train_one(s, &o, &tctx, err) : train_members(s, &o, &tctx, err);
+    int bad = train_members(s, &o, &tctx, err);
     for (size_t k = 0; !bad && k < s->K; k++)
-        bad = s->be->get_params(s->b[k], s->params + k * np, err);
+        bad = s->be->get_params(s->b[k], s->params + k * s->spec.n_params, err);
     cJSON_Delete(run);
     if (bad)
         goto fail;
@@ -234,6 +254,181 @@ fail:
     free(Xvt);
     mlp_free(s);
     return NULL;
+}
+
+/* fit_many: nets that see the same rows through the same transform (the
+ * trials of a search on one fold) share one transformed copy of them, and
+ * the copies of every fold lie one after another in one block, so a device
+ * holds the data once and trains every net in one launch per epoch
+ * (nn/train.h, reel_nn_train_many). Nets of another input width (feature
+ * subsets) go in a block, and a launch, of their own. */
+typedef struct {
+    const reel_fit_ctx *ctx; /* the first fit on these rows */
+    reel_nn_input_mode mode;
+    size_t row0;       /* where the rows start in their block */
+    float *Xt, *Xvt;   /* transformed training and validation rows */
+    size_t block;      /* the block (input width) it lies in */
+} mlp_rows;
+
+static int same_rows(const reel_fit_ctx *a, const reel_fit_ctx *b)
+{
+    return a->X == b->X && a->Y == b->Y && a->n == b->n && a->d == b->d && a->L == b->L && a->Xv == b->Xv &&
+           a->nv == b->nv;
+}
+
+typedef struct {
+    size_t d, L, n;
+    float *X;
+    uint8_t *Y;
+} mlp_block;
+
+static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *ctx, size_t K, void **states,
+                        size_t *shared, reel_error *err)
+{
+    size_t n = K ? K : 1, n_rows = 0, n_blocks = 0;
+    mlp_state **s = calloc(n, sizeof *s);
+    reel_mlp_params *mp = calloc(n, sizeof *mp);
+    size_t *at = calloc(n, sizeof *at); /* each fit's rows */
+    mlp_rows *rows = calloc(n, sizeof *rows);
+    mlp_block *blocks = calloc(n, sizeof *blocks);
+    reel_fit_ctx *tctx = calloc(n, sizeof *tctx);
+    int rc = 0;
+    if (!s || !mp || !at || !rows || !blocks || !tctx)
+        rc = reel_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        if (!(s[i] = mlp_begin(params[i], ctx[i], &mp[i], err))) {
+            rc = -1;
+            break;
+        }
+        if (ctx[i]->checkpoint)
+            rc = reel_fail(err, "%s: nets trained together keep no checkpoint", ctx[i]->name ? ctx[i]->name : "mlp");
+        if (i && s[i]->be != s[0]->be)
+            rc = reel_fail(err, "nets trained together must share one device (%s, not %s)", s[0]->device,
+                           s[i]->device);
+        size_t r = 0;
+        while (r < n_rows && !(same_rows(rows[r].ctx, ctx[i]) && rows[r].mode == mp[i].input))
+            r++;
+        at[i] = r;
+        if (r < n_rows)
+            continue;
+        rows[n_rows] = (mlp_rows){.ctx = ctx[i], .mode = mp[i].input};
+        size_t bk = 0;
+        while (bk < n_blocks && !(blocks[bk].d == ctx[i]->d && blocks[bk].L == ctx[i]->L))
+            bk++;
+        if (bk == n_blocks)
+            blocks[n_blocks++] = (mlp_block){.d = ctx[i]->d, .L = ctx[i]->L};
+        rows[n_rows].block = bk;
+        rows[n_rows].row0 = blocks[bk].n;
+        blocks[bk].n += ctx[i]->n;
+        /* the transform this net fitted is every net's on these rows */
+        mlp_rows *w = &rows[n_rows++];
+        if (!(w->Xvt = alloc_rows(ctx[i]->nv, ctx[i]->d)))
+            rc = reel_fail(err, "out of memory for the nets' input");
+        else
+            reel_nn_input_apply(&s[i]->input, ctx[i]->Xv, ctx[i]->nv, w->Xvt);
+    }
+    /* Each block: its rows' transformed training rows one after another. */
+    for (size_t bk = 0; rc == 0 && bk < n_blocks; bk++) {
+        mlp_block *B = &blocks[bk];
+        B->X = alloc_rows(B->n, B->d);
+        B->Y = malloc((B->n ? B->n : 1) * B->L);
+        if (!B->X || !B->Y)
+            rc = reel_fail(err, "out of memory for the nets' input (%zu rows)", B->n);
+    }
+    for (size_t i = 0; rc == 0 && i < K; i++) {
+        mlp_rows *w = &rows[at[i]];
+        if (w->ctx != ctx[i] || w->Xt)
+            continue;
+        mlp_block *B = &blocks[w->block];
+        w->Xt = B->X + w->row0 * B->d;
+        reel_nn_input_apply(&s[i]->input, ctx[i]->X, ctx[i]->n, w->Xt);
+        memcpy(B->Y + w->row0 * B->L, ctx[i]->Y, ctx[i]->n * B->L);
+    }
+    /* One reel_nn_train_many per block, over every member of every fit. */
+    size_t members = 0;
+    for (size_t i = 0; rc == 0 && i < K; i++)
+        members += s[i]->K;
+    size_t nm = members ? members : 1;
+    reel_nn_net *nets = calloc(nm, sizeof *nets);
+    reel_nn_rows *place = calloc(nm, sizeof *place);
+    const reel_nn_train_opts **op = calloc(nm, sizeof *op);
+    const reel_fit_ctx **cp = calloc(nm, sizeof *cp);
+    reel_nn_train_result *res = calloc(nm, sizeof *res);
+    size_t *who = calloc(nm, sizeof *who), *which = calloc(nm, sizeof *which);
+    mlp_member *mem = calloc(nm, sizeof *mem);
+    if (rc == 0 && (!nets || !place || !op || !cp || !res || !who || !which || !mem))
+        rc = reel_fail(err, "out of memory");
+    for (size_t bk = 0; rc == 0 && bk < n_blocks; bk++) {
+        size_t m = 0;
+        for (size_t i = 0; i < K; i++) {
+            const mlp_rows *w = &rows[at[i]];
+            if (w->block != bk)
+                continue;
+            tctx[i] = *ctx[i];
+            tctx[i].X = w->Xt;
+            tctx[i].Xv = w->Xvt;
+            for (size_t k = 0; k < s[i]->K; k++, m++) {
+                member_setup(s[i], &mp[i].train, &tctx[i], k, &mem[m], &nets[m]);
+                place[m] = (reel_nn_rows){blocks[bk].X, blocks[bk].Y, blocks[bk].n, w->row0};
+                op[m] = &mem[m].o;
+                cp[m] = &mem[m].ctx;
+                who[m] = i;
+                which[m] = k;
+            }
+        }
+        size_t together = 0;
+        rc = reel_nn_train_many(nets, op, cp, place, res, m, &together, err);
+        for (size_t j = 0; j < m; j++) {
+            size_t i = who[j], k = which[j];
+            if (k == 0) {
+                s[i]->train = res[j];
+                memset(&res[j], 0, sizeof res[j]);
+            } else {
+                reel_history_free(&res[j].history);
+            }
+            if (shared)
+                shared[i] = together;
+            if (rc == 0 && s[i]->be->get_params(s[i]->b[k], s[i]->params + k * s[i]->spec.n_params, err))
+                rc = -1;
+        }
+    }
+    free(which);
+    free(mem);
+    for (size_t bk = 0; bk < n_blocks; bk++) {
+        free(blocks[bk].X);
+        free(blocks[bk].Y);
+    }
+    for (size_t r = 0; r < n_rows; r++)
+        free(rows[r].Xvt);
+    for (size_t i = 0; s && i < K; i++) {
+        if (rc)
+            mlp_free(s[i]);
+        else
+            states[i] = s[i];
+    }
+    free(nets);
+    free(place);
+    free(op);
+    free(cp);
+    free(res);
+    free(who);
+    free(s);
+    free(mp);
+    free(at);
+    free(rows);
+    free(blocks);
+    free(tctx);
+    return rc;
+}
+
+/* Nets train together on a device (CUDA, OpenCL), not on the CPU backend,
+ * whose trials run in parallel threads instead. */
+static int mlp_fits_together(const char *device)
+{
+    char label[300];
+    reel_error e;
+    const reel_nn_backend *be = reel_nn_device_open(device, "mlp", NULL, label, sizeof label, &e);
+    return be && be != &reel_nn_cpu_backend;
 }
 
 /* P holds member 0's probabilities: makes it the members' mean (summed in
@@ -378,6 +573,8 @@ const reel_model_kind reel_kind_mlp = {
     .onnx = 1,
     .check = mlp_check,
     .fit = mlp_fit,
+    .fit_many = mlp_fit_many,
+    .fits_together = mlp_fits_together,
     .predict_proba = mlp_predict,
     .save = mlp_save,
     .load = mlp_load,

@@ -206,8 +206,10 @@ typedef struct {
     double t_start;
     long first_epoch;
     double *avg_a; /* an epoch's averaging schedule, handed over whole */
-    reel_adamw opt;  /* AdamW's settings for the current epoch (its learning rate) */
     float *Y_shared; /* labels as floats, made by the caller for several nets (not freed here) */
+    reel_adamw opt;  /* AdamW's settings for the current epoch (its learning rate) */
+    const float *X_all; /* with Y_shared: a block of n_all rows shared by several nets, this net's */
+    size_t n_all, row0; /* training rows being [row0, row0 + ctx->n) of it (NULL: ctx->X alone) */
 } loop;
 
 static int save_checkpoint(loop *lp, reel_error *err)
@@ -488,7 +490,7 @@ static int shuffle(loop *lp, reel_error *err)
         lp->idx[i] = i;
     reel_rng_shuffle(&lp->at.rng, lp->idx, n);
     for (size_t i = 0; i < n; i++)
-        lp->order[i] = (uint32_t)lp->idx[i];
+        lp->order[i] = (uint32_t)(lp->row0 + lp->idx[i]);
     return lp->net->be->set_order(lp->net->b, lp->order, n, err);
 }
 
@@ -689,7 +691,8 @@ static int loop_open(loop *lp, reel_error *err)
     }
     if (oom)
         return reel_fail(err, "%s: out of memory for training", lp->name);
-    if (net->be->set_data(net->b, ctx->X, lp->Y, n, err))
+    if (lp->X_all ? net->be->set_data(net->b, lp->X_all, lp->Y, lp->n_all, err)
+                  : net->be->set_data(net->b, ctx->X, lp->Y, n, err))
         return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
@@ -706,7 +709,7 @@ static int loop_open(loop *lp, reel_error *err)
     lp->res->best_val_loss = INFINITY;
     reel_rng_seed_stream(&lp->at.rng, o->seed, 1);
     if (o->checkpoint) {
-        if (!(lp->run = run_identity(o, ctx, lp->Y, lp->Yv)))
+        if (!(lp->run = run_identity(o, ctx, lp->Y + lp->row0 * L, lp->Yv)))
             return reel_fail(err, "%s: out of memory", lp->name);
         if (resume(lp, err))
             return -1;
@@ -792,19 +795,63 @@ int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const ree
     return rc;
 }
 
-/* Nets i and j train on the same targets (then they share one copy). */
-static int same_targets(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o, size_t i, size_t j)
+/* Nets i and j train on the same targets: the same labels, smoothed alike. */
+static int same_targets(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o, const reel_nn_rows *rows,
+                        size_t i, size_t j)
 {
-    return ctx[i]->Y == ctx[j]->Y && ctx[i]->L == ctx[j]->L && o[i]->label_smoothing == o[j]->label_smoothing;
+    return (rows ? rows[i].Y : ctx[i]->Y) == (rows ? rows[j].Y : ctx[j]->Y) && ctx[i]->L == ctx[j]->L &&
+           o[i]->label_smoothing == o[j]->label_smoothing;
+}
+
+/* Net i's labels as floats (Ys[i] when net i is the first on them): with
+ * rows, the shared block's; else ctx's, as many rows as the longest net on
+ * the same labels trains on, so nets on the same data share one copy. */
+static int many_labels(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o,
+                       const reel_nn_rows *rows, size_t K, float **Ys, reel_error *err)
+{
+    for (size_t i = 0; i < K; i++) {
+        size_t j = 0, most = rows ? rows[i].n_all : ctx[i]->n;
+        while (j < i && !same_targets(ctx, o, rows, j, i))
+            j++;
+        if (j < i)
+            continue; /* net j made it */
+        for (size_t l = i + 1; !rows && l < K; l++)
+            if (same_targets(ctx, o, rows, l, i) && ctx[l]->n > most)
+                most = ctx[l]->n;
+        if (!(Ys[i] = targets(rows ? rows[i].Y : ctx[i]->Y, most * ctx[i]->L, o[i]->label_smoothing)))
+            return reel_fail(err, "out of memory");
+    }
+    return 0;
+}
+
+/* The checks reel_nn_train makes, and a block's rows within it. */
+static int many_check(const reel_nn_net *nets, const reel_fit_ctx *ctx, const reel_nn_rows *rows,
+                      const reel_nn_backend *be, reel_error *err)
+{
+    const char *name = ctx->name ? ctx->name : "net";
+    if (nets->be != be)
+        return reel_fail(err, "%s: nets trained together must share one backend (%s, not %s)", name, be->name,
+                         nets->be->name);
+    if (ctx->n == 0)
+        return reel_fail(err, "%s: no training rows", name);
+    size_t n_all = rows ? rows->n_all : ctx->n;
+    if (n_all > UINT32_MAX)
+        return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, n_all, UINT32_MAX);
+    if (rows && (!rows->X || !rows->Y || rows->row0 > n_all || ctx->n > n_all - rows->row0))
+        return reel_fail(err, "%s: rows %zu..%zu are not in the shared block of %zu rows", name, rows->row0,
+                         rows->row0 + ctx->n, n_all);
+    return 0;
 }
 
 int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
-                       reel_nn_train_result *res, size_t K, size_t *shared_max, reel_error *err)
+                       const reel_nn_rows *rows, reel_nn_train_result *res, size_t K, size_t *shared_max,
+                       reel_error *err)
 {
     if (shared_max)
         *shared_max = 0;
     if (K == 0)
         return 0;
+    memset(res, 0, K * sizeof *res);
     const reel_nn_backend *be = nets[0].be;
     loop *lps = calloc(K, sizeof *lps);
     long *next = calloc(K, sizeof *next);
@@ -818,37 +865,23 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
     int rc = 0;
     if (!lps || !next || !stop || !t0 || !who || !jobs || !Ys)
         rc = reel_fail(err, "out of memory");
-    for (size_t i = 0; rc == 0 && i < K; i++) {
-        size_t j = 0, most = ctx[i]->n;
-        while (j < i && !same_targets(ctx, o, j, i))
-            j++;
-        if (j < i)
-            continue; /* net j made it */
-        for (size_t l = i + 1; l < K; l++)
-            if (same_targets(ctx, o, l, i) && ctx[l]->n > most)
-                most = ctx[l]->n;
-        if (!(Ys[i] = targets(ctx[i]->Y, most * ctx[i]->L, o[i]->label_smoothing)))
-            rc = reel_fail(err, "out of memory");
-    }
+    for (size_t i = 0; rc == 0 && i < K; i++)
+        rc = many_check(&nets[i], ctx[i], rows ? &rows[i] : NULL, be, err);
+    if (rc == 0)
+        rc = many_labels(ctx, o, rows, K, Ys, err);
     for (size_t i = 0; rc == 0 && i < K; i++) {
         const char *name = ctx[i]->name ? ctx[i]->name : "net";
-        memset(&res[i], 0, sizeof res[i]);
-        if (nets[i].be != be)
-            rc = reel_fail(err, "%s: nets trained together must share one backend (%s, not %s)", name, be->name,
-                           nets[i].be->name);
-        else if (ctx[i]->n == 0)
-            rc = reel_fail(err, "%s: no training rows", name);
-        else if (ctx[i]->n > UINT32_MAX)
-            rc = reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, ctx[i]->n,
-                           UINT32_MAX);
-        if (rc)
-            break;
         lps[i] = (loop){.net = &nets[i], .o = o[i], .ctx = ctx[i], .name = name, .res = &res[i]};
         for (size_t j = 0; j <= i; j++)
-            if (Ys[j] && same_targets(ctx, o, j, i)) {
+            if (Ys[j] && same_targets(ctx, o, rows, j, i)) {
                 lps[i].Y_shared = Ys[j];
                 break;
             }
+        if (rows) {
+            lps[i].X_all = rows[i].X;
+            lps[i].n_all = rows[i].n_all;
+            lps[i].row0 = rows[i].row0;
+        }
         opened = i + 1;
         rc = loop_open(&lps[i], err);
         lps[i].t_start = reel_now();

@@ -73,13 +73,27 @@ typedef struct {
 int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
                   reel_nn_train_result *res, reel_error *err);
 
+/* Where a net's training rows lie in a block of data several nets share
+ * (so that a device holds one copy and trains them in one launch): X (n_all
+ * x d) and Y (n_all x L) hold the block, the net's rows (ctx->X and ctx->Y,
+ * ctx->n of them) are its rows row0 .. row0 + ctx->n. Folds of a
+ * cross-validation, each transformed its own way, go one after another. */
+typedef struct {
+    const float *X;
+    const uint8_t *Y;
+    size_t n_all, row0;
+} reel_nn_rows;
+
 /* K nets of one backend trained together, epoch by epoch: each epoch of
  * every net still training is one call of reel_nn_train_epochs (nn/multi.h:
  * on OpenCL one launch), and each net ends as reel_nn_train leaves it alone
- * (the same bits: the test suite checks it). The first failure of any net
- * fails them all. *shared_max (when not NULL): the most nets that shared a
- * launch (0: the backend trained them one by one). */
+ * (the same bits: the test suite checks it). rows (NULL: each net's data
+ * is its ctx's, nets with the same ctx->X and ctx->Y sharing it) places
+ * each net's rows in a shared block. The first failure of any net fails
+ * them all. *shared_max (when not NULL): the most nets that shared a launch
+ * (0: the backend trained them one by one). */
 int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
-                       reel_nn_train_result *res, size_t K, size_t *shared_max, reel_error *err);
+                       const reel_nn_rows *rows, reel_nn_train_result *res, size_t K, size_t *shared_max,
+                       reel_error *err);
 
 #endif

@@ -36,6 +36,7 @@ int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const 
     s->device = device;
     if (!reel_metric_known(metric))
         return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1, got '%s'", metric);
+    s->together = reel_model_fits_together(model, device);
     /* Trials run in parallel and read the matrices: make them all now. */
     if (reel_prepared_standardize(p, err))
         return -1;
@@ -132,6 +133,8 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
     return rc;
 }
 
+int reel_scorer_together(const reel_scorer *s) { return s->together; }
+
 int reel_scorer_folds(const reel_scorer *s) { return s->folds ? s->folds : 1; }
 
 void reel_score_combine(const reel_scorer *s, const double *values, double *mean, double *std)
@@ -181,6 +184,139 @@ int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *ma
         part_free(&va);
     }
     free(names);
+    return rc;
+}
+
+/* The rows and columns one (mask, fold) scores on, shared by the items
+ * that name it. */
+typedef struct {
+    const uint8_t *mask;
+    int fold;
+    size_t d_out;
+    char **names;
+    reel_part tr, va;
+    const reel_part *trp, *vap; /* tr and va, or the prepared parts themselves */
+} fold_view;
+
+static int same_mask(const uint8_t *a, const uint8_t *b, size_t d)
+{
+    if (!a || !b)
+        return a == b;
+    return memcmp(a, b, d) == 0;
+}
+
+static int view_make(const reel_scorer *s, const uint8_t *mask, int fold, fold_view *v, reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    size_t d = p->d;
+    memset(v, 0, sizeof *v);
+    v->mask = mask;
+    v->fold = fold;
+    for (size_t j = 0; j < d; j++)
+        v->d_out += !mask || mask[j];
+    if (v->d_out == 0)
+        return reel_fail(err, "no features left to train on");
+    if (!(v->names = malloc(v->d_out * sizeof *v->names)))
+        return reel_fail(err, "out of memory");
+    for (size_t j = 0, c = 0; j < d; j++)
+        if (!mask || mask[j])
+            v->names[c++] = p->feature_names[j];
+    if (s->folds == 0 && !mask) {
+        v->trp = &p->train;
+        v->vap = &p->valid;
+        return 0;
+    }
+    if (s->folds == 0) {
+        subset(&p->train, NULL, 0, 0, mask, d, v->d_out, p->L, &v->tr);
+        subset(&p->valid, NULL, 0, 0, mask, d, v->d_out, p->L, &v->va);
+    } else {
+        subset(&s->pool, s->fold, fold, 1, mask, d, v->d_out, p->L, &v->tr);
+        subset(&s->pool, s->fold, fold, 0, mask, d, v->d_out, p->L, &v->va);
+    }
+    v->trp = &v->tr;
+    v->vap = &v->va;
+    return 0;
+}
+
+static void view_free(fold_view *v)
+{
+    if (v->trp == &v->tr) {
+        part_free(&v->tr);
+        part_free(&v->va);
+    }
+    free(v->names);
+}
+
+int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_t n, int threads, reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    if (reel_interrupted())
+        return reel_fail(err, "interrupted: stopped before the next fit; nothing was written");
+    size_t k = n ? n : 1, n_views = 0, made = 0;
+    fold_view *views = calloc(k, sizeof *views);
+    size_t *view_of = calloc(k, sizeof *view_of), *shared = calloc(k, sizeof *shared);
+    reel_model *ms = calloc(k, sizeof *ms);
+    reel_model **mp = calloc(k, sizeof *mp);
+    reel_fit_ctx *cs = calloc(k, sizeof *cs);
+    const reel_fit_ctx **cp = calloc(k, sizeof *cp);
+    int rc = 0;
+    if (!views || !view_of || !shared || !ms || !mp || !cs || !cp)
+        rc = reel_fail(err, "out of memory");
+    reel_log quiet = reel_log_warnings_only(s->log);
+    reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet};
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int fold = s->folds ? items[i].fold : 0;
+        size_t v = 0;
+        while (v < n_views && !(views[v].fold == fold && same_mask(views[v].mask, items[i].mask, p->d)))
+            v++;
+        if (v == n_views && view_make(s, items[i].mask, fold, &views[n_views++], err)) {
+            rc = -1;
+            break;
+        }
+        view_of[i] = v;
+        if (reel_model_init(&ms[i], s->model, items[i].params, err)) {
+            rc = -1;
+            break;
+        }
+        made = i + 1;
+        const fold_view *fv = &views[v];
+        mp[i] = &ms[i];
+        cs[i] = reel_fit_ctx_for(p, &ms[i], fv->trp, fv->vap, &o);
+        cs[i].d = fv->d_out;
+        cs[i].feature_names = fv->names;
+        cp[i] = &cs[i];
+    }
+    if (rc == 0 && reel_model_fit_many(mp, cp, n, shared, err))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const reel_part *valid = views[view_of[i]].vap;
+        float *P = malloc((valid->n ? valid->n : 1) * p->L * sizeof *P);
+        uint8_t *pred = malloc((valid->n ? valid->n : 1) * p->L);
+        reel_metrics met;
+        if (!P || !pred)
+            rc = reel_fail(err, "out of memory for %zu predictions", valid->n);
+        else if (reel_predict_score(&ms[i], reel_part_X(valid, &ms[i]), valid->Y, valid->n, P, pred, &met, NULL,
+                                    err) == 0) {
+            items[i].value = reel_metric_by_name(&met, s->metric);
+            items[i].shared = shared[i];
+            reel_metrics_free(&met);
+        } else {
+            rc = -1;
+        }
+        free(P);
+        free(pred);
+    }
+    for (size_t i = 0; i < made; i++)
+        reel_model_free(&ms[i]);
+    for (size_t v = 0; v < n_views; v++)
+        view_free(&views[v]);
+    free(views);
+    free(view_of);
+    free(shared);
+    free(ms);
+    free(mp);
+    free(cs);
+    free(cp);
     return rc;
 }
 

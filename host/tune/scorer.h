@@ -23,6 +23,7 @@ typedef struct {
     /* K-fold: the pool of train + valid rows and each row's fold. */
     reel_part pool;
     int *fold;
+    int together; /* reel_scorer_together */
 } reel_scorer;
 
 int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const char *metric, int folds,
@@ -38,6 +39,23 @@ int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, i
  * split): the unit of work that tune/spread.c hands out. */
 int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
                     double *value, reel_error *err);
+/* One fold of one (params, mask) among many scored together. */
+typedef struct {
+    const cJSON *params;
+    const uint8_t *mask; /* NULL: every feature */
+    int fold;
+    double value;  /* out: the metric, the bits reel_score_fold gives */
+    size_t shared; /* out: how many fits shared its training launch (0: it trained alone) */
+} reel_fold_item;
+
+/* Scores items[0..n) with their fits made together (reel_model_fit_many:
+ * the nets on a device in one launch per epoch); items on the same mask and
+ * fold share their rows. */
+int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_t n, int threads,
+                              reel_error *err);
+/* Whether the scorer's fits train together (reel_model_fits_together). */
+int reel_scorer_together(const reel_scorer *s);
+
 /* Folds per score: K, or 1 for the validation split. */
 int reel_scorer_folds(const reel_scorer *s);
 /* Mean and std of the folds' values (in fold order), as reel_score gives. */

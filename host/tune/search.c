@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/dist.h"
 #include "models/model.h"
 #include "tune/journal.h"
 #include "tune/spread.h"
@@ -21,6 +22,7 @@ void reel_search_result_free(reel_search_result *r)
     for (size_t i = 0; i < r->n; i++)
         cJSON_Delete(r->trials[i].params);
     free(r->trials);
+    free(r->rounds);
     memset(r, 0, sizeof *r);
 }
 
@@ -86,7 +88,7 @@ static void trial_done(void *ctx, size_t j, const reel_score_task *t)
     (void)j;
     st->finished++;
     if (st->o->journal && !st->journal_failed) {
-        reel_trial tr = {(cJSON *)t->params, t->score, t->score_std, t->seconds};
+        reel_trial tr = {(cJSON *)t->params, t->score, t->score_std, t->seconds, t->shared};
         st->journal_failed = reel_journal_add(st->o->journal, &tr, &st->journal_err) != 0;
     }
     if (!st->o->log)
@@ -99,8 +101,11 @@ static void trial_done(void *ctx, size_t j, const reel_score_task *t)
     pr.score = t->score;
     pr.elapsed_s = reel_now() - st->t0;
     pr.what = k;
-    reel_log_progress(st->o->log, &pr, "search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed)", done, total,
-                      t->score, k ? k : "", pr.elapsed_s);
+    char together[48] = "";
+    if (t->shared)
+        snprintf(together, sizeof together, ", %zu nets per launch", t->shared);
+    reel_log_progress(st->o->log, &pr, "search: trial %zu/~%zu  %.4f  %.90s  (%.1f s elapsed%s)", done, total,
+                      t->score, k ? k : "", pr.elapsed_s, together);
     cJSON_free(k);
 }
 
@@ -164,11 +169,22 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
         *err = st->journal_err;
         failed = 1;
     }
+    size_t shared = 0;
     for (size_t q = 0; q < n_run; q++) {
         out[at[q]].score = tasks[q].score;
         out[at[q]].score_std = tasks[q].score_std;
         out[at[q]].seconds = tasks[q].seconds;
+        out[at[q]].shared = tasks[q].shared;
+        if (tasks[q].shared > shared)
+            shared = tasks[q].shared;
         free(labels[q]);
+    }
+    if (!failed && n_run) {
+        reel_search_round *rd = realloc(st->r->rounds, (st->r->n_rounds + 1) * sizeof *rd);
+        if (rd) {
+            st->r->rounds = rd;
+            rd[st->r->n_rounds++] = (reel_search_round){n_run, n_run * (size_t)reel_scorer_folds(st->s), shared};
+        }
     }
     free(labels);
     free(tasks);
@@ -350,6 +366,10 @@ static int search_from(const reel_scorer *s, const cJSON *grid, const cJSON *bas
             reel_model_free(&m);
         }
     }
+    if (reel_scorer_together(s))
+        reel_log_msg(o->log, REEL_LOG_INFO, "search: --device %s: each round's trials%s train together, in one launch "
+                     "per epoch%s", s->device, s->folds ? " x folds" : "",
+                     reel_dist_size() > 1 ? " on each rank (its share of the round)" : "");
     search st = {.s = s, .o = o, .r = r, .t0 = reel_now()};
     size_t planned = 1;
     for (const cJSON *g = grid->child; g; g = g->next)
@@ -400,7 +420,16 @@ cJSON *reel_search_json(const reel_search_result *r, const char *model, const ch
         cJSON_AddNumberToObject(o, "score", r->trials[i].score);
         cJSON_AddNumberToObject(o, "score_std", r->trials[i].score_std);
         cJSON_AddNumberToObject(o, "seconds", r->trials[i].seconds);
+        cJSON_AddNumberToObject(o, "nets_per_launch", (double)r->trials[i].shared);
         cJSON_AddItemToArray(tr, o);
+    }
+    cJSON *rounds = cJSON_AddArrayToObject(doc, "rounds");
+    for (size_t i = 0; i < r->n_rounds; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "trials", (double)r->rounds[i].trials);
+        cJSON_AddNumberToObject(o, "fits", (double)r->rounds[i].fits);
+        cJSON_AddNumberToObject(o, "nets_per_launch", (double)r->rounds[i].shared);
+        cJSON_AddItemToArray(rounds, o);
     }
     cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
     return doc;

@@ -17,7 +17,14 @@
 typedef struct {
     cJSON *params; /* the user-level params of this trial (base + changes) */
     double score, score_std, seconds;
+    size_t shared; /* the most nets that trained in one launch with one of its folds (0: alone) */
 } reel_trial;
+
+/* One round of trials fitted at once (a sweep, the grid, the combination). */
+typedef struct {
+    size_t trials, fits; /* fitted now (not from the journal or an earlier round); fits = trials x folds */
+    size_t shared;       /* the most fits that trained in one launch (0: one at a time, in parallel threads) */
+} reel_search_round;
 
 typedef struct {
     const char *strategy;
@@ -34,6 +41,8 @@ typedef struct {
     size_t n;
     size_t best;    /* index of the best trial */
     size_t base;    /* index of the trial with the base (default) params */
+    reel_search_round *rounds;
+    size_t n_rounds;
 } reel_search_result;
 
 /* base: the params every trial starts from (may be NULL = defaults). */

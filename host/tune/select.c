@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/dist.h"
 #include "eval/metrics.h"
 #include "eval/run.h"
 #include "models/model.h"
@@ -21,6 +22,7 @@ void reel_select_result_free(reel_select_result *r)
         free(r->f[i].name);
     free(r->f);
     free(r->mask);
+    free(r->rounds);
     memset(r, 0, sizeof *r);
 }
 
@@ -48,6 +50,20 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
         mask[k] = !r->f[group[k]].dropped && (long)group[k] != skip;
 }
 
+/* A round of n candidates scored at once, for the JSON. */
+static void add_round(const reel_scorer *s, reel_select_result *r, const reel_score_task *tasks, size_t n)
+{
+    struct reel_select_round rd = {n, n * (size_t)reel_scorer_folds(s), 0};
+    for (size_t k = 0; k < n; k++)
+        if (tasks[k].shared > rd.shared)
+            rd.shared = tasks[k].shared;
+    struct reel_select_round *a = realloc(r->rounds, (r->n_rounds + 1) * sizeof *a);
+    if (a) {
+        r->rounds = a;
+        a[r->n_rounds++] = rd;
+    }
+}
+
 /* Scores without each not-yet-dropped group: candidates x folds spread
  * over the ranks (tune/spread.h). */
 typedef struct {
@@ -63,7 +79,11 @@ static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
     reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, c->s->model);
     pr.score = t->score;
     pr.what = c->names[k];
-    reel_log_progress(c->log, &pr, "select: without %-24s %.4f (%+.4f)", c->names[k], t->score, t->score - c->ref);
+    char together[48] = "";
+    if (t->shared)
+        snprintf(together, sizeof together, "  (%zu nets per launch)", t->shared);
+    reel_log_progress(c->log, &pr, "select: without %-24s %.4f (%+.4f)%s", c->names[k], t->score, t->score - c->ref,
+                      together);
 }
 
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
@@ -88,6 +108,8 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
     }
     candidates c = {s, log, ref, names};
     int rc = reel_score_tasks(s, tasks, n, threads, candidate_done, &c, err);
+    if (rc == 0)
+        add_round(s, r, tasks, n);
     for (size_t k = 0; k < n; k++) {
         if (rc == 0)
             r->f[which[k]].delta = tasks[k].score - ref;
@@ -103,11 +125,12 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
 
 /* One score (its folds spread like the candidates'). */
 static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *mask, const char *label,
-                     int threads, double *score, double *sd, reel_error *err)
+                     int threads, reel_select_result *r, double *score, double *sd, reel_error *err)
 {
     reel_score_task t = {.params = params, .mask = mask, .label = label};
     if (reel_score_tasks(s, &t, 1, threads, NULL, NULL, err))
         return -1;
+    add_round(s, r, &t, 1);
     *score = t.score;
     *sd = t.score_std;
     return 0;
@@ -174,7 +197,11 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     uint8_t *mask = malloc(d);
     make_groups(s->p, r, group);
     int rc = -1;
-    if (score_one(s, params, NULL, "every feature", threads, &r->reference, &r->reference_std, err))
+    if (reel_scorer_together(s))
+        reel_log_msg(log, REEL_LOG_INFO, "select: --device %s: each round's candidates%s train together, in one "
+                     "launch per epoch for those of one input width%s", s->device, s->folds ? " x folds" : "",
+                     reel_dist_size() > 1 ? " on each rank (its share)" : "");
+    if (score_one(s, params, NULL, "every feature", threads, r, &r->reference, &r->reference_std, err))
         goto done;
     reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu feature columns: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
@@ -215,7 +242,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
     double sd;
-    rc = score_one(s, params, mask, "the kept features", threads, &r->final_score, &sd, err);
+    rc = score_one(s, params, mask, "the kept features", threads, r, &r->final_score, &sd, err);
     if (rc == 0 && r->final_score < r->reference) {
         /* Dropping what the method chose costs score on the very rows it
          * was chosen on: keep every feature, say so, report both. */
@@ -273,6 +300,14 @@ cJSON *reel_select_json(const reel_select_result *r, const char *model, const ch
     cJSON_AddItemToObject(doc, "features", feats);
     cJSON_AddItemToObject(doc, "kept", kept);
     cJSON_AddItemToObject(doc, "dropped", dropped);
+    cJSON *rounds = cJSON_AddArrayToObject(doc, "rounds");
+    for (size_t i = 0; i < r->n_rounds; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "candidates", (double)r->rounds[i].candidates);
+        cJSON_AddNumberToObject(o, "fits", (double)r->rounds[i].fits);
+        cJSON_AddNumberToObject(o, "nets_per_launch", (double)r->rounds[i].shared);
+        cJSON_AddItemToArray(rounds, o);
+    }
     cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
     return doc;
 }

@@ -32,6 +32,12 @@ typedef struct {
     size_t n;
     reel_feature_score *f;
     uint8_t *mask; /* d: the preprocessed features kept */
+    /* each round of candidates scored at once: how many, fits (x folds),
+     * and the most fits that trained in one launch (0: one at a time) */
+    struct reel_select_round {
+        size_t candidates, fits, shared;
+    } *rounds;
+    size_t n_rounds;
 } reel_select_result;
 
 /* Progress and messages go to log (NULL: none). */

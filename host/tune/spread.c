@@ -11,7 +11,10 @@ typedef struct {
     const reel_scorer *s;
     reel_score_task *tasks;
     int folds;
+    size_t items;  /* tasks x folds */
+    size_t chunks; /* together: the job's items are runs of the items, one per rank; else 0 */
     double *value, *seconds; /* per item, filled as items arrive (rank 0) */
+    size_t *shared;
     int *left;               /* folds still to arrive, per task */
     void (*on_done)(void *, size_t, const reel_score_task *);
     void *ctx;
@@ -19,7 +22,53 @@ typedef struct {
 
 typedef struct {
     double value, seconds;
+    size_t shared; /* fits that shared its launch (0: alone) */
 } fold_result;
+
+/* Job item i covers items [lo, hi): itself, or run i of them when together. */
+static void item_range(const spread *sp, size_t i, size_t *lo, size_t *hi)
+{
+    if (!sp->chunks) {
+        *lo = i;
+        *hi = i + 1;
+        return;
+    }
+    *lo = i * sp->items / sp->chunks;
+    *hi = (i + 1) * sp->items / sp->chunks;
+}
+
+/* A run of items trained together: each fold's seconds are its share of
+ * the run's wall time. */
+static int run_chunk(void *ctx, size_t i, int threads, reel_blob *out, reel_error *err)
+{
+    spread *sp = ctx;
+    size_t lo, hi;
+    item_range(sp, i, &lo, &hi);
+    size_t m = hi - lo;
+    reel_fold_item *it = calloc(m ? m : 1, sizeof *it);
+    fold_result *r = calloc(m ? m : 1, sizeof *r);
+    if (!it || !r) {
+        free(it);
+        free(r);
+        return reel_fail(err, "out of memory");
+    }
+    for (size_t q = 0; q < m; q++) {
+        const reel_score_task *t = &sp->tasks[(lo + q) / (size_t)sp->folds];
+        it[q] = (reel_fold_item){.params = t->params, .mask = t->mask, .fold = (int)((lo + q) % (size_t)sp->folds)};
+    }
+    double t0 = reel_now();
+    int rc = reel_score_folds_together(sp->s, it, m, threads, err);
+    double share = (reel_now() - t0) / (double)(m ? m : 1);
+    for (size_t q = 0; rc == 0 && q < m; q++)
+        r[q] = (fold_result){it[q].value, share, it[q].shared};
+    free(it);
+    if (rc) {
+        free(r);
+        return -1;
+    }
+    *out = (reel_blob){r, m * sizeof *r};
+    return 0;
+}
 
 static int run_item(void *ctx, size_t i, int threads, reel_blob *out, reel_error *err)
 {
@@ -32,6 +81,7 @@ static int run_item(void *ctx, size_t i, int threads, reel_blob *out, reel_error
         return -1;
     }
     r->seconds = reel_now() - t0;
+    r->shared = 0;
     *out = (reel_blob){r, sizeof *r};
     return 0;
 }
@@ -39,6 +89,14 @@ static int run_item(void *ctx, size_t i, int threads, reel_blob *out, reel_error
 static void label_item(void *ctx, size_t i, char *buf, size_t len)
 {
     spread *sp = ctx;
+    if (sp->chunks) {
+        size_t lo, hi;
+        item_range(sp, i, &lo, &hi);
+        snprintf(buf, len, "%zu fits trained together (%s fold %zu to %s fold %zu)", hi - lo,
+                 sp->tasks[lo / (size_t)sp->folds].label, lo % (size_t)sp->folds + 1,
+                 sp->tasks[(hi - 1) / (size_t)sp->folds].label, (hi - 1) % (size_t)sp->folds + 1);
+        return;
+    }
     const reel_score_task *t = &sp->tasks[i / (size_t)sp->folds];
     if (sp->s->folds)
         snprintf(buf, len, "%s fold %zu", t->label, i % (size_t)sp->folds + 1);
@@ -46,25 +104,34 @@ static void label_item(void *ctx, size_t i, char *buf, size_t len)
         snprintf(buf, len, "%s", t->label);
 }
 
-static void finish(spread *sp, size_t k, const double *value, const double *seconds)
+static void finish(spread *sp, size_t k, const double *value, const double *seconds, const size_t *shared)
 {
     reel_score_task *t = &sp->tasks[k];
     reel_score_combine(sp->s, value, &t->score, &t->score_std);
     t->seconds = 0;
-    for (int f = 0; f < sp->folds; f++)
+    t->shared = 0;
+    for (int f = 0; f < sp->folds; f++) {
         t->seconds += seconds[f];
+        if (shared[f] > t->shared)
+            t->shared = shared[f];
+    }
 }
 
 static void item_done(void *ctx, size_t i, const reel_blob *b)
 {
     spread *sp = ctx;
+    size_t lo, hi;
+    item_range(sp, i, &lo, &hi);
     const fold_result *r = b->data;
-    sp->value[i] = r->value;
-    sp->seconds[i] = r->seconds;
-    size_t k = i / (size_t)sp->folds, at = k * (size_t)sp->folds;
-    if (--sp->left[k] == 0 && sp->on_done) {
-        finish(sp, k, sp->value + at, sp->seconds + at);
-        sp->on_done(sp->ctx, k, &sp->tasks[k]);
+    for (size_t x = lo; x < hi; x++) {
+        sp->value[x] = r[x - lo].value;
+        sp->seconds[x] = r[x - lo].seconds;
+        sp->shared[x] = r[x - lo].shared;
+        size_t k = x / (size_t)sp->folds, at = k * (size_t)sp->folds;
+        if (--sp->left[k] == 0 && sp->on_done) {
+            finish(sp, k, sp->value + at, sp->seconds + at, sp->shared + at);
+            sp->on_done(sp->ctx, k, &sp->tasks[k]);
+        }
     }
 }
 
@@ -73,28 +140,61 @@ int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int
                      reel_error *err)
 {
     int folds = reel_scorer_folds(s);
-    size_t items = n * (size_t)folds;
-    spread sp = {s, tasks, folds, calloc(items + 1, sizeof(double)), calloc(items + 1, sizeof(double)),
-                 calloc(n + 1, sizeof(int)), on_done, ctx};
+    size_t items = n * (size_t)folds, ranks = (size_t)reel_dist_size();
+    /* Together (nets on a device): each rank's share of the items is one
+     * job item, so that its fits train in one launch. */
+    size_t chunks = reel_scorer_together(s) ? (items < ranks ? items : ranks) : 0;
+    spread sp = {s,
+                 tasks,
+                 folds,
+                 items,
+                 chunks,
+                 calloc(items + 1, sizeof(double)),
+                 calloc(items + 1, sizeof(double)),
+                 calloc(items + 1, sizeof(size_t)),
+                 calloc(n + 1, sizeof(int)),
+                 on_done,
+                 ctx};
+    if (!sp.value || !sp.seconds || !sp.shared || !sp.left) {
+        free(sp.value);
+        free(sp.seconds);
+        free(sp.shared);
+        free(sp.left);
+        return reel_fail(err, "out of memory");
+    }
     for (size_t k = 0; k < n; k++)
         sp.left[k] = folds;
-    reel_blob *res = calloc(items + 1, sizeof *res);
-    reel_dist_job job = {.n = items, .threads = threads, .run = run_item, .label = label_item, .done = item_done, .ctx = &sp};
+    size_t jobs = chunks ? chunks : items;
+    reel_blob *res = calloc(jobs + 1, sizeof *res);
+    reel_dist_job job = {.n = jobs,
+                         .threads = threads,
+                         .whole = chunks > 0,
+                         .run = chunks ? run_chunk : run_item,
+                         .label = label_item,
+                         .done = item_done,
+                         .ctx = &sp};
     int rc = reel_dist_map(&job, res, err);
-    if (rc == 0) /* every rank: the scores from the gathered results */
-        for (size_t k = 0; k < n; k++) {
-            double v[folds], sec[folds];
-            for (int f = 0; f < folds; f++) {
-                const fold_result *r = res[k * (size_t)folds + (size_t)f].data;
-                v[f] = r->value;
-                sec[f] = r->seconds;
+    if (rc == 0) { /* every rank: the scores from the gathered results */
+        for (size_t i = 0; i < jobs; i++) {
+            size_t lo, hi;
+            item_range(&sp, i, &lo, &hi);
+            const fold_result *r = res[i].data;
+            for (size_t x = lo; x < hi; x++) {
+                sp.value[x] = r[x - lo].value;
+                sp.seconds[x] = r[x - lo].seconds;
+                sp.shared[x] = r[x - lo].shared;
             }
-            finish(&sp, k, v, sec);
         }
-    reel_blobs_free(res, items);
+        for (size_t k = 0; k < n; k++) {
+            size_t at = k * (size_t)folds;
+            finish(&sp, k, sp.value + at, sp.seconds + at, sp.shared + at);
+        }
+    }
+    reel_blobs_free(res, jobs);
     free(res);
     free(sp.value);
     free(sp.seconds);
+    free(sp.shared);
     free(sp.left);
     return rc;
 }

@@ -12,9 +12,14 @@ typedef struct {
     const uint8_t *mask; /* NULL: every feature */
     const char *label;   /* names the task in messages: "trial 3 {...}" */
     double score, score_std, seconds; /* filled: mean and std over folds, fit seconds summed */
+    size_t shared; /* filled: the most fits that shared a launch with one of its folds (0: trained alone) */
 } reel_score_task;
 
-/* on_done (may be NULL) runs on rank 0, one call at a time, as each task's
+/* When the scorer's fits train together (reel_scorer_together: nets on a
+ * device), each rank's share of the tasks x folds trains at once
+ * (reel_score_folds_together: one launch per epoch), and a fold's seconds
+ * are its share of that run's wall time; otherwise the items run one per
+ * thread. on_done (may be NULL) runs on rank 0, one call at a time, as each task's
  * last fold arrives: progress lines and the search journal. */
 int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int threads,
                      void (*on_done)(void *ctx, size_t task, const reel_score_task *t), void *ctx,

@@ -23,8 +23,13 @@ awk 'BEGIN { s = 7; print "a,b,c,g,A,B,C";
     print a "," b "," c "," g "," (a > 55) "," (b > 40 || a < 20) "," ((a + b) % 2) } }' > d.csv
 data=(--data d.csv --labels A,B,C --seed 3 --quiet)
 echo '{"max_depth": [2, 4, null], "min_samples_leaf": [1, 5]}' > grid.json
-# Timings differ run to run; everything else must be the same bits.
-untimed() { sed -E 's/"(seconds|fit_seconds|predict_seconds)":[[:space:]]*[-0-9.e+]*//g' "$1"; }
+# Timings differ run to run, and so do how many fits each run made at once
+# (its rounds: a resumed run fits fewer; and nets per launch: each rank
+# trains its share); everything else must be the same bits.
+untimed() {
+  sed -E '/"rounds":[[:space:]]*\[\]/d; /"rounds":/,/^[[:space:]]*\]/d' "$1" |
+    sed -E 's/"(seconds|fit_seconds|predict_seconds|nets_per_launch)":[[:space:]]*[-0-9.e+]*//g'
+}
 same() { cmp -s <(untimed "$1") <(untimed "$2") || { diff <(untimed "$1") <(untimed "$2") | head -20 >&2; fail "$1 and $2 differ"; }; }
 
 case $case in
@@ -52,6 +57,25 @@ compare)
   same one/metrics.json three/metrics.json
   for f in one/predictions_*.csv; do cmp -s "$f" "three/${f#one/}" || fail "$f differs"; done
   [ -f three/report.html ] || fail "no report"
+  ;;
+nets)
+  # nets on OpenCL (PoCL in CI): each rank trains its share of a round in one launch
+  "$reel" info | grep -q '^opencl: opencl:0' || { echo "SKIPPED: no OpenCL device"; exit 77; }
+  echo '{"lr": [0.003, 0.03], "batch_size": [16, 40]}' > ngrid.json
+  echo '{"box": {"epochs": 3, "width": 8}}' > np.json
+  n=(--model box "${data[@]}" --device opencl --folds 3 --grid ngrid.json --params np.json)
+  "$reel" search "${n[@]}" --out one >/dev/null || fail "one process"
+  mpi search "${n[@]}" --out three >/dev/null || fail "mpirun"
+  same one/search.json three/search.json
+  /usr/bin/env python3 - one/search.json three/search.json <<'PY' || fail "nets per launch"
+import json, sys
+one, three = (json.load(open(f))["rounds"] for f in sys.argv[1:])
+assert len(one) == len(three) == 4, (one, three)
+for a, b in zip(one, three):
+    # one process: every fit of the round in one launch; 3 ranks: a third each
+    assert a["nets_per_launch"] == a["fits"] == b["fits"], (a, b)
+    assert 0 < b["nets_per_launch"] <= -(-b["fits"] // 3) or b["fits"] < 3, (a, b)
+PY
   ;;
 forest)
   p='{"forest": {"n_estimators": 25, "max_depth": 6}}'

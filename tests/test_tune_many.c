@@ -1,0 +1,235 @@
+/* search and select on the nets with a device backend (in CI: OpenCL on
+ * PoCL) fit each round of trials x folds together (one launch per epoch
+ * over one copy of the data), and score every trial with the same bits as
+ * fitting them one at a time (REEL_NETS_ALONE=1, the path the CPU backend
+ * keeps); compare's nets likewise. With no OpenCL device the suite is reported as skipped, unless
+ * REEL_TEST_REQUIRE_OPENCL is set (scripts/test.sh sets it). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/prepared.h"
+#include "helpers.h"
+#include "eval/run.h"
+#include "nn/opencl.h"
+#include "tune/search.h"
+#include "tune/select.h"
+
+/* Label A follows a, B follows a + b; c is noise; g a text column (its
+ * one-hot group is one feature of another width). */
+static const char *many_csv(void)
+{
+    static char csv[1 << 16];
+    strcpy(csv, "a,b,c,g,A,B\n");
+    unsigned s = 11;
+    for (int i = 0; i < 1200; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)((s >> 8) % 100);
+        s = s * 1103515245u + 12345u;
+        int b = (int)((s >> 8) % 100);
+        s = s * 1103515245u + 12345u;
+        int c = (int)((s >> 8) % 1000);
+        const char *g = a % 3 == 0 ? "x" : (a % 3 == 1 ? "y" : "z");
+        sprintf(csv + strlen(csv), "%d,%d,%d,%s,%d,%d\n", a, b, c, g, a > 50 || c % 7 == 0, a + b > 100 || a % 3 == 0);
+    }
+    return tmp_write("many.csv", csv);
+}
+
+static void prepare(reel_prepared *p)
+{
+    reel_prepare_opts o = {0};
+    o.data.data = many_csv();
+    o.data.labels = "A,B";
+    o.split = (reel_split_opts){.seed = 4, .test_fraction = 0.2, .valid_fraction = 0.2};
+    o.top_k = 10;
+    reel_error err;
+    cr_assert_eq(reel_prepare(p, &o, &err), 0, "%s", err.msg);
+}
+
+/* "opencl:N" for the first OpenCL device that can train nets, or NULL
+ * (then the test is skipped, or fails when CI requires OpenCL). */
+static const char *opencl_device(void)
+{
+    static char dev[32];
+    for (int i = 0; i < reel_opencl_count(); i++) {
+        reel_opencl_info info;
+        if (reel_opencl_info_get(i, &info) == 0 && info.fp64) {
+            snprintf(dev, sizeof dev, "opencl:%d", i);
+            printf("tune_many: on opencl:%d %s\n", i, info.name);
+            return dev;
+        }
+    }
+    if (getenv("REEL_TEST_REQUIRE_OPENCL"))
+        cr_assert_fail("REEL_TEST_REQUIRE_OPENCL is set but no OpenCL device was found: %s",
+                       reel_opencl_absent_reason());
+    REEL_SKIP("no OpenCL device (%s)", reel_opencl_absent_reason());
+    return NULL;
+}
+
+static const char *BASE = "{\"epochs\": 5, \"width\": 8, \"lr\": 0.01, \"ema\": 0.9, \"patience\": 2}";
+
+static void search_on(reel_prepared *p, const char *device, int folds, int alone, reel_search_result *r,
+                       int *together)
+{
+    if (alone)
+        setenv("REEL_NETS_ALONE", "1", 1);
+    else
+        unsetenv("REEL_NETS_ALONE");
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, p, "box", "samples-f1", folds, 5, device, &err), 0, "%s", err.msg);
+    *together = reel_scorer_together(&sc);
+    /* widths, batch sizes, learning rates, heads: any mix shares a launch */
+    cJSON *grid = cJSON_Parse("{\"lr\": [0.003, 0.03], \"batch_size\": [16, 40], \"head\": [\"softmax\"], "
+                              "\"width\": [4]}");
+    cJSON *base = cJSON_Parse(BASE);
+    reel_search_opts o = {"one-at-a-time", 0, 2, NULL, NULL};
+    cr_assert_eq(reel_search(&sc, grid, base, &o, r, &err), 0, "%s", err.msg);
+    cJSON_Delete(grid);
+    cJSON_Delete(base);
+    reel_scorer_free(&sc);
+    unsetenv("REEL_NETS_ALONE");
+}
+
+static void search_together_equals_alone(int folds)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    reel_prepared p;
+    prepare(&p);
+    reel_search_result a, b;
+    int ta, tb;
+    search_on(&p, dev, folds, 0, &a, &ta);
+    search_on(&p, dev, folds, 1, &b, &tb);
+    cr_assert(ta, "nets on %s should train together", dev);
+    cr_assert_not(tb, "REEL_NETS_ALONE=1 should train them one at a time");
+    cr_assert_eq(a.n, b.n);
+    cr_assert_geq(a.n, 6);
+    size_t k = folds ? (size_t)folds : 1, distinct = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        size_t j = 0;
+        while (j < i && a.trials[j].score != a.trials[i].score)
+            j++;
+        distinct += j == i;
+        char *pa = cJSON_PrintUnformatted(a.trials[i].params);
+        printf("tune_many: folds %d, trial %zu %s: %.17g together (%zu nets per launch), %.17g alone\n", folds, i,
+               pa, a.trials[i].score, a.trials[i].shared, b.trials[i].score);
+        cr_expect_eq(a.trials[i].score, b.trials[i].score, "trial %zu %s: %.17g together, %.17g alone", i, pa,
+                     a.trials[i].score, b.trials[i].score);
+        cr_expect_eq(a.trials[i].score_std, b.trials[i].score_std);
+        cr_expect_geq(a.trials[i].shared, k, "trial %zu trained with %zu nets per launch", i, a.trials[i].shared);
+        cr_expect_eq(b.trials[i].shared, 0);
+        cJSON_free(pa);
+    }
+    /* scores that differ between trials: a mix-up between nets would show */
+    cr_assert_geq(distinct, 4, "only %zu distinct scores: the data do not tell the trials apart", distinct);
+    /* one process: each round's fits, all of them, in one launch */
+    cr_assert_eq(a.n_rounds, b.n_rounds);
+    for (size_t i = 0; i < a.n_rounds; i++) {
+        cr_expect_eq(a.rounds[i].fits, a.rounds[i].trials * k);
+        cr_expect_eq(a.rounds[i].shared, a.rounds[i].fits, "round %zu: %zu of %zu fits shared a launch", i,
+                     a.rounds[i].shared, a.rounds[i].fits);
+        cr_expect_eq(b.rounds[i].shared, 0);
+    }
+    cJSON *doc = reel_search_json(&a, "box", "one-at-a-time", "samples-f1", folds, cJSON_CreateObject());
+    const cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "rounds"), 1);
+    cr_assert_not_null(r0);
+    cr_expect_eq(cJSON_GetObjectItem(r0, "nets_per_launch")->valuedouble, (double)a.rounds[1].shared);
+    cJSON_Delete(doc);
+    reel_search_result_free(&a);
+    reel_search_result_free(&b);
+    reel_prepared_free(&p);
+}
+
+Test(tune_many, search_rounds_in_one_launch_validation_split) { search_together_equals_alone(0); }
+Test(tune_many, search_rounds_in_one_launch_3_folds) { search_together_equals_alone(3); }
+
+/* The CPU backend is unchanged: trials in parallel threads. */
+Test(tune_many, cpu_backend_keeps_threads)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_search_result r;
+    int together;
+    search_on(&p, "cpu", 2, 0, &r, &together);
+    cr_assert_not(together);
+    for (size_t i = 0; i < r.n_rounds; i++)
+        cr_expect_eq(r.rounds[i].shared, 0);
+    reel_search_result_free(&r);
+    reel_prepared_free(&p);
+}
+
+/* select: candidates without one feature each share a launch when their
+ * inputs are as wide; the one-hot group (another width) trains apart. */
+Test(tune_many, select_together_equals_alone)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    reel_prepared p;
+    prepare(&p);
+    reel_select_result r[2];
+    for (int alone = 0; alone < 2; alone++) {
+        if (alone)
+            setenv("REEL_NETS_ALONE", "1", 1);
+        reel_scorer sc;
+        reel_error err;
+        cr_assert_eq(reel_scorer_init(&sc, &p, "box", "samples-f1", 2, 5, dev, &err), 0, "%s", err.msg);
+        cJSON *params = cJSON_Parse(BASE);
+        cr_assert_eq(reel_select(&sc, params, "single-pass", 2, NULL, &r[alone], &err), 0, "%s", err.msg);
+        cJSON_Delete(params);
+        reel_scorer_free(&sc);
+        unsetenv("REEL_NETS_ALONE");
+    }
+    cr_assert_eq(r[0].n, r[1].n);
+    cr_assert_eq(r[0].reference, r[1].reference);
+    for (size_t g = 0; g < r[0].n; g++) {
+        printf("tune_many: select without %s: %.17g together, %.17g alone\n", r[0].f[g].name, r[0].f[g].delta,
+               r[1].f[g].delta);
+        cr_expect_eq(r[0].f[g].delta, r[1].f[g].delta, "without %s", r[0].f[g].name);
+    }
+    cr_assert_eq(r[0].n_rounds, 3);
+    /* a, b and c are one column each (3 candidates x 2 folds); g's group is not */
+    cr_expect_eq(r[0].rounds[1].shared, 6, "%zu nets per launch", r[0].rounds[1].shared);
+    cr_expect_eq(r[1].rounds[1].shared, 0);
+    reel_select_result_free(&r[0]);
+    reel_select_result_free(&r[1]);
+    reel_prepared_free(&p);
+}
+
+/* compare's nets: fitted together (reel_run_models_together), each gives
+ * the test probabilities it gives fitted alone, bit for bit. */
+Test(tune_many, compare_nets_together_equal_alone)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    reel_prepared p;
+    prepare(&p);
+    enum { M = 3 };
+    char *names[M] = {"box", "u", "box_original"};
+    cJSON *params[M];
+    const cJSON *pp[M];
+    for (int i = 0; i < M; i++)
+        pp[i] = params[i] = cJSON_Parse(BASE);
+    reel_run_opts o = {.seed = 6, .threads = 2, .device = dev};
+    reel_run together[M], alone;
+    reel_error err;
+    cr_assert_eq(reel_run_models_together(together, &p, names, pp, M, &o, &err), 0, "%s", err.msg);
+    for (int i = 0; i < M; i++) {
+        cr_assert_eq(reel_run_model(&alone, &p, names[i], pp[i], &o, &err), 0, "%s", err.msg);
+        printf("tune_many: compare %s: test samples-F1 %.17g together (%zu nets per launch), %.17g alone\n",
+               names[i], together[i].metrics.samples_f1, together[i].shared, alone.metrics.samples_f1);
+        cr_expect_eq(together[i].shared, M);
+        cr_expect_eq(alone.shared, 0);
+        cr_expect_eq(memcmp(together[i].P, alone.P, p.test.n * p.L * sizeof(float)), 0,
+                     "%s: test probabilities differ", names[i]);
+        cr_expect_eq(together[i].metrics.samples_f1, alone.metrics.samples_f1);
+        reel_run_free(&alone);
+        reel_run_free(&together[i]);
+        cJSON_Delete(params[i]);
+    }
+    reel_prepared_free(&p);
+}
