@@ -289,3 +289,49 @@ Test(tune_many, shared_device_copy_of_the_data)
     free(w[0]);
     free(w[1]);
 }
+
+/* The commands: compare and search say on stderr and in their JSON how
+ * many nets shared a launch. */
+Test(tune_many, commands_report_nets_per_launch)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8}, "
+                                                   "\"u\": {\"epochs\": 2, \"width\": 8}}");
+    const char *gf = tmp_write("many_grid.json", "{\"seed\": [1, 2, 3]}");
+    char args[2048], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models box,tree,u --params %s --device %s "
+             "--format json", many_csv(), pf, dev);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(err, "2 nets train together on --device"), "%s", err);
+    cr_expect(strstr(err, "box: samples-F1") && strstr(err, "(2 nets per launch)"), "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    const cJSON *m;
+    int nets = 0;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "models"))
+    {
+        int is_net = strcmp(cJSON_GetObjectItem(m, "name")->valuestring, "tree") != 0;
+        cr_expect_eq(cJSON_GetObjectItem(m, "nets_per_launch")->valuedouble, is_net ? 2 : 0);
+        nets += is_net;
+    }
+    cr_expect_eq(nets, 2);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "search --data %s --labels A,B --model box --params %s --grid %s --strategy grid "
+             "--folds 2 --device %s --format json", many_csv(), pf, gf, dev);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(err, "trials x folds train together"), "%s", err);
+    cr_expect(strstr(err, "6 nets per launch"), "%s", err);
+    doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    const cJSON *rounds = cJSON_GetObjectItem(doc, "rounds");
+    cr_assert_eq(cJSON_GetArraySize(rounds), 2); /* the defaults, then the 3 seeds */
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(rounds, 1), "fits")->valuedouble, 6);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(rounds, 1), "nets_per_launch")->valuedouble, 6);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+}
