@@ -456,3 +456,18 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
         expect_export_error(args, 1, expect[k], out);
     }
 }
+
+/* An ensemble's file holds K nets; the ONNX graph is one net: refused, saying so. */
+Test(export, ensemble_is_refused_for_onnx)
+{
+    const char *m = export_train("box", "{\"epochs\": 1, \"ensemble\": 2}", "ens.safetensors", 0);
+    const char *out = tmp_path("ens.onnx");
+    char args[1024];
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, out);
+    expect_export_error(args, 1, "ensemble of 2 members", out);
+    snprintf(args, sizeof args, "export --model-file %s --format json --out %s", m, tmp_path("ens.json"));
+    char *o = NULL, *e = NULL;
+    cr_expect_eq(run_reel(args, &o, &e), 0, "json export of an ensemble: %s", e);
+    free(o);
+    free(e);
+}

@@ -9,7 +9,14 @@
  * The kind takes the raw features and applies its own input transform
  * (nn/input.h: "auto" or "standard"), fitted on the training rows and kept
  * in the file's kind state as "input" (not among the tensors, so the
- * state_dict stays torch's). */
+ * state_dict stays torch's).
+ *
+ * "ensemble": K > 1 trains K nets of the same layers together (nn/train.h's
+ * reel_nn_train_many: one launch per epoch on a device), member k from its
+ * own seed (reel_mlp_member_seed), and predicts the mean of their
+ * probabilities. Member 0 is saved under the names above, member k >= 1 as
+ * "ensemble.<k>.<i>.weight" and ".bias"; the history and the epochs
+ * reported are member 0's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +33,11 @@ typedef struct {
     reel_nn_spec spec;
     reel_nn_input input; /* raw features -> what the net sees */
     const reel_nn_backend *be;
-    void *b;       /* holds the trained parameters; predicts */
-    float *params; /* host copy, for save */
+    size_t K;      /* members (1: a plain net) */
+    void **b;      /* K backend states: hold the trained parameters; predict */
+    float *params; /* K x n_params host copy, for save */
     char device[300];
-    reel_nn_train_result train;
+    reel_nn_train_result train; /* member 0's */
 } mlp_state;
 
 static void mlp_free(void *p)
@@ -37,12 +45,55 @@ static void mlp_free(void *p)
     mlp_state *s = p;
     if (!s)
         return;
-    if (s->b)
-        s->be->destroy(s->b);
+    for (size_t k = 0; s->b && k < s->K; k++)
+        if (s->b[k])
+            s->be->destroy(s->b[k]);
+    free(s->b);
     free(s->params);
     reel_nn_input_free(&s->input);
     reel_history_free(&s->train.history);
     free(s);
+}
+
+/* The state's K member slots (backend states and parameters, unset). */
+static int alloc_members(mlp_state *s, size_t K, reel_error *err)
+{
+    s->K = K;
+    if (!(s->b = calloc(K, sizeof *s->b)) || !(s->params = malloc(K * s->spec.n_params * sizeof(float))))
+        return reel_fail(err, "out of memory for %zu x %zu parameters", K, s->spec.n_params);
+    return 0;
+}
+
+/* Member k's tensor name for layer module index m ("weight" or "bias"). */
+static void member_name(char *buf, size_t n, size_t k, int m, const char *what)
+{
+    if (k == 0)
+        snprintf(buf, n, "%d.%s", m, what);
+    else
+        snprintf(buf, n, "ensemble.%zu.%d.%s", k, m, what);
+}
+
+/* The nets a state trains: one per member, each with its own seed and, past
+ * member 0, its own name (NAME.k) and no history file (member 0's is the
+ * model's). ctxs[k] and names[k] are filled from ctx. */
+typedef struct {
+    reel_nn_train_opts o;
+    reel_fit_ctx ctx;
+    char name[128];
+} mlp_member;
+
+static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, size_t k,
+                         mlp_member *m, reel_nn_net *net)
+{
+    m->o = *o;
+    m->o.seed = reel_mlp_member_seed(o->seed, (long)k);
+    m->ctx = *ctx;
+    if (k > 0) {
+        snprintf(m->name, sizeof m->name, "%s.%zu", ctx->name ? ctx->name : "mlp", k);
+        m->ctx.name = m->name;
+        m->ctx.out_dir = NULL;
+    }
+    *net = (reel_nn_net){s->be, s->b[k], &s->spec};
 }
 
 /* Without a threshold param: see nn/mlp_params.c. (A params miss here is
@@ -99,21 +150,65 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
     if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
                                         sizeof s->device, err)))
         goto fail;
-    if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
-        reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
+    if (alloc_members(s, (size_t)mp->ensemble, err))
+        goto fail;
+    if (s->K > 1 && ctx->checkpoint) {
+        reel_fail(err, "%s: --checkpoint keeps one net's training state; this model is an ensemble of %zu (set "
+                  "\"ensemble\": 1, or train without --checkpoint)", ctx->name ? ctx->name : "mlp", s->K);
         goto fail;
     }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
     if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))
         goto fail;
-    reel_nn_init_params(&s->spec, mp->train.seed, s->params);
-    if (!(s->b = s->be->create(&s->spec, ctx->threads, err)) || s->be->set_params(s->b, s->params, err))
-        goto fail;
+    size_t np = s->spec.n_params;
+    for (size_t k = 0; k < s->K; k++) {
+        reel_nn_init_params(&s->spec, reel_mlp_member_seed(mp->train.seed, (long)k), s->params + k * np);
+        if (!(s->b[k] = s->be->create(&s->spec, ctx->threads, err)) ||
+            s->be->set_params(s->b[k], s->params + k * np, err))
+            goto fail;
+    }
     return s;
 fail:
     mlp_free(s);
     return NULL;
+}
+
+/* A plain net alone (reel_nn_train); an ensemble's members together. */
+static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
+{
+    if (s->K == 1) {
+        reel_nn_net net = {s->be, s->b[0], &s->spec};
+        return reel_nn_train(&net, o, ctx, &s->train, err);
+    }
+    size_t K = s->K;
+    mlp_member *m = calloc(K, sizeof *m);
+    reel_nn_net *nets = calloc(K, sizeof *nets);
+    const reel_nn_train_opts **op = calloc(K, sizeof *op);
+    const reel_fit_ctx **cp = calloc(K, sizeof *cp);
+    reel_nn_train_result *res = calloc(K, sizeof *res);
+    int rc = 0;
+    if (!m || !nets || !op || !cp || !res)
+        rc = reel_fail(err, "out of memory");
+    for (size_t k = 0; rc == 0 && k < K; k++) {
+        member_setup(s, o, ctx, k, &m[k], &nets[k]);
+        op[k] = &m[k].o;
+        cp[k] = &m[k].ctx;
+    }
+    if (rc == 0)
+        rc = reel_nn_train_many(nets, op, cp, NULL, res, K, NULL, err);
+    if (res) {
+        s->train = res[0];
+        memset(&res[0], 0, sizeof res[0]);
+        for (size_t k = 1; k < K; k++)
+            reel_history_free(&res[k].history);
+    }
+    free(m);
+    free(nets);
+    free(op);
+    free(cp);
+    free(res);
+    return rc;
 }
 
 static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
@@ -145,9 +240,9 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
         goto fail;
     }
     o.run = run;
-    reel_nn_net net = {s->be, s->b, &s->spec};
-    int bad = reel_nn_train(&net, &o, &tctx, &s->train, err) ||
-              s->be->get_params(s->b, s->params, err);
+    int bad = train_members(s, &o, &tctx, err);
+    for (size_t k = 0; !bad && k < s->K; k++)
+        bad = s->be->get_params(s->b[k], s->params + k * s->spec.n_params, err);
     cJSON_Delete(run);
     if (bad)
         goto fail;
@@ -249,14 +344,19 @@ static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *c
         reel_nn_input_apply(&s[i]->input, ctx[i]->X, ctx[i]->n, w->Xt);
         memcpy(B->Y + w->row0 * B->L, ctx[i]->Y, ctx[i]->n * B->L);
     }
-    /* One reel_nn_train_many per block. */
-    reel_nn_net *nets = calloc(n, sizeof *nets);
-    reel_nn_rows *place = calloc(n, sizeof *place);
-    const reel_nn_train_opts **op = calloc(n, sizeof *op);
-    const reel_fit_ctx **cp = calloc(n, sizeof *cp);
-    reel_nn_train_result *res = calloc(n, sizeof *res);
-    size_t *who = calloc(n, sizeof *who);
-    if (rc == 0 && (!nets || !place || !op || !cp || !res || !who))
+    /* One reel_nn_train_many per block, over every member of every fit. */
+    size_t members = 0;
+    for (size_t i = 0; rc == 0 && i < K; i++)
+        members += s[i]->K;
+    size_t nm = members ? members : 1;
+    reel_nn_net *nets = calloc(nm, sizeof *nets);
+    reel_nn_rows *place = calloc(nm, sizeof *place);
+    const reel_nn_train_opts **op = calloc(nm, sizeof *op);
+    const reel_fit_ctx **cp = calloc(nm, sizeof *cp);
+    reel_nn_train_result *res = calloc(nm, sizeof *res);
+    size_t *who = calloc(nm, sizeof *who), *which = calloc(nm, sizeof *which);
+    mlp_member *mem = calloc(nm, sizeof *mem);
+    if (rc == 0 && (!nets || !place || !op || !cp || !res || !who || !which || !mem))
         rc = reel_fail(err, "out of memory");
     for (size_t bk = 0; rc == 0 && bk < n_blocks; bk++) {
         size_t m = 0;
@@ -267,24 +367,33 @@ static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *c
             tctx[i] = *ctx[i];
             tctx[i].X = w->Xt;
             tctx[i].Xv = w->Xvt;
-            nets[m] = (reel_nn_net){s[i]->be, s[i]->b, &s[i]->spec};
-            place[m] = (reel_nn_rows){blocks[bk].X, blocks[bk].Y, blocks[bk].n, w->row0};
-            op[m] = &mp[i].train;
-            cp[m] = &tctx[i];
-            who[m++] = i;
+            for (size_t k = 0; k < s[i]->K; k++, m++) {
+                member_setup(s[i], &mp[i].train, &tctx[i], k, &mem[m], &nets[m]);
+                place[m] = (reel_nn_rows){blocks[bk].X, blocks[bk].Y, blocks[bk].n, w->row0};
+                op[m] = &mem[m].o;
+                cp[m] = &mem[m].ctx;
+                who[m] = i;
+                which[m] = k;
+            }
         }
         size_t together = 0;
         rc = reel_nn_train_many(nets, op, cp, place, res, m, &together, err);
         for (size_t j = 0; j < m; j++) {
-            size_t i = who[j];
-            s[i]->train = res[j];
-            memset(&res[j], 0, sizeof res[j]);
+            size_t i = who[j], k = which[j];
+            if (k == 0) {
+                s[i]->train = res[j];
+                memset(&res[j], 0, sizeof res[j]);
+            } else {
+                reel_history_free(&res[j].history);
+            }
             if (shared)
                 shared[i] = together;
-            if (rc == 0 && s[i]->be->get_params(s[i]->b, s[i]->params, err))
+            if (rc == 0 && s[i]->be->get_params(s[i]->b[k], s[i]->params + k * s[i]->spec.n_params, err))
                 rc = -1;
         }
     }
+    free(which);
+    free(mem);
     for (size_t bk = 0; bk < n_blocks; bk++) {
         free(blocks[bk].X);
         free(blocks[bk].Y);
@@ -322,6 +431,30 @@ static int mlp_fits_together(const char *device)
     return be && be != &reel_nn_cpu_backend;
 }
 
+/* P holds member 0's probabilities: makes it the members' mean (summed in
+ * double, member by member, so the bits do not depend on threads). */
+static int predict_mean(const mlp_state *s, const float *Xt, size_t n, float *P, reel_error *err)
+{
+    size_t cells = n * s->spec.L;
+    double *sum = malloc((cells ? cells : 1) * sizeof *sum);
+    float *Pk = malloc((cells ? cells : 1) * sizeof *Pk);
+    int rc = 0;
+    if (!sum || !Pk)
+        rc = reel_fail(err, "out of memory for the ensemble's probabilities");
+    for (size_t c = 0; rc == 0 && c < cells; c++)
+        sum[c] = P[c];
+    for (size_t k = 1; rc == 0 && k < s->K; k++) {
+        rc = s->be->predict(s->b[k], Xt, n, Pk, err);
+        for (size_t c = 0; rc == 0 && c < cells; c++)
+            sum[c] += Pk[c];
+    }
+    for (size_t c = 0; rc == 0 && c < cells; c++)
+        P[c] = (float)(sum[c] / (double)s->K);
+    free(sum);
+    free(Pk);
+    return rc;
+}
+
 static int mlp_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
 {
     const mlp_state *s = state;
@@ -329,7 +462,9 @@ static int mlp_predict(const void *state, const float *X, size_t n, float *P, re
     if (!Xt)
         return reel_fail(err, "out of memory for %zu rows of the net's input", n);
     reel_nn_input_apply(&s->input, X, n, Xt);
-    int rc = s->be->predict(s->b, Xt, n, P, err);
+    int rc = s->be->predict(s->b[0], Xt, n, P, err);
+    if (rc == 0 && s->K > 1)
+        rc = predict_mean(s, Xt, n, P, err);
     free(Xt);
     return rc;
 }
@@ -337,16 +472,19 @@ static int mlp_predict(const void *state, const float *X, size_t n, float *P, re
 static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
 {
     const mlp_state *s = state;
-    for (size_t i = 0; i < s->spec.n_layers; i++) {
-        const reel_nn_layer *l = &s->spec.layer[i];
-        char name[32];
-        size_t wshape[2] = {l->out, l->in};
-        snprintf(name, sizeof name, "%d.weight", l->module_index);
-        if (reel_tensors_add(out, name, REEL_F32, 2, wshape, s->params + l->w_off, err))
-            return -1;
-        snprintf(name, sizeof name, "%d.bias", l->module_index);
-        if (reel_tensors_add(out, name, REEL_F32, 1, &l->out, s->params + l->b_off, err))
-            return -1;
+    for (size_t k = 0; k < s->K; k++) {
+        const float *params = s->params + k * s->spec.n_params;
+        for (size_t i = 0; i < s->spec.n_layers; i++) {
+            const reel_nn_layer *l = &s->spec.layer[i];
+            char name[64];
+            size_t wshape[2] = {l->out, l->in};
+            member_name(name, sizeof name, k, l->module_index, "weight");
+            if (reel_tensors_add(out, name, REEL_F32, 2, wshape, params + l->w_off, err))
+                return -1;
+            member_name(name, sizeof name, k, l->module_index, "bias");
+            if (reel_tensors_add(out, name, REEL_F32, 1, &l->out, params + l->b_off, err))
+                return -1;
+        }
     }
     cJSON_AddStringToObject(meta, "head", s->spec.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
     cJSON_AddNumberToObject(meta, "epochs_run", (double)s->train.epochs_run);
@@ -371,33 +509,37 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, cons
         reel_fail(err, "mlp: %s", e.msg);
         goto fail;
     }
-    if (!(s->params = malloc(s->spec.n_params * sizeof(float)))) {
-        reel_fail(err, "out of memory for %zu parameters", s->spec.n_params);
+    reel_mlp_params mp;
+    if (reel_mlp_params_get(params, L, 0, &mp, err) || alloc_members(s, (size_t)mp.ensemble, err))
         goto fail;
-    }
-    for (size_t i = 0; i < s->spec.n_layers; i++) {
-        const reel_nn_layer *l = &s->spec.layer[i];
-        char name[32];
-        snprintf(name, sizeof name, "%d.weight", l->module_index);
-        const reel_tensor *w = reel_tensors_get(in, name, REEL_F32, l->out * l->in, err);
-        if (!w)
-            goto fail;
-        if (w->ndim != 2 || w->shape[0] != l->out || w->shape[1] != l->in) {
-            reel_fail(err, "mlp: tensor '%s' must have shape [%zu, %zu] for these layers", name, l->out, l->in);
-            goto fail;
+    for (size_t k = 0; k < s->K; k++) {
+        float *dst = s->params + k * s->spec.n_params;
+        for (size_t i = 0; i < s->spec.n_layers; i++) {
+            const reel_nn_layer *l = &s->spec.layer[i];
+            char name[64];
+            member_name(name, sizeof name, k, l->module_index, "weight");
+            const reel_tensor *w = reel_tensors_get(in, name, REEL_F32, l->out * l->in, err);
+            if (!w)
+                goto fail;
+            if (w->ndim != 2 || w->shape[0] != l->out || w->shape[1] != l->in) {
+                reel_fail(err, "mlp: tensor '%s' must have shape [%zu, %zu] for these layers", name, l->out, l->in);
+                goto fail;
+            }
+            memcpy(dst + l->w_off, w->data, w->nbytes);
+            member_name(name, sizeof name, k, l->module_index, "bias");
+            const reel_tensor *b = reel_tensors_get(in, name, REEL_F32, l->out, err);
+            if (!b)
+                goto fail;
+            memcpy(dst + l->b_off, b->data, b->nbytes);
         }
-        memcpy(s->params + l->w_off, w->data, w->nbytes);
-        snprintf(name, sizeof name, "%d.bias", l->module_index);
-        const reel_tensor *b = reel_tensors_get(in, name, REEL_F32, l->out, err);
-        if (!b)
-            goto fail;
-        memcpy(s->params + l->b_off, b->data, b->nbytes);
     }
     /* A loaded net predicts on the CPU. */
     s->be = &reel_nn_cpu_backend;
     snprintf(s->device, sizeof s->device, "cpu");
-    if (!(s->b = s->be->create(&s->spec, threads, err)) || s->be->set_params(s->b, s->params, err))
-        goto fail;
+    for (size_t k = 0; k < s->K; k++)
+        if (!(s->b[k] = s->be->create(&s->spec, threads, err)) ||
+            s->be->set_params(s->b[k], s->params + k * s->spec.n_params, err))
+            goto fail;
     return s;
 fail:
     mlp_free(s);

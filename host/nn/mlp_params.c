@@ -1,5 +1,6 @@
 #include "nn/mlp_params.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "models/params.h"
@@ -9,6 +10,38 @@
 static float default_threshold(const char *head, size_t L)
 {
     return head && strcmp(head, "softmax") == 0 && L > 0 ? 0.5f / (float)L : 0.5f;
+}
+
+/* The training recipe's keys are optional, so a definition written before
+ * they existed (a user's models/NAME.json, a model file's params) keeps its
+ * old training: absent, each takes the value that trains as before. */
+static int opt_num(const cJSON *params, const char *key, double absent, double *out, reel_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, key);
+    *out = absent;
+    if (!v)
+        return 0;
+    if (!cJSON_IsNumber(v))
+        return reel_fail(err, "params for mlp: key '%s' must be a number", key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int opt_int(const cJSON *params, const char *key, long absent, long min, long max, long *out,
+                   reel_error *err)
+{
+    double d;
+    if (opt_num(params, key, (double)absent, &d, err))
+        return -1;
+    if (d != floor(d) || d < (double)min || d > (double)max)
+        return reel_fail(err, "params for mlp: key '%s' must be a whole number from %ld to %ld", key, min, max);
+    *out = (long)d;
+    return 0;
+}
+
+uint64_t reel_mlp_member_seed(uint64_t seed, long k)
+{
+    return k == 0 ? seed : seed + (uint64_t)k * 0x9E3779B97F4A7C15ULL;
 }
 
 int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_params *p, reel_error *err)
@@ -42,5 +75,17 @@ int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_p
         return reel_fail(err, "params for mlp: keys 'beta1' and 'beta2' must be < 1");
     if (o->ema >= 1.0)
         return reel_fail(err, "params for mlp: key 'ema' must be < 1 (0 = no averaging)");
+    if (opt_num(params, "label_smoothing", 0.0, &o->label_smoothing, err))
+        return -1;
+    if (!(o->label_smoothing >= 0.0 && o->label_smoothing < 1.0))
+        return reel_fail(err, "params for mlp: key 'label_smoothing' must be from 0 to below 1 (0 = none)");
+    if (opt_int(params, "warmup_epochs", 0, 0, 100000, &o->warmup_epochs, err) ||
+        opt_int(params, "ensemble", 1, 1, 1024, &p->ensemble, err))
+        return -1;
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(params, "lr_schedule");
+    if (sched && !(cJSON_IsString(sched) &&
+                   (strcmp(sched->valuestring, "constant") == 0 || strcmp(sched->valuestring, "cosine") == 0)))
+        return reel_fail(err, "params for mlp: key 'lr_schedule' must be \"constant\" or \"cosine\"");
+    o->cosine = sched && strcmp(sched->valuestring, "cosine") == 0;
     return 0;
 }

@@ -12,7 +12,12 @@
 typedef struct {
     reel_nn_train_opts train; /* all but checkpoint and run, which the fit adds */
     reel_nn_input_mode input;
+    long ensemble; /* members, each trained from its own seed; their probabilities are averaged */
 } reel_mlp_params;
+
+/* Member k's seed (member 0 takes the run's seed itself, so an ensemble of
+ * one is the plain net). */
+uint64_t reel_mlp_member_seed(uint64_t seed, long k);
 
 /* Decodes and checks resolved params for L labels; seed is the run's, used
  * when params hold none. */

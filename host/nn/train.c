@@ -111,6 +111,29 @@ static float *to_float(const uint8_t *Y, size_t count)
     return f;
 }
 
+/* The training targets: the labels, smoothed towards 1/2 by eps. */
+static float *targets(const uint8_t *Y, size_t count, double eps)
+{
+    float *f = to_float(Y, count);
+    if (f && eps > 0) {
+        float hi = (float)(1.0 - eps / 2), lo = (float)(eps / 2);
+        for (size_t i = 0; i < count; i++)
+            f[i] = f[i] > 0 ? hi : lo;
+    }
+    return f;
+}
+
+double reel_nn_epoch_lr(const reel_nn_train_opts *o, long epoch)
+{
+    double lr = o->opt.lr;
+    long w = o->warmup_epochs > 0 ? o->warmup_epochs : 0;
+    if (epoch <= w)
+        return lr * (double)epoch / (double)w;
+    if (o->cosine && o->epochs > w)
+        return lr * (1.0 + cos(3.14159265358979323846 * (double)(epoch - w - 1) / (double)(o->epochs - w))) / 2.0;
+    return lr;
+}
+
 /* Where the loop is: everything besides the weights that one epoch hands
  * to the next (a checkpoint saves it). */
 typedef struct {
@@ -184,6 +207,7 @@ typedef struct {
     long first_epoch;
     double *avg_a; /* an epoch's averaging schedule, handed over whole */
     float *Y_shared; /* labels as floats, made by the caller for several nets (not freed here) */
+    reel_adamw opt;  /* AdamW's settings for the current epoch (its learning rate) */
     const float *X_all; /* with Y_shared: a block of n_all rows shared by several nets, this net's */
     size_t n_all, row0; /* training rows being [row0, row0 + ctx->n) of it (NULL: ctx->X alone) */
     const void *share; /* an earlier net's backend state on the same data: its device copy is this one's */
@@ -413,7 +437,7 @@ static int epoch_at_once(loop *lp, long *bad, reel_error *err)
     const reel_nn_train_opts *o = lp->o;
     if (avg_schedule(lp, err))
         return -1;
-    int r = net->be->train_epoch(net->b, (size_t)o->batch_size, &o->opt, lp->at.step, lp->avg_a, err);
+    int r = net->be->train_epoch(net->b, (size_t)o->batch_size, &lp->opt, lp->at.step, lp->avg_a, err);
     return epoch_done(lp, r, bad, err);
 }
 
@@ -442,7 +466,7 @@ static int epoch_by_steps(loop *lp, long epoch, long *bad, reel_error *err)
         size_t m = n - start < batch ? n - start : batch;
         if (reel_interrupted())
             return interrupted(lp, epoch, start, err);
-        int r = net->be->train_step(net->b, start, m, &o->opt, ++lp->at.step, NULL, err);
+        int r = net->be->train_step(net->b, start, m, &lp->opt, ++lp->at.step, NULL, err);
         if (r < 0)
             return -1;
         if (r > 0) { /* this step or an earlier one was bad: no update since */
@@ -489,6 +513,7 @@ static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel
     const reel_nn_net *net = lp->net;
     if (shuffle(lp, err))
         return -1;
+    lp->opt.lr = reel_nn_epoch_lr(lp->o, epoch);
     *bad = 0;
     if (net->be->train_epoch && !reel_interrupted()) { /* the whole epoch in one call */
         if (epoch_at_once(lp, bad, err))
@@ -646,7 +671,8 @@ static int loop_open(loop *lp, reel_error *err)
     const reel_fit_ctx *ctx = lp->ctx;
     size_t n = ctx->n, L = ctx->L, nv = ctx->nv, np = net->spec->n_params;
     lp->w.decay = o->ema > 0 ? o->ema : 0;
-    lp->Y = lp->Y_shared ? lp->Y_shared : to_float(ctx->Y, n * L);
+    lp->opt = o->opt;
+    lp->Y = lp->Y_shared ? lp->Y_shared : targets(ctx->Y, n * L, o->label_smoothing);
     lp->Yv = to_float(ctx->Yv, nv * L);
     lp->Pv = malloc((nv ? nv : 1) * L * sizeof *lp->Pv);
     lp->pred = malloc((nv ? nv : 1) * L);
@@ -771,23 +797,30 @@ int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const ree
     return rc;
 }
 
+/* Nets i and j train on the same targets: the same labels, smoothed alike. */
+static int same_targets(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o, const reel_nn_rows *rows,
+                        size_t i, size_t j)
+{
+    return (rows ? rows[i].Y : ctx[i]->Y) == (rows ? rows[j].Y : ctx[j]->Y) && ctx[i]->L == ctx[j]->L &&
+           o[i]->label_smoothing == o[j]->label_smoothing;
+}
+
 /* Net i's labels as floats (Ys[i] when net i is the first on them): with
  * rows, the shared block's; else ctx's, as many rows as the longest net on
  * the same labels trains on, so nets on the same data share one copy. */
-static int many_labels(const reel_fit_ctx *const *ctx, const reel_nn_rows *rows, size_t K, float **Ys,
-                       reel_error *err)
+static int many_labels(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o,
+                       const reel_nn_rows *rows, size_t K, float **Ys, reel_error *err)
 {
     for (size_t i = 0; i < K; i++) {
-        const uint8_t *Yi = rows ? rows[i].Y : ctx[i]->Y;
         size_t j = 0, most = rows ? rows[i].n_all : ctx[i]->n;
-        while (j < i && !((rows ? rows[j].Y : ctx[j]->Y) == Yi && ctx[j]->L == ctx[i]->L))
+        while (j < i && !same_targets(ctx, o, rows, j, i))
             j++;
         if (j < i)
             continue; /* net j made it */
         for (size_t l = i + 1; !rows && l < K; l++)
-            if (ctx[l]->Y == Yi && ctx[l]->L == ctx[i]->L && ctx[l]->n > most)
+            if (same_targets(ctx, o, rows, l, i) && ctx[l]->n > most)
                 most = ctx[l]->n;
-        if (!(Ys[i] = to_float(Yi, most * ctx[i]->L)))
+        if (!(Ys[i] = targets(rows ? rows[i].Y : ctx[i]->Y, most * ctx[i]->L, o[i]->label_smoothing)))
             return reel_fail(err, "out of memory");
     }
     return 0;
@@ -837,13 +870,12 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
     for (size_t i = 0; rc == 0 && i < K; i++)
         rc = many_check(&nets[i], ctx[i], rows ? &rows[i] : NULL, be, err);
     if (rc == 0)
-        rc = many_labels(ctx, rows, K, Ys, err);
+        rc = many_labels(ctx, o, rows, K, Ys, err);
     for (size_t i = 0; rc == 0 && i < K; i++) {
         const char *name = ctx[i]->name ? ctx[i]->name : "net";
         lps[i] = (loop){.net = &nets[i], .o = o[i], .ctx = ctx[i], .name = name, .res = &res[i]};
-        const uint8_t *Yi = rows ? rows[i].Y : ctx[i]->Y;
         for (size_t j = 0; j <= i; j++)
-            if (Ys[j] && (rows ? rows[j].Y : ctx[j]->Y) == Yi && ctx[j]->L == ctx[i]->L) {
+            if (Ys[j] && same_targets(ctx, o, rows, j, i)) {
                 lps[i].Y_shared = Ys[j];
                 break;
             }
@@ -878,7 +910,8 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
             t0[who[j]] = reel_now();
             if (shuffle(lp, err) || avg_schedule(lp, err))
                 rc = -1;
-            jobs[j] = (reel_nn_epoch_job){lp->net->b, lp->ctx->n, (size_t)lp->o->batch_size, &lp->o->opt,
+            lp->opt.lr = reel_nn_epoch_lr(lp->o, next[who[j]]);
+            jobs[j] = (reel_nn_epoch_job){lp->net->b, lp->ctx->n, (size_t)lp->o->batch_size, &lp->opt,
                                           lp->at.step, lp->avg_a, 0};
         }
         size_t shared = 0;

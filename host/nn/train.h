@@ -33,6 +33,15 @@ typedef struct {
      * (Polyak averaging), bias-corrected as AdamW's moments are; the
      * optimiser itself runs on the live weights. 0: the live weights. */
     double ema;
+    /* The training targets y become y * (1 - label_smoothing) +
+     * label_smoothing / 2 (0: the labels as they are); validation, early
+     * stopping and the reported losses use the labels as they are. */
+    double label_smoothing;
+    /* The learning rate of epoch e (1-based): opt.lr * e / warmup_epochs for
+     * e <= warmup_epochs; after that opt.lr, or with cosine
+     * opt.lr * (1 + cos(pi * (e - warmup_epochs - 1) / (epochs - warmup_epochs))) / 2. */
+    int cosine;
+    long warmup_epochs;
     float threshold; /* for the validation F1 */
     uint64_t seed;   /* the shuffles are drawn from stream 1 of this seed */
     /* A checkpoint file (NULL: none): written after every epoch; when it
@@ -42,6 +51,9 @@ typedef struct {
     const char *checkpoint;
     const cJSON *run;
 } reel_nn_train_opts;
+
+/* The learning rate of `epoch` under o's schedule (see above). */
+double reel_nn_epoch_lr(const reel_nn_train_opts *o, long epoch);
 
 typedef struct {
     long epochs_run;

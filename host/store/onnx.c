@@ -190,7 +190,8 @@ static void add_metadata_prop(pb *model, const char *key, const cJSON *value)
 static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold",  "lr",           "weight_decay",
                                            "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
                                            "patience", "min_delta", "restore_best", "seed",      "input",
-                                           "ema",      "patience_from", "width", NULL};
+                                           "ema",      "patience_from", "width", "label_smoothing",
+                                           "lr_schedule", "warmup_epochs", "ensemble", NULL};
 /* Kind-state entries: facts about training, and the input transform. */
 static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
@@ -218,6 +219,10 @@ static int check_plain_net(const char *path, const reel_nn_spec *spec, const ree
 {
     static const char *why = "(an input transform or layer this exporter does not know?); onnx export only "
                              "writes graphs that match reel predict exactly: use --format json to see the file";
+    const cJSON *members = params ? cJSON_GetObjectItemCaseSensitive(params, "ensemble") : NULL;
+    if (cJSON_IsNumber(members) && members->valuedouble > 1)
+        return reel_fail(err, "%s: the net is an ensemble of %g members, and onnx export writes one net; export "
+                         "a model trained with \"ensemble\": 1, or use --format json", path, members->valuedouble);
     for (size_t i = 0; i < t->n; i++) {
         int ok = 0;
         for (size_t l = 0; l < spec->n_layers && !ok; l++) {
