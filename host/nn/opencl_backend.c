@@ -539,6 +539,35 @@ static int ocl_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     return 0;
 }
 
+/* set_data with the data net `from` holds: its device copy, retained
+ * (OpenCL counts the references), not another one. */
+static int ocl_share_data(void *p, const void *from, reel_error *err)
+{
+    cl_net *c = p;
+    const cl_net *f = from;
+    if (f->d != c->d || f->spec.d != c->spec.d || f->spec.L != c->spec.L || !f->X || !f->Y)
+        return reel_fail(err, "OpenCL: a net shares only the training data of a net on its device with as many "
+                              "features and labels");
+    CL_OK(clFinish(c->q));
+    CL_OK(clRetainMemObject(f->X));
+    CL_OK(clRetainMemObject(f->Y));
+    rel(&c->X);
+    rel(&c->Y);
+    c->X = f->X;
+    c->Y = f->Y;
+    c->n_order = 0;
+    size_t np = c->spec.n_params;
+    if (zero(c, c->m, np * sizeof(float), err) || zero(c, c->v, np * sizeof(float), err) ||
+        zero(c, c->loss_acc, sizeof(double), err) || zero(c, c->bad_step, sizeof(cl_long), err) ||
+        (c->avg_sum && zero(c, c->avg_sum, np * sizeof(double), err)))
+        return -1;
+    c->n_data = f->n_data;
+    c->host_X = f->host_X;
+    c->host_Y = f->host_Y;
+    c->bad_seen = 0;
+    return 0;
+}
+
 static int ocl_set_order(void *p, const uint32_t *order, size_t n, reel_error *err)
 {
     cl_net *c = p;
@@ -1298,6 +1327,7 @@ static const reel_nn_backend backend = {
     .destroy = ocl_destroy,
     .train_epoch = ocl_train_epoch,
     .train_epochs = ocl_train_epochs,
+    .share_data = ocl_share_data,
 };
 
 const reel_nn_backend *reel_nn_opencl_backend(void) { return &backend; }
