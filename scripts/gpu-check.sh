@@ -26,7 +26,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-build-gpu/gpu-check}
 # seconds per step: build, ctest, nn_devices, memcheck, racecheck, bench_nets, bench_devices, bench_many
-T_BUILD=150 T_CTEST=75 T_DEV=40 T_MEM=60 T_RACE=45 T_NETS=60 T_DEVICES=40 T_MANY=120
+T_BUILD=${T_BUILD:-150} T_CTEST=${T_CTEST:-75} T_DEV=${T_DEV:-40} T_MEM=${T_MEM:-60} T_RACE=${T_RACE:-45}
+T_NETS=${T_NETS:-60} T_DEVICES=${T_DEVICES:-40} T_MANY=${T_MANY:-120}
 if [ "${1:-}" = "--dry-run" ]; then
   have() { command -v "$1" >/dev/null && echo "found" || echo "MISSING"; }
   echo "gpu-check.sh --dry-run: would run, writing logs to $out (time limit in seconds per step):"
@@ -64,8 +65,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
   echo "gpu-check.sh: no NVIDIA GPU here (nvidia-smi failed)" >&2
   exit 1
 }
-step build "$T_BUILD" "$out/build.log" bash -c \
-  "cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON >/dev/null && cmake --build build-gpu -j $(nproc) >/dev/null" || {
+step build "$T_BUILD" "$out/build.log" bash -c "cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON \
+  >>'$out/build.log' 2>&1 && cmake --build build-gpu -j $(nproc) >>'$out/build.log' 2>&1" || {
   tail -30 "$out/build.log"
   exit 1
 }
