@@ -12,6 +12,10 @@
  *   rk_input_grad         per layer but the first: dA = dZ W
  *   rk_finish_step        one group: the batch loss, the non-finite check
  *   rk_adamw              the update, skipped once a step was bad
+ * The three products also come tiled (rk_gemm_forward, rk_gemm_weight_grad,
+ * rk_gemm_input_grad: the same sums, each work-item a tile of outputs),
+ * which the OpenCL backend runs; the one-output kernels are their
+ * reference (REEL_NO_TILES=1 picks them, for comparisons).
  *
  * Every sum runs in a fixed order (no atomics, fixed reduction trees), so
  * the same inputs give the same bits on a device run after run; the dot
@@ -139,6 +143,131 @@ RK_KERNEL void rk_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *p
             acc = RK_FADD(acc, RK_FMUL(dZ[r * uout + j], W[j * uin + k]));
         dA[e] = acc;
     }
+}
+
+/* ------------------------------------------- tiled products (layered path) */
+
+/* The layered step's three products, tiled in registers: each work-item
+ * computes a tile of outputs (RK_TM x RK_TN of the gradients' products,
+ * RK_FWD_M x RK_FWD_N of the forward), reading for each k a panel of A and one of
+ * B once and using each value for a whole row or column of its tile. No
+ * work-group memory and no barriers: on a GPU a loaded value serves 2 to 8
+ * outputs; PoCL, which runs a group's work-items as a loop, keeps the tile
+ * in vector registers. Work-items stride over the tiles (RK_FOR_EACH).
+ *
+ * The sums keep the one-output kernels' order above, so the bits do not
+ * change: the gradients sum over k in order in one accumulator; the
+ * forward's dot product runs in 8 partial sums (partial u takes k = u,
+ * u + 8, ..., in order) added as the CPU's dot() adds them. Only the
+ * tile's last rows or columns past M or N read clamped (valid) addresses,
+ * and their results are not stored: nothing is added past K. */
+#define RK_TM 4
+#define RK_TN 8
+#define RK_FWD_M 2
+#define RK_FWD_N 1
+
+/* C[m * ldc + n] = sum over k in order of A(m, k) B(k, n), with A(m, k) at
+ * A[m * sam + k * sak] and B(k, n) at B[k * sbk + n] (rows of B are
+ * contiguous, as both callers' are). A tile wholly inside C reads its B
+ * panel as RK_TN neighbours, which the compiler keeps in one vector. */
+RK_FN void rk_gemm_sum(int M, int N, int K, RK_GLOBAL const float *A, rk_u64 sam, rk_u64 sak,
+                       RK_GLOBAL const float *B, rk_u64 sbk, RK_GLOBAL float *C, rk_u64 ldc)
+{
+    rk_u64 tn = (rk_u64)((N + RK_TN - 1) / RK_TN), tiles = (rk_u64)((M + RK_TM - 1) / RK_TM) * tn;
+    RK_FOR_EACH(tile, tiles)
+    {
+        int m0 = (int)(tile / tn) * RK_TM, n0 = (int)(tile % tn) * RK_TN;
+        RK_GLOBAL const float *ra[RK_TM];
+        for (int i = 0; i < RK_TM; i++)
+            ra[i] = A + (rk_u64)(m0 + i < M ? m0 + i : M - 1) * sam;
+        float acc[RK_TM][RK_TN];
+        for (int i = 0; i < RK_TM; i++)
+            for (int j = 0; j < RK_TN; j++)
+                acc[i][j] = 0.0f;
+        if (n0 + RK_TN <= N) {
+            for (int k = 0; k < K; k++) {
+                RK_GLOBAL const float *b = B + (rk_u64)k * sbk + (rk_u64)n0;
+                for (int i = 0; i < RK_TM; i++) {
+                    float a = ra[i][(rk_u64)k * sak];
+                    for (int j = 0; j < RK_TN; j++)
+                        acc[i][j] = RK_FADD(acc[i][j], RK_FMUL(a, b[j]));
+                }
+            }
+        } else { /* the last columns: clamped reads, their results not stored */
+            for (int k = 0; k < K; k++) {
+                RK_GLOBAL const float *b = B + (rk_u64)k * sbk;
+                for (int i = 0; i < RK_TM; i++) {
+                    float a = ra[i][(rk_u64)k * sak];
+                    for (int j = 0; j < RK_TN; j++)
+                        acc[i][j] = RK_FADD(acc[i][j], RK_FMUL(a, b[n0 + j < N ? n0 + j : N - 1]));
+                }
+            }
+        }
+        for (int i = 0; i < RK_TM; i++)
+            for (int j = 0; j < RK_TN; j++)
+                if (m0 + i < M && n0 + j < N)
+                    C[(rk_u64)(m0 + i) * ldc + (rk_u64)(n0 + j)] = acc[i][j];
+    }
+}
+
+/* rk_linear_forward's H = act(A W^T + b): a tile of RK_FWD_M rows x RK_FWD_N
+ * outputs, each in its 8 partial sums. */
+RK_KERNEL void rk_gemm_forward(RK_GLOBAL const float *A, int n, int in, RK_GLOBAL const float *params,
+                               rk_u64 w_off, rk_u64 b_off, int out, int act, RK_GLOBAL float *H)
+{
+    RK_GLOBAL const float *W = params + w_off;
+    RK_GLOBAL const float *bias = params + b_off;
+    rk_u64 uin = (rk_u64)in, tn = (rk_u64)((out + RK_FWD_N - 1) / RK_FWD_N);
+    rk_u64 tiles = (rk_u64)((n + RK_FWD_M - 1) / RK_FWD_M) * tn;
+    RK_FOR_EACH(tile, tiles)
+    {
+        int r0 = (int)(tile / tn) * RK_FWD_M, j0 = (int)(tile % tn) * RK_FWD_N;
+        RK_GLOBAL const float *a[RK_FWD_M];
+        RK_GLOBAL const float *w[RK_FWD_N];
+        for (int i = 0; i < RK_FWD_M; i++)
+            a[i] = A + (rk_u64)(r0 + i < n ? r0 + i : n - 1) * uin;
+        for (int j = 0; j < RK_FWD_N; j++)
+            w[j] = W + (rk_u64)(j0 + j < out ? j0 + j : out - 1) * uin;
+        float acc[RK_FWD_M][RK_FWD_N][8];
+        for (int i = 0; i < RK_FWD_M; i++)
+            for (int j = 0; j < RK_FWD_N; j++)
+                for (int u = 0; u < 8; u++)
+                    acc[i][j][u] = 0.0f;
+        int k = 0;
+        for (; k + 8 <= in; k += 8)
+            for (int i = 0; i < RK_FWD_M; i++)
+                for (int j = 0; j < RK_FWD_N; j++)
+                    for (int u = 0; u < 8; u++)
+                        acc[i][j][u] = RK_FADD(acc[i][j][u], RK_FMUL(a[i][k + u], w[j][k + u]));
+        for (int u = 0; k < in; k++, u++) /* the tail: partials 0 .. in % 8 - 1 */
+            for (int i = 0; i < RK_FWD_M; i++)
+                for (int j = 0; j < RK_FWD_N; j++)
+                    acc[i][j][u] = RK_FADD(acc[i][j][u], RK_FMUL(a[i][k], w[j][k]));
+        for (int i = 0; i < RK_FWD_M; i++)
+            for (int j = 0; j < RK_FWD_N; j++) {
+                if (r0 + i >= n || j0 + j >= out)
+                    continue;
+                float z = RK_FADD(RK_FADD(RK_FADD(acc[i][j][0], acc[i][j][1]), RK_FADD(acc[i][j][2], acc[i][j][3])),
+                                  RK_FADD(RK_FADD(acc[i][j][4], acc[i][j][5]), RK_FADD(acc[i][j][6], acc[i][j][7])));
+                H[(rk_u64)(r0 + i) * (rk_u64)out + (rk_u64)(j0 + j)] = rk_activate(act, RK_FADD(z, bias[j0 + j]));
+            }
+    }
+}
+
+/* rk_weight_grad's dW = dZ^T A: C = dW (out x in), A(j, i) = dZ[i][j],
+ * B(i, k) = A[i][k], summed over the rows i in order. */
+RK_KERNEL void rk_gemm_weight_grad(RK_GLOBAL const float *A, RK_GLOBAL const float *dZ, int n, int in, int out,
+                                   RK_GLOBAL float *grads, rk_u64 w_off)
+{
+    rk_gemm_sum(out, in, n, dZ, 1, (rk_u64)out, A, (rk_u64)in, grads + w_off, (rk_u64)in);
+}
+
+/* rk_input_grad's dA = dZ W: C = dA (n x in), A(r, j) = dZ[r][j], B(j, k) =
+ * W[j][k], summed over the outputs j in order. */
+RK_KERNEL void rk_gemm_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *params, rk_u64 w_off, int n,
+                                  int out, int in, RK_GLOBAL float *dA)
+{
+    rk_gemm_sum(n, in, out, dZ, (rk_u64)out, 1, params + w_off, (rk_u64)in, dA, (rk_u64)in);
 }
 
 /* One work-group of a power-of-two size <= RK_REDUCE: part[0] becomes the

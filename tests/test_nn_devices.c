@@ -178,6 +178,81 @@ Test(nn_devices, box_sigmoid_matches_cpu) { each_backend(box_sigmoid); }
 Test(nn_devices, u_softmax_matches_cpu) { each_backend(u_softmax); }
 Test(nn_devices, tanh_none_matches_cpu) { each_backend(tanh_none); }
 
+/* The layered path's products at sizes that are no multiple of any tile
+ * (widths past 128, 37 inputs, 5 labels, batches of 1 to 300 rows, past
+ * the fused kernel's): steps against the CPU; on OpenCL also against the
+ * one-output kernels (REEL_NO_TILES), which must give the same bits. */
+static void odd_sizes(const reel_nn_backend *dev)
+{
+    const reel_nn_backend *cpu = &reel_nn_cpu_backend;
+    setup s;
+    make(&s,
+         "[{\"width\":131,\"activation\":\"relu\"},{\"width\":45,\"activation\":\"none\"},"
+         "{\"width\":70,\"activation\":\"tanh\"}]",
+         "sigmoid", 37, 5, 700, 21);
+    int opencl = strcmp(dev->name, "opencl") == 0;
+    reel_error err;
+    void *b[3];
+    const reel_nn_backend *be[3] = {dev, cpu, dev};
+    for (int k = 0; k < (opencl ? 3 : 2); k++) {
+        if (k == 2)
+            setenv("REEL_NO_TILES", "1", 1); /* read when a net is made */
+        b[k] = ready_net(be[k], &s);
+        unsetenv("REEL_NO_TILES");
+    }
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
+    static const size_t sizes[] = {300, 33, 257, 1, 299, 99};
+    enum { STEPS = sizeof sizes / sizeof *sizes };
+    size_t np = s.spec.n_params;
+    float loss[3][STEPS];
+    float *g[3], *w[3], *p[3];
+    for (int k = 0; k < 3; k++) {
+        g[k] = malloc(np * sizeof(float));
+        w[k] = malloc(np * sizeof(float));
+        p[k] = malloc(s.n * 5 * sizeof(float));
+    }
+    int nk = opencl ? 3 : 2;
+    for (size_t t = 0; t < STEPS; t++) {
+        size_t start = (t * 101) % (s.n - sizes[t]);
+        for (int k = 0; k < nk; k++) {
+            cr_assert_geq(be[k]->train_step(b[k], start, sizes[t], &opt, (long)t + 1, &loss[k][t], &err), 0, "%s",
+                          err.msg);
+            if (t == 0)
+                cr_assert_eq(be[k]->get_grads(b[k], g[k], &err), 0, "%s", err.msg);
+        }
+    }
+    for (int k = 0; k < nk; k++) {
+        cr_assert_eq(be[k]->get_params(b[k], w[k], &err), 0, "%s", err.msg);
+        cr_assert_eq(be[k]->predict(b[k], s.X, s.n, p[k], &err), 0, "%s", err.msg);
+    }
+    double gmax = 0;
+    for (size_t i = 0; i < np; i++)
+        gmax = fmax(gmax, fabs(g[1][i]));
+    cr_expect(close_all("odd sizes: gradients of step 1", g[0], g[1], np, 1e-5 * gmax, 1e-4), "%s", cur_label);
+    cr_expect(close_all("odd sizes: losses", loss[0], loss[1], STEPS, 1e-6, 1e-4), "%s", cur_label);
+    cr_expect(close_all("odd sizes: weights after the steps", w[0], w[1], np, 5e-4, 1e-3), "%s", cur_label);
+    cr_expect(close_all("odd sizes: probabilities", p[0], p[1], s.n * 5, 1e-5, 1e-4), "%s", cur_label);
+    if (opencl) {
+        cr_expect_eq(memcmp(g[0], g[2], np * sizeof(float)), 0, "%s: tiled and one-output gradients differ",
+                     cur_label);
+        cr_expect_eq(memcmp(w[0], w[2], np * sizeof(float)), 0, "%s: tiled and one-output weights differ",
+                     cur_label);
+        cr_expect_eq(memcmp(p[0], p[2], s.n * 5 * sizeof(float)), 0,
+                     "%s: tiled and one-output probabilities differ", cur_label);
+        cr_expect_eq(memcmp(loss[0], loss[2], sizeof loss[0]), 0, "%s: tiled and one-output losses differ",
+                     cur_label);
+    }
+    for (int k = 0; k < nk; k++)
+        be[k]->destroy(b[k]);
+    for (int k = 0; k < 3; k++) {
+        free(g[k]);
+        free(w[k]);
+        free(p[k]);
+    }
+    unmake(&s);
+}
+Test(nn_devices, odd_sizes_on_the_layered_path_match_cpu) { each_backend(odd_sizes); }
+
 /* The whole training loop (shuffles, epochs, validation, the moving
  * average) on both; run twice on the device, which must give the same bits. */
 static void training_loop(const reel_nn_backend *dev)

@@ -13,6 +13,7 @@
 #include "helpers.h"
 #include "eval/run.h"
 #include "nn/opencl.h"
+#include "nn/spec.h"
 #include "tune/search.h"
 #include "tune/select.h"
 
@@ -237,4 +238,105 @@ Test(tune_many, compare_nets_together_equal_alone)
         cJSON_Delete(params[i]);
     }
     reel_prepared_free(&p);
+}
+
+/* One device copy per launch group: a net given another's data through
+ * share_data trains exactly as one given its own copy, also after the net
+ * that made the copy is gone (the buffer is reference counted). */
+Test(tune_many, shared_device_copy_of_the_data)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    reel_error err;
+    cr_assert_eq(reel_opencl_select(atoi(dev + 7), &err), 0, "%s", err.msg);
+    const reel_nn_backend *be = reel_nn_opencl_backend();
+    cr_assert_not_null(be->share_data);
+    enum { N = 96, D = 5, L = 2 };
+    cJSON *params = cJSON_Parse("{\"layers\": [{\"width\": 8, \"activation\": \"relu\"}, "
+                                "{\"width\": 6, \"activation\": \"tanh\"}]}");
+    reel_nn_spec spec;
+    cr_assert_eq(reel_nn_spec_from_params(&spec, params, D, L, &err), 0, "%s", err.msg);
+    cJSON_Delete(params);
+    float *w0 = malloc(spec.n_params * sizeof *w0), *w[2];
+    reel_nn_init_params(&spec, 17, w0);
+    float X[N * D], Y[N * L];
+    uint32_t order[N];
+    unsigned s = 3;
+    for (int i = 0; i < N * D; i++) {
+        s = s * 1103515245u + 12345u;
+        X[i] = (float)((s >> 8) % 1000) / 250.0f - 2.0f;
+    }
+    for (int i = 0; i < N; i++) {
+        Y[i * L] = X[i * D] > 0;
+        Y[i * L + 1] = X[i * D + 1] + X[i * D + 2] > 0.5f;
+        order[i] = (uint32_t)((i * 37) % N);
+    }
+    reel_adamw opt = {0.01, 0.9, 0.999, 1e-8, 0.001};
+    for (int shared = 0; shared < 2; shared++) {
+        void *a = be->create(&spec, 1, &err), *b = be->create(&spec, 1, &err);
+        cr_assert(a && b, "%s", err.msg);
+        cr_assert_eq(be->set_data(a, X, Y, N, &err), 0, "%s", err.msg);
+        cr_assert_eq(shared ? be->share_data(b, a, &err) : be->set_data(b, X, Y, N, &err), 0, "%s", err.msg);
+        be->destroy(a);
+        cr_assert_eq(be->set_params(b, w0, &err), 0, "%s", err.msg);
+        cr_assert_eq(be->set_order(b, order, N, &err), 0, "%s", err.msg);
+        for (int e = 0; e < 3; e++)
+            cr_assert_geq(be->train_epoch(b, 16, &opt, e * 6L, NULL, &err), 0, "%s", err.msg);
+        w[shared] = malloc(spec.n_params * sizeof(float));
+        cr_assert_eq(be->get_params(b, w[shared], &err), 0, "%s", err.msg);
+        be->destroy(b);
+    }
+    cr_expect_neq(memcmp(w[0], w0, spec.n_params * sizeof(float)), 0, "training changed nothing");
+    cr_expect_eq(memcmp(w[0], w[1], spec.n_params * sizeof(float)), 0,
+                 "a net on a shared copy of the data trained differently");
+    free(w0);
+    free(w[0]);
+    free(w[1]);
+}
+
+/* The commands: compare and search say on stderr and in their JSON how
+ * many nets shared a launch. */
+Test(tune_many, commands_report_nets_per_launch)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8}, "
+                                                   "\"u\": {\"epochs\": 2, \"width\": 8}}");
+    const char *gf = tmp_write("many_grid.json", "{\"seed\": [1, 2, 3]}");
+    char args[2048], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models box,tree,u --params %s --device %s "
+             "--format json", many_csv(), pf, dev);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(err, "2 nets train together on --device"), "%s", err);
+    cr_expect(strstr(err, "box: samples-F1") && strstr(err, "(2 nets per launch)"), "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    const cJSON *m;
+    int nets = 0;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "models"))
+    {
+        int is_net = strcmp(cJSON_GetObjectItem(m, "name")->valuestring, "tree") != 0;
+        cr_expect_eq(cJSON_GetObjectItem(m, "nets_per_launch")->valuedouble, is_net ? 2 : 0);
+        nets += is_net;
+    }
+    cr_expect_eq(nets, 2);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "search --data %s --labels A,B --model box --params %s --grid %s --strategy grid "
+             "--folds 2 --device %s --format json", many_csv(), pf, gf, dev);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(err, "trials x folds train together"), "%s", err);
+    cr_expect(strstr(err, "6 nets per launch"), "%s", err);
+    doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    const cJSON *rounds = cJSON_GetObjectItem(doc, "rounds");
+    cr_assert_eq(cJSON_GetArraySize(rounds), 2); /* the defaults, then the 3 seeds */
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(rounds, 1), "fits")->valuedouble, 6);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(rounds, 1), "nets_per_launch")->valuedouble, 6);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
 }

@@ -104,6 +104,12 @@ typedef struct reel_nn_backend {
     int (*train_epochs)(void *const *b, size_t K, const size_t *batch, const reel_adamw *const *opt,
                         const long *first_step, const double *const *avg_a, int *bad, size_t *shared,
                         reel_error *err);
+    /* Optional (NULL: set_data with the same arrays): what set_data does,
+     * with the data net `from` (of this backend, on the same device, with
+     * as many features and labels) was given, sharing its device copy
+     * rather than making one more (reel_nn_train_many: one copy per launch
+     * group). */
+    int (*share_data)(void *b, const void *from, reel_error *err);
 } reel_nn_backend;
 
 /* The CUDA backend from the plugin (util/gpu.c, util/cuda_plugin.h), or NULL. */

@@ -30,6 +30,10 @@ extern const char reel_nn_kernels_src[]; /* generated: rk_portable.h + nn_math.h
 #define LOCAL 64        /* work-items per group of the element kernels */
 #define MAX_GROUPS 4096 /* the element kernels stride over the launch past this */
 #define REDUCE 256      /* RK_REDUCE in nn_kernels.cl */
+#define TM 4 /* RK_TM x RK_TN: a work-item's tile of the gradients' products */
+#define TN 8
+#define FM 2 /* RK_FWD_M x RK_FWD_N: of the forward */
+#define FN 1
 
 typedef struct {
     cl_platform_id platform;
@@ -251,13 +255,16 @@ enum {
     K_AVG_GET,
     K_FUSED,
     K_FUSED_MANY,
+    K_GEMM_FORWARD,
+    K_GEMM_WGRAD,
+    K_GEMM_IGRAD,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
     "rk_gather_rows", "rk_linear_forward", "rk_head_rows", "rk_act_backward_bias",
     "rk_weight_grad", "rk_input_grad",     "rk_finish_step", "rk_sum_rows",
     "rk_adamw",       "rk_avg_update",     "rk_avg_get",     "rk_fused_epoch",
-    "rk_fused_epochs",
+    "rk_fused_epochs", "rk_gemm_forward", "rk_gemm_weight_grad", "rk_gemm_input_grad",
 };
 
 typedef struct {
@@ -266,6 +273,7 @@ typedef struct {
     cl_command_queue q;
     cl_kernel k[K_COUNT];
     size_t reduce; /* work-items of the one-group kernels */
+    int tiled;     /* the layered products as tiles (rk_gemm_*), else one output per work-item */
     cl_mem params, grads, m, v; /* n_params floats each */
     cl_mem X, Y;                /* training data */
     size_t n_data;
@@ -409,6 +417,13 @@ static int launch(cl_net *c, args *a, size_t total, reel_error *err)
     return 0;
 }
 
+/* Launches a tiled product (rk_gemm_*) over an M x N result, one
+ * work-item per tile of tm x tn outputs (it strides past the launch). */
+static int launch_tiles(cl_net *c, args *a, size_t M, size_t N, size_t tm, size_t tn, reel_error *err)
+{
+    return launch(c, a, ((M + tm - 1) / tm) * ((N + tn - 1) / tn), err);
+}
+
 static args kargs(cl_net *c, int k)
 {
     args a = {c->k[k], 0, CL_SUCCESS};
@@ -444,6 +459,7 @@ static void *ocl_create(const reel_nn_spec *spec, int threads, reel_error *err)
         ocl_destroy(c);
         return NULL;
     }
+    c->tiled = !getenv("REEL_NO_TILES"); /* REEL_NO_TILES: the one-output kernels, for comparisons */
     size_t n = spec->n_params * sizeof(float);
     if (alloc(c, &c->params, n, "the net's parameters", err) || alloc(c, &c->grads, n, "the gradient", err) ||
         alloc(c, &c->m, n, "AdamW's first moments", err) || alloc(c, &c->v, n, "AdamW's second moments", err) ||
@@ -523,6 +539,35 @@ static int ocl_set_data(void *p, const float *X, const float *Y, size_t n, reel_
     return 0;
 }
 
+/* set_data with the data net `from` holds: its device copy, retained
+ * (OpenCL counts the references), not another one. */
+static int ocl_share_data(void *p, const void *from, reel_error *err)
+{
+    cl_net *c = p;
+    const cl_net *f = from;
+    if (f->d != c->d || f->spec.d != c->spec.d || f->spec.L != c->spec.L || !f->X || !f->Y)
+        return reel_fail(err, "OpenCL: a net shares only the training data of a net on its device with as many "
+                              "features and labels");
+    CL_OK(clFinish(c->q));
+    CL_OK(clRetainMemObject(f->X));
+    CL_OK(clRetainMemObject(f->Y));
+    rel(&c->X);
+    rel(&c->Y);
+    c->X = f->X;
+    c->Y = f->Y;
+    c->n_order = 0;
+    size_t np = c->spec.n_params;
+    if (zero(c, c->m, np * sizeof(float), err) || zero(c, c->v, np * sizeof(float), err) ||
+        zero(c, c->loss_acc, sizeof(double), err) || zero(c, c->bad_step, sizeof(cl_long), err) ||
+        (c->avg_sum && zero(c, c->avg_sum, np * sizeof(double), err)))
+        return -1;
+    c->n_data = f->n_data;
+    c->host_X = f->host_X;
+    c->host_Y = f->host_Y;
+    c->bad_seen = 0;
+    return 0;
+}
+
 static int ocl_set_order(void *p, const uint32_t *order, size_t n, reel_error *err)
 {
     cl_net *c = p;
@@ -550,7 +595,7 @@ static int forward(cl_net *c, cl_mem A, size_t n, cl_mem *out, reel_error *err)
     const reel_nn_spec *s = &c->spec;
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
-        args a = kargs(c, K_FORWARD);
+        args a = kargs(c, c->tiled ? K_GEMM_FORWARD : K_FORWARD);
         am(&a, A);
         ai(&a, (long)n);
         ai(&a, (long)ly->in);
@@ -560,7 +605,7 @@ static int forward(cl_net *c, cl_mem A, size_t n, cl_mem *out, reel_error *err)
         ai(&a, (long)ly->out);
         ai(&a, (long)ly->act);
         am(&a, out[l]);
-        if (launch(c, &a, n * ly->out, err))
+        if (c->tiled ? launch_tiles(c, &a, n, ly->out, FM, FN, err) : launch(c, &a, n * ly->out, err))
             return -1;
         A = out[l];
     }
@@ -626,7 +671,7 @@ static int ocl_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         au(&a, ly->b_off);
         if (launch(c, &a, ly->out, err))
             return -1;
-        a = kargs(c, K_WGRAD);
+        a = kargs(c, c->tiled ? K_GEMM_WGRAD : K_WGRAD);
         am(&a, A);
         am(&a, g0);
         ai(&a, (long)n);
@@ -634,10 +679,10 @@ static int ocl_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         ai(&a, (long)ly->out);
         am(&a, c->grads);
         au(&a, ly->w_off);
-        if (launch(c, &a, ly->out * ly->in, err))
+        if (c->tiled ? launch_tiles(c, &a, ly->out, ly->in, TM, TN, err) : launch(c, &a, ly->out * ly->in, err))
             return -1;
         if (l) {
-            a = kargs(c, K_IGRAD);
+            a = kargs(c, c->tiled ? K_GEMM_IGRAD : K_IGRAD);
             am(&a, g0);
             am(&a, c->params);
             au(&a, ly->w_off);
@@ -645,7 +690,7 @@ static int ocl_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
             ai(&a, (long)ly->out);
             ai(&a, (long)ly->in);
             am(&a, g1);
-            if (launch(c, &a, n * ly->in, err))
+            if (c->tiled ? launch_tiles(c, &a, n, ly->in, TM, TN, err) : launch(c, &a, n * ly->in, err))
                 return -1;
             cl_mem t = g0;
             g0 = g1;
@@ -1282,6 +1327,7 @@ static const reel_nn_backend backend = {
     .destroy = ocl_destroy,
     .train_epoch = ocl_train_epoch,
     .train_epochs = ocl_train_epochs,
+    .share_data = ocl_share_data,
 };
 
 const reel_nn_backend *reel_nn_opencl_backend(void) { return &backend; }

@@ -210,6 +210,7 @@ typedef struct {
     reel_adamw opt;  /* AdamW's settings for the current epoch (its learning rate) */
     const float *X_all; /* with Y_shared: a block of n_all rows shared by several nets, this net's */
     size_t n_all, row0; /* training rows being [row0, row0 + ctx->n) of it (NULL: ctx->X alone) */
+    const void *share; /* an earlier net's backend state on the same data: its device copy is this one's */
 } loop;
 
 static int save_checkpoint(loop *lp, reel_error *err)
@@ -691,8 +692,9 @@ static int loop_open(loop *lp, reel_error *err)
     }
     if (oom)
         return reel_fail(err, "%s: out of memory for training", lp->name);
-    if (lp->X_all ? net->be->set_data(net->b, lp->X_all, lp->Y, lp->n_all, err)
-                  : net->be->set_data(net->b, ctx->X, lp->Y, n, err))
+    if (lp->share ? net->be->share_data(net->b, lp->share, err)
+        : lp->X_all ? net->be->set_data(net->b, lp->X_all, lp->Y, lp->n_all, err)
+                    : net->be->set_data(net->b, ctx->X, lp->Y, n, err))
         return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
@@ -882,6 +884,11 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
             lps[i].n_all = rows[i].n_all;
             lps[i].row0 = rows[i].row0;
         }
+        /* one device copy of each block: later nets on it share the first's */
+        for (size_t j = 0; rows && be->share_data && j < i && !lps[i].share; j++)
+            if (lps[j].X_all == rows[i].X && lps[j].n_all == rows[i].n_all && lps[j].Y_shared == lps[i].Y_shared &&
+                ctx[j]->d == ctx[i]->d && ctx[j]->L == ctx[i]->L)
+                lps[i].share = lps[j].share ? lps[j].share : nets[j].b;
         opened = i + 1;
         rc = loop_open(&lps[i], err);
         lps[i].t_start = reel_now();
