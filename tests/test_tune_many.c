@@ -302,8 +302,9 @@ Test(tune_many, commands_report_nets_per_launch)
     const char *dev = opencl_device();
     if (!dev)
         return;
-    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8}, "
-                                                   "\"u\": {\"epochs\": 2, \"width\": 8}}");
+    /* one net per fit, so nets per launch count fits */
+    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1}, "
+                                                   "\"u\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1}}");
     const char *gf = tmp_write("many_grid.json", "{\"seed\": [1, 2, 3]}");
     char args[2048], *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "compare --data %s --labels A,B --models box,tree,u --params %s --device %s "
