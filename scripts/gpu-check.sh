@@ -26,7 +26,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-build-gpu/gpu-check}
 # seconds per step: build, ctest, nn_devices, memcheck, racecheck, bench_nets, bench_devices, bench_many
-T_BUILD=150 T_CTEST=90 T_DEV=40 T_MEM=45 T_RACE=45 T_NETS=60 T_DEVICES=40 T_MANY=90
+T_BUILD=150 T_CTEST=75 T_DEV=40 T_MEM=60 T_RACE=45 T_NETS=60 T_DEVICES=40 T_MANY=120
 if [ "${1:-}" = "--dry-run" ]; then
   have() { command -v "$1" >/dev/null && echo "found" || echo "MISSING"; }
   echo "gpu-check.sh --dry-run: would run, writing logs to $out (time limit in seconds per step):"
