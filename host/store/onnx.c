@@ -502,7 +502,7 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
         return add_net(graph, path, spec, t, 0, "", x, "probabilities", err);
     /* An ensemble: each member's probabilities, added in member order, then
      * divided by K (reel sums them in double: the graph may differ by an ulp). */
-    char sum[32] = "", part[32], pre[32], acc[32];
+    char sum[64] = "", part[64], pre[64], acc[64];
     for (size_t k = 0; k < K; k++) {
         snprintf(pre, sizeof pre, "m%zu_", k);
         snprintf(part, sizeof part, "m%zu_probabilities", k);
