@@ -569,8 +569,14 @@ static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size
         len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
                                 net.layer[l].act == REEL_ACT_NONE ? "" : " ",
                                 net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
-    snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
-             net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
+    reel_mlp_params mp;
+    long K = reel_mlp_params_get(params, L, 0, &mp, &ignored) == 0 ? mp.ensemble : 1;
+    if (K > 1)
+        snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters), ensemble of %ld",
+                 net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params, K);
+    else
+        snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
+                 net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
     return 0;
 }
 
