@@ -28,6 +28,7 @@
 #include "nn/mlp_params.h"
 #include "nn/spec.h"
 #include "nn/train.h"
+#include "util/log.h"
 
 typedef struct {
     reel_nn_spec spec;
@@ -79,7 +80,9 @@ static void member_name(char *buf, size_t n, size_t k, int m, const char *what)
 typedef struct {
     reel_nn_train_opts o;
     reel_fit_ctx ctx;
+    reel_log log; /* members past 0: warnings only (progress is member 0's) */
     char name[128];
+    char checkpoint[4200];
 } mlp_member;
 
 static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, size_t k,
@@ -92,6 +95,14 @@ static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const 
         snprintf(m->name, sizeof m->name, "%s.%zu", ctx->name ? ctx->name : "mlp", k);
         m->ctx.name = m->name;
         m->ctx.out_dir = NULL;
+        if (ctx->log) {
+            m->log = reel_log_warnings_only(ctx->log);
+            m->ctx.log = &m->log;
+        }
+        if (o->checkpoint) {
+            snprintf(m->checkpoint, sizeof m->checkpoint, "%s.member%zu", o->checkpoint, k);
+            m->o.checkpoint = m->checkpoint;
+        }
     }
     *net = (reel_nn_net){s->be, s->b[k], &s->spec};
 }
@@ -152,11 +163,6 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         goto fail;
     if (alloc_members(s, (size_t)mp->ensemble, err))
         goto fail;
-    if (s->K > 1 && ctx->checkpoint) {
-        reel_fail(err, "%s: --checkpoint keeps one net's training state; this model is an ensemble of %zu (set "
-                  "\"ensemble\": 1, or train without --checkpoint)", ctx->name ? ctx->name : "mlp", s->K);
-        goto fail;
-    }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
     if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))
@@ -195,7 +201,11 @@ static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_f
         op[k] = &m[k].o;
         cp[k] = &m[k].ctx;
     }
-    if (rc == 0)
+    /* With a checkpoint, member by member, each in its own file (FILE for
+     * member 0, FILE.member<k> for the others): the bits are the same. */
+    for (size_t k = 0; rc == 0 && o->checkpoint && k < K; k++)
+        rc = reel_nn_train(&nets[k], op[k], cp[k], &res[k], err);
+    if (rc == 0 && !o->checkpoint)
         rc = reel_nn_train_many(nets, op, cp, NULL, res, K, NULL, err);
     if (res) {
         s->train = res[0];
