@@ -845,6 +845,40 @@ static int many_check(const reel_nn_net *nets, const reel_fit_ctx *ctx, const re
     return 0;
 }
 
+/* After a launch: each of the m nets' epoch ends (its loss, validation,
+ * early stopping, history), on `threads` threads, since every net has its
+ * own state and device queue (a device waits for each validation: with
+ * hundreds of nets that wait is paid in parallel). The first failing net's
+ * error is the one reported. */
+static int many_finish(loop *lps, const reel_nn_epoch_job *jobs, const size_t *who, size_t m, long *next,
+                       const double *t0, int *stop, int threads, reel_error *err)
+{
+    size_t first = m;
+    reel_error e0 = {{0}};
+    int workers = threads > 1 && m > 1 ? (threads < (int)m ? threads : (int)m) : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(workers)
+    for (size_t j = 0; j < m; j++) {
+        size_t i = who[j];
+        long bad = 0;
+        double loss;
+        reel_error e;
+        if (epoch_done(&lps[i], jobs[j].bad, &bad, &e) || epoch_loss(&lps[i], &loss, &bad, &e) ||
+            finish_epoch(&lps[i], next[i], t0[i], loss, bad, &stop[i], &e)) {
+#pragma omp critical(reel_train_many)
+            if (j < first) {
+                first = j;
+                e0 = e;
+            }
+        }
+        next[i]++;
+    }
+    if (first < m) {
+        *err = e0;
+        return -1;
+    }
+    return 0;
+}
+
 int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
                        const reel_nn_rows *rows, reel_nn_train_result *res, size_t K, size_t *shared_max,
                        reel_error *err)
@@ -919,15 +953,8 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
             rc = -1;
         if (shared_max && shared > *shared_max)
             *shared_max = shared;
-        for (size_t j = 0; rc == 0 && j < m; j++) {
-            size_t i = who[j];
-            long bad = 0;
-            double loss;
-            if (epoch_done(&lps[i], jobs[j].bad, &bad, err) || epoch_loss(&lps[i], &loss, &bad, err) ||
-                finish_epoch(&lps[i], next[i], t0[i], loss, bad, &stop[i], err))
-                rc = -1;
-            next[i]++;
-        }
+        if (rc == 0)
+            rc = many_finish(lps, jobs, who, m, next, t0, stop, ctx[0]->threads, err);
     }
     for (size_t i = 0; rc == 0 && i < K; i++)
         rc = loop_finish(&lps[i], err);
