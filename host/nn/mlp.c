@@ -37,6 +37,7 @@ typedef struct {
     size_t K;      /* members (1: a plain net) */
     void **b;      /* K backend states: hold the trained parameters; predict */
     float *params; /* K x n_params host copy, for save */
+    float *pos_w;  /* the loss's per-label positive weights (NULL: none) */
     char device[300];
     reel_nn_train_result train; /* member 0's */
 } mlp_state;
@@ -51,6 +52,7 @@ static void mlp_free(void *p)
             s->be->destroy(s->b[k]);
     free(s->b);
     free(s->params);
+    free(s->pos_w);
     reel_nn_input_free(&s->input);
     reel_history_free(&s->train.history);
     free(s);
@@ -163,6 +165,15 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         goto fail;
     if (alloc_members(s, (size_t)mp->ensemble, err))
         goto fail;
+    if (mp->pos_mode != REEL_POSW_NONE) {
+        if (!(s->pos_w = malloc(ctx->L * sizeof *s->pos_w))) {
+            reel_fail(err, "out of memory");
+            goto fail;
+        }
+        if (reel_mlp_pos_weights(mp, ctx->Y, ctx->n, ctx->L, s->pos_w, err))
+            goto fail;
+        mp->train.pos_weight = s->pos_w;
+    }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
     if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))

@@ -696,6 +696,11 @@ static int loop_open(loop *lp, reel_error *err)
         : lp->X_all ? net->be->set_data(net->b, lp->X_all, lp->Y, lp->n_all, err)
                     : net->be->set_data(net->b, ctx->X, lp->Y, n, err))
         return -1;
+    if (o->pos_weight && !net->be->set_pos_weight)
+        return reel_fail(err, "%s: params key 'pos_weight': the %s backend does not implement per-label positive "
+                         "weights; train with --device cpu, or set pos_weight to null", lp->name, net->be->name);
+    if (o->pos_weight && net->be->set_pos_weight(net->b, o->pos_weight, err))
+        return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
     history_add(&lp->h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"

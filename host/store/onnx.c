@@ -191,7 +191,8 @@ static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold", 
                                            "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
                                            "patience", "min_delta", "restore_best", "seed",      "input",
                                            "ema",      "patience_from", "width", "label_smoothing",
-                                           "lr_schedule", "warmup_epochs", "ensemble", NULL};
+                                           "lr_schedule", "warmup_epochs", "ensemble", "pos_weight",
+                                           NULL};
 /* Kind-state entries: facts about training, and the input transform. */
 static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
