@@ -504,3 +504,24 @@ Test(nn_recipe, pos_weight_refused_where_not_implemented)
     free(t.X);
     free(t.Y);
 }
+
+/* On the CPU an ensemble's members train in parallel threads: the same
+ * bits as one thread, one member after another. */
+Test(nn_recipe, ensemble_threads_change_no_bit)
+{
+    data t = make_data(300, 9);
+    reel_model one, many;
+    reel_fit_ctx c1 = ctx_for(&t, 250, 1), c3 = ctx_for(&t, 250, 3);
+    const char *params = "{\"epochs\": 3, \"width\": 8, \"ensemble\": 3}";
+    fit(&one, "box", params, &c1);
+    fit(&many, "box", params, &c3);
+    float P[50 * 3], Q[50 * 3];
+    reel_error err;
+    cr_assert_eq(reel_model_predict_proba(&one, c1.Xv, 50, P, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_predict_proba(&many, c1.Xv, 50, Q, &err), 0, "%s", err.msg);
+    cr_expect_eq(memcmp(P, Q, sizeof P), 0, "3 threads predict differently from 1");
+    reel_model_free(&one);
+    reel_model_free(&many);
+    free(t.X);
+    free(t.Y);
+}

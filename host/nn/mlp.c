@@ -191,6 +191,33 @@ fail:
     return NULL;
 }
 
+/* Members trained each alone, on up to `threads` threads (nested OpenMP
+ * regions of the CPU backend then run on one thread: the same bits); the
+ * first failing member's error is reported. */
+static int train_apart(const reel_nn_net *nets, const reel_nn_train_opts *const *op, const reel_fit_ctx *const *cp,
+                       reel_nn_train_result *res, size_t K, int threads, reel_error *err)
+{
+    size_t first = K;
+    reel_error e0 = {{0}};
+    int workers = threads > 1 ? (threads < (int)K ? threads : (int)K) : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(workers)
+    for (size_t k = 0; k < K; k++) {
+        reel_error e;
+        if (reel_nn_train(&nets[k], op[k], cp[k], &res[k], &e)) {
+#pragma omp critical(reel_mlp_members)
+            if (k < first) {
+                first = k;
+                e0 = e;
+            }
+        }
+    }
+    if (first < K) {
+        *err = e0;
+        return -1;
+    }
+    return 0;
+}
+
 /* A plain net alone (reel_nn_train); an ensemble's members together. */
 static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
 {
@@ -213,10 +240,13 @@ static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_f
         cp[k] = &m[k].ctx;
     }
     /* With a checkpoint, member by member, each in its own file (FILE for
-     * member 0, FILE.member<k> for the others): the bits are the same. */
-    for (size_t k = 0; rc == 0 && o->checkpoint && k < K; k++)
-        rc = reel_nn_train(&nets[k], op[k], cp[k], &res[k], err);
-    if (rc == 0 && !o->checkpoint)
+     * member 0, FILE.member<k> for the others); on the CPU backend with
+     * threads, the members in parallel threads; on a device, together
+     * (one launch per epoch). Each way a member ends with the same bits. */
+    int cpu = s->be == &reel_nn_cpu_backend;
+    if (rc == 0 && (o->checkpoint || (cpu && ctx->threads > 1)))
+        rc = train_apart(nets, op, cp, res, K, o->checkpoint ? 1 : ctx->threads, err);
+    else if (rc == 0)
         rc = reel_nn_train_many(nets, op, cp, NULL, res, K, NULL, err);
     if (res) {
         s->train = res[0];
