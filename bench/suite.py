@@ -57,7 +57,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-REEL = os.path.join(ROOT, "build", "reel")
+REEL = os.environ.get("REEL_BINARY") or os.path.join(ROOT, "build", "reel")  # REEL_BINARY: another build
 OUT = os.path.join(HERE, "out", "suite")
 MOVIE_LABELS = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
 REEL_MODELS = ["box", "u", "forest", "tree", "knn", "ridge", "prior", "random"]

@@ -61,10 +61,21 @@ static inline const char *export_train(const char *model, const char *params_jso
     char args[2048], params_arg[600] = "", net_arg[64] = "", *out = NULL, *err = NULL;
     if (lr > 0)
         snprintf(net_arg, sizeof net_arg, "--epochs 2 --lr %g", lr);
+    /* Nets: one net (their default is an ensemble) unless the params say. */
+    int net = !strcmp(model, "box") || !strcmp(model, "u") || !strncmp(model, "box_", 4) || !strncmp(model, "u_", 2);
+    char one_net[600];
+    if (net && !(params_json && strstr(params_json, "ensemble"))) {
+        const char *p = params_json ? params_json : "{}";
+        const char *after = p[0] == '{' ? p + 1 : p;
+        while (*after == ' ')
+            after++;
+        snprintf(one_net, sizeof one_net, "{\"ensemble\": 1%s%s", *after == '}' ? "" : ", ", after);
+        params_json = one_net;
+    }
     if (params_json || lr > 0) {
         /* Nets: no weight averaging, whose span (1/(1-ema) steps) is longer
          * than these 2 epochs: the saved weights would barely leave their init. */
-        char text[512];
+        char text[700];
         const char *inner = params_json ? params_json : "{}";
         const char *rest = inner[0] == '{' ? inner + 1 : inner;
         while (*rest == ' ')

@@ -332,7 +332,7 @@ Test(cli, compare_checkpoint_dir)
     cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
     free(out);
     free(err);
-    cr_expect_eq(dir_entries(dir), 1, "one checkpoint, for box");
+    cr_expect_eq(dir_entries(dir), 5, "box's checkpoints, one per member of its ensemble of 5");
     snprintf(args, sizeof args, "compare --data %s --labels L1,L2,L3 --id name --models prior,box --params %s "
              "--checkpoint %s", csv, p3, dir);
     cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);

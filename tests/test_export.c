@@ -457,17 +457,23 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
     }
 }
 
-/* An ensemble's file holds K nets; the ONNX graph is one net: refused, saying so. */
-Test(export, ensemble_is_refused_for_onnx)
+/* An ensemble: each member's net and head, their probabilities added and
+ * divided by K; the graph gives reel predict's probabilities. */
+Test(export, onnx_ensemble_graph)
 {
-    const char *m = export_train("box", "{\"epochs\": 1, \"ensemble\": 2}", "ens.safetensors", 0);
-    const char *out = tmp_path("ens.onnx");
-    char args[1024];
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, out);
-    expect_export_error(args, 1, "ensemble of 2 members", out);
-    snprintf(args, sizeof args, "export --model-file %s --format json --out %s", m, tmp_path("ens.json"));
-    char *o = NULL, *e = NULL;
-    cr_expect_eq(run_reel(args, &o, &e), 0, "json export of an ensemble: %s", e);
-    free(o);
-    free(e);
+    const char *m = export_train("box", "{\"ensemble\": 3, \"layers\": [{\"width\": 8}, {\"width\": 4, "
+                                 "\"activation\": \"tanh\"}]}", "ens.safetensors", 0.01);
+    onnx_model *om = read_onnx(export_onnx(m));
+    size_t d;
+    input_nodes(m, &d);
+    expect_header(om, d);
+    cr_expect_eq(count_op(om, "Gemm"), 3 * 3, "3 Linear layers per member");
+    cr_expect_eq(count_op(om, "Tanh"), 3);
+    cr_expect_eq(count_op(om, "Sigmoid"), 3);
+    cr_expect_geq(count_op(om, "Add"), 2, "the members' sums (and any of the input transform)");
+    cr_expect(find_init(om, "0.weight") && find_init(om, "ensemble.1.0.weight") && find_init(om, "ensemble.2.4.bias"),
+              "members' tensors under the model file's names");
+    cr_expect_str_eq(om->node[om->n_nodes - 1].op, "Div");
+    expect_graph_gives(om, m, export_predict_json(m, NULL));
+    free_onnx(om);
 }

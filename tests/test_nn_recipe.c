@@ -212,7 +212,7 @@ Test(nn_recipe, ensemble_members_and_mean)
     reel_fit_ctx c = ctx_for(&t, 250, 1);
     reel_error err;
     reel_model plain, ens;
-    fit(&plain, "u", "{\"epochs\": 3, \"width\": 8, \"lr\": 0.003}", &c);
+    fit(&plain, "u", "{\"epochs\": 3, \"width\": 8, \"lr\": 0.003, \"ensemble\": 1}", &c);
     fit(&ens, "u", "{\"epochs\": 3, \"width\": 8, \"lr\": 0.003, \"ensemble\": 3}", &c);
     reel_tensors pb = {0}, eb = {0};
     cJSON *pm, *em;
@@ -235,7 +235,7 @@ Test(nn_recipe, ensemble_members_and_mean)
     double *sum = calloc(cells, sizeof *sum);
     float *Pk = malloc(cells * sizeof *Pk), *P = malloc(cells * sizeof *P);
     reel_model one;
-    cJSON *op = cJSON_Parse("{\"epochs\": 3, \"width\": 8, \"lr\": 0.003}");
+    cJSON *op = cJSON_Parse("{\"epochs\": 3, \"width\": 8, \"lr\": 0.003, \"ensemble\": 1}");
     cr_assert_eq(reel_model_init(&one, "u", op, &err), 0, "%s", err.msg);
     cJSON_Delete(op);
     for (size_t k = 0; k < 3; k++) {
@@ -290,19 +290,38 @@ Test(nn_recipe, ensemble_members_and_mean)
     free(t.Y);
 }
 
-Test(nn_recipe, ensemble_refuses_a_checkpoint)
+/* With a checkpoint an ensemble trains member by member, member k >= 1 in
+ * FILE.member<k>: 1 epoch, then resumed to 3, predicts as 3 epochs in one go
+ * (and as the members trained together without a checkpoint). */
+Test(nn_recipe, ensemble_checkpoints_resume_identically)
 {
-    data t = make_data(100, 4);
-    reel_fit_ctx c = ctx_for(&t, 80, 1);
-    c.checkpoint = "/tmp/reel-recipe-never-written.safetensors";
-    reel_model m;
+    data t = make_data(200, 4);
+    reel_fit_ctx c = ctx_for(&t, 160, 1);
+    const char *ck = tmp_path("recipe_ens.ckpt");
+    char member[512];
+    snprintf(member, sizeof member, "%s.member2", ck);
+    remove(ck);
+    remove(member);
+    reel_model a, b, whole;
+    c.checkpoint = ck;
+    fit(&a, "box", "{\"epochs\": 1, \"ensemble\": 3, \"width\": 8, \"patience\": 100}", &c);
+    cr_expect(file_exists(ck) && file_exists(member), "a checkpoint per member");
+    fit(&b, "box", "{\"epochs\": 3, \"ensemble\": 3, \"width\": 8, \"patience\": 100}", &c);
+    c.checkpoint = NULL;
+    fit(&whole, "box", "{\"epochs\": 3, \"ensemble\": 3, \"width\": 8, \"patience\": 100}", &c);
+    float P[40 * 3], Q[40 * 3];
     reel_error err;
-    cJSON *p = cJSON_Parse("{\"epochs\": 1, \"ensemble\": 2}");
-    cr_assert_eq(reel_model_init(&m, "box", p, &err), 0, "%s", err.msg);
-    cr_expect_neq(reel_model_fit(&m, &c, &err), 0);
-    cr_expect(strstr(err.msg, "checkpoint") && strstr(err.msg, "ensemble"), "%s", err.msg);
-    cJSON_Delete(p);
-    reel_model_free(&m);
+    cr_assert_eq(reel_model_predict_proba(&b, c.Xv, 40, P, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_predict_proba(&whole, c.Xv, 40, Q, &err), 0, "%s", err.msg);
+    cr_expect_eq(memcmp(P, Q, sizeof P), 0, "resumed ensemble predicts differently");
+    reel_model_free(&a);
+    reel_model_free(&b);
+    reel_model_free(&whole);
+    remove(ck);
+    for (int k = 1; k < 3; k++) {
+        snprintf(member, sizeof member, "%s.member%d", ck, k);
+        remove(member);
+    }
     free(t.X);
     free(t.Y);
 }
@@ -316,6 +335,11 @@ Test(nn_recipe, bad_recipe_params_are_named)
         {"{\"label_smoothing\": 0.7}", "label_smoothing"},
         {"{\"lr_schedule\": \"linear\"}", "lr_schedule"},
         {"{\"warmup_epochs\": -1}", "warmup_epochs"},
+        {"{\"pos_weight\": 0}", "pos_weight"},
+        {"{\"pos_weight\": \"rare\"}", "pos_weight"},
+        {"{\"pos_weight\": []}", "pos_weight"},
+        {"{\"pos_weight\": [1, -2]}", "pos_weight"},
+        {"{\"pos_weight\": 2, \"head\": \"softmax\"}", "pos_weight"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         reel_model m;
@@ -361,4 +385,143 @@ Test(nn_recipe, absent_keys_keep_the_old_training)
                   "%s changed its training", orig[i]);
         reel_model_free(&m);
     }
+}
+
+/* pos_weight w: one step's output-bias gradient is the mean of
+ * p*(1 + (w-1)*y) - w*y, and the loss is torch's BCEWithLogitsLoss with
+ * pos_weight; weights of 1 step exactly as no weights. */
+Test(nn_recipe, pos_weight_gradient_and_loss_follow_the_formula)
+{
+    reel_nn_spec s;
+    small_spec(&s);
+    data t = make_data(40, 6);
+    size_t n = 40, L = 3, cells = n * L;
+    reel_error err;
+    float *Yf = malloc(cells * sizeof *Yf);
+    for (size_t i = 0; i < cells; i++)
+        Yf[i] = t.Y[i];
+    const float w[3] = {3.0f, 0.5f, 1.0f}, ones[3] = {1, 1, 1};
+    void *plain = new_net(&s, 4), *weighted = new_net(&s, 4), *unit = new_net(&s, 4);
+    float *P = malloc(cells * sizeof *P);
+    cr_assert_eq(reel_nn_cpu_backend.predict(weighted, t.X, n, P, &err), 0);
+    cr_assert_eq(reel_nn_cpu_backend.set_pos_weight(weighted, w, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_nn_cpu_backend.set_pos_weight(unit, ones, &err), 0, "%s", err.msg);
+    /* the loss, before any step */
+    double loss, want = 0;
+    cr_assert_eq(reel_nn_cpu_backend.eval_loss(weighted, t.X, Yf, n, &loss, NULL, &err), 0, "%s", err.msg);
+    for (size_t c = 0; c < cells; c++) {
+        double p = P[c], y = Yf[c];
+        want += -(w[c % L] * y * log(p) + (1 - y) * log(1 - p));
+    }
+    want /= (double)cells;
+    cr_expect(fabs(loss - want) < 1e-5, "weighted loss %.8f, formula %.8f", loss, want);
+    step_by_hand(plain, &t, n, Yf, 0.01, 11);
+    step_by_hand(weighted, &t, n, Yf, 0.01, 11);
+    step_by_hand(unit, &t, n, Yf, 0.01, 11);
+    expect_same_params(plain, unit, &s, "pos_weight 1 must step exactly as no pos_weight");
+    float *g = malloc(s.n_params * sizeof *g);
+    cr_assert_eq(reel_nn_cpu_backend.get_grads(weighted, g, &err), 0);
+    const reel_nn_layer *out = &s.layer[s.n_layers - 1];
+    for (size_t k = 0; k < L; k++) {
+        double gk = 0, plain_gk = 0;
+        for (size_t i = 0; i < n; i++) {
+            double p = P[i * L + k], y = Yf[i * L + k];
+            gk += (p * (1 + (w[k] - 1) * y) - w[k] * y) / (double)cells;
+            plain_gk += (p - y) / (double)cells;
+        }
+        cr_expect(fabs(g[out->b_off + k] - gk) < 1e-6, "label %zu: gradient %g, formula %g", k, g[out->b_off + k],
+                  gk);
+        if (w[k] != 1)
+            cr_expect(fabs(gk - plain_gk) > 1e-4, "label %zu: the weight changed nothing", k);
+    }
+    free(g);
+    free(P);
+    free(Yf);
+    reel_nn_cpu_backend.destroy(plain);
+    reel_nn_cpu_backend.destroy(weighted);
+    reel_nn_cpu_backend.destroy(unit);
+    free(t.X);
+    free(t.Y);
+}
+
+/* "balanced": negatives / positives per label, clipped to 1..1000, 1
+ * without positives; a list must have one weight per label. */
+Test(nn_recipe, pos_weight_balanced_and_lists)
+{
+    /* 8 rows, 4 labels: 2 positives, 6 positives, none, 1 */
+    uint8_t Y[8 * 4] = {0};
+    Y[0 * 4 + 0] = Y[1 * 4 + 0] = 1;
+    for (int i = 0; i < 6; i++)
+        Y[i * 4 + 1] = 1;
+    Y[7 * 4 + 3] = 1;
+    reel_error err;
+    reel_mlp_params p;
+    reel_model m;
+    cJSON *user = cJSON_Parse("{\"pos_weight\": \"balanced\"}");
+    cr_assert_eq(reel_model_init(&m, "box", user, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_mlp_params_get(m.params, 4, 1, &p, &err), 0, "%s", err.msg);
+    float w[4];
+    cr_assert_eq(reel_mlp_pos_weights(&p, Y, 8, 4, w, &err), 0, "%s", err.msg);
+    cr_expect_eq(w[0], 3.0f); /* 6 / 2 */
+    cr_expect_eq(w[1], 1.0f); /* 2 / 6, clipped up */
+    cr_expect_eq(w[2], 1.0f); /* no positives */
+    cr_expect_eq(w[3], 7.0f);
+    reel_model_free(&m);
+    cJSON_Delete(user);
+    user = cJSON_Parse("{\"pos_weight\": [1, 2, 3]}");
+    cr_assert_eq(reel_model_init(&m, "box", user, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_mlp_params_get(m.params, 4, 1, &p, &err), 0, "%s", err.msg);
+    cr_expect_neq(reel_mlp_pos_weights(&p, Y, 8, 4, w, &err), 0);
+    cr_expect(strstr(err.msg, "3 weights for 4 labels") != NULL, "%s", err.msg);
+    reel_model_free(&m);
+    cJSON_Delete(user);
+}
+
+/* A backend without per-label positive weights (every device's) refuses
+ * to train with them, naming the key and the way out. */
+Test(nn_recipe, pos_weight_refused_where_not_implemented)
+{
+    reel_nn_spec s;
+    small_spec(&s);
+    data t = make_data(30, 8);
+    reel_fit_ctx c = ctx_for(&t, 30, 1);
+    c.nv = 0;
+    reel_nn_backend without = reel_nn_cpu_backend;
+    without.name = "devicelike";
+    without.set_pos_weight = NULL;
+    void *b = new_net(&s, 2);
+    reel_nn_net net = {&without, b, &s};
+    reel_nn_train_opts o = one_step_opts(30);
+    const float w[3] = {2, 2, 2};
+    o.pos_weight = w;
+    reel_nn_train_result res;
+    reel_error err;
+    cr_expect_neq(reel_nn_train(&net, &o, &c, &res, &err), 0);
+    cr_expect(strstr(err.msg, "pos_weight") && strstr(err.msg, "devicelike") && strstr(err.msg, "--device cpu"),
+              "%s", err.msg);
+    reel_history_free(&res.history);
+    reel_nn_cpu_backend.destroy(b);
+    free(t.X);
+    free(t.Y);
+}
+
+/* On the CPU an ensemble's members train in parallel threads: the same
+ * bits as one thread, one member after another. */
+Test(nn_recipe, ensemble_threads_change_no_bit)
+{
+    data t = make_data(300, 9);
+    reel_model one, many;
+    reel_fit_ctx c1 = ctx_for(&t, 250, 1), c3 = ctx_for(&t, 250, 3);
+    const char *params = "{\"epochs\": 3, \"width\": 8, \"ensemble\": 3}";
+    fit(&one, "box", params, &c1);
+    fit(&many, "box", params, &c3);
+    float P[50 * 3], Q[50 * 3];
+    reel_error err;
+    cr_assert_eq(reel_model_predict_proba(&one, c1.Xv, 50, P, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_model_predict_proba(&many, c1.Xv, 50, Q, &err), 0, "%s", err.msg);
+    cr_expect_eq(memcmp(P, Q, sizeof P), 0, "3 threads predict differently from 1");
+    reel_model_free(&one);
+    reel_model_free(&many);
+    free(t.X);
+    free(t.Y);
 }

@@ -346,7 +346,7 @@ Test(nn_train, save_load_round_trip)
     data t = make_data(300, 4);
     reel_fit_ctx c = ctx_for(&t, 250, 1);
     reel_model m;
-    fit(&m, "u", "{\"epochs\": 2, \"head\": \"softmax\"}", &c);
+    fit(&m, "u", "{\"epochs\": 2, \"head\": \"softmax\", \"ensemble\": 1}", &c);
     reel_tensors bag = {0};
     cJSON *meta = cJSON_CreateObject();
     reel_error err;

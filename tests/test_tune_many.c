@@ -68,7 +68,10 @@ static const char *opencl_device(void)
     return NULL;
 }
 
-static const char *BASE = "{\"epochs\": 5, \"width\": 8, \"lr\": 0.01, \"ema\": 0.9, \"patience\": 2}";
+/* One net per fit ("ensemble": 1), so nets per launch count fits; the same
+ * label smoothing for every model (other targets are other data, another launch). */
+static const char *BASE = "{\"epochs\": 5, \"width\": 8, \"lr\": 0.01, \"ema\": 0.9, \"patience\": 2, \"ensemble\": 1, "
+                           "\"label_smoothing\": 0.1}";
 
 static void search_on(reel_prepared *p, const char *device, int folds, int alone, reel_search_result *r,
                        int *together)
@@ -201,7 +204,8 @@ Test(tune_many, select_together_equals_alone)
 }
 
 /* compare's nets: fitted together (reel_run_models_together), each gives
- * the test probabilities it gives fitted alone, bit for bit. */
+ * the test probabilities it gives fitted alone, bit for bit; box as an
+ * ensemble of 2, whose members share the launch too (4 nets in it). */
 Test(tune_many, compare_nets_together_equal_alone)
 {
     const char *dev = opencl_device();
@@ -215,6 +219,7 @@ Test(tune_many, compare_nets_together_equal_alone)
     const cJSON *pp[M];
     for (int i = 0; i < M; i++)
         pp[i] = params[i] = cJSON_Parse(BASE);
+    cJSON_ReplaceItemInObject(params[0], "ensemble", cJSON_CreateNumber(2));
     reel_run_opts o = {.seed = 6, .threads = 2, .device = dev};
     reel_run together[M], alone;
     reel_error err;
@@ -223,7 +228,7 @@ Test(tune_many, compare_nets_together_equal_alone)
         cr_assert_eq(reel_run_model(&alone, &p, names[i], pp[i], &o, &err), 0, "%s", err.msg);
         printf("tune_many: compare %s: test samples-F1 %.17g together (%zu nets per launch), %.17g alone\n",
                names[i], together[i].metrics.samples_f1, together[i].shared, alone.metrics.samples_f1);
-        cr_expect_eq(together[i].shared, M);
+        cr_expect_eq(together[i].shared, M + 1);
         cr_expect_eq(alone.shared, 0);
         cr_expect_eq(memcmp(together[i].P, alone.P, p.test.n * p.L * sizeof(float)), 0,
                      "%s: test probabilities differ", names[i]);
@@ -297,8 +302,9 @@ Test(tune_many, commands_report_nets_per_launch)
     const char *dev = opencl_device();
     if (!dev)
         return;
-    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8}, "
-                                                   "\"u\": {\"epochs\": 2, \"width\": 8}}");
+    /* one net per fit, so nets per launch count fits */
+    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1}, "
+                                                   "\"u\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1}}");
     const char *gf = tmp_write("many_grid.json", "{\"seed\": [1, 2, 3]}");
     char args[2048], *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "compare --data %s --labels A,B --models box,tree,u --params %s --device %s "

@@ -150,6 +150,12 @@ static int print_trials(const tune_opts *t, const reel_search_result *res, const
         free(lab);
     }
     free(order);
+    size_t together = 0; /* on a device: each round's fits in one launch */
+    for (size_t i = 0; i < res->n_rounds; i++)
+        together += res->rounds[i].shared;
+    for (size_t i = 0; together && i < res->n_rounds; i++)
+        printf("%s%zu%s", i == 0 ? "\nnets per launch, round by round: " : ", ", res->rounds[i].shared,
+               i + 1 == res->n_rounds ? "\n" : "");
     char *bp = cJSON_PrintUnformatted(best->params);
     printf("\nbest %s %.4f (%s %.4f) with %s\ntest %s of the best: %.4f\n", t->metric, best->score, base_name,
            res->trials[res->base].score, bp, t->metric,
@@ -334,6 +340,12 @@ int reel_cmd_select(int argc, char **argv)
                    "feature's %.4f: all are kept)\n", method,
                    cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "rejected"), "dropped")),
                    res.rejected_score, res.reference);
+        size_t together = 0; /* on a device: each round's fits in one launch per input width */
+        for (size_t i = 0; i < res.n_rounds; i++)
+            together += res.rounds[i].shared;
+        for (size_t i = 0; together && i < res.n_rounds; i++)
+            printf("%s%zu%s", i == 0 ? "nets per launch, round by round: " : ", ", res.rounds[i].shared,
+                   i + 1 == res.n_rounds ? "\n" : "");
         if (t.out)
             printf("wrote %s/selection.json (use it with --features)\n", t.out);
     }

@@ -110,6 +110,11 @@ typedef struct reel_nn_backend {
      * rather than making one more (reel_nn_train_many: one copy per launch
      * group). */
     int (*share_data)(void *b, const void *from, reel_error *err);
+    /* Optional (NULL: the backend has none, and training with them is
+     * refused): per-label positive weights w[0..L) of the sigmoid head's
+     * loss, for train_step and eval_loss (nn/cpu_ops.h,
+     * reel_cpu_head_weighted); NULL clears them. */
+    int (*set_pos_weight)(void *b, const float *w, reel_error *err);
 } reel_nn_backend;
 
 /* The CUDA backend from the plugin (util/gpu.c, util/cuda_plugin.h), or NULL. */

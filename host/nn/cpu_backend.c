@@ -58,6 +58,7 @@ typedef struct {
     long bad_step; /* the first step whose loss or gradient was not finite, 0: none */
     double *avg_sum; /* the moving average's sums (allocated when first used) */
     float *packed;   /* every layer packed for the forward (reel_cpu_pack_layer) */
+    float *pos_w;    /* per-label positive weights of the loss (NULL: none) */
     size_t pack_off[REEL_NN_MAX_LAYERS];
 } cpu_net;
 
@@ -67,6 +68,7 @@ static void cpu_destroy(void *p)
     if (!c)
         return;
     free(c->params);
+    free(c->pos_w);
     free(c->grads);
     free(c->m);
     free(c->v);
@@ -231,7 +233,8 @@ static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
     unsigned csr = flush_denormals_begin();
     forward_keep(c, c->xb, n);
     size_t last = s->n_layers - 1;
-    double sum = reel_cpu_head(s->head, c->H[last], c->yb, n, s->L, c->g0, NULL);
+    double sum = c->pos_w ? reel_cpu_head_weighted(c->H[last], c->yb, n, s->L, c->pos_w, c->g0, NULL)
+                          : reel_cpu_head(s->head, c->H[last], c->yb, n, s->L, c->g0, NULL);
     float batch_loss = (float)(sum / reel_cpu_head_count(s->head, n, s->L));
     /* Backward: g0 holds dLoss/dZ of layer l; g1 receives dLoss/dH of l-1. */
     for (size_t l = last + 1; l-- > 0;) {
@@ -354,6 +357,8 @@ static double forward_chunk(const cpu_net *c, const float *X, const float *Y, si
         a = b;
         b = t;
     }
+    if (Y && c->pos_w)
+        return reel_cpu_head_weighted(A, Y, n, s->L, c->pos_w, NULL, P);
     return reel_cpu_head(s->head, A, Y, n, s->L, NULL, P);
 }
 
@@ -397,7 +402,24 @@ static int cpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
     return cpu_eval(p, X, Y, n, loss, P, err);
 }
 
+/* Per-label positive weights of the sigmoid head's loss (NULL: none). */
+static int cpu_set_pos_weight(void *p, const float *w, reel_error *err)
+{
+    cpu_net *c = p;
+    if (w && c->spec.head != REEL_HEAD_SIGMOID)
+        return reel_fail(err, "pos_weight: only the sigmoid head has per-label positive weights");
+    free(c->pos_w);
+    c->pos_w = NULL;
+    if (!w)
+        return 0;
+    if (!(c->pos_w = malloc(c->spec.L * sizeof *c->pos_w)))
+        return reel_fail(err, "out of memory");
+    memcpy(c->pos_w, w, c->spec.L * sizeof *c->pos_w);
+    return 0;
+}
+
 const reel_nn_backend reel_nn_cpu_backend = {
+    .set_pos_weight = cpu_set_pos_weight,
     .name = "cpu",
     .create = cpu_create,
     .set_params = cpu_set_params,

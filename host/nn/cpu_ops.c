@@ -402,6 +402,25 @@ double reel_cpu_head(reel_nn_head head, const float *Z, const float *Y, size_t n
     return sum;
 }
 
+double reel_cpu_head_weighted(const float *Z, const float *Y, size_t n, size_t L, const float *w, float *G, float *P)
+{
+    float scale = (float)(1.0 / ((double)n * (double)L));
+    double sum = 0.0;
+    for (size_t c = 0; c < n * L; c++) {
+        float q = 1.0f / (1.0f + expf(-Z[c]));
+        if (P)
+            P[c] = q;
+        if (!Y)
+            continue;
+        float wk = w[c % L], y = Y[c], l = 1.0f + (wk - 1.0f) * y;
+        double z = Z[c];
+        sum += (1.0 - y) * z + l * (log1p(exp(-fabs(z))) + (z < 0 ? -z : 0.0));
+        if (G)
+            G[c] = (q * l - wk * y) * scale;
+    }
+    return sum;
+}
+
 rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step)
 {
     rk_adamw_k k = {

@@ -40,6 +40,12 @@ void reel_cpu_linear_backward(const float *A, size_t n, size_t in, const float *
  * over rows for softmax; see reel_cpu_head_count); writes G = d(mean
  * loss)/dZ when G is not NULL and the probabilities when P is not NULL. */
 double reel_cpu_head(reel_nn_head head, const float *Z, const float *Y, size_t n, size_t L, float *G, float *P);
+/* The sigmoid head with per-label positive weights w (L of them; the CPU
+ * backend's alone): each cell's loss is w*y*softplus(-z) + (1-y)*softplus(z),
+ * written as torch's BCEWithLogitsLoss(pos_weight) computes it,
+ * (1 - y)*z + (1 + (w - 1)*y)*(log(1 + exp(-|z|)) + max(-z, 0)), and
+ * G = (p*(1 + (w - 1)*y) - w*y) / (n*L). */
+double reel_cpu_head_weighted(const float *Z, const float *Y, size_t n, size_t L, const float *w, float *G, float *P);
 /* What the summed loss is divided by for the mean: n*L or n. */
 double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L);
 

@@ -28,6 +28,7 @@
 #include "nn/mlp_params.h"
 #include "nn/spec.h"
 #include "nn/train.h"
+#include "util/log.h"
 
 typedef struct {
     reel_nn_spec spec;
@@ -36,6 +37,7 @@ typedef struct {
     size_t K;      /* members (1: a plain net) */
     void **b;      /* K backend states: hold the trained parameters; predict */
     float *params; /* K x n_params host copy, for save */
+    float *pos_w;  /* the loss's per-label positive weights (NULL: none) */
     char device[300];
     reel_nn_train_result train; /* member 0's */
 } mlp_state;
@@ -50,6 +52,7 @@ static void mlp_free(void *p)
             s->be->destroy(s->b[k]);
     free(s->b);
     free(s->params);
+    free(s->pos_w);
     reel_nn_input_free(&s->input);
     reel_history_free(&s->train.history);
     free(s);
@@ -79,7 +82,9 @@ static void member_name(char *buf, size_t n, size_t k, int m, const char *what)
 typedef struct {
     reel_nn_train_opts o;
     reel_fit_ctx ctx;
+    reel_log log; /* members past 0: warnings only (progress is member 0's) */
     char name[128];
+    char checkpoint[4200];
 } mlp_member;
 
 static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, size_t k,
@@ -92,6 +97,14 @@ static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const 
         snprintf(m->name, sizeof m->name, "%s.%zu", ctx->name ? ctx->name : "mlp", k);
         m->ctx.name = m->name;
         m->ctx.out_dir = NULL;
+        if (ctx->log) {
+            m->log = reel_log_warnings_only(ctx->log);
+            m->ctx.log = &m->log;
+        }
+        if (o->checkpoint) {
+            snprintf(m->checkpoint, sizeof m->checkpoint, "%s.member%zu", o->checkpoint, k);
+            m->o.checkpoint = m->checkpoint;
+        }
     }
     *net = (reel_nn_net){s->be, s->b[k], &s->spec};
 }
@@ -152,10 +165,14 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         goto fail;
     if (alloc_members(s, (size_t)mp->ensemble, err))
         goto fail;
-    if (s->K > 1 && ctx->checkpoint) {
-        reel_fail(err, "%s: --checkpoint keeps one net's training state; this model is an ensemble of %zu (set "
-                  "\"ensemble\": 1, or train without --checkpoint)", ctx->name ? ctx->name : "mlp", s->K);
-        goto fail;
+    if (mp->pos_mode != REEL_POSW_NONE) {
+        if (!(s->pos_w = malloc(ctx->L * sizeof *s->pos_w))) {
+            reel_fail(err, "out of memory");
+            goto fail;
+        }
+        if (reel_mlp_pos_weights(mp, ctx->Y, ctx->n, ctx->L, s->pos_w, err))
+            goto fail;
+        mp->train.pos_weight = s->pos_w;
     }
     /* The transform is fitted on the training rows only; the net trains
      * and validates on transformed copies. */
@@ -172,6 +189,33 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
 fail:
     mlp_free(s);
     return NULL;
+}
+
+/* Members trained each alone, on up to `threads` threads (nested OpenMP
+ * regions of the CPU backend then run on one thread: the same bits); the
+ * first failing member's error is reported. */
+static int train_apart(const reel_nn_net *nets, const reel_nn_train_opts *const *op, const reel_fit_ctx *const *cp,
+                       reel_nn_train_result *res, size_t K, int threads, reel_error *err)
+{
+    size_t first = K;
+    reel_error e0 = {{0}};
+    int workers = threads > 1 ? (threads < (int)K ? threads : (int)K) : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(workers)
+    for (size_t k = 0; k < K; k++) {
+        reel_error e;
+        if (reel_nn_train(&nets[k], op[k], cp[k], &res[k], &e)) {
+#pragma omp critical(reel_mlp_members)
+            if (k < first) {
+                first = k;
+                e0 = e;
+            }
+        }
+    }
+    if (first < K) {
+        *err = e0;
+        return -1;
+    }
+    return 0;
 }
 
 /* A plain net alone (reel_nn_train); an ensemble's members together. */
@@ -195,7 +239,14 @@ static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_f
         op[k] = &m[k].o;
         cp[k] = &m[k].ctx;
     }
-    if (rc == 0)
+    /* With a checkpoint, member by member, each in its own file (FILE for
+     * member 0, FILE.member<k> for the others); on the CPU backend with
+     * threads, the members in parallel threads; on a device, together
+     * (one launch per epoch). Each way a member ends with the same bits. */
+    int cpu = s->be == &reel_nn_cpu_backend;
+    if (rc == 0 && (o->checkpoint || (cpu && ctx->threads > 1)))
+        rc = train_apart(nets, op, cp, res, K, o->checkpoint ? 1 : ctx->threads, err);
+    else if (rc == 0)
         rc = reel_nn_train_many(nets, op, cp, NULL, res, K, NULL, err);
     if (res) {
         s->train = res[0];
@@ -559,8 +610,14 @@ static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size
         len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
                                 net.layer[l].act == REEL_ACT_NONE ? "" : " ",
                                 net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
-    snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
-             net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
+    reel_mlp_params mp;
+    long K = reel_mlp_params_get(params, L, 0, &mp, &ignored) == 0 ? mp.ensemble : 1;
+    if (K > 1)
+        snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters), ensemble of %ld",
+                 net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params, K);
+    else
+        snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " (%s head, %zu parameters)",
+                 net.head == REEL_HEAD_SOFTMAX ? "softmax" : "sigmoid", net.n_params);
     return 0;
 }
 

@@ -39,6 +39,62 @@ static int opt_int(const cJSON *params, const char *key, long absent, long min, 
     return 0;
 }
 
+static int pos_weight_get(const cJSON *params, reel_mlp_params *p, reel_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, "pos_weight");
+    static const char *what = "params for mlp: key 'pos_weight' must be null, a number > 0, a list of numbers > 0 "
+                              "(one per label) or \"balanced\"";
+    p->pos_mode = REEL_POSW_NONE;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsNumber(v)) {
+        if (!(v->valuedouble > 0 && v->valuedouble < 1e30))
+            return reel_fail(err, "%s", what);
+        p->pos_mode = REEL_POSW_ALL;
+        p->pos_value = v->valuedouble;
+    } else if (cJSON_IsString(v) && strcmp(v->valuestring, "balanced") == 0) {
+        p->pos_mode = REEL_POSW_BALANCED;
+    } else if (cJSON_IsArray(v) && v->child) {
+        for (const cJSON *e = v->child; e; e = e->next)
+            if (!cJSON_IsNumber(e) || !(e->valuedouble > 0 && e->valuedouble < 1e30))
+                return reel_fail(err, "%s", what);
+        p->pos_mode = REEL_POSW_LIST;
+        p->pos_list = v;
+    } else {
+        return reel_fail(err, "%s", what);
+    }
+    const cJSON *head = cJSON_GetObjectItemCaseSensitive(params, "head");
+    if (cJSON_IsString(head) && strcmp(head->valuestring, "softmax") == 0)
+        return reel_fail(err, "params for mlp: key 'pos_weight' needs the sigmoid head (softmax has no per-label "
+                         "positives to weigh)");
+    return 0;
+}
+
+int reel_mlp_pos_weights(const reel_mlp_params *p, const uint8_t *Y, size_t n, size_t L, float *w, reel_error *err)
+{
+    if (p->pos_mode == REEL_POSW_LIST) {
+        size_t k = (size_t)cJSON_GetArraySize(p->pos_list);
+        if (k != L)
+            return reel_fail(err, "params for mlp: key 'pos_weight' lists %zu weights for %zu labels", k, L);
+        k = 0;
+        for (const cJSON *e = p->pos_list->child; e; e = e->next)
+            w[k++] = (float)e->valuedouble;
+        return 0;
+    }
+    for (size_t k = 0; k < L; k++) {
+        if (p->pos_mode == REEL_POSW_ALL) {
+            w[k] = (float)p->pos_value;
+            continue;
+        }
+        size_t pos = 0;
+        for (size_t i = 0; i < n; i++)
+            pos += Y[i * L + k] != 0;
+        double r = pos ? (double)(n - pos) / (double)pos : 1.0;
+        w[k] = (float)(r < 1 ? 1 : r > 1000 ? 1000 : r);
+    }
+    return 0;
+}
+
 uint64_t reel_mlp_member_seed(uint64_t seed, long k)
 {
     return k == 0 ? seed : seed + (uint64_t)k * 0x9E3779B97F4A7C15ULL;
@@ -87,5 +143,5 @@ int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_p
                    (strcmp(sched->valuestring, "constant") == 0 || strcmp(sched->valuestring, "cosine") == 0)))
         return reel_fail(err, "params for mlp: key 'lr_schedule' must be \"constant\" or \"cosine\"");
     o->cosine = sched && strcmp(sched->valuestring, "cosine") == 0;
-    return 0;
+    return pos_weight_get(params, p, err);
 }

@@ -13,7 +13,18 @@ typedef struct {
     reel_nn_train_opts train; /* all but checkpoint and run, which the fit adds */
     reel_nn_input_mode input;
     long ensemble; /* members, each trained from its own seed; their probabilities are averaged */
+    /* "pos_weight": none (null or absent), one number for every label, a
+     * list of one per label, or "balanced" (per label, training negatives /
+     * positives, at least 1 and at most 1000; 1 for a label without
+     * positives) */
+    enum { REEL_POSW_NONE, REEL_POSW_ALL, REEL_POSW_LIST, REEL_POSW_BALANCED } pos_mode;
+    double pos_value;
+    const cJSON *pos_list; /* borrowed from params */
 } reel_mlp_params;
+
+/* The per-label weights p asks for on labels Y (n x L), into w[0..L);
+ * 0, or -1 with err set (a list of the wrong length). */
+int reel_mlp_pos_weights(const reel_mlp_params *p, const uint8_t *Y, size_t n, size_t L, float *w, reel_error *err);
 
 /* Member k's seed (member 0 takes the run's seed itself, so an ensemble of
  * one is the plain net). */

@@ -696,6 +696,11 @@ static int loop_open(loop *lp, reel_error *err)
         : lp->X_all ? net->be->set_data(net->b, lp->X_all, lp->Y, lp->n_all, err)
                     : net->be->set_data(net->b, ctx->X, lp->Y, n, err))
         return -1;
+    if (o->pos_weight && !net->be->set_pos_weight)
+        return reel_fail(err, "%s: params key 'pos_weight': the %s backend does not implement per-label positive "
+                         "weights; train with --device cpu, or set pos_weight to null", lp->name, net->be->name);
+    if (o->pos_weight && net->be->set_pos_weight(net->b, o->pos_weight, err))
+        return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
     history_add(&lp->h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"
@@ -845,6 +850,40 @@ static int many_check(const reel_nn_net *nets, const reel_fit_ctx *ctx, const re
     return 0;
 }
 
+/* After a launch: each of the m nets' epoch ends (its loss, validation,
+ * early stopping, history), on `threads` threads, since every net has its
+ * own state and device queue (a device waits for each validation: with
+ * hundreds of nets that wait is paid in parallel). The first failing net's
+ * error is the one reported. */
+static int many_finish(loop *lps, const reel_nn_epoch_job *jobs, const size_t *who, size_t m, long *next,
+                       const double *t0, int *stop, int threads, reel_error *err)
+{
+    size_t first = m;
+    reel_error e0 = {{0}};
+    int workers = threads > 1 && m > 1 ? (threads < (int)m ? threads : (int)m) : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(workers)
+    for (size_t j = 0; j < m; j++) {
+        size_t i = who[j];
+        long bad = 0;
+        double loss;
+        reel_error e;
+        if (epoch_done(&lps[i], jobs[j].bad, &bad, &e) || epoch_loss(&lps[i], &loss, &bad, &e) ||
+            finish_epoch(&lps[i], next[i], t0[i], loss, bad, &stop[i], &e)) {
+#pragma omp critical(reel_train_many)
+            if (j < first) {
+                first = j;
+                e0 = e;
+            }
+        }
+        next[i]++;
+    }
+    if (first < m) {
+        *err = e0;
+        return -1;
+    }
+    return 0;
+}
+
 int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
                        const reel_nn_rows *rows, reel_nn_train_result *res, size_t K, size_t *shared_max,
                        reel_error *err)
@@ -919,15 +958,8 @@ int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const 
             rc = -1;
         if (shared_max && shared > *shared_max)
             *shared_max = shared;
-        for (size_t j = 0; rc == 0 && j < m; j++) {
-            size_t i = who[j];
-            long bad = 0;
-            double loss;
-            if (epoch_done(&lps[i], jobs[j].bad, &bad, err) || epoch_loss(&lps[i], &loss, &bad, err) ||
-                finish_epoch(&lps[i], next[i], t0[i], loss, bad, &stop[i], err))
-                rc = -1;
-            next[i]++;
-        }
+        if (rc == 0)
+            rc = many_finish(lps, jobs, who, m, next, t0, stop, ctx[0]->threads, err);
     }
     for (size_t i = 0; rc == 0 && i < K; i++)
         rc = loop_finish(&lps[i], err);

@@ -37,6 +37,9 @@ typedef struct {
      * label_smoothing / 2 (0: the labels as they are); validation, early
      * stopping and the reported losses use the labels as they are. */
     double label_smoothing;
+    /* Per-label positive weights of the loss (L floats; NULL: none). Only
+     * a backend with set_pos_weight (the CPU's) trains with them. */
+    const float *pos_weight;
     /* The learning rate of epoch e (1-based): opt.lr * e / warmup_epochs for
      * e <= warmup_epochs; after that opt.lr, or with cosine
      * opt.lr * (1 + cos(pi * (e - warmup_epochs - 1) / (epochs - warmup_epochs))) / 2. */

@@ -191,7 +191,8 @@ static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold", 
                                            "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
                                            "patience", "min_delta", "restore_best", "seed",      "input",
                                            "ema",      "patience_from", "width", "label_smoothing",
-                                           "lr_schedule", "warmup_epochs", "ensemble", NULL};
+                                           "lr_schedule", "warmup_epochs", "ensemble", "pos_weight",
+                                           NULL};
 /* Kind-state entries: facts about training, and the input transform. */
 static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
@@ -211,6 +212,22 @@ static int neutral(const cJSON *v)
            ((cJSON_IsArray(v) || cJSON_IsObject(v)) && !v->child);
 }
 
+/* An ensemble's members (the mlp kind's "ensemble" param; 1 without it). */
+static size_t ensemble_size(const cJSON *params)
+{
+    const cJSON *k = params ? cJSON_GetObjectItemCaseSensitive(params, "ensemble") : NULL;
+    return cJSON_IsNumber(k) && k->valuedouble >= 1 ? (size_t)k->valuedouble : 1;
+}
+
+/* Member k's tensor of module m, as the mlp kind saves it (nn/mlp.c). */
+static void member_tensor(char *buf, size_t n, size_t k, int m, const char *what)
+{
+    if (k == 0)
+        snprintf(buf, n, "%d.%s", m, what);
+    else
+        snprintf(buf, n, "ensemble.%zu.%d.%s", k, m, what);
+}
+
 /* Refuses a file holding anything beyond the plain layer stack: an extra
  * tensor, an unknown param that is switched on, or unknown kind state. Each
  * may be an input transform the graph would leave out. */
@@ -219,18 +236,16 @@ static int check_plain_net(const char *path, const reel_nn_spec *spec, const ree
 {
     static const char *why = "(an input transform or layer this exporter does not know?); onnx export only "
                              "writes graphs that match reel predict exactly: use --format json to see the file";
-    const cJSON *members = params ? cJSON_GetObjectItemCaseSensitive(params, "ensemble") : NULL;
-    if (cJSON_IsNumber(members) && members->valuedouble > 1)
-        return reel_fail(err, "%s: the net is an ensemble of %g members, and onnx export writes one net; export "
-                         "a model trained with \"ensemble\": 1, or use --format json", path, members->valuedouble);
+    size_t K = ensemble_size(params);
     for (size_t i = 0; i < t->n; i++) {
         int ok = 0;
-        for (size_t l = 0; l < spec->n_layers && !ok; l++) {
-            char w[32], b[32];
-            snprintf(w, sizeof w, "%d.weight", spec->layer[l].module_index);
-            snprintf(b, sizeof b, "%d.bias", spec->layer[l].module_index);
-            ok = strcmp(t->t[i].name, w) == 0 || strcmp(t->t[i].name, b) == 0;
-        }
+        for (size_t k = 0; k < K && !ok; k++)
+            for (size_t l = 0; l < spec->n_layers && !ok; l++) {
+                char w[64], b[64];
+                member_tensor(w, sizeof w, k, spec->layer[l].module_index, "weight");
+                member_tensor(b, sizeof b, k, spec->layer[l].module_index, "bias");
+                ok = strcmp(t->t[i].name, w) == 0 || strcmp(t->t[i].name, b) == 0;
+            }
         if (!ok)
             return reel_fail(err, "%s: tensor '%s' is not a weight or bias of the net's layers %s", path,
                              t->t[i].name, why);
@@ -407,6 +422,51 @@ static void add_input_transform(pb *graph, const input_transform *in, char *x, s
     free(mask);
 }
 
+/* Member k's layers and head from tensor x to `result`; node and value names
+ * take the prefix (none for a plain net, whose names stay torch's). */
+static int add_net(pb *graph, const char *path, const reel_nn_spec *spec, const reel_tensors *t, size_t k,
+                   const char *prefix, const char *input, const char *result, reel_error *err)
+{
+    char x[64];
+    snprintf(x, sizeof x, "%s", input);
+    for (size_t l = 0; l < spec->n_layers; l++) {
+        const reel_nn_layer *ly = &spec->layer[l];
+        int m = ly->module_index, last = l + 1 == spec->n_layers;
+        char wname[64], bname[64], out[64], node[64];
+        member_tensor(wname, sizeof wname, k, m, "weight");
+        member_tensor(bname, sizeof bname, k, m, "bias");
+        const float *w = get_weights(path, t, wname, ly->out, ly->in, err);
+        const float *b = w ? get_weights(path, t, bname, ly->out, 0, err) : NULL;
+        if (!b)
+            return -1;
+        size_t wdims[2] = {ly->out, ly->in};
+        add_initializer(graph, wname, 2, wdims, w);
+        add_initializer(graph, bname, 1, &ly->out, b);
+        /* Gemm: Y = X W^T + b, with W stored out x in as torch stores it. */
+        snprintf(node, sizeof node, "%slinear_%d", prefix, m);
+        if (last)
+            snprintf(out, sizeof out, "%slogits", prefix);
+        else
+            snprintf(out, sizeof out, "%slinear_%d_out", prefix, m);
+        add_node(graph, "Gemm", node, x, wname, bname, out, "transB", 1);
+        snprintf(x, sizeof x, "%s", out);
+        if (ly->act != REEL_ACT_NONE) {
+            const char *op = ly->act == REEL_ACT_RELU ? "Relu" : "Tanh";
+            snprintf(node, sizeof node, "%s%s_%d", prefix, reel_nn_act_name(ly->act), m + 1);
+            snprintf(out, sizeof out, "%s%s_%d_out", prefix, reel_nn_act_name(ly->act), m + 1);
+            add_node(graph, op, node, x, NULL, NULL, out, NULL, 0);
+            snprintf(x, sizeof x, "%s", out);
+        }
+    }
+    char head[64];
+    snprintf(head, sizeof head, "%shead", prefix);
+    if (spec->head == REEL_HEAD_SOFTMAX)
+        add_node(graph, "Softmax", head, x, NULL, NULL, result, "axis", 1);
+    else
+        add_node(graph, "Sigmoid", head, x, NULL, NULL, result, NULL, 0);
+    return 0;
+}
+
 static int build_graph(pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
                        const input_transform *in, const reel_tensors *t, reel_error *err)
 {
@@ -438,36 +498,35 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
     }
     if (in)
         add_input_transform(graph, in, x, sizeof x);
-    for (size_t l = 0; l < spec->n_layers; l++) {
-        const reel_nn_layer *ly = &spec->layer[l];
-        int m = ly->module_index, last = l + 1 == spec->n_layers;
-        char wname[32], bname[32], out[32], node[32];
-        snprintf(wname, sizeof wname, "%d.weight", m);
-        snprintf(bname, sizeof bname, "%d.bias", m);
-        const float *w = get_weights(path, t, wname, ly->out, ly->in, err);
-        const float *b = w ? get_weights(path, t, bname, ly->out, 0, err) : NULL;
-        if (!b)
+    size_t K = ensemble_size(mf->model.params);
+    if (K == 1)
+        return add_net(graph, path, spec, t, 0, "", x, "probabilities", err);
+    /* An ensemble: each member's probabilities, added in member order, then
+     * divided by K (reel sums them in double: the graph may differ by an ulp). */
+    char sum[64] = "", part[64], pre[64], acc[64];
+    for (size_t k = 0; k < K; k++) {
+        snprintf(pre, sizeof pre, "m%zu_", k);
+        snprintf(part, sizeof part, "m%zu_probabilities", k);
+        if (add_net(graph, path, spec, t, k, pre, x, part, err))
             return -1;
-        size_t wdims[2] = {ly->out, ly->in};
-        add_initializer(graph, wname, 2, wdims, w);
-        add_initializer(graph, bname, 1, &ly->out, b);
-        /* Gemm: Y = X W^T + b, with W stored out x in as torch stores it. */
-        snprintf(node, sizeof node, "linear_%d", m);
-        snprintf(out, sizeof out, last ? "logits" : "linear_%d_out", m);
-        add_node(graph, "Gemm", node, x, wname, bname, out, "transB", 1);
-        snprintf(x, sizeof x, "%s", out);
-        if (ly->act != REEL_ACT_NONE) {
-            const char *op = ly->act == REEL_ACT_RELU ? "Relu" : "Tanh";
-            snprintf(node, sizeof node, "%s_%d", reel_nn_act_name(ly->act), m + 1);
-            snprintf(out, sizeof out, "%s_%d_out", reel_nn_act_name(ly->act), m + 1);
-            add_node(graph, op, node, x, NULL, NULL, out, NULL, 0);
-            snprintf(x, sizeof x, "%s", out);
+        if (k == 0) {
+            snprintf(sum, sizeof sum, "%s", part);
+            continue;
         }
+        snprintf(acc, sizeof acc, "sum_%zu", k);
+        snprintf(pre, sizeof pre, "add_%zu", k);
+        add_node(graph, "Add", pre, sum, part, NULL, acc, NULL, 0);
+        snprintf(sum, sizeof sum, "%s", acc);
     }
-    if (spec->head == REEL_HEAD_SOFTMAX)
-        add_node(graph, "Softmax", "head", x, NULL, NULL, "probabilities", "axis", 1);
-    else
-        add_node(graph, "Sigmoid", "head", x, NULL, NULL, "probabilities", NULL, 0);
+    size_t L = spec->L;
+    float *members = malloc((L ? L : 1) * sizeof *members); /* K per label */
+    if (!members)
+        return reel_fail(err, "out of memory");
+    for (size_t c = 0; c < L; c++)
+        members[c] = (float)K;
+    add_initializer(graph, "ensemble.members", 1, &L, members);
+    free(members);
+    add_node(graph, "Div", "ensemble_mean", sum, "ensemble.members", NULL, "probabilities", NULL, 0);
     return 0;
 }
 
