@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,21 @@ int run_reel(const char *args, char **out, char **err)
     if (err)
         *err = reel_read_file(e, NULL, NULL);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int run_reelf(char **out, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *args = malloc((size_t)len + 1);
+    va_start(ap, fmt);
+    vsnprintf(args, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    int rc = run_reel(args, out, err);
+    free(args);
+    return rc;
 }
 
 int file_exists(const char *path)

@@ -13,6 +13,8 @@ const char *tmp_path(const char *name);
 /* Runs `reel ARGS` through /bin/sh; captures stdout and stderr (malloc'ed,
  * may be NULL) and returns the exit code. */
 int run_reel(const char *args, char **out, char **err);
+/* run_reel with printf-style arguments. */
+int run_reelf(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int file_exists(const char *path);
 /* Number of entries in a directory (0 when missing). */

@@ -218,3 +218,15 @@ Test(api, errors_are_one_line_and_nothing_is_made)
     reel_classifier_free(c);
     reel_data_free(d);
 }
+
+Test(api, threads_outside_1_to_4096_are_refused)
+{
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    cr_expect_null(reel_fit("prior", NULL, d, "{\"threads\": 100000}"));
+    cr_expect(strstr(reel_last_error(), "'threads' must be a number >= 0 and <= 4096"), "%s", reel_last_error());
+    cr_expect_null(reel_fit("prior", NULL, d, "{\"threads\": -1}"));
+    cr_expect(strstr(reel_last_error(), "<= 4096"), "%s", reel_last_error());
+    reel_data_free(d);
+}

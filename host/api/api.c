@@ -1,8 +1,6 @@
 /* The library-wide part of the C API: version, last error, log, options. */
 #include "api/api.h"
 
-#include <cblas.h>
-#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +9,7 @@
 #include "reel.h"
 #include "eval/decision.h"
 #include "nn/device.h"
+#include "util/threads.h"
 
 
 static _Thread_local char last_error[1024];
@@ -92,7 +91,7 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
                 return -1;
             o->seed = (uint64_t)v;
         } else if (strcmp(k, "threads") == 0) {
-            if (number(it, k, 0, 4096, &v, err))
+            if (number(it, k, 0, REEL_THREADS_MAX, &v, err))
                 return -1;
             o->threads = (int)v;
         } else if (strcmp(k, "valid_fraction") == 0 || strcmp(k, "test_fraction") == 0) {
@@ -119,11 +118,9 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
         return -1;
     if (o->folds == 1)
         return reel_fail(err, "options: folds must be >= 2 (or 0 for the validation split)");
-    if (o->threads == 0)
-        o->threads = omp_get_num_procs();
     /* as the CLI's --threads: OpenMP and BLAS, for the whole process */
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads);
+    if (reel_threads_set("options: key 'threads'", o->threads, &o->threads, err))
+        return -1;
     return 0;
 }
 

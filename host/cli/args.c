@@ -2,16 +2,15 @@
 
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 
 #include "dist/dist.h"
 #include "eval/decision.h"
 #include "models/model.h"
 #include "nn/device.h"
+#include "util/threads.h"
 
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
                      const char *help)
@@ -209,9 +208,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         reel_error inner = *err;
         return reel_fail(err, "--decision: %s", inner.msg);
     }
-    if (c->threads != REEL_OPT_UNSET && c->threads < 1)
-        return reel_fail(err, "--threads must be >= 1 (default: all %d cores), got %d", omp_get_num_procs(),
-                         c->threads);
+    if (c->threads != REEL_OPT_UNSET && reel_threads_check("--threads", c->threads, err))
+        return -1;
     const reel_split_opts *so = &c->prep.split;
     if (!(so->test_fraction >= 0 && so->test_fraction < 1))
         return reel_fail(err, "--test-fraction must be in [0, 1), got %g", so->test_fraction);
@@ -226,10 +224,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         return -1;
     if (c->prep.top_k < 1)
         return reel_fail(err, "--top-categories must be >= 1, got %d", c->prep.top_k);
-    if (c->threads == REEL_OPT_UNSET)
-        c->threads = omp_get_num_procs();
-    omp_set_num_threads(c->threads);
-    openblas_set_num_threads(c->threads);
+    if (reel_threads_set("--threads", c->threads == REEL_OPT_UNSET ? 0 : c->threads, &c->threads, err))
+        return -1;
     if (!reel_dist_root()) /* under mpirun rank 0 alone reports */
         c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
