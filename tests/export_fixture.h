@@ -200,8 +200,9 @@ static inline int export_run_script(const char *python, const char *script, cons
 {
     const char *log = tmp_path("script_output.txt");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/scripts/%s' %s >'%s' 2>&1", python, REEL_SOURCE_DIR, script, args,
-             log);
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/scripts/%s", script);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' %s >'%s' 2>&1", python, test_source_path(rel), args, log);
     int status = system(cmd);
     *output = reel_read_file(log, NULL, NULL);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;

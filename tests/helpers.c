@@ -47,13 +47,44 @@ const char *tmp_write(const char *name, const char *text)
     return path;
 }
 
+static const char *env_or(const char *name, const char *built)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : built;
+}
+
+const char *test_reel_binary(void)
+{
+    return env_or("REEL_TEST_BINARY", REEL_BINARY);
+}
+
+static const char *joined(const char *dir, const char *rel)
+{
+    static char path[64][1024]; /* a ring, as tmp_path's */
+    static int slot;
+    slot = (slot + 1) % 64;
+    snprintf(path[slot], sizeof path[slot], "%s/%s", dir, rel);
+    return path[slot];
+}
+
+const char *test_fixture(const char *rel)
+{
+    return joined(env_or("REEL_TEST_FIXTURES", REEL_TEST_FIXTURES), rel);
+}
+
+const char *test_source_path(const char *rel)
+{
+    return joined(env_or("REEL_TEST_SOURCE_DIR", REEL_SOURCE_DIR), rel);
+}
+
 int run_reel(const char *args, char **out, char **err)
 {
     const char *o = tmp_path("stdout.txt"), *e = tmp_path("stderr.txt");
     setenv("XDG_CONFIG_HOME", tmp_path("xdg"), 0); /* never the user's own model folder; a test may set its own */
-    size_t len = strlen(args) + strlen(o) + strlen(e) + strlen(REEL_BINARY) + 32;
+    const char *reel = test_reel_binary();
+    size_t len = strlen(args) + strlen(o) + strlen(e) + strlen(reel) + 32;
     char *cmd = malloc(len);
-    snprintf(cmd, len, "%s %s >%s 2>%s", REEL_BINARY, args, o, e);
+    snprintf(cmd, len, "%s %s >%s 2>%s", reel, args, o, e);
     int status = system(cmd);
     free(cmd);
     if (out)

@@ -16,6 +16,15 @@ int run_reel(const char *args, char **out, char **err);
 /* run_reel with printf-style arguments. */
 int run_reelf(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Where the tests find their files: from the environment when set (a copy of
+ * the tests moved elsewhere, as scripts/gpu-bundle.sh makes), else the paths
+ * built in. REEL_TEST_BINARY: the reel program; REEL_TEST_FIXTURES:
+ * tests/fixtures; REEL_TEST_SOURCE_DIR: the checkout (data/, fuzz/, scripts/,
+ * tests/scripts/). The last two return `rel` joined on (ring storage). */
+const char *test_reel_binary(void);
+const char *test_fixture(const char *rel);
+const char *test_source_path(const char *rel);
+
 int file_exists(const char *path);
 /* Number of entries in a directory (0 when missing). */
 int dir_entries(const char *path);

@@ -301,9 +301,9 @@ static char *complete_words(const char *words)
 {
     char text[2048];
     snprintf(text, sizeof text,
-             "source '%s/../../scripts/reel-completion.bash'\n"
+             "source '%s'\n"
              "COMP_WORDS=(%s %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _reel; echo \"${COMPREPLY[*]}\"\n",
-             REEL_TEST_FIXTURES, REEL_BINARY, words);
+             test_source_path("scripts/reel-completion.bash"), test_reel_binary(), words);
     const char *script = tmp_write("ux_complete.sh", text);
     char cmd[1024];
     const char *out = tmp_path("ux_complete.out");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "eval/decision.h"
 #include "eval/metrics.h"
 #include "eval/thresholds.h"
@@ -45,7 +46,7 @@ Test(thresholds, global_improves_samples_f1)
 
 Test(thresholds, match_scikit_learn)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/thresholds.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("thresholds.json"), NULL, NULL);
     cr_assert_not_null(text, "tests/fixtures/thresholds.json missing (tests/fixtures/make_thresholds.py)");
     cJSON *doc = cJSON_Parse(text);
     free(text);

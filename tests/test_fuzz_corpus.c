@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "helpers.h"
 #include "targets.h"
 #include "util/fileio.h"
 
@@ -14,7 +15,7 @@ Test(fuzz_corpus, every_saved_input_is_handled)
     int files = 0;
     for (const reel_fuzz_target *t = reel_fuzz_targets; t->name; t++) {
         char dir[512];
-        snprintf(dir, sizeof dir, "%s/%s", REEL_FUZZ_CORPUS, t->name);
+        snprintf(dir, sizeof dir, "%s/%s", test_source_path("fuzz/corpus"), t->name);
         DIR *d = opendir(dir);
         cr_assert_not_null(d, "corpus folder %s missing", dir);
         struct dirent *e;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "classical/knn_search.h"
 #include "models/model.h"
 #include "util/fileio.h"
@@ -93,7 +94,7 @@ static uint8_t *bytes(const cJSON *rows)
 
 static cJSON *fixture(void)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/knn.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("knn.json"), NULL, NULL);
     cr_assert_not_null(text, "fixture missing: run tests/fixtures/make_knn.py");
     cJSON *doc = cJSON_Parse(text);
     free(text);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "helpers.h"
 #include "eval/metrics.h"
 #include "util/fileio.h"
 
@@ -65,7 +66,7 @@ static uint8_t *matrix(const cJSON *rows, size_t *n, size_t *L)
 
 Test(metrics, agrees_with_scikit_learn_fixtures)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/metrics.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("metrics.json"), NULL, NULL);
     cr_assert_not_null(text, "fixture missing: run tests/fixtures/make_metrics.py");
     cJSON *doc = cJSON_Parse(text);
     free(text);

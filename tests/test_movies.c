@@ -10,15 +10,15 @@
 
 #include "helpers.h"
 
-#define MOVIES REEL_SOURCE_DIR "/data/movies.csv"
-
 Test(movies, baselines_on_the_real_data)
 {
-    if (!file_exists(MOVIES))
-        REEL_SKIP("%s not fetched (run data/fetch_movies.sh): movies integration test skipped", MOVIES);
-    char *out, *err;
-    int rc = run_reel("compare --data " REEL_SOURCE_DIR "/data/movies.json --models random,prior --format json",
-                      &out, &err);
+    const char *movies = test_source_path("data/movies.csv");
+    if (!file_exists(movies))
+        REEL_SKIP("%s not fetched (run data/fetch_movies.sh): movies integration test skipped", movies);
+    char *out, *err, args[1200];
+    snprintf(args, sizeof args, "compare --data '%s' --models random,prior --format json",
+             test_source_path("data/movies.json"));
+    int rc = run_reel(args, &out, &err);
     cr_assert_eq(rc, 0, "%s", err);
     cr_expect(strstr(err, "dropped 12786 unlabeled rows"), "%s", err);
     cJSON *doc = cJSON_Parse(out);

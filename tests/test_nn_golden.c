@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "nn/backend.h"
 #include "nn/spec.h"
 #include "util/fileio.h"
@@ -68,7 +69,7 @@ static double num(const cJSON *o, const char *key) { return cJSON_GetObjectItem(
 
 static cJSON *load_golden(void)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/nn_golden.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("nn_golden.json"), NULL, NULL);
     cr_assert_not_null(text, "fixture missing: run tests/fixtures/make_nn_golden.py");
     cJSON *doc = cJSON_Parse(text);
     free(text);

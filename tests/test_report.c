@@ -543,7 +543,7 @@ Test(report, long_model_names_stay_whole_in_tables)
 
 Test(report, calibration_matches_scikit_learn)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/calibration.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("calibration.json"), NULL, NULL);
     cr_assert_not_null(text, "tests/fixtures/calibration.json missing (tests/fixtures/make_calibration.py)");
     cJSON *doc = cJSON_Parse(text);
     free(text);

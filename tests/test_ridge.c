@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "models/model.h"
 #include "util/fileio.h"
 
@@ -106,7 +107,7 @@ static double objective(const float *X, const uint8_t *Y, size_t n, size_t d, si
 
 Test(ridge, coefficients_match_scikit_learn)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/ridge.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("ridge.json"), NULL, NULL);
     cr_assert_not_null(text, "fixture missing: run tests/fixtures/make_ridge.py");
     cJSON *doc = cJSON_Parse(text);
     free(text);

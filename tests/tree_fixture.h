@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "models/model.h"
 #include "util/fileio.h"
 
 static cJSON *fixture_load(void)
 {
-    char *text = reel_read_file(REEL_TEST_FIXTURES "/tree.json", NULL, NULL);
+    char *text = reel_read_file(test_fixture("tree.json"), NULL, NULL);
     cr_assert_not_null(text, "fixture missing: run /usr/bin/python3 tests/fixtures/make_tree.py");
     cJSON *doc = cJSON_Parse(text);
     free(text);
