@@ -306,8 +306,8 @@ Test(flags, out_of_range_values_are_usage_errors)
         {"train --model box --epochs 0", "--epochs must be an integer >= 1 and <= 100000; got 0"},
         {"train --model box --batch-size 0", "--batch-size must be an integer >= 1"},
         {"train --model box --lr 0", "--lr must be a number > 0 and <= 10; got 0"},
-        {"train --model prior --threads 0", "--threads must be >= 1"},
-        {"compare --models prior --threads -1", "--threads must be >= 1"},
+        {"train --model prior --threads 0", "--threads must be 1 to 4096"},
+        {"compare --models prior --threads -1", "--threads must be 1 to 4096"},
         {"search --model prior --strategy random --budget -1", "--budget must be >= 1"},
         {"compare --models prior --test-fraction 1.5", "--test-fraction must be in [0, 1), got 1.5"},
         {"compare --models prior --valid-fraction 1", "--valid-fraction must be in [0, 1), got 1"},
@@ -315,7 +315,7 @@ Test(flags, out_of_range_values_are_usage_errors)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_fail(2, cases[i].expect, "%s --data %s --labels A,B --quiet", cases[i].args, csv);
-    expect_fail(2, "--threads must be >= 1", "predict --model-file x --data %s --threads 0", csv);
+    expect_fail(2, "--threads must be 1 to 4096", "predict --model-file x --data %s --threads 0", csv);
 }
 
 /* predict checks --threads as every command does (it used to drop it). */
@@ -327,7 +327,7 @@ Test(flags, predict_refuses_a_bad_thread_count)
     cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s", csv, model), 0, "%s",
                  err);
     free(err);
-    expect_fail(2, "--threads must be >= 1", "predict --model-file %s --data %s --threads -2 --quiet", model, csv);
+    expect_fail(2, "--threads must be 1 to 4096", "predict --model-file %s --data %s --threads -2 --quiet", model, csv);
 }
 
 /* Params, grids, feature lists: a repeated key, a number a double cannot
