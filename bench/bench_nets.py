@@ -194,7 +194,7 @@ def optimizer_accepts(name):
 # --------------------------------------------------------------- features
 
 def featurise(path, labels=LABELS):
-    """reel's preprocessing of the movies split CSV (README "Input format"):
+    """reel's preprocessing of the movies split CSV (docs/file-formats.md, "Input format"):
     median imputation + <col>_missing when training rows miss values, mpaa
     one-hot over the 10 most frequent training values + other, every column
     standardised with the training mean and population std (scale 1 for a

@@ -457,7 +457,7 @@ int reel_cmd_compare(int argc, char **argv)
     reel_optset_add(&s, "models", OPT_STR, &models, "A,B", "models to compare (default: all marked default)");
     reel_optset_add(&s, "params", OPT_STR, &params_file, "FILE",
                     "JSON object of params keyed by model name; {\"NEW\": {\"base\": \"box\", ...}} names a variant");
-    reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write metrics.json and predictions_<model>.csv here");
+    reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write the report (report.html, report.md), metrics.json and predictions_<model>.csv here");
     reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "leaderboard format on stdout (table)");
     int epochs = 0, batch = 0;
     double lr = 0;
