@@ -492,3 +492,39 @@ Test(ux, params_base_names_a_new_model)
     free(out);
     free(err);
 }
+
+/* search and select say the rule their scores are under, keep the scores
+ * at the model's thresholds beside, and end with a test score of the same
+ * kind. */
+Test(ux, tune_scores_under_the_decision_rule)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --decision tuned-global --quiet",
+                      csv), 0, "%s", err);
+    cr_expect(strstr(out, "samples-f1 under --decision tuned-global (chosen on each validation part"), "%s", out);
+    cr_expect(strstr(out, "at thr."), "%s", out);
+    cr_expect(strstr(out, "\nbest samples-f1 ") && strstr(out, " under --decision tuned-global ("), "%s", out);
+    cr_expect(strstr(out, "test samples-f1 of the best: ") && strstr(out, " under its rule tuned-global ("), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "search --model knn --data %s --labels L1,L2,L3 --format json --quiet", csv), 0,
+                 "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "decision")->valuestring, "auto");
+    const cJSON *best = cJSON_GetObjectItem(doc, "best");
+    cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(best, "score_at_model_thresholds")));
+    cr_expect(cJSON_IsObject(cJSON_GetObjectItem(doc, "test_metrics_at_model_thresholds")));
+    cr_expect(cJSON_IsString(cJSON_GetObjectItem(doc, "test_decision_rule")));
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "select --model knn --data %s --labels L1,L2,L3 --decision tuned-global --quiet",
+                      csv), 0, "%s", err);
+    cr_expect(strstr(out, "single-pass samples-f1 under --decision tuned-global: "), "%s", out);
+    cr_expect(strstr(out, "test samples-f1 with the kept features: ") && strstr(out, " under its rule tuned-global"),
+              "%s", out);
+    free(out);
+    free(err);
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/prepared.h"
+#include "eval/run.h"
 #include "helpers.h"
 #include "tune/search.h"
 #include "tune/select.h"
@@ -186,4 +187,131 @@ Test(select, features_file_restricts_columns)
     o.data.features = tmp_write("sel2.json", "[\"a\", \"zzz\"]");
     cr_expect_neq(reel_prepare(&p, &o, &err), 0);
     cr_expect(strstr(err.msg, "'zzz' is not a feature column"), "%s", err.msg);
+}
+
+/* The search under a decision rule: prior's probabilities do not depend on
+ * its threshold, so under a rule chosen on the validation rows every trial
+ * scores the same and the defaults stay best, while at the model's own
+ * thresholds (the plain scores, kept beside) another threshold wins. */
+static reel_search_result search_under(reel_prepared *p, const char *decision, int folds)
+{
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, p, "prior", "samples-f1", folds, 9, "cpu", &err), 0, "%s", err.msg);
+    sc.decision = decision;
+    cJSON *grid = cJSON_Parse("{\"threshold\": [0.1, 0.3, 0.5, 0.7]}");
+    reel_search_opts o = {"grid", 0, 2, NULL, NULL};
+    reel_search_result r;
+    cr_assert_eq(reel_search(&sc, grid, NULL, &o, &r, &err), 0, "%s", err.msg);
+    cJSON_Delete(grid);
+    reel_scorer_free(&sc);
+    return r;
+}
+
+Test(search, best_under_the_rule_not_at_the_thresholds)
+{
+    reel_prepared p;
+    prepare(&p);
+    for (int folds = 0; folds <= 3; folds += 3) {
+        reel_search_result r = search_under(&p, "tuned-global", folds);
+        size_t best_plain = 0;
+        for (size_t i = 0; i < r.n; i++) {
+            cr_expect_eq(r.trials[i].score, r.trials[0].score, "folds %d: trial %zu %.17g vs %.17g", folds, i,
+                         r.trials[i].score, r.trials[0].score);
+            if (r.trials[i].plain > r.trials[best_plain].plain)
+                best_plain = i;
+        }
+        cr_expect_eq(r.best, r.base, "folds %d: the best under the rule is trial %zu", folds, r.best);
+        cr_expect_neq(best_plain, r.base, "folds %d: at the thresholds the defaults should lose", folds);
+        cr_expect_gt(r.trials[r.best].score, r.trials[r.base].plain, "a tuned cut beats 0.5 here");
+        reel_search_result_free(&r);
+    }
+    reel_prepared_free(&p);
+}
+
+/* The threshold rule is the model's own thresholds: both scores agree. */
+Test(search, threshold_rule_scores_as_the_plain_thresholds)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_search_result r = search_under(&p, "threshold", 3);
+    for (size_t i = 0; i < r.n; i++) {
+        cr_expect_eq(r.trials[i].score, r.trials[i].plain);
+        cr_expect_eq(r.trials[i].score_std, r.trials[i].plain_std);
+    }
+    reel_search_result_free(&r);
+    reel_prepared_free(&p);
+}
+
+/* The final test score is reel train's: the same fit (early stopping on
+ * the validation rows, never the test rows), the rule chosen on the
+ * validation rows, the same bits, with every feature given as a mask or
+ * none. */
+Test(search, test_score_is_the_trained_models)
+{
+    reel_prepared p;
+    prepare(&p);
+    const char *params_text = "{\"epochs\": 30, \"width\": 8, \"patience\": 2, \"ensemble\": 1, \"lr\": 0.01}";
+    cJSON *params = cJSON_Parse(params_text);
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, &p, "box", "samples-f1", 0, 9, "cpu", &err), 0, "%s", err.msg);
+    sc.decision = "tuned-per-label";
+    uint8_t all[8];
+    memset(all, 1, sizeof all);
+    cr_assert_leq(p.d, sizeof all);
+    reel_test_score a, b;
+    cr_assert_eq(reel_score_test(&sc, params, NULL, 1, &a, &err), 0, "%s", err.msg);
+    cr_assert_eq(reel_score_test(&sc, params, all, 1, &b, &err), 0, "%s", err.msg);
+    reel_run run;
+    reel_run_opts o = {.seed = 9, .threads = 1, .device = "cpu", .decision = "tuned-per-label"};
+    cr_assert_eq(reel_run_model(&run, &p, "box", params, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(a.metrics.samples_f1, run.metrics.samples_f1);
+    cr_expect_eq(a.plain.samples_f1, run.untuned.samples_f1);
+    cr_expect_eq(b.metrics.samples_f1, run.metrics.samples_f1, "masked: %.17g, trained: %.17g",
+                 b.metrics.samples_f1, run.metrics.samples_f1);
+    cr_expect_eq(b.plain.samples_f1, run.untuned.samples_f1);
+    cr_expect(strstr(a.rule, "tuned-per-label"), "%s", a.rule);
+    cJSON *doc = cJSON_CreateObject();
+    reel_test_score_to_json(&a, p.ds.labels, doc);
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "test_decision_rule")->valuestring, a.rule);
+    cr_expect_not_null(cJSON_GetObjectItem(doc, "test_metrics_at_model_thresholds"));
+    cJSON_Delete(doc);
+    reel_run_free(&run);
+    reel_test_score_free(&a);
+    reel_test_score_free(&b);
+    cJSON_Delete(params);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
+}
+
+/* select scores its candidates under the rule too, the plain deltas beside. */
+Test(select, scores_under_the_rule)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, &p, "ridge", "samples-f1", 0, 9, "cpu", &err), 0);
+    sc.decision = "tuned-global";
+    cJSON *params = cJSON_CreateObject();
+    reel_select_result r;
+    cr_assert_eq(reel_select(&sc, params, "single-pass", 2, NULL, &r, &err), 0, "%s", err.msg);
+    /* a drives A: without it both scores fall */
+    cr_expect_lt(r.f[0].delta, 0, "%s: %g", r.f[0].name, r.f[0].delta);
+    cr_expect_lt(r.f[0].delta_plain, 0);
+    cr_expect_neq(r.reference, r.reference_plain, "a tuned cut and 0.5 score alike: the test cannot tell them apart");
+    reel_test_score t;
+    cr_assert_eq(reel_score_test(&sc, params, r.mask, 1, &t, &err), 0, "%s", err.msg);
+    cJSON *doc = reel_select_json(&r, &sc, "single-pass", &t);
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "decision")->valuestring, "tuned-global");
+    cr_expect_eq(cJSON_GetObjectItem(doc, "reference_score")->valuedouble, r.reference);
+    cr_expect_eq(cJSON_GetObjectItem(doc, "reference_score_at_model_thresholds")->valuedouble, r.reference_plain);
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "test_decision_rule")->valuestring, "tuned-global");
+    cJSON_Delete(doc);
+    reel_test_score_free(&t);
+    reel_select_result_free(&r);
+    cJSON_Delete(params);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
 }

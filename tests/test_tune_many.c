@@ -123,6 +123,7 @@ static void search_together_equals_alone(int folds)
         cr_expect_eq(a.trials[i].score, b.trials[i].score, "trial %zu %s: %.17g together, %.17g alone", i, pa,
                      a.trials[i].score, b.trials[i].score);
         cr_expect_eq(a.trials[i].score_std, b.trials[i].score_std);
+        cr_expect_eq(a.trials[i].plain, b.trials[i].plain);
         cr_expect_geq(a.trials[i].shared, k, "trial %zu trained with %zu nets per launch", i, a.trials[i].shared);
         cr_expect_eq(b.trials[i].shared, 0);
         cJSON_free(pa);
@@ -132,13 +133,13 @@ static void search_together_equals_alone(int folds)
     /* one process: each round's fits, all of them, in one launch */
     cr_assert_eq(a.n_rounds, b.n_rounds);
     for (size_t i = 0; i < a.n_rounds; i++) {
-        cr_expect_eq(a.rounds[i].fits, a.rounds[i].trials * k);
+        cr_expect_eq(a.rounds[i].fits, a.rounds[i].tasks * k);
         cr_expect_eq(a.rounds[i].shared, a.rounds[i].fits, "round %zu: %zu of %zu fits shared a launch", i,
                      a.rounds[i].shared, a.rounds[i].fits);
         cr_expect_eq(b.rounds[i].shared, 0);
     }
-    cJSON *doc = reel_search_json(&a, "box", "one-at-a-time", "samples-f1", folds, cJSON_CreateObject());
-    const cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "rounds"), 1);
+    cJSON *doc = reel_tune_rounds_json(a.rounds, a.n_rounds, "trials");
+    const cJSON *r0 = cJSON_GetArrayItem(doc, 1);
     cr_assert_not_null(r0);
     cr_expect_eq(cJSON_GetObjectItem(r0, "nets_per_launch")->valuedouble, (double)a.rounds[1].shared);
     cJSON_Delete(doc);

@@ -152,6 +152,7 @@ static int task_begin_scored(task *t, const reel_data *data, const char *options
         return -1;
     t->have_sc = 1;
     t->sc.log = &t->log;
+    t->sc.decision = t->o.decision;
     return 0;
 }
 
@@ -180,14 +181,11 @@ char *reel_search_params(const reel_data *data, const char *model, const char *g
     if (reel_search(&t.sc, grid, base, &so, &res, &err))
         goto done;
     /* the best params, fitted on the training rows, scored once on the test rows */
-    reel_log warnings = reel_log_warnings_only(&t.log);
-    reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &warnings, NULL, t.o.decision, NULL};
-    reel_run run;
-    if (reel_run_model(&run, &t.p, model, res.trials[res.best].params, &ro, &err))
+    reel_test_score ts;
+    if (reel_score_test(&t.sc, res.trials[res.best].params, NULL, t.o.threads, &ts, &err))
         goto done;
-    doc = reel_search_json(&res, model, strategy, t.o.metric, t.o.folds,
-                           reel_metrics_to_json(&run.metrics, t.p.ds.labels));
-    reel_run_free(&run);
+    doc = reel_search_json(&res, &t.sc, strategy, &ts);
+    reel_test_score_free(&ts);
 done:
     reel_search_result_free(&res);
     cJSON_Delete(base);
@@ -209,11 +207,11 @@ char *reel_select_features(const reel_data *data, const char *model, const char 
         goto done;
     if (reel_select(&t.sc, params, method, t.o.threads, &t.log, &res, &err))
         goto done;
-    reel_metrics met;
-    if (reel_score_test(&t.sc, params, res.mask, t.o.threads, &met, &err))
+    reel_test_score ts;
+    if (reel_score_test(&t.sc, params, res.mask, t.o.threads, &ts, &err))
         goto done;
-    doc = reel_select_json(&res, model, method, t.o.metric, t.o.folds, reel_metrics_to_json(&met, t.p.ds.labels));
-    reel_metrics_free(&met);
+    doc = reel_select_json(&res, &t.sc, method, &ts);
+    reel_test_score_free(&ts);
 done:
     reel_select_result_free(&res);
     cJSON_Delete(params);

@@ -65,21 +65,6 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
     return 0;
 }
 
-/* Fits params on the training rows and scores the test rows once. */
-static cJSON *test_metrics(reel_prepared *p, const char *model, const cJSON *params, const tune_opts *t,
-                           const uint8_t *unused, reel_error *err)
-{
-    (void)unused;
-    reel_run run;
-    reel_log warnings = reel_log_warnings_only(&t->c.log);
-    reel_run_opts ro = {t->c.prep.split.seed, t->c.threads, t->c.device, &warnings, NULL, t->c.decision, NULL};
-    if (reel_run_model(&run, p, model, params, &ro, err))
-        return NULL;
-    cJSON *m = reel_metrics_to_json(&run.metrics, p->ds.labels);
-    reel_run_free(&run);
-    return m;
-}
-
 static int write_json(const char *dir, const char *name, const cJSON *doc, reel_error *err)
 {
     if (reel_mkdir_p(dir, err))
@@ -127,13 +112,23 @@ static cJSON *journal_identity(const tune_opts *t, const reel_prepared *p, const
     cJSON_AddNumberToObject(id, "valid_fraction", t->c.prep.split.valid_fraction);
     cJSON_AddNumberToObject(id, "folds", t->folds);
     cJSON_AddStringToObject(id, "metric", t->metric);
+    cJSON_AddStringToObject(id, "decision", t->c.decision);
     cJSON_AddItemToObject(id, "base_params", cJSON_Duplicate(base, 1));
     return id;
 }
 
+/* The test score line of search and select: under the rule, and at the
+ * model's thresholds beside. */
+static void print_test(const tune_opts *t, const char *what, const reel_test_score *ts)
+{
+    printf("test %s %s: %.4f under its rule %s (%.4f at the model's own thresholds)\n", t->metric, what,
+           reel_metric_by_name(&ts->metrics, t->metric), ts->rule, reel_metric_by_name(&ts->plain, t->metric));
+}
+
 /* The trials best first, each by what it changes from the base, then the
- * best and its test score (tm: the test metrics). */
-static int print_trials(const tune_opts *t, const reel_search_result *res, const cJSON *base, const cJSON *tm)
+ * best and its test score. */
+static int print_trials(const tune_opts *t, const reel_search_result *res, const cJSON *base,
+                        const reel_test_score *ts)
 {
     const char *base_name = t->params_file ? "your --params" : "defaults";
     const reel_trial *best = &res->trials[res->best];
@@ -143,10 +138,14 @@ static int print_trials(const tune_opts *t, const reel_search_result *res, const
     for (size_t i = 0; i < res->n; i++)
         order[i] = &res->trials[i];
     qsort(order, res->n, sizeof *order, by_score);
-    printf("%4s %9s %8s %8s  %s\n", "rank", t->metric, "std", "seconds", "params (changes from the base)");
+    printf("%s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at the "
+           "model's own thresholds\n", t->metric, t->c.decision);
+    printf("%4s %10s %8s %8s %8s  %s\n", "rank", t->metric, "std", "at thr.", "seconds",
+           "params (changes from the base)");
     for (size_t i = 0; i < res->n; i++) {
         char *lab = diff_label(base, order[i]->params, base_name);
-        printf("%4zu %9.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->seconds, lab);
+        printf("%4zu %10.4f %8.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->plain,
+               order[i]->seconds, lab);
         free(lab);
     }
     free(order);
@@ -157,11 +156,10 @@ static int print_trials(const tune_opts *t, const reel_search_result *res, const
         printf("%s%zu%s", i == 0 ? "\nnets per launch, round by round: " : ", ", res->rounds[i].shared,
                i + 1 == res->n_rounds ? "\n" : "");
     char *bp = cJSON_PrintUnformatted(best->params);
-    printf("\nbest %s %.4f (%s %.4f) with %s\ntest %s of the best: %.4f\n", t->metric, best->score, base_name,
-           res->trials[res->base].score, bp, t->metric,
-           cJSON_GetObjectItem(tm, strcmp(t->metric, "samples-f1") == 0 ? "samples_f1"
-                                   : strcmp(t->metric, "micro-f1") == 0 ? "micro_f1" : "macro_f1")->valuedouble);
+    printf("\nbest %s %.4f under --decision %s (%s %.4f) with %s\n", t->metric, best->score, t->c.decision,
+           base_name, res->trials[res->base].score, bp);
     cJSON_free(bp);
+    print_test(t, "of the best", ts);
     if (t->out)
         printf("wrote %s/search.json and %s/best_params.json (reel train/compare --params accept it)\n", t->out,
                t->out);
@@ -213,6 +211,7 @@ int reel_cmd_search(int argc, char **argv)
     reel_prepared p;
     reel_scorer sc;
     reel_search_result res = {0};
+    reel_test_score ts = {0};
     reel_outdir od = {0};
     reel_journal journal;
     int have_p = 0, have_sc = 0, have_journal = 0;
@@ -228,6 +227,7 @@ int reel_cmd_search(int argc, char **argv)
         goto done;
     have_sc = 1;
     sc.log = &t.c.log;
+    sc.decision = t.c.decision;
     reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
     if (journal_file) {
         if (reel_journal_open(&journal, journal_file, journal_identity(&t, &p, base), resume, &err))
@@ -238,16 +238,15 @@ int reel_cmd_search(int argc, char **argv)
             fprintf(stderr, "reel search: resuming: %zu finished trials in %s\n", journal.resumed, journal_file);
     }
     if (!t.c.quiet)
-        fprintf(stderr, "reel search: %s, %s over %s, scored by %s on %s\n", t.model, strategy,
-                grid_file ? grid_file : "the model's grid", t.metric,
+        fprintf(stderr, "reel search: %s, %s over %s, scored by %s under --decision %s on %s\n", t.model, strategy,
+                grid_file ? grid_file : "the model's grid", t.metric, t.c.decision,
                 t.folds ? "k-fold cross-validation of the training rows" : "the validation split");
     if (reel_search(&sc, grid, base, &so, &res, &err))
         goto done;
     const reel_trial *best = &res.trials[res.best];
-    cJSON *tm = test_metrics(&p, t.model, best->params, &t, NULL, &err);
-    if (!tm)
+    if (reel_score_test(&sc, best->params, NULL, t.c.threads, &ts, &err))
         goto done;
-    cJSON *doc = reel_search_json(&res, t.model, strategy, t.metric, t.folds, tm);
+    cJSON *doc = reel_search_json(&res, &sc, strategy, &ts);
     int bad = 0;
     if (t.out) {
         cJSON *bp = cJSON_CreateObject();
@@ -260,7 +259,7 @@ int reel_cmd_search(int argc, char **argv)
         char *text = cJSON_Print(doc);
         printf("%s\n", text);
         cJSON_free(text);
-    } else if (!bad && print_trials(&t, &res, base, tm)) {
+    } else if (!bad && print_trials(&t, &res, base, &ts)) {
         reel_fail(&err, "out of memory");
         bad = 1;
     }
@@ -271,6 +270,7 @@ done:
         fprintf(stderr, "reel search: %s\n", err.msg);
     reel_outdir_abort(&od);
     reel_search_result_free(&res);
+    reel_test_score_free(&ts);
     if (have_journal)
         reel_journal_free(&journal);
     if (have_sc)
@@ -304,6 +304,7 @@ int reel_cmd_select(int argc, char **argv)
     reel_prepared p;
     reel_scorer sc;
     reel_select_result res = {0};
+    reel_test_score ts = {0};
     reel_outdir od = {0};
     if (!params || reel_prepare(&p, &t.c.prep, &err))
         goto done;
@@ -315,13 +316,13 @@ int reel_cmd_select(int argc, char **argv)
         goto done;
     have_sc = 1;
     sc.log = &t.c.log;
+    sc.decision = t.c.decision;
     if (reel_select(&sc, params, method, t.c.threads, &t.c.log, &res, &err))
         goto done;
-    /* Test metrics of the model on the kept features: rebuild the data with them. */
-    reel_metrics met;
-    if (reel_score_test(&sc, params, res.mask, t.c.threads, &met, &err))
+    /* The model on the kept features, scored once on the test rows. */
+    if (reel_score_test(&sc, params, res.mask, t.c.threads, &ts, &err))
         goto done;
-    cJSON *doc = reel_select_json(&res, t.model, method, t.metric, t.folds, reel_metrics_to_json(&met, p.ds.labels));
+    cJSON *doc = reel_select_json(&res, &sc, method, &ts);
     int n_kept = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "kept"));
     int bad = t.out && (write_json(od.stage, "selection.json", doc, &err) || reel_outdir_commit(&od, &err));
     if (!bad && strcmp(t.format, "json") == 0) {
@@ -329,12 +330,15 @@ int reel_cmd_select(int argc, char **argv)
         printf("%s\n", text);
         cJSON_free(text);
     } else if (!bad) {
-        printf("%-28s %10s  %s\n", "feature", "delta", "");
+        printf("deltas of %s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at "
+               "the model's own thresholds\n", t.metric, t.c.decision);
+        printf("%-28s %10s %10s  %s\n", "feature", "delta", "at thr.", "");
         for (size_t g = 0; g < res.n; g++)
-            printf("%-28s %+10.4f  %s\n", res.f[g].name, res.f[g].delta,
+            printf("%-28s %+10.4f %+10.4f  %s\n", res.f[g].name, res.f[g].delta, res.f[g].delta_plain,
                    res.f[g].dropped ? "dropped" : res.f[g].rejected ? "kept (dropping it was rejected)" : "kept");
-        printf("\n%s %s: %.4f with every feature, %.4f with the %d kept; test %s %.4f\n", method, t.metric,
-               res.reference, res.final_score, n_kept, t.metric, reel_metric_by_name(&met, t.metric));
+        printf("\n%s %s under --decision %s: %.4f with every feature, %.4f with the %d kept\n", method, t.metric,
+               t.c.decision, res.reference, res.final_score, n_kept);
+        print_test(&t, "with the kept features", &ts);
         if (cJSON_IsObject(cJSON_GetObjectItem(doc, "rejected")))
             printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "
                    "feature's %.4f: all are kept)\n", method,
@@ -349,7 +353,6 @@ int reel_cmd_select(int argc, char **argv)
         if (t.out)
             printf("wrote %s/selection.json (use it with --features)\n", t.out);
     }
-    reel_metrics_free(&met);
     cJSON_Delete(doc);
     rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
 done:
@@ -357,6 +360,7 @@ done:
         fprintf(stderr, "reel select: %s\n", err.msg);
     reel_outdir_abort(&od);
     reel_select_result_free(&res);
+    reel_test_score_free(&ts);
     if (have_sc)
         reel_scorer_free(&sc);
     if (have_p)

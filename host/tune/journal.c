@@ -27,6 +27,10 @@ static const char *differs(const cJSON *a, const cJSON *b)
     return NULL;
 }
 
+/* The numbers every trial of a journal holds. */
+static const char *const trial_numbers[] = {"score", "score_std", "score_at_model_thresholds",
+                                            "score_at_model_thresholds_std", "seconds"};
+
 int reel_journal_open(reel_journal *j, const char *path, cJSON *identity, int resume, reel_error *err)
 {
     memset(j, 0, sizeof *j);
@@ -60,9 +64,10 @@ int reel_journal_open(reel_journal *j, const char *path, cJSON *identity, int re
             cJSON_ArrayForEach(t, ot)
             {
                 const cJSON *params = cJSON_GetObjectItemCaseSensitive(t, "params");
-                if (!cJSON_IsObject(params) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, "score")) ||
-                    !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, "score_std")) ||
-                    !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, "seconds"))) {
+                int numbers = 1;
+                for (size_t q = 0; q < sizeof trial_numbers / sizeof *trial_numbers; q++)
+                    numbers &= cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, trial_numbers[q]));
+                if (!cJSON_IsObject(params) || !numbers) {
                     rc = reel_fail(err, "--resume: %s: trial %zu is damaged", path, j->resumed + 1);
                     break;
                 }
@@ -97,6 +102,8 @@ int reel_journal_add(reel_journal *j, const reel_trial *t, reel_error *err)
      * the same bits, so a resumed trial scores exactly as it did */
     cJSON_AddNumberToObject(o, "score", t->score);
     cJSON_AddNumberToObject(o, "score_std", t->score_std);
+    cJSON_AddNumberToObject(o, "score_at_model_thresholds", t->plain);
+    cJSON_AddNumberToObject(o, "score_at_model_thresholds_std", t->plain_std);
     cJSON_AddNumberToObject(o, "seconds", t->seconds);
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(j->doc, "trials"), o);
     char *text = cJSON_Print(j->doc);

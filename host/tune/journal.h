@@ -1,6 +1,8 @@
-/* The search journal: every finished trial (params, score, std, seconds),
- * rewritten atomically after each one, under an identity of what decides
- * a trial's score (model, data, split, seed, folds, metric, base params).
+/* The search journal: every finished trial (params, score and std under
+ * the decision rule and at the model's thresholds, seconds), rewritten
+ * atomically after each one, under an identity of what decides a trial's
+ * score (model, data, split, seed, folds, metric, decision rule, base
+ * params).
  * A search run again with --resume takes the journal's trials instead of
  * fitting them again; the grid and strategy may change (trials are known
  * by their params), the identity may not. */

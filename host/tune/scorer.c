@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/split.h"
+#include "eval/decision.h"
 #include "eval/metrics.h"
 #include "eval/run.h"
 #include "models/model.h"
@@ -96,12 +97,112 @@ static void part_free(reel_part *x)
     free(x->Y);
 }
 
-/* Fits on train, scores on valid (the metric, and all metrics in *all when given). */
-static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part *train, const reel_part *valid,
-                     size_t d, char *const *names, int threads, double *score, reel_metrics *all,
-                     reel_error *err)
+/* Cross-fitting of the rule on a validation part: this many pieces. */
+enum { RULE_PIECES = 5 };
+
+const char *reel_scorer_rule(const reel_scorer *s) { return s->decision ? s->decision : "auto"; }
+
+cJSON *reel_scorer_json(const reel_scorer *s, const char *step_key, const char *step)
 {
-    const reel_prepared *p = s->p;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", s->model);
+    cJSON_AddStringToObject(doc, step_key, step);
+    cJSON_AddStringToObject(doc, "metric", s->metric);
+    cJSON_AddNumberToObject(doc, "folds", s->folds);
+    cJSON_AddStringToObject(doc, "decision", reel_scorer_rule(s));
+    cJSON_AddStringToObject(doc, "scored_under", "score: under the decision rule, chosen on each validation part "
+                            "(the split's or the fold's) and scored there by 5-fold cross-fitting; "
+                            "score_at_model_thresholds: at the model's own thresholds");
+    return doc;
+}
+
+/* The metric of P (n x L) against Y under the scorer's rule, cross-fitted:
+ * the rows fall into 5 seeded pieces and the rule chosen on the other
+ * pieces decides each piece (under 2 rows: the rule chosen on them). */
+static int rule_score(const reel_scorer *s, const float *threshold, const float *P, const uint8_t *Y, size_t n,
+                      double *value, reel_error *err)
+{
+    size_t L = s->p->L, cells = (n ? n : 1) * L;
+    int k = n < RULE_PIECES ? (int)n : RULE_PIECES;
+    int *piece = calloc(n ? n : 1, sizeof *piece);
+    float *Pa = malloc(cells * sizeof *Pa), *Pb = malloc(cells * sizeof *Pb);
+    uint8_t *Ya = malloc(cells), *pb = malloc(cells), *pred = malloc(cells);
+    int rc = -1;
+    if (!piece || !Pa || !Pb || !Ya || !pb || !pred) {
+        reel_fail(err, "out of memory for %zu validation predictions", n);
+        goto done;
+    }
+    if (k >= 2 && reel_kfold(n, k, s->seed ^ 0x72756c65ULL, piece, err))
+        goto done;
+    if (k < 2)
+        k = 1;
+    for (int f = 0; f < k; f++) {
+        size_t na = 0, nb = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (piece[i] != f || k == 1) {
+                memcpy(Pa + na * L, P + i * L, L * sizeof *P);
+                memcpy(Ya + na++ * L, Y + i * L, L);
+            }
+            if (piece[i] == f)
+                memcpy(Pb + nb++ * L, P + i * L, L * sizeof *P);
+        }
+        reel_decision rule;
+        if (reel_decision_choose(&rule, reel_scorer_rule(s), Pa, Ya, na, L, threshold, s->seed, err))
+            goto done;
+        reel_decision_apply(&rule, Pb, nb, pb);
+        reel_decision_free(&rule);
+        for (size_t i = 0, j = 0; i < n; i++)
+            if (piece[i] == f)
+                memcpy(pred + i * L, pb + j++ * L, L);
+    }
+    reel_metrics met;
+    if (reel_metrics_compute(&met, Y, pred, n, L)) {
+        reel_fail(err, "out of memory computing metrics");
+        goto done;
+    }
+    *value = reel_metric_by_name(&met, s->metric);
+    reel_metrics_free(&met);
+    rc = 0;
+done:
+    free(piece);
+    free(Pa);
+    free(Pb);
+    free(Ya);
+    free(pb);
+    free(pred);
+    return rc;
+}
+
+int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, const uint8_t *Y, size_t n,
+                    double *value, double *plain, reel_error *err)
+{
+    size_t L = s->p->L;
+    float *P = malloc((n ? n : 1) * L * sizeof *P);
+    uint8_t *pred = malloc((n ? n : 1) * L);
+    reel_metrics met;
+    int rc = -1;
+    if (!P || !pred) {
+        reel_fail(err, "out of memory for %zu predictions", n);
+    } else if (reel_predict_score(m, X, Y, n, P, pred, &met, NULL, err) == 0) {
+        *plain = reel_metric_by_name(&met, s->metric);
+        reel_metrics_free(&met);
+        rc = rule_score(s, m->threshold, P, Y, n, value, err);
+    }
+    free(P);
+    free(pred);
+    return rc;
+}
+
+static int score_valid(const reel_scorer *s, const reel_model *m, const reel_part *valid, double *value,
+                       double *plain, reel_error *err)
+{
+    return reel_score_rows(s, m, reel_part_X(valid, m), valid->Y, valid->n, value, plain, err);
+}
+
+/* Fits on train, scores on valid. */
+static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part *train, const reel_part *valid,
+                     size_t d, char *const *names, int threads, double *value, double *plain, reel_error *err)
+{
     reel_log quiet = reel_log_warnings_only(s->log);
     if (reel_interrupted()) /* Ctrl-C: no new fits; the run ends without output */
         return reel_fail(err, "interrupted: stopped before the next fit; nothing was written");
@@ -109,26 +210,10 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
     if (reel_model_init(&m, s->model, params, err))
         return -1;
     reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet};
-    reel_fit_ctx c = reel_fit_ctx_for(p, &m, train, valid, &o);
+    reel_fit_ctx c = reel_fit_ctx_for(s->p, &m, train, valid, &o);
     c.d = d;
     c.feature_names = names;
-    float *P = malloc((valid->n ? valid->n : 1) * p->L * sizeof *P);
-    uint8_t *pred = malloc((valid->n ? valid->n : 1) * p->L);
-    reel_metrics met;
-    int rc = -1;
-    if (!P || !pred)
-        reel_fail(err, "out of memory for %zu predictions", valid->n);
-    else if (reel_model_fit(&m, &c, err) == 0 &&
-             reel_predict_score(&m, reel_part_X(valid, &m), valid->Y, valid->n, P, pred, &met, NULL, err) == 0) {
-        *score = reel_metric_by_name(&met, s->metric);
-        if (all)
-            *all = met;
-        else
-            reel_metrics_free(&met);
-        rc = 0;
-    }
-    free(P);
-    free(pred);
+    int rc = reel_model_fit(&m, &c, err) ? -1 : score_valid(s, &m, valid, value, plain, err);
     reel_model_free(&m);
     return rc;
 }
@@ -152,39 +237,6 @@ void reel_score_combine(const reel_scorer *s, const double *values, double *mean
     *mean = sum / s->folds;
     double var = sum2 / s->folds - *mean * *mean;
     *std = var > 0 ? sqrt(var) : 0;
-}
-
-int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
-                    double *value, reel_error *err)
-{
-    const reel_prepared *p = s->p;
-    size_t d = p->d, d_out = 0;
-    for (size_t j = 0; j < d; j++)
-        d_out += !mask || mask[j];
-    if (d_out == 0)
-        return reel_fail(err, "no features left to train on");
-    char **names = malloc(d_out * sizeof *names);
-    for (size_t j = 0, c = 0; j < d; j++)
-        if (!mask || mask[j])
-            names[c++] = p->feature_names[j];
-    int rc;
-    if (s->folds == 0 && !mask) {
-        rc = fit_score(s, params, &p->train, &p->valid, d, names, threads, value, NULL, err);
-    } else {
-        reel_part tr, va;
-        if (s->folds == 0) {
-            subset(&p->train, NULL, 0, 0, mask, d, d_out, p->L, &tr);
-            subset(&p->valid, NULL, 0, 0, mask, d, d_out, p->L, &va);
-        } else {
-            subset(&s->pool, s->fold, fold, 1, mask, d, d_out, p->L, &tr);
-            subset(&s->pool, s->fold, fold, 0, mask, d, d_out, p->L, &va);
-        }
-        rc = fit_score(s, params, &tr, &va, d_out, names, threads, value, NULL, err);
-        part_free(&tr);
-        part_free(&va);
-    }
-    free(names);
-    return rc;
 }
 
 /* The rows and columns one (mask, fold) scores on, shared by the items
@@ -247,6 +299,17 @@ static void view_free(fold_view *v)
     free(v->names);
 }
 
+int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
+                    double *value, double *plain, reel_error *err)
+{
+    fold_view v;
+    int rc = view_make(s, mask, s->folds ? fold : 0, &v, err);
+    if (rc == 0)
+        rc = fit_score(s, params, v.trp, v.vap, v.d_out, v.names, threads, value, plain, err);
+    view_free(&v);
+    return rc;
+}
+
 int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_t n, int threads, reel_error *err)
 {
     const reel_prepared *p = s->p;
@@ -289,22 +352,8 @@ int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_
     if (rc == 0 && reel_model_fit_many(mp, cp, n, shared, err))
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const reel_part *valid = views[view_of[i]].vap;
-        float *P = malloc((valid->n ? valid->n : 1) * p->L * sizeof *P);
-        uint8_t *pred = malloc((valid->n ? valid->n : 1) * p->L);
-        reel_metrics met;
-        if (!P || !pred)
-            rc = reel_fail(err, "out of memory for %zu predictions", valid->n);
-        else if (reel_predict_score(&ms[i], reel_part_X(valid, &ms[i]), valid->Y, valid->n, P, pred, &met, NULL,
-                                    err) == 0) {
-            items[i].value = reel_metric_by_name(&met, s->metric);
-            items[i].shared = shared[i];
-            reel_metrics_free(&met);
-        } else {
-            rc = -1;
-        }
-        free(P);
-        free(pred);
+        items[i].shared = shared[i];
+        rc = score_valid(s, &ms[i], views[view_of[i]].vap, &items[i].value, &items[i].plain, err);
     }
     for (size_t i = 0; i < made; i++)
         reel_model_free(&ms[i]);
@@ -320,39 +369,72 @@ int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_
     return rc;
 }
 
-int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, double *mean,
-               double *std, reel_error *err)
+/* The scorer's data restricted to the features where mask[k]: the parts
+ * copied, the rest shared with s->p (names: the kept features' names). */
+static int masked_data(const reel_scorer *s, const uint8_t *mask, reel_prepared *q, char ***names,
+                       reel_error *err)
 {
-    int k = reel_scorer_folds(s);
-    double *v = malloc((size_t)k * sizeof *v);
-    for (int f = 0; f < k; f++)
-        if (reel_score_fold(s, params, mask, f, threads, &v[f], err)) {
-            free(v);
-            return -1;
-        }
-    reel_score_combine(s, v, mean, std);
-    free(v);
+    const reel_prepared *p = s->p;
+    size_t d_out = 0;
+    for (size_t j = 0; j < p->d; j++)
+        d_out += mask[j] != 0;
+    if (d_out == 0)
+        return reel_fail(err, "no features left to train on");
+    if (!(*names = malloc(d_out * sizeof **names)))
+        return reel_fail(err, "out of memory");
+    for (size_t j = 0, c = 0; j < p->d; j++)
+        if (mask[j])
+            (*names)[c++] = p->feature_names[j];
+    *q = *p;
+    q->d = d_out;
+    q->feature_names = *names;
+    subset(&p->train, NULL, 0, 0, mask, p->d, d_out, p->L, &q->train);
+    subset(&p->valid, NULL, 0, 0, mask, p->d, d_out, p->L, &q->valid);
+    subset(&p->test, NULL, 0, 0, mask, p->d, d_out, p->L, &q->test);
     return 0;
 }
 
-int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, reel_metrics *out,
-                    reel_error *err)
+int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads,
+                    reel_test_score *out, reel_error *err)
 {
-    const reel_prepared *p = s->p;
-    size_t d = p->d, d_out = 0;
-    for (size_t j = 0; j < d; j++)
-        d_out += !mask || mask[j];
-    char **names = malloc((d_out ? d_out : 1) * sizeof *names);
-    for (size_t j = 0, c = 0; j < d; j++)
-        if (!mask || mask[j])
-            names[c++] = p->feature_names[j];
-    reel_part tr, te;
-    subset(&p->train, NULL, 0, 0, mask, d, d_out, p->L, &tr);
-    subset(&p->test, NULL, 0, 0, mask, d, d_out, p->L, &te);
-    double v;
-    int rc = fit_score(s, params, &tr, &te, d_out, names, threads, &v, out, err);
-    part_free(&tr);
-    part_free(&te);
-    free(names);
+    memset(out, 0, sizeof *out);
+    reel_prepared q;
+    char **names = NULL;
+    if (mask && masked_data(s, mask, &q, &names, err))
+        return -1;
+    reel_log quiet = reel_log_warnings_only(s->log);
+    reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet,
+                       .decision = reel_scorer_rule(s)};
+    reel_run run;
+    /* reel_run_model: the fit, the rule and the test scores of reel train */
+    int rc = reel_run_model(&run, mask ? &q : (reel_prepared *)s->p, s->model, params, &o, err);
+    if (rc == 0) {
+        out->metrics = run.metrics;
+        out->plain = run.untuned;
+        memset(&run.metrics, 0, sizeof run.metrics);
+        memset(&run.untuned, 0, sizeof run.untuned);
+        reel_decision_name(&run.model.rule, out->rule, sizeof out->rule);
+        reel_run_free(&run);
+    }
+    if (mask) {
+        part_free(&q.train);
+        part_free(&q.valid);
+        part_free(&q.test);
+        free(names);
+    }
     return rc;
+}
+
+void reel_test_score_free(reel_test_score *t)
+{
+    reel_metrics_free(&t->metrics);
+    reel_metrics_free(&t->plain);
+    memset(t, 0, sizeof *t);
+}
+
+void reel_test_score_to_json(const reel_test_score *t, char *const *labels, cJSON *doc)
+{
+    cJSON_AddItemToObject(doc, "test_metrics", reel_metrics_to_json(&t->metrics, labels));
+    cJSON_AddItemToObject(doc, "test_metrics_at_model_thresholds", reel_metrics_to_json(&t->plain, labels));
+    cJSON_AddStringToObject(doc, "test_decision_rule", t->rule);
 }

@@ -1,7 +1,14 @@
 /* Scores model params without touching the test rows: on the validation
  * split, or by K-fold cross-validation over the training + validation rows.
  * A feature mask restricts the columns (feature selection). Shared by
- * search and select. */
+ * search and select.
+ *
+ * A score is the metric under the decision rule the final model will use
+ * (`decision`, eval/decision.h): the rule is fitted on the validation part
+ * (the split's, or the fold's), as `reel train` fits it, and scored there
+ * by 5-fold cross-fitting, so that no row is scored by a rule fitted on
+ * it. Beside it, the plain score: the metric at the model's own thresholds
+ * (0.5 unless its params or kind say otherwise). */
 #ifndef REEL_SCORER_H
 #define REEL_SCORER_H
 
@@ -9,6 +16,7 @@
 
 #include "data/prepared.h"
 #include "eval/metrics.h"
+#include "models/model.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -20,6 +28,7 @@ typedef struct {
     uint64_t seed;
     const char *device;
     const reel_log *log; /* the fits report only warnings here (NULL: none) */
+    const char *decision; /* the rule scores are taken under (NULL: "auto", as reel_run_opts) */
     /* K-fold: the pool of train + valid rows and each row's fold. */
     reel_part pool;
     int *fold;
@@ -30,21 +39,30 @@ int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const 
                      uint64_t seed, const char *device, reel_error *err);
 void reel_scorer_free(reel_scorer *s);
 
-/* Mean and std (over folds; 0 for one split) of the metric for params,
- * using only the features where mask[k] (mask NULL: all). */
-int reel_score(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, double *mean,
-               double *std, reel_error *err);
+/* The rule's name as scores are taken under it: "auto" when unset. */
+const char *reel_scorer_rule(const reel_scorer *s);
+/* The head of search's and select's JSON: {"model", step_key: step,
+ * "metric", "folds", "decision", "scored_under"}. */
+cJSON *reel_scorer_json(const reel_scorer *s, const char *step_key, const char *step);
 
 /* The metric of one fold (fold 0 alone when scoring on the validation
- * split): the unit of work that tune/spread.c hands out. */
+ * split) for params, on the features where mask[k] (mask NULL: all):
+ * under the rule (value) and at the model's thresholds (plain). The unit
+ * of work that tune/spread.c hands out. */
 int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
-                    double *value, reel_error *err);
+                    double *value, double *plain, reel_error *err);
+/* Scores fitted model m on n rows X (its own features) with labels Y:
+ * under the rule, cross-fitted on these rows (value), and at the model's
+ * thresholds (plain). */
+int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, const uint8_t *Y, size_t n,
+                    double *value, double *plain, reel_error *err);
+
 /* One fold of one (params, mask) among many scored together. */
 typedef struct {
     const cJSON *params;
     const uint8_t *mask; /* NULL: every feature */
     int fold;
-    double value;  /* out: the metric, the bits reel_score_fold gives */
+    double value, plain; /* out: the metric under the rule and at the model's thresholds, as reel_score_fold */
     size_t shared; /* out: how many fits shared its training launch (0: it trained alone) */
 } reel_fold_item;
 
@@ -61,10 +79,23 @@ int reel_scorer_folds(const reel_scorer *s);
 /* Mean and std of the folds' values (in fold order), as reel_score gives. */
 void reel_score_combine(const reel_scorer *s, const double *values, double *mean, double *std);
 
-/* Fits on the training rows and scores the test rows: the one final look
- * at the test split, after tuning. */
-int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads, reel_metrics *out,
-                    reel_error *err);
+/* The one final look at the test split, after tuning. */
+typedef struct {
+    reel_metrics metrics; /* under the rule chosen on the validation rows */
+    reel_metrics plain;   /* at the model's own thresholds */
+    char rule[64];        /* the rule chosen: "tuned-per-label+at-least-one" */
+} reel_test_score;
+
+/* Fits params on the training rows (the validation rows for early
+ * stopping), chooses the scorer's rule on the validation rows and scores
+ * the test rows: the steps and bits of reel_run_model, on the features
+ * where mask[k] (mask NULL: all). */
+int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads,
+                    reel_test_score *out, reel_error *err);
+void reel_test_score_free(reel_test_score *t);
+/* Adds "test_metrics", "test_metrics_at_model_thresholds" and
+ * "test_decision_rule" to doc. */
+void reel_test_score_to_json(const reel_test_score *t, char *const *labels, cJSON *doc);
 
 /* Whether a metric name is known. */
 int reel_metric_known(const char *name);

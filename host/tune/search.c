@@ -88,7 +88,7 @@ static void trial_done(void *ctx, size_t j, const reel_score_task *t)
     (void)j;
     st->finished++;
     if (st->o->journal && !st->journal_failed) {
-        reel_trial tr = {(cJSON *)t->params, t->score, t->score_std, t->seconds, t->shared};
+        reel_trial tr = {(cJSON *)t->params, t->score, t->score_std, t->plain, t->plain_std, t->seconds, t->shared};
         st->journal_failed = reel_journal_add(st->o->journal, &tr, &st->journal_err) != 0;
     }
     if (!st->o->log)
@@ -152,6 +152,8 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
         if (old) {
             out[j].score = cJSON_GetObjectItemCaseSensitive(old, "score")->valuedouble;
             out[j].score_std = cJSON_GetObjectItemCaseSensitive(old, "score_std")->valuedouble;
+            out[j].plain = cJSON_GetObjectItemCaseSensitive(old, "score_at_model_thresholds")->valuedouble;
+            out[j].plain_std = cJSON_GetObjectItemCaseSensitive(old, "score_at_model_thresholds_std")->valuedouble;
             out[j].seconds = cJSON_GetObjectItemCaseSensitive(old, "seconds")->valuedouble;
             continue;
         }
@@ -169,22 +171,16 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
         *err = st->journal_err;
         failed = 1;
     }
-    size_t shared = 0;
+    if (!failed && n_run)
+        reel_tune_round_add(&st->r->rounds, &st->r->n_rounds, st->s, tasks, n_run);
     for (size_t q = 0; q < n_run; q++) {
         out[at[q]].score = tasks[q].score;
         out[at[q]].score_std = tasks[q].score_std;
+        out[at[q]].plain = tasks[q].plain;
+        out[at[q]].plain_std = tasks[q].plain_std;
         out[at[q]].seconds = tasks[q].seconds;
         out[at[q]].shared = tasks[q].shared;
-        if (tasks[q].shared > shared)
-            shared = tasks[q].shared;
         free(labels[q]);
-    }
-    if (!failed && n_run) {
-        reel_search_round *rd = realloc(st->r->rounds, (st->r->n_rounds + 1) * sizeof *rd);
-        if (rd) {
-            st->r->rounds = rd;
-            rd[st->r->n_rounds++] = (reel_search_round){n_run, n_run * (size_t)reel_scorer_folds(st->s), shared};
-        }
     }
     free(labels);
     free(tasks);
@@ -399,38 +395,35 @@ fail:
     return -1;
 }
 
-cJSON *reel_search_json(const reel_search_result *r, const char *model, const char *strategy, const char *metric,
-                        int folds, cJSON *test_metrics)
+/* A trial's scores: under the rule and at the model's thresholds. */
+static void add_scores(cJSON *o, const reel_trial *t)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "model", model);
-    cJSON_AddStringToObject(doc, "strategy", strategy);
-    cJSON_AddStringToObject(doc, "metric", metric);
-    cJSON_AddNumberToObject(doc, "folds", folds);
+    cJSON_AddNumberToObject(o, "score", t->score);
+    cJSON_AddNumberToObject(o, "score_std", t->score_std);
+    cJSON_AddNumberToObject(o, "score_at_model_thresholds", t->plain);
+    cJSON_AddNumberToObject(o, "score_at_model_thresholds_std", t->plain_std);
+}
+
+cJSON *reel_search_json(const reel_search_result *r, const reel_scorer *s, const char *strategy,
+                        const reel_test_score *test)
+{
+    cJSON *doc = reel_scorer_json(s, "strategy", strategy);
     const reel_trial *best = &r->trials[r->best];
     cJSON *bj = cJSON_AddObjectToObject(doc, "best");
     cJSON_AddItemToObject(bj, "params", cJSON_Duplicate(best->params, 1));
-    cJSON_AddNumberToObject(bj, "score", best->score);
-    cJSON_AddNumberToObject(bj, "score_std", best->score_std);
+    add_scores(bj, best);
     cJSON_AddNumberToObject(doc, "default_score", r->trials[r->base].score);
+    cJSON_AddNumberToObject(doc, "default_score_at_model_thresholds", r->trials[r->base].plain);
     cJSON *tr = cJSON_AddArrayToObject(doc, "trials");
     for (size_t i = 0; i < r->n; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "params", cJSON_Duplicate(r->trials[i].params, 1));
-        cJSON_AddNumberToObject(o, "score", r->trials[i].score);
-        cJSON_AddNumberToObject(o, "score_std", r->trials[i].score_std);
+        add_scores(o, &r->trials[i]);
         cJSON_AddNumberToObject(o, "seconds", r->trials[i].seconds);
         cJSON_AddNumberToObject(o, "nets_per_launch", (double)r->trials[i].shared);
         cJSON_AddItemToArray(tr, o);
     }
-    cJSON *rounds = cJSON_AddArrayToObject(doc, "rounds");
-    for (size_t i = 0; i < r->n_rounds; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "trials", (double)r->rounds[i].trials);
-        cJSON_AddNumberToObject(o, "fits", (double)r->rounds[i].fits);
-        cJSON_AddNumberToObject(o, "nets_per_launch", (double)r->rounds[i].shared);
-        cJSON_AddItemToArray(rounds, o);
-    }
-    cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
+    cJSON_AddItemToObject(doc, "rounds", reel_tune_rounds_json(r->rounds, r->n_rounds, "trials"));
+    reel_test_score_to_json(test, s->p->ds.labels, doc);
     return doc;
 }

@@ -13,18 +13,15 @@
 #include <cjson/cJSON.h>
 
 #include "tune/scorer.h"
+#include "tune/spread.h"
 
 typedef struct {
     cJSON *params; /* the user-level params of this trial (base + changes) */
-    double score, score_std, seconds;
+    double score, score_std; /* under the scorer's decision rule: what the search maximises */
+    double plain, plain_std; /* at the model's own thresholds, for comparison */
+    double seconds;
     size_t shared; /* the most nets that trained in one launch with one of its folds (0: alone) */
 } reel_trial;
-
-/* One round of trials fitted at once (a sweep, the grid, the combination). */
-typedef struct {
-    size_t trials, fits; /* fitted now (not from the journal or an earlier round); fits = trials x folds */
-    size_t shared;       /* the most fits that trained in one launch (0: one at a time, in parallel threads) */
-} reel_search_round;
 
 typedef struct {
     const char *strategy;
@@ -41,7 +38,8 @@ typedef struct {
     size_t n;
     size_t best;    /* index of the best trial */
     size_t base;    /* index of the trial with the base (default) params */
-    reel_search_round *rounds;
+    reel_tune_round *rounds; /* each round of trials fitted at once (a sweep, the grid, the combination);
+                                not those the journal or an earlier round held */
     size_t n_rounds;
 } reel_search_result;
 
@@ -49,10 +47,10 @@ typedef struct {
 int reel_search(const reel_scorer *s, const cJSON *grid, const cJSON *base, const reel_search_opts *o,
                 reel_search_result *r, reel_error *err);
 void reel_search_result_free(reel_search_result *r);
-/* The result as reel search --format json writes it; takes test_metrics
- * (the best params' metrics on the test rows). */
-cJSON *reel_search_json(const reel_search_result *r, const char *model, const char *strategy, const char *metric,
-                        int folds, cJSON *test_metrics);
+/* The result as reel search --format json writes it, with the best
+ * params' test score (reel_score_test). */
+cJSON *reel_search_json(const reel_search_result *r, const reel_scorer *s, const char *strategy,
+                        const reel_test_score *test);
 
 int reel_strategy_known(const char *name);
 

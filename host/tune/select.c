@@ -50,20 +50,6 @@ static void fill_mask(const size_t *group, size_t d, const reel_select_result *r
         mask[k] = !r->f[group[k]].dropped && (long)group[k] != skip;
 }
 
-/* A round of n candidates scored at once, for the JSON. */
-static void add_round(const reel_scorer *s, reel_select_result *r, const reel_score_task *tasks, size_t n)
-{
-    struct reel_select_round rd = {n, n * (size_t)reel_scorer_folds(s), 0};
-    for (size_t k = 0; k < n; k++)
-        if (tasks[k].shared > rd.shared)
-            rd.shared = tasks[k].shared;
-    struct reel_select_round *a = realloc(r->rounds, (r->n_rounds + 1) * sizeof *a);
-    if (a) {
-        r->rounds = a;
-        a[r->n_rounds++] = rd;
-    }
-}
-
 /* Scores without each not-yet-dropped group: candidates x folds spread
  * over the ranks (tune/spread.h). */
 typedef struct {
@@ -86,8 +72,10 @@ static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
                       together);
 }
 
+/* ref, ref_plain: the scores the deltas are taken from. */
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
-                              reel_select_result *r, double ref, int threads, const reel_log *log, reel_error *err)
+                              reel_select_result *r, double ref, double ref_plain, int threads, const reel_log *log,
+                              reel_error *err)
 {
     size_t d = s->p->d, n = 0, cap = r->n ? r->n : 1;
     reel_score_task *tasks = calloc(cap, sizeof *tasks);
@@ -109,10 +97,12 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
     candidates c = {s, log, ref, names};
     int rc = reel_score_tasks(s, tasks, n, threads, candidate_done, &c, err);
     if (rc == 0)
-        add_round(s, r, tasks, n);
+        reel_tune_round_add(&r->rounds, &r->n_rounds, s, tasks, n);
     for (size_t k = 0; k < n; k++) {
-        if (rc == 0)
+        if (rc == 0) {
             r->f[which[k]].delta = tasks[k].score - ref;
+            r->f[which[k]].delta_plain = tasks[k].plain - ref_plain;
+        }
         free((void *)tasks[k].mask);
         free(labels[k]);
     }
@@ -123,16 +113,14 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
     return rc;
 }
 
-/* One score (its folds spread like the candidates'). */
+/* One score (its folds spread like the candidates'): *t filled. */
 static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *mask, const char *label,
-                     int threads, reel_select_result *r, double *score, double *sd, reel_error *err)
+                     int threads, reel_select_result *r, reel_score_task *t, reel_error *err)
 {
-    reel_score_task t = {.params = params, .mask = mask, .label = label};
-    if (reel_score_tasks(s, &t, 1, threads, NULL, NULL, err))
+    *t = (reel_score_task){.params = params, .mask = mask, .label = label};
+    if (reel_score_tasks(s, t, 1, threads, NULL, NULL, err))
         return -1;
-    add_round(s, r, &t, 1);
-    *score = t.score;
-    *sd = t.score_std;
+    reel_tune_round_add(&r->rounds, &r->n_rounds, s, t, 1);
     return 0;
 }
 
@@ -152,13 +140,12 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
         reel_model_free(&m);
         return -1;
     }
-    size_t n = p->valid.n, d = p->d, L = p->L;
+    size_t n = p->valid.n, d = p->d;
     const float *Xv = reel_part_X(&p->valid, &m);
-    float *X = malloc((n ? n : 1) * d * sizeof *X), *P = malloc((n ? n : 1) * L * sizeof *P);
-    uint8_t *pred = malloc((n ? n : 1) * L);
+    float *X = malloc((n ? n : 1) * d * sizeof *X);
     size_t *perm = malloc((n ? n : 1) * sizeof *perm);
     int rc = 0;
-    if (!X || !P || !pred || !perm)
+    if (!X || !perm)
         rc = reel_fail(err, "out of memory for %zu validation rows", n);
     for (size_t g = 0; g < r->n && rc == 0; g++) {
         memcpy(X, Xv, n * d * sizeof *X);
@@ -172,15 +159,13 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
             for (size_t k = 0; k < d; k++)
                 if (group[k] == g)
                     X[i * d + k] = Xv[perm[i] * d + k];
-        reel_metrics met;
-        if ((rc = reel_predict_score(&m, X, p->valid.Y, n, P, pred, &met, NULL, err)))
+        double value, plain;
+        if ((rc = reel_score_rows(s, &m, X, p->valid.Y, n, &value, &plain, err)))
             break;
-        r->f[g].delta = reel_metric_by_name(&met, s->metric) - r->reference;
-        reel_metrics_free(&met);
+        r->f[g].delta = value - r->reference;
+        r->f[g].delta_plain = plain - r->reference_plain;
     }
     free(X);
-    free(P);
-    free(pred);
     free(perm);
     reel_model_free(&m);
     return rc;
@@ -201,11 +186,15 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
         reel_log_msg(log, REEL_LOG_INFO, "select: --device %s: each round's candidates%s train together, in one "
                      "launch per epoch for those of one input width%s", s->device, s->folds ? " x folds" : "",
                      reel_dist_size() > 1 ? " on each rank (its share)" : "");
-    if (score_one(s, params, NULL, "every feature", threads, r, &r->reference, &r->reference_std, err))
+    reel_score_task t;
+    if (score_one(s, params, NULL, "every feature", threads, r, &t, err))
         goto done;
+    r->reference = t.score;
+    r->reference_std = t.score_std;
+    r->reference_plain = t.plain;
     reel_log_msg(log, REEL_LOG_INFO, "select: reference score with all %zu feature columns: %.4f", r->n, r->reference);
     if (strcmp(method, "single-pass") == 0) {
-        if (score_without_each(s, params, group, r, r->reference, threads, log, err))
+        if (score_without_each(s, params, group, r, r->reference, r->reference_plain, threads, log, err))
             goto done;
         for (size_t g = 0; g < r->n; g++)
             r->f[g].dropped = r->f[g].delta >= 0;
@@ -215,9 +204,9 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
         for (size_t g = 0; g < r->n; g++)
             r->f[g].dropped = r->f[g].delta >= 0;
     } else { /* backward */
-        double cur = r->reference;
+        double cur = r->reference, cur_plain = r->reference_plain;
         for (;;) {
-            if (score_without_each(s, params, group, r, cur, threads, log, err))
+            if (score_without_each(s, params, group, r, cur, cur_plain, threads, log, err))
                 goto done;
             long best = -1;
             size_t left = 0;
@@ -232,6 +221,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
                 break;
             r->f[best].dropped = 1;
             cur += r->f[best].delta;
+            cur_plain += r->f[best].delta_plain;
             reel_log_msg(log, REEL_LOG_INFO, "select: dropped %s, score now %.4f", r->f[best].name, cur);
         }
     }
@@ -241,8 +231,9 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     if (kept == 0) /* never drop everything: keep the least harmful one */
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
-    double sd;
-    rc = score_one(s, params, mask, "the kept features", threads, r, &r->final_score, &sd, err);
+    rc = score_one(s, params, mask, "the kept features", threads, r, &t, err);
+    r->final_score = t.score;
+    r->final_plain = t.plain;
     if (rc == 0 && r->final_score < r->reference) {
         /* Dropping what the method chose costs score on the very rows it
          * was chosen on: keep every feature, say so, report both. */
@@ -250,6 +241,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
                      "keeping every feature", method, r->final_score, r->reference);
         r->rejected_score = r->final_score;
         r->final_score = r->reference;
+        r->final_plain = r->reference_plain;
         for (size_t g = 0; g < r->n; g++) {
             r->f[g].rejected = r->f[g].dropped;
             r->f[g].dropped = 0;
@@ -266,8 +258,8 @@ done:
     return rc;
 }
 
-cJSON *reel_select_json(const reel_select_result *r, const char *model, const char *method, const char *metric,
-                        int folds, cJSON *test_metrics)
+cJSON *reel_select_json(const reel_select_result *r, const reel_scorer *s, const char *method,
+                        const reel_test_score *test)
 {
     cJSON *kept = cJSON_CreateArray(), *dropped = cJSON_CreateArray(), *feats = cJSON_CreateArray();
     size_t n_rejected = 0;
@@ -276,6 +268,7 @@ cJSON *reel_select_json(const reel_select_result *r, const char *model, const ch
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", r->f[g].name);
         cJSON_AddNumberToObject(o, "delta", r->f[g].delta);
+        cJSON_AddNumberToObject(o, "delta_at_model_thresholds", r->f[g].delta_plain);
         cJSON_AddBoolToObject(o, "dropped", r->f[g].dropped);
         cJSON_AddItemToArray(feats, o);
         if (r->f[g].rejected)
@@ -289,25 +282,16 @@ cJSON *reel_select_json(const reel_select_result *r, const char *model, const ch
             if (r->f[g].rejected)
                 cJSON_AddItemToArray(names, cJSON_CreateString(r->f[g].name));
     }
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "model", model);
-    cJSON_AddStringToObject(doc, "method", method);
-    cJSON_AddStringToObject(doc, "metric", metric);
-    cJSON_AddNumberToObject(doc, "folds", folds);
+    cJSON *doc = reel_scorer_json(s, "method", method);
     cJSON_AddNumberToObject(doc, "reference_score", r->reference);
+    cJSON_AddNumberToObject(doc, "reference_score_at_model_thresholds", r->reference_plain);
     cJSON_AddNumberToObject(doc, "selected_score", r->final_score);
+    cJSON_AddNumberToObject(doc, "selected_score_at_model_thresholds", r->final_plain);
     cJSON_AddItemToObject(doc, "rejected", rejected);
     cJSON_AddItemToObject(doc, "features", feats);
     cJSON_AddItemToObject(doc, "kept", kept);
     cJSON_AddItemToObject(doc, "dropped", dropped);
-    cJSON *rounds = cJSON_AddArrayToObject(doc, "rounds");
-    for (size_t i = 0; i < r->n_rounds; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "candidates", (double)r->rounds[i].candidates);
-        cJSON_AddNumberToObject(o, "fits", (double)r->rounds[i].fits);
-        cJSON_AddNumberToObject(o, "nets_per_launch", (double)r->rounds[i].shared);
-        cJSON_AddItemToArray(rounds, o);
-    }
-    cJSON_AddItemToObject(doc, "test_metrics", test_metrics);
+    cJSON_AddItemToObject(doc, "rounds", reel_tune_rounds_json(r->rounds, r->n_rounds, "candidates"));
+    reel_test_score_to_json(test, s->p->ds.labels, doc);
     return doc;
 }

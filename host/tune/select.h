@@ -17,26 +17,28 @@
 #include <stdint.h>
 
 #include "tune/scorer.h"
+#include "tune/spread.h"
 
+/* Scores are under the scorer's decision rule (tune/scorer.h); *_plain:
+ * the same at the model's own thresholds, for comparison. */
 typedef struct {
     char *name;   /* source column */
     double delta; /* score without (or with shuffled) it, minus the reference */
+    double delta_plain;
     int dropped;
     int rejected; /* the method dropped it, but the set without scored below every feature: kept */
 } reel_feature_score;
 
 typedef struct {
     double reference, reference_std; /* with every feature */
+    double reference_plain;
     double final_score;              /* with the kept ones, never below reference */
+    double final_plain;
     double rejected_score;           /* when some feature is rejected: the score of the set the method chose */
     size_t n;
     reel_feature_score *f;
     uint8_t *mask; /* d: the preprocessed features kept */
-    /* each round of candidates scored at once: how many, fits (x folds),
-     * and the most fits that trained in one launch (0: one at a time) */
-    struct reel_select_round {
-        size_t candidates, fits, shared;
-    } *rounds;
+    reel_tune_round *rounds; /* each round of candidates scored at once */
     size_t n_rounds;
 } reel_select_result;
 
@@ -44,9 +46,10 @@ typedef struct {
 int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err);
 void reel_select_result_free(reel_select_result *r);
-/* The result as reel select --format json writes it; takes test_metrics. */
-cJSON *reel_select_json(const reel_select_result *r, const char *model, const char *method, const char *metric,
-                        int folds, cJSON *test_metrics);
+/* The result as reel select --format json writes it, with the kept
+ * features' test score (reel_score_test). */
+cJSON *reel_select_json(const reel_select_result *r, const reel_scorer *s, const char *method,
+                        const reel_test_score *test);
 int reel_select_method_known(const char *name);
 
 #endif

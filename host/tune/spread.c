@@ -13,7 +13,7 @@ typedef struct {
     int folds;
     size_t items;  /* tasks x folds */
     size_t chunks; /* together: the job's items are runs of the items, one per rank; else 0 */
-    double *value, *seconds; /* per item, filled as items arrive (rank 0) */
+    double *value, *plain, *seconds; /* per item, filled as items arrive (rank 0) */
     size_t *shared;
     int *left;               /* folds still to arrive, per task */
     void (*on_done)(void *, size_t, const reel_score_task *);
@@ -21,7 +21,7 @@ typedef struct {
 } spread;
 
 typedef struct {
-    double value, seconds;
+    double value, plain, seconds;
     size_t shared; /* fits that shared its launch (0: alone) */
 } fold_result;
 
@@ -60,7 +60,7 @@ static int run_chunk(void *ctx, size_t i, int threads, reel_blob *out, reel_erro
     int rc = reel_score_folds_together(sp->s, it, m, threads, err);
     double share = (reel_now() - t0) / (double)(m ? m : 1);
     for (size_t q = 0; rc == 0 && q < m; q++)
-        r[q] = (fold_result){it[q].value, share, it[q].shared};
+        r[q] = (fold_result){it[q].value, it[q].plain, share, it[q].shared};
     free(it);
     if (rc) {
         free(r);
@@ -76,7 +76,8 @@ static int run_item(void *ctx, size_t i, int threads, reel_blob *out, reel_error
     const reel_score_task *t = &sp->tasks[i / (size_t)sp->folds];
     fold_result *r = malloc(sizeof *r);
     double t0 = reel_now();
-    if (reel_score_fold(sp->s, t->params, t->mask, (int)(i % (size_t)sp->folds), threads, &r->value, err)) {
+    if (reel_score_fold(sp->s, t->params, t->mask, (int)(i % (size_t)sp->folds), threads, &r->value, &r->plain,
+                        err)) {
         free(r);
         return -1;
     }
@@ -104,10 +105,14 @@ static void label_item(void *ctx, size_t i, char *buf, size_t len)
         snprintf(buf, len, "%s", t->label);
 }
 
-static void finish(spread *sp, size_t k, const double *value, const double *seconds, const size_t *shared)
+static void finish(spread *sp, size_t k)
 {
     reel_score_task *t = &sp->tasks[k];
-    reel_score_combine(sp->s, value, &t->score, &t->score_std);
+    size_t at = k * (size_t)sp->folds;
+    const double *seconds = sp->seconds + at;
+    const size_t *shared = sp->shared + at;
+    reel_score_combine(sp->s, sp->value + at, &t->score, &t->score_std);
+    reel_score_combine(sp->s, sp->plain + at, &t->plain, &t->plain_std);
     t->seconds = 0;
     t->shared = 0;
     for (int f = 0; f < sp->folds; f++) {
@@ -117,6 +122,14 @@ static void finish(spread *sp, size_t k, const double *value, const double *seco
     }
 }
 
+static void keep(spread *sp, size_t x, const fold_result *r)
+{
+    sp->value[x] = r->value;
+    sp->plain[x] = r->plain;
+    sp->seconds[x] = r->seconds;
+    sp->shared[x] = r->shared;
+}
+
 static void item_done(void *ctx, size_t i, const reel_blob *b)
 {
     spread *sp = ctx;
@@ -124,12 +137,10 @@ static void item_done(void *ctx, size_t i, const reel_blob *b)
     item_range(sp, i, &lo, &hi);
     const fold_result *r = b->data;
     for (size_t x = lo; x < hi; x++) {
-        sp->value[x] = r[x - lo].value;
-        sp->seconds[x] = r[x - lo].seconds;
-        sp->shared[x] = r[x - lo].shared;
-        size_t k = x / (size_t)sp->folds, at = k * (size_t)sp->folds;
+        keep(sp, x, &r[x - lo]);
+        size_t k = x / (size_t)sp->folds;
         if (--sp->left[k] == 0 && sp->on_done) {
-            finish(sp, k, sp->value + at, sp->seconds + at, sp->shared + at);
+            finish(sp, k);
             sp->on_done(sp->ctx, k, &sp->tasks[k]);
         }
     }
@@ -151,12 +162,14 @@ int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int
                  chunks,
                  calloc(items + 1, sizeof(double)),
                  calloc(items + 1, sizeof(double)),
+                 calloc(items + 1, sizeof(double)),
                  calloc(items + 1, sizeof(size_t)),
                  calloc(n + 1, sizeof(int)),
                  on_done,
                  ctx};
-    if (!sp.value || !sp.seconds || !sp.shared || !sp.left) {
+    if (!sp.value || !sp.plain || !sp.seconds || !sp.shared || !sp.left) {
         free(sp.value);
+        free(sp.plain);
         free(sp.seconds);
         free(sp.shared);
         free(sp.left);
@@ -179,22 +192,45 @@ int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int
             size_t lo, hi;
             item_range(&sp, i, &lo, &hi);
             const fold_result *r = res[i].data;
-            for (size_t x = lo; x < hi; x++) {
-                sp.value[x] = r[x - lo].value;
-                sp.seconds[x] = r[x - lo].seconds;
-                sp.shared[x] = r[x - lo].shared;
-            }
+            for (size_t x = lo; x < hi; x++)
+                keep(&sp, x, &r[x - lo]);
         }
-        for (size_t k = 0; k < n; k++) {
-            size_t at = k * (size_t)folds;
-            finish(&sp, k, sp.value + at, sp.seconds + at, sp.shared + at);
-        }
+        for (size_t k = 0; k < n; k++)
+            finish(&sp, k);
     }
     reel_blobs_free(res, jobs);
     free(res);
     free(sp.value);
+    free(sp.plain);
     free(sp.seconds);
     free(sp.shared);
     free(sp.left);
     return rc;
+}
+
+void reel_tune_round_add(reel_tune_round **rounds, size_t *n_rounds, const reel_scorer *s,
+                         const reel_score_task *tasks, size_t n)
+{
+    reel_tune_round rd = {n, n * (size_t)reel_scorer_folds(s), 0};
+    for (size_t k = 0; k < n; k++)
+        if (tasks[k].shared > rd.shared)
+            rd.shared = tasks[k].shared;
+    reel_tune_round *a = realloc(*rounds, (*n_rounds + 1) * sizeof *a);
+    if (a) { /* out of memory: the round goes unrecorded, the scores stand */
+        *rounds = a;
+        a[(*n_rounds)++] = rd;
+    }
+}
+
+cJSON *reel_tune_rounds_json(const reel_tune_round *rounds, size_t n_rounds, const char *task_key)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n_rounds; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, task_key, (double)rounds[i].tasks);
+        cJSON_AddNumberToObject(o, "fits", (double)rounds[i].fits);
+        cJSON_AddNumberToObject(o, "nets_per_launch", (double)rounds[i].shared);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
 }

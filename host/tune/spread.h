@@ -11,7 +11,8 @@ typedef struct {
     const cJSON *params;
     const uint8_t *mask; /* NULL: every feature */
     const char *label;   /* names the task in messages: "trial 3 {...}" */
-    double score, score_std, seconds; /* filled: mean and std over folds, fit seconds summed */
+    double score, score_std, seconds; /* filled: mean and std over folds (under the rule), fit seconds summed */
+    double plain, plain_std; /* filled: the same at the model's own thresholds */
     size_t shared; /* filled: the most fits that shared a launch with one of its folds (0: trained alone) */
 } reel_score_task;
 
@@ -24,5 +25,18 @@ typedef struct {
 int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int threads,
                      void (*on_done)(void *ctx, size_t task, const reel_score_task *t), void *ctx,
                      reel_error *err);
+
+/* A round: tasks scored at once (a search's sweep, a selection's
+ * candidates), their fits (x folds) and the most fits that trained in one
+ * launch (0: one at a time, in parallel threads). */
+typedef struct {
+    size_t tasks, fits, shared;
+} reel_tune_round;
+
+/* Appends the round of tasks[0..n) scored by s to *rounds (*n_rounds of them). */
+void reel_tune_round_add(reel_tune_round **rounds, size_t *n_rounds, const reel_scorer *s,
+                         const reel_score_task *tasks, size_t n);
+/* [{task_key: tasks, "fits", "nets_per_launch"}, ...] */
+cJSON *reel_tune_rounds_json(const reel_tune_round *rounds, size_t n_rounds, const char *task_key);
 
 #endif
