@@ -36,7 +36,7 @@ def main():
     with open(pf, "w") as f:
         json.dump({"box": recipe, "u": recipe}, f)
     for ds in args.datasets.split(","):
-        if ds == suite.HELD_OUT:
+        if ds in suite.HELD_OUT:
             raise SystemExit(f"{ds} is held out")
         scores = {}
         for seed in args.seeds.split(","):
