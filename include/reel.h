@@ -80,7 +80,8 @@ REEL_API reel_data *reel_data_from_arrays(size_t n, size_t d, const double *X, c
                                           size_t t, const char *const *text, const char *const *text_names,
                                           size_t L, const unsigned char *Y, const char *const *label_names);
 /* A CSV or a dataset descriptor (.json), as the CLI's --data. options_json
- * (may be NULL) holds the CLI's data options: {"labels": "A,B",
+ * (may be NULL) holds the CLI's data options: {"labels": "A,B" (or a list,
+ * ["A", "B"], where a name may hold a comma),
  * "label_column": "genres", "label_sep": "|", "id": "title",
  * "split_column": "split", "keep_unlabeled": false, "features": "file.json"}.
  * Without labels, the file holds only rows to predict on. */

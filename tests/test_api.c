@@ -3,6 +3,7 @@
  * callback, errors; and the same probabilities as the CLI on the same rows. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,4 +230,58 @@ Test(api, threads_outside_1_to_4096_are_refused)
     cr_expect_null(reel_fit("prior", NULL, d, "{\"threads\": -1}"));
     cr_expect(strstr(reel_last_error(), "<= 4096"), "%s", reel_last_error());
     reel_data_free(d);
+}
+
+/* n * sizeof(double) past SIZE_MAX wrapped to a small block, then written past. */
+Test(api, row_counts_whose_sizes_overflow_are_refused)
+{
+    double X[2] = {1, 2};
+    unsigned char Y[2] = {0, 1};
+    static const size_t huge[] = {((size_t)1 << 61) + 1, (size_t)1 << 62, SIZE_MAX};
+    for (size_t q = 0; q < sizeof huge / sizeof *huge; q++) {
+        cr_expect_null(reel_data_from_arrays(huge[q], 1, X, (const char *const[]){"x"}, 0, NULL, NULL, 1, Y,
+                                             (const char *const[]){"A"}));
+        cr_expect(strstr(reel_last_error(), "more than memory can address"), "n = %zu: %s", huge[q],
+                  reel_last_error());
+    }
+    /* columns: d + t wraps */
+    cr_expect_null(reel_data_from_arrays(1, SIZE_MAX, X, (const char *const[]){"x"}, 2, NULL,
+                                         (const char *const[]){"t"}, 0, NULL, NULL));
+    cr_expect(strlen(reel_last_error()) > 0);
+}
+
+/* The checks a CSV cell gets: float32's range, both ends (the CLI refuses 1e39). */
+Test(api, values_float32_cannot_hold_are_refused_as_in_a_csv)
+{
+    static const double bad[] = {1e39, -1e39, 1e-46};
+    for (size_t q = 0; q < sizeof bad / sizeof *bad; q++) {
+        double X[3] = {1, bad[q], 3};
+        cr_expect_null(reel_data_from_arrays(3, 1, X, (const char *const[]){"x"}, 0, NULL, NULL, 0, NULL, NULL));
+        cr_expect(strstr(reel_last_error(), "column 'x', row 2") && strstr(reel_last_error(), "float32"), "%g: %s",
+                  bad[q], reel_last_error());
+    }
+    double ok[3] = {1e38, 1e-40, 0};
+    reel_data *d = reel_data_from_arrays(3, 1, ok, (const char *const[]){"x"}, 0, NULL, NULL, 0, NULL, NULL);
+    cr_expect_not_null(d, "%s", reel_last_error());
+    reel_data_free(d);
+}
+
+Test(api, duplicate_or_ambiguous_label_names_are_refused)
+{
+    double X[2] = {1, 2};
+    unsigned char Y[6] = {0, 1, 1, 1, 0, 0};
+    cr_expect_null(reel_data_from_arrays(2, 1, X, (const char *const[]){"x"}, 0, NULL, NULL, 3, Y,
+                                         (const char *const[]){"L", "M", "L"}));
+    cr_expect(strstr(reel_last_error(), "label 'L' appears twice (labels 1 and 3)"), "%s", reel_last_error());
+    cr_expect_null(reel_data_from_arrays(2, 1, X, (const char *const[]){"x"}, 0, NULL, NULL, 3, Y,
+                                         (const char *const[]){"A", "B", "A|B"}));
+    cr_expect(strstr(reel_last_error(), "label 'A|B' holds '|'"), "%s", reel_last_error());
+    /* from a file: a list keeps a name with a comma whole */
+    const char *csv = tmp_write("comma_labels.csv", "x,\"Sci,Fi\",Drama\n1,1,0\n2,0,1\n3,1,1\n");
+    reel_data *d = reel_data_from_file(csv, "{\"labels\": [\"Sci,Fi\", \"Drama\"]}");
+    cr_assert_not_null(d, "%s", reel_last_error());
+    cr_expect_str_eq(reel_data_label(d, 0), "Sci,Fi");
+    reel_data_free(d);
+    cr_expect_null(reel_data_from_file(csv, "{\"labels\": [\"Drama\", \"Drama\"]}"));
+    cr_expect(strstr(reel_last_error(), "appears twice"), "%s", reel_last_error());
 }

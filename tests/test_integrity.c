@@ -51,3 +51,68 @@ Test(threads, out_of_range_is_a_usage_error_naming_the_range)
                  "the bound itself is allowed: %s", err);
     free(err);
 }
+
+/* Runs reel and expects a one-line failure with `code` and `want`. */
+static void expect_fail(int code, const char *want, const char *args)
+{
+    char *out = NULL, *err = NULL;
+    int rc = run_reel(args, &out, &err);
+    expect_one_line(rc, err, code, want, args);
+    free(out);
+    free(err);
+}
+
+Test(labels, a_descriptor_list_keeps_a_name_with_a_comma)
+{
+    const char *csv = tmp_write("scifi.csv", "x,\"Sci,Fi\",Drama\n1,1,0\n2,0,1\n3,1,1\n4,1,0\n5,0,1\n6,1,0\n"
+                                             "7,0,1\n8,1,0\n9,1,1\n10,0,1\n");
+    (void)csv;
+    const char *desc = tmp_write("scifi.json", "{\"path\": \"scifi.csv\", \"labels\": [\"Sci,Fi\", \"Drama\"]}");
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "train --model prior --data %s --test-fraction 0.3 --quiet --format json", desc);
+    cr_expect_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect(out && strstr(out, "Sci,Fi"), "%s", out);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "train --model prior --data %s --labels Drama,x,Drama --quiet", csv);
+    expect_fail(1, "label 'Drama' appears twice (labels 1 and 3)", args);
+}
+
+Test(labels, duplicates_and_the_set_separator_are_refused_everywhere)
+{
+    const char *csv = tmp_write("pipe.csv", "x,A,B,A|B\n1,1,0,0\n2,0,1,1\n3,1,1,0\n4,1,0,1\n5,0,1,0\n6,1,0,0\n");
+    char args[1024];
+    snprintf(args, sizeof args, "train --model prior --data %s --labels 'A,B,A|B' --quiet", csv);
+    expect_fail(1, "label 'A|B' holds '|'", args);
+    const char *v = tmp_write("dv.csv", "p_A,A\n0.2,0\n0.9,1\n0.7,1\n"), *t = tmp_write("dt.csv", "p_A\n0.4\n0.8\n");
+    snprintf(args, sizeof args, "decide --valid %s --test %s --labels A,A", v, t);
+    expect_fail(2, "label 'A' appears twice", args);
+}
+
+Test(labels, decide_says_why_it_cannot_score)
+{
+    const char *v = tmp_write("pv.csv", "p_A,p_B,A,B\n0.2,0.7,0,1\n0.9,0.1,1,0\n0.7,0.6,1,1\n0.1,0.3,0,0\n");
+    const char *t = tmp_write("pt.csv", "p_A,p_B,A\n0.4,0.3,1\n0.8,0.9,1\n");
+    char args[1024];
+    snprintf(args, sizeof args, "decide --valid %s --test %s --labels A,B --decision threshold", v, t);
+    expect_fail(1, "label column B is missing, though A is there", args);
+}
+
+Test(column_types, a_column_typed_twice_or_a_label_column_typed_is_refused)
+{
+    const char *csv = tmp_write("ct.csv", "zip,A,B\n02134,1,0\n10001,0,1\n94110,1,1\n60601,1,0\n73301,0,1\n");
+    char args[1024];
+    snprintf(args, sizeof args, "train --model prior --data %s --labels A,B --quiet --column-type zip=text,zip=number",
+             csv);
+    expect_fail(2, "column 'zip' is given a type twice", args);
+    snprintf(args, sizeof args, "train --model prior --data %s --labels A,B --quiet --column-type A=text", csv);
+    expect_fail(1, "--column-type names label column 'A'", args);
+}
+
+Test(values, a_number_float32_reads_as_zero_is_refused)
+{
+    const char *csv = tmp_write("tiny.csv", "x,A,B\n1,1,0\n1e-46,0,1\n3,1,1\n4,1,0\n5,0,1\n");
+    char args[1024];
+    snprintf(args, sizeof args, "train --model prior --data %s --labels A,B --quiet", csv);
+    expect_fail(1, "'1e-46' is too small for float32", args);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "util/size.h"
 #include "data/prepared.h"
 #include "eval/metrics.h"
 #include "eval/run.h"
@@ -138,7 +139,8 @@ int reel_predict_proba(const reel_classifier *c, const reel_data *data, float *P
     size_t n = data->ds.n, d = c->pre.d;
     if (reel_preproc_check_columns(&c->pre, &data->ds.table, &err))
         return api_fail(&err);
-    float *X = malloc((n ? n : 1) * (d ? d : 1) * sizeof *X);
+    size_t cells = 0;
+    float *X = reel_size_mul(n ? n : 1, d ? d : 1, &cells) ? reel_malloc_n(cells, sizeof *X) : NULL;
     if (!X)
         return api_fail(&(reel_error){"out of memory for the features"});
     int rc = reel_preproc_transform(&c->pre, &data->ds.table, NULL, n, c->model.kind->standardize, X, &err) ||
@@ -152,7 +154,8 @@ int reel_predict(const reel_classifier *c, const reel_data *data, unsigned char 
     if (!c || !data || !Y)
         return api_fail(&(reel_error){"reel_predict: a NULL argument"});
     size_t n = data->ds.n, L = c->model.L;
-    float *P = malloc((n ? n : 1) * L * sizeof *P);
+    size_t cells = 0;
+    float *P = reel_size_mul(n ? n : 1, L, &cells) ? reel_malloc_n(cells, sizeof *P) : NULL;
     if (!P)
         return api_fail(&(reel_error){"out of memory for the probabilities"});
     int rc = reel_predict_proba(c, data, P);

@@ -68,6 +68,7 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     reel_error err;
     cJSON *doc = api_parse_object(options_json, "data options", &err);
     reel_data *h = NULL;
+    char **label_list = NULL;
     if (!doc)
         goto fail;
     static const char *const keys[] = {"labels", "label_column", "label_sep", "id", "split_column",
@@ -85,7 +86,28 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     reel_log log = api_log();
     reel_data_opts o = {.data = path, .log = &log};
     char *features = NULL;
-    if (opt_string(doc, "labels", &o.labels, &err) || opt_string(doc, "label_column", &o.label_column, &err) ||
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(doc, "labels");
+    if (cJSON_IsArray(labels)) { /* a list stays a list: a name may hold a comma */
+        size_t n = (size_t)cJSON_GetArraySize(labels), k = 0;
+        if (!(label_list = calloc(n ? n : 1, sizeof *label_list))) {
+            reel_fail(&err, "out of memory");
+            goto fail;
+        }
+        const cJSON *it;
+        cJSON_ArrayForEach(it, labels)
+        {
+            if (!cJSON_IsString(it)) {
+                reel_fail(&err, "data options: key 'labels' must be a string \"A,B\" or a list of strings");
+                goto fail;
+            }
+            label_list[k++] = it->valuestring;
+        }
+        o.label_list = label_list;
+        o.n_label_list = n;
+    } else if (opt_string(doc, "labels", &o.labels, &err)) {
+        goto fail;
+    }
+    if (opt_string(doc, "label_column", &o.label_column, &err) ||
         opt_string(doc, "label_sep", &o.label_sep, &err) || opt_string(doc, "id", &o.id, &err) ||
         opt_string(doc, "split_column", &o.split_column, &err) || opt_string(doc, "features", &features, &err))
         goto fail;
@@ -106,15 +128,14 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     }
     size_t len = strlen(path);
     int descriptor = len >= 5 && strcmp(path + len - 5, ".json") == 0;
-    if (o.labels || o.label_column || descriptor) {
-        if (reel_dataset_load(&h->ds, &o, &err))
-            goto fail;
-    } else if (load_unlabeled(&h->ds, &o, &err)) {
+    if ((o.labels || o.label_list || o.label_column || descriptor) ? reel_dataset_load(&h->ds, &o, &err)
+                                                                   : load_unlabeled(&h->ds, &o, &err))
         goto fail;
-    }
+    free(label_list);
     cJSON_Delete(doc);
     return h;
 fail:
+    free(label_list);
     free(h);
     cJSON_Delete(doc);
     api_fail(&err);

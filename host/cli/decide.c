@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "data/dataset.h"
 #include "data/table.h"
 #include "eval/decision.h"
 #include "eval/metrics.h"
@@ -40,10 +41,16 @@ static int read_probs(const reel_table *t, char **labels, size_t L, int need_y, 
             (*P)[i * L + k] = (float)v;
         }
         if (jy < 0 && !need_y) {
+            if (k > 0 && *Y) /* the first k labels were there: scores of a part of the labels would mislead */
+                return reel_fail(err, "%s: label column %s is missing, though %s is there; give every label "
+                                 "column to score the decisions, or none", t->path, labels[k], labels[0]);
             free(*Y);
             *Y = NULL;
             continue;
         }
+        if (!*Y) /* an earlier label column was missing, this one is there */
+            return reel_fail(err, "%s: label column %s is missing, though %s is there; give every label column to "
+                             "score the decisions, or none", t->path, labels[0], labels[k]);
         if (jy < 0)
             return reel_fail(err, "%s: no label column %s", t->path, labels[k]);
         for (size_t i = 0; *Y && i < n; i++) {
@@ -85,10 +92,12 @@ int reel_cmd_decide(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
-    char *list = strdup(labels_arg), *save = NULL, *labels[256];
+    char **labels = NULL;
     size_t L = 0;
-    for (char *tok = strtok_r(list, ",", &save); tok && L < 256; tok = strtok_r(NULL, ",", &save))
-        labels[L++] = tok;
+    if (reel_label_list_parse(labels_arg, "--labels", &labels, &L, &err)) {
+        fprintf(stderr, "reel decide: %s\n", err.msg);
+        return REEL_EXIT_USAGE;
+    }
     reel_table tv = {0}, tt = {0};
     float *Pv = NULL, *Pt = NULL, *own = malloc((L ? L : 1) * sizeof *own);
     uint8_t *Yv = NULL, *Yt = NULL, *pred = NULL;
@@ -157,6 +166,6 @@ done:
     free(Yt);
     free(pred);
     free(own);
-    free(list);
+    reel_label_list_free(labels, L);
     return rc;
 }

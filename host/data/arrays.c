@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/size.h"
+
 static int add_name(reel_dataset *ds, size_t j, const char *name, reel_error *err)
 {
     if (!name || !*name)
@@ -27,11 +29,20 @@ int reel_dataset_from_arrays(reel_dataset *ds, const reel_arrays *a, reel_error 
     if ((a->d && (!a->X || !a->num_names)) || (a->t && (!a->text || !a->text_names)) ||
         (a->L && (!a->Y || !a->label_names)))
         return reel_fail(err, "a column count is given without its values or names");
+    /* Counts come from the caller: every product is checked before it sizes
+     * a block (n = 2^61 would wrap n * 8 to a small one, then be written past). */
+    size_t cells;
+    if (ncols < a->d || !reel_size_mul(n, ncols, &cells) || !reel_size_mul(n, a->L, &cells) ||
+        !reel_size_mul(n, sizeof(double), &cells))
+        return reel_fail(err, "%zu rows x %zu columns x %zu labels is more than memory can address", n, ncols,
+                         a->L);
+    if (a->L && reel_label_names_check((char *const *)a->label_names, a->L, "label_names", err))
+        return -1;
     reel_table *t = &ds->table;
     ds->id_col = -1;
     if (!(ds->csv_path = strdup("(arrays)")) || !(t->path = strdup("(arrays)")) ||
-        !(t->cols = calloc(ncols, sizeof *t->cols)) || !(t->line = malloc(n * sizeof *t->line)) ||
-        !(ds->features = malloc(ncols * sizeof *ds->features)))
+        !(t->cols = calloc(ncols, sizeof *t->cols)) || !(t->line = reel_malloc_n(n, sizeof *t->line)) ||
+        !(ds->features = reel_malloc_n(ncols, sizeof *ds->features)))
         goto oom;
     t->ncols = ncols;
     t->nrows = n;
@@ -47,12 +58,13 @@ int reel_dataset_from_arrays(reel_dataset *ds, const reel_arrays *a, reel_error 
         if (add_name(ds, j, a->num_names[j], err))
             goto fail;
         c->type = REEL_COL_NUMERIC;
-        if (!(c->num = malloc(n * sizeof *c->num)))
+        if (!(c->num = reel_malloc_n(n, sizeof *c->num)))
             goto oom;
         for (size_t i = 0; i < n; i++) {
             double v = a->X[i * a->d + j];
-            if (isinf(v)) {
-                reel_fail(err, "column '%s', row %zu: %g is not a finite number", c->name, i + 1, v);
+            const char *why = isnan(v) ? NULL : reel_feature_number_why(v);
+            if (why) { /* the checks a CSV cell gets */
+                reel_fail(err, "column '%s', row %zu: %g %s", c->name, i + 1, v, why);
                 goto fail;
             }
             c->num[i] = isnan(v) ? NAN : v;
@@ -65,7 +77,7 @@ int reel_dataset_from_arrays(reel_dataset *ds, const reel_arrays *a, reel_error 
         if (add_name(ds, j, a->text_names[q], err))
             goto fail;
         c->type = REEL_COL_TEXT;
-        if (!(c->code = malloc(n * sizeof *c->code)))
+        if (!(c->code = reel_malloc_n(n, sizeof *c->code)))
             goto oom;
         for (size_t i = 0; i < n; i++) {
             const char *s = a->text[i * a->t + q];
@@ -79,14 +91,10 @@ int reel_dataset_from_arrays(reel_dataset *ds, const reel_arrays *a, reel_error 
     }
     ds->n = n;
     if (a->L) {
-        if (!(ds->labels = calloc(a->L, sizeof *ds->labels)) || !(ds->Y = malloc(n * a->L)))
+        if (!(ds->labels = calloc(a->L, sizeof *ds->labels)) || !(ds->Y = reel_malloc_n(n, a->L)))
             goto oom;
         ds->L = a->L;
         for (size_t k = 0; k < a->L; k++) {
-            if (!a->label_names[k] || !*a->label_names[k]) {
-                reel_fail(err, "label %zu has no name", k + 1);
-                goto fail;
-            }
             if (!(ds->labels[k] = strdup(a->label_names[k])))
                 goto oom;
         }

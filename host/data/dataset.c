@@ -9,6 +9,7 @@
 
 #include "util/fileio.h"
 #include "util/json_exact.h"
+#include "util/size.h"
 
 #ifndef REEL_SOURCE_DIR
 #define REEL_SOURCE_DIR "."
@@ -41,15 +42,87 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Options after merging flags (which win) over a descriptor. Owned strings. */
+void reel_label_list_free(char **names, size_t n)
+{
+    for (size_t k = 0; names && k < n; k++)
+        free(names[k]);
+    free(names);
+}
+
+int reel_label_names_check(char *const *names, size_t n, const char *where, reel_error *err)
+{
+    reel_strdict seen;
+    reel_strdict_init(&seen);
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        if (!names[k] || !*names[k])
+            rc = reel_fail(err, "%s: label %zu has no name", where, k + 1);
+        else if (strchr(names[k], '|'))
+            rc = reel_fail(err, "%s: label '%s' holds '|', which separates the labels of a row in predictions; "
+                           "rename it", where, names[k]);
+        else {
+            size_t before = seen.n;
+            int32_t code = reel_strdict_intern(&seen, names[k]);
+            if (code < 0)
+                rc = reel_fail(err, "out of memory");
+            else if (seen.n == before)
+                rc = reel_fail(err, "%s: label '%s' appears twice (labels %d and %zu); each label is named once",
+                               where, names[k], code + 1, k + 1);
+        }
+    }
+    reel_strdict_free(&seen);
+    return rc;
+}
+
+int reel_label_list_parse(const char *list, const char *where, char ***names, size_t *n, reel_error *err)
+{
+    *names = NULL;
+    *n = 0;
+    size_t cap = 1;
+    for (const char *c = list; *c; c++)
+        cap += *c == ',';
+    char **out = calloc(cap, sizeof *out);
+    if (!out)
+        return reel_fail(err, "out of memory");
+    size_t L = 0;
+    for (const char *p = list;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0) {
+            reel_label_list_free(out, L);
+            return reel_fail(err, "%s: an empty label name in '%s'", where, list);
+        }
+        if (!(out[L] = strndup(p, len))) {
+            reel_label_list_free(out, L);
+            return reel_fail(err, "out of memory");
+        }
+        L++;
+        if (!end)
+            break;
+        p = end;
+    }
+    if (reel_label_names_check(out, L, where, err)) {
+        reel_label_list_free(out, L);
+        return -1;
+    }
+    *names = out;
+    *n = L;
+    return 0;
+}
+
+/* Options after merging flags (which win) over a descriptor. Owned strings;
+ * the labels stay a list from flag or descriptor to the dataset, so a name
+ * may hold any character. */
 typedef struct {
-    char *csv, *labels, *label_column, *label_sep, *id, *split_column;
+    char *csv, *label_column, *label_sep, *id, *split_column;
+    char **labels;
+    size_t n_labels;
 } merged_opts;
 
 static void merged_free(merged_opts *m)
 {
     free(m->csv);
-    free(m->labels);
+    reel_label_list_free(m->labels, m->n_labels);
     free(m->label_column);
     free(m->label_sep);
     free(m->id);
@@ -109,7 +182,6 @@ static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
             reel_fail(err, "%s: key 'labels' must be a non-empty list of column names", path);
             goto done;
         }
-        size_t len = 1;
         cJSON *l;
         cJSON_ArrayForEach(l, labels)
         {
@@ -117,15 +189,20 @@ static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
                 reel_fail(err, "%s: key 'labels' must hold strings", path);
                 goto done;
             }
-            len += strlen(l->valuestring) + 1;
         }
-        m->labels = calloc(1, len);
+        size_t n = (size_t)cJSON_GetArraySize(labels);
+        if (!(m->labels = calloc(n, sizeof *m->labels)))
+            goto oom;
         cJSON_ArrayForEach(l, labels)
         {
-            if (*m->labels)
-                strcat(m->labels, ",");
-            strcat(m->labels, l->valuestring);
+            if (!(m->labels[m->n_labels] = strdup(l->valuestring)))
+                goto oom;
+            m->n_labels++;
         }
+        char where[600];
+        snprintf(where, sizeof where, "%s: key 'labels'", path);
+        if (reel_label_names_check(m->labels, m->n_labels, where, err))
+            goto done;
     }
 #define TAKE(field, key)                                                   \
     do {                                                                   \
@@ -139,6 +216,9 @@ static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
     TAKE(split_column, "split_column");
 #undef TAKE
     rc = 0;
+    goto done;
+oom:
+    reel_fail(err, "%s: out of memory", path);
 done:
     cJSON_Delete(doc);
     return rc;
@@ -160,37 +240,46 @@ static int column_or_fail(const reel_dataset *ds, const char *name, const char *
     return j;
 }
 
-/* Labels from several 0/1 columns. */
-static int labels_from_flags(reel_dataset *ds, const char *list, uint8_t *is_role, reel_error *err)
+/* Labels from several 0/1 columns (names checked: non-empty, distinct). */
+static int labels_from_flags(reel_dataset *ds, char *const *list, size_t n, uint8_t *is_role, reel_error *err)
 {
-    char *copy = strdup(list), *save = NULL;
     int rc = -1;
-    size_t cap = 8;
-    ds->labels = calloc(cap, sizeof *ds->labels);
-    int *cols = calloc(cap, sizeof *cols);
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int j = column_or_fail(ds, tok, "label", err);
+    ds->labels = calloc(n ? n : 1, sizeof *ds->labels);
+    int *cols = calloc(n ? n : 1, sizeof *cols);
+    if (!ds->labels || !cols) {
+        reel_fail(err, "out of memory");
+        goto done;
+    }
+    for (size_t q = 0; q < n; q++) {
+        int j = column_or_fail(ds, list[q], "label", err);
         if (j < 0)
             goto done;
         if (is_role[j]) {
             reel_fail(err, "%s: column '%s' is named twice among the labels, id and split columns",
-                      ds->csv_path, tok);
+                      ds->csv_path, list[q]);
+            goto done;
+        }
+        if (ds->table.cols[j].forced) {
+            reel_fail(err, "%s: --column-type names label column '%s'; it applies to feature columns (a label "
+                      "column holds 0 and 1)", ds->csv_path, list[q]);
             goto done;
         }
         is_role[j] = 1;
-        if (ds->L == cap) {
-            cap *= 2;
-            ds->labels = realloc(ds->labels, cap * sizeof *ds->labels);
-            cols = realloc(cols, cap * sizeof *cols);
-        }
         cols[ds->L] = j;
-        ds->labels[ds->L++] = strdup(tok);
+        if (!(ds->labels[ds->L++] = strdup(list[q]))) {
+            reel_fail(err, "out of memory");
+            goto done;
+        }
     }
     if (ds->L == 0) {
         reel_fail(err, "%s: --labels names no column", ds->csv_path);
         goto done;
     }
-    ds->Y = calloc(ds->table.nrows * ds->L, 1);
+    size_t cells;
+    if (!reel_size_mul(ds->table.nrows, ds->L, &cells) || !(ds->Y = calloc(cells ? cells : 1, 1))) {
+        reel_fail(err, "%s: out of memory for %zu rows x %zu labels", ds->csv_path, ds->table.nrows, ds->L);
+        goto done;
+    }
     for (size_t k = 0; k < ds->L; k++) {
         const reel_column *c = &ds->table.cols[cols[k]];
         for (size_t i = 0; i < ds->table.nrows; i++) {
@@ -209,7 +298,6 @@ static int labels_from_flags(reel_dataset *ds, const char *list, uint8_t *is_rol
     }
     rc = 0;
 done:
-    free(copy);
     free(cols);
     return rc;
 }
@@ -227,6 +315,9 @@ static int labels_from_list(reel_dataset *ds, const char *col, const char *sep, 
     if (j < 0)
         return -1;
     is_role[j] = 1;
+    if (ds->table.cols[j].forced)
+        return reel_fail(err, "%s: --column-type names label column '%s'; it applies to feature columns",
+                         ds->csv_path, col);
     if (!*sep)
         return reel_fail(err, "--label-sep must not be empty");
     /* One pass: intern every name (in order of appearance) and remember
@@ -269,6 +360,13 @@ static int labels_from_list(reel_dataset *ds, const char *col, const char *sep, 
     for (size_t k = 0; k < ds->L; k++)
         ds->labels[k] = strdup(names.strs[k]);
     qsort(ds->labels, ds->L, sizeof *ds->labels, cmp_str);
+    char where[600];
+    snprintf(where, sizeof where, "%s: label column '%s'", ds->csv_path, col);
+    if (reel_label_names_check(ds->labels, ds->L, where, err)) {
+        reel_strdict_free(&names);
+        free(pairs);
+        return -1;
+    }
     size_t *sorted_of = malloc(ds->L * sizeof *sorted_of); /* first-seen code -> sorted position */
     for (size_t k = 0; k < ds->L; k++)
         sorted_of[reel_strdict_find(&names, ds->labels[k])] = k;
@@ -383,7 +481,21 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
 {
     memset(ds, 0, sizeof *ds);
     merged_opts m = {0};
-    m.labels = dup_or_null(opts->labels);
+    if (opts->labels && opts->label_list)
+        return reel_fail(err, "labels: give a comma-separated list or a list of names, not both");
+    if (opts->labels && reel_label_list_parse(opts->labels, "--labels", &m.labels, &m.n_labels, err))
+        return -1;
+    if (opts->label_list) {
+        if (reel_label_names_check(opts->label_list, opts->n_label_list, "labels", err))
+            return -1;
+        if (!(m.labels = calloc(opts->n_label_list ? opts->n_label_list : 1, sizeof *m.labels)))
+            return reel_fail(err, "out of memory");
+        for (; m.n_labels < opts->n_label_list; m.n_labels++)
+            if (!(m.labels[m.n_labels] = strdup(opts->label_list[m.n_labels]))) {
+                merged_free(&m);
+                return reel_fail(err, "out of memory");
+            }
+    }
     m.label_column = dup_or_null(opts->label_column);
     m.label_sep = dup_or_null(opts->label_sep);
     m.id = dup_or_null(opts->id);
@@ -432,7 +544,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         if (read_split_marks(ds, j, err))
             goto done_roles;
     }
-    if (m.labels ? labels_from_flags(ds, m.labels, is_role, err)
+    if (m.labels ? labels_from_flags(ds, m.labels, m.n_labels, is_role, err)
                  : labels_from_list(ds, m.label_column, m.label_sep ? m.label_sep : "|", is_role, err))
         goto done_roles;
     ds->features = malloc(ds->table.ncols * sizeof *ds->features);

@@ -14,7 +14,9 @@
 /* How to read a dataset: from command-line flags and/or a JSON descriptor. */
 typedef struct {
     const char *data;         /* a CSV file or a .json descriptor */
-    char *labels;             /* comma-separated 0/1 label columns */
+    char *labels;             /* comma-separated 0/1 label columns ... */
+    char *const *label_list;  /* ... or a list of them (names may hold commas) */
+    size_t n_label_list;
     char *label_column;       /* one column listing label names ... */
     char *label_sep;          /* ... separated by this (default "|") */
     char *id;                 /* id column carried to outputs */
@@ -51,6 +53,15 @@ typedef struct {
  * opts->log. */
 int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *err);
 void reel_dataset_free(reel_dataset *ds);
+
+/* Label names as every entry point takes them: each non-empty, named once,
+ * and free of '|' (the separator of a row's label set in predictions).
+ * `where` starts the message (a file, a flag, "label_names"). */
+int reel_label_names_check(char *const *names, size_t n, const char *where, reel_error *err);
+/* Splits a comma-separated list ("A,B,C", --labels) into checked names
+ * (*names: n malloc'ed strings; free with reel_label_list_free). */
+int reel_label_list_parse(const char *list, const char *where, char ***names, size_t *n, reel_error *err);
+void reel_label_list_free(char **names, size_t n);
 
 /* The default descriptor when no --data is given: data/movies.json in the
  * working directory, else in the source tree reel was built from. */

@@ -95,17 +95,24 @@ static int parse_number(const char *s, double *v)
     return 1;
 }
 
-/* Why a number cell cannot be a feature value, or NULL: features are
- * float32, so a value beyond its range would silently become another. */
-static const char *bad_number_why(int parsed, double v)
+const char *reel_feature_number_why(double v)
 {
-    if (parsed == 2)
-        return "is too small for a double (it would read as 0)";
     if (!isfinite(v))
         return "is not a finite number";
     if (fabs(v) > FLT_MAX)
         return "is beyond the range of float32 (about 3.4e38), which reel's feature matrices hold";
+    if (v != 0 && (float)v == 0)
+        return "is too small for float32 (below about 1.4e-45, it would read as 0), which reel's feature "
+               "matrices hold";
     return NULL;
+}
+
+/* Why a number cell cannot be a feature value, or NULL. */
+static const char *bad_number_why(int parsed, double v)
+{
+    if (parsed == 2)
+        return "is too small for a double (it would read as 0)";
+    return reel_feature_number_why(v);
 }
 
 static void column_free(reel_column *c)
@@ -393,6 +400,13 @@ static int each_column_type(const char *types, int (*fn)(void *, const char *, s
         if (f == REEL_FORCE_NONE)
             return reel_fail(err, "--column-type: unknown type '%.*s' for column '%.*s' (number or text)",
                              (int)tylen, ty, (int)(eq - p), p);
+        for (const char *q = types; q < p;) { /* a column named twice: which type was meant? */
+            const char *qeq = strchr(q, '=');
+            if ((size_t)(qeq - q) == (size_t)(eq - p) && strncmp(q, p, (size_t)(eq - p)) == 0)
+                return reel_fail(err, "--column-type: column '%.*s' is given a type twice; give it one",
+                                 (int)(eq - p), p);
+            q = strchr(q, ',') + 1;
+        }
         if (fn && fn(ctx, p, (size_t)(eq - p), f, err))
             return -1;
         p = end ? end + 1 : NULL;

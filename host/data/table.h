@@ -87,6 +87,11 @@ void reel_table_filter_rows(reel_table *t, const uint8_t *keep);
 /* Appends a column of n missing cells (numeric or text). */
 int reel_table_add_missing(reel_table *t, const char *name, reel_coltype type, reel_error *err);
 
+/* Why a number cannot be a feature value (features are float32: a value
+ * beyond its range, or one so small it would read as 0, would silently
+ * become another), or NULL. NaN is a missing value, not checked here. */
+const char *reel_feature_number_why(double v);
+
 /* Whether a cell's text means "missing". */
 int reel_is_missing_token(const char *s);
 

@@ -1,5 +1,7 @@
 #include "io/tensors.h"
 
+#include "util/size.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,11 +35,13 @@ int reel_tensors_add(reel_tensors *b, const char *name, reel_dtype dtype, int nd
     size_t count = 1;
     for (int i = 0; i < ndim; i++) {
         t->shape[i] = shape[i];
-        count *= shape[i];
+        if (!reel_size_mul(count, shape[i], &count))
+            return reel_fail(err, "tensor '%s': its shape overflows a size", name);
     }
     t->ndim = ndim;
     t->dtype = dtype;
-    t->nbytes = count * reel_dtype_size(dtype);
+    if (!reel_size_mul(count, reel_dtype_size(dtype), &t->nbytes))
+        return reel_fail(err, "tensor '%s': its shape overflows a size", name);
     t->name = strdup(name);
     t->data = malloc(t->nbytes ? t->nbytes : 1);
     if (!t->name || !t->data) {
