@@ -1,53 +1,20 @@
+/* One net's training loop: shuffle, steps (or the whole epoch in one
+ * call), the moving average, validation, early stopping, progress records
+ * and the weights kept at the end. Resuming and checkpoints:
+ * nn/train_resume.c; the history file: nn/train_history.c; many nets in one
+ * launch: nn/train_many.c. */
 #include "nn/train.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "eval/metrics.h"
-#include "nn/checkpoint.h"
-#include "nn/multi.h"
-#include "util/fileio.h"
+#include "nn/train_loop.h"
 #include "util/interrupt.h"
 #include "util/rng.h"
 #include "util/timer.h"
-
-/* The per-epoch history, kept as CSV text and rewritten atomically after
- * every epoch so a long run can be followed. */
-typedef struct {
-    char *text;
-    size_t len, cap;
-    char *path; /* NULL: not written */
-} history;
-
-static void history_add(history *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void history_add(history *h, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0)
-        return;
-    if (h->len + (size_t)need + 1 > h->cap) {
-        size_t cap = (h->len + (size_t)need + 1) * 2;
-        char *t = realloc(h->text, cap);
-        if (!t)
-            return;
-        h->text = t;
-        h->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(h->text + h->len, h->cap - h->len, fmt, ap);
-    va_end(ap);
-    h->len += (size_t)need;
-}
 
 static void format_eta(double s, char *buf, size_t n)
 {
@@ -72,21 +39,7 @@ static int validate(const reel_nn_net *net, const reel_fit_ctx *ctx, const float
     return 0;
 }
 
-/* The moving average of the weights. The backend keeps the sums beside
- * the weights (on a GPU: on the device, with no wait for it); they take
- * the live weights every EMA_EVERY steps and at the end of each epoch,
- * weighted with decay^(steps since the last update), which is the per-step
- * average of weights held between updates at a tenth of the cost. */
-#define EMA_EVERY 10
-
-typedef struct {
-    double decay;     /* > 0: averaging is on */
-    double weight;    /* 1 - decay^steps: what the sum would be for weights all 1 */
-    long last_step;
-    float *live, *avg; /* scratch: the live weights, the bias-corrected average */
-} weight_avg;
-
-static int avg_update(weight_avg *w, const reel_nn_net *net, long step, reel_error *err)
+static int avg_update(reel_nn_weight_avg *w, const reel_nn_net *net, long step, reel_error *err)
 {
     double a = pow(w->decay, (double)(step - w->last_step));
     if (net->be->avg_update(net->b, a, err))
@@ -97,7 +50,7 @@ static int avg_update(weight_avg *w, const reel_nn_net *net, long step, reel_err
 }
 
 /* w->avg = the average so far. */
-static int avg_compute(weight_avg *w, const reel_nn_net *net, reel_error *err)
+static int avg_compute(reel_nn_weight_avg *w, const reel_nn_net *net, reel_error *err)
 {
     return net->be->get_avg(net->b, w->weight, w->avg, err);
 }
@@ -111,8 +64,7 @@ static float *to_float(const uint8_t *Y, size_t count)
     return f;
 }
 
-/* The training targets: the labels, smoothed towards 1/2 by eps. */
-static float *targets(const uint8_t *Y, size_t count, double eps)
+float *reel_nn_targets(const uint8_t *Y, size_t count, double eps)
 {
     float *f = to_float(Y, count);
     if (f && eps > 0) {
@@ -134,229 +86,11 @@ double reel_nn_epoch_lr(const reel_nn_train_opts *o, long epoch)
     return lr;
 }
 
-/* Where the loop is: everything besides the weights that one epoch hands
- * to the next (a checkpoint saves it). */
-typedef struct {
-    long epoch; /* completed */
-    long step;
-    long wait; /* epochs without progress */
-    double ref_loss;
-    int stopped; /* early stopping has decided */
-    reel_rng rng;
-} progress;
-
-/* FNV-1a over bytes: a checksum of the data a checkpoint was made on. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
-}
-
-/* Which run a checkpoint belongs to: the caller's description (model and
- * params) without "epochs", which a resumed run may raise, plus the data's
- * shape and checksum, the batch order's seed and the validation threshold. */
-static cJSON *run_identity(const reel_nn_train_opts *o, const reel_fit_ctx *ctx, const float *Y, const float *Yv)
-{
-    cJSON *r = o->run ? cJSON_Duplicate(o->run, 1) : cJSON_CreateObject();
-    if (!r)
-        return NULL;
-    cJSON *params = cJSON_GetObjectItemCaseSensitive(r, "params");
-    if (params)
-        cJSON_DeleteItemFromObjectCaseSensitive(params, "epochs");
-    uint64_t h = 1469598103934665603ULL;
-    h = fnv1a(h, ctx->X, ctx->n * ctx->d * sizeof(float));
-    h = fnv1a(h, Y, ctx->n * ctx->L * sizeof(float));
-    h = fnv1a(h, ctx->Xv, ctx->nv * ctx->d * sizeof(float));
-    h = fnv1a(h, Yv, ctx->nv * ctx->L * sizeof(float));
-    char hex[32], seed[32];
-    snprintf(hex, sizeof hex, "%016" PRIx64, h);
-    snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
-    cJSON_AddNumberToObject(r, "rows", (double)ctx->n);
-    cJSON_AddNumberToObject(r, "valid_rows", (double)ctx->nv);
-    cJSON_AddNumberToObject(r, "features", (double)ctx->d);
-    cJSON_AddNumberToObject(r, "labels", (double)ctx->L);
-    cJSON_AddStringToObject(r, "data", hex);
-    cJSON_AddStringToObject(r, "shuffle_seed", seed);
-    return r;
-}
-
-/* One run of the loop: the net, what it was asked, and the training state
- * that lives outside the backend, with the buffers every epoch reuses. */
-typedef struct {
-    const reel_nn_net *net;
-    const reel_nn_train_opts *o;
-    const reel_fit_ctx *ctx;
-    const char *name;
-    reel_nn_train_result *res;
-    progress at;
-    weight_avg w;
-    float *best;
-    history h;
-    cJSON *run;
-    float *ck[3];   /* checkpoint scratch: live weights, AdamW's m and v */
-    double *ck_avg; /* and the moving average's sums (with ema) */
-    float *Y, *Yv;  /* labels as floats */
-    float *Pv;      /* validation probabilities */
-    uint8_t *pred;  /* validation predictions */
-    size_t *idx;    /* the shuffle */
-    uint32_t *order;
-    int resumed;    /* from a checkpoint */
-    double t_start;
-    long first_epoch;
-    double *avg_a; /* an epoch's averaging schedule, handed over whole */
-    float *Y_shared; /* labels as floats, made by the caller for several nets (not freed here) */
-    reel_adamw opt;  /* AdamW's settings for the current epoch (its learning rate) */
-    const float *X_all; /* with Y_shared: a block of n_all rows shared by several nets, this net's */
-    size_t n_all, row0; /* training rows being [row0, row0 + ctx->n) of it (NULL: ctx->X alone) */
-    const void *share; /* an earlier net's backend state on the same data: its device copy is this one's */
-} loop;
-
-static int save_checkpoint(loop *lp, reel_error *err)
-{
-    const reel_nn_net *net = lp->net;
-    if (net->be->get_params(net->b, lp->ck[0], err) || net->be->get_moments(net->b, lp->ck[1], lp->ck[2], err) ||
-        (lp->ck_avg && net->be->get_avg_sum(net->b, lp->ck_avg, err)))
-        return -1;
-    reel_nn_checkpoint c = {
-        .run = lp->run,
-        .backend = net->be->name,
-        .epoch = lp->at.epoch,
-        .step = lp->at.step,
-        .wait = lp->at.wait,
-        .best_epoch = lp->res->best_epoch,
-        .stopped = lp->at.stopped,
-        .ref_loss = lp->at.ref_loss,
-        .best_val_loss = lp->res->best_val_loss,
-        .rng = lp->at.rng,
-        .n_params = net->spec->n_params,
-        .params = lp->ck[0],
-        .m = lp->ck[1],
-        .v = lp->ck[2],
-        .best = lp->best,
-        .ema_sum = lp->ck_avg,
-        .ema_weight = lp->w.weight,
-        .ema_last_step = lp->w.last_step,
-        .history = lp->res->history,
-        .history_csv = lp->h.text,
-    };
-    return reel_nn_checkpoint_write(lp->o->checkpoint, &c, err);
-}
-
-/* A fresh start: make sure the first epoch's checkpoint can be written
- * before spending the epoch (its folder is made, as --out's). */
-static int checkpoint_writable(const char *path, reel_error *err)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return reel_fail(err, "out of memory");
-    char *slash = strrchr(dir, '/');
-    int rc = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        rc = reel_mkdir_p(dir, err);
-    } else if (slash) {
-        dir[1] = '\0';
-    } else {
-        strcpy(dir, ".");
-    }
-    if (rc == 0 && access(dir, W_OK) != 0)
-        rc = reel_fail(err, "%s: cannot write the checkpoint there: %s", path, strerror(errno));
-    free(dir);
-    return rc;
-}
-
-/* Puts a checkpoint's state into the backend and the loop. */
-static int resume_from(loop *lp, reel_nn_checkpoint *c, reel_error *err)
-{
-    const reel_nn_net *net = lp->net;
-    reel_nn_train_result *res = lp->res;
-    if (net->be->set_params(net->b, c->params, err) || net->be->set_moments(net->b, c->m, c->v, err))
-        return -1;
-    memcpy(lp->best, c->best, net->spec->n_params * sizeof *lp->best);
-    if (lp->w.decay > 0) {
-        if (net->be->set_avg_sum(net->b, c->ema_sum, err))
-            return -1;
-        lp->w.weight = c->ema_weight;
-        lp->w.last_step = c->ema_last_step;
-    }
-    lp->at = (progress){.epoch = c->epoch, .step = c->step, .wait = c->wait, .ref_loss = c->ref_loss,
-                        .stopped = c->stopped, .rng = c->rng};
-    if (c->history_csv) {
-        free(lp->h.text);
-        lp->h.text = c->history_csv;
-        lp->h.len = strlen(c->history_csv);
-        lp->h.cap = lp->h.len + 1;
-        c->history_csv = NULL;
-    }
-    res->history = c->history;
-    memset(&c->history, 0, sizeof c->history);
-    res->epochs_run = c->epoch;
-    res->best_epoch = c->best_epoch;
-    res->best_val_loss = c->best_val_loss;
-    res->resumed_at = c->epoch;
-    lp->resumed = 1;
-    return 0;
-}
-
-/* When the checkpoint file exists, resumes from it (lp->resumed = 1); a
- * missing file means a fresh start. */
-static int resume(loop *lp, reel_error *err)
-{
-    const reel_nn_train_opts *o = lp->o;
-    const reel_log *log = lp->ctx->log;
-    lp->resumed = 0;
-    FILE *probe = fopen(o->checkpoint, "rb");
-    if (!probe) {
-        if (errno != ENOENT)
-            return reel_fail(err, "%s: cannot read checkpoint: %s", o->checkpoint, strerror(errno));
-        return checkpoint_writable(o->checkpoint, err);
-    }
-    fclose(probe);
-    /* Whose checkpoint it is comes first: other params (layers, ema) also
-     * mean other sizes, and the key that differs is the useful message. */
-    cJSON *saved;
-    if (reel_nn_checkpoint_read_run(o->checkpoint, &saved, err))
-        return -1;
-    char key[256];
-    const char *diff = reel_nn_checkpoint_run_diff(saved, lp->run, key, sizeof key);
-    cJSON_Delete(saved);
-    if (diff)
-        return reel_fail(err, "%s: checkpoint of another run (%s differs); delete it or choose another --checkpoint "
-                         "file", o->checkpoint, diff);
-    reel_nn_checkpoint c;
-    if (reel_nn_checkpoint_read(o->checkpoint, lp->net->spec->n_params, lp->w.decay > 0, &c, err))
-        return -1;
-    if (c.epoch > o->epochs) {
-        reel_fail(err, "%s: the checkpoint has trained %ld epochs, more than the %ld asked for; raise --epochs or "
-                  "delete it", o->checkpoint, c.epoch, o->epochs);
-        reel_nn_checkpoint_free(&c);
-        return -1;
-    }
-    if (resume_from(lp, &c, err)) {
-        reel_nn_checkpoint_free(&c);
-        return -1;
-    }
-    const char *be_name = lp->net->be->name;
-    if (strcmp(c.backend, be_name) != 0)
-        reel_log_msg(log, REEL_LOG_INFO, "%s: the checkpoint was written by the %s backend, this run uses %s: the "
-                     "result will differ slightly from an uninterrupted run", lp->name, c.backend, be_name);
-    if (c.stopped)
-        reel_log_msg(log, REEL_LOG_INFO, "%s: checkpoint %s: training had already stopped early after epoch %ld; "
-                     "delete the file to train again", lp->name, o->checkpoint, c.epoch);
-    else
-        reel_log_msg(log, REEL_LOG_INFO, "%s: resuming from checkpoint %s after epoch %ld (step %ld)", lp->name,
-                     o->checkpoint, c.epoch, c.step);
-    reel_nn_checkpoint_free(&c);
-    return 0;
-}
-
 /* The loss was not finite in `epoch` (at step `bad` when the backend saw
  * it, and then it applied no update from that step on). Keeps the best
  * epoch's weights, else the last good ones; fails only when none are known
  * to be good. */
-static int diverged(loop *lp, long epoch, long bad, double loss, reel_error *err)
+static int diverged(reel_nn_loop *lp, long epoch, long bad, double loss, reel_error *err)
 {
     const reel_nn_train_opts *o = lp->o;
     reel_nn_train_result *res = lp->res;
@@ -388,7 +122,7 @@ static int diverged(loop *lp, long epoch, long bad, double loss, reel_error *err
 /* The moving average's schedule for an epoch handed over whole (every
  * EMA_EVERY steps and after the last), worked out as the step loop below
  * would do it; lp->avg_a is NULL without averaging. */
-static int avg_schedule(loop *lp, reel_error *err)
+int reel_nn_loop_avg_schedule(reel_nn_loop *lp, reel_error *err)
 {
     const reel_nn_train_opts *o = lp->o;
     size_t n = lp->ctx->n, batch = (size_t)o->batch_size, steps = (n + batch - 1) / batch;
@@ -412,7 +146,7 @@ static int avg_schedule(loop *lp, reel_error *err)
 
 /* After an epoch handed over whole: the step count, and the bad step when
  * the backend said there was one (r > 0). */
-static int epoch_done(loop *lp, int r, long *bad, reel_error *err)
+int reel_nn_loop_epoch_done(reel_nn_loop *lp, int r, long *bad, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     size_t n = lp->ctx->n, batch = (size_t)lp->o->batch_size;
@@ -431,18 +165,18 @@ static int epoch_done(loop *lp, int r, long *bad, reel_error *err)
 }
 
 /* One epoch through the backend's train_epoch. */
-static int epoch_at_once(loop *lp, long *bad, reel_error *err)
+static int epoch_at_once(reel_nn_loop *lp, long *bad, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
-    if (avg_schedule(lp, err))
+    if (reel_nn_loop_avg_schedule(lp, err))
         return -1;
     int r = net->be->train_epoch(net->b, (size_t)o->batch_size, &lp->opt, lp->at.step, lp->avg_a, err);
-    return epoch_done(lp, r, bad, err);
+    return reel_nn_loop_epoch_done(lp, r, bad, err);
 }
 
 /* Ctrl-C during an epoch: says where it stopped and what was kept. */
-static int interrupted(loop *lp, long epoch, size_t row, reel_error *err)
+int reel_nn_loop_interrupted(reel_nn_loop *lp, long epoch, size_t row, reel_error *err)
 {
     const reel_nn_train_opts *o = lp->o;
     char saved[600] = "nothing was saved";
@@ -457,7 +191,7 @@ static int interrupted(loop *lp, long epoch, size_t row, reel_error *err)
 
 /* The epoch's steps, one call each, averaging the weights every EMA_EVERY
  * steps and after the last; *bad is the first bad step when one was. */
-static int epoch_by_steps(loop *lp, long epoch, long *bad, reel_error *err)
+static int epoch_by_steps(reel_nn_loop *lp, long epoch, long *bad, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
@@ -465,7 +199,7 @@ static int epoch_by_steps(loop *lp, long epoch, long *bad, reel_error *err)
     for (size_t start = 0; start < n; start += batch) {
         size_t m = n - start < batch ? n - start : batch;
         if (reel_interrupted())
-            return interrupted(lp, epoch, start, err);
+            return reel_nn_loop_interrupted(lp, epoch, start, err);
         int r = net->be->train_step(net->b, start, m, &lp->opt, ++lp->at.step, NULL, err);
         if (r < 0)
             return -1;
@@ -484,7 +218,7 @@ static int epoch_by_steps(loop *lp, long epoch, long *bad, reel_error *err)
 }
 
 /* The epoch's row order into the backend. */
-static int shuffle(loop *lp, reel_error *err)
+int reel_nn_loop_shuffle(reel_nn_loop *lp, reel_error *err)
 {
     size_t n = lp->ctx->n;
     for (size_t i = 0; i < n; i++)
@@ -496,7 +230,7 @@ static int shuffle(loop *lp, reel_error *err)
 }
 
 /* The epoch's mean loss and, when not known yet, its first bad step. */
-static int epoch_loss(loop *lp, double *train_loss, long *bad, reel_error *err)
+int reel_nn_loop_epoch_loss(reel_nn_loop *lp, double *train_loss, long *bad, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     double loss_sum;
@@ -508,10 +242,10 @@ static int epoch_loss(loop *lp, double *train_loss, long *bad, reel_error *err)
 
 /* Shuffles the rows and trains one epoch on them; *train_loss is its mean
  * loss and *bad the first bad step, or 0. */
-static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel_error *err)
+static int train_epoch(reel_nn_loop *lp, long epoch, double *train_loss, long *bad, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
-    if (shuffle(lp, err))
+    if (reel_nn_loop_shuffle(lp, err))
         return -1;
     lp->opt.lr = reel_nn_epoch_lr(lp->o, epoch);
     *bad = 0;
@@ -521,12 +255,12 @@ static int train_epoch(loop *lp, long epoch, double *train_loss, long *bad, reel
     } else if (epoch_by_steps(lp, epoch, bad, err)) {
         return -1;
     }
-    return epoch_loss(lp, train_loss, bad, err);
+    return reel_nn_loop_epoch_loss(lp, train_loss, bad, err);
 }
 
 /* Validates the moving average when there is one (the live weights go
  * back after), else the live weights. */
-static int validate_epoch(loop *lp, double *val_loss, reel_metrics *vm, reel_error *err)
+static int validate_epoch(reel_nn_loop *lp, double *val_loss, reel_metrics *vm, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
@@ -543,7 +277,7 @@ static int validate_epoch(loop *lp, double *val_loss, reel_metrics *vm, reel_err
 }
 
 /* Keeps the best epoch's weights and decides on early stopping. */
-static int track_best(loop *lp, long epoch, double val_loss, reel_error *err)
+static int track_best(reel_nn_loop *lp, long epoch, double val_loss, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
@@ -569,7 +303,7 @@ static int track_best(loop *lp, long epoch, double val_loss, reel_error *err)
 }
 
 /* The epoch's progress record and its history line. */
-static void report_epoch(loop *lp, long epoch, double train_loss, double val_loss, const reel_metrics *vm,
+static void report_epoch(reel_nn_loop *lp, long epoch, double train_loss, double val_loss, const reel_metrics *vm,
                          double secs)
 {
     const reel_nn_train_opts *o = lp->o;
@@ -594,16 +328,10 @@ static void report_epoch(loop *lp, long epoch, double train_loss, double val_los
         reel_log_progress(lp->ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s", name, epoch,
                           o->epochs, train_loss, pr.samples_per_s, eta);
     reel_history_add(&lp->res->history, train_loss, val_loss, nv ? vm->samples_f1 : NAN);
-    history_add(&lp->h, "%ld,%.9g", epoch, train_loss);
-    if (nv) /* without validation those columns stay empty */
-        history_add(&lp->h, ",%.9g,%.9g,%.9g,%.9g,%.9g", val_loss, vm->samples_f1, vm->samples_precision,
-                    vm->samples_recall, vm->hamming_accuracy);
-    else
-        history_add(&lp->h, ",,,,,");
-    history_add(&lp->h, ",%.3f\n", secs);
+    reel_nn_history_csv_epoch(&lp->h, epoch, train_loss, val_loss, nv ? vm : NULL, secs);
 }
 
-static void note_early_stop(loop *lp, long epoch)
+static void note_early_stop(reel_nn_loop *lp, long epoch)
 {
     const reel_nn_train_opts *o = lp->o;
     const reel_nn_train_result *res = lp->res;
@@ -619,7 +347,8 @@ static void note_early_stop(loop *lp, long epoch)
 /* After an epoch's training: validate, keep the best, report, write the
  * history and the checkpoint. *stop = 1 when training ends here after a
  * bad step. */
-static int finish_epoch(loop *lp, long epoch, double t0, double train_loss, long bad, int *stop, reel_error *err)
+int reel_nn_loop_finish_epoch(reel_nn_loop *lp, long epoch, double t0, double train_loss, long bad, int *stop,
+                              reel_error *err)
 {
     const reel_nn_train_opts *o = lp->o;
     reel_nn_train_result *res = lp->res;
@@ -641,9 +370,9 @@ static int finish_epoch(loop *lp, long epoch, double t0, double train_loss, long
     }
     report_epoch(lp, epoch, train_loss, val_loss, &vm, secs);
     reel_metrics_free(&vm);
-    if (lp->h.path && lp->h.text && reel_write_file_atomic(lp->h.path, lp->h.text, err))
+    if (reel_nn_history_csv_write(&lp->h, err))
         return -1;
-    if (o->checkpoint && save_checkpoint(lp, err))
+    if (o->checkpoint && reel_nn_loop_save(lp, err))
         return -1;
     if (lp->at.stopped && epoch < o->epochs) {
         res->stopped_early = 1;
@@ -653,18 +382,18 @@ static int finish_epoch(loop *lp, long epoch, double t0, double train_loss, long
 }
 
 /* One epoch: train, then finish_epoch. */
-static int run_epoch(loop *lp, long epoch, int *stop, reel_error *err)
+static int run_epoch(reel_nn_loop *lp, long epoch, int *stop, reel_error *err)
 {
     double t0 = reel_now(), train_loss;
     long bad;
     if (train_epoch(lp, epoch, &train_loss, &bad, err))
         return -1;
-    return finish_epoch(lp, epoch, t0, train_loss, bad, stop, err);
+    return reel_nn_loop_finish_epoch(lp, epoch, t0, train_loss, bad, stop, err);
 }
 
 /* Buffers, data into the backend, the history, and the checkpoint's run
  * (resumed from when the file is there). */
-static int loop_open(loop *lp, reel_error *err)
+int reel_nn_loop_open(reel_nn_loop *lp, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
@@ -672,7 +401,7 @@ static int loop_open(loop *lp, reel_error *err)
     size_t n = ctx->n, L = ctx->L, nv = ctx->nv, np = net->spec->n_params;
     lp->w.decay = o->ema > 0 ? o->ema : 0;
     lp->opt = o->opt;
-    lp->Y = lp->Y_shared ? lp->Y_shared : targets(ctx->Y, n * L, o->label_smoothing);
+    lp->Y = lp->Y_shared ? lp->Y_shared : reel_nn_targets(ctx->Y, n * L, o->label_smoothing);
     lp->Yv = to_float(ctx->Yv, nv * L);
     lp->Pv = malloc((nv ? nv : 1) * L * sizeof *lp->Pv);
     lp->pred = malloc((nv ? nv : 1) * L);
@@ -703,27 +432,13 @@ static int loop_open(loop *lp, reel_error *err)
         return -1;
     /* The history CSV is always kept (a checkpoint carries it); it is
      * written only with an output directory. */
-    history_add(&lp->h, "epoch,train_loss,val_loss,val_samples_f1,val_samples_precision,val_samples_recall,"
-                        "val_hamming_accuracy,seconds\n");
-    if (ctx->out_dir) {
-        if (reel_mkdir_p(ctx->out_dir, err))
-            return -1;
-        char file[512];
-        snprintf(file, sizeof file, "history_%s.csv", lp->name);
-        lp->h.path = reel_path_join(ctx->out_dir, file);
-    }
+    if (reel_nn_history_csv_begin(&lp->h, ctx->out_dir, lp->name, err))
+        return -1;
     lp->at.ref_loss = INFINITY;
     lp->res->best_val_loss = INFINITY;
     reel_rng_seed_stream(&lp->at.rng, o->seed, 1);
-    if (o->checkpoint) {
-        if (!(lp->run = run_identity(o, ctx, lp->Y + lp->row0 * L, lp->Yv)))
-            return reel_fail(err, "%s: out of memory", lp->name);
-        if (resume(lp, err))
-            return -1;
-        /* the history so far, also when there is nothing left to train */
-        if (lp->resumed && lp->h.path && lp->h.text && reel_write_file_atomic(lp->h.path, lp->h.text, err))
-            return -1;
-    }
+    if (o->checkpoint && reel_nn_loop_resume(lp, err))
+        return -1;
     if (nv == 0)
         reel_log_msg(ctx->log, REEL_LOG_INFO, "%s: no validation rows: training all %ld epochs without early "
                      "stopping", lp->name, o->epochs);
@@ -732,7 +447,7 @@ static int loop_open(loop *lp, reel_error *err)
 
 /* The live weights are in the backend: puts back the best ones, or the
  * final average (when it has seen a step). */
-static int loop_finish(loop *lp, reel_error *err)
+int reel_nn_loop_finish(reel_nn_loop *lp, reel_error *err)
 {
     const reel_nn_net *net = lp->net;
     const reel_nn_train_opts *o = lp->o;
@@ -754,12 +469,11 @@ static int loop_finish(loop *lp, reel_error *err)
             return -1;
     }
     free(res->history.csv); /* kept: compare over MPI ranks ships it to rank 0 */
-    res->history.csv = lp->h.text;
-    lp->h.text = NULL;
+    res->history.csv = reel_nn_history_csv_take(&lp->h);
     return 0;
 }
 
-static void loop_close(loop *lp)
+void reel_nn_loop_close(reel_nn_loop *lp)
 {
     free(lp->avg_a);
     free(lp->ck_avg);
@@ -776,8 +490,7 @@ static void loop_close(loop *lp)
     free(lp->pred);
     free(lp->idx);
     free(lp->order);
-    free(lp->h.text);
-    free(lp->h.path);
+    reel_nn_history_csv_free(&lp->h);
 }
 
 int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
@@ -789,190 +502,16 @@ int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const ree
         return reel_fail(err, "%s: no training rows", name);
     if (ctx->n > UINT32_MAX)
         return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, ctx->n, UINT32_MAX);
-    loop lp = {.net = net, .o = o, .ctx = ctx, .name = name, .res = res};
-    int rc = loop_open(&lp, err);
+    reel_nn_loop lp = {.net = net, .o = o, .ctx = ctx, .name = name, .res = res};
+    int rc = reel_nn_loop_open(&lp, err);
     lp.t_start = reel_now();
     lp.first_epoch = lp.at.epoch + 1;
     int stop = 0;
     for (long epoch = lp.first_epoch; rc == 0 && !stop && !lp.at.stopped && epoch <= o->epochs; epoch++)
         rc = run_epoch(&lp, epoch, &stop, err);
     if (rc == 0)
-        rc = loop_finish(&lp, err);
-    loop_close(&lp);
+        rc = reel_nn_loop_finish(&lp, err);
+    reel_nn_loop_close(&lp);
     return rc;
 }
 
-/* Nets i and j train on the same targets: the same labels, smoothed alike. */
-static int same_targets(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o, const reel_nn_rows *rows,
-                        size_t i, size_t j)
-{
-    return (rows ? rows[i].Y : ctx[i]->Y) == (rows ? rows[j].Y : ctx[j]->Y) && ctx[i]->L == ctx[j]->L &&
-           o[i]->label_smoothing == o[j]->label_smoothing;
-}
-
-/* Net i's labels as floats (Ys[i] when net i is the first on them): with
- * rows, the shared block's; else ctx's, as many rows as the longest net on
- * the same labels trains on, so nets on the same data share one copy. */
-static int many_labels(const reel_fit_ctx *const *ctx, const reel_nn_train_opts *const *o,
-                       const reel_nn_rows *rows, size_t K, float **Ys, reel_error *err)
-{
-    for (size_t i = 0; i < K; i++) {
-        size_t j = 0, most = rows ? rows[i].n_all : ctx[i]->n;
-        while (j < i && !same_targets(ctx, o, rows, j, i))
-            j++;
-        if (j < i)
-            continue; /* net j made it */
-        for (size_t l = i + 1; !rows && l < K; l++)
-            if (same_targets(ctx, o, rows, l, i) && ctx[l]->n > most)
-                most = ctx[l]->n;
-        if (!(Ys[i] = targets(rows ? rows[i].Y : ctx[i]->Y, most * ctx[i]->L, o[i]->label_smoothing)))
-            return reel_fail(err, "out of memory");
-    }
-    return 0;
-}
-
-/* The checks reel_nn_train makes, and a block's rows within it. */
-static int many_check(const reel_nn_net *nets, const reel_fit_ctx *ctx, const reel_nn_rows *rows,
-                      const reel_nn_backend *be, reel_error *err)
-{
-    const char *name = ctx->name ? ctx->name : "net";
-    if (nets->be != be)
-        return reel_fail(err, "%s: nets trained together must share one backend (%s, not %s)", name, be->name,
-                         nets->be->name);
-    if (ctx->n == 0)
-        return reel_fail(err, "%s: no training rows", name);
-    size_t n_all = rows ? rows->n_all : ctx->n;
-    if (n_all > UINT32_MAX)
-        return reel_fail(err, "%s: %zu training rows is more than a net can index (%u)", name, n_all, UINT32_MAX);
-    if (rows && (!rows->X || !rows->Y || rows->row0 > n_all || ctx->n > n_all - rows->row0))
-        return reel_fail(err, "%s: rows %zu..%zu are not in the shared block of %zu rows", name, rows->row0,
-                         rows->row0 + ctx->n, n_all);
-    return 0;
-}
-
-/* After a launch: each of the m nets' epoch ends (its loss, validation,
- * early stopping, history), on `threads` threads, since every net has its
- * own state and device queue (a device waits for each validation: with
- * hundreds of nets that wait is paid in parallel). The first failing net's
- * error is the one reported. */
-static int many_finish(loop *lps, const reel_nn_epoch_job *jobs, const size_t *who, size_t m, long *next,
-                       const double *t0, int *stop, int threads, reel_error *err)
-{
-    size_t first = m;
-    reel_error e0 = {{0}};
-    int workers = threads > 1 && m > 1 ? (threads < (int)m ? threads : (int)m) : 1;
-#pragma omp parallel for schedule(dynamic) num_threads(workers)
-    for (size_t j = 0; j < m; j++) {
-        size_t i = who[j];
-        long bad = 0;
-        double loss;
-        reel_error e;
-        if (epoch_done(&lps[i], jobs[j].bad, &bad, &e) || epoch_loss(&lps[i], &loss, &bad, &e) ||
-            finish_epoch(&lps[i], next[i], t0[i], loss, bad, &stop[i], &e)) {
-#pragma omp critical(reel_train_many)
-            if (j < first) {
-                first = j;
-                e0 = e;
-            }
-        }
-        next[i]++;
-    }
-    if (first < m) {
-        *err = e0;
-        return -1;
-    }
-    return 0;
-}
-
-int reel_nn_train_many(const reel_nn_net *nets, const reel_nn_train_opts *const *o, const reel_fit_ctx *const *ctx,
-                       const reel_nn_rows *rows, reel_nn_train_result *res, size_t K, size_t *shared_max,
-                       reel_error *err)
-{
-    if (shared_max)
-        *shared_max = 0;
-    if (K == 0)
-        return 0;
-    memset(res, 0, K * sizeof *res);
-    const reel_nn_backend *be = nets[0].be;
-    loop *lps = calloc(K, sizeof *lps);
-    long *next = calloc(K, sizeof *next);
-    int *stop = calloc(K, sizeof *stop);
-    double *t0 = calloc(K, sizeof *t0);
-    size_t *who = calloc(K, sizeof *who);
-    reel_nn_epoch_job *jobs = calloc(K, sizeof *jobs);
-    float **Ys = calloc(K, sizeof *Ys); /* nets on the same labels share one float copy, so a device
-                                           backend sees one copy of the data */
-    size_t opened = 0;
-    int rc = 0;
-    if (!lps || !next || !stop || !t0 || !who || !jobs || !Ys)
-        rc = reel_fail(err, "out of memory");
-    for (size_t i = 0; rc == 0 && i < K; i++)
-        rc = many_check(&nets[i], ctx[i], rows ? &rows[i] : NULL, be, err);
-    if (rc == 0)
-        rc = many_labels(ctx, o, rows, K, Ys, err);
-    for (size_t i = 0; rc == 0 && i < K; i++) {
-        const char *name = ctx[i]->name ? ctx[i]->name : "net";
-        lps[i] = (loop){.net = &nets[i], .o = o[i], .ctx = ctx[i], .name = name, .res = &res[i]};
-        for (size_t j = 0; j <= i; j++)
-            if (Ys[j] && same_targets(ctx, o, rows, j, i)) {
-                lps[i].Y_shared = Ys[j];
-                break;
-            }
-        if (rows) {
-            lps[i].X_all = rows[i].X;
-            lps[i].n_all = rows[i].n_all;
-            lps[i].row0 = rows[i].row0;
-        }
-        /* one device copy of each block: later nets on it share the first's */
-        for (size_t j = 0; rows && be->share_data && j < i && !lps[i].share; j++)
-            if (lps[j].X_all == rows[i].X && lps[j].n_all == rows[i].n_all && lps[j].Y_shared == lps[i].Y_shared &&
-                ctx[j]->d == ctx[i]->d && ctx[j]->L == ctx[i]->L)
-                lps[i].share = lps[j].share ? lps[j].share : nets[j].b;
-        opened = i + 1;
-        rc = loop_open(&lps[i], err);
-        lps[i].t_start = reel_now();
-        lps[i].first_epoch = next[i] = lps[i].at.epoch + 1;
-    }
-    while (rc == 0) {
-        size_t m = 0;
-        for (size_t i = 0; i < K; i++)
-            if (!stop[i] && !lps[i].at.stopped && next[i] <= o[i]->epochs)
-                who[m++] = i;
-        if (m == 0)
-            break;
-        if (reel_interrupted()) {
-            rc = interrupted(&lps[who[0]], next[who[0]], 0, err);
-            break;
-        }
-        for (size_t j = 0; rc == 0 && j < m; j++) {
-            loop *lp = &lps[who[j]];
-            t0[who[j]] = reel_now();
-            if (shuffle(lp, err) || avg_schedule(lp, err))
-                rc = -1;
-            lp->opt.lr = reel_nn_epoch_lr(lp->o, next[who[j]]);
-            jobs[j] = (reel_nn_epoch_job){lp->net->b, lp->ctx->n, (size_t)lp->o->batch_size, &lp->opt,
-                                          lp->at.step, lp->avg_a, 0};
-        }
-        size_t shared = 0;
-        if (rc == 0 && reel_nn_train_epochs(be, jobs, m, &shared, err))
-            rc = -1;
-        if (shared_max && shared > *shared_max)
-            *shared_max = shared;
-        if (rc == 0)
-            rc = many_finish(lps, jobs, who, m, next, t0, stop, ctx[0]->threads, err);
-    }
-    for (size_t i = 0; rc == 0 && i < K; i++)
-        rc = loop_finish(&lps[i], err);
-    for (size_t i = 0; i < opened; i++)
-        loop_close(&lps[i]);
-    for (size_t i = 0; Ys && i < K; i++)
-        free(Ys[i]);
-    free(Ys);
-    free(lps);
-    free(next);
-    free(stop);
-    free(t0);
-    free(who);
-    free(jobs);
-    return rc;
-}
