@@ -1,14 +1,15 @@
 """ctypes bindings of libreel (include/reel.h).
 
-The package holds no compiled code: it loads the libreel shared library
-that `cmake --install` put on the machine, so one install serves every
-Python version. Where it looks, first hit wins:
+`pip install ./python` builds libreel and puts it inside this package
+(libreel.so beside this file); the package holds no Python extension, so
+one library serves every Python version. Where it looks, first hit wins:
 
 1. $REEL_LIBRARY, the path of libreel.so itself;
-2. the libdir of `pkg-config reel` (the installed reel.pc; honours
-   $PKG_CONFIG_PATH);
-3. the dynamic loader's search path (ctypes.util.find_library);
-4. ~/.local/lib and /usr/local/lib.
+2. the package's own copy (this folder);
+3. an installed libreel (`cmake --install`, for a package installed with
+   SKBUILD_WHEEL_CMAKE=false): the libdir of `pkg-config reel` (honours
+   $PKG_CONFIG_PATH), the dynamic loader's search path
+   (ctypes.util.find_library), ~/.local/lib and /usr/local/lib.
 """
 import ctypes
 import ctypes.util
@@ -26,6 +27,9 @@ def _candidates():
     if env:
         yield env
         return
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libreel.so")
+    if os.path.exists(here):
+        yield here
     if shutil.which("pkg-config"):
         try:
             libdir = subprocess.run(["pkg-config", "--variable=libdir", "reel"], capture_output=True,
@@ -49,9 +53,10 @@ def _load():
         except OSError as e:
             tried.append(f"{path} ({e})")
     raise ImportError(
-        "reel: libreel.so not found; build and install it first (from the repository root: "
-        "cmake -S . -B build && cmake --build build -j && cmake --install build --prefix ~/.local), "
-        "or set REEL_LIBRARY to its path. Tried: " + ("; ".join(tried) or "nothing"))
+        "reel: libreel.so not found; `pip install ./python` (from the repository root) builds it into "
+        "the package, or install it with cmake (cmake -S . -B build && cmake --build build -j && "
+        "cmake --install build --prefix ~/.local), or set REEL_LIBRARY to its path. Tried: "
+        + ("; ".join(tried) or "nothing"))
 
 
 lib, path = _load()
