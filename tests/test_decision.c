@@ -89,6 +89,58 @@ Test(thresholds, match_scikit_learn)
     cJSON_Delete(doc);
 }
 
+/* The global cut as it was chosen before the one-pass count: every
+ * candidate's predictions scored by reel_metrics_compute. */
+static float global_by_metrics(const float *P, const uint8_t *Y, size_t n, size_t L)
+{
+    uint8_t *pred = malloc(n * L);
+    float best_t = 0.5f, *tl = malloc(L * sizeof *tl);
+    double best = -1;
+    cr_assert(pred && tl);
+    for (int c = 0; c <= 200; c++) {
+        float t = c == 200 ? 0.5f : (float)(c + 1) / 201.0f;
+        for (size_t k = 0; k < L; k++)
+            tl[k] = t;
+        reel_threshold(P, tl, n, L, pred);
+        reel_metrics m;
+        cr_assert_eq(reel_metrics_compute(&m, Y, pred, n, L), 0);
+        if (m.samples_f1 > best) {
+            best = m.samples_f1;
+            best_t = t;
+        }
+        reel_metrics_free(&m);
+    }
+    free(pred);
+    free(tl);
+    return best_t;
+}
+
+Test(thresholds, global_cut_is_the_one_scoring_every_candidate_picks)
+{
+    reel_rng g;
+    reel_rng_seed(&g, 71);
+    const size_t Ls[] = {1, 3, 7, 50};
+    for (int trial = 0; trial < 60; trial++) {
+        size_t L = Ls[trial % 4], n = 1 + (size_t)(reel_rng_uniform(&g) * 300);
+        float *P = malloc(n * L * sizeof *P);
+        uint8_t *Y = malloc(n * L);
+        cr_assert(P && Y);
+        double base = 0.1 + 0.5 * reel_rng_uniform(&g);
+        for (size_t c = 0; c < n * L; c++) {
+            Y[c] = reel_rng_uniform(&g) < 0.3;
+            double u = reel_rng_uniform(&g);
+            /* on and around the candidates (k/201, 0.5), exact 0 and 1, and spread */
+            P[c] = trial % 3 == 0 ? (float)((int)(u * 202) / 201.0)
+                   : trial % 3 == 1 ? (float)(Y[c] ? base + 0.4 * u : base * u)
+                                    : (u < 0.1 ? 0.5f : u < 0.2 ? (float)(u > 0.15) : (float)u);
+        }
+        cr_expect_eq(reel_tune_threshold_global(P, Y, n, L), global_by_metrics(P, Y, n, L),
+                     "trial %d (n %zu, L %zu)", trial, n, L);
+        free(P);
+        free(Y);
+    }
+}
+
 /* ---- expected F1 against brute force ---- */
 
 /* E[F1(S)] over every truth T, labels independent with probabilities q. */
@@ -152,6 +204,106 @@ Test(expected_f1, predicts_nothing_only_when_every_probability_is_zero)
     cr_expect_eq(pred[0] + pred[1] + pred[2], 0);
     reel_expected_f1_row(low, 3, 0, pred, work, order);
     cr_expect_eq(pred[1], 1, "an empty row scores 0, so the likeliest label is worth predicting");
+}
+
+/* The O(L^3) rule that expected-f1 used before the O(L^2) one: both
+ * counts summed out for every k. Kept as the oracle for same decisions. */
+static size_t cubic_expected_f1_k(const float *q, size_t L, size_t min_k, size_t *order)
+{
+    for (size_t k = 0; k < L; k++) {
+        size_t j = k;
+        while (j > 0 && q[order[j - 1]] < q[k]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = k;
+    }
+    size_t W = L + 1;
+    double *B = calloc(W * W, sizeof *B), *A = calloc(W, sizeof *A);
+    cr_assert(B && A);
+    B[L * W] = 1.0;
+    for (size_t k = L; k-- > 0;) {
+        double p = q[order[k]];
+        for (size_t b = 0; b <= L - k; b++)
+            B[k * W + b] = (b <= L - k - 1 ? B[(k + 1) * W + b] * (1 - p) : 0) +
+                           (b > 0 ? B[(k + 1) * W + b - 1] * p : 0);
+    }
+    A[0] = 1.0;
+    double best = 0.0;
+    size_t best_k = 0;
+    for (size_t k = 1; k <= L; k++) {
+        double p = q[order[k - 1]], e = 0.0;
+        for (size_t a = k; a > 0; a--)
+            A[a] = A[a] * (1 - p) + A[a - 1] * p;
+        A[0] *= 1 - p;
+        for (size_t a = 1; a <= k; a++) {
+            double s = 0.0;
+            for (size_t b = 0; b <= L - k; b++)
+                s += B[k * W + b] / (double)(k + a + b);
+            e += A[a] * 2.0 * (double)a * s;
+        }
+        if (e > best || (k <= min_k && best_k < min_k)) {
+            best = e;
+            best_k = k;
+        }
+    }
+    free(A);
+    free(B);
+    return best_k;
+}
+
+/* Rows like a model's output at L labels: a few likely labels among many
+ * unlikely ones, spread, skewed and coarsely rounded probabilities. */
+static void model_like_row(reel_rng *g, float *q, size_t L, int style)
+{
+    double rate = 1.5 + 3.0 * reel_rng_uniform(g);
+    for (size_t k = 0; k < L; k++) {
+        double u = reel_rng_uniform(g), v;
+        if (style == 0) /* mostly low, some high */
+            v = reel_rng_uniform(g) < rate / (double)L ? 0.4 + 0.6 * u : 0.2 * u * u;
+        else if (style == 1)
+            v = u;
+        else if (style == 2)
+            v = u * u * u;
+        else /* two decimals, as a rounded score: many exact ties */
+            v = (double)(int)(u * u * 100) / 100.0;
+        q[k] = (float)v;
+    }
+}
+
+Test(expected_f1, decides_as_the_cubic_rule_on_7_50_and_200_labels)
+{
+    const size_t sizes[][2] = {{7, 20000}, {50, 4000}, {200, 120}};
+    reel_rng g;
+    reel_rng_seed(&g, 37);
+    for (size_t s = 0; s < 3; s++) {
+        size_t L = sizes[s][0], rows = sizes[s][1], W = L + 1, differ = 0;
+        double *work = malloc((W * W + W) * sizeof *work);
+        size_t *order = malloc(L * sizeof *order), *order2 = malloc(L * sizeof *order2);
+        float *q = malloc(L * sizeof *q);
+        uint8_t *pred = malloc(L);
+        cr_assert(work && order && order2 && q && pred);
+        for (size_t i = 0; i < rows; i++) {
+            model_like_row(&g, q, L, (int)(i % 4));
+            for (size_t min_k = 0; min_k <= 1; min_k++) {
+                reel_expected_f1_row(q, L, min_k, pred, work, order);
+                size_t want = cubic_expected_f1_k(q, L, min_k, order2), got = 0;
+                for (size_t k = 0; k < L; k++)
+                    got += pred[k];
+                /* same count, and the same labels: the top `want` by rank */
+                int same = got == want;
+                for (size_t k = 0; same && k < want; k++)
+                    same = pred[order2[k]] == 1;
+                differ += !same;
+            }
+        }
+        cr_expect_eq(differ, 0, "%zu labels: %zu of %zu rows decided differently", L, differ, 2 * rows);
+        free(work);
+        free(order);
+        free(order2);
+        free(q);
+        free(pred);
+    }
 }
 
 /* ---- rules ---- */

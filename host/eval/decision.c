@@ -114,12 +114,28 @@ int reel_decision_parse(reel_decision *r, const char *spec, size_t L, const floa
     return 0;
 }
 
-/* ---- expected F1 ---- */
+/* ---- expected F1 ----
+ *
+ * Labels ranked by decreasing probability p_1 >= ... >= p_L; the best set
+ * is the top k for some k (Jansche 2007). With a_k the positives among the
+ * top k and b_k those among the rest, F1(top k) = 2 a_k / (k + a_k + b_k),
+ * and a_k, b_k are independent, so
+ *     E_k = 2 sum_a a P(a_k = a) f_k(k + a),   f_k(j) = E[1 / (j + b_k)].
+ * f obeys f_L(j) = 1/j and f_{k-1}(j) = p_k f_k(j+1) + (1 - p_k) f_k(j)
+ * (whether label k is positive), so every E_k costs O(L) and a row O(L^2)
+ * (the idea of Ye, Chai, Lee and Chieu, ICML 2012), where summing over
+ * both counts costs O(L^3). Every step is a convex combination: no
+ * cancellation.
+ *
+ * Near-ties: E_k within 1e-12 (relative) of the largest count as equal,
+ * and the fewest labels win, so a rounding difference never flips a row. */
+#define EF1_TIE 1e-12
 
 double reel_expected_f1_row(const float *q, size_t L, size_t min_k, uint8_t *pred, double *work, size_t *order)
 {
-    /* Labels by decreasing probability (insertion sort: L is small, and the
-     * sums below cost L^3 anyway). */
+    /* Labels by decreasing probability, ties in label order (insertion
+     * sort: stable, and cheaper than the sums below up to L in the
+     * hundreds). */
     for (size_t k = 0; k < L; k++) {
         size_t j = k;
         while (j > 0 && q[order[j - 1]] < q[k]) {
@@ -128,48 +144,47 @@ double reel_expected_f1_row(const float *q, size_t L, size_t min_k, uint8_t *pre
         }
         order[j] = k;
     }
-    size_t W = L + 1;
-    double *B = work, *A = work + W * W;
-    /* B[k][b]: P(b positives among the labels ranked after the top k). */
-    memset(B, 0, W * W * sizeof *B);
-    B[L * W] = 1.0;
-    for (size_t k = L; k-- > 0;) {
-        double p = q[order[k]];
-        const double *nx = B + (k + 1) * W;
-        double *cur = B + k * W;
-        for (size_t b = 0; b <= L - k; b++)
-            cur[b] = (b <= L - k - 1 ? nx[b] * (1 - p) : 0) + (b > 0 ? nx[b - 1] * p : 0);
-    }
-    /* A[a]: P(a positives among the top k), built up as k grows. With |pred|
-     * = k, a true positives and b positives missed, F1 = 2a / (k + a + b). */
-    memset(A, 0, W * sizeof *A);
+    /* work: A, the rows A_k[a] = P(a_k = a) for k = 0..L, a = 0..k, one
+     * after another ((L+1)(L+2)/2), then f (2L + 1, index j). */
+    double *A = work, *f = work + (L + 1) * (L + 2) / 2;
     A[0] = 1.0;
-    double best = 0.0;
-    size_t best_k = 0;
     for (size_t k = 1; k <= L; k++) {
+        double p = q[order[k - 1]], *prev = A + (k - 1) * k / 2, *cur = A + k * (k + 1) / 2;
+        cur[0] = prev[0] * (1 - p);
+        for (size_t a = 1; a < k; a++)
+            cur[a] = prev[a] * (1 - p) + prev[a - 1] * p;
+        cur[k] = prev[k - 1] * p;
+    }
+    for (size_t j = 1; j <= 2 * L; j++)
+        f[j] = 1.0 / (double)j;
+    /* E_k replaces A_k[0] (the a = 0 term adds nothing) once A_k is used. */
+    for (size_t k = L; k >= 1; k--) {
+        double *Ak = A + k * (k + 1) / 2, e = 0.0;
+        for (size_t a = 1; a <= k; a++)
+            e += (double)a * Ak[a] * f[k + a];
+        Ak[0] = 2.0 * e;
         double p = q[order[k - 1]];
-        for (size_t a = k; a > 0; a--)
-            A[a] = A[a] * (1 - p) + A[a - 1] * p;
-        A[0] *= 1 - p;
-        const double *Bk = B + k * W;
-        double e = 0.0;
-        for (size_t a = 1; a <= k; a++) {
-            if (A[a] == 0)
-                continue;
-            double s = 0.0;
-            for (size_t b = 0; b <= L - k; b++)
-                s += Bk[b] / (double)(k + a + b);
-            e += A[a] * 2.0 * (double)a * s;
-        }
-        if (e > best || (k <= min_k && best_k < min_k)) {
-            best = e;
+        for (size_t j = 1; j <= 2 * (k - 1); j++)
+            f[j] = p * f[j + 1] + (1 - p) * f[j];
+    }
+    /* The largest E_k over k >= min_k (E_0 = 0: the empty set scores 0),
+     * then the smallest k within the tie margin of it. */
+    size_t lo = min_k < L ? min_k : L, best_k = lo;
+    double best = 0.0, best_e = 0.0;
+    for (size_t k = lo > 0 ? lo : 1; k <= L; k++)
+        best = A[k * (k + 1) / 2] > best ? A[k * (k + 1) / 2] : best;
+    for (size_t k = lo; k <= L; k++) {
+        double e = k ? A[k * (k + 1) / 2] : 0.0;
+        if (e >= best - EF1_TIE * best) {
             best_k = k;
+            best_e = e;
+            break;
         }
     }
     memset(pred, 0, L);
     for (size_t k = 0; k < best_k; k++)
         pred[order[k]] = 1;
-    return best;
+    return best_e;
 }
 
 /* ---- calibration ---- */
@@ -183,12 +198,13 @@ static double logit(double p)
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
-static double platt_loss(const float *p, const uint8_t *y, size_t n, size_t stride, double a, double b,
-                         double tp, double tn)
+/* x: the logits of p (NULL: computed from p as needed). */
+static double platt_loss(const float *p, const double *x, const uint8_t *y, size_t n, size_t stride, double a,
+                         double b, double tp, double tn)
 {
     double loss = 0;
     for (size_t i = 0; i < n; i++) {
-        double z = a * logit(p[i * stride]) + b, t = y[i * stride] ? tp : tn;
+        double z = a * (x ? x[i] : logit(p[i * stride])) + b, t = y[i * stride] ? tp : tn;
         /* log(1 + e^z) - t z, stable for any z */
         loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z;
     }
@@ -200,18 +216,22 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
     size_t pos = 0;
     for (size_t i = 0; i < n; i++)
         pos += y[i * stride] != 0;
+    /* The logits once, not at every step (same values either way). */
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t i = 0; x && i < n; i++)
+        x[i] = logit(p[i * stride]);
     /* Platt's targets keep the fit finite on separable data. */
     double tp = ((double)pos + 1) / ((double)pos + 2), tn = 1 / ((double)(n - pos) + 2);
-    double A = 1, Bb = 0, loss = platt_loss(p, y, n, stride, A, Bb, tp, tn);
+    double A = 1, Bb = 0, loss = platt_loss(p, x, y, n, stride, A, Bb, tp, tn);
     for (int it = 0; it < 100; it++) {
         double g0 = 0, g1 = 0, h00 = 1e-9, h01 = 0, h11 = 1e-9;
         for (size_t i = 0; i < n; i++) {
-            double x = logit(p[i * stride]), s = sigmoid(A * x + Bb), t = y[i * stride] ? tp : tn;
+            double xi = x ? x[i] : logit(p[i * stride]), s = sigmoid(A * xi + Bb), t = y[i * stride] ? tp : tn;
             double w = s * (1 - s);
-            g0 += (s - t) * x;
+            g0 += (s - t) * xi;
             g1 += s - t;
-            h00 += w * x * x;
-            h01 += w * x;
+            h00 += w * xi * xi;
+            h01 += w * xi;
             h11 += w;
         }
         double det = h00 * h11 - h01 * h01;
@@ -220,7 +240,7 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
         double d0 = (h11 * g0 - h01 * g1) / det, d1 = (h00 * g1 - h01 * g0) / det;
         double step = 1, nl = loss;
         for (; step > 1e-8; step *= 0.5) {
-            nl = platt_loss(p, y, n, stride, A - step * d0, Bb - step * d1, tp, tn);
+            nl = platt_loss(p, x, y, n, stride, A - step * d0, Bb - step * d1, tp, tn);
             if (nl <= loss)
                 break;
         }
@@ -233,6 +253,7 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
         if (done)
             break;
     }
+    free(x);
     *a = A;
     *b = Bb;
 }

@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/metrics.h"
-
 typedef struct {
     float p;
     uint8_t y;
@@ -53,26 +51,67 @@ void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, 
     free(s);
 }
 
+/* Candidates: 199 evenly spaced values in (0, 1) plus 0.5 itself, tried
+ * in this order (the first of equal scores wins). */
+#define N_GLOBAL 201
+static float global_candidate(int c) { return c == N_GLOBAL - 1 ? 0.5f : (float)(c + 1) / 201.0f; }
+
 float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, size_t L)
 {
-    /* Candidates: 199 evenly spaced values in (0, 1) plus 0.5 itself. */
-    uint8_t *pred = malloc((n ? n : 1) * (L ? L : 1));
-    float best_t = 0.5f, *tl = malloc((L ? L : 1) * sizeof *tl);
-    double best = -1;
-    for (int c = 0; c <= 200; c++) {
-        float t = c == 200 ? 0.5f : (float)(c + 1) / 201.0f;
-        for (size_t k = 0; k < L; k++)
-            tl[k] = t;
-        reel_threshold(P, tl, n, L, pred);
-        reel_metrics m;
-        reel_metrics_compute(&m, Y, pred, n, L);
-        if (m.samples_f1 > best) {
-            best = m.samples_f1;
-            best_t = t;
+    /* One pass over the cells instead of one per candidate: each row's
+     * probabilities fall into the gaps between the sorted candidates, and
+     * the labels a candidate predicts (P > t) are those in the gaps above
+     * it. Each candidate's row F1s are summed in row order, as scoring
+     * every candidate's predictions with reel_metrics_compute would. */
+    float s[N_GLOBAL];
+    int idx[N_GLOBAL];
+    for (int c = 0; c < N_GLOBAL; c++) { /* insertion sort, ascending */
+        int j = c;
+        while (j > 0 && s[j - 1] > global_candidate(c)) {
+            s[j] = s[j - 1];
+            idx[j] = idx[j - 1];
+            j--;
         }
-        reel_metrics_free(&m);
+        s[j] = global_candidate(c);
+        idx[j] = c;
     }
-    free(pred);
-    free(tl);
+    double sf[N_GLOBAL] = {0};
+    size_t cnt[N_GLOBAL + 1], tp[N_GLOBAL + 1];
+    for (size_t i = 0; i < n; i++) {
+        memset(cnt, 0, sizeof cnt);
+        memset(tp, 0, sizeof tp);
+        size_t pos = 0;
+        for (size_t k = 0; k < L; k++) {
+            float p = P[i * L + k];
+            size_t lo = 0, hi = N_GLOBAL; /* gap: how many candidates p exceeds */
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (p > s[mid])
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            int y = Y[i * L + k] != 0;
+            cnt[lo]++;
+            tp[lo] += (size_t)y;
+            pos += (size_t)y;
+        }
+        size_t npred = 0, rtp = 0;
+        for (size_t j = N_GLOBAL; j-- > 0;) { /* candidate s[j] predicts the gaps above j */
+            npred += cnt[j + 1];
+            rtp += tp[j + 1];
+            double den = (double)(npred + pos); /* 2 tp + fp + fn */
+            sf[idx[j]] += den > 0 ? 2.0 * (double)rtp / den : 0.0;
+        }
+    }
+    float best_t = 0.5f;
+    double best = -1;
+    for (int c = 0; c < N_GLOBAL; c++) {
+        double f1 = n > 0 ? sf[c] / (double)n : 0.0;
+        if (f1 > best) {
+            best = f1;
+            best_t = global_candidate(c);
+        }
+    }
     return best_t;
 }
