@@ -286,8 +286,9 @@ static inline const char *export_reference_probabilities(const char *model_path,
                 x = (x - cJSON_GetArrayItem(cJSON_GetObjectItem(in, "center"), (int)k)->valuedouble) /
                     cJSON_GetArrayItem(cJSON_GetObjectItem(in, "scale"), (int)k)->valuedouble;
                 double at = cJSON_GetObjectItem(in, "clip_at")->valuedouble;
+                int smooth = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(in, "mode")), "robust");
                 if (cJSON_GetArrayItem(cJSON_GetObjectItem(in, "clip"), (int)k)->valueint)
-                    x = x > at ? at : (x < -at ? -at : x);
+                    x = smooth ? x / sqrt(1 + (x / at) * (x / at)) : x > at ? at : (x < -at ? -at : x);
                 x = (float)x;
             }
             h[k] = x;

@@ -321,11 +321,13 @@ float *run_onnx(const onnx_model *om, const float *X, size_t n, size_t d)
                 y.v[i] = op == 0 ? u - w : op == 1 ? u / w : op == 2 ? u + w : op == 3 ? u * w
                          : op == 4 ? fmaxf(u, w) : fminf(u, w);
             }
-        } else if (!strcmp(nd->op, "Abs") || !strcmp(nd->op, "Log") || !strcmp(nd->op, "Sign")) {
+        } else if (!strcmp(nd->op, "Abs") || !strcmp(nd->op, "Log") || !strcmp(nd->op, "Sign") ||
+                   !strcmp(nd->op, "Sqrt")) {
             y.v = malloc(rows * cols * sizeof(float));
             for (size_t i = 0; i < rows * cols; i++) {
                 float u = a->v[i];
-                y.v[i] = nd->op[0] == 'A' ? fabsf(u) : nd->op[0] == 'L' ? logf(u) : (float)((u > 0) - (u < 0));
+                y.v[i] = nd->op[0] == 'A' ? fabsf(u) : nd->op[0] == 'L' ? logf(u)
+                         : nd->op[1] == 'q' ? sqrtf(u) : (float)((u > 0) - (u < 0));
             }
         } else if (!strcmp(nd->op, "Where")) {
             /* Where(condition: a bool vector over the columns, X, Y): X where true, else Y. */

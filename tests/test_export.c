@@ -186,7 +186,8 @@ static void expect_header(const onnx_model *om, size_t d)
 /* What the model file says the graph needs besides the layers and head:
  * Sub/Div for reel's standardisation when the kind asks for it, and for a
  * kind-state input transform Sub/Div, six nodes for the log (Abs, Add, Log,
- * Sign, Mul, Where) and two for the clip (Max, Min) when any column takes them. */
+ * Sign, Mul, Where) and two for the clip (Max, Min) when any column takes them
+ * (six for "robust"'s smooth clip: Mul, Mul, Add, Sqrt, Div, Where). */
 static int input_nodes(const char *model_path, size_t *d)
 {
     reel_model_file mf;
@@ -201,7 +202,8 @@ static int input_nodes(const char *model_path, size_t *d)
             any_log |= v->valueint;
         for (const cJSON *v = cJSON_GetObjectItem(in, "clip")->child; v; v = v->next)
             any_clip |= v->valueint;
-        nodes += 2 + 6 * any_log + 2 * any_clip;
+        int smooth = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(in, "mode")), "robust");
+        nodes += 2 + 6 * any_log + (smooth ? 6 : 2) * any_clip;
     }
     reel_model_file_free(&mf);
     return nodes;
@@ -315,6 +317,29 @@ Test(export, onnx_input_transform_log_centre_scale_clip)
     cr_assert_not_null(mask);
     cr_expect(mask->v[0] == 0 && mask->v[1] == 1 && mask->v[2] == 1 && mask->v[3] == 0);
     /* The file's transform, computed here in double, then the layers. */
+    size_t n;
+    float *X = export_raw_features(m, &n, &d, NULL);
+    expect_graph_gives(om, m, export_reference_probabilities(m, X, n, d));
+    free(X);
+    free_onnx(om);
+}
+
+/* "robust": median and IQR scaling, then the smooth clip, as reel predict
+ * computes it. */
+Test(export, onnx_robust_input_smooth_clip)
+{
+    const char *m = export_train("box", "{\"input\": \"robust\"}", "robust.safetensors", 0.01);
+    onnx_model *om = read_onnx(export_onnx(m));
+    size_t d;
+    int extra = input_nodes(m, &d);
+    expect_header(om, d);
+    cr_expect_eq(count_op(om, "Sqrt"), 1);
+    cr_expect_eq(count_op(om, "Max"), 0, "no hard clip");
+    cr_expect_eq(om->n_nodes, extra + 9 + 8 + 1);
+    const value *mask = find_init(om, "input.smooth_mask");
+    cr_assert_not_null(mask);
+    cr_expect(mask->v[0] == 1, "column a is continuous");
+    expect_graph_gives(om, m, export_predict_json(m, NULL));
     size_t n;
     float *X = export_raw_features(m, &n, &d, NULL);
     expect_graph_gives(om, m, export_reference_probabilities(m, X, n, d));

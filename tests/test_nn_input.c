@@ -83,6 +83,44 @@ Test(nn_input, standard_only_standardises)
     reel_nn_input_free(&t);
 }
 
+/* "robust": the median and the interquartile range / 1.349 of a
+ * continuous column (numpy's linear quantiles), the smooth clip
+ * z / sqrt(1 + (z/3)^2), an indicator standardised; a continuous column
+ * whose quartiles meet falls back to its sd. */
+Test(nn_input, robust_against_hand_values)
+{
+    float X[36];
+    hand_matrix(X);
+    X[0 * 3 + 2] = 0; /* column 2 stays an indicator */
+    reel_nn_input t;
+    reel_error err;
+    cr_assert_eq(reel_nn_input_fit(&t, REEL_INPUT_ROBUST, X, 12, 3, &err), 0, "%s", err.msg);
+    cr_expect(!t.log[0] && !t.log[1] && !t.log[2], "no log in robust mode");
+    cr_expect(t.clip[0] && t.clip[1] && !t.clip[2]);
+    cr_expect_eq(t.clip_at, 3.0);
+    /* column 1 = 1..12: median 6.5, quartiles at h = 2.75 and 8.25: 3.75 and 9.25 */
+    expect_close(t.center[1], 6.5, "median[1]");
+    expect_close(t.scale[1], 5.5 / 1.349, "iqr[1] / 1.349");
+    /* column 0: 2^k - 1 sorted; median between k = 5 and 6: (31 + 63) / 2;
+     * q25 at h = 2.75: 3 + 0.75 * 4 = 6; q75 at h = 8.25: 255 + 0.25 * 768 = 447 */
+    expect_close(t.center[0], 47.0, "median[0]");
+    expect_close(t.scale[0], 441.0 / 1.349, "iqr[0] / 1.349");
+    expect_close(t.center[2], 1.0 / 12, "indicator mean");
+    float R[3] = {1e30f, 6.5f + 3 * 5.5f / 1.349f, 1.0f}, Z[3];
+    reel_nn_input_apply(&t, R, 1, Z);
+    cr_expect(fabs(Z[0] - 3.0f) < 1e-6, "far out: bounded by 3, got %.9g", Z[0]);
+    cr_expect(fabs(Z[1] - 3.0 / sqrt(2.0)) < 1e-6, "z = 3 -> 3/sqrt(2), got %.9g", Z[1]);
+    cr_expect_eq(Z[2], (float)((1 - 1.0 / 12) / (sqrt(11.0) / 12)));
+    expect_close(reel_nn_smooth_clip(-0.5, 3), -0.5 / sqrt(1 + 1.0 / 36), "smooth clip");
+    reel_nn_input_free(&t);
+    /* quartiles that meet: 0 0 0 0 0 0 0 0 0 0 5 9 -> the population sd */
+    float Y[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 9};
+    cr_assert_eq(reel_nn_input_fit(&t, REEL_INPUT_ROBUST, Y, 12, 1, &err), 0, "%s", err.msg);
+    cr_expect_eq(t.center[0], 0.0);
+    expect_close(t.scale[0], sqrt(106.0 / 12 - (14.0 / 12) * (14.0 / 12)), "sd fallback");
+    reel_nn_input_free(&t);
+}
+
 /* A constant column keeps scale 1; zero rows is an error. */
 Test(nn_input, constant_column_and_no_rows)
 {
@@ -193,12 +231,13 @@ Test(nn_input, save_load_bit_identical)
     reel_fit_ctx c = ctx_for(&t, 300);
     t.X[399 * 3] = 1e30f; /* beyond anything seen: clipped */
     t.X[398 * 3] = -5.0f;
-    for (int mode = 0; mode < 2; mode++) {
+    const char *params[] = {"{\"epochs\": 2}", "{\"epochs\": 2, \"input\": \"standard\"}",
+                            "{\"epochs\": 2, \"input\": \"robust\"}"};
+    for (int mode = 0; mode < 3; mode++) {
         reel_model m;
         reel_tensors bag;
         cJSON *meta;
-        char *text = fit_and_save(&c, mode ? "{\"epochs\": 2, \"input\": \"standard\"}" : "{\"epochs\": 2}", &m,
-                                  &bag, &meta);
+        char *text = fit_and_save(&c, params[mode], &m, &bag, &meta);
         cJSON *kind_state = cJSON_CreateObject();
         cJSON_AddItemToObject(kind_state, "input", cJSON_Parse(text));
         reel_error err;

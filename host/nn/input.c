@@ -11,6 +11,8 @@ int reel_nn_input_mode_parse(const char *s, reel_nn_input_mode *mode)
         *mode = REEL_INPUT_STANDARD;
     else if (s && strcmp(s, "auto") == 0)
         *mode = REEL_INPUT_AUTO;
+    else if (s && strcmp(s, "robust") == 0)
+        *mode = REEL_INPUT_ROBUST;
     else
         return -1;
     return 0;
@@ -68,6 +70,37 @@ static int continuous(const float *X, size_t n, size_t d, size_t k)
     return 0;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Quantile q of sorted v[0..n) with linear interpolation (numpy's default). */
+static double quantile(const double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t i = (size_t)h;
+    return i + 1 < n ? v[i] + (h - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+/* "robust": center = the median, scale = IQR / 1.349, else the sd, else 1.
+ * work: n doubles. */
+static void robust_stats(const float *X, size_t n, size_t d, size_t k, double *work, double *center, double *scale)
+{
+    for (size_t i = 0; i < n; i++)
+        work[i] = X[i * d + k];
+    qsort(work, n, sizeof *work, by_value);
+    double mean, sd, iqr = quantile(work, n, 0.75) - quantile(work, n, 0.25);
+    moments(X, n, d, k, 0, &mean, &sd);
+    *center = quantile(work, n, 0.5);
+    *scale = iqr > 0 && isfinite(iqr) ? iqr / 1.349 : sd > 0 && isfinite(sd) ? sd : 1.0;
+    if (!isfinite(*center))
+        *center = 0.0;
+}
+
+double reel_nn_smooth_clip(double z, double bound) { return z / sqrt(1.0 + (z / bound) * (z / bound)); }
+
 int reel_nn_input_fit(reel_nn_input *t, reel_nn_input_mode mode, const float *X, size_t n, size_t d,
                       reel_error *err)
 {
@@ -76,17 +109,24 @@ int reel_nn_input_fit(reel_nn_input *t, reel_nn_input_mode mode, const float *X,
         return reel_fail(err, "cannot fit the net's input transform on zero training rows");
     t->d = d;
     t->mode = mode;
-    t->clip_at = REEL_NN_INPUT_CLIP;
+    t->clip_at = mode == REEL_INPUT_ROBUST ? REEL_NN_INPUT_SMOOTH : REEL_NN_INPUT_CLIP;
     size_t m = d ? d : 1;
     t->log = calloc(m, 1);
     t->clip = calloc(m, 1);
     t->center = calloc(m, sizeof *t->center);
     t->scale = calloc(m, sizeof *t->scale);
-    if (!t->log || !t->clip || !t->center || !t->scale) {
+    double *work = mode == REEL_INPUT_ROBUST ? malloc(n * sizeof *work) : NULL;
+    if (!t->log || !t->clip || !t->center || !t->scale || (mode == REEL_INPUT_ROBUST && !work)) {
+        free(work);
         reel_nn_input_free(t);
         return reel_fail(err, "out of memory for the net's input transform");
     }
     for (size_t k = 0; k < d; k++) {
+        if (mode == REEL_INPUT_ROBUST && continuous(X, n, d, k)) {
+            t->clip[k] = 1;
+            robust_stats(X, n, d, k, work, &t->center[k], &t->scale[k]);
+            continue;
+        }
         if (mode == REEL_INPUT_AUTO && continuous(X, n, d, k)) {
             t->clip[k] = 1;
             double before = skewness(X, n, d, k, 0);
@@ -98,6 +138,7 @@ int reel_nn_input_fit(reel_nn_input *t, reel_nn_input_mode mode, const float *X,
         t->center[k] = isfinite(mean) ? mean : 0.0;
         t->scale[k] = (sd > 0 && isfinite(sd)) ? sd : 1.0;
     }
+    free(work);
     return 0;
 }
 
@@ -117,7 +158,9 @@ void reel_nn_input_apply(const reel_nn_input *t, const float *X, size_t n, float
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < d; k++) {
             double z = (value(X, d, i, k, t->log[k]) - t->center[k]) / t->scale[k];
-            if (t->clip[k])
+            if (t->clip[k] && t->mode == REEL_INPUT_ROBUST)
+                z = reel_nn_smooth_clip(z, t->clip_at);
+            else if (t->clip[k])
                 z = z > t->clip_at ? t->clip_at : z < -t->clip_at ? -t->clip_at : z;
             out[i * d + k] = to_float(z);
         }
@@ -153,7 +196,9 @@ static cJSON *numbers(const double *v, size_t d)
 cJSON *reel_nn_input_to_json(const reel_nn_input *t)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "mode", t->mode == REEL_INPUT_AUTO ? "auto" : "standard");
+    cJSON_AddStringToObject(j, "mode", t->mode == REEL_INPUT_AUTO     ? "auto"
+                                       : t->mode == REEL_INPUT_ROBUST ? "robust"
+                                                                      : "standard");
     cJSON_AddItemToObject(j, "log", flags(t->log, t->d));
     cJSON_AddItemToObject(j, "clip", flags(t->clip, t->d));
     cJSON_AddNumberToObject(j, "clip_at", t->clip_at);
@@ -198,7 +243,7 @@ int reel_nn_input_from_json(reel_nn_input *t, const cJSON *j, size_t d, reel_err
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
     const cJSON *clip_at = cJSON_GetObjectItemCaseSensitive(j, "clip_at");
     if (!cJSON_IsString(mode) || reel_nn_input_mode_parse(mode->valuestring, &t->mode))
-        return reel_fail(err, "input transform: 'mode' must be \"auto\" or \"standard\"");
+        return reel_fail(err, "input transform: 'mode' must be \"auto\", \"robust\" or \"standard\"");
     if (!cJSON_IsNumber(clip_at) || !(clip_at->valuedouble > 0) || !isfinite(clip_at->valuedouble))
         return reel_fail(err, "input transform: 'clip_at' must be a number > 0");
     size_t m = d ? d : 1;

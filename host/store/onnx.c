@@ -287,7 +287,8 @@ static const float *get_weights(const char *path, const reel_tensors *t, const c
  * Fitted on the training rows and applied by the mlp kind before the first
  * layer, per column k:
  *   x' = log[k] ? sign(x) * log1p(|x|) : x
- *   z  = (x' - center[k]) / scale[k], clipped to +-clip_at where clip[k].
+ *   z  = (x' - center[k]) / scale[k], clipped to +-clip_at where clip[k]
+ *        (mode "robust": smoothly, z / sqrt(1 + (z / clip_at)^2)).
  * Read strictly: a key or value this exporter does not know is an error. */
 
 typedef struct {
@@ -295,7 +296,7 @@ typedef struct {
     uint8_t *log, *clip;
     float *center, *scale;
     double clip_at;
-    int any_log, any_clip;
+    int any_log, any_clip, smooth;
 } input_transform;
 
 static void input_free(input_transform *t)
@@ -335,12 +336,13 @@ static int input_read(input_transform *t, const cJSON *j, size_t d, reel_error *
             return reel_fail(err, "kind_state.input holds '%s', which onnx export does not know", k->string);
     const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "mode"));
     const cJSON *clip_at = cJSON_GetObjectItemCaseSensitive(j, "clip_at");
-    if (!mode || (strcmp(mode, "auto") != 0 && strcmp(mode, "standard") != 0))
-        return reel_fail(err, "kind_state.input.mode must be \"auto\" or \"standard\"");
+    if (!mode || (strcmp(mode, "auto") != 0 && strcmp(mode, "standard") != 0 && strcmp(mode, "robust") != 0))
+        return reel_fail(err, "kind_state.input.mode must be \"auto\", \"robust\" or \"standard\"");
     if (!cJSON_IsNumber(clip_at) || !(clip_at->valuedouble > 0))
         return reel_fail(err, "kind_state.input.clip_at must be a number > 0");
     t->d = d;
     t->clip_at = clip_at->valuedouble;
+    t->smooth = strcmp(mode, "robust") == 0;
     t->log = malloc(d);
     t->clip = malloc(d);
     t->center = malloc(d * sizeof *t->center);
@@ -406,7 +408,26 @@ static void add_input_transform(pb *graph, const input_transform *in, char *x, s
     add_node(graph, "Sub", "input_sub", x, "input.center", NULL, "input_centered", NULL, 0);
     add_node(graph, "Div", "input_div", "input_centered", "input.scale", NULL, "input_z", NULL, 0);
     snprintf(x, xlen, "input_z");
-    if (in->any_clip) {
+    if (in->any_clip && in->smooth) { /* z / sqrt(1 + (z / c)^2) where clip[k] */
+        for (size_t k = 0; k < d; k++) {
+            v[k] = 1.0f;
+            v[d + k] = (float)(1.0 / in->clip_at);
+            mask[k] = in->clip[k];
+        }
+        add_initializer(graph, "input.smooth_one", 1, &d, v);
+        add_initializer(graph, "input.smooth_inv_bound", 1, &d, v + d);
+        add_initializer_raw(graph, "input.smooth_mask", 1, &d, ONNX_BOOL, mask, d);
+        add_node(graph, "Mul", "input_smooth_scaled", x, "input.smooth_inv_bound", NULL, "input_smooth_t", NULL, 0);
+        add_node(graph, "Mul", "input_smooth_square", "input_smooth_t", "input_smooth_t", NULL, "input_smooth_t2",
+                 NULL, 0);
+        add_node(graph, "Add", "input_smooth_plus_one", "input_smooth_t2", "input.smooth_one", NULL,
+                 "input_smooth_t2p1", NULL, 0);
+        add_node(graph, "Sqrt", "input_smooth_sqrt", "input_smooth_t2p1", NULL, NULL, "input_smooth_den", NULL, 0);
+        add_node(graph, "Div", "input_smooth_div", x, "input_smooth_den", NULL, "input_smooth_out", NULL, 0);
+        add_node(graph, "Where", "input_pick_smooth", "input.smooth_mask", "input_smooth_out", x, "input_smoothed",
+                 NULL, 0);
+        snprintf(x, xlen, "input_smoothed");
+    } else if (in->any_clip) {
         for (size_t k = 0; k < d; k++) {
             v[k] = in->clip[k] ? -(float)in->clip_at : -INFINITY;
             v[d + k] = in->clip[k] ? (float)in->clip_at : INFINITY;
