@@ -474,7 +474,7 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
     const char *edits[][2] = {{"power", "2"}, {"log", "[1]"}, {"clip_at", "-1"}, {"mode", "\"quantile\""}};
     /* (the malformed ones may be caught by the mlp kind's own loader first) */
     const char *expect[] = {"kind_state.input holds 'power'", "must be a list of 8 numbers",
-                            "must be a number > 0", "must be \"auto\" or \"standard\""};
+                            "must be a number > 0", "must be \"auto\", \"robust\" or \"standard\""};
     for (size_t k = 0; k < 4; k++) {
         const char *c = edit_input(export_with_input_transform(box), edits[k][0], edits[k][1]);
         snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", c, out);
