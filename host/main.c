@@ -90,6 +90,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0) {
             reel_dist_init(&argc, &argv); /* under mpirun: one of the ranks */
             int rc = commands[i].run(argc - 2, argv + 2);
+            if (reel_interrupted()) /* whatever the command made of it: nothing was committed after it */
+                rc = reel_interrupt_exit_code();
             fflush(stdout);
             reel_dist_finalize(rc);
             return rc;

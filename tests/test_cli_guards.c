@@ -15,6 +15,7 @@
 
 #include "helpers.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 /* 120 rows, two numeric features, two labels. */
 static const char *write_data(const char *name)
@@ -204,7 +205,7 @@ Test(outputs, failed_runs_leave_no_stage_and_stale_ones_are_removed)
     reel_write_file_atomic(inside, "{}\n", NULL);
     free(inside);
     const char *model = tmp_path("stale.model"), *preds = tmp_path("stale_preds.csv");
-    snprintf(stale_file, sizeof stale_file, "%s.tmp.%ld", preds, pid);
+    snprintf(stale_file, sizeof stale_file, "%s/.reel-%ld-0", tmp_path(""), pid);
     tmp_write("stale_src.csv", "");
     FILE *fp = fopen(stale_file, "w");
     cr_assert(fp);

@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 /* 200 rows, two informative features, a text column, three labels. */
 static const char *small_csv(void)

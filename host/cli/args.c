@@ -191,6 +191,17 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
                     "same as --decision tuned-per-label or tuned-global");
 }
 
+int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
+                         const char *params_file, reel_error *err)
+{
+    reel_run_files_init(rf, &c->log);
+    return reel_run_input(rf, "--data", c->prep.data.data, err) || reel_run_input(rf, "--data", csv_path, err) ||
+                   reel_run_input(rf, "--features", c->prep.data.features, err) ||
+                   reel_run_input(rf, "--params", params_file, err)
+               ? -1
+               : 0;
+}
+
 int reel_common_apply(reel_common_opts *c, reel_error *err)
 {
     reel_dev_kind kind;

@@ -13,6 +13,7 @@
 #include "eval/run.h"
 #include "io/predictions.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 #include "util/interrupt.h"
 #include "util/outputs.h"
 
@@ -321,6 +322,10 @@ static int run_here(reel_prepared *p, char **names, size_t n_models, const cJSON
             bad = reel_run_model(&r->runs[r->done], p, names[i], mp, &ro, err);
         }
         free(ck);
+        if (bad && reel_interrupted()) { /* stopped, not failed: nothing is written */
+            rc = REEL_EXIT_INTERRUPTED;
+            break;
+        }
         if (bad) {
             fprintf(stderr, "reel compare: %s failed: %s\n", names[i], err->msg);
             r->failed[r->n_failed] = names[i];
@@ -506,11 +511,6 @@ int reel_cmd_compare(int argc, char **argv)
         free(list);
         goto usage;
     }
-    if (ck_dir && reel_mkdir_p(ck_dir, &err)) {
-        cJSON_Delete(params);
-        free(list);
-        goto runtime;
-    }
     reel_prepared p;
     if (reel_prepare(&p, &c.prep, &err)) {
         cJSON_Delete(params);
@@ -525,10 +525,14 @@ int reel_cmd_compare(int argc, char **argv)
     }
     if (p.test.n == 0)
         fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
-    /* The --out folder is checked and staged before the first fit. */
-    const char *inputs[] = {c.prep.data.data, p.ds.csv_path, params_file, c.prep.data.features};
+    /* Every output is checked before the first fit; --out is staged. */
+    reel_run_files rf;
     reel_outdir od = {0};
-    if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err)) {
+    int bad_out = reel_run_files_begin(&rf, &c, p.ds.csv_path, params_file, &err) ||
+                  reel_run_output_folder(&rf, "--checkpoint", ck_dir, &err) ||
+                  (out && reel_outdir_begin(&od, &rf, out, &err));
+    reel_run_files_free(&rf);
+    if (bad_out) {
         reel_prepared_free(&p);
         cJSON_Delete(params);
         free(list);

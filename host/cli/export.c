@@ -32,9 +32,12 @@ int reel_cmd_export(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
-    int bad = reel_check_output_file("--out", out, &model_file, 1, &err) ||
+    reel_run_files rf;
+    reel_run_files_init(&rf, NULL);
+    int bad = reel_run_input(&rf, "--model-file", model_file, &err) || reel_run_output(&rf, "--out", out, &err) ||
               (strcmp(format, "json") == 0 ? reel_export_json(model_file, out, &err)
                                            : reel_export_onnx(model_file, out, &err));
+    reel_run_files_free(&rf);
     if (bad) {
         fprintf(stderr, "reel export: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;

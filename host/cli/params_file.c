@@ -5,6 +5,7 @@
 
 #include "models/model.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 #include "util/json_exact.h"
 
 cJSON *reel_read_json_object(const char *path, reel_error *err)

@@ -257,8 +257,12 @@ int reel_cmd_predict(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
-    const char *inputs[] = {model_file, data};
-    if (out && reel_check_output_file("--out", out, inputs, 2, &err)) {
+    reel_run_files rf;
+    reel_run_files_init(&rf, &c.log);
+    int bad_out = reel_run_input(&rf, "--model-file", model_file, &err) || reel_run_input(&rf, "--data", data, &err) ||
+                  reel_run_output(&rf, "--out", out, &err);
+    reel_run_files_free(&rf);
+    if (bad_out) {
         fprintf(stderr, "reel predict: %s\n", err.msg);
         return REEL_EXIT_RUNTIME;
     }

@@ -13,6 +13,7 @@
 #include "io/predictions.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 #include "util/interrupt.h"
 #include "util/outputs.h"
 
@@ -181,12 +182,12 @@ int reel_cmd_train(int argc, char **argv)
     }
     reel_run run;
     int rc = REEL_EXIT_RUNTIME;
-    /* Every output is checked before the fit: not an input, writable; --out is staged. */
-    const char *inputs[] = {c.prep.data.data, p.ds.csv_path, params_file, c.prep.data.features, checkpoint, save};
+    /* Every output is checked before the fit: not an input or another output, writable; --out is staged. */
+    reel_run_files rf;
     reel_outdir od = {0};
-    if (save && reel_check_output_file("--save", save, inputs, 5, &err))
-        goto done_prepared;
-    if (out && reel_outdir_begin(&od, out, inputs, sizeof inputs / sizeof *inputs, &err))
+    if (reel_run_files_begin(&rf, &c, p.ds.csv_path, params_file, &err) ||
+        reel_run_output_mkdir(&rf, "--checkpoint", checkpoint, &err) || reel_run_output(&rf, "--save", save, &err) ||
+        (out && reel_outdir_begin(&od, &rf, out, &err)))
         goto done_prepared;
     reel_run_opts ro = {c.prep.split.seed, c.threads, c.device, &c.log, od.stage, c.decision, checkpoint};
     if (reel_run_model(&run, &p, model, params, &ro, &err))
@@ -218,9 +219,10 @@ done_run:
     reel_run_free(&run);
 done_prepared:
     reel_outdir_abort(&od);
+    reel_run_files_free(&rf);
     reel_prepared_free(&p);
     cJSON_Delete(params);
     if (rc != REEL_EXIT_OK)
         fprintf(stderr, "reel train: %s\n", err.msg);
-    return rc != REEL_EXIT_OK && reel_interrupted() ? REEL_EXIT_INTERRUPTED : rc;
+    return rc;
 }

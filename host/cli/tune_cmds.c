@@ -12,6 +12,7 @@
 #include "tune/search.h"
 #include "tune/select.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 #include "util/interrupt.h"
 #include "util/outputs.h"
 
@@ -220,8 +221,14 @@ int reel_cmd_search(int argc, char **argv)
     if (reel_prepare(&p, &t.c.prep, &err))
         goto done;
     have_p = 1;
-    const char *inputs[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features, grid_file};
-    if (t.out && reel_outdir_begin(&od, t.out, inputs, sizeof inputs / sizeof *inputs, &err))
+    /* Every output is checked before the first fit; --out is staged. */
+    reel_run_files rf;
+    int bad_out = reel_run_files_begin(&rf, &t.c, p.ds.csv_path, t.params_file, &err) ||
+                  reel_run_input(&rf, "--grid", grid_file, &err) ||
+                  reel_run_output(&rf, "--journal", journal_file, &err) ||
+                  (t.out && reel_outdir_begin(&od, &rf, t.out, &err));
+    reel_run_files_free(&rf);
+    if (bad_out)
         goto done;
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
@@ -279,7 +286,7 @@ done:
         reel_prepared_free(&p);
     cJSON_Delete(base);
     cJSON_Delete(grid);
-    return rc != REEL_EXIT_OK && reel_interrupted() ? REEL_EXIT_INTERRUPTED : rc;
+    return rc;
 }
 
 int reel_cmd_select(int argc, char **argv)
@@ -309,8 +316,11 @@ int reel_cmd_select(int argc, char **argv)
     if (!params || reel_prepare(&p, &t.c.prep, &err))
         goto done;
     have_p = 1;
-    const char *inputs[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features};
-    if (t.out && reel_outdir_begin(&od, t.out, inputs, sizeof inputs / sizeof *inputs, &err))
+    reel_run_files rf;
+    int bad_out = reel_run_files_begin(&rf, &t.c, p.ds.csv_path, t.params_file, &err) ||
+                  (t.out && reel_outdir_begin(&od, &rf, t.out, &err));
+    reel_run_files_free(&rf);
+    if (bad_out)
         goto done;
     if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
         goto done;
@@ -366,5 +376,5 @@ done:
     if (have_p)
         reel_prepared_free(&p);
     cJSON_Delete(params);
-    return rc != REEL_EXIT_OK && reel_interrupted() ? REEL_EXIT_INTERRUPTED : rc;
+    return rc;
 }

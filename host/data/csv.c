@@ -1,10 +1,10 @@
 #include "data/csv.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "util/fileio.h"
 
 enum { CHUNK = 1 << 16 };
 
@@ -25,17 +25,9 @@ struct reel_csv {
 
 reel_csv *reel_csv_open(const char *path, reel_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        reel_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = reel_open_read(path, "CSV", err);
+    if (!fp)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(fp);
-        reel_fail(err, "%s: is a folder, not a CSV file", path);
-        return NULL;
-    }
     reel_csv *c = calloc(1, sizeof *c);
     if (!c || !(c->path = malloc(strlen(path) + 1))) {
         free(c);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dist/dist_internal.h"
+#include "util/outfile.h"
 #include "util/timer.h"
 
 static int g_rank, g_size = 1;
@@ -18,6 +19,7 @@ void reel_dist_init(int *argc, char ***argv)
         g_rank = 0;
         g_size = 1;
     }
+    reel_outputs_discard(g_rank != 0); /* rank 0 alone writes the outputs */
 }
 
 void reel_dist_finalize(int rc) { reel_dist_mpi_finalize(rc); }

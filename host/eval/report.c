@@ -7,6 +7,7 @@
 
 #include "eval/report_view.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 static int check_report(const reel_report *r, reel_error *err)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 void reel_csv_write_field(FILE *fp, const char *s)
 {

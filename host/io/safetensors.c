@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 enum { MAX_HEADER = 100 << 20 }; /* the reference implementation's limit */
 

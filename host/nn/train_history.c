@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 static void history_add(reel_nn_history_csv *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

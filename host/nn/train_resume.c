@@ -10,6 +10,7 @@
 #include "nn/checkpoint.h"
 #include "nn/train_loop.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 /* FNV-1a over bytes: a checksum of the data a checkpoint was made on. */
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)

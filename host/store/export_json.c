@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 #include "util/json_exact.h"
 
 /* A string as a quoted, escaped JSON string (cJSON does the escaping). */

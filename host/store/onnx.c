@@ -10,6 +10,7 @@
 #include "nn/spec.h"
 #include "store/model_file.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 /* ---- a minimal protobuf encoder ----
  * A message is a sequence of fields, each a key (field number << 3 | wire

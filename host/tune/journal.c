@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 void reel_journal_free(reel_journal *j)
 {

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dist/dist.h"
-#include "util/fileio.h"
+#include "util/interrupt.h"
+#include "util/outfile.h"
 
 int reel_same_file(const char *a, const char *b)
 {
@@ -20,151 +20,143 @@ int reel_same_file(const char *a, const char *b)
     return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The folder part of a path ("." when none); malloc'ed. */
-static char *parent_of(const char *path)
+void reel_run_files_init(reel_run_files *rf, const reel_log *log)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    while (n > 0 && path[n - 1] != '/')
-        n--;
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    if (n == 0)
-        return strdup(".");
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, path, n);
-        p[n] = '\0';
-    }
-    return p;
+    memset(rf, 0, sizeof *rf);
+    rf->log = log;
 }
 
-/* The last component, without trailing slashes; malloc'ed. */
-static char *base_of(const char *path)
+void reel_run_files_free(reel_run_files *rf)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    size_t s = n;
-    while (s > 0 && path[s - 1] != '/')
-        s--;
-    char *b = malloc(n - s + 1);
-    if (b) {
-        memcpy(b, path + s, n - s);
-        b[n - s] = '\0';
-    }
-    return b;
+    for (size_t i = 0; i < rf->n_in; i++)
+        free(rf->in[i].path);
+    for (size_t i = 0; i < rf->n_out; i++)
+        free(rf->out[i].path);
+    memset(rf, 0, sizeof *rf);
 }
 
-static int pid_alive(long pid)
+static int add(reel_run_file *list, size_t *n, const char *flag, const char *path, int folder, reel_error *err)
 {
-    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
-/* A name `prefix` + decimal pid whose process is gone. */
-static int stale_name(const char *name, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    if (strncmp(name, prefix, n) != 0 || name[n] == '\0')
-        return 0;
-    char *end;
-    long pid = strtol(name + n, &end, 10);
-    return *end == '\0' && pid != (long)getpid() && !pid_alive(pid);
-}
-
-/* Our folders are flat: remove the files, then the folder. */
-static void remove_flat_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char *p = reel_path_join(dir, e->d_name);
-            if (p)
-                unlink(p);
-            free(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-/* Removes entries of `dir` named prefix + a dead pid (files, or flat folders). */
-static void remove_stale(const char *dir, const char *prefix)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!stale_name(e->d_name, prefix))
-            continue;
-        char *p = reel_path_join(dir, e->d_name);
-        struct stat st;
-        if (p && lstat(p, &st) == 0)
-            S_ISDIR(st.st_mode) ? remove_flat_dir(p) : (void)unlink(p);
-        free(p);
-    }
-    closedir(d);
-}
-
-void reel_remove_stale_temps(const char *path)
-{
-    char *dir = parent_of(path), *base = base_of(path);
-    if (dir && base) {
-        size_t n = strlen(base) + 8;
-        char *prefix = malloc(n);
-        if (prefix) {
-            snprintf(prefix, n, "%s.tmp.", base);
-            remove_stale(dir, prefix);
-        }
-        free(prefix);
-    }
-    free(dir);
-    free(base);
-}
-
-int reel_check_output_file(const char *flag, const char *path, const char *const *inputs, size_t n_inputs,
-                           reel_error *err)
-{
-    for (size_t i = 0; i < n_inputs; i++)
-        if (inputs[i] && reel_same_file(path, inputs[i]))
-            return reel_fail(err, "%s %s is the same file as the input %s; writing it would replace the input",
-                             flag, path, inputs[i]);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return reel_fail(err, "%s %s is a folder; it needs a file name", flag, path);
-    size_t n = strlen(path) + 32;
-    char *probe = malloc(n);
-    if (!probe)
+    if (*n == REEL_RUN_FILES_MAX)
+        return reel_fail(err, "%s %s: too many files in one run", flag, path);
+    reel_run_file *f = &list[*n];
+    memset(f, 0, sizeof *f);
+    f->flag = flag;
+    f->folder = folder;
+    if (!(f->path = strdup(path)))
         return reel_fail(err, "%s: out of memory", path);
-    snprintf(probe, n, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    int e = errno;
-    if (fd >= 0) {
-        close(fd);
-        unlink(probe);
-    }
-    free(probe);
-    if (fd < 0)
-        return reel_fail(err, "%s %s: cannot write there: %s", flag, path, strerror(e));
+    f->keyed = reel_file_key_of(path, &f->key) == 0;
+    (*n)++;
     return 0;
 }
+
+/* Whether output `o` may be written beside file `f` of the same run. */
+static int clash(const reel_run_file *o, const reel_run_file *f, int f_is_input, reel_error *err)
+{
+    if (o->keyed && f->keyed && reel_file_key_same(&o->key, &f->key)) {
+        if (f_is_input)
+            return reel_fail(err, "%s %s is the same file as the input %s (%s); writing it would replace the input",
+                             o->flag, o->path, f->path, f->flag);
+        return reel_fail(err, "%s %s is the same file as %s %s; each output needs its own file", o->flag, o->path,
+                         f->flag, f->path);
+    }
+    /* a file inside an --out folder: the folder is replaced whole */
+    const reel_run_file *dir = o->folder ? o : f->folder ? f : NULL, *file = dir == o ? f : o;
+    if (dir && dir != file && dir->key.exists && !file->folder &&
+        reel_file_key_inside(file->path, dir->key.dev, dir->key.ino))
+        return reel_fail(err, "%s %s would hold %s (%s), but reel replaces the whole folder; name another",
+                         dir->flag, dir->path, file->path, file->flag);
+    return 0;
+}
+
+static int check_against_all(const reel_run_files *rf, const reel_run_file *o, reel_error *err)
+{
+    for (size_t i = 0; i < rf->n_in; i++)
+        if (clash(o, &rf->in[i], 1, err))
+            return -1;
+    for (size_t i = 0; i < rf->n_out; i++)
+        if (&rf->out[i] != o && clash(o, &rf->out[i], 0, err))
+            return -1;
+    return 0;
+}
+
+int reel_run_input(reel_run_files *rf, const char *flag, const char *path, reel_error *err)
+{
+    if (!path)
+        return 0;
+    if (add(rf->in, &rf->n_in, flag, path, 0, err))
+        return -1;
+    for (size_t i = 0; i < rf->n_out; i++) /* outputs named before it */
+        if (clash(&rf->out[i], &rf->in[rf->n_in - 1], 1, err))
+            return -1;
+    return 0;
+}
+
+int reel_run_output_mkdir(reel_run_files *rf, const char *flag, const char *path, reel_error *err)
+{
+    if (!path)
+        return 0;
+    char *dir = reel_path_parent(path);
+    reel_error e;
+    int rc = !dir ? reel_fail(err, "%s: out of memory", path)
+                  : reel_mkdir_p(dir, &e) ? reel_fail(err, "%s %s: %s", flag, path, e.msg) : 0;
+    free(dir);
+    return rc ? -1 : reel_run_output(rf, flag, path, err);
+}
+
+int reel_run_output(reel_run_files *rf, const char *flag, const char *path, reel_error *err)
+{
+    if (!path)
+        return 0;
+    if (add(rf->out, &rf->n_out, flag, path, 0, err))
+        return -1;
+    if (check_against_all(rf, &rf->out[rf->n_out - 1], err)) {
+        free(rf->out[--rf->n_out].path);
+        return -1;
+    }
+    reel_dest d;
+    reel_error e;
+    if (reel_dest_check(&d, path, &e)) {
+        free(rf->out[--rf->n_out].path);
+        return reel_fail(err, "%s %s", flag, e.msg);
+    }
+    if (d.kind == REEL_DEST_FILE && d.nlink > 1)
+        reel_log_msg(rf->log, REEL_LOG_WARNING,
+                     "%s %s has %lu other hard link%s; they keep the old contents (the new file replaces this "
+                     "name only)", flag, path, d.nlink - 1, d.nlink > 2 ? "s" : "");
+    reel_dest_free(&d);
+    return 0;
+}
+
+int reel_run_output_folder(reel_run_files *rf, const char *flag, const char *path, reel_error *err)
+{
+    if (!path)
+        return 0;
+    reel_error e;
+    if (reel_mkdir_p(path, &e))
+        return reel_fail(err, "%s %s", flag, e.msg);
+    if (add(rf->out, &rf->n_out, flag, path, 0, err))
+        return -1;
+    /* a folder written into, not replaced: it clashes only when it is a file of the run */
+    if (check_against_all(rf, &rf->out[rf->n_out - 1], err)) {
+        free(rf->out[--rf->n_out].path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- --out folders */
 
 /* File names reel writes in an --out folder (and their temporary files). */
 static int reel_output_name(const char *name)
 {
     static const char *const exact[] = {"metrics.json", "predictions.csv", "report.html", "report.md",
                                         "search.json", "best_params.json", "selection.json"};
+    if (reel_temp_name(name))
+        return 1;
     size_t n = strlen(name);
-    const char *tmp = strstr(name, ".tmp.");
-    if (tmp)
-        n = (size_t)(tmp - name);
     for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
-        if (strlen(exact[i]) == n && strncmp(name, exact[i], n) == 0)
+        if (strcmp(name, exact[i]) == 0)
             return 1;
     if (n > 12 && strncmp(name, "predictions_", 12) == 0 && strncmp(name + n - 4, ".csv", 4) == 0)
         return 1;
@@ -201,28 +193,23 @@ static int check_replaceable(const char *target, reel_error *err)
     return rc;
 }
 
-int reel_outdir_begin(reel_outdir *o, const char *target, const char *const *inputs, size_t n_inputs,
-                      reel_error *err)
+int reel_outdir_begin(reel_outdir *o, reel_run_files *rf, const char *target, reel_error *err)
 {
     memset(o, 0, sizeof *o);
     if (check_replaceable(target, err))
         return -1;
-    for (size_t i = 0; i < n_inputs; i++) {
-        if (!inputs[i])
-            continue;
-        char *dir = parent_of(inputs[i]);
-        int inside = dir && reel_same_file(dir, target);
-        free(dir);
-        if (inside)
-            return reel_fail(err, "--out %s would hold %s, but reel replaces the whole folder; name another",
-                             target, inputs[i]);
+    if (add(rf->out, &rf->n_out, "--out", target, 1, err))
+        return -1;
+    if (check_against_all(rf, &rf->out[rf->n_out - 1], err)) {
+        free(rf->out[--rf->n_out].path);
+        return -1;
     }
-    if (!reel_dist_root()) { /* under mpirun rank 0 alone writes: no stage folder here */
+    if (reel_outputs_discarded()) { /* another process writes the outputs: no stage folder here */
         o->target = strdup(target);
         o->stage = strdup(target);
         return 0;
     }
-    char *parent = parent_of(target), *base = base_of(target);
+    char *parent = reel_path_parent(target), *base = reel_path_base(target);
     int rc = -1;
     if (!parent || !base || !(o->target = strdup(target))) {
         reel_fail(err, "--out %s: out of memory", target);
@@ -230,23 +217,26 @@ int reel_outdir_begin(reel_outdir *o, const char *target, const char *const *inp
     }
     if (reel_mkdir_p(parent, err))
         goto done;
-    char prefix[512];
-    snprintf(prefix, sizeof prefix, ".%s.reel-stage.", base);
-    remove_stale(parent, prefix);
-    snprintf(prefix, sizeof prefix, ".%s.reel-old.", base);
-    remove_stale(parent, prefix);
-    char name[600];
-    snprintf(name, sizeof name, ".%s.reel-stage.%ld", base, (long)getpid());
+    /* ".NAME.reel-stage.PID"; a long NAME is cut, since the stage's name
+     * only has to be unique and known to be ours */
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, ".%.60s.reel-stage.", base);
+    reel_remove_stale_dirs(parent, prefix);
+    snprintf(prefix, sizeof prefix, ".%.60s.reel-old.", base);
+    reel_remove_stale_dirs(parent, prefix);
+    char name[128];
+    snprintf(name, sizeof name, ".%.60s.reel-stage.%ld", base, (long)getpid());
     o->stage = reel_path_join(parent, name);
     if (!o->stage) {
         reel_fail(err, "--out %s: out of memory", target);
         goto done;
     }
-    remove_flat_dir(o->stage); /* ours from an earlier run of this pid: stale */
+    reel_remove_flat_dir(o->stage); /* ours from an earlier run of this pid: stale */
     if (mkdir(o->stage, 0777) != 0) {
         reel_fail(err, "--out %s: cannot write in %s: %s", target, parent, strerror(errno));
         goto done;
     }
+    reel_outputs_stage_add(o->stage, target);
     rc = 0;
 done:
     free(parent);
@@ -261,7 +251,7 @@ done:
 
 static void sync_dir(const char *dir)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
         close(fd);
@@ -270,8 +260,10 @@ static void sync_dir(const char *dir)
 
 void reel_outdir_abort(reel_outdir *o)
 {
-    if (o->stage && reel_dist_root())
-        remove_flat_dir(o->stage);
+    if (o->stage && !reel_outputs_discarded()) {
+        reel_outputs_stage_remove(o->stage);
+        reel_remove_flat_dir(o->stage);
+    }
     free(o->target);
     free(o->stage);
     memset(o, 0, sizeof *o);
@@ -279,11 +271,16 @@ void reel_outdir_abort(reel_outdir *o)
 
 int reel_outdir_commit(reel_outdir *o, reel_error *err)
 {
-    if (!reel_dist_root()) {
+    if (reel_outputs_discarded()) {
         free(o->target);
         free(o->stage);
         memset(o, 0, sizeof *o);
         return 0;
+    }
+    if (reel_interrupted()) {
+        reel_fail(err, "--out %s: not written: %s", o->target, reel_interrupt_name());
+        reel_outdir_abort(o);
+        return -1;
     }
     if (check_replaceable(o->target, err)) { /* something else came meanwhile: leave it be */
         reel_outdir_abort(o);
@@ -299,10 +296,10 @@ int reel_outdir_commit(reel_outdir *o, reel_error *err)
         /* the stage path now holds the previous run's folder */
     } else if (errno == EINVAL || errno == ENOSYS) {
         /* no atomic exchange on this file system: two renames, the old kept until the new is in place */
-        char *parent = parent_of(o->target), *base = base_of(o->target), *old = NULL;
+        char *parent = reel_path_parent(o->target), *base = reel_path_base(o->target), *old = NULL;
         if (parent && base) {
-            char name[600];
-            snprintf(name, sizeof name, ".%s.reel-old.%ld", base, (long)getpid());
+            char name[128];
+            snprintf(name, sizeof name, ".%.60s.reel-old.%ld", base, (long)getpid());
             old = reel_path_join(parent, name);
         }
         if (!old || rename(o->target, old) != 0)
@@ -311,7 +308,7 @@ int reel_outdir_commit(reel_outdir *o, reel_error *err)
             rc = reel_fail(err, "--out %s: cannot replace the folder: %s", o->target, strerror(errno));
             rename(old, o->target);
         } else {
-            remove_flat_dir(old);
+            reel_remove_flat_dir(old);
         }
         free(parent);
         free(base);
@@ -319,7 +316,7 @@ int reel_outdir_commit(reel_outdir *o, reel_error *err)
     } else {
         rc = reel_fail(err, "--out %s: cannot replace the folder: %s", o->target, strerror(errno));
     }
-    char *parent = parent_of(o->target);
+    char *parent = reel_path_parent(o->target);
     if (parent)
         sync_dir(parent);
     free(parent);
