@@ -145,3 +145,159 @@ Test(cli_outputs, a_long_save_name_is_written)
     free(err);
     cr_expect(file_exists(model));
 }
+
+/* ---- Interrupts and signals (issue 35 items 4-6) */
+
+/* Starts `reel ARGS` in the background (stderr kept in bg_err.txt); the
+ * signal `ignore` (0: none) is ignored in it from the start, as nohup does. */
+static pid_t start_reel(const char *args, int ignore)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (ignore)
+            signal(ignore, SIG_IGN);
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "exec %s %s >/dev/null 2>%s", REEL_BINARY, args, tmp_path("bg_err.txt"));
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void nap(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits up to 30 s for path to exist. */
+static int wait_for(const char *path)
+{
+    for (int i = 0; i < 3000; i++) {
+        if (file_exists(path))
+            return 1;
+        nap(0.01);
+    }
+    return 0;
+}
+
+/* The exit code (128 + n when killed by signal n), or -1 when it ran past
+ * `limit` seconds (it is then killed). */
+static int wait_exit(pid_t pid, double limit)
+{
+    int status;
+    for (double t = 0; t < limit; t += 0.02) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        nap(0.02);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static char *stage_of(const char *out, pid_t pid)
+{
+    static char path[700];
+    snprintf(path, sizeof path, "%s/.%s.reel-stage.%ld", tmp_path(""), out, (long)pid);
+    return path;
+}
+
+/* A forest of many trees, stopped by sig once it fits: the run ends soon,
+ * with 128 + sig, and --save and --out are as they were. */
+static void forest_stopped_by(int sig, const char *tag)
+{
+    char name[64];
+    snprintf(name, sizeof name, "sig_%s.csv", tag);
+    const char *csv = write_data(name, 2000), *params = tmp_write("many_trees.json", "{\"n_estimators\": 100000}");
+    snprintf(name, sizeof name, "sig_%s.model", tag);
+    char model[600], out[64];
+    snprintf(model, sizeof model, "%s", tmp_path(name));
+    snprintf(out, sizeof out, "sig_%s_out", tag);
+    char *err;
+    cr_assert_eq(reel(&err, "train --model prior --data %s --labels A,B --quiet --save %s --out %s", csv, model,
+                      tmp_path(out)), 0, "%s", err);
+    free(err);
+    char *before = reel_read_file(model, NULL, NULL);
+    char args[4096];
+    snprintf(args, sizeof args, "train --model forest --params %s --threads 1 --data %s --labels A,B --save %s --out %s",
+             params, csv, model, tmp_path(out));
+    pid_t pid = start_reel(args, 0);
+    cr_assert(wait_for(stage_of(out, pid)), "the run never staged its --out folder");
+    nap(0.3); /* into the fit */
+    kill(pid, sig);
+    int rc = wait_exit(pid, 15);
+    char *bg = reel_read_file(tmp_path("bg_err.txt"), NULL, NULL);
+    cr_expect_eq(rc, 128 + sig, "exit %d after signal %d (-1: still fitting 15 s later): %s", rc, sig, bg);
+    free(bg);
+    char *after = reel_read_file(model, NULL, NULL);
+    cr_expect(before && after && strcmp(before, after) == 0, "--save was replaced");
+    char *metrics = reel_path_join(tmp_path(out), "metrics.json");
+    cr_expect(file_exists(metrics), "the earlier --out folder is gone");
+    cr_expect(!file_exists(stage_of(out, pid)), "the stage folder was left");
+    free(metrics);
+    free(before);
+    free(after);
+}
+
+Test(cli_signals, ctrl_c_stops_a_classical_fit_and_commits_nothing)
+{
+    forest_stopped_by(SIGINT, "int");
+}
+
+Test(cli_signals, sigterm_and_sighup_are_handled_like_ctrl_c)
+{
+    forest_stopped_by(SIGTERM, "term");
+    forest_stopped_by(SIGHUP, "hup");
+}
+
+Test(cli_signals, a_signal_the_parent_ignores_stays_ignored)
+{
+    const char *csv = write_data("ign.csv", 2000), *params = tmp_write("ign_trees.json", "{\"n_estimators\": 300}");
+    const char *model = tmp_path("ign.model");
+    remove(model);
+    char args[4096];
+    snprintf(args, sizeof args, "train --model forest --params %s --data %s --labels A,B --quiet --save %s --out %s",
+             params, csv, model, tmp_path("ign_out"));
+    pid_t pid = start_reel(args, SIGHUP);
+    cr_assert(wait_for(stage_of("ign_out", pid)), "the run never staged its --out folder");
+    kill(pid, SIGHUP);
+    cr_expect_eq(wait_exit(pid, 60), 0, "an ignored SIGHUP stopped the run");
+    cr_expect(file_exists(model));
+}
+
+Test(cli_signals, an_interrupted_compare_keeps_the_old_out_folder)
+{
+    const char *csv = write_data("cmp_int.csv", 2000), *out = "cmp_int_out";
+    const char *params = tmp_write("cmp_int.json", "{\"box\": {\"ensemble\": 1, \"patience\": 100000, \"epochs\": "
+                                                   "100000, \"layers\": [{\"width\": 8}]}}");
+    char *err;
+    cr_assert_eq(reel(&err, "compare --models prior --data %s --labels A,B --quiet --out %s", csv, tmp_path(out)), 0,
+                 "%s", err);
+    free(err);
+    char args[4096];
+    snprintf(args, sizeof args, "compare --models prior,box --params %s --data %s --labels A,B --out %s", params,
+             csv, tmp_path(out));
+    pid_t pid = start_reel(args, 0);
+    cr_assert(wait_for(stage_of(out, pid)), "the run never staged its --out folder");
+    int training = 0; /* prior is done; box trains */
+    for (int i = 0; i < 3000 && !training; i++) {
+        char *so_far = reel_read_file(tmp_path("bg_err.txt"), NULL, NULL);
+        training = so_far && strstr(so_far, "[2/2] box");
+        free(so_far);
+        nap(0.01);
+    }
+    cr_assert(training, "box never started");
+    nap(0.5);
+    kill(pid, SIGINT);
+    int rc = wait_exit(pid, 30);
+    char *bg = reel_read_file(tmp_path("bg_err.txt"), NULL, NULL);
+    cr_expect_eq(rc, 130, "exit %d: %s", rc, bg);
+    cr_expect(bg && !strstr(bg, "wrote"), "%s", bg);
+    free(bg);
+    char *box_preds = reel_path_join(tmp_path(out), "predictions_box.csv"),
+         *prior_preds = reel_path_join(tmp_path(out), "predictions_prior.csv");
+    cr_expect(file_exists(prior_preds) && !file_exists(box_preds), "the --out folder was replaced");
+    free(box_preds);
+    free(prior_preds);
+}

@@ -15,6 +15,7 @@
 #include "classical/knn_search.h"
 #include "models/model.h"
 #include "models/params.h"
+#include "util/interrupt.h"
 
 typedef struct {
     size_t n, d, L, k;
@@ -164,7 +165,8 @@ static int knn_predict(const void *state, const float *X, size_t n, float *P, re
     int rc = 0;
     for (size_t r0 = 0; r0 < n && rc == 0; r0 += chunk) {
         size_t m = n - r0 < chunk ? n - r0 : chunk;
-        rc = reel_knn_search(&s->index, X + r0 * s->d, m, s->k, s->threads, idx, dist, err);
+        rc = reel_interrupted() ? reel_fail(err, "knn: %s", reel_interrupt_name())
+                                : reel_knn_search(&s->index, X + r0 * s->d, m, s->k, s->threads, idx, dist, err);
         if (rc)
             break;
 #pragma omp parallel for num_threads(s->threads) schedule(static)

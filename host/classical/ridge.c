@@ -25,6 +25,7 @@
 
 #include "models/model.h"
 #include "models/params.h"
+#include "util/interrupt.h"
 
 typedef struct {
     size_t d, L;
@@ -201,6 +202,11 @@ static int normal_equations(const reel_fit_ctx *ctx, const double *mx, const dou
         return reel_fail(err, "ridge: out of memory");
     }
     for (size_t r0 = 0; r0 < n; r0 += rows) {
+        if (reel_interrupted()) {
+            free(Xc);
+            free(Yc);
+            return reel_fail(err, "ridge: %s", reel_interrupt_name());
+        }
         size_t m = n - r0 < rows ? n - r0 : rows;
         centre_rows(ctx, mx, my, r0, m, Xc, Yc);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)m, 1.0, Xc, (int)d, Xc, (int)d,
@@ -277,6 +283,12 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
                 goto done;
             }
         }
+    }
+    if (reel_interrupted()) { /* the solve is the long part: nothing to keep */
+        reel_fail(err, "ridge: %s", reel_interrupt_name());
+        ridge_free(s);
+        s = NULL;
+        goto done;
     }
     for (size_t l = 0; l < L; l++) {
         double b = my[l];

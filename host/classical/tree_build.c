@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "classical/tree.h"
+#include "util/interrupt.h"
 
 /* Values closer than this are one value (scikit-learn's FEATURE_THRESHOLD). */
 #define FEATURE_THRESHOLD 1e-7
@@ -441,7 +442,9 @@ static int grow(builder *b)
     /* depth-first pops the newest node (ids are renumbered into pre-order
      * afterwards); best-first spends a budget of max_leaf_nodes - 1 splits */
     long splits_left = b->p->max_leaf_nodes > 0 ? b->p->max_leaf_nodes - 1 : -1;
-    while (b->n_fr) {
+    for (unsigned long k = 0; b->n_fr; k++) {
+        if ((k & 255) == 255 && reel_interrupted()) /* a deep tree on many rows takes a while */
+            return 1;
         pending it = frontier_pop(b);
         if (!it.expandable || splits_left == 0)
             continue;
@@ -588,7 +591,8 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
     *t = b.t;
     if (rc) {
         reel_tree_free(t);
-        return reel_fail(err, "tree: out of memory growing the tree");
+        return rc > 0 ? reel_fail(err, "tree: %s while growing the tree", reel_interrupt_name())
+                      : reel_fail(err, "tree: out of memory growing the tree");
     }
     if (reel_tree_compact(t, NULL, err) || (p->ccp_alpha > 0 && reel_tree_prune(t, p->ccp_alpha, err))) {
         reel_tree_free(t);

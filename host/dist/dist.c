@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dist/dist_internal.h"
+#include "util/interrupt.h"
 #include "util/outfile.h"
 #include "util/timer.h"
 
@@ -36,6 +37,17 @@ void reel_blobs_free(reel_blob *b, size_t n)
     }
 }
 
+/* An interrupt (util/interrupt.h) starts no new item: the map fails. */
+static int stopped_before(const reel_dist_job *job, size_t i, reel_error *err)
+{
+    char what[128];
+    if (job->label)
+        job->label(job->ctx, i, what, sizeof what);
+    else
+        snprintf(what, sizeof what, "item %zu", i + 1);
+    return reel_fail(err, "%s: stopped before %s of %zu", reel_interrupt_name(), what, job->n);
+}
+
 /* Every item on this process's threads. */
 static int local_map(const reel_dist_job *job, int workers, int inner, reel_blob *res, double *item_s,
                      reel_error *err)
@@ -53,7 +65,7 @@ static int local_map(const reel_dist_job *job, int workers, int inner, reel_blob
         reel_error e;
         reel_blob b = {0};
         double t0 = reel_now();
-        int rc = job->run(job->ctx, i, inner, &b, &e);
+        int rc = reel_interrupted() ? stopped_before(job, i, &e) : job->run(job->ctx, i, inner, &b, &e);
         if (item_s)
             item_s[i] = reel_now() - t0;
         if (rc) {
