@@ -2,7 +2,7 @@
 #ifndef REEL_GPU_QUERY_H
 #define REEL_GPU_QUERY_H
 
-#include "util/gpu.h"
+#include "nn/gpu.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -26,7 +26,7 @@
  * indices are 64-bit, in grid-stride loops (kernel_index.h). Every CUDA and
  * cuBLAS call is checked and a failure is reported with file and line.
  * This file uses nothing from the host library but its headers' types: it
- * is the plugin libreel_cuda.so, which reel loads with dlopen (util/gpu.c). */
+ * is the plugin libreel_cuda.so, which reel loads with dlopen (nn/gpu.c). */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <math.h>
@@ -40,7 +40,7 @@
 #include "kernel_index.h"
 #include "nn/backend.h"
 #include "nn_kernels.cl" /* the kernels every device shares */
-#include "util/cuda_plugin.h"
+#include "nn/cuda_plugin.h"
 
 #define HEAD_THREADS 256
 #define HEAD_MAX_BLOCKS 256 /* the head's grid; its block sums are added in order */
@@ -1248,7 +1248,7 @@ static int gpu_train_epochs(void *const *b, size_t K, const size_t *batch, const
     return rc;
 }
 
-/* The plugin's one entry point (util/cuda_plugin.h): the table filled by
+/* The plugin's one entry point (nn/cuda_plugin.h): the table filled by
  * member name for the version the host speaks. */
 extern "C" __attribute__((visibility("default"))) int reel_cuda_plugin(int version, reel_cuda_plugin_table *p)
 {

@@ -21,7 +21,7 @@
 #include "nn/opencl.h"
 #include "nn/spec.h"
 #include "nn/train.h"
-#include "util/gpu.h"
+#include "nn/gpu.h"
 #include "util/rng.h"
 
 static const char *cur_label = ""; /* the backend now running, for messages */

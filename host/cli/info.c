@@ -9,9 +9,9 @@
 #include "cli/commands.h"
 #include "dist/dist.h"
 #include "nn/device.h"
+#include "nn/gpu.h"
 #include "nn/opencl.h"
 #include "store/model_file.h"
-#include "util/gpu.h"
 
 /* Every device on every runtime, one line each. */
 static void print_devices(void)

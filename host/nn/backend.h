@@ -117,7 +117,7 @@ typedef struct reel_nn_backend {
     int (*set_pos_weight)(void *b, const float *w, reel_error *err);
 } reel_nn_backend;
 
-/* The CUDA backend from the plugin (util/gpu.c, util/cuda_plugin.h), or NULL. */
+/* The CUDA backend from the plugin (nn/gpu.c, nn/cuda_plugin.h), or NULL. */
 const reel_nn_backend *reel_nn_gpu_backend(void);
 
 extern const reel_nn_backend reel_nn_cpu_backend;

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "dist/dist.h"
+#include "nn/gpu.h"
 #include "nn/opencl.h"
-#include "util/gpu.h"
 #include "util/log.h"
 
 int reel_nn_device_parse(const char *s, reel_dev_kind *kind, int *index, reel_error *err)

@@ -8,7 +8,7 @@
 #define REEL_CUDA_PLUGIN_H
 
 #include "nn/backend.h"
-#include "util/gpu.h"
+#include "nn/gpu.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,8 +1,8 @@
 /* dladdr */
 #define _GNU_SOURCE
-#include "util/gpu.h"
+#include "nn/gpu.h"
 
-#include "util/cuda_plugin.h"
+#include "nn/cuda_plugin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
