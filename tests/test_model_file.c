@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data/prepared.h"
+#include "eval/decision.h"
 #include "eval/run.h"
 #include "helpers.h"
 #include "io/safetensors.h"

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "util/size.h"
 #include "data/prepared.h"
+#include "eval/decision.h"
 #include "eval/metrics.h"
 #include "eval/run.h"
 #include "store/model_file.h"

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "eval/decision.h"
 #include "eval/metrics.h"
 #include "io/predictions.h"
 #include "store/model_file.h"

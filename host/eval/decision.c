@@ -9,42 +9,6 @@
 #include "eval/thresholds.h"
 #include "util/rng.h"
 
-static const char *const KIND_NAMES[] = {"threshold", "tuned-global", "tuned-per-label", "expected-f1"};
-
-void reel_decision_free(reel_decision *r)
-{
-    free(r->threshold);
-    free(r->platt);
-    memset(r, 0, sizeof *r);
-}
-
-int reel_decision_copy(reel_decision *dst, const reel_decision *src)
-{
-    *dst = *src;
-    dst->threshold = NULL;
-    dst->platt = NULL;
-    size_t L = src->L ? src->L : 1;
-    if (src->threshold && !(dst->threshold = malloc(L * sizeof(float))))
-        return -1;
-    if (src->threshold)
-        memcpy(dst->threshold, src->threshold, src->L * sizeof(float));
-    if (src->platt && !(dst->platt = malloc(2 * L * sizeof(double)))) {
-        free(dst->threshold);
-        dst->threshold = NULL;
-        return -1;
-    }
-    if (src->platt)
-        memcpy(dst->platt, src->platt, 2 * src->L * sizeof(double));
-    return 0;
-}
-
-const char *reel_decision_name(const reel_decision *r, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s%s%s", KIND_NAMES[r->kind], r->calibrated ? "+calibrated" : "",
-             r->at_least_one ? "+at-least-one" : "");
-    return buf;
-}
-
 /* Splits "base+mod+mod" into its parts; 0 when every part is known. */
 static int parse_spec(const char *spec, reel_rule_kind *kind, int *alo, int *cal, int *has_t, float *t,
                       reel_error *err)
@@ -66,10 +30,8 @@ static int parse_spec(const char *spec, reel_rule_kind *kind, int *alo, int *cal
         *has_t = 1;
         *t = (float)v;
     } else {
-        size_t i;
-        for (i = 0; i < 4 && strcmp(tok, KIND_NAMES[i]) != 0; i++)
-            ;
-        if (i == 4)
+        int i = reel_rule_kind_by_name(tok);
+        if (i < 0)
             return reel_fail(err, "unknown decision rule '%s'; valid: auto, threshold[:T], tuned-global, "
                                   "tuned-per-label, expected-f1, each optionally +at-least-one "
                                   "(expected-f1 also +calibrated)", tok);
@@ -310,7 +272,7 @@ static int fit_rule(reel_decision *r, const float *P, const uint8_t *Y, size_t n
     size_t L = r->L;
     if ((r->kind == REEL_RULE_TUNED_GLOBAL || r->kind == REEL_RULE_TUNED_PER_LABEL || r->calibrated) && n == 0)
         return reel_fail(err, "decision rule %s needs validation rows (--valid-fraction > 0)",
-                         KIND_NAMES[r->kind]);
+                         reel_rule_kind_name(r->kind));
     if (r->kind == REEL_RULE_TUNED_GLOBAL) {
         float t = reel_tune_threshold_global(P, Y, n, L);
         for (size_t k = 0; k < L; k++)
@@ -437,93 +399,6 @@ int reel_decision_choose(reel_decision *r, const char *spec, const float *Pv, co
     if (fit_rule(r, Pv, Yv, nv, err)) {
         reel_decision_free(r);
         return -1;
-    }
-    return 0;
-}
-
-/* ---- JSON ---- */
-
-cJSON *reel_decision_to_json(const reel_decision *r)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "rule", KIND_NAMES[r->kind]);
-    cJSON_AddBoolToObject(j, "at_least_one", r->at_least_one);
-    cJSON_AddBoolToObject(j, "calibrated", r->calibrated);
-    cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
-    for (size_t k = 0; k < r->L; k++)
-        cJSON_AddItemToArray(th, cJSON_CreateNumber((double)r->threshold[k]));
-    if (r->calibrated) {
-        cJSON *pl = cJSON_AddArrayToObject(j, "platt");
-        for (size_t k = 0; k < r->L; k++) {
-            const double ab[2] = {r->platt[2 * k], r->platt[2 * k + 1]};
-            cJSON_AddItemToArray(pl, cJSON_CreateDoubleArray(ab, 2));
-        }
-    }
-    if (r->n_tried) {
-        cJSON *a = cJSON_AddObjectToObject(j, "auto_valid_samples_f1");
-        for (size_t c = 0; c < r->n_tried; c++)
-            cJSON_AddNumberToObject(a, r->tried_name[c], r->tried_score[c]);
-    }
-    return j;
-}
-
-int reel_decision_from_json(reel_decision *r, const cJSON *j, size_t L, reel_error *err)
-{
-    memset(r, 0, sizeof *r);
-    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(j, "rule");
-    const cJSON *alo = cJSON_GetObjectItemCaseSensitive(j, "at_least_one");
-    const cJSON *cal = cJSON_GetObjectItemCaseSensitive(j, "calibrated");
-    const cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "thresholds");
-    const cJSON *pl = cJSON_GetObjectItemCaseSensitive(j, "platt");
-    if (!cJSON_IsString(rule))
-        return reel_fail(err, "decision.rule: expected a string");
-    size_t i;
-    for (i = 0; i < 4 && strcmp(rule->valuestring, KIND_NAMES[i]) != 0; i++)
-        ;
-    if (i == 4)
-        return reel_fail(err, "decision.rule: unknown rule '%s'", rule->valuestring);
-    if (!cJSON_IsBool(alo) || !cJSON_IsBool(cal))
-        return reel_fail(err, "decision.at_least_one and decision.calibrated: expected true or false");
-    if (!cJSON_IsArray(th) || (size_t)cJSON_GetArraySize(th) != L)
-        return reel_fail(err, "decision.thresholds: expected %zu numbers", L);
-    r->kind = (reel_rule_kind)i;
-    r->at_least_one = cJSON_IsTrue(alo);
-    r->calibrated = cJSON_IsTrue(cal);
-    if (r->calibrated && r->kind != REEL_RULE_EXPECTED_F1)
-        return reel_fail(err, "decision.calibrated: only expected-f1 is calibrated");
-    r->L = L;
-    r->threshold = malloc((L ? L : 1) * sizeof *r->threshold);
-    if (!r->threshold)
-        return reel_fail(err, "out of memory");
-    for (size_t k = 0; k < L; k++) {
-        const cJSON *v = cJSON_GetArrayItem(th, (int)k);
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
-            reel_decision_free(r);
-            return reel_fail(err, "decision.thresholds[%zu]: expected a number", k);
-        }
-        r->threshold[k] = (float)v->valuedouble;
-    }
-    if (r->calibrated) {
-        if (!cJSON_IsArray(pl) || (size_t)cJSON_GetArraySize(pl) != L) {
-            reel_decision_free(r);
-            return reel_fail(err, "decision.platt: expected %zu [a, b] pairs", L);
-        }
-        r->platt = malloc(2 * (L ? L : 1) * sizeof *r->platt);
-        for (size_t k = 0; r->platt && k < L; k++) {
-            const cJSON *ab = cJSON_GetArrayItem(pl, (int)k);
-            const cJSON *a = cJSON_GetArrayItem(ab, 0), *b = cJSON_GetArrayItem(ab, 1);
-            if (!cJSON_IsArray(ab) || cJSON_GetArraySize(ab) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
-                !isfinite(a->valuedouble) || !isfinite(b->valuedouble)) {
-                reel_decision_free(r);
-                return reel_fail(err, "decision.platt[%zu]: expected [a, b], two finite numbers", k);
-            }
-            r->platt[2 * k] = a->valuedouble;
-            r->platt[2 * k + 1] = b->valuedouble;
-        }
-        if (!r->platt) {
-            reel_decision_free(r);
-            return reel_fail(err, "out of memory");
-        }
     }
     return 0;
 }

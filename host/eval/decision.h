@@ -23,30 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
+#include "models/decision_rule.h"
 #include "util/error.h"
-
-typedef enum {
-    REEL_RULE_THRESHOLD,
-    REEL_RULE_TUNED_GLOBAL,
-    REEL_RULE_TUNED_PER_LABEL,
-    REEL_RULE_EXPECTED_F1,
-} reel_rule_kind;
-
-typedef struct {
-    reel_rule_kind kind;
-    int at_least_one;
-    int calibrated;   /* expected-f1 only */
-    size_t L;
-    float *threshold; /* L: the threshold rules' cuts (predict P > t) */
-    double *platt;    /* 2L when calibrated: P' = sigmoid(a_k logit(P) + b_k), (a_k, b_k) pairs */
-    /* Set by reel_decision_choose with "auto": each candidate's mean
-     * cross-fitted samples-F1 on the validation rows (else n_tried = 0). */
-    size_t n_tried;
-    char tried_name[12][48];
-    double tried_score[12];
-} reel_decision;
 
 /* A rule from its name (above; "auto" is not a rule but a way to choose
  * one). Thresholds are copied from `model_threshold` (L). */
@@ -63,17 +41,6 @@ int reel_decision_choose(reel_decision *r, const char *spec, const float *Pv, co
 
 /* pred (n x L, 0/1) from P (n x L). */
 void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred);
-
-/* "tuned-per-label+at-least-one" and the like, written into buf. */
-const char *reel_decision_name(const reel_decision *r, char *buf, size_t size);
-
-/* {"rule", "at_least_one", "calibrated", "thresholds", "platt"?, "auto"?} */
-cJSON *reel_decision_to_json(const reel_decision *r);
-/* From that JSON; err names the bad key. */
-int reel_decision_from_json(reel_decision *r, const cJSON *j, size_t L, reel_error *err);
-
-int reel_decision_copy(reel_decision *dst, const reel_decision *src);
-void reel_decision_free(reel_decision *r);
 
 /* The pieces, exposed for tests. */
 /* Best label set of one row by expected F1 (q: L probabilities); returns

@@ -133,7 +133,7 @@ static int set_thresholds(reel_model *m, reel_error *err)
     for (size_t k = 0; k < m->L; k++)
         m->threshold[k] = v;
     reel_decision_free(&m->rule);
-    return reel_decision_parse(&m->rule, "threshold", m->L, m->threshold, err);
+    return reel_decision_threshold(&m->rule, m->L, m->threshold, err);
 }
 
 int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)

@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "eval/decision.h"
 #include "io/tensors.h"
+#include "models/decision_rule.h"
 #include "util/error.h"
 #include "util/log.h"
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/decision.h"
 #include "io/safetensors.h"
 #include "util/json_exact.h"
 
