@@ -2,7 +2,8 @@
 # Sets up, builds and runs reel's whole test suite:
 #   1. a Release build (the CUDA kernels compile too when nvcc is present) and its tests;
 #      then `cmake --install` of it, a C program built against the installed
-#      library, and the Python package (python/) in a fresh venv with its tests;
+#      library (shared and static), and `pip install ./python` in a fresh venv
+#      (which builds libreel into the package) with the package's tests;
 #   2. the same tests built with -fsanitize=address,undefined (CPU only).
 # Both passes run the nets' kernels through OpenCL on PoCL (pocl-opencl-icd):
 # test_nn_devices must find an OpenCL device (REEL_TEST_REQUIRE_OPENCL), so
