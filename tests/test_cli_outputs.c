@@ -15,14 +15,13 @@
 #include "helpers.h"
 #include "util/fileio.h"
 
-/* rows rows, two numeric features, two labels. */
-static const char *write_data(const char *name, int rows)
+/* rows rows, two numeric features, two labels, drawn from seed. */
+static const char *write_data_seeded(const char *name, int rows, unsigned s)
 {
     size_t cap = (size_t)rows * 40 + 64;
     char *csv = malloc(cap);
     strcpy(csv, "name,a,b,A,B\n");
     size_t at = strlen(csv);
-    unsigned s = 11;
     for (int i = 0; i < rows; i++) {
         s = s * 1103515245u + 12345u;
         int a = (int)(s >> 16) % 100;
@@ -34,6 +33,8 @@ static const char *write_data(const char *name, int rows)
     free(csv);
     return p;
 }
+
+static const char *write_data(const char *name, int rows) { return write_data_seeded(name, rows, 11); }
 
 static int reel(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int reel(char **err, const char *fmt, ...)
@@ -300,4 +301,50 @@ Test(cli_signals, an_interrupted_compare_keeps_the_old_out_folder)
     cr_expect(file_exists(prior_preds) && !file_exists(box_preds), "the --out folder was replaced");
     free(box_preds);
     free(prior_preds);
+}
+
+/* ---- The search journal (issue 28 item 4, issue 35 item 7) */
+
+Test(cli_journal, resume_refuses_a_journal_after_the_data_changed)
+{
+    const char *csv = write_data("jd.csv", 200), *journal = tmp_path("jd.journal");
+    remove(journal);
+    char *err;
+    cr_assert_eq(reel(&err, "search --model tree --data %s --labels A,B --quiet --journal %s", csv, journal), 0, "%s",
+                 err);
+    free(err);
+    write_data_seeded("jd.csv", 200, 12); /* the same path, shape and names; other values */
+    cr_expect_eq(reel(&err, "search --model tree --data %s --labels A,B --quiet --journal %s --resume", csv, journal),
+                 1);
+    cr_expect(err && strstr(err, "holds another search (its content differs)"), "%s", err);
+    free(err);
+}
+
+Test(cli_journal, a_changed_record_is_refused_naming_the_line)
+{
+    const char *csv = write_data("jl.csv", 200), *journal = tmp_path("jl.journal");
+    remove(journal);
+    char *err;
+    cr_assert_eq(reel(&err, "search --model tree --data %s --labels A,B --quiet --journal %s", csv, journal), 0, "%s",
+                 err);
+    free(err);
+    char *text = reel_read_file(journal, NULL, NULL);
+    cr_assert(text);
+    char *score = strstr(text, "\"score\":0.");
+    cr_assert(score);
+    score[10] = score[10] == '9' ? '8' : (char)(score[10] + 1); /* one digit of a trial's score */
+    int line = 1;
+    for (const char *c = text; c < score; c++)
+        line += *c == '\n';
+    char where[64];
+    snprintf(where, sizeof where, "jl.journal:%d:", line);
+    FILE *fp = fopen(journal, "w");
+    cr_assert(fp);
+    fputs(text, fp);
+    fclose(fp);
+    free(text);
+    cr_expect_eq(reel(&err, "search --model tree --data %s --labels A,B --quiet --journal %s --resume", csv, journal),
+                 1);
+    cr_expect(err && strstr(err, where) && strstr(err, "checksum"), "%s (%s expected)", err, where);
+    free(err);
 }

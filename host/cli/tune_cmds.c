@@ -237,7 +237,16 @@ int reel_cmd_search(int argc, char **argv)
     sc.decision = t.c.decision;
     reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
     if (journal_file) {
-        if (reel_journal_open(&journal, journal_file, journal_identity(&t, &p, base), resume, &err))
+        /* the identity holds the contents of the files (not the grid's:
+         * trials are known by their params, and the grid may grow) */
+        cJSON *id = journal_identity(&t, &p, base);
+        const char *flags[] = {"data", "csv", "params", "features"};
+        const char *paths[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features};
+        if (reel_journal_identity_files(id, flags, paths, 4, &err)) {
+            cJSON_Delete(id);
+            goto done;
+        }
+        if (reel_journal_open(&journal, journal_file, id, resume, &err))
             goto done;
         have_journal = 1;
         so.journal = &journal;

@@ -20,6 +20,11 @@ typedef struct reel_journal {
     size_t resumed; /* trials read back from the file */
 } reel_journal;
 
+/* Adds to an identity "content": {flag: hash of the file's bytes} for
+ * each path (NULL skipped) and "version": a resumed search must run on the
+ * same data, params and features, by the same reel. */
+int reel_journal_identity_files(cJSON *identity, const char *const *flags, const char *const *paths, size_t n,
+                                reel_error *err);
 /* resume: read path (a missing file starts empty) and refuse a journal of
  * another search, naming the first key that differs; otherwise start
  * empty (the file is replaced at the first trial). Takes identity. */
