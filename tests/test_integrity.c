@@ -4,8 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
 
 #include "helpers.h"
+#include "util/fileio.h"
 
 /* 120 rows, two numeric features, two labels. */
 static const char *write_data(const char *name)
@@ -115,4 +119,59 @@ Test(values, a_number_float32_reads_as_zero_is_refused)
     char args[1024];
     snprintf(args, sizeof args, "train --model prior --data %s --labels A,B --quiet", csv);
     expect_fail(1, "'1e-46' is too small for float32", args);
+}
+
+/* A copy of the built-in definition `model` with params[key] loosened to
+ * {min, default} (and no max or exclusive_min), in its own folder. */
+static const char *loosened_def(const char *model, const char *key, double min, double dflt)
+{
+    char rel[128], *text;
+    snprintf(rel, sizeof rel, "models/%s.json", model);
+    cJSON *def = cJSON_Parse(text = reel_read_file(test_source_path(rel), NULL, NULL));
+    free(text);
+    cr_assert_not_null(def, "%s", rel);
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(def, "params"), key);
+    cr_assert_not_null(spec, "%s: no %s", rel, key);
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "exclusive_min");
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "max");
+    cJSON_ReplaceItemInObjectCaseSensitive(spec, "min", cJSON_CreateNumber(min));
+    cJSON_ReplaceItemInObjectCaseSensitive(spec, "default", cJSON_CreateNumber(dflt));
+    char dir_name[128];
+    snprintf(dir_name, sizeof dir_name, "defs_%s_%s", model, key);
+    const char *dir = tmp_path(dir_name);
+    mkdir(dir, 0777);
+    char *path = reel_path_join(dir, rel + strlen("models/")), *out = cJSON_Print(def);
+    reel_write_file_atomic(path, out, NULL);
+    free(path);
+    cJSON_free(out);
+    cJSON_Delete(def);
+    return dir;
+}
+
+Test(model_defs, a_definition_cannot_widen_its_kinds_limits)
+{
+    const char *csv = write_data("limits.csv");
+    static const struct {
+        const char *model, *key;
+        double min, dflt;
+        const char *want;
+    } cases[] = {
+        {"forest", "n_estimators", 0, 0, "key 'n_estimators' must be an integer >= 1; got 0"},
+        {"ridge", "alpha", -5, -1, "key 'alpha' must be a number >= 0; got -1"},
+        {"forest", "min_samples_leaf", -10, -3, "key 'min_samples_leaf' must be a number > 0; got -3"},
+        {"tree", "max_depth", 0, 0, "key 'max_depth' must be an integer >= 1, or null; got 0"},
+        {"random", "p", 0, 1.5, "key 'p' must be a number >= 0 and <= 1; got 1.5"},
+        {"box", "batch_size", 0, 0, "key 'batch_size' must be an integer >= 1 and <= 1048576; got 0"},
+    };
+    for (size_t q = 0; q < sizeof cases / sizeof *cases; q++) {
+        const char *dir = loosened_def(cases[q].model, cases[q].key, cases[q].min, cases[q].dflt);
+        char *out = NULL, *err = NULL;
+        int rc = run_reelf(&out, &err, "train --model %s --models-dir %s --data %s --labels A,B --quiet",
+                           cases[q].model, dir, csv);
+        cr_expect_neq(rc, 0, "%s %s: trained", cases[q].model, cases[q].key);
+        cr_expect(err && strstr(err, cases[q].want) && strstr(err, "kind's own limit"), "%s: %s", cases[q].key,
+                  err ? err : "");
+        free(out);
+        free(err);
+    }
 }

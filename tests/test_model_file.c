@@ -247,12 +247,12 @@ Test(model_file, train_save_predict_cli)
 }
 
 /* A saved ridge model (coef [L, d] F64, intercept [L] F64) and its bytes. */
-static char *saved_ridge(const char *name, size_t *len)
+static char *saved_model(const char *model, const char *name, size_t *len)
 {
     reel_prepared p;
     reel_run run;
     reel_error err;
-    run_small("ridge", &p, &run);
+    run_small(model, &p, &run);
     const char *path = tmp_path(name);
     cr_assert_eq(reel_model_file_save(path, &run.model, &p.pre, p.ds.labels, NULL, NULL, &err), 0, "%s", err.msg);
     reel_run_free(&run);
@@ -261,6 +261,8 @@ static char *saved_ridge(const char *name, size_t *len)
     cr_assert_not_null(bytes);
     return bytes;
 }
+
+static char *saved_ridge(const char *name, size_t *len) { return saved_model("ridge", name, len); }
 
 static void write_bytes(const char *path, const void *b, size_t n)
 {
@@ -426,6 +428,43 @@ static void edit_nan(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
     memcpy(*d + (size_t)off(h, "coef", 0) + 8, &nan, 8);
 }
 
+static void edit_threshold_nan(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    cJSON_ReplaceItemInObject(m, "thresholds", cJSON_CreateString("[NaN,0.5,0.5]"));
+}
+
+static void edit_label_count(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    cJSON_ReplaceItemInObject(m, "labels", cJSON_CreateString("[\"A\",\"B\"]"));
+}
+
+static void edit_rule_thresholds(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)h, (void)d, (void)n;
+    cJSON_ReplaceItemInObject(m, "decision", cJSON_CreateString("{\"rule\":\"threshold\",\"at_least_one\":false,"
+                                                                "\"calibrated\":false,\"thresholds\":[0.5,1.5,0.5]}"));
+}
+
+/* The first leaf value of a tree file becomes `v`. */
+static void set_leaf_value(cJSON *h, unsigned char *d, float v)
+{
+    memcpy(d + (size_t)off(h, "value", 0), &v, sizeof v);
+}
+
+static void edit_leaf_5(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m, (void)n;
+    set_leaf_value(h, *d, 5.0f);
+}
+
+static void edit_leaf_neg(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m, (void)n;
+    set_leaf_value(h, *d, -1.0f);
+}
+
 static void edit_none(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
 {
     (void)h, (void)m, (void)d, (void)n;
@@ -444,8 +483,12 @@ Test(model_file, hand_edited_files_are_refused_one_line_each)
         {edit_transpose, "transposed", "tensor 'coef' is F64 ["},
         {edit_extra, "extra", "tensor 'extra' is not part of a ridge model"},
         {edit_append, "appended", "5 bytes after the last tensor's data"},
-        {edit_threshold_5, "threshold5", "threshold 0 ('A') is 5; thresholds lie in [0, 1]"},
-        {edit_threshold_neg, "thresholdneg", "threshold 1 ('B') is -1"},
+        {edit_threshold_5, "threshold5", "metadata field 'thresholds[0]' (label 'A') is 5; a threshold is a number "
+                                         "in [0, 1]"},
+        {edit_threshold_neg, "thresholdneg", "metadata field 'thresholds[1]' (label 'B') is -1"},
+        {edit_threshold_nan, "thresholdnan", "metadata field 'thresholds' must be a list of numbers in [0, 1]"},
+        {edit_label_count, "labelcount", "metadata field 'thresholds' must hold one number per label"},
+        {edit_rule_thresholds, "rulethresholds", "metadata field decision.thresholds[1]: expected a number in [0, 1]"},
         {edit_scale0, "scale0", "the scale positive"},
         {edit_dup_labels, "duplabels", "label 'A' appears twice"},
         {edit_nan, "nan", "tensor 'coef' holds nan at element 1"},
@@ -500,4 +543,65 @@ Test(model_file, exact_doubles_and_64_bit_seeds)
     big = cJSON_CreateNumber(1e300);
     cr_expect_neq(reel_json_u64(big, &u), 0, "a double beyond 2^53 is not a seed");
     cJSON_Delete(big);
+}
+
+/* A tree's leaf values are probabilities: a forged 5 or -1 is refused at load,
+ * naming the tensor, instead of coming out of predict as a "probability". */
+Test(model_file, forged_leaf_values_are_refused)
+{
+    size_t len;
+    char *good = saved_model("tree", "tree_src.safetensors", &len);
+    struct {
+        header_edit edit;
+        const char *name, *expect;
+    } cases[] = {
+        {edit_leaf_5, "leaf5", "tensor 'value' holds 5 at element 0"},
+        {edit_leaf_neg, "leafneg", "tensor 'value' holds -1 at element 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        reel_model_file f;
+        reel_error err = {{0}};
+        int rc = reel_model_file_load(&f, rebuilt(good, len, cases[i].edit, cases[i].name), 1, &err);
+        cr_expect_neq(rc, 0, "%s: loaded", cases[i].name);
+        if (rc == 0)
+            reel_model_file_free(&f);
+        cr_expect(strstr(err.msg, cases[i].expect), "%s: '%s' lacks '%s'", cases[i].name, err.msg, cases[i].expect);
+    }
+    reel_model_file f;
+    reel_error err;
+    cr_expect_eq(reel_model_file_load(&f, rebuilt(good, len, edit_none, "tree_unedited"), 1, &err), 0, "%s",
+                 err.msg);
+    reel_model_file_free(&f);
+    free(good);
+}
+
+/* A kind whose predict gives NaN, 5 or -1 (a forged file the load checks
+ * missed, a bug): reel_model_predict_proba refuses it, never scores it. */
+static float bad_value;
+
+static int bad_predict(const void *state, const float *X, size_t n, float *P, reel_error *err)
+{
+    (void)state, (void)X, (void)err;
+    for (size_t i = 0; i < n * 2; i++)
+        P[i] = i == 3 ? bad_value : 0.5f;
+    return 0;
+}
+
+Test(model_file, a_probability_that_is_not_one_is_an_error)
+{
+    static const reel_model_kind bad = {.name = "bad", .predict_proba = bad_predict};
+    static const float values[] = {NAN, 5.0f, -1.0f, INFINITY};
+    float X[4] = {0}, P[4];
+    for (size_t q = 0; q < sizeof values / sizeof *values; q++) {
+        bad_value = values[q];
+        reel_model m = {.kind = &bad, .name = "bad", .state = X, .d = 1, .L = 2};
+        reel_error err = {{0}};
+        cr_expect_neq(reel_model_predict_proba(&m, X, 2, P, &err), 0, "%g was scored", (double)values[q]);
+        cr_expect(strstr(err.msg, "as the probability of label 2 for row 2"), "%s", err.msg);
+    }
+    bad_value = 1.0f + 1e-7f; /* a rounding step past 1 is clamped */
+    reel_model m = {.kind = &bad, .name = "bad", .state = X, .d = 1, .L = 2};
+    reel_error err;
+    cr_expect_eq(reel_model_predict_proba(&m, X, 2, P, &err), 0, "%s", err.msg);
+    cr_expect_eq(P[3], 1.0f);
 }

@@ -203,6 +203,12 @@ static void *knn_load(const cJSON *params, size_t d, size_t L, int threads, cons
     const reel_tensor *y = reel_tensors_get(in, "Y", REEL_U8, n * L, err);
     if (!y)
         return NULL;
+    for (size_t i = 0; i < n * L; i++)
+        if (((const uint8_t *)y->data)[i] > 1) {
+            reel_fail(err, "knn: tensor 'Y' holds %u at element %zu; a training label is 0 or 1",
+                      ((const uint8_t *)y->data)[i], i);
+            return NULL;
+        }
     return knn_new(params, x->data, y->data, n, d, L, threads, err);
 }
 

@@ -470,6 +470,14 @@ reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors 
         reel_fail(err, "tree model: no trees");
         return NULL;
     }
+    for (size_t i = 0; i < total * L; i++) { /* a leaf's value is a probability */
+        float v = ((const float *)value->data)[i];
+        if (!(v >= 0.0f && v <= 1.0f)) {
+            reel_fail(err, "tree model: tensor 'value' holds %g at element %zu (node %zu, label %zu); a node's "
+                      "value is a probability in [0, 1]", (double)v, i, i / L, i % L + 1);
+            return NULL;
+        }
+    }
     reel_trees *f = reel_trees_new(nt, d, L, threads);
     if (!f) {
         reel_fail(err, "out of memory");

@@ -159,6 +159,14 @@ static void *prior_load(const cJSON *params, size_t d, size_t L, int threads, co
     const reel_tensor *t = reel_tensors_get(in, "prior", REEL_F32, L, err);
     if (!t)
         return NULL;
+    for (size_t k = 0; k < L; k++) { /* a label's share of positive rows */
+        float v = ((const float *)t->data)[k];
+        if (!(v >= 0.0f && v <= 1.0f)) {
+            reel_fail(err, "prior model: tensor 'prior' holds %g for label %zu; it is a share in [0, 1]", (double)v,
+                      k + 1);
+            return NULL;
+        }
+    }
     prior_state *s = calloc(1, sizeof *s);
     s->L = L;
     s->prior = malloc(t->nbytes ? t->nbytes : 1);

@@ -120,9 +120,10 @@ int reel_decision_from_json(reel_decision *r, const cJSON *j, size_t L, reel_err
         return reel_fail(err, "out of memory");
     for (size_t k = 0; k < L; k++) {
         const cJSON *v = cJSON_GetArrayItem(th, (int)k);
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+        /* a cut in [0, 1]; a tuned one sits just below 0 to keep every row (thresholds.c) */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1e-5 && v->valuedouble <= 1)) {
             reel_decision_free(r);
-            return reel_fail(err, "decision.thresholds[%zu]: expected a number", k);
+            return reel_fail(err, "decision.thresholds[%zu]: expected a number in [0, 1]", k);
         }
         r->threshold[k] = (float)v->valuedouble;
     }

@@ -15,6 +15,9 @@ static cJSON *defs_parsed[MAX_DEFS];
 static char *def_names[MAX_DEFS + 1];
 static char name_list[1024];
 static int defs_ready;
+/* The embedded definitions again, never replaced: a kind's hard limits. */
+static cJSON *builtin[MAX_DEFS];
+static const char *builtin_names[MAX_DEFS + 1];
 
 static void rebuild_name_list(void)
 {
@@ -35,7 +38,9 @@ static void load_defs(void)
         if (!d)
             continue; /* tests/test_params.c checks every definition parses */
         defs_parsed[k] = d;
+        builtin[k] = cJSON_Duplicate(d, 1);
         def_names[k] = (char *)reel_model_sources[i].name;
+        builtin_names[k] = reel_model_sources[i].name;
         k++;
     }
     def_names[k] = NULL;
@@ -92,6 +97,27 @@ static const char *def_kind_name(const cJSON *def, const char *name)
     return cJSON_IsString(kind) ? kind->valuestring : name;
 }
 
+/* The params spec a kind's values must always meet: that of its built-in
+ * definition (models/<kind>.json, or the first built-in one of that kind,
+ * box for mlp). A definition from --models-dir may narrow these limits,
+ * never widen them: its values are checked against both. */
+static const cJSON *kind_limits(const char *kind_name)
+{
+    load_defs();
+    const cJSON *first = NULL;
+    for (size_t k = 0; builtin_names[k]; k++) {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(builtin[k], "kind");
+        const char *kn = cJSON_IsString(kind) ? kind->valuestring : builtin_names[k];
+        if (strcmp(kn, kind_name) != 0)
+            continue;
+        if (strcmp(builtin_names[k], kind_name) == 0)
+            return cJSON_GetObjectItemCaseSensitive(builtin[k], "params");
+        if (!first)
+            first = cJSON_GetObjectItemCaseSensitive(builtin[k], "params");
+    }
+    return first;
+}
+
 const reel_model_kind *reel_model_def_kind(const char *name)
 {
     const cJSON *def = reel_model_def(name);
@@ -108,9 +134,15 @@ int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, r
     m->kind = reel_kind_find(kind_name);
     if (!m->kind)
         return reel_fail(err, "model '%s': kind '%s' is not built into this reel", name, kind_name);
-    m->params = reel_params_resolve(name, cJSON_GetObjectItemCaseSensitive(def, "params"), user_params, err);
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(def, "params"), *limits = kind_limits(kind_name);
+    m->params = reel_params_resolve(name, spec, user_params, err);
     if (!m->params)
         return -1;
+    if (limits && limits != spec && reel_params_within(name, kind_name, limits, m->params, err)) {
+        cJSON_Delete(m->params);
+        m->params = NULL;
+        return -1;
+    }
     if (m->kind->check && m->kind->check(m->params, err)) {
         cJSON_Delete(m->params);
         m->params = NULL;
@@ -208,16 +240,37 @@ int reel_model_fits_together(const char *name, const char *device)
 enum { PROGRESS_CHUNK = 4096 };
 #define PROGRESS_AFTER_S 2.0
 
+/* A probability that is not one (NaN, infinite, outside [0, 1]) is an error,
+ * never a score: a metric would count it as some decision. A rounding
+ * step past 0 or 1 (a mean of floats) is clamped. */
+static int check_probabilities(const reel_model *m, float *P, size_t n, size_t row0, reel_error *err)
+{
+    for (size_t i = 0; i < n * m->L; i++) {
+        float p = P[i];
+        if (p >= 0.0f && p <= 1.0f)
+            continue;
+        if (p >= -1e-6f && p <= 1.0f + 1e-6f) {
+            P[i] = p < 0.0f ? 0.0f : 1.0f;
+            continue;
+        }
+        return reel_fail(err, "model '%s' gave %g as the probability of label %zu for row %zu; a probability is "
+                         "a number in [0, 1] (a bad parameter or model file; nothing is scored)", m->name,
+                         (double)p, i % m->L + 1, row0 + i / m->L + 1);
+    }
+    return 0;
+}
+
 int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err)
 {
     if (!m->state)
         return reel_fail(err, "model '%s' is not trained", m->name);
     if (!m->progress || m->kind->device || n <= PROGRESS_CHUNK)
-        return m->kind->predict_proba(m->state, X, n, P, err);
+        return m->kind->predict_proba(m->state, X, n, P, err) || check_probabilities(m, P, n, 0, err) ? -1 : 0;
     double t0 = reel_now(), last = t0;
     for (size_t r0 = 0; r0 < n; r0 += PROGRESS_CHUNK) {
         size_t k = n - r0 < PROGRESS_CHUNK ? n - r0 : PROGRESS_CHUNK;
-        if (m->kind->predict_proba(m->state, X + r0 * m->d, k, P + r0 * m->L, err))
+        if (m->kind->predict_proba(m->state, X + r0 * m->d, k, P + r0 * m->L, err) ||
+            check_probabilities(m, P + r0 * m->L, k, r0, err))
             return -1;
         double now = reel_now();
         if (now - t0 >= PROGRESS_AFTER_S && now - last >= PROGRESS_AFTER_S && r0 + k < n) {

@@ -61,10 +61,10 @@ static void describe(const cJSON *s, char *buf, size_t n)
         if (strcmp(ts, "int") == 0 || strcmp(ts, "number") == 0) {
             int k = snprintf(part, sizeof part, "%s", strcmp(ts, "int") == 0 ? "an integer" : "a number");
             if (min)
-                k += snprintf(part + k, sizeof part - (size_t)k, " %s %g", cJSON_IsTrue(xmin) ? ">" : ">=",
+                k += snprintf(part + k, sizeof part - (size_t)k, " %s %.15g", cJSON_IsTrue(xmin) ? ">" : ">=",
                               min->valuedouble);
             if (max)
-                snprintf(part + k, sizeof part - (size_t)k, "%s <= %g", min ? " and" : "", max->valuedouble);
+                snprintf(part + k, sizeof part - (size_t)k, "%s <= %.15g", min ? " and" : "", max->valuedouble);
         } else if (strcmp(ts, "string") == 0 && values) {
             int k = snprintf(part, sizeof part, "one of");
             const cJSON *e;
@@ -132,6 +132,39 @@ cJSON *reel_params_resolve(const char *model, const cJSON *spec, const cJSON *us
         cJSON_ReplaceItemInObjectCaseSensitive(out, u->string, cJSON_Duplicate(u, 1));
     }
     return out;
+}
+
+/* The spec's type names for v's JSON type ("int" and "number" both for a number). */
+static int type_listed(const cJSON *v, const cJSON *s)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(s, "type"), *t;
+    const char *a = cJSON_IsNull(v) ? "null" : cJSON_IsBool(v) ? "bool" : cJSON_IsNumber(v) ? "number"
+                  : cJSON_IsString(v) ? "string" : cJSON_IsArray(v) ? "array" : "object";
+    const char *b = cJSON_IsNumber(v) ? "int" : a;
+    if (cJSON_IsString(type))
+        return strcmp(type->valuestring, a) == 0 || strcmp(type->valuestring, b) == 0;
+    cJSON_ArrayForEach(t, type) if (cJSON_IsString(t) && (strcmp(t->valuestring, a) == 0 ||
+                                                          strcmp(t->valuestring, b) == 0)) return 1;
+    return 0;
+}
+
+int reel_params_within(const char *model, const char *kind, const cJSON *limits, const cJSON *params,
+                       reel_error *err)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, params)
+    {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(limits, v->string);
+        if (!s || !type_listed(v, s) || value_ok(v, s))
+            continue; /* a key or type the kind does not know: its params reader refuses it by name */
+        char allowed[512], *got = cJSON_PrintUnformatted(v);
+        describe(s, allowed, sizeof allowed);
+        reel_fail(err, "params for %s: key '%s' must be %s; got %.80s (the %s kind's own limit, which a model "
+                  "definition may narrow but not widen)", model, v->string, allowed, got ? got : "?", kind);
+        cJSON_free(got);
+        return -1;
+    }
+    return 0;
 }
 
 void reel_params_read_begin(reel_params_reader *r, const cJSON *params, const char *model)

@@ -16,6 +16,13 @@
  * NULL with err set ("params for MODEL: key 'k': ..."). */
 cJSON *reel_params_resolve(const char *model, const cJSON *spec, const cJSON *user, reel_error *err);
 
+/* Checks resolved params against `limits`, the params spec of the kind's
+ * built-in definition: a value of a type the limits list must meet their
+ * range and values, so a definition from --models-dir can narrow a kind's
+ * limits but never widen them. */
+int reel_params_within(const char *model, const char *kind, const cJSON *limits, const cJSON *params,
+                       reel_error *err);
+
 /* Reading resolved params, once per fit or load, into the kind's own
  * struct (classical/tree_params.c, nn/mlp_params.c): open a reader, get
  * each key, then reel_params_read_end. A getter asked for a key the

@@ -183,10 +183,19 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
         reel_fail(err, "%s: the metadata lacks its checksum: the file was edited or is damaged", path);
         goto done;
     }
-    if (!cJSON_IsString(name) || !cJSON_IsString(kind) || !cJSON_IsObject(params) || !cJSON_IsArray(labels) ||
-        !cJSON_IsArray(th) || !cJSON_IsObject(pre) || cJSON_GetArraySize(labels) != cJSON_GetArraySize(th) ||
-        cJSON_GetArraySize(labels) < 1) {
-        reel_fail(err, "%s: metadata lacks model, kind, params, labels, thresholds or preprocessing", path);
+    /* Field by field, so a damaged or forged file names what is wrong. */
+    const char *bad = !cJSON_IsString(name)    ? "'model' must be a string (the model's name)"
+                      : !cJSON_IsString(kind)  ? "'kind' must be a string (a kind built into reel)"
+                      : !cJSON_IsObject(params) ? "'params' must be an object"
+                      : !cJSON_IsArray(labels) || cJSON_GetArraySize(labels) < 1
+                          ? "'labels' must be a non-empty list of label names"
+                      : !cJSON_IsArray(th) ? "'thresholds' must be a list of numbers in [0, 1], one per label"
+                      : cJSON_GetArraySize(labels) != cJSON_GetArraySize(th)
+                          ? "'thresholds' must hold one number per label"
+                      : !cJSON_IsObject(pre) ? "'preprocessing' must be an object"
+                                             : NULL;
+    if (bad) {
+        reel_fail(err, "%s: metadata field %s", path, bad);
         goto done;
     }
     if (!reel_model_def(name->valuestring)) {
@@ -225,13 +234,15 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
     f->model.threshold = malloc(L * sizeof *f->model.threshold);
     for (size_t k = 0; k < L; k++) {
         const cJSON *l = cJSON_GetArrayItem(labels, (int)k), *v = cJSON_GetArrayItem(th, (int)k);
-        if (!cJSON_IsString(l) || !cJSON_IsNumber(v)) {
-            reel_fail(err, "%s: labels must be strings and thresholds numbers", path);
+        if (!cJSON_IsString(l) || !*l->valuestring) {
+            reel_fail(err, "%s: metadata field 'labels[%zu]' must be a label name", path, k);
             goto done;
         }
-        if (!isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > 1) {
-            reel_fail(err, "%s: threshold %zu ('%s') is %g; thresholds lie in [0, 1]", path, k, l->valuestring,
-                      v->valuedouble);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > 1) {
+            char *got = cJSON_PrintUnformatted(v);
+            reel_fail(err, "%s: metadata field 'thresholds[%zu]' (label '%s') is %s; a threshold is a number in "
+                      "[0, 1]", path, k, l->valuestring, got ? got : "?");
+            cJSON_free(got);
             goto done;
         }
         for (size_t q = 0; q < k; q++)
@@ -249,7 +260,7 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
     if (rule ? reel_decision_from_json(&f->model.rule, rule, L, err)
              : reel_decision_parse(&f->model.rule, "threshold", L, f->model.threshold, err)) {
         reel_error inner = *err;
-        reel_fail(err, "%s: %s", path, inner.msg);
+        reel_fail(err, "%s: metadata field %s", path, inner.msg);
         goto done;
     }
     if (!f->model.kind->load) {
