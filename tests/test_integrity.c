@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "util/fileio.h"
+#include "util/outfile.h"
 
 /* 120 rows, two numeric features, two labels. */
 static const char *write_data(const char *name)
