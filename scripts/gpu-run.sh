@@ -37,13 +37,13 @@ case $call in 1 | 2) ;; *)
   exit 2
   ;;
 esac
-# REEL_GPU_SLOW=K: every step's limit times K (the rehearsal on a machine of
+# REEL_GPU_SLOW=K: every step's limit and the budget times K (the rehearsal on a machine of
 # fewer, shared cores; scripts/gpu-check.sh --rehearse); the summary says so
 slow=${REEL_GPU_SLOW:-1}
 out=${OUT:-$PWD/gpu-out}
 mkdir -p "$out"
 start=$(date +%s)
-deadline=$((start + budget))
+deadline=$((start + budget * slow))
 summary=$out/summary.txt
 status=0
 rows=()
@@ -239,22 +239,24 @@ if [ "$call" = 1 ]; then
 else
   if [ $gpu = 1 ] && [ -n "$sanitizer" ]; then
     # the fused kernels: many nets in one launch, a whole epoch in one launch
-    step racecheck 60 "$out/racecheck.log" "${tests_env[@]}" "$sanitizer" --tool racecheck --target-processes all \
+    step racecheck 45 "$out/racecheck.log" "${tests_env[@]}" "$sanitizer" --tool racecheck --target-processes all \
       --error-exitcode 7 --print-limit 50 "${devices[@]}" --filter='nn_devices/@(*many*|*whole_epoch*)'
   elif [ $gpu = 1 ]; then row racecheck 0 0 0 "unavailable: compute-sanitizer not found"
   else no_gpu racecheck; fi
   bench=$out/bench.log
   export PYTHONUNBUFFERED=1
-  if [ $gpu = 1 ]; then
-    step bench_nets 50 "$bench" python3 bench/bench_nets.py --device gpu --reps 1 --epochs 2 \
+  if [ $gpu = 1 ]; then # the most wanted first: the budget cuts the last
+    step bench_nets 40 "$bench" python3 bench/bench_nets.py --device gpu --reps 1 --epochs 2 --no-ensembles \
       --cases movies-box-b10,movies-u-b10 --reel "$B/bin/reel" --json "$out/bench_nets.json"
-    step bench_devices 30 "$bench" python3 bench/bench_devices.py --devices cpu,cuda --reel "$B/bin/reel" \
-      --reps 3 --epochs 1 --batches 10
-    step bench_many 75 "$bench" python3 bench/bench_many.py --device cuda --driver "$B/bin/reel_bench_many" \
-      --data data/movies.csv --nets 256 --epochs 1 --reps 3 --grid --torch cuda --torch-seq 1 \
+    step bench_many 70 "$bench" python3 bench/bench_many.py --device cuda --driver "$B/bin/reel_bench_many" \
+      --data data/movies.csv --nets 256 --epochs 1 --reps 2 --grid --torch cuda --torch-seq 1 \
       --json "$out/bench_many.json"
+    step bench_devices 25 "$bench" python3 bench/bench_devices.py --devices cpu,cuda --reel "$B/bin/reel" \
+      --reps 2 --epochs 1 --batches 10
+    step bench_ensembles 45 "$bench" python3 bench/bench_nets.py --device gpu --reps 1 --epochs 1 --ensembles-only \
+      --models box --cases movies-box-b10 --reel "$B/bin/reel" --json "$out/bench_ensembles.json"
   else # the same scripts, programs and data, briefly on the CPU
-    step bench_nets_cpu 60 "$bench" python3 bench/bench_nets.py --device cpu --reps 1 --epochs 1 --threads 1 \
+    step bench_nets_cpu 60 "$bench" python3 bench/bench_nets.py --device cpu --quick --threads 1 \
       --models box --reel "$B/bin/reel" --json "$out/bench_nets.json"
     step bench_devices_cpu 30 "$bench" python3 bench/bench_devices.py --devices cpu --reel "$B/bin/reel" \
       --reps 1 --epochs 1 --batches 256 --models box
