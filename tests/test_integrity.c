@@ -176,3 +176,50 @@ Test(model_defs, a_definition_cannot_widen_its_kinds_limits)
         free(err);
     }
 }
+
+/* x2: numbers, with `text_every`-th cell "unknown" (or, with text_every 0,
+ * numbers in the first half and text in the second). */
+static const char *write_mixed(const char *name, int text_every)
+{
+    static char csv[32768];
+    strcpy(csv, "x1,x2,A,B\n");
+    unsigned s = 9;
+    for (int i = 0; i < 300; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)(s >> 16) % 1000;
+        s = s * 1103515245u + 12345u;
+        int b = (int)(s >> 16) % 1000;
+        char x2[32];
+        if (text_every ? i % text_every == 5 : i >= 150)
+            snprintf(x2, sizeof x2, text_every ? "unknown" : "level%d", b % 7);
+        else
+            snprintf(x2, sizeof x2, "%d", b);
+        sprintf(csv + strlen(csv), "%d,%s,%d,%d\n", a, x2, b > 500, a > 500 || b < 200);
+    }
+    return tmp_write(name, csv);
+}
+
+Test(mixed_columns, a_column_of_numbers_read_as_text_says_which_why_and_how)
+{
+    static const struct {
+        int every;
+        const char *why;
+    } cases[] = {{10, "because more than 1 in 20 of its cells are text"},
+                 {0, "because more than 1 in 20 of its cells are text"}};
+    for (size_t q = 0; q < sizeof cases / sizeof *cases; q++) {
+        const char *csv = write_mixed(q ? "mixed_half.csv" : "mixed10.csv", cases[q].every);
+        char *out = NULL, *err = NULL;
+        cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B", csv), 0, "%s", err);
+        cr_expect(err && strstr(err, "warning: column 'x2' holds ") && strstr(err, "it is read as text") &&
+                      strstr(err, cases[q].why) && strstr(err, "--column-type x2=number"),
+                  "case %zu: %s", q, err ? err : "");
+        free(out);
+        free(err);
+        /* forced: no word */
+        cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B --column-type x2=number", csv),
+                     0, "%s", err);
+        cr_expect(!err || !strstr(err, "it is read as text"), "%s", err);
+        free(out);
+        free(err);
+    }
+}

@@ -175,6 +175,19 @@ void reel_prepared_warn(const reel_prepared *p, const reel_log *log)
                          c->first_text_line, c->first_text ? c->first_text : "", c->mixed_as_missing > 1 ? "they are"
                                                                                                       : "it is");
     }
+    /* A column of numbers and text read as text (one-hot categories): which, why, and the way back. */
+    for (size_t f = 0; f < p->ds.n_features; f++) {
+        const reel_column *c = &p->ds.table.cols[p->ds.features[f]];
+        if (!c->mixed_as_text || c->type != REEL_COL_TEXT)
+            continue;
+        const char *why = c->mixed_why == REEL_WHY_MODE ? "--mixed-columns text asks for it"
+                          : c->mixed_why == REEL_WHY_TRAIN_ROWS ? "its training rows hold no number"
+                                                                : "more than 1 in 20 of its cells are text";
+        reel_log_msg(log, REEL_LOG_WARNING, "column '%s' holds %zu numbers and %zu text cells (first: line %zu, "
+                     "'%s'); it is read as text, one-hot categories, because %s; --column-type %s=number reads "
+                     "it as numbers (its text cells as missing)", c->name, c->mixed_as_text, c->n_texts,
+                     c->first_text_line, c->first_text ? c->first_text : "", why, c->name);
+    }
     /* Names that differ only in case are two labels: likely one meant twice. */
     for (size_t k = 0; k < p->L; k++)
         for (size_t q = 0; q < k; q++)

@@ -376,6 +376,7 @@ static int back_to_numbers(reel_table *t, reel_column *c)
     reel_strdict_init(&c->dict);
     c->num = num;
     c->type = REEL_COL_NUMERIC;
+    c->mixed_as_text = 0;
     c->mixed_as_missing = c->n_texts;
     c->n_missing += c->n_texts;
     return 0;
@@ -469,6 +470,10 @@ static int settle_types(reel_table *t, reel_mixed_mode mixed, int defer, reel_er
             }
             continue;
         }
+        if (!c->forced) { /* a column of numbers and text read as text: the warning says why */
+            c->mixed_as_text = c->n_numbers;
+            c->mixed_why = mostly_numbers ? REEL_WHY_MODE : REEL_WHY_SHARE;
+        }
         restore[n_restore++] = j; /* text: the numbers read before the first text cell get their own text back */
     }
     int rc = n_restore ? restore_text(t, restore, n_restore, err) : 0;
@@ -496,10 +501,14 @@ int reel_table_settle_on_rows(reel_table *t, const size_t *rows, size_t n, reel_
                 first_s = c->dict.strs[k];
             }
         }
-        if (nums == 0 || texts * 20 > nums + texts)
-            continue; /* text in the training rows: text */
-        if (texts > 0 && mixed == REEL_MIXED_TEXT)
+        if (nums == 0 || texts * 20 > nums + texts) { /* text in the training rows: text */
+            c->mixed_why = nums == 0 ? REEL_WHY_TRAIN_ROWS : REEL_WHY_SHARE;
             continue;
+        }
+        if (texts > 0 && mixed == REEL_MIXED_TEXT) {
+            c->mixed_why = REEL_WHY_MODE;
+            continue;
+        }
         if (mixed == REEL_MIXED_ERROR) /* texts > 0 here, or the text cells are outside these rows */
             return reel_fail(err, "%s:%zu: column %zu ('%s'): '%s' is text in a column of numbers (%zu of %zu "
                              "cells%s); fix the data, or --mixed-columns missing|text", t->path,

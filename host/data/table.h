@@ -26,6 +26,8 @@ typedef struct {
     size_t first_text_line;    /* the first cell that is not a number (0: none) ... */
     char *first_text;          /* ... and its text */
     size_t mixed_as_missing;   /* text cells of a mostly numeric column read as missing */
+    size_t mixed_as_text;      /* number cells of a column read as text (a mixed column; 0: none) */
+    int mixed_why;             /* why it is text: reel_mixed_why */
     int forced;                /* reel_force: a type the user forced (--column-type) */
     char *bad_number;       /* its text */
     const char *bad_number_why; /* what is wrong with it */
@@ -46,6 +48,11 @@ typedef struct {
  * an error, or make the column text. A column mostly of text is text; its
  * cells keep their original text ("02134" stays "02134"). */
 typedef enum { REEL_MIXED_MISSING, REEL_MIXED_ERROR, REEL_MIXED_TEXT } reel_mixed_mode;
+/* Why a column holding numbers was read as text (for the warning). */
+typedef enum { REEL_WHY_SHARE = 1,  /* more than 1 in 20 of its cells are text */
+               REEL_WHY_MODE,       /* --mixed-columns text */
+               REEL_WHY_TRAIN_ROWS  /* its training rows hold no number */
+} reel_mixed_why;
 
 /* Reads a CSV with a header row. Errors name the file, line and column. */
 int reel_table_read_csv(reel_table *t, const char *path, reel_error *err);
