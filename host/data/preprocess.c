@@ -1,10 +1,11 @@
 #include "data/preprocess.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/float_clamp.h"
 
 void reel_preproc_free(reel_preproc *p)
 {
@@ -188,16 +189,6 @@ int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows
     return 0;
 }
 
-/* float32 cannot hold 1e300: clamp rather than produce inf. */
-static float to_float(double x)
-{
-    if (x > FLT_MAX)
-        return FLT_MAX;
-    if (x < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)x;
-}
-
 int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
                            int standardize, float *X, reel_error *err)
 {
@@ -266,7 +257,7 @@ int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, con
                 break;
             }
             }
-            X[ii * p->d + k] = to_float(v);
+            X[ii * p->d + k] = reel_float_clamped(v);
         }
     }
     free(col);
@@ -278,7 +269,7 @@ void reel_preproc_standardize(const reel_preproc *p, float *X, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < p->d; k++)
-            X[i * p->d + k] = to_float(((double)X[i * p->d + k] - p->mean[k]) / p->scale[k]);
+            X[i * p->d + k] = reel_float_clamped(((double)X[i * p->d + k] - p->mean[k]) / p->scale[k]);
 }
 
 static const char *kind_names[] = {"numeric", "missing", "onehot", "other"};

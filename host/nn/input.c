@@ -1,9 +1,10 @@
 #include "nn/input.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/float_clamp.h"
 
 int reel_nn_input_mode_parse(const char *s, reel_nn_input_mode *mode)
 {
@@ -142,16 +143,6 @@ int reel_nn_input_fit(reel_nn_input *t, reel_nn_input_mode mode, const float *X,
     return 0;
 }
 
-/* float32 cannot hold every double: clamp rather than produce inf. */
-static float to_float(double x)
-{
-    if (x > FLT_MAX)
-        return FLT_MAX;
-    if (x < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)x;
-}
-
 void reel_nn_input_apply(const reel_nn_input *t, const float *X, size_t n, float *out)
 {
     size_t d = t->d;
@@ -162,7 +153,7 @@ void reel_nn_input_apply(const reel_nn_input *t, const float *X, size_t n, float
                 z = reel_nn_smooth_clip(z, t->clip_at);
             else if (t->clip[k])
                 z = z > t->clip_at ? t->clip_at : z < -t->clip_at ? -t->clip_at : z;
-            out[i * d + k] = to_float(z);
+            out[i * d + k] = reel_float_clamped(z);
         }
 }
 
