@@ -50,12 +50,54 @@ static const char *STYLE =
     "code{font-size:13px;background:#f4f4f4;padding:1px 4px;border-radius:3px}\n"
     "footer{margin:40px 0 20px;color:#888;font-size:13px}\n";
 
-static void cell_num(FILE *fp, const char *fmt, double v)
+static void html_head_close(FILE *fp, const report_col *cols, size_t n)
 {
-    fputs("<td class=\"num\">", fp);
-    fprintf(fp, fmt, v);
-    fputs("</td>", fp);
+    (void)cols;
+    (void)n;
+    fputs("</tr>\n", fp);
 }
+
+static void html_row_open(FILE *fp, const char *cls)
+{
+    if (cls)
+        fprintf(fp, "<tr class=\"%s\">", cls);
+    else
+        fputs("<tr>", fp);
+}
+
+/* A cell with a class (styles) and a title (shown on hover). */
+static void html_cell_open(FILE *fp, const char *cls, const char *title)
+{
+    fputs("<td", fp);
+    if (cls)
+        fprintf(fp, " class=\"%s\"", cls);
+    if (title) {
+        fputs(" title=\"", fp);
+        esc(fp, title);
+        fputs("\"", fp);
+    }
+    fputs(">", fp);
+}
+
+static void html_text(FILE *fp, const char *s) { esc(fp, s); }
+
+/* Predicted labels: right ones green, wrong ones struck; the baseline's
+ * row is grey (a class), not named. */
+static const report_markup HTML = {
+    .text = html_text,
+    .row_open = html_row_open,
+    .row_close = "</tr>\n",
+    .cell_open = html_cell_open,
+    .cell_close = "</td>",
+    .head_left = {"<th>", "</th>"},
+    .head_right = {"<th class=\"num\">", "</th>"},
+    .head_close = html_head_close,
+    .right = {"<span class=\"ok\">", "</span>"},
+    .wrong = {"<del class=\"bad\">", "</del>"},
+    .none = "<span class=\"none\">none</span>",
+    .prob_sep = "<br/>",
+    .baseline_suffix = "",
+};
 
 static void header(FILE *fp, const report_view *v)
 {
@@ -91,47 +133,13 @@ static void header(FILE *fp, const report_view *v)
 
 static void leaderboard(FILE *fp, const report_view *v)
 {
-    const reel_report *r = v->r;
     fputs("<h2 id=\"leaderboard\">Leaderboard</h2>\n<p class=\"note\">Scores on the test rows, best "
           "samples-F1 first. Samples scores average over films, micro over all (film, genre) cells, "
           "macro over genres. Each model decides under the rule chosen on the validation rows (rule; "
           "hover for its thresholds); F1 @0.5 is its samples-F1 at its own thresholds (0.5 unless its "
-          "params or kind set them).</p>\n<div class=\"scroll\"><table>\n<tr><th class=\"num\">#</th>"
-          "<th>model</th><th class=\"num\">samples-F1</th><th class=\"num\">precision</th>"
-          "<th class=\"num\">recall</th><th class=\"num\">micro-F1</th><th class=\"num\">macro-F1</th>"
-          "<th class=\"num\">Hamming acc.</th><th class=\"num\">subset acc.</th><th class=\"num\">F1 @0.5</th>"
-          "<th>rule</th><th class=\"num\">fit s</th><th class=\"num\">predict s</th><th>device</th></tr>\n",
+          "params or kind set them).</p>\n<div class=\"scroll\"><table>\n",
           fp);
-    for (size_t k = 0; k < r->n_models; k++) {
-        const reel_report_model *m = &r->models[v->order[k]];
-        const reel_metrics *s = m->metrics;
-        const char *cls = k == 0 ? " class=\"best\"" : report_is_baseline(v, m) ? " class=\"baseline\"" : "";
-        fprintf(fp, "<tr%s><td class=\"num\">%zu</td><td class=\"name\">", cls, k + 1);
-        esc(fp, m->name);
-        fputs("</td>", fp);
-        cell_num(fp, "%.4f", s->samples_f1);
-        cell_num(fp, "%.4f", s->samples_precision);
-        cell_num(fp, "%.4f", s->samples_recall);
-        cell_num(fp, "%.4f", s->micro_f1);
-        cell_num(fp, "%.4f", s->macro_f1);
-        cell_num(fp, "%.4f", s->hamming_accuracy);
-        cell_num(fp, "%.4f", s->subset_accuracy);
-        cell_num(fp, "%.4f", m->samples_f1_untuned);
-        fputs("<td class=\"rule\"", fp);
-        if (m->rule_detail && *m->rule_detail) {
-            fputs(" title=\"", fp);
-            esc(fp, m->rule_detail);
-            fputs("\"", fp);
-        }
-        fputs(">", fp);
-        esc(fp, m->rule ? m->rule : "");
-        fputs("</td>", fp);
-        cell_num(fp, "%.3f", m->fit_seconds);
-        cell_num(fp, "%.3f", m->predict_seconds);
-        fputs("<td class=\"device\">", fp);
-        esc(fp, m->device ? m->device : "");
-        fputs("</td></tr>\n", fp);
-    }
+    report_table_leaderboard(fp, v, &HTML);
     fputs("</table></div>\n", fp);
 }
 
@@ -196,10 +204,7 @@ static void training_curves(FILE *fp, const report_view *v)
         esc(fp, m->name);
         fprintf(fp, "</h3>\n<p class=\"note\">%zu epochs", m->epochs);
         if (m->valid_f1) {
-            size_t at = 0;
-            for (size_t e = 1; e < m->epochs; e++)
-                if (m->valid_f1[e] > m->valid_f1[at] || isnan(m->valid_f1[at]))
-                    at = e;
+            size_t at = report_best_valid_epoch(m);
             fprintf(fp, "; best validation F1 %.4f at epoch %zu", m->valid_f1[at], at + 1);
         }
         if (m->kept_epoch > 0)
@@ -263,27 +268,9 @@ static void calibration(FILE *fp, const report_view *v)
           "probability and truth (lower is better; predicting the genre's share for every film scores "
           "share &#215; (1 &#8722; share)). Reliability: films binned by predicted probability (ten equal "
           "bins, empty ones left out); a calibrated model follows the diagonal.</p>\n<div class=\"scroll\">"
-          "<table>\n<tr><th>model</th>",
+          "<table>\n",
           fp);
-    for (size_t j = 0; j < L; j++) {
-        fputs("<th class=\"num\">", fp);
-        esc(fp, r->labels[j]);
-        fputs("</th>", fp);
-    }
-    fputs("<th class=\"num\">mean</th></tr>\n", fp);
-    for (size_t k = 0; k < n; k++) {
-        const reel_report_model *m = &r->models[v->order[k]];
-        fputs("<tr><td class=\"name\">", fp);
-        esc(fp, m->name);
-        fputs("</td>", fp);
-        double sum = 0;
-        for (size_t j = 0; j < L; j++) {
-            cell_num(fp, "%.4f", cal[k * L + j].brier);
-            sum += cal[k * L + j].brier;
-        }
-        cell_num(fp, "%.4f", L ? sum / (double)L : NAN);
-        fputs("</tr>\n", fp);
-    }
+    report_table_brier(fp, v, &HTML);
     fputs("</table></div>\n", fp);
     size_t shown = n < CAL_CURVES ? n : CAL_CURVES;
     fprintf(fp, "<p class=\"note\">Reliability of the %zu best model%s by samples-F1.</p>\n"
@@ -312,26 +299,19 @@ static void confusion(FILE *fp, const report_view *v)
         fputs("<p>No such films: the best model never swapped one genre for another.</p>\n", fp);
         return;
     }
-    fputs("<div class=\"charts\">\n<table>\n<tr><th class=\"num\">#</th><th>true genre, missed</th>"
-          "<th>predicted instead</th><th class=\"num\">films</th><th class=\"num\">share of the<br/>true genre's films</th></tr>\n",
-          fp);
+    fputs("<div class=\"charts\">\n<table>\n", fp);
+    report_table_confusion(fp, v, &HTML, "share of the<br/>true genre's films");
+    fputs("</table>\n", fp);
     char *names[REPORT_PAIRS];
     double counts[REPORT_PAIRS];
     for (size_t k = 0; k < v->n_pairs; k++) {
         const report_pair *p = &v->pairs[k];
-        fprintf(fp, "<tr><td class=\"num\">%zu</td><td>", k + 1);
-        esc(fp, r->labels[p->a]);
-        fputs("</td><td>", fp);
-        esc(fp, r->labels[p->b]);
-        fprintf(fp, "</td><td class=\"num\">%zu</td><td class=\"num\">%.1f%%</td></tr>\n", p->count,
-                p->support_a ? 100.0 * (double)p->count / (double)p->support_a : 0.0);
         size_t len = strlen(r->labels[p->a]) + strlen(r->labels[p->b]) + 8;
         names[k] = malloc(len);
         if (names[k])
             snprintf(names[k], len, "%s \xe2\x86\x92 %s", r->labels[p->a], r->labels[p->b]); /* an arrow */
         counts[k] = (double)p->count;
     }
-    fputs("</table>\n", fp);
     int ok = 1;
     for (size_t k = 0; k < v->n_pairs; k++)
         ok = ok && names[k];
@@ -343,81 +323,16 @@ static void confusion(FILE *fp, const report_view *v)
     fputs("</div>\n", fp);
 }
 
-/* The predicted genres of one film: right ones green, wrong ones struck. */
-static void predicted_cell(FILE *fp, const report_view *v, const reel_report_model *m, size_t row)
-{
-    size_t L = v->r->L;
-    const uint8_t *y = v->r->Y + row * L, *p = m->pred + row * L;
-    int any = 0;
-    fputs("<td>", fp);
-    for (size_t j = 0; j < L; j++) {
-        if (!p[j])
-            continue;
-        fputs(any ? ", " : "", fp);
-        fputs(y[j] ? "<span class=\"ok\">" : "<del class=\"bad\">", fp);
-        esc(fp, v->r->labels[j]);
-        fputs(y[j] ? "</span>" : "</del>", fp);
-        any = 1;
-    }
-    if (!any)
-        fputs("<span class=\"none\">none</span>", fp);
-    fputs("</td>", fp);
-}
-
 static void examples(FILE *fp, const report_view *v)
 {
-    const reel_report *r = v->r;
-    /* The best model's probabilities come before the model columns, so
-     * that they stay in view when many models make the table scroll. */
     int probs = v->best && v->best->P;
     fprintf(fp, "<h2 id=\"examples\">Example films</h2>\n<p class=\"note\">%zu test films drawn with seed "
             "%llu. Predicted genres: <span class=\"ok\">right</span>, <del class=\"bad\">wrong</del>.",
-            v->n_examples, (unsigned long long)r->seed);
+            v->n_examples, (unsigned long long)v->r->seed);
     if (probs)
         fputs(" The third column gives the best model's highest probabilities.", fp);
-    fputs("</p>\n<div class=\"scroll\"><table class=\"examples\">\n<tr><th>film</th><th>true genres</th>", fp);
-    if (probs) {
-        fputs("<th>", fp);
-        esc(fp, v->best->name);
-        fputs(" probabilities</th>", fp);
-    }
-    for (size_t k = 0; k < r->n_models; k++) {
-        fputs("<th>", fp);
-        esc(fp, r->models[v->order[k]].name);
-        fputs("</th>", fp);
-    }
-    fputs("</tr>\n", fp);
-    char buf[32];
-    for (size_t e = 0; e < v->n_examples; e++) {
-        size_t row = v->examples[e];
-        fputs("<tr class=\"example\"><td>", fp);
-        esc(fp, report_row_name(v, row, buf, sizeof buf));
-        fputs("</td><td>", fp);
-        int any = 0;
-        for (size_t j = 0; j < r->L; j++)
-            if (r->Y[row * r->L + j]) {
-                fputs(any ? ", " : "", fp);
-                esc(fp, r->labels[j]);
-                any = 1;
-            }
-        if (!any)
-            fputs("<span class=\"none\">none</span>", fp);
-        fputs("</td>", fp);
-        if (probs) {
-            size_t top[REPORT_TOP_PROBS];
-            size_t n_top = report_top_labels(v, v->best, row, top);
-            fputs("<td class=\"probs\">", fp);
-            for (size_t t = 0; t < n_top; t++) {
-                fputs(t ? "<br/>" : "", fp);
-                esc(fp, r->labels[top[t]]);
-                fprintf(fp, " %.2f", (double)v->best->P[row * r->L + top[t]]);
-            }
-            fputs("</td>", fp);
-        }
-        for (size_t k = 0; k < r->n_models; k++)
-            predicted_cell(fp, v, &r->models[v->order[k]], row);
-        fputs("</tr>\n", fp);
-    }
+    fputs("</p>\n<div class=\"scroll\"><table class=\"examples\">\n", fp);
+    report_table_examples(fp, v, &HTML);
     fputs("</table></div>\n", fp);
 }
 

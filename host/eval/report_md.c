@@ -19,6 +19,37 @@ static void md(FILE *fp, const char *s)
     }
 }
 
+/* Under the header row, the alignment row: "|---|--:|". */
+static void md_head_close(FILE *fp, const report_col *cols, size_t n)
+{
+    fputs("\n|", fp);
+    for (size_t c = 0; c < n; c++)
+        fputs(cols[c].right ? "--:|" : "---|", fp);
+    fputc('\n', fp);
+}
+
+static void md_row_open(FILE *fp, const char *cls)
+{
+    (void)cls;
+    fputc('|', fp);
+}
+
+static void md_cell_open(FILE *fp, const char *cls, const char *title)
+{
+    (void)cls;
+    (void)title; /* rule details follow the leaderboard instead */
+    fputc(' ', fp);
+}
+
+/* A table row is "| a | b |": each cell " text |". Predicted labels:
+ * **right**, ~~wrong~~. */
+static const report_markup MD = {
+    .text = md, .row_open = md_row_open, .row_close = "\n", .cell_open = md_cell_open, .cell_close = " |",
+    .head_left = {" ", " |"}, .head_right = {" ", " |"}, .head_close = md_head_close,
+    .right = {"**", "**"}, .wrong = {"~~", "~~"}, .none = "none", .prob_sep = ", ",
+    .baseline_suffix = " (baseline)",
+};
+
 static void header(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
@@ -45,26 +76,9 @@ static void leaderboard(FILE *fp, const report_view *v)
     const reel_report *r = v->r;
     fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first, each model under the "
           "decision rule chosen on the validation rows (rule); F1 @0.5 is its samples-F1 at its own "
-          "thresholds (0.5 unless its params or kind set them).\n\n"
-          "| # | model | samples-F1 | precision | recall | micro-F1 | macro-F1 | Hamming acc. | subset acc. "
-          "| F1 @0.5 | rule | fit s | predict s | device |\n"
-          "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|\n",
+          "thresholds (0.5 unless its params or kind set them).\n\n",
           fp);
-    for (size_t k = 0; k < r->n_models; k++) {
-        const reel_report_model *m = &r->models[v->order[k]];
-        const reel_metrics *s = m->metrics;
-        fprintf(fp, "| %zu | ", k + 1);
-        md(fp, m->name);
-        if (report_is_baseline(v, m))
-            fputs(" (baseline)", fp);
-        fprintf(fp, " | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | ", s->samples_f1,
-                s->samples_precision, s->samples_recall, s->micro_f1, s->macro_f1, s->hamming_accuracy,
-                s->subset_accuracy, m->samples_f1_untuned);
-        md(fp, m->rule ? m->rule : "");
-        fprintf(fp, " | %.3f | %.3f | ", m->fit_seconds, m->predict_seconds);
-        md(fp, m->device ? m->device : "");
-        fputs(" |\n", fp);
-    }
+    report_table_leaderboard(fp, v, &MD);
     int any = 0;
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
@@ -92,7 +106,7 @@ static void training(FILE *fp, const report_view *v)
                   "validation F1 | at epoch | weights kept from epoch |\n|---|--:|--:|--:|--:|--:|--:|\n",
                   fp);
         any = 1;
-        size_t last = m->epochs - 1, at = 0;
+        size_t last = m->epochs - 1;
         fputs("| ", fp);
         md(fp, m->name);
         fprintf(fp, " | %zu | ", m->epochs);
@@ -103,9 +117,7 @@ static void training(FILE *fp, const report_view *v)
             fprintf(fp, "%.4f", m->valid_loss[last]);
         fputs(" | ", fp);
         if (m->valid_f1) {
-            for (size_t e = 1; e < m->epochs; e++)
-                if (m->valid_f1[e] > m->valid_f1[at] || isnan(m->valid_f1[at]))
-                    at = e;
+            size_t at = report_best_valid_epoch(m);
             fprintf(fp, "%.4f | %zu | ", m->valid_f1[at], at + 1);
         } else {
             fputs(" |  | ", fp);
@@ -154,22 +166,9 @@ static void calibration(FILE *fp, const report_view *v)
     const reel_report *r = v->r;
     size_t L = r->L;
     fputs("\n## Calibration per genre\n\nBrier score per genre on the test rows (mean squared gap between "
-          "probability and truth; lower is better).\n\n| model |",
+          "probability and truth; lower is better).\n\n",
           fp);
-    genre_columns(fp, r, "mean");
-    for (size_t k = 0; k < r->n_models; k++) {
-        const reel_report_model *m = &r->models[v->order[k]];
-        fputs("| ", fp);
-        md(fp, m->name);
-        double sum = 0;
-        for (size_t j = 0; j < L; j++) {
-            reel_calibration c;
-            reel_calibration_compute(&c, m->P, r->Y, r->n_test, L, j);
-            fprintf(fp, " | %.4f", c.brier);
-            sum += c.brier;
-        }
-        fprintf(fp, " | %.4f |\n", L ? sum / (double)L : NAN);
-    }
+    report_table_brier(fp, v, &MD);
     fputs("\nReliability of the best model, ", fp);
     md(fp, v->best->name);
     fputs(": per genre, the films in each bin of predicted probability as `mean probability -> observed "
@@ -190,7 +189,6 @@ static void calibration(FILE *fp, const report_view *v)
 
 static void confusion(FILE *fp, const report_view *v)
 {
-    const reel_report *r = v->r;
     fputs("\n## Genre confusion\n\nFor the best model, ", fp);
     md(fp, v->best->name);
     fputs(": test films where the first genre is true but missed while the second is predicted but "
@@ -200,90 +198,15 @@ static void confusion(FILE *fp, const report_view *v)
         fputs("No such films.\n", fp);
         return;
     }
-    fputs("| # | true genre, missed | predicted instead | films | of the films with the true genre |\n"
-          "|--:|---|---|--:|--:|\n",
-          fp);
-    for (size_t k = 0; k < v->n_pairs; k++) {
-        const report_pair *p = &v->pairs[k];
-        fprintf(fp, "| %zu | ", k + 1);
-        md(fp, r->labels[p->a]);
-        fputs(" | ", fp);
-        md(fp, r->labels[p->b]);
-        fprintf(fp, " | %zu | %.1f%% |\n", p->count,
-                p->support_a ? 100.0 * (double)p->count / (double)p->support_a : 0.0);
-    }
-}
-
-static void predicted(FILE *fp, const report_view *v, const reel_report_model *m, size_t row)
-{
-    size_t L = v->r->L;
-    const uint8_t *y = v->r->Y + row * L, *p = m->pred + row * L;
-    int any = 0;
-    for (size_t j = 0; j < L; j++) {
-        if (!p[j])
-            continue;
-        fputs(any ? ", " : "", fp);
-        fputs(y[j] ? "**" : "~~", fp);
-        md(fp, v->r->labels[j]);
-        fputs(y[j] ? "**" : "~~", fp);
-        any = 1;
-    }
-    if (!any)
-        fputs("none", fp);
+    report_table_confusion(fp, v, &MD, "of the films with the true genre");
 }
 
 static void examples(FILE *fp, const report_view *v)
 {
-    const reel_report *r = v->r;
-    int probs = v->best && v->best->P;
     fprintf(fp, "\n## Example films\n\n%zu test films drawn with seed %llu. Predicted genres: **right**, "
-            "~~wrong~~.\n\n| film | true genres |",
-            v->n_examples, (unsigned long long)r->seed);
-    if (probs) {
-        fputc(' ', fp);
-        md(fp, v->best->name);
-        fputs(" probabilities |", fp);
-    }
-    for (size_t k = 0; k < r->n_models; k++) {
-        fputc(' ', fp);
-        md(fp, r->models[v->order[k]].name);
-        fputs(" |", fp);
-    }
-    fputs("\n|---|---|", fp);
-    for (size_t k = 0; k < r->n_models + (size_t)probs; k++)
-        fputs("---|", fp);
-    fputc('\n', fp);
-    char buf[32];
-    for (size_t e = 0; e < v->n_examples; e++) {
-        size_t row = v->examples[e];
-        fputs("| ", fp);
-        md(fp, report_row_name(v, row, buf, sizeof buf));
-        fputs(" | ", fp);
-        int any = 0;
-        for (size_t j = 0; j < r->L; j++)
-            if (r->Y[row * r->L + j]) {
-                fputs(any ? ", " : "", fp);
-                md(fp, r->labels[j]);
-                any = 1;
-            }
-        fputs(any ? " |" : "none |", fp);
-        if (probs) {
-            size_t top[REPORT_TOP_PROBS];
-            size_t n_top = report_top_labels(v, v->best, row, top);
-            for (size_t t = 0; t < n_top; t++) {
-                fputs(t ? ", " : " ", fp);
-                md(fp, r->labels[top[t]]);
-                fprintf(fp, " %.2f", (double)v->best->P[row * r->L + top[t]]);
-            }
-            fputs(" |", fp);
-        }
-        for (size_t k = 0; k < r->n_models; k++) {
-            fputc(' ', fp);
-            predicted(fp, v, &r->models[v->order[k]], row);
-            fputs(" |", fp);
-        }
-        fputc('\n', fp);
-    }
+            "~~wrong~~.\n\n",
+            v->n_examples, (unsigned long long)v->r->seed);
+    report_table_examples(fp, v, &MD);
 }
 
 void report_write_md(FILE *fp, const report_view *v)
