@@ -191,6 +191,15 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
                     "same as --decision tuned-per-label or tuned-global");
 }
 
+void reel_add_net_opts(reel_optset *s, reel_net_opts *n)
+{
+    n->epochs = n->batch = REEL_OPT_UNSET;
+    n->lr = NAN; /* the flag takes finite numbers only */
+    reel_optset_add(s, "epochs", OPT_INT, &n->epochs, "N", "nets: maximum epochs");
+    reel_optset_add(s, "batch-size", OPT_INT, &n->batch, "N", "nets: batch size");
+    reel_optset_add(s, "lr", OPT_DOUBLE, &n->lr, "X", "nets: learning rate");
+}
+
 int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
                          const char *params_file, reel_error *err)
 {

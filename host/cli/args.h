@@ -62,6 +62,13 @@ int reel_mixed_mode_parse(const char *s, int *mode);
 void reel_common_defaults(reel_common_opts *c);
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c);
 void reel_add_run_opts(reel_optset *s, reel_common_opts *c);
+/* The nets' training flags that compare and train share. */
+typedef struct {
+    int epochs, batch; /* REEL_OPT_UNSET: not given */
+    double lr;         /* NAN: not given */
+} reel_net_opts;
+/* Sets them unset and adds --epochs, --batch-size and --lr. */
+void reel_add_net_opts(reel_optset *s, reel_net_opts *n);
 /* The CLI's log sink: each message a line on stderr ("reel: ...",
  * "reel: warning: ..."); quiet keeps only the warnings. */
 reel_log reel_cli_log(int quiet);

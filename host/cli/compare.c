@@ -1,6 +1,7 @@
 /* reel compare: train every chosen model on the same split, score each on
  * the test rows, print a leaderboard (or JSON), optionally write
  * metrics.json and predictions_<model>.csv under --out. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +37,21 @@ static char *default_models(void)
 
 /* --epochs/--batch-size/--lr over the params file, for every model that
  * has the parameter (the nets); an error when none of them has it. */
-static int apply_net_overrides(cJSON **params, char *const *names, size_t n, int epochs, int batch, double lr,
+static int apply_net_overrides(cJSON **params, char *const *names, size_t n, const reel_net_opts *net,
                                reel_error *err)
 {
     const struct {
         const char *flag, *key;
+        int set;
         double value;
-    } o[] = {{"--epochs", "epochs", epochs}, {"--batch-size", "batch_size", batch}, {"--lr", "lr", lr}};
-    if (epochs < 0 || batch < 0 || lr < 0)
-        return reel_fail(err, "reel compare: --epochs, --batch-size and --lr must be positive");
+    } o[] = {{"--epochs", "epochs", net->epochs != REEL_OPT_UNSET, net->epochs},
+             {"--batch-size", "batch_size", net->batch != REEL_OPT_UNSET, net->batch},
+             {"--lr", "lr", !isnan(net->lr), net->lr}};
+    for (size_t k = 0; k < sizeof o / sizeof *o; k++)
+        if (o[k].set && o[k].value <= 0)
+            return reel_fail(err, "reel compare: --epochs, --batch-size and --lr must be positive");
     for (size_t k = 0; k < sizeof o / sizeof *o; k++) {
-        if (o[k].value <= 0)
+        if (!o[k].set)
             continue;
         if (!*params)
             *params = cJSON_CreateObject();
@@ -464,11 +469,8 @@ int reel_cmd_compare(int argc, char **argv)
                     "JSON object of params keyed by model name; {\"NEW\": {\"base\": \"box\", ...}} names a variant");
     reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write the report (report.html, report.md), metrics.json and predictions_<model>.csv here");
     reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "leaderboard format on stdout (table)");
-    int epochs = 0, batch = 0;
-    double lr = 0;
-    reel_optset_add(&s, "epochs", OPT_INT, &epochs, "N", "nets: maximum epochs");
-    reel_optset_add(&s, "batch-size", OPT_INT, &batch, "N", "nets: batch size");
-    reel_optset_add(&s, "lr", OPT_DOUBLE, &lr, "X", "nets: learning rate");
+    reel_net_opts net;
+    reel_add_net_opts(&s, &net);
     reel_optset_add(&s, "checkpoint", OPT_STR, &ck_dir, "DIR",
                     "nets: keep each net's training state in DIR/checkpoint_<model>.safetensors and resume "
                     "from it (see reel train --checkpoint)");
@@ -500,7 +502,7 @@ int reel_cmd_compare(int argc, char **argv)
         free(list);
         goto runtime;
     }
-    if (apply_net_overrides(&params, names, n_models, epochs, batch, lr, &err)) {
+    if (apply_net_overrides(&params, names, n_models, &net, &err)) {
         cJSON_Delete(params);
         free(list);
         goto usage;

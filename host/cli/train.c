@@ -21,15 +21,16 @@ static const char *USAGE = "--model NAME [data options] [--params FILE] [--save 
                            "[--format table|json] [--epochs N] [--batch-size N] [--lr X]";
 
 /* --epochs/--batch-size/--lr override the params of models that have them. */
-static int apply_overrides(cJSON *params, const char *model, int epochs, int batch, double lr, reel_error *err)
+static int apply_overrides(cJSON *params, const char *model, const reel_net_opts *n, reel_error *err)
 {
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(reel_model_def(model), "params");
     struct {
         const char *flag, *key;
         int set;
         double value;
-    } o[] = {{"--epochs", "epochs", epochs != REEL_OPT_UNSET, epochs},
-             {"--batch-size", "batch_size", batch != REEL_OPT_UNSET, batch}, {"--lr", "lr", !isnan(lr), lr}};
+    } o[] = {{"--epochs", "epochs", n->epochs != REEL_OPT_UNSET, n->epochs},
+             {"--batch-size", "batch_size", n->batch != REEL_OPT_UNSET, n->batch},
+             {"--lr", "lr", !isnan(n->lr), n->lr}};
     for (size_t i = 0; i < 3; i++) {
         if (!o[i].set)
             continue;
@@ -123,8 +124,7 @@ int reel_cmd_train(int argc, char **argv)
     reel_common_opts c;
     reel_common_defaults(&c);
     const char *model = NULL, *params_file = NULL, *save = NULL, *out = NULL, *format = "table", *checkpoint = NULL;
-    int epochs = REEL_OPT_UNSET, batch = REEL_OPT_UNSET;
-    double lr = NAN; /* unset (the flag takes finite numbers only) */
+    reel_net_opts net;
     reel_optset s = {0};
     reel_optset_add(&s, "model", OPT_STR, &model, "NAME", "the model to train (see reel compare --help)");
     reel_add_data_opts(&s, &c);
@@ -132,9 +132,7 @@ int reel_cmd_train(int argc, char **argv)
     reel_optset_add(&s, "save", OPT_STR, &save, "FILE", "write the trained model (safetensors)");
     reel_optset_add(&s, "out", OPT_STR, &out, "DIR", "write metrics.json and predictions here");
     reel_optset_add(&s, "format", OPT_STR, &format, "table|json", "result format on stdout (table)");
-    reel_optset_add(&s, "epochs", OPT_INT, &epochs, "N", "nets: maximum epochs");
-    reel_optset_add(&s, "batch-size", OPT_INT, &batch, "N", "nets: batch size");
-    reel_optset_add(&s, "lr", OPT_DOUBLE, &lr, "X", "nets: learning rate");
+    reel_add_net_opts(&s, &net);
     reel_optset_add(&s, "checkpoint", OPT_STR, &checkpoint, "FILE",
                     "nets: save the training state here after every epoch; if FILE exists, resume from it "
                     "(same data and params; --epochs may be raised)");
@@ -163,7 +161,7 @@ int reel_cmd_train(int argc, char **argv)
         return REEL_EXIT_USAGE;
     }
     cJSON *params = params_file ? reel_read_params_for(params_file, model, &err) : cJSON_CreateObject();
-    if (!params || apply_overrides(params, model, epochs, batch, lr, &err)) {
+    if (!params || apply_overrides(params, model, &net, &err)) {
         cJSON_Delete(params);
         fprintf(stderr, "%s\n", err.msg);
         return params ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;

@@ -167,6 +167,51 @@ static int print_trials(const tune_opts *t, const reel_search_result *res, const
     return 0;
 }
 
+/* What both commands hold while they run: the prepared data, the scorer,
+ * the test score and the staged --out folder (tune_end frees them). */
+typedef struct {
+    reel_prepared p;
+    reel_scorer sc;
+    reel_test_score ts;
+    reel_outdir od;
+    int have_p, have_sc;
+} tune_run;
+
+/* The scorer on the prepared rows, under the command's metric, folds and
+ * --decision. */
+static int tune_scorer(tune_run *tr, tune_opts *t, reel_error *err)
+{
+    if (reel_scorer_init(&tr->sc, &tr->p, t->model, t->metric, t->folds, t->c.prep.split.seed, t->c.device, err))
+        return -1;
+    tr->have_sc = 1;
+    tr->sc.log = &t->c.log;
+    tr->sc.decision = t->c.decision;
+    return 0;
+}
+
+/* Says what failed (rc not OK), drops a staged --out, frees the run;
+ * returns rc. */
+static int tune_end(tune_run *tr, const char *cmd, int rc, const reel_error *err)
+{
+    if (rc != REEL_EXIT_OK)
+        fprintf(stderr, "reel %s: %s\n", cmd, err->msg);
+    reel_outdir_abort(&tr->od);
+    reel_test_score_free(&tr->ts);
+    if (tr->have_sc)
+        reel_scorer_free(&tr->sc);
+    if (tr->have_p)
+        reel_prepared_free(&tr->p);
+    return rc;
+}
+
+static void print_json(const cJSON *doc)
+{
+    char *text = cJSON_Print(doc);
+    if (text)
+        printf("%s\n", text);
+    cJSON_free(text);
+}
+
 int reel_cmd_search(int argc, char **argv)
 {
     tune_opts t = {.metric = "samples-f1", .format = "table"};
@@ -209,39 +254,31 @@ int reel_cmd_search(int argc, char **argv)
     cJSON *grid = grid_file ? reel_read_json_object(grid_file, &err)
                             : cJSON_Duplicate(cJSON_GetObjectItem(reel_model_def(t.model), "grid"), 1);
     int rc = REEL_EXIT_RUNTIME;
-    reel_prepared p;
-    reel_scorer sc;
+    tune_run tr = {0};
     reel_search_result res = {0};
-    reel_test_score ts = {0};
-    reel_outdir od = {0};
     reel_journal journal;
-    int have_p = 0, have_sc = 0, have_journal = 0;
+    int have_journal = 0;
     if (!base || !grid)
         goto done;
-    if (reel_prepare(&p, &t.c.prep, &err))
+    if (reel_prepare(&tr.p, &t.c.prep, &err))
         goto done;
-    have_p = 1;
+    tr.have_p = 1;
     /* Every output is checked before the first fit; --out is staged. */
     reel_run_files rf;
-    int bad_out = reel_run_files_begin(&rf, &t.c, p.ds.csv_path, t.params_file, &err) ||
+    int bad_out = reel_run_files_begin(&rf, &t.c, tr.p.ds.csv_path, t.params_file, &err) ||
                   reel_run_input(&rf, "--grid", grid_file, &err) ||
                   reel_run_output(&rf, "--journal", journal_file, &err) ||
-                  (t.out && reel_outdir_begin(&od, &rf, t.out, &err));
+                  (t.out && reel_outdir_begin(&tr.od, &rf, t.out, &err));
     reel_run_files_free(&rf);
-    if (bad_out)
+    if (bad_out || tune_scorer(&tr, &t, &err))
         goto done;
-    if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
-        goto done;
-    have_sc = 1;
-    sc.log = &t.c.log;
-    sc.decision = t.c.decision;
     reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
     if (journal_file) {
         /* the identity holds the contents of the files (not the grid's:
          * trials are known by their params, and the grid may grow) */
-        cJSON *id = journal_identity(&t, &p, base);
+        cJSON *id = journal_identity(&t, &tr.p, base);
         const char *flags[] = {"data", "csv", "params", "features"};
-        const char *paths[] = {t.c.prep.data.data, p.ds.csv_path, t.params_file, t.c.prep.data.features};
+        const char *paths[] = {t.c.prep.data.data, tr.p.ds.csv_path, t.params_file, t.c.prep.data.features};
         if (reel_journal_identity_files(id, flags, paths, 4, &err)) {
             cJSON_Delete(id);
             goto done;
@@ -257,45 +294,35 @@ int reel_cmd_search(int argc, char **argv)
         fprintf(stderr, "reel search: %s, %s over %s, scored by %s under --decision %s on %s\n", t.model, strategy,
                 grid_file ? grid_file : "the model's grid", t.metric, t.c.decision,
                 t.folds ? "k-fold cross-validation of the training rows" : "the validation split");
-    if (reel_search(&sc, grid, base, &so, &res, &err))
+    if (reel_search(&tr.sc, grid, base, &so, &res, &err))
         goto done;
     const reel_trial *best = &res.trials[res.best];
-    if (reel_score_test(&sc, best->params, NULL, t.c.threads, &ts, &err))
+    if (reel_score_test(&tr.sc, best->params, NULL, t.c.threads, &tr.ts, &err))
         goto done;
-    cJSON *doc = reel_search_json(&res, &sc, strategy, &ts);
+    cJSON *doc = reel_search_json(&res, &tr.sc, strategy, &tr.ts);
     int bad = 0;
     if (t.out) {
         cJSON *bp = cJSON_CreateObject();
         cJSON_AddItemToObject(bp, t.model, cJSON_Duplicate(best->params, 1));
-        bad = write_json(od.stage, "search.json", doc, &err) || write_json(od.stage, "best_params.json", bp, &err) ||
-              reel_outdir_commit(&od, &err);
+        bad = write_json(tr.od.stage, "search.json", doc, &err) ||
+              write_json(tr.od.stage, "best_params.json", bp, &err) || reel_outdir_commit(&tr.od, &err);
         cJSON_Delete(bp);
     }
     if (!bad && strcmp(t.format, "json") == 0) {
-        char *text = cJSON_Print(doc);
-        printf("%s\n", text);
-        cJSON_free(text);
-    } else if (!bad && print_trials(&t, &res, base, &ts)) {
+        print_json(doc);
+    } else if (!bad && print_trials(&t, &res, base, &tr.ts)) {
         reel_fail(&err, "out of memory");
         bad = 1;
     }
     cJSON_Delete(doc);
     rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
 done:
-    if (rc != REEL_EXIT_OK)
-        fprintf(stderr, "reel search: %s\n", err.msg);
-    reel_outdir_abort(&od);
     reel_search_result_free(&res);
-    reel_test_score_free(&ts);
     if (have_journal)
         reel_journal_free(&journal);
-    if (have_sc)
-        reel_scorer_free(&sc);
-    if (have_p)
-        reel_prepared_free(&p);
     cJSON_Delete(base);
     cJSON_Delete(grid);
-    return rc;
+    return tune_end(&tr, "search", rc, &err);
 }
 
 int reel_cmd_select(int argc, char **argv)
@@ -316,38 +343,28 @@ int reel_cmd_select(int argc, char **argv)
     }
     reel_error err = {{0}};
     cJSON *params = t.params_file ? reel_read_params_for(t.params_file, t.model, &err) : cJSON_CreateObject();
-    int rc = REEL_EXIT_RUNTIME, have_p = 0, have_sc = 0;
-    reel_prepared p;
-    reel_scorer sc;
+    int rc = REEL_EXIT_RUNTIME;
+    tune_run tr = {0};
     reel_select_result res = {0};
-    reel_test_score ts = {0};
-    reel_outdir od = {0};
-    if (!params || reel_prepare(&p, &t.c.prep, &err))
+    if (!params || reel_prepare(&tr.p, &t.c.prep, &err))
         goto done;
-    have_p = 1;
+    tr.have_p = 1;
     reel_run_files rf;
-    int bad_out = reel_run_files_begin(&rf, &t.c, p.ds.csv_path, t.params_file, &err) ||
-                  (t.out && reel_outdir_begin(&od, &rf, t.out, &err));
+    int bad_out = reel_run_files_begin(&rf, &t.c, tr.p.ds.csv_path, t.params_file, &err) ||
+                  (t.out && reel_outdir_begin(&tr.od, &rf, t.out, &err));
     reel_run_files_free(&rf);
-    if (bad_out)
+    if (bad_out || tune_scorer(&tr, &t, &err))
         goto done;
-    if (reel_scorer_init(&sc, &p, t.model, t.metric, t.folds, t.c.prep.split.seed, t.c.device, &err))
-        goto done;
-    have_sc = 1;
-    sc.log = &t.c.log;
-    sc.decision = t.c.decision;
-    if (reel_select(&sc, params, method, t.c.threads, &t.c.log, &res, &err))
+    if (reel_select(&tr.sc, params, method, t.c.threads, &t.c.log, &res, &err))
         goto done;
     /* The model on the kept features, scored once on the test rows. */
-    if (reel_score_test(&sc, params, res.mask, t.c.threads, &ts, &err))
+    if (reel_score_test(&tr.sc, params, res.mask, t.c.threads, &tr.ts, &err))
         goto done;
-    cJSON *doc = reel_select_json(&res, &sc, method, &ts);
+    cJSON *doc = reel_select_json(&res, &tr.sc, method, &tr.ts);
     int n_kept = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "kept"));
-    int bad = t.out && (write_json(od.stage, "selection.json", doc, &err) || reel_outdir_commit(&od, &err));
+    int bad = t.out && (write_json(tr.od.stage, "selection.json", doc, &err) || reel_outdir_commit(&tr.od, &err));
     if (!bad && strcmp(t.format, "json") == 0) {
-        char *text = cJSON_Print(doc);
-        printf("%s\n", text);
-        cJSON_free(text);
+        print_json(doc);
     } else if (!bad) {
         printf("deltas of %s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at "
                "the model's own thresholds\n", t.metric, t.c.decision);
@@ -357,7 +374,7 @@ int reel_cmd_select(int argc, char **argv)
                    res.f[g].dropped ? "dropped" : res.f[g].rejected ? "kept (dropping it was rejected)" : "kept");
         printf("\n%s %s under --decision %s: %.4f with every feature, %.4f with the %d kept\n", method, t.metric,
                t.c.decision, res.reference, res.final_score, n_kept);
-        print_test(&t, "with the kept features", &ts);
+        print_test(&t, "with the kept features", &tr.ts);
         if (cJSON_IsObject(cJSON_GetObjectItem(doc, "rejected")))
             printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "
                    "feature's %.4f: all are kept)\n", method,
@@ -375,15 +392,7 @@ int reel_cmd_select(int argc, char **argv)
     cJSON_Delete(doc);
     rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
 done:
-    if (rc != REEL_EXIT_OK)
-        fprintf(stderr, "reel select: %s\n", err.msg);
-    reel_outdir_abort(&od);
     reel_select_result_free(&res);
-    reel_test_score_free(&ts);
-    if (have_sc)
-        reel_scorer_free(&sc);
-    if (have_p)
-        reel_prepared_free(&p);
     cJSON_Delete(params);
-    return rc;
+    return tune_end(&tr, "select", rc, &err);
 }
