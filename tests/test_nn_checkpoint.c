@@ -3,6 +3,7 @@
  * and a non-finite loss stops training at the step it appears, keeping the
  * last good weights. All on the CPU backend. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "nn/spec.h"
 #include "nn/train.h"
 #include "util/interrupt.h"
+#include "util/outfile.h"
 #include "util/rng.h"
 
 static void *net(reel_nn_spec *s, const reel_nn_backend *be)
@@ -344,4 +346,39 @@ Test(nn_checkpoint, file_round_trip)
     cr_expect(strstr(err.msg, "ema"), "%s", err.msg);
     reel_history_free(&c.history);
     cJSON_Delete(c.run);
+}
+
+/* The disk fills while the checkpoint of epoch 3 is written: the message
+ * says which epoch the checkpoint on disk holds (issue 35 item 7). */
+static int checkpoint_writes;
+static int full_at_third(const char *step, const char *dest)
+{
+    if (!strstr(dest, "full.ckpt") || strcmp(step, "open") != 0)
+        return 0;
+    return ++checkpoint_writes == 3 ? ENOSPC : 0;
+}
+
+Test(nn_checkpoint, a_full_disk_names_the_epoch_on_disk)
+{
+    data t = make_data(300, 2);
+    cJSON *run = cJSON_Parse("{\"model\": \"t\", \"params\": {\"lr\": 0.003, \"epochs\": 12}}");
+    const char *ck = tmp_path("full.ckpt");
+    remove(ck);
+    reel_nn_train_opts o = opts(ck, run);
+    reel_nn_train_result r;
+    reel_error err;
+    int rc;
+    checkpoint_writes = 0;
+    reel_outfile_fault = full_at_third;
+    float *w = train(&reel_nn_cpu_backend, &o, &t, &r, &rc, &err);
+    reel_outfile_fault = NULL;
+    cr_expect_neq(rc, 0);
+    cr_expect(strstr(err.msg, "No space left") && strstr(err.msg, "epoch 3") && strstr(err.msg, "holds epoch 2"), "%s",
+              err.msg);
+    free(w);
+    if (rc == 0)
+        reel_history_free(&r.history);
+    cJSON_Delete(run);
+    free(t.X);
+    free(t.Y);
 }

@@ -287,8 +287,11 @@ int reel_safetensors_parse(const char *name, const unsigned char *buf, size_t le
                 reel_fail(err, "%s: tensor '%s' appears twice", name, it->string);
                 goto fail;
             }
-        if (reel_tensors_add(t, it->string, dtype, ndim, dims, data + begin, err))
+        reel_error e;
+        if (reel_tensors_add(t, it->string, dtype, ndim, dims, data + begin, &e)) {
+            reel_fail(err, "%s: %s", name, e.msg); /* the file, not only the tensor */
             goto fail;
+        }
         if (n_ranges == cap_ranges) {
             cap_ranges = cap_ranges ? 2 * cap_ranges : 16;
             void *nr = realloc(ranges, cap_ranges * sizeof *ranges);

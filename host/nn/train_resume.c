@@ -78,7 +78,15 @@ int reel_nn_loop_save(reel_nn_loop *lp, reel_error *err)
         .history = lp->res->history,
         .history_csv = lp->h.text,
     };
-    return reel_nn_checkpoint_write(lp->o->checkpoint, &c, err);
+    reel_error e;
+    if (reel_nn_checkpoint_write(lp->o->checkpoint, &c, &e) == 0)
+        return 0;
+    /* the write is atomic: the file holds the previous epoch's state */
+    long held = lp->at.epoch - 1;
+    if (held > 0)
+        return reel_fail(err, "%s (the checkpoint of epoch %ld); %s still holds epoch %ld: run the same command to "
+                         "resume from it", e.msg, lp->at.epoch, lp->o->checkpoint, held);
+    return reel_fail(err, "%s (the checkpoint of epoch %ld); no checkpoint was written", e.msg, lp->at.epoch);
 }
 
 /* A fresh start: make sure the first epoch's checkpoint can be written

@@ -108,8 +108,8 @@ static int check_tensor_set(const char *path, const reel_model *m, const reel_te
     cJSON *meta = cJSON_CreateObject();
     reel_error inner;
     int rc = 0;
-    if (m->kind->save(m->state, &want, meta, &inner))
-        rc = reel_fail(err, "%s: %s", path, inner.msg);
+    if (m->kind->save(m->state, &want, meta, &inner)) /* loading: the tensors a model of this kind has */
+        rc = reel_fail(err, "%s: while checking the model read: %s", path, inner.msg);
     for (size_t i = 0; rc == 0 && i < t->n; i++) {
         const reel_tensor *x = &t->t[i], *w = NULL;
         for (size_t j = 0; j < want.n && !w; j++)
@@ -230,8 +230,12 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
     size_t L = (size_t)cJSON_GetArraySize(labels);
     f->model.d = f->pre.d;
     f->model.L = L;
-    f->labels = calloc(L, sizeof *f->labels);
-    f->model.threshold = malloc(L * sizeof *f->model.threshold);
+    f->labels = calloc(L ? L : 1, sizeof *f->labels);
+    f->model.threshold = malloc((L ? L : 1) * sizeof *f->model.threshold);
+    if (!f->labels || !f->model.threshold) {
+        reel_fail(err, "%s: out of memory for %zu labels", path, L);
+        goto done;
+    }
     for (size_t k = 0; k < L; k++) {
         const cJSON *l = cJSON_GetArrayItem(labels, (int)k), *v = cJSON_GetArrayItem(th, (int)k);
         if (!cJSON_IsString(l) || !*l->valuestring) {

@@ -35,13 +35,16 @@ char *reel_read_file_capped(const char *path, size_t *len, size_t max, const cha
     if (!fp)
         return NULL;
     struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > (uintmax_t)max) {
+    int regular = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && (uintmax_t)st.st_size > (uintmax_t)max) {
         fclose(fp);
         reel_fail(err, "%s: %jd bytes, more than the %zu MiB a %s file can be; is it the right file?", path,
                   (intmax_t)st.st_size, max >> 20, what);
         return NULL;
     }
-    size_t cap = 4096, n = 0;
+    /* a regular file's size is known: one block for it (and the NUL, and
+     * the read that finds the end), so memory holds it once */
+    size_t cap = regular && (uintmax_t)st.st_size < SIZE_MAX - 2 ? (size_t)st.st_size + 2 : 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
         if (n > max) { /* a pipe or device: stop reading once past the cap */
