@@ -223,3 +223,32 @@ Test(mixed_columns, a_column_of_numbers_read_as_text_says_which_why_and_how)
         free(err);
     }
 }
+
+Test(no_test_rows, train_says_so_and_writes_null_not_zero)
+{
+    const char *csv = write_data("untested.csv");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B --test-fraction 0 --format json",
+                           csv), 0, "%s", err);
+    cr_expect(err && strstr(err, "warning: no test rows (--test-fraction 0)"), "%s", err ? err : "");
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "metrics");
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(m, "samples_f1")), "samples_f1 is not null: %s", out);
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(m, "hamming_accuracy")));
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    /* a split column without "test" */
+    static char text[16384];
+    strcpy(text, "x,s,A,B\n");
+    for (int i = 0; i < 60; i++)
+        sprintf(text + strlen(text), "%d,%s,%d,%d\n", i, i % 5 ? "train" : "valid", i % 3 == 0, i % 2 == 0);
+    const char *split = tmp_write("split_no_test.csv", text);
+    cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B --split-column s --format json",
+                           split), 0, "%s", err);
+    cr_expect(err && strstr(err, "no test rows (the split column marks no row 'test')"), "%s", err ? err : "");
+    cr_expect(out && strstr(out, "\"samples_f1\":\tnull"), "%s", out);
+    free(out);
+    free(err);
+}

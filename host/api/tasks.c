@@ -35,6 +35,7 @@ static int task_begin(task *t, const reel_data *data, const char *options_json, 
         return -1;
     t->have_p = 1;
     reel_prepared_warn(&t->p, &t->log);
+    reel_prepared_warn_untested(&t->p, &t->log);
     return 0;
 }
 

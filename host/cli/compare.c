@@ -525,8 +525,7 @@ int reel_cmd_compare(int argc, char **argv)
                 p.ds.n_features, p.d, p.L, p.load_seconds);
         reel_prepared_warn(&p, &c.log);
     }
-    if (p.test.n == 0)
-        fprintf(stderr, "reel: warning: no test rows (--test-fraction 0?): metrics are over zero rows\n");
+    reel_prepared_warn_untested(&p, &c.log);
     /* Every output is checked before the first fit; --out is staged. */
     reel_run_files rf;
     reel_outdir od = {0};

@@ -59,6 +59,10 @@ static void print_result(const reel_run *r, const reel_prepared *p)
     const reel_metrics *m = &r->metrics;
     printf("model %s on %zu test rows (fit %.3f s, predict %.3f s, %s)\n", r->model.name, p->test.n,
            r->fit_seconds, r->predict_seconds, reel_model_device(&r->model));
+    if (p->test.n == 0) {
+        printf("no test rows: nothing measured\n");
+        return;
+    }
     printf("samples  P %.4f  R %.4f  F1 %.4f\n", m->samples_precision, m->samples_recall, m->samples_f1);
     printf("micro    P %.4f  R %.4f  F1 %.4f\n", m->micro_precision, m->micro_recall, m->micro_f1);
     printf("macro    P %.4f  R %.4f  F1 %.4f\n", m->macro_precision, m->macro_recall, m->macro_f1);
@@ -178,6 +182,7 @@ int reel_cmd_train(int argc, char **argv)
                 p.L);
         reel_prepared_warn(&p, &c.log);
     }
+    reel_prepared_warn_untested(&p, &c.log);
     reel_run run;
     int rc = REEL_EXIT_RUNTIME;
     /* Every output is checked before the fit: not an input or another output, writable; --out is staged. */

@@ -155,6 +155,14 @@ int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_p
     return prepare_loaded(p, o, 1, 0, reel_now(), err);
 }
 
+void reel_prepared_warn_untested(const reel_prepared *p, const reel_log *log)
+{
+    if (p->test.n == 0)
+        reel_log_msg(log, REEL_LOG_WARNING, "no test rows (%s): the test metrics are not measured, and the JSON "
+                     "holds null for them", p->ds.split ? "the split column marks no row 'test'"
+                                                        : "--test-fraction 0");
+}
+
 void reel_prepared_warn(const reel_prepared *p, const reel_log *log)
 {
     for (size_t k = 0; k < p->L; k++) {

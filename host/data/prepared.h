@@ -47,5 +47,8 @@ void reel_prepared_free(reel_prepared *p);
 
 /* Warns (to log) about labels never positive in the training rows. */
 void reel_prepared_warn(const reel_prepared *p, const reel_log *log);
+/* For the commands that score on the test rows: a warning when there are
+ * none (their metrics are then null, never 0). */
+void reel_prepared_warn_untested(const reel_prepared *p, const reel_log *log);
 
 #endif

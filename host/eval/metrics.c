@@ -81,27 +81,37 @@ int reel_metrics_compute(reel_metrics *m, const uint8_t *Y, const uint8_t *P, si
     return 0;
 }
 
+/* A metric over no rows was not measured: null, never a 0 a reader would take for a score. */
+static void add_measured(cJSON *j, const char *key, double v, size_t n)
+{
+    if (n)
+        cJSON_AddNumberToObject(j, key, v);
+    else
+        cJSON_AddNullToObject(j, key);
+}
+
 cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "samples_f1", m->samples_f1);
-    cJSON_AddNumberToObject(j, "samples_precision", m->samples_precision);
-    cJSON_AddNumberToObject(j, "samples_recall", m->samples_recall);
-    cJSON_AddNumberToObject(j, "micro_f1", m->micro_f1);
-    cJSON_AddNumberToObject(j, "micro_precision", m->micro_precision);
-    cJSON_AddNumberToObject(j, "micro_recall", m->micro_recall);
-    cJSON_AddNumberToObject(j, "macro_f1", m->macro_f1);
-    cJSON_AddNumberToObject(j, "macro_precision", m->macro_precision);
-    cJSON_AddNumberToObject(j, "macro_recall", m->macro_recall);
-    cJSON_AddNumberToObject(j, "hamming_accuracy", m->hamming_accuracy);
-    cJSON_AddNumberToObject(j, "subset_accuracy", m->subset_accuracy);
+    size_t n = m->n;
+    add_measured(j, "samples_f1", m->samples_f1, n);
+    add_measured(j, "samples_precision", m->samples_precision, n);
+    add_measured(j, "samples_recall", m->samples_recall, n);
+    add_measured(j, "micro_f1", m->micro_f1, n);
+    add_measured(j, "micro_precision", m->micro_precision, n);
+    add_measured(j, "micro_recall", m->micro_recall, n);
+    add_measured(j, "macro_f1", m->macro_f1, n);
+    add_measured(j, "macro_precision", m->macro_precision, n);
+    add_measured(j, "macro_recall", m->macro_recall, n);
+    add_measured(j, "hamming_accuracy", m->hamming_accuracy, n);
+    add_measured(j, "subset_accuracy", m->subset_accuracy, n);
     cJSON *per = cJSON_AddArrayToObject(j, "per_label");
     for (size_t k = 0; k < m->L; k++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "label", labels[k]);
-        cJSON_AddNumberToObject(o, "precision", m->label_precision[k]);
-        cJSON_AddNumberToObject(o, "recall", m->label_recall[k]);
-        cJSON_AddNumberToObject(o, "f1", m->label_f1[k]);
+        add_measured(o, "precision", m->label_precision[k], n);
+        add_measured(o, "recall", m->label_recall[k], n);
+        add_measured(o, "f1", m->label_f1[k], n);
         cJSON_AddNumberToObject(o, "support", (double)m->support[k]);
         cJSON_AddItemToArray(per, o);
     }
