@@ -20,3 +20,18 @@ Test(export_torch, safetensors_load_into_sequential_matches_reel_predict)
     if (python)
         export_check_all_nets("check_torch_load.py", 0, python);
 }
+
+/* The recipe's layers: a PLR embedding (module 0: "0.frequencies",
+ * "0.weight", "0.bias"), dropout modules (identity in eval) and the robust
+ * input transform, loaded into torch modules that compute them. */
+Test(export_torch, plr_dropout_and_robust_input_match_torch)
+{
+    const char *python = export_require_python("torch, safetensors.torch", "run scripts/setup-python-checks.sh "
+                                               "or set REEL_PYTHON");
+    if (python)
+        export_check_net("check_torch_load.py", 0, "box",
+                         "{\"input\": \"robust\", \"ensemble\": 1, \"layers\": [{\"kind\": \"plr\", \"frequencies\": "
+                         "4, \"sigma\": 0.3, \"width\": 5}, {\"width\": 16, \"dropout\": 0.2}, {\"width\": 8, "
+                         "\"activation\": \"tanh\", \"dropout\": 0.1}]}",
+                         0.01, 0, python);
+}

@@ -10,17 +10,51 @@
 #include <string.h>
 
 #include "nn/backend.h"
+#include "nn/cpu_plr.h"
 #include "nn/spec.h"
 #include "util/rng.h"
 
-/* Mean loss of the net on (X, Y), all in double. */
-static double ref_loss(const reel_nn_spec *s, const double *p, const float *X, const float *Y, size_t n)
+/* Row i's PLR embedding into a (nn/spec.h): the numeric columns'
+ * ReLU(W [sin v, cos v] + b), then the others. */
+static void ref_plr(const reel_nn_spec *s, const double *p, const float *x, double *a)
+{
+    const reel_nn_plr *r = &s->plr;
+    size_t q = 0, at = 0, k = r->k;
+    for (size_t j = 0; j < s->d; j++) {
+        if (r->numeric && !r->numeric[j])
+            continue;
+        double f[128];
+        for (size_t t = 0; t < k; t++) {
+            double v = REEL_NN_TWO_PI * p[r->c_off + q * k + t] * x[j];
+            f[t] = sin(v);
+            f[k + t] = cos(v);
+        }
+        for (size_t o = 0; o < r->width; o++) {
+            double v = p[r->b_off + q * r->width + o];
+            for (size_t t = 0; t < 2 * k; t++)
+                v += p[r->w_off + (q * r->width + o) * 2 * k + t] * f[t];
+            a[at++] = v > 0 ? v : 0;
+        }
+        q++;
+    }
+    for (size_t j = 0; j < s->d; j++)
+        if (r->numeric && !r->numeric[j])
+            a[at++] = x[j];
+}
+
+/* Mean loss of the net on (X, Y), all in double; masks[l] (n x out), when
+ * not NULL, scale layer l's outputs (the training step's dropout). */
+static double ref_loss(const reel_nn_spec *s, const double *p, const float *X, const float *Y, size_t n,
+                       float *const *masks)
 {
     double total = 0;
-    double a[64], z[64];
+    double a[256], z[256];
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < s->d; k++)
-            a[k] = X[i * s->d + k];
+        if (s->plr.k)
+            ref_plr(s, p, X + i * s->d, a);
+        else
+            for (size_t k = 0; k < s->d; k++)
+                a[k] = X[i * s->d + k];
         for (size_t l = 0; l < s->n_layers; l++) {
             const reel_nn_layer *ly = &s->layer[l];
             for (size_t j = 0; j < ly->out; j++) {
@@ -28,6 +62,8 @@ static double ref_loss(const reel_nn_spec *s, const double *p, const float *X, c
                 for (size_t k = 0; k < ly->in; k++)
                     v += p[ly->w_off + j * ly->in + k] * a[k];
                 z[j] = ly->act == REEL_ACT_RELU ? (v > 0 ? v : 0) : ly->act == REEL_ACT_TANH ? tanh(v) : v;
+                if (masks && masks[l])
+                    z[j] *= masks[l][i * ly->out + j];
             }
             memcpy(a, z, ly->out * sizeof *a);
         }
@@ -58,14 +94,18 @@ static cJSON *layers_of(const char *json)
 }
 
 /* Builds a small net, takes one train step at lr 0 (so the weights stay)
- * and compares every gradient with central differences of ref_loss. */
-static void check(const char *layers_json, const char *head, size_t d, size_t L, uint64_t seed)
+ * and compares every gradient with central differences of ref_loss.
+ * numeric (d flags, may be NULL): the columns a PLR embedding takes. */
+static void check_with(const char *layers_json, const char *head, size_t d, size_t L, uint64_t seed,
+                       const uint8_t *numeric)
 {
     reel_nn_spec s;
     reel_error err;
     cJSON *layers = layers_of(layers_json);
     cr_assert_eq(reel_nn_spec_build(&s, layers, head, d, L, &err), 0, "%s", err.msg);
     cJSON_Delete(layers);
+    reel_nn_spec_set_numeric(&s, numeric);
+    s.seed = seed;
     size_t n = 7, np = s.n_params;
     float *X = malloc(n * d * sizeof *X), *Y = calloc(n * L, sizeof *Y);
     reel_rng rng;
@@ -95,7 +135,13 @@ static void check(const char *layers_json, const char *head, size_t d, size_t L,
     double *p = malloc(np * sizeof *p);
     for (size_t i = 0; i < np; i++)
         p[i] = params[i];
-    double L0 = ref_loss(&s, p, X, Y, n);
+    float *masks[REEL_NN_MAX_LAYERS] = {0}; /* step 1's dropout, as the backend draws it */
+    for (size_t l = 0; l < s.n_layers; l++)
+        if (s.layer[l].dropout > 0) {
+            masks[l] = malloc(n * s.layer[l].out * sizeof(float));
+            reel_cpu_dropout_mask(s.seed, 1, l, n, s.layer[l].out, s.layer[l].dropout, masks[l]);
+        }
+    double L0 = ref_loss(&s, p, X, Y, n, masks);
     cr_expect(fabs(L0 - loss) < 1e-6 * fmax(1, fabs(L0)), "%s/%s: loss %.9g vs double reference %.9g", layers_json,
               head, loss, L0);
     double gmax = 0, worst = 0;
@@ -104,9 +150,9 @@ static void check(const char *layers_json, const char *head, size_t d, size_t L,
         const double h = 1e-6;
         double keep = p[i];
         p[i] = keep + h;
-        double up = ref_loss(&s, p, X, Y, n);
+        double up = ref_loss(&s, p, X, Y, n, masks);
         p[i] = keep - h;
-        double down = ref_loss(&s, p, X, Y, n);
+        double down = ref_loss(&s, p, X, Y, n, masks);
         p[i] = keep;
         fd[i] = (up - down) / (2 * h);
         gmax = fmax(gmax, fabs(fd[i]));
@@ -126,12 +172,19 @@ static void check(const char *layers_json, const char *head, size_t d, size_t L,
     cr_expect(worst <= 1.0, "%s/%s: gradient %zu: backend %.9g vs finite difference %.9g", layers_json, head, at,
               grads[at], fd[at]);
     be->destroy(b);
+    for (size_t l = 0; l < s.n_layers; l++)
+        free(masks[l]);
     free(X);
     free(Y);
     free(params);
     free(grads);
     free(p);
     free(fd);
+}
+
+static void check(const char *layers_json, const char *head, size_t d, size_t L, uint64_t seed)
+{
+    check_with(layers_json, head, d, L, seed, NULL);
 }
 
 #define RELU "{\"width\": 6, \"activation\": \"relu\"}"
@@ -151,4 +204,18 @@ Test(nn_grad, wide_layers)
 {
     check("[{\"width\": 19, \"activation\": \"relu\"}, {\"width\": 17, \"activation\": \"tanh\"}]", "sigmoid", 11,
           3, 9);
+}
+
+/* The recipe's layer kinds: dropout (the step's mask held fixed), and a
+ * PLR embedding on the numeric columns (here 1 and 3 of 4; the other two
+ * pass through), alone and with dropout after it. */
+#define DROP "{\"width\": 6, \"activation\": \"relu\", \"dropout\": 0.3}"
+#define DROP_TANH "{\"width\": 5, \"activation\": \"tanh\", \"dropout\": 0.5}"
+#define PLR "{\"kind\": \"plr\", \"frequencies\": 3, \"sigma\": 0.4, \"width\": 4}"
+Test(nn_grad, dropout_relu_tanh) { check("[" DROP ", " DROP_TANH "]", "sigmoid", 4, 3, 21); }
+Test(nn_grad, plr_every_column) { check("[" PLR ", " RELU "]", "sigmoid", 3, 2, 22); }
+Test(nn_grad, plr_some_columns_dropout)
+{
+    const uint8_t numeric[4] = {0, 1, 0, 1};
+    check_with("[" PLR ", " DROP ", " TANH "]", "softmax", 4, 3, 23, numeric);
 }

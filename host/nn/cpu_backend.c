@@ -14,6 +14,7 @@
 
 #include "nn/backend.h"
 #include "nn/cpu_ops.h"
+#include "nn/cpu_plr.h"
 
 #define CHUNK 256 /* rows per predict chunk */
 
@@ -54,6 +55,11 @@ typedef struct {
      * layer's output, and two gradient buffers */
     size_t cap;
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
+    /* dropout: each such layer's mask scales (M) and its output after them (D) */
+    float *M[REEL_NN_MAX_LAYERS], *D[REEL_NN_MAX_LAYERS];
+    /* PLR: the embedding (E, the first Linear's input) and its sin/cos features (F) */
+    reel_cpu_plr plr;
+    float *E, *F;
     double loss_sum;
     long bad_step; /* the first step whose loss or gradient was not finite, 0: none */
     double *avg_sum; /* the moving average's sums (allocated when first used) */
@@ -75,8 +81,14 @@ static void cpu_destroy(void *p)
     free(c->order);
     free(c->xb);
     free(c->yb);
-    for (size_t l = 0; l < c->spec.n_layers; l++)
+    for (size_t l = 0; l < c->spec.n_layers; l++) {
         free(c->H[l]);
+        free(c->M[l]);
+        free(c->D[l]);
+    }
+    reel_cpu_plr_free(&c->plr);
+    free(c->E);
+    free(c->F);
     free(c->g0);
     free(c->g1);
     free(c->avg_sum);
@@ -104,7 +116,9 @@ static void *cpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
         packed += reel_cpu_packed_floats(spec->layer[l].in, spec->layer[l].out);
     }
     c->packed = malloc(packed * sizeof(float));
-    if (!c->params || !c->grads || !c->m || !c->v || !c->packed) {
+    int plr_bad = spec->plr.k && reel_cpu_plr_init(&c->plr, spec);
+    c->spec.plr.numeric = NULL; /* the caller's flags: read here, not kept */
+    if (!c->params || !c->grads || !c->m || !c->v || !c->packed || plr_bad) {
         cpu_destroy(c);
         reel_fail(err, "out of memory for a net of %zu parameters", n);
         return NULL;
@@ -129,7 +143,20 @@ static int reserve(cpu_net *c, size_t n, reel_error *err)
     bad |= !(c->g1 = malloc(n * s->max_width * sizeof(float)));
     for (size_t l = 0; l < s->n_layers; l++) {
         free(c->H[l]);
+        free(c->M[l]);
+        free(c->D[l]);
+        c->M[l] = c->D[l] = NULL;
         bad |= !(c->H[l] = malloc(n * s->layer[l].out * sizeof(float)));
+        if (s->layer[l].dropout > 0) {
+            bad |= !(c->M[l] = malloc(n * s->layer[l].out * sizeof(float)));
+            bad |= !(c->D[l] = malloc(n * s->layer[l].out * sizeof(float)));
+        }
+    }
+    if (s->plr.k) {
+        free(c->E);
+        free(c->F);
+        bad |= !(c->E = malloc(n * s->layer[0].in * sizeof(float)));
+        bad |= !(c->F = malloc(n * c->plr.n_num * 2 * c->plr.k * sizeof(float)));
     }
     c->cap = bad ? 0 : n;
     return bad ? reel_fail(err, "out of memory for a batch of %zu rows", n) : 0;
@@ -202,16 +229,32 @@ static void pack(cpu_net *c)
     }
 }
 
-/* Forward through every layer from X (n rows), keeping each output in H. */
-static void forward_keep(cpu_net *c, const float *X, size_t n)
+/* What layer l reads in training: the embedding, the batch, or the layer
+ * before's output (after its dropout). */
+static const float *layer_input(const cpu_net *c, size_t l)
+{
+    if (l == 0)
+        return c->spec.plr.k ? c->E : c->xb;
+    return c->D[l - 1] ? c->D[l - 1] : c->H[l - 1];
+}
+
+/* Training forward from the batch xb (n rows), keeping every layer's
+ * output in H (before dropout), the masks in M and what follows them in D. */
+static void forward_keep(cpu_net *c, size_t n, long step)
 {
     const reel_nn_spec *s = &c->spec;
-    const float *A = X;
     pack(c);
+    if (s->plr.k)
+        reel_cpu_plr_forward(&c->plr, s, c->params, c->xb, n, c->E, c->F, c->threads);
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
-        reel_cpu_linear_forward(A, n, ly->in, c->packed + c->pack_off[l], ly->out, ly->act, c->H[l], c->threads);
-        A = c->H[l];
+        reel_cpu_linear_forward(layer_input(c, l), n, ly->in, c->packed + c->pack_off[l], ly->out, ly->act,
+                                c->H[l], c->threads);
+        if (c->D[l]) {
+            reel_cpu_dropout_mask(s->seed, step, l, n, ly->out, ly->dropout, c->M[l]);
+            for (size_t q = 0; q < n * ly->out; q++)
+                c->D[l][q] = c->H[l][q] * c->M[l][q];
+        }
     }
 }
 
@@ -231,7 +274,7 @@ static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         memcpy(c->yb + r * s->L, c->Y + row * s->L, s->L * sizeof(float));
     }
     unsigned csr = flush_denormals_begin();
-    forward_keep(c, c->xb, n);
+    forward_keep(c, n, step);
     size_t last = s->n_layers - 1;
     double sum = c->pos_w ? reel_cpu_head_weighted(c->H[last], c->yb, n, s->L, c->pos_w, c->g0, NULL)
                           : reel_cpu_head(s->head, c->H[last], c->yb, n, s->L, c->g0, NULL);
@@ -239,11 +282,15 @@ static int cpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
     /* Backward: g0 holds dLoss/dZ of layer l; g1 receives dLoss/dH of l-1. */
     for (size_t l = last + 1; l-- > 0;) {
         const reel_nn_layer *ly = &s->layer[l];
-        const float *A = l ? c->H[l - 1] : c->xb;
-        float *dA = l ? c->g1 : NULL;
-        reel_cpu_linear_backward(A, n, ly->in, c->params + ly->w_off, ly->out, c->g0, c->grads + ly->w_off,
-                                 c->grads + ly->b_off, dA, c->threads);
+        float *dA = l || s->plr.k ? c->g1 : NULL;
+        reel_cpu_linear_backward(layer_input(c, l), n, ly->in, c->params + ly->w_off, ly->out, c->g0,
+                                 c->grads + ly->w_off, c->grads + ly->b_off, dA, c->threads);
+        if (l == 0 && s->plr.k)
+            reel_cpu_plr_backward(&c->plr, s, c->params, c->xb, c->F, c->E, c->g1, n, c->grads, c->threads);
         if (l) {
+            if (c->M[l - 1]) /* through the dropout: the kept units, scaled */
+                for (size_t q = 0; q < n * ly->in; q++)
+                    c->g1[q] *= c->M[l - 1][q];
             reel_cpu_act_backward(s->layer[l - 1].act, c->H[l - 1], c->g1, n * ly->in);
             float *t = c->g0;
             c->g0 = c->g1;
@@ -348,6 +395,12 @@ static double forward_chunk(const cpu_net *c, const float *X, const float *Y, si
     const reel_nn_spec *s = &c->spec;
     float *a = buf, *b = buf + CHUNK * s->max_width;
     const float *A = X;
+    if (s->plr.k) { /* the embedding into a, then the layers from it */
+        reel_cpu_plr_forward(&c->plr, s, c->params, X, n, a, NULL, 1);
+        A = a;
+        a = b;
+        b = (float *)A;
+    }
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
         reel_cpu_linear_forward(A, n, ly->in, c->packed + c->pack_off[l], ly->out, ly->act, a,

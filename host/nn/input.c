@@ -116,19 +116,21 @@ int reel_nn_input_fit(reel_nn_input *t, reel_nn_input_mode mode, const float *X,
     t->clip = calloc(m, 1);
     t->center = calloc(m, sizeof *t->center);
     t->scale = calloc(m, sizeof *t->scale);
+    t->numeric = calloc(m, 1);
     double *work = mode == REEL_INPUT_ROBUST ? malloc(n * sizeof *work) : NULL;
-    if (!t->log || !t->clip || !t->center || !t->scale || (mode == REEL_INPUT_ROBUST && !work)) {
+    if (!t->log || !t->clip || !t->center || !t->scale || !t->numeric || (mode == REEL_INPUT_ROBUST && !work)) {
         free(work);
         reel_nn_input_free(t);
         return reel_fail(err, "out of memory for the net's input transform");
     }
     for (size_t k = 0; k < d; k++) {
-        if (mode == REEL_INPUT_ROBUST && continuous(X, n, d, k)) {
+        t->numeric[k] = (uint8_t)continuous(X, n, d, k);
+        if (mode == REEL_INPUT_ROBUST && t->numeric[k]) {
             t->clip[k] = 1;
             robust_stats(X, n, d, k, work, &t->center[k], &t->scale[k]);
             continue;
         }
-        if (mode == REEL_INPUT_AUTO && continuous(X, n, d, k)) {
+        if (mode == REEL_INPUT_AUTO && t->numeric[k]) {
             t->clip[k] = 1;
             double before = skewness(X, n, d, k, 0);
             if (before > REEL_NN_INPUT_SKEW && fabs(skewness(X, n, d, k, 1)) < fabs(before))
@@ -163,6 +165,7 @@ void reel_nn_input_free(reel_nn_input *t)
     free(t->clip);
     free(t->center);
     free(t->scale);
+    free(t->numeric);
     memset(t, 0, sizeof *t);
 }
 
@@ -195,6 +198,8 @@ cJSON *reel_nn_input_to_json(const reel_nn_input *t)
     cJSON_AddNumberToObject(j, "clip_at", t->clip_at);
     cJSON_AddItemToObject(j, "center", numbers(t->center, t->d));
     cJSON_AddItemToObject(j, "scale", numbers(t->scale, t->d));
+    if (t->numeric)
+        cJSON_AddItemToObject(j, "numeric", flags(t->numeric, t->d));
     return j;
 }
 
@@ -250,6 +255,13 @@ int reel_nn_input_from_json(reel_nn_input *t, const cJSON *j, size_t d, reel_err
     }
     if (read_list(j, "log", d, 1, NULL, t->log, err) || read_list(j, "clip", d, 1, NULL, t->clip, err) ||
         read_list(j, "center", d, 0, t->center, NULL, err) || read_list(j, "scale", d, 2, t->scale, NULL, err)) {
+        reel_nn_input_free(t);
+        return -1;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(j, "numeric") &&
+        (!(t->numeric = calloc(m, 1)) || read_list(j, "numeric", d, 1, NULL, t->numeric, err))) {
+        if (!t->numeric)
+            reel_fail(err, "out of memory for the net's input transform");
         reel_nn_input_free(t);
         return -1;
     }

@@ -45,6 +45,8 @@ typedef struct {
     uint8_t *log;          /* d: 1 = signed log1p first */
     uint8_t *clip;         /* d: 1 = clip z to +-clip_at ("robust": smoothly) */
     double *center, *scale; /* d: z = (x' - center) / scale */
+    uint8_t *numeric;      /* d: 1 = continuous (more than two distinct training values): what a PLR
+                              embedding takes; NULL when read from a file that predates it */
     double clip_at;
 } reel_nn_input;
 
@@ -60,8 +62,9 @@ double reel_nn_smooth_clip(double z, double bound);
 void reel_nn_input_apply(const reel_nn_input *t, const float *X, size_t n, float *out);
 void reel_nn_input_free(reel_nn_input *t);
 
-/* As JSON ({"mode", "log", "clip", "clip_at", "center", "scale"}) for the
- * model file's kind state, and back (checked against d: errors name the key). */
+/* As JSON ({"mode", "log", "clip", "clip_at", "center", "scale",
+ * "numeric"}) for the model file's kind state, and back (checked against
+ * d: errors name the key; "numeric" may be absent in older files). */
 cJSON *reel_nn_input_to_json(const reel_nn_input *t);
 int reel_nn_input_from_json(reel_nn_input *t, const cJSON *j, size_t d, reel_error *err);
 

@@ -158,11 +158,24 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         reel_fail(err, "out of memory");
         return NULL;
     }
+    /* The transform is fitted on the training rows only; the net trains
+     * and validates on transformed copies. It also says which columns are
+     * numeric, which a PLR embedding's size follows. */
+    if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))
+        goto fail;
     if (build_spec(params, ctx->d, ctx->L, &s->spec, err))
         goto fail;
+    reel_nn_spec_set_numeric(&s->spec, s->input.numeric);
     if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
                                         sizeof s->device, err)))
         goto fail;
+    const char *cpu_kind = reel_nn_spec_cpu_only(&s->spec);
+    if (cpu_kind && s->be != &reel_nn_cpu_backend) {
+        reel_log_msg(ctx->log, REEL_LOG_WARNING, "%s: layer kind %s is on the CPU backend only (not %s yet): it "
+                     "trains on the CPU", ctx->name ? ctx->name : "mlp", cpu_kind, s->device);
+        s->be = &reel_nn_cpu_backend;
+        snprintf(s->device, sizeof s->device, "cpu");
+    }
     if (alloc_members(s, (size_t)mp->ensemble, err))
         goto fail;
     if (mp->pos_mode != REEL_POSW_NONE) {
@@ -174,14 +187,12 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
             goto fail;
         mp->train.pos_weight = s->pos_w;
     }
-    /* The transform is fitted on the training rows only; the net trains
-     * and validates on transformed copies. */
-    if (reel_nn_input_fit(&s->input, mp->input, ctx->X, ctx->n, ctx->d, err))
-        goto fail;
     size_t np = s->spec.n_params;
     for (size_t k = 0; k < s->K; k++) {
-        reel_nn_init_params(&s->spec, reel_mlp_member_seed(mp->train.seed, (long)k), s->params + k * np);
-        if (!(s->b[k] = s->be->create(&s->spec, ctx->threads, err)) ||
+        reel_nn_spec member = s->spec; /* its own dropout masks */
+        member.seed = reel_mlp_member_seed(mp->train.seed, (long)k);
+        reel_nn_init_params(&s->spec, member.seed, s->params + k * np);
+        if (!(s->b[k] = s->be->create(&member, ctx->threads, err)) ||
             s->be->set_params(s->b[k], s->params + k * np, err))
             goto fail;
     }
@@ -333,9 +344,33 @@ typedef struct {
     uint8_t *Y;
 } mlp_block;
 
+/* Whether a net of these params has a layer kind only the CPU backend
+ * has (it then trains there, alone: see mlp_begin). */
+static int cpu_only(const cJSON *params, const reel_fit_ctx *ctx)
+{
+    reel_nn_spec spec;
+    reel_error ignored;
+    return reel_nn_spec_from_params(&spec, params, ctx->d, ctx->L, &ignored) == 0 && reel_nn_spec_cpu_only(&spec);
+}
+
 static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *ctx, size_t K, void **states,
                         size_t *shared, reel_error *err)
 {
+    int alone = 0;
+    for (size_t i = 0; i < K; i++)
+        alone |= cpu_only(params[i], ctx[i]);
+    if (alone) { /* one by one; the first failure fails them all */
+        for (size_t i = 0; i < K; i++) {
+            if (shared)
+                shared[i] = 0;
+            if (!(states[i] = mlp_fit(params[i], ctx[i], err))) {
+                while (i-- > 0)
+                    mlp_free(states[i]);
+                return -1;
+            }
+        }
+        return 0;
+    }
     size_t n = K ? K : 1, n_rows = 0, n_blocks = 0;
     mlp_state **s = calloc(n, sizeof *s);
     reel_mlp_params *mp = calloc(n, sizeof *mp);
@@ -520,11 +555,42 @@ static int mlp_predict(const void *state, const float *X, size_t n, float *P, re
     return rc;
 }
 
+/* The PLR block's three tensors of member k (module 0): their names,
+ * shapes and offsets. */
+typedef struct {
+    char name[3][64];
+    int ndim[3];
+    size_t shape[3][3], off[3], count[3];
+} plr_tensors;
+
+static void plr_names(const reel_nn_spec *spec, size_t k, plr_tensors *t)
+{
+    const reel_nn_plr *p = &spec->plr;
+    static const char *const what[3] = {"frequencies", "weight", "bias"};
+    size_t shapes[3][3] = {{p->n_num, p->k, 0}, {p->n_num, p->width, 2 * p->k}, {p->n_num, p->width, 0}};
+    int ndim[3] = {2, 3, 2};
+    size_t off[3] = {p->c_off, p->w_off, p->b_off};
+    for (int q = 0; q < 3; q++) {
+        member_name(t->name[q], sizeof t->name[q], k, 0, what[q]);
+        t->ndim[q] = ndim[q];
+        memcpy(t->shape[q], shapes[q], sizeof shapes[q]);
+        t->off[q] = off[q];
+        t->count[q] = shapes[q][0] * shapes[q][1] * (ndim[q] == 3 ? shapes[q][2] : 1);
+    }
+}
+
 static int mlp_save(const void *state, reel_tensors *out, cJSON *meta, reel_error *err)
 {
     const mlp_state *s = state;
     for (size_t k = 0; k < s->K; k++) {
         const float *params = s->params + k * s->spec.n_params;
+        if (s->spec.plr.k) {
+            plr_tensors t;
+            plr_names(&s->spec, k, &t);
+            for (int q = 0; q < 3; q++)
+                if (reel_tensors_add(out, t.name[q], REEL_F32, t.ndim[q], t.shape[q], params + t.off[q], err))
+                    return -1;
+        }
         for (size_t i = 0; i < s->spec.n_layers; i++) {
             const reel_nn_layer *l = &s->spec.layer[i];
             char name[64];
@@ -560,11 +626,30 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, cons
         reel_fail(err, "mlp: %s", e.msg);
         goto fail;
     }
+    if (s->spec.plr.k && !s->input.numeric) {
+        reel_fail(err, "mlp: the net has a PLR embedding but kind_state.input has no 'numeric' list");
+        goto fail;
+    }
+    reel_nn_spec_set_numeric(&s->spec, s->input.numeric);
     reel_mlp_params mp;
     if (reel_mlp_params_get(params, L, 0, &mp, err) || alloc_members(s, (size_t)mp.ensemble, err))
         goto fail;
     for (size_t k = 0; k < s->K; k++) {
         float *dst = s->params + k * s->spec.n_params;
+        if (s->spec.plr.k) {
+            plr_tensors t;
+            plr_names(&s->spec, k, &t);
+            for (int q = 0; q < 3; q++) {
+                const reel_tensor *x = reel_tensors_get(in, t.name[q], REEL_F32, t.count[q], err);
+                if (!x)
+                    goto fail;
+                if (x->ndim != t.ndim[q] || x->shape[0] != t.shape[q][0] || x->shape[1] != t.shape[q][1]) {
+                    reel_fail(err, "mlp: tensor '%s' has the wrong shape for this PLR embedding", t.name[q]);
+                    goto fail;
+                }
+                memcpy(dst + t.off[q], x->data, x->nbytes);
+            }
+        }
         for (size_t i = 0; i < s->spec.n_layers; i++) {
             const reel_nn_layer *l = &s->spec.layer[i];
             char name[64];
@@ -606,10 +691,18 @@ static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size
     if (reel_nn_spec_from_params(&net, params, d, L, &ignored))
         return -1;
     size_t len = (size_t)snprintf(buf, n, "net: %zu", net.d);
-    for (size_t l = 0; l < net.n_layers; l++)
+    if (net.plr.k) /* every column counted numeric here: the data decide */
+        len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0,
+                                " -> plr (%zu frequencies, sigma %g, %zu per numeric column)", net.plr.k,
+                                net.plr.sigma, net.plr.width);
+    for (size_t l = 0; l < net.n_layers; l++) {
         len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " -> %zu%s%s", net.layer[l].out,
                                 net.layer[l].act == REEL_ACT_NONE ? "" : " ",
                                 net.layer[l].act == REEL_ACT_NONE ? "" : reel_nn_act_name(net.layer[l].act));
+        if (net.layer[l].dropout > 0)
+            len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, " dropout %g",
+                                    net.layer[l].dropout);
+    }
     reel_mlp_params mp;
     long K = reel_mlp_params_get(params, L, 0, &mp, &ignored) == 0 ? mp.ensemble : 1;
     if (K > 1)

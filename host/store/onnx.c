@@ -238,6 +238,9 @@ static int check_plain_net(const char *path, const reel_nn_spec *spec, const ree
     static const char *why = "(an input transform or layer this exporter does not know?); onnx export only "
                              "writes graphs that match reel predict exactly: use --format json to see the file";
     size_t K = ensemble_size(params);
+    if (spec->plr.k)
+        return reel_fail(err, "%s: the net starts with a PLR numeric embedding, which onnx export does not write "
+                         "yet; onnx export only writes graphs that match reel predict exactly", path);
     for (size_t i = 0; i < t->n; i++) {
         int ok = 0;
         for (size_t k = 0; k < K && !ok; k++)
@@ -328,7 +331,8 @@ static int read_numbers(const cJSON *j, const char *key, size_t d, int flags, do
 
 static int input_read(input_transform *t, const cJSON *j, size_t d, reel_error *err)
 {
-    static const char *const keys[] = {"mode", "log", "clip", "clip_at", "center", "scale", NULL};
+    /* "numeric" only says which columns a PLR embedding takes */
+    static const char *const keys[] = {"mode", "log", "clip", "clip_at", "center", "scale", "numeric", NULL};
     memset(t, 0, sizeof *t);
     if (!cJSON_IsObject(j))
         return reel_fail(err, "kind_state.input must be an object");

@@ -1,10 +1,12 @@
 """Loads a reel net's model file into PyTorch and reproduces reel's
 probabilities: the weights with safetensors.torch.load_file into the
 nn.Sequential that the model's params describe (Linear layers, each followed
-by its activation module; "none" adds no module), reel's standardisation from
-the file's metadata (when the kind asks for it), the net's own input transform
-from its kind state when it has one (signed log1p of some columns, centre and
-scale, clip), then sigmoid or softmax.
+by its activation module; "none" adds no module; then an nn.Dropout where the
+layer has "dropout"; a first {"kind": "plr"} entry is the PLR module below),
+reel's standardisation from the file's metadata (when the kind asks for it),
+the net's own input transform from its kind state when it has one (signed
+log1p of some columns, centre and scale, clip, or "robust"'s smooth clip),
+then sigmoid or softmax.
 
 usage: check_torch_load.py MODEL.safetensors RAW_FEATURES.csv PREDICT.json [TOLERANCE]
 
@@ -26,36 +28,66 @@ from safetensors.torch import load_file
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
 KIND_STATE = {"head", "epochs_run", "best_epoch", "input"}
 INPUT_KEYS = {"mode", "log", "clip", "clip_at", "center", "scale"}
+OPTIONAL_INPUT_KEYS = {"numeric"}
 
 
 def input_transform(x, t):
     """The mlp kind's input transform, in double precision as reel computes it."""
-    if set(t) != INPUT_KEYS:
+    if not INPUT_KEYS <= set(t) <= INPUT_KEYS | OPTIONAL_INPUT_KEYS:
         raise ValueError(f"kind_state.input keys {sorted(t)}: this check knows {sorted(INPUT_KEYS)}")
     log = torch.tensor(t["log"], dtype=torch.bool)
     x = torch.where(log, torch.sign(x) * torch.log1p(torch.abs(x)), x)
     z = (x - torch.tensor(t["center"], dtype=torch.float64)) / torch.tensor(t["scale"], dtype=torch.float64)
     clip = torch.tensor(t["clip"], dtype=torch.bool)
+    if t["mode"] == "robust":
+        return torch.where(clip, z / torch.sqrt(1 + (z / t["clip_at"]) ** 2), z)
     return torch.where(clip, z.clamp(-t["clip_at"], t["clip_at"]), z)
 
 
-def hidden_widths(params):
-    """The layers' widths, scaled by params["width"] when set: every width
-    times width / (first width), halves rounded up, at least 1."""
-    widths = [layer["width"] for layer in params["layers"]]
-    scale = params.get("width")
+class PLR(torch.nn.Module):
+    """Per numeric column: v = 2 pi c x for k frequencies, then
+    ReLU(W [sin v, cos v] + b); the other columns pass through after."""
+
+    def __init__(self, numeric, k, width):
+        super().__init__()
+        self.num = [j for j, f in enumerate(numeric) if f]
+        self.rest = [j for j, f in enumerate(numeric) if not f]
+        q = len(self.num)
+        self.frequencies = torch.nn.Parameter(torch.zeros(q, k))
+        self.weight = torch.nn.Parameter(torch.zeros(q, width, 2 * k))
+        self.bias = torch.nn.Parameter(torch.zeros(q, width))
+
+    def forward(self, x):
+        v = 2 * torch.pi * x[:, self.num, None].double() * self.frequencies.double()[None]
+        f = torch.cat([torch.sin(v), torch.cos(v)], dim=2).float()
+        e = torch.relu(torch.einsum("nqt,qet->nqe", f, self.weight) + self.bias)
+        return torch.cat([e.flatten(1), x[:, self.rest]], dim=1)
+
+
+def hidden_widths(layers, scale):
+    """The Linear layers' widths, scaled by params["width"] when set: every
+    width times width / (first width), halves rounded up, at least 1."""
+    widths = [layer["width"] for layer in layers]
     if scale is None:
         return widths
     return [max(1, (w * scale * 2 + widths[0]) // (widths[0] * 2)) for w in widths]
 
 
-def build_net(params, d, L):
-    modules, width = [], d
-    for layer, out in zip(params["layers"], hidden_widths(params)):
+def build_net(params, d, L, numeric):
+    modules, width, layers = [], d, params["layers"]
+    if layers and layers[0].get("kind") == "plr":
+        plr = layers[0]
+        modules.append(PLR(numeric, plr["frequencies"], plr["width"]))
+        n_num = sum(1 for f in numeric if f)
+        width = n_num * plr["width"] + d - n_num
+        layers = layers[1:]
+    for layer, out in zip(layers, hidden_widths(layers, params.get("width"))):
         modules.append(torch.nn.Linear(width, out))
         act = layer.get("activation", "relu")
         if act != "none":
             modules.append(ACTIVATIONS[act]())
+        if layer.get("dropout", 0) > 0:
+            modules.append(torch.nn.Dropout(layer["dropout"]))
         width = out
     modules.append(torch.nn.Linear(width, L))
     return torch.nn.Sequential(*modules)
@@ -83,7 +115,8 @@ def main(argv):
         print(f"kind_state holds {sorted(unknown)}, which this check does not know", file=sys.stderr)
         return 2
 
-    net = build_net(params, len(features), len(labels))
+    numeric = kind_state.get("input", {}).get("numeric", [1] * len(features))
+    net = build_net(params, len(features), len(labels), numeric)
     # strict: every tensor in the file must be a parameter of this Sequential and vice versa.
     net.load_state_dict(load_file(model_path), strict=True)
     net.eval()
