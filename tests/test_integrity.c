@@ -252,3 +252,59 @@ Test(no_test_rows, train_says_so_and_writes_null_not_zero)
     free(out);
     free(err);
 }
+
+/* 60 rows with a text column: colour in {rouge, vert, bleu} spelled `red`, `green`, `blue` (UTF-8 bytes). */
+static const char *write_colours(const char *name, const char *red, const char *green, const char *blue)
+{
+    static char csv[16384];
+    strcpy(csv, "x,colour,A,B\n");
+    for (int i = 0; i < 60; i++)
+        sprintf(csv + strlen(csv), "%d,%s,%d,%d\n", i % 7, i % 3 == 0 ? red : i % 3 == 1 ? green : blue, i % 3 == 0,
+                i % 3 != 0 || i % 2 == 0);
+    return tmp_write(name, csv);
+}
+
+Test(encoding, latin1_on_a_utf8_file_warns_and_the_utf8_error_names_the_flag)
+{
+    /* UTF-8 "é" (C3 A9) read as Latin-1 */
+    const char *utf8 = write_colours("utf8.csv", "r\xc3\xa9" "d", "vert", "bleu");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run_reelf(&out, &err, "train --model prior --data %s --labels A,B --encoding latin-1", utf8), 0,
+                 "%s", err);
+    cr_expect(err && strstr(err, "is read as Latin-1 (--encoding latin-1), but its bytes are valid UTF-8") &&
+                  strstr(err, "line 2"), "%s", err ? err : "");
+    free(out);
+    free(err);
+    /* a real Latin-1 file ("é" is E9): no such warning, and read as UTF-8 it is refused naming the flag */
+    const char *latin1 = write_colours("latin1.csv", "r\xe9" "d", "vert", "bleu");
+    cr_assert_eq(run_reelf(&out, &err, "train --model prior --data %s --labels A,B --encoding latin-1", latin1), 0,
+                 "%s", err);
+    cr_expect(!err || !strstr(err, "valid UTF-8"), "%s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(run_reelf(&out, &err, "train --model prior --data %s --labels A,B --quiet", latin1), 1);
+    cr_expect(err && strstr(err, "is not UTF-8 text") && strstr(err, "--encoding latin-1"), "%s", err ? err : "");
+    free(out);
+    free(err);
+}
+
+Test(encoding, predict_warns_when_most_categories_are_unseen)
+{
+    const char *train = write_colours("seen.csv", "red", "green", "blue");
+    const char *model = tmp_path("colours.model");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B --quiet --save %s", train, model),
+                 0, "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(run_reelf(&out, &err, "predict --model-file %s --data %s", model, train), 0, "%s", err);
+    cr_expect(!err || !strstr(err, "categories the model was trained on"), "the same data: %s", err);
+    free(out);
+    free(err);
+    const char *other = write_colours("unseen.csv", "RED", "GREEN", "blue");
+    cr_assert_eq(run_reelf(&out, &err, "predict --model-file %s --data %s", model, other), 0, "%s", err);
+    cr_expect(err && strstr(err, "column 'colour': 40 of 60 values (67%; first: line 2, 'RED') are none of the 3 "
+                                 "categories the model was trained on"), "%s", err ? err : "");
+    free(out);
+    free(err);
+}

@@ -140,6 +140,8 @@ int reel_predict_proba(const reel_classifier *c, const reel_data *data, float *P
     size_t n = data->ds.n, d = c->pre.d;
     if (reel_preproc_check_columns(&c->pre, &data->ds.table, &err))
         return api_fail(&err);
+    reel_log log = api_log();
+    reel_preproc_warn_unseen(&c->pre, &data->ds.table, &log);
     size_t cells = 0;
     float *X = reel_size_mul(n ? n : 1, d ? d : 1, &cells) ? reel_malloc_n(cells, sizeof *X) : NULL;
     if (!X)

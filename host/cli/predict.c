@@ -315,6 +315,8 @@ int reel_cmd_predict(int argc, char **argv)
         snprintf(err.msg + len, sizeof err.msg - len, " (--missing-columns impute treats them as all missing)");
         goto done;
     }
+    reel_table_warn_encoding(&t, &c.log);
+    reel_preproc_warn_unseen(&mf.pre, &t, &c.log);
     if (features(&mf, &t, id_col, X, &err))
         goto done;
     for (size_t j = 0; j < t.ncols && !quiet; j++)

@@ -17,6 +17,8 @@ struct reel_csv {
     size_t line;        /* current physical line (1-based) */
     size_t record_line; /* line where the current record began */
     int latin1;         /* the file is Latin-1: each record converted to UTF-8 */
+    size_t utf8_line;   /* latin1: the first line whose bytes read as UTF-8 with non-ASCII text ... */
+    int not_utf8;       /* ... unless some record is not UTF-8 (then the file is Latin-1 indeed) */
     char *text;         /* the record's fields, each NUL-terminated */
     size_t text_len, text_cap;
     size_t *start; /* offset of each field in text */
@@ -152,14 +154,17 @@ static int check_utf8(const reel_csv *c, reel_error *err)
         }
         size_t k = utf8_len(t + i, c->text_len - i);
         if (k == 0)
-            return reel_fail(err, "%s:%zu: column %zu: byte 0x%02X is not UTF-8 text; reel reads UTF-8 (convert a "
-                             "Latin-1 file with iconv -f latin1 -t utf-8)", c->path, c->record_line, field + 1, t[i]);
+            return reel_fail(err, "%s:%zu: column %zu: byte 0x%02X is not UTF-8 text; reel reads UTF-8: a Latin-1 "
+                             "file needs --encoding latin-1 (or convert it: iconv -f latin1 -t utf-8)", c->path,
+                             c->record_line, field + 1, t[i]);
         i += k;
     }
     return 1;
 }
 
 void reel_csv_set_latin1(reel_csv *c) { c->latin1 = 1; }
+
+size_t reel_csv_latin1_looks_utf8(const reel_csv *c) { return c->latin1 && !c->not_utf8 ? c->utf8_line : 0; }
 
 /* A Latin-1 record to UTF-8: each byte 0x80-0xFF is the code point of that
  * value, two bytes in UTF-8; the field offsets move with the text. */
@@ -171,6 +176,14 @@ static int from_latin1(reel_csv *c, reel_error *err)
         hi += t[i] >= 0x80;
     if (hi == 0)
         return 1;
+    /* Valid UTF-8 read as Latin-1 turns "é" into "Ã©": noted for a warning. */
+    for (size_t i = 0; i < c->text_len && !c->not_utf8;) {
+        size_t k = t[i] < 0x80 ? 1 : utf8_len(t + i, c->text_len - i);
+        c->not_utf8 = k == 0;
+        i += k ? k : 1;
+    }
+    if (!c->utf8_line)
+        c->utf8_line = c->record_line;
     size_t cap = c->text_len + hi;
     unsigned char *u = malloc(cap);
     if (!u)

@@ -14,6 +14,9 @@ reel_csv *reel_csv_open(const char *path, reel_error *err);
 void reel_csv_close(reel_csv *c);
 /* Reads the file as Latin-1 (--encoding latin-1): every record converted to UTF-8. */
 void reel_csv_set_latin1(reel_csv *c);
+/* Read as Latin-1 so far, yet every non-ASCII byte is part of valid UTF-8:
+ * the first line holding such text (likely a UTF-8 file), else 0. */
+size_t reel_csv_latin1_looks_utf8(const reel_csv *c);
 
 /* Reads the next record: 1 when one was read, 0 at end of file, -1 on a
  * malformed file (err names the file, line and column). Lines that are

@@ -524,6 +524,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
             reel_fail(err, "%s: not found: the movies data is fetched by data/fetch_movies.sh", m.csv);
         goto done;
     }
+    reel_table_warn_encoding(&ds->table, opts->log);
     uint8_t *is_role = calloc(ds->table.ncols, 1);
     ds->id_col = -1;
     int j;

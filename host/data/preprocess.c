@@ -265,6 +265,39 @@ int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, con
     return 0;
 }
 
+void reel_preproc_warn_unseen(const reel_preproc *p, const reel_table *t, const reel_log *log)
+{
+    for (size_t k0 = 0, k1; k0 < p->d; k0 = k1) {
+        const char *src = p->f[k0].source;
+        size_t cats = 0;
+        for (k1 = k0; k1 < p->d && strcmp(p->f[k1].source, src) == 0; k1++)
+            cats += p->f[k1].kind == REEL_FEAT_ONEHOT;
+        int j = reel_table_find(t, src);
+        if (cats == 0 || j < 0 || t->cols[j].released)
+            continue;
+        size_t cells = 0, unseen = 0, first = 0;
+        char buf[64];
+        for (size_t i = 0; i < t->nrows; i++) {
+            const char *s = reel_table_cell(t, (size_t)j, i, buf, sizeof buf);
+            if (!*s)
+                continue;
+            cells++;
+            size_t q = k0;
+            while (q < k1 && !(p->f[q].kind == REEL_FEAT_ONEHOT && strcmp(p->f[q].category, s) == 0))
+                q++;
+            if (q == k1 && unseen++ == 0)
+                first = i;
+        }
+        /* Most values outside the model's categories: likely another coding of the column (a typo, a case
+         * or an encoding) than the training data's, which the model reads as "other". */
+        if (cells && unseen * 2 > cells)
+            reel_log_msg(log, REEL_LOG_WARNING, "column '%s': %zu of %zu values (%.0f%%; first: line %zu, '%s') are "
+                         "none of the %zu categories the model was trained on; they count as '%s=other'", src,
+                         unseen, cells, 100.0 * (double)unseen / (double)cells, t->line[first],
+                         reel_table_cell(t, (size_t)j, first, buf, sizeof buf), cats, src);
+    }
+}
+
 void reel_preproc_standardize(const reel_preproc *p, float *X, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -53,6 +53,9 @@ int reel_preproc_transform(const reel_preproc *p, const reel_table *t, const siz
  * raw: lets a caller transform column by column and free what it read. */
 int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, const size_t *rows, size_t n,
                                  size_t k0, size_t k1, float *X, reel_error *err);
+/* Warns, per one-hot column of t, when most of its values are none of the
+ * categories the model was trained on (they all read as "other"). */
+void reel_preproc_warn_unseen(const reel_preproc *p, const reel_table *t, const reel_log *log);
 /* In place: x = (x - mean) / scale, for a matrix already transformed raw. */
 void reel_preproc_standardize(const reel_preproc *p, float *X, size_t n);
 void reel_preproc_free(reel_preproc *p);

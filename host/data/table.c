@@ -125,6 +125,14 @@ static void column_free(reel_column *c)
     reel_strdict_free(&c->dict);
 }
 
+void reel_table_warn_encoding(const reel_table *t, const reel_log *log)
+{
+    if (t->utf8_line)
+        reel_log_msg(log, REEL_LOG_WARNING, "%s is read as Latin-1 (--encoding latin-1), but its bytes are valid "
+                     "UTF-8 with non-ASCII text (first on line %zu), which Latin-1 garbles ('Ã©' for 'é'); a UTF-8 "
+                     "file needs no --encoding", t->path, t->utf8_line);
+}
+
 void reel_table_free(reel_table *t)
 {
     for (size_t j = 0; j < t->ncols; j++)
@@ -615,6 +623,7 @@ int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode m
     }
     if (r < 0)
         goto fail;
+    t->utf8_line = reel_csv_latin1_looks_utf8(csv);
     if (t->nrows == 0) {
         reel_fail(err, "%s: no data rows after the header", path);
         goto fail;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "util/log.h"
 #include "util/strdict.h"
 
 typedef enum { REEL_COL_NUMERIC, REEL_COL_TEXT } reel_coltype;
@@ -40,6 +41,7 @@ typedef struct {
     size_t *line; /* source line of each row, for error messages */
     reel_strdict names; /* column names, hashed: code j is column j */
     int latin1;         /* read as Latin-1 (and so re-read) */
+    size_t utf8_line;   /* latin1, yet valid UTF-8 with non-ASCII text from this line (0: no) */
 } reel_table;
 
 /* A column of numbers with a few text cells (at most 1 in 20 of its
@@ -80,6 +82,9 @@ int reel_column_types_check(const char *types, reel_error *err);
  * (predict: a column the model one-hot encodes, though all numbers here). */
 int reel_table_as_text(reel_table *t, size_t col, reel_error *err);
 void reel_table_free(reel_table *t);
+/* Warns when a file read as Latin-1 is valid UTF-8 with non-ASCII text
+ * (its text then reads garbled: "Ã©" for "é"). */
+void reel_table_warn_encoding(const reel_table *t, const reel_log *log);
 
 /* Index of the column named `name`, or -1. */
 int reel_table_find(const reel_table *t, const char *name);
