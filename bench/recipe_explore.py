@@ -6,7 +6,9 @@
 bench/out/recipe/; prints the means.
 
   bench/.venv/bin/python bench/recipe_explore.py TAG '{"lr": 0.001, "ensemble": 5}' \\
-      [--datasets yeast,synth,movies-3k] [--seeds 42,1,2]
+      [--u '{...}'] [--datasets yeast,synth,movies-3k] [--seeds 42,1,2] [--threads 1]
+
+--u gives U its own recipe (default: the same as box's).
 
 Never run it on the held-out set (bench/suite.py's HELD_OUT): it refuses.
 """
@@ -29,12 +31,14 @@ def main():
     ap.add_argument("recipe", help="params for both nets, a JSON object")
     ap.add_argument("--datasets", default="yeast,synth,movies-3k")
     ap.add_argument("--seeds", default="42,1,2")
+    ap.add_argument("--u", help="U's params, a JSON object (default: the recipe)")
+    ap.add_argument("--threads", default="1")
     args = ap.parse_args()
     recipe = json.loads(args.recipe)
     os.makedirs(OUT, exist_ok=True)
     pf = os.path.join(OUT, f"{args.tag}.params.json")
     with open(pf, "w") as f:
-        json.dump({"box": recipe, "u": recipe}, f)
+        json.dump({"box": recipe, "u": json.loads(args.u) if args.u else recipe}, f)
     for ds in args.datasets.split(","):
         if ds in suite.HELD_OUT:
             raise SystemExit(f"{ds} is held out")
@@ -46,7 +50,7 @@ def main():
                 os.makedirs(work, exist_ok=True)
                 path, data_args, *_ = suite.make_dataset(ds, int(seed), work)
                 cmd = [suite.REEL, "compare", "--data", path, *data_args, "--split-column", "split", "--seed", seed,
-                       "--models", "box,u", "--threads", "1", "--format", "json", "--quiet", "--params", pf]
+                       "--models", "box,u", "--threads", args.threads, "--format", "json", "--quiet", "--params", pf]
                 p = subprocess.run(cmd, capture_output=True, text=True)
                 if p.returncode:
                     raise SystemExit(p.stderr)
