@@ -46,7 +46,7 @@ def main():
         for seed in args.seeds.split(","):
             cache = os.path.join(OUT, f"{args.tag}_{ds}_{seed}.json")
             if not os.path.exists(cache):
-                work = os.path.join(OUT, f"{ds}_{seed}")
+                work = os.path.join(OUT, f"{args.tag}_{ds}_{seed}")  # per tag: runs in parallel never share a file
                 os.makedirs(work, exist_ok=True)
                 path, data_args, *_ = suite.make_dataset(ds, int(seed), work)
                 cmd = [suite.REEL, "compare", "--data", path, *data_args, "--split-column", "split", "--seed", seed,
