@@ -14,8 +14,10 @@
 extern "C" {
 #endif
 
-/* Raise it whenever this struct, reel_nn_backend or reel_gpu_info change. */
-#define REEL_CUDA_PLUGIN_VERSION 2
+/* Raise it whenever this struct, reel_nn_backend, reel_nn_spec (what
+ * create reads) or reel_gpu_info change. 3: reel_nn_spec gained the PLR
+ * block, the dropout seed and each layer's dropout. */
+#define REEL_CUDA_PLUGIN_VERSION 3
 #define REEL_CUDA_PLUGIN_ENTRY "reel_cuda_plugin"
 
 typedef struct {
