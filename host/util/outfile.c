@@ -488,8 +488,7 @@ static void sync_dir_of(const char *path)
 
 int reel_outfile_commit(reel_outfile *f, reel_error *err)
 {
-    if (!f->path) { /* a discarded copy (above) */
-        fclose(f->fp);
+    if (!f->path) { /* a discarded copy (above): release closes it */
         release(f);
         return 0;
     }
