@@ -14,6 +14,7 @@
 #include "models/model.h"
 #include "nn/checkpoint.h"
 #include "store/model_file.h"
+#include "tune/journal.h"
 
 /* The readers take paths, so inputs go through a per-process scratch file. */
 static const char *scratch(const char *suffix, const uint8_t *data, size_t size)
@@ -178,11 +179,26 @@ int reel_fuzz_checkpoint(const uint8_t *data, size_t size)
     return 0;
 }
 
+int reel_fuzz_journal(const uint8_t *data, size_t size)
+{
+    const char *path = scratch(".journal", data, size);
+    if (!path)
+        return 0;
+    /* the seeds' identity, so that mutated records are read too */
+    cJSON *id = cJSON_Parse("{\"model\":\"tree\",\"seed\":3}");
+    reel_journal j;
+    reel_error err;
+    if (reel_journal_open(&j, path, id, 1, &err) == 0)
+        reel_journal_free(&j);
+    return 0;
+}
+
 const reel_fuzz_target reel_fuzz_targets[] = {
     {"csv", reel_fuzz_csv},
     {"params", reel_fuzz_params},
     {"descriptor", reel_fuzz_descriptor},
     {"model_file", reel_fuzz_model_file},
     {"checkpoint", reel_fuzz_checkpoint},
+    {"journal", reel_fuzz_journal},
     {NULL, NULL},
 };

@@ -13,6 +13,7 @@ int reel_fuzz_params(const uint8_t *data, size_t size);     /* params / grid JSO
 int reel_fuzz_descriptor(const uint8_t *data, size_t size); /* dataset descriptor JSON */
 int reel_fuzz_model_file(const uint8_t *data, size_t size); /* safetensors model loader */
 int reel_fuzz_checkpoint(const uint8_t *data, size_t size); /* a net's training checkpoint */
+int reel_fuzz_journal(const uint8_t *data, size_t size);    /* a search journal (--resume) */
 
 typedef struct {
     const char *name;

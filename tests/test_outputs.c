@@ -375,3 +375,27 @@ Test(messages, out_of_memory_while_loading_names_the_file)
     reel_tensors_free(&t);
     cr_expect_eq(as_user_rc(load_short_of_memory), 0, "1: it loaded, 2: the message does not name the file");
 }
+
+Test(outfile, a_link_in_a_shared_sticky_folder_owned_by_another_is_not_followed)
+{
+    if (geteuid() != 0)
+        REEL_SKIP("needs root to make a link owned by another user");
+    const char *dir = tmp_path("sticky");
+    mkdir(dir, 0777);
+    cr_assert_eq(chmod(dir, 01777), 0);
+    const char *target = tmp_write("sticky_target.txt", "old\n");
+    char *link_path = reel_path_join(dir, "link");
+    remove(link_path);
+    cr_assert_eq(symlink(target, link_path), 0);
+    cr_assert_eq(lchown(link_path, 65534, 65534), 0); /* someone else's link, in root's sticky folder */
+    reel_error err;
+    cr_expect_neq(reel_write_file_atomic(link_path, "new\n", &err), 0);
+    cr_expect(strstr(err.msg, "protected_symlinks"), "%s", err.msg);
+    char *text = slurp(target);
+    cr_expect_str_eq(text, "old\n");
+    free(text);
+    /* the same link in a folder that is not sticky is followed */
+    cr_assert_eq(chmod(dir, 0777), 0);
+    cr_expect_eq(reel_write_file_atomic(link_path, "new\n", &err), 0, "%s", err.msg);
+    free(link_path);
+}

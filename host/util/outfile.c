@@ -310,6 +310,8 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t size)
 {
     reel_outfile *f = cookie;
     size_t done = 0;
+    if (reel_interrupted()) /* stop a long write (an export) now: commit refuses anyway */
+        return -1;
     while (done < size) {
         ssize_t w = fault("write", f->path) ? -1 : write(f->fd, buf + done, size - done);
         if (w < 0 && errno == EINTR)
@@ -496,7 +498,7 @@ int reel_outfile_commit(reel_outfile *f, reel_error *err)
     int e = f->err_no ? f->err_no : flushed ? 0 : EIO;
     fclose(f->fp);
     f->fp = NULL;
-    if (!e && reel_interrupted()) {
+    if (reel_interrupted()) {
         reel_fail(err, "%s: not written: %s", f->path, reel_interrupt_name());
         reel_outfile_abort(f);
         return -1;
