@@ -399,3 +399,37 @@ Test(outfile, a_link_in_a_shared_sticky_folder_owned_by_another_is_not_followed)
     cr_expect_eq(reel_write_file_atomic(link_path, "new\n", &err), 0, "%s", err.msg);
     free(link_path);
 }
+
+/* A second signal ends the process at once, removing the temporary files
+ * and stage folders of the outputs being written. */
+static int killed_while_writing(void)
+{
+    reel_interrupt_install();
+    reel_outfile f;
+    reel_error err;
+    if (reel_outfile_open(&f, tmp_path("second.txt"), &err))
+        return 3;
+    fputs("half", f.fp);
+    fflush(f.fp);
+    const char *stage = tmp_path(".second_out.reel-stage.1");
+    mkdir(stage, 0777);
+    char *inside = reel_path_join(stage, "metrics.json");
+    FILE *fp = fopen(inside, "w");
+    if (!fp)
+        return 4;
+    fputs("{}", fp);
+    fclose(fp);
+    reel_outputs_stage_add(stage, "second_out");
+    raise(SIGINT);
+    raise(SIGINT); /* ends here */
+    return 5;
+}
+
+Test(outfile, a_second_signal_removes_temporary_files_and_stages)
+{
+    int rc = as_user_rc(killed_while_writing);
+    cr_expect_eq(rc, 130, "exit %d", rc);
+    cr_expect(!temps_left(tmp_path("")), "a temporary file was left");
+    cr_expect(!file_exists(tmp_path(".second_out.reel-stage.1")), "the stage folder was left");
+    cr_expect(!file_exists(tmp_path("second.txt")));
+}

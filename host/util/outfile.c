@@ -59,7 +59,7 @@ static void remove_dir_now(const char *dir)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return;
-    char buf[4096];
+    _Alignas(8) char buf[4096]; /* records of 8-byte fields */
     long n;
     while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
         for (long at = 0; at < n;) {
