@@ -256,6 +256,9 @@ def main():
     ap.add_argument("--torch-seq", type=int, default=2, help="PyTorch nets timed one after another (then x K)")
     ap.add_argument("--json")
     a = ap.parse_args()
+    if not os.access(a.driver, os.X_OK):
+        sys.exit(f"bench_many: no driver at {a.driver}; it is built with the tests (REEL_TESTS=ON, the default; "
+                 "the quickstart's build leaves it out), or give --driver")
 
     X, Y = movies(a.data, a.rows)
     p, grid = box_defaults()
