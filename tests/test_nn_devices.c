@@ -25,6 +25,7 @@
 #include "util/rng.h"
 
 static const char *cur_label = ""; /* the backend now running, for messages */
+static size_t cur_local_memory;   /* its work-group memory, where the runtime says (OpenCL) */
 
 typedef struct {
     const reel_nn_backend *be;
@@ -85,6 +86,8 @@ static void each_backend(void (*fn)(const reel_nn_backend *be))
         if (t[k].opencl >= 0)
             cr_assert_eq(reel_opencl_select(t[k].opencl, &err), 0, "%s", err.msg);
         cur_label = t[k].label;
+        reel_opencl_info info;
+        cur_local_memory = t[k].opencl >= 0 && reel_opencl_info_get(t[k].opencl, &info) == 0 ? info.local_memory : 0;
         printf("nn_devices: running on %s\n", t[k].label);
         fn(t[k].be);
         fflush(stdout);
@@ -667,10 +670,14 @@ static void many_nets(const reel_nn_backend *dev)
     printf("nn_devices [%s] many nets: %zu of %d shared one launch per epoch\n", cur_label, shared, MANY);
     /* All but net 6, whose batch is past the fused kernel's rows, and net 3
      * (box at batch 256: 675 KiB of work-group memory) only where the
-     * device has that much (PoCL does; a GPU's 48 to 227 KiB do not). */
+     * device has that much: PoCL's local memory follows the host's cache
+     * (1 MiB and more on some hosts, 512 KiB on others), a GPU's 48 to
+     * 227 KiB never do. */
+    int big_groups = strcmp(dev->name, "opencl") == 0 && cur_local_memory >= 675 * 1024;
     if (dev->train_epochs)
-        cr_expect(shared == MANY - 1 || (strcmp(dev->name, "opencl") != 0 && shared == MANY - 2),
-                  "%s: %zu nets shared the launch", cur_label, shared);
+        cr_expect(shared == (size_t)(big_groups ? MANY - 1 : MANY - 2),
+                  "%s: %zu nets shared the launch (work-group memory %zu KiB)", cur_label, shared,
+                  cur_local_memory / 1024);
     for (int k = 0; k < MANY; k++) {
         size_t np = mn[k].s.spec.n_params;
         char what[96];

@@ -20,6 +20,7 @@ typedef struct {
     int is_pocl; /* the Portable Computing Language (never picked by auto) */
     int fp64;    /* double precision, which the backend needs */
     size_t memory; /* bytes */
+    size_t local_memory; /* bytes of work-group memory (what the fused kernel fits in) */
 } reel_opencl_info;
 
 /* The number of OpenCL devices (0 when none or built without OpenCL). */

@@ -142,6 +142,7 @@ static void list_devices(void)
             cl_ulong lm = 0;
             clGetDeviceInfo(ids[i], CL_DEVICE_LOCAL_MEM_SIZE, sizeof lm, &lm, NULL);
             d->local_mem = (size_t)lm;
+            d->info.local_memory = d->local_mem;
             cl_device_fp_config fp = 0;
             clGetDeviceInfo(ids[i], CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
             d->can_round = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
