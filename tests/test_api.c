@@ -285,3 +285,28 @@ Test(api, duplicate_or_ambiguous_label_names_are_refused)
     cr_expect_null(reel_data_from_file(csv, "{\"labels\": [\"Drama\", \"Drama\"]}"));
     cr_expect(strstr(reel_last_error(), "appears twice"), "%s", reel_last_error());
 }
+
+/* A getter's 0 or NULL for a bad argument comes with a message. */
+Test(api, getters_given_null_say_why)
+{
+    cr_expect_eq(reel_data_rows(NULL), 0);
+    cr_expect(strstr(reel_last_error(), "reel_data_rows: data is NULL"), "%s", reel_last_error());
+    cr_expect_eq(reel_data_labels(NULL), 0);
+    cr_expect(strstr(reel_last_error(), "reel_data_labels: data is NULL"), "%s", reel_last_error());
+    cr_expect_null(reel_data_label(NULL, 0));
+    cr_expect(strstr(reel_last_error(), "reel_data_label: data is NULL"), "%s", reel_last_error());
+    cr_expect_eq(reel_classifier_labels(NULL), 0);
+    cr_expect(strstr(reel_last_error(), "reel_classifier_labels: the classifier is NULL"), "%s", reel_last_error());
+    cr_expect_null(reel_classifier_label(NULL, 0));
+    cr_expect(strstr(reel_last_error(), "reel_classifier_label:"), "%s", reel_last_error());
+    cr_expect_null(reel_classifier_decision_rule(NULL));
+    cr_expect(strstr(reel_last_error(), "reel_classifier_decision_rule:"), "%s", reel_last_error());
+    cr_expect_null(reel_classifier_info(NULL));
+    cr_expect(strstr(reel_last_error(), "reel_classifier_info: the classifier is NULL"), "%s", reel_last_error());
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    cr_expect_null(reel_data_label(d, 2));
+    cr_expect(strstr(reel_last_error(), "reel_data_label: k is past the last label"), "%s", reel_last_error());
+    reel_data_free(d);
+}

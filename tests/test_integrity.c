@@ -308,3 +308,28 @@ Test(encoding, predict_warns_when_most_categories_are_unseen)
     free(out);
     free(err);
 }
+
+Test(decision, a_rule_fitted_on_one_validation_row_warns)
+{
+    const char *csv = tmp_write("one_valid.csv", "x,A,B\n1,1,0\n2,0,1\n3,1,1\n4,1,0\n5,0,1\n6,1,0\n7,0,1\n8,1,0\n"
+                                                 "9,1,1\n10,0,1\n11,1,0\n12,0,1\n");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B --decision expected-f1+calibrated "
+                           "--valid-fraction 0.1", csv), 0, "%s", err);
+    cr_expect(err && strstr(err, "decision rule expected-f1+calibrated is fitted on only 1 validation row"), "%s",
+              err ? err : "");
+    free(out);
+    free(err);
+}
+
+Test(messages, pos_weight_and_a_repeated_base_say_what_is_wrong)
+{
+    const char *csv = write_data("msgs.csv");
+    const char *pw = tmp_write("pw.json", "{\"box\": {\"pos_weight\": 1e308}}");
+    char args[1024];
+    snprintf(args, sizeof args, "train --model box --params %s --data %s --labels A,B --quiet", pw, csv);
+    expect_fail(1, "a number > 0 and < 1e30, a list of such numbers (one per label) or \"balanced\"; got 1e+308", args);
+    const char *base = tmp_write("base2.json", "{\"mynet\": {\"base\": \"box\", \"base\": \"u\"}}");
+    snprintf(args, sizeof args, "train --model mynet --params %s --data %s --labels A,B --quiet", base, csv);
+    expect_fail(2, "key 'mynet.base' appears twice; name one base model", args);
+}

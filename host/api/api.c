@@ -44,6 +44,12 @@ int api_fail(const reel_error *err)
     return -1;
 }
 
+int api_bad_arg(const char *fn, const char *why)
+{
+    snprintf(last_error, sizeof last_error, "%s: %s", fn, why);
+    return -1;
+}
+
 cJSON *api_parse_object(const char *json, const char *what, reel_error *err)
 {
     if (!json || !*json)

@@ -47,6 +47,9 @@ void api_opts_free(api_opts *o);
 
 /* Records err as this thread's last error; returns -1. */
 int api_fail(const reel_error *err);
+/* A getter's bad argument: "FN: WHY" as the last error (returns -1), so
+ * its 0 or NULL is never a silent answer. */
+int api_bad_arg(const char *fn, const char *why);
 /* The process's log sink (a copy, so a call keeps the one it started with). */
 reel_log api_log(void);
 /* A JSON text parsed into an object (NULL text: an empty one); NULL on error. */

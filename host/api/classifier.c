@@ -207,12 +207,26 @@ reel_classifier *reel_classifier_load(const char *path)
     return c;
 }
 
-size_t reel_classifier_labels(const reel_classifier *c) { return c ? c->model.L : 0; }
+size_t reel_classifier_labels(const reel_classifier *c)
+{
+    return c ? c->model.L : (api_bad_arg("reel_classifier_labels", "the classifier is NULL"), 0);
+}
+
 const char *reel_classifier_label(const reel_classifier *c, size_t k)
 {
-    return c && k < c->model.L ? c->labels[k] : NULL;
+    if (!c || k >= c->model.L) {
+        api_bad_arg("reel_classifier_label", !c ? "the classifier is NULL" : "k is past the last label");
+        return NULL;
+    }
+    return c->labels[k];
 }
-const char *reel_classifier_decision_rule(const reel_classifier *c) { return c ? c->rule_name : NULL; }
+
+const char *reel_classifier_decision_rule(const reel_classifier *c)
+{
+    if (!c)
+        api_bad_arg("reel_classifier_decision_rule", "the classifier is NULL");
+    return c ? c->rule_name : NULL;
+}
 
 int reel_classifier_thresholds(const reel_classifier *c, float *thresholds)
 {
@@ -224,8 +238,10 @@ int reel_classifier_thresholds(const reel_classifier *c, float *thresholds)
 
 char *reel_classifier_info(const reel_classifier *c)
 {
-    if (!c)
+    if (!c) {
+        api_bad_arg("reel_classifier_info", "the classifier is NULL");
         return NULL;
+    }
     cJSON *j = info_of(c);
     char *s = api_print(j);
     cJSON_Delete(j);

@@ -142,11 +142,23 @@ fail:
     return NULL;
 }
 
-size_t reel_data_rows(const reel_data *data) { return data ? data->ds.n : 0; }
-size_t reel_data_labels(const reel_data *data) { return data ? data->ds.L : 0; }
+size_t reel_data_rows(const reel_data *data)
+{
+    return data ? data->ds.n : (api_bad_arg("reel_data_rows", "data is NULL"), 0);
+}
+
+size_t reel_data_labels(const reel_data *data)
+{
+    return data ? data->ds.L : (api_bad_arg("reel_data_labels", "data is NULL"), 0);
+}
+
 const char *reel_data_label(const reel_data *data, size_t k)
 {
-    return data && k < data->ds.L ? data->ds.labels[k] : NULL;
+    if (!data || k >= data->ds.L) {
+        api_bad_arg("reel_data_label", !data ? "data is NULL" : "k is past the last label");
+        return NULL;
+    }
+    return data->ds.labels[k];
 }
 
 void reel_data_free(reel_data *data)

@@ -166,6 +166,10 @@ int reel_models_from_params(const char *path, reel_error *err)
         for (const cJSON *p = it->child; p; p = p->next) {
             if (p == base)
                 continue;
+            if (strcmp(p->string, "base") == 0) {
+                rc = reel_fail(err, "%s: key '%s.base' appears twice; name one base model", path, it->string);
+                break;
+            }
             cJSON *ps = cJSON_GetObjectItemCaseSensitive(spec, p->string);
             if (!cJSON_IsObject(ps)) {
                 rc = reel_fail(err, "%s: params for %s (base %s): unknown key '%s'", path, it->string,

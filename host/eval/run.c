@@ -79,6 +79,15 @@ static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts 
     free(P);
     if (rc)
         return -1;
+    /* a rule fitted on the validation rows (cuts, or a calibration) needs some of them */
+    enum { FEW_VALID_ROWS = 20 };
+    if (n < FEW_VALID_ROWS && (rule.calibrated || rule.kind == REEL_RULE_TUNED_GLOBAL ||
+                               rule.kind == REEL_RULE_TUNED_PER_LABEL)) {
+        char name[64];
+        reel_log_msg(o->log, REEL_LOG_WARNING, "%s: decision rule %s is fitted on only %zu validation row%s, too "
+                     "few to trust (a larger --valid-fraction, or --decision threshold)", r->model.name,
+                     reel_decision_name(&rule, name, sizeof name), n, n == 1 ? "" : "s");
+    }
     reel_decision_free(&r->model.rule);
     r->model.rule = rule;
     return 0;

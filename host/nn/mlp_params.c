@@ -42,14 +42,14 @@ static int opt_int(const cJSON *params, const char *key, long absent, long min, 
 static int pos_weight_get(const cJSON *params, reel_mlp_params *p, reel_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, "pos_weight");
-    static const char *what = "params for mlp: key 'pos_weight' must be null, a number > 0, a list of numbers > 0 "
-                              "(one per label) or \"balanced\"";
+    static const char *what = "params for mlp: key 'pos_weight' must be null, a number > 0 and < 1e30, a list of "
+                              "such numbers (one per label) or \"balanced\"";
     p->pos_mode = REEL_POSW_NONE;
     if (!v || cJSON_IsNull(v))
         return 0;
     if (cJSON_IsNumber(v)) {
         if (!(v->valuedouble > 0 && v->valuedouble < 1e30))
-            return reel_fail(err, "%s", what);
+            return reel_fail(err, "%s; got %g", what, v->valuedouble);
         p->pos_mode = REEL_POSW_ALL;
         p->pos_value = v->valuedouble;
     } else if (cJSON_IsString(v) && strcmp(v->valuestring, "balanced") == 0) {
@@ -57,7 +57,8 @@ static int pos_weight_get(const cJSON *params, reel_mlp_params *p, reel_error *e
     } else if (cJSON_IsArray(v) && v->child) {
         for (const cJSON *e = v->child; e; e = e->next)
             if (!cJSON_IsNumber(e) || !(e->valuedouble > 0 && e->valuedouble < 1e30))
-                return reel_fail(err, "%s", what);
+                return reel_fail(err, "%s; the list holds %s", what, cJSON_IsNumber(e) ? "a number out of range"
+                                                                                       : "a value that is no number");
         p->pos_mode = REEL_POSW_LIST;
         p->pos_list = v;
     } else {

@@ -141,6 +141,33 @@ def take_json(ptr):
     return json.loads(take_string(ptr))
 
 
+def _non_finite(value, path):
+    """The first key path under value holding NaN or an infinity, or None."""
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{path}.{k}" if path else str(k))
+        if found:
+            return found
+    return None
+
+
+def to_json(value, what):
+    """value as JSON bytes for the C API; NaN and infinities (which JSON cannot
+    hold) are refused naming the key, as the CLI refuses them."""
+    bad = _non_finite(value, "")
+    if bad:
+        raise ValueError(f"{what}: key '{bad}' must be a finite number, got {_at(value, bad)!r}")
+    return json.dumps(value).encode()
+
+
+def _at(value, path):
+    for k in path.split("."):
+        value = value[int(k)] if isinstance(value, (list, tuple)) else value[k]
+    return value
+
+
 def enc(s):
     return None if s is None else str(s).encode("utf-8")
 

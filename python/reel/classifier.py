@@ -1,6 +1,5 @@
 """reel.Classifier: one of reel's models as a scikit-learn estimator."""
 import inspect
-import json
 import os
 import tempfile
 
@@ -138,8 +137,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ValueError("reel.Classifier requires y to be passed, but the target y is None")
         Yarr, names = labels_of(Y)
         data, cols = to_data(X, Yarr, label_names=names)
-        h = _lib.lib.reel_fit(_lib.enc(self.model), json.dumps(self._model_params()).encode(), data.handle,
-                              json.dumps(self._options()).encode())
+        h = _lib.lib.reel_fit(_lib.enc(self.model), _lib.to_json(self._model_params(), "params"), data.handle,
+                              _lib.to_json(self._options(), "options"))
         if not h:
             raise ValueError(_lib.lib.reel_last_error().decode())
         self._set_fitted(_Model(h), cols, isinstance(X, pd.DataFrame))

@@ -1,6 +1,5 @@
 """reel.compare, reel.search and reel.select: the CLI's whole-dataset
 commands on arrays or DataFrames, each on a seeded train/valid/test split."""
-import json
 
 import pandas as pd
 
@@ -18,7 +17,7 @@ def _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_ca
     if decision is not None:
         o["decision"] = decision
     o.update({k: v for k, v in more.items() if v is not None})
-    return json.dumps(o).encode()
+    return _lib.to_json(o, "options")
 
 
 def _data(X, Y):
@@ -37,7 +36,7 @@ def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device
     data = _data(X, Y)
     doc = _lib.take_json(_lib.lib.reel_compare_models(
         data.handle, _lib.enc(",".join(models)) if models else None,
-        json.dumps(params).encode() if params else None,
+        _lib.to_json(params, "params") if params else None,
         _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision)))
     if full:
         return doc
@@ -61,8 +60,8 @@ def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=
     (best params, every trial, the best's test metrics)."""
     data = _data(X, Y)
     return _lib.take_json(_lib.lib.reel_search_params(
-        data.handle, _lib.enc(model), json.dumps(grid).encode() if grid else None, _lib.enc(strategy),
-        json.dumps(params).encode() if params else None,
+        data.handle, _lib.enc(model), _lib.to_json(grid, "grid") if grid else None, _lib.enc(strategy),
+        _lib.to_json(params, "params") if params else None,
         _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
                  folds=folds, metric=metric, budget=budget)))
 
@@ -73,6 +72,6 @@ def select(X, Y, model, method="single-pass", params=None, folds=0, metric="samp
     document (each feature's delta, kept, dropped, test metrics)."""
     data = _data(X, Y)
     return _lib.take_json(_lib.lib.reel_select_features(
-        data.handle, _lib.enc(model), _lib.enc(method), json.dumps(params).encode() if params else None,
+        data.handle, _lib.enc(model), _lib.enc(method), _lib.to_json(params, "params") if params else None,
         _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
                  folds=folds, metric=metric)))

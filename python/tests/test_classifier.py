@@ -160,3 +160,18 @@ def test_same_bits_as_the_cli(small, reel_binary, tmp_path):
     np.testing.assert_array_equal(cli.predict_proba(py[list(X.columns)]), P)
     assert cli.decision_rule_ == clf.decision_rule_
     np.testing.assert_array_equal(cli.predict(py[list(X.columns)]), clf.predict(py[list(X.columns)]))
+
+
+def test_the_cli_value_checks_hold_here_too(small):
+    """Issue 28: 1e39 (beyond float32), duplicate label names and NaN options
+    are refused as the CLI refuses them, naming what is wrong."""
+    X, Y = small
+    bad = X.copy()
+    bad.loc[3, "rating"] = 1e39
+    with pytest.raises(ValueError, match=r"column 'rating', row 4: 1e\+39 is beyond the range of float32"):
+        reel.Classifier(model="ridge").fit(bad, Y)
+    twice = pd.DataFrame(Y.to_numpy(), columns=["L", "L", "M"])
+    with pytest.raises(ValueError, match="label 'L' appears twice"):
+        reel.Classifier(model="prior").fit(X, twice)
+    with pytest.raises(ValueError, match="key 'valid_fraction' must be a finite number, got nan"):
+        reel.Classifier(model="prior", valid_fraction=float("nan")).fit(X, Y)
