@@ -193,6 +193,51 @@ int reel_fuzz_journal(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* --column-type COL=number|text,... as typed: the syntax check, then a read
+ * of a small CSV with those types (names absent from it allowed or not). */
+int reel_fuzz_column_types(const uint8_t *data, size_t size)
+{
+    char *types = malloc(size + 1);
+    if (!types)
+        return 0;
+    memcpy(types, data, size);
+    types[size] = '\0';
+    reel_error err;
+    reel_column_types_check(types, &err);
+    static const char csv[] = "zip,n,A,B\n02134,1,1,0\n10001,x,0,1\n94110,3,1,1\n";
+    const char *path = scratch(".csv", (const uint8_t *)csv, sizeof csv - 1);
+    for (int k = 0; path && k < 2; k++) {
+        reel_table t;
+        if (reel_table_read_csv_typed(&t, path, k ? REEL_MIXED_ERROR : REEL_MIXED_MISSING, types,
+                                      k ? REEL_READ_ABSENT_OK : REEL_READ_DEFER, &err) == 0)
+            reel_table_free(&t);
+    }
+    free(types);
+    return 0;
+}
+
+/* A CSV read as Latin-1 (--encoding latin-1): each record converted to
+ * UTF-8, mixed columns re-read from the file, the encoding warning. */
+int reel_fuzz_latin1(const uint8_t *data, size_t size)
+{
+    const char *path = scratch(".csv", data, size);
+    if (!path)
+        return 0;
+    reel_table t;
+    reel_error err;
+    if (reel_table_read_csv_typed(&t, path, REEL_MIXED_TEXT, NULL, REEL_READ_LATIN1, &err) != 0)
+        return 0;
+    reel_table_warn_encoding(&t, NULL);
+    char *labels = strdup(t.cols[t.ncols - 1].name);
+    reel_table_free(&t);
+    reel_data_opts o = {.data = path, .labels = labels, .latin1 = 1, .defer_types = 1};
+    reel_dataset ds;
+    if (labels && reel_dataset_load(&ds, &o, &err) == 0)
+        reel_dataset_free(&ds);
+    free(labels);
+    return 0;
+}
+
 const reel_fuzz_target reel_fuzz_targets[] = {
     {"csv", reel_fuzz_csv},
     {"params", reel_fuzz_params},
@@ -200,5 +245,7 @@ const reel_fuzz_target reel_fuzz_targets[] = {
     {"model_file", reel_fuzz_model_file},
     {"checkpoint", reel_fuzz_checkpoint},
     {"journal", reel_fuzz_journal},
+    {"column_types", reel_fuzz_column_types},
+    {"latin1", reel_fuzz_latin1},
     {NULL, NULL},
 };

@@ -14,6 +14,8 @@ int reel_fuzz_descriptor(const uint8_t *data, size_t size); /* dataset descripto
 int reel_fuzz_model_file(const uint8_t *data, size_t size); /* safetensors model loader */
 int reel_fuzz_checkpoint(const uint8_t *data, size_t size); /* a net's training checkpoint */
 int reel_fuzz_journal(const uint8_t *data, size_t size);    /* a search journal (--resume) */
+int reel_fuzz_column_types(const uint8_t *data, size_t size); /* --column-type COL=TYPE,... */
+int reel_fuzz_latin1(const uint8_t *data, size_t size);     /* a CSV read as Latin-1 */
 
 typedef struct {
     const char *name;

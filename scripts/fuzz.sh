@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-120}
 shift || true
-targets=${*:-csv params descriptor model_file checkpoint}
+targets=${*:-csv params descriptor model_file checkpoint journal column_types latin1}
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 1; }
 CC=clang cmake -S . -B build-fuzz -DREEL_FUZZ=ON -DREEL_CUDA=OFF -DREEL_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang >/dev/null
