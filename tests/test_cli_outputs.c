@@ -348,3 +348,21 @@ Test(cli_journal, a_changed_record_is_refused_naming_the_line)
     cr_expect(err && strstr(err, where) && strstr(err, "checksum"), "%s (%s expected)", err, where);
     free(err);
 }
+
+Test(cli_signals, past_ulimit_f_the_save_fails_with_a_message)
+{
+    const char *csv = write_data("fsize.csv", 500), *model = tmp_path("fsize.model");
+    remove(model);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "ulimit -f 8; exec %s train --model forest --data %s --labels A,B --quiet --save %s "
+             "2>%s", REEL_BINARY, csv, model, tmp_path("fsize_err.txt"));
+    int status = system(cmd);
+    char *err = reel_read_file(tmp_path("fsize_err.txt"), NULL, NULL);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, err);
+    cr_expect(err && strstr(err, model) && strstr(err, "File too large"), "%s", err);
+    free(err);
+    cr_expect(!file_exists(model));
+    char ls[700];
+    snprintf(ls, sizeof ls, "ls -A %s | grep -q '^\\.reel-'", tmp_path(""));
+    cr_expect(system(ls) != 0, "a temporary file was left");
+}
