@@ -167,6 +167,14 @@ def make_dataset(name, seed, workdir):
 
 # ---- models ----
 
+def measured(metrics, what):
+    """samples_f1 from reel's JSON: null when the run had no test rows (never 0)."""
+    v = metrics["samples_f1"]
+    if v is None:
+        raise SystemExit(f"{what}: no test rows, so reel measured no samples_f1 (the split column marks none 'test')")
+    return v
+
+
 def run_reel(path, data_args, seed, threads, models, workdir):
     cmd = [REEL, "compare", "--data", path, *data_args, "--split-column", "split", "--seed", str(seed),
            "--models", ",".join(models), "--threads", str(threads), "--format", "json", "--quiet"]
@@ -177,8 +185,8 @@ def run_reel(path, data_args, seed, threads, models, workdir):
     doc = json.loads(p.stdout)
     res = {}
     for m in doc["models"]:
-        res[m["name"]] = {"samples_f1": m["metrics"]["samples_f1"],
-                          "samples_f1_05": m["metrics_untuned"]["samples_f1"],
+        res[m["name"]] = {"samples_f1": measured(m["metrics"], path),
+                          "samples_f1_05": measured(m["metrics_untuned"], path),
                           "rule": m["decision_rule"], "fit_seconds": m["fit_seconds"]}
     for m in doc.get("failed", []):
         res[m["name"]] = {"error": m["error"]}
@@ -244,7 +252,7 @@ def decide(P_valid, Y_valid, P_test, Y_test, labels, seed, workdir, name):
     if p.returncode != 0:
         raise SystemExit(f"reel decide failed: {p.stderr.strip()}")
     doc = json.loads(p.stdout)
-    return {"samples_f1": doc["metrics"]["samples_f1"], "samples_f1_05": doc["metrics_untuned"]["samples_f1"],
+    return {"samples_f1": measured(doc["metrics"], paths[1]), "samples_f1_05": measured(doc["metrics_untuned"], paths[1]),
             "rule": doc["decision_rule"]}
 
 

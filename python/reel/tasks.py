@@ -43,7 +43,8 @@ def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device
     rows = []
     for m in doc["models"]:
         row = {"model": m["name"]}
-        row.update({k: m["metrics"].get(k) for k in _METRICS})
+        # null in the JSON: not measured (no test rows), NaN here, never 0
+        row.update({k: float("nan") if m["metrics"].get(k) is None else m["metrics"][k] for k in _METRICS})
         row["decision"] = m.get("decision_rule")
         row.update({"device": m.get("device"), "fit_seconds": m.get("fit_seconds"),
                     "predict_seconds": m.get("predict_seconds")})

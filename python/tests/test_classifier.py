@@ -175,3 +175,12 @@ def test_the_cli_value_checks_hold_here_too(small):
         reel.Classifier(model="prior").fit(X, twice)
     with pytest.raises(ValueError, match="key 'valid_fraction' must be a finite number, got nan"):
         reel.Classifier(model="prior", valid_fraction=float("nan")).fit(X, Y)
+
+
+def test_compare_without_test_rows_measures_nothing(small):
+    """Issue 28: no test rows gives NaN scores (null in the JSON), never 0."""
+    X, Y = small
+    board = reel.compare(X, Y, models=["prior", "ridge"], test_fraction=0, n_jobs=1)
+    assert board["samples_f1"].isna().all()
+    doc = reel.compare(X, Y, models=["prior"], test_fraction=0, n_jobs=1, full=True)
+    assert doc["models"][0]["metrics"]["samples_f1"] is None
