@@ -42,10 +42,9 @@
 #include "nn_kernels.cl" /* the kernels every device shares */
 #include "nn/cuda_plugin.h"
 
-#define HEAD_THREADS 256
+#define HEAD_THREADS RK_REDUCE /* the head's blocks (a power of two: rk_tree_sum) */
 #define HEAD_MAX_BLOCKS 256 /* the head's grid; its block sums are added in order */
-#define EVAL_CHUNK 4096     /* rows per predict / eval chunk, at most */
-#define EVAL_BYTES (256u << 20) /* and at most this much for the chunk's buffers */
+#define EVAL_BYTES (256u << 20) /* at most this much for an eval chunk's buffers */
 
 /* Every element i < n of this thread, in a grid-stride loop. */
 #define FOR_EACH(i, n)                                                                                       \
@@ -333,14 +332,14 @@ static int setup(gpu_net *c, reel_error *err)
 }
 
 /* The evaluation chunk's buffers, for up to `want` rows (at most
- * EVAL_CHUNK, and fewer when the inputs are wide), allocated at the first
+ * RK_EVAL_CHUNK, and fewer when the inputs are wide), allocated at the first
  * evaluation: a net that is only trained never holds them. */
 static int reserve_eval(gpu_net *c, size_t want, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
     size_t per_row = (s->d + 2 * s->max_width + 2 * s->L) * sizeof(float);
     size_t rows = EVAL_BYTES / per_row;
-    rows = rows < 1 ? 1 : rows > EVAL_CHUNK ? EVAL_CHUNK : rows;
+    rows = rows < 1 ? 1 : rows > RK_EVAL_CHUNK ? RK_EVAL_CHUNK : rows;
     if (want < rows)
         rows = want ? want : 1;
     if (rows <= c->eval_cap)
@@ -772,25 +771,6 @@ static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 
 /* ------------------------------------------------------ the fused epoch */
 
-/* AdamW's scalars for step `step` (the host library's reel_adamw_scalars,
- * whose formulas these are: the plugin links nothing of the host's). */
-static rk_adamw_k adamw_k(const reel_adamw *o, long step)
-{
-    rk_adamw_k k;
-    k.decay = (float)(1.0 - o->lr * o->weight_decay);
-    k.b1 = (float)o->beta1;
-    k.c1 = (float)(1.0 - o->beta1);
-    k.b2 = (float)o->beta2;
-    k.c2 = (float)(1.0 - o->beta2);
-    k.step_size = (float)(o->lr / (1.0 - pow(o->beta1, (double)step)));
-    k.bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)step));
-    k.eps = (float)o->eps;
-    return k;
-}
-
-#define FUSED_ROWS 256 /* RK_FUSED_ROWS */
-#define FUSED_T 256    /* RK_FUSED_T: the fused kernel's block */
-
 /* The shared memory a fused step of `batch` rows needs beyond the kernel's
  * static arrays (the batch, every layer's output, L, two gradient rows). */
 static size_t fused_bytes(const reel_nn_spec *s, size_t batch)
@@ -807,10 +787,10 @@ static int fused_fits(gpu_net *c, size_t batch)
 {
     int optin = 0;
     size_t need = fused_bytes(&c->spec, batch);
-    size_t fixed = FUSED_ROWS * sizeof(double) + FUSED_T * sizeof(int) + 64;
-    if (getenv("REEL_NO_FUSED") || batch > FUSED_ROWS || c->spec.n_params >= 0x7fffffff || c->n_order >= 0x7fffffff ||
+    if (getenv("REEL_NO_FUSED") || batch > RK_FUSED_ROWS || c->spec.n_params >= 0x7fffffff ||
+        c->n_order >= 0x7fffffff ||
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, c->device) != cudaSuccess ||
-        need + fixed > (size_t)optin) {
+        need + RK_FUSED_STATIC > (size_t)optin) {
         (void)cudaGetLastError();
         return 0;
     }
@@ -878,11 +858,11 @@ static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     if (!f)
         return fail(err, "out of memory");
     for (size_t k = 0; k < steps; k++) {
-        rk_adamw_k kw = adamw_k(opt, first_step + (long)k + 1);
+        rk_adamw_k kw = reel_adamw_scalars(opt, first_step + (long)k + 1);
         f[k] = kw.step_size;
         f[steps + k] = kw.bc2_sqrt;
     }
-    rk_adamw_k k0 = adamw_k(opt, first_step + 1);
+    rk_adamw_k k0 = reel_adamw_scalars(opt, first_step + 1);
     float decay = k0.decay, b1 = k0.b1, c1 = k0.c1, b2 = k0.b2, c2 = k0.c2, eps = k0.eps;
     cudaError_t e = cudaMemcpyAsync(c->layers, table, RK_LY * s->n_layers * sizeof(int), cudaMemcpyHostToDevice,
                                     c->stream);
@@ -891,7 +871,7 @@ static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     if (e == cudaSuccess && avg_a)
         e = cudaMemcpyAsync(c->ep_a, avg_a, steps * sizeof *avg_a, cudaMemcpyHostToDevice, c->stream);
     if (e == cudaSuccess) {
-        rk_fused_epoch<<<1, FUSED_T, fused_bytes(s, batch), c->stream>>>(
+        rk_fused_epoch<<<1, RK_FUSED_T, fused_bytes(s, batch), c->stream>>>(
             c->X, c->Y, c->order, (int)n, (int)batch, (int)s->d, (int)s->L, (int)s->head, (int)s->n_layers,
             c->layers, (int)s->max_width, c->params, c->grads, c->m, c->v, (rk_u64)s->n_params, decay, b1, c1, b2,
             c2, eps, c->ep_f, c->ep_a, avg_a ? c->avg_sum : NULL, (rk_i64)first_step, c->batch_loss, c->loss_acc,
@@ -912,7 +892,7 @@ static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
 
 /* What a launch of rk_fused_epochs allows on this device: its dynamic
  * shared memory per block (the opt-in limit less the kernel's static
- * arrays), 0 when the kernel cannot run FUSED_T threads a block. Worked out
+ * arrays), 0 when the kernel cannot run RK_FUSED_T threads a block. Worked out
  * once per device, which is also when the kernel is allowed that much (set
  * once to the most, so that launches in other threads never see the limit
  * lowered under them). */
@@ -930,7 +910,7 @@ static size_t many_smem_limit(int device)
         cudaFuncAttributes fa;
         if (cudaGetDevice(&was) == cudaSuccess && cudaSetDevice(device) == cudaSuccess) {
             if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
-                cudaFuncGetAttributes(&fa, rk_fused_epochs) == cudaSuccess && fa.maxThreadsPerBlock >= FUSED_T &&
+                cudaFuncGetAttributes(&fa, rk_fused_epochs) == cudaSuccess && fa.maxThreadsPerBlock >= RK_FUSED_T &&
                 (size_t)optin > fa.sharedSizeBytes)
                 lim = (size_t)optin - fa.sharedSizeBytes;
             if (lim > 48 * 1024 &&
@@ -960,7 +940,7 @@ static int joins(const gpu_net *lead, gpu_net *c, size_t batch)
 }
 
 /* The nets' offsets in the launch's buffers and the tables the kernel
- * reads (the layout of RK_NT, RK_NF and RK_LY in nn_kernels.cl). */
+ * reads (the layout of RK_NT, RK_NF and RK_LY in nn_layout.h). */
 typedef struct {
     size_t params, orders, layers, steps, avg, smem;
     long long *nt;
@@ -1028,11 +1008,10 @@ static int many_plan_make(gpu_net **cs, size_t M, const size_t *batch, const ree
             q[RK_LY_B] = (int)y->b_off;
             h += batch[g] * y->out;
         }
-        rk_adamw_k k0 = adamw_k(opt[g], first_step[g] + 1);
-        float hv[RK_NF] = {k0.decay, k0.b1, k0.c1, k0.b2, k0.c2, k0.eps};
-        memcpy(pl->hy + RK_NF * g, hv, sizeof hv);
+        rk_adamw_k k0 = reel_adamw_scalars(opt[g], first_step[g] + 1);
+        rk_adamw_fixed(&k0, pl->hy + RK_NF * g);
         for (size_t k = 0; k < steps; k++) {
-            rk_adamw_k kw = adamw_k(opt[g], first_step[g] + (long)k + 1);
+            rk_adamw_k kw = reel_adamw_scalars(opt[g], first_step[g] + (long)k + 1);
             pl->sf[2 * so + k] = kw.step_size;
             pl->sf[2 * so + steps + k] = kw.bc2_sqrt;
             pl->aa[so + k] = avg_a[g] ? avg_a[g][k] : -1.0;
@@ -1159,7 +1138,7 @@ static int many_launch(gpu_net **cs, size_t M, const size_t *batch, const reel_a
     if (rc == 0 && many_move(cs, M, &pl, &u, 1, err))
         rc = -1;
     if (rc == 0) {
-        rk_fused_epochs<<<(unsigned)M, FUSED_T, pl.smem, st>>>(
+        rk_fused_epochs<<<(unsigned)M, RK_FUSED_T, pl.smem, st>>>(
             lead->X, lead->Y, (int)lead->spec.d, (int)lead->spec.L, u.nets, u.hyper, u.layers, u.orders, u.params,
             u.grads, u.m, u.v, u.step_f, u.avg_a, u.avg_sum, u.loss, u.acc, u.bad);
         if ((e = cudaGetLastError()) != cudaSuccess)

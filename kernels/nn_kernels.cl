@@ -27,12 +27,10 @@
 #ifndef __OPENCL_VERSION__
 #include "rk_portable.h"
 #include "nn_math.h"
+#include "nn_layout.h" /* RK_REDUCE, the tiles, the fused kernels' tables */
 #endif
 
-/* work-items of the one-group reductions (a power of two); the host
- * launches RK_REDUCE or fewer, also a power of two */
-#define RK_REDUCE 256
-
+/* Every element i < total of this work-item: 64-bit, striding over the launch. */
 #define RK_FOR_EACH(i, total)                                                                                 \
     for (rk_u64 i = (rk_u64)RK_GROUP * (rk_u64)RK_LSIZE + (rk_u64)RK_LID; i < (rk_u64)(total);                \
          i += (rk_u64)RK_NGROUPS * (rk_u64)RK_LSIZE)
@@ -161,10 +159,6 @@ RK_KERNEL void rk_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *p
  * u + 8, ..., in order) added as the CPU's dot() adds them. Only the
  * tile's last rows or columns past M or N read clamped (valid) addresses,
  * and their results are not stored: nothing is added past K. */
-#define RK_TM 4
-#define RK_TN 8
-#define RK_FWD_M 2
-#define RK_FWD_N 1
 
 /* C[m * ldc + n] = sum over k in order of A(m, k) B(k, n), with A(m, k) at
  * A[m * sam + k * sak] and B(k, n) at B[k * sbk + n] (rows of B are
@@ -381,16 +375,6 @@ RK_KERNEL void rk_avg_get(RK_GLOBAL const double *sum, rk_u64 n, double weight, 
 
 RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
 
-#define RK_FUSED_ROWS 256 /* most rows of a fused step */
-#define RK_FUSED_T 256    /* most work-items of a fused group (a power of two) */
-/* The layer table: RK_LY ints per layer. */
-#define RK_LY 6
-#define RK_LY_IN 0
-#define RK_LY_OUT 1
-#define RK_LY_ACT 2
-#define RK_LY_H 3 /* where its output starts in the scratch */
-#define RK_LY_W 4 /* where W and b start in the flat buffers */
-#define RK_LY_B 5
 
 /* Every step of an epoch for one net, by one work-group: the batch,
  * every layer's output and both gradient buffers stay in work-group memory
@@ -569,23 +553,6 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
                  rl, flag, &stop);
 }
 
-/* The net table of rk_fused_epochs: RK_NT integers per net (offsets into
- * the launch's shared buffers; -1: none) and RK_NF floats (AdamW's). */
-#define RK_NT 13
-#define RK_NT_ROWS 0      /* its rows this epoch (its row order's length) */
-#define RK_NT_BATCH 1
-#define RK_NT_LAYERS 2    /* how many */
-#define RK_NT_LAYER_OFF 3 /* its layer table in `layers` */
-#define RK_NT_MAX_W 4
-#define RK_NT_PARAM_OFF 5 /* its parameters, gradient and moments */
-#define RK_NT_PARAMS 6
-#define RK_NT_ORDER_OFF 7
-#define RK_NT_STEP_OFF 8  /* its 2 x steps scalars in step_f */
-#define RK_NT_AVG_OFF 9   /* its moving-average sums, or -1 */
-#define RK_NT_AVG_A_OFF 10 /* its per-step decays */
-#define RK_NT_FIRST 11    /* first_step */
-#define RK_NT_HEAD 12
-#define RK_NF 6
 
 /* K nets' epochs in one launch over one copy of the data (X, Y: rows of d
  * features and L labels), work-group g training net g exactly as
@@ -610,8 +577,8 @@ RK_KERNEL void rk_fused_epochs(RK_GLOBAL const float *X, RK_GLOBAL const float *
     rk_i64 po = nt[RK_NT_PARAM_OFF], ao = nt[RK_NT_AVG_OFF];
     rk_fused_run(X, Y, orders + nt[RK_NT_ORDER_OFF], (int)nt[RK_NT_ROWS], (int)nt[RK_NT_BATCH], d, L,
                  (int)nt[RK_NT_HEAD], (int)nt[RK_NT_LAYERS], layers + nt[RK_NT_LAYER_OFF], (int)nt[RK_NT_MAX_W],
-                 params + po, grads + po, m + po, v + po, (rk_u64)nt[RK_NT_PARAMS], hy[0], hy[1], hy[2], hy[3],
-                 hy[4], hy[5], step_f + nt[RK_NT_STEP_OFF], ao >= 0 ? avg_a + nt[RK_NT_AVG_A_OFF] : avg_a,
-                 ao >= 0 ? avg_sum + ao : RK_NULL, nt[RK_NT_FIRST], batch_loss + g, acc + g, bad_step + g, scratch,
+                 params + po, grads + po, m + po, v + po, (rk_u64)nt[RK_NT_PARAMS], hy[RK_NF_DECAY],
+                 hy[RK_NF_B1], hy[RK_NF_C1], hy[RK_NF_B2], hy[RK_NF_C2], hy[RK_NF_EPS], step_f + nt[RK_NT_STEP_OFF],
+                 ao >= 0 ? avg_a + nt[RK_NT_AVG_A_OFF] : avg_a, ao >= 0 ? avg_sum + ao : RK_NULL, nt[RK_NT_FIRST], batch_loss + g, acc + g, bad_step + g, scratch,
                  rl, flag, &stop);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "nn/spec.h"
+#include "nn_layout.h" /* kernels/: rk_adamw_scalars */
 #include "util/error.h"
 
 #ifdef __cplusplus
@@ -28,6 +29,13 @@ extern "C" {
 typedef struct {
     double lr, beta1, beta2, eps, weight_decay;
 } reel_adamw;
+
+/* AdamW's scalars for step `step` (>= 1), rounded to float once on the host
+ * for every device. */
+static inline rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step)
+{
+    return rk_adamw_scalars(o->lr, o->beta1, o->beta2, o->eps, o->weight_decay, step);
+}
 
 typedef struct reel_nn_backend {
     const char *name; /* "cpu", "cuda" */

@@ -421,21 +421,6 @@ double reel_cpu_head_weighted(const float *Z, const float *Y, size_t n, size_t L
     return sum;
 }
 
-rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step)
-{
-    rk_adamw_k k = {
-        .decay = (float)(1.0 - o->lr * o->weight_decay),
-        .b1 = (float)o->beta1,
-        .c1 = (float)(1.0 - o->beta1),
-        .b2 = (float)o->beta2,
-        .c2 = (float)(1.0 - o->beta2),
-        .step_size = (float)(o->lr / (1.0 - pow(o->beta1, (double)step))),
-        .bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)step)),
-        .eps = (float)o->eps,
-    };
-    return k;
-}
-
 /* Whether every value is finite: x * 0 is 0 for a finite x and NaN for an
  * infinite or NaN one; 16 lanes of such sums carry no dependency chain. */
 REEL_CLONES

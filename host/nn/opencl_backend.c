@@ -21,19 +21,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "nn/cpu_ops.h" /* reel_adamw_scalars */
+#include "nn/cpu_ops.h" /* reel_cpu_head_count */
+#include "nn_layout.h"  /* kernels/: the tables and sizes the kernels share */
 
 extern const char reel_nn_kernels_src[]; /* generated: rk_portable.h + nn_math.h + nn_kernels.cl */
 
 #define MAX_DEVICES 64
-#define EVAL_CHUNK 4096 /* rows per predict / eval chunk */
 #define LOCAL 64        /* work-items per group of the element kernels */
 #define MAX_GROUPS 4096 /* the element kernels stride over the launch past this */
-#define REDUCE 256      /* RK_REDUCE in nn_kernels.cl */
-#define TM 4 /* RK_TM x RK_TN: a work-item's tile of the gradients' products */
-#define TN 8
-#define FM 2 /* RK_FWD_M x RK_FWD_N: of the forward */
-#define FN 1
 
 typedef struct {
     cl_platform_id platform;
@@ -448,7 +443,7 @@ static void *ocl_create(const reel_nn_spec *spec, int threads, reel_error *err)
     }
     c->spec = *spec;
     c->d = d;
-    c->reduce = REDUCE;
+    c->reduce = RK_REDUCE;
     while (c->reduce > d->max_group)
         c->reduce /= 2;
     cl_int e;
@@ -606,7 +601,7 @@ static int forward(cl_net *c, cl_mem A, size_t n, cl_mem *out, reel_error *err)
         ai(&a, (long)ly->out);
         ai(&a, (long)ly->act);
         am(&a, out[l]);
-        if (c->tiled ? launch_tiles(c, &a, n, ly->out, FM, FN, err) : launch(c, &a, n * ly->out, err))
+        if (c->tiled ? launch_tiles(c, &a, n, ly->out, RK_FWD_M, RK_FWD_N, err) : launch(c, &a, n * ly->out, err))
             return -1;
         A = out[l];
     }
@@ -680,7 +675,8 @@ static int ocl_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         ai(&a, (long)ly->out);
         am(&a, c->grads);
         au(&a, ly->w_off);
-        if (c->tiled ? launch_tiles(c, &a, ly->out, ly->in, TM, TN, err) : launch(c, &a, ly->out * ly->in, err))
+        if (c->tiled ? launch_tiles(c, &a, ly->out, ly->in, RK_TM, RK_TN, err)
+                     : launch(c, &a, ly->out * ly->in, err))
             return -1;
         if (l) {
             a = kargs(c, c->tiled ? K_GEMM_IGRAD : K_IGRAD);
@@ -691,7 +687,7 @@ static int ocl_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
             ai(&a, (long)ly->out);
             ai(&a, (long)ly->in);
             am(&a, g1);
-            if (c->tiled ? launch_tiles(c, &a, n, ly->in, TM, TN, err) : launch(c, &a, n * ly->in, err))
+            if (c->tiled ? launch_tiles(c, &a, n, ly->in, RK_TM, RK_TN, err) : launch(c, &a, n * ly->in, err))
                 return -1;
             cl_mem t = g0;
             g0 = g1;
@@ -828,18 +824,18 @@ static int ocl_set_avg_sum(void *p, const double *sum, reel_error *err)
     return put(c, c->avg_sum, sum, c->spec.n_params * sizeof(double), err);
 }
 
-/* Forward over X in chunks of EVAL_CHUNK rows; P and the summed loss (when
+/* Forward over X in chunks of RK_EVAL_CHUNK rows; P and the summed loss (when
  * Y) come back. The chunk buffers are made at the first call. */
 static int ocl_eval(cl_net *c, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
     const char *what = "the prediction buffers (4096 rows)";
     size_t f = sizeof(float), w = s->max_width;
-    if (!c->ex && (alloc(c, &c->ex, EVAL_CHUNK * s->d * f, what, err) ||
-                   alloc(c, &c->ey, EVAL_CHUNK * s->L * f, what, err) ||
-                   alloc(c, &c->ea, EVAL_CHUNK * w * f, what, err) || alloc(c, &c->eb, EVAL_CHUNK * w * f, what, err) ||
-                   alloc(c, &c->ep, EVAL_CHUNK * s->L * f, what, err) ||
-                   alloc(c, &c->erow, EVAL_CHUNK * sizeof(double), what, err))) {
+    if (!c->ex && (alloc(c, &c->ex, RK_EVAL_CHUNK * s->d * f, what, err) ||
+                   alloc(c, &c->ey, RK_EVAL_CHUNK * s->L * f, what, err) ||
+                   alloc(c, &c->ea, RK_EVAL_CHUNK * w * f, what, err) || alloc(c, &c->eb, RK_EVAL_CHUNK * w * f, what, err) ||
+                   alloc(c, &c->ep, RK_EVAL_CHUNK * s->L * f, what, err) ||
+                   alloc(c, &c->erow, RK_EVAL_CHUNK * sizeof(double), what, err))) {
         rel(&c->ex); /* all or none */
         return -1;
     }
@@ -848,8 +844,8 @@ static int ocl_eval(cl_net *c, const float *X, const float *Y, size_t n, double 
         bufs[l] = l % 2 ? c->eb : c->ea;
     if (zero(c, c->eval_acc, sizeof(double), err))
         return -1;
-    for (size_t r0 = 0; r0 < n; r0 += EVAL_CHUNK) {
-        size_t m = n - r0 < EVAL_CHUNK ? n - r0 : EVAL_CHUNK;
+    for (size_t r0 = 0; r0 < n; r0 += RK_EVAL_CHUNK) {
+        size_t m = n - r0 < RK_EVAL_CHUNK ? n - r0 : RK_EVAL_CHUNK;
         if (put(c, c->ex, X + r0 * s->d, m * s->d * f, err) || (Y && put(c, c->ey, Y + r0 * s->L, m * s->L * f, err)) ||
             forward(c, c->ex, m, bufs, err) ||
             head(c, bufs[s->n_layers - 1], Y ? c->ey : NULL, m, 0.0f, NULL, P ? c->ep : NULL, Y ? c->erow : NULL,
@@ -888,12 +884,6 @@ static int ocl_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 
 /* ------------------------------------------------------ the fused epoch */
 
-#define FUSED_ROWS 256 /* RK_FUSED_ROWS */
-#define FUSED_T 256    /* RK_FUSED_T */
-#define LY 6           /* RK_LY */
-/* What the fused kernel's static work-group arrays take, and a margin. */
-#define FUSED_STATIC (FUSED_ROWS * sizeof(double) + FUSED_T * sizeof(int) + 1024)
-
 /* The scratch floats a fused step of `batch` rows needs. */
 static size_t fused_floats(const reel_nn_spec *s, size_t batch)
 {
@@ -908,14 +898,14 @@ static int fused_fits(const cl_net *c, size_t batch)
 {
     if (getenv("REEL_NO_FUSED")) /* for comparisons: the step kernels only */
         return 0;
-    size_t need = fused_floats(&c->spec, batch) * sizeof(float) + FUSED_STATIC;
-    return batch <= FUSED_ROWS && c->spec.n_params < 0x7fffffff && need <= c->d->local_mem;
+    size_t need = fused_floats(&c->spec, batch) * sizeof(float) + RK_FUSED_STATIC;
+    return batch <= RK_FUSED_ROWS && c->spec.n_params < 0x7fffffff && need <= c->d->local_mem;
 }
 
 static int fused_setup(cl_net *c, size_t steps, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
-    if (!c->layers && alloc(c, &c->layers, LY * s->n_layers * sizeof(int), "the layer table", err))
+    if (!c->layers && alloc(c, &c->layers, RK_LY * s->n_layers * sizeof(int), "the layer table", err))
         return -1;
     if (steps > c->ep_cap) {
         c->ep_cap = 0;
@@ -932,19 +922,20 @@ static int fused_setup(cl_net *c, size_t steps, reel_error *err)
 static int fused_layers(cl_net *c, size_t batch, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
-    int t[LY * REEL_NN_MAX_LAYERS];
+    int t[RK_LY * REEL_NN_MAX_LAYERS];
     size_t h = batch * s->d;
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
-        t[LY * l + 0] = (int)ly->in;
-        t[LY * l + 1] = (int)ly->out;
-        t[LY * l + 2] = (int)ly->act;
-        t[LY * l + 3] = (int)h;
-        t[LY * l + 4] = (int)ly->w_off;
-        t[LY * l + 5] = (int)ly->b_off;
+        int *q = t + RK_LY * l;
+        q[RK_LY_IN] = (int)ly->in;
+        q[RK_LY_OUT] = (int)ly->out;
+        q[RK_LY_ACT] = (int)ly->act;
+        q[RK_LY_H] = (int)h;
+        q[RK_LY_W] = (int)ly->w_off;
+        q[RK_LY_B] = (int)ly->b_off;
         h += batch * ly->out;
     }
-    return put(c, c->layers, t, LY * s->n_layers * sizeof(int), err);
+    return put(c, c->layers, t, RK_LY * s->n_layers * sizeof(int), err);
 }
 
 static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long first_step, const double *avg_a,
@@ -1022,9 +1013,6 @@ static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
 
 /* ------------------------------------------------- many nets, one launch */
 
-#define NT 13 /* RK_NT */
-#define NF 6  /* RK_NF */
-
 /* Whether net c can join a launch led by net lead: the same device and the
  * same training data (or the first rows of it: a fold), and the fused
  * kernel takes it at its batch size. */
@@ -1076,14 +1064,14 @@ static int many_plan_make(cl_net **cs, size_t M, const size_t *batch, const reel
         size_t steps = (cs[g]->n_order + batch[g] - 1) / batch[g];
         pl->params += s->n_params;
         pl->orders += cs[g]->n_order;
-        pl->layers += LY * s->n_layers;
+        pl->layers += RK_LY * s->n_layers;
         pl->steps += steps;
         pl->avg += avg_a[g] ? s->n_params : 0;
         size_t f = fused_floats(s, batch[g]);
         pl->scratch = f > pl->scratch ? f : pl->scratch;
     }
-    pl->nt = malloc(M * NT * sizeof *pl->nt);
-    pl->hy = malloc(M * NF * sizeof *pl->hy);
+    pl->nt = malloc(M * RK_NT * sizeof *pl->nt);
+    pl->hy = malloc(M * RK_NF * sizeof *pl->hy);
     pl->ly = malloc(pl->layers * sizeof *pl->ly);
     pl->sf = malloc(2 * pl->steps * sizeof *pl->sf);
     pl->aa = malloc(pl->steps * sizeof *pl->aa);
@@ -1093,34 +1081,33 @@ static int many_plan_make(cl_net **cs, size_t M, const size_t *batch, const reel
     for (size_t g = 0; g < M; g++) {
         const reel_nn_spec *s = &cs[g]->spec;
         size_t n = cs[g]->n_order, steps = (n + batch[g] - 1) / batch[g], h = batch[g] * s->d;
-        cl_long *t = pl->nt + NT * g;
-        t[0] = (cl_long)n;
-        t[1] = (cl_long)batch[g];
-        t[2] = (cl_long)s->n_layers;
-        t[3] = (cl_long)lo;
-        t[4] = (cl_long)s->max_width;
-        t[5] = (cl_long)po;
-        t[6] = (cl_long)s->n_params;
-        t[7] = (cl_long)oo;
-        t[8] = (cl_long)(2 * so);
-        t[9] = avg_a[g] ? (cl_long)ao : -1;
-        t[10] = (cl_long)so;
-        t[11] = (cl_long)first_step[g];
-        t[12] = (cl_long)s->head;
+        cl_long *t = pl->nt + RK_NT * g;
+        t[RK_NT_ROWS] = (cl_long)n;
+        t[RK_NT_BATCH] = (cl_long)batch[g];
+        t[RK_NT_LAYERS] = (cl_long)s->n_layers;
+        t[RK_NT_LAYER_OFF] = (cl_long)lo;
+        t[RK_NT_MAX_W] = (cl_long)s->max_width;
+        t[RK_NT_PARAM_OFF] = (cl_long)po;
+        t[RK_NT_PARAMS] = (cl_long)s->n_params;
+        t[RK_NT_ORDER_OFF] = (cl_long)oo;
+        t[RK_NT_STEP_OFF] = (cl_long)(2 * so);
+        t[RK_NT_AVG_OFF] = avg_a[g] ? (cl_long)ao : -1;
+        t[RK_NT_AVG_A_OFF] = (cl_long)so;
+        t[RK_NT_FIRST] = (cl_long)first_step[g];
+        t[RK_NT_HEAD] = (cl_long)s->head;
         for (size_t l = 0; l < s->n_layers; l++) {
             const reel_nn_layer *y = &s->layer[l];
-            int *q = pl->ly + lo + LY * l;
-            q[0] = (int)y->in;
-            q[1] = (int)y->out;
-            q[2] = (int)y->act;
-            q[3] = (int)h;
-            q[4] = (int)y->w_off;
-            q[5] = (int)y->b_off;
+            int *q = pl->ly + lo + RK_LY * l;
+            q[RK_LY_IN] = (int)y->in;
+            q[RK_LY_OUT] = (int)y->out;
+            q[RK_LY_ACT] = (int)y->act;
+            q[RK_LY_H] = (int)h;
+            q[RK_LY_W] = (int)y->w_off;
+            q[RK_LY_B] = (int)y->b_off;
             h += batch[g] * y->out;
         }
         rk_adamw_k k0 = reel_adamw_scalars(opt[g], first_step[g] + 1);
-        float hv[NF] = {k0.decay, k0.b1, k0.c1, k0.b2, k0.c2, k0.eps};
-        memcpy(pl->hy + NF * g, hv, sizeof hv);
+        rk_adamw_fixed(&k0, pl->hy + RK_NF * g);
         for (size_t k = 0; k < steps; k++) {
             rk_adamw_k kw = reel_adamw_scalars(opt[g], first_step[g] + (long)k + 1);
             pl->sf[2 * so + k] = kw.step_size;
@@ -1129,7 +1116,7 @@ static int many_plan_make(cl_net **cs, size_t M, const size_t *batch, const reel
         }
         po += s->n_params;
         oo += n;
-        lo += LY * s->n_layers;
+        lo += RK_LY * s->n_layers;
         so += steps;
         ao += avg_a[g] ? s->n_params : 0;
     }
@@ -1153,7 +1140,7 @@ static int many_move(cl_net **cs, size_t M, const many_plan *pl, many_bufs *u, i
     for (size_t g = 0; g < M; g++) {
         cl_net *c = cs[g];
         size_t np = c->spec.n_params, f = sizeof(float);
-        const cl_long *t = pl->nt + NT * g;
+        cl_long ao = pl->nt[RK_NT * g + RK_NT_AVG_OFF]; /* its moving average's place, or -1 */
         struct {
             cl_mem net, all;
             size_t at, bytes;
@@ -1162,7 +1149,7 @@ static int many_move(cl_net **cs, size_t M, const many_plan *pl, many_bufs *u, i
             {c->m, u->m, po * f, np * f},
             {c->v, u->v, po * f, np * f},
             {c->grads, u->grads, po * f, state_in ? 0 : np * f},
-            {c->avg_sum, u->avg_sum, (size_t)(t[9] < 0 ? 0 : t[9]) * sizeof(double), t[9] < 0 ? 0 : np * sizeof(double)},
+            {c->avg_sum, u->avg_sum, (size_t)(ao < 0 ? 0 : ao) * sizeof(double), ao < 0 ? 0 : np * sizeof(double)},
             {c->order, u->orders, oo * sizeof(uint32_t), state_in ? c->n_order * sizeof(uint32_t) : 0},
             {c->loss_acc, u->acc, g * sizeof(double), sizeof(double)},
             {c->bad_step, u->bad, g * sizeof(cl_long), sizeof(cl_long)},
@@ -1198,7 +1185,7 @@ static int many_launch(cl_net **cs, size_t M, const size_t *batch, const reel_ad
     size_t f = sizeof(float), P = pl.params;
     const char *what = "a launch of many nets";
     if (rc == 0 &&
-        (alloc(lead, &u.nets, M * NT * sizeof(cl_long), what, err) || alloc(lead, &u.hyper, M * NF * f, what, err) ||
+        (alloc(lead, &u.nets, M * RK_NT * sizeof(cl_long), what, err) || alloc(lead, &u.hyper, M * RK_NF * f, what, err) ||
          alloc(lead, &u.layers, pl.layers * sizeof(int), what, err) ||
          alloc(lead, &u.orders, pl.orders * sizeof(uint32_t), what, err) || alloc(lead, &u.params, P * f, what, err) ||
          alloc(lead, &u.grads, P * f, what, err) || alloc(lead, &u.m, P * f, what, err) ||
@@ -1206,7 +1193,7 @@ static int many_launch(cl_net **cs, size_t M, const size_t *batch, const reel_ad
          alloc(lead, &u.avg_a, pl.steps * sizeof(double), what, err) ||
          alloc(lead, &u.avg_sum, pl.avg * sizeof(double), what, err) || alloc(lead, &u.loss, M * f, what, err) ||
          alloc(lead, &u.acc, M * sizeof(double), what, err) || alloc(lead, &u.bad, M * sizeof(cl_long), what, err) ||
-         put(lead, u.nets, pl.nt, M * NT * sizeof(cl_long), err) || put(lead, u.hyper, pl.hy, M * NF * f, err) ||
+         put(lead, u.nets, pl.nt, M * RK_NT * sizeof(cl_long), err) || put(lead, u.hyper, pl.hy, M * RK_NF * f, err) ||
          put(lead, u.layers, pl.ly, pl.layers * sizeof(int), err) || put(lead, u.step_f, pl.sf, 2 * pl.steps * f, err) ||
          put(lead, u.avg_a, pl.aa, pl.steps * sizeof(double), err) || many_move(cs, M, &pl, &u, 1, err)))
         rc = -1;
