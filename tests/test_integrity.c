@@ -333,3 +333,14 @@ Test(messages, pos_weight_and_a_repeated_base_say_what_is_wrong)
     snprintf(args, sizeof args, "train --model mynet --params %s --data %s --labels A,B --quiet", base, csv);
     expect_fail(2, "key 'mynet.base' appears twice; name one base model", args);
 }
+
+Test(mixed_columns, a_column_read_as_numbers_says_how_to_read_it_as_text)
+{
+    const char *csv = write_mixed("mixed40.csv", 40);
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run_reelf(&out, &err, "train --model ridge --data %s --labels A,B", csv), 0, "%s", err);
+    cr_expect(err && strstr(err, "it is read as numbers, its text cells as missing, because at most 1 in 20") &&
+                  strstr(err, "--column-type x2=text reads the column as text"), "%s", err ? err : "");
+    free(out);
+    free(err);
+}

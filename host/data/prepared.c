@@ -178,10 +178,12 @@ void reel_prepared_warn(const reel_prepared *p, const reel_log *log)
         const reel_column *c = &p->ds.table.cols[j];
         if (c->mixed_as_missing)
             reel_log_msg(log, REEL_LOG_WARNING, "column '%s' holds numbers and %zu text cell%s (first: line %zu, "
-                         "'%s'); %s read as missing (--mixed-columns error refuses them, text makes the column "
-                         "text)", c->name, c->mixed_as_missing, c->mixed_as_missing > 1 ? "s" : "",
-                         c->first_text_line, c->first_text ? c->first_text : "", c->mixed_as_missing > 1 ? "they are"
-                                                                                                      : "it is");
+                         "'%s'); it is read as numbers, its text cells as missing, because %s (--mixed-columns "
+                         "error refuses them; --column-type %s=text reads the column as text)", c->name,
+                         c->mixed_as_missing, c->mixed_as_missing > 1 ? "s" : "", c->first_text_line,
+                         c->first_text ? c->first_text : "",
+                         c->forced == REEL_FORCE_NUMBER ? "--column-type asks for numbers"
+                                                        : "at most 1 in 20 of its cells are text", c->name);
     }
     /* A column of numbers and text read as text (one-hot categories): which, why, and the way back. */
     for (size_t f = 0; f < p->ds.n_features; f++) {
