@@ -589,6 +589,8 @@ Test(nn_train, divergence_keeps_the_last_good_weights)
     free(p);
     free(q);
     free(Yv);
+    free(t.X);
+    free(t.Y);
 }
 
 Test(nn_train, default_threshold_follows_the_head)
