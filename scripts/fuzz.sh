@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes reel's readers with libFuzzer (clang from Debian): the CSV reader,
-# the params JSON, the dataset descriptor, the model-file loader and the
-# nets' checkpoint reader.
+# the params JSON, the dataset descriptor, the model-file loader, the nets'
+# checkpoint reader, the search journal, --column-type parsing and the
+# Latin-1 conversion.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET (default 120)] [TARGET ...]
 # Each target starts from fuzz/corpus/<target>/ and adds what it finds
 # there; a crash is written to fuzz/crashes/<target>/. Copy a crash into
