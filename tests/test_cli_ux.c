@@ -223,6 +223,24 @@ Test(ux, predict_csv_is_one_format)
     free(err);
 }
 
+/* predict scores the rows train and compare score (those with a label) and
+ * says how many it left out: unlabelled rows scored as all-zero would pull
+ * the score down (issue 34). */
+Test(ux, predict_scores_only_labelled_rows)
+{
+    const char *model = saved_tree();
+    const char *csv = tmp_write("ux_some.csv", "name,a,b,colour,L1,L2,L3\nx,70,10,red,1,0,0\ny,20,90,,0,1,1\n"
+                                               "z,60,50,blue,0,0,0\nw,15,95,red,0,0,0\n");
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "predict --model-file %s --data %s --format csv", model, csv), 0, "%s", err);
+    cr_expect(strstr(err, "reel: 2 rows with labels: samples-F1"), "%s", err);
+    cr_expect(strstr(err, "2 rows with no positive label not scored"), "%s", err);
+    cr_expect(strncmp(out, "name,true,predicted,", 20) == 0, "every row is still predicted: %s", out);
+    cr_expect(strstr(out, "\nw,"), "%s", out);
+    free(out);
+    free(err);
+}
+
 /* Noisy data where permutation importance on a few validation rows often
  * picks a set that scores worse than every feature. */
 static const char *noisy_csv(unsigned seed)

@@ -109,3 +109,25 @@ Test(metrics, agrees_with_scikit_learn_fixtures)
     cr_expect_geq(cases, 5);
     cJSON_Delete(doc);
 }
+
+/* Only the rows with a true label count, unless unlabeled rows were kept. */
+Test(metrics, labelled_rows_only)
+{
+    const uint8_t Y[] = {1, 0, 0, 0, 0, 1}, P[] = {1, 0, 1, 1, 0, 1};
+    reel_metrics m;
+    size_t left = 9;
+    cr_assert_eq(reel_metrics_compute_labelled(&m, Y, P, 3, 2, 0, &left), 0);
+    cr_expect_eq(m.n, 2);
+    cr_expect_eq(left, 1);
+    cr_expect_float_eq(m.samples_f1, 1.0, 1e-12, "the unlabelled row (predicted 1 1) is not scored");
+    reel_metrics_free(&m);
+    cr_assert_eq(reel_metrics_compute_labelled(&m, Y, P, 3, 2, 1, &left), 0);
+    cr_expect_eq(m.n, 3);
+    cr_expect_eq(left, 0);
+    cr_expect_float_eq(m.samples_f1, 2.0 / 3.0, 1e-12);
+    reel_metrics_free(&m);
+    const uint8_t Z[] = {0, 0};
+    cr_expect_neq(reel_metrics_compute_labelled(&m, Z, Z, 1, 2, 0, &left), 0, "no labelled row: nothing to score");
+    cr_expect_eq(left, 1);
+    reel_metrics_free(&m);
+}

@@ -350,10 +350,16 @@ int reel_cmd_predict(int argc, char **argv)
     if (!Y && why[0])
         fprintf(stderr, "reel: warning: no scores: %s\n", why);
     if (!quiet && Y) {
+        const cJSON *keep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset"),
+                                                             "keep_unlabeled");
         reel_metrics m;
-        reel_metrics_compute(&m, Y, pred, n, L);
-        fprintf(stderr, "reel: %zu rows with labels: samples-F1 %.4f, micro-F1 %.4f, hamming accuracy %.4f\n", n,
-                m.samples_f1, m.micro_f1, m.hamming_accuracy);
+        size_t left_out = 0;
+        if (reel_metrics_compute_labelled(&m, Y, pred, n, L, cJSON_IsTrue(keep), &left_out) == 0)
+            fprintf(stderr, "reel: %zu rows with labels: samples-F1 %.4f, micro-F1 %.4f, hamming accuracy %.4f\n",
+                    m.n, m.samples_f1, m.micro_f1, m.hamming_accuracy);
+        if (left_out)
+            fprintf(stderr, "reel: %zu row%s with no positive label not scored (training left such rows out; "
+                    "train with --keep-unlabeled to count them)\n", left_out, left_out > 1 ? "s" : "");
         reel_metrics_free(&m);
     }
     rc = REEL_EXIT_OK;

@@ -411,6 +411,7 @@ static int drop_unlabeled(reel_dataset *ds, const reel_data_opts *opts, reel_err
         kept += keep[i];
     }
     ds->n_dropped_unlabeled = n - kept;
+    ds->kept_unlabeled = opts->keep_unlabeled;
     if (opts->keep_unlabeled || kept == n) {
         free(keep);
         return 0;

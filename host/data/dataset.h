@@ -45,6 +45,7 @@ typedef struct {
     int *features;  /* table columns that are features */
     size_t n_features;
     size_t n_dropped_unlabeled;
+    int kept_unlabeled; /* --keep-unlabeled: rows with no positive label were kept */
     char *column_types; /* the forced types it was read with (NULL: none) */
 } reel_dataset;
 

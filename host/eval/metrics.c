@@ -90,6 +90,34 @@ static void add_measured(cJSON *j, const char *key, double v, size_t n)
         cJSON_AddNullToObject(j, key);
 }
 
+int reel_metrics_compute_labelled(reel_metrics *m, const uint8_t *Y, const uint8_t *P, size_t n, size_t L,
+                                  int keep_unlabeled, size_t *left_out)
+{
+    memset(m, 0, sizeof *m);
+    size_t Ls = L ? L : 1, kept = 0;
+    uint8_t *y = malloc(n * Ls + 1), *p = malloc(n * Ls + 1);
+    if (!y || !p) {
+        free(y);
+        free(p);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int any = keep_unlabeled;
+        for (size_t k = 0; k < L && !any; k++)
+            any = Y[i * L + k] != 0;
+        if (!any)
+            continue;
+        memcpy(y + kept * L, Y + i * L, L);
+        memcpy(p + kept * L, P + i * L, L);
+        kept++;
+    }
+    *left_out = n - kept;
+    int rc = kept ? reel_metrics_compute(m, y, p, kept, L) : -1;
+    free(y);
+    free(p);
+    return rc;
+}
+
 cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels)
 {
     cJSON *j = cJSON_CreateObject();

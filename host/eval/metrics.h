@@ -25,6 +25,13 @@ typedef struct {
 int reel_metrics_compute(reel_metrics *m, const uint8_t *Y, const uint8_t *P, size_t n, size_t L);
 void reel_metrics_free(reel_metrics *m);
 
+/* Scores the rows train and compare score: those with at least one true
+ * label, unless the model was trained keeping unlabeled rows
+ * (keep_unlabeled), when every row counts. *left_out: the rows not scored.
+ * m->n is the rows scored; with none, m is zeroed and the call fails. */
+int reel_metrics_compute_labelled(reel_metrics *m, const uint8_t *Y, const uint8_t *P, size_t n, size_t L,
+                                  int keep_unlabeled, size_t *left_out);
+
 /* {"samples_f1", "samples_precision", "samples_recall", "micro_f1", ...,
  *  "per_label": [{"label", "precision", "recall", "f1", "support"}]} */
 cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels);

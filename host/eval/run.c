@@ -253,6 +253,8 @@ cJSON *reel_dataset_json(const reel_prepared *p)
     cJSON_AddNumberToObject(d, "valid", (double)p->valid.n);
     cJSON_AddNumberToObject(d, "test", (double)p->test.n);
     cJSON_AddNumberToObject(d, "dropped_unlabeled", (double)p->ds.n_dropped_unlabeled);
+    if (p->ds.kept_unlabeled) /* predict then scores every row, as training did */
+        cJSON_AddTrueToObject(d, "keep_unlabeled");
     if (p->ds.column_types) /* predict reads these columns the same way */
         cJSON_AddStringToObject(d, "column_types", p->ds.column_types);
     cJSON_AddItemToObject(d, "features", cJSON_CreateStringArray((const char *const *)p->feature_names,
