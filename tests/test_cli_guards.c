@@ -464,7 +464,7 @@ Test(columns, types_are_decided_once_and_reported)
     snprintf(args, sizeof args, "compare --data %s --labels A,B --models prior --format json", mcsv);
     cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
     cr_expect(err && strstr(err, "column 'a' holds numbers and 1 text cell (first: line 22, '1,5'); it is read as "
-                                 "missing"), "%s", err);
+                                 "numbers, its text cells as missing"), "%s", err);
     cr_expect(strstr(out, "\"features\":") && strstr(out, "\"a\""), "%.400s", out);
     cr_expect(!strstr(out, "a=1,5"), "one-hot of a mostly numeric column: %.400s", out);
     free(out);
