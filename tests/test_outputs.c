@@ -433,3 +433,18 @@ Test(outfile, a_second_signal_removes_temporary_files_and_stages)
     cr_expect(!file_exists(tmp_path(".second_out.reel-stage.1")), "the stage folder was left");
     cr_expect(!file_exists(tmp_path("second.txt")));
 }
+
+Test(outfile, a_replaced_file_keeps_its_owner_where_the_process_may_set_it)
+{
+    if (geteuid() != 0)
+        REEL_SKIP("only root may give a file to another user");
+    const char *p = tmp_write("owned.txt", "old\n");
+    cr_assert_eq(chown(p, 65534, 65534), 0);
+    cr_assert_eq(chmod(p, 0640), 0);
+    reel_error err;
+    cr_assert_eq(reel_write_file_atomic(p, "new\n", &err), 0, "%s", err.msg);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    cr_expect(st.st_uid == 65534 && st.st_gid == 65534, "owner %d:%d", (int)st.st_uid, (int)st.st_gid);
+    cr_expect_eq(st.st_mode & 07777, 0640);
+}
