@@ -134,7 +134,7 @@ static int as_user(int (*fn)(void))
 }
 
 /* Runs fn in a child; its exit code. */
-static int as_user_rc(int (*fn)(void))
+static int in_child(int (*fn)(void))
 {
     pid_t pid = fork();
     if (pid == 0)
@@ -327,79 +327,6 @@ Test(run_files, a_hard_link_detached_is_said)
     reel_run_files_free(&rf);
 }
 
-/* ---- Messages (issue 35 item 8) */
-
-#include "io/safetensors.h"
-#include "io/tensors.h"
-#include "store/model_file.h"
-
-static const char *g_big_model;
-
-/* Loads g_big_model with the address space capped a little above what its
- * bytes take once: copying its tensor runs out of memory. */
-static int load_short_of_memory(void)
-{
-    FILE *fp = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (!fp || fscanf(fp, "%lu", &pages) != 1)
-        return 3;
-    fclose(fp);
-    rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)96 << 20);
-    struct rlimit rl = {cap, cap};
-    if (setrlimit(RLIMIT_AS, &rl) != 0)
-        return 3;
-    reel_model_file mf;
-    reel_error err;
-    if (reel_model_file_load(&mf, g_big_model, 1, &err) == 0)
-        return 1;
-    fprintf(stderr, "%s\n", err.msg);
-    return strstr(err.msg, g_big_model) && strstr(err.msg, "out of memory") ? 0 : 2;
-}
-
-Test(messages, out_of_memory_while_loading_names_the_file)
-{
-#ifdef __SANITIZE_ADDRESS__
-    REEL_SKIP("an address-space cap and the sanitizer's shadow memory do not mix (the Release pass runs it)");
-#endif
-    size_t shape[1] = {(size_t)16 << 20}; /* 64 MiB of F32 */
-    float *zeros = calloc(shape[0], sizeof *zeros);
-    cr_assert(zeros);
-    reel_tensors t = {0};
-    reel_error err;
-    cr_assert_eq(reel_tensors_add(&t, "threshold", REEL_F32, 1, shape, zeros, &err), 0, "%s", err.msg);
-    free(zeros);
-    g_big_model = tmp_path("big.model");
-    cJSON *meta = cJSON_CreateObject();
-    cr_assert_eq(reel_safetensors_write(g_big_model, &t, meta, &err), 0, "%s", err.msg);
-    cJSON_Delete(meta);
-    reel_tensors_free(&t);
-    cr_expect_eq(as_user_rc(load_short_of_memory), 0, "1: it loaded, 2: the message does not name the file");
-}
-
-Test(outfile, a_link_in_a_shared_sticky_folder_owned_by_another_is_not_followed)
-{
-    if (geteuid() != 0)
-        REEL_SKIP("needs root to make a link owned by another user");
-    const char *dir = tmp_path("sticky");
-    mkdir(dir, 0777);
-    cr_assert_eq(chmod(dir, 01777), 0);
-    const char *target = tmp_write("sticky_target.txt", "old\n");
-    char *link_path = reel_path_join(dir, "link");
-    remove(link_path);
-    cr_assert_eq(symlink(target, link_path), 0);
-    cr_assert_eq(lchown(link_path, 65534, 65534), 0); /* someone else's link, in root's sticky folder */
-    reel_error err;
-    cr_expect_neq(reel_write_file_atomic(link_path, "new\n", &err), 0);
-    cr_expect(strstr(err.msg, "protected_symlinks"), "%s", err.msg);
-    char *text = slurp(target);
-    cr_expect_str_eq(text, "old\n");
-    free(text);
-    /* the same link in a folder that is not sticky is followed */
-    cr_assert_eq(chmod(dir, 0777), 0);
-    cr_expect_eq(reel_write_file_atomic(link_path, "new\n", &err), 0, "%s", err.msg);
-    free(link_path);
-}
-
 /* A second signal ends the process at once, removing the temporary files
  * and stage folders of the outputs being written. */
 static int killed_while_writing(void)
@@ -427,24 +354,10 @@ static int killed_while_writing(void)
 
 Test(outfile, a_second_signal_removes_temporary_files_and_stages)
 {
-    int rc = as_user_rc(killed_while_writing);
+    int rc = in_child(killed_while_writing);
     cr_expect_eq(rc, 130, "exit %d", rc);
     cr_expect(!temps_left(tmp_path("")), "a temporary file was left");
     cr_expect(!file_exists(tmp_path(".second_out.reel-stage.1")), "the stage folder was left");
     cr_expect(!file_exists(tmp_path("second.txt")));
 }
 
-Test(outfile, a_replaced_file_keeps_its_owner_where_the_process_may_set_it)
-{
-    if (geteuid() != 0)
-        REEL_SKIP("only root may give a file to another user");
-    const char *p = tmp_write("owned.txt", "old\n");
-    cr_assert_eq(chown(p, 65534, 65534), 0);
-    cr_assert_eq(chmod(p, 0640), 0);
-    reel_error err;
-    cr_assert_eq(reel_write_file_atomic(p, "new\n", &err), 0, "%s", err.msg);
-    struct stat st;
-    cr_assert_eq(stat(p, &st), 0);
-    cr_expect(st.st_uid == 65534 && st.st_gid == 65534, "owner %d:%d", (int)st.st_uid, (int)st.st_gid);
-    cr_expect_eq(st.st_mode & 07777, 0640);
-}
