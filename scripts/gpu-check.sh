@@ -19,6 +19,9 @@
 #       16 / this machine's cores, at least 4): the calls are sized for the
 #       GPU machine's 16 cores. Run it by hand after any change to CUDA code,
 #       the build or the tests (not in CI: too slow for 2 cores).
+#   scripts/gpu-check.sh --rehearse-fallback   here: the fallback's configure
+#       and build (the plugin, the library, one test) from .debs/ with the
+#       same packages hidden, pkg-config among them
 #   scripts/gpu-check.sh --dry-run    what the fallback would run, and which
 #       of its tools are here; builds and runs nothing
 #   scripts/gpu-check.sh              the FALLBACK, on the GPU machine, when
@@ -48,6 +51,18 @@ if [ "${1:-}" = --dry-run ]; then
   exit 0
 fi
 
+# use_debs PREFIX: .debs/*.deb unpacked there (dpkg -x), and the variables
+# that let CMake, the linker and the loader find them
+use_debs() {
+  local deps=$1 f l arch=$1/usr/lib/x86_64-linux-gnu
+  for f in .debs/*.deb; do dpkg -x "$f" "$deps" || return 1; done
+  export CMAKE_PREFIX_PATH=$deps/usr PATH=$deps/usr/bin:$PATH
+  export LD_LIBRARY_PATH=$arch:$arch/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # no alternatives links there: the names the linker and loader look for
+  for l in libblas.so.3 liblapack.so.3; do [ -e "$arch/$l" ] || ln -s "openblas-pthread/$l" "$arch/$l"; done
+  echo "gpu-check.sh: $(ls .debs/*.deb | wc -l) packages unpacked into $deps"
+}
+
 # ---- the rehearsal ------------------------------------------------------------
 # Packages whose files are hidden: what scripts/gpu-debs.sh lists, the
 # reference BLAS/LAPACK, and the OpenCL and MPI stacks (the bundle has neither).
@@ -56,13 +71,10 @@ hidden_packages() {
   dpkg-query -W -f '${Package}\n' | grep -E '^(libblas3|liblapack3|ocl-icd|libpocl|pocl|openmpi|libopenmpi|libpmix|libhwloc-plugins)' || true
 }
 
-# in the namespace: hide, unpack, run both calls; $1 = the staging folder
-rehearse_inside() {
-  local st=$1 c rc files ok=0
-  mount -t tmpfs none /work || return 1 # every checkout, build folder and cache
-  mount -t tmpfs none /tmp || return 1  # a bare machine's /tmp
-  # every file of the hidden packages, under an empty file (in Python: thousands of mounts)
-  /usr/bin/python3 - "$st/hidden.txt" <<'EOF' || return 1
+# in a mount namespace: every file listed in $1 under an empty file (in
+# Python: thousands of mounts)
+hide_files() {
+  /usr/bin/python3 - "$1" <<'EOF' || return 1
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 n = 0
@@ -73,6 +85,14 @@ for path in open(sys.argv[1]).read().split("\n"):
         n += 1
 print(f"rehearse: {n} files of {sys.argv[1]}'s packages hidden")
 EOF
+}
+
+# in the namespace: hide, unpack, run both calls; $1 = the staging folder
+rehearse_inside() {
+  local st=$1 c rc ok=0
+  mount -t tmpfs none /work || return 1 # every checkout, build folder and cache
+  mount -t tmpfs none /tmp || return 1  # a bare machine's /tmp
+  hide_files "$st/hidden.txt" || return 1
   mkdir -p "$st/repo/gpu-carry" && cp "$st/reel-gpu.tar.xz" "$st/repo/gpu-carry/"
   mkdir -p /work/repo && mount --bind "$st/repo" /work/repo && cd /work/repo || return 1
   ldd /usr/bin/cmake 2>/dev/null | grep -q 'not found' && echo "rehearse: (cmake cannot load now, as expected)"
@@ -86,6 +106,31 @@ EOF
     [ $rc = 0 ] || { echo "rehearse: call $c FAILED (exit $rc)"; ok=1; }
   done
   return $ok
+}
+
+# $1/packages.txt and $1/hidden.txt: the packages and their files
+list_hidden() {
+  hidden_packages >"$1/packages.txt"
+  xargs dpkg -L <"$1/packages.txt" 2>/dev/null | sort -u >"$1/hidden.txt"
+}
+
+# --rehearse-fallback, in the namespace: the fallback's configure and build
+# from .debs with the same packages hidden (the plugin, the library, a test)
+fallback_inside() {
+  local st=$1
+  mount -t tmpfs none /work || return 1
+  hide_files "$st/hidden.txt" || return 1
+  cd "$st/src" || return 1
+  pkg-config --version 2>/dev/null && echo "rehearse: pkg-config is still here"
+  use_debs "$st/deps" || return 1
+  cmake -S . -B "$st/build" -DCMAKE_BUILD_TYPE=Release -DREEL_CUDA=ON -DREEL_OPENCL=OFF -DREEL_MPI=OFF \
+    -DREEL_WERROR=OFF -DCMAKE_CUDA_ARCHITECTURES=90-real >"$st/configure.log" 2>&1 || { cat "$st/configure.log"; return 1; }
+  grep -E '^(CJSON|OPENBLAS|LAPACKE|CRITERION)_' "$st/build/CMakeCache.txt"
+  cmake --build "$st/build" -j "$(nproc)" --target reelcuda reel test_metrics >"$st/build.log" 2>&1 ||
+    { tail -30 "$st/build.log"; return 1; }
+  ldd "$st/build/libreel_cuda.so" | grep -E 'cudart|cublas'
+  readelf -d "$st/build/libreel_cuda.so" | grep -E 'RUNPATH'
+  "$st/build/reel" --version && "$st/build/tests/test_metrics" --jobs=1
 }
 
 # after: what the device tool would bring back, and what the logs say
@@ -117,6 +162,21 @@ rehearse_checks() {
   return $bad
 }
 
+if [ "${1:-}" = --rehearse-fallback ]; then
+  [ "$(id -u)" = 0 ] || { echo "gpu-check.sh --rehearse-fallback: needs root" >&2; exit 1; }
+  ls .debs/*.deb >/dev/null 2>&1 || { echo "gpu-check.sh: no .debs/ (scripts/gpu-debs.sh --download)" >&2; exit 1; }
+  t0=$(date +%s)
+  st=$(mktemp -d /var/tmp/reel-fallback.XXXXXX)
+  trap 'rm -rf "$st"' EXIT
+  mkdir -p "$st/src" && git ls-files -z | xargs -0 cp --parents -t "$st/src" && cp -r .debs "$st/src/"
+  list_hidden "$st"
+  { declare -f hide_files use_debs fallback_inside; echo 'fallback_inside "$1"'; } >"$st/inside.sh"
+  env -i HOME=/root PATH="/usr/local/cuda/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    unshare -m --propagation private bash "$st/inside.sh" "$st"
+  rc=$?
+  echo "rehearse-fallback: $([ $rc = 0 ] && echo PASSED || echo FAILED) in $(($(date +%s) - t0)) s"
+  exit $rc
+fi
 if [ "${1:-}" = --rehearse ]; then
   [ "$(id -u)" = 0 ] || { echo "gpu-check.sh --rehearse: needs root (mount namespace, bind mounts)" >&2; exit 1; }
   nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && echo "gpu-check.sh --rehearse: note: this machine has a GPU"
@@ -128,8 +188,7 @@ if [ "${1:-}" = --rehearse ]; then
   trap 'rm -rf "$st"' EXIT
   cp gpu-carry/reel-gpu.tar.xz "$st/"
   for c in 1 2; do scripts/gpu-bundle.sh --command $c >"$st/cmd$c"; done
-  hidden_packages >"$st/packages.txt"
-  xargs dpkg -L <"$st/packages.txt" 2>/dev/null | sort -u >"$st/hidden.txt"
+  list_hidden "$st"
   # The GPU image's Python brings its own BLAS (pip's numpy and torch do);
   # Debian's here uses the hidden OpenBLAS: a copy for python3 alone.
   mkdir -p "$st/pylibs" "$st/pybin"
@@ -149,7 +208,7 @@ for m in (numpy, torch):
     "$(paste -sd ' ' "$st/packages.txt")"
   echo "rehearse: python3 (Debian's, with torch) gets its own copies of: $(ls "$st/pylibs" | paste -sd ' ')"
   echo "rehearse: step limits x$REEL_GPU_SLOW (REEL_GPU_SLOW; $(nproc) cores here, load $(cut -d' ' -f1-3 /proc/loadavg))"
-  { declare -f rehearse_inside; echo 'rehearse_inside "$1"'; } >"$st/inside.sh"
+  { declare -f hide_files rehearse_inside; echo 'rehearse_inside "$1"'; } >"$st/inside.sh"
   env -i HOME=/root REEL_GPU_SLOW="$REEL_GPU_SLOW" PATH="$st/pybin:/usr/local/cuda/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     unshare -m --propagation private bash "$st/inside.sh" "$st"
   rc=$?
@@ -158,22 +217,13 @@ for m in (numpy, torch):
     "(bundle $(($(stat -c %s gpu-carry/reel-gpu.tar.xz) / 1024)) KiB)"
   exit $rc
 fi
-[ $# = 0 ] || { echo "usage: scripts/gpu-check.sh [--rehearse | --dry-run]" >&2; exit 2; }
+[ $# = 0 ] || { echo "usage: scripts/gpu-check.sh [--rehearse | --rehearse-fallback | --dry-run]" >&2; exit 2; }
 
 # ---- the fallback: build on the GPU machine --------------------------------------
 out=${OUT:-build-gpu/gpu-check}
 mkdir -p "$out"
 nvidia-smi -L || { echo "gpu-check.sh: no NVIDIA GPU here (nvidia-smi failed)" >&2; exit 1; }
-if ls .debs/*.deb >/dev/null 2>&1; then
-  deps=/opt/reel-deps
-  for f in .debs/*.deb; do dpkg -x "$f" "$deps"; done
-  arch=$deps/usr/lib/x86_64-linux-gnu
-  export CMAKE_PREFIX_PATH=$deps/usr PATH=$deps/usr/bin:$PATH
-  export LD_LIBRARY_PATH=$arch:$arch/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  # no alternatives links there: the names the linker and loader look for
-  for l in libblas.so.3 liblapack.so.3; do [ -e "$arch/$l" ] || ln -s "openblas-pthread/$l" "$arch/$l"; done
-  echo "gpu-check.sh: $(ls .debs/*.deb | wc -l) packages unpacked into $deps"
-fi
+ls .debs/*.deb >/dev/null 2>&1 && use_debs /opt/reel-deps
 export PATH=$PATH:/usr/local/cuda/bin
 t0=$(date +%s)
 REEL_BUNDLE_BUILD=build-gpu REEL_BUNDLE_CMAKE_ARGS=-DREEL_WERROR=OFF timeout "${T_BUILD:-240}" \
