@@ -158,7 +158,7 @@ static pid_t start_reel(const char *args, int ignore)
         if (ignore)
             signal(ignore, SIG_IGN);
         char cmd[8192];
-        snprintf(cmd, sizeof cmd, "exec %s %s >/dev/null 2>%s", REEL_BINARY, args, tmp_path("bg_err.txt"));
+        snprintf(cmd, sizeof cmd, "exec %s %s >/dev/null 2>%s", test_reel_binary(), args, tmp_path("bg_err.txt"));
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -355,7 +355,7 @@ Test(cli_signals, past_ulimit_f_the_save_fails_with_a_message)
     remove(model);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "ulimit -f 8; exec %s train --model forest --data %s --labels A,B --quiet --save %s "
-             "2>%s", REEL_BINARY, csv, model, tmp_path("fsize_err.txt"));
+             "2>%s", test_reel_binary(), csv, model, tmp_path("fsize_err.txt"));
     int status = system(cmd);
     char *err = reel_read_file(tmp_path("fsize_err.txt"), NULL, NULL);
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, err);
