@@ -3,15 +3,26 @@
 
 CPU (issue: net speed on the CPU): one epoch of box and U at batch 10 (or
 --batches) on the movies training rows; reel (`--device cpu`) against PyTorch eager on the
-same thread count (torch.set_num_threads), same features, same net, same
-loss (BCEWithLogitsLoss) and optimiser (AdamW with the model's lr, betas,
-eps and weight decay from models/<name>.json). PyTorch runs a tight loop
+same thread count (torch.set_num_threads), same features, one net on each
+side (reel with "ensemble": 1), the same loss (BCEWithLogitsLoss) and
+optimiser (AdamW with the model's lr, betas, eps and weight decay from
+models/<name>.json), and the same recipe: the model's label smoothing
+(targets 1 - e/2 and e/2), learning-rate schedule and warm-up, and its
+moving average of the weights (a float64 sum updated every 10 steps and
+after an epoch's last, as host/nn/train.c does). PyTorch runs a tight loop
 over pre-made tensors (a randperm per epoch, index_select per step) with
 AdamW's for-loop and its foreach implementation; --dataloader adds a
 DataLoader loop. Both flush denormals to zero (reel always does). Before
 timing, the script checks that the two sides hold the same net on the same
 features: reel trains one epoch and saves its weights, PyTorch loads them
-into its nn.Sequential and predicts reel's test rows.
+into its nn.Sequential and predicts reel's test rows (one net: "ensemble": 1).
+
+Ensembles (CPU, and on the GPU the movies cases at batch 10): reel at the
+model's default ensemble (5 members; on the CPU trained in parallel threads
+up to --threads) against PyTorch training as many nets one after another,
+and as one stacked model (torch.func's stack_module_state + vmap(grad);
+functorch's combine_state_for_ensemble on PyTorch 1.x) whose AdamW runs
+over the stacked tensors, each net on its own row order; same recipe.
 
 GPU (issue: net speed on the GPU): epoch time and samples/s of box and U
 on the movies training rows at batch 10, 256 and 4096 and on a synthetic
@@ -40,7 +51,7 @@ and one of 1 + --epochs epochs, per epoch.
 
   /usr/bin/python3 bench/bench_nets.py [--device cpu|gpu|both] [--reps 3] [--epochs 3]
         [--threads 2] [--batches 10] [--models box,u] [--dataloader] [--cpu-time] [--cases SUBSTR,...]
-        [--synthetic-dir DIR] [--quick] [--json out.json]
+        [--synthetic-dir DIR] [--quick] [--no-ensembles | --ensembles-only] [--json out.json]
 
 --quick: a small subset (5,000 films, 1 rep, 1 epoch) as a smoke test;
 without a GPU it also dry-runs the GPU case code (synthetic CSV included)
@@ -152,6 +163,10 @@ def net_def(model):
     with open(path) as f:
         p = json.load(f)["params"]
     d = {k: p[k]["default"] for k in ("layers", "head", "lr", "weight_decay", "beta1", "beta2", "eps")}
+    # the training recipe; a key the model lacks means reel's default (none)
+    for k, none in (("label_smoothing", 0.0), ("ema", 0.0), ("lr_schedule", "constant"), ("warmup_epochs", 0),
+                    ("ensemble", 1)):
+        d[k] = p[k]["default"] if k in p and p[k].get("default") is not None else none
     if d["head"] != "sigmoid":
         raise SystemExit(f"models/{model}.json: head '{d['head']}' is not sigmoid; this bench builds sigmoid nets")
     return d
@@ -184,6 +199,43 @@ def build_torch_net(layers, d, L):
 def adamw_kwargs(nd):
     return {"lr": nd["lr"], "weight_decay": nd["weight_decay"], "betas": (nd["beta1"], nd["beta2"]),
             "eps": nd["eps"]}
+
+
+def smoothed(Y, eps):
+    """reel's targets with label smoothing e: 1 - e/2 for a positive, e/2 for a negative."""
+    return Y * (1 - eps) + eps / 2 if eps > 0 else Y
+
+
+def epoch_lr(nd, epoch, epochs):
+    """reel_nn_epoch_lr (host/nn/train.c): linear warm-up over the first
+    warmup_epochs (epoch counted from 1), then constant or cosine to 0."""
+    lr, w = nd["lr"], max(int(nd["warmup_epochs"]), 0)
+    if epoch <= w:
+        return lr * epoch / w
+    if nd["lr_schedule"] == "cosine" and epochs > w:
+        return lr * (1 + math.cos(math.pi * (epoch - w - 1) / (epochs - w))) / 2
+    return lr
+
+
+class WeightAverage:
+    """reel's moving average of the weights (host/nn/train.c): a float64 sum
+    of the live weights, updated every 10 steps and after an epoch's last
+    step with decay^(steps since the last update). Off when decay is 0."""
+
+    EVERY = 10
+
+    def __init__(self, params, decay):
+        self.params, self.decay, self.last = list(params), decay, 0
+        self.sums = [torch.zeros_like(p, dtype=torch.float64) for p in self.params] if decay > 0 else None
+
+    def after_step(self, step, last_of_epoch):
+        if self.sums is None or not (step - self.last >= self.EVERY or last_of_epoch):
+            return
+        a = self.decay ** (step - self.last)
+        with torch.no_grad():
+            for s, p in zip(self.sums, self.params):
+                s.mul_(a).add_(p.detach(), alpha=1 - a)
+        self.last = step
 
 
 def optimizer_accepts(name):
@@ -338,7 +390,17 @@ def reel_train(data_args, model, batch, epochs, device, threads, save=None, samp
                 "gpu_mem_mib": sampler.used_mib() if sampler else None}
 
 
-def reel_epoch_times(data_args, model, batch, epochs, runs, device, threads, sample_mem=False):
+ONE_NET = {"ensemble": 1}  # reel's side of a 1 vs 1 comparison
+
+
+def ensemble_of(params, model=None):
+    """Members reel trains with these params (None: the model's default)."""
+    if params and "ensemble" in params:
+        return params["ensemble"]
+    return net_def(model)["ensemble"] if model else 5
+
+
+def reel_epoch_times(data_args, model, batch, epochs, runs, device, threads, sample_mem=False, params=ONE_NET):
     """Per-epoch seconds of reel: from the history of `runs` runs of `epochs`
     epochs; epochs under 20 ms (the history's ms resolution) are timed as
     the fit-time difference of a 2-epoch and an E-epoch run instead. With
@@ -347,17 +409,28 @@ def reel_epoch_times(data_args, model, batch, epochs, runs, device, threads, sam
     if CPU_TIME and device == "cpu":
         per = []
         for _ in range(runs):
-            a = reel_train(data_args, model, batch, 1, device, threads)
-            b = reel_train(data_args, model, batch, 1 + epochs, device, threads)
+            a = reel_train(data_args, model, batch, 1, device, threads, params=params)
+            b = reel_train(data_args, model, batch, 1 + epochs, device, threads,
+                           params=params)
             per.append((b["cpu_s"] - a["cpu_s"]) / epochs)
         return {"method": f"CPU seconds, differential 1/{1 + epochs} epochs", "epoch_s": per, "gpu_mem_mib": None,
                 "device": a["device"]}
-    first = reel_train(data_args, model, batch, epochs, device, threads, sample_mem=sample_mem)
+    first = reel_train(data_args, model, batch, epochs, device, threads, sample_mem=sample_mem, params=params)
     mem = [first["gpu_mem_mib"]]
     secs = list(first["seconds"])
+    if ensemble_of(params) > 1:  # the history is member 0's alone: time whole fits, 1 and 1 + E epochs
+        per = []
+        for _ in range(runs):
+            a = reel_train(data_args, model, batch, 1, device, threads, sample_mem=sample_mem, params=params)
+            b = reel_train(data_args, model, batch, 1 + epochs, device, threads, sample_mem=sample_mem,
+                           params=params)
+            per.append((b["fit"] - a["fit"]) / epochs)
+            mem += [a["gpu_mem_mib"], b["gpu_mem_mib"]]
+        return {"method": f"differential 1/{1 + epochs} epochs", "epoch_s": per, "gpu_mem_mib": max_or_none(mem),
+                "device": first["device"]}
     if median(secs) >= 0.02:
         for _ in range(runs - 1):
-            r = reel_train(data_args, model, batch, epochs, device, threads, sample_mem=sample_mem)
+            r = reel_train(data_args, model, batch, epochs, device, threads, sample_mem=sample_mem, params=params)
             secs += r["seconds"]
             mem.append(r["gpu_mem_mib"])
         return {"method": "history", "epoch_s": secs, "gpu_mem_mib": max_or_none(mem), "device": first["device"]}
@@ -366,8 +439,8 @@ def reel_epoch_times(data_args, model, batch, epochs, runs, device, threads, sam
     e_hi = e_lo + min(max(math.ceil(1.5 / max(est, 1e-5)), 10), 20000)
     per = []
     for _ in range(runs):
-        a = reel_train(data_args, model, batch, e_lo, device, threads, sample_mem=sample_mem)
-        b = reel_train(data_args, model, batch, e_hi, device, threads, sample_mem=sample_mem)
+        a = reel_train(data_args, model, batch, e_lo, device, threads, sample_mem=sample_mem, params=params)
+        b = reel_train(data_args, model, batch, e_hi, device, threads, sample_mem=sample_mem, params=params)
         per.append((b["fit"] - a["fit"]) / (e_hi - e_lo))
         mem += [a["gpu_mem_mib"], b["gpu_mem_mib"]]
     return {"method": f"differential {e_lo}/{e_hi} epochs", "epoch_s": per, "gpu_mem_mib": max_or_none(mem),
@@ -416,7 +489,8 @@ def check_same_net(split_csv, model, data, threads):
     nd = net_def(model)
     with tempfile.TemporaryDirectory(prefix="reel-netbench-") as tmp:
         save = os.path.join(tmp, "m.safetensors")
-        r = reel_train(data["reel_args"], model, 10, 1, "cpu", threads, save=save, params={"input": "standard"})
+        r = reel_train(data["reel_args"], model, 10, 1, "cpu", threads, save=save,
+                       params=dict(ONE_NET, input="standard"))
         ds = r["dataset"]
         if len(ds["features"]) != data["d"] or len(ds["labels"]) != data["L"] or ds["train"] != data["n"]:
             raise SystemExit(f"features differ: reel has {len(ds['features'])} features, {len(ds['labels'])} labels, "
@@ -447,24 +521,31 @@ def torch_cpu_epochs(nd, X, Y, batch, epochs, threads, variant, seed=0):
     lossf = nn.BCEWithLogitsLoss()
     g = torch.Generator().manual_seed(seed)
     times, last_loss = [], None
+    Y = smoothed(Y, nd["label_smoothing"])
+    avg = WeightAverage(net.parameters(), nd["ema"])
+    steps_per_epoch, step = math.ceil(n / batch), 0
     if variant == "dataloader":
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=batch, shuffle=True,
                                              generator=g)
     clock = time.process_time if CPU_TIME else time.perf_counter
-    for _ in range(epochs):
+    for ep in range(epochs):
         t0 = clock()
         tot = 0.0
+        for group in opt.param_groups:
+            group["lr"] = epoch_lr(nd, ep + 1, epochs)
         if variant == "dataloader":
             batches = loader
         else:
             perm = torch.randperm(n, generator=g)
             batches = ((X.index_select(0, perm[s:s + batch]), Y.index_select(0, perm[s:s + batch]))
                        for s in range(0, n, batch))
-        for xb, yb in batches:
+        for k, (xb, yb) in enumerate(batches):
             opt.zero_grad(set_to_none=True)
             loss = lossf(net(xb), yb)
             loss.backward()
             opt.step()
+            step += 1
+            avg.after_step(step, k + 1 == steps_per_epoch)
             tot += loss.item() * xb.shape[0]
         times.append(clock() - t0)
         last_loss = tot / n
@@ -509,7 +590,7 @@ def measure_launch(dev):
     return eager, graph
 
 
-def torch_gpu_case(nd, Xh, Yh, batch, reps, mode, dev):
+def torch_gpu_case(nd, Xh, Yh, batch, reps, mode, dev, seed=0):
     """PyTorch on the GPU: 'eager', 'graph' (whole step captured: gather,
     forward, loss, backward, AdamW, loss sum; one graph for full batches,
     one for the last) or 'compile' (torch.compile of the net). Returns
@@ -518,10 +599,13 @@ def torch_gpu_case(nd, Xh, Yh, batch, reps, mode, dev):
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats(dev)
     X = torch.from_numpy(Xh).to(dev)
-    Y = torch.from_numpy(Yh).to(dev)
+    Y = smoothed(torch.from_numpy(Yh).to(dev), nd["label_smoothing"])
     n, d = X.shape
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     net = build_torch_net(nd["layers"], d, Y.shape[1]).to(dev)
+    # the learning rate stays the model's (its schedule is per epoch; the defaults are constant, no warm-up)
+    avg = WeightAverage(net.parameters(), nd["ema"])
+    at = {"step": 0}
     kw = adamw_kwargs(nd)
     if mode == "graph":
         kw["capturable"] = True
@@ -582,6 +666,8 @@ def torch_gpu_case(nd, Xh, Yh, batch, reps, mode, dev):
                 g.replay()
             else:
                 step(idx)
+            at["step"] += 1
+            avg.after_step(at["step"], s + batch >= n)
         return float(loss_acc) / n  # waits for the GPU
 
     times, t_all, last = [], 0.0, None
@@ -598,6 +684,123 @@ def torch_gpu_case(nd, Xh, Yh, batch, reps, mode, dev):
     graphs.clear()  # the rest goes when this returns; the next case empties the cache
     return {"epoch_s": times, "mem_mib": peak, "kernels_per_step": kernels, "loss": last,
             "optimizer": ",".join(k for k in ("fused", "foreach", "capturable") if kw.get(k))}
+
+
+def torch_stacked_epochs(nd, Xh, Yh, batch, epochs, K, dev, threads=None):
+    """K nets as one stacked model: each step one vmap(grad) over every
+    net's own batch (its own row order), then one AdamW over the stacked
+    tensors (elementwise, so the same as K optimisers); the model's recipe.
+    Returns the seconds of each epoch (all K nets) and the API used."""
+    if threads:
+        torch.set_num_threads(threads)
+    X = torch.from_numpy(Xh).to(dev)
+    Y = smoothed(torch.from_numpy(Yh).to(dev), nd["label_smoothing"])
+    n, d = X.shape
+    L = Y.shape[1]
+    torch.manual_seed(0)
+    models = [build_torch_net(nd["layers"], d, L).to(dev) for _ in range(K)]
+    bce = nn.functional.binary_cross_entropy_with_logits
+    try:
+        from torch.func import functional_call, grad, stack_module_state, vmap
+        pdict, bufs = stack_module_state(models)
+        names, P = list(pdict), [p.detach().clone() for p in pdict.values()]
+        base = build_torch_net(nd["layers"], d, L).to("meta")
+        api = "torch.func"
+
+        def loss(p, b, x, y):
+            return bce(functional_call(base, (dict(zip(names, p)), b), (x,)), y)
+    except ImportError:  # PyTorch 1.x
+        from functorch import combine_state_for_ensemble, grad, vmap
+        fmodel, P, bufs = combine_state_for_ensemble(models)
+        P = [p.detach().clone() for p in P]
+        api = f"functorch (torch {torch.__version__} has no torch.func)"
+
+        def loss(p, b, x, y):
+            return bce(fmodel(p, b, x), y)
+    gfn = vmap(grad(loss))
+    kw = adamw_kwargs(nd)
+    if optimizer_accepts("foreach"):
+        kw["foreach"] = True
+    opt = torch.optim.AdamW(P, **kw)
+    avg = WeightAverage(P, nd["ema"])
+    sync = torch.cuda.synchronize if dev != "cpu" else (lambda: None)
+    clock = time.process_time if CPU_TIME and dev == "cpu" else time.perf_counter
+
+    def step(idx):
+        for p, g in zip(P, gfn(P, bufs, X[idx], Y[idx])):
+            p.grad = g
+        opt.step()
+
+    step(torch.argsort(torch.rand(K, n, device=dev), dim=1)[:, :batch])  # warm-up
+    sync()
+    times, at = [], 0
+    for ep in range(epochs):
+        for group in opt.param_groups:
+            group["lr"] = epoch_lr(nd, ep + 1, epochs)
+        t0 = clock()
+        perm = torch.argsort(torch.rand(K, n, device=dev), dim=1)
+        for s in range(0, n, batch):
+            step(perm[:, s:s + batch])
+            at += 1
+            avg.after_step(at, s + batch >= n)
+        sync()
+        times.append(clock() - t0)
+    return times, api
+
+
+def ensemble_case(a, data, model, batch, threads, dev):
+    """reel's default ensemble against PyTorch's K nets one after another
+    and stacked; returns the row (epoch seconds of all K nets)."""
+    nd = net_def(model)
+    K = nd["ensemble"]
+    row = {"model": model, "batch": batch, "members": K, "n": data["n"], "threads": threads, "device": dev}
+    try:
+        r = reel_epoch_times(data["reel_args"], model, batch, a.epochs, a.reps, "cpu" if dev == "cpu" else "gpu",
+                             threads, params=None)
+        row["reel"] = {"epoch_s": median(r["epoch_s"]), "all": r["epoch_s"], "method": r["method"]}
+    except ReelError as e:
+        print(f"  reel FAILED: {e}")
+        row["reel"] = {"error": str(e)}
+    if torch is not None and (dev == "cpu" or torch.cuda.is_available()):
+        try:  # one after another: each net's median epoch, summed
+            per = []
+            for k in range(K):
+                if dev == "cpu":
+                    t, _ = torch_cpu_epochs(nd, torch.from_numpy(data["X"]), torch.from_numpy(data["Y"]), batch,
+                                            a.epochs, threads, "foreach", seed=k)
+                else:
+                    t = torch_gpu_case(nd, data["X"], data["Y"], batch, a.reps, "eager", dev, seed=k)["epoch_s"]
+                per.append(median(t))
+            row["torch_seq"] = {"epoch_s": sum(per), "per_net": per}
+        except Exception as e:  # noqa: BLE001 - reported as n/a
+            row["torch_seq"] = {"error": f"{type(e).__name__}: {e}"}
+        try:
+            t, api = torch_stacked_epochs(nd, data["X"], data["Y"], batch, max(a.epochs, a.reps), K, dev, threads)
+            row["torch_stacked"] = {"epoch_s": median(t), "all": t, "api": api}
+        except Exception as e:  # noqa: BLE001
+            row["torch_stacked"] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
+    get = lambda k: row.get(k, {}).get("epoch_s")  # noqa: E731
+    row["ratio_reel_over_seq"] = ratio(get("reel"), get("torch_seq"))
+    row["ratio_reel_over_stacked"] = ratio(get("reel"), get("torch_stacked"))
+    errs = "; ".join(f"{k}: {row[k]['error'][:160]}" for k in ("reel", "torch_seq", "torch_stacked")
+                     if "error" in row.get(k, {}))
+    print(f"{model:6} {K:>7} {fmt(get('reel')):>8} {fmt(get('torch_seq')):>12} {fmt(get('torch_stacked')):>14} "
+          f"{fmt(row['ratio_reel_over_seq'], '.2f'):>9}x {fmt(row['ratio_reel_over_stacked'], '.2f'):>11}x"
+          f"{'  ' + errs if errs else ''}", flush=True)
+    return row
+
+
+def ensemble_header(what):
+    print(what)
+    print(f"{'model':6} {'members':>7} {'reel s':>8} {'torch seq s':>12} {'torch stack s':>14} {'reel/seq':>10} "
+          f"{'reel/stacked':>12}")
+
+
+def ensemble_notes(rows):
+    apis = {r.get("torch_stacked", {}).get("api") for r in rows} - {None}
+    method = rows[0]["reel"].get("method", "n/a") if rows else "n/a"
+    print(f"  epoch seconds of all members (median); reel: its default ensemble, whole fits ({method}); "
+          f"torch seq: each net's median epoch, summed; torch stacked: {', '.join(sorted(apis)) or 'n/a'}")
 
 
 def count_kernels(fn, steps=5):
@@ -672,6 +875,17 @@ def prepare_movies(a, tmp):
 
 
 def cpu_section(a, movies, results, threads, batch, checks):
+    if not a.ensembles_only:
+        one_vs_one_cpu(a, movies, results, threads, batch, checks)
+    if a.ensembles:
+        ensemble_header(f"== CPU ensembles: batch {batch}, {threads} thread(s), {movies['n']} training films")
+        rows = [ensemble_case(a, movies, model, batch, threads, "cpu") for model in a.models]
+        ensemble_notes(rows)
+        results.setdefault("cpu_ensembles", []).extend(rows)
+
+
+def one_vs_one_cpu(a, movies, results, threads, batch, checks):
+    """One net on each side (reel with "ensemble": 1)."""
     print(f"== CPU: batch {batch}, {movies['n']} training films, {threads} thread(s), {a.reps} run(s) x "
           f"{a.epochs} epoch(s) each side; median epoch{' in CPU seconds (--cpu-time)' if CPU_TIME else ''}")
     if torch is None:
@@ -807,7 +1021,7 @@ def gpu_section(a, movies, results, dry_run=False):
            f"{'x lim reel':>10} {'x lim best':>10}")
     print(hdr)
     try:
-        for data_name, model, batch in cases:
+        for data_name, model, batch in ([] if a.ensembles_only else cases):
             if data_name == "synthetic" and synth is None:
                 synth = synthetic_data(a)
             data = movies if data_name == "movies" else synth
@@ -853,6 +1067,12 @@ def gpu_section(a, movies, results, dry_run=False):
     finally:
         if synth and synth["cleanup"]:
             shutil.rmtree(synth["cleanup"], ignore_errors=True)
+    ens = [m for m in a.models if ("movies", m, 10) in cases]
+    if a.ensembles and ens and not dry_run:
+        ensemble_header(f"== GPU ensembles: batch 10, {movies['n']} training films")
+        rows = [ensemble_case(a, movies, m, 10, a.threads, dev) for m in ens]
+        ensemble_notes(rows)
+        sec["ensembles"] = rows
 
 
 def report_gpu_row(row, dims, data, batch, flops_peak, bw, graph_kernel, eager_op):
@@ -915,6 +1135,10 @@ def main():
                     "contains one of these comma-separated strings")
     ap.add_argument("--synthetic-dir", help="write the synthetic CSV here and keep it (default: a temp dir, removed)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 5,000 films, 1 run of 1 epoch")
+    ap.add_argument("--no-ensembles", dest="ensembles", action="store_false",
+                    help="skip the ensemble cases (reel's default ensemble vs PyTorch's nets one after another "
+                    "and stacked)")
+    ap.add_argument("--ensembles-only", action="store_true", help="only the ensemble cases")
     ap.add_argument("--json", help="write all measurements here")
     ap.add_argument("--reel", default=REEL, help="the reel binary (build/reel)")
     a = ap.parse_args()
