@@ -189,24 +189,30 @@ if [ "${1:-}" = --rehearse ]; then
   cp gpu-carry/reel-gpu.tar.xz "$st/"
   for c in 1 2; do scripts/gpu-bundle.sh --command $c >"$st/cmd$c"; done
   list_hidden "$st"
-  # The GPU image's Python brings its own BLAS (pip's numpy and torch do);
-  # Debian's here uses the hidden OpenBLAS: a copy for python3 alone.
+  # The GPU image's python3 has torch, safetensors and onnxruntime, each with
+  # its own BLAS (pip's wheels); here that is /opt/reel-pyenv's (Debian's
+  # torch, which uses the hidden OpenBLAS): a copy of those for it alone.
+  py=/usr/bin/python3
+  [ -x /opt/reel-pyenv/bin/python3 ] && py=/opt/reel-pyenv/bin/python3
   mkdir -p "$st/pylibs" "$st/pybin"
-  /usr/bin/python3 -c 'import glob, os, numpy, torch
-for m in (numpy, torch):
-    d = os.path.dirname(m.__file__)
+  "$py" -c 'import glob, importlib, os
+for name in ("numpy", "torch", "onnxruntime", "safetensors"):
+    try:
+        d = os.path.dirname(importlib.import_module(name).__file__)
+    except ImportError:
+        continue
     print(*glob.glob(d + "/**/*.so*", recursive=True), sep="\n")' 2>/dev/null |
     xargs -r ldd 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
     while read -r lib path; do
       grep -qxF "$(readlink -f "$path")" "$st/hidden.txt" || grep -qxF "$path" "$st/hidden.txt" &&
         cp -L "$path" "$st/pylibs/$lib"
     done
-  printf '#!/bin/sh\nexport LD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\nexec /usr/bin/python3 "$@"\n' \
-    "$st/pylibs" >"$st/pybin/python3"
+  printf '#!/bin/sh\nexport LD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\nexec %s "$@"\n' \
+    "$st/pylibs" "$py" >"$st/pybin/python3"
   chmod 755 "$st/pybin/python3"
   echo "rehearse: hiding $(wc -l <"$st/hidden.txt") paths of $(wc -l <"$st/packages.txt") packages:" \
     "$(paste -sd ' ' "$st/packages.txt")"
-  echo "rehearse: python3 (Debian's, with torch) gets its own copies of: $(ls "$st/pylibs" | paste -sd ' ')"
+  echo "rehearse: python3 ($py) gets its own copies of: $(ls "$st/pylibs" | paste -sd ' ')"
   echo "rehearse: step limits x$REEL_GPU_SLOW (REEL_GPU_SLOW; $(nproc) cores here, load $(cut -d' ' -f1-3 /proc/loadavg))"
   { declare -f hide_files rehearse_inside; echo 'rehearse_inside "$1"'; } >"$st/inside.sh"
   env -i HOME=/root REEL_GPU_SLOW="$REEL_GPU_SLOW" PATH="$st/pybin:/usr/local/cuda/bin:/usr/sbin:/usr/bin:/sbin:/bin" \

@@ -271,7 +271,7 @@ fi
   echo "| step | limit s | seconds | CPU s | result |"
   echo "| --- | --- | --- | --- | --- |"
   printf '%s\n' "${rows[@]}"
-  echo "call $call: $(($(date +%s) - start)) s in all of a $budget s budget; $([ $status = 0 ] && echo ok || echo FAILED)"
+  echo "call $call: $(($(date +%s) - start)) s in all of a $((budget * slow)) s budget; $([ $status = 0 ] && echo ok || echo FAILED)"
   [ "$slow" = 1 ] || echo "(every step's limit was multiplied by $slow: REEL_GPU_SLOW, a rehearsal on $(nproc) cores)"
   if [ -n "${diffs:-}" ]; then
     echo
