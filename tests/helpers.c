@@ -109,6 +109,17 @@ int run_reelf(char **out, char **err, const char *fmt, ...)
     return rc;
 }
 
+int run_in_child(int (*fn)(void))
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(fn());
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return 97;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
 int file_exists(const char *path)
 {
     struct stat st;

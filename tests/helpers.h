@@ -26,6 +26,9 @@ const char *test_fixture(const char *rel);
 const char *test_source_path(const char *rel);
 
 int file_exists(const char *path);
+/* Runs fn in a forked child (to set limits or ids there); its exit code,
+ * or 98 when it died by a signal. */
+int run_in_child(int (*fn)(void));
 /* Number of entries in a directory (0 when missing). */
 int dir_entries(const char *path);
 

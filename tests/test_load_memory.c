@@ -11,17 +11,6 @@
 
 #include "helpers.h"
 
-/* Runs fn in a child; its exit code. */
-static int in_child(int (*fn)(void))
-{
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(fn());
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
-}
-
 #include "io/safetensors.h"
 #include "io/tensors.h"
 #include "store/model_file.h"
@@ -66,6 +55,6 @@ Test(messages, out_of_memory_while_loading_names_the_file)
     cr_assert_eq(reel_safetensors_write(g_big_model, &t, meta, &err), 0, "%s", err.msg);
     cJSON_Delete(meta);
     reel_tensors_free(&t);
-    cr_expect_eq(in_child(load_short_of_memory), 0, "1: it loaded, 2: the message does not name the file");
+    cr_expect_eq(run_in_child(load_short_of_memory), 0, "1: it loaded, 2: the message does not name the file");
 }
 

@@ -133,17 +133,6 @@ static int as_user(int (*fn)(void))
     return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
 }
 
-/* Runs fn in a child; its exit code. */
-static int in_child(int (*fn)(void))
-{
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(fn());
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
-}
-
 static const char *g_readonly;
 
 static int write_readonly(void)
@@ -354,7 +343,7 @@ static int killed_while_writing(void)
 
 Test(outfile, a_second_signal_removes_temporary_files_and_stages)
 {
-    int rc = in_child(killed_while_writing);
+    int rc = run_in_child(killed_while_writing);
     cr_expect_eq(rc, 130, "exit %d", rc);
     cr_expect(!temps_left(tmp_path("")), "a temporary file was left");
     cr_expect(!file_exists(tmp_path(".second_out.reel-stage.1")), "the stage folder was left");
