@@ -108,7 +108,8 @@ int main(int argc, char **argv)
     size_t K = (size_t)cJSON_GetArraySize(list);
     reel_error err;
     char label[256];
-    const reel_nn_backend *be = reel_nn_device_open(argv[3], "bench", NULL, label, sizeof label, &err);
+    int device;
+    const reel_nn_backend *be = reel_nn_device_open(argv[3], "bench", NULL, &device, label, sizeof label, &err);
     if (!be)
         return die(argv[3], err.msg);
     net *nets = calloc(K, sizeof *nets);
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
         reel_rng_seed(&nt->rng, seed);
         float *p = malloc(nt->spec.n_params * sizeof *p);
         reel_nn_init_params(&nt->spec, seed, p);
-        nt->b = be->create(&nt->spec, 1, &err);
+        nt->b = be->create(&nt->spec, device, 1, &err);
         if (!nt->b || be->set_params(nt->b, p, &err) || be->set_data(nt->b, X, Y, n, &err))
             return die("set-up", err.msg);
         free(p);

@@ -93,6 +93,14 @@ REEL_API void reel_data_free(reel_data *data);
 
 /* ---- models ---- */
 
+/* Every device nets can train on, as a JSON list (reel_free it): the CPU,
+ * then each runtime's devices, or the runtime alone with why it has none.
+ * Each: {"device": what --device takes ("cpu", "cuda:0", "opencl:1"; a
+ * runtime without devices: its name), "runtime", "name", "detail" (one line:
+ * driver, memory, or why not usable), "usable", "gpu", "auto" (the one
+ * --device auto picks), "memory" (bytes; 0: not said)}. */
+REEL_API char *reel_device_list(void);
+
 /* The model definitions ("box", "tree", ...) as a JSON list of names, and
  * one definition (kind, params with type, default and help, grid) as JSON;
  * reel_free both. */

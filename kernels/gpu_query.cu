@@ -5,7 +5,6 @@
 #include "gpu_query.h"
 
 static char absent_reason[512];
-static int selected; /* the device nets are created on */
 
 extern "C" int reel_cuda_device_count(void)
 {
@@ -35,20 +34,21 @@ extern "C" int reel_cuda_device_count(void)
     return n;
 }
 
-extern "C" int reel_cuda_query(reel_gpu_info *info)
+extern "C" int reel_cuda_info(int device, reel_nn_device_info *info)
 {
-    if (reel_cuda_device_count() == 0)
-        return -1;
     cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, selected) != cudaSuccess)
+    if (device < 0 || device >= reel_cuda_device_count() || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
         return -1;
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", prop.name);
-    info->major = prop.major;
-    info->minor = prop.minor;
-    info->total_memory = prop.totalGlobalMem;
-    cudaDriverGetVersion(&info->driver_version);
-    cudaRuntimeGetVersion(&info->runtime_version);
+    info->memory = prop.totalGlobalMem;
+    info->usable = info->is_gpu = info->auto_pick = 1;
+    snprintf(info->detail, sizeof info->detail, "compute capability %d.%d, %.1f GiB, driver %d.%d, runtime %d.%d",
+             prop.major, prop.minor, (double)prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0), driver / 1000,
+             (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
     return 0;
 }
 
@@ -58,13 +58,3 @@ extern "C" const char *reel_cuda_absent_reason(void)
         reel_cuda_device_count();
     return absent_reason[0] ? absent_reason : "no CUDA GPU found";
 }
-
-extern "C" int reel_cuda_select(int device)
-{
-    if (device < 0 || device >= reel_cuda_device_count())
-        return -1;
-    selected = device;
-    return 0;
-}
-
-extern "C" int reel_cuda_selected(void) { return selected; }

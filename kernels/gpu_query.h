@@ -2,19 +2,16 @@
 #ifndef REEL_GPU_QUERY_H
 #define REEL_GPU_QUERY_H
 
-#include "nn/gpu.h"
+#include "nn/device.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 int reel_cuda_device_count(void);
-int reel_cuda_query(reel_gpu_info *info);
+/* Fills info for device i: 0, or -1 when there is no such device. */
+int reel_cuda_info(int device, reel_nn_device_info *info);
 const char *reel_cuda_absent_reason(void);
-/* The device later nets are created on (cudaSetDevice is per thread, so
- * each net sets it when created): 0, or -1 when there is no such device. */
-int reel_cuda_select(int device);
-int reel_cuda_selected(void);
 
 #ifdef __cplusplus
 }

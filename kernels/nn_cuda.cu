@@ -359,16 +359,22 @@ static int reserve_eval(gpu_net *c, size_t want, reel_error *err)
     return 0;
 }
 
-static void *gpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
+static void *gpu_create(const reel_nn_spec *spec, int device, int threads, reel_error *err)
 {
     (void)threads;
+    int n = reel_cuda_device_count();
+    if (device < 0 || device >= n) {
+        fail(err, "CUDA: there are %d devices, no device %d%s%s", n, device, n ? "" : ": ",
+             n ? "" : reel_cuda_absent_reason());
+        return NULL;
+    }
     gpu_net *c = (gpu_net *)calloc(1, sizeof *c);
     if (!c) {
         fail(err, "out of memory");
         return NULL;
     }
     c->spec = *spec;
-    c->device = reel_cuda_selected();
+    c->device = device;
     if (cudaSetDevice(c->device) != cudaSuccess) {
         fail(err, "CUDA device %d cannot be used", c->device);
         free(c);
@@ -1236,9 +1242,8 @@ extern "C" __attribute__((visibility("default"))) int reel_cuda_plugin(int versi
     memset(p, 0, sizeof *p);
     p->version = REEL_CUDA_PLUGIN_VERSION;
     p->device_count = reel_cuda_device_count;
-    p->query = reel_cuda_query;
+    p->info = reel_cuda_info;
     p->absent_reason = reel_cuda_absent_reason;
-    p->select = reel_cuda_select;
     reel_nn_backend *b = &p->backend;
     b->name = "cuda";
     b->create = gpu_create;

@@ -104,13 +104,13 @@ static const reel_adamw resume_opt = {1e-3, 0.9, 0.999, 1e-8, 1e-3};
  * m, v set after set_data and read back unchanged, then RESUME_STEPS steps
  * of 10 rows numbered 101.. (as if resumed after step 100); the weights come
  * back in out, the step losses in losses. */
-static inline void resume_run(const reel_nn_backend *be, const setup *s, const float *params, const float *X,
-                              const float *m, const float *v, float *losses, float *out)
+static inline void resume_run(const reel_nn_backend *be, int device, const setup *s, const float *params,
+                              const float *X, const float *m, const float *v, float *losses, float *out)
 {
     reel_error err;
     size_t np = s->spec.n_params;
     float *m2 = malloc(np * sizeof *m2), *v2 = malloc(np * sizeof *v2);
-    void *b = be->create(&s->spec, 1, &err);
+    void *b = be->create(&s->spec, device, 1, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(be->set_params(b, params, &err), 0, "%s", err.msg);
     cr_assert_eq(be->set_data(b, X, s->Y, s->n, &err), 0, "%s", err.msg);

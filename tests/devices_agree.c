@@ -74,10 +74,11 @@ static double samples_f1(const char *csv, const char *params, const char *device
 
 Test(devices, cpu_and_opencl_agree_within_the_stated_tolerance)
 {
-    if (reel_opencl_count() < 1) {
+    const reel_nn_runtime *rt = &reel_nn_opencl_runtime;
+    if (rt->count() < 1) {
         if (getenv("REEL_TEST_REQUIRE_OPENCL"))
-            cr_assert_fail("REEL_TEST_REQUIRE_OPENCL is set but no OpenCL device: %s", reel_opencl_absent_reason());
-        REEL_SKIP("no OpenCL device (%s)", reel_opencl_absent_reason());
+            cr_assert_fail("REEL_TEST_REQUIRE_OPENCL is set but no OpenCL device: %s", rt->absent_reason());
+        REEL_SKIP("no OpenCL device (%s)", rt->absent_reason());
     }
     const char *csv = write_set();
     const char *params = tmp_write("one_member.json", "{\"box\": {\"ensemble\": 1}}");

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "helpers.h"
 #include "reel.h"
 
@@ -309,4 +311,39 @@ Test(api, getters_given_null_say_why)
     cr_expect_null(reel_data_label(d, 2));
     cr_expect(strstr(reel_last_error(), "reel_data_label: k is past the last label"), "%s", reel_last_error());
     reel_data_free(d);
+}
+
+/* reel_device_list: the CPU first, every runtime named (its devices, or
+ * itself with why it has none), exactly one device that auto picks, and
+ * each device's id one that --device takes. */
+Test(api, device_list_names_every_runtime)
+{
+    char *text = reel_device_list();
+    cr_assert_not_null(text, "%s", reel_last_error());
+    cJSON *list = cJSON_Parse(text);
+    cr_assert(cJSON_IsArray(list), "%s", text);
+    const cJSON *first = cJSON_GetArrayItem(list, 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(first, "device")->valuestring, "cpu", "%s", text);
+    int autos = 0, cuda = 0, opencl = 0, usable_opencl = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, list)
+    {
+        const char *dev = cJSON_GetObjectItem(d, "device")->valuestring;
+        const char *rt = cJSON_GetObjectItem(d, "runtime")->valuestring;
+        cr_expect(strncmp(dev, rt, strlen(rt)) == 0, "%s is not a device of %s", dev, rt);
+        cr_expect(cJSON_IsString(cJSON_GetObjectItem(d, "detail")) && *cJSON_GetObjectItem(d, "detail")->valuestring,
+                  "%s has no detail", dev);
+        autos += cJSON_IsTrue(cJSON_GetObjectItem(d, "auto"));
+        cuda += strcmp(rt, "cuda") == 0;
+        opencl += strcmp(rt, "opencl") == 0;
+        usable_opencl +=
+            strcmp(rt, "opencl") == 0 && strchr(dev, ':') && cJSON_IsTrue(cJSON_GetObjectItem(d, "usable"));
+    }
+    cr_expect_eq(autos, 1, "one device is --device auto's: %s", text);
+    cr_expect(cuda >= 1 && opencl >= 1, "every runtime is named: %s", text);
+    if (getenv("REEL_TEST_REQUIRE_OPENCL"))
+        cr_expect(usable_opencl >= 1, "REEL_TEST_REQUIRE_OPENCL is set but no usable OpenCL device is listed: %s",
+                  text);
+    cJSON_Delete(list);
+    reel_free(text);
 }

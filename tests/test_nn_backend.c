@@ -19,7 +19,7 @@ Test(nn_backend, set_data_clears_the_row_order)
     make(&s, BOX, "sigmoid", 21, 7, 200, 3);
     reel_error err;
     reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 0};
-    void *b = be->create(&s.spec, 1, &err);
+    void *b = be->create(&s.spec, 0, 1, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(be->set_params(b, s.params, &err), 0, "%s", err.msg);
     cr_assert_eq(be->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
@@ -64,7 +64,7 @@ Test(nn_backend, resume_fixture_is_sane_and_insensitive_to_rounding)
           *out2 = malloc(np * sizeof *out2), *p2 = malloc(np * sizeof *p2), *X2 = malloc(s.n * 21 * sizeof *X2);
     float losses[RESUME_STEPS], losses2[RESUME_STEPS];
     resume_moments(np, m, v);
-    resume_run(be, &s, s.params, s.X, m, v, losses, out);
+    resume_run(be, 0, &s, s.params, s.X, m, v, losses, out);
     double move = largest_move(out, s.params, np);
     printf("backends resume: largest weight move %.3g over %d steps of lr %g; losses", move, RESUME_STEPS,
            resume_opt.lr);
@@ -82,7 +82,7 @@ Test(nn_backend, resume_fixture_is_sane_and_insensitive_to_rounding)
     memcpy(X2, s.X, s.n * 21 * sizeof *X2);
     nudge(p2, np);
     nudge(X2, s.n * 21);
-    resume_run(be, &s, p2, X2, m, v, losses2, out2);
+    resume_run(be, 0, &s, p2, X2, m, v, losses2, out2);
     cr_expect(close_all("resumed weights, nudged vs not (limit 0.25)", out2, out, np, 0.25 * 1e-5, 0.25 * 1e-3));
     cr_expect(close_all("resumed losses, nudged vs not (limit 0.25)", losses2, losses, RESUME_STEPS, 0.25 * 1e-6,
                         0.25 * 1e-4));
@@ -92,7 +92,7 @@ Test(nn_backend, resume_fixture_is_sane_and_insensitive_to_rounding)
     memset(v, 0, np * sizeof *v);
     for (size_t i = 0; i < np; i++)
         m[i] = (float)(i % 13) * 1e-3f - 6e-3f;
-    resume_run(be, &s, s.params, s.X, m, v, losses2, out2);
+    resume_run(be, 0, &s, s.params, s.X, m, v, losses2, out2);
     double wild = largest_move(out2, s.params, np);
     printf("backends resume from v = 0: largest weight move %.3g, last loss %g\n", wild, losses2[RESUME_STEPS - 1]);
     cr_expect_gt(wild, 1.0, "v = 0 moved weights by only %g", wild);

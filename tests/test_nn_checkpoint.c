@@ -28,7 +28,7 @@ static void *net(reel_nn_spec *s, const reel_nn_backend *be)
     cJSON_Delete(l);
     float *p = malloc(s->n_params * sizeof *p);
     reel_nn_init_params(s, 1, p);
-    void *b = be->create(s, 1, &err);
+    void *b = be->create(s, 0, 1, &err);
     cr_assert_not_null(b);
     be->set_params(b, p, &err);
     free(p);

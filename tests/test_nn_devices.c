@@ -26,43 +26,49 @@
 
 static const char *cur_label = ""; /* the backend now running, for messages */
 static size_t cur_local_memory;   /* its work-group memory, where the runtime says (OpenCL) */
+static int cur_device;            /* its device number in its runtime */
 
 typedef struct {
     const reel_nn_backend *be;
-    int opencl; /* the OpenCL device number, or -1 */
+    int device; /* its number in the runtime */
+    size_t local_memory;
     char label[300];
-    char device[32]; /* as --device names it */
 } target;
 
-/* Every device backend present, each ready to create nets; REEL_TEST_ONLY
- * (cuda or opencl) keeps one runtime (compute-sanitizer sees only CUDA). */
+/* The device a net of backend be is created on: the one running, or the
+ * CPU's only one. */
+static int dev_of(const reel_nn_backend *be) { return be == &reel_nn_cpu_backend ? 0 : cur_device; }
+
+/* Every usable device of every runtime (nn/device.h), each ready to create
+ * nets; REEL_TEST_ONLY (a runtime's name: cuda or opencl) keeps one runtime
+ * (compute-sanitizer sees only CUDA). REEL_TEST_REQUIRE_CUDA
+ * (scripts/gpu-check.sh) makes a CUDA runtime without devices a failure. */
 static int targets(target *t, int max)
 {
     int n = 0;
     const char *only = getenv("REEL_TEST_ONLY");
-    int want_cuda = !only || strcmp(only, "cuda") == 0, want_cl = !only || strcmp(only, "opencl") == 0;
-    if (want_cuda && reel_gpu_count() > 0 && reel_nn_gpu_backend() && n < max) {
-        t[n] = (target){reel_nn_gpu_backend(), -1, "cuda", "cuda"};
-        n++;
-    } else {
-        printf("nn_devices: no CUDA backend here (%s)\n", reel_gpu_absent_reason());
-        /* scripts/gpu-check.sh: on the GPU machine a missing plugin is a failure, not a skip */
-        if (want_cuda && getenv("REEL_TEST_REQUIRE_CUDA"))
-            cr_assert_fail("REEL_TEST_REQUIRE_CUDA is set but the CUDA backend is not usable: %s",
-                           reel_gpu_absent_reason());
-    }
-    int no = want_cl ? reel_opencl_count() : 0;
-    if (no == 0)
-        printf("nn_devices: no OpenCL device here (%s)\n", reel_opencl_absent_reason());
-    for (int i = 0; i < no && n < max; i++) {
-        reel_opencl_info info;
-        if (reel_opencl_info_get(i, &info) || !info.fp64)
+    for (const reel_nn_runtime *const *r = reel_nn_runtimes; *r; r++) {
+        const reel_nn_runtime *rt = *r;
+        if (only && strcmp(only, rt->name) != 0)
             continue;
-        t[n].be = reel_nn_opencl_backend();
-        t[n].opencl = i;
-        snprintf(t[n].label, sizeof t[n].label, "opencl:%d %.200s", i, info.name);
-        snprintf(t[n].device, sizeof t[n].device, "opencl:%d", i);
-        n++;
+        int count = rt->backend() ? rt->count() : 0;
+        if (count == 0) {
+            printf("nn_devices: no %s device here (%s)\n", rt->name, rt->absent_reason());
+            /* on the GPU machine a missing plugin is a failure, not a skip */
+            if (strcmp(rt->name, "cuda") == 0 && getenv("REEL_TEST_REQUIRE_CUDA"))
+                cr_assert_fail("REEL_TEST_REQUIRE_CUDA is set but the CUDA backend is not usable: %s",
+                               rt->absent_reason());
+        }
+        for (int i = 0; i < count && n < max; i++) {
+            reel_nn_device_info info;
+            if (rt->info(i, &info) || !info.usable)
+                continue;
+            t[n].be = rt->backend();
+            t[n].device = i;
+            t[n].local_memory = strcmp(rt->name, "opencl") == 0 ? info.local_memory : 0;
+            snprintf(t[n].label, sizeof t[n].label, "%s:%d %.200s", rt->name, i, info.name);
+            n++;
+        }
     }
     return n;
 }
@@ -75,19 +81,16 @@ static void each_backend(void (*fn)(const reel_nn_backend *be))
     if (n == 0) {
         if (getenv("REEL_TEST_REQUIRE_OPENCL"))
             cr_assert_fail("REEL_TEST_REQUIRE_OPENCL is set but no OpenCL device was found: %s",
-                    reel_opencl_absent_reason());
+                           reel_nn_opencl_runtime.absent_reason());
         else
-            REEL_SKIP("no device backend (CUDA: %s; OpenCL: %s)", reel_gpu_absent_reason(),
-                      reel_opencl_absent_reason());
+            REEL_SKIP("no device backend (CUDA: %s; OpenCL: %s)", reel_nn_cuda_runtime.absent_reason(),
+                      reel_nn_opencl_runtime.absent_reason());
         return;
     }
     for (int k = 0; k < n; k++) {
-        reel_error err;
-        if (t[k].opencl >= 0)
-            cr_assert_eq(reel_opencl_select(t[k].opencl, &err), 0, "%s", err.msg);
         cur_label = t[k].label;
-        reel_opencl_info info;
-        cur_local_memory = t[k].opencl >= 0 && reel_opencl_info_get(t[k].opencl, &info) == 0 ? info.local_memory : 0;
+        cur_device = t[k].device;
+        cur_local_memory = t[k].local_memory;
         printf("nn_devices: running on %s\n", t[k].label);
         fn(t[k].be);
         fflush(stdout);
@@ -100,7 +103,7 @@ static void each_backend(void (*fn)(const reel_nn_backend *be))
 static void *ready_net(const reel_nn_backend *be, const setup *s)
 {
     reel_error err;
-    void *b = be->create(&s->spec, 1, &err);
+    void *b = be->create(&s->spec, dev_of(be), 1, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(be->set_params(b, s->params, &err), 0, "%s", err.msg);
     cr_assert_eq(be->set_data(b, s->X, s->Y, s->n, &err), 0, "%s", err.msg);
@@ -278,7 +281,7 @@ static void training_loop(const reel_nn_backend *dev)
     for (int k = 0; k < 3; k++) {
         out[k] = malloc(np * sizeof(float));
         reel_nn_train_result r;
-        void *b = be[k]->create(&s.spec, 1, &err);
+        void *b = be[k]->create(&s.spec, dev_of(be[k]), 1, &err);
         cr_assert_not_null(b, "%s", err.msg);
         cr_assert_eq(be[k]->set_params(b, s.params, &err), 0, "%s", err.msg);
         cr_assert_eq(reel_nn_train(&(reel_nn_net){be[k], b, &s.spec}, &o, &ctx, &r, &err), 0, "%s", err.msg);
@@ -314,8 +317,8 @@ static void moments(const reel_nn_backend *dev)
           *pc = malloc(np * sizeof *pc);
     float lg[RESUME_STEPS], lc[RESUME_STEPS];
     resume_moments(np, m, v);
-    resume_run(dev, &s, s.params, s.X, m, v, lg, pg);
-    resume_run(&reel_nn_cpu_backend, &s, s.params, s.X, m, v, lc, pc);
+    resume_run(dev, cur_device, &s, s.params, s.X, m, v, lg, pg);
+    resume_run(&reel_nn_cpu_backend, 0, &s, s.params, s.X, m, v, lc, pc);
     cr_expect(close_all("losses of 5 resumed steps", lg, lc, RESUME_STEPS, 1e-6, 1e-4));
     cr_expect(close_all("weights after 5 resumed steps", pg, pc, np, 1e-5, 1e-3));
     free(m);
@@ -385,7 +388,7 @@ static void out_of_memory(const reel_nn_backend *dev)
     cJSON *layers = cJSON_Parse("[{\"width\":65536},{\"width\":65536},{\"width\":65536},{\"width\":65536}]");
     cr_assert_eq(reel_nn_spec_build(&spec, layers, "sigmoid", 4, 3, &err), 0, "%s", err.msg);
     cJSON_Delete(layers);
-    void *b = dev->create(&spec, 1, &err);
+    void *b = dev->create(&spec, dev_of(dev), 1, &err);
     if (b)
         dev->destroy(b);
     cr_assert_null(b, "%s: a 192 GiB net fitted on the device?", cur_label);
@@ -412,7 +415,7 @@ static void moving_average(const reel_nn_backend *dev)
     double *sums[2] = {sg, sc};
     float *avgs[2] = {ag, ac};
     for (int k = 0; k < 2; k++) {
-        void *b = be[k]->create(&s.spec, 1, &err);
+        void *b = be[k]->create(&s.spec, dev_of(be[k]), 1, &err);
         cr_assert_not_null(b, "%s", err.msg);
         cr_assert_eq(be[k]->set_data(b, s.X, s.Y, s.n, &err), 0, "%s", err.msg);
         double weight = 0;
@@ -490,7 +493,7 @@ static void train_net(const reel_nn_backend *be, const setup *s, const uint8_t *
                             .ema = 0.99, .threshold = 0.5f, .seed = 4};
     reel_error err;
     reel_nn_train_result r;
-    void *b = be->create(&s->spec, 1, &err);
+    void *b = be->create(&s->spec, dev_of(be), 1, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(be->set_params(b, s->params, &err), 0, "%s", err.msg);
     cr_assert_eq(reel_nn_train(&(reel_nn_net){be, b, &s->spec}, &o, &ctx, &r, &err), 0, "%s", err.msg);
@@ -604,7 +607,7 @@ static void many_train(const reel_nn_backend *be, many_net *mn, const float *X, 
     reel_error err;
     void *b[MANY];
     for (int k = 0; k < MANY; k++) {
-        b[k] = be->create(&mn[k].s.spec, 1, &err);
+        b[k] = be->create(&mn[k].s.spec, dev_of(be), 1, &err);
         cr_assert_not_null(b[k], "%s", err.msg);
         cr_assert_eq(be->set_params(b[k], mn[k].s.params, &err), 0, "%s", err.msg);
         cr_assert_eq(be->set_data(b[k], X, Y, MANY_ROWS, &err), 0, "%s", err.msg);
@@ -752,7 +755,7 @@ static void loop_many(const reel_nn_backend *be, size_t *shared)
         const reel_nn_train_opts *op[K];
         const reel_fit_ctx *cp[K];
         for (int k = 0; k < K; k++) {
-            void *b = be->create(&s[k].spec, 1, &err);
+            void *b = be->create(&s[k].spec, dev_of(be), 1, &err);
             cr_assert_not_null(b, "%s", err.msg);
             cr_assert_eq(be->set_params(b, s[k].params, &err), 0, "%s", err.msg);
             nets[k] = (reel_nn_net){be, b, &s[k].spec};

@@ -128,7 +128,7 @@ static void check_case(const cJSON *c)
     float *X = matrix(xs, n, d), *Y = matrix(cJSON_GetObjectItem(c, "Y"), n, L);
     float *P0 = matrix(cJSON_GetObjectItem(c, "probs0"), n, L);
     const reel_nn_backend *be = &reel_nn_cpu_backend;
-    void *b = be->create(&spec, 2, &err);
+    void *b = be->create(&spec, 0, 2, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(be->set_params(b, params, &err), 0);
 

@@ -121,7 +121,7 @@ static void check_with(const char *layers_json, const char *head, size_t d, size
         params[i] *= 2.0f; /* larger weights: the later layers see more than tiny signals */
 
     const reel_nn_backend *be = &reel_nn_cpu_backend;
-    void *b = be->create(&s, 1, &err);
+    void *b = be->create(&s, 0, 1, &err);
     cr_assert_not_null(b);
     uint32_t order[7] = {0, 1, 2, 3, 4, 5, 6};
     reel_adamw frozen = {0.0, 0.9, 0.999, 1e-8, 0.0};

@@ -33,7 +33,7 @@ static void *new_net(const reel_nn_spec *s, uint64_t seed)
     reel_error err;
     float *p = malloc(s->n_params * sizeof *p);
     reel_nn_init_params(s, seed, p);
-    void *b = reel_nn_cpu_backend.create(s, 1, &err);
+    void *b = reel_nn_cpu_backend.create(s, 0, 1, &err);
     cr_assert_not_null(b, "%s", err.msg);
     cr_assert_eq(reel_nn_cpu_backend.set_params(b, p, &err), 0, "%s", err.msg);
     free(p);

@@ -279,7 +279,7 @@ Test(nn_train, early_stopping_and_history)
     cJSON_Delete(l);
     float *p = malloc(s.n_params * sizeof *p);
     reel_nn_init_params(&s, 1, p);
-    void *b = reel_nn_cpu_backend.create(&s, 1, &err);
+    void *b = reel_nn_cpu_backend.create(&s, 0, 1, &err);
     reel_nn_cpu_backend.set_params(b, p, &err);
     reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 50, .patience = 2,
                             .min_delta = 100.0, .restore_best = 1, .threshold = 0.5f, .seed = 1};
@@ -395,7 +395,7 @@ static void *small_net(reel_nn_spec *s, float **p)
     cJSON_Delete(l);
     *p = malloc(s->n_params * sizeof **p);
     reel_nn_init_params(s, 1, *p);
-    void *b = reel_nn_cpu_backend.create(s, 1, &err);
+    void *b = reel_nn_cpu_backend.create(s, 0, 1, &err);
     cr_assert_not_null(b);
     reel_nn_cpu_backend.set_params(b, *p, &err);
     return b;
@@ -549,7 +549,7 @@ Test(nn_train, divergence_keeps_the_last_good_weights)
     reel_nn_init_params(&s, 1, p);
     reel_nn_backend diverging = reel_nn_cpu_backend;
     diverging.take_loss_sum = nan_in_epoch3;
-    void *b = diverging.create(&s, 1, &err);
+    void *b = diverging.create(&s, 0, 1, &err);
     diverging.set_params(b, p, &err);
     reel_nn_train_opts o = {.opt = {1e-3, 0.9, 0.999, 1e-8, 0}, .batch_size = 10, .epochs = 10, .patience = 5,
                             .min_delta = 0, .restore_best = 1, .threshold = 0.5f, .seed = 1};

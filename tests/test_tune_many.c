@@ -53,9 +53,10 @@ static void prepare(reel_prepared *p)
 static const char *opencl_device(void)
 {
     static char dev[32];
-    for (int i = 0; i < reel_opencl_count(); i++) {
-        reel_opencl_info info;
-        if (reel_opencl_info_get(i, &info) == 0 && info.fp64) {
+    const reel_nn_runtime *rt = &reel_nn_opencl_runtime;
+    for (int i = 0; i < rt->count(); i++) {
+        reel_nn_device_info info;
+        if (rt->info(i, &info) == 0 && info.usable) {
             snprintf(dev, sizeof dev, "opencl:%d", i);
             printf("tune_many: on opencl:%d %s\n", i, info.name);
             return dev;
@@ -63,8 +64,8 @@ static const char *opencl_device(void)
     }
     if (getenv("REEL_TEST_REQUIRE_OPENCL"))
         cr_assert_fail("REEL_TEST_REQUIRE_OPENCL is set but no OpenCL device was found: %s",
-                       reel_opencl_absent_reason());
-    REEL_SKIP("no OpenCL device (%s)", reel_opencl_absent_reason());
+                       rt->absent_reason());
+    REEL_SKIP("no OpenCL device (%s)", rt->absent_reason());
     return NULL;
 }
 
@@ -250,8 +251,8 @@ Test(tune_many, shared_device_copy_of_the_data)
     if (!dev)
         return;
     reel_error err;
-    cr_assert_eq(reel_opencl_select(atoi(dev + 7), &err), 0, "%s", err.msg);
-    const reel_nn_backend *be = reel_nn_opencl_backend();
+    int device = atoi(dev + 7);
+    const reel_nn_backend *be = reel_nn_opencl_runtime.backend();
     cr_assert_not_null(be->share_data);
     enum { N = 96, D = 5, L = 2 };
     cJSON *params = cJSON_Parse("{\"layers\": [{\"width\": 8, \"activation\": \"relu\"}, "
@@ -275,7 +276,7 @@ Test(tune_many, shared_device_copy_of_the_data)
     }
     reel_adamw opt = {0.01, 0.9, 0.999, 1e-8, 0.001};
     for (int shared = 0; shared < 2; shared++) {
-        void *a = be->create(&spec, 1, &err), *b = be->create(&spec, 1, &err);
+        void *a = be->create(&spec, device, 1, &err), *b = be->create(&spec, device, 1, &err);
         cr_assert(a && b, "%s", err.msg);
         cr_assert_eq(be->set_data(a, X, Y, N, &err), 0, "%s", err.msg);
         cr_assert_eq(shared ? be->share_data(b, a, &err) : be->set_data(b, X, Y, N, &err), 0, "%s", err.msg);

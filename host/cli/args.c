@@ -214,8 +214,9 @@ int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const ch
 int reel_common_apply(reel_common_opts *c, reel_error *err)
 {
     reel_dev_kind kind;
+    const reel_nn_runtime *rt;
     int index;
-    if (reel_nn_device_parse(c->device, &kind, &index, err)) /* the device itself: reel_device_for_models */
+    if (reel_nn_device_parse(c->device, &kind, &rt, &index, err)) /* the device itself: reel_device_for_models */
         return -1;
     if (c->tune_thresholds && strcmp(c->tune_thresholds, "per-label") && strcmp(c->tune_thresholds, "global"))
         return reel_fail(err, "--tune-thresholds must be per-label or global, got '%s'", c->tune_thresholds);

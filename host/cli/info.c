@@ -8,36 +8,36 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
-#include "nn/device.h"
-#include "nn/gpu.h"
-#include "nn/opencl.h"
+#include "reel.h"
 #include "store/model_file.h"
 
-/* Every device on every runtime, one line each. */
+/* Every device on every runtime, one line each (reel_device_list), and
+ * where --device auto trains. */
 static void print_devices(void)
 {
-    reel_gpu_info g;
-    int nc = reel_gpu_count();
-    if (nc > 0 && reel_gpu_query(&g) == 0)
-        printf("gpu: cuda:0 %s, compute capability %d.%d, %.1f GiB, driver %d.%d, runtime %d.%d%s\n", g.name,
-               g.major, g.minor, (double)g.total_memory / (1024.0 * 1024.0 * 1024.0), g.driver_version / 1000,
-               (g.driver_version % 1000) / 10, g.runtime_version / 1000, (g.runtime_version % 1000) / 10,
-               nc > 1 ? " (and more CUDA devices)" : "");
-    else
-        printf("gpu: no CUDA device: %s\n", reel_gpu_absent_reason());
-    int no = reel_opencl_count();
-    if (no == 0)
-        printf("opencl: no device (%s)\n", reel_opencl_absent_reason());
-    for (int i = 0; i < no; i++) {
-        reel_opencl_info o;
-        if (reel_opencl_info_get(i, &o))
+    char *text = reel_device_list();
+    cJSON *list = text ? cJSON_Parse(text) : NULL;
+    reel_free(text);
+    const char *auto_dev = "cpu";
+    const cJSON *d;
+    cJSON_ArrayForEach(d, list)
+    {
+        const char *dev = cJSON_GetObjectItem(d, "device")->valuestring;
+        const char *rt = cJSON_GetObjectItem(d, "runtime")->valuestring;
+        const char *detail = cJSON_GetObjectItem(d, "detail")->valuestring;
+        int usable = cJSON_IsTrue(cJSON_GetObjectItem(d, "usable"));
+        if (cJSON_IsTrue(cJSON_GetObjectItem(d, "auto")))
+            auto_dev = dev;
+        if (strcmp(rt, "cpu") == 0)
             continue;
-        printf("opencl: opencl:%d %s (%s; %s, %s, %.1f GiB%s%s)\n", i, o.name, o.platform, o.version,
-               o.is_gpu ? "GPU" : "not a GPU", (double)o.memory / (1024.0 * 1024.0 * 1024.0),
-               o.fp64 ? "" : ", no double precision: not usable", o.is_pocl ? ", used only when asked" : "");
+        if (strcmp(dev, rt) == 0) /* a runtime without devices */
+            printf("%s: no device: %s\n", rt, detail);
+        else
+            printf("%s: %s %s (%s%s)\n", rt, dev, cJSON_GetObjectItem(d, "name")->valuestring, detail,
+                   usable ? "" : ": not usable");
     }
-    printf("nets: --device auto trains on %s\n",
-           nc > 0 ? "cuda:0" : reel_opencl_auto_gpu() >= 0 ? "an OpenCL GPU" : "the CPU");
+    printf("nets: --device auto trains on %s\n", auto_dev);
+    cJSON_Delete(list);
 }
 
 /* What a model file holds: the metadata, then each tensor's dtype and shape. */

@@ -39,9 +39,10 @@ static inline rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step)
 
 typedef struct reel_nn_backend {
     const char *name; /* "cpu", "cuda" */
-    /* A backend for this net; threads is a hint (CPU: predict/eval only).
-     * Parameters start at zero: call set_params. */
-    void *(*create)(const reel_nn_spec *spec, int threads, reel_error *err);
+    /* A backend for this net on device number `device` of its runtime
+     * (nn/device.h; the CPU has only 0); threads is a hint (CPU:
+     * predict/eval only). Parameters start at zero: call set_params. */
+    void *(*create)(const reel_nn_spec *spec, int device, int threads, reel_error *err);
     int (*set_params)(void *b, const float *params, reel_error *err);
     int (*get_params)(void *b, float *params, reel_error *err);
     /* The gradient of the last train_step (for tests). */
@@ -124,9 +125,6 @@ typedef struct reel_nn_backend {
      * reel_cpu_head_weighted); NULL clears them. */
     int (*set_pos_weight)(void *b, const float *w, reel_error *err);
 } reel_nn_backend;
-
-/* The CUDA backend from the plugin (nn/gpu.c, nn/cuda_plugin.h), or NULL. */
-const reel_nn_backend *reel_nn_gpu_backend(void);
 
 extern const reel_nn_backend reel_nn_cpu_backend;
 

@@ -96,8 +96,12 @@ static void cpu_destroy(void *p)
     free(c);
 }
 
-static void *cpu_create(const reel_nn_spec *spec, int threads, reel_error *err)
+static void *cpu_create(const reel_nn_spec *spec, int device, int threads, reel_error *err)
 {
+    if (device != 0) {
+        reel_fail(err, "the CPU backend has one device (0), not %d", device);
+        return NULL;
+    }
     cpu_net *c = calloc(1, sizeof *c);
     if (!c) {
         reel_fail(err, "out of memory");

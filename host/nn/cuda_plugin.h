@@ -8,24 +8,25 @@
 #define REEL_CUDA_PLUGIN_H
 
 #include "nn/backend.h"
-#include "nn/gpu.h"
+#include "nn/device.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Raise it whenever this struct, reel_nn_backend, reel_nn_spec (what
- * create reads) or reel_gpu_info change. 3: reel_nn_spec gained the PLR
- * block, the dropout seed and each layer's dropout. */
-#define REEL_CUDA_PLUGIN_VERSION 3
+ * create reads) or reel_nn_device_info change. 3: reel_nn_spec gained the
+ * PLR block, the dropout seed and each layer's dropout. 4: the runtime's
+ * devices listed as reel_nn_device_info; create takes the device (no
+ * selection). */
+#define REEL_CUDA_PLUGIN_VERSION 4
 #define REEL_CUDA_PLUGIN_ENTRY "reel_cuda_plugin"
 
 typedef struct {
     int version;
     int (*device_count)(void);
-    int (*query)(reel_gpu_info *info); /* the selected device */
+    int (*info)(int device, reel_nn_device_info *info);
     const char *(*absent_reason)(void);
-    int (*select)(int device); /* the device later nets are created on; 0 or -1 */
     reel_nn_backend backend;
 } reel_cuda_plugin_table;
 

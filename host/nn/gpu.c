@@ -38,7 +38,7 @@ static void *load(void)
     tried = 1;
     char here[PATH_MAX + 32] = "", beside[PATH_MAX + 32] = "", libdir[PATH_MAX + 64] = "";
     Dl_info info;
-    if (dladdr((void *)&reel_gpu_count, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
+    if (dladdr((void *)&reel_nn_cuda_runtime, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s", info.dli_fname);
         dir_of(dir);
@@ -96,47 +96,39 @@ static const reel_cuda_plugin_table *plugin_table(void)
     return &table;
 }
 
-int reel_gpu_count(void)
+static int cuda_count(void)
 {
     const reel_cuda_plugin_table *p = plugin_table();
     return p ? p->device_count() : 0;
 }
 
-int reel_gpu_query(reel_gpu_info *info)
+static int cuda_info(int i, reel_nn_device_info *info)
 {
     const reel_cuda_plugin_table *p = plugin_table();
-    return p ? p->query(info) : -1;
+    return p ? p->info(i, info) : -1;
 }
 
-const char *reel_gpu_absent_reason(void)
+static const char *cuda_absent_reason(void)
 {
     const reel_cuda_plugin_table *p = plugin_table();
     return p ? p->absent_reason() : reason;
 }
 
-int reel_gpu_select(int device)
-{
-    const reel_cuda_plugin_table *p = plugin_table();
-    return p ? p->select(device) : -1;
-}
-
-const reel_nn_backend *reel_nn_gpu_backend(void)
+static const reel_nn_backend *cuda_backend(void)
 {
     const reel_cuda_plugin_table *p = plugin_table();
     return p ? &p->backend : NULL;
 }
 #else
-int reel_gpu_count(void) { return 0; }
-int reel_gpu_query(reel_gpu_info *info)
+static int cuda_count(void) { return 0; }
+static int cuda_info(int i, reel_nn_device_info *info)
 {
+    (void)i;
     (void)info;
     return -1;
 }
-const char *reel_gpu_absent_reason(void) { return "this reel was built without CUDA (nvcc not found)"; }
-int reel_gpu_select(int device)
-{
-    (void)device;
-    return -1;
-}
-const reel_nn_backend *reel_nn_gpu_backend(void) { return NULL; }
+static const char *cuda_absent_reason(void) { return "this reel was built without CUDA (nvcc not found)"; }
+static const reel_nn_backend *cuda_backend(void) { return NULL; }
 #endif
+
+const reel_nn_runtime reel_nn_cuda_runtime = {"cuda", cuda_count, cuda_info, cuda_absent_reason, cuda_backend};

@@ -39,6 +39,7 @@ typedef struct {
     float *params; /* K x n_params host copy, for save */
     float *pos_w;  /* the loss's per-label positive weights (NULL: none) */
     char device[300];
+    int dev; /* the device number be's create takes */
     reel_nn_train_result train; /* member 0's */
 } mlp_state;
 
@@ -166,7 +167,7 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
     if (build_spec(params, ctx->d, ctx->L, &s->spec, err))
         goto fail;
     reel_nn_spec_set_numeric(&s->spec, s->input.numeric);
-    if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, s->device,
+    if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, &s->dev, s->device,
                                         sizeof s->device, err)))
         goto fail;
     const char *cpu_kind = reel_nn_spec_cpu_only(&s->spec);
@@ -174,6 +175,7 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         reel_log_msg(ctx->log, REEL_LOG_WARNING, "%s: layer kind %s is on the CPU backend only (not %s yet): it "
                      "trains on the CPU", ctx->name ? ctx->name : "mlp", cpu_kind, s->device);
         s->be = &reel_nn_cpu_backend;
+        s->dev = 0;
         snprintf(s->device, sizeof s->device, "cpu");
     }
     if (alloc_members(s, (size_t)mp->ensemble, err))
@@ -192,7 +194,7 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         reel_nn_spec member = s->spec; /* its own dropout masks */
         member.seed = reel_mlp_member_seed(mp->train.seed, (long)k);
         reel_nn_init_params(&s->spec, member.seed, s->params + k * np);
-        if (!(s->b[k] = s->be->create(&member, ctx->threads, err)) ||
+        if (!(s->b[k] = s->be->create(&member, s->dev, ctx->threads, err)) ||
             s->be->set_params(s->b[k], s->params + k * np, err))
             goto fail;
     }
@@ -513,7 +515,8 @@ static int mlp_fits_together(const char *device)
 {
     char label[300];
     reel_error e;
-    const reel_nn_backend *be = reel_nn_device_open(device, "mlp", NULL, label, sizeof label, &e);
+    int dev;
+    const reel_nn_backend *be = reel_nn_device_open(device, "mlp", NULL, &dev, label, sizeof label, &e);
     return be && be != &reel_nn_cpu_backend;
 }
 
@@ -673,7 +676,7 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, cons
     s->be = &reel_nn_cpu_backend;
     snprintf(s->device, sizeof s->device, "cpu");
     for (size_t k = 0; k < s->K; k++)
-        if (!(s->b[k] = s->be->create(&s->spec, threads, err)) ||
+        if (!(s->b[k] = s->be->create(&s->spec, 0, threads, err)) ||
             s->be->set_params(s->b[k], s->params + k * s->spec.n_params, err))
             goto fail;
     return s;

@@ -33,7 +33,8 @@ extern const char reel_nn_kernels_src[]; /* generated: rk_portable.h + nn_math.h
 typedef struct {
     cl_platform_id platform;
     cl_device_id id;
-    reel_opencl_info info;
+    reel_nn_device_info info;
+    int is_pocl, fp64;
     int can_round; /* correctly rounded float division and sqrt */
     size_t max_alloc, max_group, local_mem;
     /* built at first use, under the lock */
@@ -44,7 +45,7 @@ typedef struct {
 } ocl_device;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int listed, n_dev, selected;
+static int listed, n_dev;
 static ocl_device dev[MAX_DEVICES];
 static char absent[256] = "no OpenCL device found";
 
@@ -116,16 +117,16 @@ static void list_devices(void)
             memset(d, 0, sizeof *d);
             d->platform = plats[p];
             d->id = ids[i];
-            snprintf(d->info.platform, sizeof d->info.platform, "%s", pname);
             text_info(ids[i], CL_DEVICE_NAME, d->info.name, sizeof d->info.name);
-            text_info(ids[i], CL_DEVICE_VERSION, d->info.version, sizeof d->info.version);
+            char version[128];
+            text_info(ids[i], CL_DEVICE_VERSION, version, sizeof version);
             char ext[8192];
             text_info(ids[i], CL_DEVICE_EXTENSIONS, ext, sizeof ext);
-            d->info.fp64 = strstr(ext, "cl_khr_fp64") != NULL;
+            d->fp64 = strstr(ext, "cl_khr_fp64") != NULL;
             cl_device_type type = 0;
             clGetDeviceInfo(ids[i], CL_DEVICE_TYPE, sizeof type, &type, NULL);
             d->info.is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-            d->info.is_pocl = strstr(pname, "Portable Computing Language") != NULL;
+            d->is_pocl = strstr(pname, "Portable Computing Language") != NULL;
             cl_ulong mem = 0, alloc = 0;
             clGetDeviceInfo(ids[i], CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
             clGetDeviceInfo(ids[i], CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
@@ -141,13 +142,19 @@ static void list_devices(void)
             cl_device_fp_config fp = 0;
             clGetDeviceInfo(ids[i], CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
             d->can_round = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+            d->info.usable = d->fp64;
+            d->info.auto_pick = d->info.is_gpu && !d->is_pocl && d->fp64;
+            snprintf(d->info.detail, sizeof d->info.detail, "%.120s; %.100s, %s, %.1f GiB%s%s", pname, version,
+                     d->info.is_gpu ? "GPU" : "not a GPU", (double)mem / (1024.0 * 1024.0 * 1024.0),
+                     d->fp64 ? "" : ", no double precision (cl_khr_fp64), which the nets' loss needs",
+                     d->is_pocl ? ", used only when asked" : "");
         }
     }
     if (n_dev == 0)
         snprintf(absent, sizeof absent, "the OpenCL platforms list no device");
 }
 
-int reel_opencl_count(void)
+static int ocl_count(void)
 {
     pthread_mutex_lock(&lock);
     list_devices();
@@ -156,44 +163,18 @@ int reel_opencl_count(void)
     return n;
 }
 
-int reel_opencl_info_get(int i, reel_opencl_info *info)
+static int ocl_info(int i, reel_nn_device_info *info)
 {
-    if (i < 0 || i >= reel_opencl_count())
+    if (i < 0 || i >= ocl_count())
         return -1;
     *info = dev[i].info;
     return 0;
 }
 
-const char *reel_opencl_absent_reason(void)
+static const char *ocl_absent_reason(void)
 {
-    reel_opencl_count();
+    ocl_count();
     return absent;
-}
-
-int reel_opencl_auto_gpu(void)
-{
-    int n = reel_opencl_count();
-    for (int i = 0; i < n; i++)
-        if (dev[i].info.is_gpu && !dev[i].info.is_pocl && dev[i].info.fp64)
-            return i;
-    return -1;
-}
-
-int reel_opencl_select(int i, reel_error *err)
-{
-    int n = reel_opencl_count();
-    if (n == 0)
-        return reel_fail(err, "--device opencl: %s", absent);
-    if (i < 0 || i >= n)
-        return reel_fail(err, "--device opencl:%d: there are %d OpenCL devices (0 to %d; reel info lists them)", i,
-                         n, n - 1);
-    if (!dev[i].info.fp64)
-        return reel_fail(err, "--device opencl:%d: %s has no double precision (cl_khr_fp64), which the nets' loss "
-                         "needs; use --device cpu", i, dev[i].info.name);
-    pthread_mutex_lock(&lock);
-    selected = i;
-    pthread_mutex_unlock(&lock);
-    return 0;
 }
 
 /* The device's context and program, built at first use. */
@@ -426,14 +407,21 @@ static args kargs(cl_net *c, int k)
     return a;
 }
 
-static void *ocl_create(const reel_nn_spec *spec, int threads, reel_error *err)
+static void *ocl_create(const reel_nn_spec *spec, int device, int threads, reel_error *err)
 {
     (void)threads;
-    if (reel_opencl_count() == 0) {
-        reel_fail(err, "--device opencl: %s", absent);
+    int count = ocl_count();
+    if (device < 0 || device >= count || !dev[device].info.usable) {
+        if (count == 0)
+            reel_fail(err, "OpenCL: %s", absent);
+        else if (device < 0 || device >= count)
+            reel_fail(err, "OpenCL: there are %d devices (0 to %d), not %d", count, count - 1, device);
+        else
+            reel_fail(err, "OpenCL device %d (%s) cannot train nets: %s", device, dev[device].info.name,
+                      dev[device].info.detail);
         return NULL;
     }
-    ocl_device *d = &dev[selected];
+    ocl_device *d = &dev[device];
     if (device_ready(d, err))
         return NULL;
     cl_net *c = calloc(1, sizeof *c);
@@ -1318,27 +1306,25 @@ static const reel_nn_backend backend = {
     .share_data = ocl_share_data,
 };
 
-const reel_nn_backend *reel_nn_opencl_backend(void) { return &backend; }
+static const reel_nn_backend *ocl_backend(void) { return &backend; }
+
+const reel_nn_runtime reel_nn_opencl_runtime = {"opencl", ocl_count, ocl_info, ocl_absent_reason, ocl_backend};
 
 #else /* built without OpenCL */
 
-int reel_opencl_count(void) { return 0; }
-int reel_opencl_info_get(int i, reel_opencl_info *info)
+static int ocl_count(void) { return 0; }
+static int ocl_info(int i, reel_nn_device_info *info)
 {
     (void)i;
     (void)info;
     return -1;
 }
-const char *reel_opencl_absent_reason(void)
+static const char *ocl_absent_reason(void)
 {
     return "this reel was built without OpenCL (install ocl-icd-opencl-dev and opencl-c-headers, then rebuild)";
 }
-int reel_opencl_auto_gpu(void) { return -1; }
-int reel_opencl_select(int i, reel_error *err)
-{
-    (void)i;
-    return reel_fail(err, "--device opencl: %s", reel_opencl_absent_reason());
-}
-const reel_nn_backend *reel_nn_opencl_backend(void) { return NULL; }
+static const reel_nn_backend *ocl_backend(void) { return NULL; }
+
+const reel_nn_runtime reel_nn_opencl_runtime = {"opencl", ocl_count, ocl_info, ocl_absent_reason, ocl_backend};
 
 #endif

@@ -184,3 +184,12 @@ def test_compare_without_test_rows_measures_nothing(small):
     assert board["samples_f1"].isna().all()
     doc = reel.compare(X, Y, models=["prior"], test_fraction=0, n_jobs=1, full=True)
     assert doc["models"][0]["metrics"]["samples_f1"] is None
+
+
+def test_devices_lists_the_cpu_and_every_runtime():
+    devs = reel.devices()
+    assert devs[0]["device"] == "cpu"
+    assert {d["runtime"] for d in devs} >= {"cpu", "cuda", "opencl"}
+    assert sum(d["auto"] for d in devs) == 1
+    for d in devs:
+        assert d["device"].startswith(d["runtime"]) and d["detail"]
