@@ -355,7 +355,7 @@ static inline void export_check_net(const char *script, int onnx, const char *mo
     if (onnx) {
         char *o = NULL, *e = NULL;
         file = tmp_path("net.onnx");
-        snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, file);
+        snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", m, file);
         cr_assert_eq(run_reel(args, &o, &e), 0, "%s", e);
         free(o);
         free(e);

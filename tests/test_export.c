@@ -105,7 +105,7 @@ static const char *export_onnx(const char *model_path)
 {
     const char *out = tmp_path("model.onnx");
     char args[1024], *o = NULL, *e = NULL;
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", model_path, out);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", model_path, out);
     cr_assert_eq(run_reel(args, &o, &e), 0, "%s", e);
     free(o);
     free(e);
@@ -367,7 +367,9 @@ Test(export, errors)
     char args[1024];
     const char *out = tmp_path("never.onnx");
     const char *tree = export_train("tree", NULL, "tree.safetensors", 0);
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", tree, out);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", tree, out);
+    expect_export_error(args, 1, "onnx export supports the nets (box, u, mlp); model tree is a tree", out);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", tree, out); /* whole pipeline */
     expect_export_error(args, 1, "onnx export supports the nets (box, u, mlp); model tree is a tree", out);
 
     const char *box = export_train("box", "{\"epochs\": 1}", "box1.safetensors", 0);
@@ -386,7 +388,7 @@ Test(export, errors)
     fwrite(bytes, 1, len / 2, fp);
     fclose(fp);
     free(bytes);
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", bad, out);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", bad, out);
     expect_export_error(args, 1, bad, out);
     snprintf(args, sizeof args, "export --model-file %s --format json --out %s", bad, out);
     expect_export_error(args, 1, bad, out);
@@ -459,7 +461,7 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
     const char *out = tmp_path("never.onnx");
     char args[1024];
     const char *a = with_extra(box, "input_transform.log_mask", NULL);
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", a, out);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", a, out);
     /* the model-file loader refuses a tensor the model does not have, for either format */
     expect_export_error(args, 1, "tensor 'input_transform.log_mask' is not part of a mlp model", out);
     snprintf(args, sizeof args, "export --model-file %s --format json --out %s", a, tmp_path("extra.json"));
@@ -467,7 +469,7 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
                         tmp_path("extra.json"));
 
     const char *b = with_extra(box, NULL, "input_transform");
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", b, out);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", b, out);
     expect_export_error(args, 1, "kind_state holds 'input_transform'", out);
 
     /* A known transform with a step this exporter does not know, or malformed. */
@@ -477,7 +479,7 @@ Test(export, unknown_input_transform_is_refused_not_left_out)
                             "must be a number > 0", "must be \"auto\", \"robust\" or \"standard\""};
     for (size_t k = 0; k < 4; k++) {
         const char *c = edit_input(export_with_input_transform(box), edits[k][0], edits[k][1]);
-        snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", c, out);
+        snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", c, out);
         expect_export_error(args, 1, expect[k], out);
     }
 }

@@ -9,178 +9,10 @@
 #include "io/safetensors.h"
 #include "nn/spec.h"
 #include "store/model_file.h"
+#include "store/onnx_pb.h"
+#include "store/onnx_pipeline.h"
 #include "util/fileio.h"
 #include "util/outfile.h"
-
-/* ---- a minimal protobuf encoder ----
- * A message is a sequence of fields, each a key (field number << 3 | wire
- * type) then the value: wire type 0 a varint, 2 a length then bytes (strings,
- * bytes, nested messages), 5 four little-endian bytes. Nested messages are
- * built in their own buffer, then embedded with their length. */
-
-enum { WIRE_VARINT = 0, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
-
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int oom; /* set once an allocation failed; the buffer is then useless */
-} pb;
-
-static void pb_raw(pb *b, const void *data, size_t len)
-{
-    if (b->oom)
-        return;
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (len)
-        memcpy(b->p + b->n, data, len);
-    b->n += len;
-}
-
-static void pb_varint(pb *b, uint64_t v)
-{
-    unsigned char out[10];
-    size_t n = 0;
-    do {
-        out[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            out[n] |= 0x80;
-        n++;
-    } while (v);
-    pb_raw(b, out, n);
-}
-
-static void pb_key(pb *b, int field, int wire) { pb_varint(b, ((uint64_t)field << 3) | (uint64_t)wire); }
-
-/* int32/int64/enum fields: negative values would take ten bytes; reel writes none. */
-static void pb_int(pb *b, int field, int64_t v)
-{
-    pb_key(b, field, WIRE_VARINT);
-    pb_varint(b, (uint64_t)v);
-}
-
-static void pb_bytes(pb *b, int field, const void *data, size_t len)
-{
-    pb_key(b, field, WIRE_LEN);
-    pb_varint(b, len);
-    pb_raw(b, data, len);
-}
-
-static void pb_str(pb *b, int field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
-
-/* Embeds sub as field `field` of b and frees sub. */
-static void pb_msg(pb *b, int field, pb *sub)
-{
-    if (sub->oom)
-        b->oom = 1;
-    else
-        pb_bytes(b, field, sub->p, sub->n);
-    free(sub->p);
-    memset(sub, 0, sizeof *sub);
-}
-
-/* ---- ONNX messages (field numbers from onnx.proto) ---- */
-
-enum { ONNX_IR_VERSION = 8, ONNX_OPSET = 17, ONNX_FLOAT = 1, ONNX_BOOL = 9, ATTR_INT = 2 };
-enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_GRAPH = 7,
-       MODEL_OPSET_IMPORT = 8, MODEL_METADATA_PROPS = 14 };
-enum { GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_INPUT = 11, GRAPH_OUTPUT = 12 };
-enum { NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP_TYPE = 4, NODE_ATTRIBUTE = 5 };
-enum { ATTRIBUTE_NAME = 1, ATTRIBUTE_I = 3, ATTRIBUTE_TYPE = 20 };
-enum { TENSOR_DIMS = 1, TENSOR_DATA_TYPE = 2, TENSOR_NAME = 8, TENSOR_RAW_DATA = 9 };
-
-/* A node with up to three inputs (NULL ends the list) and, when attr is not
- * NULL, one int attribute. */
-static void add_node(pb *graph, const char *op, const char *name, const char *in0, const char *in1,
-                     const char *in2, const char *out, const char *attr, int64_t attr_value)
-{
-    pb node = {0};
-    const char *in[3] = {in0, in1, in2};
-    for (int k = 0; k < 3 && in[k]; k++)
-        pb_str(&node, NODE_INPUT, in[k]);
-    pb_str(&node, NODE_OUTPUT, out);
-    pb_str(&node, NODE_NAME, name);
-    pb_str(&node, NODE_OP_TYPE, op);
-    if (attr) {
-        pb a = {0};
-        pb_str(&a, ATTRIBUTE_NAME, attr);
-        pb_int(&a, ATTRIBUTE_I, attr_value);
-        pb_int(&a, ATTRIBUTE_TYPE, ATTR_INT);
-        pb_msg(&node, NODE_ATTRIBUTE, &a);
-    }
-    pb_msg(graph, GRAPH_NODE, &node);
-}
-
-/* An initializer of `count` elements; raw_data holds their bytes, little-endian. */
-static void add_initializer_raw(pb *graph, const char *name, int ndim, const size_t *dims, int data_type,
-                                const unsigned char *raw, size_t nbytes)
-{
-    pb t = {0};
-    for (int k = 0; k < ndim; k++)
-        pb_int(&t, TENSOR_DIMS, (int64_t)dims[k]);
-    pb_int(&t, TENSOR_DATA_TYPE, data_type);
-    pb_str(&t, TENSOR_NAME, name);
-    pb_bytes(&t, TENSOR_RAW_DATA, raw, nbytes);
-    pb_msg(graph, GRAPH_INITIALIZER, &t);
-}
-
-static void add_initializer(pb *graph, const char *name, int ndim, const size_t *dims, const float *v)
-{
-    size_t count = 1;
-    for (int k = 0; k < ndim; k++)
-        count *= dims[k];
-    unsigned char *le = malloc(count * 4 + 1);
-    if (!le) {
-        graph->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < count; i++) {
-        uint32_t bits;
-        memcpy(&bits, &v[i], 4);
-        for (int b = 0; b < 4; b++)
-            le[4 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
-    }
-    add_initializer_raw(graph, name, ndim, dims, ONNX_FLOAT, le, count * 4);
-    free(le);
-}
-
-/* ValueInfoProto for a float [N, width] tensor, N a named (dynamic) dim:
- * {name, type: {tensor_type: {elem_type, shape: {dim: [{dim_param}, {dim_value}]}}}}. */
-static void add_value_info(pb *graph, int field, const char *name, size_t width)
-{
-    pb batch = {0}, cols = {0}, shape = {0}, tensor = {0}, type = {0}, vi = {0};
-    pb_str(&batch, 2, "N");
-    pb_int(&cols, 1, (int64_t)width);
-    pb_msg(&shape, 1, &batch);
-    pb_msg(&shape, 1, &cols);
-    pb_int(&tensor, 1, ONNX_FLOAT);
-    pb_msg(&tensor, 2, &shape);
-    pb_msg(&type, 1, &tensor);
-    pb_str(&vi, 1, name);
-    pb_msg(&vi, 2, &type);
-    pb_msg(graph, field, &vi);
-}
-
-static void add_metadata_prop(pb *model, const char *key, const cJSON *value)
-{
-    char *s = cJSON_IsString(value) ? NULL : cJSON_PrintUnformatted(value);
-    pb e = {0};
-    pb_str(&e, 1, key);
-    pb_str(&e, 2, cJSON_IsString(value) ? value->valuestring : (s ? s : "null"));
-    pb_msg(model, MODEL_METADATA_PROPS, &e);
-    cJSON_free(s);
-}
 
 /* ---- what of the model file the graph can express ---- */
 
@@ -381,7 +213,7 @@ static int input_read(input_transform *t, const cJSON *j, size_t d, reel_error *
 /* The input transform's nodes after tensor x; x becomes their output. Where
  * picks the log per column exactly (a mask product would round), and
  * Max/Min with +-infinity leave unclipped columns alone. */
-static void add_input_transform(pb *graph, const input_transform *in, char *x, size_t xlen)
+static void add_input_transform(reel_pb *graph, const input_transform *in, char *x, size_t xlen)
 {
     size_t d = in->d;
     float *v = malloc(2 * d * sizeof *v);
@@ -397,21 +229,21 @@ static void add_input_transform(pb *graph, const input_transform *in, char *x, s
             v[k] = 1.0f;
             mask[k] = in->log[k];
         }
-        add_initializer(graph, "input.one", 1, &d, v);
-        add_initializer_raw(graph, "input.log_mask", 1, &d, ONNX_BOOL, mask, d);
-        add_node(graph, "Abs", "input_abs", x, NULL, NULL, "input_abs_out", NULL, 0);
-        add_node(graph, "Add", "input_abs_plus_one", "input_abs_out", "input.one", NULL, "input_abs1_out", NULL, 0);
-        add_node(graph, "Log", "input_log1p", "input_abs1_out", NULL, NULL, "input_log1p_out", NULL, 0);
-        add_node(graph, "Sign", "input_sign", x, NULL, NULL, "input_sign_out", NULL, 0);
-        add_node(graph, "Mul", "input_signed_log1p", "input_sign_out", "input_log1p_out", NULL, "input_slog_out",
+        reel_onnx_init(graph, "input.one", 1, &d, v);
+        reel_onnx_init_raw(graph, "input.log_mask", 1, &d, ONNX_BOOL, mask, d);
+        reel_onnx_node(graph, "Abs", "input_abs", x, NULL, NULL, "input_abs_out", NULL, 0);
+        reel_onnx_node(graph, "Add", "input_abs_plus_one", "input_abs_out", "input.one", NULL, "input_abs1_out", NULL, 0);
+        reel_onnx_node(graph, "Log", "input_log1p", "input_abs1_out", NULL, NULL, "input_log1p_out", NULL, 0);
+        reel_onnx_node(graph, "Sign", "input_sign", x, NULL, NULL, "input_sign_out", NULL, 0);
+        reel_onnx_node(graph, "Mul", "input_signed_log1p", "input_sign_out", "input_log1p_out", NULL, "input_slog_out",
                  NULL, 0);
-        add_node(graph, "Where", "input_pick_log", "input.log_mask", "input_slog_out", x, "input_logged", NULL, 0);
+        reel_onnx_node(graph, "Where", "input_pick_log", "input.log_mask", "input_slog_out", x, "input_logged", NULL, 0);
         snprintf(x, xlen, "input_logged");
     }
-    add_initializer(graph, "input.center", 1, &d, in->center);
-    add_initializer(graph, "input.scale", 1, &d, in->scale);
-    add_node(graph, "Sub", "input_sub", x, "input.center", NULL, "input_centered", NULL, 0);
-    add_node(graph, "Div", "input_div", "input_centered", "input.scale", NULL, "input_z", NULL, 0);
+    reel_onnx_init(graph, "input.center", 1, &d, in->center);
+    reel_onnx_init(graph, "input.scale", 1, &d, in->scale);
+    reel_onnx_node(graph, "Sub", "input_sub", x, "input.center", NULL, "input_centered", NULL, 0);
+    reel_onnx_node(graph, "Div", "input_div", "input_centered", "input.scale", NULL, "input_z", NULL, 0);
     snprintf(x, xlen, "input_z");
     if (in->any_clip && in->smooth) { /* z / sqrt(1 + (z / c)^2) where clip[k] */
         for (size_t k = 0; k < d; k++) {
@@ -419,17 +251,17 @@ static void add_input_transform(pb *graph, const input_transform *in, char *x, s
             v[d + k] = (float)(1.0 / in->clip_at);
             mask[k] = in->clip[k];
         }
-        add_initializer(graph, "input.smooth_one", 1, &d, v);
-        add_initializer(graph, "input.smooth_inv_bound", 1, &d, v + d);
-        add_initializer_raw(graph, "input.smooth_mask", 1, &d, ONNX_BOOL, mask, d);
-        add_node(graph, "Mul", "input_smooth_scaled", x, "input.smooth_inv_bound", NULL, "input_smooth_t", NULL, 0);
-        add_node(graph, "Mul", "input_smooth_square", "input_smooth_t", "input_smooth_t", NULL, "input_smooth_t2",
+        reel_onnx_init(graph, "input.smooth_one", 1, &d, v);
+        reel_onnx_init(graph, "input.smooth_inv_bound", 1, &d, v + d);
+        reel_onnx_init_raw(graph, "input.smooth_mask", 1, &d, ONNX_BOOL, mask, d);
+        reel_onnx_node(graph, "Mul", "input_smooth_scaled", x, "input.smooth_inv_bound", NULL, "input_smooth_t", NULL, 0);
+        reel_onnx_node(graph, "Mul", "input_smooth_square", "input_smooth_t", "input_smooth_t", NULL, "input_smooth_t2",
                  NULL, 0);
-        add_node(graph, "Add", "input_smooth_plus_one", "input_smooth_t2", "input.smooth_one", NULL,
+        reel_onnx_node(graph, "Add", "input_smooth_plus_one", "input_smooth_t2", "input.smooth_one", NULL,
                  "input_smooth_t2p1", NULL, 0);
-        add_node(graph, "Sqrt", "input_smooth_sqrt", "input_smooth_t2p1", NULL, NULL, "input_smooth_den", NULL, 0);
-        add_node(graph, "Div", "input_smooth_div", x, "input_smooth_den", NULL, "input_smooth_out", NULL, 0);
-        add_node(graph, "Where", "input_pick_smooth", "input.smooth_mask", "input_smooth_out", x, "input_smoothed",
+        reel_onnx_node(graph, "Sqrt", "input_smooth_sqrt", "input_smooth_t2p1", NULL, NULL, "input_smooth_den", NULL, 0);
+        reel_onnx_node(graph, "Div", "input_smooth_div", x, "input_smooth_den", NULL, "input_smooth_out", NULL, 0);
+        reel_onnx_node(graph, "Where", "input_pick_smooth", "input.smooth_mask", "input_smooth_out", x, "input_smoothed",
                  NULL, 0);
         snprintf(x, xlen, "input_smoothed");
     } else if (in->any_clip) {
@@ -437,10 +269,10 @@ static void add_input_transform(pb *graph, const input_transform *in, char *x, s
             v[k] = in->clip[k] ? -(float)in->clip_at : -INFINITY;
             v[d + k] = in->clip[k] ? (float)in->clip_at : INFINITY;
         }
-        add_initializer(graph, "input.clip_low", 1, &d, v);
-        add_initializer(graph, "input.clip_high", 1, &d, v + d);
-        add_node(graph, "Max", "input_clip_low", x, "input.clip_low", NULL, "input_clipped_low", NULL, 0);
-        add_node(graph, "Min", "input_clip_high", "input_clipped_low", "input.clip_high", NULL, "input_clipped",
+        reel_onnx_init(graph, "input.clip_low", 1, &d, v);
+        reel_onnx_init(graph, "input.clip_high", 1, &d, v + d);
+        reel_onnx_node(graph, "Max", "input_clip_low", x, "input.clip_low", NULL, "input_clipped_low", NULL, 0);
+        reel_onnx_node(graph, "Min", "input_clip_high", "input_clipped_low", "input.clip_high", NULL, "input_clipped",
                  NULL, 0);
         snprintf(x, xlen, "input_clipped");
     }
@@ -450,7 +282,7 @@ static void add_input_transform(pb *graph, const input_transform *in, char *x, s
 
 /* Member k's layers and head from tensor x to `result`; node and value names
  * take the prefix (none for a plain net, whose names stay torch's). */
-static int add_net(pb *graph, const char *path, const reel_nn_spec *spec, const reel_tensors *t, size_t k,
+static int add_net(reel_pb *graph, const char *path, const reel_nn_spec *spec, const reel_tensors *t, size_t k,
                    const char *prefix, const char *input, const char *result, reel_error *err)
 {
     char x[64];
@@ -466,41 +298,39 @@ static int add_net(pb *graph, const char *path, const reel_nn_spec *spec, const 
         if (!b)
             return -1;
         size_t wdims[2] = {ly->out, ly->in};
-        add_initializer(graph, wname, 2, wdims, w);
-        add_initializer(graph, bname, 1, &ly->out, b);
+        reel_onnx_init(graph, wname, 2, wdims, w);
+        reel_onnx_init(graph, bname, 1, &ly->out, b);
         /* Gemm: Y = X W^T + b, with W stored out x in as torch stores it. */
         snprintf(node, sizeof node, "%slinear_%d", prefix, m);
         if (last)
             snprintf(out, sizeof out, "%slogits", prefix);
         else
             snprintf(out, sizeof out, "%slinear_%d_out", prefix, m);
-        add_node(graph, "Gemm", node, x, wname, bname, out, "transB", 1);
+        reel_onnx_node(graph, "Gemm", node, x, wname, bname, out, "transB", 1);
         snprintf(x, sizeof x, "%s", out);
         if (ly->act != REEL_ACT_NONE) {
             const char *op = ly->act == REEL_ACT_RELU ? "Relu" : "Tanh";
             snprintf(node, sizeof node, "%s%s_%d", prefix, reel_nn_act_name(ly->act), m + 1);
             snprintf(out, sizeof out, "%s%s_%d_out", prefix, reel_nn_act_name(ly->act), m + 1);
-            add_node(graph, op, node, x, NULL, NULL, out, NULL, 0);
+            reel_onnx_node(graph, op, node, x, NULL, NULL, out, NULL, 0);
             snprintf(x, sizeof x, "%s", out);
         }
     }
     char head[64];
     snprintf(head, sizeof head, "%shead", prefix);
     if (spec->head == REEL_HEAD_SOFTMAX)
-        add_node(graph, "Softmax", head, x, NULL, NULL, result, "axis", 1);
+        reel_onnx_node(graph, "Softmax", head, x, NULL, NULL, result, "axis", 1);
     else
-        add_node(graph, "Sigmoid", head, x, NULL, NULL, result, NULL, 0);
+        reel_onnx_node(graph, "Sigmoid", head, x, NULL, NULL, result, NULL, 0);
     return 0;
 }
 
-static int build_graph(pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
-                       const input_transform *in, const reel_tensors *t, reel_error *err)
+/* From "features" to "probabilities": standardisation, the net's input
+ * transform, the net or the ensemble's mean. */
+static int build_net(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
+                     const input_transform *in, const reel_tensors *t, reel_error *err)
 {
     size_t d = spec->d;
-    pb_str(graph, GRAPH_NAME, mf->model.name);
-    add_value_info(graph, GRAPH_INPUT, "features", d);
-    add_value_info(graph, GRAPH_OUTPUT, "probabilities", spec->L);
-
     char x[32] = "features"; /* the tensor flowing through the graph */
     if (mf->model.kind->standardize) {
         /* reel's preprocessing standardises before the net sees the features. */
@@ -514,12 +344,12 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
             mean[k] = (float)mf->pre.mean[k];
             scale[k] = (float)mf->pre.scale[k];
         }
-        add_initializer(graph, "preprocess.mean", 1, &d, mean);
-        add_initializer(graph, "preprocess.scale", 1, &d, scale);
+        reel_onnx_init(graph, "preprocess.mean", 1, &d, mean);
+        reel_onnx_init(graph, "preprocess.scale", 1, &d, scale);
         free(mean);
         free(scale);
-        add_node(graph, "Sub", "standardize_sub", x, "preprocess.mean", NULL, "centered", NULL, 0);
-        add_node(graph, "Div", "standardize_div", "centered", "preprocess.scale", NULL, "standardized", NULL, 0);
+        reel_onnx_node(graph, "Sub", "standardize_sub", x, "preprocess.mean", NULL, "centered", NULL, 0);
+        reel_onnx_node(graph, "Div", "standardize_div", "centered", "preprocess.scale", NULL, "standardized", NULL, 0);
         snprintf(x, sizeof x, "standardized");
     }
     if (in)
@@ -541,7 +371,7 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
         }
         snprintf(acc, sizeof acc, "sum_%zu", k);
         snprintf(pre, sizeof pre, "add_%zu", k);
-        add_node(graph, "Add", pre, sum, part, NULL, acc, NULL, 0);
+        reel_onnx_node(graph, "Add", pre, sum, part, NULL, acc, NULL, 0);
         snprintf(sum, sizeof sum, "%s", acc);
     }
     size_t L = spec->L;
@@ -550,26 +380,68 @@ static int build_graph(pb *graph, const char *path, const reel_model_file *mf, c
         return reel_fail(err, "out of memory");
     for (size_t c = 0; c < L; c++)
         members[c] = (float)K;
-    add_initializer(graph, "ensemble.members", 1, &L, members);
+    reel_onnx_init(graph, "ensemble.members", 1, &L, members);
     free(members);
-    add_node(graph, "Div", "ensemble_mean", sum, "ensemble.members", NULL, "probabilities", NULL, 0);
+    reel_onnx_node(graph, "Div", "ensemble_mean", sum, "ensemble.members", NULL, "probabilities", NULL, 0);
     return 0;
 }
 
-int reel_export_onnx(const char *model_path, const char *out_path, reel_error *err)
+/* {"column": "number" | "text", ...}: the whole graph's inputs, in order. */
+static cJSON *raw_inputs_json(const reel_preproc *pre)
 {
+    cJSON *j = cJSON_CreateObject();
+    for (size_t k = 0; k < pre->d; k++) {
+        const reel_feature *f = &pre->f[k];
+        int text = f->kind == REEL_FEAT_ONEHOT || f->kind == REEL_FEAT_OTHER;
+        if (!cJSON_GetObjectItemCaseSensitive(j, f->source))
+            cJSON_AddStringToObject(j, f->source, text ? "text" : "number");
+        else if (text)
+            cJSON_ReplaceItemInObjectCaseSensitive(j, f->source, cJSON_CreateString("text"));
+    }
+    return j;
+}
+
+/* The graph; with sum->whole, from the raw columns (else from "features")
+ * and, when the rule allows, to "labels" as well as "probabilities". */
+static int build_graph(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
+                       const input_transform *in, const reel_tensors *t, reel_onnx_summary *sum, reel_error *err)
+{
+    size_t d = spec->d;
+    reel_pb_str(graph, GRAPH_NAME, mf->model.name);
+    if (sum->whole) {
+        if (reel_onnx_add_raw_inputs(graph, &mf->pre, "features", &sum->numeric_inputs, &sum->text_inputs, err))
+            return reel_fail(err, "%s: %s", path, err->msg);
+    } else {
+        reel_onnx_value_info(graph, GRAPH_INPUT, "features", d);
+    }
+    reel_onnx_value_info(graph, GRAPH_OUTPUT, "probabilities", spec->L);
+    int rc = build_net(graph, path, mf, spec, in, t, err);
+    if (rc || !sum->whole)
+        return rc;
+    sum->labels_output = reel_onnx_add_decision(graph, &mf->model.rule, "probabilities", "labels", sum->note,
+                                                sizeof sum->note);
+    if (sum->labels_output)
+        reel_onnx_value_info_typed(graph, GRAPH_OUTPUT, "labels", ONNX_INT64, spec->L);
+    return 0;
+}
+
+int reel_export_onnx(const char *model_path, const char *out_path, int net_only, reel_onnx_summary *sum,
+                     reel_error *err)
+{
+    memset(sum, 0, sizeof *sum);
+    sum->whole = !net_only;
     reel_model_file mf;
     if (reel_model_file_load(&mf, model_path, 1, err))
         return -1;
     if (!mf.model.kind->onnx) {
-        reel_fail(err, "%s: onnx export supports the nets (box, u, mlp); model %s is a %s", model_path,
-                  mf.model.name, mf.model.kind->name);
+        reel_fail(err, "%s: onnx export supports the nets (box, u, mlp); model %s is a %s, which it does not "
+                  "write (use --format json for its tensors)", model_path, mf.model.name, mf.model.kind->name);
         reel_model_file_free(&mf);
         return -1;
     }
     reel_tensors t = {0};
     cJSON *raw = NULL;
-    pb graph = {0}, model = {0}, opset = {0};
+    reel_pb graph = {0}, model = {0}, opset = {0}, ml = {0};
     input_transform in = {0};
     reel_nn_spec *spec = malloc(sizeof *spec);
     reel_error e;
@@ -593,21 +465,37 @@ int reel_export_onnx(const char *model_path, const char *out_path, reel_error *e
         reel_fail(err, "%s: %s; onnx export only writes graphs that match reel predict exactly", model_path, e.msg);
         goto done;
     }
-    if (build_graph(&graph, model_path, &mf, spec, input ? &in : NULL, &t, err))
+    if (build_graph(&graph, model_path, &mf, spec, input ? &in : NULL, &t, sum, err))
         goto done;
 
-    pb_int(&model, MODEL_IR_VERSION, ONNX_IR_VERSION);
-    pb_str(&opset, 1, ""); /* the default domain, ai.onnx */
-    pb_int(&opset, 2, ONNX_OPSET);
-    pb_msg(&model, MODEL_OPSET_IMPORT, &opset);
-    pb_str(&model, MODEL_PRODUCER_NAME, "reel");
-    pb_str(&model, MODEL_PRODUCER_VERSION, REEL_VERSION);
-    pb_msg(&model, MODEL_GRAPH, &graph);
+    reel_pb_int(&model, MODEL_IR_VERSION, ONNX_IR_VERSION);
+    reel_pb_str(&opset, 1, ""); /* the default domain, ai.onnx */
+    reel_pb_int(&opset, 2, ONNX_OPSET);
+    reel_pb_msg(&model, MODEL_OPSET_IMPORT, &opset);
+    if (sum->whole) { /* LabelEncoder, for the text columns */
+        reel_pb_str(&ml, 1, "ai.onnx.ml");
+        reel_pb_int(&ml, 2, ONNX_ML_OPSET);
+        reel_pb_msg(&model, MODEL_OPSET_IMPORT, &ml);
+    }
+    reel_pb_str(&model, MODEL_PRODUCER_NAME, "reel");
+    reel_pb_str(&model, MODEL_PRODUCER_VERSION, REEL_VERSION);
+    reel_pb_msg(&model, MODEL_GRAPH, &graph);
     static const char *const props[] = {"model", "features", "labels", "thresholds", "decision"};
     for (size_t k = 0; k < sizeof props / sizeof *props; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(mf.meta, props[k]);
         if (v)
-            add_metadata_prop(&model, props[k], v);
+            reel_onnx_metadata(&model, props[k], v);
+    }
+    if (sum->whole) {
+        cJSON *graph_kind = cJSON_CreateString("whole pipeline: raw columns in; probabilities and labels out"),
+              *inputs = raw_inputs_json(&mf.pre), *note = cJSON_CreateString(sum->note);
+        reel_onnx_metadata(&model, "graph", graph_kind);
+        reel_onnx_metadata(&model, "inputs", inputs);
+        if (!sum->labels_output)
+            reel_onnx_metadata(&model, "labels_output", note);
+        cJSON_Delete(graph_kind);
+        cJSON_Delete(inputs);
+        cJSON_Delete(note);
     }
     if (model.oom) {
         reel_fail(err, "%s: out of memory building the ONNX model", out_path);
@@ -622,6 +510,7 @@ done:
     free(graph.p);
     free(model.p);
     free(opset.p);
+    free(ml.p);
     free(spec);
     input_free(&in);
     cJSON_Delete(raw);

@@ -1,7 +1,13 @@
 /* A net's model file (kind mlp: box, u, or any layer list) as an ONNX model,
- * written with reel's own small protobuf encoder (no ONNX library).
+ * written with reel's own small protobuf encoder (store/onnx_pb.h).
  *
- * The graph takes "features": float [N, d], the features as reel's
+ * By default the whole pipeline (store/onnx_pipeline.h): one input per raw
+ * CSV column (float [N, 1], NaN missing; string [N, 1] for a one-hot
+ * column), reel's preprocessing as nodes into "features", the net as below,
+ * "probabilities" and "labels" (int64 [N, L] 0/1, the model's decision rule;
+ * left out, with a metadata note, for the expected-F1 rules).
+ *
+ * With net_only, the graph takes "features": float [N, d], the features as reel's
  * preprocessing outputs them BEFORE standardisation (numeric values with
  * missing ones imputed, missing indicators, one-hot columns: the model
  * file's "features" list, in order), and gives "probabilities": float
@@ -28,8 +34,20 @@
 
 #include "util/error.h"
 
+#include <stddef.h>
+
+/* What was written, for the caller to say. */
+typedef struct {
+    int whole;                            /* raw columns in (0: --net-only's "features") */
+    size_t numeric_inputs, text_inputs;   /* the whole graph's inputs */
+    int labels_output;                    /* a "labels" output */
+    char note[400];                       /* why not, when the whole graph has none */
+} reel_onnx_summary;
+
 /* Reads the model file at model_path and writes the ONNX model atomically
- * to out_path. Errors name the file and what is wrong. */
-int reel_export_onnx(const char *model_path, const char *out_path, reel_error *err);
+ * to out_path (net_only: the net's graph alone). Errors name the file and
+ * what is wrong. */
+int reel_export_onnx(const char *model_path, const char *out_path, int net_only, reel_onnx_summary *sum,
+                     reel_error *err);
 
 #endif

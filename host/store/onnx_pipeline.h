@@ -1,0 +1,31 @@
+/* The ends of the whole-pipeline ONNX graph around the net: the raw columns
+ * in, turned into the features reel's preprocessing makes, and the
+ * decision rule's labels out. */
+#ifndef REEL_STORE_ONNX_PIPELINE_H
+#define REEL_STORE_ONNX_PIPELINE_H
+
+#include <stddef.h>
+
+#include "data/preprocess.h"
+#include "models/decision_rule.h"
+#include "store/onnx_pb.h"
+#include "util/error.h"
+
+/* One graph input per source column of pre's features, named as in the
+ * CSV: float [N, 1] for a numeric column (NaN: missing), string [N, 1] for
+ * a one-hot encoded one (a missing cell: "", "NA", "NaN", "null" or "n/a"),
+ * and the nodes that make `out` [N, d] from them, imputed, with missing
+ * indicators and one-hot columns, before standardisation. *numeric and
+ * *text count the inputs. */
+int reel_onnx_add_raw_inputs(reel_pb *graph, const reel_preproc *pre, const char *out, size_t *numeric,
+                             size_t *text, reel_error *err);
+
+/* An int64 [N, L] 0/1 output named `out` that decides from `prob` as
+ * rule does: label k when P > cut k, and with at-least-one the most
+ * probable label (the first of ties) of a row with none. Returns 0 and
+ * writes nothing but why into note (size bytes) for a rule the graph
+ * cannot express (expected-F1); 1 when written. */
+int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char *prob, const char *out,
+                           char *note, size_t size);
+
+#endif
