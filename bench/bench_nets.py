@@ -457,10 +457,12 @@ def reel_has_gpu():
         out = subprocess.run([REEL, "info"], capture_output=True, text=True, timeout=60).stdout
     except (OSError, subprocess.SubprocessError) as e:
         return False, f"reel info failed: {e}"
+    # "cuda: cuda:0 NAME (...)" for a device, "cuda: no device: why" without one
     for line in out.splitlines():
-        if line.startswith("gpu:"):
-            return not line.startswith("gpu: none"), line[4:].strip()
-    return False, "reel info printed no gpu line"
+        if line.startswith("cuda:"):
+            rest = line[5:].strip()
+            return not rest.startswith("no device") and not rest.endswith(": not usable)"), rest
+    return False, "reel info printed no cuda line"
 
 
 # ------------------------------------------------------------ PyTorch, CPU

@@ -161,6 +161,7 @@ probe() {
     [ -e "$f" ] || { echo "missing: $B/src/$f"; bad=1; }
   done
   "$B/bin/reel" --version || bad=1
+  "$B/bin/reel" info || bad=1 # its "cuda:" line: the plugin loaded, the device it sees
   [ -z "$missing_cuda" ] || [ $gpu = 0 ] || { echo "CUDA libraries not found:$missing_cuda"; bad=1; }
   return $bad
 }
@@ -218,6 +219,7 @@ tests_env=(env "LD_LIBRARY_PATH=$REEL_GPU_LIBS")
 devices=("$B/tests/test_nn_devices" --jobs=1)
 
 step probe 20 "$out/probe.log" bash -c probe
+grep -E '^(cuda|nets):' "$out/probe.log" | sed 's/^/reel info: /' | tee -a "$summary"
 if [ "$call" = 1 ]; then
   step tests 100 "$out/tests.log" bash -c suites
   if [ $gpu = 1 ]; then
