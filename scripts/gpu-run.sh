@@ -260,7 +260,7 @@ else
   else # the same scripts, programs and data, briefly on the CPU
     step bench_nets_cpu 60 "$bench" python3 bench/bench_nets.py --device cpu --quick --threads 1 \
       --models box --reel "$B/bin/reel" --json "$out/bench_nets.json"
-    step bench_devices_cpu 30 "$bench" python3 bench/bench_devices.py --devices cpu --reel "$B/bin/reel" \
+    step bench_devices_cpu 40 "$bench" python3 bench/bench_devices.py --devices cpu --reel "$B/bin/reel" \
       --reps 1 --epochs 1 --batches 256 --models box
     step bench_many_cpu 60 "$bench" python3 bench/bench_many.py --device cpu --driver "$B/bin/reel_bench_many" \
       --data data/movies.csv --nets 4 --rows 2000 --epochs 1 --reps 1 --torch cpu --torch-seq 1 \
