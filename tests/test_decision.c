@@ -141,6 +141,72 @@ Test(thresholds, global_cut_is_the_one_scoring_every_candidate_picks)
     }
 }
 
+/* Per-label cuts as chosen before the radix sort: qsort by value. */
+typedef struct {
+    float p;
+    uint8_t y;
+} cut_row;
+
+static int cut_desc(const void *a, const void *b)
+{
+    float x = ((const cut_row *)a)->p, y = ((const cut_row *)b)->p;
+    return (x < y) - (x > y);
+}
+
+static float per_label_by_qsort(const float *P, const uint8_t *Y, size_t n, size_t L, size_t k)
+{
+    cut_row *s = malloc(n * sizeof *s);
+    size_t pos = 0, best_j = 0, tp = 0;
+    for (size_t i = 0; i < n; i++) {
+        s[i] = (cut_row){P[i * L + k], Y[i * L + k]};
+        pos += s[i].y;
+    }
+    qsort(s, n, sizeof *s, cut_desc);
+    double best = -1;
+    for (size_t j = 0; j <= n; j++) {
+        if (j > 0)
+            tp += s[j - 1].y;
+        if (j > 0 && j < n && s[j].p == s[j - 1].p)
+            continue;
+        double f1 = (pos + j) ? 2.0 * (double)tp / (double)(pos + j) : 0.0;
+        if (f1 > best) {
+            best = f1;
+            best_j = j;
+        }
+    }
+    float t = best_j == 0   ? s[0].p
+              : best_j == n ? (s[n - 1].p > 0 ? s[n - 1].p * 0.5f : s[n - 1].p - 1e-6f)
+                            : 0.5f * (s[best_j - 1].p + s[best_j].p);
+    free(s);
+    return t;
+}
+
+Test(thresholds, per_label_cuts_are_the_ones_a_sort_by_value_gives)
+{
+    reel_rng g;
+    reel_rng_seed(&g, 72);
+    for (int trial = 0; trial < 80; trial++) {
+        size_t L = 1 + (size_t)(trial % 5), n = 1 + (size_t)(reel_rng_uniform(&g) * 400);
+        float *P = malloc(n * L * sizeof *P), *t = malloc(L * sizeof *t);
+        uint8_t *Y = malloc(n * L);
+        for (size_t c = 0; c < n * L; c++) {
+            double u = reel_rng_uniform(&g);
+            Y[c] = reel_rng_uniform(&g) < 0.3;
+            /* ties, exact 0 and 1, negative zero, and values spread over every byte of the bits */
+            P[c] = trial % 4 == 0 ? (float)((int)(u * 8) / 8.0)
+                   : trial % 4 == 1 ? (u < 0.1 ? -0.0f : u < 0.2 ? 1.0f : (float)u)
+                   : trial % 4 == 2 ? (float)(u * u * u * u * u * u)
+                                    : (float)(Y[c] ? 0.3 + 0.7 * u : 0.6 * u);
+        }
+        reel_tune_thresholds_per_label(P, Y, n, L, t);
+        for (size_t k = 0; k < L; k++)
+            cr_expect_eq(t[k], per_label_by_qsort(P, Y, n, L, k), "trial %d label %zu (n %zu)", trial, k, n);
+        free(P);
+        free(t);
+        free(Y);
+    }
+}
+
 /* ---- expected F1 against brute force ---- */
 
 /* E[F1(S)] over every truth T, labels independent with probabilities q. */

@@ -160,17 +160,31 @@ static double logit(double p)
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
-/* x: the logits of p (NULL: computed from p as needed). */
-static double platt_loss(const float *p, const double *x, const uint8_t *y, size_t n, size_t stride, double a,
-                         double b, double tp, double tn)
+/* The log loss of sigmoid(a x + b) against Platt's targets at one point,
+ * with its gradient and Hessian in (a, b), summed in row order. One exp
+ * per row serves all: e = exp(-|z|) is exp(-z) for z >= 0 and exp(z)
+ * below, the very values the loss and the sigmoid take. x: the logits of
+ * p (NULL: computed from p as needed). */
+typedef struct {
+    double loss, g0, g1, h00, h01, h11;
+} platt_point;
+
+static void platt_at(const float *p, const double *x, const uint8_t *y, size_t n, size_t stride, double a,
+                     double b, double tp, double tn, platt_point *o)
 {
-    double loss = 0;
+    *o = (platt_point){0, 0, 0, 1e-9, 0, 1e-9};
     for (size_t i = 0; i < n; i++) {
-        double z = a * (x ? x[i] : logit(p[i * stride])) + b, t = y[i * stride] ? tp : tn;
+        double xi = x ? x[i] : logit(p[i * stride]), z = a * xi + b, t = y[i * stride] ? tp : tn;
+        double e = exp(-fabs(z));
         /* log(1 + e^z) - t z, stable for any z */
-        loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z;
+        o->loss += (z > 0 ? z + log1p(e) : log1p(e)) - t * z;
+        double s = z >= 0 ? 1 / (1 + e) : e / (1 + e), w = s * (1 - s);
+        o->g0 += (s - t) * xi;
+        o->g1 += s - t;
+        o->h00 += w * xi * xi;
+        o->h01 += w * xi;
+        o->h11 += w;
     }
-    return loss;
 }
 
 void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, double *a, double *b)
@@ -184,34 +198,26 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
         x[i] = logit(p[i * stride]);
     /* Platt's targets keep the fit finite on separable data. */
     double tp = ((double)pos + 1) / ((double)pos + 2), tn = 1 / ((double)(n - pos) + 2);
-    double A = 1, Bb = 0, loss = platt_loss(p, x, y, n, stride, A, Bb, tp, tn);
-    for (int it = 0; it < 100; it++) {
-        double g0 = 0, g1 = 0, h00 = 1e-9, h01 = 0, h11 = 1e-9;
-        for (size_t i = 0; i < n; i++) {
-            double xi = x ? x[i] : logit(p[i * stride]), s = sigmoid(A * xi + Bb), t = y[i * stride] ? tp : tn;
-            double w = s * (1 - s);
-            g0 += (s - t) * xi;
-            g1 += s - t;
-            h00 += w * xi * xi;
-            h01 += w * xi;
-            h11 += w;
-        }
-        double det = h00 * h11 - h01 * h01;
+    double A = 1, Bb = 0;
+    platt_point cur, next;
+    platt_at(p, x, y, n, stride, A, Bb, tp, tn, &cur);
+    for (int it = 0; it < 100; it++) { /* Newton steps, halved until the loss does not rise */
+        double det = cur.h00 * cur.h11 - cur.h01 * cur.h01;
         if (!(det > 0))
             break;
-        double d0 = (h11 * g0 - h01 * g1) / det, d1 = (h00 * g1 - h01 * g0) / det;
-        double step = 1, nl = loss;
+        double d0 = (cur.h11 * cur.g0 - cur.h01 * cur.g1) / det, d1 = (cur.h00 * cur.g1 - cur.h01 * cur.g0) / det;
+        double step = 1;
         for (; step > 1e-8; step *= 0.5) {
-            nl = platt_loss(p, x, y, n, stride, A - step * d0, Bb - step * d1, tp, tn);
-            if (nl <= loss)
+            platt_at(p, x, y, n, stride, A - step * d0, Bb - step * d1, tp, tn, &next);
+            if (next.loss <= cur.loss)
                 break;
         }
         if (step <= 1e-8)
             break;
         A -= step * d0;
         Bb -= step * d1;
-        int done = loss - nl < 1e-10 * (1 + fabs(loss));
-        loss = nl;
+        int done = cur.loss - next.loss < 1e-10 * (1 + fabs(cur.loss));
+        cur = next;
         if (done)
             break;
     }

@@ -1,29 +1,55 @@
 #include "eval/thresholds.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     float p;
     uint8_t y;
+    uint32_t key; /* orders p from the largest down */
 } scored;
 
-static int by_p_desc(const void *a, const void *b)
+/* s by decreasing p: a radix sort on the float's bits (4 stable passes of
+ * a byte), an order that qsort by value would give but for ties, which
+ * the cuts below never split. tmp: n. */
+static void sort_desc(scored *s, scored *tmp, size_t n)
 {
-    float x = ((const scored *)a)->p, y = ((const scored *)b)->p;
-    return (x < y) - (x > y);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &s[i].p, sizeof b);
+        b ^= (b >> 31) ? 0xffffffffu : 0x80000000u; /* increasing with p */
+        s[i].key = ~b;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((s[i].key >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(s[i].key >> shift) & 0xff]++] = s[i];
+        scored *x = s;
+        s = tmp;
+        tmp = x;
+    } /* four passes: the sorted rows are back in s */
 }
 
 void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, size_t L, float *t)
 {
-    scored *s = malloc((n ? n : 1) * sizeof *s);
+    scored *s = malloc(2 * (n ? n : 1) * sizeof *s);
+    if (!s) { /* keep the cuts as they are rather than fail */
+        for (size_t k = 0; k < L; k++)
+            t[k] = 0.5f;
+        return;
+    }
     for (size_t k = 0; k < L; k++) {
         size_t pos = 0;
         for (size_t i = 0; i < n; i++) {
-            s[i] = (scored){P[i * L + k], Y[i * L + k]};
+            s[i] = (scored){P[i * L + k], Y[i * L + k], 0};
             pos += Y[i * L + k];
         }
-        qsort(s, n, sizeof *s, by_p_desc);
+        sort_desc(s, s + n, n);
         /* Predicting the top j rows: tp = positives among them. Only cuts
          * between distinct values are possible. */
         double best = -1;
@@ -54,6 +80,7 @@ void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, 
 /* Candidates: 199 evenly spaced values in (0, 1) plus 0.5 itself, tried
  * in this order (the first of equal scores wins). */
 #define N_GLOBAL 201
+#define GLOBAL_PAD 256 /* a power of two above it */
 static float global_candidate(int c) { return c == N_GLOBAL - 1 ? 0.5f : (float)(c + 1) / 201.0f; }
 
 float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, size_t L)
@@ -63,8 +90,8 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
      * the labels a candidate predicts (P > t) are those in the gaps above
      * it. Each candidate's row F1s are summed in row order, as scoring
      * every candidate's predictions with reel_metrics_compute would. */
-    float s[N_GLOBAL];
-    int idx[N_GLOBAL];
+    float s[GLOBAL_PAD]; /* ascending, then +inf (never exceeded) */
+    int idx[N_GLOBAL], pos_of[N_GLOBAL];
     for (int c = 0; c < N_GLOBAL; c++) { /* insertion sort, ascending */
         int j = c;
         while (j > 0 && s[j - 1] > global_candidate(c)) {
@@ -75,39 +102,62 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
         s[j] = global_candidate(c);
         idx[j] = c;
     }
-    double sf[N_GLOBAL] = {0};
-    size_t cnt[N_GLOBAL + 1], tp[N_GLOBAL + 1];
+    for (int j = 0; j < N_GLOBAL; j++)
+        pos_of[idx[j]] = j;
+    for (int j = N_GLOBAL; j < GLOBAL_PAD; j++)
+        s[j] = INFINITY;
+    double sf[N_GLOBAL] = {0}, fr[N_GLOBAL]; /* by sorted candidate: the sums, one row's F1 */
+    uint32_t cnt[N_GLOBAL + 1] = {0}, tp[N_GLOBAL + 1] = {0};
+    uint64_t used[GLOBAL_PAD / 64] = {0}; /* the gaps holding labels */
+    size_t *gap = malloc((L ? L : 1) * sizeof *gap);
+    if (!gap)
+        return 0.5f; /* the cut untuned rather than a failure */
     for (size_t i = 0; i < n; i++) {
-        memset(cnt, 0, sizeof cnt);
-        memset(tp, 0, sizeof tp);
         size_t pos = 0;
         for (size_t k = 0; k < L; k++) {
             float p = P[i * L + k];
-            size_t lo = 0, hi = N_GLOBAL; /* gap: how many candidates p exceeds */
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (p > s[mid])
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
+            size_t lo = 0; /* gap: how many candidates p exceeds (a search without branches) */
+            for (size_t half = GLOBAL_PAD / 2; half; half /= 2)
+                lo += p > s[lo + half - 1] ? half : 0;
             int y = Y[i * L + k] != 0;
+            gap[k] = lo;
+            used[lo / 64] |= 1ull << (lo % 64);
             cnt[lo]++;
-            tp[lo] += (size_t)y;
+            tp[lo] += (uint32_t)y;
             pos += (size_t)y;
         }
-        size_t npred = 0, rtp = 0;
-        for (size_t j = N_GLOBAL; j-- > 0;) { /* candidate s[j] predicts the gaps above j */
-            npred += cnt[j + 1];
-            rtp += tp[j + 1];
-            double den = (double)(npred + pos); /* 2 tp + fp + fn */
-            sf[idx[j]] += den > 0 ? 2.0 * (double)rtp / den : 0.0;
+        /* Candidate s[j] predicts the gaps above j, so its F1 changes only
+         * below a gap that holds labels: walk those from the top (a bitmap
+         * of them), filling the candidates between with one value. */
+        size_t npred = 0, rtp = 0, hi = N_GLOBAL;
+        double f = 0.0; /* no label predicted: F1 0 */
+        for (int w = GLOBAL_PAD / 64 - 1; w >= 0; w--) {
+            while (used[w]) {
+                int b = 63 - __builtin_clzll(used[w]);
+                used[w] &= ~(1ull << b);
+                size_t g = (size_t)(64 * w + b);
+                if (g == 0)
+                    continue; /* labels no candidate exceeds */
+                for (size_t j = g; j < hi; j++)
+                    fr[j] = f;
+                hi = g;
+                npred += cnt[g];
+                rtp += tp[g];
+                f = 2.0 * (double)rtp / (double)(npred + pos); /* 2 tp + fp + fn > 0 */
+            }
         }
+        for (size_t j = 0; j < hi; j++)
+            fr[j] = f;
+        for (size_t j = 0; j < N_GLOBAL; j++)
+            sf[j] += fr[j];
+        for (size_t k = 0; k < L; k++)
+            cnt[gap[k]] = tp[gap[k]] = 0;
     }
+    free(gap);
     float best_t = 0.5f;
     double best = -1;
     for (int c = 0; c < N_GLOBAL; c++) {
-        double f1 = n > 0 ? sf[c] / (double)n : 0.0;
+        double f1 = n > 0 ? sf[pos_of[c]] / (double)n : 0.0;
         if (f1 > best) {
             best = f1;
             best_t = global_candidate(c);
