@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classical/ridge.h"
 #include "models/model.h"
 #include "models/params.h"
 #include "util/interrupt.h"
@@ -306,6 +307,203 @@ done:
     free(A);
     free(B);
     free(W);
+    return s;
+}
+
+/* ---- fits sharing the normal equations (classical/ridge.h) ---- */
+
+struct reel_ridge_gram {
+    ridge_params rp;
+    const float *X; /* n x d, the training rows */
+    const uint8_t *Y;
+    size_t n, d, L;
+    double *mx, *my; /* d, L: the means (0 without an intercept) */
+    double *A, *B;   /* d x d: Xc^T Xc (without alpha), d x L: Xc^T Yc */
+    double *R;       /* d x d: the upper Cholesky factor of A + alpha I, when it passed the check; else NULL */
+};
+
+void reel_ridge_gram_free(reel_ridge_gram *g)
+{
+    if (!g)
+        return;
+    free(g->mx);
+    free(g->my);
+    free(g->A);
+    free(g->B);
+    free(g->R);
+    free(g);
+}
+
+int reel_ridge_gram_new(const cJSON *params, const reel_fit_ctx *ctx, reel_ridge_gram **out, reel_error *err)
+{
+    *out = NULL;
+    ridge_params rp;
+    if (ridge_params_get(params, &rp, err))
+        return -1;
+    size_t n = ctx->n, d = ctx->d, L = ctx->L;
+    if (rp.positive || rp.svd || n == 0 || d == 0 || L == 0)
+        return 0;
+    reel_ridge_gram *g = calloc(1, sizeof *g);
+    if (!g)
+        return reel_fail(err, "ridge: out of memory");
+    *g = (reel_ridge_gram){.rp = rp, .X = ctx->X, .Y = ctx->Y, .n = n, .d = d, .L = L};
+    g->mx = calloc(d, sizeof *g->mx);
+    g->my = calloc(L, sizeof *g->my);
+    g->A = calloc(d * d, sizeof *g->A);
+    g->B = calloc(d * L, sizeof *g->B);
+    g->R = malloc(d * d * sizeof *g->R);
+    double *W = malloc(d * L * sizeof *W);
+    if (!g->mx || !g->my || !g->A || !g->B || !g->R || !W) {
+        free(W);
+        reel_ridge_gram_free(g);
+        return reel_fail(err, "ridge: out of memory for the %zu x %zu normal equations", d, d);
+    }
+    /* the means and sums exactly as ridge_fit makes them */
+    if (rp.intercept) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d; j++)
+                g->mx[j] += ctx->X[i * d + j];
+            for (size_t l = 0; l < L; l++)
+                g->my[l] += ctx->Y[i * L + l] ? 1.0 : -1.0;
+        }
+        for (size_t j = 0; j < d; j++)
+            g->mx[j] /= (double)n;
+        for (size_t l = 0; l < L; l++)
+            g->my[l] /= (double)n;
+    }
+    if (normal_equations(ctx, g->mx, g->my, g->A, g->B, err)) {
+        free(W);
+        reel_ridge_gram_free(g);
+        return -1;
+    }
+    memcpy(g->R, g->A, d * d * sizeof *g->R);
+    if (solve_cholesky(g->R, g->B, d, L, rp.alpha, W)) {
+        free(g->R); /* every fit factors its own system, as ridge_fit would */
+        g->R = NULL;
+    }
+    free(W);
+    *out = g;
+    return 0;
+}
+
+/* Rf (m x m, upper): the Cholesky factor of (A + alpha I)[S, S] from R,
+ * the whole system's, by deleting the columns not in S: R[:, S] is upper
+ * triangular but for the rows of the deleted columns, which Givens
+ * rotations of neighbouring rows fold back in, column by column. T: d x m. */
+static void factor_without(const double *R, size_t d, const size_t *S, size_t m, double *T, double *Rf)
+{
+    size_t rows = S[m - 1] + 1; /* rows below the last kept column are 0 in R[:, S] */
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < m; c++)
+            T[r * m + c] = r <= S[c] ? R[r * d + S[c]] : 0.0;
+    for (size_t c = 0; c < m; c++) {
+        for (size_t r = S[c]; r > c; r--) { /* zero T[r][c] against T[r-1][c] */
+            double b = T[r * m + c];
+            if (b == 0.0)
+                continue;
+            double a = T[(r - 1) * m + c], h = hypot(a, b), cs = a / h, sn = b / h;
+            for (size_t k = c; k < m; k++) {
+                double x = T[(r - 1) * m + k], y = T[r * m + k];
+                T[(r - 1) * m + k] = cs * x + sn * y;
+                T[r * m + k] = cs * y - sn * x;
+            }
+        }
+        if (T[c * m + c] < 0) /* a positive diagonal, as LAPACK's factor */
+            for (size_t k = c; k < m; k++)
+                T[c * m + k] = -T[c * m + k];
+    }
+    for (size_t r = 0; r < m; r++)
+        for (size_t c = 0; c < m; c++)
+            Rf[r * m + c] = c >= r ? T[r * m + c] : 0.0;
+}
+
+/* W (m x L) for the kept columns S; 1 when the system fails the check. */
+static int gram_solve(const reel_ridge_gram *g, const size_t *S, size_t m, double *W, reel_error *err)
+{
+    size_t d = g->d, L = g->L;
+    double *Af = malloc(m * m * sizeof *Af), *Bf = malloc(m * L * sizeof *Bf);
+    double *T = g->R ? malloc((S[m - 1] + 1) * m * sizeof *T) : NULL;
+    int rc = -1;
+    if (!Af || !Bf || (g->R && !T)) {
+        reel_fail(err, "ridge: out of memory");
+        goto done;
+    }
+    for (size_t r = 0; r < m; r++) {
+        for (size_t c = 0; c < m; c++)
+            Af[r * m + c] = g->A[S[r] * d + S[c]];
+        memcpy(Bf + r * L, g->B + S[r] * L, L * sizeof *Bf);
+    }
+    if (!g->R) { /* no whole factor to start from: this system's own, as a fit */
+        rc = solve_cholesky(Af, Bf, m, L, g->rp.alpha, W);
+        goto done;
+    }
+    for (size_t j = 0; j < m; j++)
+        Af[j * m + j] += g->rp.alpha;
+    double anorm = LAPACKE_dlansy(LAPACK_ROW_MAJOR, '1', 'U', (lapack_int)m, Af, (lapack_int)m), rcond = 0;
+    factor_without(g->R, d, S, m, T, Af);
+    if (LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, Af, (lapack_int)m, anorm, &rcond) != 0 ||
+        !(rcond >= DBL_EPSILON)) {
+        rc = 1;
+        goto done;
+    }
+    memcpy(W, Bf, m * L * sizeof *W);
+    rc = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, (lapack_int)L, Af, (lapack_int)m, W,
+                        (lapack_int)L) != 0;
+done:
+    free(Af);
+    free(Bf);
+    free(T);
+    return rc;
+}
+
+void *reel_ridge_gram_fit(const reel_ridge_gram *g, const uint8_t *mask, int threads, reel_error *err)
+{
+    size_t d = g->d, L = g->L, n = g->n, m = 0;
+    size_t *S = malloc(d * sizeof *S);
+    if (!S) {
+        reel_fail(err, "ridge: out of memory");
+        return NULL;
+    }
+    for (size_t j = 0; j < d; j++)
+        if (!mask || mask[j])
+            S[m++] = j;
+    ridge_state *s = m ? ridge_new(&g->rp, m, L, threads) : NULL;
+    double *W = calloc(m * L > 0 ? m * L : 1, sizeof *W), *Xc = NULL, *Yc = NULL;
+    int rc = !s || !W ? reel_fail(err, m ? "ridge: out of memory" : "ridge: no features to fit on")
+                      : gram_solve(g, S, m, W, err);
+    if (rc == 1) { /* the SVD of the kept columns, as ridge_fit */
+        Xc = malloc(n * m * sizeof *Xc);
+        Yc = malloc(n * L * sizeof *Yc);
+        if (!Xc || !Yc) {
+            rc = reel_fail(err, "ridge: out of memory for the SVD of %zu training rows x %zu features", n, m);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                for (size_t c = 0; c < m; c++)
+                    Xc[i * m + c] = g->X[i * d + S[c]] - g->mx[S[c]];
+                for (size_t l = 0; l < L; l++)
+                    Yc[i * L + l] = (g->Y[i * L + l] ? 1.0 : -1.0) - g->my[l];
+            }
+            rc = solve_svd(Xc, Yc, n, m, L, g->rp.alpha, W, err);
+        }
+    }
+    if (rc == 0) {
+        for (size_t l = 0; l < L; l++) {
+            double b = g->my[l];
+            for (size_t c = 0; c < m; c++) {
+                s->coef[l * m + c] = W[c * L + l];
+                b -= g->mx[S[c]] * W[c * L + l];
+            }
+            s->intercept[l] = g->rp.intercept ? b : 0.0;
+        }
+    }
+    free(S);
+    free(W);
+    free(Xc);
+    free(Yc);
+    if (rc) {
+        ridge_free(s);
+        return NULL;
+    }
     return s;
 }
 

@@ -182,6 +182,21 @@ int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)
     return m->state ? 0 : -1;
 }
 
+int reel_model_adopt(reel_model *m, size_t d, size_t L, void *state, reel_error *err)
+{
+    if (m->state)
+        m->kind->free(m->state);
+    m->state = NULL;
+    m->d = d;
+    m->L = L;
+    if (set_thresholds(m, err)) {
+        m->kind->free(state);
+        return -1;
+    }
+    m->state = state;
+    return 0;
+}
+
 int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, size_t K, size_t *shared,
                         reel_error *err)
 {

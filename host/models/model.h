@@ -120,6 +120,9 @@ const reel_model_kind *reel_model_def_kind(const char *name);
 /* Resolves params for model `name` (user may be NULL). */
 int reel_model_init(reel_model *m, const char *name, const cJSON *user_params, reel_error *err);
 int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err);
+/* As reel_model_fit, with a state the kind's fit made elsewhere (taken
+ * over, freed on failure): ridge fits sharing their normal equations. */
+int reel_model_adopt(reel_model *m, size_t d, size_t L, void *state, reel_error *err);
 /* K models of one kind fitted at once (reel_model_kind.fit_many; without
  * it, one by one); shared as there (may be NULL). */
 int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, size_t K, size_t *shared,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classical/ridge.h"
 #include "data/split.h"
 #include "eval/decision.h"
 #include "eval/metrics.h"
@@ -16,8 +17,27 @@ int reel_metric_known(const char *name)
     return strcmp(name, "samples-f1") == 0 || strcmp(name, "micro-f1") == 0 || strcmp(name, "macro-f1") == 0;
 }
 
+void reel_scorer_unshare(reel_scorer *s)
+{
+    int k = reel_scorer_folds(s);
+    for (int f = 0; s->gram && f < k; f++)
+        reel_ridge_gram_free(s->gram[f]);
+    for (int f = 0; s->gram_X && f < k; f++) {
+        free(s->gram_X[f]);
+        free(s->gram_Y[f]);
+    }
+    free(s->gram);
+    free(s->gram_X);
+    free(s->gram_Y);
+    s->gram = NULL;
+    s->gram_X = NULL;
+    s->gram_Y = NULL;
+    s->shared_params = NULL;
+}
+
 void reel_scorer_free(reel_scorer *s)
 {
+    reel_scorer_unshare(s);
     free(s->pool.X[0]);
     free(s->pool.X[1]);
     free(s->pool.Y);
@@ -299,9 +319,101 @@ static void view_free(fold_view *v)
     free(v->names);
 }
 
+int reel_scorer_share_fits(reel_scorer *s, const cJSON *params, reel_error *err)
+{
+    reel_scorer_unshare(s);
+    reel_model m;
+    if (reel_model_init(&m, s->model, params, err))
+        return -1;
+    int rc = 0, k = reel_scorer_folds(s);
+    if (strcmp(m.kind->name, "ridge") != 0)
+        goto done;
+    const reel_prepared *p = s->p;
+    size_t d = p->d, L = p->L;
+    int x = m.kind->standardize ? 1 : 0; /* the X the kind fits on (reel_part_X) */
+    s->gram = calloc((size_t)k, sizeof *s->gram);
+    s->gram_X = s->folds ? calloc((size_t)k, sizeof *s->gram_X) : NULL;
+    s->gram_Y = s->folds ? calloc((size_t)k, sizeof *s->gram_Y) : NULL;
+    if (!s->gram || (s->folds && (!s->gram_X || !s->gram_Y))) {
+        rc = reel_fail(err, "out of memory");
+        goto done;
+    }
+    reel_run_opts o = {.seed = s->seed, .threads = 1, .device = s->device};
+    for (int f = 0; f < k; f++) {
+        reel_part tr = p->train;
+        if (s->folds) { /* the fold's training rows: every row of the pool outside it */
+            size_t n = 0;
+            for (size_t i = 0; i < s->pool.n; i++)
+                n += s->fold[i] != f;
+            s->gram_X[f] = malloc((n ? n : 1) * d * sizeof(float));
+            s->gram_Y[f] = malloc((n ? n : 1) * L);
+            if (!s->gram_X[f] || !s->gram_Y[f]) {
+                rc = reel_fail(err, "out of memory");
+                goto done;
+            }
+            for (size_t i = 0, r = 0; i < s->pool.n; i++) {
+                if (s->fold[i] == f)
+                    continue;
+                memcpy(s->gram_X[f] + r * d, s->pool.X[x] + i * d, d * sizeof(float));
+                memcpy(s->gram_Y[f] + r++ * L, s->pool.Y + i * L, L);
+            }
+            tr = (reel_part){.n = n, .X = {s->gram_X[f], s->gram_X[f]}, .Y = s->gram_Y[f]};
+        }
+        reel_fit_ctx c = reel_fit_ctx_for(p, &m, &tr, NULL, &o);
+        if (reel_ridge_gram_new(m.params, &c, &s->gram[f], err)) {
+            rc = -1;
+            goto done;
+        }
+        if (!s->gram[f]) /* another solver: nothing to share */
+            goto done;
+    }
+    s->shared_params = params;
+done:
+    if (rc || !s->shared_params)
+        reel_scorer_unshare(s);
+    reel_model_free(&m);
+    return rc;
+}
+
+/* reel_score_fold from the shared normal equations: no copy of the
+ * training rows, no pass over them. */
+static int score_fold_shared(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold,
+                             int threads, double *value, double *plain, reel_error *err)
+{
+    const reel_prepared *p = s->p;
+    size_t d = p->d, d_out = 0;
+    for (size_t j = 0; j < d; j++)
+        d_out += !mask || mask[j];
+    if (d_out == 0)
+        return reel_fail(err, "no features left to train on");
+    if (reel_interrupted())
+        return reel_fail(err, "interrupted: stopped before the next fit; nothing was written");
+    reel_part va = {0};
+    const reel_part *vap = &p->valid;
+    if (s->folds || mask) {
+        if (s->folds)
+            subset(&s->pool, s->fold, fold, 0, mask, d, d_out, p->L, &va);
+        else
+            subset(&p->valid, NULL, 0, 0, mask, d, d_out, p->L, &va);
+        vap = &va;
+    }
+    reel_model m;
+    int rc = reel_model_init(&m, s->model, params, err);
+    if (rc == 0) {
+        void *state = reel_ridge_gram_fit(s->gram[s->folds ? fold : 0], mask, threads, err);
+        rc = !state || reel_model_adopt(&m, d_out, p->L, state, err) ? -1 : score_valid(s, &m, vap, value, plain, err);
+        reel_model_free(&m);
+    }
+    if (vap == &va)
+        part_free(&va);
+    return rc;
+}
+
 int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
                     double *value, double *plain, reel_error *err)
 {
+    if (s->gram && params == s->shared_params)
+        return score_fold_shared(s, params, mask, fold, threads, value, plain, err);
     fold_view v;
     int rc = view_make(s, mask, s->folds ? fold : 0, &v, err);
     if (rc == 0)

@@ -33,11 +33,25 @@ typedef struct {
     reel_part pool;
     int *fold;
     int together; /* reel_scorer_together */
+    /* reel_scorer_share_fits: fits of shared_params on any columns start
+     * from one pass over each fold's training rows (ridge's normal
+     * equations, classical/ridge.h); else NULL. */
+    const cJSON *shared_params;
+    struct reel_ridge_gram **gram; /* folds (1 on the validation split) */
+    float **gram_X;                /* K-fold: each fold's training rows, which gram[f] reads */
+    uint8_t **gram_Y;
 } reel_scorer;
 
 int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const char *metric, int folds,
                      uint64_t seed, const char *device, reel_error *err);
 void reel_scorer_free(reel_scorer *s);
+
+/* Feature selection: later scores of `params` (the same pointer) on any
+ * mask share one pass over the training rows, when the model can (ridge
+ * on its Cholesky path; otherwise nothing changes). Call before scoring
+ * from several threads; reel_scorer_unshare (or _free) releases it. */
+int reel_scorer_share_fits(reel_scorer *s, const cJSON *params, reel_error *err);
+void reel_scorer_unshare(reel_scorer *s);
 
 /* The rule's name as scores are taken under it: "auto" when unset. */
 const char *reel_scorer_rule(const reel_scorer *s);

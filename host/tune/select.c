@@ -171,7 +171,7 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
     return rc;
 }
 
-int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
+int reel_select(reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -187,6 +187,9 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
                      "launch per epoch for those of one input width%s", s->device, s->folds ? " x folds" : "",
                      reel_dist_size() > 1 ? " on each rank (its share)" : "");
     reel_score_task t;
+    /* Dropping columns from ridge needs no new pass over the rows. */
+    if (strcmp(method, "permutation") != 0 && reel_scorer_share_fits(s, params, err))
+        goto done;
     if (score_one(s, params, NULL, "every feature", threads, r, &t, err))
         goto done;
     r->reference = t.score;
@@ -251,6 +254,7 @@ int reel_select(const reel_scorer *s, const cJSON *params, const char *method, i
     r->mask = mask;
     mask = NULL;
 done:
+    reel_scorer_unshare(s);
     free(group);
     free(mask);
     if (rc)

@@ -42,8 +42,9 @@ typedef struct {
     size_t n_rounds;
 } reel_select_result;
 
-/* Progress and messages go to log (NULL: none). */
-int reel_select(const reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
+/* Progress and messages go to log (NULL: none). Ridge's candidates share
+ * one pass over the training rows (reel_scorer_share_fits). */
+int reel_select(reel_scorer *s, const cJSON *params, const char *method, int threads, const reel_log *log,
                 reel_select_result *r, reel_error *err);
 void reel_select_result_free(reel_select_result *r);
 /* The result as reel select --format json writes it, with the kept
