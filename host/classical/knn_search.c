@@ -5,7 +5,11 @@
  * for a tile of 8 queries by up to LT training rows, tile_sums() adds up
  * the float per-feature terms ((x - q)^2, |x - q| or their max) over a
  * transposed copy of X, in registers, with AVX2/AVX-512 where the CPU has
- * them.
+ * them. Up to SB such groups of queries go over the training rows one
+ * cache tile (about 256 KB of the copy) at a time, so the copy streams
+ * from memory once per SB x 8 queries, not once per 8: the cost per pair
+ * stays that of the registers when the copy outgrows the last-level cache.
+ * A heap keeps the same k rows whatever order they are offered in.
  *
  * Why the filter is safe: each float term is off by at most a few units u
  * = 2^-24 of its value and a float sum of d non-negative terms by at most
@@ -30,8 +34,9 @@
 #include <string.h>
 
 /* A tile: LQ queries by LT training rows of float sums (16 KB, in L1),
- * computed RB rows at a time with LQ x RB accumulators in registers. */
-enum { LQ = 8, LT = 512, RB = 8 };
+ * computed RB rows at a time with LQ x RB accumulators in registers; up to
+ * SB groups of LQ queries share each cache tile of training rows. */
+enum { LQ = 8, LT = 512, RB = 8, SB = 32 };
 
 /* Beyond this magnitude the float filter is not used. */
 #define FLOAT_SAFE 1e15
@@ -309,21 +314,24 @@ static void scan_plain(const reel_knn_index *ix, const float *Q, size_t q0, size
     }
 }
 
-/* Queries [q0, q1) (at most LQ) through the filter into heaps h. */
-static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h, float *acc)
+/* Training rows per cache tile: the rows of XT that a superblock's query
+ * groups all scan before the next tile, about 256 KB of them (in L2), a
+ * multiple of LT. */
+static size_t cache_tile(size_t d)
 {
-    size_t d = ix->d, n = ix->n, mq = q1 - q0;
-    float qt[LQ * 64], *qbuf = d <= 64 ? qt : malloc(d * LQ * sizeof *qbuf);
-    if (!qbuf) {
-        scan_plain(ix, Q, q0, q1, h);
-        return;
-    }
-    for (size_t f = 0; f < d; f++)
-        for (size_t a = 0; a < LQ; a++)
-            qbuf[f * LQ + a] = a < mq ? Q[(q0 + a) * d + f] : 0.0f;
+    size_t rows = (size_t)(256 * 1024) / (4 * (d ? d : 1));
+    return rows < LT ? LT : rows / LT * LT;
+}
+
+/* Queries [q0, q1) (at most LQ, transposed in qbuf: d x LQ) against
+ * training rows [t0, t1) through the filter into heaps h. */
+static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, const float *qbuf,
+                          size_t t0, size_t t1, best_k *h, float *acc)
+{
+    size_t d = ix->d, mq = q1 - q0;
     double grow = 1.0 / (1.0 - filter_slack(d));
-    for (size_t t0 = 0; t0 < n; t0 += LT) {
-        size_t nt = n - t0 < LT ? n - t0 : LT;
+    for (; t0 < t1; t0 += LT) {
+        size_t nt = t1 - t0 < LT ? t1 - t0 : LT;
         tile_sums(ix, t0, nt, qbuf, acc);
         for (size_t a = 0; a < mq; a++) {
             const float *s = acc + a * LT, *q = Q + (q0 + a) * d;
@@ -344,8 +352,30 @@ static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, s
             }
         }
     }
-    if (qbuf != qt)
-        free(qbuf);
+}
+
+/* A superblock: groups of LQ queries [q0, q1) that scan the training rows
+ * one cache tile at a time, every group over a tile before the next, so a
+ * tile is read from memory once per superblock rather than once per group.
+ * The order rows reach a heap does not change what it keeps. */
+static void scan_superblock(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h,
+                            float *qbuf, float *acc)
+{
+    size_t d = ix->d, groups = (q1 - q0 + LQ - 1) / LQ, tile = cache_tile(d);
+    for (size_t g = 0; g < groups; g++) {
+        float *qt = qbuf + g * d * LQ;
+        size_t a0 = q0 + g * LQ, mq = q1 - a0 < LQ ? q1 - a0 : LQ;
+        for (size_t f = 0; f < d; f++)
+            for (size_t a = 0; a < LQ; a++)
+                qt[f * LQ + a] = a < mq ? Q[(a0 + a) * d + f] : 0.0f;
+    }
+    for (size_t t0 = 0; t0 < ix->n; t0 += tile) {
+        size_t t1 = ix->n - t0 < tile ? ix->n : t0 + tile;
+        for (size_t g = 0; g < groups; g++) {
+            size_t a0 = q0 + g * LQ, a1 = q1 - a0 < LQ ? q1 : a0 + LQ;
+            scan_filtered(ix, Q, a0, a1, qbuf + g * d * LQ, t0, t1, h + g * LQ, acc);
+        }
+    }
 }
 
 int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k, int threads, int32_t *idx,
@@ -355,35 +385,54 @@ int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k
         return reel_fail(err, "knn: n_neighbors (%zu) must be between 1 and the %zu training rows", k, ix->n);
     if (ix->n > INT32_MAX)
         return reel_fail(err, "knn: %zu training rows are too many for one search", ix->n);
-    size_t nblocks = (m + LQ - 1) / LQ;
+    int nth = threads > 0 ? threads : 1;
+    /* Superblocks of up to SB groups of LQ queries; smaller when there are
+     * few queries, so that every thread has some. */
+    size_t groups = (m + LQ - 1) / LQ, per = groups / (4 * (size_t)nth);
+    per = per < 1 ? 1 : per > SB ? SB : per;
+    size_t nsuper = (groups + per - 1) / per, d = ix->d;
     int failed = 0;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+#pragma omp parallel num_threads(nth)
     {
-        best_k h[LQ];
-        double *r = malloc(LQ * k * sizeof *r);
-        int32_t *i = malloc(LQ * k * sizeof *i);
-        float *acc = malloc(LQ * LT * sizeof *acc);
-        if (!r || !i || !acc) {
+        best_k *h = malloc(per * LQ * sizeof *h);
+        double *r = malloc(per * LQ * k * sizeof *r);
+        int32_t *i = malloc(per * LQ * k * sizeof *i);
+        float *acc = malloc(LQ * LT * sizeof *acc), *qbuf = malloc(per * LQ * (d ? d : 1) * sizeof *qbuf);
+        int ok = h && r && i && acc && qbuf;
+        if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(dynamic, 4)
-        for (size_t b = 0; b < nblocks; b++) {
-            if (!r || !i || !acc)
+#pragma omp for schedule(dynamic, 1)
+        for (size_t b = 0; b < nsuper; b++) {
+            if (!ok)
                 continue;
-            size_t q0 = b * LQ, q1 = q0 + LQ < m ? q0 + LQ : m;
+            size_t q0 = b * per * LQ, q1 = q0 + per * LQ < m ? q0 + per * LQ : m;
             for (size_t a = 0; a < q1 - q0; a++)
                 h[a] = (best_k){.r = r + a * k, .i = i + a * k, .k = k, .len = 0};
-            if (ix->XT && float_safe(Q + q0 * ix->d, (q1 - q0) * ix->d))
-                scan_filtered(ix, Q, q0, q1, h, acc);
-            else
-                scan_plain(ix, Q, q0, q1, h);
+            /* each group of LQ takes the filter when its own values allow */
+            int all_safe = ix->XT != NULL;
+            for (size_t g0 = q0; all_safe && g0 < q1; g0 += LQ)
+                all_safe = float_safe(Q + g0 * d, ((q1 - g0 < LQ ? q1 - g0 : LQ)) * d);
+            if (all_safe) {
+                scan_superblock(ix, Q, q0, q1, h, qbuf, acc);
+            } else {
+                for (size_t g0 = q0; g0 < q1; g0 += LQ) {
+                    size_t g1 = q1 - g0 < LQ ? q1 : g0 + LQ;
+                    if (ix->XT && float_safe(Q + g0 * d, (g1 - g0) * d))
+                        scan_superblock(ix, Q, g0, g1, h + (g0 - q0), qbuf, acc);
+                    else
+                        scan_plain(ix, Q, g0, g1, h + (g0 - q0));
+                }
+            }
             for (size_t a = 0; a < q1 - q0; a++)
                 heap_drain(&h[a], ix, idx + (q0 + a) * k, dist + (q0 + a) * k);
         }
+        free(h);
         free(r);
         free(i);
         free(acc);
+        free(qbuf);
     }
     return failed ? reel_fail(err, "knn: out of memory for the neighbour search (k = %zu)", k) : 0;
 }
