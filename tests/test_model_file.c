@@ -465,6 +465,13 @@ static void edit_leaf_neg(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
     set_leaf_value(h, *d, -1.0f);
 }
 
+static void edit_weight_neg(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
+{
+    (void)m, (void)n;
+    double v = -2.0;
+    memcpy(*d + (size_t)off(h, "weight", 0), &v, sizeof v);
+}
+
 static void edit_none(cJSON *h, cJSON *m, unsigned char **d, size_t *n)
 {
     (void)h, (void)m, (void)d, (void)n;
@@ -557,6 +564,7 @@ Test(model_file, forged_leaf_values_are_refused)
     } cases[] = {
         {edit_leaf_5, "leaf5", "tensor 'value' holds 5 at element 0"},
         {edit_leaf_neg, "leafneg", "tensor 'value' holds -1 at element 0"},
+        {edit_weight_neg, "weightneg", "tensor 'weight' holds -2 at node 0; it is never negative"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         reel_model_file f;

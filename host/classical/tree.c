@@ -478,6 +478,16 @@ reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors 
             return NULL;
         }
     }
+    for (size_t i = 0; i < total; i++) { /* counts and weights of rows, impurities: none negative */
+        double im = ((const double *)imp->data)[i], wt = ((const double *)w->data)[i];
+        int32_t rows = ((const int32_t *)ns->data)[i];
+        const char *bad = !(im >= 0) ? "impurity" : !(wt >= 0) ? "weight" : rows < 0 ? "n_samples" : NULL;
+        if (bad) {
+            reel_fail(err, "tree model: tensor '%s' holds %g at node %zu; it is never negative", bad,
+                      bad[0] == 'i' ? im : bad[0] == 'w' ? wt : (double)rows, i);
+            return NULL;
+        }
+    }
     reel_trees *f = reel_trees_new(nt, d, L, threads);
     if (!f) {
         reel_fail(err, "out of memory");
