@@ -48,8 +48,10 @@ static void check_pipeline(const char *python, const char *model, const char *ex
 {
     const char *csv = pipeline_csv(), *m = tmp_path("pipe.safetensors"), *onnx = tmp_path("pipe.onnx");
     char *out = NULL, *err = NULL;
-    int rc = run_reelf(&out, &err, "train --model %s --data %s --labels A,B,C --id id --seed 5 --threads 2 --epochs 2 "
-                       "--lr 0.01 --device cpu --top-categories 2 --save %s --quiet %s", model, csv, m, extra);
+    int net = strcmp(model, "ridge") != 0;
+    int rc = run_reelf(&out, &err, "train --model %s --data %s --labels A,B,C --id id --seed 5 --threads 2 %s "
+                       "--device cpu --top-categories 2 --save %s --quiet %s", model, csv,
+                       net ? "--epochs 2 --lr 0.01" : "", m, extra);
     cr_assert_eq(rc, 0, "train %s %s: %s", model, extra, err);
     free(out);
     free(err);
@@ -75,8 +77,8 @@ static void check_pipeline(const char *python, const char *model, const char *ex
 
 /* Raw CSV columns in, reel predict's probabilities (within 1e-5) and labels
  * out: a single net at a fixed cut, an ensemble with robust input scaling
- * and at-least-one, the U net with tuned cuts; expected-F1 gives
- * probabilities and says why there are no labels. */
+ * and at-least-one, the U net with tuned cuts, ridge with both outputs;
+ * expected-F1 gives probabilities and says why there are no labels. */
 Test(export_onnxruntime, whole_pipeline_matches_reel_predict)
 {
     const char *python = export_require_python("numpy, onnxruntime", "run scripts/setup-python-checks.sh "
@@ -91,4 +93,8 @@ Test(export_onnxruntime, whole_pipeline_matches_reel_predict)
     check_pipeline(python, "box", extra, 1);
     check_pipeline(python, "u", "--decision tuned-per-label", 1);
     check_pipeline(python, "u", "--decision expected-f1+at-least-one", 0);
+    check_pipeline(python, "ridge", "--decision threshold", 1);
+    const char *softmax = tmp_write("pipe_ridge.json", "{\"ridge\": {\"output\": \"softmax\"}}");
+    snprintf(extra, sizeof extra, "--params %s --decision tuned-per-label+at-least-one", softmax);
+    check_pipeline(python, "ridge", extra, 1);
 }

@@ -406,7 +406,7 @@ static cJSON *raw_inputs_json(const reel_preproc *pre)
 static int build_graph(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
                        const input_transform *in, const reel_tensors *t, reel_onnx_summary *sum, reel_error *err)
 {
-    size_t d = spec->d;
+    size_t d = mf->pre.d, L = mf->model.L;
     reel_pb_str(graph, GRAPH_NAME, mf->model.name);
     if (sum->whole) {
         if (reel_onnx_add_raw_inputs(graph, &mf->pre, "features", &sum->numeric_inputs, &sum->text_inputs, err))
@@ -414,15 +414,35 @@ static int build_graph(reel_pb *graph, const char *path, const reel_model_file *
     } else {
         reel_onnx_value_info(graph, GRAPH_INPUT, "features", d);
     }
-    reel_onnx_value_info(graph, GRAPH_OUTPUT, "probabilities", spec->L);
-    int rc = build_net(graph, path, mf, spec, in, t, err);
+    reel_onnx_value_info(graph, GRAPH_OUTPUT, "probabilities", L);
+    int rc = spec ? build_net(graph, path, mf, spec, in, t, err)
+                  : reel_onnx_add_ridge(graph, path, mf, t, "features", "probabilities", err);
     if (rc || !sum->whole)
         return rc;
     sum->labels_output = reel_onnx_add_decision(graph, &mf->model.rule, "probabilities", "labels", sum->note,
                                                 sizeof sum->note);
     if (sum->labels_output)
-        reel_onnx_value_info_typed(graph, GRAPH_OUTPUT, "labels", ONNX_INT64, spec->L);
+        reel_onnx_value_info_typed(graph, GRAPH_OUTPUT, "labels", ONNX_INT64, L);
     return 0;
+}
+
+/* A net's graph: its layer list from the params, checked to be all the
+ * file holds, and its input transform from the kind state. */
+static int net_graph(reel_pb *graph, const char *model_path, const reel_model_file *mf, reel_nn_spec *spec,
+                     input_transform *in, const reel_tensors *t, reel_onnx_summary *sum, reel_error *err)
+{
+    reel_error e;
+    const cJSON *params = mf->model.params;
+    if (reel_nn_spec_from_params(spec, params, mf->pre.d, mf->model.L, &e))
+        return reel_fail(err, "%s: params: %s", model_path, e.msg);
+    const cJSON *kind_state = cJSON_GetObjectItemCaseSensitive(mf->meta, "kind_state");
+    if (check_plain_net(model_path, spec, t, params, kind_state, err))
+        return -1;
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(kind_state, "input");
+    if (input && input_read(in, input, mf->pre.d, &e))
+        return reel_fail(err, "%s: %s; onnx export only writes graphs that match reel predict exactly", model_path,
+                         e.msg);
+    return build_graph(graph, model_path, mf, spec, input ? in : NULL, t, sum, err);
 }
 
 int reel_export_onnx(const char *model_path, const char *out_path, int net_only, reel_onnx_summary *sum,
@@ -433,9 +453,15 @@ int reel_export_onnx(const char *model_path, const char *out_path, int net_only,
     reel_model_file mf;
     if (reel_model_file_load(&mf, model_path, 1, err))
         return -1;
-    if (!mf.model.kind->onnx) {
-        reel_fail(err, "%s: onnx export supports the nets (box, u, mlp); model %s is a %s, which it does not "
-                  "write (use --format json for its tensors)", model_path, mf.model.name, mf.model.kind->name);
+    int ridge = strcmp(mf.model.kind->name, "ridge") == 0; /* the one classical model written (whole graph) */
+    if (!mf.model.kind->onnx && !(ridge && !net_only)) {
+        if (ridge)
+            reel_fail(err, "%s: --net-only is for the nets; a ridge model exports as the whole pipeline",
+                      model_path);
+        else
+            reel_fail(err, "%s: onnx export supports the nets (box, u, mlp) and ridge; model %s is a %s, which it "
+                      "does not write (use --format json for its tensors)", model_path, mf.model.name,
+                      mf.model.kind->name);
         reel_model_file_free(&mf);
         return -1;
     }
@@ -444,7 +470,6 @@ int reel_export_onnx(const char *model_path, const char *out_path, int net_only,
     reel_pb graph = {0}, model = {0}, opset = {0}, ml = {0};
     input_transform in = {0};
     reel_nn_spec *spec = malloc(sizeof *spec);
-    reel_error e;
     int rc = -1;
     if (!spec) {
         reel_fail(err, "out of memory");
@@ -452,20 +477,8 @@ int reel_export_onnx(const char *model_path, const char *out_path, int net_only,
     }
     if (reel_safetensors_read(model_path, &t, &raw, err))
         goto done;
-    const cJSON *params = mf.model.params;
-    if (reel_nn_spec_from_params(spec, params, mf.pre.d, mf.model.L, &e)) {
-        reel_fail(err, "%s: params: %s", model_path, e.msg);
-        goto done;
-    }
-    const cJSON *kind_state = cJSON_GetObjectItemCaseSensitive(mf.meta, "kind_state");
-    if (check_plain_net(model_path, spec, &t, params, kind_state, err))
-        goto done;
-    const cJSON *input = cJSON_GetObjectItemCaseSensitive(kind_state, "input");
-    if (input && input_read(&in, input, mf.pre.d, &e)) {
-        reel_fail(err, "%s: %s; onnx export only writes graphs that match reel predict exactly", model_path, e.msg);
-        goto done;
-    }
-    if (build_graph(&graph, model_path, &mf, spec, input ? &in : NULL, &t, sum, err))
+    if (ridge ? build_graph(&graph, model_path, &mf, NULL, NULL, &t, sum, err)
+              : net_graph(&graph, model_path, &mf, spec, &in, &t, sum, err))
         goto done;
 
     reel_pb_int(&model, MODEL_IR_VERSION, ONNX_IR_VERSION);

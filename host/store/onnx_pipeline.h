@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 #include "data/preprocess.h"
+#include "io/tensors.h"
 #include "models/decision_rule.h"
+#include "store/model_file.h"
 #include "store/onnx_pb.h"
 #include "util/error.h"
 
@@ -27,5 +29,10 @@ int reel_onnx_add_raw_inputs(reel_pb *graph, const reel_preproc *pre, const char
  * cannot express (expected-F1); 1 when written. */
 int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char *prob, const char *out,
                            char *note, size_t size);
+
+/* The ridge model (store/onnx_ridge.c): from the raw features `in` [N, d]
+ * to the probabilities `out` [N, L], with t the model file's tensors. */
+int reel_onnx_add_ridge(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_tensors *t,
+                        const char *in, const char *out, reel_error *err);
 
 #endif
