@@ -344,3 +344,15 @@ Test(mixed_columns, a_column_read_as_numbers_says_how_to_read_it_as_text)
     free(out);
     free(err);
 }
+
+Test(no_test_rows, compare_shows_no_scores)
+{
+    const char *csv = write_data("untested_cmp.csv");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run_reelf(&out, &err, "compare --models prior,ridge --data %s --labels A,B --test-fraction 0 --quiet",
+                           csv), 0, "%s", err);
+    cr_expect(err && strstr(err, "warning: no test rows"), "%s", err ? err : "");
+    cr_expect(out && !strstr(out, "0.0000"), "a score of zero rows: %s", out ? out : "");
+    free(out);
+    free(err);
+}

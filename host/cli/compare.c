@@ -119,6 +119,12 @@ static int print_table(const reel_run *runs, size_t n, char *const *labels)
         const reel_run *r = order[i];
         const reel_metrics *m = &r->metrics;
         char rule[64];
+        if (m->n == 0) { /* no test rows: nothing measured, no zeros that read as scores */
+            printf("%-14s %10s %10s %10s %9s %9s %9s %9s %9.3f %10.3f  %-28s %s\n", r->model.name, "-", "-", "-",
+                   "-", "-", "-", "-", r->fit_seconds, r->predict_seconds,
+                   reel_decision_name(&r->model.rule, rule, sizeof rule), reel_run_device(r));
+            continue;
+        }
         printf("%-14s %10.4f %10.4f %10.4f %9.4f %9.4f %9.4f %9.4f %9.3f %10.3f  %-28s %s\n", r->model.name,
                m->samples_f1, m->samples_precision, m->samples_recall, m->micro_f1, m->macro_f1,
                m->hamming_accuracy, r->untuned.samples_f1, r->fit_seconds, r->predict_seconds,
