@@ -406,6 +406,12 @@ Test(ux, report_marks_baselines_and_the_kept_epoch)
     cr_expect(strstr(html, "the model keeps the averaged weights of epoch "), "%s", html);
     cr_expect(strstr(html, "<line class=\"kept\""), "the curves mark the kept epoch");
     cr_expect(strstr(md, "weights kept from epoch"), "%s", md);
+    /* what a reader needs to reproduce it: the command, seed, version, date, each model's params */
+    cr_expect(strstr(md, "\n- Command: reel compare --models random,prior,box --data "), "%s", md);
+    cr_expect(strstr(md, "\n- Seed: 42\n- reel: " REEL_VERSION "\n- Date: 2"), "%s", md);
+    cr_expect(strstr(md, "\n- Params of box: {\"layers\":"), "%s", md);
+    cr_expect(strstr(html, "<tr><td>Command</td><td><code>reel compare --models random,prior,box"), "command");
+    cr_expect(strstr(html, "<summary>Each model's params</summary>"), "params");
     /* model names in the examples' header do not break mid-word */
     cr_expect(!strstr(html, "table.examples th{overflow-wrap:anywhere}"));
     free(md);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -142,18 +143,22 @@ static int print_table(const reel_run *runs, size_t n, char *const *labels)
 
 /* report.html and report.md from the runs. */
 static int write_report(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n, uint64_t seed,
-                        reel_error *err)
+                        const char *command, reel_error *err)
 {
     reel_report_model *rm = calloc(n ? n : 1, sizeof *rm);
     char **ids = calloc(p->test.n ? p->test.n : 1, sizeof *ids);
     char(*rules)[64] = calloc(n ? n : 1, sizeof *rules), (*details)[2048] = calloc(n ? n : 1, sizeof *details);
-    if (!rm || !ids || !rules || !details) {
+    char **params = calloc(n ? n : 1, sizeof *params);
+    if (!rm || !ids || !rules || !details || !params) {
         free(rm);
         free(ids);
         free(rules);
         free(details);
+        free(params);
         return reel_fail(err, "report: out of memory");
     }
+    for (size_t i = 0; i < n; i++)
+        params[i] = runs[i].model.params ? cJSON_PrintUnformatted(runs[i].model.params) : NULL;
     char buf[64];
     for (size_t i = 0; i < p->test.n; i++) {
         const reel_dataset *ds = &p->ds;
@@ -179,7 +184,7 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
             .rule_detail = rule_detail(&r->model, p->ds.labels, details[i], sizeof details[i]),
             .samples_f1_untuned = r->untuned.samples_f1,
             .kept_epoch = h ? h->kept_epoch : 0, .kept_average = h ? h->kept_average : 0,
-            .is_baseline = r->model.kind->is_baseline,
+            .is_baseline = r->model.kind->is_baseline, .params = params[i],
         };
         /* the chart's line: the lowest-scoring baseline (chance, for random) */
         if (r->model.kind->is_baseline && (!baseline || r->metrics.samples_f1 < baseline_f1)) {
@@ -187,15 +192,22 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
             baseline_f1 = r->metrics.samples_f1;
         }
     }
-    char title[512];
+    char title[512], date[16];
     snprintf(title, sizeof title, "reel compare: %s", p->ds.csv_path);
+    time_t now = time(NULL);
+    const struct tm *utc = gmtime(&now);
+    if (!utc || !strftime(date, sizeof date, "%Y-%m-%d", utc))
+        strcpy(date, "unknown");
     reel_report rep = {
         .title = title, .dataset_path = p->ds.csv_path, .n_rows = p->ds.n, .n_train = p->train.n,
         .n_valid = p->valid.n, .n_test = p->test.n, .L = p->L, .labels = p->ds.labels, .d = p->d,
         .features = p->feature_names, .Y = p->test.Y, .ids = ids, .n_models = n, .models = rm,
-        .baseline = baseline, .seed = seed,
+        .baseline = baseline, .seed = seed, .command = command, .date = date,
     };
     int rc = reel_report_write(dir, &rep, err);
+    for (size_t i = 0; i < n; i++)
+        cJSON_free(params[i]);
+    free(params);
     for (size_t i = 0; i < p->test.n; i++)
         free(ids[i]);
     free(ids);
@@ -206,7 +218,7 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
 }
 
 static int write_outputs(const char *dir, const reel_prepared *p, const reel_run *runs, size_t n,
-                         const cJSON *doc, uint64_t seed, reel_error *err)
+                         const cJSON *doc, uint64_t seed, const char *command, reel_error *err)
 {
     if (reel_mkdir_p(dir, err))
         return -1;
@@ -231,7 +243,7 @@ static int write_outputs(const char *dir, const reel_prepared *p, const reel_run
         free(path);
     }
     if (rc == 0 && p->test.n > 0)
-        rc = write_report(dir, p, runs, n, seed, err);
+        rc = write_report(dir, p, runs, n, seed, command, err);
     return rc;
 }
 
@@ -463,8 +475,27 @@ static int compare_spread(reel_prepared *p, char **names, size_t n_models, const
     return rc;
 }
 
+/* "reel compare ARGS", each argument shell-quoted when it needs it, so the
+ * report's command can be pasted back into a shell. */
+static void command_line(int argc, char **argv, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "reel compare");
+    for (int i = 0; i < argc && n + 1 < size; i++) {
+        int plain = argv[i][0] != '\0';
+        for (const char *c = argv[i]; *c && plain; c++)
+            plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%", *c) != NULL;
+        n += (size_t)snprintf(buf + n, size - n, plain ? " " : " '");
+        for (const char *c = argv[i]; *c && n + 5 < size; c++)
+            n += (size_t)(*c == '\'' ? snprintf(buf + n, size - n, "'\\''") : snprintf(buf + n, size - n, "%c", *c));
+        if (!plain && n + 1 < size)
+            n += (size_t)snprintf(buf + n, size - n, "'");
+    }
+}
+
 int reel_cmd_compare(int argc, char **argv)
 {
+    char command[4096];
+    command_line(argc, argv, command, sizeof command);
     reel_common_opts c;
     reel_common_defaults(&c);
     const char *models = NULL, *out = NULL, *format = "table", *params_file = NULL, *ck_dir = NULL;
@@ -569,7 +600,7 @@ int reel_cmd_compare(int argc, char **argv)
     }
     if (rc == REEL_EXIT_OK) {
         cJSON *doc = results_json(&p, &res);
-        if (out && (write_outputs(od.stage, &p, res.runs, res.done, doc, c.prep.split.seed, &err) ||
+        if (out && (write_outputs(od.stage, &p, res.runs, res.done, doc, c.prep.split.seed, command, &err) ||
                     reel_outdir_commit(&od, &err)))
             rc = REEL_EXIT_RUNTIME;
         else if (strcmp(format, "json") == 0) {

@@ -27,6 +27,7 @@ typedef struct {
     long kept_epoch;  /* 1-based: the epoch whose weights the model kept (0: not known) */
     int kept_average; /* those weights are the moving average of the weights */
     int is_baseline;  /* a baseline (random, prior): marked alike in every table */
+    const char *params; /* its params as JSON, to reproduce it (NULL: not shown) */
 } reel_report_model;
 
 typedef struct {
@@ -42,7 +43,10 @@ typedef struct {
     size_t n_models;
     const reel_report_model *models;
     const char *baseline;       /* the baseline whose samples-F1 the bar chart marks (the lowest), or NULL */
-    uint64_t seed;              /* picks the example films */
+    uint64_t seed;              /* the run's seed; also picks the example films */
+    /* To reproduce it (each NULL: not shown), with reel's version: */
+    const char *command;        /* the command line that made the report */
+    const char *date;           /* when, e.g. "2026-12-07" (a date only: the same run the same day, the same page) */
 } reel_report;
 
 /* Writes dir/report.html and dir/report.md atomically. */

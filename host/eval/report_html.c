@@ -120,7 +120,35 @@ static void header(FILE *fp, const report_view *v)
         esc(fp, v->best->name);
         fprintf(fp, "</strong>, samples-F1 %.4f</td></tr>\n", v->best->metrics->samples_f1);
     }
+    fprintf(fp, "<tr><td>Seed</td><td>%llu</td></tr>\n<tr><td>reel</td><td>%s</td></tr>\n",
+            (unsigned long long)r->seed, REEL_VERSION);
+    if (r->date) {
+        fputs("<tr><td>Date</td><td>", fp);
+        esc(fp, r->date);
+        fputs("</td></tr>\n", fp);
+    }
+    if (r->command) {
+        fputs("<tr><td>Command</td><td><code>", fp);
+        esc(fp, r->command);
+        fputs("</code></td></tr>\n", fp);
+    }
     fputs("</table>\n", fp);
+    size_t with_params = 0;
+    for (size_t i = 0; i < r->n_models; i++)
+        with_params += r->models[i].params != NULL;
+    if (with_params) { /* what each model ran with, to run it again */
+        fputs("<details><summary>Each model's params</summary><table class=\"meta\">\n", fp);
+        for (size_t i = 0; i < r->n_models; i++) {
+            if (!r->models[i].params)
+                continue;
+            fputs("<tr><td>", fp);
+            esc(fp, r->models[i].name);
+            fputs("</td><td><code>", fp);
+            esc(fp, r->models[i].params);
+            fputs("</code></td></tr>\n", fp);
+        }
+        fputs("</table></details>\n", fp);
+    }
     if (r->d > 0 && r->features) {
         fprintf(fp, "<details><summary>The %zu features</summary><p>", r->d);
         for (size_t j = 0; j < r->d; j++) {

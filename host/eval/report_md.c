@@ -68,6 +68,23 @@ static void header(FILE *fp, const report_view *v)
         md(fp, v->best->name);
         fprintf(fp, "**, samples-F1 %.4f", v->best->metrics->samples_f1);
     }
+    fprintf(fp, "\n- Seed: %llu\n- reel: %s", (unsigned long long)r->seed, REEL_VERSION);
+    if (r->date) {
+        fputs("\n- Date: ", fp);
+        md(fp, r->date);
+    }
+    if (r->command) {
+        fputs("\n- Command: ", fp);
+        md(fp, r->command);
+    }
+    for (size_t i = 0; i < r->n_models; i++) {
+        if (!r->models[i].params)
+            continue;
+        fputs("\n- Params of ", fp);
+        md(fp, r->models[i].name);
+        fputs(": ", fp);
+        md(fp, r->models[i].params);
+    }
     fputs("\n\nThe charts (scores, training curves, F1 per genre) are in report.html.\n", fp);
 }
 
