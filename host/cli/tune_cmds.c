@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/params_file.h"
+#include "dist/dist.h"
 #include "eval/run.h"
 #include "tune/journal.h"
 #include "tune/search.h"
@@ -116,6 +117,39 @@ static cJSON *journal_identity(const tune_opts *t, const reel_prepared *p, const
     cJSON_AddStringToObject(id, "decision", t->c.decision);
     cJSON_AddItemToObject(id, "base_params", cJSON_Duplicate(base, 1));
     return id;
+}
+
+/* The identity with the contents of the input files (not the grid's:
+ * trials are known by their params, and the grid may grow). */
+static cJSON *task_identity(const tune_opts *t, const reel_prepared *p, const cJSON *base, reel_error *err)
+{
+    cJSON *id = journal_identity(t, p, base);
+    const char *flags[] = {"data", "csv", "params", "features"};
+    const char *paths[] = {t->c.prep.data.data, p->ds.csv_path, t->params_file, t->c.prep.data.features};
+    if (reel_journal_identity_files(id, flags, paths, 4, err)) {
+        cJSON_Delete(id);
+        return NULL;
+    }
+    return id;
+}
+
+/* Under mpirun: every rank runs this task (the identity, the command and
+ * what else it takes: grid, strategy...) on inputs of the same contents;
+ * paths and devices may differ. Takes extra. */
+static int ranks_agree(const cJSON *id, const char *cmd, cJSON *extra, reel_error *err)
+{
+    if (reel_dist_size() <= 1) {
+        cJSON_Delete(extra);
+        return 0;
+    }
+    cJSON *task = cJSON_Duplicate(id, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(task, "dataset"), "path");
+    cJSON_AddStringToObject(task, "command", cmd);
+    if (extra)
+        cJSON_AddItemToObject(task, "options", extra);
+    int rc = reel_dist_agree(task, err);
+    cJSON_Delete(task);
+    return rc;
 }
 
 /* The test score line of search and select: under the rule, and at the
@@ -273,22 +307,27 @@ int reel_cmd_search(int argc, char **argv)
     if (bad_out || tune_scorer(&tr, &t, &err))
         goto done;
     reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
+    cJSON *id = journal_file || reel_dist_size() > 1 ? task_identity(&t, &tr.p, base, &err) : NULL;
+    if ((journal_file || reel_dist_size() > 1) && !id)
+        goto done;
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddItemToObject(extra, "grid", cJSON_Duplicate(grid, 1));
+    cJSON_AddStringToObject(extra, "strategy", strategy);
+    cJSON_AddNumberToObject(extra, "budget", budget);
+    cJSON_AddBoolToObject(extra, "resume", resume);
+    if (ranks_agree(id, "search", extra, &err)) {
+        cJSON_Delete(id);
+        goto done;
+    }
     if (journal_file) {
-        /* the identity holds the contents of the files (not the grid's:
-         * trials are known by their params, and the grid may grow) */
-        cJSON *id = journal_identity(&t, &tr.p, base);
-        const char *flags[] = {"data", "csv", "params", "features"};
-        const char *paths[] = {t.c.prep.data.data, tr.p.ds.csv_path, t.params_file, t.c.prep.data.features};
-        if (reel_journal_identity_files(id, flags, paths, 4, &err)) {
-            cJSON_Delete(id);
-            goto done;
-        }
         if (reel_journal_open(&journal, journal_file, id, resume, &err))
             goto done;
         have_journal = 1;
         so.journal = &journal;
         if (resume && !t.c.quiet)
             fprintf(stderr, "reel search: resuming: %zu finished trials in %s\n", journal.resumed, journal_file);
+    } else {
+        cJSON_Delete(id);
     }
     if (!t.c.quiet)
         fprintf(stderr, "reel search: %s, %s over %s, scored by %s under --decision %s on %s\n", t.model, strategy,
@@ -355,6 +394,14 @@ int reel_cmd_select(int argc, char **argv)
     reel_run_files_free(&rf);
     if (bad_out || tune_scorer(&tr, &t, &err))
         goto done;
+    if (reel_dist_size() > 1) {
+        cJSON *id = task_identity(&t, &tr.p, params, &err), *extra = id ? cJSON_CreateObject() : NULL;
+        cJSON_AddStringToObject(extra, "method", method);
+        int differ = !id || ranks_agree(id, "select", extra, &err);
+        cJSON_Delete(id);
+        if (differ)
+            goto done;
+    }
     if (reel_select(&tr.sc, params, method, t.c.threads, &t.c.log, &res, &err))
         goto done;
     /* The model on the kept features, scored once on the test rows. */

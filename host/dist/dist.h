@@ -58,4 +58,19 @@ typedef struct {
  * over MPI it names the rank and the item ("rank 2, trial 3 fold 1: ..."). */
 int reel_dist_map(const reel_dist_job *job, reel_blob *results, reel_error *err);
 
+/* Rank 0's bytes on every rank: rank 0 keeps *b, the others' is replaced
+ * by a malloc'ed copy. For what rank 0 alone reads (a journal the job
+ * writes while a late rank would still be reading it). One process: nothing. */
+void reel_dist_share(reel_blob *b);
+
+struct cJSON;
+/* At start: every rank's task (what decides the results: model, params,
+ * grid, seed, split, rule, the content hashes of the inputs; no paths or
+ * devices) against rank 0's. On a difference every rank fails with the
+ * same message, naming the rank and the first key that differs. */
+int reel_dist_agree(const struct cJSON *task, reel_error *err);
+
+/* Test hook (REEL_DIST_FAULT=late:R): rank R waits 3 s here. */
+void reel_dist_fault_late(void);
+
 #endif

@@ -14,5 +14,10 @@ const char *reel_dist_mpi_library(void);
  * the seconds spent broadcasting the results into *bcast_s. */
 int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blob *results, double *item_s,
                       double *bcast_s, reel_error *err);
+/* Rank 0's blob to every rank (the others' *b is replaced, malloc'ed). */
+void reel_dist_mpi_share(reel_blob *b);
+/* On rank 0: every rank's blob into all[0..size) (malloc'ed); the
+ * others send theirs (all unused). */
+void reel_dist_mpi_gather(const reel_blob *mine, reel_blob *all);
 
 #endif

@@ -31,6 +31,12 @@ int reel_dist_mpi_map(const reel_dist_job *job, int workers, int inner, reel_blo
     (void)results;
     return reel_fail(err, "internal: MPI map without MPI");
 }
+void reel_dist_mpi_share(reel_blob *b) { (void)b; }
+void reel_dist_mpi_gather(const reel_blob *mine, reel_blob *all)
+{
+    (void)mine;
+    (void)all;
+}
 
 #else
 
@@ -501,6 +507,48 @@ static void bcast(void *buf, size_t len)
         wait_req(&r);
         p += chunk;
         len -= (size_t)chunk;
+    }
+}
+
+void reel_dist_mpi_share(reel_blob *b)
+{
+    int64_t len = (int64_t)b->len;
+    bcast(&len, sizeof len);
+    if (rank != 0) {
+        b->len = (size_t)len;
+        b->data = len ? malloc((size_t)len) : NULL;
+    }
+    if (len)
+        bcast(b->data, (size_t)len);
+}
+
+/* Point to point, one rank at a time: a late rank is waited for (the
+ * transfers are small: a task's description). */
+void reel_dist_mpi_gather(const reel_blob *mine, reel_blob *all)
+{
+    enum { TAG_GATHER = 731 };
+    if (rank != 0) {
+        int64_t len = (int64_t)mine->len;
+        MPI_Send(&len, 1, MPI_INT64_T, 0, TAG_GATHER, MPI_COMM_WORLD);
+        if (len)
+            MPI_Send(mine->data, (int)len, MPI_BYTE, 0, TAG_GATHER, MPI_COMM_WORLD);
+        return;
+    }
+    all[0].len = mine->len;
+    all[0].data = malloc(mine->len ? mine->len : 1);
+    if (mine->len)
+        memcpy(all[0].data, mine->data, mine->len);
+    for (int r = 1; r < size; r++) {
+        int64_t len = 0;
+        MPI_Request q;
+        MPI_Irecv(&len, 1, MPI_INT64_T, r, TAG_GATHER, MPI_COMM_WORLD, &q);
+        wait_req(&q);
+        all[r].len = (size_t)len;
+        all[r].data = malloc(len ? (size_t)len : 1);
+        if (len) {
+            MPI_Irecv(all[r].data, (int)len, MPI_BYTE, r, TAG_GATHER, MPI_COMM_WORLD, &q);
+            wait_req(&q);
+        }
     }
 }
 

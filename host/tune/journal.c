@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dist/dist.h"
 #include "util/fileio.h"
 #include "util/hash.h"
 #include "util/outfile.h"
@@ -130,12 +131,9 @@ static int read_record(const char *path, size_t line_no, char *line, cJSON *tria
 }
 
 /* Reads the trials of a journal of the same identity into trials. */
-static int read_journal(reel_journal *j, const char *path, const cJSON *identity, cJSON *trials, reel_error *err)
+static int read_journal(reel_journal *j, const char *path, char *text, const cJSON *identity, cJSON *trials,
+                        reel_error *err)
 {
-    reel_error e;
-    char *text = reel_read_file(path, NULL, &e);
-    if (!text)
-        return reel_fail(err, "--resume: %s", e.msg);
     static const char head[] = "{\"reel_search_journal\": ", tail[] = ", \"trials\": [";
     char *at = text, *line = next_line(&at);
     int rc = 0;
@@ -176,6 +174,46 @@ static int read_journal(reel_journal *j, const char *path, const cJSON *identity
     return rc;
 }
 
+/* Under mpirun rank 0 alone reads the journal and every rank takes what
+ * it read: rank 0 journals trials as they finish, and a rank reading late
+ * would see more of them than the others and take other items.
+ * The blob: "M" (no journal yet), "E" and the error, or "T" and the text. */
+static char *shared_journal(const char *path, reel_error *err)
+{
+    reel_dist_fault_late();
+    reel_blob b = {0};
+    if (reel_dist_root()) {
+        reel_error e;
+        char *text = access(path, F_OK) != 0 ? NULL : reel_read_file(path, NULL, &e);
+        const char *body = access(path, F_OK) != 0 ? "" : text ? text : e.msg;
+        char kind = access(path, F_OK) != 0 ? 'M' : text ? 'T' : 'E';
+        b.len = strlen(body) + 2;
+        b.data = malloc(b.len);
+        if (b.data) {
+            ((char *)b.data)[0] = kind;
+            memcpy((char *)b.data + 1, body, b.len - 1);
+        } else {
+            b.len = 0;
+        }
+        free(text);
+    }
+    reel_dist_share(&b);
+    char *out = NULL;
+    if (!b.len) {
+        reel_fail(err, "%s: out of memory", path);
+    } else if (((char *)b.data)[0] == 'E') {
+        reel_fail(err, "--resume: %s", (char *)b.data + 1);
+    } else if (((char *)b.data)[0] == 'T') {
+        out = strdup((char *)b.data + 1);
+        if (!out)
+            reel_fail(err, "%s: out of memory", path);
+    } else {
+        err->msg[0] = '\0'; /* no journal: start empty */
+    }
+    free(b.data);
+    return out;
+}
+
 int reel_journal_open(reel_journal *j, const char *path, cJSON *identity, int resume, reel_error *err)
 {
     memset(j, 0, sizeof *j);
@@ -188,9 +226,12 @@ int reel_journal_open(reel_journal *j, const char *path, cJSON *identity, int re
         reel_journal_free(j);
         return reel_fail(err, "%s: out of memory", path);
     }
-    if (!resume || access(path, F_OK) != 0)
+    if (!resume)
         return 0;
-    if (read_journal(j, path, identity, trials, err)) {
+    char *text = shared_journal(path, err);
+    if (!text && !err->msg[0])
+        return 0;
+    if (!text || read_journal(j, path, text, identity, trials, err)) {
         reel_journal_free(j);
         return -1;
     }

@@ -134,6 +134,42 @@ resumed)
   same full/search.json resumed/search.json
   [ "$(grep -c '"score"' j.json)" = 7 ] || fail "the journal does not hold every trial"
   ;;
+late)
+  # a rank that reads late (REEL_DIST_FAULT=late:2: 3 s, as a slow disk)
+  # while the others journal trials: rank 0 reads the journal for all
+  "$reel" search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json --out full >/dev/null || fail "full run"
+  echo '{"max_depth": [2, null], "min_samples_leaf": [1]}' > part.json
+  mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid part.json --journal j.json >/dev/null ||
+    fail "partial run"
+  REEL_DIST_FAULT=late:2 timeout 90 "$mpiexec" --oversubscribe -np 3 "$reel" search --model tree "${data[@]}" \
+    --folds 3 --strategy grid --grid grid.json --journal j.json --resume --out resumed >/dev/null 2>err.txt
+  rc=$?
+  [ $rc = 0 ] || { cat err.txt >&2; fail "the resumed job with a late rank failed or hung (exit $rc; 124: timeout)"; }
+  same full/search.json resumed/search.json
+  [ "$(grep -c '"score"' j.json)" = 7 ] || fail "the journal does not hold every trial"
+  ;;
+mismatch)
+  # mpirun's MPMD form: rank 2 runs another task, refused naming it
+  s=(search --model tree --data d.csv --labels A,B,C --quiet --folds 2 --strategy grid --grid grid.json)
+  mpmd() { "$mpiexec" --oversubscribe -np 2 "$reel" "${s[@]}" --seed 3 --out out : -np 1 "$reel" "$@" --out out; }
+  check() { # what rank 2 differs in, then its command
+    local what=$1; shift
+    mpmd "$@" >/dev/null 2>err.txt && fail "rank 2 with another $what was accepted"
+    grep -q "^reel search: rank 2 runs another task than rank 0: its $what[. ]" err.txt ||
+      { cat err.txt >&2; fail "no message naming rank 2 and its $what"; }
+    [ ! -e out ] || fail "outputs were written"
+  }
+  check seed "${s[@]}" --seed 4
+  awk -F, 'NR == 5 { $3 = $3 + 1 } { print }' OFS=, d.csv > moved.csv
+  check content.data "${s[@]/d.csv/moved.csv}" --seed 3
+  echo '{"min_samples_leaf": [1, 5], "max_depth": [2, 4, null]}' > reordered.json
+  check options.grid "${s[@]/grid.json/reordered.json}" --seed 3
+  # the same contents under another path is the same task
+  cp d.csv copy.csv
+  "$reel" "${s[@]}" --seed 3 --out one >/dev/null || fail "one process"
+  mpmd "${s[@]/d.csv/copy.csv}" --seed 3 >/dev/null 2>err.txt || { cat err.txt >&2; fail "a copy of the data refused"; }
+  same one/search.json out/search.json
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "ok: $case"
