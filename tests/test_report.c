@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "eval/calibration.h"
+#include "eval/charts.h"
 #include "eval/report.h"
 #include "eval/svg.h"
 #include "helpers.h"
@@ -322,9 +323,9 @@ Test(report, every_svg_has_size_and_viewbox)
 {
     fixture *f = make_fixture();
     char *html = read_in(write_report(f, "svg"), "report.html");
-    /* bars, 2 x (loss, F1), heatmap, a reliability diagram per genre, confusion bars */
-    cr_expect_eq(count(html, "<svg "), 7 + NL);
-    cr_expect_eq(count(html, "</svg>"), 7 + NL);
+    /* bars, 2 x (loss, F1), heatmap, one reliability legend, a diagram per genre, confusion bars */
+    cr_expect_eq(count(html, "<svg "), 8 + NL);
+    cr_expect_eq(count(html, "</svg>"), 8 + NL);
     for (const char *p = strstr(html, "<svg "); p; p = strstr(p + 1, "<svg ")) {
         size_t len = (size_t)(strchr(p, '>') - p);
         char *tag = strndup(p, len);
@@ -594,5 +595,30 @@ Test(report, calibration_view_per_genre)
         cr_expect(strstr(html, want), "no reliability diagram %s", want);
     }
     cr_expect(strstr(md, "## Calibration per genre"));
+    free_report_files(f, html, md);
+}
+
+/* Close scores look different: the bar chart's axis spans the values, not
+ * 0 to 1 (issue 34). */
+Test(report, bar_chart_axis_spans_the_scores)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    const double f1[] = {0.636, 0.650, 0.641}, p[] = {0.640, 0.648, 0.639}, r[] = {0.645, 0.649, 0.644};
+    const char *const names[] = {"box", "u", "random"};
+    chart_series s[3] = {{"F1", CHART_BLUE, f1, 0}, {"precision", CHART_GREEN, p, 0}, {"recall", CHART_PURPLE, r, 0}};
+    chart_grouped_bars(fp, "scores", names, 3, s, 3, NULL, "model", "score");
+    fclose(fp);
+    cr_expect_null(strstr(text, ">0.0<"), "the axis starts at the scores, not 0: %s", text);
+    cr_expect(strstr(text, ">0.650<") || strstr(text, ">0.65<"), "%s", text);
+    free(text);
+}
+
+Test(report, one_reliability_legend)
+{
+    char *html, *md;
+    fixture *f = report_files("legend", &html, &md);
+    cr_expect_eq(count(html, "aria-label=\"Reliability legend\""), 1);
     free_report_files(f, html, md);
 }

@@ -133,8 +133,29 @@ void chart_grouped_bars(FILE *fp, const char *title, const char *const *groups, 
     svg_begin(fp, width, height, title);
     title_at(fp, title, 8);
     legend_row(fp, 8, 46, series, n_series);
-    ticks t = nice_ticks(0, 1, 5);
+    /* The axis spans the values (and the reference line) with some room,
+     * not 0 to 1: close scores then look different. */
+    double vmin = INFINITY, vmax = -INFINITY;
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t k = 0; k < n_series; k++)
+            if (!isnan(series[k].values[g])) {
+                vmin = fmin(vmin, series[k].values[g]);
+                vmax = fmax(vmax, series[k].values[g]);
+            }
+    if (ref && !isnan(ref->value)) {
+        vmin = fmin(vmin, ref->value);
+        vmax = fmax(vmax, ref->value);
+    }
+    if (!(vmax >= vmin)) {
+        vmin = 0;
+        vmax = 1;
+    }
+    double pad = vmax > vmin ? (vmax - vmin) * 0.15 : 0.05;
+    ticks t = nice_ticks(fmax(0, vmin - pad), fmin(1, vmax + pad), 5);
+    t.lo = fmax(t.lo, 0);
+    t.count = (int)lround((t.hi - t.lo) / t.step) + 1;
     y_axis(fp, t, left, top, plot_w, plot_h, y_label);
+#define BAR_H(v) (((v) < t.lo ? 0 : (v) > t.hi ? t.hi - t.lo : (v) - t.lo) / (t.hi - t.lo) * plot_h)
 
     for (size_t g = 0; g < n_groups; g++) {
         double gx = left + (double)g * group_w + gap / 2;
@@ -142,10 +163,9 @@ void chart_grouped_bars(FILE *fp, const char *title, const char *const *groups, 
             double v = series[k].values[g];
             if (isnan(v))
                 continue;
-            double vc = v < 0 ? 0 : v > 1 ? 1 : v;
             snprintf(buf, sizeof buf, "%s: %s %.4f", groups[g], series[k].name, v);
-            svg_rect(fp, gx + (double)k * bar_w, top + plot_h - vc * plot_h, bar_w - 1, vc * plot_h,
-                     series[k].color, buf);
+            svg_rect(fp, gx + (double)k * bar_w, top + plot_h - BAR_H(v), bar_w - 1, BAR_H(v), series[k].color,
+                     buf);
         }
         short_name(name, sizeof name, groups[g]);
         double cx = gx + (double)n_series * bar_w / 2;
@@ -155,10 +175,11 @@ void chart_grouped_bars(FILE *fp, const char *title, const char *const *groups, 
             svg_text(fp, cx, top + plot_h + 17, "middle", 0, "ax", name);
     }
     if (ref && !isnan(ref->value)) {
-        double y = top + plot_h - (ref->value < 0 ? 0 : ref->value > 1 ? 1 : ref->value) * plot_h;
+        double y = top + plot_h - BAR_H(ref->value);
         svg_line(fp, left, y, left + plot_w, y, "#333333", 1.5, "6 4");
         svg_text(fp, left + plot_w + 6, y + 4, "start", 0, "ax", ref_text);
     }
+#undef BAR_H
     if (x_label)
         svg_text(fp, left + plot_w / 2, height - 8, "middle", 0, "lab", x_label);
     svg_end(fp);
@@ -346,17 +367,9 @@ void chart_hbars(FILE *fp, const char *title, const char *const *names, const do
 void chart_reliability(FILE *fp, const char *title, const chart_xy *series, size_t n_series)
 {
     const double width = 300, left = 50, right = 14, plot = width - left - right, bottom = 40;
-    /* legend: one row per series under the title */
-    const double top = 34 + 16.0 * (double)n_series, height = top + plot + bottom;
-    char name[128];
+    const double top = 34, height = top + plot + bottom; /* the legend is chart_line_legend's, once */
     svg_begin(fp, width, height, title);
     title_at(fp, title, 8);
-    for (size_t s = 0; s < n_series; s++) {
-        double y = 40 + 16.0 * (double)s;
-        svg_line(fp, 10, y - 4, 28, y - 4, series[s].color, 2.5, series[s].dashed ? "5 3" : NULL);
-        short_name(name, sizeof name, series[s].name);
-        svg_text(fp, 34, y, "start", 0, "leg", name);
-    }
     ticks t = {0, 1, 0.2, 6, 1};
     y_axis(fp, t, left, top, plot, plot, "observed frequency");
 #define X_OF(v) (left + (v) * plot)
@@ -388,5 +401,24 @@ void chart_reliability(FILE *fp, const char *title, const chart_xy *series, size
 #undef X_OF
 #undef Y_OF
     svg_text(fp, left + plot / 2, height - 8, "middle", 0, "lab", "mean predicted probability");
+    svg_end(fp);
+}
+
+void chart_line_legend(FILE *fp, const char *title, const chart_xy *series, size_t n_series)
+{
+    char name[128];
+    double width = 10;
+    for (size_t s = 0; s < n_series; s++) {
+        short_name(name, sizeof name, series[s].name);
+        width += 24 + svg_text_width(name, 12.5) + 20;
+    }
+    svg_begin(fp, width, 26, title);
+    double x = 10;
+    for (size_t s = 0; s < n_series; s++) {
+        svg_line(fp, x, 13, x + 18, 13, series[s].color, 2.5, series[s].dashed ? "5 3" : NULL);
+        short_name(name, sizeof name, series[s].name);
+        svg_text(fp, x + 24, 17, "start", 0, "leg", name);
+        x += 24 + svg_text_width(name, 12.5) + 20;
+    }
     svg_end(fp);
 }

@@ -56,6 +56,9 @@ typedef struct {
 /* A reliability diagram: mean predicted probability against the observed
  * frequency, the diagonal marking perfect calibration. */
 void chart_reliability(FILE *fp, const char *title, const chart_xy *series, size_t n_series);
+/* The reliability diagrams' legend, drawn once above them: a line sample
+ * and the name of each series, in one row. */
+void chart_line_legend(FILE *fp, const char *title, const chart_xy *series, size_t n_series);
 
 /* One bar per name with its count written at the end. */
 void chart_hbars(FILE *fp, const char *title, const char *const *names, const double *values, size_t n,

@@ -40,7 +40,8 @@ static const char *STYLE =
     ".ok{color:#11711a;font-weight:600;white-space:nowrap}\n"
     ".bad{color:#b3001b;text-decoration:line-through;white-space:nowrap}\n"
     ".none{color:#999}\n"
-    "td.name{max-width:16em;overflow-wrap:anywhere}\n"
+    "td.name{max-width:16em;overflow-wrap:break-word}\n"
+    "td.rule{white-space:nowrap}\n"
     "td.device{white-space:nowrap}\n"
     "table.examples{font-size:13.5px}\n"
     "table.examples th{white-space:nowrap}\n"
@@ -301,9 +302,14 @@ static void calibration(FILE *fp, const report_view *v)
     report_table_brier(fp, v, &HTML);
     fputs("</table></div>\n", fp);
     size_t shown = n < CAL_CURVES ? n : CAL_CURVES;
-    fprintf(fp, "<p class=\"note\">Reliability of the %zu best model%s by samples-F1.</p>\n"
-                "<div class=\"charts\">\n", shown, shown == 1 ? "" : "s");
+    fprintf(fp, "<p class=\"note\">Reliability of the %zu best model%s by samples-F1.</p>\n", shown,
+            shown == 1 ? "" : "s");
     static const char *const colors[CAL_CURVES] = {CHART_BLUE, CHART_VERMILION, CHART_GREEN, CHART_PURPLE};
+    chart_xy legend[CAL_CURVES]; /* one legend for every panel */
+    for (size_t k = 0; k < shown; k++)
+        legend[k] = (chart_xy){r->models[v->order[k]].name, colors[k], NULL, NULL, 0, k % 2 == 1};
+    chart_line_legend(fp, "Reliability legend", legend, shown);
+    fputs("<div class=\"charts\">\n", fp);
     for (size_t j = 0; j < L; j++) {
         chart_xy xy[CAL_CURVES];
         for (size_t k = 0; k < shown; k++)
