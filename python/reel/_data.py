@@ -126,7 +126,7 @@ def to_data(X, Y=None, label_names=None, names=None):
         n, d, Xn.ctypes.data_as(_lib.c_doubles) if d else None, _strings(num_names) if d else None,
         t, text, _strings(text_names) if t else None, L, Yp, lab)
     if not h:
-        raise ValueError(_lib.lib.reel_last_error().decode())
+        raise ValueError(_lib.last_error())
     return Data(h), cols
 
 

@@ -15,6 +15,8 @@ import ctypes
 import ctypes.util
 import json
 import logging
+import re
+import sys
 import os
 import shutil
 import subprocess
@@ -119,8 +121,31 @@ class ReelError(RuntimeError):
     """A failure inside libreel; the message names the key, column or file."""
 
 
+# The library's messages name its options as the CLI and the JSON options do;
+# here they name the Python parameter the user set.
+_PY_NAMES = {"threads": "n_jobs", "seed": "random_state"}
+_PY_WORDING = [
+    (re.compile(r"options: key '(\w+)'"), lambda m: _PY_NAMES.get(m[1], m[1])),
+    (re.compile(r"^--device (\S+): "), lambda m: f"device={m[1]!r}: "),
+    (re.compile(r"^--device must"), lambda m: "device must"),
+    (re.compile(r"^\(arrays\): "), lambda m: "X: "),
+]
+
+
+def python_message(text):
+    """A library message with the Python parameter's name in place of the
+    CLI's ("--device cuda: ..." -> "device='cuda': ...")."""
+    for pattern, repl in _PY_WORDING:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def last_error():
+    return python_message(lib.reel_last_error().decode("utf-8", "replace"))
+
+
 def error():
-    return ReelError(lib.reel_last_error().decode("utf-8", "replace"))
+    return ReelError(last_error())
 
 
 def check(rc):
@@ -169,6 +194,17 @@ def _at(value, path):
     return value
 
 
+def threads(n_jobs):
+    """The thread count for reel from n_jobs: n_jobs when > 0; else, inside a
+    joblib worker (GridSearchCV(n_jobs=k) and the like), the OMP_NUM_THREADS
+    joblib gives each worker, so that k workers do not each take every core;
+    else 0 (all cores)."""
+    if n_jobs is not None and n_jobs > 0:
+        return int(n_jobs)
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else 0
+
+
 def enc(s):
     return None if s is None else str(s).encode("utf-8")
 
@@ -176,10 +212,51 @@ def enc(s):
 # ---- the log: messages to the "reel" logger, progress to a callback when set ----
 
 _progress_callback = None
+_verbose = 0  # set by verbosity(): 1 one updating progress line, 2 every message
+_line_open = False  # verbose 1: a progress line is on stderr without its newline
+
+
+def _show(text, progress):
+    """verbose= output on stderr: at 1 the progress records (epochs, trials,
+    features) rewrite one line in place and the other messages get their
+    own; at 2 everything gets its own line."""
+    global _line_open
+    if progress and _verbose == 1:
+        sys.stderr.write("\r" + text[:160].ljust(100))
+        _line_open = True
+    else:
+        sys.stderr.write(("\n" if _line_open else "") + text + "\n")
+        _line_open = False
+    sys.stderr.flush()
+
+
+class verbosity:
+    """with verbosity(level): reel's messages on stderr while it runs (0:
+    none, 1: one progress line, 2: every epoch and message)."""
+
+    def __init__(self, level):
+        if level not in (0, 1, 2, True, False, None):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {level!r}")
+        self.level = int(level or 0)
+
+    def __enter__(self):
+        global _verbose
+        self.saved, _verbose = _verbose, self.level
+        return self
+
+    def __exit__(self, *exc):
+        global _verbose, _line_open
+        if _line_open:
+            sys.stderr.write("\n")
+            _line_open = False
+        _verbose = self.saved
+        return False
 
 
 def _on_log(user, level, message, progress):
     text = message.decode("utf-8", "replace")
+    if _verbose:
+        _show(text, bool(progress))
     if progress and _progress_callback is not None:
         p = progress.contents
         record = {f: getattr(p, f) for f, _ in Progress._fields_}

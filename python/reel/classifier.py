@@ -14,7 +14,7 @@ from ._data import labels_of, to_data
 
 # The estimator's own settings; everything else is a param of the model's definition.
 _OWN = {"model": "box", "device": "auto", "random_state": 42, "n_jobs": None, "valid_fraction": 0.1,
-        "top_categories": 10, "decision": "auto"}
+        "top_categories": 10, "decision": "auto", "verbose": 0}
 
 
 def model_names():
@@ -26,7 +26,7 @@ def model_definition(model):
     """A definition: kind, summary, params (type, default, help) and search grid."""
     ptr = _lib.lib.reel_model_definition(_lib.enc(model))
     if not ptr:
-        raise ValueError(_lib.lib.reel_last_error().decode())
+        raise ValueError(_lib.last_error())
     return _lib.take_json(ptr)
 
 
@@ -66,15 +66,19 @@ class Classifier(ClassifierMixin, BaseEstimator):
     matrix or DataFrame), holding out `valid_fraction` of them for the nets'
     early stopping and for choosing the decision rule (`decision`, "auto" by
     default). random_state seeds everything; n_jobs is the thread count (None:
-    all cores). The result is bit-identical to `reel train --test-fraction 0
+    all cores, or a joblib worker's share under GridSearchCV(n_jobs=k));
+    verbose: 0 silent, 1 a progress line on stderr, 2 every epoch and
+    message. predict returns a DataFrame with the label names when fit's Y
+    was one. The result is bit-identical to `reel train --test-fraction 0
     --keep-unlabeled` on the same rows, params and seed.
     """
 
     _estimator_type = "classifier"
 
     def __init__(self, model="box", device="auto", random_state=42, n_jobs=None, valid_fraction=0.1,
-                 top_categories=10, decision="auto", **params):
+                 top_categories=10, decision="auto", verbose=0, **params):
         self.model = model
+        self.verbose = verbose
         self.device = device
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -119,7 +123,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     def _options(self):
         o = {"seed": int(self.random_state) if self.random_state is not None else 42,
-             "threads": int(self.n_jobs) if self.n_jobs and self.n_jobs > 0 else 0,
+             "threads": _lib.threads(self.n_jobs),
              "device": self.device, "valid_fraction": float(self.valid_fraction),
              "top_categories": int(self.top_categories)}
         if self.decision is not None:
@@ -137,11 +141,13 @@ class Classifier(ClassifierMixin, BaseEstimator):
             raise ValueError("reel.Classifier requires y to be passed, but the target y is None")
         Yarr, names = labels_of(Y)
         data, cols = to_data(X, Yarr, label_names=names)
-        h = _lib.lib.reel_fit(_lib.enc(self.model), _lib.to_json(self._model_params(), "params"), data.handle,
-                              _lib.to_json(self._options(), "options"))
+        with _lib.verbosity(self.verbose):
+            h = _lib.lib.reel_fit(_lib.enc(self.model), _lib.to_json(self._model_params(), "params"),
+                                  data.handle, _lib.to_json(self._options(), "options"))
         if not h:
-            raise ValueError(_lib.lib.reel_last_error().decode())
+            raise ValueError(_lib.last_error())
         self._set_fitted(_Model(h), cols, isinstance(X, pd.DataFrame))
+        self._y_frame = isinstance(Y, pd.DataFrame)  # predict then answers in a DataFrame too
         return self
 
     def _set_fitted(self, m, cols, named):
@@ -190,13 +196,26 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return self._out(X, _lib.lib.reel_predict_proba, np.float32, _lib.c_floats).astype(np.float64)
 
     def predict(self, X):
-        """(n, L) 0/1 by the model's decision rule (decision_rule_)."""
-        return self._out(X, _lib.lib.reel_predict, np.uint8, _lib.c_bytes).astype(np.int64)
+        """(n, L) 0/1 by the model's decision rule (decision_rule_): a DataFrame
+        with the label names (labels_) as columns when fit's Y was a DataFrame
+        (indexed as X when X is one), else an array."""
+        Y = self._out(X, _lib.lib.reel_predict, np.uint8, _lib.c_bytes).astype(np.int64)
+        if getattr(self, "_y_frame", False):
+            return pd.DataFrame(Y, columns=self.labels_, index=X.index if isinstance(X, pd.DataFrame) else None)
+        return Y
 
     def score(self, X, Y, sample_weight=None):
         """Samples-F1, reel's headline metric (scikit-learn's f1_score average="samples")."""
         Yarr, _ = labels_of(Y)
-        return f1_score(Yarr, self.predict(X), average="samples", zero_division=0, sample_weight=sample_weight)
+        return f1_score(Yarr, np.asarray(self.predict(X)), average="samples", zero_division=0,
+                        sample_weight=sample_weight)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        """Classifier(model='tree', max_depth=5): only what differs from the defaults."""
+        shown = [(k, getattr(self, k)) for k in _OWN if k == "model" or getattr(self, k) != _OWN[k]]
+        shown += [(k, v) for k, v in self._params.items() if v is not None]
+        text = f"{type(self).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in shown) + ")"
+        return text if len(text) <= N_CHAR_MAX else text[:N_CHAR_MAX - 4] + "...)"
 
     # ---- model files: the same safetensors files as `reel train --save` ----
 

@@ -11,7 +11,7 @@ _METRICS = ["samples_f1", "samples_precision", "samples_recall", "micro_f1", "ma
 
 
 def _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, **more):
-    o = {"seed": int(random_state), "threads": int(n_jobs) if n_jobs and n_jobs > 0 else 0, "device": device,
+    o = {"seed": int(random_state), "threads": _lib.threads(n_jobs), "device": device,
          "test_fraction": float(test_fraction), "valid_fraction": float(valid_fraction),
          "top_categories": int(top_categories)}
     if decision is not None:
@@ -26,18 +26,20 @@ def _data(X, Y):
 
 
 def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2,
-            valid_fraction=0.1, top_categories=10, decision="auto", full=False):
+            valid_fraction=0.1, top_categories=10, decision="auto", full=False, verbose=0):
     """Trains each model on the same split of (X, Y), scores it on the test
     rows and returns the leaderboard, best samples-F1 first: one row per
     model with its metrics, decision rule, device and seconds. models: names
     (None: reel's default set); params: {"model": {param: value}}.
     full=True returns the whole JSON document instead (as `reel compare
-    --format json`)."""
+    --format json`). verbose: 0 silent, 1 a progress line on stderr, 2 every
+    epoch and message."""
     data = _data(X, Y)
-    doc = _lib.take_json(_lib.lib.reel_compare_models(
-        data.handle, _lib.enc(",".join(models)) if models else None,
-        _lib.to_json(params, "params") if params else None,
-        _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision)))
+    with _lib.verbosity(verbose):
+        doc = _lib.take_json(_lib.lib.reel_compare_models(
+            data.handle, _lib.enc(",".join(models)) if models else None,
+            _lib.to_json(params, "params") if params else None,
+            _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision)))
     if full:
         return doc
     rows = []
@@ -55,24 +57,28 @@ def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device
 
 def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=0, metric="samples-f1",
            budget=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1,
-           top_categories=10, decision="auto"):
+           top_categories=10, decision="auto", verbose=0):
     """reel search: tunes model's params (grid {param: [values]}, None: the
     model's own grid) without the test rows; returns its JSON document
-    (best params, every trial, the best's test metrics)."""
+    (best params, every trial, the best's test metrics). verbose as compare's."""
     data = _data(X, Y)
-    return _lib.take_json(_lib.lib.reel_search_params(
-        data.handle, _lib.enc(model), _lib.to_json(grid, "grid") if grid else None, _lib.enc(strategy),
-        _lib.to_json(params, "params") if params else None,
-        _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
-                 folds=folds, metric=metric, budget=budget)))
+    with _lib.verbosity(verbose):
+        return _lib.take_json(_lib.lib.reel_search_params(
+            data.handle, _lib.enc(model), _lib.to_json(grid, "grid") if grid else None, _lib.enc(strategy),
+            _lib.to_json(params, "params") if params else None,
+            _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
+                     folds=folds, metric=metric, budget=budget)))
 
 
 def select(X, Y, model, method="single-pass", params=None, folds=0, metric="samples-f1", random_state=42,
-           n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto"):
+           n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto",
+           verbose=0):
     """reel select: feature selection without the test rows; returns its JSON
-    document (each feature's delta, kept, dropped, test metrics)."""
+    document (each feature's delta, kept, dropped, test metrics). verbose as
+    compare's."""
     data = _data(X, Y)
-    return _lib.take_json(_lib.lib.reel_select_features(
-        data.handle, _lib.enc(model), _lib.enc(method), _lib.to_json(params, "params") if params else None,
-        _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
-                 folds=folds, metric=metric)))
+    with _lib.verbosity(verbose):
+        return _lib.take_json(_lib.lib.reel_select_features(
+            data.handle, _lib.enc(model), _lib.enc(method), _lib.to_json(params, "params") if params else None,
+            _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
+                     folds=folds, metric=metric)))

@@ -193,3 +193,59 @@ def test_devices_lists_the_cpu_and_every_runtime():
     assert sum(d["auto"] for d in devs) == 1
     for d in devs:
         assert d["device"].startswith(d["runtime"]) and d["detail"]
+
+
+def test_predict_answers_in_the_labels_names_for_a_frame_y(small):
+    X, Y = small
+    clf = reel.Classifier(model="tree", max_depth=3, n_jobs=1).fit(X, Y)
+    pred = clf.predict(X.iloc[5:9])
+    assert isinstance(pred, pd.DataFrame)
+    assert list(pred.columns) == ["Short", "Drama", "Action"] and list(pred.index) == list(X.index[5:9])
+    arr = reel.Classifier(model="tree", max_depth=3, n_jobs=1).fit(X, Y.to_numpy()).predict(X)
+    assert isinstance(arr, np.ndarray), "an array Y gives arrays back"
+    assert (arr == clf.predict(X).to_numpy()).all()
+
+
+def test_repr_shows_what_differs_from_the_defaults():
+    assert repr(reel.Classifier()) == "Classifier(model='box')"
+    assert repr(reel.Classifier(model="tree", max_depth=5, n_jobs=2)) == \
+        "Classifier(model='tree', n_jobs=2, max_depth=5)"
+
+
+def test_verbose_prints_progress_only_when_asked(small, capsys):
+    X, Y = small
+    reel.Classifier(model="box", epochs=2, ensemble=1, n_jobs=1, device="cpu").fit(X, Y)
+    assert capsys.readouterr().err == "", "verbose=0 is silent"
+    reel.Classifier(model="box", epochs=2, ensemble=1, n_jobs=1, device="cpu", verbose=2).fit(X, Y)
+    err = capsys.readouterr().err
+    assert err.count("\n") >= 2 and "epoch" in err, err
+    reel.Classifier(model="box", epochs=2, ensemble=1, n_jobs=1, device="cpu", verbose=1).fit(X, Y)
+    err = capsys.readouterr().err
+    assert "\r" in err and "epoch" in err, err
+    reel.compare(X, Y, models=["box"], params={"box": {"epochs": 2, "ensemble": 1}}, n_jobs=1, device="cpu",
+                 verbose=2)
+    assert "epoch" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
+        reel.Classifier(model="prior", verbose=5).fit(X, Y)
+
+
+def test_threads_follow_a_joblib_workers_share(monkeypatch):
+    # GridSearchCV(n_jobs=k) runs k loky workers, each told OMP_NUM_THREADS = cores / k
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert reel.Classifier()._options()["threads"] == 3
+    assert reel.Classifier(n_jobs=2)._options()["threads"] == 2, "an explicit n_jobs wins"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert reel.Classifier()._options()["threads"] == 0, "all cores outside joblib"
+
+
+def test_errors_name_the_python_parameter(small):
+    X, Y = small
+    with pytest.raises(ValueError, match=r"^device must be auto, cpu"):
+        reel.Classifier(model="prior", device="tpu").fit(X, Y)
+    with pytest.raises(ValueError, match=r"^n_jobs must be a number >= 0"):
+        reel.Classifier(model="prior", n_jobs=100000).fit(X, Y)
+    with pytest.raises(ValueError, match=r"^valid_fraction must be"):
+        reel.Classifier(model="prior", valid_fraction=2.0).fit(X, Y)
+    clf = reel.Classifier(model="prior").fit(X, Y)
+    with pytest.raises(RuntimeError, match=r"^X: missing 1 column the model needs: rating"):
+        clf.predict(X.drop(columns="rating"))
