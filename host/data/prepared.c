@@ -76,10 +76,65 @@ int reel_prepared_standardize(reel_prepared *p, reel_error *err)
     return 0;
 }
 
-/* The feature matrices (float32, raw and standardised) must fit in memory:
- * estimated before they are built, so a one-hot of very many categories is
- * refused with the numbers instead of exhausting the machine. */
-static int check_memory(const reel_prepared *p, reel_error *err)
+/* What the loaded table holds now: each column's cells (8 bytes a number;
+ * a 4-byte code and the distinct strings for text), the line of each row
+ * and the label bytes. */
+static double table_bytes(const reel_dataset *ds)
+{
+    const reel_table *t = &ds->table;
+    double b = (double)t->nrows * sizeof *t->line + (double)ds->n * (double)ds->L;
+    for (size_t j = 0; j < t->ncols; j++) {
+        const reel_column *c = &t->cols[j];
+        if (c->released)
+            continue;
+        if (c->type != REEL_COL_TEXT) {
+            b += (double)t->nrows * sizeof *c->num;
+            continue;
+        }
+        b += (double)t->nrows * sizeof *c->code + (double)c->dict.nslots * sizeof *c->dict.slot;
+        for (size_t s = 0; s < c->dict.n; s++)
+            b += (double)strlen(c->dict.strs[s]) + 1 + sizeof *c->dict.strs + 16; /* 16: the allocator's own */
+    }
+    return b;
+}
+
+/* The process's resident bytes now (Linux's /proc/self/statm), or 0 when
+ * unknown. What it grew by while the file was read is the table as
+ * allocated (its columns grow by doubling). */
+static double resident_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    int ok = f && fscanf(f, "%lu %lu", &size, &resident) == 2;
+    if (f)
+        fclose(f);
+    return ok ? (double)resident * (double)sysconf(_SC_PAGE_SIZE) : 0.0;
+}
+
+/* bytes as "1.3 GB", "25 MB" or "300 kB". */
+static const char *size_text(double b, char *buf, size_t n)
+{
+    if (b >= 1e9)
+        snprintf(buf, n, "%.1f GB", b / 1e9);
+    else if (b >= 1e6)
+        snprintf(buf, n, "%.0f MB", b / 1e6);
+    else
+        snprintf(buf, n, "%.0f kB", b / 1e3);
+    return buf;
+}
+
+/* Everything resident while the data is prepared and fitted must fit in
+ * memory: estimated before the matrices are built, so that too many rows
+ * or a one-hot of very many categories is refused with the numbers
+ * instead of exhausting the machine. The peak is the larger of two
+ * moments: the table and the raw matrices while they are filled (columns
+ * are released as they are consumed, unless the table is kept), then the
+ * raw and standardised matrices with the labels (and the kept table), both
+ * with what reading the file left beyond the table's cells (measured where
+ * the system says: resident0 is the process's size before, 0 unknown).
+ * Not counted: the program itself, and a model's own structures (a
+ * forest's sorted columns, knn's copy). */
+static int check_memory(const reel_prepared *p, int keep_table, double resident0, reel_error *err)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double have = (double)pages * (double)page;
@@ -88,10 +143,17 @@ static int check_memory(const reel_prepared *p, reel_error *err)
         have = atof(limit);
     if (!(have > 0))
         return 0;
-    double need = (double)p->ds.n * (double)p->d * sizeof(float) * 2;
+    size_t n = p->split.n_train + p->split.n_valid + p->split.n_test;
+    double table = table_bytes(&p->ds), matrix = (double)n * (double)p->d * sizeof(float),
+           labels = (double)n * (double)p->L;
+    double grown = resident0 > 0 ? resident_now() - resident0 : 0; /* the table as allocated, and its slack */
+    double slack = grown > table ? grown - table : 0;
+    slack = slack < table ? slack : table; /* doubling leaves at most as much again; beyond: the reader's buffers */
+    double filling = slack + table + matrix + labels, fitting = slack + 2 * matrix + labels + (keep_table ? table : 0);
+    double need = filling > fitting ? filling : fitting;
     if (need <= 0.8 * have)
         return 0;
-    /* the widest one-hot source, to name */
+    /* the widest one-hot source, to name when the matrices are the larger term */
     size_t best = 0, width = 0;
     for (size_t k0 = 0, k1; k0 < p->d; k0 = k1) {
         for (k1 = k0 + 1; k1 < p->d && strcmp(p->pre.f[k1].source, p->pre.f[k0].source) == 0; k1++)
@@ -101,14 +163,27 @@ static int check_memory(const reel_prepared *p, reel_error *err)
             best = k0;
         }
     }
-    return reel_fail(err, "the feature matrices would take %.1f GB (%zu rows x %zu features, float32, raw and "
-                     "standardised), more than 80%% of the %.1f GB of memory; column '%s' alone gives %zu features: "
-                     "lower --top-categories (now %d)", need / 1e9, p->ds.n, p->d, have / 1e9,
-                     p->d ? p->pre.f[best].source : "", width, p->pre.top_k);
+    char what[160], advice[200], s1[24], s2[24];
+    if (table >= matrix) {
+        snprintf(what, sizeof what, "the table of %zu rows x %zu columns as read (%s)", p->ds.table.nrows,
+                 p->ds.table.ncols, size_text(table, s1, sizeof s1));
+        snprintf(advice, sizeof advice, "use fewer rows");
+    } else {
+        snprintf(what, sizeof what, "the feature matrices, %zu rows x %zu features, float32 raw and standardised "
+                 "(%s)", n, p->d, size_text(2 * matrix, s1, sizeof s1));
+        if (width > 1 && 2 * width >= p->d)
+            snprintf(advice, sizeof advice, "column '%s' alone gives %zu features: lower --top-categories (now %d)",
+                     p->pre.f[best].source, width, p->pre.top_k);
+        else
+            snprintf(advice, sizeof advice, "use fewer rows or fewer columns (--features)");
+    }
+    return reel_fail(err, "preparing the data would take about %s, more than 80%% of the %s of memory; the "
+                     "largest part is %s: %s", size_text(need, s1, sizeof s1), size_text(have, s2, sizeof s2),
+                     what, advice);
 }
 
 static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep_table, int deferred, double t0,
-                          reel_error *err)
+                          double resident0, reel_error *err)
 {
     if (reel_split_make(&p->split, &p->ds, &o->split, err))
         goto fail;
@@ -120,7 +195,7 @@ static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep
         goto fail;
     p->d = p->pre.d;
     p->L = p->ds.L;
-    if (check_memory(p, err))
+    if (check_memory(p, keep_table, resident0, err))
         goto fail;
     p->feature_names = malloc(p->d * sizeof *p->feature_names);
     for (size_t k = 0; k < p->d; k++)
@@ -139,12 +214,12 @@ fail:
 int reel_prepare(reel_prepared *p, const reel_prepare_opts *o, reel_error *err)
 {
     memset(p, 0, sizeof *p);
-    double t0 = reel_now();
+    double t0 = reel_now(), resident0 = resident_now();
     reel_data_opts d = o->data;
     d.defer_types = 1;
     if (reel_dataset_load(&p->ds, &d, err))
         return -1;
-    return prepare_loaded(p, o, o->keep_table, 1, t0, err);
+    return prepare_loaded(p, o, o->keep_table, 1, t0, resident0, err);
 }
 
 int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_prepare_opts *o, reel_error *err)
@@ -152,7 +227,7 @@ int reel_prepare_borrowed(reel_prepared *p, const reel_dataset *ds, const reel_p
     memset(p, 0, sizeof *p);
     p->ds = *ds;
     p->ds_borrowed = 1;
-    return prepare_loaded(p, o, 1, 0, reel_now(), err);
+    return prepare_loaded(p, o, 1, 0, reel_now(), 0, err);
 }
 
 void reel_prepared_warn_untested(const reel_prepared *p, const reel_log *log)
