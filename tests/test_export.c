@@ -368,9 +368,11 @@ Test(export, errors)
     const char *out = tmp_path("never.onnx");
     const char *tree = export_train("tree", NULL, "tree.safetensors", 0);
     snprintf(args, sizeof args, "export --model-file %s --format onnx --net-only --out %s", tree, out);
-    expect_export_error(args, 1, "onnx export supports the nets (box, u, mlp) and ridge; model tree is a tree", out);
-    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", tree, out); /* whole pipeline */
-    expect_export_error(args, 1, "onnx export supports the nets (box, u, mlp) and ridge; model tree is a tree", out);
+    expect_export_error(args, 1, "--net-only is for the nets; a tree model exports as the whole pipeline", out);
+    const char *knn = export_train("knn", NULL, "knn.safetensors", 0);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", knn, out); /* whole pipeline */
+    expect_export_error(args, 1, "onnx export supports the nets (box, u, mlp), ridge, tree and forest; model knn is "
+                        "a knn", out);
 
     const char *box = export_train("box", "{\"epochs\": 1}", "box1.safetensors", 0);
     snprintf(args, sizeof args, "export --model-file %s --format yaml --out %s", box, out);

@@ -48,7 +48,7 @@ static void check_pipeline(const char *python, const char *model, const char *ex
 {
     const char *csv = pipeline_csv(), *m = tmp_path("pipe.safetensors"), *onnx = tmp_path("pipe.onnx");
     char *out = NULL, *err = NULL;
-    int net = strcmp(model, "ridge") != 0;
+    int net = strcmp(model, "box") == 0 || strcmp(model, "u") == 0;
     int rc = run_reelf(&out, &err, "train --model %s --data %s --labels A,B,C --id id --seed 5 --threads 2 %s "
                        "--device cpu --top-categories 2 --save %s --quiet %s", model, csv,
                        net ? "--epochs 2 --lr 0.01" : "", m, extra);
@@ -77,8 +77,9 @@ static void check_pipeline(const char *python, const char *model, const char *ex
 
 /* Raw CSV columns in, reel predict's probabilities (within 1e-5) and labels
  * out: a single net at a fixed cut, an ensemble with robust input scaling
- * and at-least-one, the U net with tuned cuts, ridge with both outputs;
- * expected-F1 gives probabilities and says why there are no labels. */
+ * and at-least-one, the U net with tuned cuts, ridge with both outputs,
+ * a tree and a forest; expected-F1 gives probabilities and says why there
+ * are no labels. */
 Test(export_onnxruntime, whole_pipeline_matches_reel_predict)
 {
     const char *python = export_require_python("numpy, onnxruntime", "run scripts/setup-python-checks.sh "
@@ -97,4 +98,8 @@ Test(export_onnxruntime, whole_pipeline_matches_reel_predict)
     const char *softmax = tmp_write("pipe_ridge.json", "{\"ridge\": {\"output\": \"softmax\"}}");
     snprintf(extra, sizeof extra, "--params %s --decision tuned-per-label+at-least-one", softmax);
     check_pipeline(python, "ridge", extra, 1);
+    check_pipeline(python, "tree", "--decision threshold", 1);
+    const char *forest = tmp_write("pipe_forest.json", "{\"forest\": {\"n_estimators\": 20}}");
+    snprintf(extra, sizeof extra, "--params %s --decision tuned-per-label+at-least-one", forest);
+    check_pipeline(python, "forest", extra, 1);
 }

@@ -1,4 +1,4 @@
-/* reel export: a saved model file as JSON (any model) or ONNX (the nets), for
+/* reel export: a saved model file as JSON (any model) or ONNX (the nets, ridge, tree, forest), for
  * use outside reel. */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +18,7 @@ int reel_cmd_export(int argc, char **argv)
     reel_optset s = {0};
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "a model saved by reel train --save");
     reel_optset_add(&s, "format", OPT_STR, &format, "json|onnx",
-                    "json: metadata and every tensor (any model); onnx: the graph (nets only)");
+                    "json: metadata and every tensor (any model); onnx: the graph (nets, ridge, tree, forest)");
     reel_optset_add(&s, "net-only", OPT_FLAG, &net_only, NULL,
                     "onnx: the net alone, taking the preprocessed features (default: the whole pipeline, raw "
                     "columns in, probabilities and labels out)");

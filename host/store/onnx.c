@@ -415,8 +415,10 @@ static int build_graph(reel_pb *graph, const char *path, const reel_model_file *
         reel_onnx_value_info(graph, GRAPH_INPUT, "features", d);
     }
     reel_onnx_value_info(graph, GRAPH_OUTPUT, "probabilities", L);
-    int rc = spec ? build_net(graph, path, mf, spec, in, t, err)
-                  : reel_onnx_add_ridge(graph, path, mf, t, "features", "probabilities", err);
+    const char *kind = mf->model.kind->name;
+    int rc = spec                        ? build_net(graph, path, mf, spec, in, t, err)
+             : strcmp(kind, "ridge") == 0 ? reel_onnx_add_ridge(graph, path, mf, t, "features", "probabilities", err)
+                                          : reel_onnx_add_trees(graph, path, mf, t, "features", "probabilities", err);
     if (rc || !sum->whole)
         return rc;
     sum->labels_output = reel_onnx_add_decision(graph, &mf->model.rule, "probabilities", "labels", sum->note,
@@ -453,15 +455,17 @@ int reel_export_onnx(const char *model_path, const char *out_path, int net_only,
     reel_model_file mf;
     if (reel_model_file_load(&mf, model_path, 1, err))
         return -1;
-    int ridge = strcmp(mf.model.kind->name, "ridge") == 0; /* the one classical model written (whole graph) */
-    if (!mf.model.kind->onnx && !(ridge && !net_only)) {
-        if (ridge)
-            reel_fail(err, "%s: --net-only is for the nets; a ridge model exports as the whole pipeline",
-                      model_path);
+    /* the classical models written, as the whole pipeline only */
+    const char *kind = mf.model.kind->name;
+    int classical = !strcmp(kind, "ridge") || !strcmp(kind, "tree") || !strcmp(kind, "forest");
+    if (!mf.model.kind->onnx && !(classical && !net_only)) {
+        if (classical)
+            reel_fail(err, "%s: --net-only is for the nets; a %s model exports as the whole pipeline", model_path,
+                      kind);
         else
-            reel_fail(err, "%s: onnx export supports the nets (box, u, mlp) and ridge; model %s is a %s, which it "
-                      "does not write (use --format json for its tensors)", model_path, mf.model.name,
-                      mf.model.kind->name);
+            reel_fail(err, "%s: onnx export supports the nets (box, u, mlp), ridge, tree and forest; model %s is a "
+                      "%s, which it does not write (use --format json for its tensors)", model_path, mf.model.name,
+                      kind);
         reel_model_file_free(&mf);
         return -1;
     }
@@ -477,7 +481,7 @@ int reel_export_onnx(const char *model_path, const char *out_path, int net_only,
     }
     if (reel_safetensors_read(model_path, &t, &raw, err))
         goto done;
-    if (ridge ? build_graph(&graph, model_path, &mf, NULL, NULL, &t, sum, err)
+    if (classical ? build_graph(&graph, model_path, &mf, NULL, NULL, &t, sum, err)
               : net_graph(&graph, model_path, &mf, spec, &in, &t, sum, err))
         goto done;
 

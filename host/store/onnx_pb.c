@@ -101,6 +101,8 @@ static void add_attr(reel_pb *node, const reel_onnx_attr *a)
         reel_pb_int(&m, ATTRIBUTE_I, a->i);
     else if (a->type == ATTR_FLOAT)
         reel_pb_float(&m, ATTRIBUTE_F, a->f);
+    else if (a->type == ATTR_STRING)
+        reel_pb_str(&m, ATTRIBUTE_S, a->s);
     reel_pb_int(&m, ATTRIBUTE_TYPE, a->type);
     reel_pb_msg(node, NODE_ATTRIBUTE, &m);
 }

@@ -41,22 +41,24 @@ enum { ONNX_IR_VERSION = 8, ONNX_OPSET = 17, ONNX_ML_OPSET = 2 };
 /* TensorProto.DataType */
 enum { ONNX_FLOAT = 1, ONNX_STRING = 8, ONNX_INT64 = 7, ONNX_BOOL = 9 };
 /* AttributeProto.AttributeType */
-enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_FLOATS = 6, ATTR_INTS = 7, ATTR_STRINGS = 8 };
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_FLOATS = 6, ATTR_INTS = 7, ATTR_STRINGS = 8 };
 enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_GRAPH = 7,
        MODEL_OPSET_IMPORT = 8, MODEL_METADATA_PROPS = 14 };
 enum { GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_INPUT = 11, GRAPH_OUTPUT = 12 };
 enum { NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP_TYPE = 4, NODE_ATTRIBUTE = 5, NODE_DOMAIN = 7 };
-enum { ATTRIBUTE_NAME = 1, ATTRIBUTE_F = 2, ATTRIBUTE_I = 3, ATTRIBUTE_FLOATS = 7, ATTRIBUTE_INTS = 8,
+enum { ATTRIBUTE_NAME = 1, ATTRIBUTE_F = 2, ATTRIBUTE_I = 3, ATTRIBUTE_S = 4, ATTRIBUTE_FLOATS = 7, ATTRIBUTE_INTS = 8,
        ATTRIBUTE_STRINGS = 9, ATTRIBUTE_TYPE = 20 };
 enum { TENSOR_DIMS = 1, TENSOR_DATA_TYPE = 2, TENSOR_NAME = 8, TENSOR_RAW_DATA = 9 };
 
-/* One attribute of a node: type ATTR_INT (i), ATTR_FLOAT (f), ATTR_INTS
- * (ints), ATTR_FLOATS (floats) or ATTR_STRINGS (strings), count items. */
+/* One attribute of a node: type ATTR_INT (i), ATTR_FLOAT (f), ATTR_STRING
+ * (s), ATTR_INTS (ints), ATTR_FLOATS (floats) or ATTR_STRINGS (strings),
+ * count items. */
 typedef struct {
     const char *name;
     int type;
     int64_t i;
     float f;
+    const char *s;
     const int64_t *ints;
     const float *floats;
     const char *const *strings;

@@ -35,4 +35,9 @@ int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char
 int reel_onnx_add_ridge(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_tensors *t,
                         const char *in, const char *out, reel_error *err);
 
+/* The tree and forest models (store/onnx_trees.c), likewise: one
+ * TreeEnsembleRegressor with a target per label. */
+int reel_onnx_add_trees(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_tensors *t,
+                        const char *in, const char *out, reel_error *err);
+
 #endif
