@@ -66,7 +66,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 REEL = os.environ.get("REEL_BINARY") or os.path.join(ROOT, "build", "reel")  # REEL_BINARY: another build
-OUT = os.path.join(HERE, "out", "suite")
+OUT = os.environ.get("REEL_SUITE_OUT") or os.path.join(HERE, "out", "suite")  # another folder: another run
 MOVIE_LABELS = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
 REEL_MODELS = ["box", "u", "forest", "tree", "knn", "ridge", "prior", "random"]
 REFERENCES = ["sk-mlp", "lightgbm"]
@@ -346,6 +346,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", default=",".join(REEL_MODELS + REFERENCES))
     ap.add_argument("--fresh", action="store_true", help="ignore cached results")
+    ap.add_argument("--seeds", help="only these of each data set's seeds (e.g. 42: one seed on movies)")
     args = ap.parse_args()
     args.models = args.models.split(",")
     datasets = [d for d in args.datasets.split(",") if d]
@@ -363,6 +364,9 @@ def main():
     print(f"suite: {', '.join(datasets)}; models {', '.join(args.models)}; {args.threads} threads; "
           f"load {load:.1f} on {os.cpu_count()} cores", flush=True)
     results = {}
+    if args.seeds:
+        for name in datasets:
+            DATASETS[name] = [s for s in DATASETS[name] if str(s) in args.seeds.split(",")]
     for name in datasets:
         results[name] = {}
         for seed in DATASETS[name]:
