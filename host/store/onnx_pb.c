@@ -167,7 +167,9 @@ void reel_onnx_init(reel_pb *graph, const char *name, int ndim, const size_t *di
     free(le);
 }
 
-void reel_onnx_init_i64(reel_pb *graph, const char *name, int ndim, const size_t *dims, const int64_t *v)
+/* count 8-byte values as little-endian bytes (the int64 and float64 initializers). */
+static void init_8byte(reel_pb *graph, const char *name, int ndim, const size_t *dims, int data_type,
+                       const void *v)
 {
     size_t count = 1;
     for (int k = 0; k < ndim; k++)
@@ -177,11 +179,24 @@ void reel_onnx_init_i64(reel_pb *graph, const char *name, int ndim, const size_t
         graph->oom = 1;
         return;
     }
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bits;
+        memcpy(&bits, (const unsigned char *)v + 8 * i, 8);
         for (int b = 0; b < 8; b++)
-            le[8 * i + (size_t)b] = (unsigned char)((uint64_t)v[i] >> (8 * b));
-    reel_onnx_init_raw(graph, name, ndim, dims, ONNX_INT64, le, count * 8);
+            le[8 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
+    }
+    reel_onnx_init_raw(graph, name, ndim, dims, data_type, le, count * 8);
     free(le);
+}
+
+void reel_onnx_init_i64(reel_pb *graph, const char *name, int ndim, const size_t *dims, const int64_t *v)
+{
+    init_8byte(graph, name, ndim, dims, ONNX_INT64, v);
+}
+
+void reel_onnx_init_f64(reel_pb *graph, const char *name, int ndim, const size_t *dims, const double *v)
+{
+    init_8byte(graph, name, ndim, dims, ONNX_DOUBLE, v);
 }
 
 /* {name, type: {tensor_type: {elem_type, shape: {dim: [{dim_param}, {dim_value}]}}}} */

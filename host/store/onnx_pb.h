@@ -39,7 +39,7 @@ void reel_pb_msg(reel_pb *b, int field, reel_pb *sub);
 
 enum { ONNX_IR_VERSION = 8, ONNX_OPSET = 17, ONNX_ML_OPSET = 2 };
 /* TensorProto.DataType */
-enum { ONNX_FLOAT = 1, ONNX_STRING = 8, ONNX_INT64 = 7, ONNX_BOOL = 9 };
+enum { ONNX_FLOAT = 1, ONNX_INT64 = 7, ONNX_STRING = 8, ONNX_BOOL = 9, ONNX_DOUBLE = 11 };
 /* AttributeProto.AttributeType */
 enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_FLOATS = 6, ATTR_INTS = 7, ATTR_STRINGS = 8 };
 enum { MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3, MODEL_GRAPH = 7,
@@ -73,11 +73,12 @@ void reel_onnx_node_ex(reel_pb *graph, const char *domain, const char *op, const
  * NULL, one int attribute. */
 void reel_onnx_node(reel_pb *graph, const char *op, const char *name, const char *in0, const char *in1,
                     const char *in2, const char *out, const char *attr, int64_t attr_value);
-/* Initializers: raw little-endian bytes of data_type, float32, int64. */
+/* Initializers: raw little-endian bytes of data_type, float32, int64, float64. */
 void reel_onnx_init_raw(reel_pb *graph, const char *name, int ndim, const size_t *dims, int data_type,
                         const unsigned char *raw, size_t nbytes);
 void reel_onnx_init(reel_pb *graph, const char *name, int ndim, const size_t *dims, const float *v);
 void reel_onnx_init_i64(reel_pb *graph, const char *name, int ndim, const size_t *dims, const int64_t *v);
+void reel_onnx_init_f64(reel_pb *graph, const char *name, int ndim, const size_t *dims, const double *v);
 /* ValueInfoProto of an elem_type [N, width] tensor, N a named (dynamic) dim. */
 void reel_onnx_value_info_typed(reel_pb *graph, int field, const char *name, int elem_type, size_t width);
 void reel_onnx_value_info(reel_pb *graph, int field, const char *name, size_t width);

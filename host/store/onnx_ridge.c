@@ -5,29 +5,9 @@
  * "softmax", rounded to float. (reel also nudges a sigmoid that rounds to
  * 0.5 so that P > 0.5 exactly when D > 0; the graph leaves that out: it
  * changes only a P within a float's step of 0.5.) */
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/onnx_pipeline.h"
-
-enum { ONNX_DOUBLE = 11 };
-
-static void init_f64(reel_pb *graph, const char *name, int ndim, const size_t *dims, const double *v, size_t count)
-{
-    unsigned char *le = malloc(count * 8 + 1);
-    if (!le) {
-        graph->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < count; i++) {
-        uint64_t bits;
-        memcpy(&bits, &v[i], 8);
-        for (int b = 0; b < 8; b++)
-            le[8 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
-    }
-    reel_onnx_init_raw(graph, name, ndim, dims, ONNX_DOUBLE, le, count * 8);
-    free(le);
-}
 
 /* The F64 tensor `name` of shape [rows, cols] (cols 0: [rows]). */
 static const double *f64_tensor(const char *path, const reel_tensors *t, const char *name, size_t rows, size_t cols,
@@ -52,10 +32,10 @@ int reel_onnx_add_ridge(reel_pb *graph, const char *path, const reel_model_file 
     const double *intercept = coef ? f64_tensor(path, t, "intercept", L, 0, err) : NULL;
     if (!intercept)
         return -1;
-    init_f64(graph, "ridge.mean", 1, &d, mf->pre.mean, d);
-    init_f64(graph, "ridge.scale", 1, &d, mf->pre.scale, d);
-    init_f64(graph, "ridge.coef", 2, wdims, coef, L * d);
-    init_f64(graph, "ridge.intercept", 1, &L, intercept, L);
+    reel_onnx_init_f64(graph, "ridge.mean", 1, &d, mf->pre.mean);
+    reel_onnx_init_f64(graph, "ridge.scale", 1, &d, mf->pre.scale);
+    reel_onnx_init_f64(graph, "ridge.coef", 2, wdims, coef);
+    reel_onnx_init_f64(graph, "ridge.intercept", 1, &L, intercept);
     reel_onnx_node(graph, "Cast", "ridge.x64", in, NULL, NULL, "ridge.x64", "to", ONNX_DOUBLE);
     reel_onnx_node(graph, "Sub", "ridge.centered", "ridge.x64", "ridge.mean", NULL, "ridge.centered", NULL, 0);
     reel_onnx_node(graph, "Div", "ridge.z64", "ridge.centered", "ridge.scale", NULL, "ridge.z64", NULL, 0);
