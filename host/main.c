@@ -1,12 +1,14 @@
 /* reel: train and compare multi-label classifiers on tabular data. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
 #include "cli/model_dirs.h"
 #include "util/interrupt.h"
+#include "util/limits.h"
 
 static const struct {
     const char *name;
@@ -86,6 +88,12 @@ int main(int argc, char **argv)
         }
     }
     reel_interrupt_install();
+    reel_error lerr;
+    if (reel_limits_check(&lerr)) {
+        fprintf(stderr, "reel: %s\n", lerr.msg);
+        fflush(NULL);
+        _exit(REEL_EXIT_RUNTIME); /* not exit(): OpenBLAS's handler may wait on a thread retrying an mmap */
+    }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             reel_dist_init(&argc, &argv); /* under mpirun: one of the ranks */

@@ -14,6 +14,7 @@
 #include "io/safetensors.h"
 #include "io/tensors.h"
 #include "store/model_file.h"
+#include "util/limits.h"
 
 static const char *g_big_model;
 
@@ -58,3 +59,24 @@ Test(messages, out_of_memory_while_loading_names_the_file)
     cr_expect_eq(run_in_child(load_short_of_memory), 0, "1: it loaded, 2: the message does not name the file");
 }
 
+
+/* The memory guard's budget is the address-space limit when that is the
+ * least (issue 36 item 5). */
+static int budget_under_a_cap(void)
+{
+    rlim_t cap = (rlim_t)3 << 30;
+    struct rlimit rl = {cap, cap};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        return 3;
+    double b = reel_memory_budget();
+    fprintf(stderr, "budget %.0f, cap %.0f\n", b, (double)cap);
+    return b > 0 && b <= (double)cap ? 0 : 1;
+}
+
+Test(limits, memory_budget_reads_the_address_space_limit)
+{
+#ifdef __SANITIZE_ADDRESS__
+    REEL_SKIP("an address-space cap and the sanitizer's shadow memory do not mix (the Release pass runs it)");
+#endif
+    cr_expect_eq(run_in_child(budget_under_a_cap), 0, "1: the budget ignores ulimit -v");
+}

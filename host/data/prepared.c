@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "util/limits.h"
 #include "util/timer.h"
 
 static void part_free(reel_part *p)
@@ -136,8 +137,7 @@ static const char *size_text(double b, char *buf, size_t n)
  * forest's sorted columns, knn's copy). */
 static int check_memory(const reel_prepared *p, int keep_table, double resident0, reel_error *err)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    double have = (double)pages * (double)page;
+    double have = reel_memory_budget(); /* physical, ulimit -v, the cgroup's */
     const char *limit = getenv("REEL_MEMORY_BYTES"); /* a smaller budget than the machine's (tests, shared hosts) */
     if (limit && atof(limit) > 0)
         have = atof(limit);
@@ -177,8 +177,8 @@ static int check_memory(const reel_prepared *p, int keep_table, double resident0
         else
             snprintf(advice, sizeof advice, "use fewer rows or fewer columns (--features)");
     }
-    return reel_fail(err, "preparing the data would take about %s, more than 80%% of the %s of memory; the "
-                     "largest part is %s: %s", size_text(need, s1, sizeof s1), size_text(have, s2, sizeof s2),
+    return reel_fail(err, "preparing the data would take about %s, more than 80%% of the %s of memory "
+                     "(physical, ulimit -v or the cgroup's limit); the largest part is %s: %s", size_text(need, s1, sizeof s1), size_text(have, s2, sizeof s2),
                      what, advice);
 }
 
