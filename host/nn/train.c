@@ -512,6 +512,8 @@ int reel_nn_train(const reel_nn_net *net, const reel_nn_train_opts *o, const ree
     if (rc == 0)
         rc = reel_nn_loop_finish(&lp, err);
     reel_nn_loop_close(&lp);
+    if (rc != 0) /* a failed run leaves its caller nothing to free */
+        reel_history_free(&res->history);
     return rc;
 }
 

@@ -66,7 +66,7 @@ typedef struct {
     long diverged; /* the epoch whose loss was not finite (then the best weights were kept), or 0 */
     long bad_step; /* the step whose loss was not finite, when the backend knew it, or 0 */
     long resumed_at; /* the epoch a checkpoint had reached, 0: trained from the start */
-    reel_history history; /* per epoch; freed by the owner with reel_history_free */
+    reel_history history; /* per epoch; freed by the owner with reel_history_free (empty after a failure) */
 } reel_nn_train_result;
 
 /* Trains the net (its parameters already set) on ctx's
