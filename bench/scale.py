@@ -15,7 +15,9 @@ resident set; the median of --repeat runs. reel trains with `reel train
 --threads 1 --device cpu` (the default decision rule, auto, unless a row
 says otherwise); scikit-learn reads the same CSV with pandas, fills missing
 numbers with the median, one-hots mpaa, scales (ridge, knn), fits and
-predicts the test rows, with every BLAS pool at one thread.
+predicts the test rows, with every BLAS pool at one thread (its CPU time
+includes starting Python and importing pandas and scikit-learn, about 1.5 s
+on the 2-core machines: compare at sizes where the fits dominate).
 
 Printed per model and size: CPU s and peak MB for each, the growth exponent
 of CPU time from the previous size (log t ratio / log size ratio), and
