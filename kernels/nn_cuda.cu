@@ -6,7 +6,7 @@
  *             d(loss)/d(logits); a second one-block kernel adds the blocks'
  *             sums in a fixed order into the batch loss and the accumulator
  *   backward  per layer: one kernel turns dH into dZ (activation backward),
- *             sgemv with a vector of ones sums dZ over the batch into the
+ *             sgemm with a vector of ones sums dZ over the batch into the
  *             bias gradient; sgemm for dW = dZ^T A and dA = dZ W
  *   update    one AdamW kernel over the whole flat parameter buffer
  *
@@ -18,8 +18,9 @@
  *
  * cuBLAS is column-major; a row-major matrix M is the column-major M^T, so
  * the row-major products are written with their operands swapped (see
- * gemm_* below). The training data goes to the device once (set_data), the
- * row order once per epoch (set_order); a step waits for the device only
+ * nn/gemm_desc.h, which tests/test_gemm_desc.c checks on the CPU). The
+ * training data goes to the device once (set_data), the row order once per
+ * epoch (set_order); a step waits for the device only
  * when its loss is asked for. All work, copies and memsets included, goes
  * on the backend's own stream (a non-blocking one: plain cudaMemset or
  * cudaMemcpy would run on the legacy stream, unordered with it). Element
@@ -39,6 +40,7 @@
 #include "gpu_query.h"
 #include "kernel_index.h"
 #include "nn/backend.h"
+#include "nn/gemm_desc.h"
 #include "nn_kernels.cl" /* the kernels every device shares */
 #include "nn/cuda_plugin.h"
 
@@ -191,7 +193,7 @@ typedef struct {
     size_t n_order, order_cap;
     size_t cap; /* step workspace rows */
     float *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1;
-    float *ones;         /* cap ones: sgemv with them sums over the batch */
+    float *ones;         /* cap ones: a product with them sums over the batch */
     double *loss_acc;    /* sum over steps of n * batch loss */
     double *head_part;   /* the head's block sums, HEAD_MAX_BLOCKS */
     long long *bad_step; /* the first step whose loss or gradient was not finite, 0: none */
@@ -497,31 +499,16 @@ static int gpu_set_order(void *p, const uint32_t *order, size_t n, reel_error *e
     return 0;
 }
 
-/* Row-major H (n x out) = A (n x in) W^T: column-major H^T = W A^T, where
- * the row-major W (out x in) is column-major W^T, hence op T on it. */
-static int gemm_forward(gpu_net *c, const float *A, int n, int in, const float *W, int out, float *H,
-                        reel_error *err)
+/* Product p of a layer (nn/gemm_desc.h: the descriptors tests/test_gemm_desc.c
+ * checks on the CPU) on cuBLAS: W the layer's weights, X its input, dZ the
+ * gradient at its output (NULL where p does not read it), into C. */
+static int layer_gemm(gpu_net *c, reel_gemm_product p, int rows, int in, int out, const float *W, const float *X,
+                      const float *dZ, float *C, reel_error *err)
 {
-    const float one = 1.0f, zero = 0.0f;
-    CUBLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, W, in, A, in, &zero, H, out));
-    return 0;
-}
-
-/* dW (out x in) = dZ^T A: column-major dW^T = A^T dZ. */
-static int gemm_weight_grad(gpu_net *c, const float *A, int n, int in, const float *dZ, int out, float *dW,
-                            reel_error *err)
-{
-    const float one = 1.0f, zero = 0.0f;
-    CUBLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, A, in, dZ, out, &zero, dW, in));
-    return 0;
-}
-
-/* dA (n x in) = dZ W: column-major dA^T = W^T dZ^T. */
-static int gemm_input_grad(gpu_net *c, const float *dZ, int n, int out, const float *W, int in, float *dA,
-                           reel_error *err)
-{
-    const float one = 1.0f, zero = 0.0f;
-    CUBLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, W, in, dZ, out, &zero, dA, in));
+    reel_gemm g = reel_gemm_layer(p, rows, in, out);
+    const float *by_role[] = {W, X, dZ, c->ones}; /* indexed by reel_gemm_operand */
+    CUBLAS_OK(cublasSgemm(c->blas, g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.m,
+                          g.n, g.k, &g.alpha, by_role[g.a], g.lda, by_role[g.b], g.ldb, &g.beta, C, g.ldc));
     return 0;
 }
 
@@ -533,7 +520,7 @@ static int forward(gpu_net *c, const float *A, int n, float *const *out, const f
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
         int in = (int)ly->in, o = (int)ly->out;
-        if (gemm_forward(c, A, n, in, c->params + ly->w_off, o, out[l], err))
+        if (layer_gemm(c, REEL_GEMM_FORWARD, n, in, o, c->params + ly->w_off, A, NULL, out[l], err))
             return -1;
         bias_activate<<<blocks_for((size_t)n * o, 256), 256, 0, c->stream>>>(out[l], c->params + ly->b_off,
                                                                                  (size_t)n, (size_t)o,
@@ -599,15 +586,12 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
         activation_backward<<<blocks_for(n * ly->out, 256), 256, 0, c->stream>>>(g0, c->H[l], n * ly->out,
                                                                                  (int)ly->act);
         LAUNCH_OK();
-        /* db = dZ^T 1: row-major dZ (n x out) is column-major out x n */
-        const float one = 1.0f, zero = 0.0f;
-        CUBLAS_OK(cublasSgemv(c->blas, CUBLAS_OP_N, out, nb, &one, g0, out, c->ones, 1, &zero,
-                              c->grads + ly->b_off, 1));
-        const float *A = l ? c->H[l - 1] : c->xb;
-        if (gemm_weight_grad(c, A, nb, in, g0, out, c->grads + ly->w_off, err))
+        const float *A = l ? c->H[l - 1] : c->xb, *W = c->params + ly->w_off;
+        if (layer_gemm(c, REEL_GEMM_BIAS_GRAD, nb, in, out, W, A, g0, c->grads + ly->b_off, err) ||
+            layer_gemm(c, REEL_GEMM_WEIGHT_GRAD, nb, in, out, W, A, g0, c->grads + ly->w_off, err))
             return -1;
         if (l) {
-            if (gemm_input_grad(c, g0, nb, out, c->params + ly->w_off, in, g1, err))
+            if (layer_gemm(c, REEL_GEMM_INPUT_GRAD, nb, in, out, W, A, g0, g1, err))
                 return -1;
             float *t = g0;
             g0 = g1;
@@ -617,11 +601,10 @@ static int gpu_train_step(void *p, size_t start, size_t n, const reel_adamw *opt
     check_grads<<<blocks_for(s->n_params, 256), 256, 0, c->stream>>>(c->grads, s->n_params, (long long)step,
                                                                       c->bad_step);
     LAUNCH_OK();
-    adamw<<<blocks_for(s->n_params, 256), 256, 0, c->stream>>>(
-        c->params, c->grads, c->m, c->v, s->n_params, (float)(1.0 - opt->lr * opt->weight_decay), (float)opt->beta1,
-        (float)(1.0 - opt->beta1), (float)opt->beta2, (float)(1.0 - opt->beta2),
-        (float)(opt->lr / (1.0 - pow(opt->beta1, (double)step))), (float)sqrt(1.0 - pow(opt->beta2, (double)step)),
-        (float)opt->eps, c->bad_step, c->seen_dev);
+    rk_adamw_k k = reel_adamw_scalars(opt, step);
+    adamw<<<blocks_for(s->n_params, 256), 256, 0, c->stream>>>(c->params, c->grads, c->m, c->v, s->n_params, k.decay,
+                                                                k.b1, k.c1, k.b2, k.c2, k.step_size, k.bc2_sqrt,
+                                                                k.eps, c->bad_step, c->seen_dev);
     LAUNCH_OK();
     if (loss) { /* a wait for the device anyway: the bad step comes back with the loss */
         long long bad = 0;

@@ -49,7 +49,6 @@ double reel_cpu_head_weighted(const float *Z, const float *Y, size_t n, size_t L
 /* What the summed loss is divided by for the mean: n*L or n. */
 double reel_cpu_head_count(reel_nn_head head, size_t n, size_t L);
 
-
 /* torch.optim.AdamW's update on n values, step >= 1. */
 void reel_cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, const reel_adamw *o, long step);
 
