@@ -24,8 +24,9 @@
  * when its loss is asked for. All work, copies and memsets included, goes
  * on the backend's own stream (a non-blocking one: plain cudaMemset or
  * cudaMemcpy would run on the legacy stream, unordered with it). Element
- * indices are 64-bit, in grid-stride loops (kernel_index.h). Every CUDA and
- * cuBLAS call is checked and a failure is reported with file and line.
+ * indices are 64-bit, in grid-stride loops (RK_FOR_EACH, as in every shared
+ * kernel). Every CUDA and cuBLAS call is checked and a failure is reported
+ * with file and line.
  * This file uses nothing from the host library but its headers' types: it
  * is the plugin libreel_cuda.so, which reel loads with dlopen (nn/gpu.c). */
 #include <cublas_v2.h>
@@ -47,11 +48,6 @@
 #define HEAD_THREADS RK_REDUCE /* the head's blocks (a power of two: rk_tree_sum) */
 #define HEAD_MAX_BLOCKS 256 /* the head's grid; its block sums are added in order */
 #define EVAL_BYTES (256u << 20) /* at most this much for an eval chunk's buffers */
-
-/* Every element i < n of this thread, in a grid-stride loop. */
-#define FOR_EACH(i, n)                                                                                       \
-    for (reel_kidx i = reel_kernel_first(blockIdx.x, blockDim.x, threadIdx.x); i < (reel_kidx)(n);           \
-         i += reel_kernel_stride(gridDim.x, blockDim.x))
 
 static int fail(reel_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(reel_error *err, const char *fmt, ...)
@@ -89,20 +85,20 @@ static int fail(reel_error *err, const char *fmt, ...)
 /* Z = act(Z + b), in place; Z is n x out. */
 __global__ static void bias_activate(float *Z, const float *b, size_t n, size_t out, int act)
 {
-    FOR_EACH(i, n * out)
+    RK_FOR_EACH(i, n * out)
     Z[i] = rk_activate(act, Z[i] + b[i % out]);
 }
 
 /* dH (count values, rows of width out) becomes dZ = dH * act'(H). */
 __global__ static void activation_backward(float *dH, const float *H, size_t count, int act)
 {
-    FOR_EACH(i, count)
+    RK_FOR_EACH(i, count)
     dH[i] = rk_act_grad(act, H[i], dH[i]);
 }
 
 __global__ static void fill(float *x, size_t n, float value)
 {
-    FOR_EACH(i, n)
+    RK_FOR_EACH(i, n)
     x[i] = value;
 }
 
@@ -113,7 +109,7 @@ __global__ static void head_rows(const float *Z, const float *Y, size_t n, int L
 {
     __shared__ double sum[HEAD_THREADS];
     double s = 0.0;
-    FOR_EACH(i, n)
+    RK_FOR_EACH(i, n)
     s += rk_head_row(head, Z + reel_at(i, L, 0), Y ? Y + reel_at(i, L, 0) : NULL, L, scale,
                   G ? G + reel_at(i, L, 0) : NULL, P ? P + reel_at(i, L, 0) : NULL);
     sum[threadIdx.x] = s;
@@ -152,7 +148,7 @@ __global__ static void head_finish(const double *part, int blocks, size_t n, dou
  * loss does), so adamw below skips it: the CPU backend checks the same. */
 __global__ static void check_grads(const float *g, size_t n, long long step, long long *bad_step)
 {
-    FOR_EACH(i, n)
+    RK_FOR_EACH(i, n)
     if (!isfinite(g[i]))
         atomicCAS((unsigned long long *)bad_step, 0ULL, (unsigned long long)step);
 }
