@@ -41,6 +41,7 @@
 #include "gpu_query.h"
 #include "kernel_index.h"
 #include "nn/backend.h"
+#include "nn/fused_plan.h"
 #include "nn/gemm_desc.h"
 #include "nn_kernels.cl" /* the kernels every device shares */
 #include "nn/cuda_plugin.h"
@@ -757,14 +758,8 @@ static int gpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 /* ------------------------------------------------------ the fused epoch */
 
 /* The shared memory a fused step of `batch` rows needs beyond the kernel's
- * static arrays (the batch, every layer's output, L, two gradient rows). */
-static size_t fused_bytes(const reel_nn_spec *s, size_t batch)
-{
-    size_t w = s->d + s->L + 2 * s->max_width;
-    for (size_t l = 0; l < s->n_layers; l++)
-        w += s->layer[l].out;
-    return batch * w * sizeof(float);
-}
+ * static arrays (nn/fused_plan.h). */
+static size_t fused_bytes(const reel_nn_spec *s, size_t batch) { return reel_fused_floats(s, batch) * sizeof(float); }
 
 /* Whether the fused kernel takes this batch here; raises the kernel's
  * dynamic shared memory limit when it must. */
@@ -827,26 +822,11 @@ static int gpu_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     /* host staging: the copies are ordered on the stream, and waited for
      * below before these buffers go */
     int table[RK_LY * REEL_NN_MAX_LAYERS];
-    size_t h = batch * s->d;
-    for (size_t l = 0; l < s->n_layers; l++) {
-        const reel_nn_layer *ly = &s->layer[l];
-        int *t = table + RK_LY * l;
-        t[RK_LY_IN] = (int)ly->in;
-        t[RK_LY_OUT] = (int)ly->out;
-        t[RK_LY_ACT] = (int)ly->act;
-        t[RK_LY_H] = (int)h;
-        t[RK_LY_W] = (int)ly->w_off;
-        t[RK_LY_B] = (int)ly->b_off;
-        h += batch * ly->out;
-    }
+    reel_fused_layers(s, batch, table);
     float *f = (float *)malloc(2 * steps * sizeof *f);
     if (!f)
         return fail(err, "out of memory");
-    for (size_t k = 0; k < steps; k++) {
-        rk_adamw_k kw = reel_adamw_scalars(opt, first_step + (long)k + 1);
-        f[k] = kw.step_size;
-        f[steps + k] = kw.bc2_sqrt;
-    }
+    reel_fused_steps(opt, first_step, steps, f);
     rk_adamw_k k0 = reel_adamw_scalars(opt, first_step + 1);
     float decay = k0.decay, b1 = k0.b1, c1 = k0.c1, b2 = k0.b2, c2 = k0.c2, eps = k0.eps;
     cudaError_t e = cudaMemcpyAsync(c->layers, table, RK_LY * s->n_layers * sizeof(int), cudaMemcpyHostToDevice,
@@ -924,92 +904,6 @@ static int joins(const gpu_net *lead, gpu_net *c, size_t batch)
            c->n_order > 0 && fused_fits(c, batch) && fused_bytes(&c->spec, batch) <= many_smem_limit(c->device);
 }
 
-/* The nets' offsets in the launch's buffers and the tables the kernel
- * reads (the layout of RK_NT, RK_NF and RK_LY in nn_layout.h). */
-typedef struct {
-    size_t params, orders, layers, steps, avg, smem;
-    long long *nt;
-    float *hy, *sf;
-    int *ly;
-    double *aa;
-} many_plan;
-
-static void many_plan_free(many_plan *pl)
-{
-    free(pl->nt);
-    free(pl->hy);
-    free(pl->ly);
-    free(pl->sf);
-    free(pl->aa);
-}
-
-static int many_plan_make(gpu_net **cs, size_t M, const size_t *batch, const reel_adamw *const *opt,
-                          const long *first_step, const double *const *avg_a, many_plan *pl, reel_error *err)
-{
-    memset(pl, 0, sizeof *pl);
-    for (size_t g = 0; g < M; g++) {
-        const reel_nn_spec *s = &cs[g]->spec;
-        pl->params += s->n_params;
-        pl->orders += cs[g]->n_order;
-        pl->layers += RK_LY * s->n_layers;
-        pl->steps += (cs[g]->n_order + batch[g] - 1) / batch[g];
-        pl->avg += avg_a[g] ? s->n_params : 0;
-        size_t b = fused_bytes(s, batch[g]);
-        pl->smem = b > pl->smem ? b : pl->smem;
-    }
-    pl->nt = (long long *)malloc(M * RK_NT * sizeof *pl->nt);
-    pl->hy = (float *)malloc(M * RK_NF * sizeof *pl->hy);
-    pl->ly = (int *)malloc(pl->layers * sizeof *pl->ly);
-    pl->sf = (float *)malloc(2 * pl->steps * sizeof *pl->sf);
-    pl->aa = (double *)malloc(pl->steps * sizeof *pl->aa);
-    if (!pl->nt || !pl->hy || !pl->ly || !pl->sf || !pl->aa)
-        return fail(err, "out of memory");
-    size_t po = 0, oo = 0, lo = 0, so = 0, ao = 0;
-    for (size_t g = 0; g < M; g++) {
-        const reel_nn_spec *s = &cs[g]->spec;
-        size_t n = cs[g]->n_order, steps = (n + batch[g] - 1) / batch[g], h = batch[g] * s->d;
-        long long *t = pl->nt + RK_NT * g;
-        t[RK_NT_ROWS] = (long long)n;
-        t[RK_NT_BATCH] = (long long)batch[g];
-        t[RK_NT_LAYERS] = (long long)s->n_layers;
-        t[RK_NT_LAYER_OFF] = (long long)lo;
-        t[RK_NT_MAX_W] = (long long)s->max_width;
-        t[RK_NT_PARAM_OFF] = (long long)po;
-        t[RK_NT_PARAMS] = (long long)s->n_params;
-        t[RK_NT_ORDER_OFF] = (long long)oo;
-        t[RK_NT_STEP_OFF] = (long long)(2 * so);
-        t[RK_NT_AVG_OFF] = avg_a[g] ? (long long)ao : -1;
-        t[RK_NT_AVG_A_OFF] = (long long)so;
-        t[RK_NT_FIRST] = (long long)first_step[g];
-        t[RK_NT_HEAD] = (long long)s->head;
-        for (size_t l = 0; l < s->n_layers; l++) { /* as gpu_train_epoch's table */
-            const reel_nn_layer *y = &s->layer[l];
-            int *q = pl->ly + lo + RK_LY * l;
-            q[RK_LY_IN] = (int)y->in;
-            q[RK_LY_OUT] = (int)y->out;
-            q[RK_LY_ACT] = (int)y->act;
-            q[RK_LY_H] = (int)h;
-            q[RK_LY_W] = (int)y->w_off;
-            q[RK_LY_B] = (int)y->b_off;
-            h += batch[g] * y->out;
-        }
-        rk_adamw_k k0 = reel_adamw_scalars(opt[g], first_step[g] + 1);
-        rk_adamw_fixed(&k0, pl->hy + RK_NF * g);
-        for (size_t k = 0; k < steps; k++) {
-            rk_adamw_k kw = reel_adamw_scalars(opt[g], first_step[g] + (long)k + 1);
-            pl->sf[2 * so + k] = kw.step_size;
-            pl->sf[2 * so + steps + k] = kw.bc2_sqrt;
-            pl->aa[so + k] = avg_a[g] ? avg_a[g][k] : -1.0;
-        }
-        po += s->n_params;
-        oo += n;
-        lo += RK_LY * s->n_layers;
-        so += steps;
-        ao += avg_a[g] ? s->n_params : 0;
-    }
-    return 0;
-}
-
 /* The launch's device buffers, made for it and freed after it. */
 typedef struct {
     long long *nets, *bad;
@@ -1030,7 +924,7 @@ static void many_release(many_bufs *u)
 
 /* Every net's state into the launch's buffers (in) or back (out), as
  * device-to-device copies on the leader's stream. */
-static int many_move(gpu_net **cs, size_t M, const many_plan *pl, many_bufs *u, int in, reel_error *err)
+static int many_move(gpu_net **cs, size_t M, const reel_fused_plan *pl, many_bufs *u, int in, reel_error *err)
 {
     cudaStream_t st = cs[0]->stream;
     size_t po = 0, oo = 0;
@@ -1071,13 +965,19 @@ static int many_launch(gpu_net **cs, size_t M, const size_t *batch, const reel_a
                        const long *first_step, const double *const *avg_a, int *bad, reel_error *err)
 {
     gpu_net *lead = cs[0];
-    many_plan pl;
+    reel_fused_plan pl;
     many_bufs u;
     memset(&u, 0, sizeof u);
-    if (many_plan_make(cs, M, batch, opt, first_step, avg_a, &pl, err)) {
-        many_plan_free(&pl);
-        return -1;
+    reel_fused_net *nets = (reel_fused_net *)malloc(M * sizeof *nets);
+    for (size_t g = 0; nets && g < M; g++) {
+        reel_fused_net one = {&cs[g]->spec, cs[g]->n_order, batch[g], opt[g], first_step[g], avg_a[g]};
+        nets[g] = one;
     }
+    int made = nets && reel_fused_plan_make(nets, M, &pl) == 0;
+    free(nets);
+    if (!made)
+        return fail(err, "out of memory");
+    size_t smem = pl.scratch * sizeof(float);
     int rc = 0;
     for (size_t g = 0; g < M && rc == 0; g++) { /* each net's queued work is done before the launch reads it */
         if (avg_a[g] && avg_alloc(cs[g], err)) {
@@ -1123,12 +1023,12 @@ static int many_launch(gpu_net **cs, size_t M, const size_t *batch, const reel_a
     if (rc == 0 && many_move(cs, M, &pl, &u, 1, err))
         rc = -1;
     if (rc == 0) {
-        rk_fused_epochs<<<(unsigned)M, RK_FUSED_T, pl.smem, st>>>(
+        rk_fused_epochs<<<(unsigned)M, RK_FUSED_T, smem, st>>>(
             lead->X, lead->Y, (int)lead->spec.d, (int)lead->spec.L, u.nets, u.hyper, u.layers, u.orders, u.params,
             u.grads, u.m, u.v, u.step_f, u.avg_a, u.avg_sum, u.loss, u.acc, u.bad);
         if ((e = cudaGetLastError()) != cudaSuccess)
             rc = fail(err, "CUDA error %s: %s (launching rk_fused_epochs over %zu nets, %zu bytes of shared memory "
-                      "each)", cudaGetErrorName(e), cudaGetErrorString(e), M, pl.smem);
+                      "each)", cudaGetErrorName(e), cudaGetErrorString(e), M, smem);
     }
     long long *bads = rc == 0 ? (long long *)malloc(M * sizeof *bads) : NULL;
     if (rc == 0 && !bads)
@@ -1150,7 +1050,7 @@ static int many_launch(gpu_net **cs, size_t M, const size_t *batch, const reel_a
     }
     free(bads);
     many_release(&u);
-    many_plan_free(&pl);
+    reel_fused_plan_free(&pl);
     return rc;
 }
 

@@ -21,8 +21,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "nn/cpu_ops.h" /* reel_cpu_head_count */
-#include "nn_layout.h"  /* kernels/: the tables and sizes the kernels share */
+#include "nn/cpu_ops.h"    /* reel_cpu_head_count */
+#include "nn/fused_plan.h" /* the fused kernels' tables */
+#include "nn_layout.h"     /* kernels/: the sizes the kernels share */
 
 extern const char reel_nn_kernels_src[]; /* generated: rk_portable.h + nn_math.h + nn_kernels.cl */
 
@@ -872,21 +873,12 @@ static int ocl_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 
 /* ------------------------------------------------------ the fused epoch */
 
-/* The scratch floats a fused step of `batch` rows needs. */
-static size_t fused_floats(const reel_nn_spec *s, size_t batch)
-{
-    size_t w = s->d + s->L + 2 * s->max_width;
-    for (size_t l = 0; l < s->n_layers; l++)
-        w += s->layer[l].out;
-    return batch * w;
-}
-
 /* Whether the fused kernel takes this net at this batch size here. */
 static int fused_fits(const cl_net *c, size_t batch)
 {
     if (getenv("REEL_NO_FUSED")) /* for comparisons: the step kernels only */
         return 0;
-    size_t need = fused_floats(&c->spec, batch) * sizeof(float) + RK_FUSED_STATIC;
+    size_t need = reel_fused_floats(&c->spec, batch) * sizeof(float) + RK_FUSED_STATIC;
     return batch <= RK_FUSED_ROWS && c->spec.n_params < 0x7fffffff && need <= c->d->local_mem;
 }
 
@@ -905,24 +897,12 @@ static int fused_setup(cl_net *c, size_t steps, reel_error *err)
     return 0;
 }
 
-/* The layer table for steps of `batch` rows: each layer's output starts
- * after the inputs and the earlier layers' outputs. */
+/* The layer table for steps of `batch` rows (nn/fused_plan.h). */
 static int fused_layers(cl_net *c, size_t batch, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
     int t[RK_LY * REEL_NN_MAX_LAYERS];
-    size_t h = batch * s->d;
-    for (size_t l = 0; l < s->n_layers; l++) {
-        const reel_nn_layer *ly = &s->layer[l];
-        int *q = t + RK_LY * l;
-        q[RK_LY_IN] = (int)ly->in;
-        q[RK_LY_OUT] = (int)ly->out;
-        q[RK_LY_ACT] = (int)ly->act;
-        q[RK_LY_H] = (int)h;
-        q[RK_LY_W] = (int)ly->w_off;
-        q[RK_LY_B] = (int)ly->b_off;
-        h += batch * ly->out;
-    }
+    reel_fused_layers(s, batch, t);
     return put(c, c->layers, t, RK_LY * s->n_layers * sizeof(int), err);
 }
 
@@ -952,11 +932,7 @@ static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     float *f = malloc(2 * steps * sizeof *f);
     if (!f)
         return reel_fail(err, "out of memory");
-    for (size_t k = 0; k < steps; k++) {
-        rk_adamw_k kw = reel_adamw_scalars(opt, first_step + (long)k + 1);
-        f[k] = kw.step_size;
-        f[steps + k] = kw.bc2_sqrt;
-    }
+    reel_fused_steps(opt, first_step, steps, f);
     int e = put(c, c->ep_f, f, 2 * steps * sizeof *f, err);
     free(f);
     if (e || (avg_a && put(c, c->ep_a, avg_a, steps * sizeof *avg_a, err)))
@@ -992,7 +968,7 @@ static int ocl_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fi
     am(&a, c->batch_loss);
     am(&a, c->loss_acc);
     am(&a, c->bad_step);
-    arg(&a, fused_floats(s, batch) * sizeof(float), NULL);
+    arg(&a, reel_fused_floats(s, batch) * sizeof(float), NULL);
     long bad = 0;
     if (launch(c, &a, 0, err) || ocl_first_bad_step(c, &bad, err)) /* one wait per epoch */
         return -1;
@@ -1034,94 +1010,8 @@ static int copy(cl_net *lead, cl_mem from, size_t from_off, cl_mem to, size_t to
     return 0;
 }
 
-/* The nets' sizes and offsets in the launch's buffers, and the tables. */
-typedef struct {
-    size_t params, orders, layers, steps, avg, scratch;
-    cl_long *nt;
-    float *hy, *sf;
-    int *ly;
-    double *aa;
-} many_plan;
-
-static int many_plan_make(cl_net **cs, size_t M, const size_t *batch, const reel_adamw *const *opt,
-                          const long *first_step, const double *const *avg_a, many_plan *pl, reel_error *err)
-{
-    memset(pl, 0, sizeof *pl);
-    for (size_t g = 0; g < M; g++) {
-        const reel_nn_spec *s = &cs[g]->spec;
-        size_t steps = (cs[g]->n_order + batch[g] - 1) / batch[g];
-        pl->params += s->n_params;
-        pl->orders += cs[g]->n_order;
-        pl->layers += RK_LY * s->n_layers;
-        pl->steps += steps;
-        pl->avg += avg_a[g] ? s->n_params : 0;
-        size_t f = fused_floats(s, batch[g]);
-        pl->scratch = f > pl->scratch ? f : pl->scratch;
-    }
-    pl->nt = malloc(M * RK_NT * sizeof *pl->nt);
-    pl->hy = malloc(M * RK_NF * sizeof *pl->hy);
-    pl->ly = malloc(pl->layers * sizeof *pl->ly);
-    pl->sf = malloc(2 * pl->steps * sizeof *pl->sf);
-    pl->aa = malloc(pl->steps * sizeof *pl->aa);
-    if (!pl->nt || !pl->hy || !pl->ly || !pl->sf || !pl->aa)
-        return reel_fail(err, "out of memory");
-    size_t po = 0, oo = 0, lo = 0, so = 0, ao = 0;
-    for (size_t g = 0; g < M; g++) {
-        const reel_nn_spec *s = &cs[g]->spec;
-        size_t n = cs[g]->n_order, steps = (n + batch[g] - 1) / batch[g], h = batch[g] * s->d;
-        cl_long *t = pl->nt + RK_NT * g;
-        t[RK_NT_ROWS] = (cl_long)n;
-        t[RK_NT_BATCH] = (cl_long)batch[g];
-        t[RK_NT_LAYERS] = (cl_long)s->n_layers;
-        t[RK_NT_LAYER_OFF] = (cl_long)lo;
-        t[RK_NT_MAX_W] = (cl_long)s->max_width;
-        t[RK_NT_PARAM_OFF] = (cl_long)po;
-        t[RK_NT_PARAMS] = (cl_long)s->n_params;
-        t[RK_NT_ORDER_OFF] = (cl_long)oo;
-        t[RK_NT_STEP_OFF] = (cl_long)(2 * so);
-        t[RK_NT_AVG_OFF] = avg_a[g] ? (cl_long)ao : -1;
-        t[RK_NT_AVG_A_OFF] = (cl_long)so;
-        t[RK_NT_FIRST] = (cl_long)first_step[g];
-        t[RK_NT_HEAD] = (cl_long)s->head;
-        for (size_t l = 0; l < s->n_layers; l++) {
-            const reel_nn_layer *y = &s->layer[l];
-            int *q = pl->ly + lo + RK_LY * l;
-            q[RK_LY_IN] = (int)y->in;
-            q[RK_LY_OUT] = (int)y->out;
-            q[RK_LY_ACT] = (int)y->act;
-            q[RK_LY_H] = (int)h;
-            q[RK_LY_W] = (int)y->w_off;
-            q[RK_LY_B] = (int)y->b_off;
-            h += batch[g] * y->out;
-        }
-        rk_adamw_k k0 = reel_adamw_scalars(opt[g], first_step[g] + 1);
-        rk_adamw_fixed(&k0, pl->hy + RK_NF * g);
-        for (size_t k = 0; k < steps; k++) {
-            rk_adamw_k kw = reel_adamw_scalars(opt[g], first_step[g] + (long)k + 1);
-            pl->sf[2 * so + k] = kw.step_size;
-            pl->sf[2 * so + steps + k] = kw.bc2_sqrt;
-            pl->aa[so + k] = avg_a[g] ? avg_a[g][k] : -1.0;
-        }
-        po += s->n_params;
-        oo += n;
-        lo += RK_LY * s->n_layers;
-        so += steps;
-        ao += avg_a[g] ? s->n_params : 0;
-    }
-    return 0;
-}
-
-static void many_plan_free(many_plan *pl)
-{
-    free(pl->nt);
-    free(pl->hy);
-    free(pl->ly);
-    free(pl->sf);
-    free(pl->aa);
-}
-
 /* The state of every net into the launch's buffers (state_in) or back. */
-static int many_move(cl_net **cs, size_t M, const many_plan *pl, many_bufs *u, int state_in, reel_error *err)
+static int many_move(cl_net **cs, size_t M, const reel_fused_plan *pl, many_bufs *u, int state_in, reel_error *err)
 {
     cl_net *lead = cs[0];
     size_t po = 0, oo = 0;
@@ -1160,10 +1050,15 @@ static int many_launch(cl_net **cs, size_t M, const size_t *batch, const reel_ad
                        const long *first_step, const double *const *avg_a, int *bad, reel_error *err)
 {
     cl_net *lead = cs[0];
-    many_plan pl;
+    reel_fused_plan pl;
     many_bufs u;
     memset(&u, 0, sizeof u);
-    int rc = many_plan_make(cs, M, batch, opt, first_step, avg_a, &pl, err);
+    memset(&pl, 0, sizeof pl);
+    reel_fused_net *nets = malloc(M * sizeof *nets);
+    for (size_t g = 0; nets && g < M; g++)
+        nets[g] = (reel_fused_net){&cs[g]->spec, cs[g]->n_order, batch[g], opt[g], first_step[g], avg_a[g]};
+    int rc = !nets || reel_fused_plan_make(nets, M, &pl) ? reel_fail(err, "out of memory") : 0;
+    free(nets);
     for (size_t g = 0; g < M && rc == 0; g++) {
         if (avg_a[g] && avg_alloc(cs[g], err))
             rc = -1;
@@ -1225,7 +1120,7 @@ static int many_launch(cl_net **cs, size_t M, const size_t *batch, const reel_ad
         clFinish(lead->q); /* before the buffers go */
     free(bads);
     many_release(&u);
-    many_plan_free(&pl);
+    reel_fused_plan_free(&pl);
     return rc;
 }
 
