@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,10 +19,31 @@
 
 int (*reel_outfile_fault)(const char *step, const char *dest);
 
+/* The fault scripts' hook (tests/faults/): REEL_OUTFILE_FAULT=N[:EIO]
+ * fails the process's Nth output step (counted over every output) with
+ * ENOSPC (or EIO), and notes "step dest" in REEL_OUTFILE_FAULT_LOG. */
+static int env_fault(const char *step, const char *dest)
+{
+    static atomic_int seen;
+    const char *f = getenv("REEL_OUTFILE_FAULT");
+    if (!f || atomic_fetch_add(&seen, 1) + 1 != atoi(f))
+        return 0;
+    const char *log = getenv("REEL_OUTFILE_FAULT_LOG");
+    int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) {
+        char line[PATH_MAX + 32];
+        int k = snprintf(line, sizeof line, "%s %s\n", step, dest);
+        ssize_t w = write(fd, line, k > 0 && (size_t)k < sizeof line ? (size_t)k : 0);
+        (void)w;
+        close(fd);
+    }
+    return strstr(f, ":EIO") ? EIO : ENOSPC;
+}
+
 /* A step that a test may make fail: 0, or -1 with errno set. */
 static int fault(const char *step, const char *dest)
 {
-    int e = reel_outfile_fault ? reel_outfile_fault(step, dest) : 0;
+    int e = reel_outfile_fault ? reel_outfile_fault(step, dest) : env_fault(step, dest);
     if (e)
         errno = e;
     return e ? -1 : 0;
@@ -452,9 +474,14 @@ static int stream_out(reel_outfile *f)
 {
     if (lseek(f->fd, 0, SEEK_SET) != 0)
         return -1;
-    int out = fault("stream", f->path) ? -1 : open(f->dest.target, O_WRONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO nobody reads fails (ENXIO) instead of waiting
+     * for a reader forever; the writes below block again */
+    int out = fault("stream", f->path) ? -1 : open(f->dest.target, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
     if (out < 0)
         return -1;
+    int fl = fcntl(out, F_GETFL);
+    if (fl >= 0)
+        fcntl(out, F_SETFL, fl & ~O_NONBLOCK);
     char buf[1 << 16];
     ssize_t n;
     int rc = 0;
@@ -517,7 +544,10 @@ int reel_outfile_commit(reel_outfile *f, reel_error *err)
             sync_dir_of(f->dest.target);
     }
     if (e) {
-        reel_fail(err, "%s: write failed: %s", f->path, strerror(e));
+        if (e == ENXIO && f->dest.kind == REEL_DEST_STREAM)
+            reel_fail(err, "%s: a FIFO that nobody reads (start its reader first)", f->path);
+        else
+            reel_fail(err, "%s: write failed: %s", f->path, strerror(e));
         reel_outfile_abort(f);
         return -1;
     }
