@@ -63,8 +63,10 @@ static int check_address_space(reel_error *err)
     /* the commands set BLAS to --threads (default: every core) */
     int threads = openblas_get_num_threads(), later = reel_threads_default();
     threads = threads > later ? threads : later;
-    /* the main thread's buffer is mapped by now (OpenBLAS's constructor) */
-    double need = mapped_now() + (double)(threads > 1 ? threads - 1 : 0) * blas_buffer + 16.0 * MIB;
+    /* a buffer for every thread, though the main thread's may be mapped
+     * by now: what is mapped varies run to run, and a hang is worse than
+     * a refusal a little early */
+    double need = mapped_now() + (double)threads * blas_buffer + 16.0 * MIB;
     if ((double)r.rlim_cur >= need)
         return 0;
     return reel_fail(err, "out of memory: the address-space limit (ulimit -v) is %.0f MiB, below the %.0f MiB reel "
