@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/interrupt.h"
@@ -475,8 +476,14 @@ static int stream_out(reel_outfile *f)
     if (lseek(f->fd, 0, SEEK_SET) != 0)
         return -1;
     /* O_NONBLOCK: a FIFO nobody reads fails (ENXIO) instead of waiting
-     * for a reader forever; the writes below block again */
+     * for a reader forever; a reader starting beside us gets 3 s to open
+     * it. The writes below block again. */
     int out = fault("stream", f->path) ? -1 : open(f->dest.target, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    for (int tries = 0; out < 0 && errno == ENXIO && tries < 300; tries++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        out = open(f->dest.target, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    }
     if (out < 0)
         return -1;
     int fl = fcntl(out, F_GETFL);
