@@ -139,3 +139,23 @@ int dir_entries(const char *path)
     closedir(d);
     return n;
 }
+
+const char *tmp_write_two_features(const char *name, int rows, unsigned s)
+{
+    size_t cap = (size_t)rows * 40 + 64;
+    char *csv = malloc(cap);
+    if (!csv)
+        return NULL;
+    strcpy(csv, "name,a,b,A,B\n");
+    size_t at = strlen(csv);
+    for (int i = 0; i < rows; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)(s >> 16) % 100;
+        s = s * 1103515245u + 12345u;
+        int b = (int)(s >> 16) % 100;
+        at += (size_t)snprintf(csv + at, cap - at, "f%d,%d,%d,%d,%d\n", i, a, b, a > 50, b > 40 || a <= 50);
+    }
+    const char *p = tmp_write(name, csv);
+    free(csv);
+    return p;
+}

@@ -13,6 +13,9 @@ const char *tmp_path(const char *name);
 /* Runs `reel ARGS` through /bin/sh; captures stdout and stderr (malloc'ed,
  * may be NULL) and returns the exit code. */
 int run_reel(const char *args, char **out, char **err);
+/* A CSV of `rows` rows (name, two numeric features a and b, labels A and B
+ * that follow them), drawn from `seed`; written as tmp_write does. */
+const char *tmp_write_two_features(const char *name, int rows, unsigned seed);
 /* run_reel with printf-style arguments. */
 int run_reelf(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -17,21 +17,7 @@
 #include "util/fileio.h"
 #include "util/outfile.h"
 
-/* 120 rows, two numeric features, two labels. */
-static const char *write_data(const char *name)
-{
-    static char csv[16384];
-    strcpy(csv, "name,a,b,A,B\n");
-    unsigned s = 11;
-    for (int i = 0; i < 120; i++) {
-        s = s * 1103515245u + 12345u;
-        int a = (int)(s >> 16) % 100;
-        s = s * 1103515245u + 12345u;
-        int b = (int)(s >> 16) % 100;
-        sprintf(csv + strlen(csv), "f%d,%d,%d,%d,%d\n", i, a, b, a > 50, b > 40 || a <= 50);
-    }
-    return tmp_write(name, csv);
-}
+static const char *write_data(const char *name) { return tmp_write_two_features(name, 120, 11); }
 
 /* Runs reel with printf-style arguments (also written to args, for messages). */
 static int vreel(char *args, size_t size, char **out, char **err, const char *fmt, va_list ap)

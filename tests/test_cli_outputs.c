@@ -15,26 +15,7 @@
 #include "helpers.h"
 #include "util/fileio.h"
 
-/* rows rows, two numeric features, two labels, drawn from seed. */
-static const char *write_data_seeded(const char *name, int rows, unsigned s)
-{
-    size_t cap = (size_t)rows * 40 + 64;
-    char *csv = malloc(cap);
-    strcpy(csv, "name,a,b,A,B\n");
-    size_t at = strlen(csv);
-    for (int i = 0; i < rows; i++) {
-        s = s * 1103515245u + 12345u;
-        int a = (int)(s >> 16) % 100;
-        s = s * 1103515245u + 12345u;
-        int b = (int)(s >> 16) % 100;
-        at += (size_t)snprintf(csv + at, cap - at, "f%d,%d,%d,%d,%d\n", i, a, b, a > 50, b > 40 || a <= 50);
-    }
-    const char *p = tmp_write(name, csv);
-    free(csv);
-    return p;
-}
-
-static const char *write_data(const char *name, int rows) { return write_data_seeded(name, rows, 11); }
+static const char *write_data(const char *name, int rows) { return tmp_write_two_features(name, rows, 11); }
 
 static int reel(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int reel(char **err, const char *fmt, ...)
@@ -313,7 +294,7 @@ Test(cli_journal, resume_refuses_a_journal_after_the_data_changed)
     cr_assert_eq(reel(&err, "search --model tree --data %s --labels A,B --quiet --journal %s", csv, journal), 0, "%s",
                  err);
     free(err);
-    write_data_seeded("jd.csv", 200, 12); /* the same path, shape and names; other values */
+    tmp_write_two_features("jd.csv", 200, 12); /* the same path, shape and names; other values */
     cr_expect_eq(reel(&err, "search --model tree --data %s --labels A,B --quiet --journal %s --resume", csv, journal),
                  1);
     cr_expect(err && strstr(err, "holds another search (its content differs)"), "%s", err);
