@@ -453,6 +453,16 @@ Test(decision, auto_picks_a_rule_that_beats_the_fixed_cut_and_round_trips)
     reel_decision_apply(&r, P, n, pred);
     reel_decision_apply(&back, P, n, pred2);
     cr_expect_arr_eq(pred, pred2, n * L);
+    /* what auto tried comes back too (compare over MPI ranks sends it so) */
+    cr_assert_eq(back.n_tried, r.n_tried);
+    for (size_t c = 0; c < r.n_tried; c++) {
+        cr_expect_str_eq(back.tried_name[c], r.tried_name[c]);
+        cr_expect_eq(back.tried_score[c], r.tried_score[c], "%s", r.tried_name[c]);
+    }
+    reel_decision_free(&back);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(j, "auto_valid_samples_f1"), "tuned-global", cJSON_CreateNumber(1.5));
+    cr_expect_eq(reel_decision_from_json(&back, j, L, &err), -1);
+    cr_expect(strstr(err.msg, "auto_valid_samples_f1.tuned-global") != NULL, "%s", err.msg);
     cJSON_Delete(j);
     reel_decision_free(&r);
     reel_decision_free(&back);

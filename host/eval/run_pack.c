@@ -11,6 +11,7 @@
 typedef struct {
     double fit_seconds, predict_seconds;
     uint64_t n, L, epochs, csv_len, rule_len;
+    int64_t kept_epoch, kept_average; /* the history's: which weights the net kept */
     char device[64];
 } run_head;
 
@@ -23,7 +24,9 @@ static unsigned char *put(unsigned char *at, const void *src, size_t len)
 }
 
 /* Layout: head, the model's own thresholds (L floats), P (n x L floats),
- * the history (3 x epochs doubles), its CSV text, the decision rule as JSON. */
+ * the history (3 x epochs doubles), its CSV text, the decision rule as JSON
+ * (with what auto tried: reel_decision_to_json writes every field and
+ * reel_decision_from_json reads every one back). */
 unsigned char *reel_run_pack(const reel_run *r, size_t *len)
 {
     const reel_history *h = reel_run_history(r);
@@ -36,7 +39,8 @@ unsigned char *reel_run_pack(const reel_run *r, size_t *len)
     if (!rule)
         return NULL;
     run_head head = {r->fit_seconds, r->predict_seconds, n, L, h ? h->epochs : 0,
-                     h && h->csv ? strlen(h->csv) : 0, strlen(rule), {0}};
+                     h && h->csv ? strlen(h->csv) : 0, strlen(rule), h ? h->kept_epoch : 0,
+                     h ? h->kept_average : 0, {0}};
     snprintf(head.device, sizeof head.device, "%s", reel_run_device(r));
     size_t total = sizeof head + L * sizeof(float) + n * L * sizeof(float) + 3 * head.epochs * sizeof(double) +
                    head.csv_len + head.rule_len;
@@ -96,6 +100,8 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
         reel_history_add(h, v[0], v[1], v[2]);
     }
     at += 3 * head.epochs * sizeof(double);
+    h->kept_epoch = (long)head.kept_epoch;
+    h->kept_average = head.kept_average != 0;
     if (head.csv_len) {
         h->csv = malloc(head.csv_len + 1);
         memcpy(h->csv, at, head.csv_len);

@@ -92,6 +92,29 @@ cJSON *reel_decision_to_json(const reel_decision *r)
     return j;
 }
 
+/* What "auto" tried, when the JSON says (absent: nothing was tried): each
+ * candidate rule's name and its validation samples-F1 in [0, 1]. */
+static int tried_from_json(reel_decision *r, const cJSON *a, reel_error *err)
+{
+    if (!a)
+        return 0;
+    const size_t most = sizeof r->tried_score / sizeof *r->tried_score;
+    if (!cJSON_IsObject(a) || (size_t)cJSON_GetArraySize(a) > most)
+        return reel_fail(err, "decision.auto_valid_samples_f1: expected an object of at most %zu rules", most);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, a)
+    {
+        if (!c->string || strlen(c->string) >= sizeof r->tried_name[0])
+            return reel_fail(err, "decision.auto_valid_samples_f1: a rule name longer than %zu characters",
+                             sizeof r->tried_name[0] - 1);
+        if (!cJSON_IsNumber(c) || !(c->valuedouble >= 0 && c->valuedouble <= 1))
+            return reel_fail(err, "decision.auto_valid_samples_f1.%s: expected a number in [0, 1]", c->string);
+        snprintf(r->tried_name[r->n_tried], sizeof r->tried_name[0], "%s", c->string);
+        r->tried_score[r->n_tried++] = c->valuedouble;
+    }
+    return 0;
+}
+
 int reel_decision_from_json(reel_decision *r, const cJSON *j, size_t L, reel_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -148,6 +171,10 @@ int reel_decision_from_json(reel_decision *r, const cJSON *j, size_t L, reel_err
             reel_decision_free(r);
             return reel_fail(err, "out of memory");
         }
+    }
+    if (tried_from_json(r, cJSON_GetObjectItemCaseSensitive(j, "auto_valid_samples_f1"), err)) {
+        reel_decision_free(r);
+        return -1;
     }
     return 0;
 }

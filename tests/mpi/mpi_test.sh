@@ -58,6 +58,36 @@ compare)
   for f in one/predictions_*.csv; do cmp -s "$f" "three/${f#one/}" || fail "$f differs"; done
   [ -f three/report.html ] || fail "no report"
   ;;
+compare_all)
+  # every file compare writes, and its --format json, under the default rule
+  # (auto: what it tried travels) with a net (the epoch whose weights it
+  # kept travels): the same at 1 and 3 ranks, timings aside. Each run sits
+  # in its own folder so that the command line in the reports is the same.
+  echo '{"box": {"epochs": 4, "width": 8, "ensemble": 1}}' > np.json
+  c=(compare --data ../d.csv --labels A,B,C --seed 3 --quiet --models=tree,knn,ridge,prior,box --params ../np.json
+     --device cpu --format json --out out)
+  mkdir one three
+  (cd one && "$reel" "${c[@]}" >stdout.json) || fail "one process"
+  (cd three && mpi "${c[@]}" >stdout.json) || fail "mpirun"
+  grep -q '"auto_valid_samples_f1"' one/out/metrics.json || fail "one process wrote no auto_valid_samples_f1"
+  grep -q 'weights of epoch' one/out/report.html || fail "one process's report has no kept epoch"
+  # timings: the JSON's seconds, the history's last column, the reports' fit s and predict s
+  timeless() {
+    case $1 in
+    *.json) untimed "$1" ;;
+    *history_*.csv) sed -E 's/,[^,]*$//' "$1" ;;
+    *.md) sed -E 's/\| [0-9]+\.[0-9]{3} \| [0-9]+\.[0-9]{3} \|/| s | s |/' "$1" ;;
+    *.html) sed -E 's#<td class="num">[0-9]+\.[0-9]{3}</td><td class="num">[0-9]+\.[0-9]{3}</td>#s s#' "$1" ;;
+    *) cat "$1" ;;
+    esac
+  }
+  [ "$(cd one && find . -type f | sort)" = "$(cd three && find . -type f | sort)" ] ||
+    fail "other files: $(cd one && find . -type f | sort) against $(cd three && find . -type f | sort)"
+  for f in $(cd one && find . -type f | sort); do
+    cmp -s <(timeless "one/$f") <(timeless "three/$f") ||
+      { diff <(timeless "one/$f") <(timeless "three/$f") | head -20 >&2; fail "$f differs at 1 and 3 ranks"; }
+  done
+  ;;
 nets)
   # nets on OpenCL (PoCL in CI): each rank trains its share of a round in one launch
   "$reel" info | grep -q '^opencl: opencl:0' || { echo "SKIPPED: no OpenCL device"; exit 77; }
