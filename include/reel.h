@@ -83,7 +83,9 @@ REEL_API reel_data *reel_data_from_arrays(size_t n, size_t d, const double *X, c
  * (may be NULL) holds the CLI's data options: {"labels": "A,B" (or a list,
  * ["A", "B"], where a name may hold a comma),
  * "label_column": "genres", "label_sep": "|", "id": "title",
- * "split_column": "split", "keep_unlabeled": false, "features": "file.json"}.
+ * "split_column": "split", "keep_unlabeled": false, "features": "file.json",
+ * "sep": ";" (the field separator, one character or "tab"; default: , ; tab
+ * or |, whichever the header line holds most)}.
  * Without labels, the file holds only rows to predict on. */
 REEL_API reel_data *reel_data_from_file(const char *path, const char *options_json);
 REEL_API size_t reel_data_rows(const reel_data *data);

@@ -202,6 +202,25 @@ Test(cli, never_positive_label_warns_but_runs)
     free(err);
 }
 
+/* A semicolon file: the separator is found and said (issue 34); --sep gives it; a bad --sep is a usage error. */
+Test(cli, separator_found_said_and_given)
+{
+    const char *csv = tmp_write("semi.csv", "x;A;B\n1;1;0\n2;0;1\n3;1;0\n4;0;1\n5;1;1\n6;1;0\n7;0;1\n8;1;0\n");
+    char *out, *err;
+    cr_expect_eq(run_reelf(&out, &err, "compare --data %s --labels A,B --models prior", csv), 0, "%s", err);
+    cr_expect(strstr(err, "fields separated by ';'"), "%s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(run_reelf(&out, &err, "compare --data %s --labels A,B --models prior --sep ';'", csv), 0, "%s", err);
+    cr_expect_null(strstr(err, "separated by"), "given, so not said: %s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(run_reelf(&out, &err, "compare --data %s --labels A,B --models prior --sep ab", csv), 2);
+    cr_expect(strstr(err, "--sep must be one character"), "%s", err);
+    free(out);
+    free(err);
+}
+
 Test(cli, help_everywhere)
 {
     char *out, *err;

@@ -110,3 +110,56 @@ Test(csv, streaming_reader_counts_fields)
     cr_expect_eq(reel_csv_next(c, &err), 0);
     reel_csv_close(c);
 }
+
+/* The separator of the header line (issue 34): "; tab |" files used to read as one column. */
+Test(csv, separator_found_from_the_header)
+{
+    static const struct {
+        const char *name, *text;
+        char sep;
+    } cases[] = {
+        {"semi.csv", "title;year;x\n\"A; B, C\";1999;1,5\nplain;2001;2\n", ';'},
+        {"tab.csv", "title\tyear\tx\nA, B\t1999\t1.5\nplain\t2001\t2\n", '\t'},
+        {"pipe.csv", "title|year|x\n\"A|B\"|1999|1.5\nplain|2001|2\n", '|'},
+        {"comma.csv", "\"a;b;c\",year,x\nA;B,1999,1.5\nplain,2001,2\n", ','}, /* ';' only inside quotes */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        reel_table t = read_ok(cases[k].name, cases[k].text);
+        cr_expect_eq(t.sep, cases[k].sep, "%s: separator 0x%02x", cases[k].name, t.sep);
+        cr_expect(t.sep_found);
+        cr_assert_eq(t.ncols, 3, "%s: %zu columns", cases[k].name, t.ncols);
+        cr_expect_eq(t.nrows, 2);
+        cr_expect_str_eq(t.cols[1].name, "year");
+        cr_expect_float_eq(t.cols[1].num[1], 2001.0, 1e-12);
+        reel_table_free(&t);
+    }
+}
+
+Test(csv, separator_given_and_refused)
+{
+    const char *path = tmp_write("given.csv", "a;b,c\n1;2,3\n");
+    reel_table t;
+    reel_error err = {{0}};
+    reel_read_opts o = {REEL_MIXED_MISSING, NULL, 0, ';'};
+    cr_assert_eq(reel_table_read(&t, path, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(t.ncols, 2);
+    cr_expect_str_eq(t.cols[1].name, "b,c");
+    cr_expect_not(t.sep_found);
+    reel_table_free(&t);
+    o.sep = ',';
+    cr_assert_eq(reel_table_read(&t, path, &o, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(t.cols[0].name, "a;b");
+    reel_table_free(&t);
+    char sep = 0;
+    cr_expect_eq(reel_sep_parse("tab", &sep, "--sep", &err), 0);
+    cr_expect_eq(sep, '\t');
+    cr_expect_eq(reel_sep_parse("|", &sep, "--sep", &err), 0);
+    cr_expect_eq(sep, '|');
+    static const char *bad[] = {"", ";;", "\"", "a", "7", ".", "-", "\n"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        cr_expect_neq(reel_sep_parse(bad[k], &sep, "--sep", &err), 0, "'%s' accepted", bad[k]);
+        cr_expect(strstr(err.msg, "--sep") != NULL, "%s", err.msg);
+    }
+    /* a row that does not split as the header did says which separator was used */
+    read_bad("sepmiss.csv", "a;b\n1;2\n3;4;5\n", "separated by ';'");
+}

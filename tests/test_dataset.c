@@ -101,6 +101,14 @@ Test(dataset, bad_roles)
     o.id = NULL;
     o.labels = "A";
     load_bad(o, ":2: column 2 ('A'): label value '2' is not 0 or 1");
+    o = opts_for(tmp_write("six.csv", "x,A\n1,1\n2,6.4\n")); /* the cell's text, not 6.4000000000000004 */
+    o.id = NULL;
+    o.labels = "A";
+    load_bad(o, ":3: column 2 ('A'): label value '6.4' is not 0 or 1");
+    o = opts_for(tmp_write("sixzero.csv", "x,A\n1,1\n2,6.40e0\n"));
+    o.id = NULL;
+    o.labels = "A";
+    load_bad(o, ":3: column 2 ('A'): label value '6.40e0' is not 0 or 1");
     o = opts_for(tmp_write("nolab.csv", "x,A\n1,0\n2,0\n"));
     o.id = NULL;
     o.labels = "A";
@@ -319,4 +327,54 @@ Test(csv, fast_number_path_agrees_with_strtod)
                   t.cols[0].num[i], want);
     }
     reel_table_free(&t);
+}
+
+static void count_warnings(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    (void)p;
+    if (level == REEL_LOG_WARNING && strstr(message, "--id title"))
+        ++*(int *)user;
+}
+
+/* A text column of nearly all distinct values (a title not given as --id)
+ * is a useless one-hot feature: the load warns (issue 34). */
+Test(dataset, nearly_unique_text_column_warns)
+{
+    char *text = malloc(1200 * 40), *p = text;
+    p += sprintf(p, "title,kind,x,A\n");
+    for (int i = 0; i < 1200; i++)
+        p += sprintf(p, "Film number %d,%s,%d,%d\n", i, i % 3 ? "red" : "blue", i, i % 2);
+    reel_data_opts o = {.data = tmp_write("titles.csv", text), .labels = "A", .keep_unlabeled = 1};
+    free(text);
+    int warned = 0;
+    reel_log log = {.fn = count_warnings, .user = &warned};
+    o.log = &log;
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(warned, 1, "one warning for 'title', none for 'kind'");
+    reel_dataset_free(&ds);
+    warned = 0;
+    o.id = "title";
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(warned, 0, "an id column is no feature: no warning");
+    reel_dataset_free(&ds);
+}
+
+/* A descriptor names the separator ("sep"); a bad one is refused with the key. */
+Test(dataset, descriptor_sep)
+{
+    tmp_write("semi.csv", "x;A;B\n1;1;0\n2;0;1\n");
+    const char *json = tmp_write("semi.json", "{\"path\": \"semi.csv\", \"labels\": [\"A\", \"B\"], \"sep\": \";\"}");
+    reel_data_opts o = {.data = json};
+    reel_dataset ds;
+    reel_error err;
+    cr_assert_eq(reel_dataset_load(&ds, &o, &err), 0, "%s", err.msg);
+    cr_expect_eq(ds.L, 2);
+    cr_expect_eq(ds.n_features, 1);
+    cr_expect_eq(ds.table.sep_found, 0, "given, not found");
+    reel_dataset_free(&ds);
+    json = tmp_write("badsep.json", "{\"path\": \"semi.csv\", \"labels\": [\"A\"], \"sep\": \"ab\"}");
+    o.data = json;
+    load_bad(o, "key 'sep'");
 }

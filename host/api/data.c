@@ -43,7 +43,8 @@ static int load_unlabeled(reel_dataset *ds, const reel_data_opts *o, reel_error 
 {
     memset(ds, 0, sizeof *ds);
     ds->id_col = -1;
-    if (reel_table_read_csv(&ds->table, o->data, err))
+    reel_read_opts ro = {REEL_MIXED_MISSING, NULL, 0, o->sep};
+    if (reel_table_read(&ds->table, o->data, &ro, err))
         return -1;
     if (o->id && (ds->id_col = reel_table_find(&ds->table, o->id)) < 0) {
         reel_fail(err, "%s: id column '%s' does not exist", o->data, o->id);
@@ -72,14 +73,14 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     if (!doc)
         goto fail;
     static const char *const keys[] = {"labels", "label_column", "label_sep", "id", "split_column",
-                                       "keep_unlabeled", "features", NULL};
+                                       "keep_unlabeled", "features", "sep", NULL};
     for (const cJSON *it = doc->child; it; it = it->next) {
         size_t k = 0;
         while (keys[k] && strcmp(keys[k], it->string))
             k++;
         if (!keys[k]) {
             reel_fail(&err, "data options: unknown key '%s'; valid keys: labels, label_column, label_sep, id, "
-                      "split_column, keep_unlabeled, features", it->string);
+                      "split_column, keep_unlabeled, features, sep", it->string);
             goto fail;
         }
     }
@@ -112,6 +113,9 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
         opt_string(doc, "split_column", &o.split_column, &err) || opt_string(doc, "features", &features, &err))
         goto fail;
     o.features = features;
+    char *sep = NULL;
+    if (opt_string(doc, "sep", &sep, &err) || (sep && reel_sep_parse(sep, &o.sep, "data options: key 'sep'", &err)))
+        goto fail;
     const cJSON *keep = cJSON_GetObjectItemCaseSensitive(doc, "keep_unlabeled");
     if (keep && !cJSON_IsBool(keep)) {
         reel_fail(&err, "data options: key 'keep_unlabeled' must be true or false");

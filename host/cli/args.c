@@ -173,6 +173,8 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
                     "cells per --mixed-columns, text counting as missing); kept in the model file");
     reel_optset_add(s, "encoding", OPT_STR, &c->encoding, "utf-8|latin-1",
                     "the CSV's encoding (utf-8; latin-1 is converted to UTF-8 on reading)");
+    reel_optset_add(s, "sep", OPT_STR, &c->sep, "CHAR|tab",
+                    "the CSV's field separator (default: , ; tab or |, whichever the header line holds most)");
     reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
                     "one-hot the K most frequent values of a text column (10)");
 }
@@ -241,6 +243,8 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
     if (c->encoding && strcmp(c->encoding, "utf-8") && strcmp(c->encoding, "latin-1"))
         return reel_fail(err, "--encoding must be utf-8 or latin-1, got '%s'", c->encoding);
     c->prep.data.latin1 = c->encoding && strcmp(c->encoding, "latin-1") == 0;
+    if (c->sep && reel_sep_parse(c->sep, &c->prep.data.sep, "--sep", err))
+        return -1;
     if (c->prep.data.column_types && reel_column_types_check(c->prep.data.column_types, err))
         return -1;
     if (c->prep.top_k < 1)

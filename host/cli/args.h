@@ -54,6 +54,7 @@ typedef struct {
     const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
     const char *mixed_columns;   /* --mixed-columns; NULL: missing */
     const char *encoding;        /* --encoding utf-8|latin-1; NULL: utf-8 */
+    const char *sep;             /* --sep; NULL: found from the header line */
     reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 

@@ -16,6 +16,7 @@ struct reel_csv {
     int eof;
     size_t line;        /* current physical line (1-based) */
     size_t record_line; /* line where the current record began */
+    char sep;           /* the field separator (',' unless set) */
     int latin1;         /* the file is Latin-1: each record converted to UTF-8 */
     size_t utf8_line;   /* latin1: the first line whose bytes read as UTF-8 with non-ASCII text ... */
     int not_utf8;       /* ... unless some record is not UTF-8 (then the file is Latin-1 indeed) */
@@ -40,6 +41,7 @@ reel_csv *reel_csv_open(const char *path, reel_error *err)
     strcpy(c->path, path);
     c->fp = fp;
     c->line = 1;
+    c->sep = ',';
     /* Skip a UTF-8 byte order mark. */
     c->len = fread(c->buf, 1, CHUNK, fp);
     if (c->len >= 3 && c->buf[0] == 0xEF && c->buf[1] == 0xBB && c->buf[2] == 0xBF)
@@ -164,6 +166,33 @@ static int check_utf8(const reel_csv *c, reel_error *err)
 
 void reel_csv_set_latin1(reel_csv *c) { c->latin1 = 1; }
 
+void reel_csv_set_sep(reel_csv *c, char sep) { c->sep = sep; }
+
+char reel_csv_guess_sep(const reel_csv *c)
+{
+    static const char cand[] = {',', ';', '\t', '|'};
+    size_t count[sizeof cand] = {0};
+    int in_quotes = 0;
+    size_t i = c->pos;
+    while (i < c->len && (c->buf[i] == '\n' || c->buf[i] == '\r'))
+        i++; /* empty lines before the header are skipped */
+    for (; i < c->len; i++) {
+        unsigned char b = c->buf[i];
+        if (b == '"')
+            in_quotes = !in_quotes; /* "" inside quotes toggles twice: no change */
+        else if (!in_quotes && (b == '\n' || b == '\r'))
+            break;
+        else if (!in_quotes)
+            for (size_t k = 0; k < sizeof cand; k++)
+                count[k] += b == (unsigned char)cand[k];
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < sizeof cand; k++)
+        if (count[k] > count[best])
+            best = k;
+    return cand[best];
+}
+
 size_t reel_csv_latin1_looks_utf8(const reel_csv *c) { return c->latin1 && !c->not_utf8 ? c->utf8_line : 0; }
 
 /* A Latin-1 record to UTF-8: each byte 0x80-0xFF is the code point of that
@@ -255,10 +284,10 @@ int reel_csv_next(reel_csv *c, reel_error *err)
                 goto oom;
             continue;
         }
-        if (b == -1 || b == '\n' || b == '\r' || b == ',') {
+        if (b == -1 || b == '\n' || b == '\r' || b == c->sep) {
             if (put(c, '\0'))
                 goto oom;
-            if (b == ',') {
+            if (b == c->sep) {
                 if (begin_field(c))
                     goto oom;
                 quoted = after_quote = 0;

@@ -14,6 +14,12 @@ reel_csv *reel_csv_open(const char *path, reel_error *err);
 void reel_csv_close(reel_csv *c);
 /* Reads the file as Latin-1 (--encoding latin-1): every record converted to UTF-8. */
 void reel_csv_set_latin1(reel_csv *c);
+/* Fields are separated by sep (default ','; --sep). */
+void reel_csv_set_sep(reel_csv *c, char sep);
+/* The separator the header line uses, called before the first record: the
+ * one of , ; tab | found most often outside quotes in its first 64 KB
+ * (',' on a tie, or when none is found: a file of one column). */
+char reel_csv_guess_sep(const reel_csv *c);
 /* Read as Latin-1 so far, yet every non-ASCII byte is part of valid UTF-8:
  * the first line holding such text (likely a UTF-8 file), else 0. */
 size_t reel_csv_latin1_looks_utf8(const reel_csv *c);

@@ -117,6 +117,7 @@ typedef struct {
     char *csv, *label_column, *label_sep, *id, *split_column;
     char **labels;
     size_t n_labels;
+    char sep; /* 0: found from the header line */
 } merged_opts;
 
 static void merged_free(merged_opts *m)
@@ -132,7 +133,7 @@ static void merged_free(merged_opts *m)
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* A descriptor: {"path": "movies.csv", "labels": [...], "id": "title",
- * "label_column", "label_sep", "split_column"}; path relative to the file. */
+ * "label_column", "label_sep", "split_column", "sep"}; path relative to the file. */
 static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
 {
     cJSON *doc = reel_json_read_file(path, "dataset descriptor", err);
@@ -143,7 +144,7 @@ static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
         return reel_fail(err, "%s: not a JSON object (a dataset descriptor needs \"path\" and labels)", path);
     }
     static const char *known[] = {"name", "description", "path", "labels", "label_column", "label_sep",
-                                  "id", "split_column", "source", "fetch"};
+                                  "id", "split_column", "sep", "source", "fetch"};
     int rc = -1;
     for (cJSON *it = doc->child; it; it = it->next) {
         size_t k = 0, nk = sizeof known / sizeof *known;
@@ -151,7 +152,7 @@ static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
             k++;
         if (k == nk) {
             reel_fail(err, "%s: unknown key '%s' (known: name, description, path, labels, label_column, "
-                      "label_sep, id, split_column, source, fetch)", path, it->string);
+                      "label_sep, id, split_column, sep, source, fetch)", path, it->string);
             goto done;
         }
         if (strcmp(it->string, "labels") != 0 && !cJSON_IsString(it)) {
@@ -215,6 +216,11 @@ static int read_descriptor(const char *path, merged_opts *m, reel_error *err)
     TAKE(id, "id");
     TAKE(split_column, "split_column");
 #undef TAKE
+    cJSON *sep = cJSON_GetObjectItemCaseSensitive(doc, "sep");
+    char where[600];
+    snprintf(where, sizeof where, "%s: key 'sep'", path);
+    if (sep && !m->sep && reel_sep_parse(sep->valuestring, &m->sep, where, err))
+        goto done;
     rc = 0;
     goto done;
 oom:
@@ -283,12 +289,17 @@ static int labels_from_flags(reel_dataset *ds, char *const *list, size_t n, uint
     for (size_t k = 0; k < ds->L; k++) {
         const reel_column *c = &ds->table.cols[cols[k]];
         for (size_t i = 0; i < ds->table.nrows; i++) {
-            char buf[64];
-            const char *s = reel_table_cell(&ds->table, (size_t)cols[k], i, buf, sizeof buf);
-            double v = c->type == REEL_COL_NUMERIC ? c->num[i] : (strcmp(s, "1") == 0 ? 1.0 : NAN);
-            if (c->type == REEL_COL_TEXT && strcmp(s, "0") == 0)
+            /* numbers as read (no text round trip per cell: 200 label columns cost it on every row) */
+            double v = NAN;
+            if (c->type == REEL_COL_NUMERIC)
+                v = c->num[i];
+            else if (c->code[i] >= 0 && strcmp(c->dict.strs[c->code[i]], "1") == 0)
+                v = 1.0;
+            else if (c->code[i] >= 0 && strcmp(c->dict.strs[c->code[i]], "0") == 0)
                 v = 0.0;
             if (v != 0.0 && v != 1.0) {
+                char buf[256]; /* the cell as the file wrote it: '6.4', not 6.4000000000000004 */
+                const char *s = reel_table_source_cell(&ds->table, (size_t)cols[k], i, buf, sizeof buf);
                 reel_fail(err, "%s:%zu: column %d ('%s'): label value '%s' is not 0 or 1", ds->csv_path,
                           ds->table.line[i], cols[k] + 1, c->name, *s ? s : "(missing)");
                 goto done;
@@ -437,6 +448,24 @@ static int drop_unlabeled(reel_dataset *ds, const reel_data_opts *opts, reel_err
     return 0;
 }
 
+/* A text feature whose values are nearly all distinct (a title, a name):
+ * one-hot encoding keeps a few frequent values and all else is "other",
+ * so it says almost nothing; likely it names the rows (--id). Said from
+ * 1,000 cells on: in a smaller file a column of few repeats is common. */
+static void warn_nearly_unique(const reel_dataset *ds, const reel_log *log)
+{
+    for (size_t f = 0; f < ds->n_features; f++) {
+        const reel_column *c = &ds->table.cols[ds->features[f]];
+        size_t present = ds->table.nrows - c->n_missing;
+        if (c->type != REEL_COL_TEXT || c->released || present < 1000 || c->dict.n * 10 < present * 9)
+            continue;
+        reel_log_msg(log, REEL_LOG_WARNING, "column '%s' is text with %zu distinct values in %zu cells (nearly "
+                     "unique, like a title or a name): one-hot encoding keeps only its most frequent values; if it "
+                     "names the rows, give --id %s (carried to outputs, not a feature)", c->name, c->dict.n,
+                     present, c->name);
+    }
+}
+
 /* --features FILE: keep only the listed feature columns. */
 static int keep_features(reel_dataset *ds, const char *path, reel_error *err)
 {
@@ -501,6 +530,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
     m.label_sep = dup_or_null(opts->label_sep);
     m.id = dup_or_null(opts->id);
     m.split_column = dup_or_null(opts->split_column);
+    m.sep = opts->sep;
     const char *data = opts->data ? opts->data : reel_default_data();
     int rc = -1;
     if (ends_with(data, ".json")) {
@@ -519,8 +549,9 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         reel_fail(err, "--labels and --label-column cannot be used together");
         goto done;
     }
-    if (reel_table_read_csv_typed(&ds->table, m.csv, (reel_mixed_mode)opts->mixed, opts->column_types,
-                                  (opts->defer_types ? REEL_READ_DEFER : 0) | (opts->latin1 ? REEL_READ_LATIN1 : 0), err)) {
+    reel_read_opts ro = {(reel_mixed_mode)opts->mixed, opts->column_types,
+                         (opts->defer_types ? REEL_READ_DEFER : 0) | (opts->latin1 ? REEL_READ_LATIN1 : 0), m.sep};
+    if (reel_table_read(&ds->table, m.csv, &ro, err)) {
         if (!opts->data && access(m.csv, F_OK) != 0)
             reel_fail(err, "%s: not found: the movies data is fetched by data/fetch_movies.sh", m.csv);
         goto done;
@@ -559,6 +590,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         reel_fail(err, "%s: no feature columns left after the label, id and split columns", m.csv);
         goto done_roles;
     }
+    warn_nearly_unique(ds, opts->log); /* before rows are dropped: the counts are the file's */
     if (drop_unlabeled(ds, opts, err))
         goto done_roles;
     ds->n = ds->table.nrows;

@@ -27,6 +27,7 @@ typedef struct {
     const reel_log *log;      /* where the dropped-rows note goes (NULL: nowhere) */
     int mixed;                /* reel_mixed_mode (table.h): text cells in a column of numbers */
     int latin1;               /* --encoding latin-1 */
+    char sep;                 /* --sep: the field separator (0: found from the header line) */
     int defer_types;          /* read mixed columns as text; reel_prepare decides them from the training rows */
     const char *column_types; /* --column-type COL=number|text,... (NULL: decided from the cells) */
 } reel_data_opts;

@@ -125,8 +125,35 @@ static void column_free(reel_column *c)
     reel_strdict_free(&c->dict);
 }
 
+/* A separator as messages show it: 'x', or tab. */
+static const char *sep_name(char sep, char buf[8])
+{
+    if (sep == '\t')
+        return "tab";
+    snprintf(buf, 8, "'%c'", sep);
+    return buf;
+}
+
+int reel_sep_parse(const char *s, char *sep, const char *where, reel_error *err)
+{
+    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
+        *sep = '\t';
+        return 0;
+    }
+    unsigned char b = (unsigned char)s[0];
+    if (!b || s[1] || b == '"' || b == '\n' || b == '\r' || b >= 0x80 || (b >= '0' && b <= '9') ||
+        ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') || b == '.' || b == '-' || b == '+')
+        return reel_fail(err, "%s must be one character such as , ; | or tab, not a quote, letter, digit, "
+                         "'.', '-' or '+' (which numbers use); got '%s'", where, s);
+    *sep = (char)b;
+    return 0;
+}
+
 void reel_table_warn_encoding(const reel_table *t, const reel_log *log)
 {
+    if (t->sep_found && t->sep != ',')
+        reel_log_msg(log, REEL_LOG_INFO, "%s: fields separated by %s (found in the header line; --sep sets it)",
+                     t->path, sep_name(t->sep, (char[8]){0}));
     if (t->utf8_line)
         reel_log_msg(log, REEL_LOG_WARNING, "%s is read as Latin-1 (--encoding latin-1), but its bytes are valid "
                      "UTF-8 with non-ASCII text (first on line %zu), which Latin-1 garbles ('Ã©' for 'é'); a UTF-8 "
@@ -201,6 +228,43 @@ const char *reel_table_cell(const reel_table *t, size_t col, size_t row, char *b
     if (isnan(c->num[row]))
         return "";
     snprintf(buf, bufsz, "%.17g", c->num[row]);
+    return buf;
+}
+
+/* The shortest %.*g that reads back as v (6.4, not 6.4000000000000004). */
+static void format_shortest(double v, char *buf, size_t bufsz)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, bufsz, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+const char *reel_table_source_cell(const reel_table *t, size_t col, size_t row, char *buf, size_t bufsz)
+{
+    const reel_column *c = &t->cols[col];
+    if (c->released || c->type == REEL_COL_TEXT || bufsz == 0)
+        return reel_table_cell(t, col, row, buf, bufsz);
+    if (isnan(c->num[row]))
+        return "";
+    format_shortest(c->num[row], buf, bufsz); /* unless the file still holds the row */
+    reel_error err;
+    reel_csv *csv = reel_csv_open(t->path, &err);
+    if (!csv)
+        return buf;
+    reel_csv_set_sep(csv, t->sep);
+    if (t->latin1)
+        reel_csv_set_latin1(csv);
+    while (reel_csv_next(csv, &err) == 1 && reel_csv_line(csv) <= t->line[row])
+        if (reel_csv_line(csv) == t->line[row] && col < reel_csv_nfields(csv)) {
+            double v;
+            const char *s = reel_csv_field(csv, col);
+            if (parse_number(s, &v) == 1 && v == c->num[row]) /* the same cell still */
+                snprintf(buf, bufsz, "%s", s);
+            break;
+        }
+    reel_csv_close(csv);
     return buf;
 }
 
@@ -299,6 +363,7 @@ static int restore_text(reel_table *t, const size_t *cols, size_t n, reel_error 
     reel_csv *csv = reel_csv_open(t->path, err);
     if (!csv)
         return -1;
+    reel_csv_set_sep(csv, t->sep);
     if (t->latin1)
         reel_csv_set_latin1(csv);
     reel_strdict *dicts = calloc(n, sizeof *dicts);
@@ -550,12 +615,24 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
                               int flags, reel_error *err)
 {
+    reel_read_opts o = {mixed, types, flags, 0};
+    return reel_table_read(t, path, &o, err);
+}
+
+int reel_table_read(reel_table *t, const char *path, const reel_read_opts *o, reel_error *err)
+{
+    reel_mixed_mode mixed = o->mixed;
+    const char *types = o->types;
+    int flags = o->flags;
     memset(t, 0, sizeof *t);
     if (!(t->path = strdup(path)))
         return reel_fail(err, "%s: out of memory", path);
     reel_csv *csv = reel_csv_open(path, err);
     if (!csv)
         goto fail;
+    t->sep_found = !o->sep;
+    t->sep = o->sep ? o->sep : reel_csv_guess_sep(csv);
+    reel_csv_set_sep(csv, t->sep);
     if ((t->latin1 = (flags & REEL_READ_LATIN1) != 0))
         reel_csv_set_latin1(csv);
     if (read_header(t, csv, err))
@@ -568,8 +645,9 @@ int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode m
     while ((r = reel_csv_next(csv, err)) == 1) {
         size_t line = reel_csv_line(csv), i = t->nrows;
         if (reel_csv_nfields(csv) != t->ncols) {
-            reel_fail(err, "%s:%zu: row has %zu fields, the header has %zu", path, line,
-                      reel_csv_nfields(csv), t->ncols);
+            reel_fail(err, "%s:%zu: row has %zu fields, the header has %zu (fields separated by %s, %s; --sep sets "
+                      "it)", path, line, reel_csv_nfields(csv), t->ncols, sep_name(t->sep, (char[8]){0}),
+                      t->sep_found ? "found in the header line" : "as given");
             goto fail;
         }
         if (i == cap) {

@@ -41,6 +41,8 @@ typedef struct {
     size_t *line; /* source line of each row, for error messages */
     reel_strdict names; /* column names, hashed: code j is column j */
     int latin1;         /* read as Latin-1 (and so re-read) */
+    char sep;           /* the field separator ... */
+    int sep_found;      /* ... found from the header line (not given) */
     size_t utf8_line;   /* latin1, yet valid UTF-8 with non-ASCII text from this line (0: no) */
 } reel_table;
 
@@ -70,6 +72,17 @@ enum { REEL_READ_ABSENT_OK = 1, /* a forced name that is not a column is no erro
        REEL_READ_LATIN1 = 4 };   /* the file is Latin-1 (converted to UTF-8) */
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
                               int flags, reel_error *err);
+/* All the reading options; the functions above are this one with sep 0. */
+typedef struct {
+    reel_mixed_mode mixed;
+    const char *types; /* --column-type, or NULL */
+    int flags;         /* REEL_READ_* */
+    char sep;          /* the field separator (--sep); 0: found from the header line (reel_csv_guess_sep) */
+} reel_read_opts;
+int reel_table_read(reel_table *t, const char *path, const reel_read_opts *o, reel_error *err);
+/* A --sep value: one character other than a quote, a line end, a letter or
+ * a digit, or "tab" ("\t" too) for a tab. `where` starts the message. */
+int reel_sep_parse(const char *s, char *sep, const char *where, reel_error *err);
 /* Decides again, from the given rows only (the training rows), the type of
  * each column read as text though some of its cells are numbers (read with
  * REEL_MIXED_TEXT to defer the decision): a text cell outside those rows
@@ -82,7 +95,8 @@ int reel_column_types_check(const char *types, reel_error *err);
  * (predict: a column the model one-hot encodes, though all numbers here). */
 int reel_table_as_text(reel_table *t, size_t col, reel_error *err);
 void reel_table_free(reel_table *t);
-/* Warns when a file read as Latin-1 is valid UTF-8 with non-ASCII text
+/* Notes a separator other than ',' found from the header line (INFO), and
+ * warns when a file read as Latin-1 is valid UTF-8 with non-ASCII text
  * (its text then reads garbled: "Ã©" for "é"). */
 void reel_table_warn_encoding(const reel_table *t, const reel_log *log);
 
@@ -91,6 +105,11 @@ int reel_table_find(const reel_table *t, const char *name);
 /* Text of a cell (numeric cells are formatted); buf is used when needed.
  * Returns "" for a missing cell. */
 const char *reel_table_cell(const reel_table *t, size_t col, size_t row, char *buf, size_t bufsz);
+/* The text of a cell as the file wrote it ("6.4", not the double's
+ * 6.4000000000000004), read again from the file for a message; a missing
+ * cell is "". When the file no longer holds that row, the number's shortest
+ * form that reads back as the same double. */
+const char *reel_table_source_cell(const reel_table *t, size_t col, size_t row, char *buf, size_t bufsz);
 /* Frees a column's cells (the name stays); later reads see missing cells. */
 void reel_table_release(reel_table *t, size_t col);
 /* Keeps only the rows where keep[row] is non-zero, in order. */
