@@ -144,6 +144,30 @@ REEL_API int reel_classifier_thresholds(const reel_classifier *c, float *thresho
  * thresholds, decision rule, device, training summary, dataset); reel_free it. */
 REEL_API char *reel_classifier_info(const reel_classifier *c);
 
+/* ---- targets: multi-label, binary or multi-class ----
+ *
+ * A target is multi-label (data's L labels, an n x L 0/1 matrix: each row
+ * any set of them; the default), binary (one column of two classes) or
+ * multi-class (one column of three or more). For a binary or multi-class
+ * classifier, "labels" above are its K classes, in order: reel_predict_proba
+ * gives n x K probabilities (each row sums to 1; binary [P(class 0),
+ * P(class 1)]), reel_predict n x K 0/1 with one 1 per row (multi-class: the
+ * most probable class; binary: class 1 when its probability exceeds the
+ * cut, 0.5 by default), reel_classifier_thresholds K copies of that cut
+ * (multi-class: unused). */
+
+/* Makes data's target one column of K >= 2 classes (names in the order the
+ * caller sorts them; K == 2 binary, more multi-class): y[i] < K is row i's
+ * class. Replaces any labels. */
+REEL_API int reel_data_set_classes(reel_data *data, size_t K, const char *const *classes, const size_t *y);
+/* "multilabel", "binary" or "multiclass". */
+REEL_API const char *reel_data_target(const reel_data *data);
+REEL_API const char *reel_classifier_target(const reel_classifier *c);
+/* The classes of a binary or multi-class classifier (0 and NULL for a
+ * multi-label one). */
+REEL_API size_t reel_classifier_classes(const reel_classifier *c);
+REEL_API const char *reel_classifier_class(const reel_classifier *c, size_t k);
+
 /* ---- whole-dataset tasks: the JSON documents of the CLI's --format json ---- */
 
 /* options_json, as reel_fit's plus "test_fraction": 0.2 and, for search

@@ -14,6 +14,12 @@
 #include "store/model_file.h"
 #include "reel.h"
 
+/* The names of P's columns: the labels, or a binary or multiclass target's classes. */
+static char *const *column_names(const reel_classifier *c)
+{
+    return c->model.target == REEL_TARGET_MULTILABEL ? c->labels : c->model.classes;
+}
+
 static cJSON *info_of(const reel_classifier *c)
 {
     cJSON *j = cJSON_CreateObject();
@@ -27,10 +33,15 @@ static cJSON *info_of(const reel_classifier *c)
     for (size_t k = 0; k < c->pre.d; k++)
         if (k == 0 || strcmp(c->pre.f[k].source, c->pre.f[k - 1].source) != 0)
             cJSON_AddItemToArray(cols, cJSON_CreateString(c->pre.f[k].source));
-    cJSON_AddItemToObject(j, "labels", cJSON_CreateStringArray((const char *const *)c->labels, (int)c->model.L));
+    size_t ncol = reel_model_columns(&c->model);
+    cJSON_AddStringToObject(j, "target", reel_target_name(c->model.target));
+    cJSON_AddItemToObject(j, "labels", cJSON_CreateStringArray((const char *const *)column_names(c), (int)ncol));
+    if (c->model.target != REEL_TARGET_MULTILABEL)
+        cJSON_AddItemToObject(j, "classes",
+                              cJSON_CreateStringArray((const char *const *)c->model.classes, (int)c->model.K));
     cJSON *th = cJSON_AddArrayToObject(j, "thresholds");
-    for (size_t k = 0; k < c->model.L; k++)
-        cJSON_AddItemToArray(th, cJSON_CreateNumber(c->model.rule.threshold[k]));
+    for (size_t k = 0; k < ncol; k++)
+        cJSON_AddItemToArray(th, cJSON_CreateNumber(c->model.rule.threshold[k < c->model.L ? k : 0]));
     cJSON_AddStringToObject(j, "decision_rule", c->rule_name);
     cJSON_AddItemToObject(j, "decision", reel_decision_to_json(&c->model.rule));
     cJSON_AddStringToObject(j, "device", reel_model_device(&c->model));
@@ -146,8 +157,18 @@ int reel_predict_proba(const reel_classifier *c, const reel_data *data, float *P
     float *X = reel_size_mul(n ? n : 1, d ? d : 1, &cells) ? reel_malloc_n(cells, sizeof *X) : NULL;
     if (!X)
         return api_fail(&(reel_error){"out of memory for the features"});
+    /* the model's outputs (binary: one column) go into P, then become class probabilities */
+    float *out = c->model.target == REEL_TARGET_BINARY ? reel_malloc_n(n ? n : 1, sizeof *out) : P;
+    if (!out) {
+        free(X);
+        return api_fail(&(reel_error){"out of memory for the probabilities"});
+    }
     int rc = reel_preproc_transform(&c->pre, &data->ds.table, NULL, n, c->model.kind->standardize, X, &err) ||
-             reel_model_predict_proba(&c->model, X, n, P, &err);
+             reel_model_predict_proba(&c->model, X, n, out, &err);
+    if (rc == 0)
+        reel_target_class_proba(c->model.target, out, n, c->model.L, P);
+    if (out != P)
+        free(out);
     free(X);
     return rc ? api_fail(&err) : 0;
 }
@@ -156,14 +177,24 @@ int reel_predict(const reel_classifier *c, const reel_data *data, unsigned char 
 {
     if (!c || !data || !Y)
         return api_fail(&(reel_error){"reel_predict: a NULL argument"});
-    size_t n = data->ds.n, L = c->model.L;
+    size_t n = data->ds.n, cols = reel_model_columns(&c->model);
     size_t cells = 0;
-    float *P = reel_size_mul(n ? n : 1, L, &cells) ? reel_malloc_n(cells, sizeof *P) : NULL;
+    float *P = reel_size_mul(n ? n : 1, cols, &cells) ? reel_malloc_n(cells, sizeof *P) : NULL;
     if (!P)
         return api_fail(&(reel_error){"out of memory for the probabilities"});
     int rc = reel_predict_proba(c, data, P);
-    if (rc == 0)
+    if (rc == 0 && c->model.target == REEL_TARGET_BINARY) {
+        /* the rule decides class 1 from its column; Y is one-hot over both classes */
+        for (size_t i = 0; i < n; i++)
+            P[i] = P[2 * i + 1];
+        reel_decision_apply(&c->model.rule, P, n, Y + n);
+        for (size_t i = 0; i < n; i++) {
+            Y[2 * i + 1] = Y[n + i];
+            Y[2 * i] = !Y[2 * i + 1];
+        }
+    } else if (rc == 0) {
         reel_decision_apply(&c->model.rule, P, n, Y);
+    }
     free(P);
     return rc;
 }
@@ -209,16 +240,16 @@ reel_classifier *reel_classifier_load(const char *path)
 
 size_t reel_classifier_labels(const reel_classifier *c)
 {
-    return c ? c->model.L : (api_bad_arg("reel_classifier_labels", "the classifier is NULL"), 0);
+    return c ? reel_model_columns(&c->model) : (api_bad_arg("reel_classifier_labels", "the classifier is NULL"), 0);
 }
 
 const char *reel_classifier_label(const reel_classifier *c, size_t k)
 {
-    if (!c || k >= c->model.L) {
+    if (!c || k >= reel_model_columns(&c->model)) {
         api_bad_arg("reel_classifier_label", !c ? "the classifier is NULL" : "k is past the last label");
         return NULL;
     }
-    return c->labels[k];
+    return column_names(c)[k];
 }
 
 const char *reel_classifier_decision_rule(const reel_classifier *c)
@@ -232,7 +263,8 @@ int reel_classifier_thresholds(const reel_classifier *c, float *thresholds)
 {
     if (!c || !thresholds)
         return api_fail(&(reel_error){"reel_classifier_thresholds: a NULL argument"});
-    memcpy(thresholds, c->model.rule.threshold, c->model.L * sizeof *thresholds);
+    for (size_t k = 0, cols = reel_model_columns(&c->model); k < cols; k++)
+        thresholds[k] = c->model.rule.threshold[k < c->model.L ? k : 0];
     return 0;
 }
 

@@ -58,6 +58,7 @@ static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
     reel_forest_params fp;
     if (reel_forest_params_get(params, n, ctx->d, ctx->seed, &fp, err))
         return NULL;
+    fp.tree.multiclass = ctx->target == REEL_TARGET_MULTICLASS;
     size_t n_trees = fp.n_trees;
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, 0, err))

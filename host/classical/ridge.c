@@ -14,6 +14,12 @@
  * variant) gives P = softmax of D across labels, with a default threshold
  * of 0.03 instead of 0.5.
  *
+ * Targets (data/target.h): binary is the one label of class 1, as
+ * RidgeClassifier's one column of +1/-1; multiclass is one-vs-rest over
+ * the one-hot classes, as RidgeClassifier's, and the class probabilities
+ * are sigmoid(D) (or softmax(D)) of each class scaled to sum to 1, so the
+ * most probable class is RidgeClassifier's argmax of D.
+ *
  * Saved tensors: "coef" F64 L x d (scikit-learn's coef_ layout) and
  * "intercept" F64 L. */
 #include <cblas.h>
@@ -230,6 +236,11 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
     int intercept = rp.intercept, positive = rp.positive, svd = rp.svd;
     if (n == 0) {
         reel_fail(err, "ridge: no training rows");
+        return NULL;
+    }
+    if (rp.softmax && ctx->target == REEL_TARGET_BINARY) {
+        reel_fail(err, "ridge: output \"softmax\" shares 1 across outputs, and a binary target has one "
+                  "(output \"decision\" is RidgeClassifier's)");
         return NULL;
     }
     ridge_state *s = ridge_new(&rp, d, L, ctx->threads);

@@ -41,6 +41,12 @@ typedef struct {
     double min_impurity_decrease; /* >= 0 */
     double ccp_alpha;             /* > 0: prune after growth */
     uint64_t seed;                /* params' seed, else the run's */
+    /* The labels are a multiclass target's one-hot classes (set by the
+     * fit from its context): a node's impurity is then the multi-class
+     * gini 1 - sum p_k^2 or entropy -sum p_k log2 p_k over its class
+     * frequencies p_k, as scikit-learn's for one output, not the mean of
+     * per-label binary ones. */
+    int multiclass;
 } reel_tree_params;
 
 /* A forest: its trees' growth settings and the bagging. */

@@ -60,10 +60,18 @@ typedef struct {
 static double xlog2x(const builder *b, double c) { return b->td->xlog2x[(size_t)c]; }
 
 /* Mean over labels of the gini or entropy of a node holding weight W with
- * C[k] positives of label k (scikit-learn's node_impurity). */
+ * C[k] positives of label k (scikit-learn's node_impurity); a multiclass
+ * target's over its class frequencies C[k] / W. */
 static double impurity(const builder *b, const double *C, double W)
 {
     double sum = 0;
+    if (b->p->multiclass) {
+        for (size_t k = 0; k < b->L; k++) {
+            double p = C[k] / W;
+            sum += b->p->criterion == REEL_TREE_GINI ? p * p : p > 0 ? -p * log2(p) : 0.0;
+        }
+        return b->p->criterion == REEL_TREE_GINI ? 1.0 - sum : sum;
+    }
     for (size_t k = 0; k < b->L; k++) {
         double p1 = C[k] / W, p0 = (W - C[k]) / W;
         if (b->p->criterion == REEL_TREE_GINI) {
@@ -86,19 +94,21 @@ static double split_score(const builder *b, const double *cl, double wl, double 
 {
     double wr = W - wl, sl = 0, sr = 0;
     const double *C = b->C;
+    int mc = b->p->multiclass; /* classes: sum_k c_k^2 / w, and W H = W log W - sum_k c_k log c_k */
     if (b->p->criterion == REEL_TREE_GINI) {
         for (size_t k = 0; k < b->L; k++) {
             double cr = C[k] - cl[k];
-            sl += cl[k] * cl[k] + (wl - cl[k]) * (wl - cl[k]);
-            sr += cr * cr + (wr - cr) * (wr - cr);
+            sl += cl[k] * cl[k] + (mc ? 0.0 : (wl - cl[k]) * (wl - cl[k]));
+            sr += cr * cr + (mc ? 0.0 : (wr - cr) * (wr - cr));
         }
         return sl / wl + sr / wr;
     }
     for (size_t k = 0; k < b->L; k++) {
         double cr = C[k] - cl[k];
-        sl += xlog2x(b, cl[k]) + xlog2x(b, wl - cl[k]) + xlog2x(b, cr) + xlog2x(b, wr - cr);
+        sl += mc ? xlog2x(b, cl[k]) + xlog2x(b, cr)
+                 : xlog2x(b, cl[k]) + xlog2x(b, wl - cl[k]) + xlog2x(b, cr) + xlog2x(b, wr - cr);
     }
-    return sl / (double)b->L - xlog2x(b, wl) - xlog2x(b, wr);
+    return sl / (mc ? 1.0 : (double)b->L) - xlog2x(b, wl) - xlog2x(b, wr);
 }
 
 static void add_row(const builder *b, double *cl, int32_t row, double u)
@@ -150,7 +160,10 @@ static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double 
         if (xn <= xv + FEATURE_THRESHOLD)
             continue;
         double score;
-        if (gini) {
+        if (gini && b->p->multiclass) { /* sum_k cl^2 / wl + sum_k cr^2 / wr */
+            double wr = W - wl;
+            score = sl2 / wl + (SC2 - 2 * dot + sl2) / wr;
+        } else if (gini) {
             double wr = W - wl;
             double sl = 2 * sl2 - 2 * wl * sumcl + Ld * wl * wl;
             double sr2 = SC2 - 2 * dot + sl2, sumcr = SC - sumcl;

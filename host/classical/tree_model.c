@@ -9,6 +9,7 @@ static void *tree_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *
     reel_tree_params p;
     if (reel_tree_params_get(params, ctx->n, ctx->d, ctx->seed, &p, err))
         return NULL;
+    p.multiclass = ctx->target == REEL_TARGET_MULTICLASS;
     reel_tree_data td;
     if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, 1, err))
         return NULL;

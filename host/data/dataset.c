@@ -33,6 +33,7 @@ void reel_dataset_free(reel_dataset *ds)
     free(ds->features);
     free(ds->csv_path);
     free(ds->column_types);
+    reel_label_list_free(ds->classes, ds->K);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "data/table.h"
+#include "data/target.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -48,6 +49,11 @@ typedef struct {
     size_t n_dropped_unlabeled;
     int kept_unlabeled; /* --keep-unlabeled: rows with no positive label were kept */
     char *column_types; /* the forced types it was read with (NULL: none) */
+    /* The target (data/target.h): multilabel (classes NULL) or one column
+     * of K classes, held in labels and Y as the model's outputs. */
+    reel_target_kind target;
+    size_t K;
+    char **classes; /* K */
 } reel_dataset;
 
 /* Loads the dataset named by opts (a CSV, or a descriptor whose fields fill
@@ -55,6 +61,12 @@ typedef struct {
  * opts->log. */
 int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *err);
 void reel_dataset_free(reel_dataset *ds);
+
+/* Makes the target one column of K classes (names in order, checked;
+ * K == 2 binary, more multiclass): y[i] < K is row i's class. Replaces
+ * the labels and Y (data/target.h says what they become). */
+int reel_dataset_set_classes(reel_dataset *ds, size_t K, const char *const *names, const size_t *y,
+                             reel_error *err);
 
 /* Label names as every entry point takes them: each non-empty, named once,
  * and free of '|' (the separator of a row's label set in predictions).

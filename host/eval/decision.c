@@ -34,7 +34,7 @@ static int parse_spec(const char *spec, reel_rule_kind *kind, int *alo, int *cal
         if (i < 0)
             return reel_fail(err, "unknown decision rule '%s'; valid: auto, threshold[:T], tuned-global, "
                                   "tuned-per-label, expected-f1, each optionally +at-least-one "
-                                  "(expected-f1 also +calibrated)", tok);
+                                  "(expected-f1 also +calibrated), and argmax", tok);
         *kind = (reel_rule_kind)i;
     }
     while ((tok = strtok_r(NULL, "+", &save))) {
@@ -228,9 +228,41 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
 
 /* ---- applying a rule ---- */
 
+const char *reel_decision_spec_for(reel_target_kind target, const char *spec, reel_error *err)
+{
+    int is_auto = !spec || strcmp(spec, "auto") == 0;
+    if (target == REEL_TARGET_MULTICLASS) {
+        if (is_auto || strcmp(spec, "argmax") == 0)
+            return "argmax";
+        reel_fail(err, "decision rule '%s': a multi-class target predicts its most probable class (argmax, "
+                  "the default); the other rules decide label sets or one binary class", spec);
+        return NULL;
+    }
+    if (target == REEL_TARGET_BINARY && is_auto)
+        return "threshold";
+    return is_auto ? "auto" : spec;
+}
+
+void reel_decision_argmax(const float *P, size_t n, size_t L, uint8_t *pred)
+{
+    memset(pred, 0, n * L);
+    for (size_t i = 0; i < n && L; i++) {
+        const float *p = P + i * L;
+        size_t top = 0;
+        for (size_t k = 1; k < L; k++)
+            if (p[k] > p[top])
+                top = k;
+        pred[i * L + top] = 1;
+    }
+}
+
 void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred)
 {
     size_t L = r->L;
+    if (r->kind == REEL_RULE_ARGMAX) {
+        reel_decision_argmax(P, n, L, pred);
+        return;
+    }
     if (r->kind == REEL_RULE_EXPECTED_F1) {
         size_t W = L + 1;
         double *work = malloc((W * W + W) * sizeof *work);

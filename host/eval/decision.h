@@ -16,6 +16,10 @@
  *                    probable label
  *   auto             each of the above, scored by 5-fold cross-fitting on
  *                    the validation rows; the best is refitted on them all
+ *   argmax           the most probable output alone (first on ties): a
+ *                    multiclass target's rule (data/target.h), which "auto"
+ *                    means there; a binary target's "auto" is "threshold"
+ *                    (0.5 unless the params say otherwise), as scikit-learn
  */
 #ifndef REEL_DECISION_H
 #define REEL_DECISION_H
@@ -23,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/target.h"
 #include "models/decision_rule.h"
 #include "util/error.h"
 
@@ -38,6 +43,14 @@ int reel_decision_check_spec(const char *spec, reel_error *err);
  * auto need nv > 0 (auto falls back to threshold when nv < 10). */
 int reel_decision_choose(reel_decision *r, const char *spec, const float *Pv, const uint8_t *Yv, size_t nv,
                          size_t L, const float *model_threshold, uint64_t seed, reel_error *err);
+
+/* The rule spec a target takes for the asked one (NULL: auto): a
+ * multiclass target only argmax, a binary one's auto is threshold;
+ * multilabel as asked. NULL with err set when the target refuses it. */
+const char *reel_decision_spec_for(reel_target_kind target, const char *spec, reel_error *err);
+
+/* One-hot pred (n x L) of each row's most probable output (first on ties). */
+void reel_decision_argmax(const float *P, size_t n, size_t L, uint8_t *pred);
 
 /* pred (n x L, 0/1) from P (n x L). */
 void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred);

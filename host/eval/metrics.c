@@ -11,6 +11,10 @@ void reel_metrics_free(reel_metrics *m)
     free(m->label_recall);
     free(m->label_f1);
     free(m->support);
+    free(m->class_precision);
+    free(m->class_recall);
+    free(m->class_f1);
+    free(m->class_support);
     memset(m, 0, sizeof *m);
 }
 
@@ -118,8 +122,34 @@ int reel_metrics_compute_labelled(reel_metrics *m, const uint8_t *Y, const uint8
     return rc;
 }
 
+static cJSON *class_metrics_json(const reel_metrics *m, char *const *classes)
+{
+    cJSON *j = cJSON_CreateObject();
+    size_t n = m->n;
+    add_measured(j, "accuracy", m->accuracy, n);
+    add_measured(j, "macro_f1", m->class_macro_f1, n);
+    add_measured(j, "log_loss", m->log_loss, n);
+    if (m->target == REEL_TARGET_BINARY) {
+        add_measured(j, "f1", m->f1, n);
+        add_measured(j, "roc_auc", m->roc_auc, n && m->roc_auc == m->roc_auc);
+    }
+    cJSON *per = cJSON_AddArrayToObject(j, "per_class");
+    for (size_t c = 0; c < m->K; c++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "class", classes[c]);
+        add_measured(o, "precision", m->class_precision[c], n);
+        add_measured(o, "recall", m->class_recall[c], n);
+        add_measured(o, "f1", m->class_f1[c], n);
+        cJSON_AddNumberToObject(o, "support", (double)m->class_support[c]);
+        cJSON_AddItemToArray(per, o);
+    }
+    return j;
+}
+
 cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels)
 {
+    if (m->target != REEL_TARGET_MULTILABEL && m->K)
+        return class_metrics_json(m, labels);
     cJSON *j = cJSON_CreateObject();
     size_t n = m->n;
     add_measured(j, "samples_f1", m->samples_f1, n);
@@ -155,6 +185,17 @@ void reel_threshold(const float *prob, const float *threshold, size_t n, size_t 
 
 double reel_metric_by_name(const reel_metrics *m, const char *name)
 {
+    if (m->target != REEL_TARGET_MULTILABEL) {
+        if (strcmp(name, "accuracy") == 0 || strcmp(name, "samples-f1") == 0)
+            return m->accuracy;
+        if (strcmp(name, "macro-f1") == 0)
+            return m->class_macro_f1;
+        if (m->target == REEL_TARGET_BINARY && strcmp(name, "f1") == 0)
+            return m->f1;
+        if (m->target == REEL_TARGET_BINARY && strcmp(name, "roc-auc") == 0)
+            return m->roc_auc;
+        return -1;
+    }
     if (strcmp(name, "samples-f1") == 0)
         return m->samples_f1;
     if (strcmp(name, "micro-f1") == 0)

@@ -27,6 +27,9 @@ reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const
         .out_dir = o->out_dir,
         .name = m->name,
         .checkpoint = o->checkpoint,
+        .target = p->ds.target,
+        .K = p->ds.K,
+        .classes = p->ds.classes,
     };
     return c;
 }
@@ -44,8 +47,11 @@ int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, si
         return -1;
     if (seconds)
         *seconds = reel_now() - t0;
-    reel_threshold(P, m->threshold, n, m->L, pred);
-    if (reel_metrics_compute(met, Y, pred, n, m->L))
+    if (m->target == REEL_TARGET_MULTICLASS)
+        reel_decision_argmax(P, n, m->L, pred);
+    else
+        reel_threshold(P, m->threshold, n, m->L, pred);
+    if (reel_metrics_compute(met, Y, pred, n, m->L) || reel_metrics_add_classes(met, m->target, Y, P, pred, n, m->L))
         return reel_fail(err, "out of memory computing metrics");
     return 0;
 }
@@ -74,8 +80,8 @@ static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts 
         return -1;
     }
     reel_decision rule;
-    int rc = reel_decision_choose(&rule, o->decision ? o->decision : "auto", P, p->valid.Y, n, L,
-                                  r->model.threshold, o->seed, err);
+    const char *spec = reel_decision_spec_for(r->model.target, o->decision, err);
+    int rc = !spec || reel_decision_choose(&rule, spec, P, p->valid.Y, n, L, r->model.threshold, o->seed, err);
     free(P);
     if (rc)
         return -1;
@@ -109,7 +115,8 @@ static int run_finish(reel_run *r, reel_prepared *p, const reel_run_opts *o, ree
     if (bad)
         return -1;
     reel_decision_apply(&r->model.rule, r->P, n, r->pred);
-    if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L))
+    if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L) ||
+        reel_metrics_add_classes(&r->metrics, r->model.target, p->test.Y, r->P, r->pred, n, L))
         return reel_fail(err, "out of memory computing metrics");
     return 0;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const KIND_NAMES[] = {"threshold", "tuned-global", "tuned-per-label", "expected-f1"};
+static const char *const KIND_NAMES[] = {"threshold", "tuned-global", "tuned-per-label", "expected-f1", "argmax"};
 #define N_KINDS (sizeof KIND_NAMES / sizeof *KIND_NAMES)
 
 const char *reel_rule_kind_name(reel_rule_kind kind)

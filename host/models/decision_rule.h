@@ -16,6 +16,7 @@ typedef enum {
     REEL_RULE_TUNED_GLOBAL,
     REEL_RULE_TUNED_PER_LABEL,
     REEL_RULE_EXPECTED_F1,
+    REEL_RULE_ARGMAX, /* the most probable output (a multiclass target's rule) */
 } reel_rule_kind;
 
 typedef struct {

@@ -159,9 +159,10 @@ static int set_thresholds(reel_model *m, reel_error *err)
     if (!m->threshold)
         return reel_fail(err, "out of memory");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m->params, "threshold");
-    float v = cJSON_IsNumber(t)              ? (float)t->valuedouble
-              : m->kind->default_threshold ? m->kind->default_threshold(m->params, m->L)
-                                           : 0.5f;
+    /* a kind's own default is for label sets; one class column cuts at 0.5, as scikit-learn */
+    float v = cJSON_IsNumber(t)                                   ? (float)t->valuedouble
+              : m->kind->default_threshold && !m->target ? m->kind->default_threshold(m->params, m->L)
+                                                                  : 0.5f;
     for (size_t k = 0; k < m->L; k++)
         m->threshold[k] = v;
     reel_decision_free(&m->rule);
@@ -176,7 +177,7 @@ int reel_model_fit(reel_model *m, const reel_fit_ctx *ctx, reel_error *err)
     }
     m->d = ctx->d;
     m->L = ctx->L;
-    if (set_thresholds(m, err))
+    if (reel_model_set_target(m, ctx->target, ctx->K, ctx->classes, err) || set_thresholds(m, err))
         return -1;
     m->state = m->kind->fit(m->params, ctx, err);
     return m->state ? 0 : -1;
@@ -228,7 +229,7 @@ int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, si
         m[i]->d = ctx[i]->d;
         m[i]->L = ctx[i]->L;
         params[i] = m[i]->params;
-        if (set_thresholds(m[i], err))
+        if (reel_model_set_target(m[i], ctx[i]->target, ctx[i]->K, ctx[i]->classes, err) || set_thresholds(m[i], err))
             rc = -1;
     }
     if (rc == 0 && kind->fit_many(params, ctx, K, states, shared, err))
@@ -303,6 +304,26 @@ int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, floa
     return 0;
 }
 
+int reel_model_set_target(reel_model *m, reel_target_kind target, size_t K, char *const *classes, reel_error *err)
+{
+    for (size_t k = 0; m->classes && k < m->K; k++)
+        free(m->classes[k]);
+    free(m->classes);
+    m->classes = NULL;
+    m->K = 0;
+    m->target = target;
+    if (target == REEL_TARGET_MULTILABEL || !classes)
+        return 0;
+    if (!(m->classes = calloc(K ? K : 1, sizeof *m->classes)))
+        return reel_fail(err, "out of memory");
+    for (m->K = 0; m->K < K; m->K++)
+        if (!(m->classes[m->K] = strdup(classes[m->K])))
+            return reel_fail(err, "out of memory");
+    return 0;
+}
+
+size_t reel_model_columns(const reel_model *m) { return reel_target_columns(m->target, m->L); }
+
 const char *reel_model_device(const reel_model *m)
 {
     return m->kind->device && m->state ? m->kind->device(m->state) : "cpu";
@@ -316,6 +337,7 @@ void reel_model_free(reel_model *m)
     free(m->name);
     free(m->threshold);
     reel_decision_free(&m->rule);
+    reel_model_set_target(m, REEL_TARGET_MULTILABEL, 0, NULL, NULL);
     memset(m, 0, sizeof *m);
 }
 

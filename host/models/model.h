@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "data/target.h"
 #include "io/tensors.h"
 #include "models/decision_rule.h"
 #include "util/error.h"
@@ -35,6 +36,11 @@ typedef struct {
     const char *out_dir; /* where a kind may write extra files (history.csv); may be NULL */
     const char *name;    /* model name for messages */
     const char *checkpoint; /* nets: training state file, written each epoch and resumed from (may be NULL) */
+    /* The target (data/target.h): multilabel unless set; a multiclass Y
+     * is one-hot (each row one 1), a binary one L = 1 column. */
+    reel_target_kind target;
+    size_t K;                  /* classes (binary, multiclass) */
+    char *const *classes;      /* K */
 } reel_fit_ctx;
 
 /* Per-epoch history of an iterative model (nets): NaN where there was no
@@ -100,6 +106,9 @@ typedef struct {
     size_t d, L;
     float *threshold; /* L: the model's own thresholds (params, or its kind's default) */
     reel_decision rule; /* how P becomes labels: the threshold rule on `threshold` until one is chosen */
+    reel_target_kind target; /* what it was trained on (data/target.h) */
+    size_t K;                /* classes of a binary or multiclass target */
+    char **classes;          /* K (NULL for multilabel) */
     const reel_log *progress; /* where a long predict reports progress (NULL: nowhere); set only while
                                  the log outlives the calls */
 } reel_model;
@@ -131,6 +140,10 @@ int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, si
  * unless REEL_NETS_ALONE=1 (for comparisons) says one at a time. */
 int reel_model_fits_together(const char *name, const char *device);
 int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err);
+/* Sets the model's target (classes copied; NULL for multilabel). */
+int reel_model_set_target(reel_model *m, reel_target_kind target, size_t K, char *const *classes, reel_error *err);
+/* Columns of the model's class probabilities (reel_target_columns). */
+size_t reel_model_columns(const reel_model *m);
 const char *reel_model_device(const reel_model *m);
 void reel_model_free(reel_model *m);
 

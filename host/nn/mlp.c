@@ -166,6 +166,15 @@ static mlp_state *mlp_begin(const cJSON *params, const reel_fit_ctx *ctx, reel_m
         goto fail;
     if (build_spec(params, ctx->d, ctx->L, &s->spec, err))
         goto fail;
+    /* a multiclass target's one-hot rows: softmax and cross-entropy, whatever "head" says */
+    if (ctx->target == REEL_TARGET_MULTICLASS) {
+        if (mp->pos_mode != REEL_POSW_NONE) {
+            reel_fail(err, "params for mlp: key 'pos_weight' is for the sigmoid head; a multi-class target "
+                      "trains the softmax head");
+            goto fail;
+        }
+        s->spec.head = REEL_HEAD_SOFTMAX;
+    }
     reel_nn_spec_set_numeric(&s->spec, s->input.numeric);
     if (!(s->be = reel_nn_device_open(ctx->device, ctx->name ? ctx->name : "mlp", ctx->log, &s->dev, s->device,
                                         sizeof s->device, err)))
@@ -623,6 +632,10 @@ static void *mlp_load(const cJSON *params, size_t d, size_t L, int threads, cons
     }
     if (build_spec(params, d, L, &s->spec, err))
         goto fail;
+    /* The head it was trained with (a multiclass target's softmax, whatever params say). */
+    const cJSON *head = cJSON_GetObjectItemCaseSensitive(meta, "head");
+    if (cJSON_IsString(head))
+        s->spec.head = strcmp(head->valuestring, "softmax") == 0 ? REEL_HEAD_SOFTMAX : REEL_HEAD_SIGMOID;
     /* The transform the net was trained behind, whatever params now say. */
     reel_error e;
     if (reel_nn_input_from_json(&s->input, cJSON_GetObjectItemCaseSensitive(meta, "input"), d, &e)) {

@@ -50,6 +50,12 @@ int reel_model_file_save(const char *path, const reel_model *m, const reel_prepr
     cJSON *lab = cJSON_CreateStringArray((const char *const *)labels, (int)m->L);
     put_json(meta, "labels", lab);
     cJSON_Delete(lab);
+    if (m->target != REEL_TARGET_MULTILABEL) { /* absent: multilabel, as every file before them */
+        cJSON_AddStringToObject(meta, "target", reel_target_name(m->target));
+        cJSON *cl = cJSON_CreateStringArray((const char *const *)m->classes, (int)m->K);
+        put_json(meta, "classes", cl);
+        cJSON_Delete(cl);
+    }
     cJSON *th = cJSON_CreateArray();
     for (size_t k = 0; k < m->L; k++)
         cJSON_AddItemToArray(th, cJSON_CreateNumber((double)m->threshold[k]));
@@ -136,6 +142,50 @@ static int check_tensor_set(const char *path, const reel_model *m, const reel_te
         rc = reel_fail(err, "%s: the file holds %zu tensors; this model has %zu", path, t->n, want.n);
     reel_tensors_free(&want);
     cJSON_Delete(meta);
+    return rc;
+}
+
+/* The target and its classes (absent: multilabel). A binary model's one
+ * label is its class 1, a multiclass model's labels are its classes, in
+ * order, and it decides by argmax. */
+static int load_target(reel_model_file *f, const char *path, reel_error *err)
+{
+    const cJSON *target = cJSON_GetObjectItemCaseSensitive(f->meta, "target"),
+                *classes = cJSON_GetObjectItemCaseSensitive(f->meta, "classes");
+    if (!target && !classes)
+        return 0;
+    int kind = cJSON_IsString(target) ? reel_target_by_name(target->valuestring) : -1;
+    if (kind <= REEL_TARGET_MULTILABEL)
+        return reel_fail(err, "%s: metadata field 'target' must be \"binary\" or \"multiclass\" (absent: "
+                         "multilabel)", path);
+    size_t K = cJSON_IsArray(classes) ? (size_t)cJSON_GetArraySize(classes) : 0, L = f->model.L;
+    if (K < 2 || (kind == REEL_TARGET_BINARY) != (K == 2))
+        return reel_fail(err, "%s: metadata field 'classes' must list the %s target's classes (%s)", path,
+                         reel_target_name((reel_target_kind)kind), kind == REEL_TARGET_BINARY ? "two" : "three or more");
+    char **names = calloc(K, sizeof *names);
+    if (!names)
+        return reel_fail(err, "out of memory");
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < K; k++) {
+        const cJSON *c = cJSON_GetArrayItem(classes, (int)k);
+        if (!cJSON_IsString(c))
+            rc = reel_fail(err, "%s: metadata field 'classes[%zu]' must be a class name", path, k);
+        else
+            names[k] = c->valuestring;
+    }
+    if (rc == 0 && reel_class_names_check(names, K, path, err))
+        rc = -1;
+    size_t want = kind == REEL_TARGET_BINARY ? 1 : K;
+    for (size_t k = 0; rc == 0 && k < want; k++)
+        if (L != want || strcmp(f->labels[k], names[kind == REEL_TARGET_BINARY ? 1 : k]) != 0)
+            rc = reel_fail(err, "%s: metadata field 'labels' must be %s of the %s target", path,
+                           kind == REEL_TARGET_BINARY ? "its class 1 alone" : "its classes, in order",
+                           reel_target_name((reel_target_kind)kind));
+    if (rc == 0 && kind == REEL_TARGET_MULTICLASS && f->model.rule.kind != REEL_RULE_ARGMAX)
+        rc = reel_fail(err, "%s: metadata field 'decision': a multiclass model decides by argmax", path);
+    if (rc == 0)
+        rc = reel_model_set_target(&f->model, (reel_target_kind)kind, K, names, err);
+    free(names);
     return rc;
 }
 
@@ -267,6 +317,8 @@ int reel_model_file_load(reel_model_file *f, const char *path, int threads, reel
         reel_fail(err, "%s: metadata field %s", path, inner.msg);
         goto done;
     }
+    if (load_target(f, path, err))
+        goto done;
     if (!f->model.kind->load) {
         reel_fail(err, "%s: model kind '%s' cannot be loaded", path, kind->valuestring);
         goto done;

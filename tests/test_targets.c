@@ -1,0 +1,148 @@
+/* Binary and multiclass targets through the public C API (include/reel.h,
+ * "targets"): every model fits a class column, reports its target and
+ * classes, gives n x K probabilities whose rows sum to 1 and one class per
+ * row, and its model file round-trips to the same bits. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "helpers.h"
+#include "reel.h"
+
+#define N 240
+
+static const char *const NUM[] = {"x1", "x2"};
+static const char *const THREE[] = {"PG", "PG-13", "R"}, *const TWO[] = {"no", "yes"};
+static const char *const MODELS[] = {"tree", "forest", "knn", "ridge", "prior", "random", "box"};
+#define N_MODELS (sizeof MODELS / sizeof *MODELS)
+
+/* Two features; the class is the region of (x1, x2) (K = 3) or x1 + x2 > 0 (K = 2), with 10% flipped. */
+static reel_data *class_data(size_t K, size_t *y)
+{
+    static double X[N * 2];
+    for (int i = 0; i < N; i++) {
+        double a = (double)((i * 37) % 101) / 25.0 - 2.0, b = (double)((i * 53) % 97) / 24.0 - 2.0;
+        X[2 * i] = a;
+        X[2 * i + 1] = b;
+        size_t c = K == 2 ? a + b > 0 : a < -0.5 ? 0 : b < 0 ? 1 : 2;
+        y[i] = i % 10 == 3 ? (c + 1) % K : c;
+    }
+    reel_data *d = reel_data_from_arrays(N, 2, X, NUM, 0, NULL, NULL, 0, NULL, NULL);
+    cr_assert_not_null(d, "%s", reel_last_error());
+    cr_assert_eq(reel_data_set_classes(d, K, K == 2 ? TWO : THREE, y), 0, "%s", reel_last_error());
+    return d;
+}
+
+static double accuracy(const unsigned char *Y, const size_t *y, size_t K)
+{
+    size_t right = 0;
+    for (size_t i = 0; i < N; i++)
+        right += Y[i * K + y[i]] == 1;
+    return (double)right / N;
+}
+
+static void round_trip(size_t K)
+{
+    size_t y[N];
+    reel_data *d = class_data(K, y);
+    cr_expect_str_eq(reel_data_target(d), K == 2 ? "binary" : "multiclass");
+    double acc[N_MODELS];
+    for (size_t m = 0; m < N_MODELS; m++) {
+        const char *params = strcmp(MODELS[m], "box") == 0 ? "{\"epochs\": 30}" : NULL;
+        reel_classifier *c = reel_fit(MODELS[m], params, d, "{\"threads\": 1}");
+        cr_assert_not_null(c, "%s: %s", MODELS[m], reel_last_error());
+        cr_expect_str_eq(reel_classifier_target(c), K == 2 ? "binary" : "multiclass");
+        cr_assert_eq(reel_classifier_classes(c), K);
+        cr_assert_eq(reel_classifier_labels(c), K, "%s: %zu columns", MODELS[m], reel_classifier_labels(c));
+        for (size_t k = 0; k < K; k++)
+            cr_expect_str_eq(reel_classifier_class(c, k), K == 2 ? TWO[k] : THREE[k]);
+        cr_expect_str_eq(reel_classifier_decision_rule(c), K == 2 ? "threshold" : "argmax");
+        float P[N * 3], P2[N * 3];
+        unsigned char Y[N * 3];
+        cr_assert_eq(reel_predict_proba(c, d, P), 0, "%s", reel_last_error());
+        cr_assert_eq(reel_predict(c, d, Y), 0, "%s", reel_last_error());
+        for (size_t i = 0; i < N; i++) {
+            double sum = 0;
+            size_t ones = 0, top = 0;
+            for (size_t k = 0; k < K; k++) {
+                sum += P[i * K + k];
+                ones += Y[i * K + k];
+                top = P[i * K + k] > P[i * K + top] ? k : top;
+            }
+            cr_assert(fabs(sum - 1.0) < 1e-5, "%s: row %zu sums to %g", MODELS[m], i, sum);
+            cr_assert_eq(ones, 1, "%s: row %zu predicts %zu classes", MODELS[m], i, ones);
+            if (K == 2) /* class 1 exactly when its probability passes 0.5 */
+                cr_assert_eq(Y[2 * i + 1], P[2 * i + 1] > 0.5f, "%s: row %zu", MODELS[m], i);
+            else
+                cr_assert_eq(Y[i * K + top], 1, "%s: row %zu is not its most probable class", MODELS[m], i);
+        }
+        acc[m] = accuracy(Y, y, K);
+        const char *path = tmp_path("targets.safetensors");
+        cr_assert_eq(reel_classifier_save(c, path), 0, "%s", reel_last_error());
+        reel_classifier *back = reel_classifier_load(path);
+        cr_assert_not_null(back, "%s: %s", MODELS[m], reel_last_error());
+        cr_expect_str_eq(reel_classifier_target(back), reel_classifier_target(c));
+        cr_assert_eq(reel_classifier_classes(back), K);
+        for (size_t k = 0; k < K; k++)
+            cr_expect_str_eq(reel_classifier_class(back, k), reel_classifier_class(c, k));
+        cr_expect_str_eq(reel_classifier_decision_rule(back), reel_classifier_decision_rule(c));
+        cr_assert_eq(reel_predict_proba(back, d, P2), 0, "%s", reel_last_error());
+        cr_expect_arr_eq(P, P2, N * K * sizeof *P, "%s: the loaded model predicts other probabilities", MODELS[m]);
+        char *info = reel_classifier_info(back);
+        cJSON *j = cJSON_Parse(info);
+        cr_expect_str_eq(cJSON_GetObjectItem(j, "target")->valuestring, K == 2 ? "binary" : "multiclass");
+        cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "classes")), (int)K);
+        cJSON_Delete(j);
+        reel_free(info);
+        reel_classifier_free(back);
+        reel_classifier_free(c);
+    }
+    /* the models that learn beat the prior (the majority class) on these rows */
+    for (size_t m = 0; m < N_MODELS; m++)
+        if (strcmp(MODELS[m], "prior") && strcmp(MODELS[m], "random"))
+            cr_expect_gt(acc[m], acc[4] + 0.1, "%s: accuracy %.3f, prior %.3f", MODELS[m], acc[m], acc[4]);
+    reel_data_free(d);
+}
+
+Test(targets, multiclass_fits_predicts_and_round_trips) { round_trip(3); }
+
+Test(targets, binary_fits_predicts_and_round_trips) { round_trip(2); }
+
+Test(targets, multiclass_refuses_a_label_set_rule)
+{
+    size_t y[N];
+    reel_data *d = class_data(3, y);
+    cr_expect_null(reel_fit("tree", NULL, d, "{\"decision\": \"tuned-per-label\"}"));
+    cr_expect(strstr(reel_last_error(), "argmax") != NULL, "%s", reel_last_error());
+    reel_data_free(d);
+}
+
+Test(targets, binary_takes_a_tuned_rule_by_name)
+{
+    size_t y[N];
+    reel_data *d = class_data(2, y);
+    reel_classifier *c = reel_fit("ridge", NULL, d, "{\"decision\": \"tuned-global\", \"valid_fraction\": 0.3}");
+    cr_assert_not_null(c, "%s", reel_last_error());
+    cr_expect_str_eq(reel_classifier_decision_rule(c), "tuned-global");
+    reel_classifier_free(c);
+    reel_data_free(d);
+}
+
+Test(targets, bad_classes_are_refused)
+{
+    size_t y[N];
+    reel_data *d = class_data(3, y);
+    const char *one[] = {"A"}, *twice[] = {"A", "B", "A"};
+    cr_expect_eq(reel_data_set_classes(d, 1, one, y), -1);
+    cr_expect(strstr(reel_last_error(), "two classes") != NULL, "%s", reel_last_error());
+    cr_expect_eq(reel_data_set_classes(d, 3, twice, y), -1);
+    cr_expect(strstr(reel_last_error(), "'A' is named twice") != NULL, "%s", reel_last_error());
+    y[7] = 5;
+    cr_expect_eq(reel_data_set_classes(d, 3, THREE, y), -1);
+    cr_expect(strstr(reel_last_error(), "row 8 has class 5") != NULL, "%s", reel_last_error());
+    cr_expect_str_eq(reel_data_target(d), "multiclass"); /* unchanged by the refusals */
+    reel_data_free(d);
+}
