@@ -55,8 +55,8 @@ void reel_dist_mpi_gather(const reel_blob *mine, reel_blob *all)
 
 #include "util/interrupt.h"
 
-enum { TAG_REQ = 701, TAG_ITEM, TAG_RES, TAG_DONE };
-enum { LABEL_MAX = 480 };
+enum { TAG_REQ = 701, TAG_ITEM, TAG_RES, TAG_DONE, TAG_ALONE, TAG_HEARD };
+enum { LABEL_MAX = 480, ALONE_MAX = 1024 };
 
 static int started, rank, size;
 static char library[MPI_MAX_LIBRARY_VERSION_STRING + 1];
@@ -67,6 +67,15 @@ static char (*hosts)[MPI_MAX_PROCESSOR_NAME];
 static char (*held)[LABEL_MAX];
 static volatile sig_atomic_t mapping;
 static int err_fd = STDERR_FILENO;
+/* A rank that failed on its own (outside a map, the others waiting on it)
+ * sends rank 0 the last line it printed (its error; its error output is kept in a
+ * temporary file, not shown); rank 0 names that rank and quotes the line
+ * when the job is stopped. heard: alone_msg holds it. finished: rank 0 had
+ * written its outputs. */
+static char alone_msg[ALONE_MAX + 128];
+static volatile sig_atomic_t alone_heard, finished;
+static int errors_kept; /* this rank's error output goes to a temporary file (unbuffered) */
+static pthread_mutex_t alone_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void nap(long usec)
 {
@@ -74,8 +83,32 @@ static void nap(long usec)
     nanosleep(&ts, NULL);
 }
 
+/* Rank 0: takes a failure notice from a rank that failed alone, if one
+ * came, and answers that it was heard (probe and receive under one lock,
+ * as the coordinator thread looks too). */
+static void hear_alone(void)
+{
+    pthread_mutex_lock(&alone_mu);
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, TAG_ALONE, MPI_COMM_WORLD, &flag, &st);
+    if (flag) {
+        char text[ALONE_MAX] = "";
+        MPI_Recv(text, ALONE_MAX, MPI_CHAR, st.MPI_SOURCE, TAG_ALONE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        text[ALONE_MAX - 1] = '\0';
+        if (!alone_heard) {
+            snprintf(alone_msg, sizeof alone_msg, "reel: rank %d stopped with an error of its own: %s",
+                     st.MPI_SOURCE, text);
+            alone_heard = 1;
+        }
+        int yes = 1;
+        MPI_Send(&yes, 1, MPI_INT, st.MPI_SOURCE, TAG_HEARD, MPI_COMM_WORLD);
+    }
+    pthread_mutex_unlock(&alone_mu);
+}
+
 /* Waits for a request without spinning a core (ranks share cores with
- * the work). */
+ * the work); rank 0 listens for a rank that failed alone meanwhile. */
 static void wait_req(MPI_Request *r)
 {
     for (;;) {
@@ -83,6 +116,8 @@ static void wait_req(MPI_Request *r)
         MPI_Test(r, &flag, MPI_STATUS_IGNORE);
         if (flag)
             return;
+        if (rank == 0)
+            hear_alone();
         nap(100);
     }
 }
@@ -124,6 +159,14 @@ static void on_term(int sig)
     (void)sig;
     char msg[4096];
     size_t at = 0;
+    if (rank == 0 && alone_heard) { /* that rank's abort made mpirun stop the job */
+        at = put(msg, at, sizeof msg, alone_msg);
+        at = put(msg, at, sizeof msg, finished ? "; the job is stopped (rank 0 had written its outputs)\n"
+                                               : "; the job is stopped and nothing was written\n");
+        ssize_t w = write(err_fd, msg, at);
+        (void)w;
+        _exit(1);
+    }
     if (rank == 0) {
         int found = 0;
         for (int r = 1; r < size; r++) {
@@ -135,7 +178,7 @@ static void on_term(int sig)
             at = put(msg, at, sizeof msg, " (pid ");
             at = put_int(msg, at, sizeof msg, pids[r]);
             at = put(msg, at, sizeof msg, ") died");
-            at = put(msg, at, sizeof msg, held[r][0] ? " while on " : (mapping ? " holding no item" : ""));
+            at = put(msg, at, sizeof msg, held[r][0] ? " while working on " : (mapping ? " holding no item" : ""));
             at = put(msg, at, sizeof msg, held[r]);
         }
         if (!found) {
@@ -210,8 +253,17 @@ int reel_dist_mpi_init(int *argc, char ***argv, int *rank_out, int *size_out)
             int null = open("/dev/null", O_WRONLY);
             if (null >= 0) {
                 dup2(null, STDOUT_FILENO);
-                if (!getenv("REEL_RANK_STDERR"))
-                    dup2(null, STDERR_FILENO);
+                close(null);
+            }
+            /* error output into an unlinked temporary file: its last line is the
+             * rank's error should it fail alone (reel_dist_mpi_finalize) */
+            FILE *t = getenv("REEL_RANK_STDERR") ? NULL : tmpfile();
+            if (t) {
+                errors_kept = dup2(fileno(t), STDERR_FILENO) >= 0;
+                fclose(t);
+            }
+            if (!errors_kept && !getenv("REEL_RANK_STDERR") && (null = open("/dev/null", O_WRONLY)) >= 0) {
+                dup2(null, STDERR_FILENO);
                 close(null);
             }
         }
@@ -226,10 +278,59 @@ int reel_dist_mpi_init(int *argc, char ***argv, int *rank_out, int *size_out)
     return 0;
 }
 
+/* The last line this rank wrote to its error output (the temporary file),
+ * into buf: its own error message when it failed. */
+static void last_line(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s",
+             errors_kept ? "(it printed no message)" : "(its message is printed above: REEL_RANK_STDERR is set)");
+    if (!errors_kept)
+        return;
+    char tail[ALONE_MAX];
+    off_t end = lseek(STDERR_FILENO, 0, SEEK_END);
+    off_t from = end > (off_t)sizeof tail - 1 ? end - (off_t)sizeof tail + 1 : 0;
+    ssize_t n = end > 0 ? pread(STDERR_FILENO, tail, (size_t)(end - from), from) : 0;
+    if (n <= 0)
+        return;
+    while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+        n--;
+    tail[n] = '\0';
+    char *line = strrchr(tail, '\n');
+    line = line ? line + 1 : tail;
+    if (*line)
+        snprintf(buf, cap, "%s", line);
+}
+
+/* A rank other than 0 that failed while the others wait on it: rank 0 is
+ * told its message (to print when the job stops) or, when rank 0 does not
+ * answer within 3 s (busy outside MPI), the rank prints it itself. */
+static void tell_root(int rc)
+{
+    char text[ALONE_MAX];
+    last_line(text, sizeof text);
+    MPI_Request q[2];
+    int heard = 0, flag = 0;
+    MPI_Isend(text, (int)strlen(text) + 1, MPI_CHAR, 0, TAG_ALONE, MPI_COMM_WORLD, &q[0]);
+    MPI_Irecv(&heard, 1, MPI_INT, 0, TAG_HEARD, MPI_COMM_WORLD, &q[1]);
+    for (long waited = 0; waited < 3000000 && !flag; waited += 1000) {
+        MPI_Test(&q[1], &flag, MPI_STATUS_IGNORE);
+        nap(1000);
+    }
+    if (!flag) {
+        char msg[ALONE_MAX + 160];
+        int k = snprintf(msg, sizeof msg, "reel: rank %d stopped with an error of its own (exit %d): %s; the job "
+                         "is stopped\n", rank, rc, text);
+        ssize_t w = write(err_fd, msg, (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1);
+        (void)w;
+    }
+}
+
 void reel_dist_mpi_finalize(int rc)
 {
     if (!started)
         return;
+    if (rank == 0 && rc == 0)
+        finished = 1;
     if (size > 1) {
         /* Every rank comes here after the same maps; one that failed on its
          * own (not in a map) may leave the others waiting for its items:
@@ -242,15 +343,12 @@ void reel_dist_mpi_finalize(int rc)
             if (flag)
                 break;
             if (rc && waited > 3000000) {
-                if (rank != 0) {
-                    char msg[200];
-                    int k = snprintf(msg, sizeof msg, "reel: rank %d stopped with an error of its own (exit %d; "
-                                     "REEL_RANK_STDERR=1 shows it)\n", rank, rc);
-                    ssize_t w = write(err_fd, msg, (size_t)k);
-                    (void)w;
-                }
+                if (rank != 0)
+                    tell_root(rc);
                 MPI_Abort(MPI_COMM_WORLD, rc);
             }
+            if (rank == 0)
+                hear_alone();
             nap(1000);
         }
     }
@@ -367,6 +465,10 @@ static void *coordinate(void *arg)
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         if (!flag) {
             nap(50);
+            continue;
+        }
+        if (st.MPI_TAG == TAG_ALONE) { /* hear_alone receives it, under its lock */
+            hear_alone();
             continue;
         }
         int src = st.MPI_SOURCE, count = 0;

@@ -87,9 +87,9 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
             continue;
         uint8_t *mask = malloc(d);
         fill_mask(group, d, r, (long)g, mask);
-        size_t len = strlen(r->f[g].name) + 16;
+        size_t len = strlen(r->f[g].name) + 40;
         labels[n] = malloc(len);
-        snprintf(labels[n], len, "without %s", r->f[g].name);
+        snprintf(labels[n], len, "the score without feature '%s'", r->f[g].name);
         names[n] = r->f[g].name;
         tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n]};
         which[n++] = g;
@@ -190,7 +190,7 @@ int reel_select(reel_scorer *s, const cJSON *params, const char *method, int thr
     /* Dropping columns from ridge needs no new pass over the rows. */
     if (strcmp(method, "permutation") != 0 && reel_scorer_share_fits(s, params, err))
         goto done;
-    if (score_one(s, params, NULL, "every feature", threads, r, &t, err))
+    if (score_one(s, params, NULL, "the score with every feature", threads, r, &t, err))
         goto done;
     r->reference = t.score;
     r->reference_std = t.score_std;
@@ -234,7 +234,7 @@ int reel_select(reel_scorer *s, const cJSON *params, const char *method, int thr
     if (kept == 0) /* never drop everything: keep the least harmful one */
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
-    rc = score_one(s, params, mask, "the kept features", threads, r, &t, err);
+    rc = score_one(s, params, mask, "the score with the kept features", threads, r, &t, err);
     r->final_score = t.score;
     r->final_plain = t.plain;
     if (rc == 0 && r->final_score < r->reference) {

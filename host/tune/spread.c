@@ -93,14 +93,14 @@ static void label_item(void *ctx, size_t i, char *buf, size_t len)
     if (sp->chunks) {
         size_t lo, hi;
         item_range(sp, i, &lo, &hi);
-        snprintf(buf, len, "%zu fits trained together (%s fold %zu to %s fold %zu)", hi - lo,
+        snprintf(buf, len, "%zu fits trained together (%s, fold %zu to %s, fold %zu)", hi - lo,
                  sp->tasks[lo / (size_t)sp->folds].label, lo % (size_t)sp->folds + 1,
                  sp->tasks[(hi - 1) / (size_t)sp->folds].label, (hi - 1) % (size_t)sp->folds + 1);
         return;
     }
     const reel_score_task *t = &sp->tasks[i / (size_t)sp->folds];
     if (sp->s->folds)
-        snprintf(buf, len, "%s fold %zu", t->label, i % (size_t)sp->folds + 1);
+        snprintf(buf, len, "%s, fold %zu", t->label, i % (size_t)sp->folds + 1);
     else
         snprintf(buf, len, "%s", t->label);
 }

@@ -120,9 +120,33 @@ forest)
 killed)
   REEL_DIST_FAULT=kill:1 mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json \
     --out out >out.txt 2>err.txt && fail "a killed rank did not stop the job"
-  grep -Eq "^reel: rank 1 \(pid [0-9]+\) died while on trial [0-9]+ .*fold [0-9]+; the job is stopped and nothing was written" err.txt ||
+  grep -Eq "^reel: rank 1 \(pid [0-9]+\) died while working on trial [0-9]+ .*, fold [0-9]+; the job is stopped and nothing was written" err.txt ||
     { cat err.txt >&2; fail "no message naming rank 1 and its item"; }
   [ ! -e out ] || fail "outputs were written: $(ls out)"
+  ;;
+killed_select)
+  # select's items read as what they compute
+  REEL_DIST_FAULT=kill:1 mpi select --model tree "${data[@]}" --folds 2 --out out >out.txt 2>err.txt &&
+    fail "a killed rank did not stop the job"
+  grep -Eq "^reel: rank 1 \(pid [0-9]+\) died while working on the score with(out feature '[a-z]+'| every feature| the kept features), fold [12]; the job is stopped and nothing was written" err.txt ||
+    { cat err.txt >&2; fail "no message saying what rank 1 was doing"; }
+  REEL_DIST_FAULT=fail:2 mpi select --model tree "${data[@]}" --folds 2 --out out >out.txt 2>err.txt &&
+    fail "a failing rank did not stop the job"
+  grep -Eq "^reel select: rank 2, the score with.*, fold [12]: injected failure" err.txt ||
+    { cat err.txt >&2; fail "no message naming rank 2 and its item"; }
+  [ ! -e out ] || fail "outputs were written: $(ls out)"
+  ;;
+alone)
+  # rank 2 alone fails (its data is missing) while the others wait on it:
+  # its own message is printed, once, naming it, and the job stops
+  s=(search --model tree --labels A,B,C --quiet --seed 3 --folds 2 --strategy grid --grid grid.json --out out)
+  timeout 60 "$mpiexec" --oversubscribe -np 2 "$reel" "${s[@]}" --data d.csv : -np 1 "$reel" "${s[@]}" --data gone.csv \
+    >out.txt 2>err.txt && fail "a rank that failed alone did not stop the job"
+  grep -Eq "^reel: rank 2 stopped with an error of its own: reel search: gone.csv: cannot open: No such file or directory; the job is stopped and nothing was written$" err.txt ||
+    { cat err.txt >&2; fail "rank 2's own message is not printed"; }
+  [ "$(grep -c 'gone.csv' err.txt)" = 1 ] || { cat err.txt >&2; fail "the message is not printed once"; }
+  ! grep -q "stopped by mpirun" err.txt || { cat err.txt >&2; fail "a wrong cause is given"; }
+  [ ! -e out ] || fail "outputs were written"
   ;;
 failed)
   REEL_DIST_FAULT=fail:2 mpi search --model tree "${data[@]}" --folds 3 --strategy grid --grid grid.json \
