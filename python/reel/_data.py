@@ -84,6 +84,56 @@ def labels_of(Y):
     return np.ascontiguousarray(num.astype(np.uint8)), names
 
 
+def is_class_column(Y):
+    """Whether Y is one column of classes (binary or multi-class) rather than a
+    0/1 label matrix: 1-D, or one column that holds more than 0 and 1 (scikit-learn's
+    column vector, which it reads as 1-D)."""
+    arr = Y.to_numpy() if isinstance(Y, pd.DataFrame) else np.asarray(Y)
+    if arr.ndim == 1:
+        return True
+    if arr.ndim != 2 or arr.shape[1] != 1:
+        return False
+    try:
+        return not np.isin(arr.astype(np.float64), (0.0, 1.0)).all()
+    except (ValueError, TypeError):
+        return True
+
+
+def classes_of(y):
+    """A 1-D y's sorted classes (y's own dtype, as numpy.unique sorts them) and
+    each row's class index; scikit-learn's errors for a y that holds no classes."""
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    arr = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    arr = arr.reshape(-1) if arr.ndim == 2 and arr.shape[1] == 1 else arr
+    if arr.ndim != 1:
+        raise ValueError(f"y must be 1-D (one class per row) or a 0/1 label matrix, got shape {arr.shape}")
+    check_classification_targets(arr)
+    kind = type_of_target(arr)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"Unknown label type: {kind!r}; reel takes a binary or multi-class y, or an n x L 0/1 "
+                         "label matrix")
+    classes, index = np.unique(arr, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs two or more classes")
+    if classes.dtype.kind in "OUS" and any("|" in str(c) for c in classes):
+        import warnings
+        warnings.warn("y holds classes with '|' (such as " + repr(next(str(c) for c in classes if "|" in str(c)))
+                      + "): reel takes each whole string as one class; for label sets, make y a 0/1 matrix "
+                      "with sklearn.preprocessing.MultiLabelBinarizer", UserWarning, stacklevel=3)
+    return classes, np.ascontiguousarray(index.reshape(-1), dtype=np.uintp)
+
+
+def set_classes(data, classes, index):
+    """Makes a Data handle's target the class column `index` into `classes`."""
+    names = [str(c) for c in classes]
+    if len(set(names)) != len(names):
+        raise ValueError("y's classes must differ as text: " + ", ".join(repr(n) for n in names))
+    rc = _lib.lib.reel_data_set_classes(data.handle, len(names), _strings(names),
+                                        index.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t)))
+    if rc != 0:
+        raise ValueError(_lib.last_error())
+
+
 def to_data(X, Y=None, label_names=None, names=None):
     """A reel dataset of X (and labels Y), as a Data handle, plus its column names."""
     df, cols = _frame(X, names)

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import f1_score
 
 from . import _lib
-from ._data import labels_of, to_data
+from ._data import classes_of, is_class_column, labels_of, set_classes, to_data
 
 # The estimator's own settings; everything else is a param of the model's definition.
 _OWN = {"model": "box", "device": "auto", "random_state": 42, "n_jobs": None, "valid_fraction": 0.1,
@@ -56,16 +56,21 @@ class _Model:
 
 
 class Classifier(ClassifierMixin, BaseEstimator):
-    """A multi-label classifier: reel's model `model` ("box", "u", "tree",
+    """A classifier: reel's model `model` ("box", "u", "tree",
     "forest", "knn", "ridge", "prior", "random", ...) with its params as
     keyword arguments (None: the definition's default; see
     reel.model_definition(model)).
 
     fit(X, Y) trains on every row of X (a NumPy array or a DataFrame; text and
-    category columns are one-hot encoded, NaN is missing) and Y (an n x L 0/1
-    matrix or DataFrame), holding out `valid_fraction` of them for the nets'
-    early stopping and for choosing the decision rule (`decision`, "auto" by
-    default). random_state seeds everything; n_jobs is the thread count (None:
+    category columns are one-hot encoded, NaN is missing) and Y: an n x L 0/1
+    matrix or DataFrame (multi-label: each row any set of the L labels), or a
+    1-D y of classes (strings, integers or booleans: binary or multi-class, as
+    scikit-learn's type_of_target says; classes_ holds them sorted). It holds
+    out `valid_fraction` of the rows for the nets' early stopping and for
+    choosing the decision rule (`decision`: "auto" by default, which is a
+    multi-label model's best rule on those rows, the most probable class for
+    multi-class, and P > 0.5 for binary, as scikit-learn; a binary model takes
+    reel's tuned rules by name, such as decision="tuned-global"). random_state seeds everything; n_jobs is the thread count (None:
     all cores, or a joblib worker's share under GridSearchCV(n_jobs=k));
     verbose: 0 silent, 1 a progress line on stderr, 2 every epoch and
     message. predict returns a DataFrame with the label names when fit's Y
@@ -139,15 +144,25 @@ class Classifier(ClassifierMixin, BaseEstimator):
         X = _check_X(X)
         if Y is None:
             raise ValueError("reel.Classifier requires y to be passed, but the target y is None")
-        Yarr, names = labels_of(Y)
-        data, cols = to_data(X, Yarr, label_names=names)
+        self._class_target = is_class_column(Y)
+        if self._class_target:
+            classes, index = classes_of(Y)
+            data, cols = to_data(X)
+            if len(index) != _lib.lib.reel_data_rows(data.handle):
+                raise ValueError(f"X has {_lib.lib.reel_data_rows(data.handle)} rows but y has {len(index)}")
+            set_classes(data, classes, index)
+        else:
+            Yarr, names = labels_of(Y)
+            data, cols = to_data(X, Yarr, label_names=names)
         with _lib.verbosity(self.verbose):
             h = _lib.lib.reel_fit(_lib.enc(self.model), _lib.to_json(self._model_params(), "params"),
                                   data.handle, _lib.to_json(self._options(), "options"))
         if not h:
             raise ValueError(_lib.last_error())
         self._set_fitted(_Model(h), cols, isinstance(X, pd.DataFrame))
-        self._y_frame = isinstance(Y, pd.DataFrame)  # predict then answers in a DataFrame too
+        if self._class_target:
+            self.classes_ = classes  # y's own values and dtype
+        self._y_frame = isinstance(Y, pd.DataFrame) and not self._class_target  # predict answers in one too
         return self
 
     def _set_fitted(self, m, cols, named):
@@ -159,9 +174,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
             del self.feature_names_in_
         self._columns = cols
         info = _lib.take_json(_lib.lib.reel_classifier_info(m.handle))
-        self.labels_ = list(info["labels"])
-        self.n_outputs_ = len(self.labels_)
-        self.classes_ = [np.array([0, 1]) for _ in self.labels_]
+        self.labels_ = list(info["labels"])  # P's columns: the labels, or the classes
+        self.target_ = info.get("target", "multilabel")
+        self._class_target = self.target_ != "multilabel"
+        self.n_outputs_ = 1 if self._class_target else len(self.labels_)
+        self.classes_ = _classes_from_names(info["classes"]) if self._class_target else \
+            [np.array([0, 1]) for _ in self.labels_]
         self.decision_rule_ = _lib.lib.reel_classifier_decision_rule(m.handle).decode()
         t = np.empty(len(self.labels_), dtype=np.float32)
         _lib.check(_lib.lib.reel_classifier_thresholds(m.handle, t.ctypes.data_as(_lib.c_floats)))
@@ -187,25 +205,34 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _out(self, X, call, dtype, ctype):
         """An (n, L) array of dtype filled by call(model, data, pointer)."""
         data = self._data(X)
-        out = np.empty((_lib.lib.reel_data_rows(data.handle), self.n_outputs_), dtype=dtype)
+        out = np.empty((_lib.lib.reel_data_rows(data.handle), len(self.labels_)), dtype=dtype)
         _lib.check(call(self.model_.handle, data.handle, out.ctypes.data_as(ctype)))
         return out
 
     def predict_proba(self, X):
-        """(n, L) probabilities, one column per label (float32 values as float64)."""
+        """(n, L) probabilities, one column per label (float32 values as float64);
+        for a binary or multi-class y, (n, K), one column per class of classes_,
+        each row summing to 1."""
         return self._out(X, _lib.lib.reel_predict_proba, np.float32, _lib.c_floats).astype(np.float64)
 
     def predict(self, X):
         """(n, L) 0/1 by the model's decision rule (decision_rule_): a DataFrame
         with the label names (labels_) as columns when fit's Y was a DataFrame
-        (indexed as X when X is one), else an array."""
+        (indexed as X when X is one), else an array. For a binary or
+        multi-class y, the n classes (of y's dtype)."""
         Y = self._out(X, _lib.lib.reel_predict, np.uint8, _lib.c_bytes).astype(np.int64)
+        if getattr(self, "_class_target", False):
+            return self.classes_[np.argmax(Y, axis=1)]
         if getattr(self, "_y_frame", False):
             return pd.DataFrame(Y, columns=self.labels_, index=X.index if isinstance(X, pd.DataFrame) else None)
         return Y
 
     def score(self, X, Y, sample_weight=None):
-        """Samples-F1, reel's headline metric (scikit-learn's f1_score average="samples")."""
+        """Samples-F1, reel's headline metric (scikit-learn's f1_score average="samples");
+        accuracy for a binary or multi-class y (scikit-learn's ClassifierMixin.score)."""
+        self._check_fitted()
+        if getattr(self, "_class_target", False):
+            return super().score(X, Y, sample_weight=sample_weight)
         Yarr, _ = labels_of(Y)
         return f1_score(Yarr, np.asarray(self.predict(X)), average="samples", zero_division=0,
                         sample_weight=sample_weight)
@@ -264,14 +291,28 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):  # scikit-learn >= 1.6; older ones read _more_tags
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.classifier_tags.multi_class = True
+        tags.target_tags.multi_output = True
         tags.classifier_tags.poor_score = True
         tags.input_tags.allow_nan = True
+        tags.input_tags.string = True  # text columns are one-hot encoded
         tags.target_tags.required = True
         return tags
 
     def _more_tags(self):
-        return {"multilabel": True, "requires_y": True, "allow_nan": True, "poor_score": True,
-                "_xfail_checks": XFAIL_CHECKS}
+        return {"multilabel": True, "multioutput": True, "binary_only": False, "requires_y": True,
+                "X_types": ["2darray", "string"], "allow_nan": True, "poor_score": True, "_xfail_checks": XFAIL_CHECKS}
+
+
+def _classes_from_names(names):
+    """classes_ of a model read from a file, which keeps class names as text:
+    integers or numbers again when every name is one, else strings."""
+    for kind in (int, float):
+        try:
+            return np.array([kind(n) for n in names])
+        except ValueError:
+            pass
+    return np.array(names, dtype=object)
 
 
 def _check_X(X):
@@ -291,8 +332,6 @@ _FINITE = "ensure_all_finite" if "ensure_all_finite" in inspect.signature(
 
 
 # scikit-learn's check_estimator checks that do not apply to reel.Classifier, and why.
-_ONE_D = ("makes a single-output 1-D target (binary or multiclass); reel.Classifier is multi-label only and "
-          "takes Y as an n x L 0/1 matrix (the multi-label checks run)")
 XFAIL_CHECKS = {
     "check_no_attributes_set_in_init":
         "model params differ per model and arrive as **params (kept in one dict), not as named arguments",
@@ -300,16 +339,5 @@ XFAIL_CHECKS = {
         "set_params refuses at once a key that is not a param of the model (or **params itself), naming the "
         "valid ones",
 }
-XFAIL_CHECKS.update({name: _ONE_D for name in (
-    "check_estimators_dtypes", "check_fit_score_takes_y", "check_estimators_fit_returns_self", "check_dtype_object",
-    "check_pipeline_consistency", "check_estimators_overwrite_params", "check_estimators_pickle",
-    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
-    "check_classifiers_regression_target", "check_supervised_y_2d", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
-    "check_dont_overwrite_parameters", "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in",
-    "check_fit2d_predict1d",
-    # scikit-learn >= 1.6 adds these, with the same 1-D targets
-    "check_readonly_memmap_input", "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit",
-    "check_f_contiguous_array_estimator")})
 if tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit()) >= (1, 6):
     del XFAIL_CHECKS["check_no_attributes_set_in_init"]  # from 1.6 it accepts **params kept in one dict

@@ -51,8 +51,8 @@ def test_errors_name_the_key(small):
         reel.Classifier(model="nope").fit(X, Y)
     with pytest.raises(ValueError, match="0 and 1"):
         reel.Classifier(model="prior").fit(X, Y * 2)
-    with pytest.raises(ValueError, match="multi-label"):
-        reel.Classifier(model="prior").fit(X, Y["Short"])
+    with pytest.raises(ValueError, match="1 class"):
+        reel.Classifier(model="prior").fit(X, np.ones(len(X)))
     with pytest.raises(ValueError, match="Invalid parameter 'lr'"):
         reel.Classifier(model="tree").set_params(lr=0.1)
     clf = reel.Classifier(model="prior").fit(X, Y)

@@ -1,7 +1,7 @@
-"""scikit-learn's check_estimator on reel.Classifier: every check that
-applies to a multi-label classifier passes; the others are listed, with the
-reason, in reel.XFAIL_CHECKS, and are checked to fail still (so the list
-hides nothing that passes)."""
+"""scikit-learn's check_estimator on reel.Classifier: every check passes
+(binary, multi-class and multi-label targets) but the two about **params,
+listed with the reason in reel.XFAIL_CHECKS and checked to fail still (so
+the list hides nothing that passes)."""
 import inspect
 import warnings
 
@@ -16,8 +16,9 @@ NEW_API = "expected_failed_checks" in inspect.signature(check_estimator).paramet
 
 
 def estimator():
-    # a small net: strictly inside (0, 1) probabilities, as the multi-label output check wants
-    return reel.Classifier(model="box", epochs=5, n_jobs=1)
+    # a small net: strictly inside (0, 1) probabilities, as the multi-label output check wants; lr 0.01
+    # (ten times the default) so that ten epochs separate the 20 to 30 rows of the class checks' blobs
+    return reel.Classifier(model="box", epochs=10, lr=0.01, n_jobs=1)
 
 
 def test_check_estimator_passes():
@@ -51,4 +52,4 @@ def test_the_skipped_checks_do_not_pass(monkeypatch):
             except Exception:
                 continue
             pytest.fail(f"{name} passes now: remove it from reel.XFAIL_CHECKS")
-    assert len(seen) > 20, f"too few of the listed checks ran: {sorted(seen)}"
+    assert seen, f"none of the listed checks ran: {sorted(listed)}"  # this scikit-learn may lack one of them
