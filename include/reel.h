@@ -184,6 +184,48 @@ REEL_API char *reel_search_params(const reel_data *data, const char *model, cons
 REEL_API char *reel_select_features(const reel_data *data, const char *model, const char *method, const char *params_json,
                            const char *options_json);
 
+/* ---- tasks: the CLI's commands as functions, for every front end ---- */
+
+/* A task is one of reel's commands ("train"; the others move here one by
+ * one), run by one function for the CLI, the C API and Python alike. Its
+ * options are one JSON object whose keys are the CLI's flags spelt with
+ * underscores: train takes the data options ("data": a CSV or descriptor,
+ * "labels", "label_column", "label_sep", "id", "split_column",
+ * "keep_unlabeled", "features", "mixed_columns", "column_types",
+ * "encoding", "top_categories"), the run's ("seed" (a number, or a string
+ * for seeds past 2^53), "test_fraction", "valid_fraction", "threads",
+ * "device", "decision", "quiet": no data summary or data warnings), and
+ * "model", "params" (an object), "params_file", "epochs", "batch_size",
+ * "lr", and the outputs "save", "out" (a folder, replaced whole) and
+ * "checkpoint". Before any work the task names every input and output and
+ * refuses an output that is an input or another output, or a folder that
+ * holds other files; each output is written whole or not at all. */
+typedef struct reel_task reel_task;
+
+/* NULL (reel_last_error) for an unknown task or options that are not a
+ * JSON object; the keys are checked by reel_task_run. */
+REEL_API reel_task *reel_task_new(const char *name, const char *options_json);
+/* Rows in memory instead of the option "data" (the handle must outlive
+ * the run). */
+REEL_API int reel_task_set_data(reel_task *t, const reel_data *data);
+/* on: messages name options as the CLI's flags ("--batch-size",
+ * "--params") rather than as keys ("batch_size", "params_file"). */
+REEL_API int reel_task_name_flags(reel_task *t, int on);
+
+/* reel_task_run's failure before any work: the options were refused (the
+ * CLI's usage error). Other failures return -1. */
+#define REEL_TASK_REFUSED (-2)
+/* Runs the task once: 0, -1 or REEL_TASK_REFUSED, the reason in
+ * reel_last_error(); progress goes to the log. */
+REEL_API int reel_task_run(reel_task *t);
+/* The run's JSON document (what the CLI's --format json prints); NULL
+ * before a successful run. It belongs to the task. */
+REEL_API const char *reel_task_result(const reel_task *t);
+/* train: the fitted model, for the caller to keep (reel_classifier_free);
+ * NULL before a run or once taken. */
+REEL_API reel_classifier *reel_task_take_classifier(reel_task *t);
+REEL_API void reel_task_free(reel_task *t);
+
 #ifdef __cplusplus
 }
 #endif

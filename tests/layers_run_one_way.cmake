@@ -44,10 +44,7 @@ set(cli_still_to_move
   host/cli/info.c
   host/cli/model_dirs.c
   host/cli/model_dirs.h
-  host/cli/params_file.c
-  host/cli/params_file.h
   host/cli/predict.c
-  host/cli/train.c
   host/cli/tune_cmds.c)
 
 file(GLOB_RECURSE sources RELATIVE ${SRC} ${SRC}/host/*.c ${SRC}/host/*.h ${SRC}/kernels/*.cu ${SRC}/kernels/*.h)

@@ -141,6 +141,125 @@ Test(api, same_bits_as_the_cli)
     reel_classifier_free(cli);
 }
 
+/* A model file's tensors: the bytes after its header (the header's
+ * metadata holds the fit's seconds, which differ from run to run). */
+static unsigned char *tensors_of(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    unsigned char h[8];
+    cr_assert_eq(fread(h, 1, 8, f), 8);
+    uint64_t n = 0;
+    for (int k = 7; k >= 0; k--)
+        n = n << 8 | h[k];
+    fseek(f, 0, SEEK_END);
+    long end = ftell(f);
+    cr_assert(end > (long)(8 + n), "%s: no tensors", path);
+    *len = (size_t)end - 8 - n;
+    unsigned char *b = malloc(*len);
+    fseek(f, (long)(8 + n), SEEK_SET);
+    cr_assert_eq(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+/* `reel train`, reel_fit and the "train" task are one path: a classical
+ * model and a net give the same tensors and probabilities through each. */
+Test(api, one_train_path)
+{
+    static const struct {
+        const char *model, *params;
+    } cases[] = {{"ridge", "{\"alpha\": 3}"}, {"box", "{\"epochs\": 2, \"width\": 8}"}};
+    rows r;
+    make_rows(&r);
+    const char *csv = write_csv(&r);
+    reel_data *d = data_of(&r, 1);
+    for (size_t c = 0; c < 2; c++) {
+        const char *model = cases[c].model;
+        char name[3][64], path[3][512], params[600], args[2048], opts[1024], *out = NULL, *err = NULL;
+        for (int k = 0; k < 3; k++) {
+            snprintf(name[k], sizeof name[k], "path%d_%s.safetensors", k, model);
+            snprintf(path[k], sizeof path[k], "%s", tmp_path(name[k]));
+        }
+        snprintf(params, sizeof params, "{\"%s\": %s}", model, cases[c].params);
+        snprintf(args, sizeof args, "train --model %s --data %s --labels A,B --test-fraction 0 --keep-unlabeled "
+                 "--seed 9 --threads 1 --device cpu --params %s --save %s --quiet", model, csv,
+                 tmp_write("one_path.json", params), path[0]);
+        cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+        free(out);
+        free(err);
+        reel_classifier *fit = reel_fit(model, cases[c].params, d, "{\"seed\": 9, \"threads\": 1, \"device\": \"cpu\"}");
+        cr_assert_not_null(fit, "%s", reel_last_error());
+        cr_assert_eq(reel_classifier_save(fit, path[1]), 0, "%s", reel_last_error());
+        snprintf(opts, sizeof opts, "{\"model\": \"%s\", \"params\": %s, \"seed\": \"9\", \"threads\": 1, "
+                 "\"device\": \"cpu\", \"test_fraction\": 0, \"save\": \"%s\"}", model, cases[c].params, path[2]);
+        reel_task *t = reel_task_new("train", opts);
+        cr_assert_not_null(t, "%s", reel_last_error());
+        cr_assert_eq(reel_task_set_data(t, d), 0);
+        cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+        cJSON *doc = cJSON_Parse(reel_task_result(t));
+        cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "name")->valuestring, model);
+        cJSON_Delete(doc);
+        reel_classifier *task = reel_task_take_classifier(t);
+        cr_assert_not_null(task);
+        cr_expect_null(reel_task_take_classifier(t), "taken once");
+        reel_task_free(t);
+        size_t len[3];
+        unsigned char *b[3];
+        for (int k = 0; k < 3; k++)
+            b[k] = tensors_of(path[k], &len[k]);
+        for (int k = 1; k < 3; k++) {
+            cr_expect(len[k] == len[0] && memcmp(b[k], b[0], len[0]) == 0, "%s: the tensors of %s differ from "
+                      "the CLI's", model, k == 1 ? "reel_fit" : "the train task");
+        }
+        float P[3][N * 2];
+        reel_classifier *cli = reel_classifier_load(path[0]);
+        cr_assert_not_null(cli, "%s", reel_last_error());
+        reel_classifier *m[3] = {cli, fit, task};
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(reel_predict_proba(m[k], d, P[k]), 0, "%s", reel_last_error());
+        cr_expect_eq(memcmp(P[0], P[1], sizeof P[0]), 0, "%s: reel_fit's probabilities", model);
+        cr_expect_eq(memcmp(P[0], P[2], sizeof P[0]), 0, "%s: the task's probabilities", model);
+        for (int k = 0; k < 3; k++) {
+            free(b[k]);
+            reel_classifier_free(m[k]);
+        }
+    }
+    reel_data_free(d);
+}
+
+/* The task's refusals: before any work, naming the key (or, for the CLI,
+ * the flag); an output that is the input is refused as the CLI refuses it. */
+Test(api, train_task_refuses)
+{
+    reel_task *t = reel_task_new("train", "{\"model\": \"tree\", \"checkpoint\": \"c.bin\"}");
+    cr_assert_not_null(t, "%s", reel_last_error());
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect_str_eq(reel_last_error(), "checkpoint is for the nets (a tree model trains in one go)");
+    cr_expect_null(reel_task_result(t));
+    reel_task_name_flags(t, 1);
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect_str_eq(reel_last_error(), "--checkpoint is for the nets (a tree model trains in one go)");
+    reel_task_free(t);
+    t = reel_task_new("train", "{\"model\": \"tree\", \"bogus\": 1}");
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect(strstr(reel_last_error(), "unknown key 'bogus'"), "%s", reel_last_error());
+    reel_task_free(t);
+    cr_expect_null(reel_task_new("nope", NULL));
+    cr_expect(strstr(reel_last_error(), "unknown task 'nope'"), "%s", reel_last_error());
+    rows r;
+    make_rows(&r);
+    const char *csv = write_csv(&r);
+    char opts[1024];
+    snprintf(opts, sizeof opts, "{\"model\": \"prior\", \"data\": \"%s\", \"labels\": \"A,B\", \"save\": \"%s\"}",
+             csv, csv);
+    t = reel_task_new("train", opts);
+    cr_expect_eq(reel_task_run(t), -1);
+    cr_expect(strstr(reel_last_error(), "save ") == reel_last_error() && strstr(reel_last_error(), "same file"),
+              "%s", reel_last_error());
+    reel_task_free(t);
+}
+
 typedef struct {
     int epochs, warnings;
 } seen;

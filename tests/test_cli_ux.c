@@ -518,6 +518,25 @@ Test(ux, params_base_names_a_new_model)
     free(err);
 }
 
+/* Every failure of reel train after its flags are read (a --params file
+ * that cannot be read too) is one line that names the command. */
+Test(ux, train_failures_name_the_command)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    const char *bad = tmp_write("train_bad_params.json", "{\"tree\": {\"max_depth\": 3,}}");
+    cr_expect_eq(reel(&out, &err, "train --model tree --data %s --labels L1,L2,L3 --params %s --quiet", csv, bad), 1);
+    cr_expect(strncmp(err, "reel train: ", 12) == 0 && strstr(err, "train_bad_params.json") &&
+              !strchr(err, '\n')[1], "%s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(reel(&out, &err, "train --model tree --data %s --labels L1,L2,L3 --params %s --quiet", csv,
+                      tmp_path("no_such_params.json")), 1);
+    cr_expect(strncmp(err, "reel train: ", 12) == 0 && strstr(err, "no_such_params.json: cannot open"), "%s", err);
+    free(out);
+    free(err);
+}
+
 /* search and select say the rule their scores are under, keep the scores
  * at the model's thresholds beside, and end with a test score of the same
  * kind. */

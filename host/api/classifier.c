@@ -1,11 +1,13 @@
 /* reel_classifier: fit on every row given, predict, save and load the
- * model files the CLI writes. Fitting goes through the CLI's own path
- * (reel_prepare + reel_run_model) so the same rows give the same bits. */
+ * model files the CLI writes. Fitting is api_train, the path of `reel
+ * train`, so the same rows give the same bits. */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/train.h"
 #include "util/size.h"
 #include "data/prepared.h"
 #include "eval/decision.h"
@@ -77,70 +79,52 @@ void reel_classifier_free(reel_classifier *c)
     free(c);
 }
 
+reel_classifier *api_classifier_take(api_train_job *j, reel_error *err)
+{
+    reel_classifier *c = calloc(1, sizeof *c);
+    if (!c || !(c->labels = dup_names(j->p.ds.labels, j->p.L))) {
+        free(c);
+        reel_fail(err, "out of memory");
+        return NULL;
+    }
+    /* the classifier takes the model, the preprocessing and the metadata over */
+    c->model = j->run.model;
+    memset(&j->run.model, 0, sizeof j->run.model);
+    c->pre = j->p.pre;
+    memset(&j->p.pre, 0, sizeof j->p.pre);
+    c->training = j->training;
+    c->dataset = j->dataset;
+    j->training = j->dataset = NULL;
+    reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
+    return c;
+}
+
 reel_classifier *reel_fit(const char *model, const char *params_json, const reel_data *data, const char *options_json)
 {
     reel_error err = {{0}};
-    api_opts o;
+    api_train_job j = {.model = model, .epochs = NAN, .batch_size = NAN, .lr = NAN, .fit_only = 1};
     reel_classifier *c = NULL;
     cJSON *params = NULL;
-    reel_prepared p;
-    int have_p = 0;
-    if (api_opts_parse(&o, options_json, 0.0, &err))
-        goto fail;
-    if (!model || !reel_model_def(model)) {
-        reel_fail(&err, "unknown model '%s'; valid models: %s", model ? model : "(null)", reel_model_name_list());
-        goto fail;
-    }
+    if (api_opts_parse(&j.o, options_json, 0.0, &err))
+        goto done;
     if (!data || data->ds.L == 0) {
         reel_fail(&err, "fit needs data with labels");
-        goto fail;
+        goto done;
     }
     if (!(params = api_parse_object(params_json, "params", &err)))
-        goto fail;
-    reel_prepare_opts po = {.split = {.seed = o.seed, .test_fraction = o.test_fraction,
-                                      .valid_fraction = o.valid_fraction},
-                            .top_k = o.top_k};
-    if (reel_prepare_borrowed(&p, &data->ds, &po, &err))
-        goto fail;
-    have_p = 1;
-    reel_log log = api_log();
-    reel_prepared_warn(&p, &log);
-    reel_run run;
-    reel_run_opts ro = {o.seed, o.threads, o.device, &log, NULL, o.decision, NULL};
-    if (reel_run_model(&run, &p, model, params, &ro, &err))
-        goto fail;
-    if (!(c = calloc(1, sizeof *c)) || !(c->labels = dup_names(p.ds.labels, p.L))) {
-        reel_run_free(&run);
-        reel_fail(&err, "out of memory");
-        goto fail;
-    }
-    /* the classifier takes the model and the preprocessing over */
-    c->model = run.model;
-    memset(&run.model, 0, sizeof run.model);
-    c->pre = p.pre;
-    memset(&p.pre, 0, sizeof p.pre);
-    c->training = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c->training, "fit_seconds", run.fit_seconds);
-    cJSON_AddNumberToObject(c->training, "seed", (double)o.seed);
-    reel_run_free(&run);
-    reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
-    c->dataset = reel_dataset_json(&p);
-    cJSON_DeleteItemFromObject(c->dataset, "features");
-    reel_prepared_free(&p);
+        goto done;
+    j.ds = &data->ds;
+    j.params = params;
+    /* the path of `reel train` (api/train.h): the same rows give the same bits */
+    if (api_train(&j, &err) == 0)
+        c = api_classifier_take(&j, &err);
+done:
+    api_train_free(&j);
     cJSON_Delete(params);
-    api_opts_free(&o);
+    api_opts_free(&j.o);
+    if (!c)
+        api_fail(&err);
     return c;
-fail:
-    if (c) {
-        free(c->labels);
-        free(c);
-    }
-    if (have_p)
-        reel_prepared_free(&p);
-    cJSON_Delete(params);
-    api_opts_free(&o);
-    api_fail(&err);
-    return NULL;
 }
 
 int reel_predict_proba(const reel_classifier *c, const reel_data *data, float *P)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 
+#include "reel.h"
 #include "dist/dist.h"
 #include "eval/decision.h"
 #include "models/model.h"
@@ -41,6 +42,22 @@ void reel_print_models(FILE *fp)
         int dflt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def, "default_compare"));
         fprintf(fp, "  %-14s %s%s\n", *name, dflt ? "* " : "  ", cJSON_IsString(brief) ? brief->valuestring : "");
     }
+}
+
+const char *reel_cli_model_names(void)
+{
+    static char list[1024];
+    char *json = reel_model_list();
+    cJSON *names = json ? cJSON_Parse(json) : NULL;
+    reel_free(json);
+    size_t n = 0;
+    list[0] = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, names)
+        n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", n ? ", " : "",
+                              it->valuestring);
+    cJSON_Delete(names);
+    return list;
 }
 
 static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_error *err)
@@ -255,7 +272,45 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
+    reel_set_log(c->log.fn, NULL, c->log.min_level); /* the tasks of reel.h log there too */
     return 0;
+}
+
+/* A string option when given. */
+static void add_string(cJSON *o, const char *key, const char *value)
+{
+    if (value)
+        cJSON_AddStringToObject(o, key, value);
+}
+
+cJSON *reel_common_options(const reel_common_opts *c)
+{
+    const reel_data_opts *d = &c->prep.data;
+    cJSON *o = cJSON_CreateObject();
+    add_string(o, "data", d->data);
+    add_string(o, "labels", d->labels);
+    add_string(o, "label_column", d->label_column);
+    add_string(o, "label_sep", d->label_sep);
+    add_string(o, "id", d->id);
+    add_string(o, "split_column", d->split_column);
+    if (d->keep_unlabeled)
+        cJSON_AddTrueToObject(o, "keep_unlabeled");
+    add_string(o, "features", d->features);
+    add_string(o, "mixed_columns", c->mixed_columns);
+    add_string(o, "column_types", d->column_types);
+    add_string(o, "encoding", c->encoding);
+    cJSON_AddNumberToObject(o, "top_categories", c->prep.top_k);
+    char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->prep.split.seed);
+    cJSON_AddStringToObject(o, "seed", seed);
+    cJSON_AddNumberToObject(o, "test_fraction", c->prep.split.test_fraction);
+    cJSON_AddNumberToObject(o, "valid_fraction", c->prep.split.valid_fraction);
+    cJSON_AddNumberToObject(o, "threads", c->threads);
+    cJSON_AddStringToObject(o, "device", c->device);
+    cJSON_AddStringToObject(o, "decision", c->decision);
+    if (c->quiet)
+        cJSON_AddTrueToObject(o, "quiet");
+    return o;
 }
 
 int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *const *models, size_t n,
@@ -281,15 +336,4 @@ int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *con
         reel_log_msg(&c->log, REEL_LOG_INFO, "--device %s applies to the nets%s%s; ignored for %s (CPU only)",
                      c->device, non ? ": " : "", on, off);
     return 0;
-}
-
-int reel_mixed_mode_parse(const char *s, int *mode)
-{
-    static const char *names[] = {"missing", "error", "text"}; /* in reel_mixed_mode's order */
-    for (int k = 0; k < 3; k++)
-        if (strcmp(s, names[k]) == 0) {
-            *mode = k;
-            return 0;
-        }
-    return -1;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "data/prepared.h"
 #include "util/error.h"
 #include "util/outputs.h"
@@ -44,6 +46,9 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
  * --help. */
 void reel_print_models(FILE *fp);
 
+/* The model names, "a, b, c" (reel_model_list), for messages. */
+const char *reel_cli_model_names(void);
+
 /* Options every command that reads data shares. */
 typedef struct {
     reel_prepare_opts prep;
@@ -58,8 +63,6 @@ typedef struct {
     reel_log log; /* set by reel_common_apply: stderr, warnings only with --quiet */
 } reel_common_opts;
 
-/* --mixed-columns missing|error|text as a reel_mixed_mode; -1 when unknown. */
-int reel_mixed_mode_parse(const char *s, int *mode);
 void reel_common_defaults(reel_common_opts *c);
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c);
 void reel_add_run_opts(reel_optset *s, reel_common_opts *c);
@@ -78,8 +81,13 @@ reel_log reel_cli_log(int quiet);
  * --params (may be NULL); outputs are added to it before any work. */
 int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
                          const char *params_file, reel_error *err);
-/* Validates and applies (thread counts for OpenMP and BLAS; the log). */
+/* Validates and applies (thread counts for OpenMP and BLAS; the log, the
+ * CLI's and the library's: reel_set_log). */
 int reel_common_apply(reel_common_opts *c, reel_error *err);
+/* The options of a task (reel.h) the common options make, after
+ * reel_common_apply: the data options, seed, fractions, threads, device,
+ * decision and quiet. */
+cJSON *reel_common_options(const reel_common_opts *c);
 /* --device for the models a command runs (after reel_common_apply): the
  * device must be there when one of them trains on a device; the others
  * ignore it, which is logged. Errors start "reel CMD: ". */

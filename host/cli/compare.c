@@ -9,7 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/params_file.h"
+#include "store/params_file.h"
 #include "dist/dist.h"
 #include "eval/report.h"
 #include "eval/run.h"

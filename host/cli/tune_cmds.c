@@ -6,7 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/params_file.h"
+#include "store/params_file.h"
 #include "dist/dist.h"
 #include "eval/run.h"
 #include "tune/journal.h"

@@ -746,3 +746,14 @@ void reel_table_filter_rows(reel_table *t, const uint8_t *keep)
     }
     t->nrows = k;
 }
+
+int reel_mixed_mode_parse(const char *s, int *mode)
+{
+    static const char *names[] = {"missing", "error", "text"}; /* in reel_mixed_mode's order */
+    for (int k = 0; k < 3; k++)
+        if (strcmp(s, names[k]) == 0) {
+            *mode = k;
+            return 0;
+        }
+    return -1;
+}

@@ -91,6 +91,8 @@ int reel_sep_parse(const char *s, char *sep, const char *where, reel_error *err)
 int reel_table_settle_on_rows(reel_table *t, const size_t *rows, size_t n, reel_mixed_mode mixed, reel_error *err);
 /* Checks the syntax of a --column-type list (column names are checked on reading). */
 int reel_column_types_check(const char *types, reel_error *err);
+/* --mixed-columns missing|error|text as a reel_mixed_mode; -1 when unknown. */
+int reel_mixed_mode_parse(const char *s, int *mode);
 /* Makes a numeric column text, each cell its original text from the file
  * (predict: a column the model one-hot encodes, though all numbers here). */
 int reel_table_as_text(reel_table *t, size_t col, reel_error *err);

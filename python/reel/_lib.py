@@ -120,6 +120,12 @@ _sig("reel_classifier_info", ctypes.c_void_p, c_handle)
 _sig("reel_compare_models", ctypes.c_void_p, c_handle, c_str, c_str, c_str)
 _sig("reel_search_params", ctypes.c_void_p, c_handle, c_str, c_str, c_str, c_str, c_str)
 _sig("reel_select_features", ctypes.c_void_p, c_handle, c_str, c_str, c_str, c_str)
+_sig("reel_task_new", c_handle, c_str, c_str)
+_sig("reel_task_set_data", ctypes.c_int, c_handle, c_handle)
+_sig("reel_task_run", ctypes.c_int, c_handle)
+_sig("reel_task_result", c_str, c_handle)
+_sig("reel_task_take_classifier", c_handle, c_handle)
+_sig("reel_task_free", None, c_handle)
 
 
 class ReelError(RuntimeError):

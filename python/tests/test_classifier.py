@@ -162,6 +162,34 @@ def test_same_bits_as_the_cli(small, reel_binary, tmp_path):
     np.testing.assert_array_equal(cli.predict(py[list(X.columns)]), clf.predict(py[list(X.columns)]))
 
 
+def _tensors(path):
+    """A model file's tensors: the bytes after its header (whose metadata holds the fit's seconds)."""
+    b = open(path, "rb").read()
+    return b[8 + int.from_bytes(b[:8], "little"):]
+
+
+@pytest.mark.parametrize("model,params", [("ridge", {"alpha": 3.0}), ("box", {"epochs": 2, "width": 8})])
+def test_one_train_path(small, reel_binary, tmp_path, model, params):
+    """`reel train` and Classifier.fit (reel_fit) are one path: a classical model and a net save the same tensors."""
+    X, Y = small
+    csv = tmp_path / "small.csv"
+    X.join(Y).to_csv(csv, index=False)
+    (tmp_path / "params.json").write_text(json.dumps({model: params}))
+    cli = tmp_path / "cli.safetensors"
+    subprocess.run([reel_binary, "train", "--model", model, "--data", str(csv), "--labels", "Short,Drama,Action",
+                    "--test-fraction", "0", "--keep-unlabeled", "--seed", "3", "--threads", "1", "--device", "cpu",
+                    "--params", str(tmp_path / "params.json"), "--save", str(cli), "--quiet"], check=True,
+                   capture_output=True)
+    py = pd.read_csv(csv, float_precision="round_trip")
+    clf = reel.Classifier(model=model, random_state=3, n_jobs=1, device="cpu", **params)
+    clf.fit(py[list(X.columns)], py[list(Y.columns)])
+    clf.save(tmp_path / "py.safetensors")
+    assert len(_tensors(cli)) > 0
+    assert _tensors(tmp_path / "py.safetensors") == _tensors(cli)
+    np.testing.assert_array_equal(reel.load(cli).predict_proba(py[list(X.columns)]),
+                                  clf.predict_proba(py[list(X.columns)]))
+
+
 def test_the_cli_value_checks_hold_here_too(small):
     """Issue 28: 1e39 (beyond float32), duplicate label names and NaN options
     are refused as the CLI refuses them, naming what is wrong."""

@@ -1,4 +1,4 @@
-#include "cli/params_file.h"
+#include "store/params_file.h"
 
 #include <stdlib.h>
 #include <string.h>
