@@ -192,7 +192,7 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * underscores: train takes the data options ("data": a CSV or descriptor,
  * "labels", "label_column", "label_sep", "id", "split_column",
  * "keep_unlabeled", "features", "mixed_columns", "column_types",
- * "encoding", "top_categories"), the run's ("seed" (a number, or a string
+ * "encoding", "sep", "top_categories"), the run's ("seed" (a number, or a string
  * for seeds past 2^53), "test_fraction", "valid_fraction", "threads",
  * "device", "decision", "quiet": no data summary or data warnings), and
  * "model", "params" (an object), "params_file", "epochs", "batch_size",

@@ -188,7 +188,8 @@ Test(api, one_train_path)
         cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
         free(out);
         free(err);
-        reel_classifier *fit = reel_fit(model, cases[c].params, d, "{\"seed\": 9, \"threads\": 1, \"device\": \"cpu\"}");
+        reel_classifier *fit =
+            reel_fit(model, cases[c].params, d, "{\"seed\": 9, \"threads\": 1, \"device\": \"cpu\"}");
         cr_assert_not_null(fit, "%s", reel_last_error());
         cr_assert_eq(reel_classifier_save(fit, path[1]), 0, "%s", reel_last_error());
         snprintf(opts, sizeof opts, "{\"model\": \"%s\", \"params\": %s, \"seed\": \"9\", \"threads\": 1, "

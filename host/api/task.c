@@ -195,13 +195,17 @@ int task_run_opts(const reel_task *t, const char *const *keys, double test_fract
 int task_data_opts(const reel_task *t, reel_data_opts *d, reel_error *err)
 {
     memset(d, 0, sizeof *d);
-    const char *mixed = NULL, *encoding = NULL;
+    const char *mixed = NULL, *encoding = NULL, *sep = NULL;
     if (task_string(t, "data", &d->data, err) || task_string(t, "labels", (const char **)&d->labels, err) ||
-        task_string(t, "label_column", (const char **)&d->label_column, err) || task_string(t, "label_sep", (const char **)&d->label_sep, err) ||
-        task_string(t, "id", (const char **)&d->id, err) || task_string(t, "split_column", (const char **)&d->split_column, err) ||
+        task_string(t, "label_column", (const char **)&d->label_column, err) ||
+        task_string(t, "label_sep", (const char **)&d->label_sep, err) ||
+        task_string(t, "id", (const char **)&d->id, err) ||
+        task_string(t, "split_column", (const char **)&d->split_column, err) ||
         task_string(t, "features", &d->features, err) || task_string(t, "mixed_columns", &mixed, err) ||
         task_string(t, "column_types", &d->column_types, err) || task_string(t, "encoding", &encoding, err) ||
-        task_bool(t, "keep_unlabeled", &d->keep_unlabeled, err))
+        task_string(t, "sep", &sep, err) || task_bool(t, "keep_unlabeled", &d->keep_unlabeled, err))
+        return -1;
+    if (sep && reel_sep_parse(sep, &d->sep, t->flag_names ? "--sep" : "options: key 'sep'", err))
         return -1;
     if (mixed && reel_mixed_mode_parse(mixed, &d->mixed))
         return reel_fail(err, "options: key 'mixed_columns' must be missing, error or text, got '%s'", mixed);

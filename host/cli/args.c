@@ -299,6 +299,7 @@ cJSON *reel_common_options(const reel_common_opts *c)
     add_string(o, "mixed_columns", c->mixed_columns);
     add_string(o, "column_types", d->column_types);
     add_string(o, "encoding", c->encoding);
+    add_string(o, "sep", c->sep);
     cJSON_AddNumberToObject(o, "top_categories", c->prep.top_k);
     char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->prep.split.seed);
