@@ -328,7 +328,7 @@ static int add_net(reel_pb *graph, const char *path, const reel_nn_spec *spec, c
 /* From "features" to "probabilities": standardisation, the net's input
  * transform, the net or the ensemble's mean. */
 static int build_net(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
-                     const input_transform *in, const reel_tensors *t, reel_error *err)
+                     const input_transform *in, const reel_tensors *t, const char *result, reel_error *err)
 {
     size_t d = spec->d;
     char x[32] = "features"; /* the tensor flowing through the graph */
@@ -356,7 +356,7 @@ static int build_net(reel_pb *graph, const char *path, const reel_model_file *mf
         add_input_transform(graph, in, x, sizeof x);
     size_t K = ensemble_size(mf->model.params);
     if (K == 1)
-        return add_net(graph, path, spec, t, 0, "", x, "probabilities", err);
+        return add_net(graph, path, spec, t, 0, "", x, result, err);
     /* An ensemble: each member's probabilities, added in member order, then
      * divided by K (reel sums them in double: the graph may differ by an ulp). */
     char sum[64] = "", part[64], pre[64], acc[64];
@@ -382,7 +382,7 @@ static int build_net(reel_pb *graph, const char *path, const reel_model_file *mf
         members[c] = (float)K;
     reel_onnx_init(graph, "ensemble.members", 1, &L, members);
     free(members);
-    reel_onnx_node(graph, "Div", "ensemble_mean", sum, "ensemble.members", NULL, "probabilities", NULL, 0);
+    reel_onnx_node(graph, "Div", "ensemble_mean", sum, "ensemble.members", NULL, result, NULL, 0);
     return 0;
 }
 
@@ -406,7 +406,10 @@ static cJSON *raw_inputs_json(const reel_preproc *pre)
 static int build_graph(reel_pb *graph, const char *path, const reel_model_file *mf, const reel_nn_spec *spec,
                        const input_transform *in, const reel_tensors *t, reel_onnx_summary *sum, reel_error *err)
 {
-    size_t d = mf->pre.d, L = mf->model.L;
+    size_t d = mf->pre.d, K = reel_model_columns(&mf->model);
+    reel_target_kind target = mf->model.target;
+    /* a binary or multiclass model's outputs become its class probabilities (data/target.h) */
+    const char *outs = target == REEL_TARGET_MULTILABEL ? "probabilities" : "outputs";
     reel_pb_str(graph, GRAPH_NAME, mf->model.name);
     if (sum->whole) {
         if (reel_onnx_add_raw_inputs(graph, &mf->pre, "features", &sum->numeric_inputs, &sum->text_inputs, err))
@@ -414,17 +417,22 @@ static int build_graph(reel_pb *graph, const char *path, const reel_model_file *
     } else {
         reel_onnx_value_info(graph, GRAPH_INPUT, "features", d);
     }
-    reel_onnx_value_info(graph, GRAPH_OUTPUT, "probabilities", L);
+    reel_onnx_value_info(graph, GRAPH_OUTPUT, "probabilities", K);
     const char *kind = mf->model.kind->name;
-    int rc = spec                        ? build_net(graph, path, mf, spec, in, t, err)
-             : strcmp(kind, "ridge") == 0 ? reel_onnx_add_ridge(graph, path, mf, t, "features", "probabilities", err)
-                                          : reel_onnx_add_trees(graph, path, mf, t, "features", "probabilities", err);
+    int rc = spec                        ? build_net(graph, path, mf, spec, in, t, outs, err)
+             : strcmp(kind, "ridge") == 0 ? reel_onnx_add_ridge(graph, path, mf, t, "features", outs, err)
+                                          : reel_onnx_add_trees(graph, path, mf, t, "features", outs, err);
+    if (rc == 0 && target != REEL_TARGET_MULTILABEL)
+        reel_onnx_add_classes(graph, target, outs, "probabilities");
     if (rc || !sum->whole)
         return rc;
-    sum->labels_output = reel_onnx_add_decision(graph, &mf->model.rule, "probabilities", "labels", sum->note,
-                                                sizeof sum->note);
+    sum->labels_output = target == REEL_TARGET_MULTILABEL
+                             ? reel_onnx_add_decision(graph, &mf->model.rule, "probabilities", "labels", sum->note,
+                                                      sizeof sum->note)
+                             : reel_onnx_add_class_decision(graph, &mf->model.rule, target, outs, "probabilities",
+                                                            "labels", sum->note, sizeof sum->note);
     if (sum->labels_output)
-        reel_onnx_value_info_typed(graph, GRAPH_OUTPUT, "labels", ONNX_INT64, L);
+        reel_onnx_value_info_typed(graph, GRAPH_OUTPUT, "labels", ONNX_INT64, K);
     return 0;
 }
 
@@ -438,6 +446,10 @@ static int net_graph(reel_pb *graph, const char *model_path, const reel_model_fi
     if (reel_nn_spec_from_params(spec, params, mf->pre.d, mf->model.L, &e))
         return reel_fail(err, "%s: params: %s", model_path, e.msg);
     const cJSON *kind_state = cJSON_GetObjectItemCaseSensitive(mf->meta, "kind_state");
+    /* the head it trained with (a multiclass target's softmax, whatever params say), as mlp's load reads it */
+    const cJSON *head = cJSON_GetObjectItemCaseSensitive(kind_state, "head");
+    if (cJSON_IsString(head))
+        spec->head = strcmp(head->valuestring, "softmax") == 0 ? REEL_HEAD_SOFTMAX : REEL_HEAD_SIGMOID;
     if (check_plain_net(model_path, spec, t, params, kind_state, err))
         return -1;
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(kind_state, "input");
@@ -497,7 +509,8 @@ int reel_export_onnx(const char *model_path, const char *out_path, int net_only,
     reel_pb_str(&model, MODEL_PRODUCER_NAME, "reel");
     reel_pb_str(&model, MODEL_PRODUCER_VERSION, REEL_VERSION);
     reel_pb_msg(&model, MODEL_GRAPH, &graph);
-    static const char *const props[] = {"model", "features", "labels", "thresholds", "decision"};
+    static const char *const props[] = {"model", "features", "labels", "thresholds", "decision", "target",
+                                        "classes"};
     for (size_t k = 0; k < sizeof props / sizeof *props; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(mf.meta, props[k]);
         if (v)

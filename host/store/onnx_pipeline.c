@@ -185,3 +185,53 @@ int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char
     reel_onnx_node(graph, "Where", out, "decide.any", "decide.above_i", "decide.top_i", out, NULL, 0);
     return 1;
 }
+
+void reel_onnx_add_classes(reel_pb *graph, reel_target_kind target, const char *outs, const char *prob)
+{
+    size_t one = 1;
+    if (target == REEL_TARGET_BINARY) {
+        const float unit = 1.0f;
+        reel_onnx_init(graph, "classes.one", 1, &one, &unit);
+        reel_onnx_node(graph, "Sub", "classes.class0", "classes.one", outs, NULL, "classes.class0", NULL, 0);
+        const char *both[] = {"classes.class0", outs};
+        reel_onnx_attr axis = {.name = "axis", .type = ATTR_INT, .i = 1};
+        reel_onnx_node_ex(graph, NULL, "Concat", "classes.proba", both, 2, prob, &axis, 1);
+        return;
+    }
+    const int64_t axes = 1; /* opset 13+: ReduceSum takes its axes as an input */
+    reel_onnx_init_i64(graph, "classes.axes", 1, &one, &axes);
+    reel_onnx_node(graph, "ReduceSum", "classes.sum", outs, "classes.axes", NULL, "classes.sum", "keepdims", 1);
+    reel_onnx_node(graph, "Div", "classes.proba", outs, "classes.sum", NULL, prob, NULL, 0);
+}
+
+int reel_onnx_add_class_decision(reel_pb *graph, const reel_decision *rule, reel_target_kind target,
+                                 const char *outs, const char *prob, const char *out, char *note, size_t size)
+{
+    if (target == REEL_TARGET_BINARY) {
+        if (!reel_onnx_add_decision(graph, rule, outs, "decide.class1", note, size))
+            return 0;
+        size_t one = 1;
+        const int64_t unit = 1;
+        reel_onnx_init_i64(graph, "decide.one", 1, &one, &unit);
+        reel_onnx_node(graph, "Sub", "decide.class0", "decide.one", "decide.class1", NULL, "decide.class0", NULL, 0);
+        const char *both[] = {"decide.class0", "decide.class1"};
+        reel_onnx_attr axis = {.name = "axis", .type = ATTR_INT, .i = 1};
+        reel_onnx_node_ex(graph, NULL, "Concat", "decide.classes", both, 2, out, &axis, 1);
+        return 1;
+    }
+    size_t K = rule->L;
+    int64_t *range = malloc((K ? K : 1) * sizeof *range);
+    if (!range) {
+        graph->oom = 1;
+        return 1;
+    }
+    for (size_t k = 0; k < K; k++)
+        range[k] = (int64_t)k;
+    reel_onnx_init_i64(graph, "decide.range", 1, &K, range);
+    free(range);
+    reel_onnx_attr argmax[2] = {{.name = "axis", .type = ATTR_INT, .i = 1}, {.name = "keepdims", .type = ATTR_INT, .i = 1}};
+    reel_onnx_node_ex(graph, NULL, "ArgMax", "decide.top", &prob, 1, "decide.top", argmax, 2);
+    reel_onnx_node(graph, "Equal", "decide.top_hot", "decide.range", "decide.top", NULL, "decide.top_hot", NULL, 0);
+    reel_onnx_node(graph, "Cast", out, "decide.top_hot", NULL, NULL, out, "to", ONNX_INT64);
+    return 1;
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "data/preprocess.h"
+#include "data/target.h"
 #include "io/tensors.h"
 #include "models/decision_rule.h"
 #include "store/model_file.h"
@@ -29,6 +30,17 @@ int reel_onnx_add_raw_inputs(reel_pb *graph, const reel_preproc *pre, const char
  * cannot express (expected-F1); 1 when written. */
 int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char *prob, const char *out,
                            char *note, size_t size);
+
+/* A binary or multiclass model's class probabilities `prob` [N, K] from
+ * its outputs `outs` [N, L] (data/target.h): binary [1 - p, p],
+ * multiclass each row divided by its sum. */
+void reel_onnx_add_classes(reel_pb *graph, reel_target_kind target, const char *outs, const char *prob);
+
+/* Their int64 [N, K] one-hot `out`: binary class 1 when the rule puts its
+ * output `outs` above the cut (0 with why in note for the expected-F1 rule),
+ * multiclass the most probable class of `prob` (the first of ties). */
+int reel_onnx_add_class_decision(reel_pb *graph, const reel_decision *rule, reel_target_kind target,
+                                 const char *outs, const char *prob, const char *out, char *note, size_t size);
 
 /* The ridge model (store/onnx_ridge.c): from the raw features `in` [N, d]
  * to the probabilities `out` [N, L], with t the model file's tensors. */

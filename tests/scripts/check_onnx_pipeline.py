@@ -35,7 +35,7 @@ def main(argv):
     tol = float(argv[4]) if len(argv) == 5 else 1e-5
     sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     meta = sess.get_modelmeta().custom_metadata_map
-    labels = json.loads(meta["labels"])
+    labels = json.loads(meta.get("classes") or meta["labels"])  # a binary or multiclass model's columns: its classes
     with open(data_path, newline="") as f:
         rows = list(csv.reader(f))
     header, body = rows[0], rows[1:]
