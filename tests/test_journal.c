@@ -83,32 +83,55 @@ Test(journal, a_changed_digit_is_refused_naming_the_line)
     cr_expect(strstr(err.msg, "j_digit.json:3") && strstr(err.msg, "checksum"), "%s", err.msg);
 }
 
-Test(journal, a_score_out_of_range_is_refused_even_with_its_checksum)
+/* Forges the first trial record of path (line 2): `from` replaced with
+ * `to`, its checksum recomputed. */
+static void forge(const char *path, const char *from, const char *to)
 {
-    const char *path = tmp_path("j_range.json");
-    write_three(path);
-    /* a forged record: score 7.5 with the checksum recomputed */
     char *text = reel_read_file(path, NULL, NULL);
     cr_assert(text);
     char *line2 = strchr(text, '\n') + 1, *check = strstr(line2, ", \"check\": \"");
     cr_assert(check);
-    size_t body = (size_t)(check - line2);
-    char forged[1024];
-    snprintf(forged, sizeof forged, "%.*s", (int)body, line2);
-    char *score = strstr(forged, "\"score\":0.5");
-    cr_assert(score);
-    memcpy(score + 8, "7.5", 3);
+    char body[1024], forged[1024];
+    snprintf(body, sizeof body, "%.*s", (int)(check - line2), line2);
+    char *hit = strstr(body, from);
+    cr_assert(hit, "no '%s' in %s", from, body);
+    snprintf(forged, sizeof forged, "%.*s%s%s", (int)(hit - body), body, to, hit + strlen(from));
     char out[4096];
     const char *rest = strstr(check, "\"}") + 2; /* the comma, the newline and the lines after */
     snprintf(out, sizeof out, "%.*s%s, \"check\": \"%016" PRIx64 "\"}%s", (int)(line2 - text), text, forged,
              reel_fnv1a(REEL_FNV_START, forged, strlen(forged)), rest);
     free(text);
     cr_assert_eq(reel_write_file_atomic(path, out, NULL), 0);
+}
+
+Test(journal, a_score_out_of_range_is_refused_even_with_its_checksum)
+{
+    const char *path = tmp_path("j_range.json");
+    write_three(path);
+    forge(path, "\"score\":0.5", "\"score\":7.5");
     size_t n;
     reel_error err;
     cr_expect_neq(resume(path, &n, &err), 0);
     cr_expect(strstr(err.msg, "j_range.json:2") && strstr(err.msg, "score") && strstr(err.msg, "out of range"), "%s",
               err.msg);
+}
+
+/* nets_per_launch travels in the journal (a resumed search reports the
+ * rounds of an uninterrupted one): a whole count, refused otherwise; a
+ * journal written before it was still reads */
+Test(journal, nets_per_launch_is_a_whole_count)
+{
+    const char *path = tmp_path("j_npl.json");
+    write_three(path);
+    forge(path, "\"nets_per_launch\":0", "\"nets_per_launch\":2.5");
+    size_t n;
+    reel_error err;
+    cr_expect_neq(resume(path, &n, &err), 0);
+    cr_expect(strstr(err.msg, "j_npl.json:2") && strstr(err.msg, "nets_per_launch"), "%s", err.msg);
+    write_three(path);
+    forge(path, ",\"nets_per_launch\":0", "");
+    cr_expect_eq(resume(path, &n, &err), 0, "%s", err.msg);
+    cr_expect_eq(n, 3);
 }
 
 Test(journal, a_cut_journal_is_refused)

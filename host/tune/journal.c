@@ -15,7 +15,8 @@
 /* The file, one record a line, so that a damaged record is named by its
  * line (and the whole is still JSON):
  *   {"reel_search_journal": 2, "identity": {...}, "trials": [
- *   {"params": {...}, "score": S, "score_std": D, "seconds": T, "check": "16 hex digits"},
+ *   {"params": {...}, "score": S, "score_std": D, "seconds": T, "nets_per_launch": N,
+ *    "check": "16 hex digits"},
  *   ...
  *   ]}
  * "check" is the FNV-1a 64 of the record's text before it. */
@@ -121,6 +122,10 @@ static int read_record(const char *path, size_t line_no, char *line, cJSON *tria
     for (size_t q = 0; !bad && q < sizeof trial_numbers / sizeof *trial_numbers; q++)
         if (!finite_in(cJSON_GetObjectItemCaseSensitive(t, trial_numbers[q].key), 0, trial_numbers[q].max))
             bad = trial_numbers[q].key;
+    /* nets_per_launch: a whole count, absent from journals written before it was (then 0) */
+    const cJSON *npl = t ? cJSON_GetObjectItemCaseSensitive(t, "nets_per_launch") : NULL;
+    if (!bad && npl && (!finite_in(npl, 0, 1e9) || npl->valuedouble != floor(npl->valuedouble)))
+        bad = "nets_per_launch";
     if (bad) {
         cJSON_Delete(t);
         return reel_fail(err, "--resume: %s:%zu: the trial record's %s is missing or out of range; the journal is "
@@ -276,6 +281,7 @@ int reel_journal_add(reel_journal *j, const reel_trial *t, reel_error *err)
     cJSON_AddNumberToObject(o, "score_at_model_thresholds", t->plain);
     cJSON_AddNumberToObject(o, "score_at_model_thresholds_std", t->plain_std);
     cJSON_AddNumberToObject(o, "seconds", t->seconds);
+    cJSON_AddNumberToObject(o, "nets_per_launch", (double)t->shared);
     cJSON *trials = cJSON_GetObjectItemCaseSensitive(j->doc, "trials");
     cJSON_AddItemToArray(trials, o);
     char *id = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j->doc, "identity"));

@@ -155,6 +155,8 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
             out[j].plain = cJSON_GetObjectItemCaseSensitive(old, "score_at_model_thresholds")->valuedouble;
             out[j].plain_std = cJSON_GetObjectItemCaseSensitive(old, "score_at_model_thresholds_std")->valuedouble;
             out[j].seconds = cJSON_GetObjectItemCaseSensitive(old, "seconds")->valuedouble;
+            const cJSON *npl = cJSON_GetObjectItemCaseSensitive(old, "nets_per_launch");
+            out[j].shared = npl ? (size_t)npl->valuedouble : 0;
             continue;
         }
         char *k = cJSON_PrintUnformatted(batch[todo[j]]);
@@ -171,8 +173,6 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
         *err = st->journal_err;
         failed = 1;
     }
-    if (!failed && n_run)
-        reel_tune_round_add(&st->r->rounds, &st->r->n_rounds, st->s, tasks, n_run);
     for (size_t q = 0; q < n_run; q++) {
         out[at[q]].score = tasks[q].score;
         out[at[q]].score_std = tasks[q].score_std;
@@ -181,6 +181,14 @@ static int run_batch(search *st, cJSON **batch, size_t n, size_t *idx, reel_erro
         out[at[q]].seconds = tasks[q].seconds;
         out[at[q]].shared = tasks[q].shared;
         free(labels[q]);
+    }
+    /* The round as an uninterrupted search runs it: the trials the journal
+     * held count in it, with what they recorded (their nets per launch). */
+    if (!failed && m) {
+        reel_tune_round rd = {m, m * (size_t)reel_scorer_folds(st->s), 0};
+        for (size_t j = 0; j < m; j++)
+            rd.shared = out[j].shared > rd.shared ? out[j].shared : rd.shared;
+        reel_tune_round_append(&st->r->rounds, &st->r->n_rounds, rd);
     }
     free(labels);
     free(tasks);

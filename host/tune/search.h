@@ -38,8 +38,10 @@ typedef struct {
     size_t n;
     size_t best;    /* index of the best trial */
     size_t base;    /* index of the trial with the base (default) params */
-    reel_tune_round *rounds; /* each round of trials fitted at once (a sweep, the grid, the combination);
-                                not those the journal or an earlier round held */
+    reel_tune_round *rounds; /* each round of trials fitted at once (a sweep, the grid, the combination),
+                                those the journal held counted as fitted then (a resumed search
+                                reports the rounds of an uninterrupted one); not those an earlier
+                                round held */
     size_t n_rounds;
 } reel_search_result;
 

@@ -215,6 +215,11 @@ void reel_tune_round_add(reel_tune_round **rounds, size_t *n_rounds, const reel_
     for (size_t k = 0; k < n; k++)
         if (tasks[k].shared > rd.shared)
             rd.shared = tasks[k].shared;
+    reel_tune_round_append(rounds, n_rounds, rd);
+}
+
+void reel_tune_round_append(reel_tune_round **rounds, size_t *n_rounds, reel_tune_round rd)
+{
     reel_tune_round *a = realloc(*rounds, (*n_rounds + 1) * sizeof *a);
     if (a) { /* out of memory: the round goes unrecorded, the scores stand */
         *rounds = a;

@@ -33,10 +33,12 @@ typedef struct {
     size_t tasks, fits, shared;
 } reel_tune_round;
 
-/* Appends the round of tasks[0..n) scored by s to *rounds (*n_rounds of them). */
+/* Appends the round of tasks[0..n) scored by s to *rounds (*n_rounds of
+ * them); _append: a round already counted. */
 void reel_tune_round_add(reel_tune_round **rounds, size_t *n_rounds, const reel_scorer *s,
                          const reel_score_task *tasks, size_t n);
 /* [{task_key: tasks, "fits", "nets_per_launch"}, ...] */
+void reel_tune_round_append(reel_tune_round **rounds, size_t *n_rounds, reel_tune_round rd);
 cJSON *reel_tune_rounds_json(const reel_tune_round *rounds, size_t n_rounds, const char *task_key);
 
 #endif
