@@ -374,7 +374,7 @@ Test(knn, minkowski_general_p_matches_a_plain_scan)
         reel_knn_index ix;
         reel_error err;
         cr_assert_eq(reel_knn_index_init(&ix, X, N, D, "minkowski", ps[pi], &err), 0, "%s", err.msg);
-        cr_expect_not_null(ix.XT, "p %g uses the filter", ps[pi]);
+        cr_expect_not_null(ix.XP, "p %g uses the filter", ps[pi]);
         int32_t idx[M * K];
         double dist[M * K];
         cr_assert_eq(reel_knn_search(&ix, Q, M, K, 2, idx, dist, &err), 0, "%s", err.msg);

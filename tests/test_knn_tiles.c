@@ -48,7 +48,7 @@ Test(knn_tiles, exact_neighbours_and_tie_order_past_the_tile)
         reel_knn_index ix;
         reel_error err;
         cr_assert_eq(reel_knn_index_init(&ix, X, N, D, metrics[mi], 2, &err), 0, "%s", err.msg);
-        cr_assert_not_null(ix.XT, "the filter is in use");
+        cr_assert_not_null(ix.XP, "the filter is in use");
         cr_assert_eq(reel_knn_search(&ix, Q, M, K, 2, idx, dist, &err), 0, "%s", err.msg);
         cr_assert_eq(reel_knn_search(&ix, Q, M, K, 1, idx1, dist1, &err), 0, "%s", err.msg);
         for (size_t a = 0; a < M; a++) {

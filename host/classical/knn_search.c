@@ -2,30 +2,34 @@
  *
  * Every query keeps its k best rows so far in a max-heap keyed on
  * (distance, index). Rows reach the heap through a cheap float32 filter:
- * for a tile of 8 queries by up to LT training rows, tile_sums() adds up
- * the float per-feature terms ((x - q)^2, |x - q| or their max) over a
- * transposed copy of X, in registers, with AVX2/AVX-512 where the CPU has
- * them. Up to SB such groups of queries go over the training rows one
- * cache tile (about 256 KB of the copy) at a time, so the copy streams
- * from memory once per SB x 8 queries, not once per 8: the cost per pair
- * stays that of the registers when the copy outgrows the last-level cache.
- * A heap keeps the same k rows whatever order they are offered in.
+ * classical/knn_kernel.c adds up the float per-feature terms ((x - q)^2,
+ * |x - q| or their max) of LQ = 4 queries against panels of RB = 16
+ * training rows (a packed copy of X), in registers, and hands back the
+ * panels where some sum is at most its query's threshold. Up to SB groups
+ * of queries go over the panels one cache tile (about TILE_BYTES) at a
+ * time, so the copy streams from memory once per SB x LQ queries, not once
+ * per group: the cost per pair stays that of the registers when the copy
+ * outgrows the caches. A heap keeps the same k rows whatever order they
+ * are offered in.
  *
- * Why the filter is safe: each float term is off by at most a few units u
- * = 2^-24 of its value and a float sum of d non-negative terms by at most
- * gamma_d = d u / (1 - d u) of the total, in any order. So the float sum
- * times (1 - c), with c = gamma_d + 4 u (plus margins), never exceeds the
- * distance as computed in double. A row is skipped only when that lower
- * bound already exceeds the k-th best distance so far: it could not enter
- * the heap. Survivors are measured in double and compared exactly, which
- * makes the answer independent of vector width, blocking and threads.
- * General minkowski p filters on the euclidean float sums: sum |v|^p is at
- * least (sum v^2)^(p/2) for p <= 2 and d^(1 - p/2) times that for p > 2
- * (Hoelder), so the k-th best reduced distance maps to a euclidean
- * threshold. Whole and half-whole p take products (and a sqrt), not pow.
- * Rows or queries with values beyond 1e15 (where float sums could
- * overflow) go through plain double loops. */
+ * Why the filter is safe: each float term is off by at most a few units
+ * u = 2^-24 of its value (v = x - q rounds once, v^2 once more unless
+ * fused into the add) and a float sum of d non-negative terms by at most
+ * gamma_d = d u / (1 - d u) of the total, in any order, fused or not. So
+ * the float sum times (1 - c), with c = gamma_d + 4 u (plus margins), never
+ * exceeds the distance as computed in double. A row is skipped only when
+ * that lower bound already exceeds the k-th best distance so far: it could
+ * not enter the heap. Survivors are measured in double and compared
+ * exactly, which makes the answer independent of vector width, FMA,
+ * blocking and threads. General minkowski p filters on the euclidean float
+ * sums: sum |v|^p is at least (sum v^2)^(p/2) for p <= 2 and d^(1 - p/2)
+ * times that for p > 2 (Hoelder), so the k-th best reduced distance maps
+ * to a euclidean threshold. Whole and half-whole p take products (and a
+ * sqrt), not pow. Rows or queries with values beyond 1e15 (where float
+ * sums could overflow) go through plain double loops. */
 #include "classical/knn_search.h"
+
+#include "classical/knn_kernel.h"
 
 #include <limits.h>
 #include <math.h>
@@ -33,21 +37,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A tile: LQ queries by LT training rows of float sums (16 KB, in L1),
- * computed RB rows at a time with LQ x RB accumulators in registers; up to
- * SB groups of LQ queries share each cache tile of training rows. */
-enum { LQ = 8, LT = 512, RB = 8, SB = 32 };
+/* The register block: LQ queries by a panel of RB training rows, LQ x RB
+ * float sums in registers (8 AVX2 registers); up to SB groups of LQ
+ * queries share each cache tile (about TILE_BYTES) of training panels. */
+enum { LQ = REEL_KNN_LQ, RB = REEL_KNN_RB, SB = 64, TILE_BYTES = 16 * 1024 };
 
 /* Beyond this magnitude the float filter is not used. */
 #define FLOAT_SAFE 1e15
-
-/* Clones of the hot loops for wider vector units, chosen at run time
- * (GCC and Clang on x86-64 Linux); elsewhere one portable version. */
-#if defined(__x86_64__) && defined(__linux__) && !defined(REEL_SANITIZE)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 /* The filter's relative slack c (see above), with a 5% margin and room for
  * the double arithmetic around it. */
@@ -104,20 +100,17 @@ int reel_knn_index_init(reel_knn_index *ix, const float *X, size_t n, size_t d, 
     if (d == 0 || !float_safe(X, n * d))
         return 0; /* plain double loops */
 
-    /* The filter's copy: d x stride, rows padded with zeros to a multiple of RB. */
-    ix->stride = (n + RB - 1) / RB * RB;
-    ix->XT = calloc(d * ix->stride, sizeof *ix->XT);
-    if (!ix->XT)
+    /* The filter's copy in panels of RB rows, each d x RB (feature-major),
+     * the last padded with zeros. */
+    ix->XP = reel_knn_panels(X, n, d);
+    if (!ix->XP)
         return reel_fail(err, "knn: out of memory for a %zu x %zu copy of the training rows", n, d);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            ix->XT[j * ix->stride + i] = X[i * d + j];
     return 0;
 }
 
 void reel_knn_index_free(reel_knn_index *ix)
 {
-    free(ix->XT);
+    free(ix->XP);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -242,57 +235,6 @@ static double exact_reduced(const reel_knn_index *ix, const float *x, const floa
 
 /* ---- the float filter ---- */
 
-/* One metric's term, accumulated: (x - q)^2 summed, |x - q| summed, or the max. */
-static inline float accumulate(reel_knn_metric metric, float s, float x, float q)
-{
-    float v = x - q;
-    if (metric == REEL_KNN_EUCLIDEAN)
-        return s + v * v;
-    v = fabsf(v);
-    if (metric == REEL_KNN_MANHATTAN)
-        return s + v;
-    return v > s ? v : s;
-}
-
-/* acc[a * LT + t] = float sum for query a (qt: d x LQ, transposed) and
- * training row t0 + t, t < nt rounded up to RB. */
-static inline void tile_sums_for(reel_knn_metric metric, const reel_knn_index *ix, size_t t0, size_t nt,
-                                 const float *qt, float *acc)
-{
-    for (size_t t = 0; t < nt; t += RB) {
-        float s[LQ][RB] = {{0}};
-        for (size_t f = 0; f < ix->d; f++) {
-            const float *x = ix->XT + f * ix->stride + t0 + t, *q = qt + f * LQ;
-#pragma GCC unroll 8
-            for (size_t a = 0; a < LQ; a++)
-#pragma GCC unroll 8
-                for (size_t r = 0; r < RB; r++)
-                    s[a][r] = accumulate(metric, s[a][r], x[r], q[a]);
-        }
-        for (size_t a = 0; a < LQ; a++)
-            memcpy(acc + a * LT + t, s[a], sizeof s[a]);
-    }
-}
-
-/* One copy of the loops per metric, so each inner loop is branch-free. */
-VECTOR_CLONES static void tile_sums(const reel_knn_index *ix, size_t t0, size_t nt, const float *qt, float *acc)
-{
-    switch (ix->metric) {
-    case REEL_KNN_EUCLIDEAN:
-        tile_sums_for(REEL_KNN_EUCLIDEAN, ix, t0, nt, qt, acc);
-        break;
-    case REEL_KNN_MANHATTAN:
-        tile_sums_for(REEL_KNN_MANHATTAN, ix, t0, nt, qt, acc);
-        break;
-    case REEL_KNN_CHEBYSHEV:
-        tile_sums_for(REEL_KNN_CHEBYSHEV, ix, t0, nt, qt, acc);
-        break;
-    case REEL_KNN_MINKOWSKI: /* filtered on the euclidean sums (see the top) */
-        tile_sums_for(REEL_KNN_EUCLIDEAN, ix, t0, nt, qt, acc);
-        break;
-    }
-}
-
 /* The filter's threshold for a query whose k-th best reduced distance is
  * bound: its own metric's scale, or for minkowski the euclidean sum below
  * which a row could still beat bound (bound loosened by 1e-9 for the
@@ -302,6 +244,43 @@ static float filter_threshold(const reel_knn_index *ix, double bound, double gro
     if (ix->metric == REEL_KNN_MINKOWSKI && bound < INFINITY)
         bound = pow(bound * (1 + 1e-9) / ix->p_floor, 2.0 / ix->p);
     return float_above(bound * grow);
+}
+
+/* A group: up to LQ queries, their rows in Q (mq x d) and transposed and
+ * zero-padded in qt (d x LQ), their heaps h and filter thresholds thr. */
+typedef struct {
+    const float *Q, *qt;
+    size_t mq;
+    best_k *h;
+    float thr[LQ];
+} query_group;
+
+/* The rows of panel p whose float sums s (LQ x RB) passed some query's
+ * threshold: measured in double and offered to that query's heap. */
+static void offer_hits(const reel_knn_index *ix, query_group *g, size_t p, const float *s, double grow)
+{
+    size_t d = ix->d;
+    for (size_t a = 0; a < g->mq; a++)
+        for (size_t r = 0; r < RB; r++) {
+            size_t t = p * RB + r;
+            if (t < ix->n && s[a * RB + r] <= g->thr[a]) {
+                heap_offer(&g->h[a], exact_reduced(ix, ix->X + t * d, g->Q + a * d, INFINITY), (int32_t)t);
+                g->thr[a] = filter_threshold(ix, heap_bound(&g->h[a]), grow);
+            }
+        }
+}
+
+/* The group against training panels [p0, p1): the kernel's float sums,
+ * and the exact distance of every row that passes the filter. Minkowski
+ * filters on the euclidean sums (see the top). */
+static void scan_panels(const reel_knn_index *ix, query_group *g, size_t p0, size_t p1, double grow)
+{
+    reel_knn_terms terms = ix->metric == REEL_KNN_MANHATTAN   ? REEL_KNN_ABS
+                           : ix->metric == REEL_KNN_CHEBYSHEV ? REEL_KNN_MAX_ABS
+                                                              : REEL_KNN_SQUARES;
+    float s[LQ * RB];
+    for (size_t p = p0; (p = reel_knn_panels_scan(terms, ix->XP, ix->d, g->qt, g->thr, p, p1, s)) < p1; p++)
+        offer_hits(ix, g, p, s, grow);
 }
 
 /* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
@@ -314,67 +293,38 @@ static void scan_plain(const reel_knn_index *ix, const float *Q, size_t q0, size
     }
 }
 
-/* Training rows per cache tile: the rows of XT that a superblock's query
- * groups all scan before the next tile, about 256 KB of them (in L2), a
- * multiple of LT. */
+/* Panels per cache tile: the training rows that every group of a
+ * superblock scans before the next tile, about TILE_BYTES of the panels. */
 static size_t cache_tile(size_t d)
 {
-    size_t rows = (size_t)(256 * 1024) / (4 * (d ? d : 1));
-    return rows < LT ? LT : rows / LT * LT;
+    size_t panels = (size_t)TILE_BYTES / (4 * RB * (d ? d : 1));
+    return panels < 1 ? 1 : panels;
 }
 
-/* Queries [q0, q1) (at most LQ, transposed in qbuf: d x LQ) against
- * training rows [t0, t1) through the filter into heaps h. */
-static void scan_filtered(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, const float *qbuf,
-                          size_t t0, size_t t1, best_k *h, float *acc)
-{
-    size_t d = ix->d, mq = q1 - q0;
-    double grow = 1.0 / (1.0 - filter_slack(d));
-    for (; t0 < t1; t0 += LT) {
-        size_t nt = t1 - t0 < LT ? t1 - t0 : LT;
-        tile_sums(ix, t0, nt, qbuf, acc);
-        for (size_t a = 0; a < mq; a++) {
-            const float *s = acc + a * LT, *q = Q + (q0 + a) * d;
-            best_k *hq = &h[a];
-            float thr = filter_threshold(ix, heap_bound(hq), grow);
-            for (size_t j0 = 0; j0 < nt; j0 += 16) {
-                size_t j1 = j0 + 16 < nt ? j0 + 16 : nt;
-                int hit = 0; /* any candidate among these 16? (vectorises) */
-                for (size_t t = j0; t < j1; t++)
-                    hit |= s[t] <= thr;
-                if (!hit)
-                    continue;
-                for (size_t t = j0; t < j1; t++)
-                    if (s[t] <= thr) {
-                        heap_offer(hq, exact_reduced(ix, ix->X + (t0 + t) * d, q, INFINITY), (int32_t)(t0 + t));
-                        thr = filter_threshold(ix, heap_bound(hq), grow);
-                    }
-            }
-        }
-    }
-}
-
-/* A superblock: groups of LQ queries [q0, q1) that scan the training rows
- * one cache tile at a time, every group over a tile before the next, so a
- * tile is read from memory once per superblock rather than once per group.
- * The order rows reach a heap does not change what it keeps. */
+/* A superblock: groups of LQ queries [q0, q1) that scan the training
+ * panels one cache tile at a time, every group over a tile before the
+ * next, so a tile is read from memory once per superblock rather than once
+ * per group. The order rows reach a heap does not change what it keeps. */
 static void scan_superblock(const reel_knn_index *ix, const float *Q, size_t q0, size_t q1, best_k *h,
-                            float *qbuf, float *acc)
+                            float *qbuf, query_group *groups)
 {
-    size_t d = ix->d, groups = (q1 - q0 + LQ - 1) / LQ, tile = cache_tile(d);
-    for (size_t g = 0; g < groups; g++) {
-        float *qt = qbuf + g * d * LQ;
-        size_t a0 = q0 + g * LQ, mq = q1 - a0 < LQ ? q1 - a0 : LQ;
+    size_t d = ix->d, ng = (q1 - q0 + LQ - 1) / LQ, tile = cache_tile(d), np = (ix->n + RB - 1) / RB;
+    double grow = 1.0 / (1.0 - filter_slack(d));
+    for (size_t gi = 0; gi < ng; gi++) {
+        float *qt = qbuf + gi * d * LQ;
+        size_t a0 = q0 + gi * LQ, mq = q1 - a0 < LQ ? q1 - a0 : LQ;
         for (size_t f = 0; f < d; f++)
             for (size_t a = 0; a < LQ; a++)
                 qt[f * LQ + a] = a < mq ? Q[(a0 + a) * d + f] : 0.0f;
+        query_group *g = &groups[gi];
+        *g = (query_group){.Q = Q + a0 * d, .qt = qt, .mq = mq, .h = h + gi * LQ};
+        for (size_t a = 0; a < LQ; a++) /* padding queries pass nothing */
+            g->thr[a] = a < mq ? filter_threshold(ix, heap_bound(&g->h[a]), grow) : -INFINITY;
     }
-    for (size_t t0 = 0; t0 < ix->n; t0 += tile) {
-        size_t t1 = ix->n - t0 < tile ? ix->n : t0 + tile;
-        for (size_t g = 0; g < groups; g++) {
-            size_t a0 = q0 + g * LQ, a1 = q1 - a0 < LQ ? q1 : a0 + LQ;
-            scan_filtered(ix, Q, a0, a1, qbuf + g * d * LQ, t0, t1, h + g * LQ, acc);
-        }
+    for (size_t p0 = 0; p0 < np; p0 += tile) {
+        size_t p1 = np - p0 < tile ? np : p0 + tile;
+        for (size_t gi = 0; gi < ng; gi++)
+            scan_panels(ix, &groups[gi], p0, p1, grow);
     }
 }
 
@@ -397,8 +347,9 @@ int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k
         best_k *h = malloc(per * LQ * sizeof *h);
         double *r = malloc(per * LQ * k * sizeof *r);
         int32_t *i = malloc(per * LQ * k * sizeof *i);
-        float *acc = malloc(LQ * LT * sizeof *acc), *qbuf = malloc(per * LQ * (d ? d : 1) * sizeof *qbuf);
-        int ok = h && r && i && acc && qbuf;
+        query_group *groups = malloc(per * sizeof *groups);
+        float *qbuf = malloc(per * LQ * (d ? d : 1) * sizeof *qbuf);
+        int ok = h && r && i && groups && qbuf;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -411,16 +362,16 @@ int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k
             for (size_t a = 0; a < q1 - q0; a++)
                 h[a] = (best_k){.r = r + a * k, .i = i + a * k, .k = k, .len = 0};
             /* each group of LQ takes the filter when its own values allow */
-            int all_safe = ix->XT != NULL;
+            int all_safe = ix->XP != NULL;
             for (size_t g0 = q0; all_safe && g0 < q1; g0 += LQ)
                 all_safe = float_safe(Q + g0 * d, ((q1 - g0 < LQ ? q1 - g0 : LQ)) * d);
             if (all_safe) {
-                scan_superblock(ix, Q, q0, q1, h, qbuf, acc);
+                scan_superblock(ix, Q, q0, q1, h, qbuf, groups);
             } else {
                 for (size_t g0 = q0; g0 < q1; g0 += LQ) {
                     size_t g1 = q1 - g0 < LQ ? q1 : g0 + LQ;
-                    if (ix->XT && float_safe(Q + g0 * d, (g1 - g0) * d))
-                        scan_superblock(ix, Q, g0, g1, h + (g0 - q0), qbuf, acc);
+                    if (ix->XP && float_safe(Q + g0 * d, (g1 - g0) * d))
+                        scan_superblock(ix, Q, g0, g1, h + (g0 - q0), qbuf, groups);
                     else
                         scan_plain(ix, Q, g0, g1, h + (g0 - q0));
                 }
@@ -431,7 +382,7 @@ int reel_knn_search(const reel_knn_index *ix, const float *Q, size_t m, size_t k
         free(h);
         free(r);
         free(i);
-        free(acc);
+        free(groups);
         free(qbuf);
     }
     return failed ? reel_fail(err, "knn: out of memory for the neighbour search (k = %zu)", k) : 0;

@@ -30,8 +30,7 @@ typedef struct {
     int p_whole;    /* p = p_whole, or p_whole + 1/2 when p_half: products (and a sqrt), not pow */
     int p_half;
     double p_floor; /* minkowski: sum |v|^p >= p_floor * (sum v^2)^(p/2), for the euclidean filter */
-    float *XT;      /* the filter's d x stride transposed copy; NULL: plain loops only */
-    size_t stride;  /* n rounded up to a multiple of 8 */
+    float *XP;      /* the filter's copy: panels of 16 rows, each d x 16; NULL: plain loops only */
 } reel_knn_index;
 
 /* metric: "euclidean", "manhattan", "chebyshev" or "minkowski" (with p >= 1;

@@ -1,0 +1,108 @@
+/* The filter's float sums (see knn_kernel.h): one panel of RB training rows
+ * against LQ queries is LQ x RB sums, held in 8 AVX2 registers as each
+ * feature adds its term: per feature, two loads of the panel, LQ broadcasts
+ * of the queries' values, and LQ x RB / 8 subtractions and fused
+ * multiply-adds (euclidean), which the CPU's add and FMA units take side by
+ * side. Built with -ffp-contract=fast (CMakeLists.txt) so that s + v * v is
+ * one FMA where the target has it; the filter's error bound covers both. */
+#include "classical/knn_kernel.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+enum { LQ = REEL_KNN_LQ, RB = REEL_KNN_RB };
+
+/* Clones of the loop for wider vector units, chosen at run time (GCC and
+ * Clang on x86-64 Linux): AVX-512, AVX2 with FMA, and the baseline. */
+#if defined(__x86_64__) && defined(__linux__) && !defined(REEL_SANITIZE)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+/* Inlined into each clone, so compiled for its target. */
+#define CLONE_INLINE static inline __attribute__((always_inline))
+
+/* Eight floats: one AVX register, two SSE ones, half an AVX-512 one.
+ * GCC's and Clang's generic vectors, not intrinsics: each clone gets the
+ * instructions of its target from the same source. (The plain-array form
+ * vectorised with an accumulator spilled to the stack.) */
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+typedef float f8_unaligned __attribute__((vector_size(32), aligned(4)));
+
+float *reel_knn_panels(const float *X, size_t n, size_t d)
+{
+    float *XP = calloc((n + RB - 1) / RB * d * RB + 1, sizeof *XP);
+    if (XP)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++)
+                XP[(i / RB * d + j) * RB + i % RB] = X[i * d + j];
+    return XP;
+}
+
+/* One term for eight rows x against one query value q, added to s
+ * (pointers, not vector values: no vector crosses a call, whatever the
+ * target's ABI). */
+CLONE_INLINE void accumulate8(reel_knn_terms terms, f8 *s, const float *x, float q)
+{
+    f8 v = *(const f8_unaligned *)x - q;
+    if (terms == REEL_KNN_SQUARES) {
+        *s += v * v;
+        return;
+    }
+    v = (f8)((i8)v & 0x7fffffff); /* |v| */
+    if (terms == REEL_KNN_ABS) {
+        *s += v;
+        return;
+    }
+    i8 more = v > *s;
+    *s = (f8)(((i8)v & more) | ((i8)*s & ~more));
+}
+
+CLONE_INLINE size_t scan_for(reel_knn_terms terms, const float *XP, size_t d, const float *qt0, const float *thr,
+                             size_t p0, size_t p1, float *out)
+{
+    for (size_t p = p0; p < p1; p++) {
+        const float *x = XP + p * d * RB, *qt = qt0;
+        f8 s[LQ][RB / 8] = {{{0}}};
+        for (size_t f = 0; f < d; f++, x += RB, qt += LQ) {
+#pragma GCC unroll 8
+            for (size_t a = 0; a < LQ; a++) {
+                accumulate8(terms, &s[a][0], x, qt[a]);
+                accumulate8(terms, &s[a][1], x + 8, qt[a]);
+            }
+        }
+        i8 hit = {0};
+#pragma GCC unroll 8
+        for (size_t a = 0; a < LQ; a++)
+            hit |= (s[a][0] <= thr[a]) | (s[a][1] <= thr[a]);
+        int any = 0;
+#pragma GCC unroll 8
+        for (size_t r = 0; r < 8; r++)
+            any |= hit[r];
+        if (any) {
+#pragma GCC unroll 8
+            for (size_t a = 0; a < LQ; a++) {
+                *(f8_unaligned *)(out + a * RB) = s[a][0];
+                *(f8_unaligned *)(out + a * RB + 8) = s[a][1];
+            }
+            return p;
+        }
+    }
+    return p1;
+}
+
+/* One copy of the loop per kind of term, so each is branch-free. */
+VECTOR_CLONES size_t reel_knn_panels_scan(reel_knn_terms terms, const float *XP, size_t d, const float *qt,
+                                          const float *thr, size_t p0, size_t p1, float *s)
+{
+    switch (terms) {
+    case REEL_KNN_SQUARES:
+        return scan_for(REEL_KNN_SQUARES, XP, d, qt, thr, p0, p1, s);
+    case REEL_KNN_ABS:
+        return scan_for(REEL_KNN_ABS, XP, d, qt, thr, p0, p1, s);
+    case REEL_KNN_MAX_ABS:
+        return scan_for(REEL_KNN_MAX_ABS, XP, d, qt, thr, p0, p1, s);
+    }
+    return p1;
+}
