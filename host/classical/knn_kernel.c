@@ -1,10 +1,14 @@
-/* The filter's float sums (see knn_kernel.h): one panel of RB training rows
- * against LQ queries is LQ x RB sums, held in 8 AVX2 registers as each
- * feature adds its term: per feature, two loads of the panel, LQ broadcasts
- * of the queries' values, and LQ x RB / 8 subtractions and fused
- * multiply-adds (euclidean), which the CPU's add and FMA units take side by
- * side. Built with -ffp-contract=fast (CMakeLists.txt) so that s + v * v is
- * one FMA where the target has it; the filter's error bound covers both. */
+/* The filter's float sums (see knn_kernel.h): one panel of RB = 16
+ * training rows against LQ = 6 queries is 96 sums, held in 12 AVX2
+ * registers while each feature adds its term: per feature, two loads of the
+ * panel, six broadcasts of the queries' values, and 12 subtractions and 12
+ * fused multiply-adds (euclidean), which the CPU's add and FMA units take
+ * side by side. Six queries, not 4 or 8: with 8 registers the loop is
+ * bound by its loads and bookkeeping, past 12 the accumulators spill (AVX2
+ * has 16 registers); 6 x 16 measured fastest among 2..12 x 8..32 on the
+ * 2-core EPYC (bench/RESULTS.md, issue 37). Built with -ffp-contract=fast
+ * (CMakeLists.txt) so that s + v * v is one FMA where the target has one;
+ * the filter's error bound (knn_search.c) holds fused or not. */
 #include "classical/knn_kernel.h"
 
 #include <stdint.h>

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-enum { REEL_KNN_LQ = 4, REEL_KNN_RB = 16 };
+enum { REEL_KNN_LQ = 6, REEL_KNN_RB = 16 };
 
 /* What a sum adds up over the features, for v = x - q. */
 typedef enum {
