@@ -186,7 +186,7 @@ void reel_threshold(const float *prob, const float *threshold, size_t n, size_t 
 double reel_metric_by_name(const reel_metrics *m, const char *name)
 {
     if (m->target != REEL_TARGET_MULTILABEL) {
-        if (strcmp(name, "accuracy") == 0 || strcmp(name, "samples-f1") == 0)
+        if (strcmp(name, "accuracy") == 0 || strcmp(name, "samples-f1") == 0 || strcmp(name, "micro-f1") == 0)
             return m->accuracy;
         if (strcmp(name, "macro-f1") == 0)
             return m->class_macro_f1;

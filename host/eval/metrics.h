@@ -64,7 +64,8 @@ void reel_threshold(const float *prob, const float *threshold, size_t n, size_t 
 
 /* The metric named "samples-f1", "micro-f1" or "macro-f1"; -1 when unknown.
  * A binary or multiclass target's: "accuracy" (also what "samples-f1",
- * the default, means there), "macro-f1", and for binary "f1", "roc-auc". */
+ * the default, and "micro-f1" mean there: one class per row), "macro-f1",
+ * and for binary "f1", "roc-auc". */
 double reel_metric_by_name(const reel_metrics *m, const char *name);
 
 #endif

@@ -112,12 +112,20 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
     reel_decision_free(&r->model.rule);
     int rc = rj ? reel_decision_from_json(&r->model.rule, rj, L, err) : reel_fail(err, "%s: a damaged rule", name);
     cJSON_Delete(rj);
+    if (rc == 0) /* the target it was trained on: the prepared data's */
+        rc = reel_model_set_target(&r->model, p->ds.target, p->ds.K, p->ds.classes, err);
     if (rc == 0) { /* the metrics as reel_run_model computes them */
-        reel_threshold(r->P, r->model.threshold, n, L, r->pred);
-        rc = reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L);
+        reel_target_kind target = r->model.target;
+        if (target == REEL_TARGET_MULTICLASS)
+            reel_decision_argmax(r->P, n, L, r->pred);
+        else
+            reel_threshold(r->P, r->model.threshold, n, L, r->pred);
+        rc = reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L) ||
+             reel_metrics_add_classes(&r->untuned, target, p->test.Y, r->P, r->pred, n, L);
         reel_decision_apply(&r->model.rule, r->P, n, r->pred);
         if (rc == 0)
-            rc = reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L);
+            rc = reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L) ||
+                 reel_metrics_add_classes(&r->metrics, target, p->test.Y, r->P, r->pred, n, L);
         if (rc)
             reel_fail(err, "out of memory computing metrics");
     }

@@ -14,7 +14,21 @@
 
 int reel_metric_known(const char *name)
 {
-    return strcmp(name, "samples-f1") == 0 || strcmp(name, "micro-f1") == 0 || strcmp(name, "macro-f1") == 0;
+    return strcmp(name, "samples-f1") == 0 || strcmp(name, "micro-f1") == 0 || strcmp(name, "macro-f1") == 0 ||
+           strcmp(name, "accuracy") == 0 || strcmp(name, "f1") == 0 || strcmp(name, "roc-auc") == 0;
+}
+
+/* The metrics a target is scored by (eval/metrics.h, reel_metric_by_name). */
+static int metric_fits(const char *name, reel_target_kind target, reel_error *err)
+{
+    int single = strcmp(name, "accuracy") == 0, binary = strcmp(name, "f1") == 0 || strcmp(name, "roc-auc") == 0;
+    if (target == REEL_TARGET_MULTILABEL && (single || binary))
+        return reel_fail(err, "--metric %s is for binary and multi-class targets; a multi-label one takes "
+                         "samples-f1, micro-f1 or macro-f1", name);
+    if (target == REEL_TARGET_MULTICLASS && binary)
+        return reel_fail(err, "--metric %s is for a binary target; a multi-class one takes accuracy or macro-f1",
+                         name);
+    return 0;
 }
 
 void reel_scorer_unshare(reel_scorer *s)
@@ -56,7 +70,10 @@ int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const 
     s->seed = seed;
     s->device = device;
     if (!reel_metric_known(metric))
-        return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1, got '%s'", metric);
+        return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1 (binary and multi-class targets: "
+                         "accuracy, macro-f1; binary also f1, roc-auc), got '%s'", metric);
+    if (metric_fits(metric, p->ds.target, err))
+        return -1;
     s->together = reel_model_fits_together(model, device);
     /* Trials run in parallel and read the matrices: make them all now. */
     if (reel_prepared_standardize(p, err))
@@ -120,7 +137,12 @@ static void part_free(reel_part *x)
 /* Cross-fitting of the rule on a validation part: this many pieces. */
 enum { RULE_PIECES = 5 };
 
-const char *reel_scorer_rule(const reel_scorer *s) { return s->decision ? s->decision : "auto"; }
+const char *reel_scorer_rule(const reel_scorer *s)
+{
+    reel_error ignored; /* a rule the target refuses fails where it is chosen (rule_score, reel_run_model) */
+    const char *spec = reel_decision_spec_for(s->p->ds.target, s->decision, &ignored);
+    return spec ? spec : s->decision;
+}
 
 cJSON *reel_scorer_json(const reel_scorer *s, const char *step_key, const char *step)
 {
@@ -152,7 +174,8 @@ static int rule_score(const reel_scorer *s, const float *threshold, const float 
         reel_fail(err, "out of memory for %zu validation predictions", n);
         goto done;
     }
-    if (k >= 2 && reel_kfold(n, k, s->seed ^ 0x72756c65ULL, piece, err))
+    if (!reel_decision_spec_for(s->p->ds.target, s->decision, err) ||
+        (k >= 2 && reel_kfold(n, k, s->seed ^ 0x72756c65ULL, piece, err)))
         goto done;
     if (k < 2)
         k = 1;
@@ -176,7 +199,7 @@ static int rule_score(const reel_scorer *s, const float *threshold, const float 
                 memcpy(pred + i * L, pb + j++ * L, L);
     }
     reel_metrics met;
-    if (reel_metrics_compute(&met, Y, pred, n, L)) {
+    if (reel_metrics_compute(&met, Y, pred, n, L) || reel_metrics_add_classes(&met, s->p->ds.target, Y, P, pred, n, L)) {
         reel_fail(err, "out of memory computing metrics");
         goto done;
     }
@@ -401,7 +424,10 @@ static int score_fold_shared(const reel_scorer *s, const cJSON *params, const ui
     int rc = reel_model_init(&m, s->model, params, err);
     if (rc == 0) {
         void *state = reel_ridge_gram_fit(s->gram[s->folds ? fold : 0], mask, threads, err);
-        rc = !state || reel_model_adopt(&m, d_out, p->L, state, err) ? -1 : score_valid(s, &m, vap, value, plain, err);
+        rc = !state || reel_model_set_target(&m, p->ds.target, p->ds.K, p->ds.classes, err) ||
+                     reel_model_adopt(&m, d_out, p->L, state, err)
+                 ? -1
+                 : score_valid(s, &m, vap, value, plain, err);
         reel_model_free(&m);
     }
     if (vap == &va)
