@@ -1,8 +1,9 @@
-/* The neighbour search past one cache tile of training rows (64 features:
- * a tile is 1,024 rows): exact neighbours and the lower index first on
- * ties, against a plain double scan, for every metric, with queries in
- * several superblocks and one group of huge values that takes the plain
- * loops beside filtered groups. */
+/* The neighbour search past one cache tile of training rows: exact
+ * neighbours and the lower index first on ties, against a plain double
+ * scan, for every metric, with queries in several superblocks and one
+ * group of huge values that takes the plain loops beside filtered groups;
+ * then near-ties (rows a float ulp apart) and duplicates spread over many
+ * panels and tiles. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -76,4 +77,95 @@ Test(knn_tiles, exact_neighbours_and_tie_order_past_the_tile)
     free(dist);
     free(dist1);
     free(r);
+}
+
+/* The k-th smallest of r[0..n) by (value, index), marking each taken. */
+static size_t take_nearest(double *r, size_t n)
+{
+    size_t best = 0;
+    for (size_t t = 1; t < n; t++)
+        if (r[t] < r[best])
+            best = t;
+    return best;
+}
+
+/* Rows that tie exactly (copies of 40 centres, each copy 40 rows apart, so
+ * in other 16-row panels and, at 21 features, other cache tiles of 192
+ * rows) or nearly (a copy with one or two features moved by one float ulp:
+ * the float sums can tie where the double distances do not). Queries on a
+ * centre, an ulp off one, or halfway between two (equal distances to rows
+ * of both). N is not a multiple of 16: the last panel is partial. Against
+ * a double scan computed as the library defines the distance, for k = 1,
+ * 7 and 60 (past the 25 copies of a centre), 1 and 2 threads. */
+Test(knn_tiles, near_ties_and_copies_across_panels_and_tiles)
+{
+    enum { NT = 1000, DT = 21, C = 40, MT = 90 };
+    float *X = malloc(NT * DT * sizeof *X), *Q = malloc(MT * DT * sizeof *Q), cen[C * DT];
+    double *r = malloc(NT * sizeof *r);
+    cr_assert(X && Q && r);
+    unsigned s = 5;
+    for (size_t i = 0; i < C * DT; i++)
+        cen[i] = 1.0f + (float)((s = s * 1103515245u + 12345u) >> 16 & 3);
+    for (size_t i = 0; i < NT; i++) {
+        const float *c = cen + i % C * DT;
+        for (size_t j = 0; j < DT; j++)
+            X[i * DT + j] = c[j];
+        if (i % 4 >= 1) /* one ulp up or down in one feature, or up in two */
+            X[i * DT + i % DT] = nextafterf(c[i % DT], i % 4 == 2 ? 0.0f : 10.0f);
+        if (i % 4 == 3)
+            X[i * DT + (i + 5) % DT] = nextafterf(c[(i + 5) % DT], 10.0f);
+    }
+    for (size_t a = 0; a < MT; a++)
+        for (size_t j = 0; j < DT; j++) {
+            const float *c = cen + a % C * DT, *c2 = cen + (a * 7 + 3) % C * DT;
+            Q[a * DT + j] = a % 3 == 0 ? c[j] : a % 3 == 1 ? (j == a % DT ? nextafterf(c[j], 0.0f) : c[j])
+                                                           : (c[j] + c2[j]) / 2; /* exact: halves */
+        }
+    const char *metrics[] = {"euclidean", "manhattan", "chebyshev", "minkowski"};
+    const size_t ks[] = {1, 7, 60};
+    int32_t *idx = malloc(MT * 60 * sizeof *idx);
+    double *dist = malloc(MT * 60 * sizeof *dist);
+    cr_assert(idx && dist);
+    for (size_t mi = 0; mi < 4; mi++) {
+        reel_knn_index ix;
+        reel_error err;
+        cr_assert_eq(reel_knn_index_init(&ix, X, NT, DT, metrics[mi], 3.0, &err), 0, "%s", err.msg);
+        cr_assert_not_null(ix.XP, "the filter is in use");
+        for (size_t ki = 0; ki < 3; ki++)
+            for (int threads = 1; threads <= 2; threads++) {
+                size_t k = ks[ki];
+                cr_assert_eq(reel_knn_search(&ix, Q, MT, k, threads, idx, dist, &err), 0, "%s", err.msg);
+                for (size_t a = 0; a < MT; a++) {
+                    for (size_t t = 0; t < NT; t++) { /* as knn_search.c defines it (p = 3: products) */
+                        double sum = 0;
+                        for (size_t j = 0; j < DT; j++) {
+                            double v = fabs((double)X[t * DT + j] - (double)Q[a * DT + j]);
+                            if (mi == 0)
+                                sum += v * v;
+                            else if (mi == 1)
+                                sum += v;
+                            else if (mi == 2)
+                                sum = v > sum ? v : sum;
+                            else
+                                sum += v * v * v;
+                        }
+                        r[t] = sum;
+                    }
+                    for (size_t j = 0; j < k; j++) {
+                        size_t best = take_nearest(r, NT);
+                        double want = mi == 0 ? sqrt(r[best]) : mi == 3 ? pow(r[best], 1.0 / 3.0) : r[best];
+                        cr_expect_eq(idx[a * k + j], (int32_t)best, "%s k %zu threads %d query %zu neighbour %zu: %d, want %zu",
+                                     metrics[mi], k, threads, a, j, idx[a * k + j], best);
+                        cr_expect_eq(dist[a * k + j], want, "%s k %zu query %zu neighbour %zu", metrics[mi], k, a, j);
+                        r[best] = INFINITY;
+                    }
+                }
+            }
+        reel_knn_index_free(&ix);
+    }
+    free(X);
+    free(Q);
+    free(r);
+    free(idx);
+    free(dist);
 }
