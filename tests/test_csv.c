@@ -140,7 +140,7 @@ Test(csv, separator_given_and_refused)
     const char *path = tmp_write("given.csv", "a;b,c\n1;2,3\n");
     reel_table t;
     reel_error err = {{0}};
-    reel_read_opts o = {REEL_MIXED_MISSING, NULL, 0, ';'};
+    reel_read_opts o = {REEL_MIXED_MISSING, NULL, 0, ';', 0};
     cr_assert_eq(reel_table_read(&t, path, &o, &err), 0, "%s", err.msg);
     cr_expect_eq(t.ncols, 2);
     cr_expect_str_eq(t.cols[1].name, "b,c");

@@ -43,7 +43,7 @@ static int load_unlabeled(reel_dataset *ds, const reel_data_opts *o, reel_error 
 {
     memset(ds, 0, sizeof *ds);
     ds->id_col = -1;
-    reel_read_opts ro = {REEL_MIXED_MISSING, NULL, 0, o->sep};
+    reel_read_opts ro = {REEL_MIXED_MISSING, NULL, 0, o->sep, 0};
     if (reel_table_read(&ds->table, o->data, &ro, err))
         return -1;
     if (o->id && (ds->id_col = reel_table_find(&ds->table, o->id)) < 0) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/cell.h"
 #include "util/fileio.h"
 
 enum { CHUNK = 1 << 16 };
@@ -126,22 +127,6 @@ static int begin_field(reel_csv *c)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char b = p[0];
-    size_t k = b < 0xC2 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 0;
-    if (k == 0 || k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    if ((b == 0xE0 && p[1] < 0xA0) || (b == 0xED && p[1] > 0x9F) || (b == 0xF0 && p[1] < 0x90) ||
-        (b == 0xF4 && p[1] > 0x8F))
-        return 0; /* overlong, a surrogate, or beyond U+10FFFF */
-    return k;
-}
-
 /* Text is UTF-8: anything else (Latin-1, a damaged file) would reach JSON
  * outputs and model files, which must be UTF-8. 1 when valid. */
 static int check_utf8(const reel_csv *c, reel_error *err)
@@ -154,7 +139,7 @@ static int check_utf8(const reel_csv *c, reel_error *err)
             i++;
             continue;
         }
-        size_t k = utf8_len(t + i, c->text_len - i);
+        size_t k = reel_utf8_len(t + i, c->text_len - i);
         if (k == 0)
             return reel_fail(err, "%s:%zu: column %zu: byte 0x%02X is not UTF-8 text; reel reads UTF-8: a Latin-1 "
                              "file needs --encoding latin-1 (or convert it: iconv -f latin1 -t utf-8)", c->path,
@@ -207,7 +192,7 @@ static int from_latin1(reel_csv *c, reel_error *err)
         return 1;
     /* Valid UTF-8 read as Latin-1 turns "é" into "Ã©": noted for a warning. */
     for (size_t i = 0; i < c->text_len && !c->not_utf8;) {
-        size_t k = t[i] < 0x80 ? 1 : utf8_len(t + i, c->text_len - i);
+        size_t k = t[i] < 0x80 ? 1 : reel_utf8_len(t + i, c->text_len - i);
         c->not_utf8 = k == 0;
         i += k ? k : 1;
     }
@@ -278,6 +263,9 @@ int reel_csv_next(reel_csv *c, reel_error *err)
                 }
                 continue;
             }
+            if (b == '\0')
+                return reel_fail(err, "%s:%zu: column %zu: NUL byte in field (not a text CSV file?)", c->path,
+                                 c->line, c->nfields);
             if (b == '\n')
                 c->line++;
             if (put(c, (char)b))
@@ -315,6 +303,32 @@ int reel_csv_next(reel_csv *c, reel_error *err)
     }
 oom:
     return reel_fail(err, "%s:%zu: out of memory", c->path, c->line);
+}
+
+long reel_csv_read_raw(reel_csv *c, unsigned char *dst, size_t cap, int *eof, reel_error *err)
+{
+    size_t n = c->len - c->pos < cap ? c->len - c->pos : cap;
+    memcpy(dst, c->buf + c->pos, n); /* what the record reader had buffered first */
+    c->pos += n;
+    if (n < cap && !c->eof) {
+        size_t want = cap - n, got = fread(dst + n, 1, want, c->fp);
+        n += got;
+        if (got < want) {
+            c->eof = 1;
+            if (ferror(c->fp))
+                return reel_fail(err, "%s:%zu: read error", c->path, c->line);
+        }
+    }
+    *eof = c->eof && c->pos == c->len;
+    return (long)n;
+}
+
+size_t reel_csv_next_line(const reel_csv *c) { return c->line; }
+
+void reel_csv_latin1_state(const reel_csv *c, size_t *first_high_line, int *not_utf8)
+{
+    *first_high_line = c->utf8_line;
+    *not_utf8 = c->not_utf8;
 }
 
 size_t reel_csv_nfields(const reel_csv *c) { return c->nfields; }

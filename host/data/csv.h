@@ -29,6 +29,16 @@ size_t reel_csv_latin1_looks_utf8(const reel_csv *c);
  * completely empty are skipped. */
 int reel_csv_next(reel_csv *c, reel_error *err);
 
+/* The bytes after the last record read, for a reader of whole blocks
+ * (table.c): up to cap of them into dst, the count returned (-1 on a read
+ * error, in err); *eof once the file has no more. */
+long reel_csv_read_raw(reel_csv *c, unsigned char *dst, size_t cap, int *eof, reel_error *err);
+/* The line the next record would start on (after reel_csv_next). */
+size_t reel_csv_next_line(const reel_csv *c);
+/* latin1: the first line of a record holding bytes 0x80-0xFF (0: none yet),
+ * and whether some such record was not valid UTF-8. */
+void reel_csv_latin1_state(const reel_csv *c, size_t *first_high_line, int *not_utf8);
+
 size_t reel_csv_nfields(const reel_csv *c);
 /* Field i of the current record, NUL-terminated (fields cannot hold NUL). */
 const char *reel_csv_field(const reel_csv *c, size_t i);

@@ -551,7 +551,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         goto done;
     }
     reel_read_opts ro = {(reel_mixed_mode)opts->mixed, opts->column_types,
-                         (opts->defer_types ? REEL_READ_DEFER : 0) | (opts->latin1 ? REEL_READ_LATIN1 : 0), m.sep};
+                         (opts->defer_types ? REEL_READ_DEFER : 0) | (opts->latin1 ? REEL_READ_LATIN1 : 0), m.sep, 0};
     if (reel_table_read(&ds->table, m.csv, &ro, err)) {
         if (!opts->data && access(m.csv, F_OK) != 0)
             reel_fail(err, "%s: not found: the movies data is fetched by data/fetch_movies.sh", m.csv);

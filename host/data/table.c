@@ -3,117 +3,20 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "data/cell.h"
 #include "data/csv.h"
+#include "data/csv_chunk.h"
 
-int reel_is_missing_token(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    static const char *tokens[] = {"", "na", "n/a", "nan", "null"};
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
-        if (strlen(tokens[i]) == n && strncasecmp(s, tokens[i], n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Clinger's fast path: a plain decimal ([-+]digits[.digits][e[-+]digits])
- * with at most 15 significant digits and a power of ten within 1e22 is
- * exactly (double)mantissa times or over 10^k, correctly rounded as strtod would.
- * Returns 1 with *v set, or 0 to let strtod decide. */
-static int parse_fast(const char *s, double *v)
-{
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    int neg = 0, digits = 0, frac = 0, any = 0;
-    uint64_t m = 0;
-    if (*s == '-' || *s == '+')
-        neg = *s++ == '-';
-    for (; *s >= '0' && *s <= '9'; s++, any = 1)
-        if (m || *s != '0') {
-            if (++digits > 15)
-                return 0;
-            m = m * 10 + (uint64_t)(*s - '0');
-        }
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++, any = 1, frac++)
-            if (m || *s != '0') {
-                if (++digits > 15)
-                    return 0;
-                m = m * 10 + (uint64_t)(*s - '0');
-            }
-    if (!any)
-        return 0;
-    int e = 0;
-    if (*s == 'e' || *s == 'E') {
-        int eneg = 0, edig = 0;
-        s++;
-        if (*s == '-' || *s == '+')
-            eneg = *s++ == '-';
-        for (; *s >= '0' && *s <= '9' && edig < 4; s++, edig++)
-            e = e * 10 + (*s - '0');
-        if (!edig)
-            return 0;
-        e = eneg ? -e : e;
-    }
-    if (*s)
-        return 0; /* trailing text (or spaces, or a long exponent): the slow path decides */
-    e -= frac;
-    double x = (double)m;
-    if (e < -22 || e > 22)
-        return 0;
-    x = e < 0 ? x / pow10[-e] : x * pow10[e];
-    *v = neg ? -x : x;
-    return 1;
-}
-
-/* 1: a number (stored in *v, maybe non-finite), 0: not a number. */
-static int parse_number(const char *s, double *v)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (!*s || strpbrk(s, "xX")) /* no hex floats: "0x1F" is a code, not 31 */
-        return 0;
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    if (end == s)
-        return 0;
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (*end)
-        return 0;
-    if (errno == ERANGE && *v == 0.0)
-        return 2; /* a non-zero number below the smallest double */
-    return 1;
-}
-
-const char *reel_feature_number_why(double v)
-{
-    if (!isfinite(v))
-        return "is not a finite number";
-    if (fabs(v) > FLT_MAX)
-        return "is beyond the range of float32 (about 3.4e38), which reel's feature matrices hold";
-    if (v != 0 && (float)v == 0)
-        return "is too small for float32 (below about 1.4e-45, it would read as 0), which reel's feature "
-               "matrices hold";
-    return NULL;
-}
-
-/* Why a number cell cannot be a feature value, or NULL. */
-static const char *bad_number_why(int parsed, double v)
-{
-    if (parsed == 2)
-        return "is too small for a double (it would read as 0)";
-    return reel_feature_number_why(v);
-}
+/* The one-record reader's names for data/cell.h's rules. */
+static int parse_fast(const char *s, double *v) { return reel_cell_fast_number(s, strlen(s), v); }
+static int parse_number(const char *s, double *v) { return reel_cell_number(s, v); }
+static const char *bad_number_why(int parsed, double v) { return reel_cell_number_why(parsed, v); }
 
 static void column_free(reel_column *c)
 {
@@ -602,6 +505,275 @@ int reel_table_settle_on_rows(reel_table *t, const size_t *rows, size_t n, reel_
     return 0;
 }
 
+/* The message for a record whose fields do not match the header's. */
+static int fields_fail(const reel_table *t, size_t line, size_t nfields, reel_error *err)
+{
+    return reel_fail(err, "%s:%zu: row has %zu fields, the header has %zu (fields separated by %s, %s; --sep sets "
+                     "it)", t->path, line, nfields, t->ncols, sep_name(t->sep, (char[8]){0}),
+                     t->sep_found ? "found in the header line" : "as given");
+}
+
+/* Row i (room for it made) gets a cell that is neither a plain number in a
+ * numeric column nor missing: a number with a fault, a number in a text
+ * column, or text (which makes the column text). -1 when out of memory. */
+static int add_cell(reel_column *c, size_t i, size_t cap, const char *s, size_t line)
+{
+    double v;
+    int is_num = parse_number(s, &v);
+    if (is_num)
+        c->n_numbers++;
+    else if (c->n_texts++ == 0) {
+        c->first_text_line = line;
+        if (!(c->first_text = strdup(s)))
+            return -1;
+    }
+    const char *why = is_num ? bad_number_why(is_num, v) : NULL;
+    if (why && !c->bad_number_line) {
+        c->bad_number_line = line; /* an error only if the column stays numeric */
+        c->bad_number_why = why;
+        if (!(c->bad_number = strdup(s)))
+            return -1;
+    }
+    if (c->type == REEL_COL_NUMERIC && is_num) {
+        c->num[i] = v;
+        return 0;
+    }
+    if (c->type == REEL_COL_NUMERIC && make_text(c, i, cap))
+        return -1;
+    return (c->code[i] = reel_strdict_intern(&c->dict, s)) < 0 ? -1 : 0;
+}
+
+static void add_missing(reel_column *c, size_t i)
+{
+    c->n_missing++;
+    if (c->type == REEL_COL_NUMERIC)
+        c->num[i] = NAN;
+    else
+        c->code[i] = -1;
+}
+
+/* Room for row t->nrows; -1 when out of memory. */
+static int room_for_row(reel_table *t, size_t *cap)
+{
+    if (t->nrows < *cap)
+        return 0;
+    *cap = *cap ? *cap + *cap / 2 : 1024;
+    return grow_rows(t, *cap);
+}
+
+/* The rows one record at a time (REEL_READ_SERIAL): the reference the
+ * block reader is tested against. */
+static int read_records(reel_table *t, reel_csv *csv, size_t *cap, reel_error *err)
+{
+    int r;
+    while ((r = reel_csv_next(csv, err)) == 1) {
+        size_t line = reel_csv_line(csv), i = t->nrows;
+        if (reel_csv_nfields(csv) != t->ncols)
+            return fields_fail(t, line, reel_csv_nfields(csv), err);
+        if (room_for_row(t, cap))
+            goto oom;
+        t->line[i] = line;
+        for (size_t j = 0; j < t->ncols; j++) {
+            reel_column *c = &t->cols[j];
+            const char *s = reel_csv_field(csv, j);
+            double v;
+            if (c->type == REEL_COL_NUMERIC && parse_fast(s, &v)) {
+                c->num[i] = v; /* the common case: a plain number */
+                c->n_numbers++;
+            } else if (reel_is_missing_token(s)) {
+                add_missing(c, i);
+            } else if (add_cell(c, i, *cap, s, line)) {
+                goto oom;
+            }
+        }
+        t->nrows++;
+    }
+    if (r < 0)
+        return -1;
+    t->utf8_line = reel_csv_latin1_looks_utf8(csv);
+    return 0;
+oom:
+    return reel_fail(err, "%s: out of memory after %zu rows", t->path, t->nrows);
+}
+
+/* Column j of the pieces' rows, from row n0 on, cell by cell as
+ * read_records does. -1 when out of memory. */
+static int add_column(reel_table *t, size_t j, const reel_csv_piece *ps, size_t np, size_t n0, size_t cap)
+{
+    reel_column *c = &t->cols[j];
+    char *z = NULL; /* a text cell as a C string */
+    size_t zcap = 0, i = n0;
+    int rc = -1;
+    for (size_t k = 0; k < np; k++) {
+        const reel_csv_piece *p = &ps[k];
+        for (size_t r = 0; r < p->nrows; r++, i++) {
+            size_t cell = r * t->ncols + j, n;
+            int kind = p->kind[cell] & ~REEL_CELL_IN_ARENA;
+            if (kind == REEL_CELL_NUMBER && c->type == REEL_COL_NUMERIC) {
+                c->num[i] = p->val[cell];
+                c->n_numbers++;
+                continue;
+            }
+            if (kind == REEL_CELL_MISSING) {
+                add_missing(c, i);
+                continue;
+            }
+            const char *s = reel_csv_piece_text(p, cell, &n);
+            if (n + 1 > zcap) {
+                char *nz = realloc(z, 2 * (n + 1));
+                if (!nz)
+                    goto done;
+                z = nz;
+                zcap = 2 * (n + 1);
+            }
+            memcpy(z, s, n);
+            z[n] = '\0';
+            if (add_cell(c, i, cap, z, t->line[i]))
+                goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(z);
+    return rc;
+}
+
+/* The rows of np pieces (piece k's lines counted from line0s[k]) appended:
+ * their lines first, then the columns on nt threads (each column is its
+ * own: its type, counts and dictionary). -1 when out of memory. */
+static int add_pieces(reel_table *t, const reel_csv_piece *ps, const size_t *line0s, size_t np, size_t *cap,
+                      size_t nt)
+{
+    size_t n0 = t->nrows, rows = 0;
+    for (size_t k = 0; k < np; k++)
+        rows += ps[k].nrows;
+    if (n0 + rows > *cap) {
+        size_t want = *cap ? *cap + *cap / 2 : 1024;
+        want = want < n0 + rows ? n0 + rows : want;
+        if (grow_rows(t, want))
+            return -1;
+        *cap = want;
+    }
+    size_t i = n0;
+    for (size_t k = 0; k < np; k++)
+        for (size_t r = 0; r < ps[k].nrows; r++)
+            t->line[i++] = line0s[k] + ps[k].line[r];
+    int failed = 0;
+#pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) reduction(| : failed) if (nt > 1)
+    for (size_t j = 0; j < t->ncols; j++)
+        failed |= add_column(t, j, ps, np, n0, *cap) != 0;
+    t->nrows = n0 + rows;
+    return failed ? -1 : 0;
+}
+
+enum { PIECE_BYTES = 1 << 21 }; /* a piece of a block per thread: 2 MB */
+
+/* Where each piece of buf[0, end) starts: after the first line end past
+ * its share of the bytes (piece 0 at 0); starts[n] = end. */
+static void cut_pieces(const unsigned char *buf, size_t end, size_t n, size_t *starts)
+{
+    starts[0] = 0;
+    for (size_t k = 1; k < n; k++) {
+        size_t from = end / n * k;
+        from = from < starts[k - 1] ? starts[k - 1] : from;
+        const unsigned char *nl = from < end ? memchr(buf + from, '\n', end - from) : NULL;
+        starts[k] = nl ? (size_t)(nl - buf) + 1 : end;
+    }
+    starts[n] = end;
+}
+
+/* The rows a block at a time: each block cut into a piece per thread, the
+ * pieces parsed in parallel (data/csv_chunk.h), then appended in order; a
+ * piece that did not start where the one before it stopped (its first line
+ * end was inside a quoted field) is parsed again from there. */
+static int read_blocks(reel_table *t, reel_csv *csv, size_t piece_bytes, size_t *cap, reel_error *err)
+{
+    size_t nt = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
+    nt = nt < 1 ? 1 : nt > 64 ? 64 : nt;
+    piece_bytes = piece_bytes ? piece_bytes : PIECE_BYTES;
+    size_t bufcap = piece_bytes * nt, have = 0, line0 = reel_csv_next_line(csv), starts[65];
+    unsigned char *buf = malloc(bufcap);
+    reel_csv_piece *ps = calloc(nt, sizeof *ps);
+    int rc = -1, eof = 0, not_utf8 = 0;
+    size_t high_line = 0;
+    reel_csv_latin1_state(csv, &high_line, &not_utf8); /* the header's */
+    if (!buf || !ps)
+        goto oom;
+    while (!eof) {
+        if (have == bufcap) { /* one record longer than the block */
+            unsigned char *nb = bufcap < ((size_t)1 << 31) ? realloc(buf, bufcap * 2) : NULL;
+            if (!nb) {
+                reel_fail(err, "%s:%zu: a record longer than 2 GB", t->path, line0);
+                goto done;
+            }
+            buf = nb;
+            bufcap *= 2;
+        }
+        long got = reel_csv_read_raw(csv, buf + have, bufcap - have, &eof, err);
+        if (got < 0)
+            goto done;
+        size_t end = have + (size_t)got;
+        cut_pieces(buf, end, nt, starts);
+        for (size_t k = 0; k < nt; k++) {
+            reel_csv_piece *p = &ps[k];
+            p->buf = buf;
+            p->begin = starts[k];
+            p->limit = starts[k + 1];
+            p->end = end;
+            p->at_eof = eof;
+            p->ncols = t->ncols;
+            p->sep = t->sep;
+            p->latin1 = t->latin1;
+        }
+#pragma omp parallel for num_threads((int)nt) schedule(static, 1) if (nt > 1)
+        for (size_t k = 0; k < nt; k++)
+            reel_csv_piece_parse(&ps[k]);
+        size_t at = 0, np = 0, line0s[64];
+        for (size_t k = 0; k < nt; k++, np++) {
+            reel_csv_piece *p = &ps[k];
+            if (p->begin != at) { /* it guessed wrong where a record starts */
+                p->begin = at;
+                reel_csv_piece_parse(p);
+            }
+            if (p->error == REEL_PIECE_FIELDS) {
+                fields_fail(t, line0 + p->err_line, p->err_field, err);
+                goto done;
+            }
+            if (p->error == REEL_PIECE_OOM)
+                goto oom;
+            if (p->error) {
+                reel_csv_piece_fail(p, t->path, line0, err);
+                goto done;
+            }
+            if (p->has_high && !high_line)
+                high_line = line0 + p->high_line;
+            not_utf8 |= p->not_utf8;
+            line0s[k] = line0;
+            line0 += p->lines;
+            at = p->stop;
+            if (p->incomplete) {
+                np++;
+                break;
+            }
+        }
+        if (add_pieces(t, ps, line0s, np, cap, nt))
+            goto oom;
+        have = end - at; /* the record cut by the block's end starts the next one */
+        memmove(buf, buf + at, have);
+    }
+    t->utf8_line = t->latin1 && !not_utf8 ? high_line : 0;
+    rc = 0;
+    goto done;
+oom:
+    reel_fail(err, "%s: out of memory after %zu rows", t->path, t->nrows);
+done:
+    for (size_t k = 0; ps && k < nt; k++)
+        reel_csv_piece_free(&ps[k]);
+    free(ps);
+    free(buf);
+    return rc;
+}
+
 int reel_table_read_csv(reel_table *t, const char *path, reel_error *err)
 {
     return reel_table_read_csv_mode(t, path, REEL_MIXED_MISSING, err);
@@ -615,7 +787,7 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
                               int flags, reel_error *err)
 {
-    reel_read_opts o = {mixed, types, flags, 0};
+    reel_read_opts o = {mixed, types, flags, 0, 0};
     return reel_table_read(t, path, &o, err);
 }
 
@@ -641,67 +813,10 @@ int reel_table_read(reel_table *t, const char *path, const reel_read_opts *o, re
     if (each_column_type(types, force_one, &fctx, err))
         goto fail;
     size_t cap = 0;
-    int r;
-    while ((r = reel_csv_next(csv, err)) == 1) {
-        size_t line = reel_csv_line(csv), i = t->nrows;
-        if (reel_csv_nfields(csv) != t->ncols) {
-            reel_fail(err, "%s:%zu: row has %zu fields, the header has %zu (fields separated by %s, %s; --sep sets "
-                      "it)", path, line, reel_csv_nfields(csv), t->ncols, sep_name(t->sep, (char[8]){0}),
-                      t->sep_found ? "found in the header line" : "as given");
-            goto fail;
-        }
-        if (i == cap) {
-            cap = cap ? cap + cap / 2 : 1024;
-            if (grow_rows(t, cap))
-                goto oom;
-        }
-        t->line[i] = line;
-        for (size_t j = 0; j < t->ncols; j++) {
-            reel_column *c = &t->cols[j];
-            const char *s = reel_csv_field(csv, j);
-            double v;
-            if (c->type == REEL_COL_NUMERIC && parse_fast(s, &v)) {
-                c->num[i] = v; /* the common case: a plain number */
-                c->n_numbers++;
-                continue;
-            }
-            if (reel_is_missing_token(s)) {
-                c->n_missing++;
-                if (c->type == REEL_COL_NUMERIC)
-                    c->num[i] = NAN;
-                else
-                    c->code[i] = -1;
-                continue;
-            }
-            int is_num = parse_number(s, &v);
-            if (is_num)
-                c->n_numbers++;
-            else if (c->n_texts++ == 0) {
-                c->first_text_line = line;
-                if (!(c->first_text = strdup(s)))
-                    goto oom;
-            }
-            const char *why = is_num ? bad_number_why(is_num, v) : NULL;
-            if (why && !c->bad_number_line) {
-                c->bad_number_line = line; /* an error only if the column stays numeric */
-                c->bad_number_why = why;
-                if (!(c->bad_number = strdup(s)))
-                    goto oom;
-            }
-            if (c->type == REEL_COL_NUMERIC && is_num) {
-                c->num[i] = v;
-                continue;
-            }
-            if (c->type == REEL_COL_NUMERIC && make_text(c, i, cap))
-                goto oom;
-            if ((c->code[i] = reel_strdict_intern(&c->dict, s)) < 0)
-                goto oom;
-        }
-        t->nrows++;
-    }
-    if (r < 0)
+    int r = flags & REEL_READ_SERIAL ? read_records(t, csv, &cap, err)
+                                     : read_blocks(t, csv, o->block_bytes, &cap, err);
+    if (r)
         goto fail;
-    t->utf8_line = reel_csv_latin1_looks_utf8(csv);
     if (t->nrows == 0) {
         reel_fail(err, "%s: no data rows after the header", path);
         goto fail;
@@ -718,8 +833,6 @@ int reel_table_read(reel_table *t, const char *path, const reel_read_opts *o, re
     }
     reel_csv_close(csv);
     return 0;
-oom:
-    reel_fail(err, "%s: out of memory after %zu rows", path, t->nrows);
 fail:
     reel_csv_close(csv);
     reel_table_free(t);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/cell.h" /* reel_is_missing_token, reel_feature_number_why */
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strdict.h"
@@ -69,7 +70,9 @@ int reel_table_read_csv_mode(reel_table *t, const char *path, reel_mixed_mode mi
 typedef enum { REEL_FORCE_NONE, REEL_FORCE_NUMBER, REEL_FORCE_TEXT } reel_force;
 enum { REEL_READ_ABSENT_OK = 1, /* a forced name that is not a column is no error */
        REEL_READ_DEFER = 2,      /* columns not forced: mixed ones stay text (reel_table_settle_on_rows) */
-       REEL_READ_LATIN1 = 4 };   /* the file is Latin-1 (converted to UTF-8) */
+       REEL_READ_LATIN1 = 4,     /* the file is Latin-1 (converted to UTF-8) */
+       REEL_READ_SERIAL = 8 };   /* one record at a time on one thread: the reference the block reader,
+                                    which parses pieces of the file on OpenMP's threads, is tested against */
 int reel_table_read_csv_typed(reel_table *t, const char *path, reel_mixed_mode mixed, const char *types,
                               int flags, reel_error *err);
 /* All the reading options; the functions above are this one with sep 0. */
@@ -78,6 +81,7 @@ typedef struct {
     const char *types; /* --column-type, or NULL */
     int flags;         /* REEL_READ_* */
     char sep;          /* the field separator (--sep); 0: found from the header line (reel_csv_guess_sep) */
+    size_t block_bytes; /* bytes per thread of each block read (0: 2 MB); tests use tiny ones */
 } reel_read_opts;
 int reel_table_read(reel_table *t, const char *path, const reel_read_opts *o, reel_error *err);
 /* A --sep value: one character other than a quote, a line end, a letter or
@@ -119,13 +123,5 @@ void reel_table_filter_rows(reel_table *t, const uint8_t *keep);
 
 /* Appends a column of n missing cells (numeric or text). */
 int reel_table_add_missing(reel_table *t, const char *name, reel_coltype type, reel_error *err);
-
-/* Why a number cannot be a feature value (features are float32: a value
- * beyond its range, or one so small it would read as 0, would silently
- * become another), or NULL. NaN is a missing value, not checked here. */
-const char *reel_feature_number_why(double v);
-
-/* Whether a cell's text means "missing". */
-int reel_is_missing_token(const char *s);
 
 #endif
