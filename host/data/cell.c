@@ -28,32 +28,32 @@ int reel_cell_fast_number(const char *s, size_t n, double *v)
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *end = s + n;
-    int neg = 0, digits = 0, frac = 0, any = 0;
-    uint64_t m = 0;
+    int neg = 0;
     if (s < end && (*s == '-' || *s == '+'))
         neg = *s++ == '-';
-    for (; s < end && *s >= '0' && *s <= '9'; s++, any = 1)
-        if (m || *s != '0') {
-            if (++digits > 15)
-                return 0;
+    /* Every digit into m (19 fit in 64 bits); m < 1e15 means at most 15
+     * significant ones, which a double holds exactly. */
+    uint64_t m = 0;
+    const char *d0 = s;
+    for (; s < end && (unsigned)(*s - '0') < 10; s++)
+        m = m * 10 + (uint64_t)(*s - '0');
+    size_t ndig = (size_t)(s - d0), frac = 0;
+    if (s < end && *s == '.') {
+        const char *f0 = ++s;
+        for (; s < end && (unsigned)(*s - '0') < 10; s++)
             m = m * 10 + (uint64_t)(*s - '0');
-        }
-    if (s < end && *s == '.')
-        for (s++; s < end && *s >= '0' && *s <= '9'; s++, any = 1, frac++)
-            if (m || *s != '0') {
-                if (++digits > 15)
-                    return 0;
-                m = m * 10 + (uint64_t)(*s - '0');
-            }
-    if (!any)
-        return 0;
+        frac = (size_t)(s - f0);
+        ndig += frac;
+    }
+    if (ndig == 0 || ndig > 19 || m >= 1000000000000000ull)
+        return 0; /* no digits, or too many for this path: strtod decides */
     int e = 0;
     if (s < end && (*s == 'e' || *s == 'E')) {
         int eneg = 0, edig = 0;
         s++;
         if (s < end && (*s == '-' || *s == '+'))
             eneg = *s++ == '-';
-        for (; s < end && *s >= '0' && *s <= '9' && edig < 4; s++, edig++)
+        for (; s < end && (unsigned)(*s - '0') < 10 && edig < 4; s++, edig++)
             e = e * 10 + (*s - '0');
         if (!edig)
             return 0;
@@ -61,10 +61,10 @@ int reel_cell_fast_number(const char *s, size_t n, double *v)
     }
     if (s != end)
         return 0; /* trailing text (or spaces, or a long exponent): the slow path decides */
-    e -= frac;
-    double x = (double)m;
+    e -= (int)frac;
     if (e < -22 || e > 22)
         return 0;
+    double x = (double)m;
     x = e < 0 ? x / pow10[-e] : x * pow10[e];
     *v = neg ? -x : x;
     return 1;

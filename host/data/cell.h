@@ -11,9 +11,11 @@
 int reel_is_missing_token(const char *s);
 int reel_cell_missing(const char *s, size_t n);
 
-/* Clinger's fast path over n bytes: a plain decimal with at most 15
- * significant digits and a power of ten within 1e22, correctly rounded as
- * strtod would. 1 with *v set, or 0 to let reel_cell_number decide. */
+/* Clinger's fast path over n bytes: a plain decimal ([-+]digits[.digits]
+ * [e[-+]digits]) of at most 19 digits, 15 of them significant, and a power
+ * of ten within 1e22 is exactly (double)mantissa times or over 10^k,
+ * correctly rounded as strtod would. 1 with *v set, or 0 to let
+ * reel_cell_number decide (which gives the same double where both apply). */
 int reel_cell_fast_number(const char *s, size_t n, double *v);
 
 /* Any number strtod reads, spaces and tabs around allowed, no hex: 1 (in

@@ -79,6 +79,12 @@ static int store_cell(reel_csv_piece *p, record *r, size_t f, const unsigned cha
 {
     size_t cell = p->nrows * p->ncols + f;
     uint8_t where = 0;
+    if (!escaped && reel_cell_fast_number((const char *)s, n, &p->val[cell])) { /* the common case: ASCII digits */
+        p->off[cell] = (uint32_t)(s - p->buf);
+        p->len[cell] = (uint32_t)n;
+        p->kind[cell] = REEL_CELL_NUMBER;
+        return 1;
+    }
     if (escaped) { /* "" inside quotes is one quote */
         char *d = arena_room(p, n);
         if (!d)
