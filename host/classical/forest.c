@@ -61,7 +61,7 @@ static void *forest_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
     fp.tree.multiclass = ctx->target == REEL_TARGET_MULTICLASS;
     size_t n_trees = fp.n_trees;
     reel_tree_data td;
-    if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, 0, err))
+    if (reel_tree_data_init(&td, ctx->X, ctx->Y, n, ctx->d, ctx->L, reel_tree_layout_for(&fp.tree, ctx->d, 0), err))
         return NULL;
     reel_trees *f = reel_trees_new(n_trees, ctx->d, ctx->L, ctx->threads);
     reel_blob *grown = calloc(n_trees ? n_trees : 1, sizeof *grown);

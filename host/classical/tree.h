@@ -70,23 +70,43 @@ typedef struct {
     double *weight;       /* their total weight */
 } reel_tree;
 
+/* How a tree finds each node's rows sorted by a feature; every layout
+ * grows the same tree. */
+typedef enum {
+    REEL_TREE_SORT_ONCE, /* one tree: sorts each column of X straight into its own lists */
+    REEL_TREE_PRESORTED, /* shared: every tree copies all sorted lists and splits each of them at
+                          * every node (best when a node tries most features) */
+    REEL_TREE_ON_DEMAND, /* shared: each row's rank in every feature; a node sorts only the
+                          * features it draws, so a tree costs the features it looks at */
+} reel_tree_layout;
+
+/* The layout for trees grown with p on d features (single: one tree). */
+reel_tree_layout reel_tree_layout_for(const reel_tree_params *p, size_t d, int single);
+
+/* A row's value of a feature and its place in the feature's stable sort
+ * (read together: one cache line when a node gathers its rows). */
+typedef struct {
+    uint32_t rank;
+    float x;
+} reel_tree_cell;
+
 /* The training rows in the form every tree grows from; built once and
  * shared read-only by all trees of a forest. */
 typedef struct {
     size_t n, d, L;
-    float **Xt;         /* d columns of n: X feature-major */
-    int32_t **order;    /* d columns of n: row ids sorted by each feature (stable) */
-    const float *X;     /* single use: no Xt/order; the tree sorts X's columns itself */
+    float **Xt;           /* d columns of n: X feature-major (presorted) */
+    int32_t **order;      /* d columns of n: row ids sorted by each feature, stable (presorted) */
+    reel_tree_cell **cell; /* d columns of n, by row id (on demand) */
+    const float *X;     /* sort once: no Xt/order; the tree sorts X's columns itself */
     int32_t *pos_start; /* n + 1: row i's positive labels are */
     uint8_t *pos_label; /*   pos_label[pos_start[i] .. pos_start[i + 1]) */
     double *xlog2x;     /* n + 1: c * log2(c) for integer c, for entropy */
 } reel_tree_data;
 
-/* X is n x d row-major, Y n x L 0/1; needs 1 <= L <= 255. single_use:
- * for one tree only, which then sorts each column straight into its own
- * lists, so X is not copied twice more (X must outlive td). */
+/* X is n x d row-major, Y n x L 0/1; needs 1 <= L <= 255. With
+ * REEL_TREE_SORT_ONCE (one tree only) X is not copied and must outlive td. */
 int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
-                        int single_use, reel_error *err);
+                        reel_tree_layout layout, reel_error *err);
 void reel_tree_data_free(reel_tree_data *td);
 
 /* Grows (and, when p->ccp_alpha > 0, prunes) a tree. weight: n integer row

@@ -7,7 +7,16 @@
  * lists. Searching a feature is then one left-to-right sweep over its range
  * with running label counts; splitting a node partitions each list's range
  * stably into the left rows then the right rows, which keeps both halves
- * sorted. */
+ * sorted.
+ *
+ * Splitting every list at every node costs all d features even when a
+ * node tries only a few of them (a forest's sqrt(d)). The on-demand layout
+ * (REEL_TREE_ON_DEMAND) instead keeps one list of the node's rows and
+ * sorts them, for each feature the node draws, by their precomputed rank
+ * in that feature's sorted order: the same order as the presorted list
+ * (value, then row id), so the same tree. The node's list stays in row id
+ * order (a split partitions it stably), so gathering a feature's cells
+ * walks its column forwards. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -45,8 +54,15 @@ typedef struct {
     reel_rng *rng;
     size_t n, d, L, m; /* m: rows in the tree (weight > 0) */
     long mtry;         /* features to try per node */
-    entry *idx;        /* d x m: per feature, the rows sorted within each node's range */
-    entry *tmp;        /* m: partition buffer */
+    entry *idx;        /* d x m: per feature, the rows sorted within each node's range (presorted) */
+    entry *tmp;        /* m: partition buffer (presorted) */
+    /* on demand: */
+    int32_t *rows;            /* m: each node's rows in its range [start, end), by row id */
+    entry *cur, *best;        /* m: the drawn feature's sorted rows; the best split's so far */
+    float *xg;                /* m: the node's values of the drawn feature, in rows' order */
+    uint64_t *keys, *kbuf;    /* m: rank << 32 | place in the node, radix sorted */
+    int32_t *slot;            /* n: rank -> place in the node, -1 when free */
+    int32_t *rtmp;            /* m: partition buffer */
     int32_t *perm;     /* d: feature draw order */
     uint8_t *goes_left; /* n, by row id */
     double *C, *cl;    /* L: node positives; left positives in a sweep */
@@ -120,11 +136,97 @@ static void add_row(const builder *b, double *cl, int32_t row, double u)
 
 static double row_weight(const builder *b, int32_t row) { return b->w ? (double)b->w[row] : 1.0; }
 
+/* The node's rows (from start) sorted by the feature being tried: its
+ * presorted list, or what sort_node() just wrote. */
+static const entry *node_list(const builder *b, int32_t f, int32_t start)
+{
+    return b->rows ? b->cur : b->idx + (size_t)f * b->m + start;
+}
+
+/* Sorts keys[0..s) (rank offsets << 32 | place) by rank, 8 bits a pass
+ * over the bits that vary (ranks are distinct, so any sort is the sort). */
+static void radix_by_rank(uint64_t *keys, uint64_t *buf, int32_t s, uint32_t span)
+{
+    if (s <= 32) { /* insertion sort: small nodes */
+        for (int32_t i = 1; i < s; i++) {
+            uint64_t v = keys[i];
+            int32_t j = i;
+            for (; j > 0 && keys[j - 1] > v; j--)
+                keys[j] = keys[j - 1];
+            keys[j] = v;
+        }
+        return;
+    }
+    for (int shift = 32; shift < 64 && (span >> (shift - 32)) > 0; shift += 8) {
+        int32_t count[257] = {0};
+        for (int32_t i = 0; i < s; i++)
+            count[((keys[i] >> shift) & 0xff) + 1]++;
+        for (int c = 0; c < 256; c++)
+            count[c + 1] += count[c];
+        for (int32_t i = 0; i < s; i++)
+            buf[count[(keys[i] >> shift) & 0xff]++] = keys[i];
+        memcpy(keys, buf, (size_t)s * sizeof *keys);
+    }
+}
+
+/* On demand: b->cur = the rows of [start, end) sorted by feature f as its
+ * presorted list holds them (by rank). Returns 0, sorting nothing, when f
+ * is constant there (as sweep_best and try_random would find). */
+static int sort_node(builder *b, int32_t f, int32_t start, int32_t end)
+{
+    const int32_t *rows = b->rows + start;
+    const reel_tree_cell *cell = b->td->cell[f];
+    int32_t s = end - start, lo = 0, hi = 0;
+    uint32_t rlo = UINT32_MAX, rhi = 0;
+    for (int32_t i = 0; i < s; i++) {
+        if (i + 16 < s) /* rows far apart miss the cache: ask early */
+            __builtin_prefetch(cell + rows[i + 16]);
+        reel_tree_cell c = cell[rows[i]];
+        uint32_t r = c.rank;
+        b->xg[i] = c.x;
+        b->keys[i] = (uint64_t)r << 32 | (uint32_t)i;
+        if (r < rlo) {
+            rlo = r;
+            lo = i;
+        }
+        if (r >= rhi) {
+            rhi = r;
+            hi = i;
+        }
+    }
+    /* the smallest and largest ranks hold the first and last values */
+    if ((double)b->xg[hi] <= (double)b->xg[lo] + FEATURE_THRESHOLD)
+        return 0;
+    entry *out = b->cur;
+    uint32_t span = rhi - rlo;
+    if ((size_t)span < 4 * (size_t)s) { /* dense ranks: one sweep over them */
+        for (int32_t i = 0; i < s; i++)
+            b->slot[(b->keys[i] >> 32) - rlo] = i;
+        int32_t k = 0;
+        for (uint32_t r = 0; r <= span; r++) {
+            int32_t i = b->slot[r];
+            if (i >= 0) {
+                out[k++] = (entry){b->xg[i], rows[i]};
+                b->slot[r] = -1;
+            }
+        }
+        return 1;
+    }
+    for (int32_t i = 0; i < s; i++)
+        b->keys[i] -= (uint64_t)rlo << 32;
+    radix_by_rank(b->keys, b->kbuf, s, span);
+    for (int32_t i = 0; i < s; i++) {
+        uint32_t at = (uint32_t)b->keys[i];
+        out[i] = (entry){b->xg[at], rows[at]};
+    }
+    return 1;
+}
+
 /* Best threshold of feature f over the node's rows (BestSplitter): returns
  * 0 when the feature is constant there. */
 static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double W, double *best_score, split *best)
 {
-    const entry *e = b->idx + (size_t)f * b->m + start;
+    const entry *e = node_list(b, f, start);
     int32_t n = end - start;
     long msl = b->p->min_samples_leaf;
     if ((double)e[n - 1].x <= (double)e[0].x + FEATURE_THRESHOLD)
@@ -188,7 +290,7 @@ static int sweep_best(builder *b, int32_t f, int32_t start, int32_t end, double 
  * feature is constant in the node. */
 static int try_random(builder *b, int32_t f, int32_t start, int32_t end, double W, double *best_score, split *best)
 {
-    const entry *e = b->idx + (size_t)f * b->m + start;
+    const entry *e = node_list(b, f, start);
     int32_t n = end - start;
     double lo = e[0].x, hi = e[n - 1].x;
     if (hi <= lo + FEATURE_THRESHOLD)
@@ -245,15 +347,37 @@ static int find_split(builder *b, int32_t start, int32_t end, double W, double i
         b->perm[j] = b->perm[i];
         b->perm[i] = f;
         visited++;
-        int varies = b->p->random_splits ? try_random(b, f, start, end, W, &best_score, s)
+        int varies = !b->rows || sort_node(b, f, start, end);
+        if (varies)
+            varies = b->p->random_splits ? try_random(b, f, start, end, W, &best_score, s)
                                          : sweep_best(b, f, start, end, W, &best_score, s);
         if (!varies)
             constant++;
+        if (b->rows && s->feature == f) { /* keep the leader's sorted rows */
+            entry *t = b->cur;
+            b->cur = b->best;
+            b->best = t;
+        }
     }
     if (s->feature < 0)
         return 0;
+    /* on demand, the node's list splits stably into left rows then right */
+    if (b->rows) {
+        for (int32_t p = 0; p < end - start; p++)
+            b->goes_left[b->best[p].row] = p < s->pos;
+        int32_t nl = start, nr = 0;
+        for (int32_t p = start; p < end; p++) {
+            int32_t row = b->rows[p];
+            int left = b->goes_left[row];
+            b->rows[nl] = row;
+            b->rtmp[nr] = row;
+            nl += left;
+            nr += !left;
+        }
+        memcpy(b->rows + nl, b->rtmp, (size_t)nr * sizeof *b->rows);
+    }
     /* impurities of the two children from the winner's left rows */
-    const entry *e = b->idx + (size_t)s->feature * b->m + start;
+    const entry *e = b->rows ? b->best : b->idx + (size_t)s->feature * b->m + start;
     double *cl = b->cl, wl = 0;
     memset(cl, 0, b->L * sizeof *cl);
     for (int32_t p = 0; p < s->pos; p++) {
@@ -306,7 +430,7 @@ static int may_split(const builder *b, int32_t n, int32_t depth, double imp)
              n < 2 * p->min_samples_leaf || imp <= DBL_EPSILON);
 }
 
-/* Creates the node of rows [start, end) and finds its split. `sorted_by` is
+/* Creates the node of rows [start, end) and finds its split. `sorted_by` (presorted) is
  * a feature whose list is known to hold exactly these rows; `lists_ready`
  * says every feature's list does (else the node can only be a leaf). */
 static int add_node(builder *b, int32_t start, int32_t end, int32_t depth, int32_t sorted_by, int lists_ready,
@@ -316,13 +440,14 @@ static int add_node(builder *b, int32_t start, int32_t end, int32_t depth, int32
         return -1;
     reel_tree *t = &b->t;
     int32_t id = (int32_t)t->n_nodes++;
-    const entry *e = b->idx + (size_t)sorted_by * b->m;
+    const entry *e = b->rows ? NULL : b->idx + (size_t)sorted_by * b->m;
     double W = 0;
     memset(b->C, 0, b->L * sizeof *b->C);
     for (int32_t p = start; p < end; p++) {
-        double u = row_weight(b, e[p].row);
+        int32_t row = e ? e[p].row : b->rows[p];
+        double u = row_weight(b, row);
         W += u;
-        add_row(b, b->C, e[p].row, u);
+        add_row(b, b->C, row, u);
     }
     double imp = impurity(b, b->C, W);
     for (size_t k = 0; k < b->L; k++)
@@ -378,9 +503,9 @@ static int expand(builder *b, const pending *it)
     b->t.threshold[it->node] = s->threshold;
     /* children that must be leaves need no sorted lists: skip the partition
      * when both are (most nodes of the last level) */
-    int lists_ready = may_split(b, s->pos, it->depth + 1, s->impurity_left) ||
+    int lists_ready = b->rows || may_split(b, s->pos, it->depth + 1, s->impurity_left) ||
                       may_split(b, it->end - pos, it->depth + 1, s->impurity_right);
-    if (lists_ready)
+    if (lists_ready && !b->rows) /* on demand, find_split arranged the node's rows */
         partition(b, s->feature, it->start, pos, it->end);
     pending l, r;
     if (add_node(b, it->start, pos, it->depth + 1, s->feature, lists_ready, &l) ||
@@ -473,6 +598,14 @@ static void builder_free(builder *b)
 {
     free(b->idx);
     free(b->tmp);
+    free(b->rows);
+    free(b->cur);
+    free(b->best);
+    free(b->xg);
+    free(b->keys);
+    free(b->kbuf);
+    free(b->slot);
+    free(b->rtmp);
     free(b->perm);
     free(b->goes_left);
     free(b->C);
@@ -553,6 +686,56 @@ static void sort_column(sorter *s, const float *X, size_t n, size_t d, size_t f)
     radix_argsort(s->col, n, s->order, s->buf, s->keys, s->kbuf);
 }
 
+/* Presorted: this tree's rows in every feature's sorted order (a lone
+ * tree sorts each column here, into scratch reused from column to column). */
+static int presorted_lists(builder *b)
+{
+    const reel_tree_data *td = b->td;
+    b->idx = malloc(td->d * b->m * sizeof *b->idx);
+    b->tmp = malloc(b->m * sizeof *b->tmp);
+    b->goes_left = malloc(td->n);
+    sorter so = {0};
+    if (!b->idx || !b->tmp || !b->goes_left || (td->X && sorter_init(&so, td->n)))
+        return -1;
+    for (size_t f = 0; f < td->d; f++) {
+        const int32_t *order = td->X ? so.order : td->order[f];
+        const float *x = td->X ? so.col : td->Xt[f];
+        if (td->X)
+            sort_column(&so, td->X, td->n, td->d, f);
+        entry *e = b->idx + f * b->m;
+        size_t k = 0;
+        for (size_t i = 0; i < td->n; i++)
+            if (!b->w || b->w[order[i]])
+                e[k++] = (entry){x[order[i]], order[i]};
+    }
+    sorter_free(&so);
+    return 0;
+}
+
+/* On demand: one list of the tree's rows, and scratch to sort a node's. */
+static int on_demand_lists(builder *b)
+{
+    size_t m = b->m, n = b->td->n;
+    b->rows = malloc(m * sizeof *b->rows);
+    b->cur = malloc(m * sizeof *b->cur);
+    b->best = malloc(m * sizeof *b->best);
+    b->xg = malloc(m * sizeof *b->xg);
+    b->keys = malloc(m * sizeof *b->keys);
+    b->kbuf = malloc(m * sizeof *b->kbuf);
+    b->slot = malloc(n * sizeof *b->slot);
+    b->rtmp = malloc(m * sizeof *b->rtmp);
+    b->goes_left = malloc(n);
+    if (!b->rows || !b->cur || !b->best || !b->xg || !b->keys || !b->kbuf || !b->slot || !b->rtmp || !b->goes_left)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        b->slot[i] = -1;
+        if (!b->w || b->w[i])
+            b->rows[k++] = (int32_t)i;
+    }
+    return 0;
+}
+
 int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, const reel_tree_params *p,
                   reel_rng *rng, reel_error *err)
 {
@@ -569,35 +752,13 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
         return reel_fail(err, "tree: no training rows with positive weight, or no features");
     if (total > td->n)
         return reel_fail(err, "tree: row weights sum to %zu, more than the %zu rows", total, td->n);
-    b.idx = malloc(td->d * b.m * sizeof *b.idx);
-    b.tmp = malloc(b.m * sizeof *b.tmp);
     b.perm = malloc(td->d * sizeof *b.perm);
-    b.goes_left = malloc(td->n);
     b.C = malloc(td->L * sizeof *b.C);
     b.cl = malloc(td->L * sizeof *b.cl);
-    if (!b.idx || !b.tmp || !b.perm || !b.goes_left || !b.C || !b.cl) {
+    if (!b.perm || !b.C || !b.cl || (td->cell ? on_demand_lists(&b) : presorted_lists(&b))) {
         builder_free(&b);
         return reel_fail(err, "tree: out of memory for %zu rows x %zu features", b.m, td->d);
     }
-    /* this tree's rows, in each feature's presorted order (a lone tree
-     * sorts each column here, into scratch reused from column to column) */
-    sorter so = {0};
-    if (td->X && sorter_init(&so, td->n)) {
-        builder_free(&b);
-        return reel_fail(err, "tree: out of memory for %zu rows", td->n);
-    }
-    for (size_t f = 0; f < td->d; f++) {
-        const int32_t *order = td->X ? so.order : td->order[f];
-        const float *x = td->X ? so.col : td->Xt[f];
-        if (td->X)
-            sort_column(&so, td->X, td->n, td->d, f);
-        entry *e = b.idx + f * b.m;
-        size_t k = 0;
-        for (size_t i = 0; i < td->n; i++)
-            if (!weight || weight[order[i]])
-                e[k++] = (entry){x[order[i]], order[i]};
-    }
-    sorter_free(&so);
     b.t.L = td->L;
     int rc = grow(&b);
     builder_free(&b);
@@ -616,8 +777,20 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
 
 /* ---- the shared training data ---- */
 
+/* A node that tries mtry of d features pays d list partitions presorted
+ * and mtry gathers and sorts on demand; measured (bench/scale.py --series
+ * cols), a gather and sort costs about ten partitions: the rows it reads
+ * are scattered over the column. */
+reel_tree_layout reel_tree_layout_for(const reel_tree_params *p, size_t d, int single)
+{
+    size_t mtry = p->max_features > 0 && (size_t)p->max_features < d ? (size_t)p->max_features : d;
+    if (d >= 12 * mtry)
+        return REEL_TREE_ON_DEMAND;
+    return single ? REEL_TREE_SORT_ONCE : REEL_TREE_PRESORTED;
+}
+
 int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, size_t n, size_t d, size_t L,
-                        int single_use, reel_error *err)
+                        reel_tree_layout layout, reel_error *err)
 {
     memset(td, 0, sizeof *td);
     if (n == 0 || n > INT32_MAX / 2 || L == 0 || L > 255)
@@ -636,17 +809,28 @@ int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, si
         reel_tree_data_free(td);
         return reel_fail(err, "tree: out of memory for %zu rows", n);
     }
-    if (single_use) {
+    if (layout == REEL_TREE_SORT_ONCE) {
         td->X = X;
     } else {
-        td->Xt = calloc(d ? d : 1, sizeof *td->Xt);
-        td->order = calloc(d ? d : 1, sizeof *td->order);
+        int ranked = layout == REEL_TREE_ON_DEMAND;
+        if (ranked) {
+            td->cell = calloc(d ? d : 1, sizeof *td->cell);
+        } else {
+            td->Xt = calloc(d ? d : 1, sizeof *td->Xt);
+            td->order = calloc(d ? d : 1, sizeof *td->order);
+        }
         sorter so = {0};
-        int oom = !td->Xt || !td->order || sorter_init(&so, n);
+        int oom = !(td->cell || (td->Xt && td->order)) || sorter_init(&so, n);
         for (size_t f = 0; f < d && !oom; f++) {
-            oom = !(td->Xt[f] = malloc(n * sizeof **td->Xt)) || !(td->order[f] = malloc(n * sizeof **td->order));
-            if (!oom) {
-                sort_column(&so, X, n, d, f);
+            oom = ranked ? !(td->cell[f] = malloc(n * sizeof **td->cell))
+                         : !(td->Xt[f] = malloc(n * sizeof **td->Xt)) || !(td->order[f] = malloc(n * sizeof **td->order));
+            if (oom)
+                break;
+            sort_column(&so, X, n, d, f);
+            if (ranked) {
+                for (size_t i = 0; i < n; i++)
+                    td->cell[f][so.order[i]] = (reel_tree_cell){(uint32_t)i, so.col[so.order[i]]};
+            } else {
                 memcpy(td->Xt[f], so.col, n * sizeof *so.col);
                 memcpy(td->order[f], so.order, n * sizeof *so.order);
             }
@@ -678,9 +862,12 @@ void reel_tree_data_free(reel_tree_data *td)
             free(td->Xt[f]);
         if (td->order)
             free(td->order[f]);
+        if (td->cell)
+            free(td->cell[f]);
     }
     free(td->Xt);
     free(td->order);
+    free(td->cell);
     free(td->pos_start);
     free(td->pos_label);
     free(td->xlog2x);

@@ -11,7 +11,7 @@ static void *tree_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *
         return NULL;
     p.multiclass = ctx->target == REEL_TARGET_MULTICLASS;
     reel_tree_data td;
-    if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, 1, err))
+    if (reel_tree_data_init(&td, ctx->X, ctx->Y, ctx->n, ctx->d, ctx->L, reel_tree_layout_for(&p, ctx->d, 1), err))
         return NULL;
     reel_rng rng;
     reel_rng_seed_stream(&rng, p.seed, 0);
