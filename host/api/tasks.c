@@ -147,8 +147,9 @@ static int task_begin_scored(task *t, const reel_data *data, const char *options
 {
     if (task_begin(t, data, options_json, err) || check_model(model, err))
         return -1;
-    if (strcmp(t->o.metric, "samples-f1") && strcmp(t->o.metric, "micro-f1") && strcmp(t->o.metric, "macro-f1"))
-        return reel_fail(err, "options: metric must be samples-f1, micro-f1 or macro-f1, got '%s'", t->o.metric);
+    if (!reel_metric_known(t->o.metric))
+        return reel_fail(err, "options: metric must be samples-f1, micro-f1 or macro-f1 (binary and multi-class "
+                         "targets: accuracy, macro-f1; binary also f1, roc-auc), got '%s'", t->o.metric);
     if (reel_scorer_init(&t->sc, &t->p, model, t->o.metric, t->o.folds, t->o.seed, t->o.device, err))
         return -1;
     t->have_sc = 1;

@@ -4,10 +4,12 @@ commands on arrays or DataFrames, each on a seeded train/valid/test split."""
 import pandas as pd
 
 from . import _lib
-from ._data import labels_of, to_data
+from ._data import classes_of, is_class_column, labels_of, set_classes, to_data
 
 _METRICS = ["samples_f1", "samples_precision", "samples_recall", "micro_f1", "macro_f1", "hamming_accuracy",
             "subset_accuracy"]
+# a binary or multi-class y's (binary adds f1 and roc_auc)
+_CLASS_METRICS = ["accuracy", "macro_f1", "log_loss"]
 
 
 def _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, **more):
@@ -21,6 +23,14 @@ def _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_ca
 
 
 def _data(X, Y):
+    """X with its target: an n x L 0/1 label matrix, or a 1-D y of classes."""
+    if is_class_column(Y):
+        classes, index = classes_of(Y)
+        data = to_data(X)[0]
+        if len(index) != _lib.lib.reel_data_rows(data.handle):
+            raise ValueError(f"X has {_lib.lib.reel_data_rows(data.handle)} rows but y has {len(index)}")
+        set_classes(data, classes, index)
+        return data
     Yarr, names = labels_of(Y)
     return to_data(X, Yarr, label_names=names)[0]
 
@@ -28,7 +38,9 @@ def _data(X, Y):
 def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2,
             valid_fraction=0.1, top_categories=10, decision="auto", full=False, verbose=0):
     """Trains each model on the same split of (X, Y), scores it on the test
-    rows and returns the leaderboard, best samples-F1 first: one row per
+    rows and returns the leaderboard, best samples-F1 first (a 1-D y of
+    classes: best accuracy first, with macro_f1 and log_loss, and for
+    binary f1 and roc_auc): one row per
     model with its metrics, decision rule, device and seconds. models: names
     (None: reel's default set); params: {"model": {param: value}}.
     full=True returns the whole JSON document instead (as `reel compare
@@ -43,16 +55,19 @@ def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device
     if full:
         return doc
     rows = []
+    classes = is_class_column(Y)
+    keys = _CLASS_METRICS + (["f1", "roc_auc"] if classes and len(classes_of(Y)[0]) == 2 else []) \
+        if classes else _METRICS
     for m in doc["models"]:
         row = {"model": m["name"]}
         # null in the JSON: not measured (no test rows), NaN here, never 0
-        row.update({k: float("nan") if m["metrics"].get(k) is None else m["metrics"][k] for k in _METRICS})
+        row.update({k: float("nan") if m["metrics"].get(k) is None else m["metrics"][k] for k in keys})
         row["decision"] = m.get("decision_rule")
         row.update({"device": m.get("device"), "fit_seconds": m.get("fit_seconds"),
                     "predict_seconds": m.get("predict_seconds")})
         rows.append(row)
     board = pd.DataFrame(rows)
-    return board.sort_values("samples_f1", ascending=False, kind="stable").reset_index(drop=True)
+    return board.sort_values(keys[0], ascending=False, kind="stable").reset_index(drop=True)
 
 
 def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=0, metric="samples-f1",

@@ -105,3 +105,17 @@ def test_label_separator_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reel.Classifier(model="prior").fit(X, np.array(["Action", "Drama", "Comedy"])[k])
+
+
+def test_compare_and_search_on_classes():
+    X, k = rows(n=300, seed=7)
+    y = np.array(["R", "PG", "PG-13"])[k]
+    board = reel.compare(X, y, models=["prior", "tree", "knn"], n_jobs=1)
+    assert list(board.columns[1:4]) == ["accuracy", "macro_f1", "log_loss"]
+    assert board["model"].iloc[-1] == "prior" and board["accuracy"].iloc[0] > board["accuracy"].iloc[-1] + 0.2
+    binary = reel.compare(X, k > 0, models=["prior", "ridge"], n_jobs=1)
+    assert {"f1", "roc_auc"} <= set(binary.columns) and binary["model"].iloc[0] == "ridge"
+    doc = reel.search(X, y, "tree", grid={"max_depth": [1, 4]}, metric="macro-f1", n_jobs=1)
+    assert doc["test_decision_rule"] == "argmax" and "accuracy" in doc["test_metrics"]
+    with pytest.raises(reel.ReelError, match="roc-auc is for a binary target"):
+        reel.search(X, y, "tree", grid={"max_depth": [1, 4]}, metric="roc-auc", n_jobs=1)
