@@ -206,10 +206,23 @@ int reel_outdir_begin(reel_outdir *o, reel_run_files *rf, const char *target, re
     }
     if (reel_outputs_discarded()) { /* another process writes the outputs: no stage folder here */
         o->target = strdup(target);
+        o->path = strdup(target);
         o->stage = strdup(target);
         return 0;
     }
-    char *parent = reel_path_parent(target), *base = reel_path_base(target);
+    /* a link is kept: the folder it leads to is staged beside and replaced */
+    int protected_ok = 1;
+    o->path = reel_path_follow(target, &protected_ok);
+    if (!o->path || !protected_ok) {
+        free(o->path);
+        o->path = NULL;
+        return reel_fail(err, "--out %s: %s", target,
+                         !protected_ok ? "a symbolic link in a shared sticky folder, owned by someone else; reel does "
+                                         "not follow it (as the kernel's protected_symlinks rule would not)"
+                         : errno == ELOOP ? "too many levels of symbolic links"
+                                          : "out of memory");
+    }
+    char *parent = reel_path_parent(o->path), *base = reel_path_base(o->path);
     int rc = -1;
     if (!parent || !base || !(o->target = strdup(target))) {
         reel_fail(err, "--out %s: out of memory", target);
@@ -243,6 +256,7 @@ done:
     free(base);
     if (rc) {
         free(o->target);
+        free(o->path);
         free(o->stage);
         memset(o, 0, sizeof *o);
     }
@@ -265,6 +279,7 @@ void reel_outdir_abort(reel_outdir *o)
         reel_remove_flat_dir(o->stage);
     }
     free(o->target);
+    free(o->path);
     free(o->stage);
     memset(o, 0, sizeof *o);
 }
@@ -272,9 +287,7 @@ void reel_outdir_abort(reel_outdir *o)
 int reel_outdir_commit(reel_outdir *o, reel_error *err)
 {
     if (reel_outputs_discarded()) {
-        free(o->target);
-        free(o->stage);
-        memset(o, 0, sizeof *o);
+        reel_outdir_abort(o);
         return 0;
     }
     if (reel_interrupted()) {
@@ -289,24 +302,24 @@ int reel_outdir_commit(reel_outdir *o, reel_error *err)
     sync_dir(o->stage);
     struct stat st;
     int rc = 0;
-    if (stat(o->target, &st) != 0) {
-        if (rename(o->stage, o->target) != 0)
+    if (stat(o->path, &st) != 0) {
+        if (rename(o->stage, o->path) != 0)
             rc = reel_fail(err, "--out %s: cannot move the run's folder into place: %s", o->target, strerror(errno));
-    } else if (renameat2(AT_FDCWD, o->stage, AT_FDCWD, o->target, RENAME_EXCHANGE) == 0) {
+    } else if (renameat2(AT_FDCWD, o->stage, AT_FDCWD, o->path, RENAME_EXCHANGE) == 0) {
         /* the stage path now holds the previous run's folder */
     } else if (errno == EINVAL || errno == ENOSYS) {
         /* no atomic exchange on this file system: two renames, the old kept until the new is in place */
-        char *parent = reel_path_parent(o->target), *base = reel_path_base(o->target), *old = NULL;
+        char *parent = reel_path_parent(o->path), *base = reel_path_base(o->path), *old = NULL;
         if (parent && base) {
             char name[128];
             snprintf(name, sizeof name, ".%.60s.reel-old.%ld", base, (long)getpid());
             old = reel_path_join(parent, name);
         }
-        if (!old || rename(o->target, old) != 0)
+        if (!old || rename(o->path, old) != 0)
             rc = reel_fail(err, "--out %s: cannot replace the folder: %s", o->target, strerror(errno));
-        else if (rename(o->stage, o->target) != 0) {
+        else if (rename(o->stage, o->path) != 0) {
             rc = reel_fail(err, "--out %s: cannot replace the folder: %s", o->target, strerror(errno));
-            rename(old, o->target);
+            rename(old, o->path);
         } else {
             reel_remove_flat_dir(old);
         }
@@ -316,7 +329,7 @@ int reel_outdir_commit(reel_outdir *o, reel_error *err)
     } else {
         rc = reel_fail(err, "--out %s: cannot replace the folder: %s", o->target, strerror(errno));
     }
-    char *parent = reel_path_parent(o->target);
+    char *parent = reel_path_parent(o->path);
     if (parent)
         sync_dir(parent);
     free(parent);

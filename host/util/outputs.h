@@ -51,11 +51,14 @@ int reel_run_output_folder(reel_run_files *rf, const char *flag, const char *pat
 int reel_same_file(const char *a, const char *b);
 
 /* An --out folder. The run writes into `stage`, a fresh folder beside
- * `target`; commit swaps it in with one rename (the old folder is kept until
- * then, then removed), so a reader finds the files of one run, never a mix.
- * Messages about files in the stage name them in the target. */
+ * the folder; commit swaps it in with one rename (the old folder is kept
+ * until then, then removed), so a reader finds the files of one run, never
+ * a mix. When `target` is a symbolic link, the folder it leads to is the one
+ * replaced and the link is kept. Messages about files in the stage name
+ * them in the target. */
 typedef struct {
-    char *target;
+    char *target; /* as given, for messages */
+    char *path;   /* the folder: target with its links followed */
     char *stage;
 } reel_outdir;
 

@@ -187,11 +187,21 @@ special)
   mkdir real && ln -s real/m.st link.st
   "${tree[@]}" --save link.st >/dev/null 2>err.txt || fail "--save through a symlink: $(cat err.txt)"
   [ -L link.st ] && complete real/m.st ref.st || fail "--save LINK did not write the link's target"
-  ln -s real olink
-  "${tree[@]}" --out olink >/dev/null 2>err.txt; rc=$?
-  if [ $rc = 0 ]; then [ -L olink ] || fail "--out LINK replaced the link with a folder"
-  else grep -q olink err.txt || fail "--out LINK refused without naming it"; fi
-  no_temps "--out LINK"
+  # --out LINK: the folder it leads to is written (twice: new, then
+  # replaced) and the link kept; a folder reel may not replace is refused
+  # naming the link; no stage folder is left beside either
+  mkdir outreal && ln -s outreal olink
+  for k in 1 2; do
+    "${tree[@]}" --out olink >/dev/null 2>err.txt || fail "--out LINK ($k): $(cat err.txt)"
+    [ -L olink ] && [ "$(readlink olink)" = outreal ] || fail "--out LINK replaced the link ($k)"
+    [ -s outreal/metrics.json ] || fail "--out LINK did not write the link's folder ($k)"
+    no_temps "--out LINK ($k)"
+  done
+  ln -s real rlink
+  "${tree[@]}" --out rlink >/dev/null 2>err.txt && fail "--out LINK to a folder holding m.st was taken"
+  grep -q "rlink holds 'm.st'" err.txt || fail "--out LINK refused without naming it: $(cat err.txt)"
+  [ -L rlink ] && [ -f real/m.st ] || fail "the refused --out LINK was changed"
+  no_temps "--out LINK refused"
   timeout -s KILL 30 "${tree[@]}" --save /dev/null >/dev/null 2>err.txt; rc=$?
   [ $rc -lt 128 ] || fail "--save /dev/null: exit $rc"
   [ -c /dev/null ] || fail "/dev/null replaced"
