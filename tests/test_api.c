@@ -261,6 +261,39 @@ Test(api, train_task_refuses)
     reel_task_free(t);
 }
 
+/* The "export" task writes a model file as JSON and says so; an output
+ * that is its input is refused before anything is written. */
+Test(api, export_task)
+{
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    reel_classifier *c = reel_fit("tree", "{\"max_depth\": 2}", d, "{\"threads\": 1}");
+    cr_assert_not_null(c, "%s", reel_last_error());
+    const char *model = tmp_path("export_task.safetensors"), *json = tmp_path("export_task.json");
+    cr_assert_eq(reel_classifier_save(c, model), 0, "%s", reel_last_error());
+    char opts[2048];
+    snprintf(opts, sizeof opts, "{\"model_file\": \"%s\", \"format\": \"json\", \"out\": \"%s\"}", model, json);
+    reel_task *t = reel_task_new("export", opts);
+    cr_assert_not_null(t, "%s", reel_last_error());
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    cr_expect(strstr(reel_task_result(t), "\"format\":\t\"json\""), "%s", reel_task_result(t));
+    cr_expect(file_exists(json));
+    reel_task_free(t);
+    snprintf(opts, sizeof opts, "{\"model_file\": \"%s\", \"format\": \"json\", \"out\": \"%s\"}", model, model);
+    t = reel_task_new("export", opts);
+    cr_expect_eq(reel_task_run(t), -1);
+    cr_expect(strstr(reel_last_error(), "out ") == reel_last_error() && strstr(reel_last_error(), "same file"), "%s",
+              reel_last_error());
+    reel_task_free(t);
+    t = reel_task_new("export", "{\"model_file\": \"m\", \"format\": \"xml\", \"out\": \"o\"}");
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect_str_eq(reel_last_error(), "options: format must be json or onnx, got 'xml'");
+    reel_task_free(t);
+    reel_classifier_free(c);
+    reel_data_free(d);
+}
+
 typedef struct {
     int epochs, warnings;
 } seen;

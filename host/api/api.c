@@ -135,3 +135,17 @@ void api_opts_free(api_opts *o)
     cJSON_Delete(o->doc);
     o->doc = NULL;
 }
+
+const char *api_option_name(int flag_names, const char *key)
+{
+    static const struct {
+        const char *key, *flag;
+    } names[] = {{"data", "--data"},         {"features", "--features"},     {"params_file", "--params"},
+                 {"save", "--save"},         {"out", "--out"},               {"checkpoint", "--checkpoint"},
+                 {"epochs", "--epochs"},     {"batch_size", "--batch-size"}, {"lr", "--lr"},
+                 {"model_file", "--model-file"}, {"net_only", "--net-only"}};
+    for (size_t i = 0; flag_names && i < sizeof names / sizeof *names; i++)
+        if (strcmp(names[i].key, key) == 0)
+            return names[i].flag;
+    return key;
+}

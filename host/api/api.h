@@ -54,6 +54,9 @@ int api_bad_arg(const char *fn, const char *why);
 reel_log api_log(void);
 /* A JSON text parsed into an object (NULL text: an empty one); NULL on error. */
 cJSON *api_parse_object(const char *json, const char *what, reel_error *err);
+/* An option's name in messages: the CLI's flag ("--batch-size") when
+ * flag_names, else the JSON key ("batch_size"). */
+const char *api_option_name(int flag_names, const char *key);
 /* A JSON document as a string for the caller (reel_free). */
 char *api_print(const cJSON *doc);
 

@@ -17,6 +17,7 @@ static const struct {
     int (*run)(reel_task *t, reel_error *err);
 } tasks[] = {
     {"train", task_train},
+    {"export", task_export},
 };
 
 reel_task *reel_task_new(const char *name, const char *options_json)
@@ -26,7 +27,11 @@ reel_task *reel_task_new(const char *name, const char *options_json)
     while (k < sizeof tasks / sizeof *tasks && !(name && strcmp(name, tasks[k].name) == 0))
         k++;
     if (k == sizeof tasks / sizeof *tasks) {
-        reel_fail(&err, "unknown task '%s'; valid tasks: train", name ? name : "(null)");
+        char list[256] = "";
+        for (size_t i = 0, n = 0; i < sizeof tasks / sizeof *tasks; i++)
+            n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", i ? ", " : "",
+                                  tasks[i].name);
+        reel_fail(&err, "unknown task '%s'; valid tasks: %s", name ? name : "(null)", list);
         api_fail(&err);
         return NULL;
     }

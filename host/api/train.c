@@ -15,20 +15,6 @@
 #include "util/fileio.h"
 #include "util/outputs.h"
 
-const char *api_option_name(int flag_names, const char *key)
-{
-    static const struct {
-        const char *key, *flag;
-    } names[] = {{"data", "--data"},         {"features", "--features"},     {"params_file", "--params"},
-                 {"save", "--save"},         {"out", "--out"},               {"checkpoint", "--checkpoint"},
-                 {"epochs", "--epochs"},     {"batch_size", "--batch-size"}, {"lr", "--lr"},
-                 {"model_file", "--model-file"}};
-    for (size_t i = 0; flag_names && i < sizeof names / sizeof *names; i++)
-        if (strcmp(names[i].key, key) == 0)
-            return names[i].flag;
-    return key;
-}
-
 /* epochs, batch_size and lr override the params of the models that have
  * them, each checked against the model's range. */
 static int apply_overrides(const api_train_job *j, cJSON *params, reel_error *err)

@@ -47,7 +47,4 @@ void api_train_free(api_train_job *j);
  * metadata, which it takes over; NULL when out of memory. */
 reel_classifier *api_classifier_take(api_train_job *j, reel_error *err);
 
-/* An option's name in messages: the CLI's flag or the JSON key. */
-const char *api_option_name(int flag_names, const char *key);
-
 #endif

@@ -44,22 +44,6 @@ void reel_print_models(FILE *fp)
     }
 }
 
-const char *reel_cli_model_names(void)
-{
-    static char list[1024];
-    char *json = reel_model_list();
-    cJSON *names = json ? cJSON_Parse(json) : NULL;
-    reel_free(json);
-    size_t n = 0;
-    list[0] = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, names)
-        n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", n ? ", " : "",
-                              it->valuestring);
-    cJSON_Delete(names);
-    return list;
-}
-
 static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_error *err)
 {
     char *end;

@@ -46,9 +46,6 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
  * --help. */
 void reel_print_models(FILE *fp);
 
-/* The model names, "a, b, c" (reel_model_list), for messages. */
-const char *reel_cli_model_names(void);
-
 /* Options every command that reads data shares. */
 typedef struct {
     reel_prepare_opts prep;

@@ -1,15 +1,38 @@
 /* reel export: a saved model file as JSON (any model) or ONNX (the nets, ridge, tree, forest), for
- * use outside reel. */
+ * use outside reel. The work is reel.h's "export" task; this file reads the flags and says what was
+ * written. */
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "store/export_json.h"
-#include "store/onnx.h"
-#include "util/outputs.h"
+#include "cli/tasks.h"
+#include "reel.h"
 
 static const char *USAGE = "--model-file FILE --format json|onnx --out FILE [--net-only]";
+
+/* What the task wrote, from its document. */
+static void print_written(const cJSON *doc)
+{
+    const char *out = cJSON_GetObjectItem(doc, "out")->valuestring;
+    if (strcmp(cJSON_GetObjectItem(doc, "format")->valuestring, "json") == 0) {
+        printf("wrote %s: the model's metadata and every tensor as JSON\n", out);
+        return;
+    }
+    int labels = cJSON_IsTrue(cJSON_GetObjectItem(doc, "labels_output"));
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(doc, "whole"))) {
+        printf("wrote %s: the net alone (input \"features\", preprocessed; output \"probabilities\")\n", out);
+        return;
+    }
+    printf("wrote %s: the whole pipeline, %zu numeric and %zu text column inputs named as in the CSV; outputs "
+           "\"probabilities\"%s\n", out, (size_t)cJSON_GetObjectItem(doc, "numeric_inputs")->valuedouble,
+           (size_t)cJSON_GetObjectItem(doc, "text_inputs")->valuedouble,
+           labels ? " and \"labels\" (the decision rule)" : "");
+    if (!labels)
+        fprintf(stderr, "reel export: note: no \"labels\" output: %s\n", cJSON_GetObjectItem(doc, "note")->valuestring);
+}
 
 int reel_cmd_export(int argc, char **argv)
 {
@@ -40,27 +63,21 @@ int reel_cmd_export(int argc, char **argv)
         fprintf(stderr, "reel export: --net-only goes with --format onnx\n");
         return REEL_EXIT_USAGE;
     }
-    int json = strcmp(format, "json") == 0;
-    reel_onnx_summary sum;
-    reel_run_files rf;
-    reel_run_files_init(&rf, NULL);
-    int bad = reel_run_input(&rf, "--model-file", model_file, &err) || reel_run_output(&rf, "--out", out, &err) ||
-              (json ? reel_export_json(model_file, out, &err)
-                    : reel_export_onnx(model_file, out, net_only, &sum, &err));
-    reel_run_files_free(&rf);
-    if (bad) {
-        fprintf(stderr, "reel export: %s\n", err.msg);
-        return REEL_EXIT_RUNTIME;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model_file", model_file);
+    cJSON_AddStringToObject(o, "format", format);
+    cJSON_AddStringToObject(o, "out", out);
+    cJSON_AddBoolToObject(o, "net_only", net_only);
+    reel_task *t = reel_cli_task("export", o);
+    cJSON_Delete(o);
+    if (!t || (r = reel_task_run(t))) {
+        fprintf(stderr, "reel export: %s\n", reel_last_error());
+        reel_task_free(t);
+        return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
     }
-    if (json)
-        printf("wrote %s: the model's metadata and every tensor as JSON\n", out);
-    else if (!sum.whole)
-        printf("wrote %s: the net alone (input \"features\", preprocessed; output \"probabilities\")\n", out);
-    else
-        printf("wrote %s: the whole pipeline, %zu numeric and %zu text column inputs named as in the CSV; outputs "
-               "\"probabilities\"%s\n", out, sum.numeric_inputs, sum.text_inputs,
-               sum.labels_output ? " and \"labels\" (the decision rule)" : "");
-    if (!json && sum.whole && !sum.labels_output)
-        fprintf(stderr, "reel export: note: no \"labels\" output: %s\n", sum.note);
+    cJSON *doc = cJSON_Parse(reel_task_result(t));
+    print_written(doc);
+    cJSON_Delete(doc);
+    reel_task_free(t);
     return REEL_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/tasks.h"
 #include "reel.h"
 
 static const char *USAGE = "--model NAME [data options] [--params FILE] [--save FILE] [--out DIR] "
@@ -130,12 +131,10 @@ int reel_cmd_train(int argc, char **argv)
         return REEL_EXIT_USAGE;
     }
     cJSON *o = task_options(&c, model, params_file, save, out, checkpoint, &net);
-    char *text = cJSON_PrintUnformatted(o);
+    reel_task *t = reel_cli_task("train", o);
     cJSON_Delete(o);
-    reel_task *t = text ? reel_task_new("train", text) : NULL;
-    cJSON_free(text);
-    if (!t || reel_task_name_flags(t, 1) || (r = reel_task_run(t))) {
-        fprintf(stderr, "reel train: %s\n", t ? reel_last_error() : "out of memory");
+    if (!t || (r = reel_task_run(t))) {
+        fprintf(stderr, "reel train: %s\n", reel_last_error());
         reel_task_free(t);
         return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
     }

@@ -1,0 +1,29 @@
+#include "cli/tasks.h"
+
+#include <stdio.h>
+
+reel_task *reel_cli_task(const char *name, const cJSON *options)
+{
+    char *text = cJSON_PrintUnformatted(options);
+    reel_task *t = text ? reel_task_new(name, text) : NULL;
+    cJSON_free(text);
+    if (t)
+        reel_task_name_flags(t, 1);
+    return t;
+}
+
+const char *reel_cli_model_names(void)
+{
+    static char list[1024];
+    char *json = reel_model_list();
+    cJSON *names = json ? cJSON_Parse(json) : NULL;
+    reel_free(json);
+    size_t n = 0;
+    list[0] = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, names)
+        n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", n ? ", " : "",
+                              it->valuestring);
+    cJSON_Delete(names);
+    return list;
+}

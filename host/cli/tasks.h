@@ -1,0 +1,16 @@
+/* What the commands share to run reel.h's tasks: making a task from the
+ * options they read from the flags, and the model names for messages. */
+#ifndef REEL_CLI_TASKS_H
+#define REEL_CLI_TASKS_H
+
+#include <cjson/cJSON.h>
+
+#include "reel.h"
+
+/* The task `name` with these options, its messages naming the CLI's flags;
+ * NULL (reel_last_error) when it cannot be made. */
+reel_task *reel_cli_task(const char *name, const cJSON *options);
+/* The model names, "a, b, c" (reel_model_list), for messages. */
+const char *reel_cli_model_names(void);
+
+#endif
