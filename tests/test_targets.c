@@ -80,6 +80,13 @@ static void round_trip(size_t K)
                 cr_assert_eq(Y[i * K + top], 1, "%s: row %zu is not its most probable class", MODELS[m], i);
         }
         acc[m] = accuracy(Y, y, K);
+        if (K == 3 && strcmp(MODELS[m], "random") == 0) /* one class drawn uniformly per row */
+            for (size_t k = 0; k < K; k++) {
+                size_t count = 0;
+                for (size_t i = 0; i < N; i++)
+                    count += Y[i * K + k];
+                cr_expect(count > N / 4 && count < N / 2, "random predicts class %zu %zu times of %d", k, count, N);
+            }
         const char *path = tmp_path("targets.safetensors");
         cr_assert_eq(reel_classifier_save(c, path), 0, "%s", reel_last_error());
         reel_classifier *back = reel_classifier_load(path);

@@ -1,7 +1,8 @@
 /* The baselines every model must beat.
  *  random: each label independently with probability p (the original's
  *          random baseline); P is 0 or 1, drawn from (seed, row) so a row's
- *          prediction does not depend on the batch it came in.
+ *          prediction does not depend on the batch it came in. A multiclass
+ *          target's (data/target.h): one class drawn uniformly per row.
  *  prior:  each label with its training frequency. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ typedef struct {
     size_t L;
     uint64_t seed;
     double p;
+    int one_class; /* a multiclass target: one class per row */
 } random_state;
 
 static void *random_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
@@ -26,6 +28,7 @@ static void *random_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error
         return NULL;
     }
     s->L = ctx->L;
+    s->one_class = ctx->target == REEL_TARGET_MULTICLASS;
     reel_params_reader r;
     reel_params_read_begin(&r, params, "random");
     s->seed = reel_param_seed(&r, ctx->seed);
@@ -45,6 +48,12 @@ static int random_predict(const void *state, const float *X, size_t n, float *P,
     for (size_t i = 0; i < n; i++) {
         reel_rng rng;
         reel_rng_seed_stream(&rng, s->seed, i);
+        if (s->one_class) {
+            size_t c = (size_t)reel_rng_below(&rng, s->L);
+            for (size_t k = 0; k < s->L; k++)
+                P[i * s->L + k] = k == c ? 1.0f : 0.0f;
+            continue;
+        }
         for (size_t k = 0; k < s->L; k++)
             P[i * s->L + k] = reel_rng_uniform(&rng) < s->p ? 1.0f : 0.0f;
     }
@@ -59,6 +68,8 @@ static int random_save(const void *state, reel_tensors *out, cJSON *meta, reel_e
     char buf[24];
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)((const random_state *)state)->seed);
     cJSON_AddStringToObject(meta, "seed", buf);
+    if (((const random_state *)state)->one_class)
+        cJSON_AddTrueToObject(meta, "one_class");
     return 0;
 }
 
@@ -87,6 +98,7 @@ static void *random_load(const cJSON *params, size_t d, size_t L, int threads, c
     s->L = L;
     s->seed = value;
     s->p = p;
+    s->one_class = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "one_class"));
     return s;
 }
 
