@@ -193,26 +193,27 @@ static void heap_drain(best_k *h, const reel_knn_index *ix, int32_t *idx, double
     }
 }
 
-/* The reduced distance in double. May stop early, returning a partial sum,
+/* The reduced distance in double, the row's features xs floats apart in x
+ * (1 in X, RB in a panel: the same values). May stop early, returning a partial sum,
  * once it exceeds `stop` (the sums only grow). NaN counts as infinitely far. */
-static double exact_reduced(const reel_knn_index *ix, const float *x, const float *q, double stop)
+static double exact_reduced(const reel_knn_index *ix, const float *x, size_t xs, const float *q, double stop)
 {
     size_t d = ix->d;
     double s = 0;
     switch (ix->metric) {
     case REEL_KNN_EUCLIDEAN:
         for (size_t j = 0; j < d; j++) {
-            double v = (double)x[j] - (double)q[j];
+            double v = (double)x[j * xs] - (double)q[j];
             s += v * v;
         }
         break;
     case REEL_KNN_MANHATTAN:
         for (size_t j = 0; j < d; j++)
-            s += fabs((double)x[j] - (double)q[j]);
+            s += fabs((double)x[j * xs] - (double)q[j]);
         break;
     case REEL_KNN_CHEBYSHEV:
         for (size_t j = 0; j < d; j++) {
-            double v = fabs((double)x[j] - (double)q[j]);
+            double v = fabs((double)x[j * xs] - (double)q[j]);
             if (v > s || isnan(v))
                 s = v;
         }
@@ -220,14 +221,14 @@ static double exact_reduced(const reel_knn_index *ix, const float *x, const floa
     case REEL_KNN_MINKOWSKI:
         if (ix->p_whole) {
             for (size_t j = 0; j < d && !(s > stop); j++) {
-                double v = fabs((double)x[j] - (double)q[j]), t = ix->p_half ? sqrt(v) * v : v;
+                double v = fabs((double)x[j * xs] - (double)q[j]), t = ix->p_half ? sqrt(v) * v : v;
                 for (int e = 1; e < ix->p_whole; e++)
                     t *= v;
                 s += t;
             }
         } else
             for (size_t j = 0; j < d && !(s > stop); j++)
-                s += pow(fabs((double)x[j] - (double)q[j]), ix->p);
+                s += pow(fabs((double)x[j * xs] - (double)q[j]), ix->p);
         break;
     }
     return isnan(s) ? INFINITY : s;
@@ -262,6 +263,7 @@ typedef struct {
 static void offer_hits(const reel_knn_index *ix, query_group *g, size_t p, const float *s, double grow)
 {
     size_t d = ix->d, rows = ix->n - p * RB < RB ? ix->n - p * RB : RB;
+    const float *xp = ix->XP + p * d * RB; /* the panel, still in cache (X's row may not be) */
     for (size_t a = 0; a < g->mq; a++) {
         const float *sa = s + a * RB;
         uint32_t pass = 0;
@@ -271,7 +273,7 @@ static void offer_hits(const reel_knn_index *ix, query_group *g, size_t p, const
         for (; pass; pass &= pass - 1) {
             size_t r = (size_t)__builtin_ctz(pass), t = p * RB + r;
             if (sa[r] <= g->thr[a]) {
-                heap_offer(&g->h[a], exact_reduced(ix, ix->X + t * d, g->Q + a * d, INFINITY), (int32_t)t);
+                heap_offer(&g->h[a], exact_reduced(ix, xp + r, RB, g->Q + a * d, INFINITY), (int32_t)t);
                 g->thr[a] = filter_threshold(ix, heap_bound(&g->h[a]), grow);
             }
         }
@@ -297,7 +299,7 @@ static void scan_plain(const reel_knn_index *ix, const float *Q, size_t q0, size
     for (size_t a = 0; a < q1 - q0; a++) {
         const float *q = Q + (q0 + a) * ix->d;
         for (size_t t = 0; t < ix->n; t++)
-            heap_offer(&h[a], exact_reduced(ix, ix->X + t * ix->d, q, heap_bound(&h[a])), (int32_t)t);
+            heap_offer(&h[a], exact_reduced(ix, ix->X + t * ix->d, 1, q, heap_bound(&h[a])), (int32_t)t);
     }
 }
 
