@@ -855,12 +855,13 @@ def floors(dims, n, batch, flops_peak, bw, kernel_s, kernels_per_step, eager_op_
 
 
 def reel_kernels_per_step(dims):
-    """Kernels one reel GPU step launches, counted from kernels/nn_cuda.cu
-    (gpu_train_step): gather 1; per Linear forward sgemm + bias_activate;
-    head 1; per Linear activation_backward_bias + dW sgemm, + dA sgemm for
-    all but the first; AdamW 1. One per cuBLAS call (cuBLAS may use more)."""
+    """Kernels one reel GPU step launches, counted from host/nn/device_driver.c
+    (dd_train_step): gather 1; per Linear forward sgemm + rk_bias_act; head 1;
+    per Linear rk_act_backward_bias + dW sgemm, + dA sgemm for all but the
+    first; rk_finish_step and rk_adamw 2. One per cuBLAS call (cuBLAS may use
+    more)."""
     nl = len(dims)
-    return 1 + 2 * nl + 1 + 2 * nl + (nl - 1) + 1
+    return 1 + 2 * nl + 1 + 2 * nl + (nl - 1) + 2
 
 
 # ------------------------------------------------------------------ main
@@ -1108,7 +1109,7 @@ def print_gpu_notes(results):
     print("  mem reel: nvidia-smi memory.used peak minus before the run (its CUDA context and cuBLAS included); "
           "mem torch: torch.cuda.max_memory_allocated (tensors only, data included); floor: max of FLOPs / "
           "nominal FP32 peak, bytes / nominal bandwidth, kernels/step x steps x graph kernel time, "
-          "with reel's kernel count (from kernels/nn_cuda.cu)")
+          "with reel's kernel count (from host/nn/device_driver.c)")
     for row in sec["cases"]:
         f = row["floor_reel"]
         print(f"  {row['case']:22} {f['flops'] / 1e9:8.2f} GFLOP/epoch -> {fmt(f['flop_s'], '.2e')} s; "

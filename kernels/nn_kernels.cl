@@ -1,29 +1,31 @@
 /* The nets' kernels, one source for every device: compiled as OpenCL C 1.2
- * at run time (host/nn/opencl_backend.c embeds this file after
- * rk_portable.h and nn_math.h) and as CUDA by nvcc (into the CUDA plugin).
- * Only the words of rk_portable.h differ between the two.
+ * at run time (host/nn/runtime_opencl.c embeds this file after
+ * rk_portable.h and nn_math.h) and as CUDA by nvcc (kernels/nn_cuda.cu).
+ * Only the words of rk_portable.h differ between the two. The host driver
+ * (host/nn/device_driver.c) launches them through a runtime.
  *
  * The layered training step, one launch per stage:
  *   rk_gather_rows        the batch's rows, picked through the row order
- *   rk_linear_forward     per layer: H = act(A W^T + b)
+ *   (a product)           per layer: H = A W^T (the runtime's GEMM)
+ *   rk_bias_act           per layer: H = act(H + b)
  *   rk_head_rows          per row: loss, d(loss)/d(logits), probabilities
  *   rk_act_backward_bias  per layer: dZ = dH * act'(H), db = column sums
- *   rk_weight_grad        per layer: dW = dZ^T A
- *   rk_input_grad         per layer but the first: dA = dZ W
+ *   (products)            per layer: dW = dZ^T A; but the first: dA = dZ W
  *   rk_finish_step        one group: the batch loss, the non-finite check
  *   rk_adamw              the update, skipped once a step was bad
- * The three products also come tiled (rk_gemm_forward, rk_gemm_weight_grad,
- * rk_gemm_input_grad: the same sums, each work-item a tile of outputs),
- * which the OpenCL backend runs; the one-output kernels are their
- * reference (REEL_NO_TILES=1 picks them, for comparisons).
+ * The products are the runtime's (cuBLAS on CUDA); OpenCL runs them with
+ * the dot and sum kernels below, tiled (rk_gemm_dot, rk_gemm_rows) or one
+ * output per work-item (rk_dot_one, rk_sum_one: the reference,
+ * REEL_NO_TILES=1), which sum as the CPU backend does.
  *
  * Every sum runs in a fixed order (no atomics, fixed reduction trees), so
- * the same inputs give the same bits on a device run after run; the dot
- * products, weight and input gradients and bias sums are the CPU backend's
- * own sums in its order, so with ReLU they equal the CPU's bit for bit.
- * Layers find their weights and gradients in the flat buffers by offset
- * (an OpenCL buffer cannot be passed at an offset). Element loops are 64-bit and stride over the launch (RK_FOR_EACH), so
- * batch x width may pass 2^31. */
+ * the same inputs give the same bits on a device run after run; on OpenCL
+ * the dot products, weight and input gradients and bias sums are the CPU
+ * backend's own sums in its order, so with ReLU they equal the CPU's bit
+ * for bit. Layers find their weights and gradients in the flat buffers by
+ * offset (an OpenCL buffer cannot be passed at an offset). Element loops
+ * are 64-bit and stride over the launch (RK_FOR_EACH), so batch x width
+ * may pass 2^31. */
 #ifndef __OPENCL_VERSION__
 #include "rk_portable.h"
 #include "nn_math.h"
@@ -50,30 +52,14 @@ RK_KERNEL void rk_gather_rows(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
     }
 }
 
-/* H (n x out) = act(A W^T + b); one output per work-item, its dot product
- * in 8 partial sums as the CPU backend's dot(). */
-RK_KERNEL void rk_linear_forward(RK_GLOBAL const float *A, int n, int in, RK_GLOBAL const float *params,
-                                 rk_u64 w_off, rk_u64 b_off, int out, int act, RK_GLOBAL float *H)
+/* H (n x out) = act(H + b), in place: the forward's bias and activation
+ * after its product (rk_dot_one, rk_gemm_dot or a BLAS). */
+RK_KERNEL void rk_bias_act(RK_GLOBAL float *H, int n, int out, RK_GLOBAL const float *params, rk_u64 b_off, int act)
 {
-    rk_u64 uin = (rk_u64)in, uout = (rk_u64)out;
-    RK_GLOBAL const float *W = params + w_off;
     RK_GLOBAL const float *b = params + b_off;
+    rk_u64 uout = (rk_u64)out;
     RK_FOR_EACH(e, (rk_u64)n * uout)
-    {
-        rk_u64 r = e / uout, j = e % uout;
-        RK_GLOBAL const float *a = A + r * uin;
-        RK_GLOBAL const float *w = W + j * uin;
-        float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-        int k = 0;
-        for (; k + 8 <= in; k += 8)
-            for (int l = 0; l < 8; l++)
-                acc[l] = RK_FADD(acc[l], RK_FMUL(a[k + l], w[k + l]));
-        for (int l = 0; k < in; k++, l++)
-            acc[l] = RK_FADD(acc[l], RK_FMUL(a[k], w[k]));
-        float z = RK_FADD(RK_FADD(RK_FADD(acc[0], acc[1]), RK_FADD(acc[2], acc[3])),
-                          RK_FADD(RK_FADD(acc[4], acc[5]), RK_FADD(acc[6], acc[7])));
-        H[e] = rk_activate(act, RK_FADD(z, b[j]));
-    }
+    H[e] = rk_activate(act, RK_FADD(H[e], b[e % uout]));
 }
 
 /* The head, one row per work-item: rowloss[i] (when not null) is the row's
@@ -111,35 +97,55 @@ RK_KERNEL void rk_act_backward_bias(RK_GLOBAL float *dH, RK_GLOBAL const float *
     }
 }
 
-/* dW (out x in) = dZ^T A: each value summed over the rows in order. */
-RK_KERNEL void rk_weight_grad(RK_GLOBAL const float *A, RK_GLOBAL const float *dZ, int n, int in, int out,
-                              RK_GLOBAL float *grads, rk_u64 w_off)
+/* The products of the layered step, in two forms, as the OpenCL runtime
+ * runs a product descriptor (nn/gemm_desc.h; host/nn/runtime_opencl.c
+ * says which form takes which), each a one-output kernel (the reference,
+ * REEL_NO_TILES=1) and a tiled one, with the same sums in the same order:
+ *   dot   C[r][c] = A row r . B row c (rows K long, lda and ldb apart), in
+ *         8 partial sums added as the CPU backend's dot() adds them
+ *   sum   C[m][n] = sum over k in order of A(m, k) B(k, n), A(m, k) at
+ *         A[m * sam + k * sak], B(k, n) at B[k * sbk + n]
+ * C is row-major with leading dimension ldc; every operand comes with its
+ * offset (an OpenCL buffer cannot be passed at an offset). */
+
+/* The dot product of a and b (k values) in 8 partial sums, as dot(). */
+RK_FN float rk_dot8(RK_GLOBAL const float *a, RK_GLOBAL const float *b, int K)
 {
-    RK_GLOBAL float *dW = grads + w_off;
-    rk_u64 uin = (rk_u64)in, uout = (rk_u64)out;
-    RK_FOR_EACH(e, uout * uin)
+    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int k = 0;
+    for (; k + 8 <= K; k += 8)
+        for (int l = 0; l < 8; l++)
+            acc[l] = RK_FADD(acc[l], RK_FMUL(a[k + l], b[k + l]));
+    for (int l = 0; k < K; k++, l++)
+        acc[l] = RK_FADD(acc[l], RK_FMUL(a[k], b[k]));
+    return RK_FADD(RK_FADD(RK_FADD(acc[0], acc[1]), RK_FADD(acc[2], acc[3])),
+                   RK_FADD(RK_FADD(acc[4], acc[5]), RK_FADD(acc[6], acc[7])));
+}
+
+RK_KERNEL void rk_dot_one(int M, int N, int K, RK_GLOBAL const float *A, rk_u64 a_off, rk_u64 lda,
+                          RK_GLOBAL const float *B, rk_u64 b_off, rk_u64 ldb, RK_GLOBAL float *C, rk_u64 c_off,
+                          rk_u64 ldc)
+{
+    rk_u64 uN = (rk_u64)N;
+    RK_FOR_EACH(e, (rk_u64)M * uN)
     {
-        rk_u64 j = e / uin, k = e % uin;
-        float acc = 0.0f;
-        for (rk_u64 i = 0; i < (rk_u64)n; i++)
-            acc = RK_FADD(acc, RK_FMUL(dZ[i * uout + j], A[i * uin + k]));
-        dW[e] = acc;
+        rk_u64 r = e / uN, c = e % uN;
+        C[c_off + r * ldc + c] = rk_dot8(A + a_off + r * lda, B + b_off + c * ldb, K);
     }
 }
 
-/* dA (n x in) = dZ W: each value summed over the outputs in order. */
-RK_KERNEL void rk_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *params, rk_u64 w_off, int n,
-                             int out, int in, RK_GLOBAL float *dA)
+RK_KERNEL void rk_sum_one(int M, int N, int K, RK_GLOBAL const float *A, rk_u64 a_off, rk_u64 sam, rk_u64 sak,
+                          RK_GLOBAL const float *B, rk_u64 b_off, rk_u64 sbk, RK_GLOBAL float *C, rk_u64 c_off,
+                          rk_u64 ldc)
 {
-    RK_GLOBAL const float *W = params + w_off;
-    rk_u64 uin = (rk_u64)in, uout = (rk_u64)out;
-    RK_FOR_EACH(e, (rk_u64)n * uin)
+    rk_u64 uN = (rk_u64)N;
+    RK_FOR_EACH(e, (rk_u64)M * uN)
     {
-        rk_u64 r = e / uin, k = e % uin;
+        rk_u64 m = e / uN, n = e % uN;
         float acc = 0.0f;
-        for (rk_u64 j = 0; j < uout; j++)
-            acc = RK_FADD(acc, RK_FMUL(dZ[r * uout + j], W[j * uin + k]));
-        dA[e] = acc;
+        for (rk_u64 k = 0; k < (rk_u64)K; k++)
+            acc = RK_FADD(acc, RK_FMUL(A[a_off + m * sam + k * sak], B[b_off + k * sbk + n]));
+        C[c_off + m * ldc + n] = acc;
     }
 }
 
@@ -204,64 +210,53 @@ RK_FN void rk_gemm_sum(int M, int N, int K, RK_GLOBAL const float *A, rk_u64 sam
     }
 }
 
-/* rk_linear_forward's H = act(A W^T + b): a tile of RK_FWD_M rows x RK_FWD_N
- * outputs, each in its 8 partial sums. */
-RK_KERNEL void rk_gemm_forward(RK_GLOBAL const float *A, int n, int in, RK_GLOBAL const float *params,
-                               rk_u64 w_off, rk_u64 b_off, int out, int act, RK_GLOBAL float *H)
+/* The tiled sum form (rk_sum_one's sums). */
+RK_KERNEL void rk_gemm_rows(int M, int N, int K, RK_GLOBAL const float *A, rk_u64 a_off, rk_u64 sam, rk_u64 sak,
+                            RK_GLOBAL const float *B, rk_u64 b_off, rk_u64 sbk, RK_GLOBAL float *C, rk_u64 c_off,
+                            rk_u64 ldc)
 {
-    RK_GLOBAL const float *W = params + w_off;
-    RK_GLOBAL const float *bias = params + b_off;
-    rk_u64 uin = (rk_u64)in, tn = (rk_u64)((out + RK_FWD_N - 1) / RK_FWD_N);
-    rk_u64 tiles = (rk_u64)((n + RK_FWD_M - 1) / RK_FWD_M) * tn;
+    rk_gemm_sum(M, N, K, A + a_off, sam, sak, B + b_off, sbk, C + c_off, ldc);
+}
+
+/* The tiled dot form (rk_dot_one's sums): a tile of RK_FWD_M rows of A x
+ * RK_FWD_N rows of B, each output in its 8 partial sums. */
+RK_KERNEL void rk_gemm_dot(int M, int N, int K, RK_GLOBAL const float *A, rk_u64 a_off, rk_u64 lda,
+                           RK_GLOBAL const float *B, rk_u64 b_off, rk_u64 ldb, RK_GLOBAL float *C, rk_u64 c_off,
+                           rk_u64 ldc)
+{
+    rk_u64 tn = (rk_u64)((N + RK_FWD_N - 1) / RK_FWD_N);
+    rk_u64 tiles = (rk_u64)((M + RK_FWD_M - 1) / RK_FWD_M) * tn;
     RK_FOR_EACH(tile, tiles)
     {
         int r0 = (int)(tile / tn) * RK_FWD_M, j0 = (int)(tile % tn) * RK_FWD_N;
         RK_GLOBAL const float *a[RK_FWD_M];
         RK_GLOBAL const float *w[RK_FWD_N];
         for (int i = 0; i < RK_FWD_M; i++)
-            a[i] = A + (rk_u64)(r0 + i < n ? r0 + i : n - 1) * uin;
+            a[i] = A + a_off + (rk_u64)(r0 + i < M ? r0 + i : M - 1) * lda;
         for (int j = 0; j < RK_FWD_N; j++)
-            w[j] = W + (rk_u64)(j0 + j < out ? j0 + j : out - 1) * uin;
+            w[j] = B + b_off + (rk_u64)(j0 + j < N ? j0 + j : N - 1) * ldb;
         float acc[RK_FWD_M][RK_FWD_N][8];
         for (int i = 0; i < RK_FWD_M; i++)
             for (int j = 0; j < RK_FWD_N; j++)
                 for (int u = 0; u < 8; u++)
                     acc[i][j][u] = 0.0f;
         int k = 0;
-        for (; k + 8 <= in; k += 8)
+        for (; k + 8 <= K; k += 8)
             for (int i = 0; i < RK_FWD_M; i++)
                 for (int j = 0; j < RK_FWD_N; j++)
                     for (int u = 0; u < 8; u++)
                         acc[i][j][u] = RK_FADD(acc[i][j][u], RK_FMUL(a[i][k + u], w[j][k + u]));
-        for (int u = 0; k < in; k++, u++) /* the tail: partials 0 .. in % 8 - 1 */
+        for (int u = 0; k < K; k++, u++) /* the tail: partials 0 .. K % 8 - 1 */
             for (int i = 0; i < RK_FWD_M; i++)
                 for (int j = 0; j < RK_FWD_N; j++)
                     acc[i][j][u] = RK_FADD(acc[i][j][u], RK_FMUL(a[i][k], w[j][k]));
         for (int i = 0; i < RK_FWD_M; i++)
-            for (int j = 0; j < RK_FWD_N; j++) {
-                if (r0 + i >= n || j0 + j >= out)
-                    continue;
-                float z = RK_FADD(RK_FADD(RK_FADD(acc[i][j][0], acc[i][j][1]), RK_FADD(acc[i][j][2], acc[i][j][3])),
-                                  RK_FADD(RK_FADD(acc[i][j][4], acc[i][j][5]), RK_FADD(acc[i][j][6], acc[i][j][7])));
-                H[(rk_u64)(r0 + i) * (rk_u64)out + (rk_u64)(j0 + j)] = rk_activate(act, RK_FADD(z, bias[j0 + j]));
-            }
+            for (int j = 0; j < RK_FWD_N; j++)
+                if (r0 + i < M && j0 + j < N)
+                    C[c_off + (rk_u64)(r0 + i) * ldc + (rk_u64)(j0 + j)] =
+                        RK_FADD(RK_FADD(RK_FADD(acc[i][j][0], acc[i][j][1]), RK_FADD(acc[i][j][2], acc[i][j][3])),
+                                RK_FADD(RK_FADD(acc[i][j][4], acc[i][j][5]), RK_FADD(acc[i][j][6], acc[i][j][7])));
     }
-}
-
-/* rk_weight_grad's dW = dZ^T A: C = dW (out x in), A(j, i) = dZ[i][j],
- * B(i, k) = A[i][k], summed over the rows i in order. */
-RK_KERNEL void rk_gemm_weight_grad(RK_GLOBAL const float *A, RK_GLOBAL const float *dZ, int n, int in, int out,
-                                   RK_GLOBAL float *grads, rk_u64 w_off)
-{
-    rk_gemm_sum(out, in, n, dZ, 1, (rk_u64)out, A, (rk_u64)in, grads + w_off, (rk_u64)in);
-}
-
-/* rk_input_grad's dA = dZ W: C = dA (n x in), A(r, j) = dZ[r][j], B(j, k) =
- * W[j][k], summed over the outputs j in order. */
-RK_KERNEL void rk_gemm_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const float *params, rk_u64 w_off, int n,
-                                  int out, int in, RK_GLOBAL float *dA)
-{
-    rk_gemm_sum(n, in, out, dZ, (rk_u64)out, 1, params + w_off, (rk_u64)in, dA, (rk_u64)in);
 }
 
 /* One work-group of a power-of-two size <= RK_REDUCE: part[0] becomes the
@@ -279,7 +274,7 @@ RK_KERNEL void rk_gemm_input_grad(RK_GLOBAL const float *dZ, RK_GLOBAL const flo
     } while (0)
 
 /* RK_TREE_SUM without a flag: part[0] becomes the sum of part[0..size)
- * in the same fixed tree (the CUDA plugin's head reductions use it too). */
+ * in the same fixed tree. */
 RK_FN void rk_tree_sum(RK_LOCAL_PTR double *part)
 {
     RK_BARRIER();
@@ -333,8 +328,7 @@ RK_KERNEL void rk_sum_rows(RK_GLOBAL const double *rowloss, int n, RK_GLOBAL dou
         *acc += part[0];
 }
 
-/* AdamW (nn_math.h) on this work-item's share of the flat buffer; the
- * CUDA plugin's adamw kernel runs it too. */
+/* AdamW (nn_math.h) on this work-item's share of the flat buffer. */
 RK_FN void rk_adamw_all(RK_GLOBAL float *p, RK_GLOBAL const float *g, RK_GLOBAL float *m, RK_GLOBAL float *v,
                         rk_u64 n, const rk_adamw_k *k)
 {

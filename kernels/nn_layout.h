@@ -2,8 +2,8 @@
  * launches them must agree on, written once: the tables the host fills for
  * the fused kernels, the kernels' fixed sizes, and AdamW's per-step scalars.
  * Included by the kernel source (embedded after nn_math.h for OpenCL, and
- * through nn_kernels.cl in the CUDA plugin) and by the host code of every
- * runtime (host/nn/opencl_backend.c, kernels/nn_cuda.cu). */
+ * through nn_kernels.cl in kernels/nn_cuda.cu) and by the host code (the
+ * driver host/nn/device_driver.c and the runtimes under it). */
 #ifndef REEL_NN_LAYOUT_H
 #define REEL_NN_LAYOUT_H
 

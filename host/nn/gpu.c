@@ -3,6 +3,7 @@
 #include "nn/gpu.h"
 
 #include "nn/cuda_plugin.h"
+#include "nn/device_driver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #ifdef REEL_HAVE_CUDA
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <unistd.h>
 
 static void *plugin;
@@ -114,10 +116,23 @@ static const char *cuda_absent_reason(void)
     return p ? p->absent_reason() : reason;
 }
 
+static void *cuda_create(const reel_nn_spec *spec, int device, int threads, reel_error *err)
+{
+    (void)threads;
+    return reel_driver_create(&table.ops, spec, device, err);
+}
+
+static reel_nn_backend backend;
+static void backend_fill(void) { reel_driver_backend(&backend, "cuda", cuda_create); }
+
+/* The driver's backend over the plugin's runtime. */
 static const reel_nn_backend *cuda_backend(void)
 {
-    const reel_cuda_plugin_table *p = plugin_table();
-    return p ? &p->backend : NULL;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (!plugin_table())
+        return NULL;
+    pthread_once(&once, backend_fill);
+    return &backend;
 }
 #else
 static int cuda_count(void) { return 0; }

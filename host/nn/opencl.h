@@ -1,4 +1,4 @@
-/* The OpenCL runtime (nn/opencl_backend.c): the nets' kernels
+/* The OpenCL runtime (nn/runtime_opencl.c, under nn/device_driver.c): the nets' kernels
  * (kernels/nn_kernels.cl) built at run time for any device with an OpenCL
  * 1.2 driver (AMD, Intel, NVIDIA GPUs; PoCL on the CPU, which is how CI runs
  * every kernel). Devices are numbered across all platforms in the order the
