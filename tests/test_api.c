@@ -294,6 +294,40 @@ Test(api, export_task)
     reel_data_free(d);
 }
 
+/* The "info" task: the build, or what a model file holds. */
+Test(api, info_task)
+{
+    reel_task *t = reel_task_new("info", NULL);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    cJSON *doc = cJSON_Parse(reel_task_result(t));
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "version")->valuestring, reel_version());
+    cr_expect(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "devices")) >= 1, "the CPU at least");
+    cJSON_Delete(doc);
+    reel_task_free(t);
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    reel_classifier *c = reel_fit("tree", NULL, d, "{\"threads\": 1, \"decision\": \"threshold\"}");
+    const char *model = tmp_path("info_task.safetensors");
+    cr_assert_eq(reel_classifier_save(c, model), 0, "%s", reel_last_error());
+    char opts[1024];
+    snprintf(opts, sizeof opts, "{\"model_file\": \"%s\"}", model);
+    t = reel_task_new("info", opts);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    doc = cJSON_Parse(reel_task_result(t));
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "model")->valuestring, "tree");
+    cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "labels"), 1)->valuestring, "B");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "thresholds")), 2);
+    cJSON_Delete(doc);
+    reel_task_free(t);
+    t = reel_task_new("info", "{\"model_file\": \"/nonexistent/m.safetensors\"}");
+    cr_expect_eq(reel_task_run(t), -1);
+    cr_expect(strstr(reel_last_error(), "m.safetensors"), "%s", reel_last_error());
+    reel_task_free(t);
+    reel_classifier_free(c);
+    reel_data_free(d);
+}
+
 typedef struct {
     int epochs, warnings;
 } seen;

@@ -18,6 +18,7 @@ static const struct {
 } tasks[] = {
     {"train", task_train},
     {"export", task_export},
+    {"info", task_info},
 };
 
 reel_task *reel_task_new(const char *name, const char *options_json)

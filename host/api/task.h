@@ -20,6 +20,7 @@ struct reel_task {
 /* The tasks. */
 int task_train(reel_task *t, reel_error *err);
 int task_export(reel_task *t, reel_error *err);
+int task_info(reel_task *t, reel_error *err);
 
 /* Fails naming the first key of the options not in keys (NULL-ended). */
 int task_check_keys(const reel_task *t, const char *const *keys, reel_error *err);

@@ -1,30 +1,35 @@
-/* reel info: version, build options, BLAS, threads, GPU. */
-#include <omp.h>
+/* reel info: version, build options, BLAS, threads, GPU; or what a model
+ * file holds. The facts come from reel.h's "info" task; this file prints
+ * them. */
 #include <stdio.h>
 #include <string.h>
 
-#include <cblas.h>
+#include <cjson/cJSON.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "dist/dist.h"
+#include "cli/tasks.h"
 #include "reel.h"
-#include "store/model_file.h"
 
-/* Every device on every runtime, one line each (reel_device_list), and
- * where --device auto trains. */
-static void print_devices(void)
+static const char *str(const cJSON *o, const char *key)
 {
-    char *text = reel_device_list();
-    cJSON *list = text ? cJSON_Parse(text) : NULL;
-    reel_free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* Every device on every runtime, one line each, and where --device auto trains. */
+static void print_devices(const cJSON *list)
+{
     const char *auto_dev = "cpu";
     const cJSON *d;
     cJSON_ArrayForEach(d, list)
     {
-        const char *dev = cJSON_GetObjectItem(d, "device")->valuestring;
-        const char *rt = cJSON_GetObjectItem(d, "runtime")->valuestring;
-        const char *detail = cJSON_GetObjectItem(d, "detail")->valuestring;
+        const char *dev = str(d, "device"), *rt = str(d, "runtime"), *detail = str(d, "detail");
         int usable = cJSON_IsTrue(cJSON_GetObjectItem(d, "usable"));
         if (cJSON_IsTrue(cJSON_GetObjectItem(d, "auto")))
             auto_dev = dev;
@@ -33,52 +38,68 @@ static void print_devices(void)
         if (strcmp(dev, rt) == 0) /* a runtime without devices */
             printf("%s: no device: %s\n", rt, detail);
         else
-            printf("%s: %s %s (%s%s)\n", rt, dev, cJSON_GetObjectItem(d, "name")->valuestring, detail,
-                   usable ? "" : ": not usable");
+            printf("%s: %s %s (%s%s)\n", rt, dev, str(d, "name"), detail, usable ? "" : ": not usable");
     }
     printf("nets: --device auto trains on %s\n", auto_dev);
-    cJSON_Delete(list);
 }
 
-/* What a model file holds: the metadata, then each tensor's dtype and shape. */
-static int describe_model_file(const char *path)
+static void print_build(const cJSON *j)
 {
-    reel_model_file f;
-    reel_error err;
-    if (reel_model_file_load(&f, path, 1, &err)) {
-        fprintf(stderr, "reel info: %s\n", err.msg);
-        return REEL_EXIT_RUNTIME;
-    }
-    printf("%s: reel model, format %d\n", path, REEL_MODEL_FORMAT_VERSION);
-    printf("model: %s (kind %s), %zu features -> %zu labels\n", f.model.name, f.model.kind->name, f.pre.d,
-           f.model.L);
-    char *params = cJSON_PrintUnformatted(f.model.params);
+    printf("reel %s\n", str(j, "version"));
+    printf("build: %s, C11", str(j, "build_type"));
+    printf(cJSON_IsTrue(cJSON_GetObjectItem(j, "cuda_compiled")) ? ", CUDA backend compiled in"
+                                                                 : ", CUDA backend not compiled (CPU only)");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(j, "sanitizers")))
+        printf(", sanitizers on");
+    printf("\n");
+    const cJSON *blas = cJSON_GetObjectItem(j, "blas"), *omp = cJSON_GetObjectItem(j, "openmp");
+    const cJSON *mpi = cJSON_GetObjectItem(j, "mpi");
+    printf("blas: %s (%d threads)\n", str(blas, "config"), (int)num(blas, "threads"));
+    printf("openmp: %d threads (%d processors)\n", (int)num(omp, "threads"), (int)num(omp, "processors"));
+    int ranks = (int)num(mpi, "ranks");
+    if (cJSON_IsString(cJSON_GetObjectItem(mpi, "library")))
+        printf("mpi: built in (%s); %d rank%s%s\n", str(mpi, "library"), ranks, ranks == 1 ? "" : "s",
+               ranks > 1 ? " under mpirun" : " (not under mpirun)");
+    else
+        printf("mpi: not built in (cmake -DREEL_MPI=ON with Open MPI installed)\n");
+    print_devices(cJSON_GetObjectItem(j, "devices"));
+}
+
+/* What a model file holds: the metadata, then each label and feature. */
+static void print_model_file(const cJSON *j)
+{
+    const cJSON *features = cJSON_GetObjectItem(j, "features"), *labels = cJSON_GetObjectItem(j, "labels");
+    printf("%s: reel model, format %d\n", str(j, "path"), (int)num(j, "format_version"));
+    printf("model: %s (kind %s), %d features -> %d labels\n", str(j, "model"), str(j, "kind"),
+           cJSON_GetArraySize(features), cJSON_GetArraySize(labels));
+    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "params"));
     printf("params: %s\n", params);
     cJSON_free(params);
-    char what[1024];
-    if (f.model.kind->describe && f.model.kind->describe(f.model.params, f.pre.d, f.model.L, what, sizeof what) == 0)
-        printf("%s\n", what);
-    char rule[64];
-    const reel_decision *dr = &f.model.rule;
-    printf("decision rule: %s\nlabels:", reel_decision_name(dr, rule, sizeof rule));
-    for (size_t k = 0; k < f.model.L; k++)
-        printf(dr->kind == REEL_RULE_EXPECTED_F1 ? " %s" : " %s (threshold %g)", f.labels[k],
-               (double)dr->threshold[k]);
+    if (cJSON_IsString(cJSON_GetObjectItem(j, "description")))
+        printf("%s\n", str(j, "description"));
+    printf("decision rule: %s\nlabels:", str(j, "decision_rule"));
+    const cJSON *th = cJSON_GetObjectItem(j, "thresholds"), *it;
+    int k = 0;
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (cJSON_IsArray(th)) /* the expected-F1 rules have no cuts */
+            printf(" %s (threshold %g)", it->valuestring, cJSON_GetArrayItem(th, k++)->valuedouble);
+        else
+            printf(" %s", it->valuestring);
+    }
     printf("\nfeatures:");
-    for (size_t k = 0; k < f.pre.d; k++)
-        printf(" %s", f.pre.f[k].name);
+    cJSON_ArrayForEach(it, features)
+        printf(" %s", it->valuestring);
     printf("\n");
     const char *keys[] = {"reel_version", "training", "dataset"};
-    for (size_t k = 0; k < 3; k++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(f.meta, keys[k]);
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
         if (!v)
             continue;
         char *s = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
-        printf("%s: %s\n", keys[k], s ? s : v->valuestring);
+        printf("%s: %s\n", keys[i], s ? s : v->valuestring);
         cJSON_free(s);
     }
-    reel_model_file_free(&f);
-    return REEL_EXIT_OK;
 }
 
 int reel_cmd_info(int argc, char **argv)
@@ -94,26 +115,22 @@ int reel_cmd_info(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }
+    cJSON *o = cJSON_CreateObject();
     if (model_file)
-        return describe_model_file(model_file);
-    printf("reel %s\n", REEL_VERSION);
-    printf("build: %s, C11", REEL_BUILD_TYPE);
-#ifdef REEL_HAVE_CUDA
-    printf(", CUDA backend compiled in");
-#else
-    printf(", CUDA backend not compiled (CPU only)");
-#endif
-#ifdef REEL_SANITIZE
-    printf(", sanitizers on");
-#endif
-    printf("\n");
-    printf("blas: %s (%d threads)\n", openblas_get_config(), openblas_get_num_threads());
-    printf("openmp: %d threads (%d processors)\n", omp_get_max_threads(), omp_get_num_procs());
-    if (reel_dist_library())
-        printf("mpi: built in (%s); %d rank%s%s\n", reel_dist_library(), reel_dist_size(),
-               reel_dist_size() == 1 ? "" : "s", reel_dist_size() > 1 ? " under mpirun" : " (not under mpirun)");
+        cJSON_AddStringToObject(o, "model_file", model_file);
+    reel_task *t = reel_cli_task("info", o);
+    cJSON_Delete(o);
+    if (!t || reel_task_run(t)) {
+        fprintf(stderr, "reel info: %s\n", reel_last_error());
+        reel_task_free(t);
+        return REEL_EXIT_RUNTIME;
+    }
+    cJSON *doc = cJSON_Parse(reel_task_result(t));
+    if (model_file)
+        print_model_file(doc);
     else
-        printf("mpi: not built in (cmake -DREEL_MPI=ON with Open MPI installed)\n");
-    print_devices();
+        print_build(doc);
+    cJSON_Delete(doc);
+    reel_task_free(t);
     return REEL_EXIT_OK;
 }
