@@ -342,3 +342,29 @@ Test(no_test_rows, compare_shows_no_scores)
     free(out);
     free(err);
 }
+
+/* search and select warn as train does, print no score of zero rows, and
+ * write null test metrics */
+Test(no_test_rows, search_and_select_say_so)
+{
+    const char *csv = write_data("untested_tune.csv");
+    const char *cmds[] = {"search --model tree --folds 2", "select --model tree --folds 2"};
+    for (size_t q = 0; q < 2; q++) {
+        char *out = NULL, *err = NULL;
+        cr_assert_eq(run_reelf(&out, &err, "%s --data %s --labels A,B --test-fraction 0", cmds[q], csv), 0, "%s", err);
+        cr_expect(err && strstr(err, "warning: no test rows (--test-fraction 0)"), "%s: %s", cmds[q], err ? err : "");
+        cr_expect(out && strstr(out, "not measured (no test rows)") && !strstr(out, ": 0.0000"), "%s: %s", cmds[q],
+                  out ? out : "");
+        free(out);
+        free(err);
+        cr_assert_eq(run_reelf(&out, &err, "%s --data %s --labels A,B --test-fraction 0 --format json", cmds[q], csv),
+                     0, "%s", err);
+        cJSON *doc = cJSON_Parse(out);
+        cr_assert_not_null(doc, "%s", out);
+        cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "test_metrics"), "samples_f1")), "%s: %s",
+                  cmds[q], out);
+        cJSON_Delete(doc);
+        free(out);
+        free(err);
+    }
+}

@@ -35,7 +35,6 @@ static int task_begin(task *t, const reel_data *data, const char *options_json, 
         return -1;
     t->have_p = 1;
     reel_prepared_warn(&t->p, &t->log);
-    reel_prepared_warn_untested(&t->p, &t->log);
     return 0;
 }
 
@@ -76,6 +75,7 @@ char *reel_compare_models(const reel_data *data, const char *models, const char 
     size_t n = 0;
     if (task_begin(&t, data, options_json, &err) || !(params = api_parse_object(params_json, "params", &err)))
         goto done;
+    reel_prepared_warn_untested(&t.p, &t.log); /* search and select warn as they score the test rows */
     if (models) {
         list = strdup(models);
     } else { /* the definitions marked for the default compare */

@@ -156,6 +156,10 @@ static int ranks_agree(const cJSON *id, const char *cmd, cJSON *extra, reel_erro
  * model's thresholds beside. */
 static void print_test(const tune_opts *t, const char *what, const reel_test_score *ts)
 {
+    if (ts->metrics.n == 0) { /* warned: nothing measured, no zeros that read as scores */
+        printf("test %s %s: not measured (no test rows)\n", t->metric, what);
+        return;
+    }
     printf("test %s %s: %.4f under its rule %s (%.4f at the model's own thresholds)\n", t->metric, what,
            reel_metric_by_name(&ts->metrics, t->metric), ts->rule, reel_metric_by_name(&ts->plain, t->metric));
 }

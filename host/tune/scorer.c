@@ -540,6 +540,7 @@ int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *ma
     char **names = NULL;
     if (mask && masked_data(s, mask, &q, &names, err))
         return -1;
+    reel_prepared_warn_untested(s->p, s->log); /* search and select, as train and compare */
     reel_log quiet = reel_log_warnings_only(s->log);
     reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet,
                        .decision = reel_scorer_rule(s)};

@@ -103,7 +103,8 @@ typedef struct {
 /* Fits params on the training rows (the validation rows for early
  * stopping), chooses the scorer's rule on the validation rows and scores
  * the test rows: the steps and bits of reel_run_model, on the features
- * where mask[k] (mask NULL: all). */
+ * where mask[k] (mask NULL: all). Without test rows it warns on s->log
+ * (the metrics are then not measured: null in the JSON). */
 int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int threads,
                     reel_test_score *out, reel_error *err);
 void reel_test_score_free(reel_test_score *t);
