@@ -263,7 +263,10 @@ def main():
           f"CPU = user+sys s, mem = peak RSS MB, exp = growth exponent of CPU time")
     results = []
     for series in a.series.split(","):
-        models = MODELS[series] if not a.models else [m for m in a.models.split(",") if m in MODELS[series]]
+        # --models may add any model of the rows series to cols and labels (forest's memory at 200 labels)
+        models = MODELS[series] if not a.models else [
+            m for m in a.models.split(",")
+            if m in MODELS[series] or (series in ("cols", "labels") and m in MODELS["rows"])]
         only = [int(s) for s in a.sizes.split(",")] if a.sizes else None
         for model in models:
             hdr = f"{series:6} {model:18} {'size':>8}"

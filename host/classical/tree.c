@@ -15,6 +15,7 @@ void reel_tree_free(reel_tree *t)
     free(t->threshold);
     free(t->left);
     free(t->right);
+    free(t->leaf);
     free(t->value);
     free(t->impurity);
     free(t->n_samples);
@@ -22,47 +23,104 @@ void reel_tree_free(reel_tree *t)
     memset(t, 0, sizeof *t);
 }
 
-static int tree_alloc(reel_tree *t, size_t n_nodes, size_t L)
+/* Arrays for n_nodes nodes and n_values rows of values (t->leaf left for
+ * the caller to fill). */
+static int tree_alloc(reel_tree *t, size_t n_nodes, size_t n_values, size_t L)
 {
     memset(t, 0, sizeof *t);
     size_t n = n_nodes ? n_nodes : 1;
     t->n_nodes = n_nodes;
+    t->n_leaves = n_values;
     t->L = L;
     t->feature = malloc(n * sizeof *t->feature);
     t->threshold = malloc(n * sizeof *t->threshold);
     t->left = malloc(n * sizeof *t->left);
     t->right = malloc(n * sizeof *t->right);
-    t->value = malloc(n * (L ? L : 1) * sizeof *t->value);
+    t->leaf = malloc(n * sizeof *t->leaf);
+    t->value = malloc((n_values ? n_values : 1) * (L ? L : 1) * sizeof *t->value);
     t->impurity = malloc(n * sizeof *t->impurity);
     t->n_samples = malloc(n * sizeof *t->n_samples);
     t->weight = malloc(n * sizeof *t->weight);
-    if (!t->feature || !t->threshold || !t->left || !t->right || !t->value || !t->impurity || !t->n_samples ||
-        !t->weight) {
+    if (!t->feature || !t->threshold || !t->left || !t->right || !t->leaf || !t->value || !t->impurity ||
+        !t->n_samples || !t->weight) {
         reel_tree_free(t);
         return -1;
     }
     return 0;
 }
 
-/* The node arrays in a fixed order, with each one's bytes per node. */
-#define TREE_ARRAYS(t, L)                                                                                  \
+const float *reel_tree_value(const reel_tree *t, size_t node)
+{
+    if (!t->leaf)
+        return t->value + node * t->L;
+    return t->leaf[node] >= 0 ? t->value + (size_t)t->leaf[node] * t->L : NULL;
+}
+
+void reel_tree_node_values(const reel_tree *t, float *out)
+{
+    size_t L = t->L;
+    if (!t->leaf) {
+        memcpy(out, t->value, t->n_nodes * L * sizeof *out);
+        return;
+    }
+    /* first each node's positives (whole numbers, exact in a float below
+     * 2^24): children come after their parent, so a backwards pass adds
+     * them up */
+    for (size_t i = t->n_nodes; i-- > 0;) {
+        float *o = out + i * L;
+        if (t->left[i] < 0) {
+            const float *v = t->value + (size_t)t->leaf[i] * L;
+            for (size_t k = 0; k < L; k++)
+                o[k] = (float)nearbyint((double)v[k] * t->weight[i]);
+        } else {
+            const float *a = out + (size_t)t->left[i] * L, *b = out + (size_t)t->right[i] * L;
+            for (size_t k = 0; k < L; k++)
+                o[k] = a[k] + b[k];
+        }
+    }
+    /* then the fractions, as the builder computes them */
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        float *o = out + i * L;
+        if (t->left[i] < 0)
+            memcpy(o, t->value + (size_t)t->leaf[i] * L, L * sizeof *o);
+        else
+            for (size_t k = 0; k < L; k++)
+                o[k] = (float)((double)o[k] / t->weight[i]);
+    }
+}
+
+/* The node arrays in a fixed order, with each one's bytes per node; the
+ * leaves' values follow them. */
+#define TREE_ARRAYS(t)                                                                                     \
     {(void *)(t)->feature, sizeof *(t)->feature}, {(void *)(t)->threshold, sizeof *(t)->threshold},        \
         {(void *)(t)->left, sizeof *(t)->left}, {(void *)(t)->right, sizeof *(t)->right},                  \
-        {(void *)(t)->value, (L) * sizeof *(t)->value}, {(void *)(t)->impurity, sizeof *(t)->impurity},    \
-        {(void *)(t)->n_samples, sizeof *(t)->n_samples}, {(void *)(t)->weight, sizeof *(t)->weight}
+        {(void *)(t)->impurity, sizeof *(t)->impurity}, {(void *)(t)->n_samples, sizeof *(t)->n_samples},  \
+        {(void *)(t)->weight, sizeof *(t)->weight}
 
 typedef struct {
     void *p;
     size_t per_node;
 } tree_array;
 
+/* Bytes of the node arrays per node. */
+static size_t node_bytes(void)
+{
+    reel_tree z = {0};
+    tree_array a[] = {TREE_ARRAYS(&z)};
+    size_t per = 0;
+    for (size_t k = 0; k < sizeof a / sizeof *a; k++)
+        per += a[k].per_node;
+    return per;
+}
+
 unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len)
 {
-    tree_array a[] = {TREE_ARRAYS(t, t->L)};
+    if (!t->leaf) /* only grown trees travel: they hold leaf values only */
+        return NULL;
+    tree_array a[] = {TREE_ARRAYS(t)};
     uint64_t head[2] = {t->n_nodes, t->L};
-    size_t total = sizeof head;
-    for (size_t k = 0; k < sizeof a / sizeof *a; k++)
-        total += a[k].per_node * t->n_nodes;
+    size_t vbytes = t->n_leaves * t->L * sizeof *t->value;
+    size_t total = sizeof head + node_bytes() * t->n_nodes + vbytes;
     unsigned char *buf = malloc(total), *at = buf;
     if (!buf)
         return NULL;
@@ -72,6 +130,7 @@ unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len)
         memcpy(at, a[k].p, a[k].per_node * t->n_nodes);
         at += a[k].per_node * t->n_nodes;
     }
+    memcpy(at, t->value, vbytes);
     *len = total;
     return buf;
 }
@@ -82,23 +141,31 @@ int reel_tree_from_bytes(reel_tree *t, const unsigned char *buf, size_t len, ree
     if (len < sizeof head)
         return reel_fail(err, "a tree of %zu bytes is too short", len);
     memcpy(head, buf, sizeof head);
-    if (head[1] == 0 || head[1] > 255 || head[0] > len)
+    if (head[1] == 0 || head[1] > 255 || head[0] == 0 || head[0] > len || sizeof head + node_bytes() * head[0] > len)
         return reel_fail(err, "a tree's header is damaged");
-    if (tree_alloc(t, (size_t)head[0], (size_t)head[1]))
-        return reel_fail(err, "out of memory for a tree of %zu nodes", (size_t)head[0]);
-    tree_array a[] = {TREE_ARRAYS(t, t->L)};
-    size_t total = sizeof head;
-    for (size_t k = 0; k < sizeof a / sizeof *a; k++)
-        total += a[k].per_node * t->n_nodes;
-    if (total != len) {
-        reel_tree_free(t);
-        return reel_fail(err, "a tree of %zu nodes needs %zu bytes, got %zu", (size_t)head[0], total, len);
+    size_t n = (size_t)head[0], L = (size_t)head[1];
+    /* the leaves are the nodes whose left child is -1 */
+    const unsigned char *lefts = buf + sizeof head + n * (sizeof(int32_t) + sizeof(double));
+    size_t leaves = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t l;
+        memcpy(&l, lefts + i * sizeof l, sizeof l);
+        leaves += l < 0;
     }
+    size_t total = sizeof head + node_bytes() * n + leaves * L * sizeof(float);
+    if (total != len)
+        return reel_fail(err, "a tree of %zu nodes and %zu leaves needs %zu bytes, got %zu", n, leaves, total, len);
+    if (tree_alloc(t, n, leaves, L))
+        return reel_fail(err, "out of memory for a tree of %zu nodes", n);
+    tree_array a[] = {TREE_ARRAYS(t)};
     const unsigned char *at = buf + sizeof head;
     for (size_t k = 0; k < sizeof a / sizeof *a; k++) {
-        memcpy(a[k].p, at, a[k].per_node * t->n_nodes);
-        at += a[k].per_node * t->n_nodes;
+        memcpy(a[k].p, at, a[k].per_node * n);
+        at += a[k].per_node * n;
     }
+    memcpy(t->value, at, leaves * L * sizeof *t->value);
+    for (size_t i = 0, k = 0; i < n; i++)
+        t->leaf[i] = t->left[i] < 0 ? (int32_t)k++ : -1;
     return 0;
 }
 
@@ -113,16 +180,42 @@ size_t reel_tree_leaf(const reel_tree *t, const float *x)
 int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
 {
     size_t n = t->n_nodes, L = t->L;
+    /* the nodes that stay and how many of them are leaves (a parent comes
+     * before its children, in pre-order as in the builder's order) */
+    uint8_t *keep = calloc(n ? n : 1, 1);
+    size_t kept = 0, leaves = 0;
+    int cut_inner = 0;
+    if (keep && n) {
+        keep[0] = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (!keep[i])
+                continue;
+            kept++;
+            if (t->left[i] < 0 || (cut && cut[i])) {
+                leaves++;
+                cut_inner |= t->left[i] >= 0;
+            } else {
+                keep[t->left[i]] = keep[t->right[i]] = 1;
+            }
+        }
+    }
+    /* an inner node cut into a leaf needs its values: from its leaves when
+     * only those hold theirs */
+    float *full = cut_inner && t->leaf ? malloc(n * L * sizeof *full) : NULL;
     /* stack of (old node, new parent slot to fill) */
     int32_t *stack = malloc((n ? n : 1) * sizeof *stack);
     int32_t *parent_slot = malloc((n ? n : 1) * sizeof *parent_slot);
     reel_tree out;
-    if (!stack || !parent_slot || tree_alloc(&out, n, L)) {
+    if (!keep || !stack || !parent_slot || (cut_inner && t->leaf && !full) || tree_alloc(&out, kept, leaves, L)) {
+        free(keep);
+        free(full);
         free(stack);
         free(parent_slot);
         return reel_fail(err, "tree: out of memory renumbering %zu nodes", n);
     }
-    size_t top = 0, k = 0;
+    if (full)
+        reel_tree_node_values(t, full);
+    size_t top = 0, k = 0, nl = 0;
     if (n) {
         stack[top] = 0;
         parent_slot[top++] = -1;
@@ -142,7 +235,11 @@ int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
         out.feature[id] = leaf ? -1 : t->feature[old];
         out.threshold[id] = leaf ? 0 : t->threshold[old];
         out.left[id] = out.right[id] = -1;
-        memcpy(out.value + (size_t)id * L, t->value + (size_t)old * L, L * sizeof *out.value);
+        out.leaf[id] = leaf ? (int32_t)nl : -1;
+        if (leaf) {
+            const float *v = full ? full + (size_t)old * L : reel_tree_value(t, (size_t)old);
+            memcpy(out.value + nl++ * L, v, L * sizeof *out.value);
+        }
         out.impurity[id] = t->impurity[old];
         out.n_samples[id] = t->n_samples[old];
         out.weight[id] = t->weight[old];
@@ -153,9 +250,10 @@ int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
             parent_slot[top++] = 2 * id;
         }
     }
+    free(keep);
+    free(full);
     free(stack);
     free(parent_slot);
-    out.n_nodes = k;
     reel_tree_free(t);
     *t = out;
     return 0;
@@ -343,7 +441,7 @@ int reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P, 
             for (size_t t = 0; t < f->n_trees; t++) {
                 const reel_tree *tr = &f->trees[t];
                 for (size_t i = lo; i < hi; i++) {
-                    const float *v = tr->value + reel_tree_leaf(tr, X + i * d) * L;
+                    const float *v = reel_tree_value(tr, reel_tree_leaf(tr, X + i * d));
                     for (size_t k = 0; k < L; k++)
                         acc[(i - lo) * L + k] += v[k];
                 }
@@ -383,43 +481,41 @@ void reel_trees_importances(const reel_trees *f, double *imp)
 
 int reel_trees_save(const reel_trees *f, reel_tensors *out, reel_error *err)
 {
-    size_t total = 0, L = f->L;
-    for (size_t t = 0; t < f->n_trees; t++)
+    size_t total = 0, L = f->L, nt = f->n_trees, vshape[2];
+    for (size_t t = 0; t < nt; t++)
         total += f->trees[t].n_nodes;
-    reel_tree all;
-    int32_t *counts = malloc((f->n_trees ? f->n_trees : 1) * sizeof *counts);
-    if (!counts || tree_alloc(&all, total, L)) {
-        free(counts);
-        return reel_fail(err, "tree: out of memory saving %zu nodes", total);
-    }
+    vshape[0] = total;
+    vshape[1] = L;
+    /* each tensor is filled in place: no copy of the whole forest on the side */
+    int32_t *counts, *feature, *left, *right, *n_samples;
+    double *threshold, *impurity, *weight;
+    float *value;
+    if (!(counts = reel_tensors_new(out, "tree_nodes", REEL_I32, 1, &nt, err)) ||
+        !(feature = reel_tensors_new(out, "feature", REEL_I32, 1, &total, err)) ||
+        !(threshold = reel_tensors_new(out, "threshold", REEL_F64, 1, &total, err)) ||
+        !(left = reel_tensors_new(out, "left", REEL_I32, 1, &total, err)) ||
+        !(right = reel_tensors_new(out, "right", REEL_I32, 1, &total, err)) ||
+        !(value = reel_tensors_new(out, "value", REEL_F32, 2, vshape, err)) ||
+        !(impurity = reel_tensors_new(out, "impurity", REEL_F64, 1, &total, err)) ||
+        !(n_samples = reel_tensors_new(out, "n_samples", REEL_I32, 1, &total, err)) ||
+        !(weight = reel_tensors_new(out, "weight", REEL_F64, 1, &total, err)))
+        return -1;
     size_t at = 0;
-    for (size_t t = 0; t < f->n_trees; t++) {
+    for (size_t t = 0; t < nt; t++) {
         const reel_tree *tr = &f->trees[t];
         size_t n = tr->n_nodes;
         counts[t] = (int32_t)n;
-        memcpy(all.feature + at, tr->feature, n * sizeof *all.feature);
-        memcpy(all.threshold + at, tr->threshold, n * sizeof *all.threshold);
-        memcpy(all.left + at, tr->left, n * sizeof *all.left);
-        memcpy(all.right + at, tr->right, n * sizeof *all.right);
-        memcpy(all.value + at * L, tr->value, n * L * sizeof *all.value);
-        memcpy(all.impurity + at, tr->impurity, n * sizeof *all.impurity);
-        memcpy(all.n_samples + at, tr->n_samples, n * sizeof *all.n_samples);
-        memcpy(all.weight + at, tr->weight, n * sizeof *all.weight);
+        memcpy(feature + at, tr->feature, n * sizeof *feature);
+        memcpy(threshold + at, tr->threshold, n * sizeof *threshold);
+        memcpy(left + at, tr->left, n * sizeof *left);
+        memcpy(right + at, tr->right, n * sizeof *right);
+        reel_tree_node_values(tr, value + at * L); /* the file keeps every node's */
+        memcpy(impurity + at, tr->impurity, n * sizeof *impurity);
+        memcpy(n_samples + at, tr->n_samples, n * sizeof *n_samples);
+        memcpy(weight + at, tr->weight, n * sizeof *weight);
         at += n;
     }
-    size_t nt = f->n_trees, vshape[2] = {total, L};
-    int rc = reel_tensors_add(out, "tree_nodes", REEL_I32, 1, &nt, counts, err) ||
-             reel_tensors_add(out, "feature", REEL_I32, 1, &total, all.feature, err) ||
-             reel_tensors_add(out, "threshold", REEL_F64, 1, &total, all.threshold, err) ||
-             reel_tensors_add(out, "left", REEL_I32, 1, &total, all.left, err) ||
-             reel_tensors_add(out, "right", REEL_I32, 1, &total, all.right, err) ||
-             reel_tensors_add(out, "value", REEL_F32, 2, vshape, all.value, err) ||
-             reel_tensors_add(out, "impurity", REEL_F64, 1, &total, all.impurity, err) ||
-             reel_tensors_add(out, "n_samples", REEL_I32, 1, &total, all.n_samples, err) ||
-             reel_tensors_add(out, "weight", REEL_F64, 1, &total, all.weight, err);
-    free(counts);
-    reel_tree_free(&all);
-    return rc ? -1 : 0;
+    return 0;
 }
 
 /* Checks one loaded tree: features in range, children after their parent
@@ -497,7 +593,8 @@ reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors 
     for (size_t t = 0; t < nt; t++) {
         reel_tree *tr = &f->trees[t];
         size_t n = (size_t)c[t];
-        if (tree_alloc(tr, n, L)) {
+        /* a loaded tree keeps every node's values, as the file has them */
+        if (tree_alloc(tr, n, n, L)) {
             reel_trees_free(f);
             reel_fail(err, "out of memory");
             return NULL;
@@ -507,6 +604,8 @@ reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors 
         memcpy(tr->left, (const int32_t *)left->data + at, n * sizeof(int32_t));
         memcpy(tr->right, (const int32_t *)right->data + at, n * sizeof(int32_t));
         memcpy(tr->value, (const float *)value->data + at * L, n * L * sizeof(float));
+        free(tr->leaf);
+        tr->leaf = NULL;
         memcpy(tr->impurity, (const double *)imp->data + at, n * sizeof(double));
         memcpy(tr->n_samples, (const int32_t *)ns->data + at, n * sizeof(int32_t));
         memcpy(tr->weight, (const double *)w->data + at, n * sizeof(double));

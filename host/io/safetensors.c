@@ -105,32 +105,41 @@ int reel_safetensors_write(const char *path, const reel_tensors *t, const cJSON 
     if (!json)
         return reel_fail(err, "%s: out of memory", path);
     size_t n = strlen(json), padded = (n + 7) & ~(size_t)7; /* data starts 8-byte aligned */
-    size_t len = 8 + padded + off;
-    unsigned char *img = len >= off ? malloc(len) : NULL;
-    if (!img) {
+    /* only the header is put together in memory: the tensors go to the file
+     * from where they are, the checksum running over them in file order */
+    unsigned char *head = malloc(8 + padded);
+    if (!head) {
         cJSON_free(json);
-        return reel_fail(err, "%s: out of memory for a %zu-byte file", path, len);
+        return reel_fail(err, "%s: out of memory", path);
     }
     for (int k = 0; k < 8; k++)
-        img[k] = (unsigned char)((uint64_t)padded >> (8 * k));
-    memcpy(img + 8, json, n);
-    memset(img + 8 + n, ' ', padded - n);
+        head[k] = (unsigned char)((uint64_t)padded >> (8 * k));
+    memcpy(head + 8, json, n);
+    memset(head + 8 + n, ' ', padded - n);
     cJSON_free(json);
-    for (size_t i = 0, at = 8 + padded; i < t->n; at += t->t[i].nbytes, i++)
-        if (t->t[i].nbytes)
-            memcpy(img + at, t->t[i].data, t->t[i].nbytes);
-    if (reel_safetensors_seal(img, len)) {
-        free(img);
+    const char *digits = find_checksum((const char *)head + 8, padded);
+    if (!digits) {
+        free(head);
         return reel_fail(err, "%s: cannot place the checksum (a tensor or metadata name holds \"checksum\")",
                          path);
     }
+    size_t at = (size_t)((const unsigned char *)digits - head);
+    uint64_t sum = reel_safetensors_checksum(head, 8 + padded, at);
+    for (size_t i = 0; i < t->n; i++)
+        sum = fnv1a(sum, t->t[i].data, t->t[i].nbytes);
+    char hex[CHECKSUM_DIGITS + 1];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
+    memcpy(head + at, hex, CHECKSUM_DIGITS);
     reel_outfile f;
     if (reel_outfile_open(&f, path, err)) {
-        free(img);
+        free(head);
         return -1;
     }
-    fwrite(img, 1, len, f.fp);
-    free(img);
+    fwrite(head, 1, 8 + padded, f.fp);
+    free(head);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->t[i].nbytes)
+            fwrite(t->t[i].data, 1, t->t[i].nbytes, f.fp);
     return reel_outfile_commit(&f, err);
 }
 

@@ -20,13 +20,24 @@ const char *reel_dtype_name(reel_dtype d)
 int reel_tensors_add(reel_tensors *b, const char *name, reel_dtype dtype, int ndim, const size_t *shape,
                      const void *data, reel_error *err)
 {
+    void *to = reel_tensors_new(b, name, dtype, ndim, shape, err);
+    if (!to)
+        return -1;
+    if (b->t[b->n - 1].nbytes)
+        memcpy(to, data, b->t[b->n - 1].nbytes);
+    return 0;
+}
+
+void *reel_tensors_new(reel_tensors *b, const char *name, reel_dtype dtype, int ndim, const size_t *shape,
+                       reel_error *err)
+{
     if (ndim < 0 || ndim > 4)
-        return reel_fail(err, "tensor '%s': %d dimensions (at most 4)", name, ndim);
+        return (void)reel_fail(err, "tensor '%s': %d dimensions (at most 4)", name, ndim), NULL;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
         reel_tensor *t = realloc(b->t, cap * sizeof *t);
         if (!t)
-            return reel_fail(err, "out of memory");
+            return (void)reel_fail(err, "out of memory"), NULL;
         b->t = t;
         b->cap = cap;
     }
@@ -36,23 +47,21 @@ int reel_tensors_add(reel_tensors *b, const char *name, reel_dtype dtype, int nd
     for (int i = 0; i < ndim; i++) {
         t->shape[i] = shape[i];
         if (!reel_size_mul(count, shape[i], &count))
-            return reel_fail(err, "tensor '%s': its shape overflows a size", name);
+            return (void)reel_fail(err, "tensor '%s': its shape overflows a size", name), NULL;
     }
     t->ndim = ndim;
     t->dtype = dtype;
     if (!reel_size_mul(count, reel_dtype_size(dtype), &t->nbytes))
-        return reel_fail(err, "tensor '%s': its shape overflows a size", name);
+        return (void)reel_fail(err, "tensor '%s': its shape overflows a size", name), NULL;
     t->name = strdup(name);
     t->data = malloc(t->nbytes ? t->nbytes : 1);
     if (!t->name || !t->data) {
         free(t->name);
         free(t->data);
-        return reel_fail(err, "out of memory for tensor '%s'", name);
+        return (void)reel_fail(err, "out of memory for tensor '%s'", name), NULL;
     }
-    if (t->nbytes)
-        memcpy(t->data, data, t->nbytes);
     b->n++;
-    return 0;
+    return t->data;
 }
 
 const reel_tensor *reel_tensors_get(const reel_tensors *b, const char *name, reel_dtype dtype, size_t count,

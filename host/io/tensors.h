@@ -28,6 +28,9 @@ const char *reel_dtype_name(reel_dtype d); /* "F32", ... as safetensors */
 /* Adds a copy of data. */
 int reel_tensors_add(reel_tensors *b, const char *name, reel_dtype dtype, int ndim, const size_t *shape,
                      const void *data, reel_error *err);
+/* Adds a tensor for the caller to fill: its data (NULL with err set). */
+void *reel_tensors_new(reel_tensors *b, const char *name, reel_dtype dtype, int ndim, const size_t *shape,
+                       reel_error *err);
 /* The tensor `name`, checked to have dtype and element count `count`
  * (count 0: any); NULL with err set otherwise. */
 const reel_tensor *reel_tensors_get(const reel_tensors *b, const char *name, reel_dtype dtype, size_t count,
