@@ -666,7 +666,9 @@ static int add_pieces(reel_table *t, const reel_csv_piece *ps, const size_t *lin
     return failed ? -1 : 0;
 }
 
-enum { PIECE_BYTES = 1 << 21 }; /* a piece of a block per thread: 2 MB */
+/* A piece of a block per thread: 2 MB, less past 16 threads, so that a
+ * block and its pieces' cells (about 4 times its bytes) stay near 160 MB. */
+enum { PIECE_BYTES = 1 << 21, BLOCK_BYTES_MAX = 1 << 25 };
 
 /* Where each piece of buf[0, end) starts: after the first line end past
  * its share of the bytes (piece 0 at 0); starts[n] = end. */
@@ -690,7 +692,8 @@ static int read_blocks(reel_table *t, reel_csv *csv, size_t piece_bytes, size_t 
 {
     size_t nt = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
     nt = nt < 1 ? 1 : nt > 64 ? 64 : nt;
-    piece_bytes = piece_bytes ? piece_bytes : PIECE_BYTES;
+    if (!piece_bytes)
+        piece_bytes = PIECE_BYTES * nt <= BLOCK_BYTES_MAX ? PIECE_BYTES : BLOCK_BYTES_MAX / nt;
     size_t bufcap = piece_bytes * nt, have = 0, line0 = reel_csv_next_line(csv), starts[65];
     unsigned char *buf = malloc(bufcap);
     reel_csv_piece *ps = calloc(nt, sizeof *ps);

@@ -81,7 +81,7 @@ typedef struct {
     const char *types; /* --column-type, or NULL */
     int flags;         /* REEL_READ_* */
     char sep;          /* the field separator (--sep); 0: found from the header line (reel_csv_guess_sep) */
-    size_t block_bytes; /* bytes per thread of each block read (0: 2 MB); tests use tiny ones */
+    size_t block_bytes; /* bytes per thread of each block read (0: 2 MB, 32 MB a block at most); tests use tiny ones */
 } reel_read_opts;
 int reel_table_read(reel_table *t, const char *path, const reel_read_opts *o, reel_error *err);
 /* A --sep value: one character other than a quote, a line end, a letter or
