@@ -186,8 +186,8 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
 
 /* ---- tasks: the CLI's commands as functions, for every front end ---- */
 
-/* A task is one of reel's commands ("train", "export", "info"; the
- * others move here one by one), run by one function for the CLI, the C API and Python
+/* A task is one of reel's commands ("train", "export", "info",
+ * "decide"; the others move here one by one), run by one function for the CLI, the C API and Python
  * alike. Its
  * options are one JSON object whose keys are the CLI's flags spelt with
  * underscores: train takes the data options ("data": a CSV or descriptor,
@@ -203,7 +203,9 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * holds other files; each output is written whole or not at all.
  * export takes "model_file", "format" (json or onnx), "out" and
  * "net_only"; its document says what was written. info takes nothing (the
- * build and the devices) or "model_file" (what the file holds). */
+ * build and the devices) or "model_file" (what the file holds). decide
+ * takes "valid", "test", "labels", "decision", "seed" and "threshold"
+ * (see reel decide --help); its document is what reel decide prints. */
 typedef struct reel_task reel_task;
 
 /* NULL (reel_last_error) for an unknown task or options that are not a

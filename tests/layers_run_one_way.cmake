@@ -39,7 +39,6 @@ set(cli_still_to_move
   host/cli/args.c
   host/cli/args.h
   host/cli/compare.c
-  host/cli/decide.c
   host/cli/model_dirs.c
   host/cli/model_dirs.h
   host/cli/predict.c

@@ -328,6 +328,31 @@ Test(api, info_task)
     reel_data_free(d);
 }
 
+/* The "decide" task: a rule chosen on given probabilities, as `reel decide`. */
+Test(api, decide_task)
+{
+    const char *v = tmp_write("decide_v.csv", "p_A,p_B,A,B\n0.9,0.2,1,0\n0.8,0.7,1,1\n0.1,0.6,0,1\n0.3,0.1,0,0\n");
+    const char *t = tmp_write("decide_t.csv", "p_A,p_B\n0.7,0.4\n0.2,0.9\n");
+    char opts[1024];
+    snprintf(opts, sizeof opts, "{\"valid\": \"%s\", \"test\": \"%s\", \"labels\": \"A,B\", \"decision\": "
+             "\"threshold\", \"threshold\": 0.5, \"seed\": \"18446744073709551615\"}", v, t);
+    reel_task *k = reel_task_new("decide", opts);
+    cr_assert_eq(reel_task_run(k), 0, "%s", reel_last_error());
+    cJSON *doc = cJSON_Parse(reel_task_result(k));
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "decision_rule")->valuestring, "threshold");
+    cJSON *pred = cJSON_GetObjectItem(doc, "predicted");
+    cr_expect_str_eq(cJSON_GetArrayItem(pred, 0)->valuestring, "A");
+    cr_expect_str_eq(cJSON_GetArrayItem(pred, 1)->valuestring, "B");
+    cJSON_Delete(doc);
+    reel_task_free(k);
+    snprintf(opts, sizeof opts, "{\"valid\": \"%s\", \"test\": \"%s\", \"labels\": \"A,B\", \"decision\": \"no\"}",
+             v, t);
+    k = reel_task_new("decide", opts);
+    cr_expect_eq(reel_task_run(k), REEL_TASK_REFUSED);
+    cr_expect(strncmp(reel_last_error(), "decision: unknown decision rule 'no'", 36) == 0, "%s", reel_last_error());
+    reel_task_free(k);
+}
+
 typedef struct {
     int epochs, warnings;
 } seen;

@@ -19,6 +19,7 @@ static const struct {
     {"train", task_train},
     {"export", task_export},
     {"info", task_info},
+    {"decide", task_decide},
 };
 
 reel_task *reel_task_new(const char *name, const char *options_json)
@@ -164,6 +165,25 @@ int task_number(const reel_task *t, const char *key, double *out, reel_error *er
     return 0;
 }
 
+int task_seed(const reel_task *t, uint64_t *seed, reel_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(t->options, "seed");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 18446744073709549568.0) {
+        *seed = (uint64_t)v->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsString(v))
+        return v ? reel_fail(err, "options: key 'seed' must be a non-negative integer") : 0;
+    const char *s = v->valuestring;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno)
+        return reel_fail(err, "options: key 'seed' must be a non-negative integer, got '%s'", s);
+    *seed = (uint64_t)n;
+    return 0;
+}
+
 int task_run_opts(const reel_task *t, const char *const *keys, double test_fraction, api_opts *o,
                   const char **device, reel_error *err)
 {
@@ -184,16 +204,8 @@ int task_run_opts(const reel_task *t, const char *const *keys, double test_fract
     cJSON_free(text);
     if (rc)
         return -1;
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(t->options, "seed");
-    if (cJSON_IsString(seed)) {
-        const char *s = seed->valuestring;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (*s < '0' || *s > '9' || *end || errno)
-            return reel_fail(err, "options: key 'seed' must be a non-negative integer, got '%s'", s);
-        o->seed = (uint64_t)v;
-    }
+    if (task_seed(t, &o->seed, err))
+        return -1;
     *device = "auto";
     return task_string(t, "device", device, err);
 }

@@ -21,6 +21,7 @@ struct reel_task {
 int task_train(reel_task *t, reel_error *err);
 int task_export(reel_task *t, reel_error *err);
 int task_info(reel_task *t, reel_error *err);
+int task_decide(reel_task *t, reel_error *err);
 
 /* Fails naming the first key of the options not in keys (NULL-ended). */
 int task_check_keys(const reel_task *t, const char *const *keys, reel_error *err);
@@ -28,6 +29,8 @@ int task_check_keys(const reel_task *t, const char *const *keys, reel_error *err
 int task_string(const reel_task *t, const char *key, const char **out, reel_error *err);
 int task_bool(const reel_task *t, const char *key, int *out, reel_error *err);
 int task_number(const reel_task *t, const char *key, double *out, reel_error *err);
+/* "seed": a number, or a decimal string (seeds past 2^53); left as it is when absent. */
+int task_seed(const reel_task *t, uint64_t *seed, reel_error *err);
 /* The options every task shares (api_opts_parse) among those in keys; the
  * seed may be a decimal string too. The device is not checked here: the
  * task knows whether its models train on one. */

@@ -1,0 +1,171 @@
+/* The "decide" task: `reel decide` as a function. A decision rule chosen
+ * on another model's validation probabilities and applied to its test
+ * probabilities, so any model (a scikit-learn or LightGBM one in bench/) is
+ * decided exactly as reel's models are. Options: "valid" and "test" (CSVs
+ * with p_<label> columns, and the 0/1 label columns: required in valid,
+ * optional in test, which are then scored), "labels" ("A,B,C"),
+ * "decision" (auto), "seed" (auto's cross-fitting folds), "threshold" (the
+ * model's own, 0.5). Its document: the rule, the scores, each test row's
+ * labels. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/task.h"
+#include "data/dataset.h"
+#include "data/table.h"
+#include "eval/decision.h"
+#include "eval/metrics.h"
+
+static const char *const KEYS[] = {"valid", "test", "labels", "decision", "seed", "threshold", NULL};
+
+/* P (and Y when want_y) from table t; Y stays NULL when a label column is absent and !need_y. */
+static int read_probs(const reel_table *t, char **labels, size_t L, int need_y, float **P, uint8_t **Y,
+                      reel_error *err)
+{
+    size_t n = t->nrows;
+    *P = malloc((n ? n : 1) * L * sizeof **P);
+    *Y = malloc((n ? n : 1) * L);
+    if (!*P || !*Y)
+        return reel_fail(err, "%s: out of memory", t->path);
+    for (size_t k = 0; k < L; k++) {
+        char name[300];
+        snprintf(name, sizeof name, "p_%s", labels[k]);
+        int jp = reel_table_find(t, name), jy = reel_table_find(t, labels[k]);
+        if (jp < 0 || t->cols[jp].type != REEL_COL_NUMERIC)
+            return reel_fail(err, "%s: no numeric column %s", t->path, name);
+        for (size_t i = 0; i < n; i++) {
+            double v = t->cols[jp].num[i];
+            if (!(v >= 0 && v <= 1))
+                return reel_fail(err, "%s, line %zu, column %s: a probability in [0, 1] expected", t->path,
+                                 t->line[i], name);
+            (*P)[i * L + k] = (float)v;
+        }
+        if (jy < 0 && !need_y) {
+            if (k > 0 && *Y) /* the first k labels were there: scores of a part of the labels would mislead */
+                return reel_fail(err, "%s: label column %s is missing, though %s is there; give every label "
+                                 "column to score the decisions, or none", t->path, labels[k], labels[0]);
+            free(*Y);
+            *Y = NULL;
+            continue;
+        }
+        if (!*Y) /* an earlier label column was missing, this one is there */
+            return reel_fail(err, "%s: label column %s is missing, though %s is there; give every label column to "
+                             "score the decisions, or none", t->path, labels[0], labels[k]);
+        if (jy < 0)
+            return reel_fail(err, "%s: no label column %s", t->path, labels[k]);
+        for (size_t i = 0; *Y && i < n; i++) {
+            double v = t->cols[jy].type == REEL_COL_NUMERIC ? t->cols[jy].num[i] : NAN;
+            if (v != 0.0 && v != 1.0)
+                return reel_fail(err, "%s, line %zu, column %s: 0 or 1 expected", t->path, t->line[i], labels[k]);
+            (*Y)[i * L + k] = (uint8_t)v;
+        }
+    }
+    return 0;
+}
+
+/* The rule and what it decides, as the document. */
+static cJSON *decide(const reel_table *tv, const reel_table *tt, char **labels, size_t L, const char *decision,
+                     uint64_t seed, const float *own, reel_error *err)
+{
+    float *Pv = NULL, *Pt = NULL;
+    uint8_t *Yv = NULL, *Yt = NULL, *pred = NULL;
+    reel_decision rule = {0};
+    cJSON *doc = NULL;
+    size_t n = tt->nrows;
+    if (read_probs(tv, labels, L, 1, &Pv, &Yv, err) || read_probs(tt, labels, L, 0, &Pt, &Yt, err) ||
+        reel_decision_choose(&rule, decision, Pv, Yv, tv->nrows, L, own, seed, err))
+        goto done;
+    if (!(pred = malloc((n ? n : 1) * L))) {
+        reel_fail(err, "out of memory");
+        goto done;
+    }
+    doc = cJSON_CreateObject();
+    char name[64];
+    cJSON_AddStringToObject(doc, "decision_rule", reel_decision_name(&rule, name, sizeof name));
+    cJSON_AddItemToObject(doc, "decision", reel_decision_to_json(&rule));
+    cJSON_AddNumberToObject(doc, "valid_rows", (double)tv->nrows);
+    cJSON_AddNumberToObject(doc, "test_rows", (double)n);
+    if (Yt) {
+        reel_metrics m;
+        reel_threshold(Pt, own, n, L, pred);
+        reel_metrics_compute(&m, Yt, pred, n, L);
+        cJSON_AddItemToObject(doc, "metrics_untuned", reel_metrics_to_json(&m, labels));
+        reel_metrics_free(&m);
+    }
+    reel_decision_apply(&rule, Pt, n, pred);
+    if (Yt) {
+        reel_metrics m;
+        reel_metrics_compute(&m, Yt, pred, n, L);
+        cJSON_AddItemToObject(doc, "metrics", reel_metrics_to_json(&m, labels));
+        reel_metrics_free(&m);
+    }
+    cJSON *rows = cJSON_AddArrayToObject(doc, "predicted");
+    for (size_t i = 0; i < n; i++) {
+        char buf[4096];
+        size_t len = 0;
+        buf[0] = 0;
+        for (size_t k = 0; k < L && len < sizeof buf; k++)
+            if (pred[i * L + k])
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "|" : "", labels[k]);
+        cJSON_AddItemToArray(rows, cJSON_CreateString(buf));
+    }
+done:
+    reel_decision_free(&rule);
+    free(Pv);
+    free(Pt);
+    free(Yv);
+    free(Yt);
+    free(pred);
+    return doc;
+}
+
+int task_decide(reel_task *t, reel_error *err)
+{
+    const char *valid = NULL, *test = NULL, *labels_arg = NULL, *decision = "auto";
+    double threshold = 0.5;
+    uint64_t seed = 42;
+    if (task_check_keys(t, KEYS, err) || task_string(t, "valid", &valid, err) ||
+        task_string(t, "test", &test, err) || task_string(t, "labels", &labels_arg, err) ||
+        task_string(t, "decision", &decision, err) || task_number(t, "threshold", &threshold, err) ||
+        task_seed(t, &seed, err))
+        return API_REFUSED;
+    if (!valid || !test || !labels_arg)
+        return reel_fail(err, "options: valid, test and labels are required"), API_REFUSED;
+    if (!(threshold >= 0 && threshold <= 1))
+        return reel_fail(err, "options: threshold must be in [0, 1]"), API_REFUSED;
+    if (reel_decision_check_spec(decision, err)) {
+        reel_error inner = *err;
+        return reel_fail(err, "%s: %s", api_option_name(t->flag_names, "decision"), inner.msg), API_REFUSED;
+    }
+    char **labels = NULL;
+    size_t L = 0;
+    if (reel_label_list_parse(labels_arg, api_option_name(t->flag_names, "labels"), &labels, &L, err))
+        return API_REFUSED;
+    reel_table tv = {0}, tt = {0};
+    float *own = malloc((L ? L : 1) * sizeof *own);
+    cJSON *doc = NULL;
+    int rc = -1;
+    if (!own) {
+        reel_fail(err, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < L; k++)
+        own[k] = (float)threshold;
+    if (L == 0) {
+        reel_fail(err, "%s names no label", api_option_name(t->flag_names, "labels"));
+        goto done;
+    }
+    if (reel_table_read_csv(&tv, valid, err) || reel_table_read_csv(&tt, test, err) ||
+        !(doc = decide(&tv, &tt, labels, L, decision, seed, own, err)))
+        goto done;
+    rc = task_finish(t, doc, err);
+done:
+    cJSON_Delete(doc);
+    reel_table_free(&tv);
+    reel_table_free(&tt);
+    free(own);
+    reel_label_list_free(labels, L);
+    return rc;
+}
