@@ -39,7 +39,8 @@ Test(tree, oracle_gini_depth_one)
     cr_expect_eq(t->feature[0], 0);
     cr_expect_float_eq(t->threshold[0], 1.5, 1e-12);
     cr_expect_float_eq(improvement(t, 0), 0.3125, 1e-12);
-    const float *right = reel_tree_value(t, (size_t)t->right[0]); /* only leaves hold values */
+    float right[2]; /* only leaves hold values */
+    reel_tree_leaf_values(t, (size_t)t->right[0], right);
     cr_expect_float_eq(right[0], 1.0, 1e-7);
     cr_expect_float_eq(right[1], 0.5, 1e-7);
     float *P = predict(&m, OX, 4);

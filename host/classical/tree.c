@@ -16,6 +16,8 @@ void reel_tree_free(reel_tree *t)
     free(t->left);
     free(t->right);
     free(t->leaf);
+    free(t->vstart);
+    free(t->vlabel);
     free(t->value);
     free(t->impurity);
     free(t->n_samples);
@@ -23,37 +25,48 @@ void reel_tree_free(reel_tree *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Arrays for n_nodes nodes and n_values rows of values (t->leaf left for
- * the caller to fill). */
-static int tree_alloc(reel_tree *t, size_t n_nodes, size_t n_values, size_t L)
+/* Arrays for n_nodes nodes; sparse: n_leaves leaves holding nnz values in
+ * all, else n_nodes x L values (leaf, vstart, vlabel NULL). */
+static int tree_alloc(reel_tree *t, size_t n_nodes, int sparse, size_t n_leaves, size_t nnz, size_t L)
 {
     memset(t, 0, sizeof *t);
-    size_t n = n_nodes ? n_nodes : 1;
+    size_t n = n_nodes ? n_nodes : 1, n_values = sparse ? nnz : n_nodes * L;
     t->n_nodes = n_nodes;
-    t->n_leaves = n_values;
+    t->n_leaves = n_leaves;
     t->L = L;
     t->feature = malloc(n * sizeof *t->feature);
     t->threshold = malloc(n * sizeof *t->threshold);
     t->left = malloc(n * sizeof *t->left);
     t->right = malloc(n * sizeof *t->right);
-    t->leaf = malloc(n * sizeof *t->leaf);
-    t->value = malloc((n_values ? n_values : 1) * (L ? L : 1) * sizeof *t->value);
+    t->value = malloc((n_values ? n_values : 1) * sizeof *t->value);
     t->impurity = malloc(n * sizeof *t->impurity);
     t->n_samples = malloc(n * sizeof *t->n_samples);
     t->weight = malloc(n * sizeof *t->weight);
-    if (!t->feature || !t->threshold || !t->left || !t->right || !t->leaf || !t->value || !t->impurity ||
-        !t->n_samples || !t->weight) {
+    int ok = t->feature && t->threshold && t->left && t->right && t->value && t->impurity && t->n_samples &&
+             t->weight;
+    if (sparse) {
+        t->leaf = malloc(n * sizeof *t->leaf);
+        t->vstart = malloc((n_leaves + 1) * sizeof *t->vstart);
+        t->vlabel = malloc(nnz ? nnz : 1);
+        ok = ok && t->leaf && t->vstart && t->vlabel;
+    }
+    if (!ok) {
         reel_tree_free(t);
         return -1;
     }
     return 0;
 }
 
-const float *reel_tree_value(const reel_tree *t, size_t node)
+void reel_tree_leaf_values(const reel_tree *t, size_t node, float *out)
 {
-    if (!t->leaf)
-        return t->value + node * t->L;
-    return t->leaf[node] >= 0 ? t->value + (size_t)t->leaf[node] * t->L : NULL;
+    if (!t->leaf) {
+        memcpy(out, t->value + node * t->L, t->L * sizeof *out);
+        return;
+    }
+    memset(out, 0, t->L * sizeof *out);
+    int32_t j = t->leaf[node];
+    for (uint32_t q = j >= 0 ? t->vstart[j] : 0; j >= 0 && q < t->vstart[j + 1]; q++)
+        out[t->vlabel[q]] = t->value[q];
 }
 
 void reel_tree_node_values(const reel_tree *t, float *out)
@@ -69,9 +82,9 @@ void reel_tree_node_values(const reel_tree *t, float *out)
     for (size_t i = t->n_nodes; i-- > 0;) {
         float *o = out + i * L;
         if (t->left[i] < 0) {
-            const float *v = t->value + (size_t)t->leaf[i] * L;
+            reel_tree_leaf_values(t, i, o);
             for (size_t k = 0; k < L; k++)
-                o[k] = (float)nearbyint((double)v[k] * t->weight[i]);
+                o[k] = (float)nearbyint((double)o[k] * t->weight[i]);
         } else {
             const float *a = out + (size_t)t->left[i] * L, *b = out + (size_t)t->right[i] * L;
             for (size_t k = 0; k < L; k++)
@@ -82,7 +95,7 @@ void reel_tree_node_values(const reel_tree *t, float *out)
     for (size_t i = 0; i < t->n_nodes; i++) {
         float *o = out + i * L;
         if (t->left[i] < 0)
-            memcpy(o, t->value + (size_t)t->leaf[i] * L, L * sizeof *o);
+            reel_tree_leaf_values(t, i, o);
         else
             for (size_t k = 0; k < L; k++)
                 o[k] = (float)((double)o[k] / t->weight[i]);
@@ -113,14 +126,15 @@ static size_t node_bytes(void)
     return per;
 }
 
+/* After the node arrays: vstart (n_leaves + 1), vlabel, value. */
 unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len)
 {
-    if (!t->leaf) /* only grown trees travel: they hold leaf values only */
+    if (!t->leaf) /* only grown trees travel */
         return NULL;
     tree_array a[] = {TREE_ARRAYS(t)};
     uint64_t head[2] = {t->n_nodes, t->L};
-    size_t vbytes = t->n_leaves * t->L * sizeof *t->value;
-    size_t total = sizeof head + node_bytes() * t->n_nodes + vbytes;
+    size_t nnz = t->vstart[t->n_leaves], sbytes = (t->n_leaves + 1) * sizeof *t->vstart;
+    size_t total = sizeof head + node_bytes() * t->n_nodes + sbytes + nnz * (1 + sizeof *t->value);
     unsigned char *buf = malloc(total), *at = buf;
     if (!buf)
         return NULL;
@@ -130,7 +144,9 @@ unsigned char *reel_tree_to_bytes(const reel_tree *t, size_t *len)
         memcpy(at, a[k].p, a[k].per_node * t->n_nodes);
         at += a[k].per_node * t->n_nodes;
     }
-    memcpy(at, t->value, vbytes);
+    memcpy(at, t->vstart, sbytes);
+    memcpy(at + sbytes, t->vlabel, nnz);
+    memcpy(at + sbytes + nnz, t->value, nnz * sizeof *t->value);
     *len = total;
     return buf;
 }
@@ -152,20 +168,35 @@ int reel_tree_from_bytes(reel_tree *t, const unsigned char *buf, size_t len, ree
         memcpy(&l, lefts + i * sizeof l, sizeof l);
         leaves += l < 0;
     }
-    size_t total = sizeof head + node_bytes() * n + leaves * L * sizeof(float);
-    if (total != len)
-        return reel_fail(err, "a tree of %zu nodes and %zu leaves needs %zu bytes, got %zu", n, leaves, total, len);
-    if (tree_alloc(t, n, leaves, L))
+    size_t at = sizeof head + node_bytes() * n, sbytes = (leaves + 1) * sizeof(uint32_t);
+    uint32_t nnz = 0;
+    if (at + sbytes <= len)
+        memcpy(&nnz, buf + at + sbytes - sizeof nnz, sizeof nnz);
+    size_t total = at + sbytes + (size_t)nnz * (1 + sizeof(float));
+    if (at + sbytes > len || total != len)
+        return reel_fail(err, "a tree of %zu nodes and %zu leaves does not fit its %zu bytes", n, leaves, len);
+    if (tree_alloc(t, n, 1, leaves, nnz, L))
         return reel_fail(err, "out of memory for a tree of %zu nodes", n);
     tree_array a[] = {TREE_ARRAYS(t)};
-    const unsigned char *at = buf + sizeof head;
+    const unsigned char *p = buf + sizeof head;
     for (size_t k = 0; k < sizeof a / sizeof *a; k++) {
-        memcpy(a[k].p, at, a[k].per_node * n);
-        at += a[k].per_node * n;
+        memcpy(a[k].p, p, a[k].per_node * n);
+        p += a[k].per_node * n;
     }
-    memcpy(t->value, at, leaves * L * sizeof *t->value);
+    memcpy(t->vstart, p, sbytes);
+    memcpy(t->vlabel, p + sbytes, nnz);
+    memcpy(t->value, p + sbytes + nnz, nnz * sizeof *t->value);
+    int ok = t->vstart[0] == 0;
+    for (size_t j = 0; j < leaves; j++)
+        ok = ok && t->vstart[j] <= t->vstart[j + 1];
+    for (size_t q = 0; q < nnz; q++)
+        ok = ok && t->vlabel[q] < L;
     for (size_t i = 0, k = 0; i < n; i++)
         t->leaf[i] = t->left[i] < 0 ? (int32_t)k++ : -1;
+    if (!ok) {
+        reel_tree_free(t);
+        return reel_fail(err, "a tree's leaf values are damaged");
+    }
     return 0;
 }
 
@@ -177,12 +208,23 @@ size_t reel_tree_leaf(const reel_tree *t, const float *x)
     return (size_t)node;
 }
 
+/* The L values of old node i as the compacted tree's leaf: from `full`
+ * when given, else the node's own (into buf). */
+static const float *leaf_row(const reel_tree *t, const float *full, size_t i, float *buf)
+{
+    if (full)
+        return full + i * t->L;
+    reel_tree_leaf_values(t, i, buf);
+    return buf;
+}
+
 int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
 {
     size_t n = t->n_nodes, L = t->L;
     /* the nodes that stay and how many of them are leaves (a parent comes
      * before its children, in pre-order as in the builder's order) */
     uint8_t *keep = calloc(n ? n : 1, 1);
+    float *row = malloc(L * sizeof *row);
     size_t kept = 0, leaves = 0;
     int cut_inner = 0;
     if (keep && n) {
@@ -202,25 +244,35 @@ int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
     /* an inner node cut into a leaf needs its values: from its leaves when
      * only those hold theirs */
     float *full = cut_inner && t->leaf ? malloc(n * L * sizeof *full) : NULL;
-    /* stack of (old node, new parent slot to fill) */
     int32_t *stack = malloc((n ? n : 1) * sizeof *stack);
     int32_t *parent_slot = malloc((n ? n : 1) * sizeof *parent_slot);
+    int oom = !keep || !row || !stack || !parent_slot || (cut_inner && t->leaf && !full);
+    if (full && !oom)
+        reel_tree_node_values(t, full);
+    /* the new leaves keep their nonzero values only */
+    size_t nnz = 0;
+    for (size_t i = 0; i < n && !oom; i++)
+        if (keep[i] && (t->left[i] < 0 || (cut && cut[i]))) {
+            const float *v = leaf_row(t, full, i, row);
+            for (size_t k = 0; k < L; k++)
+                nnz += v[k] != 0;
+        }
     reel_tree out;
-    if (!keep || !stack || !parent_slot || (cut_inner && t->leaf && !full) || tree_alloc(&out, kept, leaves, L)) {
+    if (oom || nnz > UINT32_MAX || tree_alloc(&out, kept, 1, leaves, nnz, L)) {
         free(keep);
+        free(row);
         free(full);
         free(stack);
         free(parent_slot);
         return reel_fail(err, "tree: out of memory renumbering %zu nodes", n);
     }
-    if (full)
-        reel_tree_node_values(t, full);
-    size_t top = 0, k = 0, nl = 0;
+    size_t top = 0, k = 0, nl = 0, q = 0;
     if (n) {
         stack[top] = 0;
         parent_slot[top++] = -1;
     }
-    /* parent_slot: -1 root, 2*p for the left child of new node p, 2*p+1 right */
+    /* stack of (old node, new parent slot to fill); parent_slot: -1 root,
+     * 2*p for the left child of new node p, 2*p+1 right */
     while (top) {
         top--;
         int32_t old = stack[top], slot = parent_slot[top];
@@ -237,8 +289,13 @@ int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
         out.left[id] = out.right[id] = -1;
         out.leaf[id] = leaf ? (int32_t)nl : -1;
         if (leaf) {
-            const float *v = full ? full + (size_t)old * L : reel_tree_value(t, (size_t)old);
-            memcpy(out.value + nl++ * L, v, L * sizeof *out.value);
+            const float *v = leaf_row(t, full, (size_t)old, row);
+            out.vstart[nl++] = (uint32_t)q;
+            for (size_t j = 0; j < L; j++)
+                if (v[j] != 0) {
+                    out.vlabel[q] = (uint8_t)j;
+                    out.value[q++] = v[j];
+                }
         }
         out.impurity[id] = t->impurity[old];
         out.n_samples[id] = t->n_samples[old];
@@ -250,7 +307,9 @@ int reel_tree_compact(reel_tree *t, const uint8_t *cut, reel_error *err)
             parent_slot[top++] = 2 * id;
         }
     }
+    out.vstart[nl] = (uint32_t)q;
     free(keep);
+    free(row);
     free(full);
     free(stack);
     free(parent_slot);
@@ -441,9 +500,17 @@ int reel_trees_predict(const reel_trees *f, const float *X, size_t n, float *P, 
             for (size_t t = 0; t < f->n_trees; t++) {
                 const reel_tree *tr = &f->trees[t];
                 for (size_t i = lo; i < hi; i++) {
-                    const float *v = reel_tree_value(tr, reel_tree_leaf(tr, X + i * d));
-                    for (size_t k = 0; k < L; k++)
-                        acc[(i - lo) * L + k] += v[k];
+                    size_t node = reel_tree_leaf(tr, X + i * d);
+                    double *a = acc + (i - lo) * L;
+                    if (tr->leaf) { /* a grown tree's leaf: its nonzero values (zeros add nothing) */
+                        int32_t j = tr->leaf[node];
+                        for (uint32_t q = tr->vstart[j]; q < tr->vstart[j + 1]; q++)
+                            a[tr->vlabel[q]] += tr->value[q];
+                    } else {
+                        const float *v = tr->value + node * L;
+                        for (size_t k = 0; k < L; k++)
+                            a[k] += v[k];
+                    }
                 }
             }
             for (size_t i = lo; i < hi; i++)
@@ -594,7 +661,7 @@ reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors 
         reel_tree *tr = &f->trees[t];
         size_t n = (size_t)c[t];
         /* a loaded tree keeps every node's values, as the file has them */
-        if (tree_alloc(tr, n, n, L)) {
+        if (tree_alloc(tr, n, 0, 0, 0, L)) {
             reel_trees_free(f);
             reel_fail(err, "out of memory");
             return NULL;
@@ -604,8 +671,6 @@ reel_trees *reel_trees_load(size_t d, size_t L, int threads, const reel_tensors 
         memcpy(tr->left, (const int32_t *)left->data + at, n * sizeof(int32_t));
         memcpy(tr->right, (const int32_t *)right->data + at, n * sizeof(int32_t));
         memcpy(tr->value, (const float *)value->data + at * L, n * L * sizeof(float));
-        free(tr->leaf);
-        tr->leaf = NULL;
         memcpy(tr->impurity, (const double *)imp->data + at, n * sizeof(double));
         memcpy(tr->n_samples, (const int32_t *)ns->data + at, n * sizeof(int32_t));
         memcpy(tr->weight, (const double *)w->data + at, n * sizeof(double));

@@ -58,22 +58,28 @@ typedef struct {
 } reel_forest_params;
 
 /* One fitted tree. Nodes are in pre-order: the root is 0 and every child
- * comes after its parent. Only leaves hold label values (an inner node's,
- * which files keep, follow from its leaves: reel_tree_node_values). */
+ * comes after its parent. Label values (fractions of positives): a grown
+ * tree keeps its leaves' nonzero ones only, leaf j's at [vstart[j],
+ * vstart[j + 1]) of vlabel and value (an inner node's, which files keep,
+ * follow from its leaves: reel_tree_node_values); a loaded tree keeps
+ * every node's as the file has them (leaf, vstart, vlabel NULL; value
+ * n_nodes x L). */
 typedef struct {
     size_t n_nodes, L, n_leaves;
     int32_t *feature;     /* split feature; -1 at leaves */
     double *threshold;    /* go left when x <= threshold; 0 at leaves */
     int32_t *left, *right; /* children; -1 at leaves */
-    int32_t *leaf;        /* n_nodes: a leaf's row of value, -1 inside (NULL: value has every node's) */
-    float *value;         /* n_leaves x L, leaves in node order: fraction of positives */
+    int32_t *leaf;        /* n_nodes: a leaf's number in node order, -1 inside */
+    uint32_t *vstart;     /* n_leaves + 1 */
+    uint8_t *vlabel;      /* each value's label */
+    float *value;
     double *impurity;     /* mean over labels */
     int32_t *n_samples;   /* distinct training rows in the node */
     double *weight;       /* their total weight */
 } reel_tree;
 
-/* The L values of a node that is a leaf (NULL inside the tree). */
-const float *reel_tree_value(const reel_tree *t, size_t node);
+/* The L values of a leaf (of any node in a loaded tree) into out. */
+void reel_tree_leaf_values(const reel_tree *t, size_t node, float *out);
 /* Every node's values (n_nodes x L into out), inner ones from their
  * leaves: a leaf's positives are value x weight, whole numbers, so the
  * sums give the values the builder had, bit for bit (below 2^23 rows). */
