@@ -233,18 +233,20 @@ const reel_history *reel_run_history(const reel_run *r)
 
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
 {
+    /* a binary or multiclass target's metrics name its K classes, not its outputs */
+    char *const *names = r->model.target != REEL_TARGET_MULTILABEL && r->model.classes ? r->model.classes : labels;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", r->model.name);
     cJSON_AddItemToObject(j, "params", cJSON_Duplicate(r->model.params, 1));
     cJSON_AddStringToObject(j, "device", reel_run_device(r));
-    cJSON_AddItemToObject(j, "metrics", reel_metrics_to_json(&r->metrics, labels));
+    cJSON_AddItemToObject(j, "metrics", reel_metrics_to_json(&r->metrics, names));
     char name[64];
     cJSON_AddStringToObject(j, "decision_rule", reel_decision_name(&r->model.rule, name, sizeof name));
     cJSON_AddItemToObject(j, "decision", reel_decision_to_json(&r->model.rule));
     cJSON *th = cJSON_AddArrayToObject(j, "thresholds"); /* the model's own, behind metrics_untuned */
     for (size_t k = 0; k < r->model.L; k++)
         cJSON_AddItemToArray(th, cJSON_CreateNumber(r->model.threshold[k]));
-    cJSON_AddItemToObject(j, "metrics_untuned", reel_metrics_to_json(&r->untuned, labels));
+    cJSON_AddItemToObject(j, "metrics_untuned", reel_metrics_to_json(&r->untuned, names));
     cJSON_AddNumberToObject(j, "fit_seconds", r->fit_seconds);
     cJSON_AddNumberToObject(j, "predict_seconds", r->predict_seconds);
     cJSON_AddNumberToObject(j, "nets_per_launch", (double)r->shared);

@@ -432,6 +432,6 @@ cJSON *reel_search_json(const reel_search_result *r, const reel_scorer *s, const
         cJSON_AddItemToArray(tr, o);
     }
     cJSON_AddItemToObject(doc, "rounds", reel_tune_rounds_json(r->rounds, r->n_rounds, "trials"));
-    reel_test_score_to_json(test, s->p->ds.labels, doc);
+    reel_test_score_to_json(test, s->p->ds.classes ? s->p->ds.classes : s->p->ds.labels, doc);
     return doc;
 }

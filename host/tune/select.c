@@ -296,6 +296,6 @@ cJSON *reel_select_json(const reel_select_result *r, const reel_scorer *s, const
     cJSON_AddItemToObject(doc, "kept", kept);
     cJSON_AddItemToObject(doc, "dropped", dropped);
     cJSON_AddItemToObject(doc, "rounds", reel_tune_rounds_json(r->rounds, r->n_rounds, "candidates"));
-    reel_test_score_to_json(test, s->p->ds.labels, doc);
+    reel_test_score_to_json(test, s->p->ds.classes ? s->p->ds.classes : s->p->ds.labels, doc);
     return doc;
 }
