@@ -186,8 +186,8 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
 
 /* ---- tasks: the CLI's commands as functions, for every front end ---- */
 
-/* A task is one of reel's commands ("train", "export", "info",
- * "decide"; the others move here one by one), run by one function for the CLI, the C API and Python
+/* A task is one of reel's commands ("train", "predict", "export",
+ * "info", "decide"; the others move here one by one), run by one function for the CLI, the C API and Python
  * alike. Its
  * options are one JSON object whose keys are the CLI's flags spelt with
  * underscores: train takes the data options ("data": a CSV or descriptor,
@@ -205,7 +205,11 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * "net_only"; its document says what was written. info takes nothing (the
  * build and the devices) or "model_file" (what the file holds). decide
  * takes "valid", "test", "labels", "decision", "seed" and "threshold"
- * (see reel decide --help); its document is what reel decide prints. */
+ * (see reel decide --help); its document is what reel decide prints.
+ * predict takes "model_file", "data", "id", "out", "missing_columns",
+ * "threads", "encoding" and "csv" (true: the document holds the
+ * predictions CSV); its document holds the scores when the rows have the
+ * labels, and the rows are read with reel_task_rows and the three after. */
 typedef struct reel_task reel_task;
 
 /* NULL (reel_last_error) for an unknown task or options that are not a
@@ -230,6 +234,14 @@ REEL_API const char *reel_task_result(const reel_task *t);
 /* train: the fitted model, for the caller to keep (reel_classifier_free);
  * NULL before a run or once taken. */
 REEL_API reel_classifier *reel_task_take_classifier(reel_task *t);
+/* predict: the rows predicted (0 before a run), each one's id (the id
+ * column's cell, else its line in the CSV), and the probabilities and
+ * decisions, rows x labels row-major (the labels: the document's
+ * "labels"). They belong to the task, until its next run. */
+REEL_API size_t reel_task_rows(const reel_task *t);
+REEL_API const char *reel_task_row_id(const reel_task *t, size_t i);
+REEL_API const float *reel_task_probabilities(const reel_task *t);
+REEL_API const unsigned char *reel_task_decisions(const reel_task *t);
 REEL_API void reel_task_free(reel_task *t);
 
 #ifdef __cplusplus

@@ -41,7 +41,6 @@ set(cli_still_to_move
   host/cli/compare.c
   host/cli/model_dirs.c
   host/cli/model_dirs.h
-  host/cli/predict.c
   host/cli/tune_cmds.c)
 
 file(GLOB_RECURSE sources RELATIVE ${SRC} ${SRC}/host/*.c ${SRC}/host/*.h ${SRC}/kernels/*.cu ${SRC}/kernels/*.h)

@@ -353,6 +353,40 @@ Test(api, decide_task)
     reel_task_free(k);
 }
 
+/* The "predict" task: the rows of a CSV through a saved model, the same
+ * probabilities as reel_predict_proba, the scores of rows with labels. */
+Test(api, predict_task)
+{
+    rows r;
+    make_rows(&r);
+    const char *csv = write_csv(&r), *model = tmp_path("predict_task.safetensors");
+    reel_data *d = data_of(&r, 1), *f = reel_data_from_file(csv, NULL);
+    cr_assert_not_null(f, "%s", reel_last_error());
+    reel_classifier *c = reel_fit("tree", "{\"max_depth\": 3}", d, "{\"threads\": 1}");
+    cr_assert_eq(reel_classifier_save(c, model), 0, "%s", reel_last_error());
+    char opts[2048];
+    snprintf(opts, sizeof opts, "{\"model_file\": \"%s\", \"data\": \"%s\", \"csv\": true}", model, csv);
+    reel_task *t = reel_task_new("predict", opts);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_task_rows(t), N);
+    float P[N * 2];
+    unsigned char Y[N * 2];
+    cr_assert_eq(reel_predict_proba(c, f, P), 0, "%s", reel_last_error());
+    cr_assert_eq(reel_predict(c, f, Y), 0, "%s", reel_last_error());
+    cr_expect_eq(memcmp(reel_task_probabilities(t), P, sizeof P), 0);
+    cr_expect_eq(memcmp(reel_task_decisions(t), Y, sizeof Y), 0);
+    cr_expect_str_eq(reel_task_row_id(t, 0), "2", "no id column: the CSV line");
+    cJSON *doc = cJSON_Parse(reel_task_result(t));
+    cr_expect(cJSON_IsObject(cJSON_GetObjectItem(doc, "scores")), "the rows have labels: scored");
+    cr_expect(strncmp(cJSON_GetObjectItem(doc, "csv")->valuestring, "line,true,predicted,", 20) == 0, "%s",
+              cJSON_GetObjectItem(doc, "csv")->valuestring);
+    cJSON_Delete(doc);
+    reel_task_free(t);
+    reel_classifier_free(c);
+    reel_data_free(d);
+    reel_data_free(f);
+}
+
 typedef struct {
     int epochs, warnings;
 } seen;

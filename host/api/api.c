@@ -144,7 +144,8 @@ const char *api_option_name(int flag_names, const char *key)
                  {"save", "--save"},         {"out", "--out"},               {"checkpoint", "--checkpoint"},
                  {"epochs", "--epochs"},     {"batch_size", "--batch-size"}, {"lr", "--lr"},
                  {"model_file", "--model-file"}, {"net_only", "--net-only"},
-                 {"labels", "--labels"},     {"decision", "--decision"}};
+                 {"labels", "--labels"},     {"decision", "--decision"},
+                 {"id", "--id"},             {"missing_columns", "--missing-columns"}};
     for (size_t i = 0; flag_names && i < sizeof names / sizeof *names; i++)
         if (strcmp(names[i].key, key) == 0)
             return names[i].flag;

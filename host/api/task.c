@@ -20,6 +20,7 @@ static const struct {
     {"export", task_export},
     {"info", task_info},
     {"decide", task_decide},
+    {"predict", task_predict},
 };
 
 reel_task *reel_task_new(const char *name, const char *options_json)
@@ -68,15 +69,30 @@ int reel_task_name_flags(reel_task *t, int on)
     return 0;
 }
 
+/* What a run made, gone before the next run and with the task. */
+static void clear_results(reel_task *t)
+{
+    free(t->result);
+    t->result = NULL;
+    reel_classifier_free(t->classifier);
+    t->classifier = NULL;
+    for (size_t i = 0; t->ids && i < t->rows; i++)
+        free(t->ids[i]);
+    free(t->ids);
+    free(t->P);
+    free(t->pred);
+    t->ids = NULL;
+    t->P = NULL;
+    t->pred = NULL;
+    t->rows = 0;
+}
+
 int reel_task_run(reel_task *t)
 {
     if (!t)
         return api_bad_arg("reel_task_run", "the task is NULL");
     reel_error err = {{0}};
-    free(t->result);
-    t->result = NULL;
-    reel_classifier_free(t->classifier);
-    t->classifier = NULL;
+    clear_results(t);
     int rc = t->run(t, &err);
     if (rc) {
         api_fail(&err);
@@ -103,13 +119,36 @@ reel_classifier *reel_task_take_classifier(reel_task *t)
     return c;
 }
 
+size_t reel_task_rows(const reel_task *t)
+{
+    return t ? t->rows : (api_bad_arg("reel_task_rows", "the task is NULL"), 0);
+}
+
+const char *reel_task_row_id(const reel_task *t, size_t i)
+{
+    if (!t || !t->ids || i >= t->rows) {
+        api_bad_arg("reel_task_row_id", !t ? "the task is NULL" : "i is past the last row");
+        return NULL;
+    }
+    return t->ids[i];
+}
+
+const float *reel_task_probabilities(const reel_task *t)
+{
+    return t && t->ids ? t->P : NULL;
+}
+
+const unsigned char *reel_task_decisions(const reel_task *t)
+{
+    return t && t->ids ? t->pred : NULL;
+}
+
 void reel_task_free(reel_task *t)
 {
     if (!t)
         return;
+    clear_results(t);
     cJSON_Delete(t->options);
-    free(t->result);
-    reel_classifier_free(t->classifier);
     free(t);
 }
 

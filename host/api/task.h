@@ -15,6 +15,10 @@ struct reel_task {
     int flag_names;
     char *result;                /* the run's JSON document */
     reel_classifier *classifier; /* train: the model, until taken */
+    size_t rows;                 /* predict: the rows, their ids, probabilities and decisions */
+    char **ids;
+    float *P;
+    unsigned char *pred;
 };
 
 /* The tasks. */
@@ -22,6 +26,7 @@ int task_train(reel_task *t, reel_error *err);
 int task_export(reel_task *t, reel_error *err);
 int task_info(reel_task *t, reel_error *err);
 int task_decide(reel_task *t, reel_error *err);
+int task_predict(reel_task *t, reel_error *err);
 
 /* Fails naming the first key of the options not in keys (NULL-ended). */
 int task_check_keys(const reel_task *t, const char *const *keys, reel_error *err);
