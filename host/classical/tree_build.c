@@ -67,7 +67,8 @@ typedef struct {
     uint8_t *goes_left; /* n, by row id */
     double *C, *cl;    /* L: node positives; left positives in a sweep */
     double W_root;
-    reel_tree t; /* nodes in creation order */
+    reel_tree t; /* nodes in creation order, without label values while growing */
+    int32_t *where; /* 3 per node: start, end and the feature whose list holds its rows (presorted) */
     size_t cap;
     pending *fr; /* frontier: a stack (depth-first) or a max-heap (best-first) */
     size_t n_fr, cap_fr;
@@ -398,7 +399,7 @@ static int grow_nodes(builder *b)
 {
     if (b->t.n_nodes < b->cap)
         return 0;
-    size_t cap = b->cap ? 2 * b->cap : 64, L = b->L;
+    size_t cap = b->cap ? 2 * b->cap : 64;
     reel_tree *t = &b->t;
 #define GROW(field, count)                                                                                        \
     do {                                                                                                          \
@@ -411,11 +412,14 @@ static int grow_nodes(builder *b)
     GROW(threshold, cap);
     GROW(left, cap);
     GROW(right, cap);
-    GROW(value, cap * L);
     GROW(impurity, cap);
     GROW(n_samples, cap);
     GROW(weight, cap);
 #undef GROW
+    int32_t *w = realloc(b->where, 3 * cap * sizeof *w);
+    if (!w)
+        return -1;
+    b->where = w;
     b->cap = cap;
     return 0;
 }
@@ -450,8 +454,9 @@ static int add_node(builder *b, int32_t start, int32_t end, int32_t depth, int32
         add_row(b, b->C, row, u);
     }
     double imp = impurity(b, b->C, W);
-    for (size_t k = 0; k < b->L; k++)
-        t->value[(size_t)id * b->L + k] = (float)(b->C[k] / W);
+    b->where[3 * id] = start;
+    b->where[3 * id + 1] = end;
+    b->where[3 * id + 2] = sorted_by;
     t->feature[id] = -1;
     t->threshold[id] = 0;
     t->left[id] = t->right[id] = -1;
@@ -594,6 +599,57 @@ static int grow(builder *b)
     return 0;
 }
 
+/* The grown tree's leaves' nonzero label values (fractions of positives),
+ * from the rows each leaf's range holds: a node's range keeps its rows
+ * (a split only reorders them), in the rows list on demand, else in the
+ * list of the feature recorded for it. Nothing L-sized is kept per node
+ * while growing. */
+static int leaf_values(builder *b)
+{
+    reel_tree *t = &b->t;
+    size_t L = b->L, leaves = 0, nnz = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            t->n_leaves = leaves;
+            t->leaf = malloc((t->n_nodes ? t->n_nodes : 1) * sizeof *t->leaf);
+            t->vstart = malloc((leaves + 1) * sizeof *t->vstart);
+            t->vlabel = malloc(nnz ? nnz : 1);
+            t->value = malloc((nnz ? nnz : 1) * sizeof *t->value);
+            if (!t->leaf || !t->vstart || !t->vlabel || !t->value)
+                return -1;
+            leaves = nnz = 0;
+        }
+        for (size_t i = 0; i < t->n_nodes; i++) {
+            if (pass == 1)
+                t->leaf[i] = t->left[i] < 0 ? (int32_t)leaves : -1;
+            if (t->left[i] >= 0)
+                continue;
+            const int32_t *at = b->where + 3 * i;
+            const entry *e = b->rows ? NULL : b->idx + (size_t)at[2] * b->m;
+            memset(b->C, 0, L * sizeof *b->C);
+            for (int32_t p = at[0]; p < at[1]; p++) {
+                int32_t row = e ? e[p].row : b->rows[p];
+                add_row(b, b->C, row, row_weight(b, row));
+            }
+            if (pass == 1)
+                t->vstart[leaves] = (uint32_t)nnz;
+            for (size_t k = 0; k < L; k++)
+                if (b->C[k] != 0) {
+                    if (pass == 1) {
+                        t->vlabel[nnz] = (uint8_t)k;
+                        t->value[nnz] = (float)(b->C[k] / t->weight[i]);
+                    }
+                    nnz++;
+                }
+            leaves++;
+        }
+        if (nnz > UINT32_MAX)
+            return -1;
+    }
+    t->vstart[leaves] = (uint32_t)nnz;
+    return 0;
+}
+
 static void builder_free(builder *b)
 {
     free(b->idx);
@@ -611,6 +667,7 @@ static void builder_free(builder *b)
     free(b->C);
     free(b->cl);
     free(b->fr);
+    free(b->where);
 }
 
 /* ---- sorting the columns ---- */
@@ -761,6 +818,8 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
     }
     b.t.L = td->L;
     int rc = grow(&b);
+    if (rc == 0)
+        rc = leaf_values(&b);
     builder_free(&b);
     *t = b.t;
     if (rc) {
