@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 enum { LQ = REEL_KNN_LQ, RB = REEL_KNN_RB };
+_Static_assert(REEL_KNN_RB == 16, "scan_for holds a panel's 16 rows in two 8-float vectors");
 
 /* Clones of the loop for wider vector units, chosen at run time (GCC and
  * Clang on x86-64 Linux): AVX-512, AVX2 with FMA, and the baseline. */
@@ -59,10 +60,13 @@ CLONE_INLINE void accumulate8(reel_knn_terms terms, f8 *s, const float *x, float
         *s += v;
         return;
     }
-    i8 more = v > *s;
+    i8 more = v > *s; /* the larger of the two, lane by lane */
     *s = (f8)(((i8)v & more) | ((i8)*s & ~more));
 }
 
+/* reel_knn_panels_scan for one kind of term: per panel, the LQ x RB sums
+ * over the d features in registers, then one test against the thresholds;
+ * the sums leave the registers only for a panel with a passing row. */
 CLONE_INLINE size_t scan_for(reel_knn_terms terms, const float *XP, size_t d, const float *qt0, const float *thr,
                              size_t p0, size_t p1, float *out)
 {
