@@ -60,9 +60,10 @@ static void why_no_gpu(char *out, size_t n)
     out[0] = '\0';
     for (const reel_nn_runtime *const *r = reel_nn_runtimes; *r; r++) {
         size_t used = strlen(out);
-        int count = (*r)->count();
-        snprintf(out + used, n - used, "%s%s: %s", used ? "; " : "", (*r)->name,
-                 count == 0 ? (*r)->absent_reason() : "no device that auto picks (ask for one by number)");
+        const char *why = (*r)->auto_absent ? (*r)->auto_absent() : NULL;
+        if (!why)
+            why = (*r)->count() == 0 ? (*r)->absent_reason() : "no device that auto picks (ask for one by number)";
+        snprintf(out + used, n - used, "%s%s: %s", used ? "; " : "", (*r)->name, why);
     }
 }
 
@@ -86,6 +87,8 @@ static int usable(const reel_nn_runtime *rt, int index, reel_nn_device_info *inf
 const reel_nn_runtime *reel_nn_device_auto(int *device)
 {
     for (const reel_nn_runtime *const *r = reel_nn_runtimes; *r; r++) {
+        if ((*r)->auto_absent && (*r)->auto_absent())
+            continue; /* nothing loaded */
         int n = (*r)->count(), picks[64], k = 0;
         reel_nn_device_info info;
         for (int i = 0; i < n && k < 64; i++)

@@ -44,6 +44,13 @@ typedef struct {
     const char *(*absent_reason)(void);
     /* Its nets (create's device is a number below count()), or NULL. */
     const reel_nn_backend *(*backend)(void);
+    /* Optional: why --device auto (and gpu) cannot pick a device of this
+     * runtime, found without loading its drivers (a look for the files
+     * they would load), or NULL when it may: then count and info decide.
+     * Auto asks this first, so that a machine without a GPU never pays
+     * for a driver it would not use (the CUDA plugin's cuBLAS, PoCL's
+     * LLVM). */
+    const char *(*auto_absent)(void);
 } reel_nn_runtime;
 
 /* Every runtime, in the order auto and gpu look for a device; NULL ends it. */

@@ -74,6 +74,20 @@ static void *load(void)
     return plugin;
 }
 
+static int have_driver;
+
+static void probe_driver(void)
+{
+    if (getenv("REEL_CUDA_PLUGIN")) { /* a plugin named by hand is always tried */
+        have_driver = 1;
+        return;
+    }
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    have_driver = h != NULL;
+    if (h)
+        dlclose(h);
+}
+
 static reel_cuda_plugin_table table;
 static int have_table;
 
@@ -116,6 +130,16 @@ static const char *cuda_absent_reason(void)
     return p ? p->absent_reason() : reason;
 }
 
+/* Without the NVIDIA driver's libcuda.so.1 there is no CUDA device: said
+ * without loading the plugin (its CUDA runtime and cuBLAS map about 200
+ * MiB). With it, the plugin loads as ever. */
+static const char *cuda_auto_absent(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, probe_driver);
+    return have_driver ? NULL : "no NVIDIA driver found (libcuda.so.1 is not installed)";
+}
+
 static void *cuda_create(const reel_nn_spec *spec, int device, int threads, reel_error *err)
 {
     (void)threads;
@@ -144,6 +168,8 @@ static int cuda_info(int i, reel_nn_device_info *info)
 }
 static const char *cuda_absent_reason(void) { return "this reel was built without CUDA (nvcc not found)"; }
 static const reel_nn_backend *cuda_backend(void) { return NULL; }
+static const char *cuda_auto_absent(void) { return cuda_absent_reason(); }
 #endif
 
-const reel_nn_runtime reel_nn_cuda_runtime = {"cuda", cuda_count, cuda_info, cuda_absent_reason, cuda_backend};
+const reel_nn_runtime reel_nn_cuda_runtime = {"cuda", cuda_count, cuda_info, cuda_absent_reason, cuda_backend,
+                                              cuda_auto_absent};

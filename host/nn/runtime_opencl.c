@@ -17,9 +17,12 @@
 
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "nn/device_driver.h"
 #include "nn/runtime.h"
@@ -157,6 +160,70 @@ static void list_devices(void)
     }
     if (n_dev == 0)
         snprintf(absent, sizeof absent, "the OpenCL platforms list no device");
+}
+
+/* Whether an installed OpenCL driver other than PoCL could list a device
+ * auto may pick, from the ICD loader's vendor files alone: a .icd file
+ * names its driver's library, and asking the loader for platforms would
+ * load them all, PoCL and its LLVM included (about 55 MiB), though auto
+ * never picks PoCL. Drivers named by hand (OCL_ICD_FILENAMES, a library
+ * in OCL_ICD_VENDORS) count as GPU drivers. */
+static int icd_is_pocl(const char *path)
+{
+    char line[512] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1; /* unreadable: the loader cannot load it either */
+    if (!fgets(line, sizeof line, f))
+        line[0] = '\0';
+    fclose(f);
+    for (char *c = line; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return strstr(line, "pocl") != NULL;
+}
+
+static int gpu_driver; /* an ICD other than PoCL is installed */
+static char auto_why[512];
+
+static void probe_icds(void)
+{
+    const char *named = getenv("OCL_ICD_FILENAMES"), *dir = getenv("OCL_ICD_VENDORS");
+    int by_hand = dir && *dir;
+    if (!by_hand)
+        dir = getenv("OPENCL_VENDOR_PATH");
+    if (!dir || !*dir)
+        dir = "/etc/OpenCL/vendors";
+    snprintf(auto_why, sizeof auto_why,
+             "no OpenCL driver but PoCL in %.300s (auto never picks PoCL; --device opencl does)", dir);
+    struct stat st;
+    size_t len = strlen(dir);
+    int is_dir = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    int icd_file = !is_dir && len > 4 && strcmp(dir + len - 4, ".icd") == 0;
+    if ((named && *named) || (by_hand && !is_dir && !icd_file)) {
+        gpu_driver = 1; /* a library named by hand */
+        return;
+    }
+    if (icd_file) {
+        gpu_driver = !icd_is_pocl(dir);
+        return;
+    }
+    DIR *d = is_dir ? opendir(dir) : NULL;
+    for (struct dirent *e; d && !gpu_driver && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        char path[4096];
+        if (n > 4 && strcmp(e->d_name + n - 4, ".icd") == 0 &&
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            gpu_driver = !icd_is_pocl(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static const char *ocl_auto_absent(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, probe_icds);
+    return gpu_driver ? NULL : auto_why;
 }
 
 static int ocl_count(void)
@@ -482,7 +549,8 @@ static const reel_nn_backend *ocl_backend(void)
     return &backend;
 }
 
-const reel_nn_runtime reel_nn_opencl_runtime = {"opencl", ocl_count, ocl_info, ocl_absent_reason, ocl_backend};
+const reel_nn_runtime reel_nn_opencl_runtime = {"opencl", ocl_count, ocl_info, ocl_absent_reason, ocl_backend,
+                                                ocl_auto_absent};
 
 #else /* built without OpenCL */
 
@@ -498,7 +566,9 @@ static const char *ocl_absent_reason(void)
     return "this reel was built without OpenCL (install ocl-icd-opencl-dev and opencl-c-headers, then rebuild)";
 }
 static const reel_nn_backend *ocl_backend(void) { return NULL; }
+static const char *ocl_auto_absent(void) { return ocl_absent_reason(); }
 
-const reel_nn_runtime reel_nn_opencl_runtime = {"opencl", ocl_count, ocl_info, ocl_absent_reason, ocl_backend};
+const reel_nn_runtime reel_nn_opencl_runtime = {"opencl", ocl_count, ocl_info, ocl_absent_reason, ocl_backend,
+                                                ocl_auto_absent};
 
 #endif
