@@ -6,7 +6,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
-#include "cli/model_dirs.h"
+#include "cli/tasks.h"
+#include "reel.h"
 #include "util/interrupt.h"
 #include "util/limits.h"
 
@@ -71,9 +72,9 @@ int main(int argc, char **argv)
         argc -= drop;
         i--;
     }
-    reel_error merr;
-    if (reel_models_load_runtime(models_dir, &merr)) {
-        fprintf(stderr, "reel: %s\n", merr.msg);
+    reel_cli_set_log(0); /* a definition that replaces another is noted */
+    if (reel_models_add_folder(models_dir)) {
+        fprintf(stderr, "reel: %s\n", reel_last_error());
         return REEL_EXIT_USAGE;
     }
     for (int i = 2; i < argc && (!strcmp(argv[1], "compare") || !strcmp(argv[1], "train") ||
@@ -82,8 +83,8 @@ int main(int argc, char **argv)
         const char *pf = !strncmp(argv[i], "--params=", 9) ? argv[i] + 9
                          : (!strcmp(argv[i], "--params") && i + 1 < argc) ? argv[i + 1]
                                                                           : NULL;
-        if (pf && reel_models_from_params(pf, &merr)) {
-            fprintf(stderr, "reel: %s\n", merr.msg);
+        if (pf && reel_models_add_from_params(pf)) {
+            fprintf(stderr, "reel: %s\n", reel_last_error());
             return REEL_EXIT_USAGE;
         }
     }

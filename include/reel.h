@@ -109,6 +109,17 @@ REEL_API char *reel_device_list(void);
 REEL_API char *reel_model_list(void);
 REEL_API char *reel_model_definition(const char *model);
 
+/* Model definitions read at run time, as the CLI does before each command:
+ * every NAME.json of the user's folder ($XDG_CONFIG_HOME/reel/models, else
+ * ~/.config/reel/models; none there is no error), then of dir (NULL: none;
+ * it must exist), as model NAME, checked as the built-in ones are; one with
+ * an existing name replaces it, noted on the log. */
+REEL_API int reel_models_add_folder(const char *dir);
+/* Each entry of a params file with a "base" ({"mynet": {"base": "box",
+ * "layers": [...]}}) defines a model of that name: the base's definition
+ * with the entry's params as its defaults. */
+REEL_API int reel_models_add_from_params(const char *path);
+
 typedef struct reel_classifier reel_classifier;
 
 /* Trains model (a definition's name) with params_json (a JSON object, NULL:

@@ -39,8 +39,6 @@ set(cli_still_to_move
   host/cli/args.c
   host/cli/args.h
   host/cli/compare.c
-  host/cli/model_dirs.c
-  host/cli/model_dirs.h
   host/cli/tune_cmds.c)
 
 file(GLOB_RECURSE sources RELATIVE ${SRC} ${SRC}/host/*.c ${SRC}/host/*.h ${SRC}/kernels/*.cu ${SRC}/kernels/*.h)

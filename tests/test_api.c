@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -385,6 +386,28 @@ Test(api, predict_task)
     reel_classifier_free(c);
     reel_data_free(d);
     reel_data_free(f);
+}
+
+/* Model definitions from a folder and from a params file's "base" entries. */
+Test(api, models_added_at_run_time)
+{
+    mkdir(tmp_path("api_models"), 0755);
+    const char *def = tmp_write("api_models/mine.json", "{\"kind\": \"prior\", \"brief\": \"mine\", \"params\": {}, "
+                                "\"grid\": {}}");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", def);
+    *strrchr(dir, '/') = 0;
+    cr_assert_eq(reel_models_add_folder(dir), 0, "%s", reel_last_error());
+    char *d = reel_model_definition("mine");
+    cr_expect(d && strstr(d, "\"brief\":\t\"mine\""), "%s", d ? d : reel_last_error());
+    reel_free(d);
+    cr_expect_eq(reel_models_add_folder("/nonexistent/reel-models"), -1);
+    cr_expect(strstr(reel_last_error(), "/nonexistent/reel-models"), "%s", reel_last_error());
+    const char *p = tmp_write("api_models_params.json", "{\"tiny\": {\"base\": \"box\", \"width\": 4}}");
+    cr_assert_eq(reel_models_add_from_params(p), 0, "%s", reel_last_error());
+    d = reel_model_definition("tiny");
+    cr_expect_not_null(d, "%s", reel_last_error());
+    reel_free(d);
 }
 
 typedef struct {

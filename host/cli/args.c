@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include "cli/tasks.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -122,16 +124,9 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
     return 0;
 }
 
-static void print_line(void *user, reel_log_level level, const char *message, const reel_progress *progress)
-{
-    (void)user;
-    (void)progress;
-    fprintf(stderr, "reel: %s%s\n", level == REEL_LOG_WARNING ? "warning: " : "", message);
-}
-
 reel_log reel_cli_log(int quiet)
 {
-    return (reel_log){.fn = print_line, .min_level = quiet ? REEL_LOG_WARNING : REEL_LOG_INFO};
+    return (reel_log){.fn = reel_cli_print_log, .min_level = quiet ? REEL_LOG_WARNING : REEL_LOG_INFO};
 }
 
 void reel_common_defaults(reel_common_opts *c)
@@ -256,7 +251,7 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
         c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
-    reel_set_log(c->log.fn, NULL, c->log.min_level); /* the tasks of reel.h log there too */
+    reel_cli_set_log(c->quiet); /* the tasks of reel.h log there too */
     return 0;
 }
 

@@ -12,6 +12,18 @@ reel_task *reel_cli_task(const char *name, const cJSON *options)
     return t;
 }
 
+void reel_cli_print_log(void *user, reel_log_level level, const char *message, const reel_progress *progress)
+{
+    (void)user;
+    (void)progress;
+    fprintf(stderr, "reel: %s%s\n", level == REEL_LOG_WARNING ? "warning: " : "", message);
+}
+
+void reel_cli_set_log(int quiet)
+{
+    reel_set_log(reel_cli_print_log, NULL, quiet ? REEL_LOG_WARNING : REEL_LOG_INFO);
+}
+
 const char *reel_cli_model_names(void)
 {
     static char list[1024];

@@ -10,6 +10,11 @@
 /* The task `name` with these options, its messages naming the CLI's flags;
  * NULL (reel_last_error) when it cannot be made. */
 reel_task *reel_cli_task(const char *name, const cJSON *options);
+/* The CLI's log sink: each message a line on stderr ("reel: ...",
+ * "reel: warning: ..."). reel_cli_set_log makes it the library's too
+ * (quiet: warnings only). */
+void reel_cli_print_log(void *user, reel_log_level level, const char *message, const reel_progress *progress);
+void reel_cli_set_log(int quiet);
 /* The model names, "a, b, c" (reel_model_list), for messages. */
 const char *reel_cli_model_names(void);
 

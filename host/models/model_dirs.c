@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/model_dirs.h"
+#include "models/model_dirs.h"
 #include "models/model.h"
 #include "models/model_defs.h"
 #include "util/fileio.h"
@@ -31,7 +31,7 @@ static int valid_name(const char *s, size_t n)
     return 1;
 }
 
-static int load_one(const char *path, const char *name, reel_error *err)
+static int load_one(const char *path, const char *name, const reel_log *log, reel_error *err)
 {
     char *text = reel_read_file_capped(path, NULL, 1 << 20, "model definition", err);
     if (!text)
@@ -73,8 +73,8 @@ static int load_one(const char *path, const char *name, reel_error *err)
     }
     reel_model_free(&m);
     if (known)
-        fprintf(stderr, "reel: note: %s replaces the %s model '%s'\n", path,
-                is_embedded(name) ? "built-in" : "earlier", name);
+        reel_log_msg(log, REEL_LOG_INFO, "note: %s replaces the %s model '%s'", path,
+                     is_embedded(name) ? "built-in" : "earlier", name);
     return 0;
 }
 
@@ -83,7 +83,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-int reel_models_load_dir(const char *dir, int must_exist, reel_error *err)
+int reel_models_load_dir(const char *dir, int must_exist, const reel_log *log, reel_error *err)
 {
     struct dirent **ents;
     int n = scandir(dir, &ents, NULL, by_name); /* sorted: the same order on every machine */
@@ -103,7 +103,7 @@ int reel_models_load_dir(const char *dir, int must_exist, reel_error *err)
             } else {
                 snprintf(name, sizeof name, "%.*s", (int)(len - 5), f);
                 snprintf(path, sizeof path, "%s/%s", dir, f);
-                rc = load_one(path, name, err);
+                rc = load_one(path, name, log, err);
             }
         }
         free(ents[i]);
@@ -112,7 +112,7 @@ int reel_models_load_dir(const char *dir, int must_exist, reel_error *err)
     return rc;
 }
 
-int reel_models_load_runtime(const char *models_dir, reel_error *err)
+int reel_models_load_runtime(const char *models_dir, const reel_log *log, reel_error *err)
 {
     char user[4096];
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
@@ -122,9 +122,9 @@ int reel_models_load_runtime(const char *models_dir, reel_error *err)
         snprintf(user, sizeof user, "%s/.config/reel/models", home);
     else
         user[0] = 0;
-    if (user[0] && reel_models_load_dir(user, 0, err))
+    if (user[0] && reel_models_load_dir(user, 0, log, err))
         return -1;
-    return models_dir ? reel_models_load_dir(models_dir, 1, err) : 0;
+    return models_dir ? reel_models_load_dir(models_dir, 1, log, err) : 0;
 }
 
 /* {"mynet": {"base": "box", "layers": [...]}}: model mynet is box's definition
