@@ -85,7 +85,8 @@ REEL_API reel_data *reel_data_from_arrays(size_t n, size_t d, const double *X, c
  * "label_column": "genres", "label_sep": "|", "id": "title",
  * "split_column": "split", "keep_unlabeled": false, "features": "file.json",
  * "sep": ";" (the field separator, one character or "tab"; default: , ; tab
- * or |, whichever the header line holds most)}.
+ * or |, whichever the header line holds most), "target": "mpaa" (one
+ * column of classes instead of labels: see "targets" below)}.
  * Without labels, the file holds only rows to predict on. */
 REEL_API reel_data *reel_data_from_file(const char *path, const char *options_json);
 REEL_API size_t reel_data_rows(const reel_data *data);

@@ -43,3 +43,35 @@ Test(movies, baselines_on_the_real_data)
     free(out);
     free(err);
 }
+
+/* A multiclass target (docs/targets.md): mpaa's four ratings on the 4,924
+ * rated films; the forest and a net beat the prior (the majority class). */
+Test(movies, mpaa_as_a_multiclass_target)
+{
+    const char *movies = test_source_path("data/movies.csv");
+    if (!file_exists(movies))
+        REEL_SKIP("%s not fetched (run data/fetch_movies.sh): movies integration test skipped", movies);
+    char *out, *err;
+    int rc = run_reelf(&out, &err, "compare --data '%s' --id title --target mpaa --models prior,forest,box "
+                       "--device cpu --epochs 8 --format json", movies);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_expect(strstr(err, "dropped 53864 rows with no 'mpaa' (a missing target) of 58788; 4924 remain"), "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc);
+    const cJSON *ds = cJSON_GetObjectItem(doc, "dataset");
+    cr_expect_eq(cJSON_GetObjectItem(ds, "rows")->valueint, 4924);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ds, "labels")), 4, "NC-17, PG, PG-13, R");
+    double acc[3];
+    for (int m = 0; m < 3; m++) {
+        const cJSON *run = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "models"), m);
+        const cJSON *met = cJSON_GetObjectItem(run, "metrics");
+        cr_assert_not_null(cJSON_GetObjectItem(met, "macro_f1"));
+        acc[m] = cJSON_GetObjectItem(met, "accuracy")->valuedouble;
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(run, "decision_rule")), "argmax");
+    }
+    cr_expect(acc[1] > acc[0] + 0.02, "forest accuracy %g, prior %g", acc[1], acc[0]);
+    cr_expect(acc[2] > acc[0] + 0.01, "box accuracy %g, prior %g", acc[2], acc[0]);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+}

@@ -4,6 +4,7 @@
  * row, and its model file round-trips to the same bits. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,4 +153,39 @@ Test(targets, bad_classes_are_refused)
     cr_expect(strstr(reel_last_error(), "row 8 has class 5") != NULL, "%s", reel_last_error());
     cr_expect_str_eq(reel_data_target(d), "multiclass"); /* unchanged by the refusals */
     reel_data_free(d);
+}
+
+/* A file's class column (the CLI's --target, the data option "target"):
+ * rows without a class dropped, classes sorted (numbers by value), and the
+ * errors a user meets. */
+Test(targets, class_column_of_a_file)
+{
+    const char *csv = tmp_write("target.csv", "x,size,kind\n1,10,b\n2,9,a\n3,100,\n4,10,c\n5,9,b\n6,100,a\n");
+    reel_data *d = reel_data_from_file(csv, "{\"target\": \"kind\"}");
+    cr_assert_not_null(d, "%s", reel_last_error());
+    cr_expect_eq(reel_data_rows(d), 5, "the row without a kind is dropped");
+    cr_expect_str_eq(reel_data_target(d), "multiclass");
+    cr_assert_eq(reel_data_labels(d), 3);
+    cr_expect_str_eq(reel_data_label(d, 0), "a");
+    cr_expect_str_eq(reel_data_label(d, 2), "c");
+    reel_data_free(d);
+    d = reel_data_from_file(csv, "{\"target\": \"size\"}"); /* 9 < 10 < 100, not "10" < "100" < "9" */
+    cr_assert_not_null(d, "%s", reel_last_error());
+    cr_expect_str_eq(reel_data_label(d, 0), "9");
+    cr_expect_str_eq(reel_data_label(d, 1), "10");
+    cr_expect_str_eq(reel_data_label(d, 2), "100");
+    reel_data_free(d);
+    const char *one = tmp_write("one.csv", "x,kind\n1,a\n2,a\n3,\n");
+    cr_expect_null(reel_data_from_file(one, "{\"target\": \"kind\"}"));
+    cr_expect(strstr(reel_last_error(), "holds one class; a classifier needs two or more classes (every row is 'a')"),
+              "%s", reel_last_error());
+    cr_expect_null(reel_data_from_file(csv, "{\"target\": \"kind\", \"labels\": \"x\"}"));
+    cr_expect(strstr(reel_last_error(), "give one of them"), "%s", reel_last_error());
+    cr_expect_null(reel_data_from_file(csv, "{\"target\": \"nope\"}"));
+    cr_expect(strstr(reel_last_error(), "nope"), "%s", reel_last_error());
+    char big[8192] = "x,id\n";
+    for (int i = 0; i < 300; i++)
+        sprintf(big + strlen(big), "%d,r%d\n", i, i);
+    cr_expect_null(reel_data_from_file(tmp_write("big.csv", big), "{\"target\": \"id\"}"));
+    cr_expect(strstr(reel_last_error(), "holds 300 classes; at most 255"), "%s", reel_last_error());
 }

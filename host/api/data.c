@@ -72,14 +72,14 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     char **label_list = NULL;
     if (!doc)
         goto fail;
-    static const char *const keys[] = {"labels", "label_column", "label_sep", "id", "split_column",
+    static const char *const keys[] = {"labels", "label_column", "label_sep", "target", "id", "split_column",
                                        "keep_unlabeled", "features", "sep", NULL};
     for (const cJSON *it = doc->child; it; it = it->next) {
         size_t k = 0;
         while (keys[k] && strcmp(keys[k], it->string))
             k++;
         if (!keys[k]) {
-            reel_fail(&err, "data options: unknown key '%s'; valid keys: labels, label_column, label_sep, id, "
+            reel_fail(&err, "data options: unknown key '%s'; valid keys: labels, label_column, label_sep, target, id, "
                       "split_column, keep_unlabeled, features, sep", it->string);
             goto fail;
         }
@@ -110,6 +110,7 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     }
     if (opt_string(doc, "label_column", &o.label_column, &err) ||
         opt_string(doc, "label_sep", &o.label_sep, &err) || opt_string(doc, "id", &o.id, &err) ||
+        opt_string(doc, "target", (char **)&o.target, &err) ||
         opt_string(doc, "split_column", &o.split_column, &err) || opt_string(doc, "features", &features, &err))
         goto fail;
     o.features = features;
@@ -132,7 +133,7 @@ reel_data *reel_data_from_file(const char *path, const char *options_json)
     }
     size_t len = strlen(path);
     int descriptor = len >= 5 && strcmp(path + len - 5, ".json") == 0;
-    if ((o.labels || o.label_list || o.label_column || descriptor) ? reel_dataset_load(&h->ds, &o, &err)
+    if ((o.labels || o.label_list || o.label_column || o.target || descriptor) ? reel_dataset_load(&h->ds, &o, &err)
                                                                    : load_unlabeled(&h->ds, &o, &err))
         goto fail;
     free(label_list);

@@ -255,7 +255,7 @@ int task_data_opts(const reel_task *t, reel_data_opts *d, reel_error *err)
     const char *mixed = NULL, *encoding = NULL, *sep = NULL;
     if (task_string(t, "data", &d->data, err) || task_string(t, "labels", (const char **)&d->labels, err) ||
         task_string(t, "label_column", (const char **)&d->label_column, err) ||
-        task_string(t, "label_sep", (const char **)&d->label_sep, err) ||
+        task_string(t, "label_sep", (const char **)&d->label_sep, err) || task_string(t, "target", &d->target, err) ||
         task_string(t, "id", (const char **)&d->id, err) ||
         task_string(t, "split_column", (const char **)&d->split_column, err) ||
         task_string(t, "features", &d->features, err) || task_string(t, "mixed_columns", &mixed, err) ||

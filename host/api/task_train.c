@@ -6,7 +6,7 @@
 #include "api/task.h"
 
 static const char *const KEYS[] = {
-    "data", "labels", "label_column", "label_sep", "id", "split_column", "keep_unlabeled", "features",
+    "data", "labels", "label_column", "label_sep", "target", "id", "split_column", "keep_unlabeled", "features",
     "mixed_columns", "column_types", "encoding", "sep", "top_categories", "seed", "test_fraction",
     "valid_fraction", "threads", "device", "decision", "quiet", "model", "params", "params_file", "epochs",
     "batch_size", "lr", "save", "out", "checkpoint", NULL};

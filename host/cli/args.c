@@ -149,6 +149,8 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "labels", OPT_STR, &d->labels, "A,B,C", "label columns holding 0/1");
     reel_optset_add(s, "label-column", OPT_STR, &d->label_column, "COL", "one column listing label names");
     reel_optset_add(s, "label-sep", OPT_STR, &d->label_sep, "SEP", "separator in --label-column (default |)");
+    reel_optset_add(s, "target", OPT_STR, &d->target, "COL",
+                    "one column of classes (binary or multi-class) instead of labels; rows without one are dropped");
     reel_optset_add(s, "id", OPT_STR, &d->id, "COL", "id column carried to outputs (not a feature)");
     reel_optset_add(s, "split-column", OPT_STR, &d->split_column, "COL",
                     "column of train/valid/test marks fixing the split");
@@ -270,6 +272,7 @@ cJSON *reel_common_options(const reel_common_opts *c)
     add_string(o, "labels", d->labels);
     add_string(o, "label_column", d->label_column);
     add_string(o, "label_sep", d->label_sep);
+    add_string(o, "target", d->target);
     add_string(o, "id", d->id);
     add_string(o, "split_column", d->split_column);
     if (d->keep_unlabeled)

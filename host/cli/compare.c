@@ -105,6 +105,48 @@ static const char *rule_detail(const reel_model *m, char *const *labels, char *b
     return buf;
 }
 
+static int by_accuracy(const void *a, const void *b)
+{
+    const reel_run *ra = *(const reel_run *const *)a, *rb = *(const reel_run *const *)b;
+    double x = ra->metrics.accuracy, y = rb->metrics.accuracy;
+    if (x != y)
+        return (x < y) - (x > y);
+    return (ra > rb) - (ra < rb);
+}
+
+/* A binary or multiclass target's leaderboard (docs/targets.md), best accuracy first. */
+static int print_class_table(const reel_run *runs, size_t n, reel_target_kind target)
+{
+    const reel_run **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        order[i] = &runs[i];
+    qsort(order, n, sizeof *order, by_accuracy);
+    int bin = target == REEL_TARGET_BINARY;
+    printf("%-14s %9s %9s %9s", "model", "accuracy", "macro-F1", "log-loss");
+    if (bin)
+        printf(" %9s %9s", "F1", "ROC-AUC");
+    printf(" %9s %10s  %-16s %s\n", "fit s", "predict s", "rule", "device");
+    for (size_t i = 0; i < n; i++) {
+        const reel_run *r = order[i];
+        const reel_metrics *m = &r->metrics;
+        char rule[64];
+        if (m->n == 0) {
+            printf("%-14s %9s %9s %9s%s", r->model.name, "-", "-", "-", bin ? "         -         -" : "");
+        } else {
+            printf("%-14s %9.4f %9.4f %9.4f", r->model.name, m->accuracy, m->class_macro_f1, m->log_loss);
+            if (bin)
+                printf(" %9.4f %9.4f", m->f1, m->roc_auc);
+        }
+        printf(" %9.3f %10.3f  %-16s %s\n", r->fit_seconds, r->predict_seconds,
+               reel_decision_name(&r->model.rule, rule, sizeof rule), reel_run_device(r));
+    }
+    printf("\n%s target: best accuracy first; macro-F1 averages the classes' F1.\n", reel_target_name(target));
+    free(order);
+    return 0;
+}
+
 /* The leaderboard, best samples-F1 first. */
 static int print_table(const reel_run *runs, size_t n, char *const *labels)
 {
@@ -607,7 +649,8 @@ int reel_cmd_compare(int argc, char **argv)
             char *json = cJSON_Print(doc);
             printf("%s\n", json);
             cJSON_free(json);
-        } else if (print_table(res.runs, res.done, p.ds.labels)) {
+        } else if (p.ds.target != REEL_TARGET_MULTILABEL ? print_class_table(res.runs, res.done, p.ds.target)
+                                                          : print_table(res.runs, res.done, p.ds.labels)) {
             reel_fail(&err, "out of memory");
             rc = REEL_EXIT_RUNTIME;
         }

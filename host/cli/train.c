@@ -42,6 +42,19 @@ static void print_result(const cJSON *doc)
         printf("no test rows: nothing measured\n");
         return;
     }
+    if (cJSON_GetObjectItemCaseSensitive(m, "per_class")) { /* a binary or multiclass target (docs/targets.md) */
+        printf("accuracy %.4f  macro-F1 %.4f  log-loss %.4f", num(m, "accuracy"), num(m, "macro_f1"),
+               num(m, "log_loss"));
+        if (cJSON_GetObjectItemCaseSensitive(m, "roc_auc"))
+            printf("  F1 %.4f  ROC-AUC %.4f", num(m, "f1"), num(m, "roc_auc"));
+        printf("\ndecision rule %s\n\n%-16s %9s %9s %9s %8s\n", str(r, "decision_rule"), "class", "precision",
+               "recall", "F1", "support");
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "per_class"))
+        printf("%-16s %9.4f %9.4f %9.4f %8zu\n", str(c, "class"), num(c, "precision"), num(c, "recall"),
+               num(c, "f1"), (size_t)num(c, "support"));
+        return;
+    }
     printf("samples  P %.4f  R %.4f  F1 %.4f\n", num(m, "samples_precision"), num(m, "samples_recall"),
            num(m, "samples_f1"));
     printf("micro    P %.4f  R %.4f  F1 %.4f\n", num(m, "micro_precision"), num(m, "micro_recall"),

@@ -542,7 +542,19 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
     }
     ds->csv_path = strdup(m.csv);
     ds->column_types = dup_or_null(opts->column_types);
-    if (!m.labels && !m.label_column) {
+    if (opts->target && (opts->labels || opts->label_list || opts->label_column)) {
+        reel_fail(err, "--target names one column of classes; --labels and --label-column name label sets: give "
+                  "one of them");
+        goto done;
+    }
+    if (opts->target) { /* the class column replaces any labels a descriptor lists */
+        reel_label_list_free(m.labels, m.n_labels);
+        m.labels = NULL;
+        m.n_labels = 0;
+        free(m.label_column);
+        m.label_column = NULL;
+    }
+    if (!m.labels && !m.label_column && !opts->target) {
         reel_fail(err, "%s: no labels given: use --labels A,B,C (0/1 columns) or --label-column COL", m.csv);
         goto done;
     }
@@ -578,9 +590,20 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         if (read_split_marks(ds, j, err))
             goto done_roles;
     }
-    if (m.labels ? labels_from_flags(ds, m.labels, m.n_labels, is_role, err)
-                 : labels_from_list(ds, m.label_column, m.label_sep ? m.label_sep : "|", is_role, err))
+    int target_col = -1;
+    if (opts->target) {
+        if ((target_col = column_or_fail(ds, opts->target, "--target", err)) < 0)
+            goto done_roles;
+        if (is_role[target_col]) {
+            reel_fail(err, "%s: column '%s' cannot be both the target and the id or split column", m.csv,
+                      opts->target);
+            goto done_roles;
+        }
+        is_role[target_col] = 1;
+    } else if (m.labels ? labels_from_flags(ds, m.labels, m.n_labels, is_role, err)
+                        : labels_from_list(ds, m.label_column, m.label_sep ? m.label_sep : "|", is_role, err)) {
         goto done_roles;
+    }
     ds->features = malloc(ds->table.ncols * sizeof *ds->features);
     for (size_t c = 0; c < ds->table.ncols; c++)
         if (!is_role[c])
@@ -592,7 +615,7 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         goto done_roles;
     }
     warn_nearly_unique(ds, opts->log); /* before rows are dropped: the counts are the file's */
-    if (drop_unlabeled(ds, opts, err))
+    if (target_col >= 0 ? reel_dataset_target_column(ds, target_col, opts->log, err) : drop_unlabeled(ds, opts, err))
         goto done_roles;
     ds->n = ds->table.nrows;
     rc = 0;

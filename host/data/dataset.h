@@ -31,6 +31,7 @@ typedef struct {
     char sep;                 /* --sep: the field separator (0: found from the header line) */
     int defer_types;          /* read mixed columns as text; reel_prepare decides them from the training rows */
     const char *column_types; /* --column-type COL=number|text,... (NULL: decided from the cells) */
+    const char *target;       /* --target: one column of classes (binary or multiclass), instead of labels */
 } reel_data_opts;
 
 enum { REEL_SPLIT_NONE = -1, REEL_SPLIT_TRAIN = 0, REEL_SPLIT_VALID = 1, REEL_SPLIT_TEST = 2 };
@@ -61,6 +62,15 @@ typedef struct {
  * opts->log. */
 int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *err);
 void reel_dataset_free(reel_dataset *ds);
+
+/* At most this many classes in a target column (every model, trees too, takes them). */
+#define REEL_MAX_CLASSES 255
+
+/* dataset.c's --target: column j's values become the classes (text
+ * sorted by bytes, numbers numerically); rows where it is missing are
+ * dropped and counted (n_dropped_unlabeled, a note to log); one class, or
+ * more than REEL_MAX_CLASSES, is an error. */
+int reel_dataset_target_column(reel_dataset *ds, int j, const reel_log *log, reel_error *err);
 
 /* Makes the target one column of K classes (names in order, checked;
  * K == 2 binary, more multiclass): y[i] < K is row i's class. Replaces

@@ -3,7 +3,9 @@
  * log_loss and roc_auc_score compute them. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eval/metrics.h"
 
@@ -50,8 +52,8 @@ static int roc_auc(const float *score, const size_t *cls, size_t n, double *auc)
     return 0;
 }
 
-int reel_metrics_add_classes(reel_metrics *m, reel_target_kind target, const uint8_t *Y, const float *P,
-                             const uint8_t *pred, size_t n, size_t L)
+int reel_metrics_add_classes(reel_metrics *m, reel_target_kind target, char *const *classes, const uint8_t *Y,
+                             const float *P, const uint8_t *pred, size_t n, size_t L)
 {
     m->target = target;
     if (target == REEL_TARGET_MULTILABEL)
@@ -62,13 +64,20 @@ int reel_metrics_add_classes(reel_metrics *m, reel_target_kind target, const uin
     m->class_recall = calloc(Ks, sizeof(double));
     m->class_f1 = calloc(Ks, sizeof(double));
     m->class_support = calloc(Ks, sizeof(size_t));
+    m->class_names = calloc(Ks, sizeof(char *));
     size_t *truth = malloc(ns * sizeof *truth), *guess = malloc(ns * sizeof *guess);
     size_t *tp = calloc(Ks, sizeof *tp), *fp = calloc(Ks, sizeof *fp), *fn = calloc(Ks, sizeof *fn);
     float *Pc = malloc(ns * Ks * sizeof *Pc);
     int rc = -1;
-    if (!m->class_precision || !m->class_recall || !m->class_f1 || !m->class_support || !truth || !guess || !tp ||
-        !fp || !fn || !Pc)
+    if (!m->class_precision || !m->class_recall || !m->class_f1 || !m->class_support || !m->class_names || !truth ||
+        !guess || !tp || !fp || !fn || !Pc)
         goto done;
+    for (size_t c = 0; c < K; c++) { /* classes NULL (a model fitted without names): their numbers */
+        char num[24];
+        snprintf(num, sizeof num, "%zu", c);
+        if (!(m->class_names[c] = strdup(classes ? classes[c] : num)))
+            goto done;
+    }
     reel_target_class_of_rows(target, Y, n, L, truth);
     reel_target_class_of_rows(target, pred, n, L, guess);
     reel_target_class_proba(target, P, n, L, Pc);

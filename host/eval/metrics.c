@@ -15,6 +15,9 @@ void reel_metrics_free(reel_metrics *m)
     free(m->class_recall);
     free(m->class_f1);
     free(m->class_support);
+    for (size_t c = 0; m->class_names && c < m->K; c++)
+        free(m->class_names[c]);
+    free(m->class_names);
     memset(m, 0, sizeof *m);
 }
 
@@ -122,8 +125,9 @@ int reel_metrics_compute_labelled(reel_metrics *m, const uint8_t *Y, const uint8
     return rc;
 }
 
-static cJSON *class_metrics_json(const reel_metrics *m, char *const *classes)
+static cJSON *class_metrics_json(const reel_metrics *m)
 {
+    char *const *classes = m->class_names;
     cJSON *j = cJSON_CreateObject();
     size_t n = m->n;
     add_measured(j, "accuracy", m->accuracy, n);
@@ -149,7 +153,7 @@ static cJSON *class_metrics_json(const reel_metrics *m, char *const *classes)
 cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels)
 {
     if (m->target != REEL_TARGET_MULTILABEL && m->K)
-        return class_metrics_json(m, labels);
+        return class_metrics_json(m);
     cJSON *j = cJSON_CreateObject();
     size_t n = m->n;
     add_measured(j, "samples_f1", m->samples_f1, n);

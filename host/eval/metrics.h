@@ -33,6 +33,7 @@ typedef struct {
     double accuracy, class_macro_f1, log_loss, f1, roc_auc;
     double *class_precision, *class_recall, *class_f1;
     size_t *class_support;
+    char **class_names; /* K, copied: the JSON names them */
 } reel_metrics;
 
 /* Y and P are n x L 0/1 matrices (true and predicted). */
@@ -42,8 +43,8 @@ void reel_metrics_free(reel_metrics *m);
  * reel_metrics_compute on the same rows) from the true outputs Y, the
  * model's outputs P and the decisions pred (each n x L, data/target.h);
  * nothing for multilabel. -1: out of memory. */
-int reel_metrics_add_classes(reel_metrics *m, reel_target_kind target, const uint8_t *Y, const float *P,
-                             const uint8_t *pred, size_t n, size_t L);
+int reel_metrics_add_classes(reel_metrics *m, reel_target_kind target, char *const *classes, const uint8_t *Y,
+                             const float *P, const uint8_t *pred, size_t n, size_t L);
 
 /* Scores the rows train and compare score: those with at least one true
  * label, unless the model was trained keeping unlabeled rows
@@ -55,8 +56,8 @@ int reel_metrics_compute_labelled(reel_metrics *m, const uint8_t *Y, const uint8
 /* {"samples_f1", "samples_precision", "samples_recall", "micro_f1", ...,
  *  "per_label": [{"label", "precision", "recall", "f1", "support"}]};
  * a binary or multiclass target's: {"accuracy", "macro_f1", "log_loss",
- * "f1"?, "roc_auc"? (binary), "per_class": [{"class", ...}]}, labels then
- * being its class names (K). */
+ * "f1"?, "roc_auc"? (binary), "per_class": [{"class", ...}]}, named by the
+ * classes it was given (labels unused). */
 cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels);
 
 /* Predictions from probabilities: P[i,k] > threshold[k] (ties to 0). */

@@ -51,7 +51,7 @@ int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, si
         reel_decision_argmax(P, n, m->L, pred);
     else
         reel_threshold(P, m->threshold, n, m->L, pred);
-    if (reel_metrics_compute(met, Y, pred, n, m->L) || reel_metrics_add_classes(met, m->target, Y, P, pred, n, m->L))
+    if (reel_metrics_compute(met, Y, pred, n, m->L) || reel_metrics_add_classes(met, m->target, m->classes, Y, P, pred, n, m->L))
         return reel_fail(err, "out of memory computing metrics");
     return 0;
 }
@@ -116,7 +116,7 @@ static int run_finish(reel_run *r, reel_prepared *p, const reel_run_opts *o, ree
         return -1;
     reel_decision_apply(&r->model.rule, r->P, n, r->pred);
     if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L) ||
-        reel_metrics_add_classes(&r->metrics, r->model.target, p->test.Y, r->P, r->pred, n, L))
+        reel_metrics_add_classes(&r->metrics, r->model.target, r->model.classes, p->test.Y, r->P, r->pred, n, L))
         return reel_fail(err, "out of memory computing metrics");
     return 0;
 }

@@ -199,7 +199,7 @@ static int rule_score(const reel_scorer *s, const float *threshold, const float 
                 memcpy(pred + i * L, pb + j++ * L, L);
     }
     reel_metrics met;
-    if (reel_metrics_compute(&met, Y, pred, n, L) || reel_metrics_add_classes(&met, s->p->ds.target, Y, P, pred, n, L)) {
+    if (reel_metrics_compute(&met, Y, pred, n, L) || reel_metrics_add_classes(&met, s->p->ds.target, s->p->ds.classes, Y, P, pred, n, L)) {
         reel_fail(err, "out of memory computing metrics");
         goto done;
     }
