@@ -572,3 +572,84 @@ Test(ux, tune_scores_under_the_decision_rule)
     free(out);
     free(err);
 }
+
+/* The report counts the features as the CLI does: columns, and the
+ * inputs they make once encoded (issue 34: "Features 21" beside "16
+ * feature columns") */
+Test(ux, report_counts_features_as_the_cli_does)
+{
+    const char *csv = small_csv(), *dir = tmp_path("ux_report_features");
+    char *out, *err;
+    int rc = reel(&out, &err, "compare --models prior --data %s --labels L1,L2,L3 --out %s", csv, dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    const char *said = strstr(err, " feature columns (");
+    cr_assert(said, "%s", err);
+    while (said > err && said[-1] != ' ')
+        said--;
+    size_t cols = 0, inputs = 0;
+    cr_assert_eq(sscanf(said, "%zu feature columns (%zu inputs once encoded)", &cols, &inputs), 2, "%s", err);
+    char path[600], want[128];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = reel_read_file(path, NULL, NULL);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = reel_read_file(path, NULL, NULL);
+    cr_assert(md && html);
+    snprintf(want, sizeof want, "- Features: %zu columns (%zu inputs once encoded)\n", cols, inputs);
+    cr_expect(strstr(md, want), "no '%s' in %s", want, md);
+    snprintf(want, sizeof want, "<td>Features</td><td>%zu columns (%zu inputs once encoded)</td>", cols, inputs);
+    cr_expect(strstr(html, want), "no '%s'", want);
+    free(md);
+    free(html);
+    free(out);
+    free(err);
+}
+
+/* Device messages (issue 34): an unknown device named by the command as
+ * every other usage error; a count in words that agree ("there is 1 opencl
+ * device, opencl:0"); no doubled parentheses when no GPU is found */
+Test(ux, device_messages_read_well)
+{
+    const char *csv = small_csv();
+    char *out, *err;
+    const char *cmds[] = {"train --model box", "compare --models box", "search --model box"};
+    for (size_t q = 0; q < 3; q++) {
+        cr_expect_eq(reel(&out, &err, "%s --data %s --labels L1,L2,L3 --device tpu", cmds[q], csv), 2, "%s", err);
+        char want[64];
+        snprintf(want, sizeof want, "reel %.*s: --device must be ", (int)strcspn(cmds[q], " "), cmds[q]);
+        cr_expect(strncmp(err, want, strlen(want)) == 0, "%s: %s", cmds[q], err);
+        free(out);
+        free(err);
+    }
+    reel(&out, &err, "train --model box --data %s --labels L1,L2,L3 --device opencl:99", csv);
+    cr_expect(strstr(err, "reel train: --device opencl:99: ") && !strstr(err, "there are 1 ") &&
+                  !strstr(err, "(0 to 0"), "%s", err);
+    cr_expect(strstr(err, "no opencl device") || strstr(err, "there is 1 opencl device, opencl:0 ") ||
+                  strstr(err, " opencl devices, opencl:0 to opencl:"), "%s", err);
+    free(out);
+    free(err);
+    if (reel(&out, &err, "train --model box --data %s --labels L1,L2,L3 --device gpu", csv) != 0)
+        cr_expect(strstr(err, "--device gpu: no GPU; ") && !strstr(err, "))"), "%s", err);
+    free(out);
+    free(err);
+}
+
+/* reel info --model-file prints params and results as blocks, one value a
+ * line (issue 34: they were single long JSON lines); params as stored */
+Test(ux, info_prints_readable_blocks)
+{
+    const char *csv = small_csv(), *m = tmp_path("ux_info.safetensors");
+    char *out, *err;
+    cr_assert_eq(reel(&out, &err, "train --model ridge --data %s --labels L1,L2,L3 --quiet --save %s", csv, m), 0,
+                 "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(reel(&out, &err, "info --model-file %s", m), 0, "%s", err);
+    cr_expect(strstr(out, "\nparams:\n  alpha: 10\n  fit_intercept: true\n"), "%s", out);
+    cr_expect(strstr(out, "\ntraining:\n") && strstr(out, "\n  test_metrics:\n    samples_f1: 0.") &&
+                  strstr(out, "\n    per_label:\n      - label L1, precision "), "%s", out);
+    cr_expect(strstr(out, "\ndataset:\n  path: ") && strstr(out, "\n  labels: L1, L2, L3\n"), "%s", out);
+    for (const char *line = out; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
+        cr_expect(strcspn(line, "\n") <= 100 || strncmp(line, "features:", 9) == 0, "a long line: %.120s", line);
+    free(out);
+    free(err);
+}

@@ -211,7 +211,7 @@ int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const ch
                : 0;
 }
 
-int reel_common_apply(reel_common_opts *c, reel_error *err)
+static int common_apply(reel_common_opts *c, reel_error *err)
 {
     reel_dev_kind kind;
     const reel_nn_runtime *rt;
@@ -255,6 +255,14 @@ int reel_common_apply(reel_common_opts *c, reel_error *err)
     c->prep.data.log = &c->log;
     reel_cli_set_log(c->quiet); /* the tasks of reel.h log there too */
     return 0;
+}
+
+int reel_common_apply(const char *cmd, reel_common_opts *c, reel_error *err)
+{
+    if (common_apply(c, err) == 0)
+        return 0;
+    reel_error inner = *err;
+    return reel_fail(err, "reel %s: %s", cmd, inner.msg);
 }
 
 /* A string option when given. */

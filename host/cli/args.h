@@ -79,8 +79,8 @@ reel_log reel_cli_log(int quiet);
 int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
                          const char *params_file, reel_error *err);
 /* Validates and applies (thread counts for OpenMP and BLAS; the log, the
- * CLI's and the library's: reel_set_log). */
-int reel_common_apply(reel_common_opts *c, reel_error *err);
+ * CLI's and the library's: reel_set_log). Errors start "reel CMD: ". */
+int reel_common_apply(const char *cmd, reel_common_opts *c, reel_error *err);
 /* The options of a task (reel.h) the common options make, after
  * reel_common_apply: the data options, seed, fractions, threads, device,
  * decision and quiet. */

@@ -242,7 +242,7 @@ static int write_report(const char *dir, const reel_prepared *p, const reel_run 
         strcpy(date, "unknown");
     reel_report rep = {
         .title = title, .dataset_path = p->ds.csv_path, .n_rows = p->ds.n, .n_train = p->train.n,
-        .n_valid = p->valid.n, .n_test = p->test.n, .L = p->L, .labels = p->ds.labels, .d = p->d,
+        .n_valid = p->valid.n, .n_test = p->test.n, .L = p->L, .labels = p->ds.labels, .d = p->d, .n_columns = p->ds.n_features,
         .features = p->feature_names, .Y = p->test.Y, .ids = ids, .n_models = n, .models = rm,
         .baseline = baseline, .seed = seed, .command = command, .date = date,
     };
@@ -572,7 +572,7 @@ int reel_cmd_compare(int argc, char **argv)
         free(list);
         goto usage;
     }
-    if (reel_common_apply(&c, &err) || reel_device_for_models("compare", &c, names, n_models, &err)) {
+    if (reel_common_apply("compare", &c, &err) || reel_device_for_models("compare", &c, names, n_models, &err)) {
         free(list);
         goto usage;
     }

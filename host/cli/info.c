@@ -65,6 +65,79 @@ static void print_build(const cJSON *j)
     print_devices(cJSON_GetObjectItem(j, "devices"));
 }
 
+/* A scalar as a person reads it: text bare, numbers to 6 digits unless
+ * exact (params are shown as stored, to be typed back). */
+static void print_scalar(const cJSON *v, int exact)
+{
+    if (cJSON_IsString(v))
+        fputs(v->valuestring, stdout);
+    else if (cJSON_IsNumber(v) && !exact)
+        printf("%.6g", v->valuedouble);
+    else {
+        char *s = cJSON_PrintUnformatted(v);
+        fputs(s ? s : "?", stdout);
+        cJSON_free(s);
+    }
+}
+
+static int is_scalar(const cJSON *v) { return !cJSON_IsObject(v) && !cJSON_IsArray(v); }
+
+/* An object or array flattened to "k v, k v" (an array: "a, b") on one line. */
+static void print_inline(const cJSON *v, int exact)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        if (it != v->child)
+            fputs(", ", stdout);
+        if (cJSON_IsObject(v))
+            printf("%s ", it->string);
+        if (is_scalar(it))
+            print_scalar(it, exact);
+        else {
+            fputs(cJSON_IsArray(it) ? "[" : "{", stdout);
+            print_inline(it, exact);
+            fputs(cJSON_IsArray(it) ? "]" : "}", stdout);
+        }
+    }
+}
+
+/* "key:" then the object's members one a line, indented by depth; a list
+ * of scalars on one line; a list of objects one item a line. */
+static void print_block(const char *key, const cJSON *v, int depth, int exact)
+{
+    printf("%*s%s:", 2 * depth, "", key);
+    if (is_scalar(v)) {
+        putchar(' ');
+        print_scalar(v, exact);
+        putchar('\n');
+        return;
+    }
+    int flat = cJSON_IsArray(v);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) flat = flat && is_scalar(it);
+    if (flat) {
+        putchar(' ');
+        print_inline(v, exact);
+        putchar('\n');
+        return;
+    }
+    putchar('\n');
+    cJSON_ArrayForEach(it, v)
+    {
+        if (cJSON_IsObject(v)) {
+            print_block(it->string, it, depth + 1, exact);
+            continue;
+        }
+        printf("%*s- ", 2 * depth + 2, "");
+        if (is_scalar(it))
+            print_scalar(it, exact);
+        else
+            print_inline(it, exact);
+        putchar('\n');
+    }
+}
+
 /* What a model file holds: the metadata, then each label and feature. */
 static void print_model_file(const cJSON *j)
 {
@@ -72,9 +145,7 @@ static void print_model_file(const cJSON *j)
     printf("%s: reel model, format %d\n", str(j, "path"), (int)num(j, "format_version"));
     printf("model: %s (kind %s), %d features -> %d labels\n", str(j, "model"), str(j, "kind"),
            cJSON_GetArraySize(features), cJSON_GetArraySize(labels));
-    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "params"));
-    printf("params: %s\n", params);
-    cJSON_free(params);
+    print_block("params", cJSON_GetObjectItem(j, "params"), 0, 1);
     if (cJSON_IsString(cJSON_GetObjectItem(j, "description")))
         printf("%s\n", str(j, "description"));
     printf("decision rule: %s\nlabels:", str(j, "decision_rule"));
@@ -96,9 +167,7 @@ static void print_model_file(const cJSON *j)
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
         if (!v)
             continue;
-        char *s = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
-        printf("%s: %s\n", keys[i], s ? s : v->valuestring);
-        cJSON_free(s);
+        print_block(keys[i], v, 0, 0);
     }
 }
 

@@ -190,7 +190,7 @@ int reel_cmd_predict(int argc, char **argv)
     c.threads = threads;
     c.quiet = quiet;
     c.encoding = encoding;
-    if (reel_common_apply(&c, &err)) {
+    if (reel_common_apply("predict", &c, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
     }

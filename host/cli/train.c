@@ -136,7 +136,7 @@ int reel_cmd_train(int argc, char **argv)
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
         r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
     if (r == 0)
-        r = reel_common_apply(&c, &err);
+        r = reel_common_apply("train", &c, &err);
     if (r == 0)
         r = reel_device_for_models("train", &c, (char *const *)&model, 1, &err);
     if (r) {

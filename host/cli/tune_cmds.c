@@ -57,7 +57,7 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
     if (r == 0 && (t->folds == 1 || t->folds < 0))
         r = reel_fail(&err, "reel %s: --folds must be >= 2 (or 0 for the validation split)", cmd);
     if (r == 0)
-        r = reel_common_apply(&t->c, &err);
+        r = reel_common_apply(cmd, &t->c, &err);
     if (r == 0)
         r = reel_device_for_models(cmd, &t->c, (char *const *)&t->model, 1, &err);
     if (r) {

@@ -36,8 +36,9 @@ typedef struct {
     size_t n_rows, n_train, n_valid, n_test;
     size_t L;
     char *const *labels;        /* L */
-    size_t d;
+    size_t d;                   /* the model's inputs, once encoded (one-hot text, missing flags) */
     char *const *features;      /* d */
+    size_t n_columns;           /* the data's feature columns, as the CLI counts them (0: not shown) */
     const uint8_t *Y;           /* n_test x L true labels */
     char *const *ids;           /* n_test row ids (titles) */
     size_t n_models;

@@ -107,10 +107,11 @@ static void header(FILE *fp, const report_view *v)
     esc(fp, r->title ? r->title : "reel compare");
     fputs("</h1>\n<table class=\"meta\">\n<tr><td>Dataset</td><td><code>", fp);
     esc(fp, r->dataset_path ? r->dataset_path : "(unnamed)");
+    char features[96];
     fprintf(fp,
             "</code></td></tr>\n<tr><td>Rows</td><td>%zu: %zu train, %zu validation, %zu test</td></tr>\n"
-            "<tr><td>Features</td><td>%zu</td></tr>\n<tr><td>Labels</td><td>%zu: ",
-            r->n_rows, r->n_train, r->n_valid, r->n_test, r->d, r->L);
+            "<tr><td>Features</td><td>%s</td></tr>\n<tr><td>Labels</td><td>%zu: ",
+            r->n_rows, r->n_train, r->n_valid, r->n_test, report_features(r, features, sizeof features), r->L);
     for (size_t j = 0; j < r->L; j++) {
         fputs(j ? ", " : "", fp);
         esc(fp, r->labels[j]);

@@ -57,8 +57,9 @@ static void header(FILE *fp, const report_view *v)
     md(fp, r->title ? r->title : "reel compare");
     fputs("\n\n- Dataset: ", fp);
     md(fp, r->dataset_path ? r->dataset_path : "(unnamed)");
-    fprintf(fp, "\n- Rows: %zu (%zu train, %zu validation, %zu test)\n- Features: %zu\n- Labels (%zu): ",
-            r->n_rows, r->n_train, r->n_valid, r->n_test, r->d, r->L);
+    char features[96];
+    fprintf(fp, "\n- Rows: %zu (%zu train, %zu validation, %zu test)\n- Features: %s\n- Labels (%zu): ",
+            r->n_rows, r->n_train, r->n_valid, r->n_test, report_features(r, features, sizeof features), r->L);
     for (size_t j = 0; j < r->L; j++) {
         fputs(j ? ", " : "", fp);
         md(fp, r->labels[j]);

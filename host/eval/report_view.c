@@ -162,3 +162,13 @@ void report_view_free(report_view *v)
     free(v->order);
     v->order = NULL;
 }
+
+const char *report_features(const reel_report *r, char *buf, size_t n)
+{
+    if (r->n_columns)
+        snprintf(buf, n, "%zu column%s (%zu input%s once encoded)", r->n_columns, r->n_columns == 1 ? "" : "s", r->d,
+                 r->d == 1 ? "" : "s");
+    else
+        snprintf(buf, n, "%zu input%s", r->d, r->d == 1 ? "" : "s");
+    return buf;
+}

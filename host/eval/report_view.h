@@ -44,6 +44,9 @@ const char *report_row_name(const report_view *v, size_t row, char *buf, size_t 
 size_t report_top_labels(const report_view *v, const reel_report_model *m, size_t row,
                          size_t out[REPORT_TOP_PROBS]);
 
+/* "16 columns (21 inputs once encoded)", as the CLI says it, into buf. */
+const char *report_features(const reel_report *r, char *buf, size_t n);
+
 /* The epoch (0-based) of m's best validation F1; m->valid_f1 is set. */
 size_t report_best_valid_epoch(const reel_report_model *m);
 

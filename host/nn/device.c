@@ -73,8 +73,11 @@ static int usable(const reel_nn_runtime *rt, int index, reel_nn_device_info *inf
     int n = rt->count();
     if (n == 0)
         return reel_fail(err, "no %s device: %s", rt->name, rt->absent_reason());
+    if (index >= n && n == 1)
+        return reel_fail(err, "there is 1 %s device, %s:0 (reel info lists it)", rt->name, rt->name);
     if (index >= n)
-        return reel_fail(err, "there are %d %s devices (0 to %d; reel info lists them)", n, rt->name, n - 1);
+        return reel_fail(err, "there are %d %s devices, %s:0 to %s:%d (reel info lists them)", n, rt->name, rt->name,
+                         rt->name, n - 1);
     if (rt->info(index, info))
         return reel_fail(err, "%s device %d cannot be queried", rt->name, index);
     if (!info->usable)
@@ -116,7 +119,7 @@ int reel_nn_device_check(const char *s, reel_error *err)
     case REEL_DEV_GPU:
         if (!reel_nn_device_auto(&index)) {
             why_no_gpu(why, sizeof why);
-            return reel_fail(err, "--device gpu: no GPU (%s)", why);
+            return reel_fail(err, "--device gpu: no GPU; %s", why);
         }
         return 0;
     case REEL_DEV_RUNTIME:

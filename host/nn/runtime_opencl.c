@@ -327,8 +327,10 @@ static reel_rt_queue *ocl_open(int device, reel_rt_limits *lim, reel_error *err)
     if (device < 0 || device >= count || !dev[device].info.usable) {
         if (count == 0)
             reel_fail(err, "OpenCL: %s", absent);
+        else if ((device < 0 || device >= count) && count == 1)
+            reel_fail(err, "OpenCL: there is 1 device (number 0), not %d", device);
         else if (device < 0 || device >= count)
-            reel_fail(err, "OpenCL: there are %d devices (0 to %d), not %d", count, count - 1, device);
+            reel_fail(err, "OpenCL: there are %d devices (numbers 0 to %d), not %d", count, count - 1, device);
         else
             reel_fail(err, "OpenCL device %d (%s) cannot train nets: %s", device, dev[device].info.name,
                       dev[device].info.detail);
