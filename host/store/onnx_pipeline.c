@@ -145,6 +145,29 @@ int reel_onnx_add_raw_inputs(reel_pb *graph, const reel_preproc *pre, const char
     return rc;
 }
 
+/* "decide.range": int64 [L] holding 0 .. L-1. */
+static void add_range(reel_pb *graph, size_t L)
+{
+    int64_t *range = malloc((L ? L : 1) * sizeof *range);
+    if (!range) {
+        graph->oom = 1;
+        return;
+    }
+    for (size_t k = 0; k < L; k++)
+        range[k] = (int64_t)k;
+    reel_onnx_init_i64(graph, "decide.range", 1, &L, range);
+    free(range);
+}
+
+/* int64 `out` [N, L]: one-hot of each row's most probable column of prob (the first of ties), over "decide.range". */
+static void add_top_hot(reel_pb *graph, const char *prob, const char *out)
+{
+    reel_onnx_attr argmax[2] = {{.name = "axis", .type = ATTR_INT, .i = 1}, {.name = "keepdims", .type = ATTR_INT, .i = 1}};
+    reel_onnx_node_ex(graph, NULL, "ArgMax", "decide.top", &prob, 1, "decide.top", argmax, 2);
+    reel_onnx_node(graph, "Equal", "decide.top_hot", "decide.range", "decide.top", NULL, "decide.top_hot", NULL, 0);
+    reel_onnx_node(graph, "Cast", out, "decide.top_hot", NULL, NULL, out, "to", ONNX_INT64);
+}
+
 int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char *prob, const char *out,
                            char *note, size_t size)
 {
@@ -163,25 +186,15 @@ int reel_onnx_add_decision(reel_pb *graph, const reel_decision *rule, const char
     }
     /* A row with no label gets its most probable one. (Where on int64:
      * onnxruntime's CPU Where has no bool kernel.) */
-    int64_t *range = malloc((L ? L : 1) * sizeof *range), axes = 1;
-    if (!range) {
-        graph->oom = 1;
-        return 1;
-    }
-    for (size_t k = 0; k < L; k++)
-        range[k] = (int64_t)k;
-    reel_onnx_init_i64(graph, "decide.range", 1, &L, range);
-    free(range);
+    int64_t axes = 1;
+    add_range(graph, L);
     reel_onnx_node(graph, "Cast", "decide.above_i", "decide.above", NULL, NULL, "decide.above_i", "to", ONNX_INT64);
     reel_onnx_attr reduce[2] = {{.name = "axes", .type = ATTR_INTS, .ints = &axes, .count = 1},
                                 {.name = "keepdims", .type = ATTR_INT, .i = 1}};
     const char *above_i = "decide.above_i";
     reel_onnx_node_ex(graph, NULL, "ReduceMax", "decide.any_i", &above_i, 1, "decide.any_i", reduce, 2);
     reel_onnx_node(graph, "Cast", "decide.any", "decide.any_i", NULL, NULL, "decide.any", "to", ONNX_BOOL);
-    reel_onnx_attr argmax[2] = {{.name = "axis", .type = ATTR_INT, .i = 1}, {.name = "keepdims", .type = ATTR_INT, .i = 1}};
-    reel_onnx_node_ex(graph, NULL, "ArgMax", "decide.top", &prob, 1, "decide.top", argmax, 2);
-    reel_onnx_node(graph, "Equal", "decide.top_hot", "decide.range", "decide.top", NULL, "decide.top_hot", NULL, 0);
-    reel_onnx_node(graph, "Cast", "decide.top_i", "decide.top_hot", NULL, NULL, "decide.top_i", "to", ONNX_INT64);
+    add_top_hot(graph, prob, "decide.top_i");
     reel_onnx_node(graph, "Where", out, "decide.any", "decide.above_i", "decide.top_i", out, NULL, 0);
     return 1;
 }
@@ -219,19 +232,7 @@ int reel_onnx_add_class_decision(reel_pb *graph, const reel_decision *rule, reel
         reel_onnx_node_ex(graph, NULL, "Concat", "decide.classes", both, 2, out, &axis, 1);
         return 1;
     }
-    size_t K = rule->L;
-    int64_t *range = malloc((K ? K : 1) * sizeof *range);
-    if (!range) {
-        graph->oom = 1;
-        return 1;
-    }
-    for (size_t k = 0; k < K; k++)
-        range[k] = (int64_t)k;
-    reel_onnx_init_i64(graph, "decide.range", 1, &K, range);
-    free(range);
-    reel_onnx_attr argmax[2] = {{.name = "axis", .type = ATTR_INT, .i = 1}, {.name = "keepdims", .type = ATTR_INT, .i = 1}};
-    reel_onnx_node_ex(graph, NULL, "ArgMax", "decide.top", &prob, 1, "decide.top", argmax, 2);
-    reel_onnx_node(graph, "Equal", "decide.top_hot", "decide.range", "decide.top", NULL, "decide.top_hot", NULL, 0);
-    reel_onnx_node(graph, "Cast", out, "decide.top_hot", NULL, NULL, out, "to", ONNX_INT64);
+    add_range(graph, rule->L);
+    add_top_hot(graph, prob, out);
     return 1;
 }
