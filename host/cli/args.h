@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli/tasks.h"
 #include "data/prepared.h"
 #include "util/error.h"
 #include "util/outputs.h"
@@ -17,7 +18,6 @@
 /* An int option the user did not give (so that 0 given is an error, not the default). */
 #define REEL_OPT_UNSET INT_MIN
 
-enum { REEL_EXIT_OK = 0, REEL_EXIT_RUNTIME = 1, REEL_EXIT_USAGE = 2, REEL_EXIT_INTERRUPTED = 130 };
 
 typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_DOUBLE, OPT_U64 } reel_opt_type;
 

@@ -54,11 +54,8 @@ int reel_cmd_decide(int argc, char **argv)
     cJSON_AddNumberToObject(o, "threshold", threshold);
     reel_task *t = reel_cli_task("decide", o);
     cJSON_Delete(o);
-    if (!t || (r = reel_task_run(t))) {
-        fprintf(stderr, "reel decide: %s\n", reel_last_error());
-        reel_task_free(t);
-        return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
-    }
+    if ((r = reel_cli_run(t, "decide")))
+        return r;
     printf("%s\n", reel_task_result(t));
     reel_task_free(t);
     return REEL_EXIT_OK;

@@ -70,11 +70,8 @@ int reel_cmd_export(int argc, char **argv)
     cJSON_AddBoolToObject(o, "net_only", net_only);
     reel_task *t = reel_cli_task("export", o);
     cJSON_Delete(o);
-    if (!t || (r = reel_task_run(t))) {
-        fprintf(stderr, "reel export: %s\n", reel_last_error());
-        reel_task_free(t);
-        return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
-    }
+    if ((r = reel_cli_run(t, "export")))
+        return r;
     cJSON *doc = cJSON_Parse(reel_task_result(t));
     print_written(doc);
     cJSON_Delete(doc);

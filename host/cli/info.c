@@ -189,11 +189,9 @@ int reel_cmd_info(int argc, char **argv)
         cJSON_AddStringToObject(o, "model_file", model_file);
     reel_task *t = reel_cli_task("info", o);
     cJSON_Delete(o);
-    if (!t || reel_task_run(t)) {
-        fprintf(stderr, "reel info: %s\n", reel_last_error());
-        reel_task_free(t);
-        return REEL_EXIT_RUNTIME;
-    }
+    int rc = reel_cli_run(t, "info");
+    if (rc)
+        return rc;
     cJSON *doc = cJSON_Parse(reel_task_result(t));
     if (model_file)
         print_model_file(doc);

@@ -206,11 +206,8 @@ int reel_cmd_predict(int argc, char **argv)
     cJSON_AddBoolToObject(o, "csv", format && strcmp(format, "csv") == 0);
     reel_task *t = reel_cli_task("predict", o);
     cJSON_Delete(o);
-    if (!t || (r = reel_task_run(t))) {
-        fprintf(stderr, "reel predict: %s\n", reel_last_error());
-        reel_task_free(t);
-        return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
-    }
+    if ((r = reel_cli_run(t, "predict")))
+        return r;
     cJSON *doc = cJSON_Parse(reel_task_result(t));
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "mixed_columns"))

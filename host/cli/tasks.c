@@ -12,6 +12,16 @@ reel_task *reel_cli_task(const char *name, const cJSON *options)
     return t;
 }
 
+int reel_cli_run(reel_task *t, const char *cmd)
+{
+    int r = t ? reel_task_run(t) : -1;
+    if (r == 0)
+        return REEL_EXIT_OK;
+    fprintf(stderr, "reel %s: %s\n", cmd, reel_last_error());
+    reel_task_free(t);
+    return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
+}
+
 void reel_cli_print_log(void *user, reel_log_level level, const char *message, const reel_progress *progress)
 {
     (void)user;

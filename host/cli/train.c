@@ -146,11 +146,8 @@ int reel_cmd_train(int argc, char **argv)
     cJSON *o = task_options(&c, model, params_file, save, out, checkpoint, &net);
     reel_task *t = reel_cli_task("train", o);
     cJSON_Delete(o);
-    if (!t || (r = reel_task_run(t))) {
-        fprintf(stderr, "reel train: %s\n", reel_last_error());
-        reel_task_free(t);
-        return r == REEL_TASK_REFUSED ? REEL_EXIT_USAGE : REEL_EXIT_RUNTIME;
-    }
+    if ((r = reel_cli_run(t, "train")))
+        return r;
     const char *json = reel_task_result(t);
     if (strcmp(format, "json") == 0) {
         printf("%s\n", json);
