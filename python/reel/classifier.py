@@ -140,19 +140,19 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     # ---- fit and predict ----
 
-    def fit(self, X, Y=None):
+    def fit(self, X, y=None):
         X = _check_X(X)
-        if Y is None:
+        if y is None:
             raise ValueError("reel.Classifier requires y to be passed, but the target y is None")
-        self._class_target = is_class_column(Y)
+        self._class_target = is_class_column(y)
         if self._class_target:
-            classes, index = classes_of(Y)
+            classes, index = classes_of(y)
             data, cols = to_data(X)
             if len(index) != _lib.lib.reel_data_rows(data.handle):
                 raise ValueError(f"X has {_lib.lib.reel_data_rows(data.handle)} rows but y has {len(index)}")
             set_classes(data, classes, index)
         else:
-            Yarr, names = labels_of(Y)
+            Yarr, names = labels_of(y)
             data, cols = to_data(X, Yarr, label_names=names)
         with _lib.verbosity(self.verbose):
             h = _lib.lib.reel_fit(_lib.enc(self.model), _lib.to_json(self._model_params(), "params"),
@@ -162,7 +162,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self._set_fitted(_Model(h), cols, isinstance(X, pd.DataFrame))
         if self._class_target:
             self.classes_ = classes  # y's own values and dtype
-        self._y_frame = isinstance(Y, pd.DataFrame) and not self._class_target  # predict answers in one too
+        self._y_frame = isinstance(y, pd.DataFrame) and not self._class_target  # predict answers in one too
         return self
 
     def _set_fitted(self, m, cols, named):
@@ -198,8 +198,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
             return to_data(X)[0]
         arr = np.asarray(X)
         if arr.ndim == 2 and arr.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {arr.shape[1]} features, but this model was fitted with "
-                             f"{self.n_features_in_}")
+            # scikit-learn's wording, which its check_n_features_in_after_fitting looks for
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
         return to_data(arr, names=self._columns)[0]
 
     def _out(self, X, call, dtype, ctype):
@@ -227,13 +228,13 @@ class Classifier(ClassifierMixin, BaseEstimator):
             return pd.DataFrame(Y, columns=self.labels_, index=X.index if isinstance(X, pd.DataFrame) else None)
         return Y
 
-    def score(self, X, Y, sample_weight=None):
+    def score(self, X, y, sample_weight=None):
         """Samples-F1, reel's headline metric (scikit-learn's f1_score average="samples");
         accuracy for a binary or multi-class y (scikit-learn's ClassifierMixin.score)."""
         self._check_fitted()
         if getattr(self, "_class_target", False):
-            return super().score(X, Y, sample_weight=sample_weight)
-        Yarr, _ = labels_of(Y)
+            return super().score(X, y, sample_weight=sample_weight)
+        Yarr, _ = labels_of(y)
         return f1_score(Yarr, np.asarray(self.predict(X)), average="samples", zero_division=0,
                         sample_weight=sample_weight)
 

@@ -32,7 +32,7 @@ def test_fit_predict_numpy_and_frames(small):
     c2 = reel.Classifier(model="prior").fit(num, Y.to_numpy())
     assert c2.predict_proba(num).shape == (len(X), 3)
     assert not hasattr(c2, "feature_names_in_")
-    with pytest.raises(ValueError, match="3 features, but this model was fitted with 4"):
+    with pytest.raises(ValueError, match="X has 3 features, but Classifier is expecting 4 features as input"):
         c2.predict_proba(num[:, :3])
 
 
