@@ -7,7 +7,7 @@ gets SimpleImputer + StandardScaler in front. Not yet part of bench/suite.py.
     REEL_LIBRARY=build/libreel.so PYTHONPATH=python python3 bench/targets_mpaa.py
 """
 import resource
-import numpy as np, pandas as pd
+import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.ensemble import RandomForestClassifier
