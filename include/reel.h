@@ -49,6 +49,11 @@ typedef struct {
     double elapsed_s;      /* since the training or search began */
     double eta_s;          /* epoch, predict: estimated seconds left */
     const char *what;      /* trial: its params as JSON; feature: its name */
+    /* Appended (older callers never read them). epoch: the ensemble member
+     * (1-based) of `members` that finished it (a plain net: 1 of 1); the
+     * members of one model report under its one name. A member's last
+     * epoch (its total reached, or early stopping) has eta_s 0. */
+    long member, members;
 } reel_progress;
 
 /* Called with one line of text (no trailing newline) and, for progress,

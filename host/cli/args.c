@@ -1,5 +1,6 @@
 #include "cli/args.h"
 
+#include "cli/progress.h"
 #include "cli/tasks.h"
 
 #include <errno.h>
@@ -183,6 +184,8 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "device", OPT_STR, &c->device, "auto|cpu|gpu|cuda[:N]|opencl[:N]",
                     "where nets train (auto: CUDA, an OpenCL GPU, the CPU)");
     reel_optset_add(s, "quiet", OPT_FLAG, &c->quiet, NULL, "no progress on stderr");
+    reel_optset_add(s, "verbose", OPT_FLAG, &c->verbose, NULL,
+                    "every epoch and message on its own line (the default when stderr is not a terminal)");
     reel_optset_add(s, "decision", OPT_STR, &c->decision, "RULE",
                     "how probabilities become labels, chosen on the validation rows: auto (default: the "
                     "best of the others on them), threshold[:T], tuned-global, tuned-per-label, expected-f1, "
@@ -254,6 +257,7 @@ static int common_apply(reel_common_opts *c, reel_error *err)
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
     reel_cli_set_log(c->quiet); /* the tasks of reel.h log there too */
+    reel_cli_progress_set(reel_cli_progress_mode(c->verbose), NULL);
     return 0;
 }
 

@@ -52,6 +52,7 @@ typedef struct {
     int threads;
     const char *device;
     int quiet;
+    int verbose; /* progress as plain lines on a terminal too (cli/progress.h) */
     const char *decision;        /* a decision rule or "auto" (eval/decision.h) */
     const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
     const char *mixed_columns;   /* --mixed-columns; NULL: missing */

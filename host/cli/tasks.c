@@ -1,5 +1,7 @@
 #include "cli/tasks.h"
 
+#include "cli/progress.h"
+
 #include <stdio.h>
 
 reel_task *reel_cli_task(const char *name, const cJSON *options)
@@ -25,8 +27,7 @@ int reel_cli_run(reel_task *t, const char *cmd)
 void reel_cli_print_log(void *user, reel_log_level level, const char *message, const reel_progress *progress)
 {
     (void)user;
-    (void)progress;
-    fprintf(stderr, "reel: %s%s\n", level == REEL_LOG_WARNING ? "warning: " : "", message);
+    reel_cli_progress_show(level, message, progress); /* a line each, or one updating line on a terminal */
 }
 
 void reel_cli_set_log(int quiet)

@@ -83,7 +83,7 @@ static void member_name(char *buf, size_t n, size_t k, int m, const char *what)
 typedef struct {
     reel_nn_train_opts o;
     reel_fit_ctx ctx;
-    reel_log log; /* members past 0: warnings only (progress is member 0's) */
+    reel_log log; /* members past 0: their epochs and warnings (their notes would repeat member 0's) */
     char name[128];
     char checkpoint[4200];
 } mlp_member;
@@ -93,13 +93,16 @@ static void member_setup(const mlp_state *s, const reel_nn_train_opts *o, const 
 {
     m->o = *o;
     m->o.seed = reel_mlp_member_seed(o->seed, (long)k);
+    m->o.member = (long)k;
+    m->o.members = (long)s->K;
+    m->o.ensemble = ctx->name ? ctx->name : "mlp";
     m->ctx = *ctx;
     if (k > 0) {
         snprintf(m->name, sizeof m->name, "%s.%zu", ctx->name ? ctx->name : "mlp", k);
         m->ctx.name = m->name;
         m->ctx.out_dir = NULL;
         if (ctx->log) {
-            m->log = reel_log_warnings_only(ctx->log);
+            m->log = reel_log_progress_and_warnings(ctx->log);
             m->ctx.log = &m->log;
         }
         if (o->checkpoint) {

@@ -302,31 +302,38 @@ static int track_best(reel_nn_loop *lp, long epoch, double val_loss, reel_error 
     return 0;
 }
 
-/* The epoch's progress record and its history line. */
+/* The epoch's progress record and its history line. An ensemble's members
+ * report under its name, each saying which it is. */
 static void report_epoch(reel_nn_loop *lp, long epoch, double train_loss, double val_loss, const reel_metrics *vm,
                          double secs)
 {
     const reel_nn_train_opts *o = lp->o;
     size_t nv = lp->ctx->nv;
-    const char *name = lp->name;
+    int ensemble = o->members > 1 && o->ensemble;
+    const char *name = ensemble ? o->ensemble : lp->name;
     reel_progress pr = reel_progress_blank(REEL_PROGRESS_EPOCH, name);
     pr.done = epoch;
     pr.total = o->epochs;
+    pr.member = ensemble ? o->member + 1 : 1;
+    pr.members = ensemble ? o->members : 1;
     pr.loss = train_loss;
     pr.valid_loss = val_loss;
     pr.valid_f1 = nv ? vm->samples_f1 : NAN;
     pr.samples_per_s = (double)lp->ctx->n / secs;
     pr.elapsed_s = reel_now() - lp->t_start;
-    pr.eta_s = pr.elapsed_s / (double)(epoch - lp->first_epoch + 1) * (double)(o->epochs - epoch);
-    char eta[32];
+    /* early stopping ends the member here: nothing is left */
+    pr.eta_s = lp->at.stopped ? 0 : pr.elapsed_s / (double)(epoch - lp->first_epoch + 1) * (double)(o->epochs - epoch);
+    char eta[32], who[48] = "";
     format_eta(pr.eta_s, eta, sizeof eta);
+    if (ensemble)
+        snprintf(who, sizeof who, "member %ld/%ld  ", pr.member, pr.members);
     if (nv)
-        reel_log_progress(lp->ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f "
-                          "samples/s  ETA %s", name, epoch, o->epochs, train_loss, val_loss, vm->samples_f1,
+        reel_log_progress(lp->ctx->log, &pr, "%s: %sepoch %ld/%ld  loss %.4f  val loss %.4f  val F1 %.4f  %.0f "
+                          "samples/s  ETA %s", name, who, epoch, o->epochs, train_loss, val_loss, vm->samples_f1,
                           pr.samples_per_s, eta);
     else
-        reel_log_progress(lp->ctx->log, &pr, "%s: epoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s", name, epoch,
-                          o->epochs, train_loss, pr.samples_per_s, eta);
+        reel_log_progress(lp->ctx->log, &pr, "%s: %sepoch %ld/%ld  loss %.4f  %.0f samples/s  ETA %s", name, who,
+                          epoch, o->epochs, train_loss, pr.samples_per_s, eta);
     reel_history_add(&lp->res->history, train_loss, val_loss, nv ? vm->samples_f1 : NAN);
     reel_nn_history_csv_epoch(&lp->h, epoch, train_loss, val_loss, nv ? vm : NULL, secs);
 }

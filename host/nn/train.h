@@ -53,6 +53,10 @@ typedef struct {
      * epochs) plus what the loop adds (data shape and checksum, seed). */
     const char *checkpoint;
     const cJSON *run;
+    /* An ensemble's member `member` (0-based) of `members` (0: a plain
+     * net), reporting its epochs under `ensemble` (the model's name). */
+    long member, members;
+    const char *ensemble;
 } reel_nn_train_opts;
 
 /* The learning rate of `epoch` under o's schedule (see above). */

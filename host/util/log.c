@@ -6,7 +6,7 @@
 
 static void emit(const reel_log *log, reel_log_level level, const reel_progress *p, const char *fmt, va_list ap)
 {
-    if (!log || !log->fn || level < log->min_level)
+    if (!log || !log->fn || (level < log->min_level && !(p && log->keep_progress)))
         return;
     char text[1024];
     vsnprintf(text, sizeof text, fmt, ap);
@@ -36,9 +36,17 @@ reel_log reel_log_warnings_only(const reel_log *log)
     reel_log q = {0};
     if (log) {
         q = *log;
+        q.keep_progress = 0;
         if (q.min_level < REEL_LOG_WARNING)
             q.min_level = REEL_LOG_WARNING;
     }
+    return q;
+}
+
+reel_log reel_log_progress_and_warnings(const reel_log *log)
+{
+    reel_log q = reel_log_warnings_only(log);
+    q.keep_progress = log && log->min_level <= REEL_LOG_INFO;
     return q;
 }
 

@@ -77,7 +77,7 @@ class Progress(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_int), ("model", c_str), ("done", ctypes.c_long), ("total", ctypes.c_long),
                 ("loss", ctypes.c_double), ("valid_loss", ctypes.c_double), ("valid_f1", ctypes.c_double),
                 ("score", ctypes.c_double), ("samples_per_s", ctypes.c_double), ("elapsed_s", ctypes.c_double),
-                ("eta_s", ctypes.c_double), ("what", c_str)]
+                ("eta_s", ctypes.c_double), ("what", c_str), ("member", ctypes.c_long), ("members", ctypes.c_long)]
 
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, c_str, ctypes.POINTER(Progress))
