@@ -412,12 +412,19 @@ Test(api, models_added_at_run_time)
 
 typedef struct {
     int epochs, warnings;
+    long members;    /* as the epoch records say */
+    unsigned member_seen; /* bit k-1: member k reported */
 } seen;
 
 static void on_log(void *user, reel_log_level level, const char *message, const reel_progress *p)
 {
     seen *s = user;
     s->epochs += p && p->kind == REEL_PROGRESS_EPOCH;
+    if (p && p->kind == REEL_PROGRESS_EPOCH) {
+        s->members = p->members;
+        if (p->member >= 1 && p->member <= 32)
+            s->member_seen |= 1u << (p->member - 1);
+    }
     s->warnings += level == REEL_LOG_WARNING;
     cr_assert(message && !strchr(message, '\n'), "one line: %s", message);
 }
@@ -431,7 +438,10 @@ Test(api, log_and_tasks)
     reel_set_log(on_log, &s, REEL_LOG_INFO);
     reel_classifier *c = reel_fit("u", "{\"epochs\": 4, \"patience\": 100}", d, "{\"threads\": 1}");
     cr_assert_not_null(c, "%s", reel_last_error());
-    cr_expect_eq(s.epochs, 4, "one progress record per epoch, got %d", s.epochs);
+    /* u is an ensemble of 5: each member's every epoch, each saying which it is */
+    cr_expect_eq(s.members, 5);
+    cr_expect_eq(s.epochs, 4 * 5, "one progress record per member and epoch, got %d", s.epochs);
+    cr_expect_eq(s.member_seen, 0x1fu, "members seen: %#x", s.member_seen);
     reel_classifier_free(c);
     reel_set_log(NULL, NULL, REEL_LOG_INFO);
 

@@ -6,7 +6,7 @@
 
 static void emit(const reel_log *log, reel_log_level level, const reel_progress *p, const char *fmt, va_list ap)
 {
-    if (!log || !log->fn || (level < log->min_level && !(p && log->keep_progress)))
+    if (!log || !log->fn || level < log->min_level)
         return;
     char text[1024];
     vsnprintf(text, sizeof text, fmt, ap);
@@ -36,18 +36,25 @@ reel_log reel_log_warnings_only(const reel_log *log)
     reel_log q = {0};
     if (log) {
         q = *log;
-        q.keep_progress = 0;
         if (q.min_level < REEL_LOG_WARNING)
             q.min_level = REEL_LOG_WARNING;
     }
     return q;
 }
 
+/* The sink of reel_log_progress_and_warnings: user is the log it feeds. */
+static void progress_and_warnings(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    const reel_log *to = user;
+    if ((p || level >= REEL_LOG_WARNING) && level >= to->min_level)
+        to->fn(to->user, level, message, p);
+}
+
 reel_log reel_log_progress_and_warnings(const reel_log *log)
 {
-    reel_log q = reel_log_warnings_only(log);
-    q.keep_progress = log && log->min_level <= REEL_LOG_INFO;
-    return q;
+    if (!log || !log->fn)
+        return (reel_log){.fn = NULL, .user = NULL, .min_level = REEL_LOG_WARNING};
+    return (reel_log){.fn = progress_and_warnings, .user = (void *)log, .min_level = REEL_LOG_INFO};
 }
 
 reel_progress reel_progress_blank(reel_progress_kind kind, const char *model)

@@ -11,7 +11,6 @@ typedef struct reel_log {
     reel_log_fn fn;
     void *user;
     reel_log_level min_level; /* messages below it are dropped */
-    int keep_progress;        /* progress records pass below min_level (not below the sink's own level) */
 } reel_log;
 
 void reel_log_msg(const reel_log *log, reel_log_level level, const char *fmt, ...)
@@ -22,8 +21,9 @@ void reel_log_progress(const reel_log *log, const reel_progress *p, const char *
 /* The same sink keeping only warnings: for the many inner fits of search
  * and select, whose own progress would drown theirs. */
 reel_log reel_log_warnings_only(const reel_log *log);
-/* Warnings and progress records only: for an ensemble's members past the
- * first, whose epochs count but whose notes would repeat the first's. */
+/* Warnings and progress records only, passed on to `log` (which must
+ * outlive it): for an ensemble's members past the first, whose epochs
+ * count but whose notes would repeat the first's. */
 reel_log reel_log_progress_and_warnings(const reel_log *log);
 /* A record of `kind` with every number NaN. */
 reel_progress reel_progress_blank(reel_progress_kind kind, const char *model);

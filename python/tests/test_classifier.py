@@ -127,7 +127,10 @@ def test_progress_records(small):
     finally:
         reel.set_progress(None)
     epochs = [r for r in seen if r["kind"] == "epoch"]
-    assert [r["done"] for r in epochs] == [1, 2, 3] and epochs[0]["model"] == "u"
+    # u is an ensemble of 5: every member's epochs, each record saying which member, under the model's name
+    assert all(r["members"] == 5 and r["model"] == "u" for r in epochs)
+    for m in range(1, 6):
+        assert [r["done"] for r in epochs if r["member"] == m] == [1, 2, 3], m
     assert all(np.isfinite(r["loss"]) for r in epochs)
 
 
