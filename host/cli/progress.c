@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_CHARS 150
+#define LINE_MAX_CHARS 511 /* cut to the terminal's width when drawn */
 
 /* The open line's model and what the line shows. */
 static struct {
@@ -164,10 +164,10 @@ static void epoch_line(const reel_progress *p)
     format_eta(eta_s, eta, sizeof eta);
     int finished = st.members > 0 ? st.members_done == st.members : last;
     if (finished)
-        snprintf(st.line, sizeof st.line, "reel: %s  done: epoch %ld/%ld%s  loss %.4f%s  %.1f s", st.key, p->done,
+        snprintf(st.line, sizeof st.line, "reel: %.100s  done: epoch %ld/%ld%s  loss %.4f%s  %.1f s", st.key, p->done,
                  p->total, members, loss / (double)n, f1s, now_s() - st.t0);
     else
-        snprintf(st.line, sizeof st.line, "reel: %s  epoch %ld/%ld%s  loss %.4f%s  ETA %s", st.key, p->done,
+        snprintf(st.line, sizeof st.line, "reel: %.100s  epoch %ld/%ld%s  loss %.4f%s  ETA %s", st.key, p->done,
                  p->total, members, loss / (double)n, f1s, eta);
     draw(st.line);
     if (finished)
