@@ -473,6 +473,90 @@ Test(decision, auto_picks_a_rule_that_beats_the_fixed_cut_and_round_trips)
     free(pred2);
 }
 
+/* auto's cross-fitted scores as it took them before its fits shared work
+ * (issue 37 item 4): each candidate chosen by name on its in-fold rows
+ * alone (its own sort, logits and Platt start), applied to the fold. */
+static void auto_by_refitting(const reel_decision *r, const float *P, const uint8_t *Y, size_t n, size_t L,
+                              const float *t, uint64_t seed, double *score)
+{
+    size_t *perm = malloc(n * sizeof *perm);
+    float *Pi = malloc(n * L * sizeof *Pi), *Po = malloc(n * L * sizeof *Po);
+    uint8_t *Yi = malloc(n * L), *Yo = malloc(n * L), *pred = malloc(n * L);
+    reel_rng g;
+    reel_rng_seed_stream(&g, seed, 0x646563u); /* auto's shuffle ("dec") */
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    reel_rng_shuffle(&g, perm, n);
+    for (size_t c = 0; c < r->n_tried; c++)
+        score[c] = 0;
+    for (size_t f = 0; f < 5; f++) {
+        size_t ni = 0, no = 0;
+        for (size_t j = 0; j < n; j++) {
+            int out = j % 5 == f;
+            memcpy((out ? Po : Pi) + (out ? no : ni) * L, P + perm[j] * L, L * sizeof *P);
+            memcpy((out ? Yo : Yi) + (out ? no++ : ni++) * L, Y + perm[j] * L, L);
+        }
+        for (size_t c = 0; c < r->n_tried; c++) {
+            reel_decision cand;
+            reel_error err;
+            cr_assert_eq(reel_decision_choose(&cand, r->tried_name[c], Pi, Yi, ni, L, t, seed, &err), 0, "%s",
+                         err.msg);
+            reel_decision_apply(&cand, Po, no, pred);
+            reel_metrics m;
+            cr_assert_eq(reel_metrics_compute(&m, Yo, pred, no, L), 0);
+            score[c] += m.samples_f1 * (double)no;
+            reel_metrics_free(&m);
+            reel_decision_free(&cand);
+        }
+    }
+    for (size_t c = 0; c < r->n_tried; c++)
+        score[c] /= (double)n;
+    free(perm);
+    free(Pi);
+    free(Po);
+    free(Yi);
+    free(Yo);
+    free(pred);
+}
+
+Test(decision, auto_scores_every_candidate_as_refitting_it_alone)
+{
+    reel_rng g;
+    reel_rng_seed(&g, 37);
+    for (int trial = 0; trial < 24; trial++) {
+        size_t L = 1 + (size_t)(trial % 7), n = 10 + (size_t)(reel_rng_uniform(&g) * 300);
+        float *P = malloc(n * L * sizeof *P), t[7] = {0.5f, 0.4f, 0.6f, 0.5f, 0.3f, 0.5f, 0.7f};
+        uint8_t *Y = malloc(n * L);
+        skewed(n, L, P, Y, 100 + (uint64_t)trial);
+        for (size_t c = 0; trial % 3 == 1 && c < n * L; c++) /* ties, exact 0 and 1 */
+            P[c] = P[c] < 0.1f ? 0.0f : P[c] > 0.5f ? 1.0f : (float)((int)(P[c] * 16) / 16.0);
+        reel_decision r;
+        reel_error err;
+        cr_assert_eq(reel_decision_choose(&r, "auto", P, Y, n, L, t, (uint64_t)trial, &err), 0, "%s", err.msg);
+        cr_assert_eq(r.n_tried, 8);
+        double want[12];
+        auto_by_refitting(&r, P, Y, n, L, t, (uint64_t)trial, want);
+        size_t best = 0;
+        for (size_t c = 0; c < r.n_tried; c++) {
+            cr_expect_eq(r.tried_score[c], want[c], "trial %d (n %zu, L %zu) %s: %.17g, refitted %.17g", trial,
+                         n, L, r.tried_name[c], r.tried_score[c], want[c]);
+            best = want[c] > want[best] ? c : best;
+        }
+        /* the rule chosen is the refit's best, fitted on every row */
+        reel_decision alone;
+        cr_assert_eq(reel_decision_choose(&alone, r.tried_name[best], P, Y, n, L, t, (uint64_t)trial, &err), 0);
+        char a[64], b[64];
+        cr_expect_str_eq(reel_decision_name(&r, a, sizeof a), reel_decision_name(&alone, b, sizeof b));
+        cr_expect_arr_eq(r.threshold, alone.threshold, L * sizeof *r.threshold);
+        if (alone.calibrated)
+            cr_expect_arr_eq(r.platt, alone.platt, 2 * L * sizeof *r.platt);
+        reel_decision_free(&alone);
+        reel_decision_free(&r);
+        free(P);
+        free(Y);
+    }
+}
+
 Test(decision, auto_without_validation_rows_keeps_the_models_cut)
 {
     float t[2] = {0.3f, 0.7f};

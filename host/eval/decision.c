@@ -169,16 +169,31 @@ typedef struct {
     double loss, g0, g1, h00, h01, h11;
 } platt_point;
 
-static void platt_at(const float *p, const double *x, const uint8_t *y, size_t n, size_t stride, double a,
-                     double b, double tp, double tn, platt_point *o)
+/* log(1 + e^z) (stable for any z) and sigmoid(z): the loss and slope terms
+ * of one row at z. */
+static void platt_terms(double z, double *lz, double *s)
+{
+    double e = exp(-fabs(z));
+    *lz = z > 0 ? z + log1p(e) : log1p(e);
+    *s = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/* start: NULL, or each row's (lz, s) at the first point (a, b) = (1, 0),
+ * from platt_start (what every fit of a row's label begins with). */
+static void platt_at(const float *p, const double *x, const double *start, const uint8_t *y, size_t n,
+                     size_t stride, double a, double b, double tp, double tn, platt_point *o)
 {
     *o = (platt_point){0, 0, 0, 1e-9, 0, 1e-9};
     for (size_t i = 0; i < n; i++) {
-        double xi = x ? x[i] : logit(p[i * stride]), z = a * xi + b, t = y[i * stride] ? tp : tn;
-        double e = exp(-fabs(z));
-        /* log(1 + e^z) - t z, stable for any z */
-        o->loss += (z > 0 ? z + log1p(e) : log1p(e)) - t * z;
-        double s = z >= 0 ? 1 / (1 + e) : e / (1 + e), w = s * (1 - s);
+        double xi = x ? x[i] : logit(p[i * stride]), z = a * xi + b, t = y[i * stride] ? tp : tn, lz, s;
+        if (start) {
+            lz = start[2 * i];
+            s = start[2 * i + 1];
+        } else {
+            platt_terms(z, &lz, &s);
+        }
+        o->loss += lz - t * z;
+        double w = s * (1 - s);
         o->g0 += (s - t) * xi;
         o->g1 += s - t;
         o->h00 += w * xi * xi;
@@ -187,20 +202,26 @@ static void platt_at(const float *p, const double *x, const uint8_t *y, size_t n
     }
 }
 
-void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, double *a, double *b)
+/* The (lz, s) pairs of n logits at (a, b) = (1, 0), as platt_at takes them. */
+static void platt_start(const double *x, size_t n, double *start)
+{
+    for (size_t i = 0; i < n; i++)
+        platt_terms(1.0 * x[i] + 0.0, &start[2 * i], &start[2 * i + 1]);
+}
+
+/* reel_platt_fit from the rows' logits x (NULL: from p) and, if known,
+ * their start terms. */
+static void platt_fit_x(const float *p, const double *x, const double *start, const uint8_t *y, size_t n,
+                        size_t stride, double *a, double *b)
 {
     size_t pos = 0;
     for (size_t i = 0; i < n; i++)
         pos += y[i * stride] != 0;
-    /* The logits once, not at every step (same values either way). */
-    double *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; x && i < n; i++)
-        x[i] = logit(p[i * stride]);
     /* Platt's targets keep the fit finite on separable data. */
     double tp = ((double)pos + 1) / ((double)pos + 2), tn = 1 / ((double)(n - pos) + 2);
     double A = 1, Bb = 0;
     platt_point cur, next;
-    platt_at(p, x, y, n, stride, A, Bb, tp, tn, &cur);
+    platt_at(p, x, start, y, n, stride, A, Bb, tp, tn, &cur);
     for (int it = 0; it < 100; it++) { /* Newton steps, halved until the loss does not rise */
         double det = cur.h00 * cur.h11 - cur.h01 * cur.h01;
         if (!(det > 0))
@@ -208,7 +229,7 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
         double d0 = (cur.h11 * cur.g0 - cur.h01 * cur.g1) / det, d1 = (cur.h00 * cur.g1 - cur.h01 * cur.g0) / det;
         double step = 1;
         for (; step > 1e-8; step *= 0.5) {
-            platt_at(p, x, y, n, stride, A - step * d0, Bb - step * d1, tp, tn, &next);
+            platt_at(p, x, NULL, y, n, stride, A - step * d0, Bb - step * d1, tp, tn, &next);
             if (next.loss <= cur.loss)
                 break;
         }
@@ -221,9 +242,18 @@ void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, d
         if (done)
             break;
     }
-    free(x);
     *a = A;
     *b = Bb;
+}
+
+void reel_platt_fit(const float *p, const uint8_t *y, size_t n, size_t stride, double *a, double *b)
+{
+    /* The logits once, not at every step (same values either way). */
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t i = 0; x && i < n; i++)
+        x[i] = logit(p[i * stride]);
+    platt_fit_x(p, x, NULL, y, n, stride, a, b);
+    free(x);
 }
 
 /* ---- applying a rule ---- */
@@ -304,8 +334,18 @@ void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8
 
 /* ---- choosing a rule ---- */
 
+/* What auto's cross-fitting computes once for all its fits on subsets of
+ * the same rows (NULL in fit_rule: nothing shared). */
+typedef struct {
+    reel_label_sort *sorted; /* tuned-per-label: the rows' labels sorted, */
+    const uint8_t *keep;     /* and which of them this fit uses */
+    const double *x;         /* calibrated: this fit's rows' logits, L runs of n, */
+    const double *start;     /* and their start terms (platt_start), L runs of 2n */
+} fit_shared;
+
 /* Fits a parsed rule's data-driven parts on (P, Y), n rows. */
-static int fit_rule(reel_decision *r, const float *P, const uint8_t *Y, size_t n, reel_error *err)
+static int fit_rule(reel_decision *r, const float *P, const uint8_t *Y, size_t n, const fit_shared *sh,
+                    reel_error *err)
 {
     size_t L = r->L;
     if ((r->kind == REEL_RULE_TUNED_GLOBAL || r->kind == REEL_RULE_TUNED_PER_LABEL || r->calibrated) && n == 0)
@@ -316,15 +356,23 @@ static int fit_rule(reel_decision *r, const float *P, const uint8_t *Y, size_t n
         for (size_t k = 0; k < L; k++)
             r->threshold[k] = t;
     } else if (r->kind == REEL_RULE_TUNED_PER_LABEL) {
-        reel_tune_thresholds_per_label(P, Y, n, L, r->threshold);
+        if (sh)
+            reel_label_sort_tune(sh->sorted, sh->keep, r->threshold);
+        else
+            reel_tune_thresholds_per_label(P, Y, n, L, r->threshold);
     }
     if (r->calibrated) {
         free(r->platt);
         r->platt = malloc(2 * (L ? L : 1) * sizeof *r->platt);
         if (!r->platt)
             return reel_fail(err, "out of memory");
-        for (size_t k = 0; k < L; k++)
-            reel_platt_fit(P + k, Y + k, n, L, &r->platt[2 * k], &r->platt[2 * k + 1]);
+        for (size_t k = 0; k < L; k++) {
+            double *ab = &r->platt[2 * k];
+            if (sh)
+                platt_fit_x(P + k, sh->x + k * n, sh->start + 2 * k * n, Y + k, n, L, &ab[0], &ab[1]);
+            else
+                reel_platt_fit(P + k, Y + k, n, L, &ab[0], &ab[1]);
+        }
     }
     return 0;
 }
@@ -355,17 +403,51 @@ static double score_rows(const reel_decision *r, const float *P, const uint8_t *
     return s;
 }
 
+/* The rows of fold f (every AUTO_FOLDS-th position of the shuffle) out,
+ * the rest in: gathers the in rows' P, Y, logits and Platt start terms
+ * (from the shuffled copies, which hold the rows at their positions). */
+static size_t gather_fold(size_t f, const size_t *perm, size_t nv, size_t L, const float *Pp, const uint8_t *Yp,
+                          const double *xp, const double *sp, uint8_t *keep, size_t *out, size_t *n_out, float *Pf,
+                          uint8_t *Yf, double *xf, double *sf)
+{
+    size_t n_in = 0;
+    *n_out = 0;
+    for (size_t j = 0; j < nv; j++) {
+        keep[j] = j % AUTO_FOLDS != f;
+        if (!keep[j]) {
+            out[(*n_out)++] = perm[j];
+            continue;
+        }
+        memcpy(Pf + n_in * L, Pp + j * L, L * sizeof *Pf);
+        memcpy(Yf + n_in * L, Yp + j * L, L);
+        n_in++;
+    }
+    for (size_t k = 0; k < L; k++)
+        for (size_t j = 0, i = 0; j < nv; j++)
+            if (keep[j]) {
+                xf[k * n_in + i] = xp[k * nv + j];
+                sf[2 * (k * n_in + i)] = sp[2 * (k * nv + j)];
+                sf[2 * (k * n_in + i) + 1] = sp[2 * (k * nv + j) + 1];
+                i++;
+            }
+    return n_in;
+}
+
 static int choose_auto(reel_decision *r, const float *Pv, const uint8_t *Yv, size_t nv, size_t L,
                        const float *model_threshold, uint64_t seed, reel_error *err)
 {
     if (nv < AUTO_MIN_ROWS)
         return reel_decision_parse(r, "threshold", L, model_threshold, err);
-    size_t *perm = malloc(nv * sizeof *perm), *in = malloc(nv * sizeof *in), *out = malloc(nv * sizeof *out);
-    float *Pf = malloc(nv * L * sizeof *Pf);
-    uint8_t *Yf = malloc(nv * L), *pred = malloc(nv * L);
+    size_t cells = nv * L;
+    size_t *perm = malloc(nv * sizeof *perm), *out = malloc(nv * sizeof *out);
+    float *Pf = malloc(cells * sizeof *Pf), *Pp = malloc(cells * sizeof *Pp), *cut = malloc((L ? L : 1) * sizeof *cut);
+    uint8_t *Yf = malloc(cells), *pred = malloc(cells), *Yp = malloc(cells), *keep = malloc(nv);
+    double *xp = malloc(cells * sizeof *xp), *sp = malloc(2 * cells * sizeof *sp);
+    double *xf = malloc(cells * sizeof *xf), *sf = malloc(2 * cells * sizeof *sf);
+    reel_label_sort *sorted = NULL;
     double score[N_AUTO] = {0};
     int rc = -1;
-    if (!perm || !in || !out || !Pf || !Yf || !pred) {
+    if (!perm || !out || !Pf || !Pp || !cut || !Yf || !pred || !Yp || !keep || !xp || !sp || !xf || !sf) {
         reel_fail(err, "out of memory choosing a decision rule");
         goto done;
     }
@@ -377,26 +459,37 @@ static int choose_auto(reel_decision *r, const float *Pv, const uint8_t *Yv, siz
     for (size_t i = 0; i < nv; i++)
         perm[i] = i;
     reel_rng_shuffle(&g, perm, nv);
+    /* What every fold's fits share, once: the rows in shuffled order, each
+     * label's sort of them, and each cell's logit and Platt start terms. */
+    for (size_t j = 0; j < nv; j++) {
+        memcpy(Pp + j * L, Pv + perm[j] * L, L * sizeof *Pp);
+        memcpy(Yp + j * L, Yv + perm[j] * L, L);
+        for (size_t k = 0; k < L; k++)
+            xp[k * nv + j] = logit(Pp[j * L + k]);
+    }
+    for (size_t k = 0; k < L; k++)
+        platt_start(xp + k * nv, nv, sp + 2 * k * nv);
+    if (!(sorted = reel_label_sort_new(Pp, Yp, nv, L))) {
+        reel_fail(err, "out of memory choosing a decision rule");
+        goto done;
+    }
     for (size_t f = 0; f < AUTO_FOLDS; f++) {
-        size_t n_in = 0, n_out = 0;
-        for (size_t j = 0; j < nv; j++) {
-            if (j % AUTO_FOLDS == f)
-                out[n_out++] = perm[j];
-            else
-                in[n_in++] = perm[j];
-        }
-        /* in-fold rows, gathered */
-        for (size_t i = 0; i < n_in; i++) {
-            memcpy(Pf + i * L, Pv + in[i] * L, L * sizeof *Pf);
-            memcpy(Yf + i * L, Yv + in[i] * L, L);
-        }
+        size_t n_out, n_in = gather_fold(f, perm, nv, L, Pp, Yp, xp, sp, keep, out, &n_out, Pf, Yf, xf, sf);
+        fit_shared sh = {sorted, keep, xf, sf};
+        reel_rule_kind fitted = REEL_RULE_ARGMAX; /* none yet */
         for (size_t c = 0; c < N_AUTO; c++) {
             reel_decision cand;
             if (reel_decision_parse(&cand, AUTO_CANDIDATES[c], L, model_threshold, err))
                 goto done;
-            if (fit_rule(&cand, Pf, Yf, n_in, err)) {
+            /* "X+at-least-one" fits as X, the candidate before it: its cuts */
+            if (cand.at_least_one && !cand.calibrated && cand.kind == fitted) {
+                memcpy(cand.threshold, cut, L * sizeof *cut);
+            } else if (fit_rule(&cand, Pf, Yf, n_in, &sh, err)) {
                 reel_decision_free(&cand);
                 goto done;
+            } else {
+                memcpy(cut, cand.threshold, L * sizeof *cut);
+                fitted = cand.calibrated ? REEL_RULE_ARGMAX : cand.kind;
             }
             score[c] += score_rows(&cand, Pv, Yv, out, n_out, Pf + n_in * L, Yf + n_in * L, pred);
             reel_decision_free(&cand);
@@ -409,7 +502,8 @@ static int choose_auto(reel_decision *r, const float *Pv, const uint8_t *Yv, siz
         if (score[c] > score[best])
             best = c;
     }
-    if (reel_decision_parse(r, AUTO_CANDIDATES[best], L, model_threshold, err) || fit_rule(r, Pv, Yv, nv, err))
+    if (reel_decision_parse(r, AUTO_CANDIDATES[best], L, model_threshold, err) ||
+        fit_rule(r, Pv, Yv, nv, NULL, err))
         goto done;
     r->n_tried = N_AUTO;
     for (size_t c = 0; c < N_AUTO; c++) {
@@ -418,12 +512,20 @@ static int choose_auto(reel_decision *r, const float *Pv, const uint8_t *Yv, siz
     }
     rc = 0;
 done:
+    reel_label_sort_free(sorted);
     free(perm);
-    free(in);
     free(out);
     free(Pf);
+    free(Pp);
+    free(cut);
     free(Yf);
     free(pred);
+    free(Yp);
+    free(keep);
+    free(xp);
+    free(sp);
+    free(xf);
+    free(sf);
     return rc;
 }
 
@@ -434,7 +536,7 @@ int reel_decision_choose(reel_decision *r, const char *spec, const float *Pv, co
         return choose_auto(r, Pv, Yv, nv, L, model_threshold, seed, err);
     if (reel_decision_parse(r, spec, L, model_threshold, err))
         return -1;
-    if (fit_rule(r, Pv, Yv, nv, err)) {
+    if (fit_rule(r, Pv, Yv, nv, NULL, err)) {
         reel_decision_free(r);
         return -1;
     }

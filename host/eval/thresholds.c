@@ -8,6 +8,7 @@ typedef struct {
     float p;
     uint8_t y;
     uint32_t key; /* orders p from the largest down */
+    uint32_t row; /* where it came from (reel_label_sort) */
 } scored;
 
 /* s by decreasing p: a radix sort on the float's bits (4 stable passes of
@@ -35,6 +36,35 @@ static void sort_desc(scored *s, scored *tmp, size_t n)
     } /* four passes: the sorted rows are back in s */
 }
 
+/* The cut of best F1 for one label from its rows sorted by decreasing p
+ * (pos: its positives). The scan looks at tp only between distinct
+ * values, so the order of equal p does not matter. */
+static float best_cut(const scored *s, size_t n, size_t pos)
+{
+    /* Predicting the top j rows: tp = positives among them. Only cuts
+     * between distinct values are possible. */
+    double best = -1;
+    size_t best_j = 0, tp = 0;
+    for (size_t j = 0; j <= n; j++) {
+        if (j > 0)
+            tp += s[j - 1].y;
+        if (j > 0 && j < n && s[j].p == s[j - 1].p)
+            continue;
+        double f1 = (pos + j) ? 2.0 * (double)tp / (double)(pos + j) : 0.0;
+        if (f1 > best) {
+            best = f1;
+            best_j = j;
+        }
+    }
+    if (n == 0)
+        return 0.5f;
+    if (best_j == 0)
+        return s[0].p; /* predict nothing: nothing is > the maximum */
+    if (best_j == n)
+        return s[n - 1].p > 0 ? s[n - 1].p * 0.5f : s[n - 1].p - 1e-6f;
+    return 0.5f * (s[best_j - 1].p + s[best_j].p);
+}
+
 void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, size_t L, float *t)
 {
     scored *s = malloc(2 * (n ? n : 1) * sizeof *s);
@@ -46,35 +76,62 @@ void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, 
     for (size_t k = 0; k < L; k++) {
         size_t pos = 0;
         for (size_t i = 0; i < n; i++) {
-            s[i] = (scored){P[i * L + k], Y[i * L + k], 0};
+            s[i] = (scored){P[i * L + k], Y[i * L + k], 0, (uint32_t)i};
             pos += Y[i * L + k];
         }
         sort_desc(s, s + n, n);
-        /* Predicting the top j rows: tp = positives among them. Only cuts
-         * between distinct values are possible. */
-        double best = -1;
-        size_t best_j = 0, tp = 0;
-        for (size_t j = 0; j <= n; j++) {
-            if (j > 0)
-                tp += s[j - 1].y;
-            if (j > 0 && j < n && s[j].p == s[j - 1].p)
-                continue;
-            double f1 = (pos + j) ? 2.0 * (double)tp / (double)(pos + j) : 0.0;
-            if (f1 > best) {
-                best = f1;
-                best_j = j;
-            }
-        }
-        if (n == 0)
-            t[k] = 0.5f;
-        else if (best_j == 0)
-            t[k] = s[0].p; /* predict nothing: nothing is > the maximum */
-        else if (best_j == n)
-            t[k] = s[n - 1].p > 0 ? s[n - 1].p * 0.5f : s[n - 1].p - 1e-6f;
-        else
-            t[k] = 0.5f * (s[best_j - 1].p + s[best_j].p);
+        t[k] = best_cut(s, n, pos);
     }
     free(s);
+}
+
+struct reel_label_sort {
+    size_t n, L;
+    scored *s;   /* L runs of n: each label's rows by decreasing p */
+    scored *sub; /* n: one subset's run */
+};
+
+reel_label_sort *reel_label_sort_new(const float *P, const uint8_t *Y, size_t n, size_t L)
+{
+    reel_label_sort *ls = calloc(1, sizeof *ls);
+    size_t cells = (n ? n : 1) * (L ? L : 1);
+    if (!ls || !(ls->s = malloc(cells * sizeof *ls->s)) || !(ls->sub = malloc((n ? n : 1) * sizeof *ls->sub))) {
+        reel_label_sort_free(ls);
+        return NULL;
+    }
+    ls->n = n;
+    ls->L = L;
+    for (size_t k = 0; k < L; k++) {
+        scored *s = ls->s + k * n;
+        for (size_t i = 0; i < n; i++)
+            s[i] = (scored){P[i * L + k], Y[i * L + k], 0, (uint32_t)i};
+        sort_desc(s, ls->sub, n);
+    }
+    return ls;
+}
+
+void reel_label_sort_tune(reel_label_sort *ls, const uint8_t *keep, float *t)
+{
+    size_t n = ls->n;
+    for (size_t k = 0; k < ls->L; k++) {
+        const scored *s = ls->s + k * n;
+        size_t m = 0, pos = 0;
+        for (size_t i = 0; i < n; i++)
+            if (keep[s[i].row]) {
+                ls->sub[m++] = s[i];
+                pos += s[i].y;
+            }
+        t[k] = best_cut(ls->sub, m, pos);
+    }
+}
+
+void reel_label_sort_free(reel_label_sort *ls)
+{
+    if (!ls)
+        return;
+    free(ls->s);
+    free(ls->sub);
+    free(ls);
 }
 
 /* Candidates: 199 evenly spaced values in (0, 1) plus 0.5 itself, tried
@@ -113,7 +170,10 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
     if (!gap)
         return 0.5f; /* the cut untuned rather than a failure */
     for (size_t i = 0; i < n; i++) {
-        size_t pos = 0;
+        /* top: the candidates from the highest gap holding a positive label
+         * up predict no positive, so the row's F1 there is +0, which adds
+         * nothing to a sum: only those below are filled and summed. */
+        size_t pos = 0, top = 0;
         for (size_t k = 0; k < L; k++) {
             float p = P[i * L + k];
             size_t lo = 0; /* gap: how many candidates p exceeds (a search without branches) */
@@ -125,6 +185,7 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
             cnt[lo]++;
             tp[lo] += (uint32_t)y;
             pos += (size_t)y;
+            top = y && lo > top ? lo : top;
         }
         /* Candidate s[j] predicts the gaps above j, so its F1 changes only
          * below a gap that holds labels: walk those from the top (a bitmap
@@ -138,7 +199,7 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
                 size_t g = (size_t)(64 * w + b);
                 if (g == 0)
                     continue; /* labels no candidate exceeds */
-                for (size_t j = g; j < hi; j++)
+                for (size_t j = g; j < hi && j < top; j++)
                     fr[j] = f;
                 hi = g;
                 npred += cnt[g];
@@ -146,9 +207,9 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
                 f = 2.0 * (double)rtp / (double)(npred + pos); /* 2 tp + fp + fn > 0 */
             }
         }
-        for (size_t j = 0; j < hi; j++)
+        for (size_t j = 0; j < hi && j < top; j++)
             fr[j] = f;
-        for (size_t j = 0; j < N_GLOBAL; j++)
+        for (size_t j = 0; j < top; j++)
             sf[j] += fr[j];
         for (size_t k = 0; k < L; k++)
             cnt[gap[k]] = tp[gap[k]] = 0;
