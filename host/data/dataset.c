@@ -393,7 +393,9 @@ static int labels_from_list(reel_dataset *ds, const char *col, const char *sep, 
 
 static int read_split_marks(reel_dataset *ds, int j, reel_error *err)
 {
-    ds->split = malloc(ds->table.nrows);
+    ds->split = malloc(ds->table.nrows ? ds->table.nrows : 1);
+    if (!ds->split)
+        return reel_fail(err, "out of memory reading the split column");
     char buf[64];
     for (size_t i = 0; i < ds->table.nrows; i++) {
         const char *s = reel_table_cell(&ds->table, (size_t)j, i, buf, sizeof buf);
@@ -415,7 +417,9 @@ static int read_split_marks(reel_dataset *ds, int j, reel_error *err)
 static int drop_unlabeled(reel_dataset *ds, const reel_data_opts *opts, reel_error *err)
 {
     size_t n = ds->table.nrows, L = ds->L, kept = 0;
-    uint8_t *keep = malloc(n);
+    uint8_t *keep = malloc(n ? n : 1);
+    if (!keep)
+        return reel_fail(err, "out of memory reading the labels");
     for (size_t i = 0; i < n; i++) {
         keep[i] = 0;
         for (size_t k = 0; k < L; k++)
@@ -570,9 +574,13 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
         goto done;
     }
     reel_table_warn_encoding(&ds->table, opts->log);
-    uint8_t *is_role = calloc(ds->table.ncols, 1);
+    uint8_t *is_role = calloc(ds->table.ncols ? ds->table.ncols : 1, 1);
     ds->id_col = -1;
     int j;
+    if (!is_role) {
+        reel_fail(err, "out of memory reading %s", m.csv);
+        goto done_roles;
+    }
     if (m.id) {
         if ((j = column_or_fail(ds, m.id, "--id", err)) < 0)
             goto done_roles;
@@ -604,7 +612,11 @@ int reel_dataset_load(reel_dataset *ds, const reel_data_opts *opts, reel_error *
                         : labels_from_list(ds, m.label_column, m.label_sep ? m.label_sep : "|", is_role, err)) {
         goto done_roles;
     }
-    ds->features = malloc(ds->table.ncols * sizeof *ds->features);
+    ds->features = malloc((ds->table.ncols ? ds->table.ncols : 1) * sizeof *ds->features);
+    if (!ds->features) {
+        reel_fail(err, "out of memory reading %s", m.csv);
+        goto done_roles;
+    }
     for (size_t c = 0; c < ds->table.ncols; c++)
         if (!is_role[c])
             ds->features[ds->n_features++] = (int)c;

@@ -197,7 +197,11 @@ static int prepare_loaded(reel_prepared *p, const reel_prepare_opts *o, int keep
     p->L = p->ds.L;
     if (check_memory(p, keep_table, resident0, err))
         goto fail;
-    p->feature_names = malloc(p->d * sizeof *p->feature_names);
+    p->feature_names = malloc((p->d ? p->d : 1) * sizeof *p->feature_names);
+    if (!p->feature_names) {
+        reel_fail(err, "out of memory for %zu feature names", p->d);
+        goto fail;
+    }
     for (size_t k = 0; k < p->d; k++)
         p->feature_names[k] = p->pre.f[k].name;
     if (alloc_part(p, &p->train, p->split.train, p->split.n_train, err) ||

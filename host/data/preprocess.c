@@ -21,20 +21,31 @@ void reel_preproc_free(reel_preproc *p)
 }
 
 
+/* The next feature, or NULL when out of memory (p stays whole). */
 static reel_feature *add(reel_preproc *p, size_t *cap, const char *source, reel_feat_kind kind,
                          const char *suffix)
 {
     if (p->d == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        p->f = realloc(p->f, *cap * sizeof *p->f);
+        size_t want = *cap ? *cap * 2 : 16;
+        reel_feature *grown = realloc(p->f, want * sizeof *p->f);
+        if (!grown)
+            return NULL;
+        p->f = grown;
+        *cap = want;
     }
-    reel_feature *f = &p->f[p->d++];
+    reel_feature *f = &p->f[p->d];
     memset(f, 0, sizeof *f);
-    f->source = strdup(source);
-    f->kind = kind;
     size_t len = strlen(source) + (suffix ? strlen(suffix) : 0) + 1;
+    f->source = strdup(source);
     f->name = malloc(len);
+    if (!f->source || !f->name) {
+        free(f->source);
+        free(f->name);
+        return NULL;
+    }
+    f->kind = kind;
     snprintf(f->name, len, "%s%s", source, suffix ? suffix : "");
+    p->d++;
     return f;
 }
 
@@ -70,10 +81,13 @@ static double select_kth(double *a, size_t n, size_t k)
     return a[k];
 }
 
-/* Median of the non-missing training values (0 when all are missing). */
-static double median(const double *v, const size_t *rows, size_t n, size_t *n_missing)
+/* Median of the non-missing training values (0 when all are missing);
+ * -1 when out of memory. */
+static int median(const double *v, const size_t *rows, size_t n, size_t *n_missing, double *out)
 {
     double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp)
+        return -1;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         double x = v[rows[i]];
@@ -91,7 +105,8 @@ static double median(const double *v, const size_t *rows, size_t n, size_t *n_mi
         med = 0.5 * lo + 0.5 * hi;
     }
     free(tmp);
-    return med;
+    *out = med;
+    return 0;
 }
 
 typedef struct {
@@ -107,10 +122,12 @@ static int by_count(const void *a, const void *b)
     return (x->code > y->code) - (x->code < y->code); /* ties: first seen first */
 }
 
-static void fit_text(reel_preproc *p, size_t *cap, const reel_column *c, const size_t *rows, size_t n,
-                     int top_k)
+/* -1 when out of memory. */
+static int fit_text(reel_preproc *p, size_t *cap, const reel_column *c, const size_t *rows, size_t n, int top_k)
 {
     code_count *cc = calloc(c->dict.n ? c->dict.n : 1, sizeof *cc);
+    if (!cc)
+        return -1;
     for (size_t v = 0; v < c->dict.n; v++)
         cc[v].code = (int32_t)v;
     for (size_t i = 0; i < n; i++)
@@ -121,13 +138,19 @@ static void fit_text(reel_preproc *p, size_t *cap, const reel_column *c, const s
         const char *val = c->dict.strs[cc[v].code];
         size_t len = strlen(val) + 2;
         char *suffix = malloc(len);
-        snprintf(suffix, len, "=%s", val);
-        reel_feature *f = add(p, cap, c->name, REEL_FEAT_ONEHOT, suffix);
-        f->category = strdup(val);
-        free(suffix);
+        reel_feature *f = NULL;
+        if (suffix) {
+            snprintf(suffix, len, "=%s", val);
+            f = add(p, cap, c->name, REEL_FEAT_ONEHOT, suffix);
+            free(suffix);
+        }
+        if (!f || !(f->category = strdup(val))) {
+            free(cc);
+            return -1;
+        }
     }
-    add(p, cap, c->name, REEL_FEAT_OTHER, "=other");
     free(cc);
+    return add(p, cap, c->name, REEL_FEAT_OTHER, "=other") ? 0 : -1;
 }
 
 int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows, size_t n, int top_k,
@@ -142,15 +165,22 @@ int reel_preproc_fit(reel_preproc *p, const reel_dataset *ds, const size_t *rows
     size_t cap = 0;
     for (size_t j = 0; j < ds->n_features; j++) {
         const reel_column *c = &ds->table.cols[ds->features[j]];
-        if (c->type == REEL_COL_TEXT) {
-            fit_text(p, &cap, c, rows, n, top_k);
-            continue;
+        size_t n_missing = 0;
+        double med = 0;
+        reel_feature *f = NULL;
+        int bad = 0;
+        if (c->type == REEL_COL_TEXT)
+            bad = fit_text(p, &cap, c, rows, n, top_k);
+        else if (median(c->num, rows, n, &n_missing, &med) || !(f = add(p, &cap, c->name, REEL_FEAT_NUMERIC, NULL)))
+            bad = 1;
+        else {
+            f->impute = med; /* before the next add moves the list */
+            bad = n_missing > 0 && !add(p, &cap, c->name, REEL_FEAT_MISSING, "_missing");
         }
-        size_t n_missing;
-        double med = median(c->num, rows, n, &n_missing);
-        add(p, &cap, c->name, REEL_FEAT_NUMERIC, NULL)->impute = med;
-        if (n_missing > 0)
-            add(p, &cap, c->name, REEL_FEAT_MISSING, "_missing");
+        if (bad) {
+            reel_preproc_free(p);
+            return reel_fail(err, "out of memory fitting the preprocessing");
+        }
     }
     /* Standardisation statistics of the transformed training rows, a block
      * of rows at a time (Welford: stable for large magnitudes). */
@@ -204,6 +234,11 @@ int reel_preproc_transform_range(const reel_preproc *p, const reel_table *t, con
 {
     int *col = malloc((p->d ? p->d : 1) * sizeof *col);
     int32_t *cat = malloc((p->d ? p->d : 1) * sizeof *cat);
+    if (!col || !cat) {
+        free(col);
+        free(cat);
+        return reel_fail(err, "out of memory encoding the features");
+    }
     for (size_t k = k0; k < k1; k++) {
         const reel_feature *f = &p->f[k];
         col[k] = reel_table_find(t, f->source);

@@ -40,6 +40,8 @@ static size_t part(double fraction, size_t n)
 static void draw_valid(reel_split *s, const size_t *rows, size_t n, double frac, reel_rng *rng)
 {
     size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    if (!perm)
+        return; /* train and valid stay NULL: reel_split_make says out of memory */
     memcpy(perm, rows, n * sizeof *perm);
     qsort(perm, n, sizeof *perm, cmp_size); /* same draw whatever order rows came in */
     reel_rng_shuffle(rng, perm, n);
@@ -63,6 +65,8 @@ int reel_split_make(reel_split *s, const reel_dataset *ds, const reel_split_opts
     reel_rng_seed(&rng, o->seed);
     size_t n = ds->n;
     size_t *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!rows)
+        return reel_fail(err, "out of memory splitting %zu rows", n);
     if (!ds->split) {
         for (size_t i = 0; i < n; i++)
             rows[i] = i;
@@ -79,6 +83,12 @@ int reel_split_make(reel_split *s, const reel_dataset *ds, const reel_split_opts
         size_t *by[3];
         for (int k = 0; k < 3; k++)
             by[k] = malloc((counts[k] ? counts[k] : 1) * sizeof(size_t));
+        if (!by[0] || !by[1] || !by[2]) {
+            for (int k = 0; k < 3; k++)
+                free(by[k]);
+            free(rows);
+            return reel_fail(err, "out of memory splitting %zu rows", n);
+        }
         size_t fill[3] = {0, 0, 0};
         for (size_t i = 0; i < n; i++)
             by[ds->split[i]][fill[ds->split[i]]++] = i;
@@ -96,6 +106,10 @@ int reel_split_make(reel_split *s, const reel_dataset *ds, const reel_split_opts
         }
     }
     free(rows);
+    if (!s->train || !s->valid || !s->test) {
+        reel_split_free(s);
+        return reel_fail(err, "out of memory splitting %zu rows", n);
+    }
     if (s->n_train == 0) {
         reel_split_free(s);
         return reel_fail(err, "no training rows (%zu rows in all; check --test-fraction, --valid-fraction "

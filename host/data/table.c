@@ -223,10 +223,11 @@ static int read_header(reel_table *t, reel_csv *csv, reel_error *err)
         return -1;
     if (r == 0)
         return reel_fail(err, "%s: empty file (a header row is required)", t->path);
-    t->ncols = reel_csv_nfields(csv);
-    t->cols = calloc(t->ncols, sizeof *t->cols);
+    size_t ncols = reel_csv_nfields(csv);
+    t->cols = calloc(ncols ? ncols : 1, sizeof *t->cols);
     if (!t->cols)
         return reel_fail(err, "%s: out of memory", t->path);
+    t->ncols = ncols; /* only now: reel_table_free walks them */
     reel_strdict_init(&t->names);
     for (size_t j = 0; j < t->ncols; j++)
         reel_strdict_init(&t->cols[j].dict);

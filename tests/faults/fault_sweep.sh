@@ -222,6 +222,31 @@ races)
     no_temps "race $i"
   done
   ;;
+malloc)
+  # the Nth allocation of reel's own code fails (FAILMALLOC: the shim
+  # tests/faults/failmalloc.c builds, build/tests/libreel_failmalloc.so):
+  # a clean "out of memory" and exit 1, or a success with the same model,
+  # never a crash, and no temp file. Not in CI yet: the first sweep of a
+  # tree's train --save found crashes to fix (see the note of issue 36).
+  shim=$(cd "$OLDPWD" && realpath "${FAILMALLOC:?FAILMALLOC=path of libreel_failmalloc.so}") || fail "no shim"
+  "${tree[@]}" --save ref.st >/dev/null || fail "reference"
+  REEL_FAIL_MALLOC=0 REEL_FAIL_MALLOC_LOG=count.txt LD_PRELOAD=$shim "${tree[@]}" --save m.st >/dev/null ||
+    fail "counting run"
+  total=$(awk '{ print $2 }' count.txt)
+  [ "$total" -gt 0 ] || fail "no allocation counted"
+  for n in $(points "$total"); do
+    rm -f m.st fired.txt
+    timeout 60 env REEL_FAIL_MALLOC=$n LD_PRELOAD="$shim" "${tree[@]}" --save m.st \
+      >/dev/null 2>err.txt; rc=$?
+    faults=$((faults + 1))
+    [ $rc -lt 124 ] || fail "allocation $n of $total: exit $rc (a crash or a hang)"
+    if [ $rc = 0 ]; then complete m.st ref.st || fail "allocation $n of $total: exit 0 but another model"
+    else grep -Eq "out of memory|Cannot allocate memory" err.txt ||
+        fail "allocation $n of $total: exit $rc, not 'out of memory': $(cat err.txt)"
+      [ ! -e m.st ] || fail "allocation $n of $total: failed but wrote m.st"; fi
+    no_temps "allocation $n"
+  done
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "counts: faults $faults, signals $signals, races $races, corruptions $corruptions; all held"
