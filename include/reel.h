@@ -254,7 +254,9 @@ REEL_API reel_classifier *reel_task_take_classifier(reel_task *t);
 /* predict: the rows predicted (0 before a run), each one's id (the id
  * column's cell, else its line in the CSV), and the probabilities and
  * decisions, rows x labels row-major (the labels: the document's
- * "labels"). They belong to the task, until its next run. */
+ * "labels"; a binary or multiclass model's are its K classes, each row's
+ * probabilities summing to 1 and one class decided). They belong to the
+ * task, until its next run. */
 REEL_API size_t reel_task_rows(const reel_task *t);
 REEL_API const char *reel_task_row_id(const reel_task *t, size_t i);
 REEL_API const float *reel_task_probabilities(const reel_task *t);

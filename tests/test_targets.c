@@ -189,3 +189,83 @@ Test(targets, class_column_of_a_file)
     cr_expect_null(reel_data_from_file(tmp_write("big.csv", big), "{\"target\": \"id\"}"));
     cr_expect(strstr(reel_last_error(), "holds 300 classes; at most 255"), "%s", reel_last_error());
 }
+
+/* A CSV of a class column cls (K classes named by `names`, a row's class
+ * drawn from x1's band; every 25th row has no class) into text and a file,
+ * for the train and predict tasks. */
+static const char *class_csv(const char *file, size_t K, const char *const *names, char *text, size_t size)
+{
+    size_t len = (size_t)snprintf(text, size, "x1,x2,cls\n");
+    unsigned s = 7;
+    for (int i = 0; i < 400; i++) {
+        s = s * 1103515245u + 12345u;
+        double x1 = (double)((s >> 8) % 1000) / 1000.0, x2 = (double)((s >> 4) % 97) / 97.0;
+        size_t k = (size_t)(x1 * (double)K) % K;
+        len += (size_t)snprintf(text + len, size - len, "%.3f,%.3f,%s\n", x1, x2, i % 25 == 0 ? "" : names[k]);
+    }
+    return tmp_write(file, text);
+}
+
+/* reel predict on a class model answers in its classes: K columns of
+ * probabilities summing to 1, one class decided per row (class 0 of a
+ * binary model too), and the rows with a class scored by accuracy. */
+static void predict_in_classes(size_t K, const char *const *names)
+{
+    static char text[64 * 400];
+    char csvname[64], modelname[64], opts[2048];
+    snprintf(csvname, sizeof csvname, "predict_classes_%zu.csv", K);
+    snprintf(modelname, sizeof modelname, "predict_classes_%zu.safetensors", K);
+    const char *csv = class_csv(csvname, K, names, text, sizeof text), *model = tmp_path(modelname);
+    snprintf(opts, sizeof opts,
+             "{\"model\": \"tree\", \"data\": \"%s\", \"target\": \"cls\", \"save\": \"%s\", \"threads\": 1, "
+             "\"quiet\": true}", csv, model);
+    reel_task *t = reel_task_new("train", opts);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    reel_task_free(t);
+    snprintf(opts, sizeof opts, "{\"model_file\": \"%s\", \"data\": \"%s\"}", model, csv);
+    t = reel_task_new("predict", opts);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    size_t n = reel_task_rows(t);
+    cr_assert_eq(n, 400);
+    cJSON *doc = cJSON_Parse(reel_task_result(t));
+    cJSON *labels = cJSON_GetObjectItem(doc, "labels");
+    cr_assert_eq((size_t)cJSON_GetArraySize(labels), K, "the classes, not the model's outputs");
+    for (size_t k = 0; k < K; k++)
+        cr_expect_str_eq(cJSON_GetArrayItem(labels, (int)k)->valuestring, names[k]);
+    const float *P = reel_task_probabilities(t);
+    const unsigned char *D = reel_task_decisions(t);
+    size_t right = 0, scored = 0, decided[8] = {0};
+    const char *line = strchr(text, '\n') + 1;
+    for (size_t i = 0; i < n; i++, line = strchr(line, '\n') + 1) {
+        double sum = 0;
+        size_t ones = 0, best = 0;
+        for (size_t k = 0; k < K; k++) {
+            sum += P[i * K + k];
+            ones += D[i * K + k];
+            best = D[i * K + k] ? k : best;
+        }
+        cr_expect_float_eq(sum, 1.0, 1e-5, "row %zu", i);
+        cr_expect_eq(ones, 1, "row %zu: one class decided", i);
+        decided[best]++;
+        const char *cls = strchr(strchr(line, ',') + 1, ',') + 1; /* the row's own class, when it has one */
+        if (*cls == '\n')
+            continue;
+        scored++;
+        for (size_t k = 0; k < K; k++)
+            if (strncmp(cls, names[k], strlen(names[k])) == 0 && cls[strlen(names[k])] == '\n')
+                right += D[i * K + k];
+    }
+    for (size_t k = 0; k < K; k++)
+        cr_expect_gt(decided[k], 0, "class %s is decided on some rows", names[k]);
+    cJSON *s = cJSON_GetObjectItem(doc, "scores");
+    cr_assert(cJSON_IsObject(s), "rows with a class are scored: %s", reel_task_result(t));
+    cr_expect_eq((size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "rows")), scored, "%s", reel_task_result(t));
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "accuracy")), (double)right / (double)scored,
+                       1e-12);
+    cr_expect_eq((size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "left_out")), n - scored);
+    cJSON_Delete(doc);
+    reel_task_free(t);
+}
+
+Test(targets, predict_answers_in_the_classes_binary) { predict_in_classes(2, TWO); }
+Test(targets, predict_answers_in_the_classes_multiclass) { predict_in_classes(3, THREE); }

@@ -106,6 +106,136 @@ static uint8_t *read_labels(const reel_model_file *mf, const reel_table *t, char
     return NULL;
 }
 
+/* A binary or multiclass model's true classes, when the data has its
+ * target column: Y in the model's output layout (binary: class 1 or not;
+ * multiclass: one-hot), keep[i] 0 for a row with no target (not scored,
+ * as training drops it). NULL with why set when a value is not a class;
+ * why stays "" when the column is absent. */
+static uint8_t *read_classes(const reel_model_file *mf, const reel_table *t, uint8_t **keep, char *why, size_t size)
+{
+    const reel_model *m = &mf->model;
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mf->meta, "dataset"),
+                                                       "target_column");
+    int j = cJSON_IsString(tc) ? reel_table_find(t, tc->valuestring) : -1;
+    if (j < 0)
+        return NULL;
+    size_t n = t->nrows, L = m->L;
+    const reel_column *c = &t->cols[j];
+    uint8_t *Y = calloc(n * L + 1, 1);
+    *keep = calloc(n + 1, 1);
+    if (!Y || !*keep) {
+        snprintf(why, size, "out of memory for %zu rows", n);
+        goto fail;
+    }
+    char buf[64];
+    for (size_t i = 0; i < n; i++) {
+        if (c->type == REEL_COL_NUMERIC ? c->num[i] != c->num[i] : c->code[i] < 0)
+            continue; /* a missing target */
+        const char *cell = reel_table_cell(t, (size_t)j, i, buf, sizeof buf);
+        size_t k = 0;
+        for (; k < m->K; k++) { /* numbers by value, as training named them; text by bytes */
+            char *end;
+            double v = c->type == REEL_COL_NUMERIC ? strtod(m->classes[k], &end) : 0;
+            if (c->type == REEL_COL_NUMERIC ? *end == '\0' && v == c->num[i] : strcmp(m->classes[k], cell) == 0)
+                break;
+        }
+        if (k == m->K) {
+            snprintf(why, size, "line %zu: '%s' in target column '%s' is not one of the model's classes", t->line[i],
+                     cell, c->name);
+            goto fail;
+        }
+        (*keep)[i] = 1;
+        if (m->target == REEL_TARGET_BINARY)
+            Y[i] = k == 1;
+        else
+            Y[i * L + k] = 1;
+    }
+    return Y;
+fail:
+    free(Y);
+    free(*keep);
+    *keep = NULL;
+    return NULL;
+}
+
+/* The document's scores of a binary or multiclass model on the rows with a
+ * target (scikit-learn's metrics, as train reports them). */
+static int add_class_scores(cJSON *doc, const reel_model *m, const uint8_t *Y, const uint8_t *keep, const float *P,
+                            const uint8_t *pred, size_t n)
+{
+    size_t L = m->L, kept = 0;
+    uint8_t *y = malloc(n * L + 1), *d = malloc(n * L + 1);
+    float *p = malloc((n * L + 1) * sizeof *p);
+    int rc = -1;
+    if (!y || !d || !p)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i]) {
+            memcpy(y + kept * L, Y + i * L, L);
+            memcpy(d + kept * L, pred + i * L, L);
+            memcpy(p + kept * L, P + i * L, L * sizeof *p);
+            kept++;
+        }
+    reel_metrics met;
+    memset(&met, 0, sizeof met);
+    if (kept && (reel_metrics_compute(&met, y, d, kept, L) ||
+                 reel_metrics_add_classes(&met, m->target, m->classes, y, p, d, kept, L))) {
+        reel_metrics_free(&met);
+        goto done;
+    }
+    if (kept) {
+        cJSON *s = cJSON_AddObjectToObject(doc, "scores");
+        cJSON_AddNumberToObject(s, "rows", (double)kept);
+        cJSON_AddNumberToObject(s, "accuracy", met.accuracy);
+        cJSON_AddNumberToObject(s, "macro_f1", met.class_macro_f1);
+        cJSON_AddNumberToObject(s, "log_loss", met.log_loss);
+        if (m->target == REEL_TARGET_BINARY) {
+            cJSON_AddNumberToObject(s, "f1", met.f1);
+            if (met.roc_auc == met.roc_auc)
+                cJSON_AddNumberToObject(s, "roc_auc", met.roc_auc);
+        }
+    }
+    cJSON_AddNumberToObject(doc, "left_out", (double)(n - kept));
+    reel_metrics_free(&met);
+    rc = 0;
+done:
+    free(y);
+    free(d);
+    free(p);
+    return rc;
+}
+
+/* A binary or multiclass model's rows as its classes: P and pred (n x L
+ * outputs) become n x K (binary: [1 - p, p] and [not, decided]); so do the
+ * true classes Y when given. */
+static int to_classes(const reel_model *m, size_t n, float **P, uint8_t **pred, uint8_t **Y)
+{
+    size_t K = m->K, L = m->L;
+    float *Pc = malloc((n * K + 1) * sizeof *Pc);
+    uint8_t *dc = malloc(n * K + 1), *yc = *Y ? malloc(n * K + 1) : NULL;
+    if (!Pc || !dc || (*Y && !yc)) {
+        free(Pc);
+        free(dc);
+        free(yc);
+        return -1;
+    }
+    reel_target_class_proba(m->target, *P, n, L, Pc);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < K; k++) {
+            int binary = m->target == REEL_TARGET_BINARY;
+            dc[i * K + k] = binary ? (k == 1) == ((*pred)[i] != 0) : (*pred)[i * L + k];
+            if (yc)
+                yc[i * K + k] = binary ? (k == 1) == ((*Y)[i] != 0) : (*Y)[i * L + k];
+        }
+    free(*P);
+    free(*pred);
+    free(*Y);
+    *P = Pc;
+    *pred = dc;
+    *Y = yc;
+    return 0;
+}
+
 /* The model's features of every row of t into X (n x d), as in training:
  * a source column at a time, each freed once transformed (unless it is the
  * id or a label), so memory stays near one copy of the data. */
@@ -277,16 +407,44 @@ int task_predict(reel_task *t, reel_error *err)
         goto done;
     reel_decision_apply(&mf.model.rule, t->P, n, t->pred);
     char why[512] = "";
-    Y = read_labels(&mf, &tab, why, sizeof why);
-    reel_dataset view = {.table = tab, .n = n, .L = L, .labels = mf.labels, .id_col = id_col};
-    if (out && reel_write_predictions(out, &view, NULL, n, Y, t->pred, t->P, err))
+    char **out_names = mf.labels;
+    cJSON *scores = cJSON_CreateObject(); /* filled here, added after the rows and names */
+    if (!scores) {
+        reel_fail(err, "out of memory");
         goto done;
+    }
+    if (mf.model.target != REEL_TARGET_MULTILABEL) { /* the rows come out as classes, each one decided */
+        uint8_t *keep = NULL;
+        Y = read_classes(&mf, &tab, &keep, why, sizeof why);
+        int bad = (Y && add_class_scores(scores, &mf.model, Y, keep, t->P, t->pred, n)) ||
+                  to_classes(&mf.model, n, &t->P, &t->pred, &Y);
+        free(keep);
+        if (bad) {
+            cJSON_Delete(scores);
+            reel_fail(err, "out of memory for %zu rows", n);
+            goto done;
+        }
+        L = mf.model.K;
+        out_names = mf.model.classes;
+    } else if ((Y = read_labels(&mf, &tab, why, sizeof why)))
+        add_scores(scores, &mf, Y, t->pred, n);
+    reel_dataset view = {.table = tab, .n = n, .L = L, .labels = out_names, .id_col = id_col};
+    if (out && reel_write_predictions(out, &view, NULL, n, Y, t->pred, t->P, err)) {
+        cJSON_Delete(scores);
+        goto done;
+    }
     cJSON_AddNumberToObject(doc, "rows", (double)n);
-    cJSON_AddItemToObject(doc, "labels", cJSON_CreateStringArray((const char *const *)mf.labels, (int)L));
+    cJSON_AddItemToObject(doc, "labels", cJSON_CreateStringArray((const char *const *)out_names, (int)L));
+    cJSON_AddStringToObject(doc, "target", reel_target_name(mf.model.target));
     cJSON_AddBoolToObject(doc, "with_labels", Y != NULL);
-    if (Y)
-        add_scores(doc, &mf, Y, t->pred, n);
-    else if (why[0])
+    cJSON *item = scores->child;
+    while (item) { /* "scores" and "left_out" into the document */
+        cJSON *next = item->next;
+        cJSON_AddItemToObject(doc, item->string, cJSON_DetachItemViaPointer(scores, item));
+        item = next;
+    }
+    cJSON_Delete(scores);
+    if (!Y && why[0])
         cJSON_AddStringToObject(doc, "no_scores", why);
     char *csv = want_csv ? csv_text(&view, n, Y, t->pred, t->P) : NULL;
     if (want_csv && !csv) {

@@ -83,6 +83,8 @@ static void describe(api_train_job *j)
     cJSON_DeleteItemFromObject(j->dataset, "features");
     if (p->ds.id_col >= 0)
         cJSON_AddStringToObject(j->dataset, "id", p->ds.table.cols[p->ds.id_col].name);
+    if (j->data.target) /* predict reads the classes from the same column to score new rows */
+        cJSON_AddStringToObject(j->dataset, "target_column", j->data.target);
     if (j->data.label_column) { /* predict reads the labels the same way to score new rows */
         cJSON_AddStringToObject(j->dataset, "label_column", j->data.label_column);
         cJSON_AddStringToObject(j->dataset, "label_sep", j->data.label_sep ? j->data.label_sep : "|");

@@ -136,14 +136,30 @@ static void print_scores(const cJSON *doc, int quiet)
     if (quiet || !cJSON_IsTrue(cJSON_GetObjectItem(doc, "with_labels")))
         return;
     const cJSON *s = cJSON_GetObjectItem(doc, "scores");
-    if (s)
+    const cJSON *target = cJSON_GetObjectItem(doc, "target");
+    int classes = cJSON_IsString(target) && strcmp(target->valuestring, "multilabel") != 0;
+    if (s && classes) {
+        fprintf(stderr, "reel: %zu rows with a class: accuracy %.4f, macro-F1 %.4f, log-loss %.4f",
+                (size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "rows")),
+                cJSON_GetNumberValue(cJSON_GetObjectItem(s, "accuracy")),
+                cJSON_GetNumberValue(cJSON_GetObjectItem(s, "macro_f1")),
+                cJSON_GetNumberValue(cJSON_GetObjectItem(s, "log_loss")));
+        if (cJSON_GetObjectItem(s, "f1"))
+            fprintf(stderr, ", F1 %.4f", cJSON_GetNumberValue(cJSON_GetObjectItem(s, "f1")));
+        if (cJSON_GetObjectItem(s, "roc_auc"))
+            fprintf(stderr, ", ROC-AUC %.4f", cJSON_GetNumberValue(cJSON_GetObjectItem(s, "roc_auc")));
+        fputc('\n', stderr);
+    } else if (s)
         fprintf(stderr, "reel: %zu rows with labels: samples-F1 %.4f, micro-F1 %.4f, hamming accuracy %.4f\n",
                 (size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "rows")),
                 cJSON_GetNumberValue(cJSON_GetObjectItem(s, "samples_f1")),
                 cJSON_GetNumberValue(cJSON_GetObjectItem(s, "micro_f1")),
                 cJSON_GetNumberValue(cJSON_GetObjectItem(s, "hamming_accuracy")));
     size_t left_out = (size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "left_out"));
-    if (left_out)
+    if (left_out && classes)
+        fprintf(stderr, "reel: %zu row%s with no class in the target column not scored\n", left_out,
+                left_out > 1 ? "s" : "");
+    else if (left_out)
         fprintf(stderr, "reel: %zu row%s with no positive label not scored (training left such rows out; "
                 "train with --keep-unlabeled to count them)\n", left_out, left_out > 1 ? "s" : "");
 }
