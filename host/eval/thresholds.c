@@ -177,8 +177,8 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
         for (size_t k = 0; k < L; k++) {
             float p = P[i * L + k];
             size_t lo = 0; /* gap: how many candidates p exceeds (a search without branches) */
-            for (size_t half = GLOBAL_PAD / 2; half; half /= 2)
-                lo += p > s[lo + half - 1] ? half : 0;
+            for (size_t half = GLOBAL_PAD / 2; half; half /= 2) /* a mask: compilers branched on `? half : 0` */
+                lo += half & (0 - (size_t)(p > s[lo + half - 1]));
             int y = Y[i * L + k] != 0;
             gap[k] = lo;
             used[lo / 64] |= 1ull << (lo % 64);
