@@ -63,7 +63,8 @@ typedef struct {
     uint64_t *keys, *kbuf;    /* m: rank << 32 | place in the node, radix sorted */
     int32_t *slot;            /* n: rank -> place in the node, -1 when free */
     int32_t *rtmp;            /* m: partition buffer */
-    int32_t *perm;     /* d: feature draw order */
+    int32_t *perm;     /* d: feature draw order, the identity between nodes */
+    int32_t *drawn_at; /* d: where each draw of a node swapped from, to undo them */
     uint8_t *goes_left; /* n, by row id */
     double *C, *cl;    /* L: node positives; left positives in a sweep */
     double W_root;
@@ -336,14 +337,13 @@ static int find_split(builder *b, int32_t start, int32_t end, double W, double i
 {
     double best_score = -INFINITY;
     s->feature = -1;
-    size_t d = b->d;
-    for (size_t i = 0; i < d; i++)
-        b->perm[i] = (int32_t)i;
+    size_t d = b->d, i = 0;
     long visited = 0, constant = 0;
-    for (size_t i = 0; i < d; i++) {
+    for (; i < d; i++) {
         if (visited >= b->mtry && visited > constant)
             break;
         size_t j = i + (size_t)reel_rng_below(b->rng, d - i);
+        b->drawn_at[i] = (int32_t)j;
         int32_t f = b->perm[j];
         b->perm[j] = b->perm[i];
         b->perm[i] = f;
@@ -359,6 +359,13 @@ static int find_split(builder *b, int32_t start, int32_t end, double W, double i
             b->cur = b->best;
             b->best = t;
         }
+    }
+    /* undo the swaps, last first: the next node starts from the identity
+     * again without a pass over all d features */
+    while (i-- > 0) {
+        int32_t t = b->perm[i];
+        b->perm[i] = b->perm[b->drawn_at[i]];
+        b->perm[b->drawn_at[i]] = t;
     }
     if (s->feature < 0)
         return 0;
@@ -663,6 +670,7 @@ static void builder_free(builder *b)
     free(b->slot);
     free(b->rtmp);
     free(b->perm);
+    free(b->drawn_at);
     free(b->goes_left);
     free(b->C);
     free(b->cl);
@@ -810,12 +818,15 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
     if (total > td->n)
         return reel_fail(err, "tree: row weights sum to %zu, more than the %zu rows", total, td->n);
     b.perm = malloc(td->d * sizeof *b.perm);
+    b.drawn_at = malloc(td->d * sizeof *b.drawn_at);
     b.C = malloc(td->L * sizeof *b.C);
     b.cl = malloc(td->L * sizeof *b.cl);
-    if (!b.perm || !b.C || !b.cl || (td->cell ? on_demand_lists(&b) : presorted_lists(&b))) {
+    if (!b.perm || !b.drawn_at || !b.C || !b.cl || (td->cell ? on_demand_lists(&b) : presorted_lists(&b))) {
         builder_free(&b);
         return reel_fail(err, "tree: out of memory for %zu rows x %zu features", b.m, td->d);
     }
+    for (size_t f = 0; f < td->d; f++)
+        b.perm[f] = (int32_t)f;
     b.t.L = td->L;
     int rc = grow(&b);
     if (rc == 0)
