@@ -221,6 +221,30 @@ Test(cli, separator_found_said_and_given)
     free(err);
 }
 
+/* predict reads a file as training did: its separator found or given. */
+Test(cli, predict_takes_the_separator_too)
+{
+    const char *csv = tmp_write("semi_p.csv", "x;A;B\n1;1;0\n2;0;1\n3;1;0\n4;0;1\n5;1;1\n6;1;0\n7;0;1\n8;1;0\n");
+    const char *model = tmp_path("semi_p.safetensors");
+    char *out, *err, *found;
+    cr_assert_eq(run_reelf(&out, &err, "train --data %s --labels A,B --model prior --save %s --quiet", csv, model), 0,
+                 "%s", err);
+    free(out);
+    free(err);
+    cr_expect_eq(run_reelf(&found, &err, "predict --model-file %s --data %s --format csv", model, csv), 0, "%s", err);
+    free(err);
+    cr_expect_eq(run_reelf(&out, &err, "predict --model-file %s --data %s --format csv --sep ';'", model, csv), 0,
+                 "%s", err);
+    cr_expect_str_eq(out, found, "given or found, the same rows");
+    free(out);
+    free(err);
+    free(found);
+    cr_expect_eq(run_reelf(&out, &err, "predict --model-file %s --data %s --sep ab", model, csv), 2);
+    cr_expect(strstr(err, "reel predict: --sep must be one character"), "%s", err);
+    free(out);
+    free(err);
+}
+
 Test(cli, help_everywhere)
 {
     char *out, *err;

@@ -22,7 +22,7 @@
 #include "util/threads.h"
 
 static const char *const KEYS[] = {"model_file", "data", "id", "out", "missing_columns", "threads", "encoding",
-                                   "csv", NULL};
+                                   "sep", "csv", NULL};
 
 static const char *row_id(const reel_table *t, int id_col, size_t i, char *buf, size_t n)
 {
@@ -314,13 +314,17 @@ static int keep_ids(reel_task *t, const reel_table *tab, int id_col, size_t n)
 
 int task_predict(reel_task *t, reel_error *err)
 {
-    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *missing = "error", *encoding = NULL;
+    const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *missing = "error", *encoding = NULL, *sep_text = NULL;
     double threads = 0;
     int want_csv = 0, names = t->flag_names;
     if (task_check_keys(t, KEYS, err) || task_string(t, "model_file", &model_file, err) ||
         task_string(t, "data", &data, err) || task_string(t, "id", &id, err) || task_string(t, "out", &out, err) ||
         task_string(t, "missing_columns", &missing, err) || task_number(t, "threads", &threads, err) ||
-        task_string(t, "encoding", &encoding, err) || task_bool(t, "csv", &want_csv, err))
+        task_string(t, "encoding", &encoding, err) || task_bool(t, "csv", &want_csv, err) ||
+        task_string(t, "sep", &sep_text, err))
+        return API_REFUSED;
+    char sep = 0; /* 0: found from the header line, as in training */
+    if (sep_text && reel_sep_parse(sep_text, &sep, names ? "--sep" : "options: key 'sep'", err))
         return API_REFUSED;
     if (!model_file || !data)
         return reel_fail(err, "options: model_file and data are required"), API_REFUSED;
@@ -347,8 +351,11 @@ int task_predict(reel_task *t, reel_error *err)
     const cJSON *dsm = cJSON_GetObjectItemCaseSensitive(mf.meta, "dataset");
     const cJSON *ctm = cJSON_GetObjectItemCaseSensitive(dsm, "column_types");
     int latin1 = encoding && strcmp(encoding, "latin-1") == 0;
-    if (reel_table_read_csv_typed(&tab, data, REEL_MIXED_MISSING, cJSON_IsString(ctm) ? ctm->valuestring : NULL,
-                                  REEL_READ_ABSENT_OK | (latin1 ? REEL_READ_LATIN1 : 0), err)) {
+    reel_read_opts ro = {.mixed = REEL_MIXED_MISSING,
+                         .types = cJSON_IsString(ctm) ? ctm->valuestring : NULL,
+                         .flags = REEL_READ_ABSENT_OK | (latin1 ? REEL_READ_LATIN1 : 0),
+                         .sep = sep};
+    if (reel_table_read(&tab, data, &ro, err)) {
         reel_model_file_free(&mf);
         return -1;
     }

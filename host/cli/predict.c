@@ -13,7 +13,7 @@
 #include "reel.h"
 
 static const char *USAGE = "--model-file FILE --data new.csv [--id COL] [--out preds.csv] [--top K] "
-                           "[--format table|csv|json] [--missing-columns error|impute]";
+                           "[--format table|csv|json] [--missing-columns error|impute] [--sep CHAR|tab]";
 
 /* The task's rows and the labels they are decided over. */
 typedef struct {
@@ -184,6 +184,9 @@ int reel_cmd_predict(int argc, char **argv)
     reel_optset_add(&s, "threads", OPT_INT, &threads, "N", "CPU threads");
     reel_optset_add(&s, "encoding", OPT_STR, &encoding, "utf-8|latin-1",
                     "the CSV's encoding (latin-1 is converted to UTF-8 on reading)");
+    const char *sep = NULL;
+    reel_optset_add(&s, "sep", OPT_STR, &sep, "CHAR|tab",
+                    "the CSV's field separator (default: , ; tab or |, whichever the header line holds most)");
     reel_optset_add(&s, "quiet", OPT_FLAG, &quiet, NULL, "no progress on stderr");
     reel_error err = {{0}};
     int r = reel_parse("predict", USAGE, &s, argc, argv, &err);
@@ -213,8 +216,8 @@ int reel_cmd_predict(int argc, char **argv)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model_file", model_file);
     cJSON_AddStringToObject(o, "data", data);
-    const char *const opt[][2] = {{"id", id}, {"out", out}, {"encoding", encoding}};
-    for (size_t i = 0; i < 3; i++)
+    const char *const opt[][2] = {{"id", id}, {"out", out}, {"encoding", encoding}, {"sep", sep}};
+    for (size_t i = 0; i < 4; i++)
         if (opt[i][1])
             cJSON_AddStringToObject(o, opt[i][0], opt[i][1]);
     cJSON_AddStringToObject(o, "missing_columns", missing_columns);
