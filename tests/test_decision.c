@@ -22,7 +22,7 @@ Test(thresholds, per_label_finds_the_best_cut)
     const float P[] = {0.1f, 0.9f, 0.2f, 0.1f, 0.3f, 0.2f, 0.35f, 0.3f, 0.4f, 0.4f};
     const uint8_t Y[] = {0, 0, 0, 0, 1, 0, 1, 0, 0, 0};
     float t[2];
-    reel_tune_thresholds_per_label(P, Y, 5, 2, t);
+    cr_assert_eq(reel_tune_thresholds_per_label(P, Y, 5, 2, t), 0);
     cr_expect_float_eq(t[0], 0.25f, 1e-6);
     cr_expect_float_eq(t[1], 0.9f, 1e-6);
     uint8_t pred[10];
@@ -38,7 +38,8 @@ Test(thresholds, global_improves_samples_f1)
 {
     const float P[] = {0.3f, 0.1f, 0.2f, 0.35f, 0.05f, 0.25f};
     const uint8_t Y[] = {1, 0, 0, 1, 0, 1};
-    float t = reel_tune_threshold_global(P, Y, 3, 2);
+    float t;
+    cr_assert_eq(reel_tune_threshold_global(P, Y, 3, 2, &t), 0);
     cr_expect(t > 0.2f && t < 0.25f, "t = %g", t);
 }
 
@@ -61,7 +62,7 @@ Test(thresholds, match_scikit_learn)
             P[i] = (float)cJSON_GetArrayItem(cJSON_GetObjectItem(c, "p"), (int)i)->valuedouble;
             Y[i] = (uint8_t)cJSON_GetArrayItem(cJSON_GetObjectItem(c, "y"), (int)i)->valueint;
         }
-        reel_tune_thresholds_per_label(P, Y, n, L, t);
+        cr_assert_eq(reel_tune_thresholds_per_label(P, Y, n, L, t), 0);
         reel_threshold(P, t, n, L, pred);
         reel_metrics m;
         reel_metrics_compute(&m, Y, pred, n, L);
@@ -71,7 +72,8 @@ Test(thresholds, match_scikit_learn)
                                ci, k, m.label_f1[k], want);
         }
         reel_metrics_free(&m);
-        float g = reel_tune_threshold_global(P, Y, n, L);
+        float g;
+        cr_assert_eq(reel_tune_threshold_global(P, Y, n, L, &g), 0);
         cr_expect_eq(g, (float)cJSON_GetObjectItem(c, "global_t")->valuedouble, "case %d: global t %.9g", ci,
                      (double)g);
         for (size_t k = 0; k < L; k++)
@@ -134,7 +136,9 @@ Test(thresholds, global_cut_is_the_one_scoring_every_candidate_picks)
                    : trial % 3 == 1 ? (float)(Y[c] ? base + 0.4 * u : base * u)
                                     : (u < 0.1 ? 0.5f : u < 0.2 ? (float)(u > 0.15) : (float)u);
         }
-        cr_expect_eq(reel_tune_threshold_global(P, Y, n, L), global_by_metrics(P, Y, n, L),
+        float g;
+        cr_assert_eq(reel_tune_threshold_global(P, Y, n, L, &g), 0);
+        cr_expect_eq(g, global_by_metrics(P, Y, n, L),
                      "trial %d (n %zu, L %zu)", trial, n, L);
         free(P);
         free(Y);
@@ -198,7 +202,7 @@ Test(thresholds, per_label_cuts_are_the_ones_a_sort_by_value_gives)
                    : trial % 4 == 2 ? (float)(u * u * u * u * u * u)
                                     : (float)(Y[c] ? 0.3 + 0.7 * u : 0.6 * u);
         }
-        reel_tune_thresholds_per_label(P, Y, n, L, t);
+        cr_assert_eq(reel_tune_thresholds_per_label(P, Y, n, L, t), 0);
         for (size_t k = 0; k < L; k++)
             cr_expect_eq(t[k], per_label_by_qsort(P, Y, n, L, k), "trial %d label %zu (n %zu)", trial, k, n);
         free(P);
@@ -382,7 +386,7 @@ Test(decision, at_least_one_fills_empty_rows_with_the_likeliest_label)
     reel_error err;
     cr_assert_eq(reel_decision_parse(&r, "threshold+at-least-one", 3, t, &err), 0, "%s", err.msg);
     uint8_t pred[6];
-    reel_decision_apply(&r, P, 2, pred);
+    cr_assert_eq(reel_decision_apply(&r, P, 2, pred), 0);
     const uint8_t want[] = {0, 1, 0, 1, 0, 1};
     cr_expect_arr_eq(pred, want, 6);
     reel_decision_free(&r);
@@ -450,8 +454,8 @@ Test(decision, auto_picks_a_rule_that_beats_the_fixed_cut_and_round_trips)
     cr_expect_str_eq(reel_decision_name(&again, name, sizeof name), reel_decision_name(&r, name + 32, 32));
     cJSON *j = reel_decision_to_json(&r);
     cr_assert_eq(reel_decision_from_json(&back, j, L, &err), 0, "%s", err.msg);
-    reel_decision_apply(&r, P, n, pred);
-    reel_decision_apply(&back, P, n, pred2);
+    cr_assert_eq(reel_decision_apply(&r, P, n, pred), 0);
+    cr_assert_eq(reel_decision_apply(&back, P, n, pred2), 0);
     cr_expect_arr_eq(pred, pred2, n * L);
     /* what auto tried comes back too (compare over MPI ranks sends it so) */
     cr_assert_eq(back.n_tried, r.n_tried);
@@ -501,7 +505,7 @@ static void auto_by_refitting(const reel_decision *r, const float *P, const uint
             reel_error err;
             cr_assert_eq(reel_decision_choose(&cand, r->tried_name[c], Pi, Yi, ni, L, t, seed, &err), 0, "%s",
                          err.msg);
-            reel_decision_apply(&cand, Po, no, pred);
+            cr_assert_eq(reel_decision_apply(&cand, Po, no, pred), 0);
             reel_metrics m;
             cr_assert_eq(reel_metrics_compute(&m, Yo, pred, no, L), 0);
             score[c] += m.samples_f1 * (double)no;

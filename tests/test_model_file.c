@@ -87,8 +87,8 @@ Test(model_file, every_model_round_trips_bit_identically)
         cr_expect_arr_eq(P, run.P, n * p.L * sizeof *P, "%s: probabilities differ after loading", *name);
         cr_expect_arr_eq(f.model.threshold, run.model.threshold, p.L * sizeof(float));
         uint8_t *d1 = malloc(n * p.L), *d2 = malloc(n * p.L);
-        reel_decision_apply(&f.model.rule, P, n, d1);
-        reel_decision_apply(&run.model.rule, run.P, n, d2);
+        cr_assert_eq(reel_decision_apply(&f.model.rule, P, n, d1), 0);
+        cr_assert_eq(reel_decision_apply(&run.model.rule, run.P, n, d2), 0);
         cr_expect_arr_eq(d1, d2, n * p.L, "%s: the loaded decision rule decides differently", *name);
         cr_expect_eq(f.model.rule.kind, run.model.rule.kind);
         free(d1);

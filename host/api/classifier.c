@@ -79,7 +79,7 @@ void reel_classifier_free(reel_classifier *c)
     free(c);
 }
 
-reel_classifier *api_classifier_take(api_train_job *j, reel_error *err)
+reel_classifier *api_classifier_shell(const api_train_job *j, reel_error *err)
 {
     reel_classifier *c = calloc(1, sizeof *c);
     if (!c || !(c->labels = dup_names(j->p.ds.labels, j->p.L))) {
@@ -87,6 +87,29 @@ reel_classifier *api_classifier_take(api_train_job *j, reel_error *err)
         reel_fail(err, "out of memory");
         return NULL;
     }
+    return c;
+}
+
+void api_classifier_shell_free(reel_classifier *c, size_t L)
+{
+    if (!c)
+        return;
+    for (size_t k = 0; c->labels && k < L; k++)
+        free(c->labels[k]);
+    free(c->labels);
+    free(c);
+}
+
+reel_classifier *api_classifier_take(api_train_job *j, reel_error *err)
+{
+    reel_classifier *c = api_classifier_shell(j, err);
+    if (c)
+        api_classifier_fill(c, j);
+    return c;
+}
+
+void api_classifier_fill(reel_classifier *c, api_train_job *j)
+{
     /* the classifier takes the model, the preprocessing and the metadata over */
     c->model = j->run.model;
     memset(&j->run.model, 0, sizeof j->run.model);
@@ -96,7 +119,6 @@ reel_classifier *api_classifier_take(api_train_job *j, reel_error *err)
     c->dataset = j->dataset;
     j->training = j->dataset = NULL;
     reel_decision_name(&c->model.rule, c->rule_name, sizeof c->rule_name);
-    return c;
 }
 
 reel_classifier *reel_fit(const char *model, const char *params_json, const reel_data *data, const char *options_json)
@@ -166,21 +188,21 @@ int reel_predict(const reel_classifier *c, const reel_data *data, unsigned char 
     float *P = reel_size_mul(n ? n : 1, cols, &cells) ? reel_malloc_n(cells, sizeof *P) : NULL;
     if (!P)
         return api_fail(&(reel_error){"out of memory for the probabilities"});
-    int rc = reel_predict_proba(c, data, P);
+    int rc = reel_predict_proba(c, data, P), bad = 0;
     if (rc == 0 && c->model.target == REEL_TARGET_BINARY) {
         /* the rule decides class 1 from its column; Y is one-hot over both classes */
         for (size_t i = 0; i < n; i++)
             P[i] = P[2 * i + 1];
-        reel_decision_apply(&c->model.rule, P, n, Y + n);
-        for (size_t i = 0; i < n; i++) {
+        bad = reel_decision_apply(&c->model.rule, P, n, Y + n);
+        for (size_t i = 0; !bad && i < n; i++) {
             Y[2 * i + 1] = Y[n + i];
             Y[2 * i] = !Y[2 * i + 1];
         }
     } else if (rc == 0) {
-        reel_decision_apply(&c->model.rule, P, n, Y);
+        bad = reel_decision_apply(&c->model.rule, P, n, Y);
     }
     free(P);
-    return rc;
+    return bad ? api_fail(&(reel_error){"out of memory deciding the rows"}) : rc;
 }
 
 int reel_classifier_save(const reel_classifier *c, const char *path)

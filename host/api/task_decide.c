@@ -77,27 +77,28 @@ static cJSON *decide(const reel_table *tv, const reel_table *tt, char **labels, 
     if (read_probs(tv, labels, L, 1, &Pv, &Yv, err) || read_probs(tt, labels, L, 0, &Pt, &Yt, err) ||
         reel_decision_choose(&rule, decision, Pv, Yv, tv->nrows, L, own, seed, err))
         goto done;
-    if (!(pred = malloc((n ? n : 1) * L))) {
+    if (!(pred = malloc((n ? n : 1) * L)) || !(doc = cJSON_CreateObject())) {
         reel_fail(err, "out of memory");
         goto done;
     }
-    doc = cJSON_CreateObject();
     char name[64];
     cJSON_AddStringToObject(doc, "decision_rule", reel_decision_name(&rule, name, sizeof name));
     cJSON_AddItemToObject(doc, "decision", reel_decision_to_json(&rule));
     cJSON_AddNumberToObject(doc, "valid_rows", (double)tv->nrows);
     cJSON_AddNumberToObject(doc, "test_rows", (double)n);
+    reel_metrics m;
     if (Yt) {
-        reel_metrics m;
         reel_threshold(Pt, own, n, L, pred);
-        reel_metrics_compute(&m, Yt, pred, n, L);
+        if (reel_metrics_compute(&m, Yt, pred, n, L))
+            goto out_of_memory;
         cJSON_AddItemToObject(doc, "metrics_untuned", reel_metrics_to_json(&m, labels));
         reel_metrics_free(&m);
     }
-    reel_decision_apply(&rule, Pt, n, pred);
+    if (reel_decision_apply(&rule, Pt, n, pred))
+        goto out_of_memory;
     if (Yt) {
-        reel_metrics m;
-        reel_metrics_compute(&m, Yt, pred, n, L);
+        if (reel_metrics_compute(&m, Yt, pred, n, L))
+            goto out_of_memory;
         cJSON_AddItemToObject(doc, "metrics", reel_metrics_to_json(&m, labels));
         reel_metrics_free(&m);
     }
@@ -111,6 +112,11 @@ static cJSON *decide(const reel_table *tv, const reel_table *tt, char **labels, 
                 len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "|" : "", labels[k]);
         cJSON_AddItemToArray(rows, cJSON_CreateString(buf));
     }
+    goto done;
+out_of_memory: /* nothing half-made: no document */
+    reel_fail(err, "out of memory deciding %zu rows", n);
+    cJSON_Delete(doc);
+    doc = NULL;
 done:
     reel_decision_free(&rule);
     free(Pv);

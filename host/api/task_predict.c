@@ -412,7 +412,10 @@ int task_predict(reel_task *t, reel_error *err)
     mf.model.progress = &log;
     if (reel_model_predict_proba(&mf.model, X, n, t->P, err))
         goto done;
-    reel_decision_apply(&mf.model.rule, t->P, n, t->pred);
+    if (reel_decision_apply(&mf.model.rule, t->P, n, t->pred)) {
+        reel_fail(err, "out of memory deciding %zu rows", n);
+        goto done;
+    }
     char why[512] = "";
     char **out_names = mf.labels;
     cJSON *scores = cJSON_CreateObject(); /* filled here, added after the rows and names */

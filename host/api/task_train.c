@@ -13,7 +13,7 @@ static const char *const KEYS[] = {
 
 int task_train(reel_task *t, reel_error *err)
 {
-    api_train_job j = {.epochs = NAN, .batch_size = NAN, .lr = NAN, .flag_names = t->flag_names};
+    api_train_job j = {.epochs = NAN, .batch_size = NAN, .lr = NAN, .flag_names = t->flag_names, .keep = 1};
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(t->options, "params");
     int rc = -1;
     if (task_check_keys(t, KEYS, err) || task_run_opts(t, KEYS, 0.2, &j.o, &j.o.device, err) ||
@@ -43,9 +43,12 @@ int task_train(reel_task *t, reel_error *err)
     }
     if ((rc = api_train(&j, err)))
         goto done;
-    rc = task_finish(t, j.doc, err);
-    if (rc == 0 && !(t->classifier = api_classifier_take(&j, err)))
-        rc = -1;
+    /* no allocation from here: the outputs are written (api_train's keep) */
+    t->result = j.result;
+    t->classifier = j.shell;
+    j.result = NULL;
+    j.shell = NULL;
+    api_classifier_fill(t->classifier, &j);
 done:
     api_train_free(&j);
     api_opts_free(&j.o);

@@ -170,6 +170,14 @@ int api_train(api_train_job *j, reel_error *err)
     cJSON_AddItemToObject(j->doc, "dataset", reel_dataset_json(&j->p));
     cJSON_AddItemToObject(j->doc, "model", reel_run_to_json(&j->run, j->p.ds.labels));
     describe(j);
+    if (j->keep) { /* what the caller keeps, made before any output is written */
+        if (!(j->shell = api_classifier_shell(j, err)))
+            goto done;
+        if (!(j->result = api_print(j->doc))) {
+            reel_fail(err, "out of memory");
+            goto done;
+        }
+    }
     if (j->save) {
         if (reel_model_file_save(j->save, &j->run.model, &j->p.pre, j->p.ds.labels, j->training, j->dataset, err))
             goto done;
@@ -187,6 +195,10 @@ done:
 
 void api_train_free(api_train_job *j)
 {
+    api_classifier_shell_free(j->shell, j->p.L); /* before p, which holds the count */
+    free(j->result);
+    j->shell = NULL;
+    j->result = NULL;
     if (j->have_run)
         reel_run_free(&j->run);
     if (j->have_p)

@@ -27,6 +27,7 @@ typedef struct {
     int quiet;      /* no data summary, no data warnings (the CLI's --quiet) */
     int fit_only;   /* reel_fit: every row trains; no test rows is no warning */
     int flag_names; /* messages name options as the CLI's flags (--batch-size, --params) */
+    int keep;       /* the train task: shell and result made before any output is written */
     /* made by api_train (api_train_free frees them) */
     reel_prepared p;
     reel_run run;
@@ -34,6 +35,8 @@ typedef struct {
     cJSON *doc;      /* {"dataset", "model"}: what `reel train --format json` prints */
     cJSON *training; /* the model file's "training" (fit seconds, seed, test metrics) */
     cJSON *dataset;  /* and its "dataset" (shape, labels, id and label column) */
+    reel_classifier *shell; /* keep: the classifier's allocations (api_classifier_fill) */
+    char *result;           /* keep: doc printed */
 } api_train_job;
 
 /* Checks j's options, reads the data, checks every output path against the
@@ -44,7 +47,13 @@ int api_train(api_train_job *j, reel_error *err);
 void api_train_free(api_train_job *j);
 
 /* A classifier (reel.h) made of a finished job's model, preprocessing and
- * metadata, which it takes over; NULL when out of memory. */
+ * metadata, which it takes over; NULL when out of memory. It is
+ * api_classifier_shell (every allocation) then api_classifier_fill (none),
+ * so that the train task can allocate before it writes its outputs: a run
+ * that fails after writing them would report failure beside new files. */
 reel_classifier *api_classifier_take(api_train_job *j, reel_error *err);
+reel_classifier *api_classifier_shell(const api_train_job *j, reel_error *err);
+void api_classifier_fill(reel_classifier *c, api_train_job *j);
+void api_classifier_shell_free(reel_classifier *c, size_t L);
 
 #endif

@@ -286,22 +286,20 @@ void reel_decision_argmax(const float *P, size_t n, size_t L, uint8_t *pred)
     }
 }
 
-void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred)
+int reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred)
 {
     size_t L = r->L;
     if (r->kind == REEL_RULE_ARGMAX) {
         reel_decision_argmax(P, n, L, pred);
-        return;
+        return 0;
     }
     if (r->kind == REEL_RULE_EXPECTED_F1) {
         size_t W = L + 1;
         double *work = malloc((W * W + W) * sizeof *work);
         size_t *order = malloc((L ? L : 1) * sizeof *order);
         float *q = malloc((L ? L : 1) * sizeof *q);
-        if (!work || !order || !q) { /* fall back to a plain cut rather than crash */
-            for (size_t c = 0; c < n * L; c++)
-                pred[c] = P[c] > 0.5f;
-        } else {
+        int rc = work && order && q ? 0 : -1; /* a failure, never another rule's decisions */
+        if (rc == 0) {
             for (size_t i = 0; i < n; i++) {
                 for (size_t k = 0; k < L; k++)
                     q[k] = r->calibrated
@@ -313,11 +311,11 @@ void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8
         free(work);
         free(order);
         free(q);
-        return;
+        return rc;
     }
     reel_threshold(P, r->threshold, n, L, pred);
     if (!r->at_least_one)
-        return;
+        return 0;
     for (size_t i = 0; i < n; i++) {
         const float *p = P + i * L;
         uint8_t *y = pred + i * L, any = 0;
@@ -330,6 +328,7 @@ void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8
         if (!any && L)
             y[top] = 1;
     }
+    return 0;
 }
 
 /* ---- choosing a rule ---- */
@@ -352,14 +351,16 @@ static int fit_rule(reel_decision *r, const float *P, const uint8_t *Y, size_t n
         return reel_fail(err, "decision rule %s needs validation rows (--valid-fraction > 0)",
                          reel_rule_kind_name(r->kind));
     if (r->kind == REEL_RULE_TUNED_GLOBAL) {
-        float t = reel_tune_threshold_global(P, Y, n, L);
+        float t;
+        if (reel_tune_threshold_global(P, Y, n, L, &t))
+            return reel_fail(err, "out of memory fitting the decision rule");
         for (size_t k = 0; k < L; k++)
             r->threshold[k] = t;
     } else if (r->kind == REEL_RULE_TUNED_PER_LABEL) {
         if (sh)
             reel_label_sort_tune(sh->sorted, sh->keep, r->threshold);
-        else
-            reel_tune_thresholds_per_label(P, Y, n, L, r->threshold);
+        else if (reel_tune_thresholds_per_label(P, Y, n, L, r->threshold))
+            return reel_fail(err, "out of memory fitting the decision rule");
     }
     if (r->calibrated) {
         free(r->platt);
@@ -385,22 +386,22 @@ static const char *const AUTO_CANDIDATES[] = {
 #define AUTO_FOLDS 5
 #define AUTO_MIN_ROWS 10
 
-/* samples-F1 of rows `rows` under rule r. */
-static double score_rows(const reel_decision *r, const float *P, const uint8_t *Y, const size_t *rows, size_t n,
-                         float *Pf, uint8_t *Yf, uint8_t *pred)
+/* samples-F1 of rows `rows` under rule r, summed, added to *sum; -1: out
+ * of memory. */
+static int score_rows(const reel_decision *r, const float *P, const uint8_t *Y, const size_t *rows, size_t n,
+                      float *Pf, uint8_t *Yf, uint8_t *pred, double *sum)
 {
     size_t L = r->L;
     for (size_t i = 0; i < n; i++) {
         memcpy(Pf + i * L, P + rows[i] * L, L * sizeof *Pf);
         memcpy(Yf + i * L, Y + rows[i] * L, L);
     }
-    reel_decision_apply(r, Pf, n, pred);
     reel_metrics m;
-    if (reel_metrics_compute(&m, Yf, pred, n, L))
-        return 0;
-    double s = m.samples_f1 * (double)n;
+    if (reel_decision_apply(r, Pf, n, pred) || reel_metrics_compute(&m, Yf, pred, n, L))
+        return -1;
+    *sum += m.samples_f1 * (double)n;
     reel_metrics_free(&m);
-    return s;
+    return 0;
 }
 
 /* The rows of fold f (every AUTO_FOLDS-th position of the shuffle) out,
@@ -491,8 +492,12 @@ static int choose_auto(reel_decision *r, const float *Pv, const uint8_t *Yv, siz
                 memcpy(cut, cand.threshold, L * sizeof *cut);
                 fitted = cand.calibrated ? REEL_RULE_ARGMAX : cand.kind;
             }
-            score[c] += score_rows(&cand, Pv, Yv, out, n_out, Pf + n_in * L, Yf + n_in * L, pred);
+            int bad = score_rows(&cand, Pv, Yv, out, n_out, Pf + n_in * L, Yf + n_in * L, pred, &score[c]);
             reel_decision_free(&cand);
+            if (bad) {
+                reel_fail(err, "out of memory choosing a decision rule");
+                goto done;
+            }
             /* score_rows used the tail of Pf/Yf: the in-fold head is intact */
         }
     }

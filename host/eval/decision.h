@@ -52,8 +52,9 @@ const char *reel_decision_spec_for(reel_target_kind target, const char *spec, re
 /* One-hot pred (n x L) of each row's most probable output (first on ties). */
 void reel_decision_argmax(const float *P, size_t n, size_t L, uint8_t *pred);
 
-/* pred (n x L, 0/1) from P (n x L). */
-void reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred);
+/* pred (n x L, 0/1) from P (n x L). -1: out of memory (pred undefined; never
+ * another rule's decisions). */
+int reel_decision_apply(const reel_decision *r, const float *P, size_t n, uint8_t *pred);
 
 /* The pieces, exposed for tests. */
 /* Best label set of one row by expected F1 (q: L probabilities); returns

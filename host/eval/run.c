@@ -114,7 +114,8 @@ static int run_finish(reel_run *r, reel_prepared *p, const reel_run_opts *o, ree
     r->model.progress = NULL;
     if (bad)
         return -1;
-    reel_decision_apply(&r->model.rule, r->P, n, r->pred);
+    if (reel_decision_apply(&r->model.rule, r->P, n, r->pred))
+        return reel_fail(err, "out of memory deciding %zu test rows", n);
     if (reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L) ||
         reel_metrics_add_classes(&r->metrics, r->model.target, r->model.classes, p->test.Y, r->P, r->pred, n, L))
         return reel_fail(err, "out of memory computing metrics");

@@ -122,7 +122,8 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
             reel_threshold(r->P, r->model.threshold, n, L, r->pred);
         rc = reel_metrics_compute(&r->untuned, p->test.Y, r->pred, n, L) ||
              reel_metrics_add_classes(&r->untuned, target, r->model.classes, p->test.Y, r->P, r->pred, n, L);
-        reel_decision_apply(&r->model.rule, r->P, n, r->pred);
+        if (rc == 0)
+            rc = reel_decision_apply(&r->model.rule, r->P, n, r->pred);
         if (rc == 0)
             rc = reel_metrics_compute(&r->metrics, p->test.Y, r->pred, n, L) ||
                  reel_metrics_add_classes(&r->metrics, target, r->model.classes, p->test.Y, r->P, r->pred, n, L);

@@ -65,14 +65,11 @@ static float best_cut(const scored *s, size_t n, size_t pos)
     return 0.5f * (s[best_j - 1].p + s[best_j].p);
 }
 
-void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, size_t L, float *t)
+int reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, size_t L, float *t)
 {
     scored *s = malloc(2 * (n ? n : 1) * sizeof *s);
-    if (!s) { /* keep the cuts as they are rather than fail */
-        for (size_t k = 0; k < L; k++)
-            t[k] = 0.5f;
-        return;
-    }
+    if (!s)
+        return -1;
     for (size_t k = 0; k < L; k++) {
         size_t pos = 0;
         for (size_t i = 0; i < n; i++) {
@@ -83,6 +80,7 @@ void reel_tune_thresholds_per_label(const float *P, const uint8_t *Y, size_t n, 
         t[k] = best_cut(s, n, pos);
     }
     free(s);
+    return 0;
 }
 
 struct reel_label_sort {
@@ -140,7 +138,7 @@ void reel_label_sort_free(reel_label_sort *ls)
 #define GLOBAL_PAD 256 /* a power of two above it */
 static float global_candidate(int c) { return c == N_GLOBAL - 1 ? 0.5f : (float)(c + 1) / 201.0f; }
 
-float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, size_t L)
+int reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, size_t L, float *t)
 {
     /* One pass over the cells instead of one per candidate: each row's
      * probabilities fall into the gaps between the sorted candidates, and
@@ -168,7 +166,7 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
     uint64_t used[GLOBAL_PAD / 64] = {0}; /* the gaps holding labels */
     size_t *gap = malloc((L ? L : 1) * sizeof *gap);
     if (!gap)
-        return 0.5f; /* the cut untuned rather than a failure */
+        return -1;
     for (size_t i = 0; i < n; i++) {
         /* top: the candidates from the highest gap holding a positive label
          * up predict no positive, so the row's F1 there is +0, which adds
@@ -224,5 +222,6 @@ float reel_tune_threshold_global(const float *P, const uint8_t *Y, size_t n, siz
             best_t = global_candidate(c);
         }
     }
-    return best_t;
+    *t = best_t;
+    return 0;
 }

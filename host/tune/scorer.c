@@ -192,8 +192,12 @@ static int rule_score(const reel_scorer *s, const float *threshold, const float 
         reel_decision rule;
         if (reel_decision_choose(&rule, reel_scorer_rule(s), Pa, Ya, na, L, threshold, s->seed, err))
             goto done;
-        reel_decision_apply(&rule, Pb, nb, pb);
+        int bad = reel_decision_apply(&rule, Pb, nb, pb);
         reel_decision_free(&rule);
+        if (bad) {
+            reel_fail(err, "out of memory deciding %zu validation rows", nb);
+            goto done;
+        }
         for (size_t i = 0, j = 0; i < n; i++)
             if (piece[i] == f)
                 memcpy(pred + i * L, pb + j++ * L, L);

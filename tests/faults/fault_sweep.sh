@@ -226,8 +226,7 @@ malloc)
   # the Nth allocation of reel's own code fails (FAILMALLOC: the shim
   # tests/faults/failmalloc.c builds, build/tests/libreel_failmalloc.so):
   # a clean "out of memory" and exit 1, or a success with the same model,
-  # never a crash, and no temp file. Not in CI yet: the first sweep of a
-  # tree's train --save found crashes to fix (see the note of issue 36).
+  # never a crash, and no temp file.
   shim=$(cd "$OLDPWD" && realpath "${FAILMALLOC:?FAILMALLOC=path of libreel_failmalloc.so}") || fail "no shim"
   "${tree[@]}" --save ref.st >/dev/null || fail "reference"
   REEL_FAIL_MALLOC=0 REEL_FAIL_MALLOC_LOG=count.txt LD_PRELOAD=$shim "${tree[@]}" --save m.st >/dev/null ||
