@@ -125,6 +125,24 @@ int reel_metrics_compute_labelled(reel_metrics *m, const uint8_t *Y, const uint8
     return rc;
 }
 
+/* j[key]: one {name_key, "precision", "recall", "f1", "support"} per entry
+ * (a label, or a class). */
+static void add_per_entry(cJSON *j, const char *key, const char *name_key, char *const *names, size_t count,
+                          const double *precision, const double *recall, const double *f1, const size_t *support,
+                          size_t n)
+{
+    cJSON *per = cJSON_AddArrayToObject(j, key);
+    for (size_t k = 0; k < count; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, name_key, names[k]);
+        add_measured(o, "precision", precision[k], n);
+        add_measured(o, "recall", recall[k], n);
+        add_measured(o, "f1", f1[k], n);
+        cJSON_AddNumberToObject(o, "support", (double)support[k]);
+        cJSON_AddItemToArray(per, o);
+    }
+}
+
 static cJSON *class_metrics_json(const reel_metrics *m)
 {
     char *const *classes = m->class_names;
@@ -137,16 +155,8 @@ static cJSON *class_metrics_json(const reel_metrics *m)
         add_measured(j, "f1", m->f1, n);
         add_measured(j, "roc_auc", m->roc_auc, n && m->roc_auc == m->roc_auc);
     }
-    cJSON *per = cJSON_AddArrayToObject(j, "per_class");
-    for (size_t c = 0; c < m->K; c++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "class", classes[c]);
-        add_measured(o, "precision", m->class_precision[c], n);
-        add_measured(o, "recall", m->class_recall[c], n);
-        add_measured(o, "f1", m->class_f1[c], n);
-        cJSON_AddNumberToObject(o, "support", (double)m->class_support[c]);
-        cJSON_AddItemToArray(per, o);
-    }
+    add_per_entry(j, "per_class", "class", classes, m->K, m->class_precision, m->class_recall, m->class_f1,
+                  m->class_support, n);
     return j;
 }
 
@@ -167,16 +177,8 @@ cJSON *reel_metrics_to_json(const reel_metrics *m, char *const *labels)
     add_measured(j, "macro_recall", m->macro_recall, n);
     add_measured(j, "hamming_accuracy", m->hamming_accuracy, n);
     add_measured(j, "subset_accuracy", m->subset_accuracy, n);
-    cJSON *per = cJSON_AddArrayToObject(j, "per_label");
-    for (size_t k = 0; k < m->L; k++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "label", labels[k]);
-        add_measured(o, "precision", m->label_precision[k], n);
-        add_measured(o, "recall", m->label_recall[k], n);
-        add_measured(o, "f1", m->label_f1[k], n);
-        cJSON_AddNumberToObject(o, "support", (double)m->support[k]);
-        cJSON_AddItemToArray(per, o);
-    }
+    add_per_entry(j, "per_label", "label", labels, m->L, m->label_precision, m->label_recall, m->label_f1,
+                  m->support, n);
     return j;
 }
 
