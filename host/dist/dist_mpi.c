@@ -404,7 +404,8 @@ static void relabel(map_state *m, int r)
         if (i == SIZE_MAX)
             continue;
         label_of(m, i, one, sizeof one);
-        at = put(buf, at, sizeof buf, at ? ", " : "");
+        /* " and " between items: each label has commas of its own */
+        at = put(buf, at, sizeof buf, at ? " and " : "");
         at = put(buf, at, sizeof buf, one);
     }
     memcpy(held[r], buf, sizeof buf);
