@@ -45,12 +45,12 @@ int reel_report_write(const char *dir, const reel_report *r, reel_error *err)
     if (rc == 0 && (!html_path || !md_path))
         rc = reel_fail(err, "report: out of memory");
     if (rc == 0 && (rc = reel_outfile_open(&html, html_path, err)) == 0) {
-        report_write_html(html.fp, &v);
+        report_write(html.fp, &v, &REPORT_HTML);
         if ((rc = reel_outfile_open(&md, md_path, err)) != 0)
             reel_outfile_abort(&html);
     }
     if (rc == 0) {
-        report_write_md(md.fp, &v);
+        report_write(md.fp, &v, &REPORT_MD);
         /* Write errors surface in commit, which then removes the temp file. */
         if ((rc = reel_outfile_commit(&html, err)) != 0)
             reel_outfile_abort(&md);

@@ -82,75 +82,19 @@ static void html_cell_open(FILE *fp, const char *cls, const char *title)
 
 static void html_text(FILE *fp, const char *s) { esc(fp, s); }
 
-/* Predicted labels: right ones green, wrong ones struck; the baseline's
- * row is grey (a class), not named. */
-static const report_markup HTML = {
-    .text = html_text,
-    .row_open = html_row_open,
-    .row_close = "</tr>\n",
-    .cell_open = html_cell_open,
-    .cell_close = "</td>",
-    .head_left = {"<th>", "</th>"},
-    .head_right = {"<th class=\"num\">", "</th>"},
-    .head_close = html_head_close,
-    .right = {"<span class=\"ok\">", "</span>"},
-    .wrong = {"<del class=\"bad\">", "</del>"},
-    .none = "<span class=\"none\">none</span>",
-    .prob_sep = "<br/>",
-    .baseline_suffix = "",
-};
+static void page_open(FILE *fp, const report_view *v)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
+          fp);
+    esc(fp, v->r->title ? v->r->title : "reel compare");
+    fprintf(fp, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", STYLE);
+}
 
-static void header(FILE *fp, const report_view *v)
+/* After the header's lines and the params: the features, folded. */
+static void meta_end(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
-    fputs("<h1>", fp);
-    esc(fp, r->title ? r->title : "reel compare");
-    fputs("</h1>\n<table class=\"meta\">\n<tr><td>Dataset</td><td><code>", fp);
-    esc(fp, r->dataset_path ? r->dataset_path : "(unnamed)");
-    char features[96];
-    fprintf(fp,
-            "</code></td></tr>\n<tr><td>Rows</td><td>%zu: %zu train, %zu validation, %zu test</td></tr>\n"
-            "<tr><td>Features</td><td>%s</td></tr>\n<tr><td>Labels</td><td>%zu: ",
-            r->n_rows, r->n_train, r->n_valid, r->n_test, report_features(r, features, sizeof features), r->L);
-    for (size_t j = 0; j < r->L; j++) {
-        fputs(j ? ", " : "", fp);
-        esc(fp, r->labels[j]);
-    }
-    fputs("</td></tr>\n", fp);
-    if (v->best) {
-        fputs("<tr><td>Best model</td><td><strong>", fp);
-        esc(fp, v->best->name);
-        fprintf(fp, "</strong>, samples-F1 %.4f</td></tr>\n", v->best->metrics->samples_f1);
-    }
-    fprintf(fp, "<tr><td>Seed</td><td>%llu</td></tr>\n<tr><td>reel</td><td>%s</td></tr>\n",
-            (unsigned long long)r->seed, REEL_VERSION);
-    if (r->date) {
-        fputs("<tr><td>Date</td><td>", fp);
-        esc(fp, r->date);
-        fputs("</td></tr>\n", fp);
-    }
-    if (r->command) {
-        fputs("<tr><td>Command</td><td><code>", fp);
-        esc(fp, r->command);
-        fputs("</code></td></tr>\n", fp);
-    }
-    fputs("</table>\n", fp);
-    size_t with_params = 0;
-    for (size_t i = 0; i < r->n_models; i++)
-        with_params += r->models[i].params != NULL;
-    if (with_params) { /* what each model ran with, to run it again */
-        fputs("<details><summary>Each model's params</summary><table class=\"meta\">\n", fp);
-        for (size_t i = 0; i < r->n_models; i++) {
-            if (!r->models[i].params)
-                continue;
-            fputs("<tr><td>", fp);
-            esc(fp, r->models[i].name);
-            fputs("</td><td><code>", fp);
-            esc(fp, r->models[i].params);
-            fputs("</code></td></tr>\n", fp);
-        }
-        fputs("</table></details>\n", fp);
-    }
     if (r->d > 0 && r->features) {
         fprintf(fp, "<details><summary>The %zu features</summary><p>", r->d);
         for (size_t j = 0; j < r->d; j++) {
@@ -161,16 +105,19 @@ static void header(FILE *fp, const report_view *v)
     }
 }
 
-static void leaderboard(FILE *fp, const report_view *v)
+static void heading(FILE *fp, const char *id, const char *text)
 {
-    fputs("<h2 id=\"leaderboard\">Leaderboard</h2>\n<p class=\"note\">Scores on the test rows, best "
-          "samples-F1 first. Samples scores average over films, micro over all (film, genre) cells, "
-          "macro over genres. Each model decides under the rule chosen on the validation rows (rule; "
-          "hover for its thresholds); F1 @0.5 is its samples-F1 at its own thresholds (0.5 unless its "
-          "params or kind set them).</p>\n<div class=\"scroll\"><table>\n",
-          fp);
-    report_table_leaderboard(fp, v, &HTML);
-    fputs("</table></div>\n", fp);
+    fprintf(fp, "<h2 id=\"%s\">", id);
+    esc(fp, text);
+    fputs("</h2>\n", fp);
+}
+
+static void table_open(FILE *fp, const char *cls)
+{
+    if (cls)
+        fprintf(fp, "<div class=\"scroll\"><table class=\"%s\">\n", cls);
+    else
+        fputs("<div class=\"scroll\"><table>\n", fp);
 }
 
 static void score_chart(FILE *fp, const report_view *v)
@@ -217,45 +164,34 @@ static void score_chart(FILE *fp, const report_view *v)
     free(rec);
 }
 
-static void training_curves(FILE *fp, const report_view *v)
+/* One model's training curves (report_walk.c writes the heading first). */
+static void training_curves(FILE *fp, const reel_report_model *m)
 {
-    const reel_report *r = v->r;
-    int any = 0;
-    for (size_t k = 0; k < r->n_models; k++) {
-        const reel_report_model *m = &r->models[v->order[k]];
-        if (m->epochs == 0)
-            continue;
-        if (!any)
-            fputs("<h2 id=\"training\">Training curves</h2>\n<p class=\"note\">Per epoch: the loss on the "
-                  "training and validation rows, and samples-F1 on the validation rows.</p>\n",
-                  fp);
-        any = 1;
-        fputs("<h3>", fp);
-        esc(fp, m->name);
-        fprintf(fp, "</h3>\n<p class=\"note\">%zu epochs", m->epochs);
-        if (m->valid_f1) {
-            size_t at = report_best_valid_epoch(m);
-            fprintf(fp, "; best validation F1 %.4f at epoch %zu", m->valid_f1[at], at + 1);
-        }
-        if (m->kept_epoch > 0)
-            fprintf(fp, "; the model keeps the %sweights of epoch %ld (the dotted line)",
-                    m->kept_average ? "averaged " : "", m->kept_epoch);
-        fputs(".</p>\n<div class=\"charts\">\n", fp);
-        chart_series loss[2] = {{"train loss", CHART_BLUE, m->train_loss, 0},
-                                {"validation loss", CHART_VERMILION, m->valid_loss, 1}};
-        size_t n_loss = 0;
-        chart_series use[2];
-        for (int s = 0; s < 2; s++)
-            if (loss[s].values)
-                use[n_loss++] = loss[s];
-        if (n_loss)
-            chart_lines(fp, "Loss", m->epochs, use, n_loss, "epoch", "loss", (size_t)m->kept_epoch);
-        if (m->valid_f1) {
-            chart_series f1 = {"validation samples-F1", CHART_GREEN, m->valid_f1, 0};
-            chart_lines(fp, "Validation F1", m->epochs, &f1, 1, "epoch", "samples-F1", (size_t)m->kept_epoch);
-        }
-        fputs("</div>\n", fp);
+    fputs("<h3>", fp);
+    esc(fp, m->name);
+    fprintf(fp, "</h3>\n<p class=\"note\">%zu epochs", m->epochs);
+    if (m->valid_f1) {
+        size_t at = report_best_valid_epoch(m);
+        fprintf(fp, "; best validation F1 %.4f at epoch %zu", m->valid_f1[at], at + 1);
     }
+    if (m->kept_epoch > 0)
+        fprintf(fp, "; the model keeps the %sweights of epoch %ld (the dotted line)",
+                m->kept_average ? "averaged " : "", m->kept_epoch);
+    fputs(".</p>\n<div class=\"charts\">\n", fp);
+    chart_series loss[2] = {{"train loss", CHART_BLUE, m->train_loss, 0},
+                            {"validation loss", CHART_VERMILION, m->valid_loss, 1}};
+    size_t n_loss = 0;
+    chart_series use[2];
+    for (int s = 0; s < 2; s++)
+        if (loss[s].values)
+            use[n_loss++] = loss[s];
+    if (n_loss)
+        chart_lines(fp, "Loss", m->epochs, use, n_loss, "epoch", "loss", (size_t)m->kept_epoch);
+    if (m->valid_f1) {
+        chart_series f1 = {"validation samples-F1", CHART_GREEN, m->valid_f1, 0};
+        chart_lines(fp, "Validation F1", m->epochs, &f1, 1, "epoch", "samples-F1", (size_t)m->kept_epoch);
+    }
+    fputs("</div>\n", fp);
 }
 
 static void genre_heatmap(FILE *fp, const report_view *v)
@@ -300,7 +236,7 @@ static void calibration(FILE *fp, const report_view *v)
           "bins, empty ones left out); a calibrated model follows the diagonal.</p>\n<div class=\"scroll\">"
           "<table>\n",
           fp);
-    report_table_brier(fp, v, &HTML);
+    report_table_brier(fp, v, &REPORT_HTML);
     fputs("</table></div>\n", fp);
     size_t shown = n < CAL_CURVES ? n : CAL_CURVES;
     fprintf(fp, "<p class=\"note\">Reliability of the %zu best model%s by samples-F1.</p>\n", shown,
@@ -335,7 +271,7 @@ static void confusion(FILE *fp, const report_view *v)
         return;
     }
     fputs("<div class=\"charts\">\n<table>\n", fp);
-    report_table_confusion(fp, v, &HTML, "share of the<br/>true genre's films");
+    report_table_confusion(fp, v, &REPORT_HTML, "share of the<br/>true genre's films");
     fputs("</table>\n", fp);
     char *names[REPORT_PAIRS];
     double counts[REPORT_PAIRS];
@@ -358,38 +294,53 @@ static void confusion(FILE *fp, const report_view *v)
     fputs("</div>\n", fp);
 }
 
-static void examples(FILE *fp, const report_view *v)
-{
-    int probs = v->best && v->best->P;
-    fprintf(fp, "<h2 id=\"examples\">Example films</h2>\n<p class=\"note\">%zu test films drawn with seed "
-            "%llu. Predicted genres: <span class=\"ok\">right</span>, <del class=\"bad\">wrong</del>.",
-            v->n_examples, (unsigned long long)v->r->seed);
-    if (probs)
-        fputs(" The third column gives the best model's highest probabilities.", fp);
-    fputs("</p>\n<div class=\"scroll\"><table class=\"examples\">\n", fp);
-    report_table_examples(fp, v, &HTML);
-    fputs("</table></div>\n", fp);
-}
+static const report_section SECTIONS[] = {genre_heatmap, calibration, confusion,
+                                          NULL};
 
-void report_write_html(FILE *fp, const report_view *v)
-{
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
-          fp);
-    esc(fp, v->r->title ? v->r->title : "reel compare");
-    fprintf(fp, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", STYLE);
-    header(fp, v);
-    if (v->best) {
-        leaderboard(fp, v);
-        score_chart(fp, v);
-        training_curves(fp, v);
-        genre_heatmap(fp, v);
-        calibration(fp, v);
-        confusion(fp, v);
-    } else {
-        fputs("<p>No models were compared.</p>\n", fp);
-    }
-    examples(fp, v);
-    fputs("<footer>Written by reel " REEL_VERSION ". Markdown version: report.md.</footer>\n</body>\n</html>\n",
-          fp);
-}
+/* Predicted labels: right ones green, wrong ones struck; the baseline's
+ * row is grey (a class), not named. */
+const report_markup REPORT_HTML = {
+    .text = html_text,
+    .row_open = html_row_open,
+    .row_close = "</tr>\n",
+    .cell_open = html_cell_open,
+    .cell_close = "</td>",
+    .head_left = {"<th>", "</th>"},
+    .head_right = {"<th class=\"num\">", "</th>"},
+    .head_close = html_head_close,
+    .right = {"<span class=\"ok\">", "</span>"},
+    .wrong = {"<del class=\"bad\">", "</del>"},
+    .none = "<span class=\"none\">none</span>",
+    .prob_sep = "<br/>",
+    .baseline_suffix = "",
+    .page_open = page_open,
+    .page_close = "<footer>Written by reel " REEL_VERSION ". Markdown version: report.md.</footer>\n</body>\n"
+                  "</html>\n",
+    .title = {"<h1>", "</h1>\n<table class=\"meta\">\n"},
+    .meta_open = "<tr><td>%s</td><td>",
+    .meta_close = "</td></tr>\n",
+    .rows_format = "%zu: %zu train, %zu validation, %zu test",
+    .labels_open = "<tr><td>Labels</td><td>%zu: ",
+    .code = {"<code>", "</code>"},
+    .strong = {"<strong>", "</strong>"},
+    .params = {"</table>\n<details><summary>Each model's params</summary><table class=\"meta\">\n",
+               "</table></details>\n"},
+    .no_params = "</table>\n",
+    .param = {"<tr><td>", "</td><td><code>", "</code></td></tr>\n"},
+    .meta_end = meta_end,
+    .heading = heading,
+    .note = {"<p class=\"note\">", "</p>\n"},
+    .table_open = table_open,
+    .table_close = "</table></div>\n",
+    .no_models = "<p>No models were compared.</p>\n",
+    .leaderboard_note = "Scores on the test rows, best samples-F1 first. Samples scores average over films, "
+                        "micro over all (film, genre) cells, macro over genres. Each model decides under the "
+                        "rule chosen on the validation rows (rule; hover for its thresholds); F1 @0.5 is its "
+                        "samples-F1 at its own thresholds (0.5 unless its params or kind set them).",
+    .scores = score_chart,
+    .training_heading = "<h2 id=\"training\">Training curves</h2>\n<p class=\"note\">Per epoch: the loss on the "
+                        "training and validation rows, and samples-F1 on the validation rows.</p>\n",
+    .trained = training_curves,
+    .sections = SECTIONS,
+    .examples_probs = " The third column gives the best model's highest probabilities.",
+};

@@ -41,62 +41,38 @@ static void md_cell_open(FILE *fp, const char *cls, const char *title)
     fputc(' ', fp);
 }
 
-/* A table row is "| a | b |": each cell " text |". Predicted labels:
- * **right**, ~~wrong~~. */
-static const report_markup MD = {
-    .text = md, .row_open = md_row_open, .row_close = "\n", .cell_open = md_cell_open, .cell_close = " |",
-    .head_left = {" ", " |"}, .head_right = {" ", " |"}, .head_close = md_head_close,
-    .right = {"**", "**"}, .wrong = {"~~", "~~"}, .none = "none", .prob_sep = ", ",
-    .baseline_suffix = " (baseline)",
-};
-
-static void header(FILE *fp, const report_view *v)
+/* After the header's lines and the params (the features are in
+ * report.html only). */
+static void meta_end(FILE *fp, const report_view *v)
 {
-    const reel_report *r = v->r;
-    fputs("# ", fp);
-    md(fp, r->title ? r->title : "reel compare");
-    fputs("\n\n- Dataset: ", fp);
-    md(fp, r->dataset_path ? r->dataset_path : "(unnamed)");
-    char features[96];
-    fprintf(fp, "\n- Rows: %zu (%zu train, %zu validation, %zu test)\n- Features: %s\n- Labels (%zu): ",
-            r->n_rows, r->n_train, r->n_valid, r->n_test, report_features(r, features, sizeof features), r->L);
-    for (size_t j = 0; j < r->L; j++) {
-        fputs(j ? ", " : "", fp);
-        md(fp, r->labels[j]);
-    }
-    if (v->best) {
-        fputs("\n- Best model: **", fp);
-        md(fp, v->best->name);
-        fprintf(fp, "**, samples-F1 %.4f", v->best->metrics->samples_f1);
-    }
-    fprintf(fp, "\n- Seed: %llu\n- reel: %s", (unsigned long long)r->seed, REEL_VERSION);
-    if (r->date) {
-        fputs("\n- Date: ", fp);
-        md(fp, r->date);
-    }
-    if (r->command) {
-        fputs("\n- Command: ", fp);
-        md(fp, r->command);
-    }
-    for (size_t i = 0; i < r->n_models; i++) {
-        if (!r->models[i].params)
-            continue;
-        fputs("\n- Params of ", fp);
-        md(fp, r->models[i].name);
-        fputs(": ", fp);
-        md(fp, r->models[i].params);
-    }
+    (void)v;
     fputs("\n\nThe charts (scores, training curves, F1 per genre) are in report.html.\n", fp);
 }
 
-static void leaderboard(FILE *fp, const report_view *v)
+static void page_open(FILE *fp, const report_view *v)
+{
+    (void)fp;
+    (void)v;
+}
+
+static void heading(FILE *fp, const char *id, const char *text)
+{
+    (void)id;
+    fputs("\n## ", fp);
+    md(fp, text);
+    fputs("\n\n", fp);
+}
+
+static void table_open(FILE *fp, const char *cls)
+{
+    (void)fp;
+    (void)cls;
+}
+
+/* Rule details follow the leaderboard (report.html shows them on hover). */
+static void leaderboard_end(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
-    fputs("\n## Leaderboard\n\nScores on the test rows, best samples-F1 first, each model under the "
-          "decision rule chosen on the validation rows (rule); F1 @0.5 is its samples-F1 at its own "
-          "thresholds (0.5 unless its params or kind set them).\n\n",
-          fp);
-    report_table_leaderboard(fp, v, &MD);
     int any = 0;
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
@@ -111,39 +87,28 @@ static void leaderboard(FILE *fp, const report_view *v)
     }
 }
 
-static void training(FILE *fp, const report_view *v)
+/* One model's row of the training table (report_walk.c writes its head first). */
+static void training(FILE *fp, const reel_report_model *m)
 {
-    const reel_report *r = v->r;
-    int any = 0;
-    for (size_t k = 0; k < r->n_models; k++) {
-        const reel_report_model *m = &r->models[v->order[k]];
-        if (m->epochs == 0)
-            continue;
-        if (!any)
-            fputs("\n## Training\n\n| model | epochs | last train loss | last validation loss | best "
-                  "validation F1 | at epoch | weights kept from epoch |\n|---|--:|--:|--:|--:|--:|--:|\n",
-                  fp);
-        any = 1;
-        size_t last = m->epochs - 1;
-        fputs("| ", fp);
-        md(fp, m->name);
-        fprintf(fp, " | %zu | ", m->epochs);
-        if (m->train_loss)
-            fprintf(fp, "%.4f", m->train_loss[last]);
-        fputs(" | ", fp);
-        if (m->valid_loss)
-            fprintf(fp, "%.4f", m->valid_loss[last]);
-        fputs(" | ", fp);
-        if (m->valid_f1) {
-            size_t at = report_best_valid_epoch(m);
-            fprintf(fp, "%.4f | %zu | ", m->valid_f1[at], at + 1);
-        } else {
-            fputs(" |  | ", fp);
-        }
-        if (m->kept_epoch > 0)
-            fprintf(fp, "%ld%s", m->kept_epoch, m->kept_average ? " (averaged)" : "");
-        fputs(" |\n", fp);
+    size_t last = m->epochs - 1;
+    fputs("| ", fp);
+    md(fp, m->name);
+    fprintf(fp, " | %zu | ", m->epochs);
+    if (m->train_loss)
+        fprintf(fp, "%.4f", m->train_loss[last]);
+    fputs(" | ", fp);
+    if (m->valid_loss)
+        fprintf(fp, "%.4f", m->valid_loss[last]);
+    fputs(" | ", fp);
+    if (m->valid_f1) {
+        size_t at = report_best_valid_epoch(m);
+        fprintf(fp, "%.4f | %zu | ", m->valid_f1[at], at + 1);
+    } else {
+        fputs(" |  | ", fp);
     }
+    if (m->kept_epoch > 0)
+        fprintf(fp, "%ld%s", m->kept_epoch, m->kept_average ? " (averaged)" : "");
+    fputs(" |\n", fp);
 }
 
 /* The rest of a table's header after "| model |": a numeric column per
@@ -186,7 +151,7 @@ static void calibration(FILE *fp, const report_view *v)
     fputs("\n## Calibration per genre\n\nBrier score per genre on the test rows (mean squared gap between "
           "probability and truth; lower is better).\n\n",
           fp);
-    report_table_brier(fp, v, &MD);
+    report_table_brier(fp, v, &REPORT_MD);
     fputs("\nReliability of the best model, ", fp);
     md(fp, v->best->name);
     fputs(": per genre, the films in each bin of predicted probability as `mean probability -> observed "
@@ -216,28 +181,30 @@ static void confusion(FILE *fp, const report_view *v)
         fputs("No such films.\n", fp);
         return;
     }
-    report_table_confusion(fp, v, &MD, "of the films with the true genre");
+    report_table_confusion(fp, v, &REPORT_MD, "of the films with the true genre");
 }
 
-static void examples(FILE *fp, const report_view *v)
-{
-    fprintf(fp, "\n## Example films\n\n%zu test films drawn with seed %llu. Predicted genres: **right**, "
-            "~~wrong~~.\n\n",
-            v->n_examples, (unsigned long long)v->r->seed);
-    report_table_examples(fp, v, &MD);
-}
+static const report_section SECTIONS[] = {per_genre, calibration, confusion, NULL};
 
-void report_write_md(FILE *fp, const report_view *v)
-{
-    header(fp, v);
-    if (v->best) {
-        leaderboard(fp, v);
-        training(fp, v);
-        per_genre(fp, v);
-        calibration(fp, v);
-        confusion(fp, v);
-    } else {
-        fputs("\nNo models were compared.\n", fp);
-    }
-    examples(fp, v);
-}
+/* A table row is "| a | b |": each cell " text |". Predicted labels:
+ * **right**, ~~wrong~~. */
+const report_markup REPORT_MD = {
+    .text = md, .row_open = md_row_open, .row_close = "\n", .cell_open = md_cell_open, .cell_close = " |",
+    .head_left = {" ", " |"}, .head_right = {" ", " |"}, .head_close = md_head_close,
+    .right = {"**", "**"}, .wrong = {"~~", "~~"}, .none = "none", .prob_sep = ", ",
+    .baseline_suffix = " (baseline)",
+    .page_open = page_open, .page_close = "",
+    .title = {"# ", "\n"}, .meta_open = "\n- %s: ", .meta_close = "",
+    .rows_format = "%zu (%zu train, %zu validation, %zu test)", .labels_open = "\n- Labels (%zu): ",
+    .code = {"", ""}, .strong = {"**", "**"}, .params = {"", ""}, .no_params = "",
+    .param = {"\n- Params of ", ": ", ""}, .meta_end = meta_end,
+    .heading = heading, .note = {"", "\n\n"}, .table_open = table_open, .table_close = "",
+    .no_models = "\nNo models were compared.\n",
+    .leaderboard_note = "Scores on the test rows, best samples-F1 first, each model under the decision rule "
+                        "chosen on the validation rows (rule); F1 @0.5 is its samples-F1 at its own thresholds "
+                        "(0.5 unless its params or kind set them).",
+    .leaderboard_end = leaderboard_end,
+    .training_heading = "\n## Training\n\n| model | epochs | last train loss | last validation loss | best "
+                        "validation F1 | at epoch | weights kept from epoch |\n|---|--:|--:|--:|--:|--:|--:|\n",
+    .trained = training, .sections = SECTIONS, .examples_probs = "",
+};

@@ -9,6 +9,7 @@
 
 #include "eval/report.h"
 
+typedef struct report_view report_view;
 #define REPORT_EXAMPLES 10
 #define REPORT_PAIRS 10
 #define REPORT_TOP_PROBS 3
@@ -20,7 +21,7 @@ typedef struct {
     size_t support_a; /* test rows where a is true */
 } report_pair;
 
-typedef struct {
+struct report_view {
     const reel_report *r;
     size_t *order;                     /* model indices by samples-F1, best first */
     const reel_report_model *best;     /* models[order[0]], NULL without models */
@@ -28,7 +29,7 @@ typedef struct {
     size_t n_pairs;
     size_t examples[REPORT_EXAMPLES];  /* test rows, ascending */
     size_t n_examples;
-} report_view;
+};
 
 /* Ranks the models, finds the confusions and picks the examples;
  * report_view_free releases what it holds (also after a failure). */
@@ -64,7 +65,10 @@ typedef struct {
     const char *open, *close;
 } report_tag;
 
-typedef struct {
+typedef struct report_markup report_markup;
+typedef void (*report_section)(FILE *fp, const report_view *v);
+
+struct report_markup {
     void (*text)(FILE *fp, const char *s); /* text from the data, escaped */
     void (*row_open)(FILE *fp, const char *cls); /* cls: a class for the row, or NULL */
     const char *row_close;
@@ -76,7 +80,43 @@ typedef struct {
     const char *none;        /* an empty label set */
     const char *prob_sep;    /* between a row's top probabilities */
     const char *baseline_suffix; /* after the baseline's name on the leaderboard */
-} report_markup;
+
+    /* The page around the tables (report_walk.c walks it once): */
+    void (*page_open)(FILE *fp, const report_view *v); /* what comes before the title */
+    const char *page_close;
+    report_tag title;
+    const char *meta_open;   /* a header line's opening, printf format of its key (%s) */
+    const char *meta_close;
+    const char *rows_format; /* the Rows line: all, train, validation, test (%zu each) */
+    const char *labels_open; /* the Labels line's opening (%zu: how many) */
+    report_tag code, strong;
+    /* Each model's params: around the list when a model has them (else
+     * no_params), and before, between and after a name and its params. */
+    report_tag params;
+    const char *no_params;
+    const char *param[3];
+    report_section meta_end; /* what follows them */
+    void (*heading)(FILE *fp, const char *id, const char *text); /* a section's */
+    report_tag note;         /* a paragraph under a heading */
+    void (*table_open)(FILE *fp, const char *cls);
+    const char *table_close;
+    const char *no_models;
+    /* A multi-label report: the leaderboard's note and what follows its
+     * table (NULL: nothing), the scores drawn (NULL: none), the training
+     * of each model that has a history under one heading, then the
+     * sections drawn each format's way. */
+    const char *leaderboard_note;
+    report_section leaderboard_end, scores;
+    const char *training_heading;
+    void (*trained)(FILE *fp, const reel_report_model *m);
+    const report_section *sections; /* NULL-terminated */
+    const char *examples_probs;     /* the examples' note when they show probabilities */
+};
+
+/* The formats, and the walk that writes a report in one of them. */
+extern const report_markup REPORT_HTML, REPORT_MD;
+void report_write(FILE *fp, const report_view *v, const report_markup *mk);
+
 
 /* The tables, header row and body (what surrounds them is the format's):
  * the leaderboard; the Brier score per model and label; the best model's
@@ -87,7 +127,5 @@ void report_table_brier(FILE *fp, const report_view *v, const report_markup *mk)
 void report_table_confusion(FILE *fp, const report_view *v, const report_markup *mk, const char *share_heading);
 void report_table_examples(FILE *fp, const report_view *v, const report_markup *mk);
 
-void report_write_html(FILE *fp, const report_view *v);
-void report_write_md(FILE *fp, const report_view *v);
 
 #endif
