@@ -622,3 +622,147 @@ Test(report, one_reliability_legend)
     cr_expect_eq(count(html, "aria-label=\"Reliability legend\""), 1);
     free_report_files(f, html, md);
 }
+
+/* ---- a binary or multiclass target ---- */
+
+#define NC 3 /* classes of the multiclass fixture */
+
+typedef struct {
+    reel_report r;
+    reel_report_model models[3];
+    reel_metrics metrics[3];
+    uint8_t Y[NT * NC], pred[3][NT * NC];
+    float P[3][NT * NC];
+} class_fixture;
+
+static char *CLASSES[NC] = {"a <1>", "b & c", "z"};
+static char *BINARY[2] = {"no", "yes & <more>"};
+
+/* Row i's class is i % K. "good" is right but for rows 0 and 3 (class 0
+ * predicted as 1); "prior" always predicts the last class; "ok" is right
+ * on even rows. Binary: K 2, one output (P(yes)). */
+static class_fixture *make_class_fixture(size_t K)
+{
+    class_fixture *f = calloc(1, sizeof *f);
+    reel_target_kind target = K == 2 ? REEL_TARGET_BINARY : REEL_TARGET_MULTICLASS;
+    size_t L = K == 2 ? 1 : K;
+    char **classes = K == 2 ? BINARY : CLASSES;
+    const char *names[3] = {"prior", "good", "ok"}; /* listed in an order that is not the ranking */
+    for (size_t i = 0; i < NT; i++) {
+        size_t truth = i % K, cls[3] = {K - 1, (i == 0 || i == 3) ? 1 : truth, i % 2 == 0 ? truth : (truth + 1) % K};
+        if (L == 1)
+            f->Y[i] = (uint8_t)truth;
+        else
+            f->Y[i * L + truth] = 1;
+        for (int m = 0; m < 3; m++) {
+            if (L == 1) {
+                f->pred[m][i] = (uint8_t)cls[m];
+                f->P[m][i] = cls[m] ? 0.8f : 0.3f;
+                continue;
+            }
+            f->pred[m][i * L + cls[m]] = 1;
+            for (size_t c = 0; c < L; c++)
+                f->P[m][i * L + c] = c == cls[m] ? 0.6f : 0.4f / (float)(L - 1);
+        }
+    }
+    for (int m = 0; m < 3; m++) {
+        cr_assert_eq(reel_metrics_compute(&f->metrics[m], f->Y, f->pred[m], NT, L), 0);
+        cr_assert_eq(reel_metrics_add_classes(&f->metrics[m], target, classes, f->Y, f->P[m], f->pred[m], NT, L), 0);
+        f->models[m] = (reel_report_model){.name = names[m], .device = "cpu", .metrics = &f->metrics[m],
+                                           .P = f->P[m], .pred = f->pred[m], .rule = K == 2 ? "threshold" : "argmax",
+                                           .is_baseline = m == 0};
+    }
+    f->r = (reel_report){.title = "reel compare: classes", .dataset_path = "data/c.csv", .n_rows = 90,
+                         .n_train = 50, .n_valid = 10, .n_test = NT, .L = L, .labels = classes,
+                         .Y = f->Y, .n_models = 3, .models = f->models, .seed = 42};
+    return f;
+}
+
+static void free_class_fixture(class_fixture *f)
+{
+    for (int m = 0; m < 3; m++)
+        reel_metrics_free(&f->metrics[m]);
+    free(f);
+}
+
+Test(report, multiclass_target_states_its_classes_and_ranks_by_accuracy)
+{
+    class_fixture *f = make_class_fixture(NC);
+    const char *dir = tmp_path("classes");
+    cr_assert_eq(mkdir(dir, 0777), 0);
+    reel_error err = {{0}};
+    cr_assert_eq(reel_report_write(dir, &f->r, &err), 0, "%s", err.msg);
+    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    const char *bad = check_markup(html);
+    cr_expect_null(bad, "%s", bad ? bad : "");
+    cr_expect_not_null(strstr(md, "- Target: multiclass, 3 classes: a \\<1\\>, b \\& c, z\n"), "%s", md);
+    cr_expect_not_null(strstr(html, "<tr><td>Target</td><td>multiclass, 3 classes: a &lt;1&gt;, b &amp; c, z</td></tr>"));
+    /* good 28/30, ok 20/30, prior 10/30: ranked by accuracy, with macro-F1 and log-loss */
+    char row[256];
+    const char *order[3] = {"good", "ok", "prior (baseline)"};
+    const reel_metrics *ms[3] = {&f->metrics[1], &f->metrics[2], &f->metrics[0]};
+    cr_expect_float_eq(ms[0]->accuracy, 28.0 / 30, 1e-12);
+    const char *prev = md;
+    for (int k = 0; k < 3; k++) {
+        snprintf(row, sizeof row, "| %d | %s | %.4f | %.4f | %.4f | argmax |", k + 1, order[k], ms[k]->accuracy,
+                 ms[k]->class_macro_f1, ms[k]->log_loss);
+        const char *at = strstr(md, row);
+        cr_expect(at && at > prev, "md leaderboard row %d: %s", k + 1, row);
+        prev = at ? at : prev;
+    }
+    cr_expect_not_null(strstr(md, "- Best model: **good**, accuracy 0.9333"));
+    cr_expect_null(strstr(md, "ROC-AUC"), "no ROC-AUC for a multiclass target");
+    cr_expect_null(strstr(md, "samples-F1"), "no multi-label score for a multiclass target");
+    /* The confusion matrix of good: class 0's ten rows, two predicted as class 1. */
+    cr_expect_not_null(strstr(md, "| a \\<1\\> | 8 | 2 | 0 |\n| b \\& c | 0 | 10 | 0 |\n| z | 0 | 0 | 10 |\n"), "%s", md);
+    /* Per class: test rows, the best model's precision and recall, each model's F1. */
+    snprintf(row, sizeof row, "| a \\<1\\> | 10 | %.4f | %.4f | %.4f | %.4f | %.4f |", f->metrics[1].class_precision[0],
+             f->metrics[1].class_recall[0], f->metrics[1].class_f1[0], f->metrics[2].class_f1[0],
+             f->metrics[0].class_f1[0]);
+    cr_expect_not_null(strstr(md, row), "%s", row);
+    /* Examples: one class per model, marked; row 0 (class a <1>, good said b & c). */
+    cr_expect_eq(count(html, "<tr class=\"example\">"), 10);
+    cr_expect_gt(count(md, "~~z~~"), 0);
+    free(html);
+    free(md);
+    free_class_fixture(f);
+}
+
+Test(report, binary_target_has_f1_and_roc_auc)
+{
+    class_fixture *f = make_class_fixture(2);
+    const char *dir = tmp_path("binary");
+    cr_assert_eq(mkdir(dir, 0777), 0);
+    reel_error err = {{0}};
+    cr_assert_eq(reel_report_write(dir, &f->r, &err), 0, "%s", err.msg);
+    char *html = read_in(dir, "report.html"), *md = read_in(dir, "report.md");
+    const char *bad = check_markup(html);
+    cr_expect_null(bad, "%s", bad ? bad : "");
+    cr_expect_not_null(strstr(md, "- Target: binary, classes no and yes \\& \\<more\\>"), "%s", md);
+    cr_expect_not_null(strstr(md, "| accuracy | macro-F1 | log-loss | F1 | ROC-AUC |"));
+    const reel_metrics *g = &f->metrics[1];
+    char row[256];
+    snprintf(row, sizeof row, "| 1 | good | %.4f | %.4f | %.4f | %.4f | %.4f | threshold |", g->accuracy,
+             g->class_macro_f1, g->log_loss, g->f1, g->roc_auc);
+    cr_expect_not_null(strstr(md, row), "%s\n%s", row, md);
+    /* two classes in the confusion matrix: good predicts 'yes' for rows 0 (no) and 3 (yes) */
+    cr_expect_not_null(strstr(md, "| no | 14 | 1 |\n| yes \\& \\<more\\> | 0 | 15 |\n"), "%s", md);
+    cr_expect_not_null(strstr(md, "~~yes \\& \\<more\\>~~"));
+    free(html);
+    free(md);
+    free_class_fixture(f);
+}
+
+Test(report, models_of_different_targets_are_refused)
+{
+    class_fixture *f = make_class_fixture(NC);
+    f->metrics[2].target = REEL_TARGET_MULTILABEL;
+    const char *dir = tmp_path("mixed");
+    cr_assert_eq(mkdir(dir, 0777), 0);
+    reel_error err = {{0}};
+    cr_expect_eq(reel_report_write(dir, &f->r, &err), -1);
+    cr_expect_not_null(strstr(err.msg, "model ok has a multilabel target"), "%s", err.msg);
+    cr_expect_eq(dir_entries(dir), 0);
+    f->metrics[2].target = REEL_TARGET_MULTICLASS;
+    free_class_fixture(f);
+}

@@ -29,6 +29,13 @@ static int check_report(const reel_report *r, reel_error *err)
                              m->metrics->L, r->L);
         if (r->n_test > 0 && !m->pred)
             return reel_fail(err, "report: model %s has no predictions", name);
+        const reel_metrics *first = r->models[0].metrics;
+        if (m->metrics->target != first->target || m->metrics->K != first->K)
+            return reel_fail(err, "report: model %s has a %s target of %zu classes, model %s a %s one of %zu", name,
+                             reel_target_name(m->metrics->target), m->metrics->K, r->models[0].name,
+                             reel_target_name(first->target), first->K);
+        if (m->metrics->target != REEL_TARGET_MULTILABEL && !m->metrics->class_names)
+            return reel_fail(err, "report: model %s has no class names", name);
     }
     return 0;
 }

@@ -120,9 +120,11 @@ static void table_open(FILE *fp, const char *cls)
         fputs("<div class=\"scroll\"><table>\n", fp);
 }
 
+/* Samples-F1, precision and recall per model; a class target's accuracy and macro-F1. */
 static void score_chart(FILE *fp, const report_view *v)
 {
     const reel_report *r = v->r;
+    int classes = v->target != REEL_TARGET_MULTILABEL;
     size_t n = r->n_models;
     const char **names = malloc(n * sizeof *names);
     double *f1 = malloc(n * sizeof *f1), *prec = malloc(n * sizeof *prec), *rec = malloc(n * sizeof *rec);
@@ -131,27 +133,27 @@ static void score_chart(FILE *fp, const report_view *v)
         for (size_t k = 0; k < n; k++) {
             const reel_report_model *m = &r->models[v->order[k]];
             names[k] = m->name;
-            f1[k] = m->metrics->samples_f1;
-            prec[k] = m->metrics->samples_precision;
+            f1[k] = classes ? m->metrics->accuracy : m->metrics->samples_f1;
+            prec[k] = classes ? m->metrics->class_macro_f1 : m->metrics->samples_precision;
             rec[k] = m->metrics->samples_recall;
             if (r->baseline && strcmp(r->baseline, m->name) == 0)
                 base = m;
         }
-        chart_series series[3] = {{"samples-F1", CHART_BLUE, f1, 0},
-                                  {"samples precision", CHART_ORANGE, prec, 0},
+        chart_series series[3] = {{classes ? "accuracy" : "samples-F1", CHART_BLUE, f1, 0},
+                                  {classes ? "macro-F1" : "samples precision", CHART_ORANGE, prec, 0},
                                   {"samples recall", CHART_GREEN, rec, 0}};
         char label[160];
         chart_refline ref = {0, label};
         if (base) {
-            ref.value = base->metrics->samples_f1;
-            snprintf(label, sizeof label, "%s F1", base->name);
+            ref.value = classes ? base->metrics->accuracy : base->metrics->samples_f1;
+            snprintf(label, sizeof label, classes ? "%s accuracy" : "%s F1", base->name);
         }
         fputs("<div class=\"scroll\">\n", fp);
-        chart_grouped_bars(fp, "Samples scores per model", names, n, series, 3, base ? &ref : NULL, "model",
-                           "score");
+        chart_grouped_bars(fp, classes ? "Scores per model" : "Samples scores per model", names, n, series,
+                           classes ? 2 : 3, base ? &ref : NULL, "model", "score");
         fputs("</div>\n", fp);
         if (base) {
-            fputs("<p class=\"note\">The dashed line is the samples-F1 of the ", fp);
+            fprintf(fp, "<p class=\"note\">The dashed line is the %s of the ", classes ? "accuracy" : "samples-F1");
             esc(fp, base->name);
             fputs(" baseline: a model below it has learnt nothing useful. Baselines are in grey italics in "
                   "the tables.</p>\n",

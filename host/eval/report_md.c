@@ -45,8 +45,8 @@ static void md_cell_open(FILE *fp, const char *cls, const char *title)
  * report.html only). */
 static void meta_end(FILE *fp, const report_view *v)
 {
-    (void)v;
-    fputs("\n\nThe charts (scores, training curves, F1 per genre) are in report.html.\n", fp);
+    fprintf(fp, "\n\nThe charts (scores, training curves%s) are in report.html.\n",
+            v->target == REEL_TARGET_MULTILABEL ? ", F1 per genre" : "");
 }
 
 static void page_open(FILE *fp, const report_view *v)

@@ -16,7 +16,7 @@ size_t report_best_valid_epoch(const reel_report_model *m)
     return at;
 }
 
-static void head_row(FILE *fp, const report_markup *mk, const report_col *cols, size_t n)
+void report_head_row(FILE *fp, const report_markup *mk, const report_col *cols, size_t n)
 {
     mk->row_open(fp, NULL);
     for (size_t c = 0; c < n; c++) {
@@ -32,21 +32,21 @@ static void head_row(FILE *fp, const report_markup *mk, const report_col *cols, 
     mk->head_close(fp, cols, n);
 }
 
-static void cell(FILE *fp, const report_markup *mk, const char *cls, const char *text)
+void report_cell(FILE *fp, const report_markup *mk, const char *cls, const char *text)
 {
     mk->cell_open(fp, cls, NULL);
     mk->text(fp, text);
     fputs(mk->cell_close, fp);
 }
 
-static void cell_num(FILE *fp, const report_markup *mk, const char *fmt, double x)
+void report_cell_num(FILE *fp, const report_markup *mk, const char *fmt, double x)
 {
     mk->cell_open(fp, "num", NULL);
     fprintf(fp, fmt, x);
     fputs(mk->cell_close, fp);
 }
 
-static void cell_count(FILE *fp, const report_markup *mk, size_t n)
+void report_cell_count(FILE *fp, const report_markup *mk, size_t n)
 {
     mk->cell_open(fp, "num", NULL);
     fprintf(fp, "%zu", n);
@@ -63,13 +63,13 @@ void report_table_leaderboard(FILE *fp, const report_view *v, const report_marku
         {"predict s", NULL, 0, 1},   {"device", NULL, 0, 0},
     };
     const reel_report *r = v->r;
-    head_row(fp, mk, cols, sizeof cols / sizeof *cols);
+    report_head_row(fp, mk, cols, sizeof cols / sizeof *cols);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
         const reel_metrics *s = m->metrics;
         int baseline = report_is_baseline(v, m);
         mk->row_open(fp, k == 0 ? "best" : baseline ? "baseline" : NULL);
-        cell_count(fp, mk, k + 1);
+        report_cell_count(fp, mk, k + 1);
         mk->cell_open(fp, "name", NULL);
         mk->text(fp, m->name);
         if (baseline)
@@ -79,13 +79,13 @@ void report_table_leaderboard(FILE *fp, const report_view *v, const report_marku
                                  s->micro_f1,         s->macro_f1,          s->hamming_accuracy,
                                  s->subset_accuracy,  m->samples_f1_untuned};
         for (size_t c = 0; c < sizeof scores / sizeof *scores; c++)
-            cell_num(fp, mk, "%.4f", scores[c]);
+            report_cell_num(fp, mk, "%.4f", scores[c]);
         mk->cell_open(fp, "rule", m->rule_detail && *m->rule_detail ? m->rule_detail : NULL);
         mk->text(fp, m->rule ? m->rule : "");
         fputs(mk->cell_close, fp);
-        cell_num(fp, mk, "%.3f", m->fit_seconds);
-        cell_num(fp, mk, "%.3f", m->predict_seconds);
-        cell(fp, mk, "device", m->device ? m->device : "");
+        report_cell_num(fp, mk, "%.3f", m->fit_seconds);
+        report_cell_num(fp, mk, "%.3f", m->predict_seconds);
+        report_cell(fp, mk, "device", m->device ? m->device : "");
         fputs(mk->row_close, fp);
     }
 }
@@ -101,20 +101,20 @@ void report_table_brier(FILE *fp, const report_view *v, const report_markup *mk)
     for (size_t j = 0; j < L; j++)
         cols[j + 1] = (report_col){r->labels[j], NULL, 1, 1};
     cols[L + 1] = (report_col){"mean", NULL, 0, 1};
-    head_row(fp, mk, cols, L + 2);
+    report_head_row(fp, mk, cols, L + 2);
     free(cols);
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
         mk->row_open(fp, NULL);
-        cell(fp, mk, "name", m->name);
+        report_cell(fp, mk, "name", m->name);
         double sum = 0;
         for (size_t j = 0; j < L; j++) {
             reel_calibration c;
             reel_calibration_compute(&c, m->P, r->Y, r->n_test, L, j);
-            cell_num(fp, mk, "%.4f", c.brier);
+            report_cell_num(fp, mk, "%.4f", c.brier);
             sum += c.brier;
         }
-        cell_num(fp, mk, "%.4f", L ? sum / (double)L : NAN);
+        report_cell_num(fp, mk, "%.4f", L ? sum / (double)L : NAN);
         fputs(mk->row_close, fp);
     }
 }
@@ -125,15 +125,15 @@ void report_table_confusion(FILE *fp, const report_view *v, const report_markup 
     const report_col cols[] = {{"#", NULL, 0, 1},     {"true genre, missed", NULL, 0, 0},
                                {"predicted instead", NULL, 0, 0}, {"films", NULL, 0, 1},
                                {share_heading, NULL, 0, 1}};
-    head_row(fp, mk, cols, sizeof cols / sizeof *cols);
+    report_head_row(fp, mk, cols, sizeof cols / sizeof *cols);
     for (size_t k = 0; k < v->n_pairs; k++) {
         const report_pair *p = &v->pairs[k];
         mk->row_open(fp, NULL);
-        cell_count(fp, mk, k + 1);
-        cell(fp, mk, NULL, r->labels[p->a]);
-        cell(fp, mk, NULL, r->labels[p->b]);
-        cell_count(fp, mk, p->count);
-        cell_num(fp, mk, "%.1f%%", p->support_a ? 100.0 * (double)p->count / (double)p->support_a : 0.0);
+        report_cell_count(fp, mk, k + 1);
+        report_cell(fp, mk, NULL, r->labels[p->a]);
+        report_cell(fp, mk, NULL, r->labels[p->b]);
+        report_cell_count(fp, mk, p->count);
+        report_cell_num(fp, mk, "%.1f%%", p->support_a ? 100.0 * (double)p->count / (double)p->support_a : 0.0);
         fputs(mk->row_close, fp);
     }
 }
@@ -177,13 +177,13 @@ void report_table_examples(FILE *fp, const report_view *v, const report_markup *
         cols[c++] = (report_col){v->best->name, " probabilities", 1, 0};
     for (size_t k = 0; k < r->n_models; k++)
         cols[c++] = (report_col){r->models[v->order[k]].name, NULL, 1, 0};
-    head_row(fp, mk, cols, n_cols);
+    report_head_row(fp, mk, cols, n_cols);
     free(cols);
     char buf[32];
     for (size_t e = 0; e < v->n_examples; e++) {
         size_t row = v->examples[e];
         mk->row_open(fp, "example");
-        cell(fp, mk, NULL, report_row_name(v, row, buf, sizeof buf));
+        report_cell(fp, mk, NULL, report_row_name(v, row, buf, sizeof buf));
         mk->cell_open(fp, NULL, NULL);
         int any = 0;
         for (size_t j = 0; j < r->L; j++)

@@ -22,13 +22,9 @@ const char *report_row_name(const report_view *v, size_t row, char *buf, size_t 
     return buf;
 }
 
-size_t report_top_labels(const report_view *v, const reel_report_model *m, size_t row,
-                         size_t out[REPORT_TOP_PROBS])
+size_t report_top(const float *p, size_t L, size_t out[REPORT_TOP_PROBS])
 {
-    size_t L = v->r->L, k = 0;
-    if (!m->P)
-        return 0;
-    const float *p = m->P + row * L;
+    size_t k = 0;
     /* Insertion into a short sorted list; ties keep the label order. */
     for (size_t j = 0; j < L; j++) {
         size_t at = k;
@@ -46,10 +42,17 @@ size_t report_top_labels(const report_view *v, const reel_report_model *m, size_
     return k;
 }
 
-/* NaN scores rank last. */
+size_t report_top_labels(const report_view *v, const reel_report_model *m, size_t row,
+                         size_t out[REPORT_TOP_PROBS])
+{
+    size_t L = v->r->L;
+    return m->P ? report_top(m->P + row * L, L, out) : 0;
+}
+
+/* NaN scores rank last; a class target ranks by accuracy. */
 static double rank_score(const reel_report_model *m)
 {
-    double f = m->metrics->samples_f1;
+    double f = m->metrics->target == REEL_TARGET_MULTILABEL ? m->metrics->samples_f1 : m->metrics->accuracy;
     return isnan(f) ? -INFINITY : f;
 }
 
@@ -142,6 +145,28 @@ static int pick_examples(report_view *v, reel_error *err)
     return 0;
 }
 
+/* A class target's classes of each row, and the best model's class probabilities. */
+static int class_view(report_view *v, reel_error *err)
+{
+    const reel_report *r = v->r;
+    const reel_metrics *m = v->best->metrics;
+    size_t n = r->n_test ? r->n_test : 1;
+    v->target = m->target;
+    v->K = m->K;
+    v->classes = m->class_names;
+    v->truth = malloc(n * sizeof *v->truth);
+    v->predicted = malloc(n * r->n_models * sizeof *v->predicted);
+    v->best_proba = v->best->P ? malloc(n * v->K * sizeof *v->best_proba) : NULL;
+    if (!v->truth || !v->predicted || (v->best->P && !v->best_proba))
+        return reel_fail(err, "report: out of memory");
+    reel_target_class_of_rows(v->target, r->Y, r->n_test, r->L, v->truth);
+    for (size_t k = 0; k < r->n_models; k++)
+        reel_target_class_of_rows(v->target, r->models[k].pred, r->n_test, r->L, v->predicted + k * n);
+    if (v->best_proba)
+        reel_target_class_proba(v->target, v->best->P, r->n_test, r->L, v->best_proba);
+    return 0;
+}
+
 int report_view_init(report_view *v, const reel_report *r, reel_error *err)
 {
     memset(v, 0, sizeof *v);
@@ -153,14 +178,19 @@ int report_view_init(report_view *v, const reel_report *r, reel_error *err)
     v->best = r->n_models ? &r->models[v->order[0]] : NULL;
     int rc = pick_examples(v, err);
     if (rc == 0 && v->best)
-        rc = find_pairs(v, err);
+        rc = v->best->metrics->target == REEL_TARGET_MULTILABEL ? find_pairs(v, err) : class_view(v, err);
     return rc;
 }
 
 void report_view_free(report_view *v)
 {
     free(v->order);
+    free(v->truth);
+    free(v->predicted);
+    free(v->best_proba);
     v->order = NULL;
+    v->truth = v->predicted = NULL;
+    v->best_proba = NULL;
 }
 
 const char *report_features(const reel_report *r, char *buf, size_t n)

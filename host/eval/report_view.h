@@ -29,6 +29,15 @@ struct report_view {
     size_t n_pairs;
     size_t examples[REPORT_EXAMPLES];  /* test rows, ascending */
     size_t n_examples;
+    /* A binary or multiclass target (the models' metrics say which; all
+     * agree): its K classes, each test row's true class, each model's
+     * (models in the report's order, n_test each) and the best model's
+     * class probabilities (n_test x K). NULL for multilabel. */
+    reel_target_kind target;
+    size_t K;
+    char *const *classes;
+    size_t *truth, *predicted;
+    float *best_proba;
 };
 
 /* Ranks the models, finds the confusions and picks the examples;
@@ -40,6 +49,9 @@ void report_view_free(report_view *v);
 int report_is_baseline(const report_view *v, const reel_report_model *m);
 /* The film's id, or "row N" when the report has no ids (buf holds it). */
 const char *report_row_name(const report_view *v, size_t row, char *buf, size_t n);
+/* The REPORT_TOP_PROBS of p's L entries with the highest values, best
+ * first (ties: the first); returns how many. */
+size_t report_top(const float *p, size_t L, size_t out[REPORT_TOP_PROBS]);
 /* The REPORT_TOP_PROBS labels of row with the highest probability under
  * model m, best first; returns how many (0 without probabilities). */
 size_t report_top_labels(const report_view *v, const reel_report_model *m, size_t row,
@@ -118,6 +130,13 @@ extern const report_markup REPORT_HTML, REPORT_MD;
 void report_write(FILE *fp, const report_view *v, const report_markup *mk);
 
 
+/* A table's header row, and a body cell: text from the data, a number
+ * (printf format), a count. */
+void report_head_row(FILE *fp, const report_markup *mk, const report_col *cols, size_t n);
+void report_cell(FILE *fp, const report_markup *mk, const char *cls, const char *text);
+void report_cell_num(FILE *fp, const report_markup *mk, const char *fmt, double x);
+void report_cell_count(FILE *fp, const report_markup *mk, size_t n);
+
 /* The tables, header row and body (what surrounds them is the format's):
  * the leaderboard; the Brier score per model and label; the best model's
  * confusions (share_heading: the last column's heading, which each format
@@ -126,6 +145,13 @@ void report_table_leaderboard(FILE *fp, const report_view *v, const report_marku
 void report_table_brier(FILE *fp, const report_view *v, const report_markup *mk);
 void report_table_confusion(FILE *fp, const report_view *v, const report_markup *mk, const char *share_heading);
 void report_table_examples(FILE *fp, const report_view *v, const report_markup *mk);
+/* A binary or multiclass target's (report_classes.c): the leaderboard
+ * (accuracy, macro-F1, log-loss; binary F1 and ROC-AUC), each class's
+ * scores, the best model's confusion matrix and the example films. */
+void report_class_header(FILE *fp, const report_view *v, const report_markup *mk);
+void report_class_leaderboard(FILE *fp, const report_view *v, const report_markup *mk);
+void report_class_sections(FILE *fp, const report_view *v, const report_markup *mk);
+void report_class_examples(FILE *fp, const report_view *v, const report_markup *mk);
 
 
 #endif

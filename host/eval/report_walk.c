@@ -66,18 +66,25 @@ static void header(FILE *fp, const report_view *v, const report_markup *mk)
     meta_open(fp, mk, "Features");
     fputs(report_features(r, features, sizeof features), fp);
     fputs(mk->meta_close, fp);
-    fprintf(fp, mk->labels_open, r->L);
-    for (size_t j = 0; j < r->L; j++) {
-        fputs(j ? ", " : "", fp);
-        mk->text(fp, r->labels[j]);
+    if (v->target != REEL_TARGET_MULTILABEL) {
+        report_class_header(fp, v, mk);
+    } else {
+        fprintf(fp, mk->labels_open, r->L);
+        for (size_t j = 0; j < r->L; j++) {
+            fputs(j ? ", " : "", fp);
+            mk->text(fp, r->labels[j]);
+        }
+        fputs(mk->meta_close, fp);
     }
-    fputs(mk->meta_close, fp);
     if (v->best) {
         meta_open(fp, mk, "Best model");
         fputs(mk->strong.open, fp);
         mk->text(fp, v->best->name);
         fputs(mk->strong.close, fp);
-        fprintf(fp, ", samples-F1 %.4f", v->best->metrics->samples_f1);
+        if (v->target != REEL_TARGET_MULTILABEL)
+            fprintf(fp, ", accuracy %.4f", v->best->metrics->accuracy);
+        else
+            fprintf(fp, ", samples-F1 %.4f", v->best->metrics->samples_f1);
         fputs(mk->meta_close, fp);
     }
     meta_open(fp, mk, "Seed");
@@ -130,16 +137,26 @@ void report_write(FILE *fp, const report_view *v, const report_markup *mk)
 {
     mk->page_open(fp, v);
     header(fp, v, mk);
+    int classes = v->target != REEL_TARGET_MULTILABEL;
     if (v->best) {
-        leaderboard(fp, v, mk);
+        if (classes)
+            report_class_leaderboard(fp, v, mk);
+        else
+            leaderboard(fp, v, mk);
         if (mk->scores)
             mk->scores(fp, v);
         training(fp, v, mk);
-        for (const report_section *s = mk->sections; *s; s++)
-            (*s)(fp, v);
+        if (classes)
+            report_class_sections(fp, v, mk);
+        else
+            for (const report_section *s = mk->sections; *s; s++)
+                (*s)(fp, v);
     } else {
         fputs(mk->no_models, fp);
     }
-    examples(fp, v, mk);
+    if (classes)
+        report_class_examples(fp, v, mk);
+    else
+        examples(fp, v, mk);
     fputs(mk->page_close, fp);
 }
