@@ -8,9 +8,11 @@
  *   rk_gather_rows        the batch's rows, picked through the row order
  *   (a product)           per layer: H = A W^T (the runtime's GEMM)
  *   rk_bias_act           per layer: H = act(H + b)
+ *   rk_dropout            per layer with dropout: D = H * its mask
  *   rk_head_rows          per row: loss, d(loss)/d(logits), probabilities
  *   rk_act_backward_bias  per layer: dZ = dH * act'(H), db = column sums
  *   (products)            per layer: dW = dZ^T A; but the first: dA = dZ W
+ *   rk_dropout            after dA, where A had dropout: dA * its mask
  *   rk_finish_step        one group: the batch loss, the non-finite check
  *   rk_adamw              the update, skipped once a step was bad
  * The products are the runtime's (cuBLAS on CUDA); OpenCL runs them with
@@ -60,6 +62,17 @@ RK_KERNEL void rk_bias_act(RK_GLOBAL float *H, int n, int out, RK_GLOBAL const f
     rk_u64 uout = (rk_u64)out;
     RK_FOR_EACH(e, (rk_u64)n * uout)
     H[e] = rk_activate(act, RK_FADD(H[e], b[e % uout]));
+}
+
+/* Dropout (nn_math.h's masks), dst[q] = src[q] * the scale of unit q of
+ * the batch, for q < total: in the forward D = H * mask (src H, dst D),
+ * in the backward dD becomes dH * mask in place (src = dst), as the CPU
+ * backend multiplies both by its mask. */
+RK_KERNEL void rk_dropout(RK_GLOBAL const float *src, RK_GLOBAL float *dst, rk_u64 total, rk_u64 key, int cut,
+                          float kept)
+{
+    RK_FOR_EACH(q, total)
+    dst[q] = RK_FMUL(src[q], rk_dropout_scale(key, q, (rk_u32)cut, kept));
 }
 
 /* The head, one row per work-item: rowloss[i] (when not null) is the row's
@@ -371,15 +384,17 @@ RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
 
 
 /* Every step of an epoch for one net, by one work-group: the batch,
- * every layer's output and both gradient buffers stay in work-group memory
- * (the scratch: batch x (d + the layers' widths + L + 2 x the widest)),
+ * every layer's output (and a dropout layer's after its mask) and both
+ * gradient buffers stay in work-group memory (the scratch: batch x (d +
+ * the layers' widths, twice with dropout, + L + 2 x the widest)),
  * the weights, gradients and AdamW's moments in device memory. Steps k =
  * 0.. take rows order[k*batch ..) (the last batch shorter) and are numbered
  * first_step + k + 1; step_f holds AdamW's two per-step scalars (the
  * steps' step_size, then their bc2_sqrt); after step k, when avg_sum is not
  * null and avg_a[k] >= 0, the moving average takes the weights with that
- * decay. The sums are those of the layered kernels above (the CPU's, in its
- * order), and the loss, the non-finite check and the bad-step rule are
+ * decay. Dropout's masks (seed: the net's) are rk_dropout's, computed where
+ * they are used. The sums are those of the layered kernels above (the
+ * CPU's, in its order), and the loss, the non-finite check and the bad-step rule are
  * rk_finish_step's: once a step is bad the epoch stops, updating nothing
  * more. rl, flag and stop are the caller's work-group arrays. */
 RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
@@ -387,7 +402,7 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
                         int max_w, RK_GLOBAL float *params, RK_GLOBAL float *grads, RK_GLOBAL float *m,
                         RK_GLOBAL float *v, rk_u64 n_params, float decay, float b1, float c1, float b2, float c2,
                         float eps, RK_GLOBAL const float *step_f, RK_GLOBAL const double *avg_a,
-                        RK_GLOBAL double *avg_sum, rk_i64 first_step, RK_GLOBAL float *batch_loss,
+                        RK_GLOBAL double *avg_sum, rk_i64 first_step, rk_u64 seed, RK_GLOBAL float *batch_loss,
                         RK_GLOBAL double *acc, RK_GLOBAL rk_i64 *bad_step, RK_LOCAL_PTR float *scratch,
                         RK_LOCAL_PTR double *rl, RK_LOCAL_PTR int *flag, RK_LOCAL_PTR int *stop_p)
 {
@@ -419,8 +434,12 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
             RK_GLOBAL const int *ly = layers + RK_LY * l;
             int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
             RK_LOCAL_PTR float *H = scratch + ly[RK_LY_H];
+            RK_LOCAL_PTR float *D = scratch + ly[RK_LY_D];
             RK_GLOBAL const float *W = params + ly[RK_LY_W];
             RK_GLOBAL const float *bias = params + ly[RK_LY_B];
+            rk_u32 cut = (rk_u32)ly[RK_LY_CUT];
+            float kept = RK_INT_AS_FLOAT(ly[RK_LY_KEPT]);
+            rk_u64 key = rk_dropout_key(seed, first_step + k + 1, (rk_u64)l);
             for (int e = t; e < rows * out; e += T) {
                 int r = e / out, j = e % out;
                 RK_LOCAL_PTR const float *a = A + r * in;
@@ -434,10 +453,13 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
                     s8[u] = RK_FADD(s8[u], RK_FMUL(a[q], w[q]));
                 float z = RK_FADD(RK_FADD(RK_FADD(s8[0], s8[1]), RK_FADD(s8[2], s8[3])),
                                   RK_FADD(RK_FADD(s8[4], s8[5]), RK_FADD(s8[6], s8[7])));
-                H[e] = rk_activate(act, RK_FADD(z, bias[j]));
+                float h = rk_activate(act, RK_FADD(z, bias[j]));
+                H[e] = h;
+                if (cut)
+                    D[e] = RK_FMUL(h, rk_dropout_scale(key, (rk_u64)e, cut, kept));
             }
             RK_BARRIER();
-            A = H;
+            A = D;
         }
         /* head: each row's loss and d(loss)/d(logits) */
         double count = rk_head_count(head, (double)rows, (double)L);
@@ -452,10 +474,15 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
             RK_GLOBAL const int *ly = layers + RK_LY * l;
             int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
             RK_LOCAL_PTR const float *H = scratch + ly[RK_LY_H];
-            RK_LOCAL_PTR const float *Ain = l ? scratch + layers[RK_LY * (l - 1) + RK_LY_H] : xb;
-            if (act != RK_ACT_NONE) {
-                for (int e = t; e < rows * out; e += T)
-                    g[e] = rk_act_grad(act, H[e], g[e]);
+            RK_LOCAL_PTR const float *Ain = l ? scratch + layers[RK_LY * (l - 1) + RK_LY_D] : xb;
+            rk_u32 cut = (rk_u32)ly[RK_LY_CUT];
+            if (act != RK_ACT_NONE || cut) { /* through the dropout mask, then the activation */
+                float kept = RK_INT_AS_FLOAT(ly[RK_LY_KEPT]);
+                rk_u64 key = rk_dropout_key(seed, first_step + k + 1, (rk_u64)l);
+                for (int e = t; e < rows * out; e += T) {
+                    float ge = cut ? RK_FMUL(g[e], rk_dropout_scale(key, (rk_u64)e, cut, kept)) : g[e];
+                    g[e] = rk_act_grad(act, H[e], ge);
+                }
                 RK_BARRIER();
             }
             for (int j = t; j < out; j += T) {
@@ -535,7 +562,7 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
                               float decay, float b1, float c1, float b2, float c2, float eps,
                               RK_GLOBAL const float *step_f,
                               RK_GLOBAL const double *avg_a, RK_GLOBAL double *avg_sum, rk_i64 first_step,
-                              RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
+                              rk_u64 seed, RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
                               RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
 {
     RK_SCRATCH_DECL(scratch)
@@ -543,16 +570,16 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
     RK_LOCAL int flag[RK_FUSED_T];
     RK_LOCAL int stop;
     rk_fused_run(X, Y, order, n_rows, batch, d, L, head, n_layers, layers, max_w, params, grads, m, v, n_params,
-                 decay, b1, c1, b2, c2, eps, step_f, avg_a, avg_sum, first_step, batch_loss, acc, bad_step, scratch,
-                 rl, flag, &stop);
+                 decay, b1, c1, b2, c2, eps, step_f, avg_a, avg_sum, first_step, seed, batch_loss, acc, bad_step,
+                 scratch, rl, flag, &stop);
 }
 
 
 /* K nets' epochs in one launch over one copy of the data (X, Y: rows of d
  * features and L labels), work-group g training net g exactly as
- * rk_fused_epoch would train it alone: each has its own layer list, row
- * order (a subset of the rows: its fold), batch size, AdamW settings,
- * moving average and bad-step flag. */
+ * rk_fused_epoch would train it alone: each has its own layer list (with
+ * its dropout rates), row order (a subset of the rows: its fold), batch
+ * size, AdamW settings, dropout seed, moving average and bad-step flag. */
 RK_KERNEL void rk_fused_epochs(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, int d, int L,
                                RK_GLOBAL const rk_i64 *nets, RK_GLOBAL const float *hyper,
                                RK_GLOBAL const int *layers, RK_GLOBAL const rk_u32 *orders,
@@ -573,6 +600,6 @@ RK_KERNEL void rk_fused_epochs(RK_GLOBAL const float *X, RK_GLOBAL const float *
                  (int)nt[RK_NT_HEAD], (int)nt[RK_NT_LAYERS], layers + nt[RK_NT_LAYER_OFF], (int)nt[RK_NT_MAX_W],
                  params + po, grads + po, m + po, v + po, (rk_u64)nt[RK_NT_PARAMS], hy[RK_NF_DECAY],
                  hy[RK_NF_B1], hy[RK_NF_C1], hy[RK_NF_B2], hy[RK_NF_C2], hy[RK_NF_EPS], step_f + nt[RK_NT_STEP_OFF],
-                 ao >= 0 ? avg_a + nt[RK_NT_AVG_A_OFF] : avg_a, ao >= 0 ? avg_sum + ao : RK_NULL, nt[RK_NT_FIRST], batch_loss + g, acc + g, bad_step + g, scratch,
-                 rl, flag, &stop);
+                 ao >= 0 ? avg_a + nt[RK_NT_AVG_A_OFF] : avg_a, ao >= 0 ? avg_sum + ao : RK_NULL, nt[RK_NT_FIRST],
+                 (rk_u64)nt[RK_NT_SEED], batch_loss + g, acc + g, bad_step + g, scratch, rl, flag, &stop);
 }

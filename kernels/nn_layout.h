@@ -34,17 +34,20 @@
 #define RK_EVAL_CHUNK 4096
 
 /* The layer table of the fused kernels: RK_LY ints per layer. */
-#define RK_LY 6
+#define RK_LY 9
 #define RK_LY_IN 0
 #define RK_LY_OUT 1
 #define RK_LY_ACT 2
 #define RK_LY_H 3 /* where its output starts in the scratch */
 #define RK_LY_W 4 /* where W and b start in the flat buffers */
 #define RK_LY_B 5
+#define RK_LY_D 6    /* where the next layer's input starts: its output after dropout, or RK_LY_H's */
+#define RK_LY_CUT 7  /* dropout's cut (nn_math.h; 0: no dropout) */
+#define RK_LY_KEPT 8 /* dropout's scale of the kept units, a float's bits */
 
 /* The net table of rk_fused_epochs: RK_NT 64-bit integers per net (offsets
  * into the launch's shared buffers; -1: none) ... */
-#define RK_NT 13
+#define RK_NT 14
 #define RK_NT_ROWS 0      /* its rows this epoch (its row order's length) */
 #define RK_NT_BATCH 1
 #define RK_NT_LAYERS 2    /* how many */
@@ -58,6 +61,7 @@
 #define RK_NT_AVG_A_OFF 10 /* its per-step decays */
 #define RK_NT_FIRST 11     /* first_step */
 #define RK_NT_HEAD 12
+#define RK_NT_SEED 13 /* its dropout masks' seed */
 /* ... and RK_NF floats: AdamW's scalars that stay the same every step. */
 #define RK_NF 6
 #define RK_NF_DECAY 0
@@ -87,6 +91,11 @@ static inline rk_adamw_k rk_adamw_scalars(double lr, double beta1, double beta2,
     k.eps = (float)eps;
     return k;
 }
+
+/* Dropout with probability p (nn_math.h's masks): the cut on the hash's
+ * top 24 bits, and the kept units' scale. */
+static inline rk_u32 rk_dropout_cut(float p) { return (rk_u32)ceil((double)p * 16777216.0); }
+static inline float rk_dropout_kept(float p) { return (float)(1.0 / (1.0 - (double)p)); }
 
 /* A net's RK_NF floats from its first step's scalars. */
 static inline void rk_adamw_fixed(const rk_adamw_k *k, float *hy)

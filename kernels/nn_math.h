@@ -42,6 +42,31 @@ RK_FN float rk_act_grad(int act, float h, float g)
     return g;
 }
 
+/* Dropout's masks, one counter-based hash for every device, so a kernel
+ * computes any unit's mask where it needs it, with no state to carry and
+ * the CPU backend's bits: in training step `step`, unit q (row * width +
+ * column, of the batch) of layer `layer` is kept, scaled by `kept`
+ * (1 / (1 - p) as a float), when the top 24 bits of mix(key ^ q) are at
+ * least cut = ceil(p * 2^24), key = mix(mix(mix(seed) ^ step) ^ layer);
+ * mix is splitmix64's finaliser. A dropped unit is scaled by 0. */
+RK_FN rk_u64 rk_mix64(rk_u64 z)
+{
+    z += RK_U64C(0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * RK_U64C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * RK_U64C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+RK_FN rk_u64 rk_dropout_key(rk_u64 seed, rk_i64 step, rk_u64 layer)
+{
+    return rk_mix64(rk_mix64(rk_mix64(seed) ^ (rk_u64)step) ^ layer);
+}
+
+RK_FN float rk_dropout_scale(rk_u64 key, rk_u64 q, rk_u32 cut, float kept)
+{
+    return (rk_mix64(key ^ q) >> 40) >= (rk_u64)cut ? kept : 0.0f;
+}
+
 /* What the summed loss is divided by for the mean: cells for the sigmoid
  * head (BCE over batch and labels), rows for the softmax head. */
 RK_FN double rk_head_count(int head, double n, double L) { return head == RK_HEAD_SIGMOID ? n * L : n; }

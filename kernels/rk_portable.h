@@ -20,6 +20,9 @@
  *                   sized at launch: OpenCL passes it as the kernel's last
  *                   argument, CUDA declares it extern in the kernel body
  *   rk_i64, rk_u64, rk_u32                   fixed-width integers
+ *   RK_U64C(x)      a 64-bit unsigned constant (OpenCL's UL, C's ULL)
+ *   RK_INT_AS_FLOAT(i)  the float whose bits are the int i (kernels only:
+ *                   a table of ints carrying a float)
  *   RK_FMUL, RK_FADD, RK_DMUL, RK_DADD       one rounding each, never fused
  *   RK_EXPF, RK_TANHF, RK_SQRTF, RK_ISFINITE  float maths
  *   exp, log, log1p, fabs                    double maths (same names) */
@@ -46,6 +49,8 @@
 typedef long rk_i64;
 typedef ulong rk_u64;
 typedef uint rk_u32;
+#define RK_U64C(x) x##UL
+#define RK_INT_AS_FLOAT(i) as_float(i)
 #define RK_FMUL(a, b) ((a) * (b))
 #define RK_FADD(a, b) ((a) + (b))
 #define RK_DMUL(a, b) ((a) * (b))
@@ -73,6 +78,8 @@ typedef uint rk_u32;
 typedef long long rk_i64;
 typedef unsigned long long rk_u64;
 typedef unsigned int rk_u32;
+#define RK_U64C(x) x##ULL
+#define RK_INT_AS_FLOAT(i) __int_as_float(i)
 /* nvcc fuses a*b+c into an FMA unless told not to: these round each step */
 #define RK_FMUL(a, b) __fmul_rn((a), (b))
 #define RK_FADD(a, b) __fadd_rn((a), (b))
@@ -93,6 +100,7 @@ typedef unsigned int rk_u32;
 typedef int64_t rk_i64;
 typedef uint64_t rk_u64;
 typedef uint32_t rk_u32;
+#define RK_U64C(x) x##ULL
 /* the CPU backend is built with -ffp-contract=off: nothing is fused */
 #define RK_FMUL(a, b) ((a) * (b))
 #define RK_FADD(a, b) ((a) + (b))

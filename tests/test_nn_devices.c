@@ -16,6 +16,7 @@
 
 #include "backend_fixture.h"
 #include "helpers.h"
+#include "models/model.h"
 #include "nn/backend.h"
 #include "nn/multi.h"
 #include "nn/opencl.h"
@@ -111,11 +112,13 @@ static void *ready_net(const reel_nn_backend *be, const setup *s)
     return b;
 }
 
-static void compare(const reel_nn_backend *dev, const char *layers_json, const char *head, size_t d, size_t L)
+static void compare(const reel_nn_backend *dev, const char *layers_json, const char *head, size_t d, size_t L,
+                    uint64_t seed)
 {
     const reel_nn_backend *cpu = &reel_nn_cpu_backend;
     setup s;
     make(&s, layers_json, head, d, L, 200, 42);
+    s.spec.seed = seed; /* dropout's masks */
     reel_error err;
     void *bg = ready_net(dev, &s), *bc = ready_net(cpu, &s);
     const reel_nn_backend *be[2] = {dev, cpu};
@@ -174,15 +177,28 @@ static void compare(const reel_nn_backend *dev, const char *layers_json, const c
     unmake(&s);
 }
 
-static void box_sigmoid(const reel_nn_backend *be) { compare(be, BOX, "sigmoid", 21, 7); }
-static void u_softmax(const reel_nn_backend *be) { compare(be, U, "softmax", 21, 7); }
+static void box_sigmoid(const reel_nn_backend *be) { compare(be, BOX, "sigmoid", 21, 7, 0); }
+static void u_softmax(const reel_nn_backend *be) { compare(be, U, "softmax", 21, 7, 0); }
 static void tanh_none(const reel_nn_backend *be)
 {
-    compare(be, "[{\"width\":33,\"activation\":\"tanh\"},{\"width\":17,\"activation\":\"none\"}]", "sigmoid", 5, 3);
+    compare(be, "[{\"width\":33,\"activation\":\"tanh\"},{\"width\":17,\"activation\":\"none\"}]", "sigmoid", 5, 3, 0);
 }
 Test(nn_devices, box_sigmoid_matches_cpu) { each_backend(box_sigmoid); }
 Test(nn_devices, u_softmax_matches_cpu) { each_backend(u_softmax); }
 Test(nn_devices, tanh_none_matches_cpu) { each_backend(tanh_none); }
+
+/* Dropout after each kind of activation, at three rates: the layered
+ * steps drop the CPU backend's units (the same seeded masks), so the
+ * gradients, losses and weights agree as without dropout; a device that
+ * dropped others, or none, would be far off from the first step. */
+#define DROPOUT_LAYERS                                                                                        \
+    "[{\"width\":40,\"activation\":\"relu\",\"dropout\":0.1},{\"width\":24,\"activation\":\"tanh\","           \
+    "\"dropout\":0.5},{\"width\":16,\"activation\":\"none\",\"dropout\":0.25},{\"width\":16,"                  \
+    "\"activation\":\"relu\"}]"
+static void dropout_sigmoid(const reel_nn_backend *be) { compare(be, DROPOUT_LAYERS, "sigmoid", 21, 7, 77); }
+static void dropout_softmax(const reel_nn_backend *be) { compare(be, DROPOUT_LAYERS, "softmax", 21, 7, 1234567); }
+Test(nn_devices, dropout_matches_cpu) { each_backend(dropout_sigmoid); }
+Test(nn_devices, dropout_softmax_matches_cpu) { each_backend(dropout_softmax); }
 
 /* The layered path's products at sizes that are no multiple of any tile
  * (widths past 128, 37 inputs, 5 labels, batches of 1 to 300 rows, past
@@ -503,14 +519,15 @@ static void train_net(const reel_nn_backend *be, const setup *s, const uint8_t *
     be->destroy(b);
 }
 
-static void epoch_at_once(const reel_nn_backend *dev)
+static void epoch_at_once_of(const reel_nn_backend *dev, const char *layers, const char *head, uint64_t seed)
 {
     if (!dev->train_epoch) {
         printf("nn_devices [%s]: no whole-epoch training here\n", cur_label);
         return;
     }
     setup s;
-    make(&s, U, "softmax", 21, 7, 600, 9);
+    make(&s, layers, head, 21, 7, 600, 9);
+    s.spec.seed = seed;
     uint8_t *Y8 = malloc(s.n * 7);
     for (size_t i = 0; i < s.n * 7; i++)
         Y8[i] = s.Y[i] > 0.5f;
@@ -521,13 +538,15 @@ static void epoch_at_once(const reel_nn_backend *dev)
     setenv("REEL_NO_FUSED", "1", 1); /* the step kernels, inside train_epoch */
     train_net(dev, &s, Y8, 10, w[1], &val[1]);
     unsetenv("REEL_NO_FUSED");
-    printf("nn_devices [%s] whole epochs vs steps: val loss %.9g vs %.9g\n", cur_label, val[0], val[1]);
+    printf("nn_devices [%s] whole epochs vs steps (%s): val loss %.9g vs %.9g\n", cur_label, layers, val[0], val[1]);
     if (strcmp(dev->name, "opencl") == 0) {
         cr_expect_eq(memcmp(w[0], w[1], np * sizeof(float)), 0, "%s: whole epochs and steps differ", cur_label);
         cr_expect_eq(val[0], val[1]);
     } else {
         cr_expect(close_all("weights, whole epochs vs steps", w[0], w[1], np, 2e-3, 1e-2));
     }
+    train_net(&reel_nn_cpu_backend, &s, Y8, 10, w[2], &val[2]);
+    cr_expect(close_all("weights after 2 epochs of batch 10, device vs the CPU", w[0], w[2], np, 2e-3, 1e-2));
     train_net(dev, &s, Y8, 300, w[0], &val[0]); /* past the fused kernel's rows */
     train_net(&reel_nn_cpu_backend, &s, Y8, 300, w[2], &val[2]);
     cr_expect(close_all("weights after 2 epochs of batch 300", w[0], w[2], np, 2e-3, 1e-2));
@@ -536,7 +555,16 @@ static void epoch_at_once(const reel_nn_backend *dev)
     free(Y8);
     unmake(&s);
 }
+static void epoch_at_once(const reel_nn_backend *dev) { epoch_at_once_of(dev, U, "softmax", 0); }
 Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits) { each_backend(epoch_at_once); }
+
+/* The same with dropout: the fused kernel computes the masks where it uses
+ * them, the layered steps in rk_dropout, both from the same hash. */
+static void epoch_at_once_dropout(const reel_nn_backend *dev)
+{
+    epoch_at_once_of(dev, DROPOUT_LAYERS, "sigmoid", 99);
+}
+Test(nn_devices, a_whole_epoch_with_dropout_gives_the_steps_bits) { each_backend(epoch_at_once_dropout); }
 
 /* ------------------------------------------------ many nets, one launch */
 
@@ -545,7 +573,8 @@ Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits) { each_backend(epoc
 
 /* Net k of the many-nets check: its own layer list, head, learning rate,
  * weight decay, batch size, starting weights (seed), fold (every fifth row
- * from k % 5 left out) and row order, and for some the moving average. Net
+ * from k % 5 left out) and row order, for some the moving average, and
+ * for nets 1, 2 and 4 dropout at rates of their own (its own masks' seed). Net
  * 5 diverges (lr 1e6 on a softmax head); net 6's batch is past the fused
  * kernel's rows, so it trains alone. */
 typedef struct {
@@ -559,12 +588,15 @@ typedef struct {
 static void many_make(many_net *mn, int k, const float *X, const float *Y)
 {
     static const char *const layers[MANY] = {
-        BOX, U, "[{\"width\":33,\"activation\":\"tanh\"},{\"width\":17,\"activation\":\"none\"}]", BOX,
-        "[{\"width\":5,\"activation\":\"relu\"}]", U, BOX};
+        BOX, DROPOUT_LAYERS,
+        "[{\"width\":33,\"activation\":\"tanh\",\"dropout\":0.2},{\"width\":17,\"activation\":\"none\","
+        "\"dropout\":0.5}]",
+        BOX, "[{\"width\":5,\"activation\":\"relu\",\"dropout\":0.1}]", U, BOX};
     static const char *const heads[MANY] = {"sigmoid", "softmax", "sigmoid", "sigmoid", "sigmoid", "softmax",
                                             "sigmoid"};
     static const size_t batches[MANY] = {10, 32, 7, 256, 3, 10, 300};
     make(&mn->s, layers[k], heads[k], 21, 7, 2, 100 + (uint64_t)k); /* the spec and the starting weights */
+    mn->s.spec.seed = 500 + (uint64_t)k;
     mn->opt = (reel_adamw){k == 5 ? 1e6 : 1e-3 * (k + 1), 0.9, 0.999, 1e-8, 1e-2 * k};
     mn->batch = batches[k];
     mn->rows = 0;
@@ -726,13 +758,14 @@ static void loop_many(const reel_nn_backend *be, size_t *shared)
 {
     enum { K = 4 };
     setup s[K];
-    static const char *const layers[K] = {BOX, U, BOX, "[{\"width\":9,\"activation\":\"relu\"}]"};
+    static const char *const layers[K] = {BOX, U, BOX, "[{\"width\":9,\"activation\":\"relu\",\"dropout\":0.3}]"};
     static const char *const heads[K] = {"sigmoid", "softmax", "sigmoid", "sigmoid"};
     uint8_t *Y8[K];
     reel_fit_ctx ctx[K];
     reel_nn_train_opts o[K];
     for (int k = 0; k < K; k++) {
         make(&s[k], layers[k], heads[k], 21, 7, 400, 30 + (uint64_t)k);
+        s[k].spec.seed = 60 + (uint64_t)k;
         Y8[k] = malloc(400 * 7);
         for (size_t i = 0; i < 400 * 7; i++)
             Y8[k][i] = s[k].Y[i] > 0.5f;
@@ -810,3 +843,88 @@ Test(nn_devices, the_loop_over_many_nets_equals_each_alone_on_the_cpu)
     loop_many(&reel_nn_cpu_backend, &shared);
     cr_expect_eq(shared, 0);
 }
+
+/* ------------------------------------- the new recipe through the mlp kind */
+
+/* What the kind's log received: warnings (the note of a net moved to the
+ * CPU is one) and progress records (so the sink is known to work). */
+typedef struct {
+    int warnings, progress;
+    char last[512];
+} heard;
+
+static void hear(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    heard *h = user;
+    h->progress += p != NULL;
+    if (level == REEL_LOG_WARNING) {
+        h->warnings++;
+        snprintf(h->last, sizeof h->last, "%s", message);
+    }
+}
+
+/* Heavy-tailed raw columns (what "robust" scales and clips), a 0/1 column
+ * and labels that follow them. */
+static void recipe_data(size_t n, float *X, uint8_t *Y)
+{
+    reel_rng rng;
+    reel_rng_seed(&rng, 21);
+    for (size_t i = 0; i < n; i++) {
+        float *x = X + i * 4;
+        double u = reel_rng_uniform(&rng), v = reel_rng_uniform(&rng), w = reel_rng_uniform(&rng);
+        x[0] = (float)(1000.0 * pow(u, 6)); /* a count: most rows small, a few huge */
+        x[1] = (float)(2.0 * v - 1.0);
+        x[2] = (float)(w < 0.02 ? 500.0 * w : w); /* outliers */
+        x[3] = reel_rng_uniform(&rng) < 0.3 ? 1.0f : 0.0f;
+        Y[i * 3] = x[0] > 5.0f;
+        Y[i * 3 + 1] = x[1] + x[3] > 0.5f;
+        Y[i * 3 + 2] = (x[2] > 0.5f) != (x[1] > 0.0f);
+    }
+}
+
+/* The new recipe's dropout and robust input through the mlp kind on the
+ * device: it trains there (no note that a kind moved it to the CPU, the
+ * model says it ran on the device), two members in one launch, and its
+ * probabilities are the CPU backend's up to rounding (the same transform
+ * on the host, the same masks). */
+static void recipe_on_device(const reel_nn_backend *dev)
+{
+    enum { N = 400, NT = 320 };
+    float *X = malloc(N * 4 * sizeof *X), *P[2];
+    uint8_t *Y = malloc(N * 3);
+    recipe_data(N, X, Y);
+    char device[64];
+    snprintf(device, sizeof device, "%s:%d", dev->name, cur_device);
+    const char *params = "{\"layers\": [{\"width\": 32, \"activation\": \"relu\", \"dropout\": 0.2}, "
+                         "{\"width\": 16, \"activation\": \"tanh\", \"dropout\": 0.1}], \"input\": \"robust\", "
+                         "\"epochs\": 3, \"ensemble\": 2, \"batch_size\": 10, \"lr\": 0.003}";
+    const char *devices[2] = {device, "cpu"};
+    for (int k = 0; k < 2; k++) {
+        heard h = {0};
+        reel_log log = {hear, &h, REEL_LOG_INFO};
+        reel_fit_ctx c = {.d = 4, .L = 3, .X = X, .Y = Y, .n = NT, .Xv = X + NT * 4, .Yv = Y + NT * 3,
+                          .nv = N - NT, .seed = 8, .threads = 1, .log = &log, .device = devices[k], .name = "recipe"};
+        reel_error err;
+        reel_model m;
+        cJSON *p = cJSON_Parse(params);
+        cr_assert_eq(reel_model_init(&m, "box", p, &err), 0, "%s", err.msg);
+        cJSON_Delete(p);
+        cr_assert_eq(reel_model_fit(&m, &c, &err), 0, "%s", err.msg);
+        const char *ran = m.kind->device ? m.kind->device(m.state) : "cpu";
+        printf("nn_devices [%s] recipe (dropout, robust input) on %s: ran on %s, %d warnings, %d progress records\n",
+               cur_label, devices[k], ran, h.warnings, h.progress);
+        cr_expect_gt(h.progress, 0, "the log heard nothing");
+        cr_expect_eq(h.warnings, 0, "%s: a warning: %s", devices[k], h.last);
+        if (k == 0)
+            cr_expect(strncmp(ran, "cpu", 3) != 0, "%s: the net trained on %s", device, ran);
+        P[k] = malloc(N * 3 * sizeof(float));
+        cr_assert_eq(m.kind->predict_proba(m.state, X, N, P[k], &err), 0, "%s", err.msg);
+        reel_model_free(&m);
+    }
+    cr_expect(close_all("recipe: probabilities, device vs the CPU", P[0], P[1], N * 3, 2e-3, 1e-2), "%s", cur_label);
+    free(P[0]);
+    free(P[1]);
+    free(X);
+    free(Y);
+}
+Test(nn_devices, dropout_and_robust_input_train_on_the_device) { each_backend(recipe_on_device); }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/cpu_ops.h"
+#include "nn_layout.h" /* kernels/: the dropout masks every device computes */
 
 int reel_cpu_plr_init(reel_cpu_plr *p, const reel_nn_spec *s)
 {
@@ -112,20 +113,11 @@ void reel_cpu_plr_backward(const reel_cpu_plr *p, const reel_nn_spec *s, const f
     }
 }
 
-static uint64_t mix(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 void reel_cpu_dropout_mask(uint64_t seed, long step, size_t layer, size_t n, size_t width, float p, float *scale)
 {
-    uint64_t key = mix(mix(mix(seed) ^ (uint64_t)step) ^ (uint64_t)layer);
-    /* keep when the hash's top 24 bits, as a fraction, are >= p */
-    uint64_t cut = (uint64_t)ceil((double)p * 16777216.0);
-    float kept = (float)(1.0 / (1.0 - (double)p));
+    uint64_t key = rk_dropout_key(seed, step, layer);
+    rk_u32 cut = rk_dropout_cut(p);
+    float kept = rk_dropout_kept(p);
     for (size_t q = 0; q < n * width; q++)
-        scale[q] = (mix(key ^ (uint64_t)q) >> 40) >= cut ? kept : 0.0f;
+        scale[q] = rk_dropout_scale(key, q, cut, kept);
 }

@@ -34,7 +34,8 @@ void reel_cpu_plr_backward(const reel_cpu_plr *p, const reel_nn_spec *s, const f
 
 /* Dropout with probability p on n rows x width units of layer `layer` at
  * training step `step`: scale[i * width + j] = 1 / (1 - p) where the unit
- * is kept, else 0; the mask is a hash of (seed, step, layer, i, j). */
+ * is kept, else 0; the mask is a hash of (seed, step, layer, i, j), the
+ * kernels' own (kernels/nn_math.h). */
 void reel_cpu_dropout_mask(uint64_t seed, long step, size_t layer, size_t n, size_t width, float p, float *scale);
 
 #endif

@@ -43,6 +43,7 @@ typedef struct {
     int bad_seen; /* the host has seen a bad step since set_data */
     size_t cap;   /* step workspace rows */
     reel_rt_mem *xb, *yb, *H[REEL_NN_MAX_LAYERS], *g0, *g1, *rowloss;
+    reel_rt_mem *D[REEL_NN_MAX_LAYERS]; /* a dropout layer's output after its mask (else NULL) */
     reel_rt_mem *loss_acc, *eval_acc, *bad_step, *batch_loss;
     reel_rt_mem *avg_sum, *avg_out;                /* the moving average (when first used) */
     reel_rt_mem *ex, *ey, *ea, *eb, *ep, *erow;   /* an eval chunk (when first used) */
@@ -84,8 +85,10 @@ static void dd_destroy(void *p)
                            &c->ep_a};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         rel(rt, all[i]);
-    for (size_t l = 0; l < REEL_NN_MAX_LAYERS; l++)
+    for (size_t l = 0; l < REEL_NN_MAX_LAYERS; l++) {
         rel(rt, &c->H[l]);
+        rel(rt, &c->D[l]);
+    }
     data_drop(rt, &c->data);
     if (c->q)
         rt->close(c->q);
@@ -232,7 +235,8 @@ static int reserve(dnet *c, size_t n, reel_error *err)
         alloc(c, &c->rowloss, n * sizeof(double), what, err))
         return -1;
     for (size_t l = 0; l < s->n_layers; l++)
-        if (alloc(c, &c->H[l], n * s->layer[l].out * f, what, err))
+        if (alloc(c, &c->H[l], n * s->layer[l].out * f, what, err) ||
+            (s->layer[l].dropout > 0 && alloc(c, &c->D[l], n * s->layer[l].out * f, what, err)))
             return -1;
     c->cap = n;
     return 0;
@@ -351,8 +355,35 @@ static int product(dnet *c, reel_gemm_product p, const reel_nn_layer *ly, size_t
     return c->rt->gemm(c->q, &g, mem[g.a], at[g.a], mem[g.b], at[g.b], C, c_at, err);
 }
 
-/* Forward from A (n rows); layer l's output goes to out[l]. */
-static int forward(dnet *c, reel_rt_mem *A, size_t n, reel_rt_mem **out, reel_error *err)
+/* dst = src * the dropout mask of layer l at training step `step` over
+ * n rows (nn_math.h); src may be dst. */
+static int dropout(dnet *c, size_t l, long step, reel_rt_mem *src, reel_rt_mem *dst, size_t n, reel_error *err)
+{
+    const reel_nn_layer *ly = &c->spec.layer[l];
+    args a = kargs(REEL_K_DROPOUT);
+    am(&a, src);
+    am(&a, dst);
+    au(&a, n * ly->out);
+    au(&a, rk_dropout_key(c->spec.seed, step, l));
+    ai(&a, (long)rk_dropout_cut(ly->dropout));
+    af(&a, rk_dropout_kept(ly->dropout));
+    return launch(c, &a, n * ly->out, err);
+}
+
+/* What layer l reads in a training step: the batch, or the layer before's
+ * output (after its dropout). */
+static reel_rt_mem *layer_input(const dnet *c, size_t l)
+{
+    if (l == 0)
+        return c->xb;
+    return c->D[l - 1] ? c->D[l - 1] : c->H[l - 1];
+}
+
+/* Forward from A (n rows); layer l's output goes to out[l], and in a
+ * training step (drop not NULL) through its dropout mask to drop[l]
+ * where it has one, which the next layer reads. */
+static int forward(dnet *c, reel_rt_mem *A, size_t n, reel_rt_mem **out, reel_rt_mem **drop, long step,
+                   reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
     for (size_t l = 0; l < s->n_layers; l++) {
@@ -369,6 +400,11 @@ static int forward(dnet *c, reel_rt_mem *A, size_t n, reel_rt_mem **out, reel_er
         if (launch(c, &a, n * ly->out, err))
             return -1;
         A = out[l];
+        if (drop && drop[l]) {
+            if (dropout(c, l, step, out[l], drop[l], n, err))
+                return -1;
+            A = drop[l];
+        }
     }
     return 0;
 }
@@ -412,7 +448,7 @@ static int dd_train_step(void *p, size_t start, size_t n, const reel_adamw *opt,
     ai(&a, (long)s->L);
     am(&a, c->xb);
     am(&a, c->yb);
-    if (launch(c, &a, n * (s->d + s->L), err) || forward(c, c->xb, n, c->H, err))
+    if (launch(c, &a, n * (s->d + s->L), err) || forward(c, c->xb, n, c->H, c->D, step, err))
         return -1;
     double count = reel_cpu_head_count(s->head, n, s->L);
     size_t last = s->n_layers - 1;
@@ -421,7 +457,7 @@ static int dd_train_step(void *p, size_t start, size_t n, const reel_adamw *opt,
     reel_rt_mem *g0 = c->g0, *g1 = c->g1;
     for (size_t l = s->n_layers; l-- > 0;) {
         const reel_nn_layer *ly = &s->layer[l];
-        reel_rt_mem *A = l ? c->H[l - 1] : c->xb;
+        reel_rt_mem *A = layer_input(c, l);
         a = kargs(REEL_K_ACT_BIAS);
         am(&a, g0);
         am(&a, c->H[l]);
@@ -433,7 +469,8 @@ static int dd_train_step(void *p, size_t start, size_t n, const reel_adamw *opt,
         if (launch(c, &a, ly->out, err) || product(c, REEL_GEMM_WEIGHT_GRAD, ly, n, A, g0, c->grads, ly->w_off, err))
             return -1;
         if (l) {
-            if (product(c, REEL_GEMM_INPUT_GRAD, ly, n, A, g0, g1, 0, err))
+            if (product(c, REEL_GEMM_INPUT_GRAD, ly, n, A, g0, g1, 0, err) ||
+                (c->D[l - 1] && dropout(c, l - 1, step, g1, g1, n, err))) /* through the mask */
                 return -1;
             reel_rt_mem *t = g0;
             g0 = g1;
@@ -593,7 +630,7 @@ static int dd_eval(dnet *c, const float *X, const float *Y, size_t n, double *lo
     for (size_t r0 = 0; r0 < n; r0 += RK_EVAL_CHUNK) {
         size_t m = n - r0 < RK_EVAL_CHUNK ? n - r0 : RK_EVAL_CHUNK;
         if (put(c, c->ex, X + r0 * s->d, m * s->d * f, err) || (Y && put(c, c->ey, Y + r0 * s->L, m * s->L * f, err)) ||
-            forward(c, c->ex, m, bufs, err) ||
+            forward(c, c->ex, m, bufs, NULL, 0, err) ||
             head(c, bufs[s->n_layers - 1], Y ? c->ey : NULL, m, 0.0f, NULL, P ? c->ep : NULL, Y ? c->erow : NULL,
                  err))
             return -1;
@@ -723,6 +760,7 @@ static int dd_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fir
     am(&a, c->ep_a);
     am(&a, avg_a ? c->avg_sum : NULL);
     al(&a, first_step);
+    au(&a, s->seed);
     am(&a, c->batch_loss);
     am(&a, c->loss_acc);
     am(&a, c->bad_step);

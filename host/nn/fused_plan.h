@@ -17,18 +17,19 @@
 #include "nn_layout.h"
 
 /* The work-group scratch floats a fused step of `batch` rows needs: the
- * batch, every layer's output, the labels and two gradient rows. */
+ * batch, every layer's output (twice with dropout: before and after its
+ * mask), the labels and two gradient rows. */
 static inline size_t reel_fused_floats(const reel_nn_spec *s, size_t batch)
 {
     size_t w = s->d + s->L + 2 * s->max_width;
     for (size_t l = 0; l < s->n_layers; l++)
-        w += s->layer[l].out;
+        w += s->layer[l].out * (s->layer[l].dropout > 0 ? 2 : 1);
     return batch * w;
 }
 
 /* The layer table (RK_LY ints a layer) for steps of `batch` rows: each
  * layer's output starts in the scratch after the inputs and the earlier
- * layers' outputs. */
+ * layers' outputs, followed by what its dropout keeps of it. */
 static inline void reel_fused_layers(const reel_nn_spec *s, size_t batch, int *t)
 {
     size_t h = batch * s->d;
@@ -42,6 +43,16 @@ static inline void reel_fused_layers(const reel_nn_spec *s, size_t batch, int *t
         q[RK_LY_W] = (int)y->w_off;
         q[RK_LY_B] = (int)y->b_off;
         h += batch * y->out;
+        q[RK_LY_D] = q[RK_LY_H];
+        q[RK_LY_CUT] = 0;
+        q[RK_LY_KEPT] = 0;
+        if (y->dropout > 0) {
+            float kept = rk_dropout_kept(y->dropout);
+            q[RK_LY_D] = (int)h;
+            q[RK_LY_CUT] = (int)rk_dropout_cut(y->dropout);
+            memcpy(&q[RK_LY_KEPT], &kept, sizeof kept);
+            h += batch * y->out;
+        }
     }
 }
 
@@ -129,6 +140,7 @@ static inline int reel_fused_plan_make(const reel_fused_net *nets, size_t M, ree
         t[RK_NT_AVG_A_OFF] = (int64_t)so;
         t[RK_NT_FIRST] = (int64_t)u->first_step;
         t[RK_NT_HEAD] = (int64_t)s->head;
+        t[RK_NT_SEED] = (int64_t)s->seed;
         reel_fused_layers(s, u->batch, pl->ly + lo);
         rk_adamw_k k0 = reel_adamw_scalars(u->opt, u->first_step + 1);
         rk_adamw_fixed(&k0, pl->hy + RK_NF * g);

@@ -39,7 +39,8 @@ typedef struct reel_rt_queue reel_rt_queue; /* an in-order queue on one device *
     X(AVG_UPDATE, rk_avg_update)                                                                             \
     X(AVG_GET, rk_avg_get)                                                                                   \
     X(FUSED, rk_fused_epoch)                                                                                 \
-    X(FUSED_MANY, rk_fused_epochs)
+    X(FUSED_MANY, rk_fused_epochs)                                                                           \
+    X(DROPOUT, rk_dropout)
 #define REEL_RT_KERNEL_ID(id, fn) REEL_K_##id,
 typedef enum { REEL_RT_KERNELS(REEL_RT_KERNEL_ID) REEL_K_COUNT } reel_rt_kernel;
 

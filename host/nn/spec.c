@@ -165,9 +165,6 @@ const char *reel_nn_spec_cpu_only(const reel_nn_spec *s)
 {
     if (s->plr.k)
         return "plr";
-    for (size_t l = 0; l < s->n_layers; l++)
-        if (s->layer[l].dropout > 0)
-            return "dropout";
     return NULL;
 }
 
