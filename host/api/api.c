@@ -145,7 +145,10 @@ const char *api_option_name(int flag_names, const char *key)
                  {"epochs", "--epochs"},     {"batch_size", "--batch-size"}, {"lr", "--lr"},
                  {"model_file", "--model-file"}, {"net_only", "--net-only"},
                  {"labels", "--labels"},     {"decision", "--decision"},
-                 {"id", "--id"},             {"missing_columns", "--missing-columns"}};
+                 {"id", "--id"},             {"missing_columns", "--missing-columns"},
+                 {"model", "--model"},       {"metric", "--metric"},         {"folds", "--folds"},
+                 {"grid_file", "--grid"},    {"strategy", "--strategy"},     {"budget", "--budget"},
+                 {"journal", "--journal"},   {"resume", "--resume"},         {"method", "--method"}};
     for (size_t i = 0; flag_names && i < sizeof names / sizeof *names; i++)
         if (strcmp(names[i].key, key) == 0)
             return names[i].flag;

@@ -21,6 +21,8 @@ static const struct {
     {"info", task_info},
     {"decide", task_decide},
     {"predict", task_predict},
+    {"search", task_search},
+    {"select", task_select},
 };
 
 reel_task *reel_task_new(const char *name, const char *options_json)

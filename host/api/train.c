@@ -58,12 +58,18 @@ static int check_options(const api_train_job *j, reel_error *err)
     if (j->checkpoint && !(kind && kind->resumable))
         return reel_fail(err, "%s is for the nets (a %s model trains in one go)",
                          api_option_name(j->flag_names, "checkpoint"), j->model);
+    return api_device_check(j->model, j->o.device, err);
+}
+
+int api_device_check(const char *model, const char *device, reel_error *err)
+{
+    const reel_model_kind *kind = reel_model_def_kind(model);
     reel_dev_kind dk;
     const reel_nn_runtime *rt;
     int index;
-    if (kind && kind->device && strcmp(j->o.device, "auto") && strcmp(j->o.device, "cpu"))
-        return reel_nn_device_check(j->o.device, err);
-    return reel_nn_device_parse(j->o.device, &dk, &rt, &index, err);
+    if (kind && kind->device && strcmp(device, "auto") && strcmp(device, "cpu"))
+        return reel_nn_device_check(device, err);
+    return reel_nn_device_parse(device, &dk, &rt, &index, err);
 }
 
 /* The model file's "training" and "dataset": what predict and info read

@@ -1,21 +1,18 @@
 /* reel search and reel select: tuning without the test rows, then one
- * final score of the chosen settings on the test split. */
+ * final score of the chosen settings on the test split. The work is
+ * reel.h's "search" and "select" tasks; this file reads the flags and
+ * prints their documents. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "store/params_file.h"
-#include "dist/dist.h"
-#include "eval/run.h"
-#include "tune/journal.h"
-#include "tune/search.h"
-#include "tune/select.h"
-#include "util/fileio.h"
-#include "util/outfile.h"
-#include "util/interrupt.h"
-#include "util/outputs.h"
+#include "cli/tasks.h"
+#include "reel.h"
 
 /* Options both commands share. */
 typedef struct {
@@ -37,7 +34,8 @@ static void add_tune_opts(reel_optset *s, tune_opts *t)
     reel_add_run_opts(s, &t->c);
 }
 
-/* Parses and checks; returns -1 on usage error (printed), 1 for --help. */
+/* Parses and checks what the task does not (the task checks the rest);
+ * returns -1 on usage error (printed), 1 for --help. */
 static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_opts *t, int argc, char **argv)
 {
     reel_error err = {{0}};
@@ -47,15 +45,13 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
         return 1;
     }
     if (r == 0 && !t->model)
-        r = reel_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_model_name_list());
-    if (r == 0 && !reel_model_def(t->model))
-        r = reel_fail(&err, "reel %s: unknown model '%s'; valid models: %s", cmd, t->model, reel_model_name_list());
-    if (r == 0 && !reel_metric_known(t->metric))
-        r = reel_fail(&err, "reel %s: --metric must be samples-f1, micro-f1 or macro-f1, got '%s'", cmd, t->metric);
+        r = reel_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_cli_model_names());
+    char *def = r == 0 ? reel_model_definition(t->model) : NULL;
+    if (r == 0 && !def)
+        r = reel_fail(&err, "reel %s: %s", cmd, reel_last_error());
+    reel_free(def);
     if (r == 0 && strcmp(t->format, "table") && strcmp(t->format, "json"))
         r = reel_fail(&err, "reel %s: --format must be table or json, got '%s'", cmd, t->format);
-    if (r == 0 && (t->folds == 1 || t->folds < 0))
-        r = reel_fail(&err, "reel %s: --folds must be >= 2 (or 0 for the validation split)", cmd);
     if (r == 0)
         r = reel_common_apply(cmd, &t->c, &err);
     if (r == 0)
@@ -67,14 +63,92 @@ static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_o
     return 0;
 }
 
-static int write_json(const char *dir, const char *name, const cJSON *doc, reel_error *err)
+/* The task's options from the flags both commands share. */
+static cJSON *tune_options(const tune_opts *t)
 {
-    if (reel_mkdir_p(dir, err))
-        return -1;
-    char *path = reel_path_join(dir, name);
-    int rc = path ? reel_write_json_file(path, doc, err) : reel_fail(err, "out of memory");
-    free(path);
-    return rc;
+    cJSON *o = reel_common_options(&t->c);
+    cJSON_AddStringToObject(o, "model", t->model);
+    if (t->params_file)
+        cJSON_AddStringToObject(o, "params_file", t->params_file);
+    cJSON_AddNumberToObject(o, "folds", t->folds);
+    cJSON_AddStringToObject(o, "metric", t->metric);
+    if (t->out)
+        cJSON_AddStringToObject(o, "out", t->out);
+    return o;
+}
+
+/* Runs task cmd with options o (taken): --format json prints its document
+ * as it is; a table gets it parsed. NULL when there is no table to print,
+ * *rc the exit code (a failure said on stderr). */
+static cJSON *run_task(const char *cmd, cJSON *o, const char *format, int *rc)
+{
+    reel_task *task = reel_cli_task(cmd, o);
+    cJSON_Delete(o);
+    if ((*rc = reel_cli_run(task, cmd)))
+        return NULL;
+    cJSON *doc = NULL;
+    if (strcmp(format, "json") == 0)
+        printf("%s\n", reel_task_result(task));
+    else if (!(doc = cJSON_Parse(reel_task_result(task)))) {
+        fprintf(stderr, "reel %s: out of memory\n", cmd);
+        *rc = REEL_EXIT_RUNTIME;
+    }
+    reel_task_free(task);
+    return doc;
+}
+
+static const cJSON *item(const cJSON *o, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* A number of the document (null, for what was not measured: NaN). */
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = item(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The metric's value among a document's metrics: a binary or multiclass
+ * target's ("accuracy" for samples-f1 and micro-f1) or the labels'. */
+static double metric_value(const cJSON *m, const char *metric)
+{
+    if (item(m, "accuracy") && (strcmp(metric, "samples-f1") == 0 || strcmp(metric, "micro-f1") == 0))
+        metric = "accuracy";
+    char key[32];
+    snprintf(key, sizeof key, "%s", metric);
+    for (char *c = key; *c; c++)
+        *c = *c == '-' ? '_' : *c;
+    return num(m, key);
+}
+
+/* The test score line of search and select: under the rule, and at the
+ * model's thresholds beside. */
+static void print_test(const tune_opts *t, const char *what, const cJSON *doc)
+{
+    const cJSON *m = item(doc, "test_metrics"), *rule = item(doc, "test_decision_rule");
+    if (!cJSON_IsNumber(item(m, "samples_f1")) && !cJSON_IsNumber(item(m, "accuracy"))) {
+        /* warned: nothing measured, no zeros that read as scores */
+        printf("test %s %s: not measured (no test rows)\n", t->metric, what);
+        return;
+    }
+    printf("test %s %s: %.4f under its rule %s (%.4f at the model's own thresholds)\n", t->metric, what,
+           metric_value(m, t->metric), cJSON_IsString(rule) ? rule->valuestring : "",
+           metric_value(item(doc, "test_metrics_at_model_thresholds"), t->metric));
+}
+
+/* On a device: each round's fits in one launch; the most nets that
+ * shared one, round by round. */
+static void print_rounds(const cJSON *doc, const char *lead)
+{
+    const cJSON *rounds = item(doc, "rounds"), *r;
+    double together = 0;
+    cJSON_ArrayForEach(r, rounds)
+        together += num(r, "nets_per_launch");
+    if (!(together > 0))
+        return;
+    cJSON_ArrayForEach(r, rounds)
+        printf("%s%zu%s", r == rounds->child ? lead : ", ", (size_t)num(r, "nets_per_launch"), r->next ? "" : "\n");
 }
 
 /* Keys of b that differ from the base a: a short label for a trial; the
@@ -98,156 +172,78 @@ static char *diff_label(const cJSON *defaults, const cJSON *b, const char *base_
 
 static int by_score(const void *a, const void *b)
 {
-    const reel_trial *x = *(reel_trial *const *)a, *y = *(reel_trial *const *)b;
-    return (x->score < y->score) - (x->score > y->score);
+    double x = num(*(const cJSON *const *)a, "score"), y = num(*(const cJSON *const *)b, "score");
+    return (x < y) - (x > y);
 }
 
-/* What decides a trial's score, for the journal; the grid and strategy
- * may change between runs. */
-static cJSON *journal_identity(const tune_opts *t, const reel_prepared *p, const cJSON *base)
-{
-    cJSON *id = cJSON_CreateObject();
-    cJSON_AddStringToObject(id, "model", t->model);
-    cJSON_AddItemToObject(id, "dataset", reel_dataset_json(p));
-    cJSON_AddNumberToObject(id, "seed", (double)t->c.prep.split.seed);
-    cJSON_AddNumberToObject(id, "test_fraction", t->c.prep.split.test_fraction);
-    cJSON_AddNumberToObject(id, "valid_fraction", t->c.prep.split.valid_fraction);
-    cJSON_AddNumberToObject(id, "folds", t->folds);
-    cJSON_AddStringToObject(id, "metric", t->metric);
-    cJSON_AddStringToObject(id, "decision", t->c.decision);
-    cJSON_AddItemToObject(id, "base_params", cJSON_Duplicate(base, 1));
-    return id;
-}
-
-/* The identity with the contents of the input files (not the grid's:
- * trials are known by their params, and the grid may grow). */
-static cJSON *task_identity(const tune_opts *t, const reel_prepared *p, const cJSON *base, reel_error *err)
-{
-    cJSON *id = journal_identity(t, p, base);
-    const char *flags[] = {"data", "csv", "params", "features"};
-    const char *paths[] = {t->c.prep.data.data, p->ds.csv_path, t->params_file, t->c.prep.data.features};
-    if (reel_journal_identity_files(id, flags, paths, 4, err)) {
-        cJSON_Delete(id);
-        return NULL;
-    }
-    return id;
-}
-
-/* Under mpirun: every rank runs this task (the identity, the command and
- * what else it takes: grid, strategy...) on inputs of the same contents;
- * paths and devices may differ. Takes extra. */
-static int ranks_agree(const cJSON *id, const char *cmd, cJSON *extra, reel_error *err)
-{
-    if (reel_dist_size() <= 1) {
-        cJSON_Delete(extra);
-        return 0;
-    }
-    cJSON *task = cJSON_Duplicate(id, 1);
-    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(task, "dataset"), "path");
-    cJSON_AddStringToObject(task, "command", cmd);
-    if (extra)
-        cJSON_AddItemToObject(task, "options", extra);
-    int rc = reel_dist_agree(task, err);
-    cJSON_Delete(task);
-    return rc;
-}
-
-/* The test score line of search and select: under the rule, and at the
- * model's thresholds beside. */
-static void print_test(const tune_opts *t, const char *what, const reel_test_score *ts)
-{
-    if (ts->metrics.n == 0) { /* warned: nothing measured, no zeros that read as scores */
-        printf("test %s %s: not measured (no test rows)\n", t->metric, what);
-        return;
-    }
-    printf("test %s %s: %.4f under its rule %s (%.4f at the model's own thresholds)\n", t->metric, what,
-           reel_metric_by_name(&ts->metrics, t->metric), ts->rule, reel_metric_by_name(&ts->plain, t->metric));
-}
-
-/* The trials best first, each by what it changes from the base, then the
- * best and its test score. */
-static int print_trials(const tune_opts *t, const reel_search_result *res, const cJSON *base,
-                        const reel_test_score *ts)
+/* The trials best first, each by what it changes from the base (the first
+ * trial), then the best and its test score. */
+static int print_search(const tune_opts *t, const cJSON *doc)
 {
     const char *base_name = t->params_file ? "your --params" : "defaults";
-    const reel_trial *best = &res->trials[res->best];
-    reel_trial **order = malloc((res->n ? res->n : 1) * sizeof *order);
+    const cJSON *trials = item(doc, "trials"), *best = item(doc, "best");
+    const cJSON *base = item(cJSON_GetArrayItem(trials, 0), "params");
+    size_t n = (size_t)cJSON_GetArraySize(trials), i = 0;
+    const cJSON **order = malloc((n ? n : 1) * sizeof *order), *tr;
     if (!order)
         return -1;
-    for (size_t i = 0; i < res->n; i++)
-        order[i] = &res->trials[i];
-    qsort(order, res->n, sizeof *order, by_score);
+    cJSON_ArrayForEach(tr, trials)
+        order[i++] = tr;
+    qsort(order, n, sizeof *order, by_score);
     printf("%s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at the "
            "model's own thresholds\n", t->metric, t->c.decision);
     printf("%4s %10s %8s %8s %8s  %s\n", "rank", t->metric, "std", "at thr.", "seconds",
            "params (changes from the base)");
-    for (size_t i = 0; i < res->n; i++) {
-        char *lab = diff_label(base, order[i]->params, base_name);
-        printf("%4zu %10.4f %8.4f %8.4f %8.2f  %s\n", i + 1, order[i]->score, order[i]->score_std, order[i]->plain,
-               order[i]->seconds, lab);
+    for (i = 0; i < n; i++) {
+        char *lab = diff_label(base, item(order[i], "params"), base_name);
+        printf("%4zu %10.4f %8.4f %8.4f %8.2f  %s\n", i + 1, num(order[i], "score"), num(order[i], "score_std"),
+               num(order[i], "score_at_model_thresholds"), num(order[i], "seconds"), lab);
         free(lab);
     }
     free(order);
-    size_t together = 0; /* on a device: each round's fits in one launch */
-    for (size_t i = 0; i < res->n_rounds; i++)
-        together += res->rounds[i].shared;
-    for (size_t i = 0; together && i < res->n_rounds; i++)
-        printf("%s%zu%s", i == 0 ? "\nnets per launch, round by round: " : ", ", res->rounds[i].shared,
-               i + 1 == res->n_rounds ? "\n" : "");
-    char *bp = cJSON_PrintUnformatted(best->params);
-    printf("\nbest %s %.4f under --decision %s (%s %.4f) with %s\n", t->metric, best->score, t->c.decision,
-           base_name, res->trials[res->base].score, bp);
+    print_rounds(doc, "\nnets per launch, round by round: ");
+    char *bp = cJSON_PrintUnformatted(item(best, "params"));
+    printf("\nbest %s %.4f under --decision %s (%s %.4f) with %s\n", t->metric, num(best, "score"), t->c.decision,
+           base_name, num(doc, "default_score"), bp);
     cJSON_free(bp);
-    print_test(t, "of the best", ts);
+    print_test(t, "of the best", doc);
     if (t->out)
         printf("wrote %s/search.json and %s/best_params.json (reel train/compare --params accept it)\n", t->out,
                t->out);
     return 0;
 }
 
-/* What both commands hold while they run: the prepared data, the scorer,
- * the test score and the staged --out folder (tune_end frees them). */
-typedef struct {
-    reel_prepared p;
-    reel_scorer sc;
-    reel_test_score ts;
-    reel_outdir od;
-    int have_p, have_sc;
-} tune_run;
-
-/* The scorer on the prepared rows, under the command's metric, folds and
- * --decision. */
-static int tune_scorer(tune_run *tr, tune_opts *t, reel_error *err)
+/* Each feature's deltas and what became of it, the scores with every
+ * feature and with the kept ones, and the test score. */
+static void print_select(const tune_opts *t, const char *method, const cJSON *doc)
 {
-    if (reel_scorer_init(&tr->sc, &tr->p, t->model, t->metric, t->folds, t->c.prep.split.seed, t->c.device, err))
-        return -1;
-    tr->have_sc = 1;
-    tr->sc.log = &t->c.log;
-    tr->sc.decision = t->c.decision;
-    return 0;
-}
-
-/* Says what failed (rc not OK), drops a staged --out, frees the run;
- * returns rc. */
-static int tune_end(tune_run *tr, const char *cmd, int rc, const reel_error *err)
-{
-    if (rc != REEL_EXIT_OK)
-        fprintf(stderr, "reel %s: %s\n", cmd, err->msg);
-    reel_outdir_abort(&tr->od);
-    reel_test_score_free(&tr->ts);
-    if (tr->have_sc)
-        reel_scorer_free(&tr->sc);
-    if (tr->have_p)
-        reel_prepared_free(&tr->p);
-    return rc;
-}
-
-static void print_json(const cJSON *doc)
-{
-    char *text = cJSON_Print(doc);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
+    const cJSON *rejected = item(doc, "rejected"), *f;
+    double reference = num(doc, "reference_score");
+    printf("deltas of %s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at "
+           "the model's own thresholds\n", t->metric, t->c.decision);
+    printf("%-28s %10s %10s  %s\n", "feature", "delta", "at thr.", "");
+    cJSON_ArrayForEach(f, item(doc, "features"))
+    {
+        const char *name = item(f, "name")->valuestring;
+        int was_rejected = 0; /* the method dropped it, but the set without scored below every feature */
+        const cJSON *r;
+        cJSON_ArrayForEach(r, item(rejected, "dropped"))
+            was_rejected |= strcmp(r->valuestring, name) == 0;
+        printf("%-28s %+10.4f %+10.4f  %s\n", name, num(f, "delta"), num(f, "delta_at_model_thresholds"),
+               cJSON_IsTrue(item(f, "dropped")) ? "dropped"
+               : was_rejected                   ? "kept (dropping it was rejected)"
+                                                : "kept");
+    }
+    printf("\n%s %s under --decision %s: %.4f with every feature, %.4f with the %d kept\n", method, t->metric,
+           t->c.decision, reference, num(doc, "selected_score"), cJSON_GetArraySize(item(doc, "kept")));
+    print_test(t, "with the kept features", doc);
+    if (cJSON_IsObject(rejected))
+        printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "
+               "feature's %.4f: all are kept)\n", method, cJSON_GetArraySize(item(rejected, "dropped")),
+               num(rejected, "score"), reference);
+    print_rounds(doc, "nets per launch, round by round: ");
+    if (t->out)
+        printf("wrote %s/selection.json (use it with --features)\n", t->out);
 }
 
 int reel_cmd_search(int argc, char **argv)
@@ -272,100 +268,24 @@ int reel_cmd_search(int argc, char **argv)
                        &s, &t, argc, argv);
     if (r)
         return r == 1 ? REEL_EXIT_OK : REEL_EXIT_USAGE;
-    if (resume && !journal_file) {
-        fprintf(stderr, "reel search: --resume needs --journal FILE (the journal of the run to resume)\n");
-        return REEL_EXIT_USAGE;
-    }
-    reel_error err = {{0}};
-    if (budget != REEL_OPT_UNSET && budget < 1) {
-        fprintf(stderr, "reel search: --budget must be >= 1 (trials of --strategy random), got %d\n", budget);
-        return REEL_EXIT_USAGE;
-    }
-    if (budget == REEL_OPT_UNSET)
-        budget = 0;
-    if (!reel_strategy_known(strategy) || (strcmp(strategy, "random") == 0 && budget <= 0)) {
-        fprintf(stderr, "reel search: --strategy must be one-at-a-time, coordinate, grid or random (random needs "
-                "--budget N)\n");
-        return REEL_EXIT_USAGE;
-    }
-    cJSON *base = t.params_file ? reel_read_params_for(t.params_file, t.model, &err) : cJSON_CreateObject();
-    cJSON *grid = grid_file ? reel_read_json_object(grid_file, &err)
-                            : cJSON_Duplicate(cJSON_GetObjectItem(reel_model_def(t.model), "grid"), 1);
-    int rc = REEL_EXIT_RUNTIME;
-    tune_run tr = {0};
-    reel_search_result res = {0};
-    reel_journal journal;
-    int have_journal = 0;
-    if (!base || !grid)
-        goto done;
-    if (reel_prepare(&tr.p, &t.c.prep, &err))
-        goto done;
-    tr.have_p = 1;
-    /* Every output is checked before the first fit; --out is staged. */
-    reel_run_files rf;
-    int bad_out = reel_run_files_begin(&rf, &t.c, tr.p.ds.csv_path, t.params_file, &err) ||
-                  reel_run_input(&rf, "--grid", grid_file, &err) ||
-                  reel_run_output(&rf, "--journal", journal_file, &err) ||
-                  (t.out && reel_outdir_begin(&tr.od, &rf, t.out, &err));
-    reel_run_files_free(&rf);
-    if (bad_out || tune_scorer(&tr, &t, &err))
-        goto done;
-    reel_search_opts so = {strategy, budget, t.c.threads, &t.c.log, NULL};
-    cJSON *id = journal_file || reel_dist_size() > 1 ? task_identity(&t, &tr.p, base, &err) : NULL;
-    if ((journal_file || reel_dist_size() > 1) && !id)
-        goto done;
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddItemToObject(extra, "grid", cJSON_Duplicate(grid, 1));
-    cJSON_AddStringToObject(extra, "strategy", strategy);
-    cJSON_AddNumberToObject(extra, "budget", budget);
-    cJSON_AddBoolToObject(extra, "resume", resume);
-    if (ranks_agree(id, "search", extra, &err)) {
-        cJSON_Delete(id);
-        goto done;
-    }
-    if (journal_file) {
-        if (reel_journal_open(&journal, journal_file, id, resume, &err))
-            goto done;
-        have_journal = 1;
-        so.journal = &journal;
-        if (resume && !t.c.quiet)
-            fprintf(stderr, "reel search: resuming: %zu finished trials in %s\n", journal.resumed, journal_file);
-    } else {
-        cJSON_Delete(id);
-    }
-    if (!t.c.quiet)
-        fprintf(stderr, "reel search: %s, %s over %s, scored by %s under --decision %s on %s\n", t.model, strategy,
-                grid_file ? grid_file : "the model's grid", t.metric, t.c.decision,
-                t.folds ? "k-fold cross-validation of the training rows" : "the validation split");
-    if (reel_search(&tr.sc, grid, base, &so, &res, &err))
-        goto done;
-    const reel_trial *best = &res.trials[res.best];
-    if (reel_score_test(&tr.sc, best->params, NULL, t.c.threads, &tr.ts, &err))
-        goto done;
-    cJSON *doc = reel_search_json(&res, &tr.sc, strategy, &tr.ts);
-    int bad = 0;
-    if (t.out) {
-        cJSON *bp = cJSON_CreateObject();
-        cJSON_AddItemToObject(bp, t.model, cJSON_Duplicate(best->params, 1));
-        bad = write_json(tr.od.stage, "search.json", doc, &err) ||
-              write_json(tr.od.stage, "best_params.json", bp, &err) || reel_outdir_commit(&tr.od, &err);
-        cJSON_Delete(bp);
-    }
-    if (!bad && strcmp(t.format, "json") == 0) {
-        print_json(doc);
-    } else if (!bad && print_trials(&t, &res, base, &tr.ts)) {
-        reel_fail(&err, "out of memory");
-        bad = 1;
+    cJSON *o = tune_options(&t);
+    cJSON_AddStringToObject(o, "strategy", strategy);
+    if (grid_file)
+        cJSON_AddStringToObject(o, "grid_file", grid_file);
+    if (budget != REEL_OPT_UNSET)
+        cJSON_AddNumberToObject(o, "budget", budget);
+    if (journal_file)
+        cJSON_AddStringToObject(o, "journal", journal_file);
+    if (resume)
+        cJSON_AddTrueToObject(o, "resume");
+    int rc;
+    cJSON *doc = run_task("search", o, t.format, &rc);
+    if (doc && print_search(&t, doc)) {
+        fprintf(stderr, "reel search: out of memory\n");
+        rc = REEL_EXIT_RUNTIME;
     }
     cJSON_Delete(doc);
-    rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
-done:
-    reel_search_result_free(&res);
-    if (have_journal)
-        reel_journal_free(&journal);
-    cJSON_Delete(base);
-    cJSON_Delete(grid);
-    return tune_end(&tr, "search", rc, &err);
+    return rc;
 }
 
 int reel_cmd_select(int argc, char **argv)
@@ -380,70 +300,12 @@ int reel_cmd_select(int argc, char **argv)
                        "[--metric M] [--out DIR] [--format table|json]", &s, &t, argc, argv);
     if (r)
         return r == 1 ? REEL_EXIT_OK : REEL_EXIT_USAGE;
-    if (!reel_select_method_known(method)) {
-        fprintf(stderr, "reel select: --method must be single-pass, backward or permutation, got '%s'\n", method);
-        return REEL_EXIT_USAGE;
-    }
-    reel_error err = {{0}};
-    cJSON *params = t.params_file ? reel_read_params_for(t.params_file, t.model, &err) : cJSON_CreateObject();
-    int rc = REEL_EXIT_RUNTIME;
-    tune_run tr = {0};
-    reel_select_result res = {0};
-    if (!params || reel_prepare(&tr.p, &t.c.prep, &err))
-        goto done;
-    tr.have_p = 1;
-    reel_run_files rf;
-    int bad_out = reel_run_files_begin(&rf, &t.c, tr.p.ds.csv_path, t.params_file, &err) ||
-                  (t.out && reel_outdir_begin(&tr.od, &rf, t.out, &err));
-    reel_run_files_free(&rf);
-    if (bad_out || tune_scorer(&tr, &t, &err))
-        goto done;
-    if (reel_dist_size() > 1) {
-        cJSON *id = task_identity(&t, &tr.p, params, &err), *extra = id ? cJSON_CreateObject() : NULL;
-        cJSON_AddStringToObject(extra, "method", method);
-        int differ = !id || ranks_agree(id, "select", extra, &err);
-        cJSON_Delete(id);
-        if (differ)
-            goto done;
-    }
-    if (reel_select(&tr.sc, params, method, t.c.threads, &t.c.log, &res, &err))
-        goto done;
-    /* The model on the kept features, scored once on the test rows. */
-    if (reel_score_test(&tr.sc, params, res.mask, t.c.threads, &tr.ts, &err))
-        goto done;
-    cJSON *doc = reel_select_json(&res, &tr.sc, method, &tr.ts);
-    int n_kept = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "kept"));
-    int bad = t.out && (write_json(tr.od.stage, "selection.json", doc, &err) || reel_outdir_commit(&tr.od, &err));
-    if (!bad && strcmp(t.format, "json") == 0) {
-        print_json(doc);
-    } else if (!bad) {
-        printf("deltas of %s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at "
-               "the model's own thresholds\n", t.metric, t.c.decision);
-        printf("%-28s %10s %10s  %s\n", "feature", "delta", "at thr.", "");
-        for (size_t g = 0; g < res.n; g++)
-            printf("%-28s %+10.4f %+10.4f  %s\n", res.f[g].name, res.f[g].delta, res.f[g].delta_plain,
-                   res.f[g].dropped ? "dropped" : res.f[g].rejected ? "kept (dropping it was rejected)" : "kept");
-        printf("\n%s %s under --decision %s: %.4f with every feature, %.4f with the %d kept\n", method, t.metric,
-               t.c.decision, res.reference, res.final_score, n_kept);
-        print_test(&t, "with the kept features", &tr.ts);
-        if (cJSON_IsObject(cJSON_GetObjectItem(doc, "rejected")))
-            printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "
-                   "feature's %.4f: all are kept)\n", method,
-                   cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "rejected"), "dropped")),
-                   res.rejected_score, res.reference);
-        size_t together = 0; /* on a device: each round's fits in one launch per input width */
-        for (size_t i = 0; i < res.n_rounds; i++)
-            together += res.rounds[i].shared;
-        for (size_t i = 0; together && i < res.n_rounds; i++)
-            printf("%s%zu%s", i == 0 ? "nets per launch, round by round: " : ", ", res.rounds[i].shared,
-                   i + 1 == res.n_rounds ? "\n" : "");
-        if (t.out)
-            printf("wrote %s/selection.json (use it with --features)\n", t.out);
-    }
+    cJSON *o = tune_options(&t);
+    cJSON_AddStringToObject(o, "method", method);
+    int rc;
+    cJSON *doc = run_task("select", o, t.format, &rc);
+    if (doc)
+        print_select(&t, method, doc);
     cJSON_Delete(doc);
-    rc = bad ? REEL_EXIT_RUNTIME : REEL_EXIT_OK;
-done:
-    reel_select_result_free(&res);
-    cJSON_Delete(params);
-    return tune_end(&tr, "select", rc, &err);
+    return rc;
 }
