@@ -204,8 +204,8 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
 /* ---- tasks: the CLI's commands as functions, for every front end ---- */
 
 /* A task is one of reel's commands ("train", "predict", "export",
- * "info", "decide"; the others move here one by one), run by one function for the CLI, the C API and Python
- * alike. Its
+ * "info", "decide", "search", "select"; compare moves here too), run by
+ * one function for the CLI, the C API and Python alike. Its
  * options are one JSON object whose keys are the CLI's flags spelt with
  * underscores: train takes the data options ("data": a CSV or descriptor,
  * "labels", "label_column", "label_sep", "id", "split_column",
@@ -223,6 +223,14 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * build and the devices) or "model_file" (what the file holds). decide
  * takes "valid", "test", "labels", "decision", "seed" and "threshold"
  * (see reel decide --help); its document is what reel decide prints.
+ * search and select take train's data and run options and "model",
+ * "params" (an object) or "params_file", "folds" (0: the validation
+ * split), "metric" and "out" (a folder, replaced whole); search adds
+ * "grid" (an object) or "grid_file" (default: the model's grid),
+ * "strategy", "budget", "journal" (every finished trial, rewritten after
+ * each) and "resume" (take the journal's trials), select adds "method".
+ * Their documents are reel search's and select's --format json (search's
+ * "trials" in the order run, the base params first).
  * predict takes "model_file", "data", "id", "out", "missing_columns",
  * "threads", "encoding" and "csv" (true: the document holds the
  * predictions CSV); its document holds the scores when the rows have the
