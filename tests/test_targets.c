@@ -269,3 +269,83 @@ static void predict_in_classes(size_t K, const char *const *names)
 
 Test(targets, predict_answers_in_the_classes_binary) { predict_in_classes(2, TWO); }
 Test(targets, predict_answers_in_the_classes_multiclass) { predict_in_classes(3, THREE); }
+
+/* reel decide on a class model's probabilities (the "decide" task with a
+ * "target" column): runs it; returns its document (NULL: it failed). */
+static cJSON *decide_classes(const char *valid, const char *test, const char *labels, const char *decision)
+{
+    char opts[2048];
+    snprintf(opts, sizeof opts, "{\"valid\": \"%s\", \"test\": \"%s\", \"labels\": \"%s\", \"target\": \"y\"%s%s%s}",
+             valid, test, labels, decision ? ", \"decision\": \"" : "", decision ? decision : "", decision ? "\"" : "");
+    reel_task *t = reel_task_new("decide", opts);
+    cJSON *doc = reel_task_run(t) == 0 ? cJSON_Parse(reel_task_result(t)) : NULL;
+    reel_task_free(t);
+    return doc;
+}
+
+static const char *item(const cJSON *doc, const char *key, int i)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(doc, key), i)->valuestring;
+}
+
+/* Multiclass: argmax only, stated; each row gets its most probable class
+ * and the test rows are scored by accuracy. */
+Test(targets, decide_multiclass_is_argmax)
+{
+    const char *v = tmp_write("dm_v.csv", "p_a,p_b,p_c,y\n.5,.3,.2,a\n.1,.7,.2,b\n.2,.2,.6,c\n.4,.35,.25,b\n");
+    const char *t = tmp_write("dm_t.csv", "p_a,p_b,p_c,y\n.2,.5,.3,b\n.6,.3,.1,c\n.1,.1,.8,c\n");
+    cJSON *doc = decide_classes(v, t, "a,b,c", NULL);
+    cr_assert_not_null(doc, "%s", reel_last_error());
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "target")->valuestring, "multiclass");
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "decision_rule")->valuestring, "argmax");
+    cr_expect(strstr(cJSON_GetObjectItem(doc, "decision_note")->valuestring, "most probable class"));
+    cr_expect_str_eq(item(doc, "predicted", 0), "b");
+    cr_expect_str_eq(item(doc, "predicted", 1), "a");
+    cr_expect_str_eq(item(doc, "predicted", 2), "c");
+    cJSON *m = cJSON_GetObjectItem(doc, "metrics");
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "accuracy")), 2.0 / 3.0, 1e-12);
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "log_loss")),
+                       -(log(.5) + log(.1) + log(.8)) / 3.0, 1e-6);
+    cr_expect_null(cJSON_GetObjectItem(m, "roc_auc"));
+    cJSON_Delete(doc);
+    cr_expect_null(decide_classes(v, t, "a,b,c", "tuned-global"));
+    cr_expect(strstr(reel_last_error(), "a multi-class target predicts its most probable class (argmax"), "%s",
+              reel_last_error());
+    /* a class the labels do not name: where */
+    const char *bad = tmp_write("dm_bad.csv", "p_a,p_b,p_c,y\n.2,.5,.3,b\n.6,.3,.1,d\n");
+    cr_expect_null(decide_classes(v, bad, "a,b,c", NULL));
+    cr_expect(strstr(reel_last_error(), "dm_bad.csv, line 3, column y: 'd' is not one of the 3 classes"), "%s",
+              reel_last_error());
+}
+
+/* Binary: P(second class) cut at 0.5 by default, as scikit-learn; a tuned
+ * rule by name; classes written as numbers match by value. */
+Test(targets, decide_binary_cuts_at_one_half_unless_a_rule_is_named)
+{
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "p_2,y\n");
+    for (int i = 0; i < 40; i++) /* the 2s have P .35 to .45, the 1s below .3: the best cut is near .3 */
+        len += (size_t)snprintf(text + len, sizeof text - len, "%.3f,%s\n", i % 2 ? 0.35 + 0.005 * i : 0.01 * i / 2,
+                                i % 2 ? "2.0" : "1");
+    const char *v = tmp_write("db_v.csv", text);
+    const char *t = tmp_write("db_t.csv", "p_2,y\n.4,2\n.6,2\n.1,1\n");
+    cJSON *doc = decide_classes(v, t, "1,2", NULL);
+    cr_assert_not_null(doc, "%s", reel_last_error());
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "target")->valuestring, "binary");
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "decision_rule")->valuestring, "threshold");
+    cr_expect_str_eq(item(doc, "predicted", 0), "1", "0.4 is under the 0.5 cut");
+    cr_expect_str_eq(item(doc, "predicted", 1), "2");
+    cr_expect_str_eq(item(doc, "predicted", 2), "1");
+    cJSON *m = cJSON_GetObjectItem(doc, "metrics");
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "accuracy")), 2.0 / 3.0, 1e-12);
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "roc_auc")), 1.0, 1e-12);
+    cr_expect_not_null(cJSON_GetObjectItem(m, "f1"));
+    cJSON_Delete(doc);
+    doc = decide_classes(v, t, "1,2", "tuned-per-label");
+    cr_assert_not_null(doc, "%s", reel_last_error());
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "decision_rule")->valuestring, "tuned-per-label");
+    cr_expect_str_eq(item(doc, "predicted", 0), "2", "the tuned cut lies under 0.35");
+    cJSON *mt = cJSON_GetObjectItem(doc, "metrics");
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(mt, "accuracy")), 1.0, 1e-12);
+    cJSON_Delete(doc);
+}

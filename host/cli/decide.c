@@ -16,11 +16,11 @@
 #include "reel.h"
 
 static const char *USAGE = "--valid V.csv --test T.csv --labels A,B,... [--decision RULE] [--seed N] "
-                           "[--threshold T]";
+                           "[--threshold T] [--target COLUMN]";
 
 int reel_cmd_decide(int argc, char **argv)
 {
-    const char *valid = NULL, *test = NULL, *labels_arg = NULL, *decision = "auto";
+    const char *valid = NULL, *test = NULL, *labels_arg = NULL, *decision = "auto", *target = NULL;
     uint64_t seed = 42;
     double threshold = 0.5;
     reel_optset s = {0};
@@ -31,6 +31,8 @@ int reel_cmd_decide(int argc, char **argv)
     reel_optset_add(&s, "seed", OPT_U64, &seed, "N", "seeds auto's cross-fitting folds (42)");
     reel_optset_add(&s, "threshold", OPT_DOUBLE, &threshold, "T",
                     "the model's own threshold, for the threshold rule and the untuned scores (0.5)");
+    reel_optset_add(&s, "target", OPT_STR, &target, "COLUMN",
+                    "a class model's: the column of true classes; --labels then lists its classes in order");
     reel_error err = {{0}};
     int r = reel_parse("decide", USAGE, &s, argc, argv, &err);
     if (r == 1)
@@ -52,6 +54,8 @@ int reel_cmd_decide(int argc, char **argv)
     snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
     cJSON_AddStringToObject(o, "seed", seed_text);
     cJSON_AddNumberToObject(o, "threshold", threshold);
+    if (target)
+        cJSON_AddStringToObject(o, "target", target);
     reel_task *t = reel_cli_task("decide", o);
     cJSON_Delete(o);
     if ((r = reel_cli_run(t, "decide")))
