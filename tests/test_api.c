@@ -262,6 +262,96 @@ Test(api, train_task_refuses)
     reel_task_free(t);
 }
 
+/* A search or select document less what differs from run to run: each
+ * trial's fit seconds. */
+static char *without_seconds(const char *json)
+{
+    cJSON *doc = cJSON_Parse(json), *t;
+    cr_assert_not_null(doc, "%s", json);
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(doc, "trials"))
+        cJSON_DeleteItemFromObject(t, "seconds");
+    char *s = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return s;
+}
+
+/* `reel search` and `reel select` are their tasks: the CLI's --format json,
+ * the task on the CSV and the older calls on the rows in memory
+ * (reel_search_params, reel_select_features) give the same documents. */
+Test(api, one_search_and_select_path)
+{
+    rows r;
+    make_rows(&r);
+    const char *csv = write_csv(&r);
+    const char *grid = tmp_write("api_grid.json", "{\"max_depth\": [2, 5], \"min_samples_leaf\": [1, 8]}");
+    reel_data *d = data_of(&r, 1);
+    const char *cases[][3] = {{"search --strategy grid --folds 3", "\"strategy\": \"grid\", \"folds\": 3",
+                               "{\"folds\": 3"},
+                              {"select --method backward", "\"method\": \"backward\"", "{\"folds\": 0"}};
+    for (size_t c = 0; c < 2; c++) {
+        int search = c == 0;
+        char *out = NULL, *err = NULL, opts[1024];
+        cr_assert_eq(run_reelf(&out, &err, "%s --model tree --data %s --labels A,B --keep-unlabeled --seed 9 "
+                               "--threads 1 --quiet --format json%s%s", cases[c][0], csv, search ? " --grid " : "",
+                               search ? grid : ""), 0, "%s", err);
+        snprintf(opts, sizeof opts, "{\"model\": \"tree\", \"data\": \"%s\", \"labels\": \"A,B\", "
+                 "\"keep_unlabeled\": true, \"seed\": 9, \"threads\": 1, %s%s%s%s}", csv, cases[c][1],
+                 search ? ", \"grid_file\": \"" : "", search ? grid : "", search ? "\"" : "");
+        reel_task *t = reel_task_new(search ? "search" : "select", opts);
+        cr_assert_not_null(t, "%s", reel_last_error());
+        cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+        snprintf(opts, sizeof opts, "%s, \"seed\": 9, \"threads\": 1}", cases[c][2]);
+        char *mem = search ? reel_search_params(d, "tree", "{\"max_depth\": [2, 5], \"min_samples_leaf\": [1, 8]}",
+                                                "grid", NULL, opts)
+                           : reel_select_features(d, "tree", "backward", NULL, opts);
+        cr_assert_not_null(mem, "%s", reel_last_error());
+        char *a = without_seconds(out), *b = without_seconds(reel_task_result(t)), *m = without_seconds(mem);
+        cr_expect(strstr(a, search ? "\"trials\"" : "\"kept\""), "%s", a);
+        cr_expect_str_eq(b, a, "the %s task differs from the CLI", cases[c][0]);
+        cr_expect_str_eq(m, a, "the %s call on rows in memory differs from the CLI", cases[c][0]);
+        free(a);
+        free(b);
+        free(m);
+        reel_free(mem);
+        reel_task_free(t);
+        free(out);
+        free(err);
+    }
+    reel_data_free(d);
+}
+
+/* search's and select's options are refused before any work, naming the
+ * key (or the CLI's flag). */
+Test(api, search_and_select_tasks_refuse)
+{
+    const char *bad[][2] = {
+        {"{\"model\": \"tree\", \"resume\": true}", "resume needs journal FILE"},
+        {"{\"model\": \"tree\", \"strategy\": \"random\"}", "strategy must be one-at-a-time"},
+        {"{\"model\": \"tree\", \"budget\": 0}", "budget must be >= 1"},
+        {"{\"model\": \"tree\", \"folds\": 1}", "folds must be >= 2"},
+        {"{\"model\": \"tree\", \"folds\": 2.5}", "folds must be an integer"},
+        {"{\"model\": \"tree\", \"metric\": \"bogus\"}", "metric must be samples-f1"},
+        {"{\"model\": \"tree\", \"grid\": [1]}", "key 'grid' must be a JSON object"},
+        {"{\"metric\": \"micro-f1\"}", "model is required"},
+        {"{\"model\": \"nosuch\"}", "unknown model 'nosuch'"},
+        {"{\"model\": \"tree\", \"method\": \"backward\"}", "unknown key 'method'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        reel_task *t = reel_task_new("search", bad[i][0]);
+        cr_assert_not_null(t, "%s", reel_last_error());
+        cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED, "%s", bad[i][0]);
+        cr_expect(strstr(reel_last_error(), bad[i][1]), "%s: %s", bad[i][0], reel_last_error());
+        cr_expect_null(reel_task_result(t));
+        reel_task_free(t);
+    }
+    reel_task *t = reel_task_new("select", "{\"model\": \"tree\", \"method\": \"sideways\"}");
+    reel_task_name_flags(t, 1);
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect(strstr(reel_last_error(), "--method must be single-pass, backward or permutation, got 'sideways'"), "%s",
+              reel_last_error());
+    reel_task_free(t);
+}
+
 /* The "export" task writes a model file as JSON and says so; an output
  * that is its input is refused before anything is written. */
 Test(api, export_task)

@@ -1,5 +1,6 @@
-/* The whole-dataset tasks of the C API (compare, search, select): the
- * CLI's commands without the printing, returning their JSON documents. */
+/* The whole-dataset calls of the C API (compare, search, select): the
+ * CLI's commands without the printing, returning their JSON documents.
+ * search and select run their tasks (api/task_tune.c), as the CLI does. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,6 @@
 #include "data/prepared.h"
 #include "eval/run.h"
 #include "reel.h"
-#include "tune/search.h"
-#include "tune/select.h"
 
 /* Options, the split and the preprocessing shared by the three. */
 typedef struct {
@@ -16,8 +15,6 @@ typedef struct {
     reel_prepared p;
     int have_p;
     reel_log log;
-    reel_scorer sc; /* search and select: scores without the test rows */
-    int have_sc;
 } task;
 
 static int task_begin(task *t, const reel_data *data, const char *options_json, reel_error *err)
@@ -40,8 +37,6 @@ static int task_begin(task *t, const reel_data *data, const char *options_json, 
 
 static char *task_end(task *t, cJSON *doc, const reel_error *err)
 {
-    if (t->have_sc)
-        reel_scorer_free(&t->sc);
     if (t->have_p)
         reel_prepared_free(&t->p);
     api_opts_free(&t->o);
@@ -140,82 +135,74 @@ done:
     return task_end(&t, doc, &err);
 }
 
-/* task_begin, then the scorer of model over the task's data (validation
- * split or folds). */
-static int task_begin_scored(task *t, const reel_data *data, const char *options_json, const char *model,
-                             reel_error *err)
+/* The task `name` (reel search or select, api/task_tune.c) on data with
+ * options_json and the call's own options (own, taken): its document for
+ * the caller (reel_free), or NULL. */
+static char *run_task(const char *name, const reel_data *data, const char *options_json, cJSON *own)
 {
-    if (task_begin(t, data, options_json, err) || check_model(model, err))
-        return -1;
-    if (!reel_metric_known(t->o.metric))
-        return reel_fail(err, "options: metric must be samples-f1, micro-f1 or macro-f1 (binary and multi-class "
-                         "targets: accuracy, macro-f1; binary also f1, roc-auc), got '%s'", t->o.metric);
-    if (reel_scorer_init(&t->sc, &t->p, model, t->o.metric, t->o.folds, t->o.seed, t->o.device, err))
-        return -1;
-    t->have_sc = 1;
-    t->sc.log = &t->log;
-    t->sc.decision = t->o.decision;
-    return 0;
+    reel_error err = {{0}};
+    cJSON *o = api_parse_object(options_json, "options", &err);
+    char *text = NULL, *doc = NULL;
+    if (o && !data)
+        reel_fail(&err, "this task needs data with labels");
+    for (cJSON *it = o && data ? own->child : NULL; it; it = it->next)
+        if (!cJSON_IsNull(it)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
+            cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+        }
+    if (o && data && !(text = cJSON_PrintUnformatted(o)))
+        reel_fail(&err, "out of memory");
+    cJSON_Delete(o);
+    cJSON_Delete(own);
+    if (!text) {
+        api_fail(&err);
+        return NULL;
+    }
+    reel_task *t = reel_task_new(name, text);
+    cJSON_free(text);
+    if (t && reel_task_set_data(t, data) == 0 && reel_task_run(t) == 0 && !(doc = strdup(reel_task_result(t))))
+        api_fail(&(reel_error){"out of memory"});
+    reel_task_free(t);
+    return doc;
+}
+
+/* A JSON argument as an option (NULL: absent); on a parse error, null
+ * with the message in err. */
+static void add_json(cJSON *own, const char *key, const char *json, reel_error *err)
+{
+    cJSON *v = json ? api_parse_object(json, key, err) : NULL;
+    cJSON_AddItemToObject(own, key, v ? v : cJSON_CreateNull());
 }
 
 char *reel_search_params(const reel_data *data, const char *model, const char *grid_json, const char *strategy,
                          const char *params_json, const char *options_json)
 {
     reel_error err = {{0}};
-    task t;
-    cJSON *doc = NULL, *base = NULL, *grid = NULL;
-    reel_search_result res = {0};
-    strategy = strategy ? strategy : "one-at-a-time";
-    if (task_begin_scored(&t, data, options_json, model, &err))
-        goto done;
-    if (!reel_strategy_known(strategy) || (strcmp(strategy, "random") == 0 && t.o.budget <= 0)) {
-        reel_fail(&err, "strategy must be one-at-a-time, coordinate, grid or random (random needs the option "
-                  "budget > 0), got '%s'", strategy);
-        goto done;
+    cJSON *own = cJSON_CreateObject();
+    cJSON_AddItemToObject(own, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
+    cJSON_AddItemToObject(own, "strategy", strategy ? cJSON_CreateString(strategy) : cJSON_CreateNull());
+    add_json(own, "grid", grid_json, &err);
+    add_json(own, "params", params_json, &err);
+    if (err.msg[0]) {
+        cJSON_Delete(own);
+        api_fail(&err);
+        return NULL;
     }
-    if (!(base = api_parse_object(params_json, "params", &err)))
-        goto done;
-    grid = grid_json ? api_parse_object(grid_json, "grid", &err)
-                     : cJSON_Duplicate(cJSON_GetObjectItem(reel_model_def(model), "grid"), 1);
-    if (!grid)
-        goto done;
-    reel_search_opts so = {strategy, t.o.budget, t.o.threads, &t.log, NULL};
-    if (reel_search(&t.sc, grid, base, &so, &res, &err))
-        goto done;
-    /* the best params, fitted on the training rows, scored once on the test rows */
-    reel_test_score ts;
-    if (reel_score_test(&t.sc, res.trials[res.best].params, NULL, t.o.threads, &ts, &err))
-        goto done;
-    doc = reel_search_json(&res, &t.sc, strategy, &ts);
-    reel_test_score_free(&ts);
-done:
-    reel_search_result_free(&res);
-    cJSON_Delete(base);
-    cJSON_Delete(grid);
-    return task_end(&t, doc, &err);
+    return run_task("search", data, options_json, own);
 }
 
 char *reel_select_features(const reel_data *data, const char *model, const char *method, const char *params_json,
                            const char *options_json)
 {
     reel_error err = {{0}};
-    task t;
-    cJSON *doc = NULL, *params = NULL;
-    reel_select_result res = {0};
-    method = method ? method : "single-pass";
-    if (task_begin_scored(&t, data, options_json, model, &err))
-        goto done;
-    if (!(params = api_parse_object(params_json, "params", &err)))
-        goto done;
-    if (reel_select(&t.sc, params, method, t.o.threads, &t.log, &res, &err))
-        goto done;
-    reel_test_score ts;
-    if (reel_score_test(&t.sc, params, res.mask, t.o.threads, &ts, &err))
-        goto done;
-    doc = reel_select_json(&res, &t.sc, method, &ts);
-    reel_test_score_free(&ts);
-done:
-    reel_select_result_free(&res);
-    cJSON_Delete(params);
-    return task_end(&t, doc, &err);
+    cJSON *own = cJSON_CreateObject();
+    cJSON_AddItemToObject(own, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
+    cJSON_AddItemToObject(own, "method", method ? cJSON_CreateString(method) : cJSON_CreateNull());
+    add_json(own, "params", params_json, &err);
+    if (err.msg[0]) {
+        cJSON_Delete(own);
+        api_fail(&err);
+        return NULL;
+    }
+    return run_task("select", data, options_json, own);
 }

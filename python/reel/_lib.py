@@ -220,6 +220,23 @@ def enc(s):
     return None if s is None else str(s).encode("utf-8")
 
 
+def run_task(name, options, data=None):
+    """Runs reel.h's task `name` (the CLI's command of that name, through the
+    same function) with options (a dict: the CLI's flags spelt with
+    underscores) on data (rows in memory; None: the option "data"); returns
+    its JSON document."""
+    task = lib.reel_task_new(enc(name), to_json(options, "options"))
+    if not task:
+        raise error()
+    try:
+        if data is not None:
+            check(lib.reel_task_set_data(task, data.handle))
+        check(lib.reel_task_run(task))
+        return json.loads(lib.reel_task_result(task).decode("utf-8"))
+    finally:
+        lib.reel_task_free(task)
+
+
 # ---- the log: messages to the "reel" logger, progress to a callback when set ----
 
 _progress_callback = None

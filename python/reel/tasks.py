@@ -12,14 +12,18 @@ _METRICS = ["samples_f1", "samples_precision", "samples_recall", "micro_f1", "ma
 _CLASS_METRICS = ["accuracy", "macro_f1", "log_loss"]
 
 
-def _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, **more):
+def _option_dict(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, **more):
     o = {"seed": int(random_state), "threads": _lib.threads(n_jobs), "device": device,
          "test_fraction": float(test_fraction), "valid_fraction": float(valid_fraction),
          "top_categories": int(top_categories)}
     if decision is not None:
         o["decision"] = decision
     o.update({k: v for k, v in more.items() if v is not None})
-    return _lib.to_json(o, "options")
+    return o
+
+
+def _options(*args, **more):
+    return _lib.to_json(_option_dict(*args, **more), "options")
 
 
 def _data(X, Y):
@@ -77,12 +81,10 @@ def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=
     model's own grid) without the test rows; returns its JSON document
     (best params, every trial, the best's test metrics). verbose as compare's."""
     data = _data(X, Y)
-    with _lib.verbosity(verbose):
-        return _lib.take_json(_lib.lib.reel_search_params(
-            data.handle, _lib.enc(model), _lib.to_json(grid, "grid") if grid else None, _lib.enc(strategy),
-            _lib.to_json(params, "params") if params else None,
-            _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
-                     folds=folds, metric=metric, budget=budget)))
+    with _lib.verbosity(verbose):  # `reel search`'s task, the one function the CLI runs
+        return _lib.run_task("search", _option_dict(
+            random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, model=model,
+            grid=grid or None, strategy=strategy, params=params or None, folds=folds, metric=metric, budget=budget), data)
 
 
 def select(X, Y, model, method="single-pass", params=None, folds=0, metric="samples-f1", random_state=42,
@@ -92,8 +94,7 @@ def select(X, Y, model, method="single-pass", params=None, folds=0, metric="samp
     document (each feature's delta, kept, dropped, test metrics). verbose as
     compare's."""
     data = _data(X, Y)
-    with _lib.verbosity(verbose):
-        return _lib.take_json(_lib.lib.reel_select_features(
-            data.handle, _lib.enc(model), _lib.enc(method), _lib.to_json(params, "params") if params else None,
-            _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
-                     folds=folds, metric=metric)))
+    with _lib.verbosity(verbose):  # `reel select`'s task, the one function the CLI runs
+        return _lib.run_task("select", _option_dict(
+            random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, model=model,
+            method=method, params=params or None, folds=folds, metric=metric), data)
