@@ -204,8 +204,8 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
 /* ---- tasks: the CLI's commands as functions, for every front end ---- */
 
 /* A task is one of reel's commands ("train", "predict", "export",
- * "info", "decide", "search", "select"; compare moves here too), run by
- * one function for the CLI, the C API and Python alike. Its
+ * "info", "decide", "search", "select", "compare"), run by one function
+ * for the CLI, the C API and Python alike. Its
  * options are one JSON object whose keys are the CLI's flags spelt with
  * underscores: train takes the data options ("data": a CSV or descriptor,
  * "labels", "label_column", "label_sep", "id", "split_column",
@@ -234,7 +234,15 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * predict takes "model_file", "data", "id", "out", "missing_columns",
  * "threads", "encoding" and "csv" (true: the document holds the
  * predictions CSV); its document holds the scores when the rows have the
- * labels, and the rows are read with reel_task_rows and the three after. */
+ * labels, and the rows are read with reel_task_rows and the three after.
+ * compare takes train's data and run options, "models" ("a,b"; absent: the
+ * default set), "params" (an object keyed by model) or "params_file",
+ * "epochs", "batch_size", "lr" (for every net), "out" (a folder, replaced
+ * whole: metrics.json, the predictions, the report), "checkpoint" (a
+ * folder), "metric" (the ranking's) and "command" (the report's command
+ * line); its document is `reel compare --format json`'s. A model that
+ * fails is logged and skipped: the run then returns -1, and its document
+ * (with "failed") is still kept and "out" still written. */
 typedef struct reel_task reel_task;
 
 /* NULL (reel_last_error) for an unknown task or options that are not a
@@ -254,7 +262,8 @@ REEL_API int reel_task_name_flags(reel_task *t, int on);
  * reel_last_error(); progress goes to the log. */
 REEL_API int reel_task_run(reel_task *t);
 /* The run's JSON document (what the CLI's --format json prints); NULL
- * before a successful run. It belongs to the task. */
+ * before a successful run (compare keeps it after a run in which some of
+ * the models failed). It belongs to the task. */
 REEL_API const char *reel_task_result(const reel_task *t);
 /* train: the fitted model, for the caller to keep (reel_classifier_free);
  * NULL before a run or once taken. */

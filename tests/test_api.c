@@ -444,6 +444,122 @@ Test(api, decide_task)
     reel_task_free(k);
 }
 
+/* The ranking names the document's models, best value of its metric first. */
+static void expect_ranked(const cJSON *doc, const char *metric, const char *key)
+{
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "ranked_by")->valuestring, metric);
+    const cJSON *rank = cJSON_GetObjectItem(doc, "ranking"), *models = cJSON_GetObjectItem(doc, "models");
+    cr_assert_eq(cJSON_GetArraySize(rank), cJSON_GetArraySize(models));
+    double last = INFINITY;
+    const cJSON *name;
+    cJSON_ArrayForEach(name, rank)
+    {
+        const cJSON *m, *found = NULL;
+        cJSON_ArrayForEach(m, models) if (strcmp(cJSON_GetObjectItem(m, "name")->valuestring, name->valuestring) == 0)
+            found = m;
+        cr_assert_not_null(found, "%s is ranked but not in the models", name->valuestring);
+        double v = cJSON_GetObjectItem(cJSON_GetObjectItem(found, "metrics"), key)->valuedouble;
+        cr_expect(v <= last, "%s: %s %g after %g", name->valuestring, key, v, last);
+        last = v;
+    }
+}
+
+/* The "compare" task: a CSV's models ranked; the same document as
+ * reel_compare_models on the same rows in memory; its options refused
+ * before any work; a failing model fails the run beside the others' results;
+ * a class target ranked by the metric named. */
+Test(api, compare_task)
+{
+    rows r;
+    make_rows(&r);
+    const char *csv = write_csv(&r);
+    char opts[1024];
+    snprintf(opts, sizeof opts, "{\"data\": \"%s\", \"labels\": \"A,B\", \"models\": \"prior,tree,ridge\", "
+             "\"threads\": 1, \"quiet\": true}", csv);
+    reel_task *t = reel_task_new("compare", opts);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    cJSON *doc = cJSON_Parse(reel_task_result(t));
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "models")), 3);
+    expect_ranked(doc, "samples-f1", "samples_f1");
+    reel_data *d = data_of(&r, 1);
+    char *mem = reel_compare_models(d, "prior,tree,ridge", NULL, "{\"threads\": 1}");
+    cr_assert_not_null(mem, "%s", reel_last_error());
+    cJSON *other = cJSON_Parse(mem);
+    for (int i = 0; i < 3; i++) {
+        const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "models"), i);
+        const cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItem(other, "models"), i);
+        char *ma = cJSON_PrintUnformatted(cJSON_GetObjectItem(a, "metrics"));
+        char *mb = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, "metrics"));
+        cr_expect_str_eq(ma, mb, "model %d: the file's and the arrays' rows score differently", i);
+        cJSON_free(ma);
+        cJSON_free(mb);
+    }
+    cr_expect(cJSON_Compare(cJSON_GetObjectItem(doc, "ranking"), cJSON_GetObjectItem(other, "ranking"), 1));
+    cJSON_Delete(other);
+    reel_free(mem);
+    cJSON_Delete(doc);
+    reel_task_free(t);
+
+    const char *refused[][2] = {
+        {"{\"models\": \"tree,nope\"}", "unknown model 'nope'"},
+        {"{\"models\": \",\"}", "models names no model"},
+        {"{\"models\": \"tree\", \"epochs\": 3}", "epochs applies to the nets, and models names none"},
+        {"{\"models\": \"box\", \"lr\": -1}", "epochs, batch_size and lr must be positive"},
+        {"{\"models\": \"tree\", \"metric\": \"best\"}", "metric must be samples-f1"},
+        {"{\"models\": \"tree\", \"metric\": \"accuracy\"}", "--metric accuracy is for binary and multi-class"},
+        {"{\"models\": \"tree\", \"folds\": 3}", "options: unknown key 'folds'"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        t = reel_task_new("compare", refused[i][0]);
+        reel_task_set_data(t, d);
+        cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED, "%s", refused[i][0]);
+        cr_expect(strstr(reel_last_error(), refused[i][1]), "%s: %s", refused[i][0], reel_last_error());
+        cr_expect_null(reel_task_result(t));
+        reel_task_free(t);
+    }
+    /* an output that is an input: nothing run, nothing written */
+    snprintf(opts, sizeof opts, "{\"data\": \"%s\", \"labels\": \"A,B\", \"models\": \"tree\", \"out\": \"%s\", "
+             "\"quiet\": true}", csv, csv);
+    t = reel_task_new("compare", opts);
+    cr_expect_eq(reel_task_run(t), -1);
+    cr_expect(strstr(reel_last_error(), "out"), "%s", reel_last_error());
+    cr_expect_null(reel_task_result(t));
+    reel_task_free(t);
+
+    t = reel_task_new("compare", "{\"models\": \"prior,knn\", \"params\": {\"knn\": {\"n_neighbors\": 100000}}, "
+                      "\"threads\": 1}");
+    reel_task_set_data(t, d);
+    cr_expect_eq(reel_task_run(t), -1);
+    cr_expect(strstr(reel_last_error(), "1 of 2 models failed; knn: knn: n_neighbors"), "%s", reel_last_error());
+    doc = cJSON_Parse(reel_task_result(t));
+    cr_assert_not_null(doc, "the document of the models that worked");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "models")), 1);
+    cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "failed"), 0), "name")->valuestring,
+                     "knn");
+    cJSON_Delete(doc);
+    reel_task_free(t);
+
+    /* three classes (the colour's, missing as a fourth), ranked by macro-F1 */
+    size_t y[N];
+    for (int i = 0; i < N; i++)
+        y[i] = (size_t)(r.X[i * 2] > 6.0) + (size_t)(r.X[i * 2] > 9.0);
+    const char *classes[] = {"low", "mid", "high"};
+    cr_assert_eq(reel_data_set_classes(d, 3, classes, y), 0, "%s", reel_last_error());
+    t = reel_task_new("compare", "{\"models\": \"prior,tree,knn\", \"metric\": \"macro-f1\", \"threads\": 1}");
+    reel_task_set_data(t, d);
+    cr_assert_eq(reel_task_run(t), 0, "%s", reel_last_error());
+    doc = cJSON_Parse(reel_task_result(t));
+    expect_ranked(doc, "macro-f1", "macro_f1");
+    cJSON_Delete(doc);
+    reel_task_free(t);
+    t = reel_task_new("compare", "{\"models\": \"tree\", \"metric\": \"roc-auc\"}");
+    reel_task_set_data(t, d);
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect(strstr(reel_last_error(), "is for a binary target"), "%s", reel_last_error());
+    reel_task_free(t);
+    reel_data_free(d);
+}
+
 /* The "predict" task: the rows of a CSV through a saved model, the same
  * probabilities as reel_predict_proba, the scores of rows with labels. */
 Test(api, predict_task)

@@ -286,6 +286,47 @@ Test(cli, a_failing_model_is_reported_and_the_others_still_run)
     free(err);
 }
 
+/* compare --metric: the leaderboard ranked by it, said under the table and
+ * in the JSON ("ranked_by", "ranking"); a metric the target has not is a
+ * usage error. */
+Test(cli, compare_ranks_by_the_metric_named)
+{
+    const char *csv = write_small();
+    char *out, *err;
+    int rc = run_reelf(&out, &err, "compare --data %s --id name --target colour --models prior,tree,knn "
+                       "--metric roc-auc --quiet", csv);
+    cr_expect_eq(rc, 0, "%s", err);
+    cr_expect(strstr(out, "binary target: best roc-auc first"), "%s", out);
+    free(out);
+    free(err);
+    rc = run_reelf(&out, &err, "compare --data %s --labels L1,L2,L3 --models prior,tree --metric macro-f1 "
+                   "--format json --quiet", csv);
+    cr_expect_eq(rc, 0, "%s", err);
+    cJSON *doc = cJSON_Parse(out);
+    cr_assert_not_null(doc, "%s", out);
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "ranked_by")->valuestring, "macro-f1");
+    const cJSON *rank = cJSON_GetObjectItem(doc, "ranking"), *models = cJSON_GetObjectItem(doc, "models");
+    int first = strcmp(cJSON_GetArrayItem(rank, 0)->valuestring, "prior") == 0 ? 0 : 1;
+    double best = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(models, first), "metrics"),
+                                      "macro_f1")->valuedouble;
+    double next = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(models, 1 - first), "metrics"),
+                                      "macro_f1")->valuedouble;
+    cr_expect(best >= next, "ranked first with macro-F1 %g, second %g", best, next);
+    cJSON_Delete(doc);
+    free(out);
+    free(err);
+    rc = run_reelf(&out, &err, "compare --data %s --labels L1,L2,L3 --models prior --metric macro-f1", csv);
+    cr_expect(rc == 0 && strstr(out, "Ranked by macro-f1, best first."), "%s", out);
+    free(out);
+    free(err);
+    rc = run_reelf(&out, &err, "compare --data %s --labels L1,L2,L3 --models prior --metric roc-auc --quiet", csv);
+    cr_expect_eq(rc, 2, "%s", err);
+    cr_expect(strstr(err, "reel compare: --metric roc-auc is for binary and multi-class targets"), "%s", err);
+    cr_expect_str_eq(out, "");
+    free(out);
+    free(err);
+}
+
 /* reel train --checkpoint: 2 epochs, then the same command with --epochs 4
  * resumes and saves a model whose predictions are byte-identical to a
  * 4-epoch run without checkpoint; other params are refused; a model that

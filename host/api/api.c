@@ -148,7 +148,8 @@ const char *api_option_name(int flag_names, const char *key)
                  {"id", "--id"},             {"missing_columns", "--missing-columns"},
                  {"model", "--model"},       {"metric", "--metric"},         {"folds", "--folds"},
                  {"grid_file", "--grid"},    {"strategy", "--strategy"},     {"budget", "--budget"},
-                 {"journal", "--journal"},   {"resume", "--resume"},         {"method", "--method"}};
+                 {"journal", "--journal"},   {"resume", "--resume"},         {"method", "--method"},
+                 {"models", "--models"},     {"device", "--device"}};
     for (size_t i = 0; flag_names && i < sizeof names / sizeof *names; i++)
         if (strcmp(names[i].key, key) == 0)
             return names[i].flag;

@@ -23,6 +23,7 @@ static const struct {
     {"predict", task_predict},
     {"search", task_search},
     {"select", task_select},
+    {"compare", task_compare},
 };
 
 reel_task *reel_task_new(const char *name, const char *options_json)

@@ -29,6 +29,7 @@ int task_decide(reel_task *t, reel_error *err);
 int task_predict(reel_task *t, reel_error *err);
 int task_search(reel_task *t, reel_error *err);
 int task_select(reel_task *t, reel_error *err);
+int task_compare(reel_task *t, reel_error *err);
 
 /* Fails naming the first key of the options not in keys (NULL-ended). */
 int task_check_keys(const reel_task *t, const char *const *keys, reel_error *err);

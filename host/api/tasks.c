@@ -57,82 +57,38 @@ static int check_model(const char *model, reel_error *err)
     return 0;
 }
 
+/* The "compare" task (api/task_compare.c) with models and params among
+ * its options. */
 char *reel_compare_models(const reel_data *data, const char *models, const char *params_json,
                           const char *options_json)
 {
     reel_error err = {{0}};
-    task t;
-    cJSON *doc = NULL, *params = NULL;
-    char *list = NULL, **names = NULL;
-    const cJSON **pp = NULL;
-    reel_run *runs = NULL;
-    int *done = NULL;
-    size_t n = 0;
-    if (task_begin(&t, data, options_json, &err) || !(params = api_parse_object(params_json, "params", &err)))
-        goto done;
-    reel_prepared_warn_untested(&t.p, &t.log); /* search and select warn as they score the test rows */
-    if (models) {
-        list = strdup(models);
-    } else { /* the definitions marked for the default compare */
-        size_t cap = 1;
-        for (const char *const *n = reel_model_names(); *n; n++)
-            cap += strlen(*n) + 1;
-        if ((list = calloc(cap, 1)))
-            for (const char *const *n = reel_model_names(); *n; n++)
-                if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reel_model_def(*n), "default_compare")))
-                    strcat(strcat(list, *list ? "," : ""), *n);
+    cJSON *o = api_parse_object(options_json, "options", &err), *params = NULL;
+    if (!o || (params_json && !(params = api_parse_object(params_json, "params", &err)))) {
+        cJSON_Delete(o);
+        api_fail(&err);
+        return NULL;
     }
-    if (!list) {
-        reel_fail(&err, "out of memory");
-        goto done;
+    if (!data) {
+        cJSON_Delete(o);
+        cJSON_Delete(params);
+        return api_bad_arg("reel_compare_models", "data is NULL"), NULL;
     }
-    size_t total = strlen(list);
-    char *save = NULL;
-    for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save))
-        if (check_model(m, &err))
-            goto done;
-    doc = cJSON_CreateObject();
-    cJSON_AddItemToObject(doc, "dataset", reel_dataset_json(&t.p));
-    cJSON *arr = cJSON_AddArrayToObject(doc, "models");
-    reel_run_opts ro = {t.o.seed, t.o.threads, t.o.device, &t.log, NULL, t.o.decision, NULL};
-    size_t k = total + 1;
-    names = calloc(k, sizeof *names);
-    pp = calloc(k, sizeof *pp);
-    runs = calloc(k, sizeof *runs);
-    done = calloc(k, sizeof *done);
-    if (!names || !pp || !runs || !done) {
-        reel_fail(&err, "out of memory");
-        goto fail;
-    }
-    for (char *m = list; m < list + total; m += strlen(m) + 1)
-        if (*m) { /* not between two commas */
-            names[n] = m;
-            pp[n++] = cJSON_GetObjectItemCaseSensitive(params, m);
-        }
-    /* the nets that train together on a device first, as the CLI's compare */
-    if (reel_run_nets_first(&t.p, names, pp, n, &ro, runs, done, &err))
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        if (!done[i] && reel_run_model(&runs[i], &t.p, names[i], pp[i], &ro, &err))
-            goto fail;
-        done[i] = 1;
-        cJSON_AddItemToArray(arr, reel_run_to_json(&runs[i], t.p.ds.labels));
-    }
-    goto done;
-fail:
-    cJSON_Delete(doc);
-    doc = NULL;
-done:
-    for (size_t i = 0; runs && i < n; i++)
-        if (done[i])
-            reel_run_free(&runs[i]);
-    free(names);
-    free(pp);
-    free(runs);
-    free(done);
-    free(list);
-    cJSON_Delete(params);
-    return task_end(&t, doc, &err);
+    if (models)
+        cJSON_AddStringToObject(o, "models", models);
+    if (params)
+        cJSON_AddItemToObject(o, "params", params);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reel_task *t = text ? reel_task_new("compare", text) : NULL;
+    if (!text)
+        api_fail(&(reel_error){"out of memory"});
+    cJSON_free(text);
+    char *doc = NULL;
+    if (t && reel_task_set_data(t, data) == 0 && reel_task_run(t) == 0 && !(doc = strdup(reel_task_result(t))))
+        api_fail(&(reel_error){"out of memory"});
+    reel_task_free(t);
+    return doc;
 }
 
 /* The task `name` (reel search or select, api/task_tune.c) on data with

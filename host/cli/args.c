@@ -203,6 +203,16 @@ void reel_add_net_opts(reel_optset *s, reel_net_opts *n)
     reel_optset_add(s, "lr", OPT_DOUBLE, &n->lr, "X", "nets: learning rate");
 }
 
+void reel_net_options(cJSON *o, const reel_net_opts *n)
+{
+    if (n->epochs != REEL_OPT_UNSET)
+        cJSON_AddNumberToObject(o, "epochs", n->epochs);
+    if (n->batch != REEL_OPT_UNSET)
+        cJSON_AddNumberToObject(o, "batch_size", n->batch);
+    if (!isnan(n->lr))
+        cJSON_AddNumberToObject(o, "lr", n->lr);
+}
+
 int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
                          const char *params_file, reel_error *err)
 {

@@ -71,6 +71,8 @@ typedef struct {
 } reel_net_opts;
 /* Sets them unset and adds --epochs, --batch-size and --lr. */
 void reel_add_net_opts(reel_optset *s, reel_net_opts *n);
+/* Those given, as a task's options "epochs", "batch_size" and "lr". */
+void reel_net_options(cJSON *o, const reel_net_opts *n);
 /* The CLI's log sink: each message a line on stderr ("reel: ...",
  * "reel: warning: ..."); quiet keeps only the warnings. */
 reel_log reel_cli_log(int quiet);

@@ -94,12 +94,7 @@ static cJSON *task_options(const reel_common_opts *c, const char *model, const c
     for (size_t i = 0; i < 4; i++)
         if (files[i][1])
             cJSON_AddStringToObject(o, files[i][0], files[i][1]);
-    if (net->epochs != REEL_OPT_UNSET)
-        cJSON_AddNumberToObject(o, "epochs", net->epochs);
-    if (net->batch != REEL_OPT_UNSET)
-        cJSON_AddNumberToObject(o, "batch_size", net->batch);
-    if (!isnan(net->lr))
-        cJSON_AddNumberToObject(o, "lr", net->lr);
+    reel_net_options(o, net);
     return o;
 }
 

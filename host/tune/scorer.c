@@ -18,8 +18,7 @@ int reel_metric_known(const char *name)
            strcmp(name, "accuracy") == 0 || strcmp(name, "f1") == 0 || strcmp(name, "roc-auc") == 0;
 }
 
-/* The metrics a target is scored by (eval/metrics.h, reel_metric_by_name). */
-static int metric_fits(const char *name, reel_target_kind target, reel_error *err)
+int reel_metric_fits(const char *name, reel_target_kind target, reel_error *err)
 {
     int single = strcmp(name, "accuracy") == 0, binary = strcmp(name, "f1") == 0 || strcmp(name, "roc-auc") == 0;
     if (target == REEL_TARGET_MULTILABEL && (single || binary))
@@ -72,7 +71,7 @@ int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const 
     if (!reel_metric_known(metric))
         return reel_fail(err, "--metric must be samples-f1, micro-f1 or macro-f1 (binary and multi-class targets: "
                          "accuracy, macro-f1; binary also f1, roc-auc), got '%s'", metric);
-    if (metric_fits(metric, p->ds.target, err))
+    if (reel_metric_fits(metric, p->ds.target, err))
         return -1;
     s->together = reel_model_fits_together(model, device);
     /* Trials run in parallel and read the matrices: make them all now. */

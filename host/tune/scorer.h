@@ -114,5 +114,8 @@ void reel_test_score_to_json(const reel_test_score *t, char *const *labels, cJSO
 
 /* Whether a metric name is known. */
 int reel_metric_known(const char *name);
+/* Whether a target is scored by it (eval/metrics.h, reel_metric_by_name):
+ * accuracy for binary and multi-class, f1 and roc-auc for binary only. */
+int reel_metric_fits(const char *name, reel_target_kind target, reel_error *err);
 
 #endif
