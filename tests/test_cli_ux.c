@@ -564,9 +564,16 @@ Test(ux, tune_scores_under_the_decision_rule)
     cJSON_Delete(doc);
     free(out);
     free(err);
+    /* under auto, select names the rule auto chose on the reference */
+    cr_assert_eq(reel(&out, &err, "select --model knn --data %s --labels L1,L2,L3 --quiet", csv), 0, "%s", err);
+    cr_expect(strstr(out, ", chosen by auto on the reference"), "%s", out);
+    free(out);
+    free(err);
     cr_assert_eq(reel(&out, &err, "select --model knn --data %s --labels L1,L2,L3 --decision tuned-global --quiet",
                       csv), 0, "%s", err);
-    cr_expect(strstr(out, "single-pass samples-f1 under --decision tuned-global: "), "%s", out);
+    cr_expect(strstr(out, "scored under: tuned-global, as --decision names it\n"), "%s", out);
+    cr_expect(strstr(out, "\nsingle-pass samples-f1: ") &&
+                  strstr(out, " kept (scored under: tuned-global, as --decision names it)\n"), "%s", out);
     cr_expect(strstr(out, "test samples-f1 with the kept features: ") && strstr(out, " under its rule tuned-global"),
               "%s", out);
     free(out);

@@ -161,8 +161,29 @@ static const char *select_csv(void)
     return tmp_write("select.csv", csv);
 }
 
+/* The metric of params on mask over the folds, each fold refitted
+ * (reel_score_fold without sharing) and scored under rule[f] fitted alone
+ * (as --decision rule[f] scores). */
+static double refit_under(reel_scorer *sc, const cJSON *params, const uint8_t *mask, const reel_rule_name *rule)
+{
+    int k = reel_scorer_folds(sc);
+    double s = 0;
+    const char *was = sc->decision;
+    for (int f = 0; f < k; f++) {
+        double v, pl;
+        reel_error err;
+        sc->decision = rule[f];
+        cr_assert_eq(reel_score_fold(sc, params, mask, f, 1, NULL, &v, &pl, &err), 0, "%s", err.msg);
+        s += v / k;
+    }
+    sc->decision = was;
+    return s;
+}
+
 /* select with the shared fits against every candidate scored by a refit
- * (reel_score_fold without sharing): the same scores and the same picks. */
+ * (reel_score_fold without sharing): the same scores and the same picks;
+ * each reference's rules are auto's choice on its folds, and every score
+ * is that rule fitted alone on the set's fold probabilities. */
 static void expect_same_selection(int folds, const char *method)
 {
     reel_prepared p;
@@ -184,36 +205,41 @@ static void expect_same_selection(int folds, const char *method)
     size_t d = p.d;
     uint8_t *mask = malloc(d);
     int k = folds ? folds : 1;
-    double ref = 0;
-    for (int f = 0; f < k; f++) {
+    cr_assert_geq(r.n_refs, 2, "every feature, then the kept set");
+    cr_expect_str_eq(r.refs[0].what, "every feature");
+    for (int f = 0; f < k; f++) { /* auto's choice on the fold, as a refit makes it */
+        reel_fold_rule how = {.choose = 1};
         double v, pl;
-        cr_assert_eq(reel_score_fold(&sc, params, NULL, f, 1, &v, &pl, &err), 0, "%s", err.msg);
-        ref += v / k;
+        cr_assert_eq(reel_score_fold(&sc, params, NULL, f, 1, &how, &v, &pl, &err), 0, "%s", err.msg);
+        cr_expect_str_eq(r.refs[0].rule[f], how.chosen, "fold %d", f);
+        cr_expect_neq(strcmp(how.chosen, "auto"), 0);
     }
+    double ref = refit_under(&sc, params, NULL, r.refs[0].rule);
     cr_expect_float_eq(r.reference, ref, 1e-12, "reference %.15g, refit %.15g", r.reference, ref);
     if (strcmp(method, "single-pass") == 0) {
         for (size_t gi = 0; gi < r.n; gi++) {
             for (size_t j = 0; j < d; j++)
                 mask[j] = strcmp(p.pre.f[j].source, r.f[gi].name) != 0;
-            double s = 0;
-            for (int f = 0; f < k; f++) {
-                double v, pl;
-                cr_assert_eq(reel_score_fold(&sc, params, mask, f, 1, &v, &pl, &err), 0, "%s", err.msg);
-                s += v / k;
-            }
+            double s = refit_under(&sc, params, mask, r.refs[0].rule);
             cr_expect_float_eq(r.f[gi].delta, s - ref, 1e-12, "%s: delta %.15g, refit %.15g", r.f[gi].name,
                                r.f[gi].delta, s - ref);
             cr_expect_eq(r.f[gi].dropped || r.f[gi].rejected, s - ref >= 0, "%s: dropped %d, refit delta %g",
                          r.f[gi].name, r.f[gi].dropped, s - ref);
         }
     }
-    /* the kept set's score, refitted */
-    double fin = 0;
-    for (int f = 0; f < k; f++) {
-        double v, pl;
-        cr_assert_eq(reel_score_fold(&sc, params, r.mask, f, 1, &v, &pl, &err), 0, "%s", err.msg);
-        fin += v / k;
+    /* the chosen set's score, refitted, under the rules auto chose on it */
+    int rejected = 0;
+    for (size_t j = 0; j < d; j++)
+        mask[j] = 1;
+    for (size_t gi = 0; gi < r.n; gi++) {
+        rejected |= r.f[gi].rejected;
+        for (size_t j = 0; j < d; j++)
+            if (r.f[gi].dropped || r.f[gi].rejected)
+                mask[j] &= strcmp(p.pre.f[j].source, r.f[gi].name) != 0;
     }
+    double fin = refit_under(&sc, params, mask, r.refs[r.n_refs - 1].rule);
+    cr_expect_float_eq(rejected ? r.rejected_score : r.final_score, fin, 1e-12,
+                       "%s folds %d: final %.15g, refit %.15g", method, folds, r.final_score, fin);
     cr_expect_float_eq(r.final_score, fin > ref ? fin : ref, 1e-12, "%s folds %d: final %.15g, refit %.15g",
                        method, folds, r.final_score, fin);
     free(mask);

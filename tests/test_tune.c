@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/prepared.h"
+#include "eval/decision.h"
 #include "eval/run.h"
 #include "helpers.h"
 #include "tune/search.h"
@@ -308,6 +309,91 @@ Test(select, scores_under_the_rule)
     cr_expect_eq(cJSON_GetObjectItem(doc, "reference_score")->valuedouble, r.reference);
     cr_expect_eq(cJSON_GetObjectItem(doc, "reference_score_at_model_thresholds")->valuedouble, r.reference_plain);
     cr_expect_str_eq(cJSON_GetObjectItem(doc, "test_decision_rule")->valuestring, "tuned-global");
+    /* a named rule is the one every score is under: the JSON says so, and
+     * each candidate's score is that rule's (reel_score_fold, as search) */
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "scored_under")),
+                     "tuned-global, as --decision names it");
+    const cJSON *ref;
+    cJSON_ArrayForEach(ref, cJSON_GetObjectItem(doc, "references"))
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(ref, "rules"), 0)),
+                         "tuned-global");
+    for (size_t g = 0; g < r.n; g++) {
+        uint8_t mask[8];
+        for (size_t j = 0; j < p.d; j++)
+            mask[j] = strcmp(p.pre.f[j].source, r.f[g].name) != 0;
+        double v, pl;
+        cr_assert_eq(reel_score_fold(&sc, params, mask, 0, 1, NULL, &v, &pl, &err), 0, "%s", err.msg);
+        cr_expect_eq(r.f[g].delta, v - r.reference, "without %s: %.17g, alone %.17g", r.f[g].name, r.f[g].delta,
+                     v - r.reference);
+    }
+    cJSON_Delete(doc);
+    reel_test_score_free(&t);
+    reel_select_result_free(&r);
+    cJSON_Delete(params);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
+}
+
+/* Under auto, select scores a step's candidates under the rule auto chose
+ * on the step's reference (the model on every feature): the JSON names it,
+ * as reel_decision_choose picks it on the validation probabilities, and
+ * every candidate's score is that rule fitted alone on its own validation
+ * probabilities, as --decision with that rule scores it. */
+Test(select, scores_under_the_rule_auto_chose_on_the_reference)
+{
+    reel_prepared p;
+    prepare(&p);
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, &p, "ridge", "samples-f1", 0, 9, "cpu", &err), 0);
+    cJSON *params = cJSON_CreateObject();
+    reel_select_result r;
+    cr_assert_eq(reel_select(&sc, params, "single-pass", 2, NULL, &r, &err), 0, "%s", err.msg);
+    /* auto's choice on the reference's validation probabilities, made here */
+    reel_model m;
+    cr_assert_eq(reel_model_init(&m, "ridge", params, &err), 0, "%s", err.msg);
+    reel_run_opts o = {.seed = 9, .threads = 1, .device = "cpu"};
+    reel_fit_ctx c = reel_fit_ctx_for(&p, &m, &p.train, &p.valid, &o);
+    cr_assert_eq(reel_model_fit(&m, &c, &err), 0, "%s", err.msg);
+    size_t n = p.valid.n, L = p.L;
+    float *P = malloc(n * L * sizeof *P);
+    cr_assert_eq(reel_model_predict_proba(&m, reel_part_X(&p.valid, &m), n, P, &err), 0, "%s", err.msg);
+    reel_decision rule;
+    cr_assert_eq(reel_decision_choose(&rule, "auto", P, p.valid.Y, n, L, m.threshold, 9, &err), 0, "%s", err.msg);
+    char name[64];
+    reel_decision_name(&rule, name, sizeof name);
+    reel_decision_free(&rule);
+    reel_model_free(&m);
+    free(P);
+
+    reel_test_score t;
+    cr_assert_eq(reel_score_test(&sc, params, r.mask, 1, &t, &err), 0, "%s", err.msg);
+    cJSON *doc = reel_select_json(&r, &sc, "single-pass", &t);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "decision")), "auto");
+    const cJSON *refs = cJSON_GetObjectItem(doc, "references");
+    cr_assert_eq(cJSON_GetArraySize(refs), 2, "every feature, then the kept ones");
+    const cJSON *first = cJSON_GetArrayItem(refs, 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(first, "features")), "every feature");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(first, "rules"), 0)), name);
+    const char *under = cJSON_GetStringValue(cJSON_GetObjectItem(doc, "scored_under"));
+    cr_expect(under && strstr(under, name) == under && strstr(under, "chosen by auto on the reference"), "%s",
+              under);
+    cr_expect_not_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "features"), 0),
+                                           "delta_at_model_thresholds"));
+    /* each candidate: the rule alone on its own validation probabilities */
+    sc.decision = name;
+    double ref, pl;
+    cr_assert_eq(reel_score_fold(&sc, params, NULL, 0, 1, NULL, &ref, &pl, &err), 0, "%s", err.msg);
+    cr_expect_eq(r.reference, ref, "reference %.17g, under %s alone %.17g", r.reference, name, ref);
+    for (size_t g = 0; g < r.n; g++) {
+        uint8_t mask[8];
+        for (size_t j = 0; j < p.d; j++)
+            mask[j] = strcmp(p.pre.f[j].source, r.f[g].name) != 0;
+        double v;
+        cr_assert_eq(reel_score_fold(&sc, params, mask, 0, 1, NULL, &v, &pl, &err), 0, "%s", err.msg);
+        cr_expect_eq(r.f[g].delta, v - ref, "without %s: %.17g, under %s alone %.17g", r.f[g].name, r.f[g].delta,
+                     name, v - ref);
+    }
     cJSON_Delete(doc);
     reel_test_score_free(&t);
     reel_select_result_free(&r);

@@ -219,8 +219,8 @@ static void print_select(const tune_opts *t, const char *method, const cJSON *do
 {
     const cJSON *rejected = item(doc, "rejected"), *f;
     double reference = num(doc, "reference_score");
-    printf("deltas of %s under --decision %s (chosen on each validation part, cross-fitted there); at thr.: at "
-           "the model's own thresholds\n", t->metric, t->c.decision);
+    const char *under = cJSON_GetStringValue(item(doc, "scored_under"));
+    printf("deltas of %s (at thr.: at the model's own thresholds); scored under: %s\n", t->metric, under);
     printf("%-28s %10s %10s  %s\n", "feature", "delta", "at thr.", "");
     cJSON_ArrayForEach(f, item(doc, "features"))
     {
@@ -234,8 +234,8 @@ static void print_select(const tune_opts *t, const char *method, const cJSON *do
                : was_rejected                   ? "kept (dropping it was rejected)"
                                                 : "kept");
     }
-    printf("\n%s %s under --decision %s: %.4f with every feature, %.4f with the %d kept\n", method, t->metric,
-           t->c.decision, reference, num(doc, "selected_score"), cJSON_GetArraySize(item(doc, "kept")));
+    printf("\n%s %s: %.4f with every feature, %.4f with the %d kept (scored under: %s)\n", method, t->metric,
+           reference, num(doc, "selected_score"), cJSON_GetArraySize(item(doc, "kept")), under);
     print_test(t, "with the kept features", doc);
     if (cJSON_IsObject(rejected))
         printf("(%s chose to drop %d features, which scored %.4f on the validation rows, below every "

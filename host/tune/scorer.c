@@ -1,6 +1,7 @@
 #include "tune/scorer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,11 +158,35 @@ cJSON *reel_scorer_json(const reel_scorer *s, const char *step_key, const char *
     return doc;
 }
 
-/* The metric of P (n x L) against Y under the scorer's rule, cross-fitted:
- * the rows fall into 5 seeded pieces and the rule chosen on the other
- * pieces decides each piece (under 2 rows: the rule chosen on them). */
-static int rule_score(const reel_scorer *s, const float *threshold, const float *P, const uint8_t *Y, size_t n,
-                      double *value, reel_error *err)
+/* The rule spec `how` asks for on P (n x L) against Y (scorer.h): with
+ * choose and auto, the rule auto chooses on all n rows, named in
+ * how->chosen. NULL when the target refuses the scorer's rule. */
+static const char *rule_for(const reel_scorer *s, reel_fold_rule *how, const float *threshold, const float *P,
+                            const uint8_t *Y, size_t n, reel_error *err)
+{
+    const char *spec = reel_decision_spec_for(s->p->ds.target, s->decision, err);
+    if (!spec || !how)
+        return spec;
+    if (!how->choose)
+        return how->under ? how->under : spec;
+    if (strcmp(spec, "auto") != 0) {
+        snprintf(how->chosen, sizeof how->chosen, "%s", spec);
+        return spec;
+    }
+    reel_decision r;
+    if (reel_decision_choose(&r, spec, P, Y, n, s->p->L, threshold, s->seed, err))
+        return NULL;
+    reel_decision_name(&r, how->chosen, sizeof how->chosen);
+    reel_decision_free(&r);
+    return how->chosen;
+}
+
+/* The metric of P (n x L) against Y under rule `spec`, cross-fitted: the
+ * rows fall into 5 seeded pieces and the rule chosen (auto) or fitted on
+ * the other pieces decides each piece (under 2 rows: the rule chosen on
+ * them). */
+static int rule_score(const reel_scorer *s, const char *spec, const float *threshold, const float *P,
+                      const uint8_t *Y, size_t n, double *value, reel_error *err)
 {
     size_t L = s->p->L, cells = (n ? n : 1) * L;
     int k = n < RULE_PIECES ? (int)n : RULE_PIECES;
@@ -173,8 +198,7 @@ static int rule_score(const reel_scorer *s, const float *threshold, const float 
         reel_fail(err, "out of memory for %zu validation predictions", n);
         goto done;
     }
-    if (!reel_decision_spec_for(s->p->ds.target, s->decision, err) ||
-        (k >= 2 && reel_kfold(n, k, s->seed ^ 0x72756c65ULL, piece, err)))
+    if (k >= 2 && reel_kfold(n, k, s->seed ^ 0x72756c65ULL, piece, err))
         goto done;
     if (k < 2)
         k = 1;
@@ -189,7 +213,7 @@ static int rule_score(const reel_scorer *s, const float *threshold, const float 
                 memcpy(Pb + nb++ * L, P + i * L, L * sizeof *P);
         }
         reel_decision rule;
-        if (reel_decision_choose(&rule, reel_scorer_rule(s), Pa, Ya, na, L, threshold, s->seed, err))
+        if (reel_decision_choose(&rule, spec, Pa, Ya, na, L, threshold, s->seed, err))
             goto done;
         int bad = reel_decision_apply(&rule, Pb, nb, pb);
         reel_decision_free(&rule);
@@ -220,7 +244,7 @@ done:
 }
 
 int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, const uint8_t *Y, size_t n,
-                    double *value, double *plain, reel_error *err)
+                    reel_fold_rule *how, double *value, double *plain, reel_error *err)
 {
     size_t L = s->p->L;
     float *P = malloc((n ? n : 1) * L * sizeof *P);
@@ -232,22 +256,24 @@ int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, c
     } else if (reel_predict_score(m, X, Y, n, P, pred, &met, NULL, err) == 0) {
         *plain = reel_metric_by_name(&met, s->metric);
         reel_metrics_free(&met);
-        rc = rule_score(s, m->threshold, P, Y, n, value, err);
+        const char *spec = rule_for(s, how, m->threshold, P, Y, n, err);
+        rc = spec ? rule_score(s, spec, m->threshold, P, Y, n, value, err) : -1;
     }
     free(P);
     free(pred);
     return rc;
 }
 
-static int score_valid(const reel_scorer *s, const reel_model *m, const reel_part *valid, double *value,
-                       double *plain, reel_error *err)
+static int score_valid(const reel_scorer *s, const reel_model *m, const reel_part *valid, reel_fold_rule *how,
+                       double *value, double *plain, reel_error *err)
 {
-    return reel_score_rows(s, m, reel_part_X(valid, m), valid->Y, valid->n, value, plain, err);
+    return reel_score_rows(s, m, reel_part_X(valid, m), valid->Y, valid->n, how, value, plain, err);
 }
 
 /* Fits on train, scores on valid. */
 static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part *train, const reel_part *valid,
-                     size_t d, char *const *names, int threads, double *value, double *plain, reel_error *err)
+                     size_t d, char *const *names, int threads, reel_fold_rule *how, double *value, double *plain,
+                     reel_error *err)
 {
     reel_log quiet = reel_log_warnings_only(s->log);
     if (reel_interrupted()) /* Ctrl-C: no new fits; the run ends without output */
@@ -259,7 +285,7 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
     reel_fit_ctx c = reel_fit_ctx_for(s->p, &m, train, valid, &o);
     c.d = d;
     c.feature_names = names;
-    int rc = reel_model_fit(&m, &c, err) ? -1 : score_valid(s, &m, valid, value, plain, err);
+    int rc = reel_model_fit(&m, &c, err) ? -1 : score_valid(s, &m, valid, how, value, plain, err);
     reel_model_free(&m);
     return rc;
 }
@@ -404,7 +430,7 @@ done:
 /* reel_score_fold from the shared normal equations: no copy of the
  * training rows, no pass over them. */
 static int score_fold_shared(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold,
-                             int threads, double *value, double *plain, reel_error *err)
+                             int threads, reel_fold_rule *how, double *value, double *plain, reel_error *err)
 {
     const reel_prepared *p = s->p;
     size_t d = p->d, d_out = 0;
@@ -430,7 +456,7 @@ static int score_fold_shared(const reel_scorer *s, const cJSON *params, const ui
         rc = !state || reel_model_set_target(&m, p->ds.target, p->ds.K, p->ds.classes, err) ||
                      reel_model_adopt(&m, d_out, p->L, state, err)
                  ? -1
-                 : score_valid(s, &m, vap, value, plain, err);
+                 : score_valid(s, &m, vap, how, value, plain, err);
         reel_model_free(&m);
     }
     if (vap == &va)
@@ -439,14 +465,14 @@ static int score_fold_shared(const reel_scorer *s, const cJSON *params, const ui
 }
 
 int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
-                    double *value, double *plain, reel_error *err)
+                    reel_fold_rule *how, double *value, double *plain, reel_error *err)
 {
     if (s->gram && params == s->shared_params)
-        return score_fold_shared(s, params, mask, fold, threads, value, plain, err);
+        return score_fold_shared(s, params, mask, fold, threads, how, value, plain, err);
     fold_view v;
     int rc = view_make(s, mask, s->folds ? fold : 0, &v, err);
     if (rc == 0)
-        rc = fit_score(s, params, v.trp, v.vap, v.d_out, v.names, threads, value, plain, err);
+        rc = fit_score(s, params, v.trp, v.vap, v.d_out, v.names, threads, how, value, plain, err);
     view_free(&v);
     return rc;
 }
@@ -494,7 +520,7 @@ int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         items[i].shared = shared[i];
-        rc = score_valid(s, &ms[i], views[view_of[i]].vap, &items[i].value, &items[i].plain, err);
+        rc = score_valid(s, &ms[i], views[view_of[i]].vap, &items[i].rule, &items[i].value, &items[i].plain, err);
     }
     for (size_t i = 0; i < made; i++)
         reel_model_free(&ms[i]);

@@ -59,23 +59,38 @@ const char *reel_scorer_rule(const reel_scorer *s);
  * "metric", "folds", "decision", "scored_under"}. */
 cJSON *reel_scorer_json(const reel_scorer *s, const char *step_key, const char *step);
 
+/* The rule one fold's score is taken under. NULL where a function takes
+ * it, or under NULL and choose 0: the scorer's rule as it is ("auto"
+ * chooses among its rules in every piece of the cross-fitting: search).
+ * select scores a step's reference with choose (auto chosen once on the
+ * fold's whole validation part, scored under what it chose) and the
+ * step's candidates under that rule: one rule fitted per piece, no choice
+ * among rules per candidate. */
+typedef char reel_rule_name[128]; /* a rule spec's longest (eval/decision.c refuses longer) */
+typedef struct {
+    const char *under;     /* in: the rule to fit and score under (NULL: the scorer's) */
+    int choose;            /* in: choose the scorer's rule on the validation part first */
+    reel_rule_name chosen; /* out with choose: "tuned-per-label+at-least-one" (not auto: the scorer's rule) */
+} reel_fold_rule;
+
 /* The metric of one fold (fold 0 alone when scoring on the validation
  * split) for params, on the features where mask[k] (mask NULL: all):
- * under the rule (value) and at the model's thresholds (plain). The unit
- * of work that tune/spread.c hands out. */
+ * under the rule (value; how: above) and at the model's thresholds
+ * (plain). The unit of work that tune/spread.c hands out. */
 int reel_score_fold(const reel_scorer *s, const cJSON *params, const uint8_t *mask, int fold, int threads,
-                    double *value, double *plain, reel_error *err);
+                    reel_fold_rule *how, double *value, double *plain, reel_error *err);
 /* Scores fitted model m on n rows X (its own features) with labels Y:
  * under the rule, cross-fitted on these rows (value), and at the model's
  * thresholds (plain). */
 int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, const uint8_t *Y, size_t n,
-                    double *value, double *plain, reel_error *err);
+                    reel_fold_rule *how, double *value, double *plain, reel_error *err);
 
 /* One fold of one (params, mask) among many scored together. */
 typedef struct {
     const cJSON *params;
     const uint8_t *mask; /* NULL: every feature */
     int fold;
+    reel_fold_rule rule; /* in and out, as reel_score_fold's how */
     double value, plain; /* out: the metric under the rule and at the model's thresholds, as reel_score_fold */
     size_t shared; /* out: how many fits shared its training launch (0: it trained alone) */
 } reel_fold_item;

@@ -23,6 +23,11 @@ void reel_select_result_free(reel_select_result *r)
     free(r->f);
     free(r->mask);
     free(r->rounds);
+    for (size_t i = 0; i < r->n_refs; i++) {
+        free(r->refs[i].what);
+        free(r->refs[i].rule);
+    }
+    free(r->refs);
     memset(r, 0, sizeof *r);
 }
 
@@ -72,11 +77,20 @@ static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
                       together);
 }
 
+/* The rules a step's candidates are scored under, per fold: those auto
+ * chose on the step's reference (the last scored); NULL when the scorer's
+ * rule is not auto (it is used as it is). */
+static const reel_rule_name *step_rules(const reel_scorer *s, const reel_select_result *r)
+{
+    return strcmp(reel_scorer_rule(s), "auto") == 0 && r->n_refs ? r->refs[r->n_refs - 1].rule : NULL;
+}
+
 /* ref, ref_plain: the scores the deltas are taken from. */
 static int score_without_each(const reel_scorer *s, const cJSON *params, const size_t *group,
                               reel_select_result *r, double ref, double ref_plain, int threads, const reel_log *log,
                               reel_error *err)
 {
+    const reel_rule_name *under = step_rules(s, r);
     size_t d = s->p->d, n = 0, cap = r->n ? r->n : 1;
     reel_score_task *tasks = calloc(cap, sizeof *tasks);
     size_t *which = calloc(cap, sizeof *which);
@@ -91,7 +105,7 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
         labels[n] = malloc(len);
         snprintf(labels[n], len, "the score without feature '%s'", r->f[g].name);
         names[n] = r->f[g].name;
-        tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n]};
+        tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n], .under = under};
         which[n++] = g;
     }
     candidates c = {s, log, ref, names};
@@ -113,11 +127,25 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
     return rc;
 }
 
-/* One score (its folds spread like the candidates'): *t filled. */
+/* One reference score (its folds spread like the candidates'), each
+ * fold's rule chosen on it and kept in r->refs as `what`: *t filled. */
 static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *mask, const char *label,
-                     int threads, reel_select_result *r, reel_score_task *t, reel_error *err)
+                     const char *what, int threads, reel_select_result *r, reel_score_task *t, reel_error *err)
 {
-    *t = (reel_score_task){.params = params, .mask = mask, .label = label};
+    reel_select_reference *refs = realloc(r->refs, (r->n_refs + 1) * sizeof *refs);
+    if (!refs)
+        return reel_fail(err, "out of memory");
+    r->refs = refs;
+    reel_select_reference *ref = &refs[r->n_refs];
+    ref->what = strdup(what);
+    ref->rule = calloc((size_t)reel_scorer_folds(s), sizeof *ref->rule);
+    if (!ref->what || !ref->rule) {
+        free(ref->what);
+        free(ref->rule);
+        return reel_fail(err, "out of memory");
+    }
+    r->n_refs++;
+    *t = (reel_score_task){.params = params, .mask = mask, .label = label, .choose = 1, .chosen = ref->rule};
     if (reel_score_tasks(s, t, 1, threads, NULL, NULL, err))
         return -1;
     reel_tune_round_add(&r->rounds, &r->n_rounds, s, t, 1);
@@ -127,6 +155,7 @@ static int score_one(const reel_scorer *s, const cJSON *params, const uint8_t *m
 static int permutation(const reel_scorer *s, const cJSON *params, const size_t *group, reel_select_result *r,
                        int threads, reel_error *err)
 {
+    const reel_rule_name *under = step_rules(s, r);
     const reel_prepared *p = s->p;
     reel_log quiet = reel_log_warnings_only(s->log);
     if (s->folds)
@@ -160,7 +189,8 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
                 if (group[k] == g)
                     X[i * d + k] = Xv[perm[i] * d + k];
         double value, plain;
-        if ((rc = reel_score_rows(s, &m, X, p->valid.Y, n, &value, &plain, err)))
+        reel_fold_rule how = {.under = under ? under[0] : NULL};
+        if ((rc = reel_score_rows(s, &m, X, p->valid.Y, n, &how, &value, &plain, err)))
             break;
         r->f[g].delta = value - r->reference;
         r->f[g].delta_plain = plain - r->reference_plain;
@@ -190,7 +220,7 @@ int reel_select(reel_scorer *s, const cJSON *params, const char *method, int thr
     /* Dropping columns from ridge needs no new pass over the rows. */
     if (strcmp(method, "permutation") != 0 && reel_scorer_share_fits(s, params, err))
         goto done;
-    if (score_one(s, params, NULL, "the score with every feature", threads, r, &t, err))
+    if (score_one(s, params, NULL, "the score with every feature", "every feature", threads, r, &t, err))
         goto done;
     r->reference = t.score;
     r->reference_std = t.score_std;
@@ -208,7 +238,17 @@ int reel_select(reel_scorer *s, const cJSON *params, const char *method, int thr
             r->f[g].dropped = r->f[g].delta >= 0;
     } else { /* backward */
         double cur = r->reference, cur_plain = r->reference_plain;
-        for (;;) {
+        for (long dropped = -1;; ) {
+            if (dropped >= 0) { /* the kept set is the step's reference: its score, and auto's rules on it */
+                char what[300];
+                snprintf(what, sizeof what, "the kept features after dropping '%s'", r->f[dropped].name);
+                fill_mask(group, d, r, -1, mask);
+                if (score_one(s, params, mask, "the score with the kept features", what, threads, r, &t, err))
+                    goto done;
+                cur = t.score;
+                cur_plain = t.plain;
+                reel_log_msg(log, REEL_LOG_INFO, "select: dropped %s, score now %.4f", r->f[dropped].name, cur);
+            }
             if (score_without_each(s, params, group, r, cur, cur_plain, threads, log, err))
                 goto done;
             long best = -1;
@@ -223,10 +263,11 @@ int reel_select(reel_scorer *s, const cJSON *params, const char *method, int thr
             if (best < 0 || left <= 1)
                 break;
             r->f[best].dropped = 1;
-            cur += r->f[best].delta;
-            cur_plain += r->f[best].delta_plain;
-            reel_log_msg(log, REEL_LOG_INFO, "select: dropped %s, score now %.4f", r->f[best].name, cur);
+            dropped = best;
         }
+        /* the kept set was the last step's reference: scored as the selected set is */
+        r->final_score = cur;
+        r->final_plain = cur_plain;
     }
     size_t kept = 0;
     for (size_t g = 0; g < r->n; g++)
@@ -234,9 +275,13 @@ int reel_select(reel_scorer *s, const cJSON *params, const char *method, int thr
     if (kept == 0) /* never drop everything: keep the least harmful one */
         r->f[0].dropped = 0;
     fill_mask(group, d, r, -1, mask);
-    rc = score_one(s, params, mask, "the score with the kept features", threads, r, &t, err);
-    r->final_score = t.score;
-    r->final_plain = t.plain;
+    rc = 0;
+    if (strcmp(method, "backward") != 0) {
+        rc = score_one(s, params, mask, "the score with the kept features", "the kept features", threads, r, &t,
+                       err);
+        r->final_score = t.score;
+        r->final_plain = t.plain;
+    }
     if (rc == 0 && r->final_score < r->reference) {
         /* Dropping what the method chose costs score on the very rows it
          * was chosen on: keep every feature, say so, report both. */
@@ -260,6 +305,43 @@ done:
     if (rc)
         reel_select_result_free(r);
     return rc;
+}
+
+/* "expected-f1+calibrated, chosen by auto on the reference" (several
+ * rules: each with how many reference folds chose it), or the rule as
+ * --decision (or the target) gives it. */
+static cJSON *scored_under(const reel_select_result *r, const reel_scorer *s)
+{
+    const char *spec = reel_scorer_rule(s);
+    int asked = s->decision && strcmp(s->decision, "auto") != 0;
+    char text[1024];
+    if (strcmp(spec, "auto") != 0) {
+        snprintf(text, sizeof text, "%s, %s", spec, asked ? "as --decision names it" : "auto's rule for this target");
+        return cJSON_CreateString(text);
+    }
+    size_t folds = (size_t)reel_scorer_folds(s), total = r->n_refs * folds, len = 0, kinds = 0;
+    text[0] = 0;
+    for (size_t i = 0; i < total; i++) {
+        const char *name = r->refs[i / folds].rule[i % folds];
+        size_t seen = 0, count = 0;
+        for (size_t j = 0; j < total; j++) {
+            const char *other = r->refs[j / folds].rule[j % folds];
+            seen += j < i && strcmp(other, name) == 0;
+            count += strcmp(other, name) == 0;
+        }
+        if (seen) /* named at its first use */
+            continue;
+        kinds++;
+        if (count == total)
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s", name);
+        else
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s%s (%zu of %zu reference folds)",
+                                    len ? ", " : "", name, count, total);
+        if (len >= sizeof text)
+            len = sizeof text - 1;
+    }
+    snprintf(text + len, sizeof text - len, ", chosen by auto on the reference%s", kinds > 1 ? " of each step" : "");
+    return cJSON_CreateString(text);
 }
 
 cJSON *reel_select_json(const reel_select_result *r, const reel_scorer *s, const char *method,
@@ -287,6 +369,21 @@ cJSON *reel_select_json(const reel_select_result *r, const reel_scorer *s, const
                 cJSON_AddItemToArray(names, cJSON_CreateString(r->f[g].name));
     }
     cJSON *doc = reel_scorer_json(s, "method", method);
+    cJSON_ReplaceItemInObject(doc, "scored_under", scored_under(r, s));
+    cJSON_AddStringToObject(doc, "scoring", "a step's reference (every feature, or the kept set at the step's "
+                            "start) has auto choose the rule on each fold's validation part; each candidate of "
+                            "the step is scored under that fold's rule, fitted on the candidate's own validation "
+                            "part and scored there by 5-fold cross-fitting (a rule --decision names: that rule, "
+                            "the same way); *_at_model_thresholds: at the model's own thresholds");
+    cJSON *refs = cJSON_AddArrayToObject(doc, "references");
+    for (size_t i = 0; i < r->n_refs; i++) {
+        cJSON *o = cJSON_CreateObject(), *rules = cJSON_CreateArray();
+        cJSON_AddStringToObject(o, "features", r->refs[i].what);
+        for (int f = 0; f < reel_scorer_folds(s); f++)
+            cJSON_AddItemToArray(rules, cJSON_CreateString(r->refs[i].rule[f]));
+        cJSON_AddItemToObject(o, "rules", rules);
+        cJSON_AddItemToArray(refs, o);
+    }
     cJSON_AddNumberToObject(doc, "reference_score", r->reference);
     cJSON_AddNumberToObject(doc, "reference_score_at_model_thresholds", r->reference_plain);
     cJSON_AddNumberToObject(doc, "selected_score", r->final_score);

@@ -20,7 +20,14 @@
 #include "tune/spread.h"
 
 /* Scores are under the scorer's decision rule (tune/scorer.h); *_plain:
- * the same at the model's own thresholds, for comparison. */
+ * the same at the model's own thresholds, for comparison. Under "auto",
+ * a step's reference (every feature, or the kept set at the step's start)
+ * has auto choose its rule on each fold's validation part, and each
+ * candidate of the step is scored under that fold's chosen rule, fitted
+ * on the candidate's own validation part (cross-fitted there, as every
+ * score): the rule's fit, not auto's choice among rules, per candidate.
+ * The selected set is scored as a reference. A rule --decision names is
+ * used as it is throughout. */
 typedef struct {
     char *name;   /* source column */
     double delta; /* score without (or with shuffled) it, minus the reference */
@@ -28,6 +35,12 @@ typedef struct {
     int dropped;
     int rejected; /* the method dropped it, but the set without scored below every feature: kept */
 } reel_feature_score;
+
+/* A set scored as a reference and the rule each fold scored it under. */
+typedef struct {
+    char *what;           /* "every feature", "the kept features after dropping 'x'", ... */
+    reel_rule_name *rule; /* per fold (reel_scorer_folds) */
+} reel_select_reference;
 
 typedef struct {
     double reference, reference_std; /* with every feature */
@@ -40,6 +53,8 @@ typedef struct {
     uint8_t *mask; /* d: the preprocessed features kept */
     reel_tune_round *rounds; /* each round of candidates scored at once */
     size_t n_rounds;
+    reel_select_reference *refs; /* in the order scored; the selected set's last */
+    size_t n_refs;
 } reel_select_result;
 
 /* Progress and messages go to log (NULL: none). Ridge's candidates share

@@ -15,6 +15,7 @@ typedef struct {
     size_t chunks; /* together: the job's items are runs of the items, one per rank; else 0 */
     double *value, *plain, *seconds; /* per item, filled as items arrive (rank 0) */
     size_t *shared;
+    reel_rule_name *chosen;  /* per item: the rule its fold chose (tasks with choose) */
     int *left;               /* folds still to arrive, per task */
     void (*on_done)(void *, size_t, const reel_score_task *);
     void *ctx;
@@ -23,7 +24,17 @@ typedef struct {
 typedef struct {
     double value, plain, seconds;
     size_t shared; /* fits that shared its launch (0: alone) */
+    reel_rule_name chosen; /* the task's choose: the rule chosen on the fold */
 } fold_result;
+
+/* Item x's rule: its task's (reel_fold_rule). */
+static reel_fold_rule item_rule(const spread *sp, size_t x)
+{
+    const reel_score_task *t = &sp->tasks[x / (size_t)sp->folds];
+    reel_fold_rule how = {.choose = t->choose};
+    how.under = t->under ? t->under[x % (size_t)sp->folds] : NULL;
+    return how;
+}
 
 /* Job item i covers items [lo, hi): itself, or run i of them when together. */
 static void item_range(const spread *sp, size_t i, size_t *lo, size_t *hi)
@@ -54,13 +65,16 @@ static int run_chunk(void *ctx, size_t i, int threads, reel_blob *out, reel_erro
     }
     for (size_t q = 0; q < m; q++) {
         const reel_score_task *t = &sp->tasks[(lo + q) / (size_t)sp->folds];
-        it[q] = (reel_fold_item){.params = t->params, .mask = t->mask, .fold = (int)((lo + q) % (size_t)sp->folds)};
+        it[q] = (reel_fold_item){.params = t->params, .mask = t->mask, .fold = (int)((lo + q) % (size_t)sp->folds),
+                                 .rule = item_rule(sp, lo + q)};
     }
     double t0 = reel_now();
     int rc = reel_score_folds_together(sp->s, it, m, threads, err);
     double share = (reel_now() - t0) / (double)(m ? m : 1);
-    for (size_t q = 0; rc == 0 && q < m; q++)
-        r[q] = (fold_result){it[q].value, it[q].plain, share, it[q].shared};
+    for (size_t q = 0; rc == 0 && q < m; q++) {
+        r[q] = (fold_result){it[q].value, it[q].plain, share, it[q].shared, {0}};
+        memcpy(r[q].chosen, it[q].rule.chosen, sizeof r[q].chosen);
+    }
     free(it);
     if (rc) {
         free(r);
@@ -74,13 +88,17 @@ static int run_item(void *ctx, size_t i, int threads, reel_blob *out, reel_error
 {
     spread *sp = ctx;
     const reel_score_task *t = &sp->tasks[i / (size_t)sp->folds];
-    fold_result *r = malloc(sizeof *r);
+    fold_result *r = calloc(1, sizeof *r);
+    reel_fold_rule how = item_rule(sp, i);
+    if (!r)
+        return reel_fail(err, "out of memory");
     double t0 = reel_now();
-    if (reel_score_fold(sp->s, t->params, t->mask, (int)(i % (size_t)sp->folds), threads, &r->value, &r->plain,
-                        err)) {
+    if (reel_score_fold(sp->s, t->params, t->mask, (int)(i % (size_t)sp->folds), threads, &how, &r->value,
+                        &r->plain, err)) {
         free(r);
         return -1;
     }
+    memcpy(r->chosen, how.chosen, sizeof r->chosen);
     r->seconds = reel_now() - t0;
     r->shared = 0;
     *out = (reel_blob){r, sizeof *r};
@@ -116,6 +134,8 @@ static void finish(spread *sp, size_t k)
     t->seconds = 0;
     t->shared = 0;
     for (int f = 0; f < sp->folds; f++) {
+        if (t->choose && t->chosen)
+            memcpy(t->chosen[f], sp->chosen[at + (size_t)f], sizeof t->chosen[f]);
         t->seconds += seconds[f];
         if (shared[f] > t->shared)
             t->shared = shared[f];
@@ -128,6 +148,7 @@ static void keep(spread *sp, size_t x, const fold_result *r)
     sp->plain[x] = r->plain;
     sp->seconds[x] = r->seconds;
     sp->shared[x] = r->shared;
+    memcpy(sp->chosen[x], r->chosen, sizeof sp->chosen[x]);
 }
 
 static void item_done(void *ctx, size_t i, const reel_blob *b)
@@ -164,14 +185,16 @@ int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int
                  calloc(items + 1, sizeof(double)),
                  calloc(items + 1, sizeof(double)),
                  calloc(items + 1, sizeof(size_t)),
+                 calloc(items + 1, sizeof(reel_rule_name)),
                  calloc(n + 1, sizeof(int)),
                  on_done,
                  ctx};
-    if (!sp.value || !sp.plain || !sp.seconds || !sp.shared || !sp.left) {
+    if (!sp.value || !sp.plain || !sp.seconds || !sp.shared || !sp.chosen || !sp.left) {
         free(sp.value);
         free(sp.plain);
         free(sp.seconds);
         free(sp.shared);
+        free(sp.chosen);
         free(sp.left);
         return reel_fail(err, "out of memory");
     }
@@ -204,6 +227,7 @@ int reel_score_tasks(const reel_scorer *s, reel_score_task *tasks, size_t n, int
     free(sp.plain);
     free(sp.seconds);
     free(sp.shared);
+    free(sp.chosen);
     free(sp.left);
     return rc;
 }

@@ -14,6 +14,10 @@ typedef struct {
     double score, score_std, seconds; /* filled: mean and std over folds (under the rule), fit seconds summed */
     double plain, plain_std; /* filled: the same at the model's own thresholds */
     size_t shared; /* filled: the most fits that shared a launch with one of its folds (0: trained alone) */
+    /* The rule of each fold's score (reel_fold_rule); all 0: the scorer's. */
+    int choose;                  /* in: each fold's rule chosen on its validation part (a selection's reference) */
+    const reel_rule_name *under; /* in: per fold, the rule to score under (NULL: the scorer's) */
+    reel_rule_name *chosen;      /* filled with choose: per fold, the rule chosen (the caller's array) */
 } reel_score_task;
 
 /* When the scorer's fits train together (reel_scorer_together: nets on a
