@@ -378,6 +378,121 @@ RK_KERNEL void rk_avg_get(RK_GLOBAL const double *sum, rk_u64 n, double weight, 
     out[i] = rk_avg_value(sum[i], weight);
 }
 
+/* ------------------------------------------------ the PLR embedding */
+
+/* The PLR embedding (nn/spec.h), as the CPU backend computes it
+ * (host/nn/cpu_plr.c), defined once per address space of the batch, the
+ * embedding and its gradient (RK_PLR_FUNCS(suffix, SPACE): device memory
+ * in the layered step, work-group memory in the fused kernel); the
+ * features F (rows x numeric x 2k: [sin v, cos v] per numeric column) and
+ * the parameters are always in device memory. cols lists the input
+ * columns, the n_num numeric ones first, then the others.
+ *
+ * rk_plr_feature: element f = (row, q, t) of rows x n_num x k: v = 2 pi
+ *   c[q][t] x in double, its sin and cos rounded to float.
+ * rk_plr_embed: output column col of a row (out wide): a numeric column's
+ *   ReLU(b + sum over t in order of W[t] F[t]), or a column passed through.
+ * rk_plr_grad: the gradient of parameter p of the block (frequencies,
+ *   then W, then b), summed over the rows in order as the CPU sums it: a
+ *   weight's or bias's sum of g F or g, g = dE where E > 0 (zeros skipped,
+ *   as there); a frequency's sum of (df_t cos v_t - df_k+t sin v_t)
+ *   (float)(2 pi x), df summed over the column's outputs in order. */
+#define RK_PLR_FUNCS(SUF, SPACE)                                                                              \
+    RK_FN void rk_plr_feature##SUF(rk_u64 f, SPACE const float *X, int d, RK_GLOBAL const int *cols, int n_num, \
+                                   int k, RK_GLOBAL const float *c, RK_GLOBAL float *F)                       \
+    {                                                                                                          \
+        rk_u64 uk = (rk_u64)k, i = f / ((rk_u64)n_num * uk), q = (f / uk) % (rk_u64)n_num, t = f % uk;         \
+        double v = RK_DMUL(RK_DMUL(RK_TWO_PI, (double)c[q * uk + t]), (double)X[i * (rk_u64)d + (rk_u64)cols[q]]); \
+        RK_GLOBAL float *fq = F + (i * (rk_u64)n_num + q) * 2 * uk;                                           \
+        fq[t] = (float)sin(v);                                                                                 \
+        fq[uk + t] = (float)cos(v);                                                                            \
+    }                                                                                                          \
+                                                                                                               \
+    RK_FN float rk_plr_embed##SUF(rk_u64 i, int col, SPACE const float *X, int d, RK_GLOBAL const int *cols,   \
+                                  int n_num, int k, int e, RK_GLOBAL const float *params, rk_u64 c_off,       \
+                                  RK_GLOBAL const float *F)                                                    \
+    {                                                                                                          \
+        rk_u64 k2 = 2 * (rk_u64)k, ne = (rk_u64)n_num * (rk_u64)e;                                            \
+        if ((rk_u64)col >= ne)                                                                                 \
+            return X[i * (rk_u64)d + (rk_u64)cols[(rk_u64)n_num + (rk_u64)col - ne]];                         \
+        rk_u64 q = (rk_u64)col / (rk_u64)e;                                                                    \
+        RK_GLOBAL const float *w = params + c_off + (rk_u64)n_num * (rk_u64)k + (rk_u64)col * k2;             \
+        RK_GLOBAL const float *fq = F + (i * (rk_u64)n_num + q) * k2;                                          \
+        float z = params[c_off + (rk_u64)n_num * (rk_u64)k + ne * k2 + (rk_u64)col];                          \
+        for (rk_u64 t = 0; t < k2; t++)                                                                        \
+            z = RK_FADD(z, RK_FMUL(w[t], fq[t]));                                                              \
+        return z > 0.0f ? z : 0.0f;                                                                            \
+    }                                                                                                          \
+                                                                                                               \
+    RK_FN float rk_plr_grad##SUF(rk_u64 p, int n, SPACE const float *X, int d, RK_GLOBAL const int *cols,      \
+                                 int n_num, int k, int e, int out, RK_GLOBAL const float *params, rk_u64 c_off, \
+                                 RK_GLOBAL const float *F, SPACE const float *E, SPACE const float *dE)        \
+    {                                                                                                          \
+        rk_u64 uk = (rk_u64)k, k2 = 2 * uk, ue = (rk_u64)e, uo = (rk_u64)out, un = (rk_u64)n_num;              \
+        rk_u64 nc = un * uk, nw = un * ue * k2;                                                                \
+        float s = 0.0f;                                                                                        \
+        if (p < nc) { /* a frequency */                                                                        \
+            rk_u64 q = p / uk, t = p % uk;                                                                     \
+            RK_GLOBAL const float *W = params + c_off + nc + q * ue * k2;                                      \
+            for (rk_u64 i = 0; i < (rk_u64)n; i++) {                                                           \
+                float ds = 0.0f, dc = 0.0f;                                                                    \
+                for (rk_u64 o = 0; o < ue; o++) {                                                              \
+                    rk_u64 at = i * uo + q * ue + o;                                                           \
+                    float g = E[at] > 0.0f ? dE[at] : 0.0f;                                                    \
+                    if (g == 0.0f)                                                                             \
+                        continue;                                                                              \
+                    ds = RK_FADD(ds, RK_FMUL(g, W[o * k2 + t]));                                               \
+                    dc = RK_FADD(dc, RK_FMUL(g, W[o * k2 + uk + t]));                                          \
+                }                                                                                              \
+                RK_GLOBAL const float *fq = F + (i * un + q) * k2;                                             \
+                float xs = (float)RK_DMUL(RK_TWO_PI, (double)X[i * (rk_u64)d + (rk_u64)cols[q]]);             \
+                s = RK_FADD(s, RK_FMUL(RK_FADD(RK_FMUL(ds, fq[uk + t]), -RK_FMUL(dc, fq[t])), xs));            \
+            }                                                                                                  \
+            return s;                                                                                          \
+        }                                                                                                      \
+        rk_u64 j = p < nc + nw ? (p - nc) / k2 : p - nc - nw; /* the output (q, o) */                          \
+        rk_u64 q = j / ue, t = (p - nc) % k2;                                                                  \
+        for (rk_u64 i = 0; i < (rk_u64)n; i++) {                                                               \
+            rk_u64 at = i * uo + j;                                                                            \
+            float g = E[at] > 0.0f ? dE[at] : 0.0f;                                                            \
+            if (g == 0.0f)                                                                                     \
+                continue;                                                                                      \
+            s = RK_FADD(s, p < nc + nw ? RK_FMUL(g, F[(i * un + q) * k2 + t]) : g);                            \
+        }                                                                                                      \
+        return s;                                                                                              \
+    }
+
+RK_PLR_FUNCS(, RK_GLOBAL)
+RK_PLR_FUNCS(_local, RK_LOCAL_PTR)
+
+/* The layered step's PLR stages: the features F of n rows of X, then the
+ * embedding E (n x out), and in the backward the block's gradients from
+ * dE, at c_off in grads. */
+RK_KERNEL void rk_plr_features(RK_GLOBAL const float *X, int n, int d, RK_GLOBAL const int *cols, int n_num, int k,
+                               RK_GLOBAL const float *params, rk_u64 c_off, RK_GLOBAL float *F)
+{
+    RK_FOR_EACH(f, (rk_u64)n * (rk_u64)n_num * (rk_u64)k)
+    rk_plr_feature(f, X, d, cols, n_num, k, params + c_off, F);
+}
+
+RK_KERNEL void rk_plr_embed_rows(RK_GLOBAL const float *X, int n, int d, RK_GLOBAL const int *cols, int n_num,
+                                 int k, int e, int out, RK_GLOBAL const float *params, rk_u64 c_off,
+                                 RK_GLOBAL const float *F, RK_GLOBAL float *E)
+{
+    rk_u64 uo = (rk_u64)out;
+    RK_FOR_EACH(x, (rk_u64)n * uo)
+    E[x] = rk_plr_embed(x / uo, (int)(x % uo), X, d, cols, n_num, k, e, params, c_off, F);
+}
+
+RK_KERNEL void rk_plr_backward(RK_GLOBAL const float *X, int n, int d, RK_GLOBAL const int *cols, int n_num, int k,
+                               int e, int out, RK_GLOBAL const float *params, rk_u64 c_off, RK_GLOBAL const float *F,
+                               RK_GLOBAL const float *E, RK_GLOBAL const float *dE, RK_GLOBAL float *grads)
+{
+    rk_u64 un = (rk_u64)n_num, total = un * (rk_u64)k + un * (rk_u64)e * (2 * (rk_u64)k + 1);
+    RK_FOR_EACH(p, total)
+    grads[c_off + p] = rk_plr_grad(p, n, X, d, cols, n_num, k, e, out, params, c_off, F, E, dE);
+}
+
 /* ------------------------------------------------------ the fused epoch */
 
 RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
@@ -396,15 +511,19 @@ RK_HEAD_FUNCS(_local, RK_LOCAL_PTR)
  * they are used. The sums are those of the layered kernels above (the
  * CPU's, in its order), and the loss, the non-finite check and the bad-step rule are
  * rk_finish_step's: once a step is bad the epoch stops, updating nothing
- * more. rl, flag and stop are the caller's work-group arrays. */
+ * more. With a PLR embedding (plr: its table, nn_layout.h; else null) the
+ * batch goes through it first: its features in plr_f (device memory), the
+ * embedding in the scratch (at plr[RK_PL_AT]), the layered kernels' sums.
+ * rl, flag and stop are the caller's work-group arrays. */
 RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_GLOBAL const rk_u32 *order,
                         int n_rows, int batch, int d, int L, int head, int n_layers, RK_GLOBAL const int *layers,
                         int max_w, RK_GLOBAL float *params, RK_GLOBAL float *grads, RK_GLOBAL float *m,
                         RK_GLOBAL float *v, rk_u64 n_params, float decay, float b1, float c1, float b2, float c2,
                         float eps, RK_GLOBAL const float *step_f, RK_GLOBAL const double *avg_a,
                         RK_GLOBAL double *avg_sum, rk_i64 first_step, rk_u64 seed, RK_GLOBAL float *batch_loss,
-                        RK_GLOBAL double *acc, RK_GLOBAL rk_i64 *bad_step, RK_LOCAL_PTR float *scratch,
-                        RK_LOCAL_PTR double *rl, RK_LOCAL_PTR int *flag, RK_LOCAL_PTR int *stop_p)
+                        RK_GLOBAL double *acc, RK_GLOBAL rk_i64 *bad_step, RK_GLOBAL const int *plr,
+                        RK_GLOBAL float *plr_f, RK_LOCAL_PTR float *scratch, RK_LOCAL_PTR double *rl,
+                        RK_LOCAL_PTR int *flag, RK_LOCAL_PTR int *stop_p)
 {
     int t = RK_LID, T = RK_LSIZE;
     RK_GLOBAL const int *top = layers + RK_LY * (n_layers - 1);
@@ -413,6 +532,12 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
     RK_LOCAL_PTR float *yb = scratch + yoff;
     RK_LOCAL_PTR float *gbuf0 = yb + batch * L;
     RK_LOCAL_PTR float *gbuf1 = gbuf0 + batch * max_w;
+    /* the first Linear's input: the embedding, or the batch */
+    RK_LOCAL_PTR float *emb = plr ? scratch + plr[RK_PL_AT] : xb;
+    int pk = plr ? plr[RK_PL_K] : 0, pe = plr ? plr[RK_PL_E] : 0, pn = plr ? plr[RK_PL_NUM] : 0;
+    rk_u64 pc = plr ? (rk_u64)plr[RK_PL_C] : 0;
+    RK_GLOBAL const int *pcols = plr ? plr + RK_PL : RK_NULL;
+    int pout = layers[RK_LY_IN];
     if (t == 0)
         *stop_p = *bad_step != 0;
     RK_BARRIER();
@@ -428,8 +553,16 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
                 yb[r * L + (c - d)] = Y[row * (rk_u64)L + (rk_u64)(c - d)];
         }
         RK_BARRIER();
+        if (plr) { /* the embedding */
+            for (int e = t; e < rows * pn * pk; e += T)
+                rk_plr_feature_local((rk_u64)e, xb, d, pcols, pn, pk, params + pc, plr_f);
+            RK_BARRIER();
+            for (int e = t; e < rows * pout; e += T)
+                emb[e] = rk_plr_embed_local((rk_u64)(e / pout), e % pout, xb, d, pcols, pn, pk, pe, params, pc, plr_f);
+            RK_BARRIER();
+        }
         /* forward */
-        RK_LOCAL_PTR float *A = xb;
+        RK_LOCAL_PTR float *A = emb;
         for (int l = 0; l < n_layers; l++) {
             RK_GLOBAL const int *ly = layers + RK_LY * l;
             int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
@@ -474,7 +607,7 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
             RK_GLOBAL const int *ly = layers + RK_LY * l;
             int in = ly[RK_LY_IN], out = ly[RK_LY_OUT], act = ly[RK_LY_ACT];
             RK_LOCAL_PTR const float *H = scratch + ly[RK_LY_H];
-            RK_LOCAL_PTR const float *Ain = l ? scratch + layers[RK_LY * (l - 1) + RK_LY_D] : xb;
+            RK_LOCAL_PTR const float *Ain = l ? scratch + layers[RK_LY * (l - 1) + RK_LY_D] : emb;
             rk_u32 cut = (rk_u32)ly[RK_LY_CUT];
             if (act != RK_ACT_NONE || cut) { /* through the dropout mask, then the activation */
                 float kept = RK_INT_AS_FLOAT(ly[RK_LY_KEPT]);
@@ -498,7 +631,7 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
                     s = RK_FADD(s, RK_FMUL(g[i * out + j], Ain[i * in + q]));
                 grads[ly[RK_LY_W] + e] = s;
             }
-            if (l) {
+            if (l || plr) {
                 RK_GLOBAL const float *W = params + ly[RK_LY_W];
                 for (int e = t; e < rows * in; e += T) {
                     int r = e / in, q = e % in;
@@ -512,6 +645,12 @@ RK_FN void rk_fused_run(RK_GLOBAL const float *X, RK_GLOBAL const float *Y, RK_G
             RK_LOCAL_PTR float *swap = g;
             g = other;
             other = swap;
+        }
+        if (plr) { /* g holds d(loss)/d(embedding) */
+            rk_u64 total = (rk_u64)pn * (rk_u64)pk + (rk_u64)pn * (rk_u64)pe * (2 * (rk_u64)pk + 1);
+            for (rk_u64 q = (rk_u64)t; q < total; q += (rk_u64)T)
+                grads[pc + q] = rk_plr_grad_local(q, rows, xb, d, pcols, pn, pk, pe, pout, params, pc, plr_f, emb, g);
+            RK_BARRIER();
         }
         /* the batch loss and the non-finite check */
         int bad = 0;
@@ -563,7 +702,8 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
                               RK_GLOBAL const float *step_f,
                               RK_GLOBAL const double *avg_a, RK_GLOBAL double *avg_sum, rk_i64 first_step,
                               rk_u64 seed, RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
-                              RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+                              RK_GLOBAL rk_i64 *bad_step, RK_GLOBAL const int *plr,
+                              RK_GLOBAL float *plr_f RK_SCRATCH_ARG(scratch))
 {
     RK_SCRATCH_DECL(scratch)
     RK_LOCAL double rl[RK_FUSED_ROWS];
@@ -571,7 +711,7 @@ RK_KERNEL void rk_fused_epoch(RK_GLOBAL const float *X, RK_GLOBAL const float *Y
     RK_LOCAL int stop;
     rk_fused_run(X, Y, order, n_rows, batch, d, L, head, n_layers, layers, max_w, params, grads, m, v, n_params,
                  decay, b1, c1, b2, c2, eps, step_f, avg_a, avg_sum, first_step, seed, batch_loss, acc, bad_step,
-                 scratch, rl, flag, &stop);
+                 plr, plr_f, scratch, rl, flag, &stop);
 }
 
 
@@ -586,7 +726,8 @@ RK_KERNEL void rk_fused_epochs(RK_GLOBAL const float *X, RK_GLOBAL const float *
                                RK_GLOBAL float *params, RK_GLOBAL float *grads, RK_GLOBAL float *m,
                                RK_GLOBAL float *v, RK_GLOBAL const float *step_f, RK_GLOBAL const double *avg_a,
                                RK_GLOBAL double *avg_sum, RK_GLOBAL float *batch_loss, RK_GLOBAL double *acc,
-                               RK_GLOBAL rk_i64 *bad_step RK_SCRATCH_ARG(scratch))
+                               RK_GLOBAL rk_i64 *bad_step, RK_GLOBAL const int *plr,
+                               RK_GLOBAL float *plr_f RK_SCRATCH_ARG(scratch))
 {
     RK_SCRATCH_DECL(scratch)
     RK_LOCAL double rl[RK_FUSED_ROWS];
@@ -595,11 +736,12 @@ RK_KERNEL void rk_fused_epochs(RK_GLOBAL const float *X, RK_GLOBAL const float *
     int g = RK_GROUP;
     RK_GLOBAL const rk_i64 *nt = nets + RK_NT * g;
     RK_GLOBAL const float *hy = hyper + RK_NF * g;
-    rk_i64 po = nt[RK_NT_PARAM_OFF], ao = nt[RK_NT_AVG_OFF];
+    rk_i64 po = nt[RK_NT_PARAM_OFF], ao = nt[RK_NT_AVG_OFF], pl = nt[RK_NT_PLR];
     rk_fused_run(X, Y, orders + nt[RK_NT_ORDER_OFF], (int)nt[RK_NT_ROWS], (int)nt[RK_NT_BATCH], d, L,
                  (int)nt[RK_NT_HEAD], (int)nt[RK_NT_LAYERS], layers + nt[RK_NT_LAYER_OFF], (int)nt[RK_NT_MAX_W],
                  params + po, grads + po, m + po, v + po, (rk_u64)nt[RK_NT_PARAMS], hy[RK_NF_DECAY],
                  hy[RK_NF_B1], hy[RK_NF_C1], hy[RK_NF_B2], hy[RK_NF_C2], hy[RK_NF_EPS], step_f + nt[RK_NT_STEP_OFF],
                  ao >= 0 ? avg_a + nt[RK_NT_AVG_A_OFF] : avg_a, ao >= 0 ? avg_sum + ao : RK_NULL, nt[RK_NT_FIRST],
-                 (rk_u64)nt[RK_NT_SEED], batch_loss + g, acc + g, bad_step + g, scratch, rl, flag, &stop);
+                 (rk_u64)nt[RK_NT_SEED], batch_loss + g, acc + g, bad_step + g, pl >= 0 ? plr + pl : RK_NULL,
+                 pl >= 0 ? plr_f + nt[RK_NT_PLR_F] : RK_NULL, scratch, rl, flag, &stop);
 }

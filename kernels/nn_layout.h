@@ -45,9 +45,20 @@
 #define RK_LY_CUT 7  /* dropout's cut (nn_math.h; 0: no dropout) */
 #define RK_LY_KEPT 8 /* dropout's scale of the kept units, a float's bits */
 
+/* A PLR embedding's table (nn/spec.h; the fused kernels read it, the host
+ * fills it: nn/fused_plan.h): RK_PL ints, then the d input columns, the
+ * numeric ones first, then the others in column order. The frequencies,
+ * weights and biases lie one after another in the flat buffers. */
+#define RK_PL 5
+#define RK_PL_K 0   /* frequencies per numeric column */
+#define RK_PL_E 1   /* embedding width per numeric column */
+#define RK_PL_NUM 2 /* numeric columns */
+#define RK_PL_C 3   /* the frequencies' offset in the flat buffers (W, then b, follow) */
+#define RK_PL_AT 4  /* where the embedding (batch x the first Linear's in) starts in the scratch */
+
 /* The net table of rk_fused_epochs: RK_NT 64-bit integers per net (offsets
  * into the launch's shared buffers; -1: none) ... */
-#define RK_NT 14
+#define RK_NT 16
 #define RK_NT_ROWS 0      /* its rows this epoch (its row order's length) */
 #define RK_NT_BATCH 1
 #define RK_NT_LAYERS 2    /* how many */
@@ -62,6 +73,8 @@
 #define RK_NT_FIRST 11     /* first_step */
 #define RK_NT_HEAD 12
 #define RK_NT_SEED 13 /* its dropout masks' seed */
+#define RK_NT_PLR 14   /* its PLR table in `plr`, or -1 */
+#define RK_NT_PLR_F 15 /* its PLR features (batch x numeric x 2k floats) in `plr_f` */
 /* ... and RK_NF floats: AdamW's scalars that stay the same every step. */
 #define RK_NF 6
 #define RK_NF_DECAY 0

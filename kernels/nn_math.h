@@ -69,6 +69,9 @@ RK_FN float rk_dropout_scale(rk_u64 key, rk_u64 q, rk_u32 cut, float kept)
 
 /* What the summed loss is divided by for the mean: cells for the sigmoid
  * head (BCE over batch and labels), rows for the softmax head. */
+/* 2 pi, as nn/spec.h's REEL_NN_TWO_PI: a PLR feature is sin or cos of 2 pi c x. */
+#define RK_TWO_PI 6.283185307179586476925
+
 RK_FN double rk_head_count(int head, double n, double L) { return head == RK_HEAD_SIGMOID ? n * L : n; }
 
 /* The heads, defined once per address space their rows live in

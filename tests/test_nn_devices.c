@@ -112,13 +112,37 @@ static void *ready_net(const reel_nn_backend *be, const setup *s)
     return b;
 }
 
-static void compare(const reel_nn_backend *dev, const char *layers_json, const char *head, size_t d, size_t L,
-                    uint64_t seed)
+/* A PLR embedding (4 frequencies, 5 values a numeric column) before two
+ * Linear layers. */
+#define PLR_NET                                                                                               \
+    "[{\"kind\":\"plr\",\"frequencies\":4,\"sigma\":0.7,\"width\":5},{\"width\":32,\"activation\":\"relu\"}," \
+    "{\"width\":16,\"activation\":\"relu\"}]"
+
+/* s's PLR embedding takes the columns j with j % `every` != every - 1
+ * (numeric[0..d) says so: it must outlive the nets made); the others
+ * become 0/1 flags, passed through. The weights are drawn again from seed
+ * for the new layout. */
+static void plr_columns(setup *s, uint8_t *numeric, size_t every, uint64_t seed)
+{
+    size_t d = s->spec.d;
+    for (size_t j = 0; j < d; j++)
+        numeric[j] = j % every != every - 1;
+    reel_nn_spec_set_numeric(&s->spec, numeric);
+    float *p = realloc(s->params, s->spec.n_params * sizeof(float));
+    cr_assert_not_null(p);
+    s->params = p;
+    reel_nn_init_params(&s->spec, seed, s->params);
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t j = 0; j < d; j++)
+            if (!numeric[j])
+                s->X[i * d + j] = s->X[i * d + j] > 0 ? 1.0f : 0.0f;
+}
+
+static void compare_setup(const reel_nn_backend *dev, setup *sp)
 {
     const reel_nn_backend *cpu = &reel_nn_cpu_backend;
-    setup s;
-    make(&s, layers_json, head, d, L, 200, 42);
-    s.spec.seed = seed; /* dropout's masks */
+    setup s = *sp;
+    size_t L = s.spec.L;
     reel_error err;
     void *bg = ready_net(dev, &s), *bc = ready_net(cpu, &s);
     const reel_nn_backend *be[2] = {dev, cpu};
@@ -174,6 +198,28 @@ static void compare(const reel_nn_backend *dev, const char *layers_json, const c
     free(pg);
     free(pc);
     free(pp);
+}
+
+static void compare(const reel_nn_backend *dev, const char *layers_json, const char *head, size_t d, size_t L,
+                    uint64_t seed)
+{
+    setup s;
+    make(&s, layers_json, head, d, L, 200, 42);
+    s.spec.seed = seed; /* dropout's masks */
+    compare_setup(dev, &s);
+    unmake(&s);
+}
+
+/* The PLR embedding's kernels (features, embedding, its gradients) in the
+ * layered step, against the CPU's, with numeric and passed-through columns. */
+static void plr_sigmoid(const reel_nn_backend *be)
+{
+    setup s;
+    uint8_t numeric[21];
+    make(&s, PLR_NET, "sigmoid", 21, 7, 200, 43);
+    plr_columns(&s, numeric, 4, 43);
+    cr_assert_eq(s.spec.plr.n_num, 16);
+    compare_setup(be, &s);
     unmake(&s);
 }
 
@@ -186,6 +232,7 @@ static void tanh_none(const reel_nn_backend *be)
 Test(nn_devices, box_sigmoid_matches_cpu) { each_backend(box_sigmoid); }
 Test(nn_devices, u_softmax_matches_cpu) { each_backend(u_softmax); }
 Test(nn_devices, tanh_none_matches_cpu) { each_backend(tanh_none); }
+Test(nn_devices, plr_matches_cpu) { each_backend(plr_sigmoid); }
 
 /* Dropout after each kind of activation, at three rates: the layered
  * steps drop the CPU backend's units (the same seeded masks), so the
@@ -519,7 +566,8 @@ static void train_net(const reel_nn_backend *be, const setup *s, const uint8_t *
     be->destroy(b);
 }
 
-static void epoch_at_once_of(const reel_nn_backend *dev, const char *layers, const char *head, uint64_t seed)
+static void epoch_at_once_of(const reel_nn_backend *dev, const char *layers, const char *head, uint64_t seed,
+                             int plr)
 {
     if (!dev->train_epoch) {
         printf("nn_devices [%s]: no whole-epoch training here\n", cur_label);
@@ -528,6 +576,9 @@ static void epoch_at_once_of(const reel_nn_backend *dev, const char *layers, con
     setup s;
     make(&s, layers, head, 21, 7, 600, 9);
     s.spec.seed = seed;
+    uint8_t numeric[21];
+    if (plr)
+        plr_columns(&s, numeric, 3, 9);
     uint8_t *Y8 = malloc(s.n * 7);
     for (size_t i = 0; i < s.n * 7; i++)
         Y8[i] = s.Y[i] > 0.5f;
@@ -555,20 +606,22 @@ static void epoch_at_once_of(const reel_nn_backend *dev, const char *layers, con
     free(Y8);
     unmake(&s);
 }
-static void epoch_at_once(const reel_nn_backend *dev) { epoch_at_once_of(dev, U, "softmax", 0); }
+static void epoch_at_once(const reel_nn_backend *dev) { epoch_at_once_of(dev, U, "softmax", 0, 0); }
+static void epoch_at_once_plr(const reel_nn_backend *dev) { epoch_at_once_of(dev, PLR_NET, "sigmoid", 0, 1); }
 Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits) { each_backend(epoch_at_once); }
+Test(nn_devices, a_whole_epoch_at_once_gives_the_steps_bits_with_plr) { each_backend(epoch_at_once_plr); }
 
 /* The same with dropout: the fused kernel computes the masks where it uses
  * them, the layered steps in rk_dropout, both from the same hash. */
 static void epoch_at_once_dropout(const reel_nn_backend *dev)
 {
-    epoch_at_once_of(dev, DROPOUT_LAYERS, "sigmoid", 99);
+    epoch_at_once_of(dev, DROPOUT_LAYERS, "sigmoid", 99, 0);
 }
 Test(nn_devices, a_whole_epoch_with_dropout_gives_the_steps_bits) { each_backend(epoch_at_once_dropout); }
 
 /* ------------------------------------------------ many nets, one launch */
 
-#define MANY 7
+#define MANY 9
 #define MANY_ROWS 600
 
 /* Net k of the many-nets check: its own layer list, head, learning rate,
@@ -576,13 +629,15 @@ Test(nn_devices, a_whole_epoch_with_dropout_gives_the_steps_bits) { each_backend
  * from k % 5 left out) and row order, for some the moving average, and
  * for nets 1, 2 and 4 dropout at rates of their own (its own masks' seed). Net
  * 5 diverges (lr 1e6 on a softmax head); net 6's batch is past the fused
- * kernel's rows, so it trains alone. */
+ * kernel's rows, so it trains alone. Nets 7 and 8 have PLR embeddings of
+ * their own frequencies, widths, sigmas and numeric columns. */
 typedef struct {
     setup s;
     reel_adamw opt;
     size_t batch, rows;
     uint32_t *order;
     double *avg_a;
+    uint8_t numeric[21]; /* a PLR net's numeric columns */
 } many_net;
 
 static void many_make(many_net *mn, int k, const float *X, const float *Y)
@@ -591,12 +646,15 @@ static void many_make(many_net *mn, int k, const float *X, const float *Y)
         BOX, DROPOUT_LAYERS,
         "[{\"width\":33,\"activation\":\"tanh\",\"dropout\":0.2},{\"width\":17,\"activation\":\"none\","
         "\"dropout\":0.5}]",
-        BOX, "[{\"width\":5,\"activation\":\"relu\",\"dropout\":0.1}]", U, BOX};
+        BOX, "[{\"width\":5,\"activation\":\"relu\",\"dropout\":0.1}]", U, BOX, PLR_NET,
+        "[{\"kind\":\"plr\",\"frequencies\":6,\"sigma\":0.2,\"width\":8},{\"width\":24,\"activation\":\"tanh\"}]"};
     static const char *const heads[MANY] = {"sigmoid", "softmax", "sigmoid", "sigmoid", "sigmoid", "softmax",
-                                            "sigmoid"};
-    static const size_t batches[MANY] = {10, 32, 7, 256, 3, 10, 300};
+                                            "sigmoid", "sigmoid", "softmax"};
+    static const size_t batches[MANY] = {10, 32, 7, 256, 3, 10, 300, 16, 8};
     make(&mn->s, layers[k], heads[k], 21, 7, 2, 100 + (uint64_t)k); /* the spec and the starting weights */
     mn->s.spec.seed = 500 + (uint64_t)k;
+    if (k >= 7)
+        plr_columns(&mn->s, mn->numeric, k == 7 ? 4 : 100, 100 + (uint64_t)k);
     mn->opt = (reel_adamw){k == 5 ? 1e6 : 1e-3 * (k + 1), 0.9, 0.999, 1e-8, 1e-2 * k};
     mn->batch = batches[k];
     mn->rows = 0;

@@ -21,8 +21,9 @@ extern "C" {
  * dropout. 4: the runtime's devices listed as reel_nn_device_info; create
  * takes the device (no selection). 5: the plugin is a runtime (ops) under
  * the host's driver, no longer a whole backend. 6: the rk_dropout kernel,
- * the fused kernels' dropout (layer and net tables, rk_fused_epoch's seed). */
-#define REEL_CUDA_PLUGIN_VERSION 6
+ * the fused kernels' dropout (layer and net tables, rk_fused_epoch's seed).
+ * 7: the PLR kernels, the fused kernels' PLR tables (RK_PL, RK_NT_PLR). */
+#define REEL_CUDA_PLUGIN_VERSION 7
 #define REEL_CUDA_PLUGIN_ENTRY "reel_cuda_plugin"
 
 typedef struct {

@@ -50,6 +50,12 @@ typedef struct {
     reel_rt_mem *layers;                          /* the fused kernel's layer table */
     reel_rt_mem *ep_f, *ep_a;                     /* an epoch's per-step scalars and averaging decays */
     size_t ep_cap;
+    /* a PLR embedding (spec.plr.k > 0): its input columns (numeric first),
+     * on the host and the device; a step's embedding and features, an eval
+     * chunk's, and the fused kernel's table and features */
+    int *plr_cols;
+    reel_rt_mem *cols, *E, *F, *eE, *eF, *plr_tab, *pf;
+    size_t pf_rows;
 } dnet;
 
 static void rel(const reel_rt_ops *rt, reel_rt_mem **m)
@@ -82,7 +88,8 @@ static void dd_destroy(void *p)
                            &c->yb,       &c->g0,       &c->g1,       &c->rowloss,  &c->loss_acc, &c->eval_acc,
                            &c->bad_step, &c->batch_loss, &c->avg_sum, &c->avg_out, &c->ex,      &c->ey,
                            &c->ea,       &c->eb,       &c->ep,       &c->erow,     &c->layers,  &c->ep_f,
-                           &c->ep_a};
+                           &c->ep_a,     &c->cols,     &c->E,        &c->F,        &c->eE,      &c->eF,
+                           &c->plr_tab,  &c->pf};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         rel(rt, all[i]);
     for (size_t l = 0; l < REEL_NN_MAX_LAYERS; l++) {
@@ -92,6 +99,7 @@ static void dd_destroy(void *p)
     data_drop(rt, &c->data);
     if (c->q)
         rt->close(c->q);
+    free(c->plr_cols);
     free(c);
 }
 
@@ -181,6 +189,29 @@ static int launch(dnet *c, const args *a, size_t total, reel_error *err)
     return c->rt->launch(c->q, a->k, groups, local, 0, a->a, a->n, err);
 }
 
+/* A PLR embedding's input columns (spec.plr.numeric: the numeric ones,
+ * then the others), on the host and the device. The caller's flags are
+ * read here, not kept. */
+static int plr_setup(dnet *c, reel_error *err)
+{
+    reel_nn_spec *s = &c->spec;
+    const uint8_t *numeric = s->plr.numeric;
+    s->plr.numeric = NULL;
+    if (!s->plr.k)
+        return 0;
+    if (!(c->plr_cols = malloc(s->d * sizeof *c->plr_cols)))
+        return reel_fail(err, "out of memory");
+    size_t q = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < s->d; j++)
+            if ((!numeric || numeric[j]) == !pass)
+                c->plr_cols[q++] = (int)j;
+    return alloc(c, &c->cols, s->d * sizeof(int), "the PLR embedding's columns", err) ||
+                   put(c, c->cols, c->plr_cols, s->d * sizeof(int), err)
+               ? -1
+               : 0;
+}
+
 static void *create(const reel_rt_ops *rt, const reel_nn_spec *spec, int device, reel_error *err)
 {
     dnet *c = calloc(1, sizeof *c);
@@ -207,7 +238,7 @@ static void *create(const reel_rt_ops *rt, const reel_nn_spec *spec, int device,
         alloc(c, &c->batch_loss, sizeof(float), "the batch loss", err) || zero(c, c->params, n, err) ||
         zero(c, c->grads, n, err) || zero(c, c->m, n, err) || zero(c, c->v, n, err) ||
         zero(c, c->loss_acc, sizeof(double), err) || zero(c, c->bad_step, sizeof(int64_t), err) ||
-        zero(c, c->batch_loss, sizeof(float), err)) {
+        zero(c, c->batch_loss, sizeof(float), err) || plr_setup(c, err)) {
         dd_destroy(c);
         return NULL;
     }
@@ -238,6 +269,9 @@ static int reserve(dnet *c, size_t n, reel_error *err)
         if (alloc(c, &c->H[l], n * s->layer[l].out * f, what, err) ||
             (s->layer[l].dropout > 0 && alloc(c, &c->D[l], n * s->layer[l].out * f, what, err)))
             return -1;
+    if (s->plr.k && (alloc(c, &c->E, n * s->layer[0].in * f, what, err) ||
+                     alloc(c, &c->F, reel_fused_plr_floats(s, n) * f, what, err)))
+        return -1;
     c->cap = n;
     return 0;
 }
@@ -370,22 +404,63 @@ static int dropout(dnet *c, size_t l, long step, reel_rt_mem *src, reel_rt_mem *
     return launch(c, &a, n * ly->out, err);
 }
 
-/* What layer l reads in a training step: the batch, or the layer before's
- * output (after its dropout). */
+/* What layer l reads in a training step: the batch (its PLR embedding
+ * when it has one), or the layer before's output (after its dropout). */
 static reel_rt_mem *layer_input(const dnet *c, size_t l)
 {
     if (l == 0)
-        return c->xb;
+        return c->spec.plr.k ? c->E : c->xb;
     return c->D[l - 1] ? c->D[l - 1] : c->H[l - 1];
 }
 
-/* Forward from A (n rows); layer l's output goes to out[l], and in a
- * training step (drop not NULL) through its dropout mask to drop[l]
- * where it has one, which the next layer reads. */
-static int forward(dnet *c, reel_rt_mem *A, size_t n, reel_rt_mem **out, reel_rt_mem **drop, long step,
-                   reel_error *err)
+/* The PLR kernels' leading arguments: the rows X (n of them), the
+ * columns and the embedding's sizes (in the kernels' order). */
+static args plr_args(dnet *c, reel_rt_kernel k, reel_rt_mem *X, size_t n)
 {
     const reel_nn_spec *s = &c->spec;
+    args a = kargs(k);
+    am(&a, X);
+    ai(&a, (long)n);
+    ai(&a, (long)s->d);
+    am(&a, c->cols);
+    ai(&a, (long)s->plr.n_num);
+    ai(&a, (long)s->plr.k);
+    if (k != REEL_K_PLR_FEATURES) {
+        ai(&a, (long)s->plr.width);
+        ai(&a, (long)s->layer[0].in);
+    }
+    am(&a, c->params);
+    au(&a, s->plr.c_off);
+    return a;
+}
+
+/* The PLR embedding of n rows of A: features into F, the embedding into E. */
+static int plr_forward(dnet *c, reel_rt_mem *A, size_t n, reel_rt_mem *E, reel_rt_mem *F, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    args a = plr_args(c, REEL_K_PLR_FEATURES, A, n);
+    am(&a, F);
+    if (launch(c, &a, n * s->plr.n_num * s->plr.k, err))
+        return -1;
+    a = plr_args(c, REEL_K_PLR_EMBED, A, n);
+    am(&a, F);
+    am(&a, E);
+    return launch(c, &a, n * s->layer[0].in, err);
+}
+
+/* Forward from A (n rows; through the PLR embedding into E, with its
+ * features in F, when the net has one); layer l's output goes to out[l],
+ * and in a training step (drop not NULL) through its dropout mask to
+ * drop[l] where it has one, which the next layer reads. */
+static int forward(dnet *c, reel_rt_mem *A, size_t n, reel_rt_mem *E, reel_rt_mem *F, reel_rt_mem **out,
+                   reel_rt_mem **drop, long step, reel_error *err)
+{
+    const reel_nn_spec *s = &c->spec;
+    if (s->plr.k) {
+        if (plr_forward(c, A, n, E, F, err))
+            return -1;
+        A = E;
+    }
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *ly = &s->layer[l];
         if (product(c, REEL_GEMM_FORWARD, ly, n, A, NULL, out[l], 0, err))
@@ -448,7 +523,7 @@ static int dd_train_step(void *p, size_t start, size_t n, const reel_adamw *opt,
     ai(&a, (long)s->L);
     am(&a, c->xb);
     am(&a, c->yb);
-    if (launch(c, &a, n * (s->d + s->L), err) || forward(c, c->xb, n, c->H, c->D, step, err))
+    if (launch(c, &a, n * (s->d + s->L), err) || forward(c, c->xb, n, c->E, c->F, c->H, c->D, step, err))
         return -1;
     double count = reel_cpu_head_count(s->head, n, s->L);
     size_t last = s->n_layers - 1;
@@ -468,14 +543,23 @@ static int dd_train_step(void *p, size_t start, size_t n, const reel_adamw *opt,
         au(&a, ly->b_off);
         if (launch(c, &a, ly->out, err) || product(c, REEL_GEMM_WEIGHT_GRAD, ly, n, A, g0, c->grads, ly->w_off, err))
             return -1;
-        if (l) {
+        if (l || s->plr.k) { /* the input's gradient: the layer before's, or the embedding's */
             if (product(c, REEL_GEMM_INPUT_GRAD, ly, n, A, g0, g1, 0, err) ||
-                (c->D[l - 1] && dropout(c, l - 1, step, g1, g1, n, err))) /* through the mask */
+                (l && c->D[l - 1] && dropout(c, l - 1, step, g1, g1, n, err))) /* through the mask */
                 return -1;
             reel_rt_mem *t = g0;
             g0 = g1;
             g1 = t;
         }
+    }
+    if (s->plr.k) { /* g0: d(loss)/d(embedding) */
+        a = plr_args(c, REEL_K_PLR_BACKWARD, c->xb, n);
+        am(&a, c->F);
+        am(&a, c->E);
+        am(&a, g0);
+        am(&a, c->grads);
+        if (launch(c, &a, s->layer[0].w_off - s->plr.c_off, err))
+            return -1;
     }
     a = kargs(REEL_K_FINISH);
     am(&a, c->rowloss);
@@ -618,7 +702,9 @@ static int dd_eval(dnet *c, const float *X, const float *Y, size_t n, double *lo
                    alloc(c, &c->ey, RK_EVAL_CHUNK * s->L * f, what, err) ||
                    alloc(c, &c->ea, RK_EVAL_CHUNK * w * f, what, err) || alloc(c, &c->eb, RK_EVAL_CHUNK * w * f, what, err) ||
                    alloc(c, &c->ep, RK_EVAL_CHUNK * s->L * f, what, err) ||
-                   alloc(c, &c->erow, RK_EVAL_CHUNK * sizeof(double), what, err))) {
+                   alloc(c, &c->erow, RK_EVAL_CHUNK * sizeof(double), what, err) ||
+                   (s->plr.k && (alloc(c, &c->eE, RK_EVAL_CHUNK * s->layer[0].in * f, what, err) ||
+                                 alloc(c, &c->eF, reel_fused_plr_floats(s, RK_EVAL_CHUNK) * f, what, err))))) {
         rel(c->rt, &c->ex); /* all or none */
         return -1;
     }
@@ -630,7 +716,7 @@ static int dd_eval(dnet *c, const float *X, const float *Y, size_t n, double *lo
     for (size_t r0 = 0; r0 < n; r0 += RK_EVAL_CHUNK) {
         size_t m = n - r0 < RK_EVAL_CHUNK ? n - r0 : RK_EVAL_CHUNK;
         if (put(c, c->ex, X + r0 * s->d, m * s->d * f, err) || (Y && put(c, c->ey, Y + r0 * s->L, m * s->L * f, err)) ||
-            forward(c, c->ex, m, bufs, NULL, 0, err) ||
+            forward(c, c->ex, m, c->eE, c->eF, bufs, NULL, 0, err) ||
             head(c, bufs[s->n_layers - 1], Y ? c->ey : NULL, m, 0.0f, NULL, P ? c->ep : NULL, Y ? c->erow : NULL,
                  err))
             return -1;
@@ -675,11 +761,21 @@ static int fused_fits(const dnet *c, size_t batch)
     return batch <= RK_FUSED_ROWS && c->spec.n_params < 0x7fffffff && need <= c->lim.scratch;
 }
 
-static int fused_setup(dnet *c, size_t steps, reel_error *err)
+static int fused_setup(dnet *c, size_t steps, size_t batch, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
     if (!c->layers && alloc(c, &c->layers, RK_LY * s->n_layers * sizeof(int), "the layer table", err))
         return -1;
+    if (s->plr.k && !c->plr_tab && alloc(c, &c->plr_tab, (RK_PL + s->d) * sizeof(int), "the PLR table", err))
+        return -1;
+    if (s->plr.k && batch > c->pf_rows) {
+        if (c->rt->sync(c->q, err)) /* nothing may still use the old one */
+            return -1;
+        c->pf_rows = 0;
+        if (alloc(c, &c->pf, reel_fused_plr_floats(s, batch) * sizeof(float), "the PLR features", err))
+            return -1;
+        c->pf_rows = batch;
+    }
     if (steps > c->ep_cap) {
         if (c->rt->sync(c->q, err)) /* nothing may still read the old ones */
             return -1;
@@ -698,7 +794,17 @@ static int fused_layers(dnet *c, size_t batch, reel_error *err)
     const reel_nn_spec *s = &c->spec;
     int t[RK_LY * REEL_NN_MAX_LAYERS];
     reel_fused_layers(s, batch, t);
-    return put(c, c->layers, t, RK_LY * s->n_layers * sizeof(int), err);
+    if (put(c, c->layers, t, RK_LY * s->n_layers * sizeof(int), err))
+        return -1;
+    if (!s->plr.k)
+        return 0;
+    int *pt = malloc((RK_PL + s->d) * sizeof *pt);
+    if (!pt)
+        return reel_fail(err, "out of memory");
+    reel_fused_plr(s, batch, c->plr_cols, pt);
+    int e = put(c, c->plr_tab, pt, (RK_PL + s->d) * sizeof *pt, err);
+    free(pt);
+    return e;
 }
 
 static int dd_train_epoch(void *p, size_t batch, const reel_adamw *opt, long first_step, const double *avg_a,
@@ -722,7 +828,7 @@ static int dd_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fir
         long bad = 0;
         return dd_first_bad_step(c, &bad, err) ? -1 : bad != 0;
     }
-    if (fused_setup(c, steps, err) || fused_layers(c, batch, err) || (avg_a && avg_alloc(c, err)))
+    if (fused_setup(c, steps, batch, err) || fused_layers(c, batch, err) || (avg_a && avg_alloc(c, err)))
         return -1;
     float *f = malloc(2 * steps * sizeof *f);
     if (!f)
@@ -764,6 +870,8 @@ static int dd_train_epoch(void *p, size_t batch, const reel_adamw *opt, long fir
     am(&a, c->batch_loss);
     am(&a, c->loss_acc);
     am(&a, c->bad_step);
+    am(&a, s->plr.k ? c->plr_tab : NULL);
+    am(&a, s->plr.k ? c->pf : NULL);
     long bad = 0;
     size_t scratch = reel_fused_floats(s, batch) * sizeof(float);
     if (c->rt->launch(c->q, a.k, 1, c->reduce, scratch, a.a, a.n, err) ||
@@ -790,13 +898,14 @@ static int joins(const dnet *lead, const dnet *c, size_t batch)
  * the launch and released after it. */
 typedef struct {
     reel_rt_mem *nets, *hyper, *layers, *orders, *params, *grads, *m, *v, *step_f, *avg_a, *avg_sum, *loss, *acc,
-        *bad;
+        *bad, *plr, *plr_f;
 } many_bufs;
 
 static void many_release(const reel_rt_ops *rt, many_bufs *u)
 {
     reel_rt_mem **all[] = {&u->nets,   &u->hyper,  &u->layers, &u->orders,  &u->params, &u->grads, &u->m,
-                           &u->v,      &u->step_f, &u->avg_a,  &u->avg_sum, &u->loss,   &u->acc,   &u->bad};
+                           &u->v,      &u->step_f, &u->avg_a,  &u->avg_sum, &u->loss,   &u->acc,   &u->bad,
+                           &u->plr,    &u->plr_f};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         rel(rt, all[i]);
 }
@@ -851,7 +960,8 @@ static int many_launch(dnet **cs, size_t M, const size_t *batch, const reel_adam
     memset(&pl, 0, sizeof pl);
     reel_fused_net *nets = malloc(M * sizeof *nets);
     for (size_t g = 0; nets && g < M; g++)
-        nets[g] = (reel_fused_net){&cs[g]->spec, cs[g]->n_order, batch[g], opt[g], first_step[g], avg_a[g]};
+        nets[g] = (reel_fused_net){&cs[g]->spec, cs[g]->n_order, batch[g], opt[g], first_step[g], avg_a[g],
+                                   cs[g]->plr_cols};
     int rc = !nets || reel_fused_plan_make(nets, M, &pl) ? reel_fail(err, "out of memory") : 0;
     free(nets);
     for (size_t g = 0; g < M && rc == 0; g++) /* the launch reads what each net's queue wrote */
@@ -868,6 +978,8 @@ static int many_launch(dnet **cs, size_t M, const size_t *batch, const reel_adam
          alloc(lead, &u.avg_a, pl.steps * sizeof(double), what, err) ||
          alloc(lead, &u.avg_sum, pl.avg * sizeof(double), what, err) || alloc(lead, &u.loss, M * f, what, err) ||
          alloc(lead, &u.acc, M * sizeof(double), what, err) || alloc(lead, &u.bad, M * i8, what, err) ||
+         alloc(lead, &u.plr, pl.plr * sizeof(int), what, err) || alloc(lead, &u.plr_f, pl.plr_f * f, what, err) ||
+         put(lead, u.plr, pl.pl, pl.plr * sizeof(int), err) ||
          put(lead, u.nets, pl.nt, M * RK_NT * i8, err) || put(lead, u.hyper, pl.hy, M * RK_NF * f, err) ||
          put(lead, u.layers, pl.ly, pl.layers * sizeof(int), err) || put(lead, u.step_f, pl.sf, 2 * pl.steps * f, err) ||
          put(lead, u.avg_a, pl.aa, pl.steps * sizeof(double), err) || many_move(cs, M, &pl, &u, 1, err)))
@@ -892,6 +1004,8 @@ static int many_launch(dnet **cs, size_t M, const size_t *batch, const reel_adam
         am(&a, u.loss);
         am(&a, u.acc);
         am(&a, u.bad);
+        am(&a, u.plr);
+        am(&a, u.plr_f);
         if (lead->rt->launch(lead->q, a.k, M, lead->reduce, pl.scratch * f, a.a, a.n, err))
             rc = -1;
     }

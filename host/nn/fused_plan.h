@@ -17,22 +17,24 @@
 #include "nn_layout.h"
 
 /* The work-group scratch floats a fused step of `batch` rows needs: the
- * batch, every layer's output (twice with dropout: before and after its
- * mask), the labels and two gradient rows. */
+ * batch, its PLR embedding (the first Linear's input) when it has one,
+ * every layer's output (twice with dropout: before and after its mask),
+ * the labels and two gradient rows. */
 static inline size_t reel_fused_floats(const reel_nn_spec *s, size_t batch)
 {
-    size_t w = s->d + s->L + 2 * s->max_width;
+    size_t w = s->d + s->L + 2 * s->max_width + (s->plr.k ? s->layer[0].in : 0);
     for (size_t l = 0; l < s->n_layers; l++)
         w += s->layer[l].out * (s->layer[l].dropout > 0 ? 2 : 1);
     return batch * w;
 }
 
 /* The layer table (RK_LY ints a layer) for steps of `batch` rows: each
- * layer's output starts in the scratch after the inputs and the earlier
- * layers' outputs, followed by what its dropout keeps of it. */
+ * layer's output starts in the scratch after the inputs (the batch, then
+ * its PLR embedding) and the earlier layers' outputs, followed by what its
+ * dropout keeps of it. */
 static inline void reel_fused_layers(const reel_nn_spec *s, size_t batch, int *t)
 {
-    size_t h = batch * s->d;
+    size_t h = batch * (s->d + (s->plr.k ? s->layer[0].in : 0));
     for (size_t l = 0; l < s->n_layers; l++) {
         const reel_nn_layer *y = &s->layer[l];
         int *q = t + RK_LY * l;
@@ -56,6 +58,24 @@ static inline void reel_fused_layers(const reel_nn_spec *s, size_t batch, int *t
     }
 }
 
+/* The PLR table (RK_PL + d ints, kernels/nn_layout.h) of a net with a PLR
+ * embedding, whose input columns are cols (d: the numeric ones first). */
+static inline void reel_fused_plr(const reel_nn_spec *s, size_t batch, const int *cols, int *t)
+{
+    t[RK_PL_K] = (int)s->plr.k;
+    t[RK_PL_E] = (int)s->plr.width;
+    t[RK_PL_NUM] = (int)s->plr.n_num;
+    t[RK_PL_C] = (int)s->plr.c_off;
+    t[RK_PL_AT] = (int)(batch * s->d);
+    memcpy(t + RK_PL, cols, s->d * sizeof *cols);
+}
+
+/* The PLR features' floats (device memory) a fused step of `batch` rows needs. */
+static inline size_t reel_fused_plr_floats(const reel_nn_spec *s, size_t batch)
+{
+    return batch * s->plr.n_num * 2 * s->plr.k;
+}
+
 /* An epoch's AdamW scalars that change with the step: the steps'
  * step_size, then their bc2_sqrt (2 x steps floats). */
 static inline void reel_fused_steps(const reel_adamw *opt, long first_step, size_t steps, float *sf)
@@ -68,24 +88,27 @@ static inline void reel_fused_steps(const reel_adamw *opt, long first_step, size
 }
 
 /* One net of a launch: its layers, its row order's length, batch size,
- * AdamW settings, first step and averaging decays (NULL: none). */
+ * AdamW settings, first step, averaging decays (NULL: none) and, with a
+ * PLR embedding, its input columns (reel_fused_plr). */
 typedef struct {
     const reel_nn_spec *spec;
     size_t rows, batch;
     const reel_adamw *opt;
     long first_step;
     const double *avg_a;
+    const int *plr_cols;
 } reel_fused_net;
 
 /* A launch's sizes (sums over its nets; scratch: the most floats one net
  * needs) and its host tables, in the layout rk_fused_epochs reads. */
 typedef struct {
-    size_t params, orders, layers, steps, avg, scratch;
+    size_t params, orders, layers, steps, avg, scratch, plr, plr_f;
     int64_t *nt; /* RK_NT a net */
     float *hy;   /* RK_NF a net */
     float *sf;   /* 2 x steps a net */
     int *ly;     /* RK_LY a layer */
     double *aa;  /* steps a net: the averaging decay after each step, or -1 */
+    int *pl;     /* RK_PL + d a net with a PLR embedding */
 } reel_fused_plan;
 
 static inline void reel_fused_plan_free(reel_fused_plan *pl)
@@ -95,6 +118,7 @@ static inline void reel_fused_plan_free(reel_fused_plan *pl)
     free(pl->sf);
     free(pl->ly);
     free(pl->aa);
+    free(pl->pl);
     memset(pl, 0, sizeof *pl);
 }
 
@@ -111,17 +135,20 @@ static inline int reel_fused_plan_make(const reel_fused_net *nets, size_t M, ree
         pl->steps += (u->rows + u->batch - 1) / u->batch;
         pl->avg += u->avg_a ? u->spec->n_params : 0;
         pl->scratch = f > pl->scratch ? f : pl->scratch;
+        pl->plr += u->spec->plr.k ? RK_PL + u->spec->d : 0;
+        pl->plr_f += u->spec->plr.k ? reel_fused_plr_floats(u->spec, u->batch) : 0;
     }
     pl->nt = (int64_t *)malloc((M ? M : 1) * RK_NT * sizeof *pl->nt);
     pl->hy = (float *)malloc((M ? M : 1) * RK_NF * sizeof *pl->hy);
     pl->sf = (float *)malloc((2 * pl->steps + 1) * sizeof *pl->sf);
     pl->ly = (int *)malloc((pl->layers + 1) * sizeof *pl->ly);
     pl->aa = (double *)malloc((pl->steps + 1) * sizeof *pl->aa);
-    if (!pl->nt || !pl->hy || !pl->sf || !pl->ly || !pl->aa) {
+    pl->pl = (int *)malloc((pl->plr + 1) * sizeof *pl->pl);
+    if (!pl->nt || !pl->hy || !pl->sf || !pl->ly || !pl->aa || !pl->pl) {
         reel_fused_plan_free(pl);
         return -1;
     }
-    size_t po = 0, oo = 0, lo = 0, so = 0, ao = 0;
+    size_t po = 0, oo = 0, lo = 0, so = 0, ao = 0, qo = 0, fo = 0;
     for (size_t g = 0; g < M; g++) {
         const reel_fused_net *u = &nets[g];
         const reel_nn_spec *s = u->spec;
@@ -141,6 +168,13 @@ static inline int reel_fused_plan_make(const reel_fused_net *nets, size_t M, ree
         t[RK_NT_FIRST] = (int64_t)u->first_step;
         t[RK_NT_HEAD] = (int64_t)s->head;
         t[RK_NT_SEED] = (int64_t)s->seed;
+        t[RK_NT_PLR] = s->plr.k ? (int64_t)qo : -1;
+        t[RK_NT_PLR_F] = (int64_t)fo;
+        if (s->plr.k) {
+            reel_fused_plr(s, u->batch, u->plr_cols, pl->pl + qo);
+            qo += RK_PL + s->d;
+            fo += reel_fused_plr_floats(s, u->batch);
+        }
         reel_fused_layers(s, u->batch, pl->ly + lo);
         rk_adamw_k k0 = reel_adamw_scalars(u->opt, u->first_step + 1);
         rk_adamw_fixed(&k0, pl->hy + RK_NF * g);

@@ -38,6 +38,9 @@ typedef struct reel_rt_queue reel_rt_queue; /* an in-order queue on one device *
     X(ADAMW, rk_adamw)                                                                                       \
     X(AVG_UPDATE, rk_avg_update)                                                                             \
     X(AVG_GET, rk_avg_get)                                                                                   \
+    X(PLR_FEATURES, rk_plr_features)                                                                         \
+    X(PLR_EMBED, rk_plr_embed_rows)                                                                          \
+    X(PLR_BACKWARD, rk_plr_backward)                                                                         \
     X(FUSED, rk_fused_epoch)                                                                                 \
     X(FUSED_MANY, rk_fused_epochs)                                                                           \
     X(DROPOUT, rk_dropout)

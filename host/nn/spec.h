@@ -24,8 +24,8 @@
  * other columns (0/1 indicators, one-hot) passed through, feed the first
  * Linear. Module 0, tensors "0.frequencies" (n_num x k), "0.weight"
  * (n_num x e x 2k) and "0.bias" (n_num x e), at the start of the buffer.
- * The CPU backend alone has PLR (reel_nn_spec_cpu_only); every backend
- * has dropout, with the same masks. */
+ * Every backend has PLR and dropout (with the same masks), so
+ * reel_nn_spec_cpu_only names none. */
 #ifndef REEL_NN_SPEC_H
 #define REEL_NN_SPEC_H
 
@@ -88,7 +88,7 @@ int reel_nn_spec_from_params(reel_nn_spec *s, const cJSON *params, size_t d, siz
  * offset follow. No-op without PLR. */
 void reel_nn_spec_set_numeric(reel_nn_spec *s, const uint8_t *numeric);
 
-/* The name of a layer kind the device backends lack ("plr"), or
+/* The name of a layer kind the device backends lack (none now), or
  * NULL when any backend trains the net. */
 const char *reel_nn_spec_cpu_only(const reel_nn_spec *s);
 
