@@ -3,6 +3,7 @@
  * drawn features on demand must give what partitioning every feature's
  * presorted list at every node (the slow reference) gives. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,76 @@ Test(tree_layouts, forests_sort_on_demand_when_nodes_try_few_features)
     p.max_features = 0; /* all features */
     cr_expect_eq(reel_tree_layout_for(&p, 1024, 0), REEL_TREE_PRESORTED);
     cr_expect_eq(reel_tree_layout_for(&p, 1024, 1), REEL_TREE_SORT_ONCE);
+}
+
+/* Orders (value, row) as a stable sort by value does, -0 before +0 (the
+ * order the trees have always used). */
+static const float *cmp_col;
+static int by_value_then_row(const void *a, const void *b)
+{
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    float x = cmp_col[i], y = cmp_col[j];
+    int sx = signbit(x) != 0, sy = signbit(y) != 0;
+    if (x != y)
+        return x < y ? -1 : 1;
+    if (sx != sy) /* -0 and +0 */
+        return sx ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* The shared lists every layout builds from (columns read in blocks,
+ * radix sorted) against a comparison sort: many rows so every radix
+ * digit varies in some column and not in others, a column count that
+ * leaves a partial block, ties, signed zeros, negatives and huge values. */
+Test(tree_layouts, columns_sort_as_a_comparison_sort)
+{
+    enum { ROWS = 5000, COLS = 37 };
+    float *X = malloc(sizeof(float) * ROWS * COLS), *col = malloc(sizeof(float) * ROWS);
+    uint8_t *Y = calloc(ROWS, 1);
+    int32_t *want = malloc(sizeof(int32_t) * ROWS);
+    cr_assert(X && col && Y && want);
+    reel_rng rng;
+    reel_rng_seed(&rng, 23);
+    for (size_t i = 0; i < ROWS; i++)
+        for (size_t f = 0; f < COLS; f++) {
+            double u = reel_rng_uniform(&rng);
+            float v = f % 4 == 0   ? (float)(int)(u * 7) - 3                  /* ties across zero */
+                      : f % 4 == 1 ? (float)((u - 0.5) * 1e30)                /* every exponent bit */
+                      : f % 4 == 2 ? 1.0f + (float)u * 1e-3f                 /* only low bits vary */
+                      : u < 0.3    ? -0.0f
+                      : u < 0.6    ? 0.0f
+                                   : (float)(int)(u * 5) - 2; /* signed zeros among ties */
+            X[i * COLS + f] = v;
+        }
+    reel_error err;
+    for (int layout = 0; layout < 2; layout++) {
+        reel_tree_data td;
+        cr_assert_eq(reel_tree_data_init(&td, X, Y, ROWS, COLS, 1, layout ? REEL_TREE_PRESORTED : REEL_TREE_ON_DEMAND,
+                                         &err),
+                     0, "%s", err.msg);
+        for (size_t f = 0; f < COLS; f++) {
+            for (int32_t i = 0; i < ROWS; i++) {
+                col[i] = X[(size_t)i * COLS + f];
+                want[i] = i;
+            }
+            cmp_col = col;
+            qsort(want, ROWS, sizeof *want, by_value_then_row);
+            for (int32_t k = 0; k < ROWS; k++) {
+                int32_t row = want[k];
+                if (layout) {
+                    cr_assert_eq(td.order[f][k], row, "presorted column %zu, place %d", f, k);
+                    cr_assert(memcmp(&td.Xt[f][row], &col[row], sizeof(float)) == 0, "column %zu row %d", f, row);
+                } else {
+                    cr_assert_eq(td.cell[f][row].rank, (uint32_t)k, "column %zu row %d", f, row);
+                    cr_assert(memcmp(&td.cell[f][row].x, &col[row], sizeof(float)) == 0, "column %zu row %d", f,
+                              row);
+                }
+            }
+        }
+        reel_tree_data_free(&td);
+    }
+    free(X);
+    free(col);
+    free(Y);
+    free(want);
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "classical/tree.h"
+#include "classical/tree_sort.h"
 #include "util/interrupt.h"
 
 /* Values closer than this are one value (scikit-learn's FEATURE_THRESHOLD). */
@@ -678,78 +679,7 @@ static void builder_free(builder *b)
     free(b->where);
 }
 
-/* ---- sorting the columns ---- */
-
-/* Float bits mapped so unsigned order is numeric order. */
-static uint32_t sort_key(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
-}
-
-/* Stable LSD radix sort of rows 0..n-1 by key, 8 bits a pass. */
-static void radix_argsort(const float *x, size_t n, int32_t *out, int32_t *buf, uint32_t *keys, uint32_t *kbuf)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[i] = (int32_t)i;
-        keys[i] = sort_key(x[i]);
-    }
-    for (int shift = 0; shift < 32; shift += 8) {
-        size_t count[257] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[((keys[i] >> shift) & 0xff) + 1]++;
-        if (count[((keys[0] >> shift) & 0xff) + 1] == n)
-            continue; /* every key has the same byte here */
-        for (int c = 0; c < 256; c++)
-            count[c + 1] += count[c];
-        for (size_t i = 0; i < n; i++) {
-            size_t at = count[(keys[i] >> shift) & 0xff]++;
-            buf[at] = out[i];
-            kbuf[at] = keys[i];
-        }
-        memcpy(out, buf, n * sizeof *out);
-        memcpy(keys, kbuf, n * sizeof *keys);
-    }
-}
-
-/* Scratch to sort one column: its values and row order, radix buffers. */
-typedef struct {
-    float *col;
-    int32_t *order, *buf;
-    uint32_t *keys, *kbuf;
-} sorter;
-
-static void sorter_free(sorter *s)
-{
-    free(s->col);
-    free(s->order);
-    free(s->buf);
-    free(s->keys);
-    free(s->kbuf);
-    memset(s, 0, sizeof *s);
-}
-
-static int sorter_init(sorter *s, size_t n)
-{
-    s->col = malloc(n * sizeof *s->col);
-    s->order = malloc(n * sizeof *s->order);
-    s->buf = malloc(n * sizeof *s->buf);
-    s->keys = malloc(n * sizeof *s->keys);
-    s->kbuf = malloc(n * sizeof *s->kbuf);
-    if (s->col && s->order && s->buf && s->keys && s->kbuf)
-        return 0;
-    sorter_free(s);
-    return -1;
-}
-
-/* s->col = column f of X (n x d), s->order = its rows sorted by value (stable). */
-static void sort_column(sorter *s, const float *X, size_t n, size_t d, size_t f)
-{
-    for (size_t i = 0; i < n; i++)
-        s->col[i] = X[i * d + f];
-    radix_argsort(s->col, n, s->order, s->buf, s->keys, s->kbuf);
-}
+/* ---- the lists each tree grows from ---- */
 
 /* Presorted: this tree's rows in every feature's sorted order (a lone
  * tree sorts each column here, into scratch reused from column to column). */
@@ -759,21 +689,27 @@ static int presorted_lists(builder *b)
     b->idx = malloc(td->d * b->m * sizeof *b->idx);
     b->tmp = malloc(b->m * sizeof *b->tmp);
     b->goes_left = malloc(td->n);
-    sorter so = {0};
-    if (!b->idx || !b->tmp || !b->goes_left || (td->X && sorter_init(&so, td->n)))
+    reel_tree_sorter so = {0};
+    if (!b->idx || !b->tmp || !b->goes_left || (td->X && reel_tree_sorter_init(&so, td->n, td->d)))
         return -1;
     for (size_t f = 0; f < td->d; f++) {
-        const int32_t *order = td->X ? so.order : td->order[f];
-        const float *x = td->X ? so.col : td->Xt[f];
-        if (td->X)
-            sort_column(&so, td->X, td->n, td->d, f);
         entry *e = b->idx + f * b->m;
         size_t k = 0;
+        if (td->X) {
+            const uint64_t *item = reel_tree_sort_column(&so, td->X, td->d, f);
+            for (size_t i = 0; i < td->n; i++) {
+                int32_t row = reel_tree_item_row(item[i]);
+                if (!b->w || b->w[row])
+                    e[k++] = (entry){reel_tree_item_value(item[i]), row};
+            }
+            continue;
+        }
+        const int32_t *order = td->order[f];
         for (size_t i = 0; i < td->n; i++)
             if (!b->w || b->w[order[i]])
-                e[k++] = (entry){x[order[i]], order[i]};
+                e[k++] = (entry){td->Xt[f][order[i]], order[i]};
     }
-    sorter_free(&so);
+    reel_tree_sorter_free(&so);
     return 0;
 }
 
@@ -889,23 +825,26 @@ int reel_tree_data_init(reel_tree_data *td, const float *X, const uint8_t *Y, si
             td->Xt = calloc(d ? d : 1, sizeof *td->Xt);
             td->order = calloc(d ? d : 1, sizeof *td->order);
         }
-        sorter so = {0};
-        int oom = !(td->cell || (td->Xt && td->order)) || sorter_init(&so, n);
+        reel_tree_sorter so = {0};
+        int oom = !(td->cell || (td->Xt && td->order)) || reel_tree_sorter_init(&so, n, d);
         for (size_t f = 0; f < d && !oom; f++) {
             oom = ranked ? !(td->cell[f] = malloc(n * sizeof **td->cell))
                          : !(td->Xt[f] = malloc(n * sizeof **td->Xt)) || !(td->order[f] = malloc(n * sizeof **td->order));
             if (oom)
                 break;
-            sort_column(&so, X, n, d, f);
-            if (ranked) {
-                for (size_t i = 0; i < n; i++)
-                    td->cell[f][so.order[i]] = (reel_tree_cell){(uint32_t)i, so.col[so.order[i]]};
-            } else {
-                memcpy(td->Xt[f], so.col, n * sizeof *so.col);
-                memcpy(td->order[f], so.order, n * sizeof *so.order);
+            const uint64_t *item = reel_tree_sort_column(&so, X, d, f);
+            for (size_t i = 0; i < n; i++) {
+                int32_t row = reel_tree_item_row(item[i]);
+                float x = reel_tree_item_value(item[i]);
+                if (ranked) {
+                    td->cell[f][row] = (reel_tree_cell){(uint32_t)i, x};
+                } else {
+                    td->order[f][i] = row;
+                    td->Xt[f][row] = x;
+                }
             }
         }
-        sorter_free(&so);
+        reel_tree_sorter_free(&so);
         if (oom) {
             reel_tree_data_free(td);
             return reel_fail(err, "tree: out of memory for %zu rows x %zu features", n, d);
