@@ -1,95 +1,11 @@
 /* The whole-dataset calls of the C API (compare, search, select): the
  * CLI's commands without the printing, returning their JSON documents.
- * search and select run their tasks (api/task_tune.c), as the CLI does. */
+ * Each runs its task (api/task_compare.c, api/task_tune.c), as the CLI does. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "data/prepared.h"
-#include "eval/run.h"
 #include "reel.h"
-
-/* Options, the split and the preprocessing shared by the three. */
-typedef struct {
-    api_opts o;
-    reel_prepared p;
-    int have_p;
-    reel_log log;
-} task;
-
-static int task_begin(task *t, const reel_data *data, const char *options_json, reel_error *err)
-{
-    memset(t, 0, sizeof *t);
-    t->log = api_log();
-    if (api_opts_parse(&t->o, options_json, 0.2, err))
-        return -1;
-    if (!data || data->ds.L == 0)
-        return reel_fail(err, "this task needs data with labels");
-    reel_prepare_opts po = {.split = {.seed = t->o.seed, .test_fraction = t->o.test_fraction,
-                                      .valid_fraction = t->o.valid_fraction},
-                            .top_k = t->o.top_k};
-    if (reel_prepare_borrowed(&t->p, &data->ds, &po, err))
-        return -1;
-    t->have_p = 1;
-    reel_prepared_warn(&t->p, &t->log);
-    return 0;
-}
-
-static char *task_end(task *t, cJSON *doc, const reel_error *err)
-{
-    if (t->have_p)
-        reel_prepared_free(&t->p);
-    api_opts_free(&t->o);
-    if (!doc) {
-        api_fail(err);
-        return NULL;
-    }
-    char *s = api_print(doc);
-    cJSON_Delete(doc);
-    return s;
-}
-
-static int check_model(const char *model, reel_error *err)
-{
-    if (!model || !reel_model_def(model))
-        return reel_fail(err, "unknown model '%s'; valid models: %s", model ? model : "(null)",
-                         reel_model_name_list());
-    return 0;
-}
-
-/* The "compare" task (api/task_compare.c) with models and params among
- * its options. */
-char *reel_compare_models(const reel_data *data, const char *models, const char *params_json,
-                          const char *options_json)
-{
-    reel_error err = {{0}};
-    cJSON *o = api_parse_object(options_json, "options", &err), *params = NULL;
-    if (!o || (params_json && !(params = api_parse_object(params_json, "params", &err)))) {
-        cJSON_Delete(o);
-        api_fail(&err);
-        return NULL;
-    }
-    if (!data) {
-        cJSON_Delete(o);
-        cJSON_Delete(params);
-        return api_bad_arg("reel_compare_models", "data is NULL"), NULL;
-    }
-    if (models)
-        cJSON_AddStringToObject(o, "models", models);
-    if (params)
-        cJSON_AddItemToObject(o, "params", params);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    reel_task *t = text ? reel_task_new("compare", text) : NULL;
-    if (!text)
-        api_fail(&(reel_error){"out of memory"});
-    cJSON_free(text);
-    char *doc = NULL;
-    if (t && reel_task_set_data(t, data) == 0 && reel_task_run(t) == 0 && !(doc = strdup(reel_task_result(t))))
-        api_fail(&(reel_error){"out of memory"});
-    reel_task_free(t);
-    return doc;
-}
 
 /* The task `name` (reel search or select, api/task_tune.c) on data with
  * options_json and the call's own options (own, taken): its document for
@@ -128,6 +44,21 @@ static void add_json(cJSON *own, const char *key, const char *json, reel_error *
 {
     cJSON *v = json ? api_parse_object(json, key, err) : NULL;
     cJSON_AddItemToObject(own, key, v ? v : cJSON_CreateNull());
+}
+
+char *reel_compare_models(const reel_data *data, const char *models, const char *params_json,
+                          const char *options_json)
+{
+    reel_error err = {{0}};
+    cJSON *own = cJSON_CreateObject();
+    cJSON_AddItemToObject(own, "models", models ? cJSON_CreateString(models) : cJSON_CreateNull());
+    add_json(own, "params", params_json, &err);
+    if (err.msg[0]) {
+        cJSON_Delete(own);
+        api_fail(&err);
+        return NULL;
+    }
+    return run_task("compare", data, options_json, own);
 }
 
 char *reel_search_params(const reel_data *data, const char *model, const char *grid_json, const char *strategy,
