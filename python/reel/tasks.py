@@ -39,30 +39,33 @@ def _data(X, Y):
     return to_data(X, Yarr, label_names=names)[0]
 
 
-def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2,
-            valid_fraction=0.1, top_categories=10, decision="auto", full=False, verbose=0):
+def compare(X, Y, models=None, params=None, metric=None, random_state=42, n_jobs=None, device="auto",
+            test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto", full=False, verbose=0):
     """Trains each model on the same split of (X, Y), scores it on the test
-    rows and returns the leaderboard, best samples-F1 first (a 1-D y of
-    classes: best accuracy first, with macro_f1 and log_loss, and for
+    rows and returns the leaderboard, best first by metric (None: samples-f1;
+    a 1-D y of classes: accuracy, with macro_f1 and log_loss, and for
     binary f1 and roc_auc): one row per
     model with its metrics, decision rule, device and seconds. models: names
-    (None: reel's default set); params: {"model": {param: value}}.
-    full=True returns the whole JSON document instead (as `reel compare
-    --format json`). verbose: 0 silent, 1 a progress line on stderr, 2 every
-    epoch and message."""
+    (None: reel's default set); params: {"model": {param: value}}; metric:
+    as `reel compare --metric` (samples-f1, micro-f1, macro-f1; classes:
+    accuracy, macro-f1, binary also f1, roc-auc). It runs the task of `reel
+    compare`, through the same function. full=True returns the whole JSON
+    document instead (as `reel compare --format json`). verbose: 0 silent,
+    1 a progress line on stderr, 2 every epoch and message."""
     data = _data(X, Y)
+    options = _option_dict(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
+                           models=",".join(models) if models else None, params=params or None, metric=metric)
     with _lib.verbosity(verbose):
-        doc = _lib.take_json(_lib.lib.reel_compare_models(
-            data.handle, _lib.enc(",".join(models)) if models else None,
-            _lib.to_json(params, "params") if params else None,
-            _options(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision)))
+        doc = _lib.run_task("compare", options, data)
     if full:
         return doc
     rows = []
     classes = is_class_column(Y)
     keys = _CLASS_METRICS + (["f1", "roc_auc"] if classes and len(classes_of(Y)[0]) == 2 else []) \
         if classes else _METRICS
-    for m in doc["models"]:
+    by_name = {m["name"]: m for m in doc["models"]}
+    for name in doc["ranking"]:  # best first, by the task's metric
+        m = by_name[name]
         row = {"model": m["name"]}
         # null in the JSON: not measured (no test rows), NaN here, never 0
         row.update({k: float("nan") if m["metrics"].get(k) is None else m["metrics"][k] for k in keys})
@@ -70,8 +73,7 @@ def compare(X, Y, models=None, params=None, random_state=42, n_jobs=None, device
         row.update({"device": m.get("device"), "fit_seconds": m.get("fit_seconds"),
                     "predict_seconds": m.get("predict_seconds")})
         rows.append(row)
-    board = pd.DataFrame(rows)
-    return board.sort_values(keys[0], ascending=False, kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows)
 
 
 def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=0, metric="samples-f1",

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import reel
+from reel import _lib
 
 
 def test_fit_predict_numpy_and_frames(small):
@@ -163,6 +164,40 @@ def test_same_bits_as_the_cli(small, reel_binary, tmp_path):
     np.testing.assert_array_equal(cli.predict_proba(py[list(X.columns)]), P)
     assert cli.decision_rule_ == clf.decision_rule_
     np.testing.assert_array_equal(cli.predict(py[list(X.columns)]), clf.predict(py[list(X.columns)]))
+
+
+def test_compare_same_through_the_cli_the_c_api_and_python(small, reel_binary, tmp_path):
+    """One compare task: `reel compare`, reel_compare_models and reel.compare
+    on the same rows and seed give the same models, metrics, rules and
+    ranking (timings aside)."""
+    X, Y = small
+    Y = Y[Y.sum(axis=1) > 0]
+    X = X.loc[Y.index]
+    csv = tmp_path / "small.csv"
+    X.join(Y).to_csv(csv, index=False)
+    models, params = ["prior", "tree", "ridge", "knn"], {"tree": {"max_depth": 4}}
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    out = subprocess.run([reel_binary, "compare", "--data", str(csv), "--labels", "Short,Drama,Action",
+                          "--keep-unlabeled", "--models", ",".join(models), "--params", str(tmp_path / "params.json"),
+                          "--metric", "macro-f1", "--seed", "5", "--threads", "1", "--format", "json", "--quiet"],
+                         check=True, capture_output=True, text=True).stdout
+    cli = json.loads(out)
+    py = pd.read_csv(csv, float_precision="round_trip")
+    Xp, Yp = py[list(X.columns)], py[list(Y.columns)]
+    doc = reel.compare(Xp, Yp, models=models, params=params, metric="macro-f1", random_state=5, n_jobs=1, full=True)
+    data = reel.tasks._data(Xp, Yp)
+    capi = _lib.take_json(_lib.lib.reel_compare_models(
+        data.handle, _lib.enc(",".join(models)), _lib.to_json(params, "params"),
+        _lib.to_json({"seed": 5, "threads": 1, "metric": "macro-f1"}, "options")))
+
+    def untimed(d):
+        return [{k: v for k, v in m.items() if k not in ("fit_seconds", "predict_seconds")} for m in d["models"]]
+    assert [m["name"] for m in cli["models"]] == models
+    assert untimed(cli) == untimed(doc) == untimed(capi)
+    assert cli["ranking"] == doc["ranking"] == capi["ranking"] and cli["ranked_by"] == "macro-f1"
+    board = reel.compare(Xp, Yp, models=models, params=params, metric="macro-f1", random_state=5, n_jobs=1)
+    assert list(board["model"]) == cli["ranking"]
+    assert list(board["macro_f1"]) == sorted(board["macro_f1"], reverse=True)
 
 
 def _tensors(path):
