@@ -3,13 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/args.h"
 #include "cli/commands.h"
-#include "dist/dist.h"
 #include "cli/tasks.h"
 #include "reel.h"
-#include "util/interrupt.h"
-#include "util/limits.h"
 
 static const struct {
     const char *name;
@@ -48,12 +44,12 @@ int main(int argc, char **argv)
         return REEL_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("reel %s\n", REEL_VERSION);
+        printf("reel %s\n", reel_version());
         return REEL_EXIT_OK;
     }
     for (int i = 2; i < argc; i++) /* every subcommand answers --version too */
         if (strcmp(argv[i], "--version") == 0) {
-            printf("reel %s\n", REEL_VERSION);
+            printf("reel %s\n", reel_version());
             return REEL_EXIT_OK;
         }
     const char *models_dir = NULL; /* taken out here: every command accepts it */
@@ -88,21 +84,20 @@ int main(int argc, char **argv)
             return REEL_EXIT_USAGE;
         }
     }
-    reel_interrupt_install();
-    reel_error lerr;
-    if (reel_limits_check(&lerr)) {
-        fprintf(stderr, "reel: %s\n", lerr.msg);
+    reel_catch_interrupts();
+    if (reel_check_limits()) {
+        fprintf(stderr, "reel: %s\n", reel_last_error());
         fflush(NULL);
         _exit(REEL_EXIT_RUNTIME); /* not exit(): OpenBLAS's handler may wait on a thread retrying an mmap */
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
-            reel_dist_init(&argc, &argv); /* under mpirun: one of the ranks */
+            reel_mpi_init(&argc, &argv); /* under mpirun: one of the ranks */
             int rc = commands[i].run(argc - 2, argv + 2);
-            if (reel_interrupted()) /* whatever the command made of it: nothing was committed after it */
-                rc = reel_interrupt_exit_code();
+            if (reel_interrupt_status()) /* whatever the command made of it: nothing was committed after it */
+                rc = reel_interrupt_status();
             fflush(stdout);
-            reel_dist_finalize(rc);
+            reel_mpi_finalize(rc);
             return rc;
         }
     fprintf(stderr, "reel: unknown command '%s'; valid commands:", argv[1]);

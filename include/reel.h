@@ -72,6 +72,25 @@ REEL_API const char *reel_last_error(void);
 REEL_API void reel_set_log(reel_log_fn fn, void *user, reel_log_level min_level);
 REEL_API void reel_free(void *p);
 
+/* ---- a program around reel (the CLI's main) ---- */
+
+/* Joins the MPI job when launched by mpirun (MPI built in), else one
+ * process; call first. reel_mpi_finalize(exit status) last: a rank whose
+ * command failed while the others did not (they may be waiting on it)
+ * stops the whole job. */
+REEL_API void reel_mpi_init(int *argc, char ***argv);
+REEL_API void reel_mpi_finalize(int status);
+/* Ctrl-C, SIGTERM and SIGHUP: the first asks long work to stop at its next
+ * step, having written nothing; a second ends the process at once, after
+ * removing the outputs being written. reel_interrupt_status: 128 + the
+ * signal's number once one came, else 0. */
+REEL_API void reel_catch_interrupts(void);
+REEL_API int reel_interrupt_status(void);
+/* The process's resource limits (a small stack is raised where it can be):
+ * -1 (reel_last_error) when reel cannot run within them; then exit at
+ * once with _exit, as a BLAS's exit handler may wait forever. */
+REEL_API int reel_check_limits(void);
+
 /* ---- data ---- */
 
 typedef struct reel_data reel_data;
