@@ -252,3 +252,25 @@ static void expect_same_selection(int folds, const char *method)
 Test(ridge_gram, select_single_pass_as_refits) { expect_same_selection(0, "single-pass"); }
 Test(ridge_gram, select_single_pass_on_folds_as_refits) { expect_same_selection(3, "single-pass"); }
 Test(ridge_gram, select_backward_as_refits) { expect_same_selection(0, "backward"); }
+
+/* A binary target has one output: softmax is refused by the shared path
+ * as by the plain fit, with the same words. */
+Test(ridge_gram, binary_softmax_is_refused_as_by_a_plain_fit)
+{
+    float X[4] = {0, 1, 2, 3};
+    uint8_t Y[4] = {0, 0, 1, 1};
+    reel_fit_ctx c = {.d = 1, .L = 1, .X = X, .Y = Y, .n = 4, .threads = 1, .device = "cpu", .name = "ridge",
+                      .target = REEL_TARGET_BINARY};
+    cJSON *p = cJSON_Parse("{\"output\": \"softmax\"}");
+    reel_error err = {{0}}, plain = {{0}};
+    reel_model m;
+    cr_assert_eq(reel_model_init(&m, "ridge", p, &err), 0, "%s", err.msg);
+    cr_expect_null(m.kind->fit(m.params, &c, &plain));
+    reel_ridge_gram *gram = NULL;
+    cr_expect_eq(reel_ridge_gram_new(m.params, &c, &gram, &err), -1);
+    cr_expect_null(gram);
+    cr_expect_str_eq(err.msg, plain.msg);
+    cr_expect(strstr(err.msg, "softmax") != NULL, "%s", err.msg);
+    reel_model_free(&m);
+    cJSON_Delete(p);
+}

@@ -226,6 +226,17 @@ static int normal_equations(const reel_fit_ctx *ctx, const double *mx, const dou
     return 0;
 }
 
+/* What a target refuses: a binary one has a single output, which softmax
+ * would always set to 1. Every fit checks it, plain or sharing the normal
+ * equations. */
+static int check_target(const ridge_params *rp, const reel_fit_ctx *ctx, reel_error *err)
+{
+    if (rp->softmax && ctx->target == REEL_TARGET_BINARY)
+        return reel_fail(err, "ridge: output \"softmax\" shares 1 across outputs, and a binary target has one "
+                         "(output \"decision\" is RidgeClassifier's)");
+    return 0;
+}
+
 static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     size_t n = ctx->n, d = ctx->d, L = ctx->L;
@@ -238,11 +249,8 @@ static void *ridge_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error 
         reel_fail(err, "ridge: no training rows");
         return NULL;
     }
-    if (rp.softmax && ctx->target == REEL_TARGET_BINARY) {
-        reel_fail(err, "ridge: output \"softmax\" shares 1 across outputs, and a binary target has one "
-                  "(output \"decision\" is RidgeClassifier's)");
+    if (check_target(&rp, ctx, err))
         return NULL;
-    }
     ridge_state *s = ridge_new(&rp, d, L, ctx->threads);
     double *mx = calloc(d ? d : 1, sizeof *mx), *my = calloc(L ? L : 1, sizeof *my),
            *A = calloc(d * d > 0 ? d * d : 1, sizeof *A), *B = calloc(d * L > 0 ? d * L : 1, sizeof *B),
@@ -349,7 +357,7 @@ int reel_ridge_gram_new(const cJSON *params, const reel_fit_ctx *ctx, reel_ridge
 {
     *out = NULL;
     ridge_params rp;
-    if (ridge_params_get(params, &rp, err))
+    if (ridge_params_get(params, &rp, err) || check_target(&rp, ctx, err))
         return -1;
     size_t n = ctx->n, d = ctx->d, L = ctx->L;
     if (rp.positive || rp.svd || n == 0 || d == 0 || L == 0)
