@@ -196,6 +196,12 @@ REEL_API char *reel_classifier_info(const reel_classifier *c);
  * caller sorts them; K == 2 binary, more multi-class): y[i] < K is row i's
  * class. Replaces any labels. */
 REEL_API int reel_data_set_classes(reel_data *data, size_t K, const char *const *classes, const size_t *y);
+/* How the caller wrote its classes (at most 31 of A-Z a-z 0-9 < > | _ . ;
+ * Python passes numpy's dtype.str, such as "<U2" or "<i8"), kept with a
+ * model fitted on data in its file (reel_classifier_info's
+ * "dataset"."class_dtype"), so that the caller reads its classes back as
+ * they were; reel never reads it. After reel_data_set_classes. */
+REEL_API int reel_data_set_class_dtype(reel_data *data, const char *dtype);
 /* "multilabel", "binary" or "multiclass". */
 REEL_API const char *reel_data_target(const reel_data *data);
 REEL_API const char *reel_classifier_target(const reel_classifier *c);

@@ -151,6 +151,15 @@ Test(targets, bad_classes_are_refused)
     y[7] = 5;
     cr_expect_eq(reel_data_set_classes(d, 3, THREE, y), -1);
     cr_expect(strstr(reel_last_error(), "row 8 has class 5") != NULL, "%s", reel_last_error());
+    y[7] = 1;
+    const char *empty[] = {"A", "", "C"};
+    cr_expect_eq(reel_data_set_classes(d, 3, empty, y), -1);
+    size_t first = 0;
+    while (y[first] != 1)
+        first++;
+    char where[64];
+    snprintf(where, sizeof where, "row %zu has class 2, whose name is empty", first + 1);
+    cr_expect(strstr(reel_last_error(), where) != NULL, "%s", reel_last_error());
     cr_expect_str_eq(reel_data_target(d), "multiclass"); /* unchanged by the refusals */
     reel_data_free(d);
 }
@@ -316,6 +325,10 @@ Test(targets, decide_multiclass_is_argmax)
     cr_expect_null(decide_classes(v, bad, "a,b,c", NULL));
     cr_expect(strstr(reel_last_error(), "dm_bad.csv, line 3, column y: 'd' is not one of the 3 classes"), "%s",
               reel_last_error());
+    const char *gap = tmp_write("dm_gap.csv", "p_a,p_b,p_c,y\n.2,.5,.3,b\n.6,.3,.1,\n");
+    cr_expect_null(decide_classes(v, gap, "a,b,c", NULL));
+    cr_expect(strstr(reel_last_error(), "dm_gap.csv, line 3, column y: no class (an empty cell)"), "%s",
+              reel_last_error());
 }
 
 /* Binary: P(second class) cut at 0.5 by default, as scikit-learn; a tuned
@@ -348,4 +361,44 @@ Test(targets, decide_binary_cuts_at_one_half_unless_a_rule_is_named)
     cJSON *mt = cJSON_GetObjectItem(doc, "metrics");
     cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(mt, "accuracy")), 1.0, 1e-12);
     cJSON_Delete(doc);
+}
+
+/* The caller's dtype of its classes travels in the model file (Python
+ * reads its classes back in it); a bad name or a multi-label target is
+ * refused. */
+Test(targets, class_dtype_is_kept_in_the_model_file)
+{
+    size_t y[N];
+    reel_data *d = class_data(3, y);
+    cr_expect_eq(reel_data_set_class_dtype(d, "<U5; rm"), -1);
+    cr_expect(strstr(reel_last_error(), "is not a dtype name"), "%s", reel_last_error());
+    cr_assert_eq(reel_data_set_class_dtype(d, "<U5"), 0, "%s", reel_last_error());
+    reel_classifier *c = reel_fit("prior", NULL, d, "{\"threads\": 1}");
+    cr_assert_not_null(c, "%s", reel_last_error());
+    const char *path = tmp_path("class_dtype.safetensors");
+    cr_assert_eq(reel_classifier_save(c, path), 0, "%s", reel_last_error());
+    reel_classifier *back = reel_classifier_load(path);
+    cr_assert_not_null(back, "%s", reel_last_error());
+    char *info = reel_classifier_info(back);
+    cJSON *j = cJSON_Parse(info);
+    cJSON *dt = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "dataset"), "class_dtype");
+    cr_expect(cJSON_IsString(dt) && strcmp(dt->valuestring, "<U5") == 0, "%s", info);
+    cJSON_Delete(j);
+    reel_free(info);
+    reel_classifier_free(back);
+    reel_classifier_free(c);
+    cr_assert_eq(reel_data_set_classes(d, 3, THREE, y), 0); /* new classes: what was said of the old ones goes */
+    c = reel_fit("prior", NULL, d, "{\"threads\": 1}");
+    info = reel_classifier_info(c);
+    cr_expect_null(strstr(info, "class_dtype"), "%s", info);
+    reel_free(info);
+    reel_classifier_free(c);
+    reel_data_free(d);
+    const double X[2] = {1, 2};
+    const unsigned char Y[2] = {0, 1};
+    reel_data *m = reel_data_from_arrays(2, 1, X, NUM, 0, NULL, NULL, 1, Y, (const char *const[]){"A"});
+    cr_assert_not_null(m, "%s", reel_last_error());
+    cr_expect_eq(reel_data_set_class_dtype(m, "<U5"), -1);
+    cr_expect(strstr(reel_last_error(), "multi-label"), "%s", reel_last_error());
+    reel_data_free(m);
 }

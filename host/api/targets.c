@@ -1,5 +1,9 @@
 /* The C API's targets: a dataset's class column, a classifier's target
  * kind and classes (reel.h, "targets"). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/api.h"
 #include "reel.h"
 
@@ -10,6 +14,31 @@ int reel_data_set_classes(reel_data *data, size_t K, const char *const *classes,
         return api_fail(&(reel_error){"reel_data_set_classes: a NULL argument"});
     if (reel_dataset_set_classes(&data->ds, K, classes, y, &err))
         return api_fail(&err);
+    return 0;
+}
+
+int reel_data_set_class_dtype(reel_data *data, const char *dtype)
+{
+    if (!data || !dtype)
+        return api_fail(&(reel_error){"reel_data_set_class_dtype: a NULL argument"});
+    if (data->ds.target == REEL_TARGET_MULTILABEL)
+        return api_fail(&(reel_error){"reel_data_set_class_dtype: the data's target is multi-label; set its "
+                                      "classes first (reel_data_set_classes)"});
+    size_t len = strlen(dtype);
+    int ok = len > 0 && len < 32;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)dtype[i]) || strchr("<>|_.", dtype[i]);
+    if (!ok) {
+        reel_error err;
+        reel_fail(&err, "reel_data_set_class_dtype: '%.40s' is not a dtype name (1 to 31 of A-Z a-z 0-9 < > | _ .)",
+                  dtype);
+        return api_fail(&err);
+    }
+    char *copy = strdup(dtype);
+    if (!copy)
+        return api_fail(&(reel_error){"out of memory"});
+    free(data->ds.class_dtype);
+    data->ds.class_dtype = copy;
     return 0;
 }
 

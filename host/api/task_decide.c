@@ -104,6 +104,9 @@ static int read_classes(const reel_table *t, const char *target, char **classes,
         size_t k = 0;
         while (k < K && !is_class(c, i, classes[k]))
             k++;
+        if (c->type == REEL_COL_NUMERIC ? c->num[i] != c->num[i] : c->code[i] < 0)
+            return reel_fail(err, "%s, line %zu, column %s: no class (an empty cell); every row needs its true class "
+                             "here", t->path, t->line[i], target);
         if (k == K) {
             char buf[64];
             return reel_fail(err, "%s, line %zu, column %s: '%s' is not one of the %zu classes of --labels",

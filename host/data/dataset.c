@@ -34,6 +34,7 @@ void reel_dataset_free(reel_dataset *ds)
     free(ds->csv_path);
     free(ds->column_types);
     reel_label_list_free(ds->classes, ds->K);
+    free(ds->class_dtype);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -55,6 +55,7 @@ typedef struct {
     reel_target_kind target;
     size_t K;
     char **classes; /* K */
+    char *class_dtype; /* how the caller wrote them (reel_data_set_class_dtype), for the model file; NULL: not said */
 } reel_dataset;
 
 /* Loads the dataset named by opts (a CSV, or a descriptor whose fields fill

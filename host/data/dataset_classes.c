@@ -9,6 +9,11 @@
 int reel_dataset_set_classes(reel_dataset *ds, size_t K, const char *const *names, const size_t *y,
                              reel_error *err)
 {
+    for (size_t i = 0; i < ds->n && names; i++) /* where an empty class is, before what is wrong with it */
+        if (y[i] < K && names[y[i]] && !*names[y[i]])
+            return reel_fail(err, "classes: row %zu has class %zu, whose name is empty; a class needs a name (a "
+                             "model file, the CLI and predict name each class; an empty CSV cell is a missing "
+                             "target)", i + 1, y[i] + 1);
     if (reel_class_names_check((char *const *)names, K, "classes", err))
         return -1;
     for (size_t i = 0; i < ds->n; i++)
@@ -38,6 +43,8 @@ int reel_dataset_set_classes(reel_dataset *ds, size_t K, const char *const *name
     }
     reel_label_list_free(ds->labels, ds->L);
     reel_label_list_free(ds->classes, ds->K);
+    free(ds->class_dtype); /* said of the classes replaced */
+    ds->class_dtype = NULL;
     free(ds->Y);
     ds->labels = labels;
     ds->L = L;

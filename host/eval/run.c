@@ -270,5 +270,7 @@ cJSON *reel_dataset_json(const reel_prepared *p)
     cJSON_AddItemToObject(d, "features", cJSON_CreateStringArray((const char *const *)p->feature_names,
                                                                  (int)p->d));
     cJSON_AddItemToObject(d, "labels", cJSON_CreateStringArray((const char *const *)p->ds.labels, (int)p->L));
+    if (p->ds.class_dtype) /* the caller's own type of its classes, for it to read them back */
+        cJSON_AddStringToObject(d, "class_dtype", p->ds.class_dtype);
     return d;
 }

@@ -115,6 +115,10 @@ def classes_of(y):
     classes, index = np.unique(arr, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs two or more classes")
+    if classes.dtype.kind in "OUS" and any(str(c) == "" for c in classes):
+        at = next(i for i, c in enumerate(arr) if str(c) == "")
+        raise ValueError(f"y[{at}] is an empty string: a class needs a name (a model file and predict name each "
+                         "class; give the rows without a class no row, or a name such as 'none')")
     if classes.dtype.kind in "OUS" and any("|" in str(c) for c in classes):
         import warnings
         warnings.warn("y holds classes with '|' (such as " + repr(next(str(c) for c in classes if "|" in str(c)))
@@ -132,6 +136,8 @@ def set_classes(data, classes, index):
                                         index.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t)))
     if rc != 0:
         raise ValueError(_lib.last_error())
+    # the model file keeps class names as text: their dtype brings them back as y had them
+    _lib.check(_lib.lib.reel_data_set_class_dtype(data.handle, classes.dtype.str.encode()))
 
 
 def to_data(X, Y=None, label_names=None, names=None):

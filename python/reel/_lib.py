@@ -98,6 +98,7 @@ _sig("reel_data_from_arrays", c_handle, c_size, c_size, c_doubles, c_strs, c_siz
      c_bytes, c_strs)
 _sig("reel_data_from_file", c_handle, c_str, c_str)
 _sig("reel_data_set_classes", ctypes.c_int, c_handle, c_size, c_strs, ctypes.POINTER(c_size))
+_sig("reel_data_set_class_dtype", ctypes.c_int, c_handle, c_str)
 _sig("reel_data_target", c_str, c_handle)
 _sig("reel_data_rows", c_size, c_handle)
 _sig("reel_data_free", None, c_handle)

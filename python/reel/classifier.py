@@ -178,7 +178,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.target_ = info.get("target", "multilabel")
         self._class_target = self.target_ != "multilabel"
         self.n_outputs_ = 1 if self._class_target else len(self.labels_)
-        self.classes_ = _classes_from_names(info["classes"]) if self._class_target else \
+        dtype = (info.get("dataset") or {}).get("class_dtype")
+        self.classes_ = _classes_from_names(info["classes"], dtype) if self._class_target else \
             [np.array([0, 1]) for _ in self.labels_]
         self.decision_rule_ = _lib.lib.reel_classifier_decision_rule(m.handle).decode()
         t = np.empty(len(self.labels_), dtype=np.float32)
@@ -305,9 +306,17 @@ class Classifier(ClassifierMixin, BaseEstimator):
                 "X_types": ["2darray", "string"], "allow_nan": True, "poor_score": True, "_xfail_checks": XFAIL_CHECKS}
 
 
-def _classes_from_names(names):
+def _classes_from_names(names, dtype=None):
     """classes_ of a model read from a file, which keeps class names as text:
-    integers or numbers again when every name is one, else strings."""
+    in the dtype fit saw (Python's models record it), else integers or
+    numbers again when every name is one, else strings."""
+    if dtype:
+        dt = np.dtype(dtype)
+        if dt.kind == "b":
+            return np.array([n == "True" for n in names])
+        if dt.kind == "O":
+            return np.array(names, dtype=object)
+        return np.array(names).astype(dt)
     for kind in (int, float):
         try:
             return np.array([kind(n) for n in names])

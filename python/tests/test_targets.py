@@ -94,6 +94,29 @@ def test_bad_targets_are_refused():
         reel.Classifier(model="prior", decision="tuned-per-label").fit(X, k)
     with pytest.raises(ValueError, match="rows"):
         reel.Classifier(model="prior").fit(X, k[:-1])
+    named = np.array(["a", "b", "c"])[k]
+    named[7] = ""
+    with pytest.raises(ValueError, match=r"y\[7\] is an empty string: a class needs a name"):
+        reel.Classifier(model="prior").fit(X, named)
+
+
+@pytest.mark.parametrize("y_of", [
+    lambda k: np.array(["1", "2", "3"])[k],                  # numbers written as strings stay strings
+    lambda k: np.array(["10", "9", "x"], dtype=object)[k],
+    lambda k: (k + 1).astype(np.int32),
+    lambda k: k.astype(float) + 1,                         # 1.0, 2.0, 3.0
+    lambda k: k > 0,
+])
+def test_load_gives_the_classes_as_fit_saw_them(tmp_path, y_of):
+    X, k = rows(seed=8)
+    y = y_of(k)
+    clf = reel.Classifier(model="prior").fit(X, y)
+    clf.save(tmp_path / "m.safetensors")
+    loaded = reel.Classifier.load(tmp_path / "m.safetensors")
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    assert loaded.predict(X).dtype == clf.predict(X).dtype
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
 
 
 def test_label_separator_warns():
