@@ -28,6 +28,16 @@ echo '{"max_depth": [2, 4, null], "min_samples_leaf": [1, 5]}' > grid.json
 # resumed search's rounds too.
 untimed() { sed -E 's/"(seconds|fit_seconds|predict_seconds|nets_per_launch)":[[:space:]]*[-0-9.e+]*//g' "$1"; }
 same() { cmp -s <(untimed "$1") <(untimed "$2") || { diff <(untimed "$1") <(untimed "$2") | head -20 >&2; fail "$1 and $2 differ"; }; }
+# timings: the JSON's seconds, the history's last column, the reports' fit s and predict s
+timeless() {
+  case $1 in
+  *.json) untimed "$1" ;;
+  *history_*.csv) sed -E 's/,[^,]*$//' "$1" ;;
+  *.md) sed -E 's/\| [0-9]+\.[0-9]{3} \| [0-9]+\.[0-9]{3} \|/| s | s |/' "$1" ;;
+  *.html) sed -E 's#<td class="num">[0-9]+\.[0-9]{3}</td><td class="num">[0-9]+\.[0-9]{3}</td>#s s#' "$1" ;;
+  *) cat "$1" ;;
+  esac
+}
 
 case $case in
 info)
@@ -68,21 +78,30 @@ compare_all)
   (cd three && mpi "${c[@]}" >stdout.json) || fail "mpirun"
   grep -q '"auto_valid_samples_f1"' one/out/metrics.json || fail "one process wrote no auto_valid_samples_f1"
   grep -q 'weights of epoch' one/out/report.html || fail "one process's report has no kept epoch"
-  # timings: the JSON's seconds, the history's last column, the reports' fit s and predict s
-  timeless() {
-    case $1 in
-    *.json) untimed "$1" ;;
-    *history_*.csv) sed -E 's/,[^,]*$//' "$1" ;;
-    *.md) sed -E 's/\| [0-9]+\.[0-9]{3} \| [0-9]+\.[0-9]{3} \|/| s | s |/' "$1" ;;
-    *.html) sed -E 's#<td class="num">[0-9]+\.[0-9]{3}</td><td class="num">[0-9]+\.[0-9]{3}</td>#s s#' "$1" ;;
-    *) cat "$1" ;;
-    esac
-  }
   [ "$(cd one && find . -type f | sort)" = "$(cd three && find . -type f | sort)" ] ||
     fail "other files: $(cd one && find . -type f | sort) against $(cd three && find . -type f | sort)"
   for f in $(cd one && find . -type f | sort); do
     cmp -s <(timeless "one/$f") <(timeless "three/$f") ||
       { diff <(timeless "one/$f") <(timeless "three/$f") | head -20 >&2; fail "$f differs at 1 and 3 ranks"; }
+  done
+  ;;
+compare_classes)
+  # a multiclass (g: x, y, z) and a binary (A: 0, 1) target: every file
+  # compare writes the same at 1 and 3 ranks, timings aside
+  echo '{"box": {"epochs": 4, "width": 8, "ensemble": 1}}' > np.json
+  for t in g A; do
+    c=(compare --data ../d.csv --target $t --seed 3 --quiet --models=tree,forest,knn,ridge,prior,random,box
+       --params ../np.json --device cpu --out out)
+    mkdir one_$t three_$t
+    (cd one_$t && "$reel" "${c[@]}" >stdout.txt) || fail "one process, --target $t"
+    (cd three_$t && mpi "${c[@]}" >stdout.txt) || fail "mpirun, --target $t"
+    grep -q '"accuracy"' one_$t/out/metrics.json || fail "no accuracy for --target $t"
+    grep -q 'Target: ' one_$t/out/report.md || fail "the report does not state the target $t"
+    [ "$(cd one_$t && find out -type f | sort)" = "$(cd three_$t && find out -type f | sort)" ] || fail "other files, --target $t"
+    for f in $(cd one_$t && find out -type f | sort); do
+      cmp -s <(timeless "one_$t/$f") <(timeless "three_$t/$f") ||
+        { diff <(timeless "one_$t/$f") <(timeless "three_$t/$f") | head -20 >&2; fail "$f differs at 1 and 3 ranks, --target $t"; }
+    done
   done
   ;;
 nets)
