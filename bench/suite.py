@@ -45,6 +45,9 @@ the MLP):
               early stopping after 50 rounds without a better validation
               log loss; one thread (n_jobs=1)
 
+Binary and multi-class targets (breast-cancer, wine, digits, mpaa): their
+own models and references, bench/suite_classes.py says which and how.
+
 Results are cached per (data set, seed) under bench/out/suite/; a rerun
 only computes what is missing. Prints and writes bench/out/suite/summary.md.
 
@@ -83,6 +86,8 @@ HELD_OUT = ("synth-b", "digits-ml")  # never tuned on: run only with --holdout
 
 sys.path.insert(0, HERE)
 from bench_classical import movie_columns  # noqa: E402  reel's movie preprocessing, rebuilt
+from suite_classes import (CLASS_DATASETS, CLASS_REFERENCES, REEL_CLASS_MODELS,  # noqa: E402  binary, multi-class
+                           class_summary, run_class_one)
 
 
 # ---- data ----
@@ -344,12 +349,15 @@ def main():
     ap.add_argument("--datasets", default="movies,movies-3k,synth,yeast")
     ap.add_argument("--holdout", action="store_true", help=f"also run the held-out data sets ({', '.join(HELD_OUT)})")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--models", default=",".join(REEL_MODELS + REFERENCES))
+    ap.add_argument("--models", help="default: every reel model and reference of the data sets' kind")
     ap.add_argument("--fresh", action="store_true", help="ignore cached results")
     ap.add_argument("--seeds", help="only these of each data set's seeds (e.g. 42: one seed on movies)")
     args = ap.parse_args()
-    args.models = args.models.split(",")
     datasets = [d for d in args.datasets.split(",") if d]
+    class_sets = [d for d in datasets if d in CLASS_DATASETS]
+    datasets = [d for d in datasets if d not in CLASS_DATASETS]
+    args.models = args.models.split(",") if args.models else \
+        (REEL_MODELS + REFERENCES if datasets else []) + (REEL_CLASS_MODELS + CLASS_REFERENCES if class_sets else [])
     if args.holdout and not any(h in datasets for h in HELD_OUT):
         datasets += list(HELD_OUT)
     for h in HELD_OUT:
@@ -361,17 +369,22 @@ def main():
         load = os.getloadavg()[0]
     except OSError:
         load = float("nan")
-    print(f"suite: {', '.join(datasets)}; models {', '.join(args.models)}; {args.threads} threads; "
+    print(f"suite: {', '.join(datasets + class_sets)}; models {', '.join(args.models)}; {args.threads} threads; "
           f"load {load:.1f} on {os.cpu_count()} cores", flush=True)
     results = {}
     if args.seeds:
         for name in datasets:
             DATASETS[name] = [s for s in DATASETS[name] if str(s) in args.seeds.split(",")]
+        for name in class_sets:
+            CLASS_DATASETS[name] = [s for s in CLASS_DATASETS[name] if str(s) in args.seeds.split(",")]
+    for name in class_sets:
+        results[name] = {seed: run_class_one(name, seed, args, OUT, REEL, ROOT, split_column)
+                         for seed in CLASS_DATASETS[name]}
     for name in datasets:
         results[name] = {}
         for seed in DATASETS[name]:
             results[name][seed] = run_one(name, seed, args)
-    text = summary(results, datasets, args.models)
+    text = summary(results, datasets, args.models) + class_summary(results, class_sets, args.models)
     print(text)
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "summary.md"), "w") as f:
