@@ -86,6 +86,9 @@ REEL_API void reel_mpi_finalize(int status);
  * signal's number once one came, else 0. */
 REEL_API void reel_catch_interrupts(void);
 REEL_API int reel_interrupt_status(void);
+/* 1 in one process and on rank 0 of an mpirun job (the rank that prints
+ * and writes the outputs), 0 on the other ranks. */
+REEL_API int reel_mpi_root(void);
 /* The process's resource limits (a small stack is raised where it can be):
  * -1 (reel_last_error) when reel cannot run within them; then exit at
  * once with _exit, as a BLAS's exit handler may wait forever. */
@@ -127,6 +130,12 @@ REEL_API void reel_data_free(reel_data *data);
  * driver, memory, or why not usable), "usable", "gpu", "auto" (the one
  * --device auto picks), "memory" (bytes; 0: not said)}. */
 REEL_API char *reel_device_list(void);
+/* Whether device ("cuda:0", "opencl", "gpu", ...) is there to train on:
+ * 0, or -1 with why (reel_last_error). "auto" and "cpu" always are. */
+REEL_API int reel_device_check(const char *device);
+/* Whether model trains on a device when one is given (the nets): 1; 0 for
+ * a model that runs on the CPU only; -1 for an unknown model. */
+REEL_API int reel_model_uses_device(const char *model);
 
 /* The model definitions ("box", "tree", ...) as a JSON list of names, and
  * one definition (kind, params with type, default and help, grid) as JSON;

@@ -3,6 +3,7 @@
 #include "reel.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "nn/device.h"
@@ -45,4 +46,25 @@ char *reel_device_list(void)
     char *s = api_print(a);
     cJSON_Delete(a);
     return s;
+}
+
+int reel_device_check(const char *device)
+{
+    reel_error err;
+    if (!device)
+        return api_bad_arg("reel_device_check", "no device");
+    if (strcmp(device, "auto") == 0 || strcmp(device, "cpu") == 0)
+        return 0;
+    return reel_nn_device_check(device, &err) ? api_fail(&err) : 0;
+}
+
+int reel_model_uses_device(const char *model)
+{
+    if (!model || !reel_model_def(model)) {
+        reel_error err;
+        reel_fail(&err, "unknown model '%s'; valid models: %s", model ? model : "(null)", reel_model_name_list());
+        return api_fail(&err);
+    }
+    const reel_model_kind *kind = reel_model_def_kind(model);
+    return kind && kind->device; /* only kinds that report a device train on one */
 }

@@ -16,6 +16,11 @@ void reel_mpi_finalize(int status)
     reel_dist_finalize(status);
 }
 
+int reel_mpi_root(void)
+{
+    return reel_dist_root();
+}
+
 void reel_catch_interrupts(void)
 {
     reel_interrupt_install();

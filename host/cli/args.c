@@ -10,9 +10,7 @@
 
 
 #include "reel.h"
-#include "dist/dist.h"
 #include "eval/decision.h"
-#include "models/model.h"
 #include "nn/device.h"
 #include "util/threads.h"
 
@@ -39,12 +37,22 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
 void reel_print_models(FILE *fp)
 {
     fprintf(fp, "\nmodels (models/NAME.json; * compared by default):\n");
-    for (const char *const *name = reel_model_names(); *name; name++) {
-        const cJSON *def = reel_model_def(*name);
+    char *list = reel_model_list();
+    cJSON *names = list ? cJSON_Parse(list) : NULL;
+    reel_free(list);
+    const cJSON *name;
+    cJSON_ArrayForEach(name, names)
+    {
+        char *text = reel_model_definition(name->valuestring);
+        cJSON *def = text ? cJSON_Parse(text) : NULL;
+        reel_free(text);
         const cJSON *brief = cJSON_GetObjectItemCaseSensitive(def, "brief");
         int dflt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(def, "default_compare"));
-        fprintf(fp, "  %-14s %s%s\n", *name, dflt ? "* " : "  ", cJSON_IsString(brief) ? brief->valuestring : "");
+        fprintf(fp, "  %-14s %s%s\n", name->valuestring, dflt ? "* " : "  ",
+                cJSON_IsString(brief) ? brief->valuestring : "");
+        cJSON_Delete(def);
     }
+    cJSON_Delete(names);
 }
 
 static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_error *err)
@@ -213,17 +221,6 @@ void reel_net_options(cJSON *o, const reel_net_opts *n)
         cJSON_AddNumberToObject(o, "lr", n->lr);
 }
 
-int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
-                         const char *params_file, reel_error *err)
-{
-    reel_run_files_init(rf, &c->log);
-    return reel_run_input(rf, "--data", c->prep.data.data, err) || reel_run_input(rf, "--data", csv_path, err) ||
-                   reel_run_input(rf, "--features", c->prep.data.features, err) ||
-                   reel_run_input(rf, "--params", params_file, err)
-               ? -1
-               : 0;
-}
-
 static int common_apply(reel_common_opts *c, reel_error *err)
 {
     reel_dev_kind kind;
@@ -262,7 +259,7 @@ static int common_apply(reel_common_opts *c, reel_error *err)
         return reel_fail(err, "--top-categories must be >= 1, got %d", c->prep.top_k);
     if (reel_threads_set("--threads", c->threads == REEL_OPT_UNSET ? 0 : c->threads, &c->threads, err))
         return -1;
-    if (!reel_dist_root()) /* under mpirun rank 0 alone reports */
+    if (!reel_mpi_root()) /* under mpirun rank 0 alone reports */
         c->quiet = 1;
     c->log = reel_cli_log(c->quiet);
     c->prep.data.log = &c->log;
@@ -326,19 +323,18 @@ int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *con
     char on[512] = "", off[512] = "";
     size_t non = 0, noff = 0;
     for (size_t i = 0; i < n; i++) {
-        const reel_model_kind *kind = reel_model_def_kind(models[i]);
-        int dev = kind && kind->device; /* only kinds that report a device train on one */
+        int dev = reel_model_uses_device(models[i]) > 0;
         char *buf = dev ? on : off;
         size_t *len = dev ? &non : &noff;
         *len += (size_t)snprintf(buf + *len, *len < 512 ? 512 - *len : 0, "%s%s", *len ? ", " : "", models[i]);
     }
-    if (non) {
-        reel_error e;
-        if (reel_nn_device_check(c->device, &e))
-            return reel_fail(err, "reel %s: %s", cmd, e.msg);
+    if (non && reel_device_check(c->device))
+        return reel_fail(err, "reel %s: %s", cmd, reel_last_error());
+    if (noff && !c->quiet) {
+        char note[1200];
+        snprintf(note, sizeof note, "--device %s applies to the nets%s%s; ignored for %s (CPU only)", c->device,
+                 non ? ": " : "", on, off);
+        reel_cli_print_log(NULL, REEL_LOG_INFO, note, NULL);
     }
-    if (noff)
-        reel_log_msg(&c->log, REEL_LOG_INFO, "--device %s applies to the nets%s%s; ignored for %s (CPU only)",
-                     c->device, non ? ": " : "", on, off);
     return 0;
 }

@@ -13,7 +13,6 @@
 #include "cli/tasks.h"
 #include "data/prepared.h"
 #include "util/error.h"
-#include "util/outputs.h"
 
 /* An int option the user did not give (so that 0 given is an error, not the default). */
 #define REEL_OPT_UNSET INT_MIN
@@ -76,11 +75,6 @@ void reel_net_options(cJSON *o, const reel_net_opts *n);
 /* The CLI's log sink: each message a line on stderr ("reel: ...",
  * "reel: warning: ..."); quiet keeps only the warnings. */
 reel_log reel_cli_log(int quiet);
-/* Starts the run's list of files (util/outputs.h) with the inputs the data
- * options name (--data, the CSV a descriptor names, --features) and
- * --params (may be NULL); outputs are added to it before any work. */
-int reel_run_files_begin(reel_run_files *rf, const reel_common_opts *c, const char *csv_path,
-                         const char *params_file, reel_error *err);
 /* Validates and applies (thread counts for OpenMP and BLAS; the log, the
  * CLI's and the library's: reel_set_log). Errors start "reel CMD: ". */
 int reel_common_apply(const char *cmd, reel_common_opts *c, reel_error *err);
