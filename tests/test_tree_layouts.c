@@ -103,6 +103,9 @@ Test(tree_layouts, forests_sort_on_demand_when_nodes_try_few_features)
 {
     reel_tree_params p = {.max_features = 32};
     cr_expect_eq(reel_tree_layout_for(&p, 1024, 0), REEL_TREE_ON_DEMAND);
+    p.max_features = 10; /* the measured switch: 10 features drawn of 100 or more */
+    cr_expect_eq(reel_tree_layout_for(&p, 100, 0), REEL_TREE_ON_DEMAND);
+    cr_expect_eq(reel_tree_layout_for(&p, 99, 0), REEL_TREE_PRESORTED);
     p.max_features = 0; /* all features */
     cr_expect_eq(reel_tree_layout_for(&p, 1024, 0), REEL_TREE_PRESORTED);
     cr_expect_eq(reel_tree_layout_for(&p, 1024, 1), REEL_TREE_SORT_ONCE);

@@ -784,13 +784,15 @@ int reel_tree_fit(reel_tree *t, reel_tree_data *td, const uint32_t *weight, cons
 /* ---- the shared training data ---- */
 
 /* A node that tries mtry of d features pays d list partitions presorted
- * and mtry gathers and sorts on demand; measured (bench/scale.py --series
- * cols), a gather and sort costs about ten partitions: the rows it reads
- * are scattered over the column. */
+ * and mtry gathers and sorts on demand; measured (10-tree forests on
+ * bench/scale.py's cols series, 59k rows), a gather and sort costs about
+ * ten partitions: on demand took 0.98 of presorted's CPU at 96 columns
+ * (d = 10.7 mtry), 0.93 at 128, 0.79 at 160 and 192, and 1.1 to 1.25 at
+ * 64 (d = 8 mtry). */
 reel_tree_layout reel_tree_layout_for(const reel_tree_params *p, size_t d, int single)
 {
     size_t mtry = p->max_features > 0 && (size_t)p->max_features < d ? (size_t)p->max_features : d;
-    if (d >= 12 * mtry)
+    if (d >= 10 * mtry)
         return REEL_TREE_ON_DEMAND;
     return single ? REEL_TREE_SORT_ONCE : REEL_TREE_PRESORTED;
 }
