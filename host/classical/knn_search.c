@@ -58,7 +58,15 @@ static double filter_slack(size_t d)
 static float float_above(double x)
 {
     float f = (float)x;
-    return (double)f < x ? nextafterf(f, INFINITY) : f;
+    if (!((double)f < x))
+        return f;
+    if (!(f >= 0)) /* distances are not negative: not reached */
+        return nextafterf(f, INFINITY);
+    uint32_t u; /* the next float up: its bits plus one (FLT_MAX's is infinity); no call */
+    memcpy(&u, &f, sizeof u);
+    u++;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
 static int float_safe(const float *v, size_t count)
@@ -256,20 +264,18 @@ typedef struct {
     float thr[LQ];
 } query_group;
 
-/* The rows of panel p whose float sums s (LQ x RB) pass their query's
- * threshold, which tightens as rows enter the heap: measured in double and
- * offered to that query's heap. A branch-free mask first, as most of a
- * panel's 96 sums do not pass. */
-static void offer_hits(const reel_knn_index *ix, query_group *g, size_t p, const float *s, double grow)
+/* The rows of panel p whose float sums s (LQ x RB) passed their query's
+ * threshold (the kernel's bits in pass), rechecked as the threshold
+ * tightens with each row that enters the heap: measured in double and
+ * offered to that query's heap. */
+static void offer_hits(const reel_knn_index *ix, query_group *g, size_t p, const float *s, const uint32_t *pass_at,
+                       double grow)
 {
     size_t d = ix->d, rows = ix->n - p * RB < RB ? ix->n - p * RB : RB;
     const float *xp = ix->XP + p * d * RB; /* the panel, still in cache (X's row may not be) */
     for (size_t a = 0; a < g->mq; a++) {
         const float *sa = s + a * RB;
-        uint32_t pass = 0;
-        for (size_t r = 0; r < RB; r++)
-            pass |= (uint32_t)(sa[r] <= g->thr[a]) << r;
-        pass &= (1u << rows) - 1; /* not the last panel's padding */
+        uint32_t pass = pass_at[a] & ((1u << rows) - 1); /* not the last panel's padding */
         for (; pass; pass &= pass - 1) {
             size_t r = (size_t)__builtin_ctz(pass), t = p * RB + r;
             if (sa[r] <= g->thr[a]) {
@@ -289,8 +295,9 @@ static void scan_panels(const reel_knn_index *ix, query_group *g, size_t p0, siz
                            : ix->metric == REEL_KNN_CHEBYSHEV ? REEL_KNN_MAX_ABS
                                                               : REEL_KNN_SQUARES;
     float s[LQ * RB];
-    for (size_t p = p0; (p = reel_knn_panels_scan(terms, ix->XP, ix->d, g->qt, g->thr, p, p1, s)) < p1; p++)
-        offer_hits(ix, g, p, s, grow);
+    uint32_t pass[LQ];
+    for (size_t p = p0; (p = reel_knn_panels_scan(terms, ix->XP, ix->d, g->qt, g->thr, p, p1, s, pass)) < p1; p++)
+        offer_hits(ix, g, p, s, pass, grow);
 }
 
 /* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
