@@ -40,14 +40,15 @@ typedef enum {
 typedef struct {
     reel_progress_kind kind;
     const char *model;     /* the model's name */
-    long done, total;      /* epoch, trial or rows `done` of `total` (a search's total is an estimate) */
+    long done, total;      /* epoch, trial or rows `done` of `total` (a search's total is an estimate);
+                              feature: candidates scored of those in the round */
     double loss;           /* epoch: mean training loss */
     double valid_loss;     /* epoch: validation loss */
     double valid_f1;       /* epoch: validation samples-F1 */
     double score;          /* trial, feature: the score */
     double samples_per_s;  /* epoch */
-    double elapsed_s;      /* since the training or search began */
-    double eta_s;          /* epoch, predict: estimated seconds left */
+    double elapsed_s;      /* since the training, search or round of candidates began */
+    double eta_s;          /* epoch, predict, trial, feature: estimated seconds left */
     const char *what;      /* trial: its params as JSON; feature: its name */
     /* Appended (older callers never read them). epoch: the ensemble member
      * (1-based) of `members` that finished it (a plain net: 1 of 1); the

@@ -110,6 +110,63 @@ Test(progress, a_warning_ends_the_line_and_plain_mode_never_rewrites)
     free(s);
 }
 
+/* A search's trial record, as host/tune/search.c makes it. */
+static void trial(long done, long total, double score, const char *params)
+{
+    reel_progress p = {.kind = REEL_PROGRESS_TRIAL, .model = "box", .done = done, .total = total, .loss = NAN,
+                       .valid_loss = NAN, .valid_f1 = NAN, .score = score, .samples_per_s = NAN, .elapsed_s = 2,
+                       .eta_s = 3, .what = params};
+    reel_cli_progress_show(REEL_LOG_INFO, "(the library's trial line)", &p);
+}
+
+static void candidate(long done, long total, double score, const char *feature)
+{
+    reel_progress p = {.kind = REEL_PROGRESS_FEATURE, .model = "tree", .done = done, .total = total, .loss = NAN,
+                       .valid_loss = NAN, .valid_f1 = NAN, .score = score, .samples_per_s = NAN, .elapsed_s = 1.5,
+                       .eta_s = done >= total ? 0 : 1, .what = feature};
+    reel_cli_progress_show(REEL_LOG_INFO, "(the library's candidate line)", &p);
+}
+
+/* On a terminal a search's trials rewrite one line (trial i of ~n, the
+ * best so far), a note goes above it; plain mode keeps the library's lines. */
+Test(progress, search_trials_rewrite_one_line)
+{
+    open_sink(REEL_SHOW_LINE);
+    trial(1, 5, 0.5, "{}");
+    trial(2, 5, 0.7, "{\"lr\":0.1}");
+    reel_cli_progress_show(REEL_LOG_INFO, "a note", NULL);
+    trial(3, 5, 0.6, "{\"lr\":0.01}");
+    reel_cli_progress_end();
+    char *s = take_sink();
+    cr_expect(strstr(s, "\rreel: search box  trial 3/~5  best 0.7000  ETA 3s  last 0.6000 {\"lr\":0.01}"), "%s", s);
+    cr_expect(strstr(s, "reel: a note\n"), "%s", s);
+    cr_expect_eq(count(s, "\n"), 2, "the note's line and the trials' one line: %s", s);
+    cr_expect_null(strstr(s, "the library's trial line"), "%s", s);
+    free(s);
+    open_sink(REEL_SHOW_PLAIN);
+    trial(1, 5, 0.5, "{}");
+    s = take_sink();
+    cr_expect_str_eq(s, "reel: (the library's trial line)\n");
+    free(s);
+}
+
+/* A round of a selection's candidates rewrites one line, which stays as
+ * the round's summary when its last candidate is in. */
+Test(progress, a_round_of_candidates_stays_as_its_summary)
+{
+    open_sink(REEL_SHOW_LINE);
+    candidate(1, 2, 0.8, "x1");
+    candidate(2, 2, 0.9, "colour");
+    candidate(1, 1, 0.85, "x1");
+    char *s = take_sink();
+    cr_expect(strstr(s, "\rreel: select tree  candidate 1/2  without x1 0.8000  best without x1 0.8000  ETA 1s"),
+              "%s", s);
+    cr_expect(strstr(s, "\rreel: select tree  done: 2 candidates  best without colour 0.9000  1.5 s\n"), "%s", s);
+    cr_expect(strstr(s, "\rreel: select tree  done: 1 candidates  best without x1 0.8500  1.5 s\n"), "%s", s);
+    cr_expect_eq(count(s, "\n"), 2, "a line per round: %s", s);
+    free(s);
+}
+
 /* ---- the CLI ---- */
 
 static const char *ensemble_params(long k)
@@ -180,5 +237,23 @@ Test(progress, verbose_and_quiet)
     err = train_box(3, "line", "--quiet");
     cr_assert_null(strstr(err, "epoch"), "%s", err);
     cr_assert_null(strchr(err, '\r'), "%s", err);
+    free(err);
+}
+
+/* reel select on a terminal: the library's candidate records carry i of n,
+ * so each round is one line; none of the plain candidate lines. */
+Test(progress, a_terminal_gets_one_line_per_round_of_candidates)
+{
+    const char *csv = tmp_write_two_features("progress_select.csv", 120, 7);
+    setenv("REEL_PROGRESS", "line", 1);
+    char *out = NULL, *err = NULL;
+    int rc = run_reelf(&out, &err, "select --data %s --id name --labels A,B --model tree --threads 1", csv);
+    unsetenv("REEL_PROGRESS");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_expect(strstr(err, "\rreel: select tree  candidate 1/2  without "), "%s", err);
+    cr_expect(strstr(err, "\rreel: select tree  done: 2 candidates  best without "), "%s", err);
+    cr_expect_null(strstr(err, "reel: select: without "), "%s", err);
+    cr_expect(strstr(out, "single-pass samples-f1"), "the table after the line: %s", out);
+    free(out);
     free(err);
 }

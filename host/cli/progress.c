@@ -25,6 +25,8 @@ static struct {
     } *m;
     long members, members_done;
     double t0; /* when the model began (its first record's clock less its elapsed_s) */
+    double best;        /* a search's or a round of candidates': the highest score so far */
+    char best_what[96]; /* and its params or feature */
 } st;
 
 static double now_s(void)
@@ -174,6 +176,43 @@ static void epoch_line(const reel_progress *p)
         keep_line();
 }
 
+/* A search's trial: "reel: search box  trial 3/~12  best 0.6512  ETA 2m10s
+ * last 0.6410 {...}"; a selection's candidate: "reel: select box
+ * candidate 3/6  without x2 0.8417  best without kind 0.9583  ETA 5s". The
+ * line is the search's (its total is an estimate: its end is the next
+ * message, or the command's), or the round's, which stays as its summary
+ * when its last candidate is in. */
+static void tune_line(const reel_progress *p)
+{
+    int trial = p->kind == REEL_PROGRESS_TRIAL;
+    char key[sizeof st.key], eta[24];
+    snprintf(key, sizeof key, "%s %.100s", trial ? "search" : "select", p->model && p->model[0] ? p->model : "?");
+    if (strcmp(key, st.key) != 0) {
+        keep_line();
+        snprintf(st.key, sizeof st.key, "%s", key);
+        st.best = -INFINITY;
+    }
+    const char *what = p->what ? p->what : "";
+    if (p->score > st.best) {
+        st.best = p->score;
+        snprintf(st.best_what, sizeof st.best_what, "%s", what);
+    }
+    format_eta(p->eta_s, eta, sizeof eta);
+    int ended = !trial && p->done >= p->total;
+    if (trial)
+        snprintf(st.line, sizeof st.line, "reel: %s  trial %ld/~%ld  best %.4f  ETA %s  last %.4f %.200s", st.key,
+                 p->done, p->total, st.best, eta, p->score, what);
+    else if (!ended)
+        snprintf(st.line, sizeof st.line, "reel: %s  candidate %ld/%ld  without %.60s %.4f  best without %.60s %.4f  "
+                 "ETA %s", st.key, p->done, p->total, what, p->score, st.best_what, st.best, eta);
+    else
+        snprintf(st.line, sizeof st.line, "reel: %s  done: %ld candidates  best without %.60s %.4f  %.1f s", st.key,
+                 p->total, st.best_what, st.best, p->elapsed_s);
+    draw(st.line);
+    if (ended)
+        keep_line();
+}
+
 void reel_cli_progress_show(reel_log_level level, const char *message, const reel_progress *p)
 {
     if (st.mode == REEL_SHOW_LINE && p && p->kind == REEL_PROGRESS_EPOCH) {
@@ -181,9 +220,14 @@ void reel_cli_progress_show(reel_log_level level, const char *message, const ree
         epoch_line(p);
         return;
     }
+    if (st.mode == REEL_SHOW_LINE && p && (p->kind == REEL_PROGRESS_TRIAL || p->kind == REEL_PROGRESS_FEATURE) &&
+        p->total > 0) {
+        tune_line(p);
+        return;
+    }
     /* A line of its own: a note goes above the open line, which is drawn
-     * again below it; a warning, or a record without a known end (trials,
-     * features, predict: the command prints when they stop), ends it. */
+     * again below it; a warning, or a record without a known end (predict:
+     * the command prints when it stops), ends it. */
     if (level == REEL_LOG_WARNING || p)
         keep_line();
     else

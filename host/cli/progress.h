@@ -6,9 +6,12 @@
  * the terminal's width; when every member has ended it stays as the
  * model's summary line ("box  done: epoch 20/20 ..."). A note clears the
  * line, takes a line of its own and the line is drawn again below it; a
- * warning, or a trial, feature or predict record (whose end the library
- * does not mark), ends it where it is and takes a plain line. An open line
- * is ended with a newline at exit. */
+ * warning, or a predict record (whose end the library does not mark), ends
+ * it where it is and takes a plain line. A search's trials rewrite one line
+ * (trial i of ~n, the best score so far, ETA, the last trial), a
+ * selection's candidates one line per round (candidate i of n, ETA), which
+ * stays as the round's summary. An open line is ended with a newline when
+ * a task of reel.h returns (cli/tasks.c) and at exit. */
 #ifndef REEL_CLI_PROGRESS_H
 #define REEL_CLI_PROGRESS_H
 

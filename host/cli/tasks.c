@@ -17,6 +17,7 @@ reel_task *reel_cli_task(const char *name, const cJSON *options)
 int reel_cli_run(reel_task *t, const char *cmd)
 {
     int r = t ? reel_task_run(t) : -1;
+    reel_cli_progress_end(); /* the task's progress line, before what the command prints */
     if (r == 0)
         return REEL_EXIT_OK;
     fprintf(stderr, "reel %s: %s\n", cmd, reel_last_error());

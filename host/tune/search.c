@@ -100,6 +100,7 @@ static void trial_done(void *ctx, size_t j, const reel_score_task *t)
     pr.total = (long)total;
     pr.score = t->score;
     pr.elapsed_s = reel_now() - st->t0;
+    pr.eta_s = pr.elapsed_s / (double)done * (double)(total - done);
     pr.what = k;
     char together[48] = "";
     if (t->shared)

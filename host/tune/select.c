@@ -10,6 +10,7 @@
 #include "models/model.h"
 #include "tune/spread.h"
 #include "util/rng.h"
+#include "util/timer.h"
 
 int reel_select_method_known(const char *name)
 {
@@ -62,12 +63,18 @@ typedef struct {
     const reel_log *log;
     double ref;
     const char *const *names; /* per task: the feature left out */
+    size_t done, total;       /* progress: candidates of this round scored, and in it */
+    double t0;
 } candidates;
 
 static void candidate_done(void *ctx, size_t k, const reel_score_task *t)
 {
-    const candidates *c = ctx;
+    candidates *c = ctx;
     reel_progress pr = reel_progress_blank(REEL_PROGRESS_FEATURE, c->s->model);
+    pr.done = (long)++c->done;
+    pr.total = (long)c->total;
+    pr.elapsed_s = reel_now() - c->t0;
+    pr.eta_s = pr.elapsed_s / (double)c->done * (double)(c->total - c->done);
     pr.score = t->score;
     pr.what = c->names[k];
     char together[48] = "";
@@ -108,7 +115,7 @@ static int score_without_each(const reel_scorer *s, const cJSON *params, const s
         tasks[n] = (reel_score_task){.params = params, .mask = mask, .label = labels[n], .under = under};
         which[n++] = g;
     }
-    candidates c = {s, log, ref, names};
+    candidates c = {s, log, ref, names, 0, n, reel_now()};
     int rc = reel_score_tasks(s, tasks, n, threads, candidate_done, &c, err);
     if (rc == 0)
         reel_tune_round_add(&r->rounds, &r->n_rounds, s, tasks, n);
