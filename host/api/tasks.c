@@ -7,27 +7,27 @@
 #include "api/api.h"
 #include "reel.h"
 
-/* The task `name` (reel search or select, api/task_tune.c) on data with
- * options_json and the call's own options (own, taken): its document for
- * the caller (reel_free), or NULL. */
-static char *run_task(const char *name, const reel_data *data, const char *options_json, cJSON *own)
+/* The task `name` on data with options_json and the call's own options
+ * (own, taken; err: why one of them could not be read, else empty): its
+ * document for the caller (reel_free), or NULL. */
+static char *run_task(const char *name, const reel_data *data, const char *options_json, cJSON *own,
+                      reel_error *err)
 {
-    reel_error err = {{0}};
-    cJSON *o = api_parse_object(options_json, "options", &err);
+    cJSON *o = err->msg[0] ? NULL : api_parse_object(options_json, "options", err);
     char *text = NULL, *doc = NULL;
     if (o && !data)
-        reel_fail(&err, "this task needs data with labels");
+        reel_fail(err, "this task needs data with labels");
     for (cJSON *it = o && data ? own->child : NULL; it; it = it->next)
         if (!cJSON_IsNull(it)) {
             cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
             cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
         }
     if (o && data && !(text = cJSON_PrintUnformatted(o)))
-        reel_fail(&err, "out of memory");
+        reel_fail(err, "out of memory");
     cJSON_Delete(o);
     cJSON_Delete(own);
     if (!text) {
-        api_fail(&err);
+        api_fail(err);
         return NULL;
     }
     reel_task *t = reel_task_new(name, text);
@@ -36,6 +36,12 @@ static char *run_task(const char *name, const reel_data *data, const char *optio
         api_fail(&(reel_error){"out of memory"});
     reel_task_free(t);
     return doc;
+}
+
+/* A string argument as an option (NULL: absent). */
+static void add_string(cJSON *own, const char *key, const char *s)
+{
+    cJSON_AddItemToObject(own, key, s ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
 
 /* A JSON argument as an option (NULL: absent); on a parse error, null
@@ -51,14 +57,9 @@ char *reel_compare_models(const reel_data *data, const char *models, const char 
 {
     reel_error err = {{0}};
     cJSON *own = cJSON_CreateObject();
-    cJSON_AddItemToObject(own, "models", models ? cJSON_CreateString(models) : cJSON_CreateNull());
+    add_string(own, "models", models);
     add_json(own, "params", params_json, &err);
-    if (err.msg[0]) {
-        cJSON_Delete(own);
-        api_fail(&err);
-        return NULL;
-    }
-    return run_task("compare", data, options_json, own);
+    return run_task("compare", data, options_json, own, &err);
 }
 
 char *reel_search_params(const reel_data *data, const char *model, const char *grid_json, const char *strategy,
@@ -66,16 +67,11 @@ char *reel_search_params(const reel_data *data, const char *model, const char *g
 {
     reel_error err = {{0}};
     cJSON *own = cJSON_CreateObject();
-    cJSON_AddItemToObject(own, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
-    cJSON_AddItemToObject(own, "strategy", strategy ? cJSON_CreateString(strategy) : cJSON_CreateNull());
+    add_string(own, "model", model);
+    add_string(own, "strategy", strategy);
     add_json(own, "grid", grid_json, &err);
     add_json(own, "params", params_json, &err);
-    if (err.msg[0]) {
-        cJSON_Delete(own);
-        api_fail(&err);
-        return NULL;
-    }
-    return run_task("search", data, options_json, own);
+    return run_task("search", data, options_json, own, &err);
 }
 
 char *reel_select_features(const reel_data *data, const char *model, const char *method, const char *params_json,
@@ -83,13 +79,8 @@ char *reel_select_features(const reel_data *data, const char *model, const char 
 {
     reel_error err = {{0}};
     cJSON *own = cJSON_CreateObject();
-    cJSON_AddItemToObject(own, "model", model ? cJSON_CreateString(model) : cJSON_CreateNull());
-    cJSON_AddItemToObject(own, "method", method ? cJSON_CreateString(method) : cJSON_CreateNull());
+    add_string(own, "model", model);
+    add_string(own, "method", method);
     add_json(own, "params", params_json, &err);
-    if (err.msg[0]) {
-        cJSON_Delete(own);
-        api_fail(&err);
-        return NULL;
-    }
-    return run_task("select", data, options_json, own);
+    return run_task("select", data, options_json, own, &err);
 }
