@@ -132,10 +132,19 @@ Test(targets, binary_takes_a_tuned_rule_by_name)
 {
     size_t y[N];
     reel_data *d = class_data(2, y);
-    reel_classifier *c = reel_fit("ridge", NULL, d, "{\"decision\": \"tuned-global\", \"valid_fraction\": 0.3}");
+    reel_classifier *c = reel_fit("ridge", NULL, d, "{\"decision\": \"tuned-per-label\", \"valid_fraction\": 0.3}");
     cr_assert_not_null(c, "%s", reel_last_error());
-    cr_expect_str_eq(reel_classifier_decision_rule(c), "tuned-global");
+    cr_expect_str_eq(reel_classifier_decision_rule(c), "tuned-per-label");
     reel_classifier_free(c);
+    /* the rules that maximise samples-F1 would call every row class 1 */
+    const char *degenerate[] = {"tuned-global", "expected-f1", "threshold+at-least-one"};
+    for (int k = 0; k < 3; k++) {
+        char opts[128];
+        snprintf(opts, sizeof opts, "{\"decision\": \"%s\", \"valid_fraction\": 0.3}", degenerate[k]);
+        cr_expect_null(reel_fit("ridge", NULL, d, opts), "%s", degenerate[k]);
+        cr_expect(strstr(reel_last_error(), "would predict the second class for every row"), "%s: %s", degenerate[k],
+                  reel_last_error());
+    }
     reel_data_free(d);
 }
 
@@ -349,6 +358,7 @@ Test(targets, decide_binary_cuts_at_one_half_unless_a_rule_is_named)
     cr_expect_str_eq(item(doc, "predicted", 0), "1", "0.4 is under the 0.5 cut");
     cr_expect_str_eq(item(doc, "predicted", 1), "2");
     cr_expect_str_eq(item(doc, "predicted", 2), "1");
+    cr_expect_null(decide_classes(v, t, "1,2", "tuned-global"), "cuts below every probability on a binary target");
     cJSON *m = cJSON_GetObjectItem(doc, "metrics");
     cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "accuracy")), 2.0 / 3.0, 1e-12);
     cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "roc_auc")), 1.0, 1e-12);

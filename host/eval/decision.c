@@ -270,6 +270,22 @@ const char *reel_decision_spec_for(reel_target_kind target, const char *spec, re
     }
     if (target == REEL_TARGET_BINARY && is_auto)
         return "threshold";
+    if (target == REEL_TARGET_BINARY) {
+        /* samples-F1 scores every row of the first class 0 whatever is
+         * predicted: the rules that maximise it would call every row the
+         * second class */
+        reel_rule_kind kind;
+        int at_least_one, calibrated, has_t;
+        float t;
+        if (parse_spec(spec, &kind, &at_least_one, &calibrated, &has_t, &t, err))
+            return NULL;
+        if (kind == REEL_RULE_TUNED_GLOBAL || kind == REEL_RULE_EXPECTED_F1 || at_least_one) {
+            reel_fail(err, "decision rule '%s': on a binary target it would predict the second class for every "
+                      "row (samples-F1 scores each row of the first class 0); threshold (0.5, the default) or "
+                      "tuned-per-label (the cut of the best F1 of the second class) decide one class", spec);
+            return NULL;
+        }
+    }
     return is_auto ? "auto" : spec;
 }
 

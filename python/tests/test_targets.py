@@ -45,8 +45,10 @@ def test_binary_of_integers_cuts_at_half():
     assert pred.dtype == y.dtype
     np.testing.assert_array_equal(pred, np.where(P[:, 1] > 0.5, 7, -3))
     assert clf.decision_rule_ == "threshold" and clf.score(X, y) > 0.8
-    tuned = reel.Classifier(model="ridge", decision="tuned-global", valid_fraction=0.3, n_jobs=1).fit(X, y)
-    assert tuned.decision_rule_ == "tuned-global"
+    tuned = reel.Classifier(model="ridge", decision="tuned-per-label", valid_fraction=0.3, n_jobs=1).fit(X, y)
+    assert tuned.decision_rule_ == "tuned-per-label"
+    with pytest.raises(ValueError, match="would predict the second class for every row"):
+        reel.Classifier(model="ridge", decision="tuned-global", valid_fraction=0.3, n_jobs=1).fit(X, y)
 
 
 def test_booleans_and_column_vector():
