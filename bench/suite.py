@@ -86,6 +86,7 @@ HELD_OUT = ("synth-b", "digits-ml")  # never tuned on: run only with --holdout
 
 sys.path.insert(0, HERE)
 from bench_classical import movie_columns  # noqa: E402  reel's movie preprocessing, rebuilt
+from suite_cache import cached_results  # noqa: E402
 from suite_classes import (CLASS_DATASETS, CLASS_REFERENCES, REEL_CLASS_MODELS,  # noqa: E402  binary, multi-class
                            class_summary, run_class_one)
 
@@ -290,27 +291,17 @@ def run_references(X, Y, split, labels, seed, threads, refs, workdir):
 
 def run_one(name, seed, args):
     workdir = os.path.join(OUT, name, str(seed))
-    os.makedirs(workdir, exist_ok=True)
-    cache = os.path.join(workdir, "results.json")
-    res = {}
-    if os.path.exists(cache) and not args.fresh:
-        with open(cache) as f:
-            res = json.load(f)
-    want_reel = [m for m in args.models if m in REEL_MODELS and m not in res]
-    want_refs = [m for m in args.models if m in REFERENCES and m not in res]
-    if not want_reel and not want_refs:
+
+    def compute(want_reel, want_refs):
+        path, data_args, X, Y, split, labels = make_dataset(name, seed, workdir)
+        res = {}
+        if want_reel:
+            res.update(run_reel(path, data_args, seed, args.threads, want_reel, workdir))
+        if want_refs:
+            res.update(run_references(X, Y, split, labels, seed, args.threads, want_refs, workdir))
+        os.remove(path)
         return res
-    print(f"  {name} seed {seed}", flush=True)
-    path, data_args, X, Y, split, labels = make_dataset(name, seed, workdir)
-    if want_reel:
-        res.update(run_reel(path, data_args, seed, args.threads, want_reel, workdir))
-    if want_refs:
-        res.update(run_references(X, Y, split, labels, seed, args.threads, want_refs, workdir))
-    os.remove(path)
-    with open(cache + ".part", "w") as f:
-        json.dump(res, f, indent=1)
-    os.replace(cache + ".part", cache)
-    return res
+    return cached_results(workdir, args.fresh, args.models, REEL_MODELS, REFERENCES, compute, f"  {name} seed {seed}")
 
 
 def summary(results, datasets, models):

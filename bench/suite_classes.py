@@ -35,6 +35,7 @@ import statistics
 import subprocess
 
 import numpy as np
+from suite_cache import cached_results
 
 CLASS_DATASETS = {
     "breast-cancer": [42, 1, 2],
@@ -181,27 +182,18 @@ def run_class_references(X, y, split, seed, refs):
 
 def run_class_one(name, seed, args, out, reel, root, split_column):
     workdir = os.path.join(out, name, str(seed))
-    os.makedirs(workdir, exist_ok=True)
-    cache = os.path.join(workdir, "results.json")
-    res = {}
-    if os.path.exists(cache) and not args.fresh:
-        with open(cache) as f:
-            res = json.load(f)
-    want_reel = [m for m in args.models if m in REEL_CLASS_MODELS and m not in res]
-    want_refs = [m for m in args.models if m in CLASS_REFERENCES and m not in res]
-    if not want_reel and not want_refs:
+
+    def compute(want_reel, want_refs):
+        path, data_args, X, y, split = make_class_dataset(name, seed, workdir, root, split_column)
+        res = {}
+        if want_reel:
+            res.update(run_reel_classes(reel, path, data_args, seed, want_reel))
+        if want_refs:
+            res.update(run_class_references(X, y, split, seed, want_refs))
+        os.remove(path)
         return res
-    print(f"  {name} seed {seed}", flush=True)
-    path, data_args, X, y, split = make_class_dataset(name, seed, workdir, root, split_column)
-    if want_reel:
-        res.update(run_reel_classes(reel, path, data_args, seed, want_reel))
-    if want_refs:
-        res.update(run_class_references(X, y, split, seed, want_refs))
-    os.remove(path)
-    with open(cache + ".part", "w") as f:
-        json.dump(res, f, indent=1)
-    os.replace(cache + ".part", cache)
-    return res
+    return cached_results(workdir, args.fresh, args.models, REEL_CLASS_MODELS, CLASS_REFERENCES, compute,
+                          f"  {name} seed {seed}")
 
 
 def class_summary(results, datasets, models):

@@ -74,14 +74,7 @@ void report_class_leaderboard(FILE *fp, const report_view *v, const report_marku
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
         const reel_metrics *s = m->metrics;
-        int baseline = report_is_baseline(v, m);
-        mk->row_open(fp, k == 0 ? "best" : baseline ? "baseline" : NULL);
-        report_cell_count(fp, mk, k + 1);
-        mk->cell_open(fp, "name", NULL);
-        mk->text(fp, m->name);
-        if (baseline)
-            fputs(mk->baseline_suffix, fp);
-        fputs(mk->cell_close, fp);
+        report_leader_row(fp, v, mk, k);
         cell_score(fp, mk, s->accuracy);
         cell_score(fp, mk, s->class_macro_f1);
         cell_score(fp, mk, s->log_loss);

@@ -53,6 +53,19 @@ void report_cell_count(FILE *fp, const report_markup *mk, size_t n)
     fputs(mk->cell_close, fp);
 }
 
+void report_leader_row(FILE *fp, const report_view *v, const report_markup *mk, size_t k)
+{
+    const reel_report_model *m = &v->r->models[v->order[k]];
+    int baseline = report_is_baseline(v, m);
+    mk->row_open(fp, k == 0 ? "best" : baseline ? "baseline" : NULL);
+    report_cell_count(fp, mk, k + 1);
+    mk->cell_open(fp, "name", NULL);
+    mk->text(fp, m->name);
+    if (baseline)
+        fputs(mk->baseline_suffix, fp);
+    fputs(mk->cell_close, fp);
+}
+
 void report_table_leaderboard(FILE *fp, const report_view *v, const report_markup *mk)
 {
     static const report_col cols[] = {
@@ -67,14 +80,7 @@ void report_table_leaderboard(FILE *fp, const report_view *v, const report_marku
     for (size_t k = 0; k < r->n_models; k++) {
         const reel_report_model *m = &r->models[v->order[k]];
         const reel_metrics *s = m->metrics;
-        int baseline = report_is_baseline(v, m);
-        mk->row_open(fp, k == 0 ? "best" : baseline ? "baseline" : NULL);
-        report_cell_count(fp, mk, k + 1);
-        mk->cell_open(fp, "name", NULL);
-        mk->text(fp, m->name);
-        if (baseline)
-            fputs(mk->baseline_suffix, fp);
-        fputs(mk->cell_close, fp);
+        report_leader_row(fp, v, mk, k);
         const double scores[] = {s->samples_f1,       s->samples_precision, s->samples_recall,
                                  s->micro_f1,         s->macro_f1,          s->hamming_accuracy,
                                  s->subset_accuracy,  m->samples_f1_untuned};

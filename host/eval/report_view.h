@@ -136,6 +136,9 @@ void report_head_row(FILE *fp, const report_markup *mk, const report_col *cols, 
 void report_cell(FILE *fp, const report_markup *mk, const char *cls, const char *text);
 void report_cell_num(FILE *fp, const report_markup *mk, const char *fmt, double x);
 void report_cell_count(FILE *fp, const report_markup *mk, size_t n);
+/* A leaderboard's row k (leaderboard order) opened, its rank and its
+ * model's name written (the best and the baselines marked). */
+void report_leader_row(FILE *fp, const report_view *v, const report_markup *mk, size_t k);
 
 /* The tables, header row and body (what surrounds them is the format's):
  * the leaderboard; the Brier score per model and label; the best model's
