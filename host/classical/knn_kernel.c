@@ -68,7 +68,7 @@ CLONE_INLINE void accumulate8(reel_knn_terms terms, f8 *s, const float *x, float
  * over the d features in registers, then one test against the thresholds;
  * the sums leave the registers only for a panel with a passing row. */
 CLONE_INLINE size_t scan_for(reel_knn_terms terms, const float *XP, size_t d, const float *qt0, const float *thr,
-                             size_t p0, size_t p1, float *out, uint32_t *pass)
+                             size_t p0, size_t p1, float *out)
 {
     for (size_t p = p0; p < p1; p++) {
         const float *x = XP + p * d * RB, *qt = qt0;
@@ -89,20 +89,10 @@ CLONE_INLINE size_t scan_for(reel_knn_terms terms, const float *XP, size_t d, co
         for (size_t r = 0; r < 8; r++)
             any |= hit[r];
         if (any) {
-            /* each query's passing rows as bits, lane r worth 1 << r, ORed
-             * across the lanes: a few vector steps, not 96 tests */
-            const i8 low = {1, 2, 4, 8, 16, 32, 64, 128}, high = low << 8;
-            const i8 half = {4, 5, 6, 7, 0, 1, 2, 3}, quarter = {2, 3, 0, 1, 6, 7, 4, 5},
-                     eighth = {1, 0, 3, 2, 5, 4, 7, 6};
 #pragma GCC unroll 8
             for (size_t a = 0; a < LQ; a++) {
                 *(f8_unaligned *)(out + a * RB) = s[a][0];
                 *(f8_unaligned *)(out + a * RB + 8) = s[a][1];
-                i8 m = ((s[a][0] <= thr[a]) & low) | ((s[a][1] <= thr[a]) & high);
-                m |= __builtin_shuffle(m, half);
-                m |= __builtin_shuffle(m, quarter);
-                m |= __builtin_shuffle(m, eighth);
-                pass[a] = (uint32_t)m[0];
             }
             return p;
         }
@@ -112,15 +102,33 @@ CLONE_INLINE size_t scan_for(reel_knn_terms terms, const float *XP, size_t d, co
 
 /* One copy of the loop per kind of term, so each is branch-free. */
 VECTOR_CLONES size_t reel_knn_panels_scan(reel_knn_terms terms, const float *XP, size_t d, const float *qt,
-                                          const float *thr, size_t p0, size_t p1, float *s, uint32_t *pass)
+                                          const float *thr, size_t p0, size_t p1, float *s)
 {
     switch (terms) {
     case REEL_KNN_SQUARES:
-        return scan_for(REEL_KNN_SQUARES, XP, d, qt, thr, p0, p1, s, pass);
+        return scan_for(REEL_KNN_SQUARES, XP, d, qt, thr, p0, p1, s);
     case REEL_KNN_ABS:
-        return scan_for(REEL_KNN_ABS, XP, d, qt, thr, p0, p1, s, pass);
+        return scan_for(REEL_KNN_ABS, XP, d, qt, thr, p0, p1, s);
     case REEL_KNN_MAX_ABS:
-        return scan_for(REEL_KNN_MAX_ABS, XP, d, qt, thr, p0, p1, s, pass);
+        return scan_for(REEL_KNN_MAX_ABS, XP, d, qt, thr, p0, p1, s);
     }
     return p1;
+}
+
+/* Apart from the scan, so its loop keeps every register for the sums. */
+VECTOR_CLONES void reel_knn_pass_bits(const float *s, const float *thr, uint32_t *pass)
+{
+    /* lane r worth 1 << r, ORed across the lanes: a few vector steps, not
+     * 96 scalar tests */
+    const i8 low = {1, 2, 4, 8, 16, 32, 64, 128}, high = low << 8;
+    const i8 half = {4, 5, 6, 7, 0, 1, 2, 3}, quarter = {2, 3, 0, 1, 6, 7, 4, 5}, eighth = {1, 0, 3, 2, 5, 4, 7, 6};
+#pragma GCC unroll 8
+    for (size_t a = 0; a < LQ; a++) {
+        f8 s0 = *(const f8_unaligned *)(s + a * RB), s1 = *(const f8_unaligned *)(s + a * RB + 8);
+        i8 m = ((s0 <= thr[a]) & low) | ((s1 <= thr[a]) & high);
+        m |= __builtin_shuffle(m, half);
+        m |= __builtin_shuffle(m, quarter);
+        m |= __builtin_shuffle(m, eighth);
+        pass[a] = (uint32_t)m[0];
+    }
 }

@@ -29,9 +29,12 @@ float *reel_knn_panels(const float *X, size_t n, size_t d);
 
 /* The first panel p in [p0, p1) of XP where some query a's sum is at most
  * thr[a] (REEL_KNN_LQ thresholds), with that panel's sums in s (REEL_KNN_LQ
- * x REEL_KNN_RB, query-major) and in pass[a] the rows r whose sum for
- * query a passes, as bits 1 << r; p1 when no panel has one. */
+ * x REEL_KNN_RB, query-major); p1 when no panel has one. */
 size_t reel_knn_panels_scan(reel_knn_terms terms, const float *XP, size_t d, const float *qt, const float *thr,
-                            size_t p0, size_t p1, float *s, uint32_t *pass);
+                            size_t p0, size_t p1, float *s);
+
+/* pass[a] = the rows r of such a panel whose sum s[a * REEL_KNN_RB + r] is
+ * at most thr[a], as bits 1 << r (REEL_KNN_LQ queries). */
+void reel_knn_pass_bits(const float *s, const float *thr, uint32_t *pass);
 
 #endif

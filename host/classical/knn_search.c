@@ -265,7 +265,7 @@ typedef struct {
 } query_group;
 
 /* The rows of panel p whose float sums s (LQ x RB) passed their query's
- * threshold (the kernel's bits in pass), rechecked as the threshold
+ * threshold (their bits in pass), rechecked as the threshold
  * tightens with each row that enters the heap: measured in double and
  * offered to that query's heap. */
 static void offer_hits(const reel_knn_index *ix, query_group *g, size_t p, const float *s, const uint32_t *pass_at,
@@ -296,8 +296,10 @@ static void scan_panels(const reel_knn_index *ix, query_group *g, size_t p0, siz
                                                               : REEL_KNN_SQUARES;
     float s[LQ * RB];
     uint32_t pass[LQ];
-    for (size_t p = p0; (p = reel_knn_panels_scan(terms, ix->XP, ix->d, g->qt, g->thr, p, p1, s, pass)) < p1; p++)
+    for (size_t p = p0; (p = reel_knn_panels_scan(terms, ix->XP, ix->d, g->qt, g->thr, p, p1, s)) < p1; p++) {
+        reel_knn_pass_bits(s, g->thr, pass);
         offer_hits(ix, g, p, s, pass, grow);
+    }
 }
 
 /* Plain double loops, with early exit: general minkowski p, d = 0, huge values. */
