@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/progress.h"
+#include "util/log.h"
 #include "helpers.h"
 
 /* ---- the renderer, fed records, its bytes read back ---- */
@@ -256,4 +257,30 @@ Test(progress, a_terminal_gets_one_line_per_round_of_candidates)
     cr_expect(strstr(out, "single-pass samples-f1"), "the table after the line: %s", out);
     free(out);
     free(err);
+}
+
+/* ---- the library's once-filter: search's many fits, one note ---- */
+
+static void collect(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    (void)p;
+    char *all = user;
+    snprintf(all + strlen(all), 512 - strlen(all), "%d %s\n", (int)level, message);
+}
+
+Test(progress, a_warning_repeated_by_many_fits_is_said_once)
+{
+    char said[512] = "";
+    reel_log to = {.fn = collect, .user = said, .min_level = REEL_LOG_INFO};
+    reel_log_seen seen = {0};
+    for (int fit = 0; fit < 3; fit++) { /* three fits, each with its own sink on the one list */
+        reel_log_once self;
+        reel_log q = reel_log_warnings_once(&to, &seen, &self);
+        reel_log_msg(&q, REEL_LOG_WARNING, "box: layer kind dropout trains on the CPU");
+        reel_log_msg(&q, REEL_LOG_INFO, "box: epoch %d", fit);
+        reel_log_msg(&q, REEL_LOG_WARNING, "fold %d: a label has no positive row", fit % 2);
+    }
+    cr_expect_str_eq(said, "1 box: layer kind dropout trains on the CPU\n1 fold 0: a label has no positive row\n"
+                           "1 fold 1: a label has no positive row\n",
+                     "%s", said);
 }

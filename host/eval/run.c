@@ -189,6 +189,20 @@ int reel_run_models_together(reel_run *runs, reel_prepared *p, char *const *name
     return rc;
 }
 
+/* Whether the model at these params trains together on the device: a
+ * net with a layer kind the device lacks trains on the CPU instead. A bad
+ * params is not (its own fit reports it). */
+static int fits_together(const char *name, const cJSON *user_params, const char *device)
+{
+    reel_model m;
+    reel_error ignored;
+    if (reel_model_init(&m, name, user_params, &ignored))
+        return 0;
+    int together = reel_model_fits_together(name, m.params, device);
+    reel_model_free(&m);
+    return together;
+}
+
 int reel_run_nets_first(reel_prepared *p, char *const *names, const cJSON *const *user_params, size_t n,
                         const reel_run_opts *o, reel_run *runs, int *done, reel_error *err)
 {
@@ -202,7 +216,7 @@ int reel_run_nets_first(reel_prepared *p, char *const *names, const cJSON *const
     if (!pick || !pp || !at || !r)
         rc = reel_fail(err, "out of memory");
     for (size_t i = 0; rc == 0 && i < n && !o->checkpoint; i++)
-        if (reel_model_fits_together(names[i], o->device)) {
+        if (fits_together(names[i], user_params[i], o->device)) {
             pick[m] = names[i];
             pp[m] = user_params[i];
             at[m++] = i;

@@ -241,13 +241,13 @@ int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, si
     return rc;
 }
 
-int reel_model_fits_together(const char *name, const char *device)
+int reel_model_fits_together(const char *name, const cJSON *params, const char *device)
 {
     const char *alone = getenv("REEL_NETS_ALONE"); /* for comparisons: one at a time */
     if (alone && *alone && strcmp(alone, "0") != 0)
         return 0;
     const reel_model_kind *kind = reel_model_def_kind(name);
-    return kind && kind->fit_many && kind->fits_together && kind->fits_together(device);
+    return kind && kind->fit_many && kind->fits_together && kind->fits_together(params, device);
 }
 
 /* Rows per call when a predict may report progress: row-independent CPU

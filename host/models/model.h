@@ -75,8 +75,9 @@ typedef struct reel_model_kind {
     int (*fit_many)(const cJSON *const *params, const reel_fit_ctx *const *ctx, size_t K, void **states,
                     size_t *shared, reel_error *err);
     /* Optional: whether fit_many trains together on this --device (NULL or
-     * 0: run fits side by side on threads instead). */
-    int (*fits_together)(const char *device);
+     * 0: run fits side by side on threads instead); params: the model's
+     * resolved params, or NULL to ask of the device alone. */
+    int (*fits_together)(const cJSON *params, const char *device);
     /* P (n x L) = probability of each label. */
     int (*predict_proba)(const void *state, const float *X, size_t n, float *P, reel_error *err);
     /* State to named tensors (+ extra metadata keys in meta). */
@@ -136,9 +137,10 @@ int reel_model_adopt(reel_model *m, size_t d, size_t L, void *state, reel_error 
  * it, one by one); shared as there (may be NULL). */
 int reel_model_fit_many(reel_model *const *m, const reel_fit_ctx *const *ctx, size_t K, size_t *shared,
                         reel_error *err);
-/* Whether fits of model `name` on `device` train together (fits_together),
- * unless REEL_NETS_ALONE=1 (for comparisons) says one at a time. */
-int reel_model_fits_together(const char *name, const char *device);
+/* Whether fits of model `name` (of these resolved params; NULL: any) on
+ * `device` train together (fits_together), unless REEL_NETS_ALONE=1 (for
+ * comparisons) says one at a time. */
+int reel_model_fits_together(const char *name, const cJSON *params, const char *device);
 int reel_model_predict_proba(const reel_model *m, const float *X, size_t n, float *P, reel_error *err);
 /* Sets the model's target (classes copied; NULL for multilabel). */
 int reel_model_set_target(reel_model *m, reel_target_kind target, size_t K, char *const *classes, reel_error *err);

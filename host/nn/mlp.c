@@ -522,9 +522,14 @@ static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *c
 }
 
 /* Nets train together on a device (CUDA, OpenCL), not on the CPU backend,
- * whose trials run in parallel threads instead. */
-static int mlp_fits_together(const char *device)
+ * whose trials run in parallel threads instead; nor a net with a layer kind
+ * that only the CPU backend has (it trains there). */
+static int mlp_fits_together(const cJSON *params, const char *device)
 {
+    reel_nn_spec spec;
+    reel_error ignored;
+    if (params && reel_nn_spec_from_params(&spec, params, 1, 1, &ignored) == 0 && reel_nn_spec_cpu_only(&spec))
+        return 0;
     char label[300];
     reel_error e;
     int dev;

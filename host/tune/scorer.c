@@ -56,7 +56,13 @@ void reel_scorer_free(reel_scorer *s)
     free(s->pool.X[1]);
     free(s->pool.Y);
     free(s->fold);
+    free(s->said);
     memset(s, 0, sizeof *s);
+}
+
+reel_log reel_scorer_quiet(const reel_scorer *s, reel_log_once *self)
+{
+    return reel_log_warnings_once(s->log, s->said, self);
 }
 
 int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const char *metric, int folds,
@@ -74,13 +80,19 @@ int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const 
                          "accuracy, macro-f1; binary also f1, roc-auc), got '%s'", metric);
     if (reel_metric_fits(metric, p->ds.target, err))
         return -1;
-    s->together = reel_model_fits_together(model, device);
+    if (!(s->said = calloc(1, sizeof *s->said)))
+        return reel_fail(err, "out of memory");
+    s->together = reel_model_fits_together(model, NULL, device);
     /* Trials run in parallel and read the matrices: make them all now. */
-    if (reel_prepared_standardize(p, err))
+    if (reel_prepared_standardize(p, err)) {
+        reel_scorer_free(s);
         return -1;
+    }
     if (folds == 0) {
-        if (p->valid.n == 0)
+        if (p->valid.n == 0) {
+            reel_scorer_free(s);
             return reel_fail(err, "no validation rows to score on: use --valid-fraction > 0 or --folds K");
+        }
         return 0;
     }
     /* The pool: training rows then validation rows. */
@@ -275,7 +287,8 @@ static int fit_score(const reel_scorer *s, const cJSON *params, const reel_part 
                      size_t d, char *const *names, int threads, reel_fold_rule *how, double *value, double *plain,
                      reel_error *err)
 {
-    reel_log quiet = reel_log_warnings_only(s->log);
+    reel_log_once once;
+    reel_log quiet = reel_scorer_quiet(s, &once);
     if (reel_interrupted()) /* Ctrl-C: no new fits; the run ends without output */
         return reel_fail(err, "interrupted: stopped before the next fit; nothing was written");
     reel_model m;
@@ -492,7 +505,8 @@ int reel_score_folds_together(const reel_scorer *s, reel_fold_item *items, size_
     int rc = 0;
     if (!views || !view_of || !shared || !ms || !mp || !cs || !cp)
         rc = reel_fail(err, "out of memory");
-    reel_log quiet = reel_log_warnings_only(s->log);
+    reel_log_once once;
+    reel_log quiet = reel_scorer_quiet(s, &once);
     reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet};
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int fold = s->folds ? items[i].fold : 0;
@@ -570,7 +584,8 @@ int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *ma
     if (mask && masked_data(s, mask, &q, &names, err))
         return -1;
     reel_prepared_warn_untested(s->p, s->log); /* search and select, as train and compare */
-    reel_log quiet = reel_log_warnings_only(s->log);
+    reel_log_once once;
+    reel_log quiet = reel_scorer_quiet(s, &once);
     reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet,
                        .decision = reel_scorer_rule(s)};
     reel_run run;

@@ -28,6 +28,7 @@ typedef struct {
     uint64_t seed;
     const char *device;
     const reel_log *log; /* the fits report only warnings here (NULL: none) */
+    reel_log_seen *said; /* the fits' warnings said so far: each once (reel_scorer_quiet) */
     const char *decision; /* the rule scores are taken under (NULL: "auto", as reel_run_opts) */
     /* K-fold: the pool of train + valid rows and each row's fold. */
     reel_part pool;
@@ -45,6 +46,9 @@ typedef struct {
 int reel_scorer_init(reel_scorer *s, reel_prepared *p, const char *model, const char *metric, int folds,
                      uint64_t seed, const char *device, reel_error *err);
 void reel_scorer_free(reel_scorer *s);
+/* The sink for one fit of the scorer: s->log, warnings only, each text
+ * once per scorer (self: the caller's, outliving the sink). */
+reel_log reel_scorer_quiet(const reel_scorer *s, reel_log_once *self);
 
 /* Feature selection: later scores of `params` (the same pointer) on any
  * mask share one pass over the training rows, when the model can (ridge

@@ -164,7 +164,8 @@ static int permutation(const reel_scorer *s, const cJSON *params, const size_t *
 {
     const reel_rule_name *under = step_rules(s, r);
     const reel_prepared *p = s->p;
-    reel_log quiet = reel_log_warnings_only(s->log);
+    reel_log_once once;
+    reel_log quiet = reel_scorer_quiet(s, &once);
     if (s->folds)
         return reel_fail(err, "--method permutation uses the validation split: drop --folds");
     reel_model m;

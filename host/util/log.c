@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "util/hash.h"
 
 static void emit(const reel_log *log, reel_log_level level, const reel_progress *p, const char *fmt, va_list ap)
 {
@@ -55,6 +58,32 @@ reel_log reel_log_progress_and_warnings(const reel_log *log)
     if (!log || !log->fn)
         return (reel_log){.fn = NULL, .user = NULL, .min_level = REEL_LOG_WARNING};
     return (reel_log){.fn = progress_and_warnings, .user = (void *)log, .min_level = REEL_LOG_INFO};
+}
+
+/* The sink of reel_log_warnings_once. It runs inside emit's critical
+ * section, so the shared list changes under one thread at a time. */
+static void warnings_once(void *user, reel_log_level level, const char *message, const reel_progress *p)
+{
+    reel_log_once *self = user;
+    const reel_log *to = self->to;
+    if (p || level < REEL_LOG_WARNING || level < to->min_level)
+        return;
+    reel_log_seen *seen = self->seen;
+    uint64_t h = reel_fnv1a(REEL_FNV_START, message, strlen(message));
+    for (size_t i = 0; i < seen->n; i++)
+        if (seen->hash[i] == h)
+            return;
+    if (seen->n < REEL_LOG_SEEN)
+        seen->hash[seen->n++] = h;
+    to->fn(to->user, level, message, NULL);
+}
+
+reel_log reel_log_warnings_once(const reel_log *log, reel_log_seen *seen, reel_log_once *self)
+{
+    if (!log || !log->fn || !seen)
+        return reel_log_warnings_only(log);
+    *self = (reel_log_once){.to = log, .seen = seen};
+    return (reel_log){.fn = warnings_once, .user = self, .min_level = REEL_LOG_WARNING};
 }
 
 reel_progress reel_progress_blank(reel_progress_kind kind, const char *model)
