@@ -255,8 +255,8 @@ static inline const char *export_with_input_transform(const char *model_path)
  * model file alone, in double precision: reel's standardisation (when the
  * kind asks for it), the kind state's input transform (see above) rounded to
  * float as reel rounds the net's inputs, then the layers as the params list
- * them (weights "<i>.weight", module index i counting Linear and activation
- * modules) and the head. Writes them as `reel predict --format json` does to
+ * them (weights "<i>.weight", module index i counting Linear, activation
+ * and dropout modules) and the head. Writes them as `reel predict --format json` does to
  * a file whose path is returned. */
 static inline const char *export_reference_probabilities(const char *model_path, const float *X, size_t n,
                                                          size_t d)
@@ -271,7 +271,9 @@ static inline const char *export_reference_probabilities(const char *model_path,
     const cJSON *params = mf.model.params, *layers = cJSON_GetObjectItem(params, "layers");
     const cJSON *in = cJSON_GetObjectItem(cJSON_GetObjectItem(mf.meta, "kind_state"), "input");
     int softmax = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(params, "head")), "softmax");
-    size_t L = mf.model.L, n_hidden = (size_t)cJSON_GetArraySize(layers), width = 64 + d;
+    size_t L = mf.model.L, n_hidden = (size_t)cJSON_GetArraySize(layers), width = L + d;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, layers) width += (size_t)cJSON_GetObjectItem(e, "width")->valueint;
     double *h = malloc(width * sizeof *h), *next = malloc(width * sizeof *next);
     cJSON *doc = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
@@ -315,7 +317,9 @@ static inline const char *export_reference_probabilities(const char *model_path,
             }
             memcpy(h, next, out_w * sizeof *h);
             in_w = out_w;
-            module += strcmp(act, "none") ? 2 : 1;
+            /* a Dropout module (training only) takes an index too */
+            const cJSON *drop = layer ? cJSON_GetObjectItem(layer, "dropout") : NULL;
+            module += (strcmp(act, "none") ? 2 : 1) + (drop && drop->valuedouble > 0);
         }
         double mx = h[0], sum = 0;
         for (size_t k = 1; k < L; k++)

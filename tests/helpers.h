@@ -35,6 +35,14 @@ int run_in_child(int (*fn)(void));
 /* Number of entries in a directory (0 when missing). */
 int dir_entries(const char *path);
 
+/* The original box's hidden layers (box_original's), a JSON list: for tests
+ * of the device path or of training itself rather than of the defaults,
+ * which the default's 3 x 256 (issue 33) would only slow. */
+#define TEST_RELU64 "{\"width\": 64, \"activation\": \"relu\"}"
+#define TEST_BOX_8X64                                                                                        \
+    "[" TEST_RELU64 ", " TEST_RELU64 ", " TEST_RELU64 ", " TEST_RELU64 ", " TEST_RELU64 ", " TEST_RELU64 ", " \
+    TEST_RELU64 ", " TEST_RELU64 "]"
+
 /* Skips the current Criterion test and says so on stderr; CTest reports the
  * suite as skipped (SKIP_REGULAR_EXPRESSION in tests/CMakeLists.txt). */
 #define REEL_SKIP(...)                                                         \

@@ -225,18 +225,20 @@ Test(export, onnx_box_graph)
     int extra = input_nodes(m, &d);
     cr_expect_eq(d, 8, "a, b, c, c_missing and four kind columns");
     expect_header(om, d);
-    /* box: 8 hidden Linear+ReLU, the output Linear, sigmoid. */
-    cr_expect_eq(count_op(om, "Gemm"), 8 + 1);
-    cr_expect_eq(count_op(om, "Relu"), 8);
+    /* box: 3 hidden Linear+ReLU (their dropout is training only: no node), the output Linear, sigmoid. */
+    cr_expect_eq(count_op(om, "Gemm"), 3 + 1);
+    cr_expect_eq(count_op(om, "Relu"), 3);
     cr_expect_eq(count_op(om, "Sigmoid"), 1);
     cr_expect_eq(count_op(om, "Sub"), 1, "one standardisation");
     cr_expect_eq(count_op(om, "Div"), 1);
-    cr_expect_eq(om->n_nodes, extra + 9 + 8 + 1);
-    const value *w0 = find_init(om, "0.weight"), *w2 = find_init(om, "2.weight"), *w16 = find_init(om, "16.weight");
-    cr_assert(w0 && w2 && w16, "Linear weights named by module index (ReLU takes index 1)");
-    cr_expect(w0->rows == 64 && w0->cols == d);
-    cr_expect(w16->rows == 3 && w16->cols == 64);
+    cr_expect_eq(om->n_nodes, extra + 4 + 3 + 1);
+    const value *w0 = find_init(om, "0.weight"), *w3 = find_init(om, "3.weight"), *w9 = find_init(om, "9.weight");
+    cr_assert(w0 && w3 && w9, "Linear weights named by module index (ReLU and Dropout take 1 and 2)");
+    cr_expect(w0->rows == 256 && w0->cols == d);
+    cr_expect(w3->rows == 256 && w3->cols == 256);
+    cr_expect(w9->rows == 3 && w9->cols == 256);
     cr_expect_null(find_init(om, "1.weight"));
+    cr_expect_null(find_init(om, "2.weight"));
     cr_expect_str_eq(om->node[om->n_nodes - 1].op, "Sigmoid");
     expect_graph_gives(om, m, export_predict_json(m, NULL));
     free_onnx(om);
@@ -249,7 +251,28 @@ Test(export, onnx_u_graph)
     size_t d;
     int extra = input_nodes(m, &d);
     expect_header(om, d);
-    /* U: Linear(d,64) without activation, 8 Linear+ReLU, the output Linear. */
+    /* U: 256-128-256, each Linear+ReLU(+Dropout, training only), the output Linear. */
+    cr_expect_eq(count_op(om, "Gemm"), 3 + 1);
+    cr_expect_eq(count_op(om, "Relu"), 3);
+    cr_expect_eq(om->n_nodes, extra + 4 + 3 + 1);
+    const value *w3 = find_init(om, "3.weight"), *w6 = find_init(om, "6.weight");
+    cr_assert(w3 && w6, "Linear weights named by module index");
+    cr_expect(w3->rows == 128 && w3->cols == 256, "narrowing");
+    cr_expect(w6->rows == 256 && w6->cols == 128, "then widening back");
+    expect_graph_gives(om, m, export_predict_json(m, NULL));
+    free_onnx(om);
+}
+
+/* u_original keeps the original's U: a first Linear without activation
+ * takes no module index for one. */
+Test(export, onnx_u_original_graph)
+{
+    const char *m = export_train("u_original", NULL, "u_original.safetensors", 0.01);
+    onnx_model *om = read_onnx(export_onnx(m));
+    size_t d;
+    int extra = input_nodes(m, &d);
+    expect_header(om, d);
+    /* Linear(d,64) without activation, 8 Linear+ReLU, the output Linear. */
     cr_expect_eq(count_op(om, "Gemm"), 9 + 1);
     cr_expect_eq(count_op(om, "Relu"), 8);
     cr_expect_eq(om->n_nodes, extra + 10 + 8 + 1);
@@ -335,7 +358,7 @@ Test(export, onnx_robust_input_smooth_clip)
     expect_header(om, d);
     cr_expect_eq(count_op(om, "Sqrt"), 1);
     cr_expect_eq(count_op(om, "Max"), 0, "no hard clip");
-    cr_expect_eq(om->n_nodes, extra + 9 + 8 + 1);
+    cr_expect_eq(om->n_nodes, extra + 4 + 3 + 1);
     const value *mask = find_init(om, "input.smooth_mask");
     cr_assert_not_null(mask);
     cr_expect(mask->v[0] == 1, "column a is continuous");

@@ -28,18 +28,45 @@ static void fit(reel_model *m, const char *name, const char *params, const reel_
     cr_assert_eq(reel_model_fit(m, c, &err), 0, "%s", err.msg);
 }
 
+/* The defaults' layer tables (issue 33): box 3 x 256 and U 256-128-256,
+ * each hidden layer ReLU + dropout 0.1, which takes a module index. */
 Test(nn_train, box_and_u_layer_tables)
 {
     reel_nn_spec s;
     reel_error err;
     const cJSON *box = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("box"), "params"), "layers");
     cr_assert_eq(reel_nn_spec_build(&s, cJSON_GetObjectItem(box, "default"), "sigmoid", 21, 7, &err), 0);
+    cr_expect_eq(s.n_layers, 4);
+    /* 21*256+256 + 2*(256*256+256) + 256*7+7, as torch counts the box net */
+    cr_expect_eq(s.n_params, 5632 + 2 * 65792 + 1799);
+    for (int l = 0; l < 3; l++)
+        cr_expect_eq(s.layer[l].dropout, 0.1f, "layer %d", l);
+    cr_expect_eq(s.layer[3].dropout, 0.0f);
+    cr_expect_eq(s.layer[3].module_index, 9); /* Linear, ReLU, Dropout triples: the output Linear is "9" */
+    cr_expect_eq(s.layer[3].w_off, s.n_params - 1799);
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("u"), "params"), "layers");
+    cr_assert_eq(reel_nn_spec_build(&s, cJSON_GetObjectItem(u, "default"), "sigmoid", 21, 7, &err), 0);
+    cr_expect_eq(s.n_layers, 4);
+    cr_expect_eq(s.layer[0].out, 256);
+    cr_expect_eq(s.layer[1].out, 128, "narrowing");
+    cr_expect_eq(s.layer[2].out, 256, "then widening back");
+    cr_expect_eq(s.layer[1].module_index, 3);
+    cr_expect_eq(s.max_width, 256);
+}
+
+/* box_original and u_original keep the original's tables. */
+Test(nn_train, original_layer_tables)
+{
+    reel_nn_spec s;
+    reel_error err;
+    const cJSON *box = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("box_original"), "params"), "layers");
+    cr_assert_eq(reel_nn_spec_build(&s, cJSON_GetObjectItem(box, "default"), "sigmoid", 21, 7, &err), 0);
     cr_expect_eq(s.n_layers, 9);
     /* 21*64+64 + 7*(64*64+64) + 64*7+7, as torch counts the box net */
     cr_expect_eq(s.n_params, 1408 + 7 * 4160 + 455);
     cr_expect_eq(s.layer[8].module_index, 16); /* Linear, ReLU pairs: the output Linear is "16" */
     cr_expect_eq(s.layer[8].w_off, s.n_params - 455);
-    const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("u"), "params"), "layers");
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(reel_model_def("u_original"), "params"), "layers");
     cr_assert_eq(reel_nn_spec_build(&s, cJSON_GetObjectItem(u, "default"), "sigmoid", 21, 7, &err), 0);
     cr_expect_eq(s.n_layers, 10);
     cr_expect_eq(s.layer[0].act, REEL_ACT_NONE);
@@ -84,12 +111,12 @@ Test(nn_train, width_scales_the_layer_list)
     cr_expect(strstr(err.msg, "width") != NULL, "%s", err.msg);
     cJSON_Delete(p);
 
-    /* box at 128 through the model: 8 x 128 */
+    /* box at 128 through the model: 3 x 128 */
     reel_model m;
     p = cJSON_Parse("{\"width\": 128}");
     cr_assert_eq(reel_model_init(&m, "box", p, &err), 0, "%s", err.msg);
     cr_assert_eq(reel_nn_spec_from_params(&s, m.params, 21, 7, &err), 0, "%s", err.msg);
-    cr_expect_eq(s.n_params, 21 * 128 + 128 + 7 * (128 * 128 + 128) + 128 * 7 + 7);
+    cr_expect_eq(s.n_params, 21 * 128 + 128 + 2 * (128 * 128 + 128) + 128 * 7 + 7);
     reel_model_free(&m);
     cJSON_Delete(p);
 }
@@ -159,7 +186,11 @@ Test(nn_train, learns_a_learnable_problem)
     data t = make_data(1200, 1);
     reel_fit_ctx c = ctx_for(&t, 1000, 2);
     reel_model m;
-    fit(&m, "box", "{\"epochs\": 40, \"lr\": 0.003, \"batch_size\": 10, \"min_delta\": 0, \"patience\": 40}", &c);
+    /* the original's 8 x 64: 40 epochs of the default 3 x 256 would slow the suite 4-fold */
+    fit(&m, "box",
+        "{\"epochs\": 40, \"lr\": 0.003, \"batch_size\": 10, \"min_delta\": 0, \"patience\": 40, "
+        "\"layers\": " TEST_BOX_8X64 "}",
+        &c);
     float *P = malloc(200 * 3 * sizeof *P);
     reel_error err;
     cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, P, &err), 0);
@@ -182,7 +213,7 @@ Test(nn_train, deterministic_for_seed_and_threads)
     for (int r = 0; r < 3; r++) {
         reel_fit_ctx c = ctx_for(&t, 500, r == 2 ? 2 : 1);
         reel_model m;
-        fit(&m, "u", "{\"epochs\": 3}", &c);
+        fit(&m, "u", "{\"epochs\": 3, \"ensemble\": 2}", &c); /* two members: on 2 threads, in parallel */
         P[r] = malloc(200 * 3 * sizeof(float));
         reel_error err;
         cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, P[r], &err), 0);
@@ -194,7 +225,7 @@ Test(nn_train, deterministic_for_seed_and_threads)
     reel_fit_ctx c = ctx_for(&t, 500, 1);
     c.seed = 6;
     reel_model m;
-    fit(&m, "u", "{\"epochs\": 3}", &c);
+    fit(&m, "u", "{\"epochs\": 3, \"ensemble\": 2}", &c);
     float *Q = malloc(600 * sizeof(float));
     reel_error err;
     cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, Q, &err), 0);
@@ -217,7 +248,7 @@ Test(nn_train, big_batches_same_for_any_thread_count)
     for (int r = 0; r < 3; r++) {
         reel_fit_ctx c = ctx_for(&t, 800, r + 1);
         reel_model m;
-        fit(&m, "box", "{\"epochs\": 4, \"batch_size\": 300, \"lr\": 0.003, \"ema\": 0}", &c);
+        fit(&m, "box", "{\"epochs\": 4, \"batch_size\": 300, \"lr\": 0.003, \"ema\": 0, \"ensemble\": 2}", &c);
         P[r] = malloc(200 * 3 * sizeof(float));
         reel_error err;
         cr_assert_eq(reel_model_predict_proba(&m, c.Xv, 200, P[r], &err), 0);
@@ -351,12 +382,12 @@ Test(nn_train, save_load_round_trip)
     cJSON *meta = cJSON_CreateObject();
     reel_error err;
     cr_assert_eq(m.kind->save(m.state, &bag, meta, &err), 0, "%s", err.msg);
-    cr_expect_eq(bag.n, 20); /* 10 Linear layers */
-    const char *names[] = {"0.weight", "0.bias", "1.weight", "3.weight", "15.weight", "17.weight", "17.bias"};
+    cr_expect_eq(bag.n, 8); /* 4 Linear layers, each with ReLU and Dropout modules but the last */
+    const char *names[] = {"0.weight", "0.bias", "3.weight", "6.weight", "9.weight", "9.bias"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         cr_expect_not_null(reel_tensors_get(&bag, names[i], REEL_F32, 0, &err), "%s", err.msg);
     const reel_tensor *w = reel_tensors_get(&bag, "0.weight", REEL_F32, 0, &err);
-    cr_expect(w->ndim == 2 && w->shape[0] == 64 && w->shape[1] == 4, "0.weight must be out x in");
+    cr_expect(w->ndim == 2 && w->shape[0] == 256 && w->shape[1] == 4, "0.weight must be out x in");
 
     void *loaded = m.kind->load(m.params, 4, 3, 1, &bag, meta, &err);
     cr_assert_not_null(loaded, "%s", err.msg);

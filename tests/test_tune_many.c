@@ -70,9 +70,18 @@ static const char *opencl_device(void)
 }
 
 /* One net per fit ("ensemble": 1), so nets per launch count fits; the same
- * label smoothing for every model (other targets are other data, another launch). */
+ * label smoothing for every model (other targets are other data, another launch).
+ * The layers are the original's, written out: these tests are of the device
+ * path's launches, not of the default shapes. */
+#define BOX_LAYERS TEST_BOX_8X64
+#define U_LAYERS                                                                              \
+    "[{\"width\": 64, \"activation\": \"none\"}, {\"width\": 32, \"activation\": \"relu\"}, " \
+    "{\"width\": 16, \"activation\": \"relu\"}, {\"width\": 8, \"activation\": \"relu\"}, "   \
+    "{\"width\": 16, \"activation\": \"relu\"}, {\"width\": 32, \"activation\": \"relu\"}, "  \
+    "{\"width\": 64, \"activation\": \"relu\"}, {\"width\": 128, \"activation\": \"relu\"}, " \
+    "{\"width\": 64, \"activation\": \"relu\"}]"
 static const char *BASE = "{\"epochs\": 5, \"width\": 8, \"lr\": 0.01, \"ema\": 0.9, \"patience\": 2, \"ensemble\": 1, "
-                           "\"label_smoothing\": 0.1}";
+                           "\"label_smoothing\": 0.1, \"layers\": " BOX_LAYERS "}";
 
 static void search_on(reel_prepared *p, const char *device, int folds, int alone, reel_search_result *r,
                        int *together)
@@ -222,6 +231,7 @@ Test(tune_many, compare_nets_together_equal_alone)
     for (int i = 0; i < M; i++)
         pp[i] = params[i] = cJSON_Parse(BASE);
     cJSON_ReplaceItemInObject(params[0], "ensemble", cJSON_CreateNumber(2));
+    cJSON_ReplaceItemInObject(params[1], "layers", cJSON_Parse(U_LAYERS));
     reel_run_opts o = {.seed = 6, .threads = 2, .device = dev};
     reel_run together[M], alone;
     reel_error err;
@@ -305,8 +315,9 @@ Test(tune_many, commands_report_nets_per_launch)
     if (!dev)
         return;
     /* one net per fit, so nets per launch count fits */
-    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1}, "
-                                                   "\"u\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1}}");
+    const char *pf = tmp_write("many_params.json", "{\"box\": {\"epochs\": 2, \"width\": 8, \"ensemble\": 1, "
+                                                   "\"layers\": " BOX_LAYERS "}, \"u\": {\"epochs\": 2, \"width\": 8, "
+                                                   "\"ensemble\": 1, \"layers\": " U_LAYERS "}}");
     const char *gf = tmp_write("many_grid.json", "{\"seed\": [1, 2, 3]}");
     char args[2048], *out = NULL, *err = NULL;
     snprintf(args, sizeof args, "compare --data %s --labels A,B --models box,tree,u --params %s --device %s "
@@ -340,6 +351,35 @@ Test(tune_many, commands_report_nets_per_launch)
     cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(rounds, 1), "fits")->valuedouble, 6);
     cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(rounds, 1), "nets_per_launch")->valuedouble, 6);
     cJSON_Delete(doc);
+    free(out);
+    free(err);
+}
+
+/* The default nets on a device (issue 33's shapes, with dropout): they
+ * train there, together, with no note of a kind the device lacks, and a
+ * search says nothing of one either. */
+Test(tune_many, default_nets_train_on_the_device)
+{
+    const char *dev = opencl_device();
+    if (!dev)
+        return;
+    const char *pf = tmp_write("note_params.json", "{\"box\": {\"epochs\": 1, \"width\": 8, \"ensemble\": 2}, "
+                                                   "\"u\": {\"epochs\": 1, \"width\": 8, \"ensemble\": 2}}");
+    const char *gf = tmp_write("note_grid.json", "{\"seed\": [1, 2]}");
+    char args[2048], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "compare --data %s --labels A,B --models box,u --params %s --device %s "
+             "--format json", many_csv(), pf, dev);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect_null(strstr(err, "trains on the CPU"), "%s", err);
+    cr_expect(strstr(err, "2 nets train together on --device"), "%s", err);
+    cr_expect(strstr(err, "(4 nets per launch)"), "two nets of two members: %s", err);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "search --data %s --labels A,B --model box --params %s --grid %s --strategy grid "
+             "--folds 2 --device %s --format json", many_csv(), pf, gf, dev);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    cr_expect_null(strstr(err, "trains on the CPU"), "%s", err);
+    cr_expect(strstr(err, "trials x folds train together"), "%s", err);
     free(out);
     free(err);
 }

@@ -108,7 +108,9 @@ nets)
   # nets on OpenCL (PoCL in CI): each rank trains its share of a round in one launch
   "$reel" info | grep -q '^opencl: opencl:0' || { echo "SKIPPED: no OpenCL device"; exit 77; }
   echo '{"lr": [0.003, 0.03], "batch_size": [16, 40]}' > ngrid.json
-  echo '{"box": {"epochs": 3, "width": 8, "ensemble": 1}}' > np.json
+  # the original box's layers (8 x 8 here), written out: a test of the ranks' launches, not of the defaults
+  r='{"width": 8, "activation": "relu"}'
+  echo "{\"box\": {\"epochs\": 3, \"ensemble\": 1, \"layers\": [$r, $r, $r, $r, $r, $r, $r, $r]}}" > np.json
   n=(--model box "${data[@]}" --device opencl --folds 3 --grid ngrid.json --params np.json)
   "$reel" search "${n[@]}" --out one >/dev/null || fail "one process"
   mpi search "${n[@]}" --out three >/dev/null || fail "mpirun"
