@@ -186,20 +186,9 @@ void report_class_examples(FILE *fp, const report_view *v, const report_markup *
     if (probs)
         fputs(" The third column gives the best model's most probable classes.", fp);
     fputs(mk->note.close, fp);
-    size_t n_cols = 2 + (size_t)probs + r->n_models;
-    report_col *cols = malloc(n_cols * sizeof *cols);
-    if (!cols)
-        return;
-    size_t c = 0;
-    cols[c++] = (report_col){"row", NULL, 0, 0};
-    cols[c++] = (report_col){"true class", NULL, 0, 0};
-    if (probs)
-        cols[c++] = (report_col){v->best->name, " probabilities", 1, 0};
-    for (size_t k = 0; k < r->n_models; k++)
-        cols[c++] = (report_col){r->models[v->order[k]].name, NULL, 1, 0};
     mk->table_open(fp, "examples");
-    report_head_row(fp, mk, cols, n_cols);
-    free(cols);
+    if (report_examples_head(fp, v, mk, "row", "true class", probs))
+        return;
     char buf[32];
     for (size_t e = 0; e < v->n_examples; e++) {
         size_t row = v->examples[e];

@@ -166,25 +166,34 @@ static void predicted(FILE *fp, const report_view *v, const report_markup *mk, c
     fputs(mk->cell_close, fp);
 }
 
-void report_table_examples(FILE *fp, const report_view *v, const report_markup *mk)
+int report_examples_head(FILE *fp, const report_view *v, const report_markup *mk, const char *row,
+                         const char *truth, int probs)
 {
     const reel_report *r = v->r;
-    /* The best model's probabilities come before the model columns, so
-     * that they stay in view when many models make the table scroll. */
-    int probs = v->best && v->best->P;
-    size_t n_cols = 2 + (size_t)probs + r->n_models;
+    size_t n_cols = 2 + (size_t)(probs != 0) + r->n_models;
     report_col *cols = malloc(n_cols * sizeof *cols);
     if (!cols)
-        return;
+        return -1;
     size_t c = 0;
-    cols[c++] = (report_col){"film", NULL, 0, 0};
-    cols[c++] = (report_col){"true genres", NULL, 0, 0};
+    cols[c++] = (report_col){row, NULL, 0, 0};
+    cols[c++] = (report_col){truth, NULL, 0, 0};
     if (probs)
         cols[c++] = (report_col){v->best->name, " probabilities", 1, 0};
     for (size_t k = 0; k < r->n_models; k++)
         cols[c++] = (report_col){r->models[v->order[k]].name, NULL, 1, 0};
     report_head_row(fp, mk, cols, n_cols);
     free(cols);
+    return 0;
+}
+
+void report_table_examples(FILE *fp, const report_view *v, const report_markup *mk)
+{
+    const reel_report *r = v->r;
+    /* The best model's probabilities come before the model columns, so
+     * that they stay in view when many models make the table scroll. */
+    int probs = v->best && v->best->P;
+    if (report_examples_head(fp, v, mk, "film", "true genres", probs))
+        return;
     char buf[32];
     for (size_t e = 0; e < v->n_examples; e++) {
         size_t row = v->examples[e];

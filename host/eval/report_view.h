@@ -139,6 +139,10 @@ void report_cell_count(FILE *fp, const report_markup *mk, size_t n);
 /* A leaderboard's row k (leaderboard order) opened, its rank and its
  * model's name written (the best and the baselines marked). */
 void report_leader_row(FILE *fp, const report_view *v, const report_markup *mk, size_t k);
+/* The example rows' header: the row, its truth, the best model's
+ * probabilities (when probs), each model; -1: out of memory. */
+int report_examples_head(FILE *fp, const report_view *v, const report_markup *mk, const char *row,
+                         const char *truth, int probs);
 
 /* The tables, header row and body (what surrounds them is the format's):
  * the leaderboard; the Brier score per model and label; the best model's
