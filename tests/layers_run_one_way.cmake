@@ -7,8 +7,7 @@
 #   - closes a cycle: X.c includes Y.h and Y.c includes X.h, or a longer
 #     ring (a .c file that includes Y.h, where Y.c exists, uses Y's code);
 #   - or, from host/cli/ or host/main.c, reaches a library-internal header
-#     (anything but reel.h and cli/'s own), unless the file is on the
-#     temporary list below.
+#     (anything but reel.h and cli/'s own).
 # `reel.h` (the public header) may be included anywhere.
 
 cmake_minimum_required(VERSION 3.16)
@@ -27,16 +26,6 @@ set(rank_tune 6)
 set(rank_store 7)
 set(rank_api 8)
 set(rank_cli 9)
-
-# TEMPORARY (issue 31, 2026-12-07): the CLI files that still include the
-# library's internal headers. The CLI is moving onto include/reel.h; take a
-# file off this list when it includes reel.h and cli/ headers only. The test
-# fails for a CLI file that reaches inside and is not listed, and for a
-# listed file that no longer does (so the list only shrinks). Done when the
-# list is empty and this block goes.
-set(cli_still_to_move
-  host/cli/args.c
-  host/cli/args.h)
 
 file(GLOB_RECURSE sources RELATIVE ${SRC} ${SRC}/host/*.c ${SRC}/host/*.h ${SRC}/kernels/*.cu ${SRC}/kernels/*.h)
 list(SORT sources)
@@ -144,22 +133,9 @@ foreach(u ${left})
 endforeach()
 
 # The CLI: a client of include/reel.h.
-set(listed "")
 foreach(f ${cli_reach})
-  if(f IN_LIST cli_still_to_move)
-    string(APPEND listed "\n  ${f}:${reach_${f}}")
-  else()
-    string(APPEND found "\n  ${f}: the CLI includes library internals:${reach_${f}} (use include/reel.h)")
-  endif()
+  string(APPEND found "\n  ${f}: the CLI includes library internals:${reach_${f}} (use include/reel.h)")
 endforeach()
-foreach(f ${cli_still_to_move})
-  if(NOT f IN_LIST cli_reach)
-    string(APPEND found "\n  ${f}: on the CLI's to-move list but includes no library internals: take it off the list")
-  endif()
-endforeach()
-if(listed)
-  message(STATUS "CLI files still to move onto reel.h (issue 31), allowed for now:${listed}")
-endif()
 
 if(found)
   message(FATAL_ERROR "the layers do not run one way (order: ${layers}; CONTRIBUTING.md):${found}")

@@ -83,12 +83,15 @@ static int number(const cJSON *v, const char *key, double lo, double hi, double 
     return 0;
 }
 
-int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_error *err)
+/* The ranges are the CLI's for every front end: fractions in [0, 1),
+ * top_categories >= 1. */
+int api_opts_parse_named(api_opts *o, const char *json, double test_fraction, int flag_names, reel_error *err)
 {
     *o = (api_opts){.seed = 42, .device = "auto", .valid_fraction = 0.1, .test_fraction = test_fraction,
                     .top_k = 10, .metric = "samples-f1"};
     if (!(o->doc = api_parse_object(json, "options", err)))
         return -1;
+    char what[64];
     for (const cJSON *it = o->doc->child; it; it = it->next) {
         const char *k = it->string;
         double v = 0;
@@ -97,17 +100,33 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
                 return -1;
             o->seed = (uint64_t)v;
         } else if (strcmp(k, "threads") == 0) {
-            if (number(it, k, 0, REEL_THREADS_MAX, &v, err))
+            if (flag_names && cJSON_IsNumber(it)) /* the flag's range, its message */
+                v = it->valuedouble >= -1e9 && it->valuedouble <= 1e9 ? it->valuedouble : -1;
+            else if (number(it, k, 0, REEL_THREADS_MAX, &v, err))
+                return -1;
+            if (flag_names && reel_threads_check("--threads", (long long)v, err))
                 return -1;
             o->threads = (int)v;
         } else if (strcmp(k, "valid_fraction") == 0 || strcmp(k, "test_fraction") == 0) {
-            if (number(it, k, 0, 0.99, &v, err))
-                return -1;
+            api_option_subject(flag_names, k, what, sizeof what);
+            if (!cJSON_IsNumber(it))
+                return reel_fail(err, "%s must be a number", what);
+            v = it->valuedouble;
+            if (!(v >= 0 && v < 1))
+                return reel_fail(err, "%s must be in [0, 1), got %g", what, v);
             *(k[0] == 'v' ? &o->valid_fraction : &o->test_fraction) = v;
-        } else if (strcmp(k, "top_categories") == 0 || strcmp(k, "folds") == 0 || strcmp(k, "budget") == 0) {
+        } else if (strcmp(k, "top_categories") == 0) {
+            api_option_subject(flag_names, k, what, sizeof what);
+            if (!cJSON_IsNumber(it))
+                return reel_fail(err, "%s must be a number", what);
+            v = it->valuedouble;
+            if (!(v >= 1 && v <= 1e6))
+                return reel_fail(err, "%s must be >= 1, got %g", what, v);
+            o->top_k = (int)v;
+        } else if (strcmp(k, "folds") == 0 || strcmp(k, "budget") == 0) {
             if (number(it, k, 0, 1e6, &v, err))
                 return -1;
-            *(k[0] == 't' ? &o->top_k : k[0] == 'f' ? &o->folds : &o->budget) = (int)v;
+            *(k[0] == 'f' ? &o->folds : &o->budget) = (int)v;
         } else if (strcmp(k, "device") == 0 || strcmp(k, "decision") == 0 || strcmp(k, "metric") == 0) {
             if (cJSON_IsNull(it) && strcmp(k, "decision") == 0)
                 continue;
@@ -120,14 +139,21 @@ int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_err
     }
     if (reel_nn_device_check(o->device, err))
         return -1;
-    if (o->decision && reel_decision_check_spec(o->decision, err))
-        return -1;
+    if (o->decision && reel_decision_check_spec(o->decision, err)) {
+        reel_error inner = *err;
+        return flag_names ? reel_fail(err, "--decision: %s", inner.msg) : -1;
+    }
     if (o->folds == 1)
         return reel_fail(err, "options: folds must be >= 2 (or 0 for the validation split)");
     /* as the CLI's --threads: OpenMP and BLAS, for the whole process */
-    if (reel_threads_set("options: key 'threads'", o->threads, &o->threads, err))
+    if (reel_threads_set(flag_names ? "--threads" : "options: key 'threads'", o->threads, &o->threads, err))
         return -1;
     return 0;
+}
+
+int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_error *err)
+{
+    return api_opts_parse_named(o, json, test_fraction, 0, err);
 }
 
 void api_opts_free(api_opts *o)
@@ -149,9 +175,22 @@ const char *api_option_name(int flag_names, const char *key)
                  {"model", "--model"},       {"metric", "--metric"},         {"folds", "--folds"},
                  {"grid_file", "--grid"},    {"strategy", "--strategy"},     {"budget", "--budget"},
                  {"journal", "--journal"},   {"resume", "--resume"},         {"method", "--method"},
-                 {"models", "--models"},     {"device", "--device"}};
+                 {"models", "--models"},     {"device", "--device"},
+                 {"threads", "--threads"},   {"test_fraction", "--test-fraction"},
+                 {"valid_fraction", "--valid-fraction"}, {"top_categories", "--top-categories"},
+                 {"mixed_columns", "--mixed-columns"},   {"encoding", "--encoding"},
+                 {"sep", "--sep"}};
     for (size_t i = 0; flag_names && i < sizeof names / sizeof *names; i++)
         if (strcmp(names[i].key, key) == 0)
             return names[i].flag;
     return key;
+}
+
+const char *api_option_subject(int flag_names, const char *key, char *buf, size_t size)
+{
+    if (flag_names)
+        snprintf(buf, size, "%s", api_option_name(1, key));
+    else
+        snprintf(buf, size, "options: key '%s'", key);
+    return buf;
 }

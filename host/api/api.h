@@ -43,6 +43,9 @@ typedef struct {
  * fit, 0.2 for the tasks) and applies the thread count. Unknown keys fail,
  * naming the valid ones. */
 int api_opts_parse(api_opts *o, const char *json, double test_fraction, reel_error *err);
+/* The same, its messages naming the CLI's flags when flag_names (then a
+ * thread count of 0 is refused too: the CLI leaves the key out instead). */
+int api_opts_parse_named(api_opts *o, const char *json, double test_fraction, int flag_names, reel_error *err);
 void api_opts_free(api_opts *o);
 
 /* Records err as this thread's last error; returns -1. */
@@ -57,6 +60,9 @@ cJSON *api_parse_object(const char *json, const char *what, reel_error *err);
 /* An option's name in messages: the CLI's flag ("--batch-size") when
  * flag_names, else the JSON key ("batch_size"). */
 const char *api_option_name(int flag_names, const char *key);
+/* The subject of a message about an option: "--test-fraction" when
+ * flag_names, else "options: key 'test_fraction'" (in buf). */
+const char *api_option_subject(int flag_names, const char *key, char *buf, size_t size);
 /* A JSON document as a string for the caller (reel_free). */
 char *api_print(const cJSON *doc);
 

@@ -242,7 +242,7 @@ int task_run_opts(const reel_task *t, const char *const *keys, double test_fract
                     cJSON_AddItemToObject(common, it->string, cJSON_Duplicate(it, 1));
     char *text = cJSON_PrintUnformatted(common);
     cJSON_Delete(common);
-    int rc = text ? api_opts_parse(o, text, test_fraction, err) : reel_fail(err, "out of memory");
+    int rc = text ? api_opts_parse_named(o, text, test_fraction, t->flag_names, err) : reel_fail(err, "out of memory");
     cJSON_free(text);
     if (rc)
         return -1;
@@ -250,6 +250,15 @@ int task_run_opts(const reel_task *t, const char *const *keys, double test_fract
         return -1;
     *device = "auto";
     return task_string(t, "device", device, err);
+}
+
+int task_encoding(const reel_task *t, const char *encoding, reel_error *err)
+{
+    char what[64];
+    if (encoding && strcmp(encoding, "utf-8") && strcmp(encoding, "latin-1"))
+        return reel_fail(err, "%s must be utf-8 or latin-1, got '%s'",
+                         api_option_subject(t->flag_names, "encoding", what, sizeof what), encoding);
+    return 0;
 }
 
 int task_data_opts(const reel_task *t, reel_data_opts *d, reel_error *err)
@@ -265,12 +274,14 @@ int task_data_opts(const reel_task *t, reel_data_opts *d, reel_error *err)
         task_string(t, "column_types", &d->column_types, err) || task_string(t, "encoding", &encoding, err) ||
         task_string(t, "sep", &sep, err) || task_bool(t, "keep_unlabeled", &d->keep_unlabeled, err))
         return -1;
-    if (sep && reel_sep_parse(sep, &d->sep, t->flag_names ? "--sep" : "options: key 'sep'", err))
-        return -1;
+    char what[64];
     if (mixed && reel_mixed_mode_parse(mixed, &d->mixed))
-        return reel_fail(err, "options: key 'mixed_columns' must be missing, error or text, got '%s'", mixed);
-    if (encoding && strcmp(encoding, "utf-8") && strcmp(encoding, "latin-1"))
-        return reel_fail(err, "options: key 'encoding' must be utf-8 or latin-1, got '%s'", encoding);
+        return reel_fail(err, "%s must be missing, error or text, got '%s'",
+                         api_option_subject(t->flag_names, "mixed_columns", what, sizeof what), mixed);
+    if (task_encoding(t, encoding, err))
+        return -1;
+    if (sep && reel_sep_parse(sep, &d->sep, api_option_subject(t->flag_names, "sep", what, sizeof what), err))
+        return -1;
     d->latin1 = encoding && strcmp(encoding, "latin-1") == 0;
     if (d->column_types && reel_column_types_check(d->column_types, err))
         return -1;

@@ -46,6 +46,8 @@ int task_run_opts(const reel_task *t, const char *const *keys, double test_fract
                   const char **device, reel_error *err);
 /* The data options (reel.h's list; those of the CLI's --data and friends). */
 int task_data_opts(const reel_task *t, reel_data_opts *d, reel_error *err);
+/* The encoding option: NULL, utf-8 or latin-1. */
+int task_encoding(const reel_task *t, const char *encoding, reel_error *err);
 /* Keeps doc, printed, as the task's result. */
 int task_finish(reel_task *t, const cJSON *doc, reel_error *err);
 

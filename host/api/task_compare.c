@@ -64,35 +64,6 @@ static int model_list(compare_job *j, reel_error *err)
     return 0;
 }
 
-/* The device must be there when one of the models trains on a device; the
- * others ignore it, which is logged. */
-static int check_device(const compare_job *j, const reel_log *log, reel_error *err)
-{
-    reel_dev_kind dk;
-    const reel_nn_runtime *rt;
-    int index;
-    const char *device = j->o.device;
-    if (reel_nn_device_parse(device, &dk, &rt, &index, err))
-        return -1;
-    if (strcmp(device, "auto") == 0 || strcmp(device, "cpu") == 0)
-        return 0;
-    char on[512] = "", off[512] = "";
-    size_t non = 0, noff = 0;
-    for (size_t i = 0; i < j->n; i++) {
-        const reel_model_kind *kind = reel_model_def_kind(j->names[i]);
-        int dev = kind && kind->device; /* only kinds that report a device train on one */
-        char *buf = dev ? on : off;
-        size_t *len = dev ? &non : &noff;
-        *len += (size_t)snprintf(buf + *len, *len < 512 ? 512 - *len : 0, "%s%s", *len ? ", " : "", j->names[i]);
-    }
-    if (non && reel_nn_device_check(device, err))
-        return -1;
-    if (noff)
-        reel_log_msg(log, REEL_LOG_INFO, "%s %s applies to the nets%s%s; ignored for %s (CPU only)",
-                     api_option_name(j->names_flags, "device"), device, non ? ": " : "", on, off);
-    return 0;
-}
-
 /* epochs, batch_size and lr over the params, for every model that has the
  * parameter (the nets); refused when none of them has it. */
 static int net_overrides(compare_job *j, reel_error *err)
@@ -142,8 +113,7 @@ static int read_options(reel_task *t, compare_job *j, reel_error *err)
         return reel_fail(err, "%s must be samples-f1, micro-f1 or macro-f1 (binary and multi-class targets: "
                          "accuracy, macro-f1; binary also f1, roc-auc), got '%s'",
                          api_option_name(j->names_flags, "metric"), j->metric), API_REFUSED;
-    reel_log log = api_log();
-    if (check_device(j, &log, err))
+    if (api_device_check((const char *const *)j->names, j->n, j->o.device, j->names_flags, err))
         return API_REFUSED;
     j->params = params && cJSON_IsObject(params) ? cJSON_Duplicate(params, 1)
                 : j->params_file                   ? reel_read_params_by_model(j->params_file, err)

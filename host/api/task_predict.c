@@ -315,7 +315,7 @@ static int keep_ids(reel_task *t, const reel_table *tab, int id_col, size_t n)
 int task_predict(reel_task *t, reel_error *err)
 {
     const char *model_file = NULL, *data = NULL, *id = NULL, *out = NULL, *missing = "error", *encoding = NULL, *sep_text = NULL;
-    double threads = 0;
+    double threads = NAN; /* NAN: not given */
     int want_csv = 0, names = t->flag_names;
     if (task_check_keys(t, KEYS, err) || task_string(t, "model_file", &model_file, err) ||
         task_string(t, "data", &data, err) || task_string(t, "id", &id, err) || task_string(t, "out", &out, err) ||
@@ -330,10 +330,19 @@ int task_predict(reel_task *t, reel_error *err)
         return reel_fail(err, "options: model_file and data are required"), API_REFUSED;
     if (strcmp(missing, "error") && strcmp(missing, "impute"))
         return reel_fail(err, "options: missing_columns must be error or impute, got '%s'", missing), API_REFUSED;
-    if (encoding && strcmp(encoding, "utf-8") && strcmp(encoding, "latin-1"))
-        return reel_fail(err, "options: encoding must be utf-8 or latin-1, got '%s'", encoding), API_REFUSED;
-    int used;
-    if (reel_threads_set("options: key 'threads'", (long long)threads, &used, err))
+    if (task_encoding(t, encoding, err))
+        return API_REFUSED;
+    /* as the run options' threads (api_opts_parse_named): with flag names a
+     * given count is 1 or more (the CLI leaves an unset one out) */
+    char what[64];
+    api_option_subject(names, "threads", what, sizeof what);
+    int used, given = !isnan(threads);
+    if (!given)
+        threads = 0;
+    if (!(threads >= -1e9 && threads <= 1e9))
+        threads = -1;
+    if ((names && given && reel_threads_check(what, (long long)threads, err)) ||
+        reel_threads_set(what, (long long)threads, &used, err))
         return API_REFUSED;
     reel_log log = api_log();
     reel_run_files rf;

@@ -112,7 +112,7 @@ static int tune_begin(tune_job *j, reel_task *t, const char *cmd, const char *co
     }
     if (t->data && reel_data_labels(t->data) == 0)
         return reel_fail(err, "%s needs data with labels", cmd), API_REFUSED;
-    return api_device_check(j->model, j->o.device, err) ? API_REFUSED : 0;
+    return api_device_check(&j->model, 1, j->o.device, t->flag_names, err) ? API_REFUSED : 0;
 }
 
 /* The params: the option's, the file's entry for the model, or none (the

@@ -58,18 +58,35 @@ static int check_options(const api_train_job *j, reel_error *err)
     if (j->checkpoint && !(kind && kind->resumable))
         return reel_fail(err, "%s is for the nets (a %s model trains in one go)",
                          api_option_name(j->flag_names, "checkpoint"), j->model);
-    return api_device_check(j->model, j->o.device, err);
+    return api_device_check(&j->model, 1, j->o.device, j->flag_names, err);
 }
 
-int api_device_check(const char *model, const char *device, reel_error *err)
+int api_device_check(const char *const *models, size_t n, const char *device, int flag_names, reel_error *err)
 {
-    const reel_model_kind *kind = reel_model_def_kind(model);
     reel_dev_kind dk;
     const reel_nn_runtime *rt;
     int index;
-    if (kind && kind->device && strcmp(device, "auto") && strcmp(device, "cpu"))
-        return reel_nn_device_check(device, err);
-    return reel_nn_device_parse(device, &dk, &rt, &index, err);
+    if (reel_nn_device_parse(device, &dk, &rt, &index, err))
+        return -1;
+    if (strcmp(device, "auto") == 0 || strcmp(device, "cpu") == 0)
+        return 0;
+    char on[512] = "", off[512] = "";
+    size_t non = 0, noff = 0;
+    for (size_t i = 0; i < n; i++) {
+        const reel_model_kind *kind = reel_model_def_kind(models[i]);
+        int dev = kind && kind->device; /* only kinds that report a device train on one */
+        char *buf = dev ? on : off;
+        size_t *len = dev ? &non : &noff;
+        *len += (size_t)snprintf(buf + *len, *len < 512 ? 512 - *len : 0, "%s%s", *len ? ", " : "", models[i]);
+    }
+    if (non && reel_nn_device_check(device, err))
+        return -1;
+    if (noff) {
+        reel_log log = api_log();
+        reel_log_msg(&log, REEL_LOG_INFO, "%s %s applies to the nets%s%s; ignored for %s (CPU only)",
+                     api_option_name(flag_names, "device"), device, non ? ": " : "", on, off);
+    }
+    return 0;
 }
 
 /* The model file's "training" and "dataset": what predict and info read

@@ -44,9 +44,9 @@ typedef struct {
  * writes save and out (each whole or not at all). 0, -1, or API_REFUSED;
  * the message in err. */
 int api_train(api_train_job *j, reel_error *err);
-/* The device option for model (a known one): present when the model trains
- * on a device, else only well-formed (it is ignored). */
-int api_device_check(const char *model, const char *device, reel_error *err);
+/* The device option for the models (known ones): well-formed, and present
+ * when one of them trains on a device; that the others ignore it is logged. */
+int api_device_check(const char *const *models, size_t n, const char *device, int flag_names, reel_error *err);
 void api_train_free(api_train_job *j);
 
 /* A classifier (reel.h) made of a finished job's model, preprocessing and

@@ -10,9 +10,6 @@
 
 
 #include "reel.h"
-#include "eval/decision.h"
-#include "nn/device.h"
-#include "util/threads.h"
 
 void reel_optset_add(reel_optset *s, const char *name, reel_opt_type type, void *dest, const char *metavar,
                      const char *help)
@@ -55,7 +52,7 @@ void reel_print_models(FILE *fp)
     cJSON_Delete(names);
 }
 
-static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_error *err)
+static int set_value(const char *cmd, const reel_opt *o, const char *v, cli_error *err)
 {
     char *end;
     errno = 0;
@@ -66,32 +63,32 @@ static int set_value(const char *cmd, const reel_opt *o, const char *v, reel_err
     case OPT_INT: {
         long x = strtol(v, &end, 10);
         if (*v == '\0' || *end || errno || x < -2147483647L || x > 2147483647L)
-            return reel_fail(err, "reel %s: --%s needs an integer, got '%s'", cmd, o->name, v);
+            return cli_fail(err, "reel %s: --%s needs an integer, got '%s'", cmd, o->name, v);
         *(int *)o->dest = (int)x;
         return 0;
     }
     case OPT_U64: {
         unsigned long long x = strtoull(v, &end, 10);
         if (*v == '\0' || *v == '-' || *end || errno)
-            return reel_fail(err, "reel %s: --%s needs a non-negative integer, got '%s'", cmd, o->name, v);
+            return cli_fail(err, "reel %s: --%s needs a non-negative integer, got '%s'", cmd, o->name, v);
         *(uint64_t *)o->dest = (uint64_t)x;
         return 0;
     }
     case OPT_DOUBLE: {
         double x = strtod(v, &end);
         if (*v == '\0' || *end || errno || !isfinite(x))
-            return reel_fail(err, "reel %s: --%s needs a number, got '%s'", cmd, o->name, v);
+            return cli_fail(err, "reel %s: --%s needs a number, got '%s'", cmd, o->name, v);
         *(double *)o->dest = x;
         return 0;
     }
     case OPT_FLAG:
         break;
     }
-    return reel_fail(err, "reel %s: --%s takes no value", cmd, o->name);
+    return cli_fail(err, "reel %s: --%s takes no value", cmd, o->name);
 }
 
 int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
-               reel_error *err)
+               cli_error *err)
 {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -100,7 +97,7 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
             return 1;
         }
         if (strncmp(a, "--", 2) != 0)
-            return reel_fail(err, "reel %s: unexpected argument '%s' (options start with --; see reel %s --help)",
+            return cli_fail(err, "reel %s: unexpected argument '%s' (options start with --; see reel %s --help)",
                              cmd, a, cmd);
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -114,18 +111,18 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
             for (size_t k = 0; k < s->n; k++)
                 n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s--%s", k ? " " : "",
                                       s->opts[k].name);
-            return reel_fail(err, "reel %s: unknown option '%.*s'; valid options: %s --help", cmd,
+            return cli_fail(err, "reel %s: unknown option '%.*s'; valid options: %s --help", cmd,
                              (int)(len + 2), a, list);
         }
         if (o->type == OPT_FLAG) {
             if (eq)
-                return reel_fail(err, "reel %s: --%s takes no value", cmd, o->name);
+                return cli_fail(err, "reel %s: --%s takes no value", cmd, o->name);
             *(int *)o->dest = 1;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!v)
-            return reel_fail(err, "reel %s: --%s needs a value (%s)", cmd, o->name, o->metavar);
+            return cli_fail(err, "reel %s: --%s needs a value (%s)", cmd, o->name, o->metavar);
         if (set_value(cmd, o, v, err))
             return -1;
     }
@@ -133,18 +130,13 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
     return 0;
 }
 
-reel_log reel_cli_log(int quiet)
-{
-    return (reel_log){.fn = reel_cli_print_log, .min_level = quiet ? REEL_LOG_WARNING : REEL_LOG_INFO};
-}
-
 void reel_common_defaults(reel_common_opts *c)
 {
     memset(c, 0, sizeof *c);
-    c->prep.split.seed = 42;
-    c->prep.split.test_fraction = 0.2;
-    c->prep.split.valid_fraction = 0.1;
-    c->prep.top_k = 10;
+    c->seed = 42;
+    c->test_fraction = 0.2;
+    c->valid_fraction = 0.1;
+    c->top_k = 10;
     c->threads = REEL_OPT_UNSET;
     c->device = "auto";
     c->decision = "auto";
@@ -152,7 +144,7 @@ void reel_common_defaults(reel_common_opts *c)
 
 void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
 {
-    reel_data_opts *d = &c->prep.data;
+    reel_common_opts *d = c;
     reel_optset_add(s, "data", OPT_STR, &d->data, "FILE", "a CSV file or a dataset descriptor (.json); "
                     "default data/movies.json");
     reel_optset_add(s, "labels", OPT_STR, &d->labels, "A,B,C", "label columns holding 0/1");
@@ -163,10 +155,10 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
     reel_optset_add(s, "id", OPT_STR, &d->id, "COL", "id column carried to outputs (not a feature)");
     reel_optset_add(s, "split-column", OPT_STR, &d->split_column, "COL",
                     "column of train/valid/test marks fixing the split");
-    reel_optset_add(s, "seed", OPT_U64, &c->prep.split.seed, "N", "seed for splits, models, shuffles (42)");
-    reel_optset_add(s, "test-fraction", OPT_DOUBLE, &c->prep.split.test_fraction, "F",
+    reel_optset_add(s, "seed", OPT_U64, &c->seed, "N", "seed for splits, models, shuffles (42)");
+    reel_optset_add(s, "test-fraction", OPT_DOUBLE, &c->test_fraction, "F",
                     "fraction of rows held out for test (0.2)");
-    reel_optset_add(s, "valid-fraction", OPT_DOUBLE, &c->prep.split.valid_fraction, "F",
+    reel_optset_add(s, "valid-fraction", OPT_DOUBLE, &c->valid_fraction, "F",
                     "fraction of training rows for validation (0.1; 0 = none)");
     reel_optset_add(s, "keep-unlabeled", OPT_FLAG, &d->keep_unlabeled, NULL,
                     "keep rows with no positive label (dropped by default)");
@@ -182,7 +174,7 @@ void reel_add_data_opts(reel_optset *s, reel_common_opts *c)
                     "the CSV's encoding (utf-8; latin-1 is converted to UTF-8 on reading)");
     reel_optset_add(s, "sep", OPT_STR, &c->sep, "CHAR|tab",
                     "the CSV's field separator (default: , ; tab or |, whichever the header line holds most)");
-    reel_optset_add(s, "top-categories", OPT_INT, &c->prep.top_k, "K",
+    reel_optset_add(s, "top-categories", OPT_INT, &c->top_k, "K",
                     "one-hot the K most frequent values of a text column (10)");
 }
 
@@ -221,59 +213,21 @@ void reel_net_options(cJSON *o, const reel_net_opts *n)
         cJSON_AddNumberToObject(o, "lr", n->lr);
 }
 
-static int common_apply(reel_common_opts *c, reel_error *err)
+int reel_common_apply(const char *cmd, reel_common_opts *c, cli_error *err)
 {
-    reel_dev_kind kind;
-    const reel_nn_runtime *rt;
-    int index;
-    if (reel_nn_device_parse(c->device, &kind, &rt, &index, err)) /* the device itself: reel_device_for_models */
-        return -1;
     if (c->tune_thresholds && strcmp(c->tune_thresholds, "per-label") && strcmp(c->tune_thresholds, "global"))
-        return reel_fail(err, "--tune-thresholds must be per-label or global, got '%s'", c->tune_thresholds);
+        return cli_fail(err, "reel %s: --tune-thresholds must be per-label or global, got '%s'", cmd,
+                        c->tune_thresholds);
     if (c->tune_thresholds && strcmp(c->decision, "auto") != 0)
-        return reel_fail(err, "--tune-thresholds and --decision: give one (--tune-thresholds %s is --decision "
-                              "tuned-%s)", c->tune_thresholds, c->tune_thresholds);
+        return cli_fail(err, "reel %s: --tune-thresholds and --decision: give one (--tune-thresholds %s is "
+                             "--decision tuned-%s)", cmd, c->tune_thresholds, c->tune_thresholds);
     if (c->tune_thresholds)
         c->decision = strcmp(c->tune_thresholds, "global") == 0 ? "tuned-global" : "tuned-per-label";
-    if (reel_decision_check_spec(c->decision, err)) {
-        reel_error inner = *err;
-        return reel_fail(err, "--decision: %s", inner.msg);
-    }
-    if (c->threads != REEL_OPT_UNSET && reel_threads_check("--threads", c->threads, err))
-        return -1;
-    const reel_split_opts *so = &c->prep.split;
-    if (!(so->test_fraction >= 0 && so->test_fraction < 1))
-        return reel_fail(err, "--test-fraction must be in [0, 1), got %g", so->test_fraction);
-    if (!(so->valid_fraction >= 0 && so->valid_fraction < 1))
-        return reel_fail(err, "--valid-fraction must be in [0, 1), got %g", so->valid_fraction);
-    if (c->mixed_columns && reel_mixed_mode_parse(c->mixed_columns, &c->prep.data.mixed))
-        return reel_fail(err, "--mixed-columns must be missing, error or text, got '%s'", c->mixed_columns);
-    if (c->encoding && strcmp(c->encoding, "utf-8") && strcmp(c->encoding, "latin-1"))
-        return reel_fail(err, "--encoding must be utf-8 or latin-1, got '%s'", c->encoding);
-    c->prep.data.latin1 = c->encoding && strcmp(c->encoding, "latin-1") == 0;
-    if (c->sep && reel_sep_parse(c->sep, &c->prep.data.sep, "--sep", err))
-        return -1;
-    if (c->prep.data.column_types && reel_column_types_check(c->prep.data.column_types, err))
-        return -1;
-    if (c->prep.top_k < 1)
-        return reel_fail(err, "--top-categories must be >= 1, got %d", c->prep.top_k);
-    if (reel_threads_set("--threads", c->threads == REEL_OPT_UNSET ? 0 : c->threads, &c->threads, err))
-        return -1;
     if (!reel_mpi_root()) /* under mpirun rank 0 alone reports */
         c->quiet = 1;
-    c->log = reel_cli_log(c->quiet);
-    c->prep.data.log = &c->log;
-    reel_cli_set_log(c->quiet); /* the tasks of reel.h log there too */
+    reel_cli_set_log(c->quiet); /* the tasks of reel.h log there */
     reel_cli_progress_set(reel_cli_progress_mode(c->verbose), NULL);
     return 0;
-}
-
-int reel_common_apply(const char *cmd, reel_common_opts *c, reel_error *err)
-{
-    if (common_apply(c, err) == 0)
-        return 0;
-    reel_error inner = *err;
-    return reel_fail(err, "reel %s: %s", cmd, inner.msg);
 }
 
 /* A string option when given. */
@@ -285,7 +239,7 @@ static void add_string(cJSON *o, const char *key, const char *value)
 
 cJSON *reel_common_options(const reel_common_opts *c)
 {
-    const reel_data_opts *d = &c->prep.data;
+    const reel_common_opts *d = c;
     cJSON *o = cJSON_CreateObject();
     add_string(o, "data", d->data);
     add_string(o, "labels", d->labels);
@@ -301,40 +255,17 @@ cJSON *reel_common_options(const reel_common_opts *c)
     add_string(o, "column_types", d->column_types);
     add_string(o, "encoding", c->encoding);
     add_string(o, "sep", c->sep);
-    cJSON_AddNumberToObject(o, "top_categories", c->prep.top_k);
+    cJSON_AddNumberToObject(o, "top_categories", c->top_k);
     char seed[24]; /* a string: a JSON number would round seeds of 2^53 and more */
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->prep.split.seed);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     cJSON_AddStringToObject(o, "seed", seed);
-    cJSON_AddNumberToObject(o, "test_fraction", c->prep.split.test_fraction);
-    cJSON_AddNumberToObject(o, "valid_fraction", c->prep.split.valid_fraction);
-    cJSON_AddNumberToObject(o, "threads", c->threads);
+    cJSON_AddNumberToObject(o, "test_fraction", c->test_fraction);
+    cJSON_AddNumberToObject(o, "valid_fraction", c->valid_fraction);
+    if (c->threads != REEL_OPT_UNSET)
+        cJSON_AddNumberToObject(o, "threads", c->threads);
     cJSON_AddStringToObject(o, "device", c->device);
     cJSON_AddStringToObject(o, "decision", c->decision);
     if (c->quiet)
         cJSON_AddTrueToObject(o, "quiet");
     return o;
-}
-
-int reel_device_for_models(const char *cmd, const reel_common_opts *c, char *const *models, size_t n,
-                           reel_error *err)
-{
-    if (strcmp(c->device, "auto") == 0 || strcmp(c->device, "cpu") == 0)
-        return 0;
-    char on[512] = "", off[512] = "";
-    size_t non = 0, noff = 0;
-    for (size_t i = 0; i < n; i++) {
-        int dev = reel_model_uses_device(models[i]) > 0;
-        char *buf = dev ? on : off;
-        size_t *len = dev ? &non : &noff;
-        *len += (size_t)snprintf(buf + *len, *len < 512 ? 512 - *len : 0, "%s%s", *len ? ", " : "", models[i]);
-    }
-    if (non && reel_device_check(c->device))
-        return reel_fail(err, "reel %s: %s", cmd, reel_last_error());
-    if (noff && !c->quiet) {
-        char note[1200];
-        snprintf(note, sizeof note, "--device %s applies to the nets%s%s; ignored for %s (CPU only)", c->device,
-                 non ? ": " : "", on, off);
-        reel_cli_print_log(NULL, REEL_LOG_INFO, note, NULL);
-    }
-    return 0;
 }

@@ -202,14 +202,14 @@ int reel_cmd_compare(int argc, char **argv)
                     "nets: keep each net's training state in DIR/checkpoint_<model>.safetensors and resume "
                     "from it (see reel train --checkpoint)");
     reel_add_run_opts(&s, &c);
-    reel_error err = {{0}};
+    cli_error err = {{0}};
     int r = reel_parse("compare", USAGE, &s, argc, argv, &err);
     if (r == 1) {
         reel_print_models(stdout);
         return REEL_EXIT_OK;
     }
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
-        r = reel_fail(&err, "reel compare: --format must be table or json, got '%s'", format);
+        r = cli_fail(&err, "reel compare: --format must be table or json, got '%s'", format);
     if (r == 0)
         r = reel_common_apply("compare", &c, &err);
     if (r) {

@@ -33,14 +33,14 @@ int reel_cmd_decide(int argc, char **argv)
                     "the model's own threshold, for the threshold rule and the untuned scores (0.5)");
     reel_optset_add(&s, "target", OPT_STR, &target, "COLUMN",
                     "a class model's: the column of true classes; --labels then lists its classes in order");
-    reel_error err = {{0}};
+    cli_error err = {{0}};
     int r = reel_parse("decide", USAGE, &s, argc, argv, &err);
     if (r == 1)
         return REEL_EXIT_OK;
     if (r == 0 && (!valid || !test || !labels_arg))
-        r = reel_fail(&err, "reel decide: --valid, --test and --labels are required");
+        r = cli_fail(&err, "reel decide: --valid, --test and --labels are required");
     if (r == 0 && !(threshold >= 0 && threshold <= 1))
-        r = reel_fail(&err, "reel decide: --threshold must be in [0, 1]");
+        r = cli_fail(&err, "reel decide: --threshold must be in [0, 1]");
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;

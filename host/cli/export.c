@@ -46,15 +46,15 @@ int reel_cmd_export(int argc, char **argv)
                     "onnx: the net alone, taking the preprocessed features (default: the whole pipeline, raw "
                     "columns in, probabilities and labels out)");
     reel_optset_add(&s, "out", OPT_STR, &out, "FILE", "where to write (atomically)");
-    reel_error err = {{0}};
+    cli_error err = {{0}};
     int r = reel_parse("export", USAGE, &s, argc, argv, &err);
     if (r == 1)
         return REEL_EXIT_OK;
     if (r == 0 && (!model_file || !format || !out))
-        r = reel_fail(&err, "reel export: --model-file, --format and --out are required (usage: reel export %s)",
+        r = cli_fail(&err, "reel export: --model-file, --format and --out are required (usage: reel export %s)",
                       USAGE);
     if (r == 0 && strcmp(format, "json") != 0 && strcmp(format, "onnx") != 0)
-        r = reel_fail(&err, "reel export: --format must be json or onnx, got '%s'", format);
+        r = cli_fail(&err, "reel export: --format must be json or onnx, got '%s'", format);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;

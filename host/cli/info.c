@@ -174,7 +174,7 @@ static void print_model_file(const cJSON *j)
 int reel_cmd_info(int argc, char **argv)
 {
     reel_optset s = {0};
-    reel_error err;
+    cli_error err;
     const char *model_file = NULL;
     reel_optset_add(&s, "model-file", OPT_STR, &model_file, "FILE", "describe a saved model instead");
     int r = reel_parse("info", "[--model-file FILE]", &s, argc, argv, &err);

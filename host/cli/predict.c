@@ -188,18 +188,18 @@ int reel_cmd_predict(int argc, char **argv)
     reel_optset_add(&s, "sep", OPT_STR, &sep, "CHAR|tab",
                     "the CSV's field separator (default: , ; tab or |, whichever the header line holds most)");
     reel_optset_add(&s, "quiet", OPT_FLAG, &quiet, NULL, "no progress on stderr");
-    reel_error err = {{0}};
+    cli_error err = {{0}};
     int r = reel_parse("predict", USAGE, &s, argc, argv, &err);
     if (r == 1)
         return REEL_EXIT_OK;
     if (r == 0 && (!model_file || !data))
-        r = reel_fail(&err, "reel predict: --model-file and --data are required");
+        r = cli_fail(&err, "reel predict: --model-file and --data are required");
     if (r == 0 && format && strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        r = reel_fail(&err, "reel predict: --format must be table, csv or json, got '%s'", format);
+        r = cli_fail(&err, "reel predict: --format must be table, csv or json, got '%s'", format);
     if (r == 0 && strcmp(missing_columns, "error") && strcmp(missing_columns, "impute"))
-        r = reel_fail(&err, "reel predict: --missing-columns must be error or impute, got '%s'", missing_columns);
+        r = cli_fail(&err, "reel predict: --missing-columns must be error or impute, got '%s'", missing_columns);
     if (r == 0 && top < 0)
-        r = reel_fail(&err, "reel predict: --top must be >= 0");
+        r = cli_fail(&err, "reel predict: --top must be >= 0");
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;
@@ -221,7 +221,8 @@ int reel_cmd_predict(int argc, char **argv)
         if (opt[i][1])
             cJSON_AddStringToObject(o, opt[i][0], opt[i][1]);
     cJSON_AddStringToObject(o, "missing_columns", missing_columns);
-    cJSON_AddNumberToObject(o, "threads", c.threads);
+    if (threads != REEL_OPT_UNSET)
+        cJSON_AddNumberToObject(o, "threads", threads);
     cJSON_AddBoolToObject(o, "csv", format && strcmp(format, "csv") == 0);
     reel_task *t = reel_cli_task("predict", o);
     cJSON_Delete(o);

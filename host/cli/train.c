@@ -116,24 +116,22 @@ int reel_cmd_train(int argc, char **argv)
                     "nets: save the training state here after every epoch; if FILE exists, resume from it "
                     "(same data and params; --epochs may be raised)");
     reel_add_run_opts(&s, &c);
-    reel_error err = {{0}};
+    cli_error err = {{0}};
     int r = reel_parse("train", USAGE, &s, argc, argv, &err);
     if (r == 1) {
         reel_print_models(stdout);
         return REEL_EXIT_OK;
     }
     if (r == 0 && !model)
-        r = reel_fail(&err, "reel train: --model is required; valid models: %s", reel_cli_model_names());
+        r = cli_fail(&err, "reel train: --model is required; valid models: %s", reel_cli_model_names());
     char *def = r == 0 ? reel_model_definition(model) : NULL;
     if (r == 0 && !def)
-        r = reel_fail(&err, "reel train: %s", reel_last_error());
+        r = cli_fail(&err, "reel train: %s", reel_last_error());
     reel_free(def);
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
-        r = reel_fail(&err, "reel train: --format must be table or json, got '%s'", format);
+        r = cli_fail(&err, "reel train: --format must be table or json, got '%s'", format);
     if (r == 0)
         r = reel_common_apply("train", &c, &err);
-    if (r == 0)
-        r = reel_device_for_models("train", &c, (char *const *)&model, 1, &err);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return REEL_EXIT_USAGE;

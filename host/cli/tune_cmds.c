@@ -38,24 +38,22 @@ static void add_tune_opts(reel_optset *s, tune_opts *t)
  * returns -1 on usage error (printed), 1 for --help. */
 static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_opts *t, int argc, char **argv)
 {
-    reel_error err = {{0}};
+    cli_error err = {{0}};
     int r = reel_parse(cmd, usage, s, argc, argv, &err);
     if (r == 1) {
         reel_print_models(stdout);
         return 1;
     }
     if (r == 0 && !t->model)
-        r = reel_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_cli_model_names());
+        r = cli_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_cli_model_names());
     char *def = r == 0 ? reel_model_definition(t->model) : NULL;
     if (r == 0 && !def)
-        r = reel_fail(&err, "reel %s: %s", cmd, reel_last_error());
+        r = cli_fail(&err, "reel %s: %s", cmd, reel_last_error());
     reel_free(def);
     if (r == 0 && strcmp(t->format, "table") && strcmp(t->format, "json"))
-        r = reel_fail(&err, "reel %s: --format must be table or json, got '%s'", cmd, t->format);
+        r = cli_fail(&err, "reel %s: --format must be table or json, got '%s'", cmd, t->format);
     if (r == 0)
         r = reel_common_apply(cmd, &t->c, &err);
-    if (r == 0)
-        r = reel_device_for_models(cmd, &t->c, (char *const *)&t->model, 1, &err);
     if (r) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
