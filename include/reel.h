@@ -160,9 +160,9 @@ typedef struct reel_classifier reel_classifier;
 /* Trains model (a definition's name) with params_json (a JSON object, NULL:
  * the defaults) on every row of data (which must have labels).
  * options_json (may be NULL): {"seed": 42, "threads": 0 (all cores),
- * "device": "auto"|"cpu"|"gpu", "valid_fraction": 0.1 (rows held out for
- * the nets' early stopping and for choosing the decision rule),
- * "top_categories": 10, "decision": "auto" (or a rule: "threshold",
+ * "device": "auto"|"cpu"|"gpu", "valid_fraction": 0.1 (in [0, 1): rows held
+ * out for the nets' early stopping and for choosing the decision rule),
+ * "top_categories": 10 (>= 1), "decision": "auto" (or a rule: "threshold",
  * "tuned-global", "tuned-per-label", "expected-f1[+calibrated]", each
  * optionally "+at-least-one"; see reel train --help)}. The same data, params and
  * options give the same model, bit for bit, as `reel train --test-fraction 0
@@ -247,7 +247,8 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * "keep_unlabeled", "features", "mixed_columns", "column_types",
  * "encoding", "sep", "top_categories"), the run's ("seed" (a number, or a string
  * for seeds past 2^53), "test_fraction", "valid_fraction", "threads",
- * "device", "decision", "quiet": no data summary or data warnings), and
+ * "device", "decision", "quiet": no data summary or data warnings; the
+ * ranges are reel_fit's and the CLI's), and
  * "model", "params" (an object), "params_file", "epochs", "batch_size",
  * "lr", and the outputs "save", "out" (a folder, replaced whole) and
  * "checkpoint". Before any work the task names every input and output and

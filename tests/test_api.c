@@ -719,6 +719,54 @@ Test(api, threads_outside_1_to_4096_are_refused)
     reel_data_free(d);
 }
 
+/* The common options have one set of ranges, whichever front end: a
+ * fraction in [0, 1) (0.995 used to be refused through JSON alone) and
+ * top_categories >= 1 (0 used to pass through JSON alone); messages name
+ * the key, or the CLI's flag under reel_task_name_flags. */
+Test(api, common_option_ranges_are_the_same_for_every_front_end)
+{
+    rows r;
+    make_rows(&r);
+    reel_data *d = data_of(&r, 1);
+    reel_classifier *c = reel_fit("prior", NULL, d, "{\"test_fraction\": 0.995}");
+    cr_expect_not_null(c, "%s", reel_last_error());
+    reel_classifier_free(c);
+    cr_expect_null(reel_fit("prior", NULL, d, "{\"valid_fraction\": 1}"));
+    cr_expect_str_eq(reel_last_error(), "options: key 'valid_fraction' must be in [0, 1), got 1");
+    cr_expect_null(reel_fit("prior", NULL, d, "{\"top_categories\": 0}"));
+    cr_expect_str_eq(reel_last_error(), "options: key 'top_categories' must be >= 1, got 0");
+    static const char *const cases[][3] = {
+        {"{\"model\": \"prior\", \"test_fraction\": 1.5}", "options: key 'test_fraction' must be in [0, 1), got 1.5",
+         "--test-fraction must be in [0, 1), got 1.5"},
+        {"{\"model\": \"prior\", \"top_categories\": 0}", "options: key 'top_categories' must be >= 1, got 0",
+         "--top-categories must be >= 1, got 0"},
+        {"{\"model\": \"prior\", \"mixed_columns\": \"maybe\"}",
+         "options: key 'mixed_columns' must be missing, error or text, got 'maybe'",
+         "--mixed-columns must be missing, error or text, got 'maybe'"},
+        {"{\"model\": \"prior\", \"encoding\": \"ebcdic\"}", "options: key 'encoding' must be utf-8 or latin-1, got 'ebcdic'",
+         "--encoding must be utf-8 or latin-1, got 'ebcdic'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        reel_task *t = reel_task_new("search", cases[i][0]);
+        cr_assert_not_null(t, "%s", reel_last_error());
+        cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+        cr_expect_str_eq(reel_last_error(), cases[i][1]);
+        reel_task_name_flags(t, 1);
+        cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+        cr_expect_str_eq(reel_last_error(), cases[i][2]);
+        reel_task_free(t);
+    }
+    /* a thread count of 0 is "all cores" as a key, a refusal as a flag (the CLI leaves an unset flag out) */
+    reel_task *t = reel_task_new("train", "{\"model\": \"nope\", \"threads\": 0}");
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect(strstr(reel_last_error(), "unknown model 'nope'"), "%s", reel_last_error());
+    reel_task_name_flags(t, 1);
+    cr_expect_eq(reel_task_run(t), REEL_TASK_REFUSED);
+    cr_expect(strncmp(reel_last_error(), "--threads must be 1 to 4096", 27) == 0, "%s", reel_last_error());
+    reel_task_free(t);
+    reel_data_free(d);
+}
+
 /* n * sizeof(double) past SIZE_MAX wrapped to a small block, then written past. */
 Test(api, row_counts_whose_sizes_overflow_are_refused)
 {

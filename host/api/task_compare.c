@@ -11,7 +11,6 @@
 #include "dist/dist.h"
 #include "eval/compare.h"
 #include "io/predictions.h"
-#include "nn/device.h"
 #include "store/params_file.h"
 #include "tune/scorer.h"
 #include "util/fileio.h"
