@@ -31,7 +31,7 @@ void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_op
     fprintf(fp, "  %-28s %s\n", "--version", "print reel's version (as reel --version)");
 }
 
-void reel_print_models(FILE *fp)
+static void reel_print_models(FILE *fp)
 {
     fprintf(fp, "\nmodels (models/NAME.json; * compared by default):\n");
     char *list = reel_model_list();
@@ -50,6 +50,15 @@ void reel_print_models(FILE *fp)
         cJSON_Delete(def);
     }
     cJSON_Delete(names);
+}
+
+int reel_parse_with_models(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
+                           cli_error *err)
+{
+    int r = reel_parse(cmd, usage, s, argc, argv, err);
+    if (r == 1)
+        reel_print_models(stdout);
+    return r;
 }
 
 static int set_value(const char *cmd, const reel_opt *o, const char *v, cli_error *err)

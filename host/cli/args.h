@@ -40,9 +40,10 @@ int reel_parse(const char *cmd, const char *usage, const reel_optset *s, int arg
                cli_error *err);
 void reel_print_help(FILE *fp, const char *cmd, const char *usage, const reel_optset *s);
 
-/* Every model definition with its one-line "brief", after a command's
- * --help. */
-void reel_print_models(FILE *fp);
+/* reel_parse for the commands that take --model: --help lists every
+ * model definition with its one-line "brief" after the flags. */
+int reel_parse_with_models(const char *cmd, const char *usage, const reel_optset *s, int argc, char **argv,
+                           cli_error *err);
 
 /* Options every command that reads data shares: what the flags say, as
  * given (the task checks them, its messages naming the flags). */

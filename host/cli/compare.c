@@ -203,11 +203,9 @@ int reel_cmd_compare(int argc, char **argv)
                     "from it (see reel train --checkpoint)");
     reel_add_run_opts(&s, &c);
     cli_error err = {{0}};
-    int r = reel_parse("compare", USAGE, &s, argc, argv, &err);
-    if (r == 1) {
-        reel_print_models(stdout);
+    int r = reel_parse_with_models("compare", USAGE, &s, argc, argv, &err);
+    if (r == 1)
         return REEL_EXIT_OK;
-    }
     if (r == 0 && strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
         r = cli_fail(&err, "reel compare: --format must be table or json, got '%s'", format);
     if (r == 0)

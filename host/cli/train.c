@@ -117,11 +117,9 @@ int reel_cmd_train(int argc, char **argv)
                     "(same data and params; --epochs may be raised)");
     reel_add_run_opts(&s, &c);
     cli_error err = {{0}};
-    int r = reel_parse("train", USAGE, &s, argc, argv, &err);
-    if (r == 1) {
-        reel_print_models(stdout);
+    int r = reel_parse_with_models("train", USAGE, &s, argc, argv, &err);
+    if (r == 1)
         return REEL_EXIT_OK;
-    }
     if (r == 0 && !model)
         r = cli_fail(&err, "reel train: --model is required; valid models: %s", reel_cli_model_names());
     char *def = r == 0 ? reel_model_definition(model) : NULL;

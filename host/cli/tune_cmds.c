@@ -39,11 +39,9 @@ static void add_tune_opts(reel_optset *s, tune_opts *t)
 static int parse_tune(const char *cmd, const char *usage, reel_optset *s, tune_opts *t, int argc, char **argv)
 {
     cli_error err = {{0}};
-    int r = reel_parse(cmd, usage, s, argc, argv, &err);
-    if (r == 1) {
-        reel_print_models(stdout);
+    int r = reel_parse_with_models(cmd, usage, s, argc, argv, &err);
+    if (r == 1)
         return 1;
-    }
     if (r == 0 && !t->model)
         r = cli_fail(&err, "reel %s: --model is required; valid models: %s", cmd, reel_cli_model_names());
     char *def = r == 0 ? reel_model_definition(t->model) : NULL;
