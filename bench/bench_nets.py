@@ -186,11 +186,15 @@ def build_torch_net(layers, d, L):
     """nn.Sequential with reel's module numbering (see host/nn/spec.h)."""
     mods, w = [], d
     for ly in layers:
+        if ly.get("kind", "dense") != "dense":
+            raise SystemExit(f"layer kind '{ly['kind']}': this bench builds dense layers only")
         mods.append(nn.Linear(w, ly["width"]))
         if ly["activation"] == "relu":
             mods.append(nn.ReLU())
         elif ly["activation"] == "tanh":
             mods.append(nn.Tanh())
+        if ly.get("dropout", 0):  # after the activation, an index of its own, as reel numbers it
+            mods.append(nn.Dropout(ly["dropout"]))
         w = ly["width"]
     mods.append(nn.Linear(w, L))
     return nn.Sequential(*mods)
@@ -499,6 +503,7 @@ def check_same_net(split_csv, model, data, threads):
                              f"{ds['train']} train rows; this script {data['d']}, {data['L']}, {data['n']}")
         net = build_torch_net(nd["layers"], data["d"], data["L"])
         net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in safetensors_read(save).items()})
+        net.eval()  # dropout is training only
         with torch.no_grad():
             P = torch.sigmoid(net(torch.from_numpy(data["Xtest"]))).numpy()
         R = np.array(r["preds"], dtype=np.float64)
