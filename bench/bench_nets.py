@@ -20,9 +20,10 @@ into its nn.Sequential and predicts reel's test rows (one net: "ensemble": 1).
 Ensembles (CPU, and on the GPU the movies cases at batch 10): reel at the
 model's default ensemble (5 members; on the CPU trained in parallel threads
 up to --threads) against PyTorch training as many nets one after another,
-and as one stacked model (torch.func's stack_module_state + vmap(grad);
-functorch's combine_state_for_ensemble on PyTorch 1.x) whose AdamW runs
-over the stacked tensors, each net on its own row order; same recipe.
+and as one stacked model (the K nets' Linears as torch.baddbmm over
+[K, B, W] tensors, dropout drawn per element, so per member; vmap(grad)
+cannot run dropout on PyTorch 1.13) whose AdamW runs over the stacked
+tensors, each net on its own row order; same recipe.
 
 GPU (issue: net speed on the GPU): epoch time and samples/s of box and U
 on the movies training rows at batch 10, 256 and 4096 and on a synthetic
@@ -51,7 +52,7 @@ and one of 1 + --epochs epochs, per epoch.
 
   /usr/bin/python3 bench/bench_nets.py [--device cpu|gpu|both] [--reps 3] [--epochs 3]
         [--threads 2] [--batches 10] [--models box,u] [--dataloader] [--cpu-time] [--cases SUBSTR,...]
-        [--synthetic-dir DIR] [--quick] [--no-ensembles | --ensembles-only] [--json out.json]
+        [--synthetic-dir DIR] [--quick] [--films N] [--no-ensembles | --ensembles-only] [--json out.json]
 
 --quick: a small subset (5,000 films, 1 rep, 1 epoch) as a smoke test;
 without a GPU it also dry-runs the GPU case code (synthetic CSV included)
@@ -693,49 +694,71 @@ def torch_gpu_case(nd, Xh, Yh, batch, reps, mode, dev, seed=0):
             "optimizer": ",".join(k for k in ("fused", "foreach", "capturable") if kw.get(k))}
 
 
+class StackedNets:
+    """K nets of the same layers as one model of stacked tensors: a Linear
+    is torch.baddbmm over [K, B, in] x [K, in, out], so every member runs
+    on its own batch in the same call, and dropout (nn.functional.dropout
+    on the [K, B, W] activations) draws its mask per element, so per
+    member. (vmap(grad) cannot run dropout here: functorch 1.13 refuses
+    random ops in vmap's default mode, and with randomness="different" says
+    "Cannot ask for different inplace randomness on an unbatched tensor".)
+    The weights start as the K nn.Sequential nets' own."""
+
+    def __init__(self, layers, models):
+        self.acts, self.drops, self.P = [], [], []
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in models]
+        for li in range(len(linears[0])):
+            W = torch.stack([lin[li].weight.detach().t() for lin in linears]).contiguous()  # [K, in, out]
+            b = torch.stack([lin[li].bias.detach() for lin in linears]).unsqueeze(1).contiguous()  # [K, 1, out]
+            self.P += [W.requires_grad_(), b.requires_grad_()]
+            ly = layers[li] if li < len(layers) else {"activation": "none"}
+            self.acts.append(ly.get("activation", "none"))
+            self.drops.append(float(ly.get("dropout", 0) or 0))
+
+    def __call__(self, x):
+        for li, (act, p) in enumerate(zip(self.acts, self.drops)):
+            x = torch.baddbmm(self.P[2 * li + 1], x, self.P[2 * li])
+            if act == "relu":
+                x = torch.relu(x)
+            elif act == "tanh":
+                x = torch.tanh(x)
+            if p > 0:
+                x = nn.functional.dropout(x, p, training=True)
+        return x
+
+
 def torch_stacked_epochs(nd, Xh, Yh, batch, epochs, K, dev, threads=None):
-    """K nets as one stacked model: each step one vmap(grad) over every
-    net's own batch (its own row order), then one AdamW over the stacked
-    tensors (elementwise, so the same as K optimisers); the model's recipe.
-    Returns the seconds of each epoch (all K nets) and the API used."""
+    """K nets as one stacked model (StackedNets): each step one forward and
+    backward over every net's own batch (its own row order; the loss is
+    the sum of the members' mean losses, so each member's gradient is its
+    own), then one AdamW over the stacked tensors (elementwise, so the same
+    as K optimisers); the model's recipe. Returns the seconds of each epoch
+    (all K nets) and the method used."""
     if threads:
         torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
     X = torch.from_numpy(Xh).to(dev)
     Y = smoothed(torch.from_numpy(Yh).to(dev), nd["label_smoothing"])
     n, d = X.shape
     L = Y.shape[1]
     torch.manual_seed(0)
     models = [build_torch_net(nd["layers"], d, L).to(dev) for _ in range(K)]
+    net = StackedNets(nd["layers"], models)
+    api = "stacked baddbmm over [K, B, W], dropout per element"
     bce = nn.functional.binary_cross_entropy_with_logits
-    try:
-        from torch.func import functional_call, grad, stack_module_state, vmap
-        pdict, bufs = stack_module_state(models)
-        names, P = list(pdict), [p.detach().clone() for p in pdict.values()]
-        base = build_torch_net(nd["layers"], d, L).to("meta")
-        api = "torch.func"
-
-        def loss(p, b, x, y):
-            return bce(functional_call(base, (dict(zip(names, p)), b), (x,)), y)
-    except ImportError:  # PyTorch 1.x
-        from functorch import combine_state_for_ensemble, grad, vmap
-        fmodel, P, bufs = combine_state_for_ensemble(models)
-        P = [p.detach().clone() for p in P]
-        api = f"functorch (torch {torch.__version__} has no torch.func)"
-
-        def loss(p, b, x, y):
-            return bce(fmodel(p, b, x), y)
-    gfn = vmap(grad(loss))
     kw = adamw_kwargs(nd)
     if optimizer_accepts("foreach"):
         kw["foreach"] = True
-    opt = torch.optim.AdamW(P, **kw)
-    avg = WeightAverage(P, nd["ema"])
+    opt = torch.optim.AdamW(net.P, **kw)
+    avg = WeightAverage(net.P, nd["ema"])
     sync = torch.cuda.synchronize if dev != "cpu" else (lambda: None)
     clock = time.process_time if CPU_TIME and dev == "cpu" else time.perf_counter
 
-    def step(idx):
-        for p, g in zip(P, gfn(P, bufs, X[idx], Y[idx])):
-            p.grad = g
+    def step(idx):  # idx: [K, B] rows, one row order per member
+        opt.zero_grad(set_to_none=True)
+        z = net(X[idx])
+        loss = bce(z, Y[idx], reduction="none").mean(dim=(1, 2)).sum()
+        loss.backward()
         opt.step()
 
     step(torch.argsort(torch.rand(K, n, device=dev), dim=1)[:, :batch])  # warm-up
@@ -876,7 +899,7 @@ def prepare_movies(a, tmp):
     if not os.path.exists(src):
         raise SystemExit("data/movies.csv missing: cp /work/shared/data/movies.csv data/ (or data/fetch_movies.sh)")
     path = os.path.join(tmp, "movies_split.csv")
-    write_split_csv(src, path, resample=5000 if a.quick else None)
+    write_split_csv(src, path, resample=5000 if a.quick else a.films)
     Xtr, Ytr, Xte = featurise(path)
     return {"path": path, "X": Xtr, "Y": Ytr, "Xtest": Xte, "n": len(Xtr), "d": Xtr.shape[1], "L": Ytr.shape[1],
             "reel_args": ["--data", path, "--labels", ",".join(LABELS), "--id", "title", "--split-column", "split"]}
@@ -1143,6 +1166,8 @@ def main():
                     "contains one of these comma-separated strings")
     ap.add_argument("--synthetic-dir", help="write the synthetic CSV here and keep it (default: a temp dir, removed)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 5,000 films, 1 run of 1 epoch")
+    ap.add_argument("--films", type=int, help="a seeded resample of this many labelled films (default: all; "
+                    "80%% of them train), for timings on a busy machine")
     ap.add_argument("--no-ensembles", dest="ensembles", action="store_false",
                     help="skip the ensemble cases (reel's default ensemble vs PyTorch's nets one after another "
                     "and stacked)")
@@ -1163,8 +1188,8 @@ def main():
     except ValueError:
         raise SystemExit(f"--threads and --batches take a number or a comma list of numbers, got "
                          f"'{a.threads}', '{a.batches}'")
-    if a.reps < 1 or a.epochs < 1 or min(a.thread_list) < 1 or min(a.batch_list) < 1:
-        raise SystemExit("--reps, --epochs, --threads and --batches must be >= 1")
+    if a.reps < 1 or a.epochs < 1 or min(a.thread_list) < 1 or min(a.batch_list) < 1 or (a.films or 1) < 1:
+        raise SystemExit("--reps, --epochs, --threads, --batches and --films must be >= 1")
     a.threads = max(a.thread_list)  # GPU cases: reel's --threads (predict only)
     if not os.access(REEL, os.X_OK):
         raise SystemExit(f"{REEL} missing: build reel first (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && "
