@@ -27,12 +27,13 @@
 
 static const char *cur_label = ""; /* the backend now running, for messages */
 static size_t cur_local_memory;   /* its work-group memory, where the runtime says (OpenCL) */
+static size_t cur_wg_memory;      /* its work-group memory as every runtime reports it (0: not said) */
 static int cur_device;            /* its device number in its runtime */
 
 typedef struct {
     const reel_nn_backend *be;
     int device; /* its number in the runtime */
-    size_t local_memory;
+    size_t local_memory, wg_memory;
     char label[300];
 } target;
 
@@ -67,6 +68,7 @@ static int targets(target *t, int max)
             t[n].be = rt->backend();
             t[n].device = i;
             t[n].local_memory = strcmp(rt->name, "opencl") == 0 ? info.local_memory : 0;
+            t[n].wg_memory = info.local_memory;
             snprintf(t[n].label, sizeof t[n].label, "%s:%d %.200s", rt->name, i, info.name);
             n++;
         }
@@ -92,6 +94,7 @@ static void each_backend(void (*fn)(const reel_nn_backend *be))
         cur_label = t[k].label;
         cur_device = t[k].device;
         cur_local_memory = t[k].local_memory;
+        cur_wg_memory = t[k].wg_memory;
         printf("nn_devices: running on %s\n", t[k].label);
         fn(t[k].be);
         fflush(stdout);
@@ -986,3 +989,163 @@ static void recipe_on_device(const reel_nn_backend *dev)
     free(Y);
 }
 Test(nn_devices, dropout_and_robust_input_train_on_the_device) { each_backend(recipe_on_device); }
+
+/* ------------------------------------------- wide PLR embeddings (issue 27) */
+
+/* Two epochs of net s (batch `batch`) through reel_nn_train_epochs on be;
+ * the weights, the loss sum and how many nets shared a fused launch. */
+static void wide_epochs(const reel_nn_backend *be, const setup *s, size_t batch, float *w, double *loss,
+                        size_t *shared)
+{
+    reel_error err;
+    void *b = ready_net(be, s);
+    reel_adamw opt = {1e-3, 0.9, 0.999, 1e-8, 1e-2};
+    size_t steps = (s->n + batch - 1) / batch;
+    *shared = 0;
+    for (int epoch = 0; epoch < 2; epoch++) {
+        reel_nn_epoch_job job = {b, s->n, batch, &opt, epoch * (long)steps, NULL, 0};
+        size_t sh = 0;
+        cr_assert_eq(reel_nn_train_epochs(be, &job, 1, &sh, &err), 0, "%s", err.msg);
+        cr_expect_eq(job.bad, 0, "%s: a bad step", cur_label);
+        *shared += sh;
+    }
+    cr_assert_eq(be->get_params(b, w, &err), 0, "%s", err.msg);
+    cr_assert_eq(be->take_loss_sum(b, loss, &err), 0, "%s", err.msg);
+    be->destroy(b);
+}
+
+/* A PLR embedding so wide that the batch's embedding alone (batch x
+ * numeric columns x width floats) is more than the device's whole
+ * work-group memory: the width is computed from what the device reports.
+ * The fused kernel cannot take it, so its epochs run on the layered
+ * kernels (no net shares a fused launch) and still give the CPU's results;
+ * the same net with a narrow embedding takes the fused kernel (one net a
+ * launch), so the count can tell the two paths apart. */
+static void plr_too_wide(const reel_nn_backend *dev)
+{
+    if (!dev->train_epochs) {
+        printf("nn_devices [%s]: no fused kernel here\n", cur_label);
+        return;
+    }
+    cr_assert_gt(cur_wg_memory, 0, "%s: the runtime does not say its work-group memory", cur_label);
+    const size_t d = 63, batch = 10, rows = 300;
+    size_t wide = cur_wg_memory / (batch * d * sizeof(float)) + 1;
+    cr_assert_leq(wide, 4096, "%s: %zu KiB of work-group memory needs a PLR width past 4096", cur_label,
+                  cur_wg_memory / 1024);
+    size_t widths[2] = {2, wide};
+    for (int k = 0; k < 2; k++) {
+        char layers[200];
+        snprintf(layers, sizeof layers,
+                 "[{\"kind\":\"plr\",\"frequencies\":4,\"sigma\":0.5,\"width\":%zu},{\"width\":16,"
+                 "\"activation\":\"relu\"}]",
+                 widths[k]);
+        setup s;
+        make(&s, layers, "sigmoid", d, 7, rows, 61);
+        cr_assert_eq(s.spec.plr.n_num, d);
+        size_t np = s.spec.n_params;
+        float *wd = malloc(np * sizeof(float)), *wc = malloc(np * sizeof(float));
+        double ld, lc;
+        size_t shared, cpu_shared;
+        wide_epochs(dev, &s, batch, wd, &ld, &shared);
+        wide_epochs(&reel_nn_cpu_backend, &s, batch, wc, &lc, &cpu_shared);
+        printf("nn_devices [%s] PLR width %zu (embedding of a batch %zu KiB, work-group memory %zu KiB): "
+               "%zu of 2 epochs fused; loss sum %.9g vs the CPU's %.9g\n",
+               cur_label, widths[k], batch * d * widths[k] * sizeof(float) / 1024, cur_wg_memory / 1024, shared,
+               ld, lc);
+        if (k == 0)
+            cr_expect_eq(shared, 2, "%s: the narrow PLR net should take the fused kernel", cur_label);
+        else
+            cr_expect_eq(shared, 0, "%s: a PLR embedding past the work-group memory took the fused kernel",
+                         cur_label);
+        char what[96];
+        snprintf(what, sizeof what, "weights after 2 epochs, PLR width %zu, device vs the CPU", widths[k]);
+        cr_expect(close_all(what, wd, wc, np, 2e-3, 1e-2), "%s: %s", cur_label, what);
+        cr_expect(fabs(ld - lc) <= 1e-4 * fabs(lc), "%s: loss sum %.9g vs the CPU's %.9g", cur_label, ld, lc);
+        free(wd);
+        free(wc);
+        unmake(&s);
+    }
+}
+Test(nn_devices, a_plr_embedding_past_the_work_group_memory_trains_layered) { each_backend(plr_too_wide); }
+
+/* Evaluation in smaller passes (REEL_EVAL_FLOATS lowers the bound of
+ * REEL_NN_EVAL_FLOATS) gives the bits of the usual chunk: the layers run
+ * pass by pass, the head and the loss over the whole chunk. 4,400 rows: a
+ * device's two chunks of up to 4,096, the CPU's 18 of 256. */
+static void eval_passes_on(const reel_nn_backend *be, int exact)
+{
+    setup s;
+    uint8_t numeric[21];
+    const size_t n = 4400, L = 7;
+    make(&s, PLR_NET, "sigmoid", 21, L, n, 71);
+    plr_columns(&s, numeric, 4, 71);
+    reel_error err;
+    float *P[2] = {malloc(n * L * sizeof(float)), malloc(n * L * sizeof(float))};
+    double loss[2];
+    size_t rows[2];
+    for (int k = 0; k < 2; k++) {
+        if (k)
+            setenv("REEL_EVAL_FLOATS", "3000", 1); /* a few rows a pass */
+        void *b = ready_net(be, &s);
+        unsetenv("REEL_EVAL_FLOATS");
+        rows[k] = be->eval_rows(b);
+        cr_assert_eq(be->eval_loss(b, s.X, s.Y, n, &loss[k], P[k], &err), 0, "%s", err.msg);
+        be->destroy(b);
+    }
+    printf("nn_devices [%s] eval passes of %zu rows vs %zu: loss %.17g vs %.17g\n", be->name, rows[1], rows[0],
+           loss[1], loss[0]);
+    cr_expect(rows[1] < rows[0] && rows[1] >= 1, "%s: passes of %zu rows, usually %zu", be->name, rows[1],
+              rows[0]);
+    if (exact) {
+        cr_expect_eq(memcmp(P[0], P[1], n * L * sizeof(float)), 0, "%s: probabilities differ by the pass size",
+                     be->name);
+        cr_expect_eq(loss[0], loss[1], "%s: loss %.17g vs %.17g", be->name, loss[1], loss[0]);
+    } else { /* cuBLAS may sum a product of other rows in another order */
+        cr_expect(close_all("probabilities in small passes vs the usual chunk", P[1], P[0], n * L, 1e-6, 1e-5));
+        cr_expect(fabs(loss[0] - loss[1]) <= 1e-6 * fabs(loss[0]));
+    }
+    free(P[0]);
+    free(P[1]);
+    unmake(&s);
+}
+
+/* A wide table's PLR net (500 numeric columns, 16 frequencies, width 16:
+ * 16,000 floats of features a row, 262 MB at 4,096 rows) evaluates in
+ * passes within REEL_NN_EVAL_FLOATS on be, made with `threads`. What must
+ * fit: on a device a pass's features and embedding; on the CPU, which
+ * keeps no features, every thread's two buffers of the embedding's width. */
+static void eval_passes_wide(const reel_nn_backend *be, int threads, size_t usual)
+{
+    setup s;
+    const size_t d = 500;
+    make(&s, "[{\"kind\":\"plr\",\"frequencies\":16,\"sigma\":0.1,\"width\":16},{\"width\":64,\"activation\":"
+             "\"relu\"}]",
+         "sigmoid", d, 3, 8, 72);
+    reel_error err;
+    void *b = be->create(&s.spec, dev_of(be), threads, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    size_t rows = be->eval_rows(b), features = d * 2 * 16, embedding = d * 16;
+    printf("nn_devices [%s] a 500-column PLR net evaluates %zu rows a pass (usually %zu)\n", be->name, rows, usual);
+    cr_expect(rows < usual, "%s: %zu rows a pass", be->name, rows);
+    size_t per_row = be == &reel_nn_cpu_backend ? (size_t)threads * 2 * embedding : features + embedding;
+    cr_expect_leq(rows * per_row, REEL_NN_EVAL_FLOATS, "%s: %zu rows of %zu floats", be->name, rows, per_row);
+    /* and it predicts */
+    float *P = malloc(8 * 3 * sizeof(float));
+    cr_assert_eq(be->set_params(b, s.params, &err), 0, "%s", err.msg);
+    cr_assert_eq(be->predict(b, s.X, 8, P, &err), 0, "%s", err.msg);
+    be->destroy(b);
+    free(P);
+    unmake(&s);
+}
+
+static void eval_passes_device(const reel_nn_backend *dev)
+{
+    eval_passes_on(dev, strcmp(dev->name, "cuda") != 0);
+    eval_passes_wide(dev, 1, RK_EVAL_CHUNK);
+}
+Test(nn_devices, a_wide_net_evaluates_in_smaller_passes_with_the_same_bits) { each_backend(eval_passes_device); }
+Test(nn_devices, a_wide_net_evaluates_in_smaller_passes_with_the_same_bits_on_the_cpu)
+{
+    eval_passes_on(&reel_nn_cpu_backend, 1);
+    eval_passes_wide(&reel_nn_cpu_backend, 16, 256);
+}

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "nn/spec.h"
 #include "nn_layout.h" /* kernels/: rk_adamw_scalars */
@@ -35,6 +36,36 @@ typedef struct {
 static inline rk_adamw_k reel_adamw_scalars(const reel_adamw *o, long step)
 {
     return rk_adamw_scalars(o->lr, o->beta1, o->beta2, o->eps, o->weight_decay, step);
+}
+
+/* Floats an evaluation pass's buffers may take (64 MB): a wide net (a PLR
+ * embedding over many columns: rows x columns x 2 x frequencies of
+ * features) evaluates fewer rows at a time. */
+#define REEL_NN_EVAL_FLOATS ((size_t)1 << 24)
+
+/* The rows of one evaluation pass of a net whose pass buffers take
+ * floats_per_row floats a row: `most` (a power of two: the rows whose
+ * head and loss are computed together), or the largest power of two
+ * below it whose buffers stay within REEL_NN_EVAL_FLOATS (or within
+ * REEL_EVAL_FLOATS from the environment: tests); at least 1. A pass only
+ * splits the layers' forward, whose rows are independent; the head and
+ * the loss's sums keep their groups of `most` rows, so the results have
+ * the same bits at any pass size (where the products' sums do not depend
+ * on the rows: the CPU's and OpenCL's; cuBLAS may pick another order). */
+static inline size_t reel_nn_eval_rows(size_t most, size_t floats_per_row)
+{
+    size_t bound = REEL_NN_EVAL_FLOATS;
+    const char *env = getenv("REEL_EVAL_FLOATS");
+    if (env && *env) {
+        char *end;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (*end == '\0' && v > 0)
+            bound = (size_t)v;
+    }
+    size_t rows = most;
+    while (rows > 1 && rows * floats_per_row > bound)
+        rows /= 2;
+    return rows;
 }
 
 typedef struct reel_nn_backend {
@@ -124,6 +155,10 @@ typedef struct reel_nn_backend {
      * loss, for train_step and eval_loss (nn/cpu_ops.h,
      * reel_cpu_head_weighted); NULL clears them. */
     int (*set_pos_weight)(void *b, const float *w, reel_error *err);
+    /* The rows one evaluation pass of predict and eval_loss takes on this
+     * net (reel_nn_eval_rows: fewer than the backend's usual for a wide
+     * net), fixed when the net is made; for tests. */
+    size_t (*eval_rows)(void *b);
 } reel_nn_backend;
 
 extern const reel_nn_backend reel_nn_cpu_backend;

@@ -3,7 +3,8 @@
  * up (at batch 10 there is nothing to split), with the same results;
  * predict and eval_loss split the rows into fixed chunks over OpenMP
  * threads, each row computed by the same code, so results are identical
- * for any thread count. */
+ * for any thread count (a wide net runs a chunk's layers in smaller
+ * passes, reel_nn_eval_rows, and its head over the whole chunk). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -64,6 +65,7 @@ typedef struct {
     long bad_step; /* the first step whose loss or gradient was not finite, 0: none */
     double *avg_sum; /* the moving average's sums (allocated when first used) */
     float *packed;   /* every layer packed for the forward (reel_cpu_pack_layer) */
+    size_t pass;     /* rows of an evaluation pass: CHUNK, or fewer for a wide net */
     float *pos_w;    /* per-label positive weights of the loss (NULL: none) */
     size_t pack_off[REEL_NN_MAX_LAYERS];
 } cpu_net;
@@ -109,6 +111,8 @@ static void *cpu_create(const reel_nn_spec *spec, int device, int threads, reel_
     }
     c->spec = *spec;
     c->threads = threads > 0 ? threads : 1;
+    /* every thread's two ping-pong buffers of the pass's rows */
+    c->pass = reel_nn_eval_rows(CHUNK, (size_t)c->threads * 2 * spec->max_width);
     size_t n = spec->n_params;
     c->params = calloc(n, sizeof(float));
     c->grads = calloc(n, sizeof(float));
@@ -392,12 +396,12 @@ static int cpu_take_loss_sum(void *p, double *sum, reel_error *err)
     return 0;
 }
 
-/* Forward of one chunk with two ping-pong buffers; returns the summed loss
- * (0 when Y is NULL) and writes the probabilities to P when not NULL. */
-static double forward_chunk(const cpu_net *c, const float *X, const float *Y, size_t n, float *P, float *buf)
+/* The layers' forward over n rows (at most c->pass) with two ping-pong
+ * buffers of c->pass rows in buf; returns the last layer's output. */
+static const float *forward_pass(const cpu_net *c, const float *X, size_t n, float *buf)
 {
     const reel_nn_spec *s = &c->spec;
-    float *a = buf, *b = buf + CHUNK * s->max_width;
+    float *a = buf, *b = buf + c->pass * s->max_width;
     const float *A = X;
     if (s->plr.k) { /* the embedding into a, then the layers from it */
         reel_cpu_plr_forward(&c->plr, s, c->params, X, n, a, NULL, 1);
@@ -414,17 +418,43 @@ static double forward_chunk(const cpu_net *c, const float *X, const float *Y, si
         a = b;
         b = t;
     }
+    return A;
+}
+
+/* A thread's floats: the pass's ping-pong buffers, and the chunk's logits
+ * when the passes split it. */
+static size_t chunk_floats(const cpu_net *c)
+{
+    return 2 * c->pass * c->spec.max_width + (c->pass < CHUNK ? CHUNK * c->spec.L : 0);
+}
+
+/* Forward of one chunk (in passes of c->pass rows) and its head; returns
+ * the summed loss (0 when Y is NULL) and writes the probabilities to P
+ * when not NULL. */
+static double forward_chunk(const cpu_net *c, const float *X, const float *Y, size_t n, float *P, float *buf)
+{
+    const reel_nn_spec *s = &c->spec;
+    const float *Z = NULL;
+    float *logits = buf + 2 * c->pass * s->max_width;
+    for (size_t r0 = 0; r0 < n; r0 += c->pass) {
+        size_t m = n - r0 < c->pass ? n - r0 : c->pass;
+        Z = forward_pass(c, X + r0 * s->d, m, buf);
+        if (m < n) { /* passes split the chunk: its logits gathered for the head */
+            memcpy(logits + r0 * s->L, Z, m * s->L * sizeof *Z);
+            Z = logits;
+        }
+    }
     if (Y && c->pos_w)
-        return reel_cpu_head_weighted(A, Y, n, s->L, c->pos_w, NULL, P);
-    return reel_cpu_head(s->head, A, Y, n, s->L, NULL, P);
+        return reel_cpu_head_weighted(Z, Y, n, s->L, c->pos_w, NULL, P);
+    return reel_cpu_head(s->head, Z, Y, n, s->L, NULL, P);
 }
 
 static int cpu_eval(void *p, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
 {
     cpu_net *c = p;
     const reel_nn_spec *s = &c->spec;
-    size_t chunks = (n + CHUNK - 1) / CHUNK;
-    float *buf = malloc((size_t)c->threads * 2 * CHUNK * s->max_width * sizeof(float));
+    size_t chunks = (n + CHUNK - 1) / CHUNK, per = chunk_floats(c);
+    float *buf = malloc((size_t)c->threads * per * sizeof(float));
     double *part = calloc(chunks ? chunks : 1, sizeof *part);
     if (!buf || !part) {
         free(buf);
@@ -435,7 +465,7 @@ static int cpu_eval(void *p, const float *X, const float *Y, size_t n, double *l
 #pragma omp parallel for schedule(static) num_threads(c->threads)
     for (size_t k = 0; k < chunks; k++) {
         size_t r0 = k * CHUNK, m = n - r0 < CHUNK ? n - r0 : CHUNK;
-        float *mine = buf + (size_t)omp_get_thread_num() * 2 * CHUNK * s->max_width;
+        float *mine = buf + (size_t)omp_get_thread_num() * per;
         part[k] = forward_chunk(c, X + r0 * s->d, Y ? Y + r0 * s->L : NULL, m, P ? P + r0 * s->L : NULL, mine);
     }
     double sum = 0.0; /* chunk sums added in chunk order: thread-count independent */
@@ -458,6 +488,8 @@ static int cpu_eval_loss(void *p, const float *X, const float *Y, size_t n, doub
 {
     return cpu_eval(p, X, Y, n, loss, P, err);
 }
+
+static size_t cpu_eval_rows(void *p) { return ((cpu_net *)p)->pass; }
 
 /* Per-label positive weights of the sigmoid head's loss (NULL: none). */
 static int cpu_set_pos_weight(void *p, const float *w, reel_error *err)
@@ -496,4 +528,5 @@ const reel_nn_backend reel_nn_cpu_backend = {
     .predict = cpu_predict,
     .eval_loss = cpu_eval_loss,
     .destroy = cpu_destroy,
+    .eval_rows = cpu_eval_rows,
 };

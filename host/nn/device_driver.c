@@ -47,6 +47,8 @@ typedef struct {
     reel_rt_mem *loss_acc, *eval_acc, *bad_step, *batch_loss;
     reel_rt_mem *avg_sum, *avg_out;                /* the moving average (when first used) */
     reel_rt_mem *ex, *ey, *ea, *eb, *ep, *erow;   /* an eval chunk (when first used) */
+    reel_rt_mem *ez;                              /* a chunk's logits, when passes split it */
+    size_t pass;                                  /* rows of an eval pass: RK_EVAL_CHUNK or fewer */
     reel_rt_mem *layers;                          /* the fused kernel's layer table */
     reel_rt_mem *ep_f, *ep_a;                     /* an epoch's per-step scalars and averaging decays */
     size_t ep_cap;
@@ -89,7 +91,7 @@ static void dd_destroy(void *p)
                            &c->bad_step, &c->batch_loss, &c->avg_sum, &c->avg_out, &c->ex,      &c->ey,
                            &c->ea,       &c->eb,       &c->ep,       &c->erow,     &c->layers,  &c->ep_f,
                            &c->ep_a,     &c->cols,     &c->E,        &c->F,        &c->eE,      &c->eF,
-                           &c->plr_tab,  &c->pf};
+                           &c->plr_tab,  &c->pf,       &c->ez};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         rel(rt, all[i]);
     for (size_t l = 0; l < REEL_NN_MAX_LAYERS; l++) {
@@ -229,6 +231,10 @@ static void *create(const reel_rt_ops *rt, const reel_nn_spec *spec, int device,
     c->reduce = RK_REDUCE;
     while (c->reduce > c->lim.max_group)
         c->reduce /= 2;
+    /* an eval pass's buffers a row: its inputs, two layer outputs and a
+     * PLR embedding with its sin/cos features */
+    c->pass = reel_nn_eval_rows(RK_EVAL_CHUNK, spec->d + 2 * spec->max_width +
+                                                   (spec->plr.k ? spec->layer[0].in + reel_fused_plr_floats(spec, 1) : 0));
     size_t n = spec->n_params * sizeof(float);
     if (alloc(c, &c->params, n, "the net's parameters", err) || alloc(c, &c->grads, n, "the gradient", err) ||
         alloc(c, &c->m, n, "AdamW's first moments", err) || alloc(c, &c->v, n, "AdamW's second moments", err) ||
@@ -691,34 +697,44 @@ static int dd_set_avg_sum(void *p, const double *sum, reel_error *err)
     return put(c, c->avg_sum, sum, c->spec.n_params * sizeof(double), err);
 }
 
-/* Forward over X in chunks of RK_EVAL_CHUNK rows; P and the summed loss (when
- * Y) come back. The chunk buffers are made at the first call. */
+/* Forward over X in chunks of RK_EVAL_CHUNK rows, each in passes of
+ * c->pass rows (a wide net's buffers stay within REEL_NN_EVAL_FLOATS),
+ * then the head over the whole chunk (so any pass size gives the same
+ * bits); P and the summed loss (when Y) come back. The chunk buffers are
+ * made at the first call. */
 static int dd_eval(dnet *c, const float *X, const float *Y, size_t n, double *loss, float *P, reel_error *err)
 {
     const reel_nn_spec *s = &c->spec;
-    const char *what = "the prediction buffers (4096 rows)";
-    size_t f = sizeof(float), w = s->max_width;
-    if (!c->ex && (alloc(c, &c->ex, RK_EVAL_CHUNK * s->d * f, what, err) ||
-                   alloc(c, &c->ey, RK_EVAL_CHUNK * s->L * f, what, err) ||
-                   alloc(c, &c->ea, RK_EVAL_CHUNK * w * f, what, err) || alloc(c, &c->eb, RK_EVAL_CHUNK * w * f, what, err) ||
-                   alloc(c, &c->ep, RK_EVAL_CHUNK * s->L * f, what, err) ||
-                   alloc(c, &c->erow, RK_EVAL_CHUNK * sizeof(double), what, err) ||
-                   (s->plr.k && (alloc(c, &c->eE, RK_EVAL_CHUNK * s->layer[0].in * f, what, err) ||
-                                 alloc(c, &c->eF, reel_fused_plr_floats(s, RK_EVAL_CHUNK) * f, what, err))))) {
+    char what[64];
+    snprintf(what, sizeof what, "the prediction buffers (%zu rows)", c->pass);
+    size_t f = sizeof(float), w = s->max_width, R = RK_EVAL_CHUNK, k = c->pass;
+    if (!c->ex && (alloc(c, &c->ex, k * s->d * f, what, err) || alloc(c, &c->ey, R * s->L * f, what, err) ||
+                   alloc(c, &c->ea, k * w * f, what, err) || alloc(c, &c->eb, k * w * f, what, err) ||
+                   alloc(c, &c->ep, R * s->L * f, what, err) || alloc(c, &c->erow, R * sizeof(double), what, err) ||
+                   (k < R && alloc(c, &c->ez, R * s->L * f, what, err)) ||
+                   (s->plr.k && (alloc(c, &c->eE, k * s->layer[0].in * f, what, err) ||
+                                 alloc(c, &c->eF, reel_fused_plr_floats(s, k) * f, what, err))))) {
         rel(c->rt, &c->ex); /* all or none */
         return -1;
     }
     reel_rt_mem *bufs[REEL_NN_MAX_LAYERS];
     for (size_t l = 0; l < s->n_layers; l++)
         bufs[l] = l % 2 ? c->eb : c->ea;
+    reel_rt_mem *out = bufs[s->n_layers - 1];
     if (zero(c, c->eval_acc, sizeof(double), err))
         return -1;
-    for (size_t r0 = 0; r0 < n; r0 += RK_EVAL_CHUNK) {
-        size_t m = n - r0 < RK_EVAL_CHUNK ? n - r0 : RK_EVAL_CHUNK;
-        if (put(c, c->ex, X + r0 * s->d, m * s->d * f, err) || (Y && put(c, c->ey, Y + r0 * s->L, m * s->L * f, err)) ||
-            forward(c, c->ex, m, c->eE, c->eF, bufs, NULL, 0, err) ||
-            head(c, bufs[s->n_layers - 1], Y ? c->ey : NULL, m, 0.0f, NULL, P ? c->ep : NULL, Y ? c->erow : NULL,
-                 err))
+    for (size_t r0 = 0; r0 < n; r0 += R) {
+        size_t m = n - r0 < R ? n - r0 : R;
+        if (Y && put(c, c->ey, Y + r0 * s->L, m * s->L * f, err))
+            return -1;
+        for (size_t q = 0; q < m; q += k) { /* the passes; the logits gathered in ez when they split the chunk */
+            size_t mq = m - q < k ? m - q : k;
+            if (put(c, c->ex, X + (r0 + q) * s->d, mq * s->d * f, err) ||
+                forward(c, c->ex, mq, c->eE, c->eF, bufs, NULL, 0, err) ||
+                (mq < m && c->rt->copy(c->q, out, 0, c->ez, q * s->L * f, mq * s->L * f, err)))
+                return -1;
+        }
+        if (head(c, k < m ? c->ez : out, Y ? c->ey : NULL, m, 0.0f, NULL, P ? c->ep : NULL, Y ? c->erow : NULL, err))
             return -1;
         if (Y) {
             args a = kargs(REEL_K_SUM);
@@ -749,6 +765,8 @@ static int dd_eval_loss(void *p, const float *X, const float *Y, size_t n, doubl
 {
     return dd_eval(p, X, Y, n, loss, P, err);
 }
+
+static size_t dd_eval_rows(void *p) { return ((dnet *)p)->pass; }
 
 /* ------------------------------------------------------ the fused epoch */
 
@@ -1105,4 +1123,5 @@ void reel_driver_backend(reel_nn_backend *b, const char *name,
     b->train_epoch = dd_train_epoch;
     b->train_epochs = dd_train_epochs;
     b->share_data = dd_share_data;
+    b->eval_rows = dd_eval_rows;
 }
