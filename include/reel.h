@@ -164,7 +164,10 @@ typedef struct reel_classifier reel_classifier;
  * out for the nets' early stopping and for choosing the decision rule),
  * "top_categories": 10 (>= 1), "decision": "auto" (or a rule: "threshold",
  * "tuned-global", "tuned-per-label", "expected-f1[+calibrated]", each
- * optionally "+at-least-one"; see reel train --help)}. The same data, params and
+ * optionally "+at-least-one"; see reel train --help), "decision_rows":
+ * "auto" (or "oof": the rule chosen on out-of-fold probabilities of every
+ * training and validation row, from 5 more fits; docs/decision-rules.md)}.
+ * The same data, params and
  * options give the same model, bit for bit, as `reel train --test-fraction 0
  * --keep-unlabeled` on the same rows. */
 REEL_API reel_classifier *reel_fit(const char *model, const char *params_json, const reel_data *data,
@@ -247,7 +250,7 @@ REEL_API char *reel_select_features(const reel_data *data, const char *model, co
  * "keep_unlabeled", "features", "mixed_columns", "column_types",
  * "encoding", "sep", "top_categories"), the run's ("seed" (a number, or a string
  * for seeds past 2^53), "test_fraction", "valid_fraction", "threads",
- * "device", "decision", "quiet": no data summary or data warnings; the
+ * "device", "decision", "decision_rows", "quiet": no data summary or data warnings; the
  * ranges are reel_fit's and the CLI's), and
  * "model", "params" (an object), "params_file", "epochs", "batch_size",
  * "lr", and the outputs "save", "out" (a folder, replaced whole) and

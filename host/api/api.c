@@ -8,6 +8,7 @@
 
 #include "reel.h"
 #include "eval/decision.h"
+#include "eval/oof.h"
 #include "nn/device.h"
 #include "util/threads.h"
 
@@ -73,7 +74,8 @@ char *api_print(const cJSON *doc)
 }
 
 static const char *const OPTION_KEYS =
-    "seed, threads, device, valid_fraction, test_fraction, top_categories, decision, folds, metric, budget";
+    "seed, threads, device, valid_fraction, test_fraction, top_categories, decision, decision_rows, folds, metric, "
+    "budget";
 
 static int number(const cJSON *v, const char *key, double lo, double hi, double *out, reel_error *err)
 {
@@ -127,6 +129,11 @@ int api_opts_parse_named(api_opts *o, const char *json, double test_fraction, in
             if (number(it, k, 0, 1e6, &v, err))
                 return -1;
             *(k[0] == 'f' ? &o->folds : &o->budget) = (int)v;
+        } else if (strcmp(k, "decision_rows") == 0) {
+            api_option_subject(flag_names, k, what, sizeof what);
+            if (!cJSON_IsString(it) || !reel_decision_rows_known(it->valuestring))
+                return reel_fail(err, "%s must be \"auto\" or \"oof\"", what);
+            o->decision_rows = it->valuestring;
         } else if (strcmp(k, "device") == 0 || strcmp(k, "decision") == 0 || strcmp(k, "metric") == 0) {
             if (cJSON_IsNull(it) && strcmp(k, "decision") == 0)
                 continue;
@@ -171,6 +178,7 @@ const char *api_option_name(int flag_names, const char *key)
                  {"epochs", "--epochs"},     {"batch_size", "--batch-size"}, {"lr", "--lr"},
                  {"model_file", "--model-file"}, {"net_only", "--net-only"},
                  {"labels", "--labels"},     {"decision", "--decision"},
+                 {"decision_rows", "--decision-rows"},
                  {"id", "--id"},             {"missing_columns", "--missing-columns"},
                  {"model", "--model"},       {"metric", "--metric"},         {"folds", "--folds"},
                  {"grid_file", "--grid"},    {"strategy", "--strategy"},     {"budget", "--budget"},

@@ -34,6 +34,7 @@ typedef struct {
     double valid_fraction, test_fraction;
     int top_k;
     const char *decision; /* a decision rule or "auto" (eval/decision.h); NULL: auto */
+    const char *decision_rows; /* what the rule is chosen on: "auto" or "oof" (eval/run.h); NULL: auto */
     int folds, budget;
     const char *metric;
     cJSON *doc; /* holds the strings */

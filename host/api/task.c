@@ -232,7 +232,7 @@ int task_run_opts(const reel_task *t, const char *const *keys, double test_fract
     /* api_opts_parse reads the keys every call shares; the seed may be a
      * string (past 2^53) and the device is checked by the task. */
     static const char *const shared[] = {"seed", "threads", "valid_fraction", "test_fraction", "top_categories",
-                                         "decision", "folds", "metric", "budget", NULL};
+                                         "decision", "decision_rows", "folds", "metric", "budget", NULL};
     cJSON *common = cJSON_CreateObject();
     for (const cJSON *it = t->options->child; it; it = it->next)
         for (size_t k = 0; keys[k]; k++)

@@ -20,7 +20,7 @@
 static const char *const KEYS[] = {
     "data", "labels", "label_column", "label_sep", "target", "id", "split_column", "keep_unlabeled", "features",
     "mixed_columns", "column_types", "encoding", "sep", "top_categories", "seed", "test_fraction",
-    "valid_fraction", "threads", "device", "decision", "quiet", "models", "params", "params_file", "epochs",
+    "valid_fraction", "threads", "device", "decision", "decision_rows", "quiet", "models", "params", "params_file", "epochs",
     "batch_size", "lr", "out", "checkpoint", "metric", "command", NULL};
 
 typedef struct {
@@ -207,7 +207,8 @@ static int run(reel_task *t, compare_job *j, reel_error *err)
         (j->out && reel_outdir_begin(&od, &rf, j->out, err)))
         goto done;
     reel_compare_job cj = {j->names, j->n, j->params,
-                           {j->o.seed, j->o.threads, j->o.device, &log, od.stage, j->o.decision, j->checkpoint},
+                           {j->o.seed, j->o.threads, j->o.device, &log, od.stage, j->o.decision, j->checkpoint,
+                            j->o.decision_rows},
                            j->quiet};
     if (reel_compare_run(&j->p, &cj, &j->res, err))
         goto done;

@@ -22,7 +22,7 @@
 #define TUNE_KEYS                                                                                                  \
     "data", "labels", "label_column", "label_sep", "target", "id", "split_column", "keep_unlabeled", "features",    \
         "mixed_columns", "column_types", "encoding", "sep", "top_categories", "seed", "test_fraction",             \
-        "valid_fraction", "threads", "device", "decision", "quiet", "model", "params", "params_file", "folds",     \
+        "valid_fraction", "threads", "device", "decision", "decision_rows", "quiet", "model", "params", "params_file", "folds",     \
         "metric", "out"
 
 static const char *const SEARCH_KEYS[] = {TUNE_KEYS, "grid", "grid_file", "strategy", "budget", "journal", "resume",
@@ -157,6 +157,7 @@ static int tune_scorer(tune_job *j, reel_error *err)
     j->have_sc = 1;
     j->sc.log = &j->log;
     j->sc.decision = j->o.decision;
+    j->sc.decision_rows = j->o.decision_rows;
     return 0;
 }
 

@@ -185,7 +185,8 @@ int api_train(api_train_job *j, reel_error *err)
         reel_run_output(&rf, api_option_name(names, "save"), j->save, err) ||
         (j->out && reel_outdir_begin(&od, &rf, j->out, err)))
         goto done;
-    reel_run_opts ro = {j->o.seed, j->o.threads, j->o.device, &log, od.stage, j->o.decision, j->checkpoint};
+    reel_run_opts ro = {j->o.seed,      j->o.threads,   j->o.device,       &log, od.stage,
+                        j->o.decision,  j->checkpoint,  j->o.decision_rows};
     if (reel_run_model(&j->run, &j->p, j->model, params, &ro, err))
         goto done;
     j->have_run = 1;

@@ -199,6 +199,10 @@ void reel_add_run_opts(reel_optset *s, reel_common_opts *c)
                     "how probabilities become labels, chosen on the validation rows: auto (default: the "
                     "best of the others on them), threshold[:T], tuned-global, tuned-per-label, expected-f1, "
                     "expected-f1+calibrated; +at-least-one with any");
+    reel_optset_add(s, "decision-rows", OPT_STR, &c->decision_rows, "auto|oof",
+                    "what the rule is chosen on: auto (the validation rows; a net with \"members\": "
+                    "\"cross-fit\" its out-of-fold rows) or oof (out-of-fold probabilities of every training and "
+                    "validation row: 5 more fits of the model on folds of them, the kept model fitted as always)");
     reel_optset_add(s, "tune-thresholds", OPT_STR, &c->tune_thresholds, "per-label|global",
                     "same as --decision tuned-per-label or tuned-global");
 }
@@ -274,6 +278,7 @@ cJSON *reel_common_options(const reel_common_opts *c)
         cJSON_AddNumberToObject(o, "threads", c->threads);
     cJSON_AddStringToObject(o, "device", c->device);
     cJSON_AddStringToObject(o, "decision", c->decision);
+    add_string(o, "decision_rows", c->decision_rows);
     if (c->quiet)
         cJSON_AddTrueToObject(o, "quiet");
     return o;

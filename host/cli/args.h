@@ -59,6 +59,7 @@ typedef struct {
     int quiet;
     int verbose; /* progress as plain lines on a terminal too (cli/progress.h) */
     const char *decision;        /* a decision rule or "auto" */
+    const char *decision_rows;   /* NULL, auto or oof: what the rule is chosen on */
     const char *tune_thresholds; /* NULL, per-label or global: the older spelling of --decision tuned-* */
     const char *mixed_columns;   /* --mixed-columns; NULL: missing */
     const char *encoding;        /* --encoding utf-8|latin-1; NULL: utf-8 */

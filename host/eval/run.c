@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "eval/decision.h"
+#include "eval/oof.h"
 #include "util/timer.h"
 
 reel_fit_ctx reel_fit_ctx_for(const reel_prepared *p, const reel_model *m, const reel_part *train,
@@ -47,6 +48,12 @@ int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, si
         return -1;
     if (seconds)
         *seconds = reel_now() - t0;
+    return reel_score_probs(m, P, Y, n, pred, met, err);
+}
+
+int reel_score_probs(const reel_model *m, const float *P, const uint8_t *Y, size_t n, uint8_t *pred,
+                     reel_metrics *met, reel_error *err)
+{
     if (m->target == REEL_TARGET_MULTICLASS)
         reel_decision_argmax(P, n, m->L, pred);
     else
@@ -68,21 +75,65 @@ void reel_run_free(reel_run *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Chooses the model's decision rule on the validation rows. */
+/* The probabilities the rule is chosen on, into *P and *Y (n x L, the
+ * caller frees both): out-of-fold probabilities of every training and
+ * validation row when the model kept them (a cross-fitted net) or
+ * o->decision_rows asks for them (refits, eval/oof.h), else the model's
+ * predictions of the validation rows. */
+static int rule_rows(reel_run *r, const reel_prepared *p, const reel_run_opts *o, float **P, uint8_t **Y,
+                     size_t *n, reel_error *err)
+{
+    size_t L = p->L, n_oof;
+    const float *oof = reel_model_oof(&r->model, &n_oof);
+    int refit = !oof && o->decision_rows && strcmp(o->decision_rows, "oof") == 0;
+    *n = oof ? n_oof : refit ? p->train.n + p->valid.n : p->valid.n;
+    *P = malloc((*n ? *n : 1) * L * sizeof **P);
+    *Y = malloc((*n ? *n : 1) * L);
+    if (!*P || !*Y)
+        return reel_fail(err, "out of memory for %zu rows' probabilities", *n);
+    if (refit) {
+        reel_log_msg(o->log, REEL_LOG_INFO, "%s: the decision rule is chosen on out-of-fold probabilities of the "
+                     "%zu training and validation rows (%d more fits)", r->model.name, *n, REEL_OOF_FOLDS);
+        if (reel_oof_refit(&r->model, p, o, *P, err))
+            return -1;
+    } else if (oof) {
+        if (n_oof != p->train.n + p->valid.n)
+            return reel_fail(err, "%s: %zu out-of-fold rows for %zu training and validation rows", r->model.name,
+                             n_oof, p->train.n + p->valid.n);
+        memcpy(*P, oof, n_oof * L * sizeof **P);
+    } else {
+        if (*n)
+            memcpy(*Y, p->valid.Y, *n * L);
+        if (*n && reel_model_predict_proba(&r->model, reel_part_X(&p->valid, &r->model), *n, *P, err))
+            return -1;
+    }
+    if (oof || refit) {
+        memcpy(*Y, p->train.Y, p->train.n * L);
+        if (p->valid.n)
+            memcpy(*Y + p->train.n * L, p->valid.Y, p->valid.n * L);
+    }
+    r->rule_from = oof || refit ? "out-of-fold" : "validation";
+    r->rule_rows = *n;
+    return 0;
+}
+
+/* Chooses the model's decision rule on the validation rows, or on the
+ * out-of-fold rows (rule_rows). */
 static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts *o, reel_error *err)
 {
-    size_t n = p->valid.n, L = p->L;
-    float *P = malloc((n ? n : 1) * L * sizeof *P);
-    if (!P)
-        return reel_fail(err, "out of memory for %zu validation predictions", n);
-    if (n && reel_model_predict_proba(&r->model, reel_part_X(&p->valid, &r->model), n, P, err)) {
+    size_t n, L = p->L;
+    float *P = NULL;
+    uint8_t *Y = NULL;
+    if (rule_rows(r, p, o, &P, &Y, &n, err)) {
         free(P);
+        free(Y);
         return -1;
     }
     reel_decision rule;
     const char *spec = reel_decision_spec_for(r->model.target, o->decision, err);
-    int rc = !spec || reel_decision_choose(&rule, spec, P, p->valid.Y, n, L, r->model.threshold, o->seed, err);
+    int rc = !spec || reel_decision_choose(&rule, spec, P, Y, n, L, r->model.threshold, o->seed, err);
     free(P);
+    free(Y);
     if (rc)
         return -1;
     /* a rule fitted on the validation rows (cuts, or a calibration) needs some of them */
@@ -90,9 +141,9 @@ static int choose_rule(reel_run *r, const reel_prepared *p, const reel_run_opts 
     if (n < FEW_VALID_ROWS && (rule.calibrated || rule.kind == REEL_RULE_TUNED_GLOBAL ||
                                rule.kind == REEL_RULE_TUNED_PER_LABEL)) {
         char name[64];
-        reel_log_msg(o->log, REEL_LOG_WARNING, "%s: decision rule %s is fitted on only %zu validation row%s, too "
+        reel_log_msg(o->log, REEL_LOG_WARNING, "%s: decision rule %s is fitted on only %zu %s row%s, too "
                      "few to trust (a larger --valid-fraction, or --decision threshold)", r->model.name,
-                     reel_decision_name(&rule, name, sizeof name), n, n == 1 ? "" : "s");
+                     reel_decision_name(&rule, name, sizeof name), n, r->rule_from, n == 1 ? "" : "s");
     }
     reel_decision_free(&r->model.rule);
     r->model.rule = rule;
@@ -258,6 +309,11 @@ cJSON *reel_run_to_json(const reel_run *r, char *const *labels)
     char name[64];
     cJSON_AddStringToObject(j, "decision_rule", reel_decision_name(&r->model.rule, name, sizeof name));
     cJSON_AddItemToObject(j, "decision", reel_decision_to_json(&r->model.rule));
+    if (r->rule_from) { /* what the rule was chosen on */
+        cJSON *dr = cJSON_AddObjectToObject(j, "decision_rows");
+        cJSON_AddStringToObject(dr, "from", r->rule_from);
+        cJSON_AddNumberToObject(dr, "rows", (double)r->rule_rows);
+    }
     cJSON *th = cJSON_AddArrayToObject(j, "thresholds"); /* the model's own, behind metrics_untuned */
     for (size_t k = 0; k < r->model.L; k++)
         cJSON_AddItemToArray(th, cJSON_CreateNumber(r->model.threshold[k]));

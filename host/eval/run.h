@@ -15,8 +15,14 @@ typedef struct {
     const char *device;
     const reel_log *log; /* NULL: silent */
     const char *out_dir; /* may be NULL */
-    const char *decision; /* decision rule (eval/decision.h), chosen on the validation rows; NULL: "auto" */
+    const char *decision; /* decision rule (eval/decision.h), chosen on the validation rows (a model's
+                             out-of-fold rows when it kept them, run.c); NULL: "auto" */
     const char *checkpoint;      /* nets: see reel_fit_ctx (NULL: none) */
+    /* what the rule is chosen on: "auto" (NULL: the validation rows, or the
+     * out-of-fold rows of a model that kept them) or "oof" (out-of-fold
+     * probabilities of every training and validation row, from refits when
+     * the model kept none: eval/oof.h) */
+    const char *decision_rows;
 } reel_run_opts;
 
 typedef struct {
@@ -31,6 +37,12 @@ typedef struct {
     char *device;
     reel_history history;
     size_t shared; /* nets: how many trained in its launch (reel_run_models_together; 0: alone) */
+    /* What the decision rule was chosen on: "validation" (the validation
+     * rows' predictions) or "out-of-fold" (every training and validation
+     * row, from a model that did not train on it), and how many rows
+     * (static; NULL for a run from another rank). */
+    const char *rule_from;
+    size_t rule_rows;
 } reel_run;
 
 int reel_run_model(reel_run *r, reel_prepared *p, const char *name, const cJSON *user_params,
@@ -76,6 +88,11 @@ const float *reel_part_X(const reel_part *part, const reel_model *m);
  * the prediction took. */
 int reel_predict_score(const reel_model *m, const float *X, const uint8_t *Y, size_t n, float *P, uint8_t *pred,
                        reel_metrics *met, double *seconds, reel_error *err);
+
+/* The scoring half of reel_predict_score, on probabilities P (n x L) of
+ * model m already made. */
+int reel_score_probs(const reel_model *m, const float *P, const uint8_t *Y, size_t n, uint8_t *pred,
+                     reel_metrics *met, reel_error *err);
 
 /* {"name", "params", "device", "metrics", ..., "fit_seconds", "predict_seconds", "nets_per_launch"} */
 cJSON *reel_run_to_json(const reel_run *r, char *const *labels);

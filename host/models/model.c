@@ -329,6 +329,12 @@ const char *reel_model_device(const reel_model *m)
     return m->kind->device && m->state ? m->kind->device(m->state) : "cpu";
 }
 
+const float *reel_model_oof(const reel_model *m, size_t *n)
+{
+    *n = 0;
+    return m->kind->oof_proba && m->state ? m->kind->oof_proba(m->state, n) : NULL;
+}
+
 void reel_model_free(reel_model *m)
 {
     if (m->state)

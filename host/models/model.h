@@ -93,6 +93,12 @@ typedef struct reel_model_kind {
     float (*default_threshold)(const cJSON *params, size_t L);
     /* The training history (may be NULL: not an iterative model). */
     const reel_history *(*history)(const void *state);
+    /* Optional (NULL: none): out-of-fold probabilities the fit kept for
+     * choosing the decision rule (a cross-fitted ensemble, nn/mlp.c): *n
+     * rows x L, the fit's training rows then its validation rows in their
+     * order, each predicted by a member that did not train on it; NULL
+     * when this fit kept none. */
+    const float *(*oof_proba)(const void *state, size_t *n);
     /* One line on what params build for d features and L labels, for
      * `reel info` (may be NULL: nothing beyond the params). Returns 0 when
      * buf holds one. */
@@ -147,6 +153,9 @@ int reel_model_set_target(reel_model *m, reel_target_kind target, size_t K, char
 /* Columns of the model's class probabilities (reel_target_columns). */
 size_t reel_model_columns(const reel_model *m);
 const char *reel_model_device(const reel_model *m);
+/* The fitted model's out-of-fold probabilities (reel_model_kind.oof_proba:
+ * *n rows, training then validation), or NULL when it kept none. */
+const float *reel_model_oof(const reel_model *m, size_t *n);
 void reel_model_free(reel_model *m);
 
 /* The kind registry (models/registry.c). */

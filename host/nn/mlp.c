@@ -16,7 +16,14 @@
  * own seed (reel_mlp_member_seed), and predicts the mean of their
  * probabilities. Member 0 is saved under the names above, member k >= 1 as
  * "ensemble.<k>.<i>.weight" and ".bias"; the history and the epochs
- * reported are member 0's. */
+ * reported are member 0's.
+ *
+ * "members": "cross-fit" trains member k on K - 1 folds of the training +
+ * validation rows and early-stops it on fold k (nn/folds.h); the fit keeps
+ * each pooled row's probability from the member that held it out
+ * (oof_proba), on which eval/run.c chooses the decision rule. The input
+ * transform and "balanced" pos_weight are then fitted on the pooled rows;
+ * the file and predict are as for any ensemble. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +31,7 @@
 #include "models/model.h"
 #include "nn/backend.h"
 #include "nn/device.h"
+#include "nn/folds.h"
 #include "nn/input.h"
 #include "nn/mlp_params.h"
 #include "nn/spec.h"
@@ -41,6 +49,8 @@ typedef struct {
     char device[300];
     int dev; /* the device number be's create takes */
     reel_nn_train_result train; /* member 0's */
+    float *oof;   /* cross-fit: n_oof x L out-of-fold probabilities (not saved) */
+    size_t n_oof;
 } mlp_state;
 
 static void mlp_free(void *p)
@@ -54,6 +64,7 @@ static void mlp_free(void *p)
     free(s->b);
     free(s->params);
     free(s->pos_w);
+    free(s->oof);
     reel_nn_input_free(&s->input);
     reel_history_free(&s->train.history);
     free(s);
@@ -243,8 +254,10 @@ static int train_apart(const reel_nn_net *nets, const reel_nn_train_opts *const 
     return 0;
 }
 
-/* A plain net alone (reel_nn_train); an ensemble's members together. */
-static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx, reel_error *err)
+/* A plain net alone (reel_nn_train); an ensemble's members together, each
+ * on ctx's rows or, cross-fitted, on its own (folds[k], else NULL). */
+static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_fit_ctx *ctx,
+                         const reel_nn_fold *folds, reel_error *err)
 {
     if (s->K == 1) {
         reel_nn_net net = {s->be, s->b[0], &s->spec};
@@ -261,6 +274,14 @@ static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_f
         rc = reel_fail(err, "out of memory");
     for (size_t k = 0; rc == 0 && k < K; k++) {
         member_setup(s, o, ctx, k, &m[k], &nets[k]);
+        if (folds) {
+            m[k].ctx.X = folds[k].X;
+            m[k].ctx.Y = folds[k].Y;
+            m[k].ctx.n = folds[k].n;
+            m[k].ctx.Xv = folds[k].Xv;
+            m[k].ctx.Yv = folds[k].Yv;
+            m[k].ctx.nv = folds[k].nv;
+        }
         op[k] = &m[k].o;
         cp[k] = &m[k].ctx;
     }
@@ -287,10 +308,114 @@ static int train_members(mlp_state *s, const reel_nn_train_opts *o, const reel_f
     return rc;
 }
 
+/* Trains the members of s (rows transformed in tctx; folds: see
+ * train_members) and keeps their parameters. */
+static int train_and_keep(mlp_state *s, const reel_mlp_params *mp, const cJSON *params, const reel_fit_ctx *tctx,
+                          const reel_nn_fold *folds, reel_error *err)
+{
+    reel_nn_train_opts o = mp->train;
+    o.checkpoint = tctx->checkpoint;
+    cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
+    if (tctx->checkpoint &&
+        (!(run = cJSON_CreateObject()) || !cJSON_AddStringToObject(run, "model", tctx->name ? tctx->name : "mlp") ||
+         !cJSON_AddItemToObject(run, "params", cJSON_Duplicate(params, 1)))) {
+        cJSON_Delete(run);
+        return reel_fail(err, "out of memory");
+    }
+    o.run = run;
+    int bad = train_members(s, &o, tctx, folds, err);
+    for (size_t k = 0; !bad && k < s->K; k++)
+        bad = s->be->get_params(s->b[k], s->params + k * s->spec.n_params, err);
+    cJSON_Delete(run);
+    return bad ? -1 : 0;
+}
+
+/* Each pooled row's probability from the member that held it out. */
+static int keep_oof(mlp_state *s, const reel_nn_fold *folds, size_t n, reel_error *err)
+{
+    size_t L = s->spec.L, most = 1;
+    for (size_t k = 0; k < s->K; k++)
+        most = folds[k].nv > most ? folds[k].nv : most;
+    float *Pk = malloc(most * L * sizeof *Pk);
+    if (!(s->oof = malloc((n ? n : 1) * L * sizeof *s->oof)) || !Pk) {
+        free(Pk);
+        return reel_fail(err, "out of memory for %zu out-of-fold probabilities", n);
+    }
+    s->n_oof = n;
+    for (size_t k = 0; k < s->K; k++) {
+        if (folds[k].nv && s->be->predict(s->b[k], folds[k].Xv, folds[k].nv, Pk, err)) {
+            free(Pk);
+            return -1;
+        }
+        for (size_t i = 0; i < folds[k].nv; i++)
+            memcpy(s->oof + folds[k].held[i] * L, Pk + i * L, L * sizeof *Pk);
+    }
+    free(Pk);
+    return 0;
+}
+
+/* "members": "cross-fit": the training and validation rows pooled, the
+ * transform fitted on them, member k on the folds but k (nn/folds.h). */
+static void *crossfit_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
+{
+    size_t n = ctx->n + ctx->nv, d = ctx->d, L = ctx->L, K = 0;
+    float *X = alloc_rows(n, d), *Xt = alloc_rows(n, d);
+    uint8_t *Y = malloc((n ? n : 1) * L);
+    int *fold = malloc((n ? n : 1) * sizeof *fold);
+    reel_nn_fold *folds = NULL;
+    mlp_state *s = NULL;
+    reel_mlp_params mp;
+    if (!X || !Xt || !Y || !fold) {
+        reel_fail(err, "out of memory for the net's input");
+        goto fail;
+    }
+    memcpy(X, ctx->X, ctx->n * d * sizeof *X);
+    if (ctx->nv)
+        memcpy(X + ctx->n * d, ctx->Xv, ctx->nv * d * sizeof *X);
+    memcpy(Y, ctx->Y, ctx->n * L);
+    if (ctx->nv)
+        memcpy(Y + ctx->n * L, ctx->Yv, ctx->nv * L);
+    reel_fit_ctx pool = *ctx;
+    pool.X = X;
+    pool.Y = Y;
+    pool.n = n;
+    pool.Xv = NULL;
+    pool.Yv = NULL;
+    pool.nv = 0;
+    if (!(s = mlp_begin(params, &pool, &mp, err)) ||
+        reel_mlp_folds(n, mp.ensemble, mp.train.seed, fold, err))
+        goto fail;
+    reel_nn_input_apply(&s->input, X, n, Xt);
+    K = s->K;
+    if (!(folds = calloc(K, sizeof *folds))) {
+        reel_fail(err, "out of memory");
+        goto fail;
+    }
+    if (reel_nn_folds_make(folds, s->K, fold, Xt, Y, n, d, L, err) ||
+        train_and_keep(s, &mp, params, &pool, folds, err) || keep_oof(s, folds, n, err))
+        goto fail;
+    goto done;
+fail:
+    mlp_free(s);
+    s = NULL;
+done:
+    reel_nn_folds_free(folds, K);
+    free(folds);
+    free(X);
+    free(Xt);
+    free(Y);
+    free(fold);
+    return s;
+}
+
 static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *err)
 {
     float *Xt = NULL, *Xvt = NULL;
     reel_mlp_params mp;
+    if (reel_mlp_params_get(params, ctx->L, ctx->seed, &mp, err))
+        return NULL;
+    if (mp.cross_fit)
+        return crossfit_fit(params, ctx, err);
     mlp_state *s = mlp_begin(params, ctx, &mp, err);
     if (!s)
         return NULL;
@@ -305,22 +430,7 @@ static void *mlp_fit(const cJSON *params, const reel_fit_ctx *ctx, reel_error *e
     reel_nn_input_apply(&s->input, ctx->Xv, ctx->nv, Xvt);
     tctx.X = Xt;
     tctx.Xv = Xvt;
-    reel_nn_train_opts o = mp.train;
-    o.checkpoint = ctx->checkpoint;
-    cJSON *run = NULL; /* with a checkpoint: which run it belongs to */
-    if (ctx->checkpoint &&
-        (!(run = cJSON_CreateObject()) || !cJSON_AddStringToObject(run, "model", ctx->name ? ctx->name : "mlp") ||
-         !cJSON_AddItemToObject(run, "params", cJSON_Duplicate(params, 1)))) {
-        cJSON_Delete(run);
-        reel_fail(err, "out of memory");
-        goto fail;
-    }
-    o.run = run;
-    int bad = train_members(s, &o, &tctx, err);
-    for (size_t k = 0; !bad && k < s->K; k++)
-        bad = s->be->get_params(s->b[k], s->params + k * s->spec.n_params, err);
-    cJSON_Delete(run);
-    if (bad)
+    if (train_and_keep(s, &mp, params, &tctx, NULL, err))
         goto fail;
     free(Xt);
     free(Xvt);
@@ -367,12 +477,21 @@ static int cpu_only(const cJSON *params, const reel_fit_ctx *ctx)
     return reel_nn_spec_from_params(&spec, params, ctx->d, ctx->L, &ignored) == 0 && reel_nn_spec_cpu_only(&spec);
 }
 
+/* Whether its members are cross-fitted: each on rows of its own, so the
+ * net trains alone (its members still together on a device). */
+static int cross_fitted(const cJSON *params)
+{
+    reel_mlp_params mp;
+    reel_error ignored;
+    return reel_mlp_params_get(params, 1, 0, &mp, &ignored) == 0 && mp.cross_fit;
+}
+
 static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *ctx, size_t K, void **states,
                         size_t *shared, reel_error *err)
 {
     int alone = 0;
     for (size_t i = 0; i < K; i++)
-        alone |= cpu_only(params[i], ctx[i]);
+        alone |= cpu_only(params[i], ctx[i]) || cross_fitted(params[i]);
     if (alone) { /* one by one; the first failure fails them all */
         for (size_t i = 0; i < K; i++) {
             if (shared)
@@ -523,12 +642,14 @@ static int mlp_fit_many(const cJSON *const *params, const reel_fit_ctx *const *c
 
 /* Nets train together on a device (CUDA, OpenCL), not on the CPU backend,
  * whose trials run in parallel threads instead; nor a net with a layer kind
- * that only the CPU backend has (it trains there). */
+ * that only the CPU backend has (it trains there), nor a cross-fitted one
+ * (its members train on rows of their own). */
 static int mlp_fits_together(const cJSON *params, const char *device)
 {
     reel_nn_spec spec;
     reel_error ignored;
-    if (params && reel_nn_spec_from_params(&spec, params, 1, 1, &ignored) == 0 && reel_nn_spec_cpu_only(&spec))
+    if (params && ((reel_nn_spec_from_params(&spec, params, 1, 1, &ignored) == 0 && reel_nn_spec_cpu_only(&spec)) ||
+                   cross_fitted(params)))
         return 0;
     char label[300];
     reel_error e;
@@ -738,6 +859,13 @@ static int mlp_describe(const cJSON *params, size_t d, size_t L, char *buf, size
     return 0;
 }
 
+static const float *mlp_oof(const void *state, size_t *n)
+{
+    const mlp_state *s = state;
+    *n = s->n_oof;
+    return s->oof;
+}
+
 static const char *mlp_device(const void *state) { return ((const mlp_state *)state)->device; }
 
 const reel_model_kind reel_kind_mlp = {
@@ -755,6 +883,7 @@ const reel_model_kind reel_kind_mlp = {
     .free = mlp_free,
     .device = mlp_device,
     .history = mlp_history,
+    .oof_proba = mlp_oof,
     .default_threshold = mlp_default_threshold,
     .describe = mlp_describe,
 };

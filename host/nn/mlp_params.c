@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "data/split.h"
 #include "models/params.h"
 
 /* Without a threshold param: 0.5 for the sigmoid head; for the softmax head,
@@ -101,6 +102,15 @@ uint64_t reel_mlp_member_seed(uint64_t seed, long k)
     return k == 0 ? seed : seed + (uint64_t)k * 0x9E3779B97F4A7C15ULL;
 }
 
+int reel_mlp_folds(size_t n, long K, uint64_t seed, int *fold, reel_error *err)
+{
+    if (K < 2 || (size_t)K > n)
+        return reel_fail(err, "params for mlp: key 'members' \"cross-fit\" splits the %zu training and validation "
+                         "rows into ensemble = %ld folds: it needs 2 to %zu", n, K, n);
+    /* a stream of its own: the folds do not move with the members' seeds */
+    return reel_kfold(n, (int)K, seed ^ 0x63726f7373666974ULL, fold, err);
+}
+
 int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_params *p, reel_error *err)
 {
     reel_params_reader r;
@@ -144,5 +154,13 @@ int reel_mlp_params_get(const cJSON *params, size_t L, uint64_t seed, reel_mlp_p
                    (strcmp(sched->valuestring, "constant") == 0 || strcmp(sched->valuestring, "cosine") == 0)))
         return reel_fail(err, "params for mlp: key 'lr_schedule' must be \"constant\" or \"cosine\"");
     o->cosine = sched && strcmp(sched->valuestring, "cosine") == 0;
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(params, "members");
+    if (members && !(cJSON_IsString(members) && (strcmp(members->valuestring, "same-rows") == 0 ||
+                                                 strcmp(members->valuestring, "cross-fit") == 0)))
+        return reel_fail(err, "params for mlp: key 'members' must be \"same-rows\" or \"cross-fit\"");
+    p->cross_fit = members && strcmp(members->valuestring, "cross-fit") == 0;
+    if (p->cross_fit && p->ensemble < 2)
+        return reel_fail(err, "params for mlp: key 'members' \"cross-fit\" needs 'ensemble' of 2 or more (one "
+                         "fold per member; got %ld)", p->ensemble);
     return pos_weight_get(params, p, err);
 }

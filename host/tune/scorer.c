@@ -255,30 +255,50 @@ done:
     return rc;
 }
 
-int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, const uint8_t *Y, size_t n,
-                    reel_fold_rule *how, double *value, double *plain, reel_error *err)
+/* The scores of probabilities P (n x L) of model m against Y: at the
+ * model's thresholds (plain) and under the rule, cross-fitted (value). */
+static int score_probs(const reel_scorer *s, const reel_model *m, const float *P, const uint8_t *Y, size_t n,
+                       reel_fold_rule *how, double *value, double *plain, reel_error *err)
 {
-    size_t L = s->p->L;
-    float *P = malloc((n ? n : 1) * L * sizeof *P);
-    uint8_t *pred = malloc((n ? n : 1) * L);
+    uint8_t *pred = malloc((n ? n : 1) * s->p->L);
     reel_metrics met;
     int rc = -1;
-    if (!P || !pred) {
+    if (!pred) {
         reel_fail(err, "out of memory for %zu predictions", n);
-    } else if (reel_predict_score(m, X, Y, n, P, pred, &met, NULL, err) == 0) {
+    } else if (reel_score_probs(m, P, Y, n, pred, &met, err) == 0) {
         *plain = reel_metric_by_name(&met, s->metric);
         reel_metrics_free(&met);
         const char *spec = rule_for(s, how, m->threshold, P, Y, n, err);
         rc = spec ? rule_score(s, spec, m->threshold, P, Y, n, value, err) : -1;
     }
-    free(P);
     free(pred);
     return rc;
 }
 
+int reel_score_rows(const reel_scorer *s, const reel_model *m, const float *X, const uint8_t *Y, size_t n,
+                    reel_fold_rule *how, double *value, double *plain, reel_error *err)
+{
+    float *P = malloc((n ? n : 1) * s->p->L * sizeof *P);
+    int rc = -1;
+    if (!P)
+        reel_fail(err, "out of memory for %zu predictions", n);
+    else if (reel_model_predict_proba(m, X, n, P, err) == 0)
+        rc = score_probs(s, m, P, Y, n, how, value, plain, err);
+    free(P);
+    return rc;
+}
+
+/* A model fitted with valid as its validation part scored there. A
+ * cross-fitted net trained on those rows (all but one of its members did):
+ * it is scored on its out-of-fold probabilities of them, the last of the
+ * rows it kept (training, then validation). */
 static int score_valid(const reel_scorer *s, const reel_model *m, const reel_part *valid, reel_fold_rule *how,
                        double *value, double *plain, reel_error *err)
 {
+    size_t n_oof;
+    const float *oof = reel_model_oof(m, &n_oof);
+    if (oof && n_oof >= valid->n)
+        return score_probs(s, m, oof + (n_oof - valid->n) * s->p->L, valid->Y, valid->n, how, value, plain, err);
     return reel_score_rows(s, m, reel_part_X(valid, m), valid->Y, valid->n, how, value, plain, err);
 }
 
@@ -587,7 +607,7 @@ int reel_score_test(const reel_scorer *s, const cJSON *params, const uint8_t *ma
     reel_log_once once;
     reel_log quiet = reel_scorer_quiet(s, &once);
     reel_run_opts o = {.seed = s->seed, .threads = threads, .device = s->device, .log = &quiet,
-                       .decision = reel_scorer_rule(s)};
+                       .decision = reel_scorer_rule(s), .decision_rows = s->decision_rows};
     reel_run run;
     /* reel_run_model: the fit, the rule and the test scores of reel train */
     int rc = reel_run_model(&run, mask ? &q : (reel_prepared *)s->p, s->model, params, &o, err);

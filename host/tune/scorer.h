@@ -30,6 +30,7 @@ typedef struct {
     const reel_log *log; /* the fits report only warnings here (NULL: none) */
     reel_log_seen *said; /* the fits' warnings said so far: each once (reel_scorer_quiet) */
     const char *decision; /* the rule scores are taken under (NULL: "auto", as reel_run_opts) */
+    const char *decision_rows; /* what the final model's rule is chosen on (reel_run_opts; NULL: "auto") */
     /* K-fold: the pool of train + valid rows and each row's fold. */
     reel_part pool;
     int *fold;
