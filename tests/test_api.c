@@ -735,6 +735,11 @@ Test(api, common_option_ranges_are_the_same_for_every_front_end)
     cr_expect_str_eq(reel_last_error(), "options: key 'valid_fraction' must be in [0, 1), got 1");
     cr_expect_null(reel_fit("prior", NULL, d, "{\"top_categories\": 0}"));
     cr_expect_str_eq(reel_last_error(), "options: key 'top_categories' must be >= 1, got 0");
+    c = reel_fit("tree", NULL, d, "{\"decision_rows\": \"oof\", \"threads\": 1}");
+    cr_expect_not_null(c, "%s", reel_last_error());
+    reel_classifier_free(c);
+    cr_expect_null(reel_fit("tree", NULL, d, "{\"decision_rows\": 1}"));
+    cr_expect_str_eq(reel_last_error(), "options: key 'decision_rows' must be auto or oof");
     static const char *const cases[][3] = {
         {"{\"model\": \"prior\", \"test_fraction\": 1.5}", "options: key 'test_fraction' must be in [0, 1), got 1.5",
          "--test-fraction must be in [0, 1), got 1.5"},
@@ -745,6 +750,8 @@ Test(api, common_option_ranges_are_the_same_for_every_front_end)
          "--mixed-columns must be missing, error or text, got 'maybe'"},
         {"{\"model\": \"prior\", \"encoding\": \"ebcdic\"}", "options: key 'encoding' must be utf-8 or latin-1, got 'ebcdic'",
          "--encoding must be utf-8 or latin-1, got 'ebcdic'"},
+        {"{\"model\": \"prior\", \"decision_rows\": \"valid\"}", "options: key 'decision_rows' must be auto or oof, "
+         "got 'valid'", "--decision-rows must be auto or oof, got 'valid'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         reel_task *t = reel_task_new("search", cases[i][0]);

@@ -990,6 +990,54 @@ static void recipe_on_device(const reel_nn_backend *dev)
 }
 Test(nn_devices, dropout_and_robust_input_train_on_the_device) { each_backend(recipe_on_device); }
 
+/* Cross-fitted members (issue 33) on the device: each member on its own
+ * folds, its members in one launch; the model's probabilities and its
+ * out-of-fold probabilities are the CPU backend's up to rounding. */
+static void crossfit_on_device(const reel_nn_backend *dev)
+{
+    enum { N = 400, NT = 320 };
+    float *X = malloc(N * 4 * sizeof *X), *P[2], *O[2];
+    uint8_t *Y = malloc(N * 3);
+    recipe_data(N, X, Y);
+    char device[64];
+    snprintf(device, sizeof device, "%s:%d", dev->name, cur_device);
+    const char *params = "{\"layers\": [{\"width\": 16, \"activation\": \"relu\"}], \"members\": \"cross-fit\", "
+                         "\"epochs\": 3, \"ensemble\": 3, \"batch_size\": 10, \"lr\": 0.003}";
+    const char *devices[2] = {device, "cpu"};
+    for (int k = 0; k < 2; k++) {
+        reel_fit_ctx c = {.d = 4, .L = 3, .X = X, .Y = Y, .n = NT, .Xv = X + NT * 4, .Yv = Y + NT * 3,
+                          .nv = N - NT, .seed = 8, .threads = 1, .device = devices[k], .name = "crossfit"};
+        reel_error err;
+        reel_model m;
+        cJSON *p = cJSON_Parse(params);
+        cr_assert_eq(reel_model_init(&m, "box", p, &err), 0, "%s", err.msg);
+        cJSON_Delete(p);
+        cr_assert_eq(reel_model_fit(&m, &c, &err), 0, "%s", err.msg);
+        const char *ran = m.kind->device ? m.kind->device(m.state) : "cpu";
+        if (k == 0)
+            cr_expect(strncmp(ran, "cpu", 3) != 0, "%s: the net trained on %s", device, ran);
+        P[k] = malloc(N * 3 * sizeof(float));
+        O[k] = malloc(N * 3 * sizeof(float));
+        cr_assert_eq(m.kind->predict_proba(m.state, X, N, P[k], &err), 0, "%s", err.msg);
+        size_t n_oof;
+        const float *oof = reel_model_oof(&m, &n_oof);
+        cr_assert(oof && n_oof == N, "%s: %zu out-of-fold rows", devices[k], n_oof);
+        memcpy(O[k], oof, N * 3 * sizeof(float));
+        reel_model_free(&m);
+    }
+    cr_expect(close_all("cross-fit: probabilities, device vs the CPU", P[0], P[1], N * 3, 2e-3, 1e-2), "%s",
+              cur_label);
+    cr_expect(close_all("cross-fit: out-of-fold probabilities, device vs the CPU", O[0], O[1], N * 3, 2e-3, 1e-2),
+              "%s", cur_label);
+    for (int k = 0; k < 2; k++) {
+        free(P[k]);
+        free(O[k]);
+    }
+    free(X);
+    free(Y);
+}
+Test(nn_devices, cross_fitted_members_train_on_the_device) { each_backend(crossfit_on_device); }
+
 /* ------------------------------------------- wide PLR embeddings (issue 27) */
 
 /* Two epochs of net s (batch `batch`) through reel_nn_train_epochs on be;

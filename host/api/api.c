@@ -131,8 +131,10 @@ int api_opts_parse_named(api_opts *o, const char *json, double test_fraction, in
             *(k[0] == 'f' ? &o->folds : &o->budget) = (int)v;
         } else if (strcmp(k, "decision_rows") == 0) {
             api_option_subject(flag_names, k, what, sizeof what);
-            if (!cJSON_IsString(it) || !reel_decision_rows_known(it->valuestring))
-                return reel_fail(err, "%s must be \"auto\" or \"oof\"", what);
+            if (!cJSON_IsString(it))
+                return reel_fail(err, "%s must be auto or oof", what);
+            if (!reel_decision_rows_known(it->valuestring))
+                return reel_fail(err, "%s must be auto or oof, got '%s'", what, it->valuestring);
             o->decision_rows = it->valuestring;
         } else if (strcmp(k, "device") == 0 || strcmp(k, "decision") == 0 || strcmp(k, "metric") == 0) {
             if (cJSON_IsNull(it) && strcmp(k, "decision") == 0)

@@ -8,8 +8,8 @@
 static const char *const KEYS[] = {
     "data", "labels", "label_column", "label_sep", "target", "id", "split_column", "keep_unlabeled", "features",
     "mixed_columns", "column_types", "encoding", "sep", "top_categories", "seed", "test_fraction",
-    "valid_fraction", "threads", "device", "decision", "decision_rows", "quiet", "model", "params", "params_file", "epochs",
-    "batch_size", "lr", "save", "out", "checkpoint", NULL};
+    "valid_fraction", "threads", "device", "decision", "decision_rows", "quiet", "model", "params", "params_file",
+    "epochs", "batch_size", "lr", "save", "out", "checkpoint", NULL};
 
 int task_train(reel_task *t, reel_error *err)
 {

@@ -22,8 +22,8 @@
 #define TUNE_KEYS                                                                                                  \
     "data", "labels", "label_column", "label_sep", "target", "id", "split_column", "keep_unlabeled", "features",    \
         "mixed_columns", "column_types", "encoding", "sep", "top_categories", "seed", "test_fraction",             \
-        "valid_fraction", "threads", "device", "decision", "decision_rows", "quiet", "model", "params", "params_file", "folds",     \
-        "metric", "out"
+        "valid_fraction", "threads", "device", "decision", "decision_rows", "quiet", "model", "params",            \
+        "params_file", "folds", "metric", "out"
 
 static const char *const SEARCH_KEYS[] = {TUNE_KEYS, "grid", "grid_file", "strategy", "budget", "journal", "resume",
                                           NULL};
@@ -31,7 +31,7 @@ static const char *const SELECT_KEYS[] = {TUNE_KEYS, "method", NULL};
 /* Those task_run_opts reads; folds, metric and budget are read here, so
  * that their messages name the CLI's flags. */
 static const char *const RUN_KEYS[] = {"seed", "threads", "valid_fraction", "test_fraction", "top_categories",
-                                       "decision", NULL};
+                                       "decision", "decision_rows", NULL};
 
 /* What a run holds (tune_end frees it). */
 typedef struct {
