@@ -23,11 +23,14 @@ _Static_assert(REEL_HEAD_SIGMOID == RK_HEAD_SIGMOID && REEL_HEAD_SOFTMAX == RK_H
 #endif
 
 /* The products are written on vectors of VW floats (GCC's vector
- * extension: one AVX-512 register, two AVX2 or four SSE ones, whichever
- * the clone below has), each lane its own sum: every output is one sum
- * over its terms in order, whatever the blocking, the vector width or the
- * thread that computes it. Loads and stores may be unaligned. */
-#define VW 16
+ * extension: one AVX2 register, half an AVX-512 one, two SSE ones,
+ * whichever the clone below has), each lane its own sum: every output is
+ * one sum over its terms in order, whatever the blocking, the vector width
+ * or the thread that computes it. Loads and stores may be unaligned. With
+ * 16 floats a vector, AVX2's 16 registers could not hold a tile of 4 rows
+ * x 2 vectors of sums: it spilled to the stack on every term, and the
+ * products ran 10 to 20 times slower than at 8. */
+#define VW 8
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi" /* the vector helpers are always inlined: no ABI is crossed */
 #endif
@@ -51,14 +54,22 @@ size_t reel_cpu_packed_floats(size_t in, size_t out) { return (in + 1) * padded(
 /* P = W^T (in x padded(out), zeros past out) with b as one more row: input
  * k's weights for every output side by side, so the forward's vectors run
  * over outputs. */
+#define PACK_TILE 32 /* a tile of W's rows and P's rows that stays in cache while transposed */
+
 void reel_cpu_pack_layer(const float *W, const float *b, size_t in, size_t out, float *P)
 {
     size_t ld = padded(out);
     for (size_t k = 0; k < in; k++)
         memset(P + k * ld + out, 0, (ld - out) * sizeof *P);
-    for (size_t j = 0; j < out; j++)
-        for (size_t k = 0; k < in; k++)
-            P[k * ld + j] = W[j * in + k];
+    for (size_t j0 = 0; j0 < out; j0 += PACK_TILE) {
+        size_t j1 = out - j0 < PACK_TILE ? out : j0 + PACK_TILE;
+        for (size_t k0 = 0; k0 < in; k0 += PACK_TILE) {
+            size_t k1 = in - k0 < PACK_TILE ? in : k0 + PACK_TILE;
+            for (size_t k = k0; k < k1; k++)
+                for (size_t j = j0; j < j1; j++)
+                    P[k * ld + j] = W[j * in + k];
+        }
+    }
     memcpy(P + in * ld, b, out * sizeof *P);
     memset(P + in * ld + out, 0, (ld - out) * sizeof *P);
 }
