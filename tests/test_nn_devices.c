@@ -18,6 +18,7 @@
 #include "helpers.h"
 #include "models/model.h"
 #include "nn/backend.h"
+#include "nn/fused_plan.h"
 #include "nn/multi.h"
 #include "nn/opencl.h"
 #include "nn/spec.h"
@@ -1062,31 +1063,63 @@ static void wide_epochs(const reel_nn_backend *be, const setup *s, size_t batch,
     be->destroy(b);
 }
 
-/* A PLR embedding so wide that the batch's embedding alone (batch x
- * numeric columns x width floats) is more than the device's whole
- * work-group memory: the width is computed from what the device reports.
- * The fused kernel cannot take it, so its epochs run on the layered
- * kernels (no net shares a fused launch) and still give the CPU's results;
- * the same net with a narrow embedding takes the fused kernel (one net a
- * launch), so the count can tell the two paths apart. */
+/* The layers of the PLR nets below: an embedding of `width` values a
+ * column before a Linear of 16. */
+static void plr_layers(char *buf, size_t size, size_t width)
+{
+    snprintf(buf, size,
+             "[{\"kind\":\"plr\",\"frequencies\":4,\"sigma\":0.5,\"width\":%zu},{\"width\":16,"
+             "\"activation\":\"relu\"}]",
+             width);
+}
+
+/* The fused kernel's work-group floats (nn/fused_plan.h) of that net over
+ * d columns at `batch` rows. */
+static size_t plr_fused_floats(size_t width, size_t d, size_t batch)
+{
+    char layers[200];
+    plr_layers(layers, sizeof layers, width);
+    cJSON *j = cJSON_Parse(layers);
+    reel_nn_spec spec;
+    reel_error err;
+    cr_assert_eq(reel_nn_spec_build(&spec, j, "sigmoid", d, 7, &err), 0, "%s", err.msg);
+    cJSON_Delete(j);
+    return reel_fused_floats(&spec, batch);
+}
+
+/* PLR embeddings at the edge of the fused kernel's work-group memory,
+ * sized from what the device reports (the runtimes keep RK_FUSED_STATIC of
+ * it for the kernel's own arrays): the widest embedding whose step fits
+ * takes the fused kernel (one net a launch) and one value wider does not
+ * (no net shares a fused launch: the layered kernels); and one so wide
+ * that the batch's embedding alone (batch x numeric columns x width
+ * floats) is more than the whole work-group memory. Every one gives the
+ * CPU's results: the widest fused one would not if the budget undercounted
+ * the embedding, which the kernel keeps after the batch. A narrow one takes
+ * the fused kernel too. */
 static void plr_too_wide(const reel_nn_backend *dev)
 {
     if (!dev->train_epochs) {
         printf("nn_devices [%s]: no fused kernel here\n", cur_label);
         return;
     }
-    cr_assert_gt(cur_wg_memory, 0, "%s: the runtime does not say its work-group memory", cur_label);
-    const size_t d = 63, batch = 10, rows = 300;
-    size_t wide = cur_wg_memory / (batch * d * sizeof(float)) + 1;
-    cr_assert_leq(wide, 4096, "%s: %zu KiB of work-group memory needs a PLR width past 4096", cur_label,
+    cr_assert_gt(cur_wg_memory, RK_FUSED_STATIC, "%s: the runtime says no work-group memory", cur_label);
+    const size_t d = 63, batch = 10, rows = 300, scratch = cur_wg_memory - RK_FUSED_STATIC;
+    size_t lo = 1, hi = 4096; /* the widest that fits: lo fits, hi does not */
+    cr_assert_leq(plr_fused_floats(lo, d, batch) * sizeof(float), scratch);
+    cr_assert_gt(plr_fused_floats(hi, d, batch) * sizeof(float), scratch);
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        *(plr_fused_floats(mid, d, batch) * sizeof(float) <= scratch ? &lo : &hi) = mid;
+    }
+    size_t alone = cur_wg_memory / (batch * d * sizeof(float)) + 1;
+    cr_assert_leq(alone, 4096, "%s: %zu KiB of work-group memory needs a PLR width past 4096", cur_label,
                   cur_wg_memory / 1024);
-    size_t widths[2] = {2, wide};
-    for (int k = 0; k < 2; k++) {
+    size_t widths[4] = {2, lo, lo + 1, alone};
+    int fused[4] = {1, 1, 0, 0};
+    for (int k = 0; k < 4; k++) {
         char layers[200];
-        snprintf(layers, sizeof layers,
-                 "[{\"kind\":\"plr\",\"frequencies\":4,\"sigma\":0.5,\"width\":%zu},{\"width\":16,"
-                 "\"activation\":\"relu\"}]",
-                 widths[k]);
+        plr_layers(layers, sizeof layers, widths[k]);
         setup s;
         make(&s, layers, "sigmoid", d, 7, rows, 61);
         cr_assert_eq(s.spec.plr.n_num, d);
@@ -1096,15 +1129,12 @@ static void plr_too_wide(const reel_nn_backend *dev)
         size_t shared, cpu_shared;
         wide_epochs(dev, &s, batch, wd, &ld, &shared);
         wide_epochs(&reel_nn_cpu_backend, &s, batch, wc, &lc, &cpu_shared);
-        printf("nn_devices [%s] PLR width %zu (embedding of a batch %zu KiB, work-group memory %zu KiB): "
+        printf("nn_devices [%s] PLR width %zu (a step's %zu KiB, its embedding %zu KiB; work-group memory %zu KiB): "
                "%zu of 2 epochs fused; loss sum %.9g vs the CPU's %.9g\n",
-               cur_label, widths[k], batch * d * widths[k] * sizeof(float) / 1024, cur_wg_memory / 1024, shared,
-               ld, lc);
-        if (k == 0)
-            cr_expect_eq(shared, 2, "%s: the narrow PLR net should take the fused kernel", cur_label);
-        else
-            cr_expect_eq(shared, 0, "%s: a PLR embedding past the work-group memory took the fused kernel",
-                         cur_label);
+               cur_label, widths[k], plr_fused_floats(widths[k], d, batch) * sizeof(float) / 1024,
+               batch * d * widths[k] * sizeof(float) / 1024, cur_wg_memory / 1024, shared, ld, lc);
+        cr_expect_eq(shared, fused[k] ? 2 : 0, "%s: PLR width %zu %s the fused kernel", cur_label, widths[k],
+                     fused[k] ? "should take" : "took");
         char what[96];
         snprintf(what, sizeof what, "weights after 2 epochs, PLR width %zu, device vs the CPU", widths[k]);
         cr_expect(close_all(what, wd, wc, np, 2e-3, 1e-2), "%s: %s", cur_label, what);
