@@ -14,7 +14,7 @@ from ._data import classes_of, is_class_column, labels_of, set_classes, to_data
 
 # The estimator's own settings; everything else is a param of the model's definition.
 _OWN = {"model": "box", "device": "auto", "random_state": 42, "n_jobs": None, "valid_fraction": 0.1,
-        "top_categories": 10, "decision": "auto", "verbose": 0}
+        "top_categories": 10, "decision": "auto", "decision_rows": "auto", "verbose": 0}
 
 
 def model_names():
@@ -70,7 +70,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
     choosing the decision rule (`decision`: "auto" by default, which is a
     multi-label model's best rule on those rows, the most probable class for
     multi-class, and P > 0.5 for binary, as scikit-learn; a binary model takes
-    reel's tuned rules by name, such as decision="tuned-global"). random_state seeds everything; n_jobs is the thread count (None:
+    reel's tuned rules by name, such as decision="tuned-global");
+    decision_rows="oof" chooses it on out-of-fold probabilities of every
+    training and validation row instead (5 more fits on folds of them; a net
+    with members="cross-fit" has its own). random_state seeds everything; n_jobs is the thread count (None:
     all cores, or a joblib worker's share under GridSearchCV(n_jobs=k));
     verbose: 0 silent, 1 a progress line on stderr, 2 every epoch and
     message. predict returns a DataFrame with the label names when fit's Y
@@ -81,7 +84,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
     _estimator_type = "classifier"
 
     def __init__(self, model="box", device="auto", random_state=42, n_jobs=None, valid_fraction=0.1,
-                 top_categories=10, decision="auto", verbose=0, **params):
+                 top_categories=10, decision="auto", decision_rows="auto", verbose=0, **params):
         self.model = model
         self.verbose = verbose
         self.device = device
@@ -90,6 +93,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.valid_fraction = valid_fraction
         self.top_categories = top_categories
         self.decision = decision
+        self.decision_rows = decision_rows
         self._params = dict(params)
 
     # ---- params: the estimator's own plus every param of the model's definition ----
@@ -133,6 +137,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
              "top_categories": int(self.top_categories)}
         if self.decision is not None:
             o["decision"] = self.decision
+        if self.decision_rows is not None:
+            o["decision_rows"] = self.decision_rows
         return o
 
     def _model_params(self):

@@ -12,12 +12,15 @@ _METRICS = ["samples_f1", "samples_precision", "samples_recall", "micro_f1", "ma
 _CLASS_METRICS = ["accuracy", "macro_f1", "log_loss"]
 
 
-def _option_dict(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, **more):
+def _option_dict(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
+                 decision_rows="auto", **more):
     o = {"seed": int(random_state), "threads": _lib.threads(n_jobs), "device": device,
          "test_fraction": float(test_fraction), "valid_fraction": float(valid_fraction),
          "top_categories": int(top_categories)}
     if decision is not None:
         o["decision"] = decision
+    if decision_rows is not None:
+        o["decision_rows"] = decision_rows
     o.update({k: v for k, v in more.items() if v is not None})
     return o
 
@@ -40,7 +43,8 @@ def _data(X, Y):
 
 
 def compare(X, Y, models=None, params=None, metric=None, random_state=42, n_jobs=None, device="auto",
-            test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto", full=False, verbose=0):
+            test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto", decision_rows="auto",
+            full=False, verbose=0):
     """Trains each model on the same split of (X, Y), scores it on the test
     rows and returns the leaderboard, best first by metric (None: samples-f1;
     a 1-D y of classes: accuracy, with macro_f1 and log_loss, and for
@@ -49,12 +53,13 @@ def compare(X, Y, models=None, params=None, metric=None, random_state=42, n_jobs
     (None: reel's default set); params: {"model": {param: value}}; metric:
     as `reel compare --metric` (samples-f1, micro-f1, macro-f1; classes:
     accuracy, macro-f1, binary also f1, roc-auc). It runs the task of `reel
-    compare`, through the same function. full=True returns the whole JSON
+    compare`, through the same function. decision_rows: "auto" or "oof"
+    (each rule chosen on out-of-fold rows, `--decision-rows`). full=True returns the whole JSON
     document instead (as `reel compare --format json`). verbose: 0 silent,
     1 a progress line on stderr, 2 every epoch and message."""
     data = _data(X, Y)
     options = _option_dict(random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision,
-                           models=",".join(models) if models else None, params=params or None, metric=metric)
+                           decision_rows, models=",".join(models) if models else None, params=params or None, metric=metric)
     with _lib.verbosity(verbose):
         doc = _lib.run_task("compare", options, data)
     if full:
@@ -78,25 +83,25 @@ def compare(X, Y, models=None, params=None, metric=None, random_state=42, n_jobs
 
 def search(X, Y, model, grid=None, strategy="one-at-a-time", params=None, folds=0, metric="samples-f1",
            budget=None, random_state=42, n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1,
-           top_categories=10, decision="auto", verbose=0):
+           top_categories=10, decision="auto", decision_rows="auto", verbose=0):
     """reel search: tunes model's params (grid {param: [values]}, None: the
     model's own grid) without the test rows; returns its JSON document
     (best params, every trial, the best's test metrics). verbose as compare's."""
     data = _data(X, Y)
     with _lib.verbosity(verbose):  # `reel search`'s task, the one function the CLI runs
         return _lib.run_task("search", _option_dict(
-            random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, model=model,
-            grid=grid or None, strategy=strategy, params=params or None, folds=folds, metric=metric, budget=budget), data)
+            random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, decision_rows,
+            model=model, grid=grid or None, strategy=strategy, params=params or None, folds=folds, metric=metric, budget=budget), data)
 
 
 def select(X, Y, model, method="single-pass", params=None, folds=0, metric="samples-f1", random_state=42,
            n_jobs=None, device="auto", test_fraction=0.2, valid_fraction=0.1, top_categories=10, decision="auto",
-           verbose=0):
+           decision_rows="auto", verbose=0):
     """reel select: feature selection without the test rows; returns its JSON
     document (each feature's delta, kept, dropped, test metrics). verbose as
     compare's."""
     data = _data(X, Y)
     with _lib.verbosity(verbose):  # `reel select`'s task, the one function the CLI runs
         return _lib.run_task("select", _option_dict(
-            random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, model=model,
-            method=method, params=params or None, folds=folds, metric=metric), data)
+            random_state, n_jobs, device, test_fraction, valid_fraction, top_categories, decision, decision_rows,
+            model=model, method=method, params=params or None, folds=folds, metric=metric), data)

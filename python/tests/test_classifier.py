@@ -315,3 +315,21 @@ def test_errors_name_the_python_parameter(small):
     clf = reel.Classifier(model="prior").fit(X, Y)
     with pytest.raises(RuntimeError, match=r"^X: missing 1 column the model needs: rating"):
         clf.predict(X.drop(columns="rating"))
+
+
+def test_decision_rows_oof_chooses_the_rule_on_every_training_row(small):
+    """Issue 33: decision_rows="oof" (and a cross-fitted net) choose the rule
+    on out-of-fold probabilities of every training and validation row."""
+    X, Y = small
+    doc = reel.compare(X, Y, models=["tree"], decision_rows="oof", n_jobs=1, full=True)
+    d, m = doc["dataset"], doc["models"][0]
+    assert m["decision_rows"] == {"from": "out-of-fold", "rows": d["train"] + d["valid"]}
+    doc = reel.compare(X, Y, models=["box"], params={"box": {"members": "cross-fit", "ensemble": 2, "epochs": 2,
+                                                             "width": 8}}, n_jobs=1, full=True)
+    assert doc["models"][0]["decision_rows"]["from"] == "out-of-fold"
+    assert reel.compare(X, Y, models=["tree"], n_jobs=1, full=True)["models"][0]["decision_rows"]["from"] == \
+        "validation"
+    clf = reel.Classifier(model="tree", decision_rows="oof", n_jobs=1).fit(X, Y)
+    assert clf.get_params()["decision_rows"] == "oof"
+    with pytest.raises(ValueError, match="decision_rows"):
+        reel.Classifier(model="tree", decision_rows="valid", n_jobs=1).fit(X, Y)
