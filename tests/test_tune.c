@@ -401,3 +401,43 @@ Test(select, scores_under_the_rule_auto_chose_on_the_reference)
     reel_scorer_free(&sc);
     reel_prepared_free(&p);
 }
+
+/* A cross-fitted net (issue 33) trained on its validation part (all its
+ * members but one did): search scores it on its out-of-fold probabilities
+ * of those rows, not on its own predictions of them. */
+Test(search, a_cross_fitted_net_scores_on_its_out_of_fold_rows)
+{
+    reel_prepared p;
+    prepare(&p);
+    cJSON *params = cJSON_Parse("{\"members\": \"cross-fit\", \"ensemble\": 3, \"epochs\": 3, \"width\": 8, "
+                                "\"lr\": 0.01}");
+    reel_scorer sc;
+    reel_error err;
+    cr_assert_eq(reel_scorer_init(&sc, &p, "box", "samples-f1", 0, 9, "cpu", &err), 0, "%s", err.msg);
+    double value, plain;
+    cr_assert_eq(reel_score_fold(&sc, params, NULL, 0, 1, NULL, &value, &plain, &err), 0, "%s", err.msg);
+    /* the same fit by hand: its out-of-fold rows of the validation part, and its own predictions of them */
+    reel_model m;
+    cr_assert_eq(reel_model_init(&m, "box", params, &err), 0, "%s", err.msg);
+    reel_run_opts o = {.seed = 9, .threads = 1, .device = "cpu"};
+    reel_fit_ctx c = reel_fit_ctx_for(&p, &m, &p.train, &p.valid, &o);
+    cr_assert_eq(reel_model_fit(&m, &c, &err), 0, "%s", err.msg);
+    size_t n, nv = p.valid.n, L = p.L;
+    const float *oof = reel_model_oof(&m, &n);
+    cr_assert(oof && n == p.train.n + nv);
+    float *P = malloc(nv * L * sizeof *P);
+    uint8_t *pred = malloc(nv * L);
+    reel_metrics met;
+    cr_assert_eq(reel_score_probs(&m, oof + p.train.n * L, p.valid.Y, nv, pred, &met, &err), 0, "%s", err.msg);
+    cr_expect_eq(plain, met.samples_f1, "scored %.17g, out-of-fold %.17g", plain, met.samples_f1);
+    reel_metrics_free(&met);
+    cr_assert_eq(reel_model_predict_proba(&m, reel_part_X(&p.valid, &m), nv, P, &err), 0, "%s", err.msg);
+    cr_expect_neq(memcmp(P, oof + p.train.n * L, nv * L * sizeof *P), 0,
+                  "the members' mean predicts the validation rows as their out-of-fold probabilities");
+    free(P);
+    free(pred);
+    reel_model_free(&m);
+    cJSON_Delete(params);
+    reel_scorer_free(&sc);
+    reel_prepared_free(&p);
+}
