@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/prepared.h"
+#include "eval/run.h"
 #include "helpers.h"
 #include "io/tensors.h"
 #include "models/model.h"
@@ -362,4 +364,35 @@ Test(nn_crossfit, the_rule_is_chosen_on_out_of_fold_rows)
     free(a);
     free(e);
 #undef TRAIN
+}
+
+/* compare over MPI ranks sends a finished run as bytes: what its rule was
+ * chosen on comes back with it. */
+Test(nn_crossfit, a_packed_run_keeps_what_its_rule_saw)
+{
+    reel_prepare_opts po = {0};
+    po.data.data = write_csv();
+    po.data.labels = "L1,L2,L3";
+    po.split = (reel_split_opts){.seed = 3, .test_fraction = 0.2, .valid_fraction = 0.1};
+    po.top_k = 10;
+    reel_prepared p;
+    reel_error err;
+    cr_assert_eq(reel_prepare(&p, &po, &err), 0, "%s", err.msg);
+    const char *rows[] = {"auto", "oof"};
+    for (int k = 0; k < 2; k++) {
+        reel_run_opts o = {.seed = 3, .threads = 1, .device = "cpu", .decision_rows = rows[k]};
+        reel_run r, back;
+        cr_assert_eq(reel_run_model(&r, &p, "ridge", NULL, &o, &err), 0, "%s", err.msg);
+        cr_expect_eq(r.rule_rows, k ? p.train.n + p.valid.n : p.valid.n);
+        size_t len;
+        unsigned char *buf = reel_run_pack(&r, &len);
+        cr_assert_not_null(buf);
+        cr_assert_eq(reel_run_unpack(&back, &p, "ridge", NULL, buf, len, &err), 0, "%s", err.msg);
+        cr_expect_str_eq(back.rule_from, r.rule_from);
+        cr_expect_eq(back.rule_rows, r.rule_rows);
+        free(buf);
+        reel_run_free(&r);
+        reel_run_free(&back);
+    }
+    reel_prepared_free(&p);
 }

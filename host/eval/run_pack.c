@@ -12,6 +12,8 @@ typedef struct {
     double fit_seconds, predict_seconds;
     uint64_t n, L, epochs, csv_len, rule_len;
     int64_t kept_epoch, kept_average; /* the history's: which weights the net kept */
+    uint64_t rule_rows;  /* what the rule was chosen on (reel_run.rule_from, rule_rows) */
+    int64_t rule_from;   /* 0: not known, 1: validation, 2: out-of-fold */
     char device[64];
 } run_head;
 
@@ -40,7 +42,8 @@ unsigned char *reel_run_pack(const reel_run *r, size_t *len)
         return NULL;
     run_head head = {r->fit_seconds, r->predict_seconds, n, L, h ? h->epochs : 0,
                      h && h->csv ? strlen(h->csv) : 0, strlen(rule), h ? h->kept_epoch : 0,
-                     h ? h->kept_average : 0, {0}};
+                     h ? h->kept_average : 0, r->rule_rows,
+                     !r->rule_from ? 0 : strcmp(r->rule_from, "out-of-fold") == 0 ? 2 : 1, {0}};
     snprintf(head.device, sizeof head.device, "%s", reel_run_device(r));
     size_t total = sizeof head + L * sizeof(float) + n * L * sizeof(float) + 3 * head.epochs * sizeof(double) +
                    head.csv_len + head.rule_len;
@@ -89,6 +92,8 @@ int reel_run_unpack(reel_run *r, const reel_prepared *p, const char *name, const
     memcpy(r->P, at, n * L * sizeof(float));
     at += n * L * sizeof(float);
     r->fit_seconds = head.fit_seconds;
+    r->rule_from = head.rule_from == 2 ? "out-of-fold" : head.rule_from == 1 ? "validation" : NULL;
+    r->rule_rows = (size_t)head.rule_rows;
     r->predict_seconds = head.predict_seconds;
     head.device[sizeof head.device - 1] = '\0';
     r->device = strdup(head.device);
