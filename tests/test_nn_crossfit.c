@@ -396,3 +396,22 @@ Test(nn_crossfit, a_packed_run_keeps_what_its_rule_saw)
     }
     reel_prepared_free(&p);
 }
+
+/* A cross-fitted net's file exports to ONNX as any ensemble does: the
+ * "members" param only says which rows each member trained on. */
+Test(nn_crossfit, a_cross_fitted_net_exports_to_onnx)
+{
+    const char *csv = write_csv(), *m = tmp_path("cf.safetensors"), *onnx = tmp_path("cf.onnx");
+    const char *cf = tmp_write("cf_export.json", "{\"box\": {\"members\": \"cross-fit\", \"ensemble\": 2, "
+                                                 "\"epochs\": 2, \"width\": 8}}");
+    char args[2048], *out, *err;
+    snprintf(args, sizeof args, "train --data %s --labels L1,L2,L3 --threads 1 --quiet --model box --params %s "
+             "--save %s", csv, cf, m);
+    cr_assert_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "export --model-file %s --format onnx --out %s", m, onnx);
+    cr_expect_eq(run_reel(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+}

@@ -19,13 +19,15 @@
 /* Params that only steer training, or whose effect the graph takes from
  * elsewhere: the layer list and head, and "input", the choice of input
  * transform, which the net keeps as fitted in its kind state. ("ema" only
- * decides which weights were saved: the averaged ones are the file's.) */
+ * decides which weights were saved: the averaged ones are the file's;
+ * "members" which rows each member trained on: any ensemble predicts the
+ * mean of its members.) */
 static const char *const KNOWN_PARAMS[] = {"layers",   "head",     "threshold",  "lr",           "weight_decay",
                                            "beta1",    "beta2",    "eps",        "batch_size",   "epochs",
                                            "patience", "min_delta", "restore_best", "seed",      "input",
                                            "ema",      "patience_from", "width", "label_smoothing",
                                            "lr_schedule", "warmup_epochs", "ensemble", "pos_weight",
-                                           NULL};
+                                           "members", NULL};
 /* Kind-state entries: facts about training, and the input transform. */
 static const char *const KNOWN_STATE[] = {"head", "epochs_run", "best_epoch", "input", NULL};
 
